@@ -1,0 +1,19 @@
+//! Shared types of fangyi: ids with check characters, regions and the covers rule, times in the
+//! deployment zone, the contract's vocabularies and the registry of input kinds.
+//!
+//! Invariant: no I/O and no heavy dependencies here; every other crate builds on these types, so
+//! a rule of the contract is written once, in this crate.
+
+pub mod field;
+pub mod id;
+pub mod kind;
+pub mod region;
+pub mod time;
+pub mod value;
+
+pub use field::{FieldError, Value};
+pub use id::{EnterpriseId, PersonId};
+pub use kind::{Column, FieldType, Kind, KindSpec, RowCheck, Storage};
+pub use region::{Level, Region, RegionInfo, RegionTable};
+pub use time::{Date, MS_PER_DAY, Timestamp, Zone};
+pub use value::{Diagnosis, Direction, LabResult, Mode, OccupantRole, RiskLevel, Sex};
