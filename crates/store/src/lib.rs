@@ -1,1 +1,128 @@
-//! placeholder
+//! The data directory: immutable Parquet files per kind (partitioned by date), the vault files
+//! holding sealed personal fields, and one manifest that says which files exist.
+//!
+//! Layout of `DIR`:
+//! ```text
+//! manifest.json                      committed sources and their files (replaced atomically)
+//! .lock                              held by the one writer
+//! tables/<kind>/<YYYY-MM-DD>/<seq>-<chunk>.parquet   rows of a partitioned kind
+//! tables/<kind>/<seq>-<chunk>.parquet                rows of a reference kind
+//! vault/<kind>/[<YYYY-MM-DD>/]<seq>-<chunk>.parquet  sealed personal fields of those rows
+//! staging/<seq>/…                    a source being written; never read
+//! rejects/<time>-<n>.csv             bad rows of each ingest run
+//! ```
+//! Invariant: a file is visible only once the manifest lists it, and the manifest changes by
+//! one rename, so a crash leaves each source either wholly present or absent.
+
+mod manifest;
+mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+
+pub use manifest::{KindStats, Manifest, SourceEntry, StoredFile};
+pub use schema::{RID_COLUMN, VAULT_SCHEMA_FIELDS, arrow_schema, parquet_properties, vault_schema};
+pub use writer::{Staging, Writer, write_parquet};
+
+use model::{Kind, Zone};
+
+/// Errors of the store, each naming the path involved.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a fangyi manifest: {reason}")]
+    BadManifest { path: PathBuf, reason: String },
+    #[error(
+        "{path} was written with another master key (key id {found}, this key is {expected}); \
+         use the key this data dir was created with (FANGYI_MASTER_KEY or --key-file)"
+    )]
+    WrongKey {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
+    #[error("{path}: no fangyi data here yet (run `fangyi ingest` first)")]
+    Missing { path: PathBuf },
+    #[error("writing Parquet {path}: {source}")]
+    Parquet {
+        path: PathBuf,
+        source: parquet::errors::ParquetError,
+    },
+}
+
+impl StoreError {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> StoreError {
+        let path = path.into();
+        move |source| StoreError::Io { path, source }
+    }
+}
+
+/// A read-only view of a data dir at the moment it was opened.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+    manifest: Manifest,
+}
+
+impl Store {
+    /// Opens an existing data dir, checking that `key_id` is the key it was written with.
+    pub fn open(root: &Path, key_id: &str) -> Result<Store, StoreError> {
+        let manifest = Manifest::load(root)?.ok_or_else(|| StoreError::Missing {
+            path: root.to_path_buf(),
+        })?;
+        manifest.check_key(root, key_id)?;
+        Ok(Store {
+            root: root.to_path_buf(),
+            manifest,
+        })
+    }
+
+    /// Opens a data dir, or an empty view if nothing was ingested yet.
+    pub fn open_or_empty(root: &Path, key_id: &str, zone: Zone) -> Result<Store, StoreError> {
+        match Manifest::load(root)? {
+            Some(m) => {
+                m.check_key(root, key_id)?;
+                Ok(Store {
+                    root: root.to_path_buf(),
+                    manifest: m,
+                })
+            }
+            None => Ok(Store {
+                root: root.to_path_buf(),
+                manifest: Manifest::new(zone, key_id),
+            }),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    pub fn zone(&self) -> Zone {
+        self.manifest.zone()
+    }
+
+    /// Absolute paths of the committed table files of `kind`.
+    pub fn table_files(&self, kind: Kind) -> Vec<PathBuf> {
+        self.manifest
+            .files(kind)
+            .map(|f| self.root.join(&f.path))
+            .collect()
+    }
+
+    /// Absolute paths of the committed vault files of `kind`.
+    pub fn vault_files(&self, kind: Kind) -> Vec<PathBuf> {
+        self.manifest
+            .vault_files(kind)
+            .map(|f| self.root.join(&f.path))
+            .collect()
+    }
+}

@@ -1,0 +1,174 @@
+//! Turning the paths a user gives into the list of source files, each with its kind and format.
+//! A file named explicitly must be readable as a kind; files met while walking a folder whose
+//! kind or format is unknown (READMEs, ground truth, temporaries) are skipped and reported.
+
+use std::path::{Path, PathBuf};
+
+use model::Kind;
+
+use crate::IngestError;
+
+/// How a source is encoded, from its extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    JsonLines,
+    Parquet,
+}
+
+impl Format {
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" => Some(Format::Csv),
+            "jsonl" | "ndjson" | "json" => Some(Format::JsonLines),
+            "parquet" | "pq" => Some(Format::Parquet),
+            _ => None,
+        }
+    }
+}
+
+/// One file to ingest.
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub path: PathBuf,
+    pub kind: Kind,
+    pub format: Format,
+    pub bytes: u64,
+}
+
+/// Expands `inputs` (files and folders, walked recursively in name order) into sources.
+/// Returns the sources and the files that were skipped while walking, with the reason.
+pub fn discover(
+    inputs: &[PathBuf],
+    kind: Option<Kind>,
+) -> Result<(Vec<Source>, Vec<(PathBuf, String)>), IngestError> {
+    let mut sources = Vec::new();
+    let mut skipped = Vec::new();
+    for input in inputs {
+        let meta = std::fs::metadata(input).map_err(|e| IngestError::Input {
+            path: input.clone(),
+            reason: e.to_string(),
+        })?;
+        if meta.is_dir() {
+            walk(input, kind, &mut sources, &mut skipped)?;
+        } else {
+            match classify(input, kind, meta.len()) {
+                Ok(s) => sources.push(s),
+                Err(reason) => {
+                    return Err(IngestError::Input {
+                        path: input.clone(),
+                        reason,
+                    });
+                }
+            }
+        }
+    }
+    Ok((sources, skipped))
+}
+
+fn walk(
+    dir: &Path,
+    kind: Option<Kind>,
+    out: &mut Vec<Source>,
+    skipped: &mut Vec<(PathBuf, String)>,
+) -> Result<(), IngestError> {
+    let io = |e: std::io::Error| IngestError::Input {
+        path: dir.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .collect::<Result<_, _>>()
+        .map_err(io)?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let path = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let meta = e.metadata().map_err(io)?;
+        if meta.is_dir() {
+            walk(&path, kind, out, skipped)?;
+        } else {
+            match classify(&path, kind, meta.len()) {
+                Ok(s) => out.push(s),
+                Err(reason) => skipped.push((path, reason)),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn classify(path: &Path, kind: Option<Kind>, bytes: u64) -> Result<Source, String> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let format = Format::from_path(path).ok_or("not a .csv, .jsonl or .parquet file")?;
+    let kind = match kind {
+        Some(k) => k,
+        None => Kind::from_file_name(&name).ok_or_else(|| {
+            let known: Vec<_> = Kind::ALL.iter().map(|k| k.name()).collect();
+            format!(
+                "cannot tell the kind from the name (use --kind; kinds: {})",
+                known.join(", ")
+            )
+        })?,
+    };
+    Ok(Source {
+        path: path.to_path_buf(),
+        kind,
+        format,
+        bytes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walks_folders_and_skips_what_is_not_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for f in [
+            "travel-2020-01-21.csv",
+            "persons.jsonl",
+            "truth/infections.csv",
+            "README.md",
+            ".hidden.csv",
+            "power.parquet",
+        ] {
+            let p = d.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "x").unwrap();
+        }
+        let (sources, skipped) = discover(&[d.to_path_buf()], None).unwrap();
+        let names: Vec<_> = sources
+            .iter()
+            .map(|s| {
+                (
+                    s.path.file_name().unwrap().to_str().unwrap(),
+                    s.kind,
+                    s.format,
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("persons.jsonl", Kind::Persons, Format::JsonLines),
+                ("power.parquet", Kind::Power, Format::Parquet),
+                ("travel-2020-01-21.csv", Kind::Travel, Format::Csv)
+            ]
+        );
+        assert_eq!(skipped.len(), 2);
+        let e = discover(&[d.join("truth/infections.csv")], None).unwrap_err();
+        assert!(e.to_string().contains("cannot tell the kind"), "{e}");
+        let (forced, _) = discover(&[d.join("truth/infections.csv")], Some(Kind::Travel)).unwrap();
+        assert_eq!(forced[0].kind, Kind::Travel);
+        assert!(discover(&[d.join("missing.csv")], None).is_err());
+    }
+}
