@@ -1,0 +1,559 @@
+//! The run: reference kinds, the imported infections, then day by day — alerts, hot units,
+//! every person streamed in fixed parts on parallel threads, new infections, lab results and
+//! power readings — and finally risk areas and the truth files.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use model::{Date, Kind, MS_PER_DAY, Timestamp};
+use serde::Serialize;
+
+use crate::bad_rows::BadRow;
+use crate::config::Config;
+use crate::economy::Economy;
+use crate::layout::{BlockCache, Layout};
+use crate::network::Network;
+use crate::outbreak::{Candidate, Case, Hot, LabRow, Outbreak, Via};
+use crate::plan::{Planner, Where};
+use crate::rows::{self, EVENT_KINDS};
+use crate::schedule::{self, Event, Scratch};
+use crate::writer::{FileStat, Row, Sink};
+use crate::{Error, World, reference, truth};
+
+/// Persons per part: fixed, so the output never depends on the number of cores.
+const PART: u64 = 250_000;
+
+/// What a run wrote.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// Good rows written, per kind.
+    #[serde(serialize_with = "kind_map")]
+    pub rows: BTreeMap<Kind, u64>,
+    /// Injected bad rows, per kind.
+    #[serde(serialize_with = "kind_map")]
+    pub bad_rows: BTreeMap<Kind, u64>,
+    pub files: u64,
+    pub bytes: u64,
+    pub infections: u64,
+    pub cases: u64,
+    pub residents: u64,
+    #[serde(serialize_with = "secs")]
+    pub elapsed: Duration,
+}
+
+fn kind_map<S: serde::Serializer>(m: &BTreeMap<Kind, u64>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(m.len()))?;
+    for (k, v) in m {
+        map.serialize_entry(k.name(), v)?;
+    }
+    map.end()
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+#[derive(Debug, Clone)]
+pub enum Progress {
+    Started { total_steps: u64 },
+    Step { done: u64, what: String },
+    Finished,
+}
+
+fn check(cancel: &AtomicBool) -> Result<(), Error> {
+    if cancel.load(Ordering::Relaxed) {
+        Err(Error::Cancelled)
+    } else {
+        Ok(())
+    }
+}
+
+/// Runs `f` for every part on up to `threads` threads; results in part order.
+fn run_parts<T: Send>(
+    parts: usize,
+    threads: usize,
+    f: impl Fn(usize) -> Result<T, Error> + Sync,
+) -> Result<Vec<T>, Error> {
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let mut results: Vec<Option<Result<T, Error>>> = (0..parts).map(|_| None).collect();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads.min(parts).max(1))
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        if failed.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= parts {
+                            break;
+                        }
+                        let r = f(i);
+                        if r.is_err() {
+                            failed.store(true, Ordering::Relaxed);
+                        }
+                        mine.push((i, r));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        for h in handles {
+            for (i, r) in h.join().expect("worker thread panicked") {
+                results[i] = Some(r);
+            }
+        }
+    });
+    let mut out = Vec::with_capacity(parts);
+    let mut first_err = None;
+    for r in results {
+        match r {
+            Some(Ok(v)) => out.push(v),
+            Some(Err(e)) => {
+                // Prefer a real error over a cancellation.
+                if first_err.is_none() || matches!(first_err, Some(Error::Cancelled)) {
+                    first_err = Some(e);
+                }
+            }
+            None => {}
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None if out.len() == parts => Ok(out),
+        None => Err(Error::Cancelled),
+    }
+}
+
+struct PartOut {
+    stats: Vec<(FileStat, Vec<BadRow>)>,
+    candidates: Vec<Candidate>,
+    labs: Vec<LabRow>,
+}
+
+/// Generates the province into `out` (created if missing).
+pub fn generate(
+    config: &Config,
+    out: &Path,
+    progress: &(dyn Fn(Progress) + Sync),
+    cancel: &AtomicBool,
+) -> Result<Summary, Error> {
+    config.validate()?;
+    let t0 = Instant::now();
+    let truth_dir = out.join("truth");
+    std::fs::create_dir_all(&truth_dir).map_err(|e| Error::io(&truth_dir, e))?;
+    let layout = Layout::new(config)?;
+    let net = Network::new(config.seed, config.region);
+    let economy = Economy::new(&layout);
+    let world = World {
+        config,
+        layout: &layout,
+        net: &net,
+        economy: &economy,
+        planner: Planner::new(&layout, &net, &config.rates, config.zone),
+        rates: &config.rates,
+        zone: config.zone,
+        seed: config.seed,
+    };
+    let total = layout.total();
+    let parts = total.div_ceil(PART).max(1) as usize;
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(parts.max(3));
+    let steps = u64::from(config.days) + 3;
+    progress(Progress::Started { total_steps: steps });
+    let mut done = 0u64;
+    let mut step = |what: String| {
+        done += 1;
+        progress(Progress::Step { done, what });
+    };
+    let mut written: Vec<(FileStat, Vec<BadRow>)> = Vec::new();
+
+    // Reference kinds, three streams side by side.
+    {
+        let w = &world;
+        let (a, b, c) = std::thread::scope(|s| {
+            let a = s.spawn(|| reference::persons(w, out, cancel));
+            let b = s.spawn(|| reference::employment(w, out, cancel));
+            let c = reference::places(w, out, cancel);
+            (
+                a.join().expect("persons thread"),
+                b.join().expect("employment thread"),
+                c,
+            )
+        });
+        written.push(a?);
+        let (e, j) = b?;
+        written.push(e);
+        written.push(j);
+        written.extend(c?);
+    }
+    step("reference files".into());
+
+    // Infections brought in from Hubei: residents coming back, students, business travellers
+    // and visitors, each exposed to Wuhan's growing force of infection while there.
+    let mut outbreak = Outbreak::default();
+    {
+        let seeds = run_parts(parts, threads, |i| {
+            let mut cache = BlockCache::default();
+            let mut found = Vec::new();
+            let lo = i as u64 * PART;
+            let hi = (lo + PART).min(total);
+            for idx in lo..hi {
+                if idx % 16_384 == 0 {
+                    check(cancel)?;
+                }
+                let p = layout.person(idx, &mut cache);
+                let plan = if p.is_visitor() {
+                    world.planner.plan(&p, &mut cache)
+                } else {
+                    match world.planner.personal(&p) {
+                        Some(plan) => plan,
+                        None => continue,
+                    }
+                };
+                if let Some(t) = world.planner.hubei_infection(&p, &plan) {
+                    let region = plan.hubei.map(|h| h.2).expect("exposed in Hubei");
+                    found.push((idx, t, region));
+                }
+            }
+            Ok(found)
+        })?;
+        let mut cache = BlockCache::default();
+        for (idx, t, region) in seeds.into_iter().flatten() {
+            let p = layout.person(idx, &mut cache);
+            let case = Case::new(&world, &p, t, None, Via::Imported, region.to_string());
+            outbreak.add(&world, case);
+        }
+    }
+    step("imported infections".into());
+
+    let ext = config.format.extension();
+    let end = config.start.add_days(config.days as i32).start(config.zone);
+    for d in 0..config.days {
+        check(cancel)?;
+        let day = config.start.add_days(d as i32);
+        outbreak.raise_alerts(&world, day);
+        let hot = hot_units(&world, &outbreak, day);
+        let date_text = day.to_string();
+        let results = run_parts(parts, threads, |i| {
+            let suffix = if parts > 1 {
+                format!("-p{i}")
+            } else {
+                String::new()
+            };
+            stream_part(
+                &world,
+                &outbreak,
+                &hot,
+                day,
+                i,
+                &format!("{date_text}{suffix}.{ext}"),
+                out,
+                cancel,
+            )
+        })?;
+        let mut candidates = Vec::new();
+        let mut labs = Vec::new();
+        for r in results {
+            written.extend(r.stats);
+            candidates.extend(r.candidates);
+            labs.extend(r.labs);
+        }
+        infect(&world, &mut outbreak, candidates);
+        lab_day(&world, &outbreak, day, end, &mut labs);
+        if !labs.is_empty() {
+            let mut s = Sink::create(
+                out,
+                format!("lab_results-{date_text}.{ext}"),
+                Kind::LabResults,
+                config.format,
+                config.bad_row_rate,
+                config.seed,
+            )?;
+            let mut row = Row::default();
+            for l in &labs {
+                rows::render_lab(config.zone, l, &mut row);
+                s.write(&row)?;
+            }
+            written.push(s.finish()?);
+        }
+        written.push(power_day(
+            &world,
+            day,
+            &format!("power-{date_text}.{ext}"),
+            out,
+            cancel,
+        )?);
+        step(format!(
+            "day {date_text}: {} infected so far",
+            outbreak.cases.len()
+        ));
+    }
+    check(cancel)?;
+
+    let (infections, cases, reports) = truth::infections(&world, &outbreak, &truth_dir, end)?;
+    written.push(reference::risk_areas(&world, out, &reports)?);
+    let mut summary = Summary {
+        infections,
+        cases,
+        residents: layout.residents,
+        ..Summary::default()
+    };
+    let mut bad: Vec<BadRow> = Vec::new();
+    let mut files = Vec::new();
+    for (stat, b) in written {
+        let kind = Kind::parse(&stat.kind).expect("kind name");
+        *summary.rows.entry(kind).or_default() += stat.rows;
+        *summary.bad_rows.entry(kind).or_default() += stat.bad_rows;
+        summary.files += 1;
+        summary.bytes += stat.bytes;
+        bad.extend(b);
+        files.push(stat);
+    }
+    files.sort_by(|a, b| a.file.cmp(&b.file));
+    truth::bad_rows(&truth_dir, &mut bad)?;
+    // Without the elapsed time, so two runs give identical files.
+    let mut json = serde_json::to_value(&summary).expect("serialisable");
+    if let Some(obj) = json.as_object_mut() {
+        obj.remove("elapsed");
+        obj.insert(
+            "files_detail".into(),
+            serde_json::to_value(&files).expect("serialisable"),
+        );
+        obj.insert("seed".into(), config.seed.into());
+        obj.insert("region".into(), config.region.to_string().into());
+        obj.insert("start".into(), config.start.to_string().into());
+        obj.insert("days".into(), config.days.into());
+    }
+    truth::summary(&truth_dir, &json)?;
+    step("truth".into());
+    progress(Progress::Finished);
+    summary.elapsed = t0.elapsed();
+    Ok(summary)
+}
+
+/// Where the infectious are today.
+fn hot_units(world: &World, outbreak: &Outbreak, day: Date) -> Hot {
+    let mut hot = Hot::default();
+    let start = day.start(world.zone);
+    let end = start.add_ms(MS_PER_DAY);
+    let mut scratch = Scratch::default();
+    for idx in outbreak.sorted_ids() {
+        let c = &outbreak.cases[&idx];
+        if c.infectious_from >= end
+            || c.infectious_to <= start
+            || c.isolation.is_some_and(|t| t <= start)
+        {
+            continue;
+        }
+        let p = world.layout.person(idx, &mut scratch.cache);
+        let plan = world.planner.plan(&p, &mut scratch.cache);
+        let info = schedule::day(
+            world,
+            outbreak,
+            &p,
+            &plan,
+            day,
+            &mut scratch.events,
+            &mut scratch.cache2,
+        );
+        hot.add(world, c, day, &scratch.events, info.home_evening);
+    }
+    hot
+}
+
+/// Streams one part's persons through `day`, writing the event kinds' files.
+#[allow(clippy::too_many_arguments)]
+fn stream_part(
+    world: &World,
+    outbreak: &Outbreak,
+    hot: &Hot,
+    day: Date,
+    part: usize,
+    tail: &str,
+    dir: &Path,
+    cancel: &AtomicBool,
+) -> Result<PartOut, Error> {
+    let config = world.config;
+    let total = world.layout.total();
+    let lo = part as u64 * PART;
+    let hi = (lo + PART).min(total);
+    let mut sinks: [Option<Sink>; 6] = Default::default();
+    let mut scratch = Scratch::default();
+    let mut row = Row::default();
+    let mut out = PartOut {
+        stats: Vec::new(),
+        candidates: Vec::new(),
+        labs: Vec::new(),
+    };
+    let check_contacts = !hot.is_empty();
+    for idx in lo..hi {
+        if idx % 8192 == 0 {
+            check(cancel)?;
+        }
+        let p = world.layout.person(idx, &mut scratch.cache);
+        let plan = world.planner.plan(&p, &mut scratch.cache);
+        let info = schedule::day(
+            world,
+            outbreak,
+            &p,
+            &plan,
+            day,
+            &mut scratch.events,
+            &mut scratch.cache2,
+        );
+        for e in &scratch.events {
+            if let Event::FluSample { sample, reported } = *e {
+                out.labs.push(LabRow {
+                    person: p.id,
+                    sample,
+                    positive: false,
+                    diagnosis: None,
+                    onset: None,
+                    reported,
+                });
+                continue;
+            }
+            let k = rows::event_kind(e).expect("event kind");
+            rows::render(world, &p, e, &mut row);
+            let sink = match &mut sinks[k] {
+                Some(s) => s,
+                slot => {
+                    let kind = EVENT_KINDS[k];
+                    *slot = Some(Sink::create(
+                        dir,
+                        format!("{}-{tail}", kind.name()),
+                        kind,
+                        config.format,
+                        config.bad_row_rate,
+                        config.seed,
+                    )?);
+                    slot.as_mut().expect("just created")
+                }
+            };
+            sink.write(&row)?;
+        }
+        if check_contacts && !p.is_visitor() && outbreak.case(idx).is_none() {
+            crate::outbreak::contacts(
+                world,
+                hot,
+                &p,
+                &scratch.events,
+                info.home_evening,
+                &mut out.candidates,
+            );
+        }
+    }
+    for s in sinks.into_iter().flatten() {
+        out.stats.push(s.finish()?);
+    }
+    Ok(out)
+}
+
+/// Keeps each newly infected person's earliest exposure of the day.
+fn infect(world: &World, outbreak: &mut Outbreak, mut candidates: Vec<Candidate>) {
+    candidates.sort_by_key(|c| (c.person, c.time, c.infector));
+    candidates.dedup_by_key(|c| c.person);
+    let mut cache = BlockCache::default();
+    for c in candidates {
+        let p = world.layout.person(c.person, &mut cache);
+        let place = rows::place_text(world, &p, &c.place);
+        let case = Case::new(world, &p, c.time, Some(c.infector), c.via, place);
+        outbreak.add(world, case);
+    }
+}
+
+/// Lab rows reported on `day`: cases' rows, negatives of tested household members, and the
+/// flu patients' negatives collected while streaming.
+fn lab_day(world: &World, outbreak: &Outbreak, day: Date, end: Timestamp, labs: &mut Vec<LabRow>) {
+    let zone = world.zone;
+    for idx in outbreak.sorted_ids() {
+        for r in &outbreak.cases[&idx].rows {
+            if r.reported.date(zone) == day && r.reported < end {
+                labs.push(*r);
+            }
+        }
+    }
+    let mut hhs: Vec<u64> = outbreak.alerts.keys().copied().collect();
+    hhs.sort_unstable();
+    let mut cache = BlockCache::default();
+    let mut cache2 = BlockCache::default();
+    for hh in hhs {
+        for alert in &outbreak.alerts[&hh] {
+            for &t0 in &alert.tests {
+                if t0.date(zone) != day {
+                    continue;
+                }
+                for m in world.layout.household_members(hh, &mut cache) {
+                    if m == alert.index {
+                        continue;
+                    }
+                    let p = world.layout.person(m, &mut cache);
+                    let t = t0.add_ms(i64::from(p.pos_in_hh) * 5 * 60_000);
+                    if outbreak
+                        .case(m)
+                        .is_some_and(|c| c.infected < t || c.isolation.is_some_and(|i| i <= t))
+                    {
+                        continue;
+                    }
+                    let plan = world.planner.plan(&p, &mut cache2);
+                    if schedule::where_on(world, outbreak, &p, &plan, day) != Where::Home {
+                        continue;
+                    }
+                    let h = crate::rng::hash(world.seed, crate::rng::tag::LAB, m, t.0 as u64);
+                    let reported = t.add_ms((5 + (h % 6) as i64) * 3_600_000);
+                    if reported < end {
+                        labs.push(LabRow {
+                            person: p.id,
+                            sample: t,
+                            positive: false,
+                            diagnosis: None,
+                            onset: None,
+                            reported,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    labs.retain(|l| l.reported.date(zone) == day);
+    labs.sort_by_key(|l| (l.reported, l.person, l.sample));
+}
+
+fn power_day(
+    world: &World,
+    day: Date,
+    name: &str,
+    dir: &Path,
+    cancel: &AtomicBool,
+) -> Result<(FileStat, Vec<BadRow>), Error> {
+    let config = world.config;
+    let mut s = Sink::create(
+        dir,
+        name.to_string(),
+        Kind::Power,
+        config.format,
+        config.bad_row_rate,
+        config.seed,
+    )?;
+    let mut row = Row::default();
+    for g in 0..world.economy.total {
+        if g % 16_384 == 0 {
+            check(cancel)?;
+        }
+        let e = world.economy.enterprise(world.layout, g);
+        row.clear();
+        row.str(e.id.as_str());
+        row.date(day);
+        row.float(world.economy.kwh(world.layout, &e, day));
+        s.write(&row)?;
+    }
+    s.finish()
+}

@@ -1,0 +1,107 @@
+//! Ground truth beside the data: every infection with its infector, route and place and what
+//! became of it, the list of injected bad rows, and the run's summary.
+
+use std::io::Write;
+use std::path::Path;
+
+use model::Timestamp;
+
+use crate::Error;
+use crate::World;
+use crate::bad_rows::BadRow;
+use crate::layout::BlockCache;
+use crate::outbreak::Outbreak;
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+fn csv_cell(s: &str, out: &mut String) {
+    if s.contains([',', '"', '\n']) {
+        out.push('"');
+        out.push_str(&s.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(s);
+    }
+}
+
+/// `infections.csv`; returns (infections, cases) and each case's (county, report date).
+pub fn infections(
+    world: &World,
+    outbreak: &Outbreak,
+    dir: &Path,
+    end: Timestamp,
+) -> Result<(u64, u64, Vec<(u32, model::Date)>), Error> {
+    let zone = world.zone;
+    let mut list: Vec<&crate::outbreak::Case> = outbreak.cases.values().collect();
+    list.sort_by_key(|c| (c.infected, c.idx));
+    let mut cache = BlockCache::default();
+    let mut out = String::with_capacity(64 * list.len() + 128);
+    out.push_str(
+        "person_id,infected_time,infector_id,via,place,onset_date,outcome,reported_time\n",
+    );
+    let mut cases = 0;
+    let mut reports = Vec::new();
+    for c in &list {
+        out.push_str(&c.id.to_string());
+        out.push(',');
+        out.push_str(&c.infected.to_rfc3339(zone));
+        out.push(',');
+        if let Some(i) = c.infector {
+            out.push_str(&world.layout.person(i, &mut cache).id.to_string());
+        }
+        out.push(',');
+        out.push_str(c.via.text());
+        out.push(',');
+        csv_cell(&c.place, &mut out);
+        out.push(',');
+        if !c.asymptomatic {
+            out.push_str(&c.onset.date(zone).to_string());
+        }
+        out.push(',');
+        match c.report_before(end) {
+            Some((t, confirmed)) => {
+                cases += 1;
+                reports.push((c.county, t.date(zone)));
+                out.push_str(if confirmed {
+                    "confirmed"
+                } else {
+                    "asymptomatic"
+                });
+                out.push(',');
+                out.push_str(&t.to_rfc3339(zone));
+            }
+            None => out.push_str("undetected,"),
+        }
+        out.push('\n');
+    }
+    write_file(&dir.join("infections.csv"), out.as_bytes())?;
+    Ok((list.len() as u64, cases, reports))
+}
+
+pub fn bad_rows(dir: &Path, bad: &mut [BadRow]) -> Result<(), Error> {
+    bad.sort();
+    let mut out = String::from("file,line,column,what\n");
+    for b in bad.iter() {
+        csv_cell(&b.file, &mut out);
+        out.push(',');
+        out.push_str(&b.line.to_string());
+        out.push(',');
+        out.push_str(b.column);
+        out.push(',');
+        out.push_str(b.what);
+        out.push('\n');
+    }
+    write_file(&dir.join("bad_rows.csv"), out.as_bytes())
+}
+
+pub fn summary(dir: &Path, json: &serde_json::Value) -> Result<(), Error> {
+    let mut text = serde_json::to_string_pretty(json).expect("serialisable");
+    text.push('\n');
+    write_file(&dir.join("summary.json"), text.as_bytes())
+}
