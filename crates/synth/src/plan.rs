@@ -3,7 +3,7 @@
 //! visits to relatives, and Hubei visitors arriving. A plan is a pure function of the person
 //! (or their household or travel party), so it is recomputed wherever it is needed.
 
-use model::{Date, MS_PER_DAY, Mode, Region, RegionTable, Timestamp, Zone};
+use model::{Date, Mode, Region, RegionTable, Timestamp, Zone};
 
 use crate::calendar;
 use crate::config::Rates;
