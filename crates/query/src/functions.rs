@@ -1,0 +1,126 @@
+//! Domain functions available in SQL: `pseudonym(id)`, `covers(a, b)`, `prefecture(code)`,
+//! `region_name(code)`; each applies the one implementation in `model` or `vault`.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, StringArray};
+use arrow::datatypes::DataType;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
+use datafusion::prelude::SessionContext;
+use model::{PersonId, Region};
+use vault::Keys;
+
+fn strings(arg: &ColumnarValue, rows: usize) -> Result<ArrayRef> {
+    let a = arg.clone().into_array(rows)?;
+    Ok(arrow::compute::cast(&a, &DataType::Utf8)?)
+}
+
+fn rows(args: &[ColumnarValue]) -> usize {
+    args.iter()
+        .find_map(|a| match a {
+            ColumnarValue::Array(x) => Some(x.len()),
+            ColumnarValue::Scalar(_) => None,
+        })
+        .unwrap_or(1)
+}
+
+fn finish(args: &[ColumnarValue], out: ArrayRef) -> Result<ColumnarValue> {
+    if args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_))) {
+        Ok(ColumnarValue::Scalar(
+            datafusion::scalar::ScalarValue::try_from_array(&out, 0)?,
+        ))
+    } else {
+        Ok(ColumnarValue::Array(out))
+    }
+}
+
+pub(crate) fn register(ctx: &SessionContext, keys: &Keys) {
+    let pseudonyms = keys.pseudonyms.clone();
+    ctx.register_udf(create_udf(
+        "pseudonym",
+        vec![DataType::Utf8],
+        DataType::Int64,
+        Volatility::Immutable,
+        Arc::new(move |args: &[ColumnarValue]| {
+            let n = rows(args);
+            let ids = strings(&args[0], n)?;
+            let ids = ids.as_string::<i32>();
+            let mut out = Vec::with_capacity(ids.len());
+            for v in ids.iter() {
+                out.push(match v {
+                    None => None,
+                    Some(s) => {
+                        let id: PersonId = s.parse().map_err(|e| {
+                            DataFusionError::Execution(format!(
+                                "pseudonym(): not a valid person id: {e}"
+                            ))
+                        })?;
+                        Some(pseudonyms.pseudonym(id))
+                    }
+                });
+            }
+            finish(args, Arc::new(Int64Array::from(out)))
+        }),
+    ));
+
+    ctx.register_udf(create_udf(
+        "covers",
+        vec![DataType::Utf8, DataType::Utf8],
+        DataType::Boolean,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let n = rows(args);
+            let (a, b) = (strings(&args[0], n)?, strings(&args[1], n)?);
+            let (a, b) = (a.as_string::<i32>(), b.as_string::<i32>());
+            let out: BooleanArray = a
+                .iter()
+                .zip(b.iter())
+                .map(|(x, y)| {
+                    let x = x.and_then(|s| s.parse::<Region>().ok())?;
+                    let y = y.and_then(|s| s.parse::<Region>().ok())?;
+                    Some(x.covers(y))
+                })
+                .collect();
+            finish(args, Arc::new(out))
+        }),
+    ));
+
+    ctx.register_udf(create_udf(
+        "prefecture",
+        vec![DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let a = strings(&args[0], rows(args))?;
+            let out: StringArray = a
+                .as_string::<i32>()
+                .iter()
+                .map(|v| {
+                    v.and_then(|s| s.parse::<Region>().ok())
+                        .map(|r| r.prefecture().to_string())
+                })
+                .collect();
+            finish(args, Arc::new(out))
+        }),
+    ));
+
+    ctx.register_udf(create_udf(
+        "region_name",
+        vec![DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let a = strings(&args[0], rows(args))?;
+            let out: StringArray = a
+                .as_string::<i32>()
+                .iter()
+                .map(|v| {
+                    v.and_then(|s| s.parse::<Region>().ok())
+                        .and_then(Region::name)
+                })
+                .collect();
+            finish(args, Arc::new(out))
+        }),
+    ));
+}
