@@ -154,7 +154,7 @@ macro_rules! rates {
 rates! {
     /// Shop, market and restaurant check-ins per person-day before the lockdown (office
     /// check-ins of workers come on top).
-    checkins: 1.1, [0.0, 20.0];
+    checkins: 1.6, [0.0, 20.0];
     /// Outings after the first-level response (Jan 24) as a share of before.
     lockdown_mobility: 0.45, [0.0, 1.0];
     /// Outings from Feb 3, when households were limited to one shopper every other day.
@@ -164,8 +164,8 @@ rates! {
     /// Health self-reports per person-day once the declaration starts (Jan 24).
     self_reports: 0.5, [0.0, 3.0];
     /// Share of working-age natives living in Hubei (mostly Wuhan) at the start; Wenzhou
-    /// prefectures get three times this (its large merchant community in Wuhan).
-    wuhan_sojourners: 0.004, [0.0, 1.0];
+    /// gets three times this (about 180,000 of its 9.3 million people were in Wuhan).
+    wuhan_sojourners: 0.01, [0.0, 1.0];
     /// Share of 18–22 year-olds studying outside their county who come home for the break.
     students_away: 0.45, [0.0, 1.0];
     /// Share of working-age residents who are migrant workers born in another province.
@@ -180,9 +180,10 @@ rates! {
     festival_visits: 0.12, [0.0, 1.0];
     /// Non-resident Hubei visitors arriving, per resident.
     visitors: 0.002, [0.0, 0.5];
-    /// Daily force of infection in Wuhan on 2020-01-23 (about 0.4% of the city infected by
-    /// then, doubling every 6.4 days: Wu, Leung & Leung, Lancet 2020).
-    wuhan_hazard: 0.0004, [0.0, 1.0];
+    /// Daily force of infection in Wuhan on 2020-01-23: about 75,000 infected (0.7% of the
+    /// city) by Jan 25, doubling every 6.4 days (Wu, Leung & Leung, Lancet 2020), gives a
+    /// daily incidence of 0.7% x ln 2 / 6.4.
+    wuhan_hazard: 0.0006, [0.0, 1.0];
     /// Epidemic doubling time in Wuhan before the lockdown, days (Wu et al. 6.4; Li et al. 7.4).
     doubling_days: 6.4, [1.0, 100.0];
     /// Force of infection elsewhere in Hubei relative to Wuhan.

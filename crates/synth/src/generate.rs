@@ -219,16 +219,22 @@ pub fn generate(
                     }
                 };
                 if let Some(t) = world.planner.hubei_infection(&p, &plan) {
-                    let region = plan.hubei.map(|h| h.2).expect("exposed in Hubei");
-                    found.push((idx, t, region));
+                    let (_, back, region) = plan.hubei.expect("exposed in Hubei");
+                    let arrival = plan
+                        .legs
+                        .iter()
+                        .flatten()
+                        .find(|l| l.day == back)
+                        .map_or(back.start(world.zone), |l| l.arrive);
+                    found.push((idx, t, region, arrival));
                 }
             }
             Ok(found)
         })?;
         let mut cache = BlockCache::default();
-        for (idx, t, region) in seeds.into_iter().flatten() {
+        for (idx, t, region, arrival) in seeds.into_iter().flatten() {
             let p = layout.person(idx, &mut cache);
-            let case = Case::new(&world, &p, t, None, Via::Imported, region.to_string());
+            let case = Case::new(&world, &p, t, None, Via::Imported, region.to_string(), Some(arrival));
             outbreak.add(&world, case);
         }
     }
@@ -465,7 +471,7 @@ fn infect(world: &World, outbreak: &mut Outbreak, mut candidates: Vec<Candidate>
     for c in candidates {
         let p = world.layout.person(c.person, &mut cache);
         let place = rows::place_text(world, &p, &c.place);
-        let case = Case::new(world, &p, c.time, Some(c.infector), c.via, place);
+        let case = Case::new(world, &p, c.time, Some(c.infector), c.via, place, None);
         outbreak.add(world, case);
     }
 }

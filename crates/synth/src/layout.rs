@@ -630,7 +630,11 @@ impl Layout {
         let ny = 32u64;
         let year = self.ref_year - 50 + (local % ny) as i32;
         let r = local / ny;
-        let (birth, rank) = day_and_rank_flat(r, year, hash(self.seed, u64::from(slot.county.code()), year as u64, 8));
+        let (birth, rank) = day_and_rank_flat(
+            r,
+            year,
+            hash(self.seed, u64::from(slot.county.code()), year as u64, 8),
+        );
         (slot.county, birth, MIGRANT_SEQ + 2 * rank)
     }
 
@@ -641,7 +645,11 @@ impl Layout {
         let local = v / h;
         let ny = 55u64;
         let year = self.ref_year - 70 + (local % ny) as i32;
-        let (birth, rank) = day_and_rank_flat(local / ny, year, hash(self.seed, u64::from(region.code()), year as u64, 9));
+        let (birth, rank) = day_and_rank_flat(
+            local / ny,
+            year,
+            hash(self.seed, u64::from(region.code()), year as u64, 9),
+        );
         let male = hash(self.seed, tag::NAME, self.residents + v, 2) & 1 == 1;
         let seq = VISITOR_SEQ + 2 * rank + u32::from(male);
         let id = PersonId::from_parts(region.code(), birth, seq).expect("id parts in range");

@@ -99,6 +99,7 @@ impl Case {
         infector: Option<u64>,
         via: Via,
         place: String,
+        arrival: Option<Timestamp>,
     ) -> Case {
         let rates = world.rates;
         let mut r = Rng::at(world.seed, tag::COURSE, p.idx, 0);
@@ -117,7 +118,9 @@ impl Case {
         };
         let mut clinic = Vec::new();
         let resident = !p.is_visitor();
-        if resident && !asymptomatic && !r.chance(rates.never_seek_care) {
+        // Infected elsewhere and already over it when they arrive: never seen here.
+        let recovered_before = arrival.is_some_and(|a| onset.add_ms(10 * MS_PER_DAY) < a);
+        if resident && !asymptomatic && !recovered_before && !r.chance(rates.never_seek_care) {
             let mean = calendar::report_delay(onset.date(world.zone), rates);
             let delay = r.erlang(2, (mean - 0.8).max(0.4)).max(0.3);
             let mut t = daytime(
@@ -130,6 +133,9 @@ impl Case {
                 .add_days(-1)
                 .start(world.zone)
                 .add_ms(8 * HOUR);
+            if let Some(a) = arrival.filter(|a| t < *a) {
+                t = daytime(world, a.add_ms((12 + r.below(24) as i64) * HOUR), &mut r);
+            }
             if t < kits {
                 t = daytime(
                     world,
@@ -333,6 +339,7 @@ fn daytime(world: &World, t: Timestamp, r: &mut Rng) -> Timestamp {
     let day = t.date(world.zone);
     let start = day.start(world.zone);
     let m = (t.0 - start.0) / MIN;
+    let t = Timestamp(t.0 - t.0.rem_euclid(MIN));
     if m < 8 * 60 {
         start.add_ms((8 * 60 + r.below(180) as i64) * MIN)
     } else if m > 17 * 60 {

@@ -712,9 +712,7 @@ impl<'a> Planner<'a> {
         while d < to {
             acc += calendar::wuhan_hazard(d, self.rates) * rel;
             if acc >= target {
-                let t = d
-                    .start(self.zone)
-                    .add_ms(r.below(24 * 60) as i64 * 60_000);
+                let t = d.start(self.zone).add_ms(r.below(24 * 60) as i64 * 60_000);
                 return Some(t);
             }
             d = d.add_days(1);

@@ -382,7 +382,7 @@ fn outings(
     };
     let n = r
         .poisson(rates.checkins * mobility * class_factor)
-        .min(if worked { 1 } else { 4 });
+        .min(if worked { 2 } else { 4 });
     let restaurants = calendar::restaurant_factor(day);
     let malls = if day < calendar::RESPONSE { 1.0 } else { 0.1 };
     let layout = world.layout;

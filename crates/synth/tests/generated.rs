@@ -18,7 +18,10 @@ fn config(persons: u64, days: u32, format: Format, bad: f64) -> Config {
         region: model::Region::new(330300).unwrap(),
         format,
         bad_row_rate: bad,
-        rates: "wuhan_sojourners=0.08,wuhan_hazard=0.01,transmission=6,visitors=0.02,students_away=0.6".parse().unwrap(),
+        rates:
+            "wuhan_sojourners=0.08,wuhan_hazard=0.01,transmission=6,visitors=0.02,students_away=0.6"
+                .parse()
+                .unwrap(),
         ..Config::default()
     }
 }
@@ -71,7 +74,10 @@ fn read(path: &Path, kind: Kind) -> Vec<Record> {
             out.push(Record {
                 line: i as u64 + 2,
                 fields_ok: f.len() == columns.len(),
-                cells: f.into_iter().map(|c| (!c.is_empty()).then_some(c)).collect(),
+                cells: f
+                    .into_iter()
+                    .map(|c| (!c.is_empty()).then_some(c))
+                    .collect(),
             });
         }
     } else if name.ends_with(".jsonl") {
@@ -80,23 +86,37 @@ fn read(path: &Path, kind: Kind) -> Vec<Record> {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
             let obj = v.as_object().unwrap();
             for k in obj.keys() {
-                assert!(columns.iter().any(|c| c.name == k), "{name}: unknown field {k}");
+                assert!(
+                    columns.iter().any(|c| c.name == k),
+                    "{name}: unknown field {k}"
+                );
             }
             let cells = columns
                 .iter()
                 .map(|c| {
                     obj.get(c.name).map(|v| match v {
                         serde_json::Value::String(s) => s.clone(),
-                        serde_json::Value::Array(a) => a.iter().map(|x| x.as_str().unwrap().to_string()).collect::<Vec<_>>().join(";"),
+                        serde_json::Value::Array(a) => a
+                            .iter()
+                            .map(|x| x.as_str().unwrap().to_string())
+                            .collect::<Vec<_>>()
+                            .join(";"),
                         other => other.to_string(),
                     })
                 })
                 .collect();
-            out.push(Record { line: i as u64 + 1, cells, fields_ok: true });
+            out.push(Record {
+                line: i as u64 + 1,
+                cells,
+                fields_ok: true,
+            });
         }
     } else {
         let file = std::fs::File::open(path).unwrap();
-        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
         let mut n = 0;
         for batch in reader {
             let batch = batch.unwrap();
@@ -110,7 +130,11 @@ fn read(path: &Path, kind: Kind) -> Vec<Record> {
                         (!s.is_null(r)).then(|| s.value(r).to_string())
                     })
                     .collect();
-                out.push(Record { line: n, cells, fields_ok: true });
+                out.push(Record {
+                    line: n,
+                    cells,
+                    fields_ok: true,
+                });
             }
         }
     }
@@ -118,7 +142,11 @@ fn read(path: &Path, kind: Kind) -> Vec<Record> {
 }
 
 /// The first bad column of a record, by the contract's field rules (None: valid).
-fn first_error(columns: &[Column], checks: &[RowCheck], cells: &[Option<String>]) -> Option<String> {
+fn first_error(
+    columns: &[Column],
+    checks: &[RowCheck],
+    cells: &[Option<String>],
+) -> Option<String> {
     let mut parsed = HashMap::new();
     for (c, cell) in columns.iter().zip(cells) {
         match cell.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -158,7 +186,8 @@ fn data_files(dir: &Path) -> Vec<(PathBuf, Kind)> {
         .map(|p| {
             let name = p.file_name().unwrap().to_string_lossy().to_string();
             assert!(!name.ends_with(".tmp"), "left a temporary file {name}");
-            let kind = Kind::from_file_name(&name).unwrap_or_else(|| panic!("{name} names no kind"));
+            let kind =
+                Kind::from_file_name(&name).unwrap_or_else(|| panic!("{name} names no kind"));
             (p, kind)
         })
         .collect();
@@ -183,12 +212,19 @@ fn check_dir(dir: &Path, format: Format, summary: &fangyi_synth::Summary) {
     let mut seen_bad = 0;
     let mut good_per_kind: BTreeMap<Kind, u64> = BTreeMap::new();
     let mut bad_per_kind: BTreeMap<Kind, u64> = BTreeMap::new();
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("truth/summary.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("truth/summary.json")).unwrap())
+            .unwrap();
     let detail: HashMap<String, u64> = json["files_detail"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["file"].as_str().unwrap().to_string(), f["rows"].as_u64().unwrap()))
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_string(),
+                f["rows"].as_u64().unwrap(),
+            )
+        })
         .collect();
     let files = data_files(dir);
     assert_eq!(files.len() as u64, summary.files);
@@ -202,10 +238,19 @@ fn check_dir(dir: &Path, format: Format, summary: &fangyi_synth::Summary) {
                 seen_bad += 1;
                 *bad_per_kind.entry(kind).or_default() += 1;
                 if col.is_empty() {
-                    assert!(!rec.fields_ok, "{name}:{} should have a wrong field count", rec.line);
+                    assert!(
+                        !rec.fields_ok,
+                        "{name}:{} should have a wrong field count",
+                        rec.line
+                    );
                 } else {
                     assert!(rec.fields_ok);
-                    assert_eq!(first_error(spec.columns, spec.checks, &rec.cells).as_deref(), Some(col.as_str()), "{name}:{}", rec.line);
+                    assert_eq!(
+                        first_error(spec.columns, spec.checks, &rec.cells).as_deref(),
+                        Some(col.as_str()),
+                        "{name}:{}",
+                        rec.line
+                    );
                 }
             } else {
                 assert!(rec.fields_ok, "{name}:{} field count", rec.line);
@@ -224,7 +269,11 @@ fn check_dir(dir: &Path, format: Format, summary: &fangyi_synth::Summary) {
         assert_eq!(json["rows"][k.name()].as_u64().unwrap(), *n);
     }
     for (k, n) in &summary.bad_rows {
-        assert_eq!(bad_per_kind.get(k).copied().unwrap_or(0), *n, "{k} bad rows");
+        assert_eq!(
+            bad_per_kind.get(k).copied().unwrap_or(0),
+            *n,
+            "{k} bad rows"
+        );
     }
 }
 
@@ -233,7 +282,10 @@ fn every_row_is_valid_except_the_listed_bad_ones() {
     for format in [Format::Csv, Format::Jsonl, Format::Parquet] {
         let dir = tempfile::tempdir().unwrap();
         let summary = run(&config(1500, 9, format, 0.03), dir.path());
-        assert!(summary.bad_rows.values().sum::<u64>() > 50, "{format}: too few bad rows");
+        assert!(
+            summary.bad_rows.values().sum::<u64>() > 50,
+            "{format}: too few bad rows"
+        );
         check_dir(dir.path(), format, &summary);
     }
 }
@@ -244,7 +296,10 @@ fn files_bytes(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         for e in std::fs::read_dir(dir.join(sub)).unwrap() {
             let p = e.unwrap().path();
             if p.is_file() {
-                out.insert(format!("{sub}/{}", p.file_name().unwrap().to_string_lossy()), std::fs::read(&p).unwrap());
+                out.insert(
+                    format!("{sub}/{}", p.file_name().unwrap().to_string_lossy()),
+                    std::fs::read(&p).unwrap(),
+                );
             }
         }
     }
@@ -305,7 +360,8 @@ fn truth_matches_recorded_contacts_and_lab_rows() {
     let dir = dir.path();
     let mut household: HashMap<String, String> = HashMap::new();
     let mut stays: HashMap<String, Vec<Stay>> = HashMap::new();
-    let mut rides: HashMap<String, Vec<(String, String, String, String, i64, i64)>> = HashMap::new();
+    let mut rides: HashMap<String, Vec<(String, String, String, String, i64, i64)>> =
+        HashMap::new();
     let mut passes: HashMap<String, HashSet<String>> = HashMap::new();
     let mut labs: HashMap<String, Vec<(i64, i64, String, Option<String>)>> = HashMap::new();
     let mut order = 0i64;
@@ -319,10 +375,21 @@ fn truth_matches_recorded_contacts_and_lab_rows() {
                 Kind::Checkins => {
                     let from = ts(&c(2));
                     let to = rec.cells[3].as_deref().map(ts).unwrap_or(from + 3_600_000);
-                    stays.entry(c(0)).or_default().push(Stay { venue: c(1), from, to });
+                    stays.entry(c(0)).or_default().push(Stay {
+                        venue: c(1),
+                        from,
+                        to,
+                    });
                 }
                 Kind::Travel => {
-                    rides.entry(c(0)).or_default().push((c(1), c(2), c(3), c(4), ts(&c(8)), ts(&c(11))));
+                    rides.entry(c(0)).or_default().push((
+                        c(1),
+                        c(2),
+                        c(3),
+                        c(4),
+                        ts(&c(8)),
+                        ts(&c(11)),
+                    ));
                     let _ = c(5);
                 }
                 Kind::Checkpoint => {
@@ -330,7 +397,12 @@ fn truth_matches_recorded_contacts_and_lab_rows() {
                 }
                 Kind::LabResults => {
                     order += 1;
-                    labs.entry(c(0)).or_default().push((ts(&c(5)), ts(&c(1)) * 0 + order, c(2), rec.cells[3].clone()));
+                    labs.entry(c(0)).or_default().push((
+                        ts(&c(5)),
+                        ts(&c(1)) * 0 + order,
+                        c(2),
+                        rec.cells[3].clone(),
+                    ));
                 }
                 _ => {}
             }
@@ -338,7 +410,10 @@ fn truth_matches_recorded_contacts_and_lab_rows() {
     }
     let text = std::fs::read_to_string(dir.join("truth/infections.csv")).unwrap();
     let mut lines = text.lines();
-    assert_eq!(lines.next().unwrap(), "person_id,infected_time,infector_id,via,place,onset_date,outcome,reported_time");
+    assert_eq!(
+        lines.next().unwrap(),
+        "person_id,infected_time,infector_id,via,place,onset_date,outcome,reported_time"
+    );
     let mut local = 0;
     let mut counted_cases = 0;
     let mut outcomes: HashMap<String, (String, String)> = HashMap::new();
@@ -356,21 +431,43 @@ fn truth_matches_recorded_contacts_and_lab_rows() {
         }
         local += 1;
         let ok = match via {
-            "household" => household.get(who).is_some_and(|h| h == place) && household.get(infector) == Some(place),
+            "household" => {
+                household.get(who).is_some_and(|h| h == place)
+                    && household.get(infector) == Some(place)
+            }
             "venue" => {
-                let mine = stays.get(who).into_iter().flatten().filter(|s| &s.venue == place);
+                let mine = stays
+                    .get(who)
+                    .into_iter()
+                    .flatten()
+                    .filter(|s| &s.venue == place);
                 mine.into_iter().any(|a| {
-                    stays.get(infector).into_iter().flatten().filter(|s| &s.venue == place).any(|b| {
-                        let lo = a.from.max(b.from);
-                        let hi = a.to.min(b.to);
-                        hi - lo >= 15 * 60_000 && lo <= when && when <= hi
-                    })
+                    stays
+                        .get(infector)
+                        .into_iter()
+                        .flatten()
+                        .filter(|s| &s.venue == place)
+                        .any(|b| {
+                            let lo = a.from.max(b.from);
+                            let hi = a.to.min(b.to);
+                            hi - lo >= 15 * 60_000 && lo <= when && when <= hi
+                        })
                 })
             }
             "rail" | "flight" | "coach" | "ship" => {
                 let parts: Vec<&str> = place.split('|').collect();
-                let mine: Vec<_> = rides.get(who).into_iter().flatten().filter(|r| r.0 == via && r.1 == parts[0] && r.2 == parts[1]).collect();
-                let theirs: Vec<_> = rides.get(infector).into_iter().flatten().filter(|r| r.0 == via && r.1 == parts[0] && r.2 == parts[1]).collect();
+                let mine: Vec<_> = rides
+                    .get(who)
+                    .into_iter()
+                    .flatten()
+                    .filter(|r| r.0 == via && r.1 == parts[0] && r.2 == parts[1])
+                    .collect();
+                let theirs: Vec<_> = rides
+                    .get(infector)
+                    .into_iter()
+                    .flatten()
+                    .filter(|r| r.0 == via && r.1 == parts[0] && r.2 == parts[1])
+                    .collect();
                 mine.iter().any(|a| {
                     theirs.iter().any(|b| {
                         let same_car = via != "rail" || (a.3 == parts[2] && b.3 == parts[2]);
@@ -378,12 +475,20 @@ fn truth_matches_recorded_contacts_and_lab_rows() {
                     })
                 })
             }
-            "vehicle" => passes.get(place).is_some_and(|s| s.contains(who) && s.contains(infector)),
+            "vehicle" => passes
+                .get(place)
+                .is_some_and(|s| s.contains(who) && s.contains(infector)),
             other => panic!("unknown via {other}"),
         };
-        assert!(ok, "no recorded {via} contact at {place} for {who} <- {infector}");
+        assert!(
+            ok,
+            "no recorded {via} contact at {place} for {who} <- {infector}"
+        );
     }
-    assert!(local > 0, "the outbreak should spread locally in this configuration");
+    assert!(
+        local > 0,
+        "the outbreak should spread locally in this configuration"
+    );
     assert_eq!(summary.cases, counted_cases);
     // Contract section 2 on the written lab rows.
     let mut cases = HashMap::new();
@@ -394,7 +499,17 @@ fn truth_matches_recorded_contacts_and_lab_rows() {
         let mut confirmed = false;
         for (reported, _, result, diagnosis) in rows.iter() {
             match diagnosis.as_deref() {
-                Some(d) => status = if d == "confirmed" { "confirmed" } else if d == "asymptomatic" { "asymptomatic" } else if d == "suspected" { "suspected" } else { "recovered" },
+                Some(d) => {
+                    status = if d == "confirmed" {
+                        "confirmed"
+                    } else if d == "asymptomatic" {
+                        "asymptomatic"
+                    } else if d == "suspected" {
+                        "suspected"
+                    } else {
+                        "recovered"
+                    }
+                }
                 None if result == "positive" && status == "none" => status = "suspected",
                 None if result == "negative" && status == "suspected" => status = "none",
                 None => {}
@@ -413,14 +528,25 @@ fn truth_matches_recorded_contacts_and_lab_rows() {
     for (person, (outcome, reported)) in &outcomes {
         match cases.get(person) {
             Some((r, confirmed)) => {
-                assert_eq!(outcome, if *confirmed { "confirmed" } else { "asymptomatic" }, "{person}");
+                assert_eq!(
+                    outcome,
+                    if *confirmed {
+                        "confirmed"
+                    } else {
+                        "asymptomatic"
+                    },
+                    "{person}"
+                );
                 assert_eq!(ts(reported), *r, "{person} report time");
             }
             None => assert_eq!(outcome, "undetected", "{person}"),
         }
     }
     for person in cases.keys() {
-        assert!(outcomes.contains_key(person), "{person} is a case without an infection");
+        assert!(
+            outcomes.contains_key(person),
+            "{person} is a case without an infection"
+        );
     }
 }
 
@@ -429,11 +555,16 @@ fn cancelling_leaves_no_partial_files() {
     let dir = tempfile::tempdir().unwrap();
     let cancel = AtomicBool::new(false);
     let c = config(1000, 6, Format::Csv, 0.0);
-    let r = generate(&c, dir.path(), &|p: Progress| {
-        if let Progress::Step { done: 3, .. } = p {
-            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-    }, &cancel);
+    let r = generate(
+        &c,
+        dir.path(),
+        &|p: Progress| {
+            if let Progress::Step { done: 3, .. } = p {
+                cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        },
+        &cancel,
+    );
     assert!(matches!(r, Err(fangyi_synth::Error::Cancelled)), "{r:?}");
     for (path, kind) in data_files(dir.path()) {
         // Whatever exists is complete and readable.
