@@ -78,13 +78,13 @@ pub fn corrupt(
         return Some(("wrong field count", None, true));
     }
     let mut what = "";
-    for i in 0..row.len() {
+    for (i, column) in columns.iter().enumerate().take(row.len()) {
         let cell = row.cell(i);
         if i != col {
             out.bytes(cell);
             continue;
         }
-        let ty = columns[i].ty;
+        let ty = column.ty;
         match how {
             0 => {
                 what = "empty required field";

@@ -19,8 +19,6 @@ pub const WUHAN_ALERT: Date = Date(ymd(1, 20));
 pub const WUHAN_LOCKDOWN: Date = Date(ymd(1, 23));
 /// First-level public-health response; the health declaration starts.
 pub const RESPONSE: Date = Date(ymd(1, 24));
-/// Spring Festival (lunar new year's day).
-pub const FESTIVAL: Date = Date(ymd(1, 25));
 /// First day of the (extended) holiday and its last day in Zhejiang (work resumed Feb 10).
 pub const HOLIDAY_FIRST: Date = Date(ymd(1, 24));
 pub const HOLIDAY_LAST: Date = Date(ymd(2, 9));
@@ -110,7 +108,7 @@ mod tests {
         assert_eq!(HOLIDAY_LAST.to_string(), "2020-02-09");
         assert_eq!(weekday(Date::from_ymd(2020, 1, 23).unwrap()), 3); // Thursday
         assert!(is_workday(MAKEUP_WORKDAY));
-        assert!(!is_workday(FESTIVAL));
+        assert!(!is_workday(Date::from_ymd(2020, 1, 25).unwrap()));
         assert!(is_workday(Date::from_ymd(2020, 2, 10).unwrap()));
     }
 }

@@ -114,12 +114,11 @@ fn run_parts<T: Send>(
     for r in results {
         match r {
             Some(Ok(v)) => out.push(v),
-            Some(Err(e)) => {
-                // Prefer a real error over a cancellation.
-                if first_err.is_none() || matches!(first_err, Some(Error::Cancelled)) {
-                    first_err = Some(e);
-                }
+            // Prefer a real error over a cancellation.
+            Some(Err(e)) if first_err.is_none() || matches!(first_err, Some(Error::Cancelled)) => {
+                first_err = Some(e);
             }
+            Some(Err(_)) => {}
             None => {}
         }
     }
@@ -234,7 +233,15 @@ pub fn generate(
         let mut cache = BlockCache::default();
         for (idx, t, region, arrival) in seeds.into_iter().flatten() {
             let p = layout.person(idx, &mut cache);
-            let case = Case::new(&world, &p, t, None, Via::Imported, region.to_string(), Some(arrival));
+            let case = Case::new(
+                &world,
+                &p,
+                t,
+                None,
+                Via::Imported,
+                region.to_string(),
+                Some(arrival),
+            );
             outbreak.add(&world, case);
         }
     }

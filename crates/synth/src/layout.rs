@@ -34,12 +34,6 @@ pub enum Class {
     Visitor,
 }
 
-impl Class {
-    fn index(self) -> usize {
-        self as usize
-    }
-}
-
 /// Natives' birth-year span per class, as ages at the start of the simulated year.
 const CLASS_AGES: [(u32, u32); 4] = [(0, 17), (18, 39), (40, 59), (60, 95)];
 /// Natives per block by class; the young adults lose the block's migrants.
@@ -60,8 +54,6 @@ pub fn age_weight(age: u32) -> f64 {
 /// Birth-year buckets of one class in one county, sized by the pyramid.
 #[derive(Clone, Debug)]
 struct ClassSpace {
-    /// Capacity: the class's slots over all the county's blocks.
-    size: u64,
     perm: Affine,
     /// Birth year of bucket `i` is `first_year + i`; `cum[i]..cum[i+1]` are its slots.
     first_year: i32,
@@ -94,7 +86,6 @@ impl ClassSpace {
             }
         }
         Ok(ClassSpace {
-            size,
             perm: Affine::new(size, key),
             first_year,
             cum,
@@ -137,7 +128,6 @@ pub struct County {
     /// Global index of the first resident and the number of residents.
     pub start: u64,
     pub pop: u64,
-    pub blocks: u64,
     /// Global index of the first community and how many.
     pub first_community: u32,
     pub communities: u32,
@@ -147,9 +137,6 @@ pub struct County {
     pub migrant_offset: u64,
     /// Natives' classes: child, young, middle, elder.
     spaces: Vec<ClassSpace>,
-    pub urban: bool,
-    /// Share of all residents, for choosing destinations.
-    pub weight: f64,
 }
 
 impl County {
@@ -167,7 +154,6 @@ pub struct Community {
     /// 1-based number within the county, as in the id `C330302001`.
     pub ordinal: u32,
     pub first_block: u64,
-    pub blocks: u64,
     pub name: String,
     pub point: (f64, f64),
 }
@@ -201,7 +187,6 @@ pub struct Block {
     pub county: u32,
     pub block: u64,
     pub members: [Member; BLOCK as usize],
-    pub households: u8,
 }
 
 const C: u8 = 0;
@@ -242,7 +227,6 @@ const WITHOUT_CHILDREN: &[(&[u8], f64)] = &[
 pub struct Layout {
     pub seed: u64,
     pub ref_year: i32,
-    pub home: Region,
     pub home_province: Region,
     pub counties: Vec<County>,
     pub communities: Vec<Community>,
@@ -331,7 +315,6 @@ impl Layout {
                 base * jitter
             })
             .collect();
-        let total_w: f64 = weights.iter().sum();
         let pops = apportion(config.persons, &weights);
         let mut counties = Vec::with_capacity(infos.len());
         let mut communities = Vec::new();
@@ -378,7 +361,6 @@ impl Layout {
                         county: i as u32,
                         ordinal: j as u32 + 1,
                         first_block: fb,
-                        blocks: n,
                         name: names::community_name(ckey),
                         point: (point.0 + dp, point.1 + dq),
                     });
@@ -394,14 +376,11 @@ impl Layout {
                 point,
                 start,
                 pop,
-                blocks,
                 first_community,
                 communities: n_comm,
                 migrant_rate,
                 migrant_offset,
                 spaces: Vec::new(),
-                urban,
-                weight: weights[i] / total_w,
             };
             let mut spaces = Vec::with_capacity(4);
             for (c, ages) in CLASS_AGES.iter().enumerate() {
@@ -432,7 +411,6 @@ impl Layout {
         let layout = Layout {
             seed,
             ref_year,
-            home,
             home_province,
             counties,
             communities,
@@ -546,7 +524,6 @@ impl Layout {
             county: county as u32,
             block: b,
             members,
-            households: hh,
         }
     }
 

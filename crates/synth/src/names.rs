@@ -88,9 +88,9 @@ pub fn surname(rng: &mut Rng) -> &'static str {
 
 pub fn given(rng: &mut Rng, male: bool) -> &'static str {
     if male {
-        *rng.pick(GIVEN_MALE)
+        GIVEN_MALE[rng.below(GIVEN_MALE.len() as u64) as usize]
     } else {
-        *rng.pick(GIVEN_FEMALE)
+        GIVEN_FEMALE[rng.below(GIVEN_FEMALE.len() as u64) as usize]
     }
 }
 

@@ -17,7 +17,6 @@ pub struct Station {
 #[derive(Clone, Debug)]
 pub struct Node {
     pub prefecture: Region,
-    pub short: String,
     pub rail: Option<Station>,
     pub air: Option<Station>,
     pub coach: Station,
@@ -33,8 +32,6 @@ pub struct Node {
 pub struct Service {
     pub mode: Mode,
     pub number: String,
-    pub from: u16,
-    pub to: u16,
     /// Minutes after local midnight.
     pub depart_min: u32,
     pub duration_min: u32,
@@ -167,7 +164,7 @@ impl Network {
                 ),
                 None => {
                     let has_air = p.code() % 10_000 == 100
-                        || hash(seed, tag::NETWORK, u64::from(p.code()), 1) % 2 == 0;
+                        || hash(seed, tag::NETWORK, u64::from(p.code()), 1).is_multiple_of(2);
                     (
                         Some(Station {
                             name: format!("{short}站"),
@@ -186,7 +183,6 @@ impl Network {
                     name: format!("{short}汽车客运中心"),
                     region: first_county,
                 },
-                short,
                 rail,
                 air,
                 home: home.covers(p) || p.covers(home),
@@ -205,7 +201,6 @@ impl Network {
             let rail_region = valid_or(rail_c, p);
             nodes.push(Node {
                 prefecture: p,
-                short: short.clone(),
                 rail: Some(Station {
                     name: rail.to_string(),
                     region: rail_region,
@@ -371,8 +366,6 @@ impl Network {
         self.services.push(Service {
             mode,
             number,
-            from: a as u16,
-            to: b as u16,
             depart_min: dep,
             duration_min: dur,
             cars,

@@ -544,12 +544,10 @@ impl Hot {
                 }
                 Event::Pass {
                     key, time, hours, ..
-                } => {
-                    if lo <= time && time < hi {
-                        let mut s = mk(time, time, 0);
-                        s.weight = w * hours.max(0.5);
-                        self.passes.entry(key).or_default().push(s);
-                    }
+                } if lo <= time && time < hi => {
+                    let mut s = mk(time, time, 0);
+                    s.weight = w * hours.max(0.5);
+                    self.passes.entry(key).or_default().push(s);
                 }
                 _ => {}
             }

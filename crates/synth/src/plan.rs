@@ -9,7 +9,7 @@ use crate::calendar;
 use crate::config::Rates;
 use crate::layout::{BlockCache, Class, Layout, Person};
 use crate::network::{Network, distance_km};
-use crate::rng::{Rng, hash, tag};
+use crate::rng::{Rng, tag};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Purpose {
@@ -99,11 +99,6 @@ impl Plan {
             shared: false,
             away_region: None,
         }
-    }
-
-    /// Where the person is on `day`, following every leg.
-    pub fn where_on(&self, day: Date) -> Where {
-        self.where_with(day, 2)
     }
 
     /// Where the person is on `day` if only the first `n` legs happen.
@@ -339,7 +334,7 @@ impl<'a> Planner<'a> {
             By::Car => {
                 let hours = 0.6 + dist.max(30.0) * 1.3 / 85.0;
                 let dur = (hours * 60.0).round() as i64;
-                let latest = latest_min.map_or(23 * 60 + 30 - dur, |l| i64::from(l));
+                let latest = latest_min.map_or(23 * 60 + 30 - dur, i64::from);
                 let earliest = 5 * 60;
                 let dep_min = if latest <= earliest {
                     earliest
@@ -495,13 +490,17 @@ impl<'a> Planner<'a> {
                 true,
                 None,
             );
-            if let (Some(b), true) = (&mut back_leg, car) {
-                if b.by != By::Car {
-                    // Drove there, drives back.
-                    b.by = By::Car;
-                    b.from_region = dest;
-                    b.to_region = self.home_region(p);
-                }
+            if let (Some(b), true) = (&mut back_leg, car)
+                && b.by != By::Car
+            {
+                // Drove there, drives back.
+                b.by = By::Car;
+                b.from_region = dest;
+                b.to_region = self.home_region(p);
+                b.depart = back
+                    .start(self.zone)
+                    .add_ms(i64::from(14 + (r.below(4) as u32)) * 3_600_000);
+                b.arrive = b.depart.add_ms(out_leg.arrive.0 - out_leg.depart.0);
             }
         }
         let mut plan = Plan::stay();
@@ -624,16 +623,16 @@ impl<'a> Planner<'a> {
             true,
             None,
         );
-        if let Some(b) = &mut back_leg {
-            if car != (b.by == By::Car) {
-                b.by = By::Car;
-                b.from_region = dest;
-                b.to_region = home_region;
-                b.depart = back
-                    .start(self.zone)
-                    .add_ms(i64::from(13 + (r.below(5) as u32)) * 3_600_000);
-                b.arrive = b.depart.add_ms(out_leg.arrive.0 - out_leg.depart.0);
-            }
+        if let Some(b) = &mut back_leg
+            && car != (b.by == By::Car)
+        {
+            b.by = By::Car;
+            b.from_region = dest;
+            b.to_region = home_region;
+            b.depart = back
+                .start(self.zone)
+                .add_ms(i64::from(13 + (r.below(5) as u32)) * 3_600_000);
+            b.arrive = b.depart.add_ms(out_leg.arrive.0 - out_leg.depart.0);
         }
         let mut plan = Plan::stay();
         plan.kind = PlanKind::Festival;
@@ -718,10 +717,5 @@ impl<'a> Planner<'a> {
             d = d.add_days(1);
         }
         None
-    }
-
-    /// Exact seed-keyed word for a household choice (used for plates and such).
-    pub fn household_key(&self, hh: u64, what: u64) -> u64 {
-        hash(self.seed, tag::HOUSEHOLD_PLAN, hh, what)
     }
 }

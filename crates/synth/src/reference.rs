@@ -94,7 +94,7 @@ pub fn employment(
         if seeking && !student {
             row.clear();
             row.person(p.id);
-            row.str(*r.pick(SKILLS));
+            row.str(SKILLS[r.below(SKILLS.len() as u64) as usize]);
             row.region(layout.counties[p.county as usize].region);
             let from = if r.chance(0.6) {
                 world
@@ -195,7 +195,7 @@ pub fn places(world: &World, dir: &Path, cancel: &AtomicBool) -> Result<Vec<Writ
                 push_padded(raw, n, 1);
                 row.done();
                 row.str(e.id.as_str());
-                row.str(*r.pick(SKILLS));
+                row.str(SKILLS[r.below(SKILLS.len() as u64) as usize]);
                 row.int((1 + r.below(1 + e.employees / 10)).min(500) as i64);
                 row.region(region);
                 jobs.write(&row)?;

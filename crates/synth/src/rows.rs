@@ -62,10 +62,11 @@ pub fn push_phone(layout: &Layout, p: &Person, out: &mut Vec<u8>) -> bool {
 pub fn push_address(layout: &Layout, p: &Person, out: &mut Vec<u8>) {
     let cm = &layout.communities[p.community as usize];
     let c = &layout.counties[cm.county as usize];
-    if let Some(pref) = model::RegionTable::get().info(c.prefecture) {
-        if pref.region != c.region && !pref.is_placeholder() {
-            out.extend_from_slice(pref.name.as_bytes());
-        }
+    if let Some(pref) = model::RegionTable::get().info(c.prefecture)
+        && pref.region != c.region
+        && !pref.is_placeholder()
+    {
+        out.extend_from_slice(pref.name.as_bytes());
     }
     out.extend_from_slice(c.name.as_bytes());
     out.extend_from_slice(cm.name.as_bytes());

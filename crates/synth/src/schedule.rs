@@ -27,7 +27,6 @@ pub enum Event {
         until: Timestamp,
     },
     Ride {
-        leg: u8,
         service: u32,
         /// Rail car (1-based; 0 for other modes).
         car: u8,
@@ -90,7 +89,6 @@ pub enum Event {
 pub struct DayInfo {
     /// At home in the evening (household contact possible).
     pub home_evening: bool,
-    pub plan_kind: Option<PlanKind>,
 }
 
 /// Reused buffers of one worker thread.
@@ -178,7 +176,6 @@ pub fn day(
     events.clear();
     let mut info = DayInfo {
         home_evening: false,
-        plan_kind: Some(plan.kind),
     };
     let start = day.start(world.zone);
     let end = start.add_ms(model::MS_PER_DAY);
@@ -517,7 +514,6 @@ fn travel(
                 });
             }
             events.push(Event::Ride {
-                leg: li,
                 service: s,
                 car,
                 row,
@@ -569,7 +565,9 @@ fn travel(
             };
             let plate_prefecture = match plan.kind {
                 PlanKind::Visitor => leg.from_region.prefecture().code(),
-                PlanKind::Migrant if hash(world.seed, tag::HOUSEHOLD_PLAN, group, 5) % 2 == 0 => {
+                PlanKind::Migrant
+                    if hash(world.seed, tag::HOUSEHOLD_PLAN, group, 5).is_multiple_of(2) =>
+                {
                     let origin = if leg.to_home {
                         leg.from_region
                     } else {

@@ -30,13 +30,16 @@ fn csv_cell(s: &str, out: &mut String) {
     }
 }
 
+/// Infections, cases, and each case's (county, report date).
+pub type Counted = (u64, u64, Vec<(u32, model::Date)>);
+
 /// `infections.csv`; returns (infections, cases) and each case's (county, report date).
 pub fn infections(
     world: &World,
     outbreak: &Outbreak,
     dir: &Path,
     end: Timestamp,
-) -> Result<(u64, u64, Vec<(u32, model::Date)>), Error> {
+) -> Result<Counted, Error> {
     let zone = world.zone;
     let mut list: Vec<&crate::outbreak::Case> = outbreak.cases.values().collect();
     list.sort_by_key(|c| (c.infected, c.idx));

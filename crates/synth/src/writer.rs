@@ -39,9 +39,6 @@ impl Row {
     pub fn len(&self) -> usize {
         self.ends.len()
     }
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
     pub fn cell(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         &self.buf[start..self.ends[i]]
@@ -238,10 +235,6 @@ impl Sink {
             line: Vec::with_capacity(512),
             scratch: Row::default(),
         })
-    }
-
-    pub fn rows(&self) -> u64 {
-        self.rows
     }
 
     /// Writes a good row, then (at the configured rate) a corrupted copy of it.

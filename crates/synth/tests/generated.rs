@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 
 use arrow::array::{Array, StringArray};
 use fangyi_synth::{Config, Format, Progress, generate};
-use model::{Column, FieldType, Kind, RowCheck, Timestamp};
+use model::{Column, Kind, RowCheck, Timestamp};
 
 fn config(persons: u64, days: u32, format: Format, bad: f64) -> Config {
     Config {
@@ -169,10 +169,10 @@ fn first_error(
     }
     for check in checks {
         let RowCheck::NotBefore { earlier, later } = check;
-        if let (Some(a), Some(b)) = (parsed.get(earlier), parsed.get(later)) {
-            if b < a {
-                return Some(later.to_string());
-            }
+        if let (Some(a), Some(b)) = (parsed.get(earlier), parsed.get(later))
+            && b < a
+        {
+            return Some(later.to_string());
         }
     }
     None
@@ -326,10 +326,12 @@ fn two_runs_are_byte_identical() {
 #[test]
 fn ids_are_valid_unique_and_match_birth_and_sex() {
     for region in [330000, 330300] {
-        let mut c = Config::default();
-        c.persons = 4000;
-        c.region = model::Region::new(region).unwrap();
-        c.rates.visitors = 0.05;
+        let c = Config {
+            persons: 4000,
+            region: model::Region::new(region).unwrap(),
+            rates: "visitors=0.05".parse().unwrap(),
+            ..Config::default()
+        };
         let ids = fangyi_synth::testing::person_ids(&c, 10_000).unwrap();
         assert_eq!(ids.len(), 4200);
         let mut seen = HashSet::new();
@@ -349,6 +351,11 @@ struct Stay {
     to: i64,
 }
 
+/// mode, service, date, car, depart, arrive
+type Ride = (String, String, String, String, i64, i64);
+/// reported, input order, result, diagnosis
+type Lab = (i64, i64, String, Option<String>);
+
 fn ts(s: &str) -> i64 {
     Timestamp::parse_rfc3339(s.as_bytes()).unwrap().millis()
 }
@@ -360,10 +367,9 @@ fn truth_matches_recorded_contacts_and_lab_rows() {
     let dir = dir.path();
     let mut household: HashMap<String, String> = HashMap::new();
     let mut stays: HashMap<String, Vec<Stay>> = HashMap::new();
-    let mut rides: HashMap<String, Vec<(String, String, String, String, i64, i64)>> =
-        HashMap::new();
+    let mut rides: HashMap<String, Vec<Ride>> = HashMap::new();
     let mut passes: HashMap<String, HashSet<String>> = HashMap::new();
-    let mut labs: HashMap<String, Vec<(i64, i64, String, Option<String>)>> = HashMap::new();
+    let mut labs: HashMap<String, Vec<Lab>> = HashMap::new();
     let mut order = 0i64;
     for (path, kind) in data_files(dir) {
         for rec in read(&path, kind) {
@@ -399,7 +405,7 @@ fn truth_matches_recorded_contacts_and_lab_rows() {
                     order += 1;
                     labs.entry(c(0)).or_default().push((
                         ts(&c(5)),
-                        ts(&c(1)) * 0 + order,
+                        order,
                         c(2),
                         rec.cells[3].clone(),
                     ));
