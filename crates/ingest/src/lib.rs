@@ -101,10 +101,10 @@ pub enum IngestError {
     /// A path given on the command line cannot be ingested (bad usage, not bad data).
     #[error("{path}: {reason}")]
     Input { path: PathBuf, reason: String },
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path}: reading Parquet: {reason}")]
     ParquetInput { path: PathBuf, reason: String },

@@ -282,9 +282,9 @@ fn plan_source(
     stop: &AtomicBool,
     cancel: &AtomicBool,
 ) -> Result<(), IngestError> {
-    let io = |source| IngestError::Io {
+    let io = |cause| IngestError::Io {
         path: src.path.clone(),
-        source,
+        cause,
     };
     let mut hasher = blake3::Hasher::new();
     hasher
@@ -505,9 +505,9 @@ fn run_job(
                 path: path.clone(),
                 reason,
             };
-            let f = File::open(&path).map_err(|source| IngestError::Io {
+            let f = File::open(&path).map_err(|cause| IngestError::Io {
                 path: path.clone(),
-                source,
+                cause,
             })?;
             let builder =
                 ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| bad(e.to_string()))?;

@@ -13,9 +13,9 @@ pub(crate) struct RejectsFile {
 
 impl RejectsFile {
     pub(crate) fn create(path: &Path) -> Result<RejectsFile, IngestError> {
-        let io = |source| IngestError::Io {
+        let io = |cause| IngestError::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         };
         let f = std::fs::File::create(path).map_err(io)?;
         let mut out = BufWriter::new(f);
@@ -27,9 +27,9 @@ impl RejectsFile {
     }
 
     pub(crate) fn write(&mut self, source: &str, rejects: &[Reject]) -> Result<(), IngestError> {
-        let io = |source| IngestError::Io {
+        let io = |cause| IngestError::Io {
             path: self.path.clone(),
-            source,
+            cause,
         };
         for r in rejects {
             writeln!(

@@ -36,7 +36,7 @@ fn out_err(e: impl std::fmt::Display) -> QueryError {
 pub async fn write_stream(
     mut stream: SendableRecordBatchStream,
     format: OutputFormat,
-    out: &mut (dyn Write + Send),
+    out: &mut dyn Write,
 ) -> Result<u64, QueryError> {
     let mut rows = 0u64;
     match format {

@@ -29,10 +29,10 @@ use model::{Kind, Zone};
 /// Errors of the store, each naming the path involved.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path}: not a fangyi manifest: {reason}")]
     BadManifest { path: PathBuf, reason: String },
@@ -47,17 +47,17 @@ pub enum StoreError {
     },
     #[error("{path}: no fangyi data here yet (run `fangyi ingest` first)")]
     Missing { path: PathBuf },
-    #[error("writing Parquet {path}: {source}")]
+    #[error("writing Parquet {path}: {cause}")]
     Parquet {
         path: PathBuf,
-        source: parquet::errors::ParquetError,
+        cause: parquet::errors::ParquetError,
     },
 }
 
 impl StoreError {
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> StoreError {
         let path = path.into();
-        move |source| StoreError::Io { path, source }
+        move |cause| StoreError::Io { path, cause }
     }
 }
 

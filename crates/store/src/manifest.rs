@@ -89,7 +89,7 @@ impl Manifest {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(StoreError::Io { path, source: e }),
+            Err(e) => return Err(StoreError::Io { path, cause: e }),
         };
         let bad = |reason: String| StoreError::BadManifest {
             path: path.clone(),

@@ -51,7 +51,7 @@ impl Writer {
             Err(std::fs::TryLockError::Error(e)) => {
                 return Err(StoreError::Io {
                     path: lock_path,
-                    source: e,
+                    cause: e,
                 });
             }
         }
@@ -176,13 +176,13 @@ impl Writer {
         next.push(entry);
         next.save(&self.root)?;
         self.manifest = next;
-        let _ = std::fs::remove_dir_all(&staging.dir);
+        remove_staging(&staging.dir);
         Ok(self.manifest.sources().last().expect("just pushed"))
     }
 
     /// Drops a source's staged files.
     pub fn abort(&mut self, staging: Staging) {
-        let _ = std::fs::remove_dir_all(&staging.dir);
+        remove_staging(&staging.dir);
     }
 
     /// A new, unique path for this run's rejects file.
@@ -197,6 +197,14 @@ impl Writer {
             }
         }
         unreachable!("some suffix is free")
+    }
+}
+
+/// Removes one source's staging folder, and `staging/` itself once nothing else is staged.
+fn remove_staging(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+    if let Some(parent) = dir.parent() {
+        let _ = std::fs::remove_dir(parent);
     }
 }
 
@@ -301,9 +309,9 @@ pub fn write_parquet(
     }
     let file = File::create(path).map_err(StoreError::io(path))?;
     let props = parquet_properties(&schema);
-    let pq = |source| StoreError::Parquet {
+    let pq = |cause| StoreError::Parquet {
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     let mut w = ArrowWriter::try_new(file, schema, Some(props)).map_err(pq)?;
     for b in batches {

@@ -63,8 +63,8 @@ impl MasterKey {
         self.0.iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// Loads the key: `FANGYI_MASTER_KEY` (hex) if set, else `file` if given (it must exist),
-    /// else the default per-user file, created with a new random key if missing.
+    /// Loads the key: `FANGYI_MASTER_KEY` (hex) if set, else the key file (`file`, or the
+    /// default per-user file), created with a new random key if it does not exist yet.
     pub fn load(file: Option<&Path>) -> Result<(MasterKey, KeySource), VaultError> {
         if let Ok(hex) = std::env::var("FANGYI_MASTER_KEY") {
             return Ok((
@@ -72,10 +72,7 @@ impl MasterKey {
                 KeySource::Env,
             ));
         }
-        if let Some(path) = file {
-            return Ok((MasterKey::read(path)?, KeySource::File(path.to_path_buf())));
-        }
-        let path = default_key_path();
+        let path = file.map(Path::to_path_buf).unwrap_or_else(default_key_path);
         if path.exists() {
             return Ok((MasterKey::read(&path)?, KeySource::File(path)));
         }
@@ -85,18 +82,18 @@ impl MasterKey {
     }
 
     pub fn read(path: &Path) -> Result<MasterKey, VaultError> {
-        let text = std::fs::read_to_string(path).map_err(|source| VaultError::KeyIo {
+        let text = std::fs::read_to_string(path).map_err(|cause| VaultError::KeyIo {
             path: path.display().to_string(),
-            source,
+            cause,
         })?;
         MasterKey::from_hex(&text, &path.display().to_string())
     }
 
     /// Writes the key to a new file readable by its owner only; refuses to overwrite.
     pub fn write_new(&self, path: &Path) -> Result<(), VaultError> {
-        let io = |source| VaultError::KeyIo {
+        let io = |cause| VaultError::KeyIo {
             path: path.display().to_string(),
-            source,
+            cause,
         };
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io)?;

@@ -15,11 +15,8 @@ pub use seal::{FileSealer, Opener, SALT_LEN};
 /// Everything that can go wrong with keys and sealed data.
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
-    #[error("reading the master key from {path}: {source}")]
-    KeyIo {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("reading the master key from {path}: {cause}")]
+    KeyIo { path: String, cause: std::io::Error },
     #[error("the master key in {origin} is not 64 hex digits")]
     KeyFormat { origin: String },
     #[error("no random numbers from the operating system: {0}")]

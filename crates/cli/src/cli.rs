@@ -1,0 +1,184 @@
+//! Command-line arguments: the global options and every command, with examples in `--help`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "fangyi",
+    version,
+    about = "防疫 fangyi: epidemic command-centre data platform — ingest real-name records, query, trace and score them, privately.",
+    after_help = "Examples:\n  fangyi demo                                   generate a city, ingest it, show answers\n  fangyi gen --persons 200000 --days 21 --out input/\n  fangyi --data ./fangyi-data ingest input/\n  fangyi sql \"SELECT mode, count(*) FROM travel GROUP BY mode\"\n  fangyi stats\n\nThe master key comes from FANGYI_MASTER_KEY (64 hex digits), --key-file, or\n~/.config/fangyi/master.key (created on first use). It never lives in the data dir."
+)]
+pub struct Cli {
+    /// The data directory.
+    #[arg(
+        long,
+        global = true,
+        env = "FANGYI_DATA",
+        default_value = "./fangyi-data"
+    )]
+    pub data: PathBuf,
+
+    /// File holding the master key (64 hex digits); must be outside the data dir.
+    #[arg(long, global = true, env = "FANGYI_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Generate a synthetic city, ingest it and show what the platform answers.
+    #[command(
+        after_help = "Examples:\n  fangyi demo\n  fangyi demo --persons 50000 --days 14 --dir /tmp/demo"
+    )]
+    Demo(DemoArgs),
+    /// Generate a deterministic synthetic province in the contract's input formats.
+    #[command(
+        after_help = "Examples:\n  fangyi gen --persons 200000 --days 21 --out input/\n  fangyi gen --persons 1000000 --days 30 --seed 7 --format parquet --out big/\n  fangyi gen --persons 10000 --days 7 --bad-rows 0.001 --region 330300 --out small/\n  fangyi gen --rates checkins_per_day=2.5,self_report_share=0.8 --out input/"
+    )]
+    Gen(GenArgs),
+    /// Validate files and add their good rows to the data dir; bad rows go to a rejects file.
+    #[command(
+        after_help = "Examples:\n  fangyi ingest input/                     every file in a folder, kinds from file names\n  fangyi ingest travel-2020-01-23.csv persons.jsonl\n  fangyi ingest --kind travel tickets.csv\n  fangyi ingest --format json input/       last line: {\"files\":…,\"rows_accepted\":…,\"rows_rejected\":…,\"rejects\":…}"
+    )]
+    Ingest(IngestArgs),
+    /// Run read-only SQL; every kind is a table of its name, person ids are pseudonyms.
+    #[command(
+        after_help = "Examples:\n  fangyi sql \"SELECT mode, count(*) AS n FROM travel GROUP BY mode\"\n  fangyi sql --format csv \"SELECT * FROM lab_results WHERE diagnosis = 'confirmed'\"\n  fangyi sql \"SELECT * FROM travel WHERE person_id = pseudonym('420106199001010015')\"\n  fangyi sql \"SELECT region_name(prefecture(to_region)) AS city, count(*) FROM travel WHERE covers('420100', from_region) GROUP BY 1\"\n\nFunctions: pseudonym(id), covers(region, region), prefecture(region), region_name(region)."
+    )]
+    Sql(SqlArgs),
+    /// Rows, files, bytes and date range per kind.
+    Stats(StatsArgs),
+    /// The input kinds and their columns (required ones marked *).
+    Kinds(KindsArgs),
+    /// Measure throughput.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Folder for the generated input and the demo's data dir (input/ and data/ inside).
+    #[arg(long, default_value = "./fangyi-demo")]
+    pub dir: PathBuf,
+    #[arg(long, default_value_t = 200_000)]
+    pub persons: u64,
+    #[arg(long, default_value_t = 21)]
+    pub days: u32,
+    #[arg(long, default_value_t = 2020)]
+    pub seed: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct GenArgs {
+    /// Residents.
+    #[arg(long, default_value_t = 100_000)]
+    pub persons: u64,
+    /// Days simulated from --start.
+    #[arg(long, default_value_t = 21)]
+    pub days: u32,
+    #[arg(long, default_value_t = 2020)]
+    pub seed: u64,
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value_t = GenFormat::Csv)]
+    pub format: GenFormat,
+    /// Home area: a province (330000) or prefecture (330300) code.
+    #[arg(long, default_value = "330000")]
+    pub region: String,
+    /// First day (YYYY-MM-DD).
+    #[arg(long, default_value = "2020-01-14")]
+    pub start: String,
+    /// Share of extra, deliberately bad rows to inject (0 = none).
+    #[arg(long, default_value_t = 0.0)]
+    pub bad_rows: f64,
+    /// Override rates, e.g. `checkins_per_day=2.5,self_report_share=0.8` (see `--rates help`).
+    #[arg(long)]
+    pub rates: Option<String>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum GenFormat {
+    Csv,
+    Jsonl,
+    Parquet,
+}
+
+#[derive(Args, Debug)]
+pub struct IngestArgs {
+    /// Files or folders (walked recursively).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Read every file as this kind instead of naming it by its file name.
+    #[arg(long)]
+    pub kind: Option<String>,
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Deployment zone, fixed when a data dir is created.
+    #[arg(long, default_value = "+08:00")]
+    pub zone: String,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum SummaryFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct SqlArgs {
+    /// The query.
+    pub query: String,
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum TableFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct KindsArgs {
+    /// Show one kind only.
+    pub kind: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Ingest throughput on generated `travel` CSV: rows/s in total and per core.
+    #[command(after_help = "Example:\n  fangyi bench ingest --rows 5000000")]
+    Ingest(BenchIngestArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchIngestArgs {
+    /// Rows of travel CSV to generate and ingest.
+    #[arg(long, default_value_t = 4_000_000)]
+    pub rows: u64,
+    /// Work folder (default: a temporary one, removed afterwards).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Also time DuckDB reading the same CSV into Parquet, if python3 can import duckdb.
+    #[arg(long)]
+    pub peers: bool,
+}

@@ -1,0 +1,94 @@
+//! Dispatch of commands, and small helpers they share for printing.
+
+mod bench;
+mod demo;
+mod gen_cmd;
+mod ingest_cmd;
+mod kinds;
+mod sql;
+mod stats;
+
+use std::path::{Path, PathBuf};
+
+use crate::cli::{BenchCommand, Cli, Command};
+
+/// Options every command may use.
+pub struct Globals {
+    pub data: PathBuf,
+    pub key_file: Option<PathBuf>,
+}
+
+impl Globals {
+    pub fn keys(&self) -> anyhow::Result<vault::Keys> {
+        crate::context::keys(&self.data, self.key_file.as_deref())
+    }
+
+    pub fn data(&self) -> &Path {
+        &self.data
+    }
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let g = Globals {
+        data: cli.data,
+        key_file: cli.key_file,
+    };
+    match cli.command {
+        Command::Demo(a) => demo::run(&g, a),
+        Command::Gen(a) => gen_cmd::run(a),
+        Command::Ingest(a) => ingest_cmd::run(&g, a),
+        Command::Sql(a) => sql::run(&g, a),
+        Command::Stats(a) => stats::run(&g, a),
+        Command::Kinds(a) => kinds::run(a),
+        Command::Bench(BenchCommand::Ingest(a)) => bench::ingest(&g, a),
+    }
+}
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Bytes in a human unit.
+pub fn human_bytes(n: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < units.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", units[u])
+    }
+}
+
+/// A multi-threaded runtime for DataFusion.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn numbers_print_readably() {
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(999), "999");
+        assert_eq!(super::thousands(1000), "1,000");
+        assert_eq!(super::thousands(17_234_122), "17,234,122");
+        assert_eq!(super::human_bytes(512), "512 B");
+        assert_eq!(super::human_bytes(3 << 20), "3.0 MiB");
+    }
+}

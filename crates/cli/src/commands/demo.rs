@@ -1,0 +1,157 @@
+//! `fangyi demo`: generate a synthetic city, ingest it, check the store against the generator's
+//! own counts, and show a few answers a command centre asks for on day one.
+
+use std::time::Instant;
+
+use anyhow::Context;
+
+use crate::cli::{DemoArgs, GenArgs, GenFormat};
+use crate::commands::{Globals, gen_cmd, ingest_cmd, sql, thousands};
+use crate::exit::usage;
+
+const MARKER: &str = ".fangyi-demo";
+
+/// The questions the demo answers, with the SQL that answers them.
+const QUESTIONS: &[(&str, &str)] = &[
+    (
+        "Arrivals into Wenzhou from Hubei by day (distinct people, real-name tickets)",
+        "SELECT service_date AS day, count(DISTINCT person_id) AS people, \
+                count(DISTINCT person_id) FILTER (WHERE covers('420100', from_region)) AS from_wuhan \
+         FROM travel WHERE covers('420000', from_region) AND covers('330300', to_region) \
+         GROUP BY service_date ORDER BY day",
+    ),
+    (
+        "Where people leaving Wuhan went (top destination counties)",
+        "SELECT to_region AS county, region_name(to_region) AS name, count(DISTINCT person_id) AS people \
+         FROM travel WHERE covers('420100', from_region) AND NOT covers('420000', to_region) \
+         GROUP BY to_region ORDER BY people DESC, county LIMIT 5",
+    ),
+    (
+        "Confirmed and asymptomatic cases by report date",
+        "SELECT CAST(reported_time AS DATE) AS reported, \
+                count(DISTINCT person_id) FILTER (WHERE diagnosis = 'confirmed') AS confirmed, \
+                count(DISTINCT person_id) FILTER (WHERE diagnosis = 'asymptomatic') AS asymptomatic \
+         FROM lab_results WHERE diagnosis IN ('confirmed', 'asymptomatic') GROUP BY 1 ORDER BY 1",
+    ),
+    (
+        "Venue check-ins per day before and after the level-1 response of 2020-01-24",
+        "SELECT v.kind AS venue_kind, \
+                round(count(*) FILTER (WHERE c.time_in < TIMESTAMP '2020-01-24T00:00:00+08:00') \
+                  / greatest(count(DISTINCT date_trunc('day', c.time_in)) FILTER (WHERE c.time_in < TIMESTAMP '2020-01-24T00:00:00+08:00'), 1)) AS per_day_before, \
+                round(count(*) FILTER (WHERE c.time_in >= TIMESTAMP '2020-01-24T00:00:00+08:00') \
+                  / greatest(count(DISTINCT date_trunc('day', c.time_in)) FILTER (WHERE c.time_in >= TIMESTAMP '2020-01-24T00:00:00+08:00'), 1)) AS per_day_after \
+         FROM checkins c JOIN venues v ON c.venue_id = v.venue_id GROUP BY v.kind ORDER BY venue_kind",
+    ),
+    (
+        "Enterprise power use (MWh per day): the Spring Festival dip",
+        "SELECT date, round(sum(kwh) / 1000) AS mwh, count(*) AS meters FROM power GROUP BY date ORDER BY date",
+    ),
+];
+
+pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    prepare(&a.dir)?;
+    let input = a.dir.join("input");
+    let data = a.dir.join("data");
+
+    println!(
+        "fangyi demo: a synthetic Wenzhou (温州, 330300) of {} residents over {} days from 2020-01-14",
+        thousands(a.persons),
+        a.days
+    );
+    println!("\n[1/3] generating input files into {}", input.display());
+    let gen_args = GenArgs {
+        persons: a.persons,
+        days: a.days,
+        seed: a.seed,
+        out: input.clone(),
+        format: GenFormat::Csv,
+        region: "330300".into(),
+        start: "2020-01-14".into(),
+        bad_rows: 0.0002,
+        rates: None,
+        json: false,
+    };
+    let config = gen_cmd::config(&gen_args)?;
+    let generated = gen_cmd::generate(&config, &input)?;
+    gen_cmd::print_summary(&generated, &input);
+
+    println!("\n[2/3] ingesting into {}", data.display());
+    let demo = Globals {
+        data: data.clone(),
+        key_file: g.key_file.clone(),
+    };
+    let ingested = ingest_cmd::ingest(
+        &demo,
+        &[input.clone()],
+        &ingest::Options::default(),
+        model::Zone::CST,
+    )?;
+    ingest_cmd::print_summary(&ingested);
+
+    println!("\n[3/3] checking the store against the generator's own counts");
+    let mut all_match = true;
+    for (kind, &rows) in &generated.rows {
+        let bad = generated.bad_rows.get(kind).copied().unwrap_or(0);
+        let got = ingested
+            .by_kind
+            .get(kind.name())
+            .copied()
+            .unwrap_or_default();
+        let ok = got.rows_accepted == rows && got.rows_rejected == bad;
+        all_match &= ok;
+        println!(
+            "  {} {:<14} generated {:>12} good + {:>6} bad, stored {:>12}, rejected {:>6}",
+            if ok { "ok  " } else { "DIFF" },
+            kind.name(),
+            thousands(rows),
+            thousands(bad),
+            thousands(got.rows_accepted),
+            thousands(got.rows_rejected)
+        );
+    }
+    if !all_match {
+        anyhow::bail!("the store does not match what was generated (see DIFF lines above)");
+    }
+
+    for (title, q) in QUESTIONS {
+        println!("\n{title}:");
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        sql::query_to(&demo, q, query::OutputFormat::Table, &mut out)
+            .with_context(|| format!("demo query: {q}"))?;
+    }
+    println!(
+        "\ndone in {:.0} s. Try it yourself:\n  fangyi --data {} stats\n  fangyi --data {} sql \"SELECT kind, count(*) FROM venues GROUP BY kind\"",
+        started.elapsed().as_secs_f64(),
+        data.display(),
+        data.display()
+    );
+    Ok(())
+}
+
+/// Empties a previous demo folder; refuses to touch a folder that is not one.
+fn prepare(dir: &std::path::Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        let is_demo = dir.join(MARKER).exists();
+        let empty = std::fs::read_dir(dir)?.next().is_none();
+        if !is_demo && !empty {
+            return Err(usage(format!(
+                "{} exists and is not a fangyi demo folder; pick another --dir",
+                dir.display()
+            )));
+        }
+        for sub in ["input", "data"] {
+            let p = dir.join(sub);
+            if p.exists() {
+                std::fs::remove_dir_all(&p).with_context(|| format!("clearing {}", p.display()))?;
+            }
+        }
+    }
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(
+        dir.join(MARKER),
+        "made by `fangyi demo`; the demo clears input/ and data/ here on each run\n",
+    )?;
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! `fangyi gen`: the synthetic province generator with a progress bar and a summary.
+
+use std::sync::atomic::Ordering;
+
+use anyhow::Context;
+
+use crate::cli::{GenArgs, GenFormat};
+use crate::commands::{human_bytes, thousands};
+use crate::exit::usage;
+use crate::progress;
+
+pub fn config(a: &GenArgs) -> anyhow::Result<synth::Config> {
+    let region: model::Region = a
+        .region
+        .parse()
+        .map_err(|e| usage(format!("--region {}: {e}", a.region)))?;
+    let start: model::Date = a
+        .start
+        .parse()
+        .map_err(|e| usage(format!("--start {}: {e}", a.start)))?;
+    let mut rates = synth::Rates::default();
+    if let Some(r) = &a.rates {
+        if r == "help" {
+            let mut text = format!(
+                "rates (key, allowed range, meaning); defaults: {:?}\n",
+                synth::Rates::default()
+            );
+            for (key, lo, hi, doc) in synth::Rates::KEYS {
+                text.push_str(&format!("  {key:<28} {lo}..{hi}  {}\n", doc.trim()));
+            }
+            return Err(usage(text));
+        }
+        rates = r.parse().map_err(|e| usage(format!("--rates: {e}")))?;
+    }
+    Ok(synth::Config {
+        persons: a.persons,
+        days: a.days,
+        start,
+        seed: a.seed,
+        region,
+        format: match a.format {
+            GenFormat::Csv => synth::Format::Csv,
+            GenFormat::Jsonl => synth::Format::Jsonl,
+            GenFormat::Parquet => synth::Format::Parquet,
+        },
+        bad_row_rate: a.bad_rows,
+        rates,
+        zone: model::Zone::CST,
+    })
+}
+
+/// Runs the generator with a progress bar.
+pub fn generate(config: &synth::Config, out: &std::path::Path) -> anyhow::Result<synth::Summary> {
+    let cancel = progress::interrupt_flag();
+    let bar = std::sync::Mutex::new(None::<indicatif::ProgressBar>);
+    let on_progress = |p: synth::Progress| {
+        let mut b = bar.lock().expect("bar lock");
+        match p {
+            synth::Progress::Started { total_steps } => {
+                *b = Some(progress::steps_bar(total_steps, "generate"))
+            }
+            synth::Progress::Step { done, what } => {
+                if let Some(b) = b.as_ref() {
+                    b.set_position(done);
+                    b.set_message(what);
+                }
+            }
+            synth::Progress::Finished => {
+                if let Some(b) = b.take() {
+                    b.finish_and_clear();
+                }
+            }
+        }
+    };
+    let result = synth::generate(config, out, &on_progress, &cancel);
+    if let Some(b) = bar.lock().expect("bar lock").take() {
+        b.finish_and_clear();
+    }
+    if cancel.load(Ordering::SeqCst) {
+        anyhow::bail!(
+            "interrupted: {} holds the files finished so far (no half-written file)",
+            out.display()
+        );
+    }
+    result.map_err(|e| match e {
+        synth::Error::Config(m) => usage(m),
+        other => anyhow::Error::new(other),
+    })
+}
+
+pub fn run(a: GenArgs) -> anyhow::Result<()> {
+    let config = config(&a)?;
+    let s = generate(&config, &a.out)
+        .with_context(|| format!("generating into {}", a.out.display()))?;
+    if a.json {
+        println!("{}", serde_json::to_string(&s)?);
+        return Ok(());
+    }
+    print_summary(&s, &a.out);
+    Ok(())
+}
+
+pub fn print_summary(s: &synth::Summary, out: &std::path::Path) {
+    let rows: u64 = s.rows.values().sum();
+    let bad: u64 = s.bad_rows.values().sum();
+    let secs = s.elapsed.as_secs_f64().max(1e-9);
+    println!(
+        "generated {} residents, {} rows ({} bad on purpose) in {} files, {} on disk, in {:.1} s ({} rows/s)",
+        thousands(s.residents),
+        thousands(rows),
+        thousands(bad),
+        s.files,
+        human_bytes(s.bytes),
+        secs,
+        thousands((rows as f64 / secs) as u64)
+    );
+    for (kind, n) in &s.rows {
+        let b = s.bad_rows.get(kind).copied().unwrap_or(0);
+        println!(
+            "  {:<14} {:>14}{}",
+            kind.name(),
+            thousands(*n),
+            if b > 0 {
+                format!("  (+{} bad)", thousands(b))
+            } else {
+                String::new()
+            }
+        );
+    }
+    println!(
+        "outbreak: {} infections, {} cases; ground truth in {}",
+        thousands(s.infections),
+        thousands(s.cases),
+        out.join("truth").display()
+    );
+}
