@@ -512,3 +512,49 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
+
+/// The shared folder sits beside the repository: `<repo>/../shared`.
+fn shared_regions() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/regions")
+}
+
+#[test]
+fn every_real_region_code_is_accepted_and_twelve_digit_adcodes_are_not() {
+    let dir = shared_regions();
+    let table = std::fs::read_to_string(dir.join("regions.csv"))
+        .expect("../shared/data/regions/regions.csv beside the repo");
+    // The vendored copy is the shared table, byte for byte.
+    assert_eq!(table, include_str!("../../model/data/regions.csv"));
+    let codes: Vec<&str> = table
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(codes.len(), 3511);
+    let adcodes = std::fs::read_to_string(dir.join("adcodes.csv")).unwrap();
+    let twelve: Vec<&str> = adcodes
+        .lines()
+        .skip(1)
+        .take(50)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("risk_areas.csv");
+    let mut text = String::from("region,level,valid_from,valid_to\n");
+    for c in &codes {
+        text.push_str(&format!("{c},low,2020-01-20,\n"));
+    }
+    for c in &twelve {
+        text.push_str(&format!("{c},low,2020-01-20,\n"));
+    }
+    std::fs::write(&input, text).unwrap();
+    let s = ingest(&tmp.path().join("data"), &[input]);
+    assert_eq!(s.rows_accepted, codes.len() as u64);
+    assert_eq!(s.rows_rejected, twelve.len() as u64);
+    assert!(
+        rejects(&s)
+            .iter()
+            .all(|(_, col, why)| col == "region" && why.contains("6-digit"))
+    );
+}
