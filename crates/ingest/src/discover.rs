@@ -37,12 +37,15 @@ pub struct Source {
     pub bytes: u64,
 }
 
+/// A file met while walking a folder that is not input, with the reason.
+pub type NotInput = (PathBuf, String);
+
 /// Expands `inputs` (files and folders, walked recursively in name order) into sources.
 /// Returns the sources and the files that were skipped while walking, with the reason.
 pub fn discover(
     inputs: &[PathBuf],
     kind: Option<Kind>,
-) -> Result<(Vec<Source>, Vec<(PathBuf, String)>), IngestError> {
+) -> Result<(Vec<Source>, Vec<NotInput>), IngestError> {
     let mut sources = Vec::new();
     let mut skipped = Vec::new();
     for input in inputs {
@@ -71,7 +74,7 @@ fn walk(
     dir: &Path,
     kind: Option<Kind>,
     out: &mut Vec<Source>,
-    skipped: &mut Vec<(PathBuf, String)>,
+    skipped: &mut Vec<NotInput>,
 ) -> Result<(), IngestError> {
     let io = |e: std::io::Error| IngestError::Input {
         path: dir.to_path_buf(),

@@ -103,7 +103,7 @@ fn every_rule_rejects_its_row_and_the_good_rows_land() {
     let input = dir.path().join("travel-2020-01-21.csv");
     std::fs::write(&input, travel_csv()).unwrap();
     let data = dir.path().join("data");
-    let s = ingest(&data, &[input.clone()]);
+    let s = ingest(&data, std::slice::from_ref(&input));
     assert_eq!((s.files, s.rows_accepted, s.rows_rejected), (1, 3, 9));
     let got = rejects(&s);
     let want = [
@@ -179,7 +179,7 @@ fn every_rule_rejects_its_row_and_the_good_rows_land() {
     assert_eq!(station.value(0), "温州,\n客运中心");
 
     // The same file again adds nothing; a copy under another name neither.
-    let again = ingest(&data, &[input.clone()]);
+    let again = ingest(&data, std::slice::from_ref(&input));
     assert_eq!(
         (
             again.files,

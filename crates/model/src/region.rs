@@ -35,9 +35,9 @@ impl Region {
 
     /// The number of leading digits that carry meaning: the code with trailing `00` pairs removed.
     pub fn significant_digits(self) -> u32 {
-        if self.0 % 10_000 == 0 {
+        if self.0.is_multiple_of(10_000) {
             2
-        } else if self.0 % 100 == 0 {
+        } else if self.0.is_multiple_of(100) {
             4
         } else {
             6

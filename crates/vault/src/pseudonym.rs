@@ -82,7 +82,7 @@ mod tests {
         let a = p().pseudonym(id);
         let b = Pseudonymizer::new(&[43; 32]).pseudonym(id);
         assert_ne!(a, b);
-        assert!(a >= 0 && a < 1 << 62);
+        assert!((0..1 << 62).contains(&a));
         assert_eq!(p().reveal(a), Some(id));
         assert_ne!(Pseudonymizer::new(&[43; 32]).reveal(a), Some(id));
     }

@@ -51,7 +51,7 @@ pub fn ingest(g: &Globals, a: BenchIngestArgs) -> anyhow::Result<()> {
             threads,
             ..ingest::Options::default()
         };
-        let s = ingest_cmd::ingest(&run, &[csv.clone()], &opts, model::Zone::CST)?;
+        let s = ingest_cmd::ingest(&run, std::slice::from_ref(&csv), &opts, model::Zone::CST)?;
         anyhow::ensure!(
             s.rows_accepted == a.rows,
             "expected {} rows accepted, got {}",

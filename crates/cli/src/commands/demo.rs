@@ -83,7 +83,7 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
     };
     let ingested = ingest_cmd::ingest(
         &demo,
-        &[input.clone()],
+        std::slice::from_ref(&input),
         &ingest::Options::default(),
         model::Zone::CST,
     )?;

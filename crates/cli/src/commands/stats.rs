@@ -45,8 +45,8 @@ pub fn run(g: &Globals, a: StatsArgs) -> anyhow::Result<()> {
                 store.manifest().key_id()
             );
             println!(
-                "{:<14} {:>14} {:>10} {:>8} {:>8} {:>10}  {}",
-                "kind", "rows", "rejected", "sources", "files", "size", "dates"
+                "{:<14} {:>14} {:>10} {:>8} {:>8} {:>10}  dates",
+                "kind", "rows", "rejected", "sources", "files", "size"
             );
             let (mut rows, mut bytes) = (0, 0);
             for (k, s) in &stats {
