@@ -16,11 +16,11 @@ use crate::economy::Economy;
 use crate::layout::{BlockCache, Layout};
 use crate::network::Network;
 use crate::outbreak::{Candidate, Case, Hot, LabRow, Outbreak, Via};
-use crate::plan::{Planner, Where};
+use crate::plan::{By, Planner, Where};
 use crate::rows::{self, EVENT_KINDS};
 use crate::schedule::{self, Event, Scratch};
 use crate::writer::{FileStat, Row, Sink};
-use crate::{Error, World, reference, truth};
+use crate::{Error, World, reference, seats, truth};
 
 /// Persons per part: fixed, so the output never depends on the number of cores.
 const PART: u64 = 250_000;
@@ -253,6 +253,10 @@ pub fn generate(
         check(cancel)?;
         let day = config.start.add_days(d as i32);
         outbreak.raise_alerts(&world, day);
+        let passengers = run_parts(parts, threads, |i| {
+            passengers_of(&world, &outbreak, day, i, cancel)
+        })?;
+        outbreak.seats = seats::allocate(&world, day, passengers.into_iter().flatten().collect());
         let hot = hot_units(&world, &outbreak, day);
         let date_text = day.to_string();
         let results = run_parts(parts, threads, |i| {
@@ -350,6 +354,40 @@ pub fn generate(
     progress(Progress::Finished);
     summary.elapsed = t0.elapsed();
     Ok(summary)
+}
+
+/// Today's riders of trains, flights, coaches and ferries in one part.
+fn passengers_of(
+    world: &World,
+    outbreak: &Outbreak,
+    day: Date,
+    part: usize,
+    cancel: &AtomicBool,
+) -> Result<Vec<seats::Passenger>, Error> {
+    let total = world.layout.total();
+    let lo = part as u64 * PART;
+    let hi = (lo + PART).min(total);
+    let mut cache = BlockCache::default();
+    let mut found = Vec::new();
+    for idx in lo..hi {
+        if idx % 16_384 == 0 {
+            check(cancel)?;
+        }
+        let p = world.layout.person(idx, &mut cache);
+        let plan = world.planner.plan(&p, &mut cache);
+        if let Where::Travel(li) = schedule::where_on(world, outbreak, &p, &plan, day)
+            && let Some(leg) = plan.legs[li]
+            && let By::Service(s) = leg.by
+        {
+            let (group, pos) = if plan.shared {
+                (p.hh, p.pos_in_hh)
+            } else {
+                (p.idx, 0)
+            };
+            found.push((s, group, pos, idx));
+        }
+    }
+    Ok(found)
 }
 
 /// Where the infectious are today.

@@ -22,6 +22,7 @@ mod reference;
 mod rng;
 mod rows;
 mod schedule;
+mod seats;
 mod truth;
 mod venues;
 mod writer;

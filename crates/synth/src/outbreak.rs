@@ -364,6 +364,8 @@ pub struct Outbreak {
     pub cases: IntMap<u64, Case>,
     pub alerts: IntMap<u64, Vec<Alert>>,
     alerted: IntMap<u64, ()>,
+    /// Today's seats of everyone riding a service (see `seats.rs`).
+    pub seats: IntMap<u64, crate::seats::Seat>,
 }
 
 impl Outbreak {

@@ -469,35 +469,40 @@ fn travel(
                 group,
                 (u64::from(s) << 20) ^ leg.day.0 as u64,
             );
-            let (car, row, letter) = match sv.mode {
-                Mode::Rail => {
-                    let car = 1 + sr.below(u64::from(sv.cars)) as u8;
-                    if sr.chance(0.04) {
-                        (car, 0, 0)
-                    } else {
+            let allocated = outbreak.seats.get(&p.idx).copied();
+            let (car, row, letter) = if let Some(seat) = allocated {
+                seat
+            } else {
+                match sv.mode {
+                    Mode::Rail => {
+                        let car = 1 + sr.below(u64::from(sv.cars)) as u8;
+                        if sr.chance(0.04) {
+                            (car, 0, 0)
+                        } else {
+                            let row = 1 + sr.below(u64::from(sv.rows)) as u8;
+                            let letters = b"ABCDF";
+                            (
+                                car,
+                                row,
+                                letters[(sr.below(5) as usize + offset as usize) % 5],
+                            )
+                        }
+                    }
+                    Mode::Flight => {
                         let row = 1 + sr.below(u64::from(sv.rows)) as u8;
-                        let letters = b"ABCDF";
+                        let letters = b"ABCDEF";
                         (
-                            car,
+                            0,
                             row,
-                            letters[(sr.below(5) as usize + offset as usize) % 5],
+                            letters[(sr.below(6) as usize + offset as usize) % 6],
                         )
                     }
-                }
-                Mode::Flight => {
-                    let row = 1 + sr.below(u64::from(sv.rows)) as u8;
-                    let letters = b"ABCDEF";
-                    (
-                        0,
-                        row,
-                        letters[(sr.below(6) as usize + offset as usize) % 6],
-                    )
-                }
-                _ => {
-                    let n = 1
-                        + ((sr.below(u64::from(sv.rows)) + u64::from(offset)) % u64::from(sv.rows))
-                            as u8;
-                    (0, n, 0)
+                    _ => {
+                        let n = 1
+                            + ((sr.below(u64::from(sv.rows)) + u64::from(offset))
+                                % u64::from(sv.rows)) as u8;
+                        (0, n, 0)
+                    }
                 }
             };
             if matches!(sv.mode, Mode::Rail | Mode::Flight) {

@@ -371,6 +371,7 @@ fn truth_matches_recorded_contacts_and_lab_rows() {
     let mut passes: HashMap<String, HashSet<String>> = HashMap::new();
     let mut labs: HashMap<String, Vec<Lab>> = HashMap::new();
     let mut order = 0i64;
+    let mut seats = HashSet::new();
     for (path, kind) in data_files(dir) {
         for rec in read(&path, kind) {
             let c = |i: usize| rec.cells[i].clone().unwrap_or_default();
@@ -396,7 +397,10 @@ fn truth_matches_recorded_contacts_and_lab_rows() {
                         ts(&c(8)),
                         ts(&c(11)),
                     ));
-                    let _ = c(5);
+                    if !c(5).is_empty() {
+                        let seat = (c(2), c(3), c(4), c(5));
+                        assert!(seats.insert(seat.clone()), "seat sold twice: {seat:?}");
+                    }
                 }
                 Kind::Checkpoint => {
                     passes.entry(c(0)).or_default().insert(c(2));
