@@ -152,6 +152,9 @@ pub const INDUSTRIES: &[(&str, &str, f64, f64, f64)] = &[
     ("卫生", "医疗", 0.8, 25.0, 1.0),
 ];
 
+/// Index of the logistics industry in [`INDUSTRIES`] (its drivers make truck runs).
+pub const LOGISTICS: usize = 9;
+
 pub fn company_name(county_short: &str, rng: &mut Rng, suffix: &str) -> String {
     let w = rng.pick(COMPANY_WORDS);
     format!("{county_short}{w}{suffix}有限公司")
@@ -321,6 +324,7 @@ mod tests {
             assert!((b'3'..=b'9').contains(&v[1]));
         }
         assert!(plate(330300, 5).starts_with("浙C"));
+        assert_eq!(INDUSTRIES[LOGISTICS].0, "交通运输-物流");
         assert!(plate(420100, 5).starts_with("鄂A"));
     }
 }

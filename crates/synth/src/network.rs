@@ -358,7 +358,7 @@ impl Network {
         let span = 14 * 60 / k.max(1);
         let mut dep = 6 * 60 + 30 + i * span + r.below(u64::from(span.min(50))) as u32;
         dep = dep / 5 * 5;
-        let latest = (23u32 * 60 + 40).saturating_sub(dur);
+        let latest = (23u32 * 60 + 10).saturating_sub(dur);
         if dep > latest {
             dep = latest / 5 * 5;
         }

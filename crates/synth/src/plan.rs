@@ -696,6 +696,19 @@ impl<'a> Planner<'a> {
         plan
     }
 
+    /// Another county of the province, at random (trucks' destinations).
+    pub fn other_county(&self, home: Region, r: &mut Rng) -> Option<Region> {
+        if self.province_counties.len() < 2 {
+            return None;
+        }
+        let c = self.province_counties[r.below(self.province_counties.len() as u64) as usize];
+        if c == home {
+            Some(self.province_counties[0]).filter(|c| *c != home)
+        } else {
+            Some(c)
+        }
+    }
+
     /// Draws whether and when a person staying in Hubei over [from, to) was infected there.
     pub fn hubei_infection(&self, p: &Person, plan: &Plan) -> Option<Timestamp> {
         let (from, to, region) = plan.hubei?;

@@ -358,7 +358,13 @@ fn outings(
         if let Some(g) = world.economy.employer(world.layout, p, student) {
             let e = world.economy.enterprise(world.layout, g);
             let attend = world.economy.activity(&e, day) * if sick < 1.0 { 0.6 } else { 1.0 };
-            if r.chance(attend) {
+            let trucker = e.industry == crate::names::LOGISTICS
+                && p.male
+                && unit(hash(world.seed, tag::ENTERPRISE, p.idx, 77)) < 0.4;
+            if trucker && r.chance(attend) {
+                worked = true;
+                truck_run(world, p, g, day, events, r);
+            } else if r.chance(attend) {
                 worked = true;
                 let tin = minute(day, world, 450 + r.below(105) as i64);
                 let tout = minute(day, world, 1020 + r.below(105) as i64);
@@ -434,6 +440,37 @@ fn push_checkin(
         tout: (!missing).then_some(tout),
         until: if missing { tin.add_ms(60 * MIN) } else { tout },
     });
+}
+
+/// A logistics driver's day: out to another county of the province and back, one pass each
+/// way at the checkpoint of the county entered.
+fn truck_run(world: &World, p: &Person, ent: u64, day: Date, events: &mut Vec<Event>, r: &mut Rng) {
+    let home = world.layout.counties[p.county as usize].region;
+    let Some(dest) = world.planner.other_county(home, r) else {
+        return;
+    };
+    let out = minute(day, world, 420 + r.below(180) as i64);
+    let back = minute(day, world, 900 + r.below(240) as i64);
+    for (leg, time, region, origin) in [(10u8, out, dest, home), (11, back, home, dest)] {
+        events.push(Event::Pass {
+            key: pass_key(false, p.idx, leg, day),
+            shared: false,
+            group: p.idx,
+            day,
+            leg,
+            driver: true,
+            time,
+            region,
+            origin,
+            dest: region,
+            purpose: "物流",
+            plate_key: ent | (1 << 62),
+            plate_prefecture: home.prefecture().code(),
+            checkpoint: 1
+                + (hash(world.seed, tag::PLAN, u64::from(region.code()), p.idx) % 3) as u8,
+            hours: 2.0,
+        });
+    }
 }
 
 /// Does this household member take part in the household's shared leg?
