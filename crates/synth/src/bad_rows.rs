@@ -69,7 +69,13 @@ pub fn corrupt(
     if options.is_empty() {
         return None;
     }
-    let (col, how) = options[rng.below(options.len() as u64) as usize];
+    // Each kind of corruption equally often, then a column it applies to.
+    let mut kinds: Vec<u8> = options.iter().map(|o| o.1).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let how = kinds[rng.below(kinds.len() as u64) as usize];
+    let cols: Vec<usize> = options.iter().filter(|o| o.1 == how).map(|o| o.0).collect();
+    let col = cols[rng.below(cols.len() as u64) as usize];
     out.clear();
     if how == 8 {
         for i in 0..row.len() {
