@@ -22,8 +22,19 @@ use crate::schedule::{self, Event, Scratch};
 use crate::writer::{FileStat, Row, Sink};
 use crate::{Error, World, reference, seats, truth};
 
-/// Persons per part: fixed, so the output never depends on the number of cores.
-const PART: u64 = 250_000;
+/// Parts grow with the square root of the population (2 at 100,000, 5 at a million, 15 at
+/// ten million): enough to keep cores busy, few enough files. They depend on N only, so the
+/// output never depends on the number of cores.
+fn part_count(total: u64) -> usize {
+    ((total as f64 / 50_000.0).sqrt().ceil() as usize).max(1)
+}
+
+/// Persons `lo..hi` of part `i` of `parts`.
+fn part_range(total: u64, parts: usize, i: usize) -> (u64, u64) {
+    let p = parts as u128;
+    let t = u128::from(total);
+    ((t * i as u128 / p) as u64, (t * (i as u128 + 1) / p) as u64)
+}
 
 /// What a run wrote.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -160,7 +171,7 @@ pub fn generate(
         seed: config.seed,
     };
     let total = layout.total();
-    let parts = total.div_ceil(PART).max(1) as usize;
+    let parts = part_count(total);
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -202,8 +213,7 @@ pub fn generate(
         let seeds = run_parts(parts, threads, |i| {
             let mut cache = BlockCache::default();
             let mut found = Vec::new();
-            let lo = i as u64 * PART;
-            let hi = (lo + PART).min(total);
+            let (lo, hi) = part_range(total, parts, i);
             for idx in lo..hi {
                 if idx % 16_384 == 0 {
                     check(cancel)?;
@@ -365,8 +375,7 @@ fn passengers_of(
     cancel: &AtomicBool,
 ) -> Result<Vec<seats::Passenger>, Error> {
     let total = world.layout.total();
-    let lo = part as u64 * PART;
-    let hi = (lo + PART).min(total);
+    let (lo, hi) = part_range(total, part_count(total), part);
     let mut cache = BlockCache::default();
     let mut found = Vec::new();
     for idx in lo..hi {
@@ -434,8 +443,7 @@ fn stream_part(
 ) -> Result<PartOut, Error> {
     let config = world.config;
     let total = world.layout.total();
-    let lo = part as u64 * PART;
-    let hi = (lo + PART).min(total);
+    let (lo, hi) = part_range(total, part_count(total), part);
     let mut sinks: [Option<Sink>; 6] = Default::default();
     let mut scratch = Scratch::default();
     let mut row = Row::default();
