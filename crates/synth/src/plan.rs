@@ -618,13 +618,15 @@ impl<'a> Planner<'a> {
             home,
             dest,
             home_region,
-            true,
+            car,
             Purpose::Return,
             true,
             None,
         );
+        // Whoever drove there drives back.
         if let Some(b) = &mut back_leg
-            && car != (b.by == By::Car)
+            && car
+            && b.by != By::Car
         {
             b.by = By::Car;
             b.from_region = dest;
