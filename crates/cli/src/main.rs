@@ -8,6 +8,11 @@ mod progress;
 
 use clap::Parser;
 
+// Ingest allocates and frees large column buffers per chunk; mimalloc keeps that memory
+// mapped instead of returning it to the kernel and faulting it back in each time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let args = cli::Cli::parse();
     let filter =

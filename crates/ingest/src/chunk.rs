@@ -99,6 +99,8 @@ pub(crate) struct ChunkBuilder<'a> {
     rid_base: i64,
     plan: Plan,
     parts: HashMap<Option<Date>, Part>,
+    /// Expected rows, to size the first partition's buffers once.
+    rows_hint: usize,
     sealer: Option<FileSealer>,
     scratch: Vec<Option<String>>,
     pub(crate) rejects: Vec<Reject>,
@@ -112,6 +114,7 @@ impl<'a> ChunkBuilder<'a> {
         keys: &'a Keys,
         seq: u32,
         today: Date,
+        rows_hint: usize,
     ) -> Result<ChunkBuilder<'a>, vault::VaultError> {
         let spec = kind.spec();
         let sealer = if spec.has_vault_columns() {
@@ -127,6 +130,7 @@ impl<'a> ChunkBuilder<'a> {
             rid_base: i64::from(seq) << 32,
             plan: Plan::new(spec, zone),
             parts: HashMap::new(),
+            rows_hint,
             sealer,
             scratch: Vec::new(),
             rejects: Vec::new(),
@@ -178,19 +182,30 @@ impl<'a> ChunkBuilder<'a> {
 
     fn try_push(&mut self, line: u64, row: &dyn Row) -> Result<(), (Option<usize>, FieldError)> {
         let date = self.partition_of(row)?;
-        let schema = self.plan.schema.clone();
-        let part = self.parts.entry(date).or_insert_with(|| Part {
-            cols: schema
-                .fields()
-                .iter()
-                .map(|f| ColBuf::for_type(f.data_type()))
-                .collect(),
-            rows: 0,
-            vault_rid: Vec::new(),
-            vault_pid: Vec::new(),
-            vault_sealed: Vec::new(),
-            vault_offsets: vec![0],
-        });
+        if !self.parts.contains_key(&date) {
+            // The first partition usually takes the whole chunk; later ones start small.
+            let hint = if self.parts.is_empty() {
+                self.rows_hint
+            } else {
+                1024
+            };
+            let part = Part {
+                cols: self
+                    .plan
+                    .schema
+                    .fields()
+                    .iter()
+                    .map(|f| ColBuf::for_type(f.data_type(), hint))
+                    .collect(),
+                rows: 0,
+                vault_rid: Vec::new(),
+                vault_pid: Vec::new(),
+                vault_sealed: Vec::new(),
+                vault_offsets: vec![0],
+            };
+            self.parts.insert(date, part);
+        }
+        let part = self.parts.get_mut(&date).expect("inserted above");
         let before = part.rows;
         self.scratch.clear();
         let result = fill_row(
@@ -229,8 +244,8 @@ impl<'a> ChunkBuilder<'a> {
         Ok(())
     }
 
-    /// Writes this chunk's partitions to the staging area as chunk `chunk`.
-    pub(crate) fn write(self, staging: &Staging, chunk: u32) -> Result<(), StoreError> {
+    /// Appends this chunk's partitions to the files `slot` keeps open in the staging area.
+    pub(crate) fn write(self, staging: &Staging, slot: usize) -> Result<(), StoreError> {
         let salt = self.sealer.as_ref().map(FileSealer::salt);
         let mut parts: Vec<_> = self.parts.into_iter().collect();
         parts.sort_by_key(|(d, _)| *d);
@@ -246,7 +261,7 @@ impl<'a> ChunkBuilder<'a> {
                 .collect();
             let batch = RecordBatch::try_new(self.plan.schema.clone(), arrays)
                 .expect("buffers match the schema");
-            staging.write(false, date, chunk, self.plan.schema.clone(), &[batch])?;
+            staging.append(slot, false, date, &batch)?;
             if let Some(salt) = salt
                 && !part.vault_rid.is_empty()
             {
@@ -258,7 +273,6 @@ impl<'a> ChunkBuilder<'a> {
                     Buffer::from_vec(part.vault_sealed),
                     None,
                 );
-                let schema = vault_schema();
                 let cols: Vec<ArrayRef> = vec![
                     Arc::new(arrow::array::Int64Array::from(part.vault_rid)),
                     Arc::new(arrow::array::Int64Array::from(part.vault_pid)),
@@ -266,8 +280,8 @@ impl<'a> ChunkBuilder<'a> {
                     Arc::new(sealed),
                 ];
                 let batch =
-                    RecordBatch::try_new(schema.clone(), cols).expect("vault buffers match");
-                staging.write(true, date, chunk, schema, &[batch])?;
+                    RecordBatch::try_new(vault_schema(), cols).expect("vault buffers match");
+                staging.append(slot, true, date, &batch)?;
             }
         }
         Ok(())
@@ -316,7 +330,9 @@ fn fill_row(
                 buf.push_i64(keys.pseudonyms.pseudonym(id));
             }
             Value::EnterpriseId(e) => buf.push_str(e.as_str()),
-            Value::Region(r) => buf.push_str(&r.to_string()),
+            Value::Region(r) => {
+                buf.push_str(std::str::from_utf8(&r.digits()).expect("ASCII digits"))
+            }
             Value::RegionList(list) => {
                 let texts: Vec<String> = list.iter().map(ToString::to_string).collect();
                 buf.push_list(texts.iter().map(String::as_str));

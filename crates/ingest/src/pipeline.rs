@@ -27,14 +27,12 @@ use crate::{FileReport, IngestError, KindCounts, Options, Progress, Reject, Summ
 enum Job {
     Text {
         file: usize,
-        chunk: u32,
         staging: Arc<Staging>,
         piece: Piece,
         header: Option<Arc<CsvHeader>>,
     },
     Parquet {
         file: usize,
-        chunk: u32,
         staging: Arc<Staging>,
         path: PathBuf,
         row_group: usize,
@@ -111,9 +109,13 @@ pub fn run(
                 )
             });
         }
-        for _ in 0..threads {
+        for worker in 0..threads {
             let (job_rx, event_tx, stop) = (job_rx.clone(), event_tx.clone(), &stop);
-            s.spawn(move || work(job_rx, event_tx, keys, zone, today, progress, stop, cancel));
+            s.spawn(move || {
+                work(
+                    worker, job_rx, event_tx, keys, zone, today, progress, stop, cancel,
+                )
+            });
         }
         drop(event_tx);
         drop(job_rx);
@@ -303,12 +305,13 @@ fn plan_source(
         return Ok(());
     }
     let name = src.path.display().to_string();
-    let staging = Arc::new(
-        writer
-            .lock()
-            .expect("writer lock")
-            .begin(src.kind, name, hash, src.bytes)?,
-    );
+    let staging = Arc::new(writer.lock().expect("writer lock").begin(
+        src.kind,
+        name,
+        hash,
+        src.bytes,
+        opts.threads.max(1),
+    )?);
     let halted = || stop.load(Ordering::SeqCst) || cancel.load(Ordering::SeqCst);
     let mut chunks = 0u32;
     let mut ignored = Vec::new();
@@ -341,7 +344,6 @@ fn plan_source(
                     }
                     let job = Job::Text {
                         file,
-                        chunk: chunks,
                         staging: staging.clone(),
                         piece,
                         header: header.clone(),
@@ -377,7 +379,6 @@ fn plan_source(
                         }
                         let job = Job::Parquet {
                             file,
-                            chunk: chunks,
                             staging: staging.clone(),
                             path: src.path.clone(),
                             row_group: rg,
@@ -442,6 +443,7 @@ fn read_csv_header(
 
 #[allow(clippy::too_many_arguments)]
 fn work(
+    worker: usize,
     jobs: Receiver<Job>,
     events: Sender<Event>,
     keys: &Keys,
@@ -455,7 +457,7 @@ fn work(
         if stop.load(Ordering::SeqCst) || cancel.load(Ordering::SeqCst) {
             continue;
         }
-        let event = match run_job(job, keys, zone, today, progress) {
+        let event = match run_job(worker, job, keys, zone, today, progress) {
             Ok(e) => e,
             Err(e) => Event::Failed(e),
         };
@@ -466,27 +468,24 @@ fn work(
 }
 
 fn run_job(
+    worker: usize,
     job: Job,
     keys: &Keys,
     zone: Zone,
     today: Date,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Event, IngestError> {
-    let (file, chunk, staging) = match &job {
-        Job::Text {
-            file,
-            chunk,
-            staging,
-            ..
+    let (file, staging) = match &job {
+        Job::Text { file, staging, .. } | Job::Parquet { file, staging, .. } => {
+            (*file, staging.clone())
         }
-        | Job::Parquet {
-            file,
-            chunk,
-            staging,
-            ..
-        } => (*file, *chunk, staging.clone()),
     };
-    let mut b = ChunkBuilder::new(staging.kind(), zone, keys, staging.seq(), today)?;
+    let rows_hint = match &job {
+        // A row of any kind takes at least ~40 bytes of text.
+        Job::Text { piece, .. } => piece.data.len() / 40 + 1,
+        Job::Parquet { .. } => 64 << 10,
+    };
+    let mut b = ChunkBuilder::new(staging.kind(), zone, keys, staging.seq(), today, rows_hint)?;
     match job {
         Job::Text { piece, header, .. } => {
             match header {
@@ -541,7 +540,7 @@ fn run_job(
     }
     let accepted = b.accepted;
     let rejects = std::mem::take(&mut b.rejects);
-    b.write(&staging, chunk)?;
+    b.write(&staging, worker)?;
     drop(staging);
     Ok(Event::Chunk {
         file,

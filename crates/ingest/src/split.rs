@@ -47,11 +47,11 @@ impl<R: Read> Splitter<R> {
                 return Ok(None);
             }
             if !self.done && self.carry.len() < self.target {
+                // Appends into spare capacity: no zero-filling of a fresh block each time.
                 let want = self.target - self.carry.len();
-                let start = self.carry.len();
-                self.carry.resize(start + want, 0);
-                let n = read_full(&mut self.input, &mut self.carry[start..])?;
-                self.carry.truncate(start + n);
+                let n = (&mut self.input)
+                    .take(want as u64)
+                    .read_to_end(&mut self.carry)?;
                 if n < want {
                     self.done = true;
                 }
@@ -101,19 +101,6 @@ impl<R: Read> Splitter<R> {
         // A record "ends" at the end of the buffer only because input ran out; it may go on.
         last.filter(|&p| p < buf.len() || buf.last() == Some(&b'\n'))
     }
-}
-
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 #[cfg(test)]

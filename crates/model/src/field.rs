@@ -51,7 +51,7 @@ pub enum Value<'a> {
 
 /// Parses a present field (the caller has already treated an empty, trimmed cell as absent).
 pub fn parse(ty: FieldType, raw: &str) -> Result<Value<'_>, FieldError> {
-    let s = raw.trim();
+    let s = trim(raw);
     Ok(match ty {
         FieldType::PersonId => Value::PersonId(PersonId::parse(s.as_bytes())?),
         FieldType::EnterpriseId => Value::EnterpriseId(EnterpriseId::parse(s.as_bytes())?),
@@ -71,6 +71,14 @@ pub fn parse(ty: FieldType, raw: &str) -> Result<Value<'_>, FieldError> {
         FieldType::Int { min, max } => Value::Int(int(s, min, max)?),
         FieldType::Bool => Value::Bool(boolean(s)?),
     })
+}
+
+/// Trims Unicode whitespace, quickly when there is none at either end (the usual case).
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&a), Some(&b)) if a > b' ' && a < 0x80 && b > b' ' && b < 0x80 => s,
+        _ => s.trim(),
+    }
 }
 
 pub fn parse_region_list(s: &str) -> Result<Vec<Region>, FieldError> {

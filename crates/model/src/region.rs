@@ -33,6 +33,17 @@ impl Region {
         self.0
     }
 
+    /// The 6 ASCII digits, without allocating.
+    pub fn digits(self) -> [u8; 6] {
+        let mut out = [b'0'; 6];
+        let mut v = self.0;
+        for d in out.iter_mut().rev() {
+            *d = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        out
+    }
+
     /// The number of leading digits that carry meaning: the code with trailing `00` pairs removed.
     pub fn significant_digits(self) -> u32 {
         if self.0.is_multiple_of(10_000) {
@@ -273,6 +284,7 @@ mod tests {
     #[test]
     fn parses_six_digits_only() {
         assert_eq!(Region::parse(b"420106").unwrap().code(), 420106);
+        assert_eq!(&Region::parse(b"110101").unwrap().digits(), b"110101");
         for bad in [
             &b"42010"[..],
             b"4201066",

@@ -71,8 +71,9 @@ pub fn vault_schema() -> SchemaRef {
 }
 
 /// zstd level 1 (fast, compact); dictionaries for the repetitive text columns only, since
-/// pseudonyms, row ids and instants are near-unique and a dictionary would only be abandoned.
-pub fn parquet_properties(schema: &Schema) -> WriterProperties {
+/// pseudonyms, row ids and instants are near-unique and a dictionary would only be abandoned;
+/// no min/max statistics for free text (station names, symptoms), which no query prunes by.
+pub fn parquet_properties(kind: Option<Kind>, schema: &Schema) -> WriterProperties {
     let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(1).expect("valid level"),
@@ -86,6 +87,16 @@ pub fn parquet_properties(schema: &Schema) -> WriterProperties {
             DataType::Int64 | DataType::Timestamp(..) | DataType::Binary | DataType::Float64
         ) {
             b = b.set_column_dictionary_enabled(ColumnPath::from(f.name().as_str()), false);
+        }
+    }
+    if let Some(kind) = kind {
+        for c in kind
+            .spec()
+            .columns
+            .iter()
+            .filter(|c| c.ty == FieldType::Text)
+        {
+            b = b.set_column_statistics_enabled(ColumnPath::from(c.name), EnabledStatistics::None);
         }
     }
     b.build()

@@ -2,14 +2,13 @@
 //! `staging/<seq>/`, and commits a source by moving its files into place and then swapping in
 //! a manifest that lists them. Anything a crash left behind is removed when a writer opens.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::SystemTime;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
 use model::{Date, Kind, Timestamp, Zone};
 use parquet::arrow::ArrowWriter;
 
@@ -107,18 +106,23 @@ impl Writer {
         Ok(())
     }
 
-    /// Starts writing a source; its files are invisible until [`Writer::commit`].
+    /// Starts writing a source with `slots` concurrent writers (one per worker thread); its
+    /// files are invisible until [`Writer::commit`].
     pub fn begin(
         &mut self,
         kind: Kind,
         name: String,
         blake3: String,
         bytes: u64,
+        slots: usize,
     ) -> Result<Staging, StoreError> {
         let seq = self.next_seq;
         self.next_seq += 1;
         let dir = self.root.join("staging").join(format!("{seq:06}"));
         std::fs::create_dir_all(&dir).map_err(StoreError::io(&dir))?;
+        let slots = (0..slots.max(1))
+            .map(|_| Mutex::new(Slot::default()))
+            .collect();
         Ok(Staging {
             seq,
             kind,
@@ -126,7 +130,7 @@ impl Writer {
             blake3,
             bytes,
             dir,
-            files: Mutex::new(Vec::new()),
+            slots,
         })
     }
 
@@ -137,10 +141,12 @@ impl Writer {
         rows_accepted: u64,
         rows_rejected: u64,
     ) -> Result<&SourceEntry, StoreError> {
-        let mut files = staging
-            .files
-            .into_inner()
-            .expect("no panics while holding the lock");
+        let mut files = Vec::new();
+        for slot in &staging.slots {
+            let mut slot = slot.lock().expect("no panics while holding the lock");
+            slot.close_all()?;
+            files.append(&mut slot.finished);
+        }
         files.sort_by(|a, b| a.0.path.cmp(&b.0.path));
         let mut dirs = HashSet::new();
         for (f, _) in &files {
@@ -241,8 +247,62 @@ fn now_rfc3339() -> String {
     Timestamp(ms - ms % 1000).to_rfc3339(Zone::UTC)
 }
 
-/// The files of one source being written. Shared by the threads that write its chunks.
-#[derive(Debug)]
+/// Files open at once per worker; past this the least recently used one is finished, so a
+/// source spanning many dates cannot hold unbounded memory (at most 64 × 4 MiB buffered).
+const MAX_OPEN_PER_SLOT: usize = 64;
+/// An open file's buffered row group is flushed past this many bytes.
+const ROW_GROUP_BYTES: usize = 4 << 20;
+
+/// One output file being appended to.
+struct OpenFile {
+    rel: String,
+    path: PathBuf,
+    date: Option<Date>,
+    writer: ArrowWriter<File>,
+    rows: u64,
+    last_use: u64,
+}
+
+impl OpenFile {
+    fn finish(self) -> Result<StoredFile, StoreError> {
+        let pq = |cause| StoreError::Parquet {
+            path: self.path.clone(),
+            cause,
+        };
+        let file = self.writer.into_inner().map_err(pq)?;
+        file.sync_all().map_err(StoreError::io(&self.path))?;
+        let bytes = file.metadata().map_err(StoreError::io(&self.path))?.len();
+        Ok(StoredFile {
+            path: self.rel,
+            rows: self.rows,
+            bytes,
+            date: self.date.map(|d| d.to_string()),
+        })
+    }
+}
+
+/// The files one worker writes for a source.
+#[derive(Default)]
+struct Slot {
+    open: HashMap<(bool, Option<Date>), OpenFile>,
+    finished: Vec<(StoredFile, bool)>,
+    files_made: u32,
+    clock: u64,
+}
+
+impl Slot {
+    fn close_all(&mut self) -> Result<(), StoreError> {
+        let mut open: Vec<_> = self.open.drain().collect();
+        open.sort_by(|a, b| a.1.rel.cmp(&b.1.rel));
+        for ((vault, _), f) in open {
+            self.finished.push((f.finish()?, vault));
+        }
+        Ok(())
+    }
+}
+
+/// The files of one source being written. Shared by the threads that write its chunks; each
+/// thread appends to its own slot, so they never wait for each other.
 pub struct Staging {
     seq: u32,
     kind: Kind,
@@ -250,7 +310,17 @@ pub struct Staging {
     blake3: String,
     bytes: u64,
     dir: PathBuf,
-    files: Mutex<Vec<(StoredFile, bool)>>,
+    slots: Vec<Mutex<Slot>>,
+}
+
+impl std::fmt::Debug for Staging {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Staging {{ seq: {}, kind: {}, name: {:?} }}",
+            self.seq, self.kind, self.name
+        )
+    }
 }
 
 impl Staging {
@@ -262,64 +332,85 @@ impl Staging {
         self.kind
     }
 
-    /// Writes `batches` as one Parquet file of chunk `chunk` (partition `date`), in the tables
-    /// or the vault, and records it. Empty input writes nothing.
-    pub fn write(
+    /// Appends `batch` to the file that `slot` keeps open for (`vault`, `date`), creating it on
+    /// first use. Files are finished and made durable at commit.
+    pub fn append(
         &self,
+        slot: usize,
         vault: bool,
         date: Option<Date>,
-        chunk: u32,
-        schema: SchemaRef,
-        batches: &[RecordBatch],
+        batch: &RecordBatch,
     ) -> Result<(), StoreError> {
-        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-        if rows == 0 {
+        if batch.num_rows() == 0 {
             return Ok(());
         }
-        let top = if vault { "vault" } else { "tables" };
-        let name = format!("{:06}-{chunk:05}.parquet", self.seq);
-        let rel = match date {
-            Some(d) => format!("{top}/{}/{d}/{name}", self.kind.name()),
-            None => format!("{top}/{}/{name}", self.kind.name()),
-        };
-        let path = self.dir.join(&rel);
-        let bytes = write_parquet(&path, schema, batches)?;
-        let file = StoredFile {
-            path: rel,
-            rows: rows as u64,
-            bytes,
-            date: date.map(|d| d.to_string()),
-        };
-        self.files
+        let mut s = self.slots[slot % self.slots.len()]
             .lock()
-            .expect("no panics while holding the lock")
-            .push((file, vault));
+            .expect("no panics while holding the lock");
+        s.clock += 1;
+        let now = s.clock;
+        let key = (vault, date);
+        if !s.open.contains_key(&key) {
+            if s.open.len() >= MAX_OPEN_PER_SLOT {
+                let oldest = *s
+                    .open
+                    .iter()
+                    .min_by_key(|(_, f)| f.last_use)
+                    .map(|(k, _)| k)
+                    .expect("some file is open");
+                let f = s.open.remove(&oldest).expect("present");
+                let stored = f.finish()?;
+                s.finished.push((stored, oldest.0));
+            }
+            s.files_made += 1;
+            let top = if vault { "vault" } else { "tables" };
+            let name = format!("{:06}-{:02}{:04}.parquet", self.seq, slot, s.files_made);
+            let rel = match date {
+                Some(d) => format!("{top}/{}/{d}/{name}", self.kind.name()),
+                None => format!("{top}/{}/{name}", self.kind.name()),
+            };
+            let path = self.dir.join(&rel);
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(StoreError::io(dir))?;
+            }
+            let file = File::create(&path).map_err(StoreError::io(&path))?;
+            let schema = batch.schema();
+            let props = parquet_properties((!vault).then_some(self.kind), &schema);
+            let writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|cause| {
+                StoreError::Parquet {
+                    path: path.clone(),
+                    cause,
+                }
+            })?;
+            s.open.insert(
+                key,
+                OpenFile {
+                    rel,
+                    path,
+                    date,
+                    writer,
+                    rows: 0,
+                    last_use: now,
+                },
+            );
+        }
+        let f = s.open.get_mut(&key).expect("opened above");
+        f.last_use = now;
+        f.rows += batch.num_rows() as u64;
+        let pq = |cause| StoreError::Parquet {
+            path: f.path.clone(),
+            cause,
+        };
+        f.writer.write(batch).map_err(pq)?;
+        if f.writer.in_progress_size() > ROW_GROUP_BYTES {
+            let pq = |cause| StoreError::Parquet {
+                path: f.path.clone(),
+                cause,
+            };
+            f.writer.flush().map_err(pq)?;
+        }
         Ok(())
     }
-}
-
-/// Writes one durable Parquet file; returns its size in bytes.
-pub fn write_parquet(
-    path: &Path,
-    schema: SchemaRef,
-    batches: &[RecordBatch],
-) -> Result<u64, StoreError> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(StoreError::io(dir))?;
-    }
-    let file = File::create(path).map_err(StoreError::io(path))?;
-    let props = parquet_properties(&schema);
-    let pq = |cause| StoreError::Parquet {
-        path: path.to_path_buf(),
-        cause,
-    };
-    let mut w = ArrowWriter::try_new(file, schema, Some(props)).map_err(pq)?;
-    for b in batches {
-        w.write(b).map_err(pq)?;
-    }
-    let file = w.into_inner().map_err(pq)?;
-    file.sync_all().map_err(StoreError::io(path))?;
-    Ok(file.metadata().map_err(StoreError::io(path))?.len())
 }
 
 #[cfg(test)]
@@ -347,10 +438,16 @@ mod tests {
         let root = dir.path();
         let mut w = Writer::open(root, "k1", Zone::CST, || {}).unwrap();
         let st = w
-            .begin(Kind::Employment, "employment.csv".into(), "h1".into(), 10)
+            .begin(
+                Kind::Employment,
+                "employment.csv".into(),
+                "h1".into(),
+                10,
+                2,
+            )
             .unwrap();
-        let b = batch(3);
-        st.write(false, None, 0, b.schema(), &[b]).unwrap();
+        st.append(0, false, None, &batch(2)).unwrap();
+        st.append(0, false, None, &batch(1)).unwrap();
         assert!(
             Store::open(root, "k1")
                 .unwrap()
@@ -377,24 +474,52 @@ mod tests {
         {
             let mut w = Writer::open(root, "k1", Zone::CST, || {}).unwrap();
             let st = w
-                .begin(Kind::Employment, "a.csv".into(), "h1".into(), 10)
+                .begin(Kind::Employment, "a.csv".into(), "h1".into(), 10, 1)
                 .unwrap();
-            let b = batch(3);
-            st.write(false, None, 0, b.schema(), &[b]).unwrap();
-            // Simulate a crash after the files were moved but before the manifest changed.
-            let stray = root.join("tables/employment/000001-00000.parquet");
+            st.append(0, false, None, &batch(3)).unwrap();
+            // Simulate a crash after a file was moved but before the manifest changed.
+            let stray = root.join("tables/employment/000001-000001.parquet");
             std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
-            std::fs::copy(
-                st.dir.join("tables/employment/000001-00000.parquet"),
-                &stray,
-            )
-            .unwrap();
+            std::fs::write(&stray, b"PAR1 partial").unwrap();
             std::mem::forget(st);
         }
         let w = Writer::open(root, "k1", Zone::CST, || {}).unwrap();
         assert!(!root.join("staging").exists());
-        assert!(!root.join("tables/employment/000001-00000.parquet").exists());
+        assert!(
+            !root
+                .join("tables/employment/000001-000001.parquet")
+                .exists()
+        );
         assert_eq!(w.manifest().sources().len(), 0);
+    }
+
+    #[test]
+    fn a_source_over_many_dates_keeps_few_files_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Writer::open(dir.path(), "k1", Zone::CST, || {}).unwrap();
+        let st = w
+            .begin(Kind::Employment, "a.csv".into(), "h1".into(), 10, 2)
+            .unwrap();
+        for day in 0..(MAX_OPEN_PER_SLOT as i32 + 8) {
+            for slot in 0..2 {
+                st.append(slot, false, Some(Date(18_000 + day)), &batch(2))
+                    .unwrap();
+                st.append(slot, false, Some(Date(18_000 + day)), &batch(1))
+                    .unwrap();
+            }
+        }
+        for s in &st.slots {
+            assert!(s.lock().unwrap().open.len() <= MAX_OPEN_PER_SLOT);
+        }
+        w.commit(st, 0, 0).unwrap();
+        let store = Store::open(dir.path(), "k1").unwrap();
+        let files: Vec<_> = store.manifest().files(Kind::Employment).collect();
+        assert_eq!(files.len(), 2 * (MAX_OPEN_PER_SLOT + 8));
+        assert!(files.iter().all(|f| f.rows == 3));
+        assert_eq!(
+            store.manifest().dates(Kind::Employment).len(),
+            MAX_OPEN_PER_SLOT + 8
+        );
     }
 
     #[test]

@@ -144,7 +144,7 @@ fn write_travel_csv(path: &Path, rows: u64) -> anyhow::Result<()> {
     let start = model::Date::from_ymd(2020, 1, 10).expect("valid date");
     for _ in 0..rows {
         let r = next();
-        let birth = model::Date(-3000 + (r % 25_000) as i32);
+        let birth = model::Date(-3000 + (r % 20_000) as i32); // 1961-10 .. 2016-08
         let id = model::PersonId::from_parts(
             330302 + (r >> 20) as u32 % 20,
             birth,
@@ -153,7 +153,7 @@ fn write_travel_csv(path: &Path, rows: u64) -> anyhow::Result<()> {
         .expect("valid parts");
         let (from, from_name) = regions[(r >> 8) as usize % regions.len()];
         let (to, to_name) = regions[((r >> 12) as usize + 1) % regions.len()];
-        let day = start.add_days((r >> 16) as i32 % 30);
+        let day = start.add_days(((r >> 16) % 30) as i32);
         let dep_min = 360 + (r >> 24) % 900;
         let dur = 60 + (r >> 34) % 400;
         let arr_min = dep_min + dur;
