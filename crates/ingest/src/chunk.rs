@@ -9,7 +9,7 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, FixedSizeBinaryArray, RecordBatch};
 use arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::SchemaRef;
-use model::{Date, FieldError, FieldType, Kind, KindSpec, RowCheck, Storage, Value, Zone, field};
+use model::{Date, FieldError, FieldType, KindSpec, RowCheck, Storage, Value, Zone, field};
 use store::{Staging, StoreError, arrow_schema, vault_schema};
 use vault::{FileSealer, Keys};
 
@@ -31,14 +31,71 @@ pub(crate) trait Row {
     fn text(&self, col: usize) -> Result<Option<Cow<'_, str>>, FieldError>;
 }
 
-/// The rows of one partition of a chunk.
+/// Rows handed to the Parquet writer at a time: small enough that the buffers stay in cache
+/// and are recycled at once, large enough that per-batch costs vanish.
+const BATCH_ROWS: usize = 32 * 1024;
+
+/// The rows of one partition of a chunk not yet handed to the writer.
 struct Part {
     cols: Vec<ColBuf>,
     rows: usize,
     vault_rid: Vec<i64>,
     vault_pid: Vec<i64>,
+    vault_salt: Vec<[u8; vault::SALT_LEN]>,
     vault_sealed: Vec<u8>,
     vault_offsets: Vec<i32>,
+}
+
+impl Part {
+    fn new(schema: &SchemaRef, capacity: usize) -> Part {
+        Part {
+            cols: schema
+                .fields()
+                .iter()
+                .map(|f| ColBuf::for_type(f.data_type(), capacity))
+                .collect(),
+            rows: 0,
+            vault_rid: Vec::new(),
+            vault_pid: Vec::new(),
+            vault_salt: Vec::new(),
+            vault_sealed: Vec::new(),
+            vault_offsets: vec![0],
+        }
+    }
+
+    /// The rows so far as a table batch and, if any row had personal fields, a vault batch;
+    /// leaves the part empty with the same capacity.
+    fn take(&mut self, schema: &SchemaRef, capacity: usize) -> (RecordBatch, Option<RecordBatch>) {
+        let fresh = Part::new(schema, capacity);
+        let full = std::mem::replace(self, fresh);
+        let arrays: Vec<ArrayRef> = full
+            .cols
+            .into_iter()
+            .zip(schema.fields())
+            .map(|(c, f)| c.finish(f.data_type()))
+            .collect();
+        let table = RecordBatch::try_new(schema.clone(), arrays).expect("buffers match the schema");
+        if full.vault_rid.is_empty() {
+            return (table, None);
+        }
+        let salts =
+            FixedSizeBinaryArray::try_from_iter(full.vault_salt.into_iter()).expect("fixed size");
+        let sealed = arrow::array::BinaryArray::new(
+            OffsetBuffer::new(ScalarBuffer::from(full.vault_offsets)),
+            Buffer::from_vec(full.vault_sealed),
+            None,
+        );
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(arrow::array::Int64Array::from(full.vault_rid)),
+            Arc::new(arrow::array::Int64Array::from(full.vault_pid)),
+            Arc::new(salts),
+            Arc::new(sealed),
+        ];
+        (
+            table,
+            Some(RecordBatch::try_new(vault_schema(), cols).expect("vault buffers match")),
+        )
+    }
 }
 
 /// The stored columns of a kind, resolved once per chunk.
@@ -90,33 +147,40 @@ impl Plan {
     }
 }
 
-/// Builds the output of one chunk.
+/// Builds the output of one chunk, handing full batches to the worker's open files.
 pub(crate) struct ChunkBuilder<'a> {
     spec: &'static KindSpec,
     zone: Zone,
     keys: &'a Keys,
-    today: Date,
+    /// Today as `YYYYMMDD`: no birth date in an id may be later.
+    today: u32,
     rid_base: i64,
     plan: Plan,
+    staging: &'a Staging,
+    slot: usize,
     parts: HashMap<Option<Date>, Part>,
-    /// Expected rows, to size the first partition's buffers once.
-    rows_hint: usize,
+    /// Rows per partition buffer: [`BATCH_ROWS`], or fewer for a small chunk.
+    capacity: usize,
     sealer: Option<FileSealer>,
     scratch: Vec<Option<String>>,
+    /// The first failure to write; rows after it are parsed but not kept.
+    failed: Option<StoreError>,
     pub(crate) rejects: Vec<Reject>,
     pub(crate) accepted: u64,
 }
 
 impl<'a> ChunkBuilder<'a> {
+    /// A builder for a chunk of about `rows_hint` rows of `staging`'s source, writing through
+    /// the worker's `slot`.
     pub(crate) fn new(
-        kind: Kind,
+        staging: &'a Staging,
+        slot: usize,
         zone: Zone,
         keys: &'a Keys,
-        seq: u32,
         today: Date,
         rows_hint: usize,
     ) -> Result<ChunkBuilder<'a>, vault::VaultError> {
-        let spec = kind.spec();
+        let spec = staging.kind().spec();
         let sealer = if spec.has_vault_columns() {
             Some(keys.sealer()?)
         } else {
@@ -126,13 +190,19 @@ impl<'a> ChunkBuilder<'a> {
             spec,
             zone,
             keys,
-            today,
-            rid_base: i64::from(seq) << 32,
+            today: {
+                let (y, m, d) = today.ymd();
+                y as u32 * 10_000 + m * 100 + d
+            },
+            rid_base: i64::from(staging.seq()) << 32,
             plan: Plan::new(spec, zone),
+            staging,
+            slot,
             parts: HashMap::new(),
-            rows_hint,
+            capacity: rows_hint.clamp(16, BATCH_ROWS),
             sealer,
             scratch: Vec::new(),
+            failed: None,
             rejects: Vec::new(),
             accepted: 0,
         })
@@ -153,7 +223,12 @@ impl<'a> ChunkBuilder<'a> {
     /// Validates and stores one row; records a reject and stores nothing if any field is bad.
     pub(crate) fn push(&mut self, line: u64, row: &dyn Row) {
         match self.try_push(line, row) {
-            Ok(()) => self.accepted += 1,
+            Ok(date) => {
+                self.accepted += 1;
+                if self.parts[&date].rows >= BATCH_ROWS {
+                    self.flush(date);
+                }
+            }
             Err((col, e)) => {
                 let column = col.map(|c| self.spec.columns[c].name).unwrap_or("");
                 self.reject(line, column, e.reason().to_string());
@@ -180,32 +255,17 @@ impl<'a> ChunkBuilder<'a> {
         }
     }
 
-    fn try_push(&mut self, line: u64, row: &dyn Row) -> Result<(), (Option<usize>, FieldError)> {
+    fn try_push(
+        &mut self,
+        line: u64,
+        row: &dyn Row,
+    ) -> Result<Option<Date>, (Option<usize>, FieldError)> {
         let date = self.partition_of(row)?;
-        if !self.parts.contains_key(&date) {
-            // The first partition usually takes the whole chunk; later ones start small.
-            let hint = if self.parts.is_empty() {
-                self.rows_hint
-            } else {
-                1024
-            };
-            let part = Part {
-                cols: self
-                    .plan
-                    .schema
-                    .fields()
-                    .iter()
-                    .map(|f| ColBuf::for_type(f.data_type(), hint))
-                    .collect(),
-                rows: 0,
-                vault_rid: Vec::new(),
-                vault_pid: Vec::new(),
-                vault_sealed: Vec::new(),
-                vault_offsets: vec![0],
-            };
-            self.parts.insert(date, part);
-        }
-        let part = self.parts.get_mut(&date).expect("inserted above");
+        let (schema, capacity) = (&self.plan.schema, self.capacity);
+        let part = self
+            .parts
+            .entry(date)
+            .or_insert_with(|| Part::new(schema, capacity));
         let before = part.rows;
         self.scratch.clear();
         let result = fill_row(
@@ -238,53 +298,42 @@ impl<'a> ChunkBuilder<'a> {
             let sealed = sealer.seal(self.spec.kind.name(), pid, rid, &fields);
             part.vault_rid.push(rid);
             part.vault_pid.push(pid);
+            part.vault_salt.push(sealer.salt());
             part.vault_sealed.extend_from_slice(&sealed);
             part.vault_offsets.push(part.vault_sealed.len() as i32);
         }
-        Ok(())
+        Ok(date)
     }
 
-    /// Appends this chunk's partitions to the files `slot` keeps open in the staging area.
-    pub(crate) fn write(self, staging: &Staging, slot: usize) -> Result<(), StoreError> {
-        let salt = self.sealer.as_ref().map(FileSealer::salt);
-        let mut parts: Vec<_> = self.parts.into_iter().collect();
-        parts.sort_by_key(|(d, _)| *d);
-        for (date, part) in parts {
-            if part.rows == 0 {
-                continue;
-            }
-            let arrays: Vec<ArrayRef> = part
-                .cols
-                .into_iter()
-                .zip(self.plan.schema.fields())
-                .map(|(c, f)| c.finish(f.data_type()))
-                .collect();
-            let batch = RecordBatch::try_new(self.plan.schema.clone(), arrays)
-                .expect("buffers match the schema");
-            staging.append(slot, false, date, &batch)?;
-            if let Some(salt) = salt
-                && !part.vault_rid.is_empty()
-            {
-                let n = part.vault_rid.len();
-                let salts = FixedSizeBinaryArray::try_from_iter(std::iter::repeat_n(salt, n))
-                    .expect("fixed size");
-                let sealed = arrow::array::BinaryArray::new(
-                    OffsetBuffer::new(ScalarBuffer::from(part.vault_offsets)),
-                    Buffer::from_vec(part.vault_sealed),
-                    None,
-                );
-                let cols: Vec<ArrayRef> = vec![
-                    Arc::new(arrow::array::Int64Array::from(part.vault_rid)),
-                    Arc::new(arrow::array::Int64Array::from(part.vault_pid)),
-                    Arc::new(salts),
-                    Arc::new(sealed),
-                ];
-                let batch =
-                    RecordBatch::try_new(vault_schema(), cols).expect("vault buffers match");
-                staging.append(slot, true, date, &batch)?;
-            }
+    /// Hands partition `date`'s rows to the worker's open file for it.
+    fn flush(&mut self, date: Option<Date>) {
+        let Some(part) = self.parts.get_mut(&date) else {
+            return;
+        };
+        if part.rows == 0 || self.failed.is_some() {
+            return;
         }
-        Ok(())
+        let (table, vault) = part.take(&self.plan.schema, self.capacity);
+        let mut result = self.staging.append(self.slot, false, date, &table);
+        if let (Ok(()), Some(v)) = (&result, vault) {
+            result = self.staging.append(self.slot, true, date, &v);
+        }
+        if let Err(e) = result {
+            self.failed = Some(e);
+        }
+    }
+
+    /// Hands every remaining row to the worker's open files.
+    pub(crate) fn finish(mut self) -> Result<(), StoreError> {
+        let mut dates: Vec<Option<Date>> = self.parts.keys().copied().collect();
+        dates.sort_unstable();
+        for d in dates {
+            self.flush(d);
+        }
+        match self.failed {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 }
 
@@ -293,7 +342,7 @@ fn fill_row(
     spec: &KindSpec,
     plan: &Plan,
     keys: &Keys,
-    today: Date,
+    today: u32,
     row: &dyn Row,
     part: &mut Part,
     sealed: &mut Vec<Option<String>>,
@@ -322,7 +371,7 @@ fn fill_row(
         let buf = &mut part.cols[s];
         match value {
             Value::PersonId(id) => {
-                if id.birth_date().is_some_and(|d| d > today) {
+                if id.birth_yyyymmdd() > today {
                     return Err(at(FieldError::new(
                         "digits 7-14 are a birth date in the future",
                     )));

@@ -67,9 +67,9 @@ impl Row for CsvRow<'_> {
             return Ok(None);
         };
         let raw = self.rec.get(i).unwrap_or(b"");
-        let s = std::str::from_utf8(raw)
-            .map_err(|_| FieldError::new("not valid UTF-8"))?
-            .trim();
+        let s = model::field::trim(
+            std::str::from_utf8(raw).map_err(|_| FieldError::new("not valid UTF-8"))?,
+        );
         Ok((!s.is_empty()).then_some(Cow::Borrowed(s)))
     }
 }

@@ -485,7 +485,7 @@ fn run_job(
         Job::Text { piece, .. } => piece.data.len() / 40 + 1,
         Job::Parquet { .. } => 64 << 10,
     };
-    let mut b = ChunkBuilder::new(staging.kind(), zone, keys, staging.seq(), today, rows_hint)?;
+    let mut b = ChunkBuilder::new(&staging, worker, zone, keys, today, rows_hint)?;
     match job {
         Job::Text { piece, header, .. } => {
             match header {
@@ -540,7 +540,7 @@ fn run_job(
     }
     let accepted = b.accepted;
     let rejects = std::mem::take(&mut b.rejects);
-    b.write(&staging, worker)?;
+    b.finish()?;
     drop(staging);
     Ok(Event::Chunk {
         file,

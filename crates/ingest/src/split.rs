@@ -49,6 +49,7 @@ impl<R: Read> Splitter<R> {
             if !self.done && self.carry.len() < self.target {
                 // Appends into spare capacity: no zero-filling of a fresh block each time.
                 let want = self.target - self.carry.len();
+                self.carry.reserve_exact(want);
                 let n = (&mut self.input)
                     .take(want as u64)
                     .read_to_end(&mut self.carry)?;

@@ -93,6 +93,8 @@ fn travel_csv() -> String {
         format!("{P2},coach,K88,2020-01-22,,,\"温州,\n客运中心\",330300,2020-01-22T09:00:00+08:00,,330100,2020-01-22T13:00:00+08:00"),
         // line 14: birth date in the id is not a date (check character right for the digits)
         "420106199002300019,rail,G1234,2020-01-21,5,05F,,420100,2020-01-21T08:00:00+08:00,,330300,2020-01-21T14:30:00+08:00".to_string(),
+        // line 15: born in 2030
+        "330302203001010012,rail,G1234,2020-01-21,5,05F,,420100,2020-01-21T08:00:00+08:00,,330300,2020-01-21T14:30:00+08:00".to_string(),
     ];
     format!("{header}\n{}\n", rows.join("\n"))
 }
@@ -104,7 +106,7 @@ fn every_rule_rejects_its_row_and_the_good_rows_land() {
     std::fs::write(&input, travel_csv()).unwrap();
     let data = dir.path().join("data");
     let s = ingest(&data, std::slice::from_ref(&input));
-    assert_eq!((s.files, s.rows_accepted, s.rows_rejected), (1, 3, 9));
+    assert_eq!((s.files, s.rows_accepted, s.rows_rejected), (1, 3, 10));
     let got = rejects(&s);
     let want = [
         ("4", "person_id", "check character is '1', expected 'X'"),
@@ -124,6 +126,11 @@ fn every_rule_rejects_its_row_and_the_good_rows_land() {
             "region must be a 6-digit GB/T 2260 code",
         ),
         ("14", "person_id", "digits 7-14 are not a valid birth date"),
+        (
+            "15",
+            "person_id",
+            "digits 7-14 are a birth date in the future",
+        ),
     ];
     let want: Vec<_> = want
         .iter()

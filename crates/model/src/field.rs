@@ -74,7 +74,7 @@ pub fn parse(ty: FieldType, raw: &str) -> Result<Value<'_>, FieldError> {
 }
 
 /// Trims Unicode whitespace, quickly when there is none at either end (the usual case).
-fn trim(s: &str) -> &str {
+pub fn trim(s: &str) -> &str {
     match (s.as_bytes().first(), s.as_bytes().last()) {
         (Some(&a), Some(&b)) if a > b' ' && a < 0x80 && b > b' ' && b < 0x80 => s,
         _ => s.trim(),

@@ -89,6 +89,11 @@ impl PersonId {
         (self.0 / 100_000_000_000) as u32
     }
 
+    /// Digits 7–14 as the number `YYYYMMDD` (compare with [`Date`]s cheaply).
+    pub fn birth_yyyymmdd(self) -> u32 {
+        ((self.0 / 1000) % 100_000_000) as u32
+    }
+
     pub fn birth_date(self) -> Option<Date> {
         let ymd = (self.0 / 1000) % 100_000_000;
         let y = (ymd / 10_000) as i32;
