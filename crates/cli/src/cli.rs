@@ -38,7 +38,7 @@ pub enum Command {
     Demo(DemoArgs),
     /// Generate a deterministic synthetic province in the contract's input formats.
     #[command(
-        after_help = "Examples:\n  fangyi gen --persons 200000 --days 21 --out input/\n  fangyi gen --persons 1000000 --days 30 --seed 7 --format parquet --out big/\n  fangyi gen --persons 10000 --days 7 --bad-rows 0.001 --region 330300 --out small/\n  fangyi gen --rates checkins_per_day=2.5,self_report_share=0.8 --out input/"
+        after_help = "Examples:\n  fangyi gen --persons 200000 --days 21 --out input/\n  fangyi gen --persons 1000000 --days 30 --seed 7 --format parquet --out big/\n  fangyi gen --persons 10000 --days 7 --bad-rows 0.001 --region 330300 --out small/\n  fangyi gen --rates wuhan_hazard=0.002,transmission=2 --out input/   a larger outbreak\n  fangyi gen --rates help                                             every rate, its range and default"
     )]
     Gen(GenArgs),
     /// Validate files and add their good rows to the data dir; bad rows go to a rejects file.
@@ -84,8 +84,8 @@ pub struct GenArgs {
     #[arg(long, default_value_t = 2020)]
     pub seed: u64,
     /// Output folder.
-    #[arg(long)]
-    pub out: PathBuf,
+    #[arg(long, required_unless_present = "rates")]
+    pub out: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = GenFormat::Csv)]
     pub format: GenFormat,
     /// Home area: a province (330000) or prefecture (330300) code.
@@ -97,7 +97,7 @@ pub struct GenArgs {
     /// Share of extra, deliberately bad rows to inject (0 = none).
     #[arg(long, default_value_t = 0.0)]
     pub bad_rows: f64,
-    /// Override rates, e.g. `checkins_per_day=2.5,self_report_share=0.8` (see `--rates help`).
+    /// Override rates, e.g. `checkins=2.0,transmission=2` (`--rates help` lists them).
     #[arg(long)]
     pub rates: Option<String>,
     /// Print the summary as JSON.

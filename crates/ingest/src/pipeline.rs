@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
+use std::io::Read;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,7 +15,7 @@ use std::time::{Instant, SystemTime};
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use model::{Date, Timestamp, Zone};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use store::{Staging, Writer};
+use store::{Committed, SourceId, Staging, Writer};
 use vault::Keys;
 
 use crate::chunk::ChunkBuilder;
@@ -47,6 +48,7 @@ enum Event {
     Planned {
         file: usize,
         staging: Arc<Staging>,
+        id: SourceId,
         chunks: u32,
         ignored: Vec<String>,
         rejects: Vec<Reject>,
@@ -62,6 +64,7 @@ enum Event {
 #[derive(Default)]
 struct FileState {
     staging: Option<Arc<Staging>>,
+    id: Option<SourceId>,
     expected: Option<u32>,
     done: u32,
     accepted: u64,
@@ -144,12 +147,14 @@ pub fn run(
                 Event::Planned {
                     file,
                     staging,
+                    id,
                     chunks,
                     ignored,
                     rejects,
                 } => {
                     let st = &mut states[file];
                     st.staging = Some(staging);
+                    st.id = Some(id);
                     st.expected = Some(chunks);
                     st.ignored = ignored;
                     st.rejects.extend(rejects);
@@ -180,24 +185,33 @@ pub fn run(
             let rejected = st.rejects.len() as u64;
             let src = &sources[file];
             let name = src.path.display().to_string();
-            let result = writer
-                .lock()
-                .expect("writer lock")
-                .commit(staging, st.accepted, rejected)
-                .map_err(IngestError::from)
-                .and_then(|_| rejects_file.write(&name, &st.rejects));
-            if let Err(e) = result {
-                stop.store(true, Ordering::SeqCst);
-                failure.get_or_insert(e);
-                continue;
-            }
-            committed += 1;
+            let id = st.id.take().expect("planned");
+            let committed_now =
+                match writer
+                    .lock()
+                    .expect("writer lock")
+                    .commit(staging, id, st.accepted, rejected)
+                {
+                    Ok(Committed::New(_)) => rejects_file.write(&name, &st.rejects).map(|()| true),
+                    Ok(Committed::Duplicate) => Ok(false),
+                    Err(e) => Err(e.into()),
+                };
+            let new = match committed_now {
+                Ok(new) => new,
+                Err(e) => {
+                    stop.store(true, Ordering::SeqCst);
+                    failure.get_or_insert(e);
+                    continue;
+                }
+            };
+            committed += u64::from(new);
+            // A copy of a source committed earlier in this run adds nothing.
             let report = FileReport {
                 path: name,
                 kind: src.kind.name().to_string(),
-                duplicate: false,
-                rows_accepted: st.accepted,
-                rows_rejected: rejected,
+                duplicate: !new,
+                rows_accepted: if new { st.accepted } else { 0 },
+                rows_rejected: if new { rejected } else { 0 },
                 ignored_columns: std::mem::take(&mut st.ignored),
             };
             st.rejects = Vec::new();
@@ -288,27 +302,39 @@ fn plan_source(
         path: src.path.clone(),
         cause,
     };
-    let mut hasher = blake3::Hasher::new();
-    hasher
-        .update_reader(File::open(&src.path).map_err(io)?)
-        .map_err(io)?;
-    let hash = hasher.finalize().to_hex().to_string();
-    if writer
+    let probe = store::probe(&src.path).map_err(io)?;
+    let maybe_seen = writer
         .lock()
         .expect("writer lock")
         .manifest()
-        .find(src.kind, &hash)
-        .is_some()
-    {
-        progress(Progress::Bytes(src.bytes));
-        let _ = events.send(Event::Duplicate { file });
-        return Ok(());
+        .has_probe(src.kind, &probe);
+    // A file whose probe is new is new: hash it while reading it for parsing. Otherwise (and
+    // for Parquet, which workers read themselves) hash it first, so that re-ingesting a folder
+    // costs one read per old file, not a parse.
+    let mut known = None;
+    if maybe_seen || src.format == Format::Parquet {
+        let mut hasher = blake3::Hasher::new();
+        hasher
+            .update_reader(File::open(&src.path).map_err(io)?)
+            .map_err(io)?;
+        let hash = hasher.finalize().to_hex().to_string();
+        if writer
+            .lock()
+            .expect("writer lock")
+            .manifest()
+            .find(src.kind, &hash)
+            .is_some()
+        {
+            progress(Progress::Bytes(src.bytes));
+            let _ = events.send(Event::Duplicate { file });
+            return Ok(());
+        }
+        known = Some(hash);
     }
     let name = src.path.display().to_string();
     let staging = Arc::new(writer.lock().expect("writer lock").begin(
         src.kind,
         name,
-        hash,
         src.bytes,
         opts.threads.max(1),
     )?);
@@ -316,12 +342,15 @@ fn plan_source(
     let mut chunks = 0u32;
     let mut ignored = Vec::new();
     let mut rejects = Vec::new();
-    match src.format {
+    let blake3 = match src.format {
         Format::Csv | Format::JsonLines => {
-            let mut f = File::open(&src.path).map_err(io)?;
+            let mut input = HashingReader {
+                inner: File::open(&src.path).map_err(io)?,
+                hasher: blake3::Hasher::new(),
+            };
             let mut header = None;
             let (carry, first_line) = if src.format == Format::Csv {
-                let (h, carry, first_line) = read_csv_header(&mut f, src).map_err(io)?;
+                let (h, carry, first_line) = read_csv_header(&mut input, src).map_err(io)?;
                 if let Some(h) = h {
                     ignored.clone_from(&h.unknown);
                     header = Some(Arc::new(h));
@@ -332,7 +361,7 @@ fn plan_source(
             };
             if src.format == Format::JsonLines || header.is_some() {
                 let mut splitter = Splitter::new(
-                    f,
+                    &mut input,
                     opts.chunk_bytes,
                     src.format == Format::Csv,
                     first_line,
@@ -354,6 +383,9 @@ fn plan_source(
                     }
                 }
             }
+            // Whatever was not read (an empty or headerless file) still counts in the hash.
+            std::io::copy(&mut input, &mut std::io::sink()).map_err(io)?;
+            known.unwrap_or_else(|| input.hasher.finalize().to_hex().to_string())
         }
         Format::Parquet => {
             let opened = File::open(&src.path)
@@ -392,11 +424,14 @@ fn plan_source(
                     }
                 }
             }
+            known.expect("Parquet sources are hashed first")
         }
-    }
+    };
+    let id = SourceId { blake3, probe };
     let _ = events.send(Event::Planned {
         file,
         staging,
+        id,
         chunks,
         ignored,
         rejects,
@@ -404,13 +439,26 @@ fn plan_source(
     Ok(())
 }
 
+/// Hashes what passes through it.
+struct HashingReader {
+    inner: File,
+    hasher: blake3::Hasher,
+}
+
+impl Read for HashingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
 /// Reads the CSV header (the first record) and returns it, the bytes read past it, and the
 /// line the first data record starts on. An empty file has no header and no rows.
 fn read_csv_header(
-    f: &mut File,
+    f: &mut impl Read,
     src: &Source,
 ) -> std::io::Result<(Option<CsvHeader>, Vec<u8>, u64)> {
-    use std::io::Read;
     let mut buf = Vec::new();
     let mut block = 64 << 10;
     loop {

@@ -567,3 +567,57 @@ fn every_real_region_code_is_accepted_and_twelve_digit_adcodes_are_not() {
             .all(|(_, col, why)| col == "region" && why.contains("6-digit"))
     );
 }
+
+#[test]
+fn a_copy_in_the_same_run_adds_nothing() {
+    // Regression: both copies were checked against the manifest before either committed.
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("travel-a.csv");
+    let b = dir.path().join("travel-b.csv");
+    std::fs::write(&a, travel_csv()).unwrap();
+    std::fs::write(&b, travel_csv()).unwrap();
+    let s = ingest(&dir.path().join("data"), &[a, b]);
+    assert_eq!(
+        (s.files, s.files_duplicate, s.rows_accepted, s.rows_rejected),
+        (2, 1, 3, 10)
+    );
+    let store = Store::open(&dir.path().join("data"), keys().key_id()).unwrap();
+    assert_eq!(store.manifest().kind_stats()[&Kind::Travel].rows, 3);
+    assert_eq!(rejects(&s).len(), 10, "rejects are written once");
+}
+
+#[test]
+fn files_alike_at_both_ends_are_still_told_apart() {
+    // Same size, same first and last MiB (so the same probe), different middles.
+    let dir = tempfile::tempdir().unwrap();
+    let row = |venue: &str| format!("{P1},{venue},2020-01-21T08:00:00+08:00,\n");
+    let make = |middle: &str| {
+        let mut t = String::from("person_id,venue_id,time_in,time_out\n");
+        while t.len() < 1_200_000 {
+            t.push_str(&row("VHEAD"));
+        }
+        for _ in 0..100 {
+            t.push_str(&row(middle));
+        }
+        while t.len() < 2_500_000 {
+            t.push_str(&row("VTAIL"));
+        }
+        t
+    };
+    let (a, b) = (
+        dir.path().join("checkins-a.csv"),
+        dir.path().join("checkins-b.csv"),
+    );
+    std::fs::write(&a, make("VMID1")).unwrap();
+    std::fs::write(&b, make("VMID2")).unwrap();
+    assert_eq!(store::probe(&a).unwrap(), store::probe(&b).unwrap());
+    let data = dir.path().join("data");
+    let first = ingest(&data, std::slice::from_ref(&a));
+    let second = ingest(&data, std::slice::from_ref(&b));
+    assert!(first.rows_accepted > 30_000);
+    assert_eq!(
+        second.rows_accepted, first.rows_accepted,
+        "a different file with the same probe is not a duplicate"
+    );
+    assert_eq!(ingest(&data, &[a, b]).rows_accepted, 0);
+}

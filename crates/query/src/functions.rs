@@ -35,6 +35,28 @@ fn finish(args: &[ColumnarValue], out: ArrayRef) -> Result<ColumnarValue> {
     }
 }
 
+/// A function from one region code to text (`NULL` for a bad code or no answer).
+fn region_to_text(
+    name: &str,
+    f: fn(Region) -> Option<String>,
+) -> datafusion::logical_expr::ScalarUDF {
+    create_udf(
+        name,
+        vec![DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(move |args: &[ColumnarValue]| {
+            let a = strings(&args[0], rows(args))?;
+            let out: StringArray = a
+                .as_string::<i32>()
+                .iter()
+                .map(|v| v.and_then(|s| s.parse::<Region>().ok()).and_then(f))
+                .collect();
+            finish(args, Arc::new(out))
+        }),
+    )
+}
+
 pub(crate) fn register(ctx: &SessionContext, keys: &Keys) {
     let pseudonyms = keys.pseudonyms.clone();
     ctx.register_udf(create_udf(
@@ -86,41 +108,10 @@ pub(crate) fn register(ctx: &SessionContext, keys: &Keys) {
         }),
     ));
 
-    ctx.register_udf(create_udf(
-        "prefecture",
-        vec![DataType::Utf8],
-        DataType::Utf8,
-        Volatility::Immutable,
-        Arc::new(|args: &[ColumnarValue]| {
-            let a = strings(&args[0], rows(args))?;
-            let out: StringArray = a
-                .as_string::<i32>()
-                .iter()
-                .map(|v| {
-                    v.and_then(|s| s.parse::<Region>().ok())
-                        .map(|r| r.prefecture().to_string())
-                })
-                .collect();
-            finish(args, Arc::new(out))
-        }),
-    ));
-
-    ctx.register_udf(create_udf(
-        "region_name",
-        vec![DataType::Utf8],
-        DataType::Utf8,
-        Volatility::Immutable,
-        Arc::new(|args: &[ColumnarValue]| {
-            let a = strings(&args[0], rows(args))?;
-            let out: StringArray = a
-                .as_string::<i32>()
-                .iter()
-                .map(|v| {
-                    v.and_then(|s| s.parse::<Region>().ok())
-                        .and_then(Region::name)
-                })
-                .collect();
-            finish(args, Arc::new(out))
-        }),
-    ));
+    ctx.register_udf(region_to_text("prefecture", |r| {
+        Some(r.prefecture().to_string())
+    }));
+    ctx.register_udf(region_to_text("region_name", |r| {
+        r.name().map(str::to_string)
+    }));
 }

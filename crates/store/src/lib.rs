@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 pub use manifest::{KindStats, Manifest, SourceEntry, StoredFile};
 pub use schema::{RID_COLUMN, VAULT_SCHEMA_FIELDS, arrow_schema, parquet_properties, vault_schema};
-pub use writer::{Staging, Writer};
+pub use writer::{Committed, SourceId, Staging, Writer};
 
 use model::{Kind, Zone};
 
@@ -59,6 +59,27 @@ impl StoreError {
         let path = path.into();
         move |cause| StoreError::Io { path, cause }
     }
+}
+
+/// A cheap content fingerprint: BLAKE3 of the size, the first MiB and the last MiB. Equal
+/// files have equal probes; a probe no committed source has means the file is new.
+pub fn probe(path: &Path) -> std::io::Result<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    const SPAN: u64 = 1 << 20;
+    let mut f = std::fs::File::open(path)?;
+    let size = f.metadata()?.len();
+    let mut h = blake3::Hasher::new();
+    h.update(&size.to_le_bytes());
+    let mut buf = Vec::with_capacity(SPAN as usize);
+    (&mut f).take(SPAN).read_to_end(&mut buf)?;
+    h.update(&buf);
+    if size > SPAN {
+        buf.clear();
+        f.seek(SeekFrom::Start(size.saturating_sub(SPAN).max(SPAN)))?;
+        f.take(SPAN).read_to_end(&mut buf)?;
+        h.update(&buf);
+    }
+    Ok(h.finalize().to_hex()[..32].to_string())
 }
 
 /// A read-only view of a data dir at the moment it was opened.

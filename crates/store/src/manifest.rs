@@ -34,6 +34,10 @@ pub struct SourceEntry {
     pub name: String,
     /// BLAKE3 of the source's bytes: the same content is never ingested twice as one kind.
     pub blake3: String,
+    /// A cheap fingerprint of the content (size, first and last MiB); equal content has an
+    /// equal probe, so a source whose probe is new is new.
+    #[serde(default)]
+    pub probe: String,
     pub bytes: u64,
     pub rows_accepted: u64,
     pub rows_rejected: u64,
@@ -156,6 +160,13 @@ impl Manifest {
         self.sources
             .iter()
             .find(|s| s.blake3 == blake3 && s.kind == kind.name())
+    }
+
+    /// True when some committed source of `kind` has this probe (it may be the same content).
+    pub fn has_probe(&self, kind: Kind, probe: &str) -> bool {
+        self.sources
+            .iter()
+            .any(|s| s.probe == probe && s.kind == kind.name())
     }
 
     pub fn files(&self, kind: Kind) -> impl Iterator<Item = &StoredFile> {

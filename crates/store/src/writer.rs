@@ -15,6 +15,24 @@ use parquet::arrow::ArrowWriter;
 use crate::manifest::sync_dir;
 use crate::{Manifest, SourceEntry, StoreError, StoredFile, parquet_properties};
 
+/// What identifies a source's content.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceId {
+    /// BLAKE3 of all its bytes.
+    pub blake3: String,
+    /// A cheap fingerprint (see [`crate::probe`]) that tells most new files apart without
+    /// reading them twice.
+    pub probe: String,
+}
+
+/// The outcome of [`Writer::commit`].
+#[derive(Debug)]
+pub enum Committed<'a> {
+    New(&'a SourceEntry),
+    /// The same content was already committed as this kind; nothing was added.
+    Duplicate,
+}
+
 /// The exclusive writer of a data dir.
 #[derive(Debug)]
 pub struct Writer {
@@ -112,7 +130,6 @@ impl Writer {
         &mut self,
         kind: Kind,
         name: String,
-        blake3: String,
         bytes: u64,
         slots: usize,
     ) -> Result<Staging, StoreError> {
@@ -127,20 +144,26 @@ impl Writer {
             seq,
             kind,
             name,
-            blake3,
             bytes,
             dir,
             slots,
         })
     }
 
-    /// Moves a source's staged files into place and commits the manifest that lists them.
+    /// Moves a source's staged files into place and commits the manifest that lists them —
+    /// unless the manifest already holds this content as this kind (say, a copy of the file
+    /// earlier in the same run), in which case nothing is added.
     pub fn commit(
         &mut self,
         staging: Staging,
+        id: SourceId,
         rows_accepted: u64,
         rows_rejected: u64,
-    ) -> Result<&SourceEntry, StoreError> {
+    ) -> Result<Committed<'_>, StoreError> {
+        if self.manifest.find(staging.kind, &id.blake3).is_some() {
+            self.abort(staging);
+            return Ok(Committed::Duplicate);
+        }
         let mut files = Vec::new();
         for slot in &staging.slots {
             let mut slot = slot.lock().expect("no panics while holding the lock");
@@ -170,7 +193,8 @@ impl Writer {
             seq: staging.seq,
             kind: staging.kind.name().to_string(),
             name: staging.name,
-            blake3: staging.blake3,
+            blake3: id.blake3,
+            probe: id.probe,
             bytes: staging.bytes,
             rows_accepted,
             rows_rejected,
@@ -183,7 +207,9 @@ impl Writer {
         next.save(&self.root)?;
         self.manifest = next;
         remove_staging(&staging.dir);
-        Ok(self.manifest.sources().last().expect("just pushed"))
+        Ok(Committed::New(
+            self.manifest.sources().last().expect("just pushed"),
+        ))
     }
 
     /// Drops a source's staged files.
@@ -307,7 +333,6 @@ pub struct Staging {
     seq: u32,
     kind: Kind,
     name: String,
-    blake3: String,
     bytes: u64,
     dir: PathBuf,
     slots: Vec<Mutex<Slot>>,
@@ -420,6 +445,13 @@ mod tests {
     use arrow::array::{ArrayRef, Int64Array, StringArray};
     use std::sync::Arc;
 
+    fn id(h: &str) -> SourceId {
+        SourceId {
+            blake3: h.into(),
+            probe: format!("p{h}"),
+        }
+    }
+
     fn batch(rows: i64) -> RecordBatch {
         let schema = arrow_schema(Kind::Employment, Zone::CST);
         let cols: Vec<ArrayRef> = vec![
@@ -438,13 +470,7 @@ mod tests {
         let root = dir.path();
         let mut w = Writer::open(root, "k1", Zone::CST, || {}).unwrap();
         let st = w
-            .begin(
-                Kind::Employment,
-                "employment.csv".into(),
-                "h1".into(),
-                10,
-                2,
-            )
+            .begin(Kind::Employment, "employment.csv".into(), 10, 2)
             .unwrap();
         st.append(0, false, None, &batch(2)).unwrap();
         st.append(0, false, None, &batch(1)).unwrap();
@@ -454,7 +480,7 @@ mod tests {
                 .table_files(Kind::Employment)
                 .is_empty()
         );
-        w.commit(st, 3, 1).unwrap();
+        w.commit(st, id("h1"), 3, 1).unwrap();
         let store = Store::open(root, "k1").unwrap();
         let files = store.table_files(Kind::Employment);
         assert_eq!(files.len(), 1);
@@ -465,6 +491,17 @@ mod tests {
         assert_eq!(stats[&Kind::Employment].rows, 3);
         assert_eq!(stats[&Kind::Employment].rows_rejected, 1);
         assert!(!root.join("staging").join("000001").exists());
+        // The same content again, even staged before the first commit, adds nothing.
+        let st = w.begin(Kind::Employment, "copy.csv".into(), 10, 1).unwrap();
+        st.append(0, false, None, &batch(3)).unwrap();
+        assert!(matches!(
+            w.commit(st, id("h1"), 3, 0).unwrap(),
+            Committed::Duplicate
+        ));
+        assert_eq!(
+            Store::open(root, "k1").unwrap().manifest().kind_stats()[&Kind::Employment].rows,
+            3
+        );
     }
 
     #[test]
@@ -473,9 +510,7 @@ mod tests {
         let root = dir.path();
         {
             let mut w = Writer::open(root, "k1", Zone::CST, || {}).unwrap();
-            let st = w
-                .begin(Kind::Employment, "a.csv".into(), "h1".into(), 10, 1)
-                .unwrap();
+            let st = w.begin(Kind::Employment, "a.csv".into(), 10, 1).unwrap();
             st.append(0, false, None, &batch(3)).unwrap();
             // Simulate a crash after a file was moved but before the manifest changed.
             let stray = root.join("tables/employment/000001-000001.parquet");
@@ -497,9 +532,7 @@ mod tests {
     fn a_source_over_many_dates_keeps_few_files_open() {
         let dir = tempfile::tempdir().unwrap();
         let mut w = Writer::open(dir.path(), "k1", Zone::CST, || {}).unwrap();
-        let st = w
-            .begin(Kind::Employment, "a.csv".into(), "h1".into(), 10, 2)
-            .unwrap();
+        let st = w.begin(Kind::Employment, "a.csv".into(), 10, 2).unwrap();
         for day in 0..(MAX_OPEN_PER_SLOT as i32 + 8) {
             for slot in 0..2 {
                 st.append(slot, false, Some(Date(18_000 + day)), &batch(2))
@@ -511,7 +544,7 @@ mod tests {
         for s in &st.slots {
             assert!(s.lock().unwrap().open.len() <= MAX_OPEN_PER_SLOT);
         }
-        w.commit(st, 0, 0).unwrap();
+        w.commit(st, id("h1"), 0, 0).unwrap();
         let store = Store::open(dir.path(), "k1").unwrap();
         let files: Vec<_> = store.manifest().files(Kind::Employment).collect();
         assert_eq!(files.len(), 2 * (MAX_OPEN_PER_SLOT + 8));

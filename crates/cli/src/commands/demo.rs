@@ -11,6 +11,10 @@ use crate::exit::usage;
 
 const MARKER: &str = ".fangyi-demo";
 
+/// A larger outbreak than Wenzhou's real one (about 20 cases per million by March 2020), so
+/// the demo has cases to show: Wuhan's force of infection ×3.3 and contacts twice as infectious.
+const DEMO_RATES: &str = "wuhan_hazard=0.002,transmission=2";
+
 /// The questions the demo answers, with the SQL that answers them.
 const QUESTIONS: &[(&str, &str)] = &[
     (
@@ -64,12 +68,12 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
         persons: a.persons,
         days: a.days,
         seed: a.seed,
-        out: input.clone(),
+        out: Some(input.clone()),
         format: GenFormat::Csv,
         region: "330300".into(),
         start: "2020-01-14".into(),
         bad_rows: 0.0002,
-        rates: None,
+        rates: Some(DEMO_RATES.into()),
         json: false,
     };
     let config = gen_cmd::config(&gen_args)?;

@@ -20,17 +20,9 @@ pub fn config(a: &GenArgs) -> anyhow::Result<synth::Config> {
         .map_err(|e| usage(format!("--start {}: {e}", a.start)))?;
     let mut rates = synth::Rates::default();
     if let Some(r) = &a.rates {
-        if r == "help" {
-            let mut text = format!(
-                "rates (key, allowed range, meaning); defaults: {:?}\n",
-                synth::Rates::default()
-            );
-            for (key, lo, hi, doc) in synth::Rates::KEYS {
-                text.push_str(&format!("  {key:<28} {lo}..{hi}  {}\n", doc.trim()));
-            }
-            return Err(usage(text));
-        }
-        rates = r.parse().map_err(|e| usage(format!("--rates: {e}")))?;
+        rates = r
+            .parse()
+            .map_err(|e| usage(format!("--rates: {e} (see --rates help)")))?;
     }
     Ok(synth::Config {
         persons: a.persons,
@@ -88,15 +80,35 @@ pub fn generate(config: &synth::Config, out: &std::path::Path) -> anyhow::Result
     })
 }
 
+/// The rate keys with their ranges, meanings and defaults.
+fn rates_help() -> String {
+    let d = format!("{:?}", synth::Rates::default());
+    let mut text =
+        String::from("Rates for --rates KEY=VALUE,KEY=VALUE (key, allowed range, meaning):\n");
+    for (key, lo, hi, doc) in synth::Rates::KEYS {
+        text.push_str(&format!("  {key:<24} {lo}..{hi}  {}\n", doc.trim()));
+    }
+    text.push_str(&format!("Defaults: {d}\n"));
+    text
+}
+
 pub fn run(a: GenArgs) -> anyhow::Result<()> {
+    if a.rates.as_deref() == Some("help") {
+        print!("{}", rates_help());
+        return Ok(());
+    }
     let config = config(&a)?;
-    let s = generate(&config, &a.out)
-        .with_context(|| format!("generating into {}", a.out.display()))?;
+    let out = a
+        .out
+        .clone()
+        .ok_or_else(|| usage("--out DIR is required"))?;
+    let s =
+        generate(&config, &out).with_context(|| format!("generating into {}", out.display()))?;
     if a.json {
         println!("{}", serde_json::to_string(&s)?);
         return Ok(());
     }
-    print_summary(&s, &a.out);
+    print_summary(&s, &out);
     Ok(())
 }
 
