@@ -61,6 +61,19 @@ enum Event {
     Failed(IngestError),
 }
 
+impl FileReport {
+    fn duplicate(src: &Source) -> FileReport {
+        FileReport {
+            path: src.path.display().to_string(),
+            kind: src.kind.name().to_string(),
+            duplicate: true,
+            rows_accepted: 0,
+            rows_rejected: 0,
+            ignored_columns: Vec::new(),
+        }
+    }
+}
+
 #[derive(Default)]
 struct FileState {
     staging: Option<Arc<Staging>>,
@@ -131,15 +144,7 @@ pub fn run(
                     continue;
                 }
                 Event::Duplicate { file } => {
-                    let src = &sources[file];
-                    let report = FileReport {
-                        path: src.path.display().to_string(),
-                        kind: src.kind.name().to_string(),
-                        duplicate: true,
-                        rows_accepted: 0,
-                        rows_rejected: 0,
-                        ignored_columns: Vec::new(),
-                    };
+                    let report = FileReport::duplicate(&sources[file]);
                     progress(Progress::Finished(report.clone()));
                     reports[file] = Some(report);
                     continue;
@@ -206,13 +211,17 @@ pub fn run(
             };
             committed += u64::from(new);
             // A copy of a source committed earlier in this run adds nothing.
-            let report = FileReport {
-                path: name,
-                kind: src.kind.name().to_string(),
-                duplicate: !new,
-                rows_accepted: if new { st.accepted } else { 0 },
-                rows_rejected: if new { rejected } else { 0 },
-                ignored_columns: std::mem::take(&mut st.ignored),
+            let report = if new {
+                FileReport {
+                    path: name,
+                    kind: src.kind.name().to_string(),
+                    duplicate: false,
+                    rows_accepted: st.accepted,
+                    rows_rejected: rejected,
+                    ignored_columns: std::mem::take(&mut st.ignored),
+                }
+            } else {
+                FileReport::duplicate(src)
             };
             st.rejects = Vec::new();
             progress(Progress::Finished(report.clone()));
