@@ -166,7 +166,9 @@ pub struct KindsArgs {
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
     /// Ingest throughput on generated `travel` CSV: rows/s in total and per core.
-    #[command(after_help = "Example:\n  fangyi bench ingest --rows 5000000")]
+    #[command(
+        after_help = "Examples:\n  fangyi bench ingest --rows 4000000\n  fangyi bench ingest --rows 4000000 --dates 30 --peers"
+    )]
     Ingest(BenchIngestArgs),
 }
 
@@ -175,6 +177,10 @@ pub struct BenchIngestArgs {
     /// Rows of travel CSV to generate and ingest.
     #[arg(long, default_value_t = 4_000_000)]
     pub rows: u64,
+    /// Service dates the rows spread over (1 = a daily export; 30 = a month in one file,
+    /// stored as 30 partitions).
+    #[arg(long, default_value_t = 1)]
+    pub dates: u64,
     /// Work folder (default: a temporary one, removed afterwards).
     #[arg(long)]
     pub dir: Option<PathBuf>,

@@ -35,6 +35,11 @@ pub(crate) trait Row {
 /// and are recycled at once, large enough that per-batch costs vanish.
 const BATCH_ROWS: usize = 32 * 1024;
 
+/// Rows a partition's buffers start with; they then take the size the partition needed last
+/// time (a source spread over many dates fills each one slowly, so reserving a full batch for
+/// each would hold memory it never uses).
+const FIRST_ROWS: usize = 1024;
+
 /// The rows of one partition of a chunk not yet handed to the writer.
 struct Part {
     cols: Vec<ColBuf>,
@@ -64,9 +69,9 @@ impl Part {
     }
 
     /// The rows so far as a table batch and, if any row had personal fields, a vault batch;
-    /// leaves the part empty with the same capacity.
-    fn take(&mut self, schema: &SchemaRef, capacity: usize) -> (RecordBatch, Option<RecordBatch>) {
-        let fresh = Part::new(schema, capacity);
+    /// leaves the part empty, with room for as many rows as it just held.
+    fn take(&mut self, schema: &SchemaRef) -> (RecordBatch, Option<RecordBatch>) {
+        let fresh = Part::new(schema, self.rows.clamp(16, BATCH_ROWS));
         let full = std::mem::replace(self, fresh);
         let arrays: Vec<ArrayRef> = full
             .cols
@@ -159,7 +164,7 @@ pub(crate) struct ChunkBuilder<'a> {
     staging: &'a Staging,
     slot: usize,
     parts: HashMap<Option<Date>, Part>,
-    /// Rows per partition buffer: [`BATCH_ROWS`], or fewer for a small chunk.
+    /// Rows a new partition's buffers start with.
     capacity: usize,
     sealer: Option<FileSealer>,
     scratch: Vec<Option<String>>,
@@ -199,7 +204,7 @@ impl<'a> ChunkBuilder<'a> {
             staging,
             slot,
             parts: HashMap::new(),
-            capacity: rows_hint.clamp(16, BATCH_ROWS),
+            capacity: rows_hint.clamp(16, FIRST_ROWS),
             sealer,
             scratch: Vec::new(),
             failed: None,
@@ -313,7 +318,7 @@ impl<'a> ChunkBuilder<'a> {
         if part.rows == 0 || self.failed.is_some() {
             return;
         }
-        let (table, vault) = part.take(&self.plan.schema, self.capacity);
+        let (table, vault) = part.take(&self.plan.schema);
         let mut result = self.staging.append(self.slot, false, date, &table);
         if let (Ok(()), Some(v)) = (&result, vault) {
             result = self.staging.append(self.slot, true, date, &v);

@@ -25,11 +25,12 @@ pub fn ingest(g: &Globals, a: BenchIngestArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let csv = dir.join("travel-bench.csv");
     let t = Instant::now();
-    write_travel_csv(&csv, a.rows)?;
+    write_travel_csv(&csv, a.rows, a.dates.max(1))?;
     let bytes = std::fs::metadata(&csv)?.len();
     println!(
-        "travel CSV: {} rows, {} (written in {:.1} s)",
+        "travel CSV: {} rows over {} service date(s), {} (written in {:.1} s)",
         thousands(a.rows),
+        a.dates.max(1),
         human_bytes(bytes),
         t.elapsed().as_secs_f64()
     );
@@ -121,7 +122,7 @@ fn tempdir() -> anyhow::Result<std::path::PathBuf> {
 }
 
 /// Writes `rows` valid travel rows (deterministic) shaped like real tickets.
-fn write_travel_csv(path: &Path, rows: u64) -> anyhow::Result<()> {
+fn write_travel_csv(path: &Path, rows: u64, dates: u64) -> anyhow::Result<()> {
     let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
     writeln!(
         out,
@@ -153,7 +154,7 @@ fn write_travel_csv(path: &Path, rows: u64) -> anyhow::Result<()> {
         .expect("valid parts");
         let (from, from_name) = regions[(r >> 8) as usize % regions.len()];
         let (to, to_name) = regions[((r >> 12) as usize + 1) % regions.len()];
-        let day = start.add_days(((r >> 16) % 30) as i32);
+        let day = start.add_days(((r >> 16) % dates) as i32);
         let dep_min = 360 + (r >> 24) % 900;
         let dur = 60 + (r >> 34) % 400;
         let arr_min = dep_min + dur;
