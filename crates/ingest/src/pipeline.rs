@@ -1,8 +1,9 @@
 //! The ingest pipeline: one thread hashes and cuts sources into chunks, worker threads parse
 //! and write chunks, and the calling thread commits each source when its last chunk is done.
 //!
-//! Memory stays bounded by (workers × 2 + 1) chunks whatever the size of the input: chunks
-//! are read as they are needed, and the job queue between the threads is bounded.
+//! Memory does not grow with the input: chunks are read as they are needed and the job queue
+//! is bounded (workers × 2 + 1 chunks in flight); besides them each worker holds its open
+//! Parquet files, one per date of the source being written (at most 64).
 
 use std::collections::BTreeMap;
 use std::fs::File;

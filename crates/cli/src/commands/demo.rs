@@ -59,7 +59,8 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
     let data = a.dir.join("data");
 
     println!(
-        "fangyi demo: a synthetic Wenzhou (温州, 330300) of {} residents over {} days from 2020-01-14",
+        "fangyi demo: a synthetic Wenzhou (温州, 330300) of {} residents over {} days from 2020-01-14,\n\
+         with an outbreak seeded from Wuhan, larger than the real one (--rates {DEMO_RATES})",
         thousands(a.persons),
         a.days
     );
