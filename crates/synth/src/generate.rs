@@ -413,17 +413,7 @@ fn hot_units(world: &World, outbreak: &Outbreak, day: Date) -> Hot {
         {
             continue;
         }
-        let p = world.layout.person(idx, &mut scratch.cache);
-        let plan = world.planner.plan(&p, &mut scratch.cache);
-        let info = schedule::day(
-            world,
-            outbreak,
-            &p,
-            &plan,
-            day,
-            &mut scratch.events,
-            &mut scratch.cache2,
-        );
+        let (_, info) = scratch.person_day(world, outbreak, idx, day);
         hot.add(world, c, day, &scratch.events, info.home_evening);
     }
     hot
@@ -457,17 +447,7 @@ fn stream_part(
         if idx % 8192 == 0 {
             check(cancel)?;
         }
-        let p = world.layout.person(idx, &mut scratch.cache);
-        let plan = world.planner.plan(&p, &mut scratch.cache);
-        let info = schedule::day(
-            world,
-            outbreak,
-            &p,
-            &plan,
-            day,
-            &mut scratch.events,
-            &mut scratch.cache2,
-        );
+        let (p, info) = scratch.person_day(world, outbreak, idx, day);
         for e in &scratch.events {
             if let Event::FluSample { sample, reported } = *e {
                 out.labs.push(LabRow {

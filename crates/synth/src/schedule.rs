@@ -99,6 +99,31 @@ pub struct Scratch {
     pub cache2: BlockCache,
 }
 
+impl Scratch {
+    /// Person `idx` and what they do on `date` (the events are left in `self.events`): the one
+    /// sequence both the hot-unit pass and the streaming pass run for a person-day.
+    pub fn person_day(
+        &mut self,
+        world: &World,
+        outbreak: &Outbreak,
+        idx: u64,
+        date: Date,
+    ) -> (Person, DayInfo) {
+        let p = world.layout.person(idx, &mut self.cache);
+        let plan = world.planner.plan(&p, &mut self.cache);
+        let info = day(
+            world,
+            outbreak,
+            &p,
+            &plan,
+            date,
+            &mut self.events,
+            &mut self.cache2,
+        );
+        (p, info)
+    }
+}
+
 fn minute(day: Date, world: &World, m: i64) -> Timestamp {
     day.start(world.zone).add_ms(m * MIN)
 }
