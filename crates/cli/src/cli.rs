@@ -184,6 +184,9 @@ pub struct BenchIngestArgs {
     /// Work folder (default: a temporary one, removed afterwards).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Runs of each configuration; the best is reported (this machine's timings vary).
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
     /// Also time DuckDB reading the same CSV into Parquet, if python3 can import duckdb.
     #[arg(long)]
     pub peers: bool,

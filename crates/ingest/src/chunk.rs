@@ -168,6 +168,7 @@ pub(crate) struct ChunkBuilder<'a> {
     capacity: usize,
     sealer: Option<FileSealer>,
     scratch: Vec<Option<String>>,
+    parser: field::Parser,
     /// The first failure to write; rows after it are parsed but not kept.
     failed: Option<StoreError>,
     pub(crate) rejects: Vec<Reject>,
@@ -207,6 +208,7 @@ impl<'a> ChunkBuilder<'a> {
             capacity: rows_hint.clamp(16, FIRST_ROWS),
             sealer,
             scratch: Vec::new(),
+            parser: field::Parser::default(),
             failed: None,
             rejects: Vec::new(),
             accepted: 0,
@@ -241,7 +243,7 @@ impl<'a> ChunkBuilder<'a> {
         }
     }
 
-    fn partition_of(&self, row: &dyn Row) -> Result<Option<Date>, (Option<usize>, FieldError)> {
+    fn partition_of(&mut self, row: &dyn Row) -> Result<Option<Date>, (Option<usize>, FieldError)> {
         let Some(p) = self.plan.partition else {
             return Ok(None);
         };
@@ -253,7 +255,7 @@ impl<'a> ChunkBuilder<'a> {
                 FieldError::new("required field is missing or empty"),
             )
         })?;
-        match field::parse(col.ty, &text).map_err(|e| (Some(p), e))? {
+        match self.parser.parse(col.ty, &text).map_err(|e| (Some(p), e))? {
             Value::Timestamp(t) => Ok(Some(t.date(self.zone))),
             Value::Date(d) => Ok(Some(d)),
             _ => unreachable!("partition columns are times or dates"),
@@ -278,6 +280,7 @@ impl<'a> ChunkBuilder<'a> {
             &self.plan,
             self.keys,
             self.today,
+            &mut self.parser,
             row,
             part,
             &mut self.scratch,
@@ -343,11 +346,15 @@ impl<'a> ChunkBuilder<'a> {
 }
 
 /// Parses every field of `row` into `part` (vault fields into `sealed`).
+// Split borrows of the builder (its parser, one partition, the sealed-field scratch) go in
+// one by one.
+#[allow(clippy::too_many_arguments)]
 fn fill_row(
     spec: &KindSpec,
     plan: &Plan,
     keys: &Keys,
     today: u32,
+    parser: &mut field::Parser,
     row: &dyn Row,
     part: &mut Part,
     sealed: &mut Vec<Option<String>>,
@@ -365,7 +372,7 @@ fn fill_row(
             }
             continue;
         };
-        let value = field::parse(col.ty, &text).map_err(at)?;
+        let value = parser.parse(col.ty, &text).map_err(at)?;
         let Some(s) = plan.stored[i] else {
             let Value::Str(v) = value else {
                 unreachable!("sealed columns are text")

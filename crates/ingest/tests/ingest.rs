@@ -621,3 +621,18 @@ fn files_alike_at_both_ends_are_still_told_apart() {
     );
     assert_eq!(ingest(&data, &[a, b]).rows_accepted, 0);
 }
+
+#[test]
+fn lines_after_blank_lines_are_counted_in_quoted_crlf_files() {
+    // Regression: the CSV reader placed a record after blank lines on the first blank line.
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("checkins.csv");
+    let text = format!(
+        "person_id,venue_id,time_in,time_out\r\n\r\n{P1},\"V,1\",2020-01-21T08:00:00,\r\n\r\n\r\n{P2},V2,2020-02-30T08:00:00Z,\r\n{P1},V3,2020-01-21T08:00:00Z,\r\n"
+    );
+    std::fs::write(&input, text).unwrap();
+    let s = ingest(&dir.path().join("data"), &[input]);
+    assert_eq!(s.rows_accepted, 1);
+    let lines: Vec<String> = rejects(&s).into_iter().map(|r| r.0).collect();
+    assert_eq!(lines, ["3", "6"]);
+}

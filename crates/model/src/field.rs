@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::kind::FieldType;
+use crate::time::DateMemo;
 use crate::value::Sex;
 use crate::{Date, EnterpriseId, PersonId, Region, Timestamp};
 
@@ -51,7 +52,31 @@ pub enum Value<'a> {
 
 /// Parses a present field (the caller has already treated an empty, trimmed cell as absent).
 pub fn parse(ty: FieldType, raw: &str) -> Result<Value<'_>, FieldError> {
-    let s = trim(raw);
+    Parser::default().parse(ty, raw)
+}
+
+/// Parses fields one after another, remembering the last date seen (rows of a file share a
+/// few dates), with exactly the results of [`parse`].
+#[derive(Clone, Debug, Default)]
+pub struct Parser {
+    dates: DateMemo,
+}
+
+impl Parser {
+    pub fn parse<'a>(&mut self, ty: FieldType, raw: &'a str) -> Result<Value<'a>, FieldError> {
+        let s = trim(raw);
+        Ok(match ty {
+            FieldType::Timestamp => Value::Timestamp(Timestamp::parse_rfc3339_with(
+                s.as_bytes(),
+                &mut self.dates,
+            )?),
+            FieldType::Date => Value::Date(self.dates.date(s.as_bytes())?),
+            _ => parse_stateless(ty, s)?,
+        })
+    }
+}
+
+fn parse_stateless(ty: FieldType, s: &str) -> Result<Value<'_>, FieldError> {
     Ok(match ty {
         FieldType::PersonId => Value::PersonId(PersonId::parse(s.as_bytes())?),
         FieldType::EnterpriseId => Value::EnterpriseId(EnterpriseId::parse(s.as_bytes())?),
@@ -95,7 +120,12 @@ pub fn parse_region_list(s: &str) -> Result<Vec<Region>, FieldError> {
 
 /// Upper-cases a code; refuses inner whitespace and control characters.
 pub fn token(s: &str) -> Result<Cow<'_, str>, FieldError> {
-    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    let spaced = if s.is_ascii() {
+        s.bytes().any(|b| b <= b' ' || b == 0x7f)
+    } else {
+        s.chars().any(|c| c.is_whitespace() || c.is_control())
+    };
+    if spaced {
         return Err(FieldError::new("code must not contain spaces"));
     }
     if s.bytes().any(|b| b.is_ascii_lowercase()) {

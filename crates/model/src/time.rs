@@ -133,6 +133,32 @@ impl std::str::FromStr for Date {
     }
 }
 
+/// The last `YYYY-MM-DD` parsed and its date: rows of one day repeat it, and comparing ten
+/// bytes is cheaper than validating and converting them again.
+#[derive(Clone, Debug, Default)]
+pub struct DateMemo {
+    text: [u8; 10],
+    date: Option<Date>,
+}
+
+impl DateMemo {
+    /// Parses `YYYY-MM-DD` like [`Date::parse`].
+    pub fn date(&mut self, b: &[u8]) -> Result<Date, FieldError> {
+        if b.len() != 10 {
+            return Date::parse(b);
+        }
+        if let Some(d) = self.date
+            && b == self.text
+        {
+            return Ok(d);
+        }
+        let d = Date::parse(b)?;
+        self.text.copy_from_slice(b);
+        self.date = Some(d);
+        Ok(d)
+    }
+}
+
 /// An instant, as milliseconds since 1970-01-01T00:00:00Z.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(pub i64);
@@ -154,6 +180,12 @@ impl Timestamp {
     /// Parses RFC 3339 with a mandatory offset: `2020-01-23T08:15:00+08:00`, `…Z`,
     /// optional fraction (kept to the millisecond), `T`, `t` or a space between date and time.
     pub fn parse_rfc3339(b: &[u8]) -> Result<Timestamp, FieldError> {
+        Timestamp::parse_rfc3339_with(b, &mut DateMemo::default())
+    }
+
+    /// [`Timestamp::parse_rfc3339`], skipping the calendar work when the date is the one
+    /// `memo` saw last (most rows of a file share a few dates).
+    pub fn parse_rfc3339_with(b: &[u8], memo: &mut DateMemo) -> Result<Timestamp, FieldError> {
         if b.len() < 19 {
             if b.len() == 10 && Date::parse(b).is_ok() {
                 return Err(FieldError::new(
@@ -164,7 +196,7 @@ impl Timestamp {
                 "not an RFC 3339 time (YYYY-MM-DDTHH:MM:SS+08:00)",
             ));
         }
-        let date = Date::parse(&b[0..10])?;
+        let date = memo.date(&b[0..10])?;
         if !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
             return Err(FieldError::new(
                 "not an RFC 3339 time (YYYY-MM-DDTHH:MM:SS+08:00)",
@@ -425,6 +457,33 @@ mod tests {
             day.end_of_day(Zone::CST).to_rfc3339(Zone::CST),
             "2020-01-24T23:59:59+08:00"
         );
+    }
+
+    #[test]
+    fn the_memo_gives_the_same_answers() {
+        let mut memo = DateMemo::default();
+        for s in [
+            "2020-01-23T08:15:00+08:00",
+            "2020-01-23T09:00:00Z",
+            "2020-01-24T00:00:00+08:00",
+            "2020-01-23T23:59:59-05:00",
+        ] {
+            assert_eq!(
+                Timestamp::parse_rfc3339_with(s.as_bytes(), &mut memo),
+                ts(s)
+            );
+        }
+        for bad in ["2020-02-30T08:15:00Z", "2020-01-23T08:15:00", "2020-01-23"] {
+            assert_eq!(
+                Timestamp::parse_rfc3339_with(bad.as_bytes(), &mut memo),
+                ts(bad)
+            );
+        }
+        assert_eq!(memo.date(b"2020-02-29").unwrap().to_string(), "2020-02-29");
+        assert!(memo.date(b"2019-02-29").is_err());
+        assert!(memo.date(b"2020-2-29").is_err());
+        assert!(memo.date(b"2020-02-290").is_err());
+        assert_eq!(memo.date(b"2020-02-29").unwrap().to_string(), "2020-02-29");
     }
 
     #[test]
