@@ -51,6 +51,19 @@ pub enum Command {
         after_help = "Examples:\n  fangyi sql \"SELECT mode, count(*) AS n FROM travel GROUP BY mode\"\n  fangyi sql --format csv \"SELECT * FROM lab_results WHERE diagnosis = 'confirmed'\"\n  fangyi sql \"SELECT * FROM travel WHERE person_id = pseudonym('420106199001010015')\"\n  fangyi sql \"SELECT region_name(prefecture(to_region)) AS city, count(*) FROM travel WHERE covers('420100', from_region) GROUP BY 1\"\n\nFunctions: pseudonym(id), covers(region, region), prefecture(region), region_name(region)."
     )]
     Sql(SqlArgs),
+    /// Close contacts of a case (or of every case) with evidence and quarantine end.
+    #[command(
+        after_help = "Examples:\n  fangyi trace 420106199001010015                       a table on a terminal, JSON otherwise\n  fangyi trace 420106199001010015 --as-of 2020-01-25 --depth 2 --format json\n  fangyi trace --all --as-of 2020-02-01 --out contacts.csv   every case (or .parquet)\n\nAnswered from the trace index beside the store, updated first if the store has new files."
+    )]
+    Trace(TraceArgs),
+    /// Public co-travel self-check: was a case on this train (car) or flight (near this seat)?
+    #[command(
+        after_help = "Examples:\n  fangyi cotravel --mode rail --service G1234 --date 2020-01-21 --car 5\n  fangyi cotravel --mode flight --service CA1234 --date 2020-01-21 --seat 12C\n\nSays how many cases were aboard, never who."
+    )]
+    Cotravel(CotravelArgs),
+    /// Build or update the trace index (ingest and trace keep it up to date themselves).
+    #[command(after_help = "Examples:\n  fangyi index\n  fangyi index --rebuild")]
+    Index(IndexArgs),
     /// Rows, files, bytes and date range per kind.
     Stats(StatsArgs),
     /// The input kinds and their columns (required ones marked *).
@@ -128,6 +141,9 @@ pub struct IngestArgs {
     /// Deployment zone, fixed when a data dir is created.
     #[arg(long, default_value = "+08:00")]
     pub zone: String,
+    /// Do not update the trace index afterwards (the next trace does it).
+    #[arg(long)]
+    pub no_index: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -149,6 +165,60 @@ pub enum TableFormat {
     Table,
     Csv,
     Json,
+}
+
+#[derive(Args, Debug)]
+pub struct TraceArgs {
+    /// The case's person id.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub case: Option<String>,
+    /// Trace every case, writing one row per (case, contact) to --out.
+    #[arg(long, requires = "out")]
+    pub all: bool,
+    /// Answer as of this time (RFC 3339) or the end of this date (YYYY-MM-DD); default now.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// 1: contacts of the case; 2: also the contacts of those contacts.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub depth: u8,
+    /// Output (default: a table on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<TableFormat>,
+    /// With --all: the file to write (.csv or .parquet).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct CotravelArgs {
+    /// rail, flight, coach or ship.
+    #[arg(long)]
+    pub mode: String,
+    /// Train, flight or coach number (G1234, CA1234).
+    #[arg(long)]
+    pub service: String,
+    /// The service date (YYYY-MM-DD).
+    #[arg(long)]
+    pub date: String,
+    /// Rail: your car.
+    #[arg(long)]
+    pub car: Option<String>,
+    /// Flight: your seat (cases within 3 rows count).
+    #[arg(long)]
+    pub seat: Option<String>,
+    /// Answer as of this time or the end of this date; default now.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Output (default: a sentence on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<TableFormat>,
+}
+
+#[derive(Args, Debug)]
+pub struct IndexArgs {
+    /// Throw the index away and build it again from the store.
+    #[arg(long)]
+    pub rebuild: bool,
 }
 
 #[derive(Args, Debug)]

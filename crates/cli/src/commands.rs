@@ -7,6 +7,7 @@ mod ingest_cmd;
 mod kinds;
 mod sql;
 mod stats;
+mod trace_cmd;
 
 use std::path::{Path, PathBuf};
 
@@ -38,6 +39,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Gen(a) => gen_cmd::run(a),
         Command::Ingest(a) => ingest_cmd::run(&g, a),
         Command::Sql(a) => sql::run(&g, a),
+        Command::Trace(a) => trace_cmd::run(&g, a),
+        Command::Cotravel(a) => trace_cmd::cotravel(&g, a),
+        Command::Index(a) => trace_cmd::index(&g, a),
         Command::Stats(a) => stats::run(&g, a),
         Command::Kinds(a) => kinds::run(a),
         Command::Bench(BenchCommand::Ingest(a)) => bench::ingest(&g, a),

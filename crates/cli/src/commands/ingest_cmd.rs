@@ -76,6 +76,11 @@ pub fn run(g: &Globals, a: IngestArgs) -> anyhow::Result<()> {
         opts.threads = t.max(1);
     }
     let s = ingest(g, &a.paths, &opts, zone)?;
+    if !a.no_index && s.files > s.files_duplicate {
+        let keys = g.keys()?;
+        let store = crate::context::store(g.data(), &keys)?;
+        super::trace_cmd::update_index(&store, a.format == SummaryFormat::Json)?;
+    }
     match a.format {
         SummaryFormat::Json => {
             let line = serde_json::json!({

@@ -1,0 +1,406 @@
+//! `fangyi trace`, `fangyi cotravel` and `fangyi index`: close contacts of a case (or of every
+//! case), the public co-travel self-check, and the trace index they are answered from.
+
+use std::io::{IsTerminal, Write};
+use std::time::Instant;
+
+use anyhow::Context;
+use model::{Date, PersonId, Timestamp, Zone};
+use store::Store;
+use trace::{CotravelQuery, EvidenceOut, Freshness, Index, TraceError, TraceOut, Tracer, Via};
+use vault::Keys;
+
+use crate::cli::{CotravelArgs, IndexArgs, TableFormat, TraceArgs};
+use crate::commands::{Globals, human_bytes, thousands};
+use crate::context;
+use crate::exit::usage;
+use crate::progress;
+
+/// `--as-of`: an RFC 3339 time, or a date meaning the end of that day in the deployment zone;
+/// absent, now.
+pub fn parse_as_of(s: Option<&str>, zone: Zone) -> anyhow::Result<i64> {
+    let Some(s) = s else {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        return Ok(now);
+    };
+    let s = s.trim();
+    if let Ok(d) = Date::parse(s.as_bytes()) {
+        return Ok(d.end_of_day(zone).millis());
+    }
+    Timestamp::parse_rfc3339(s.as_bytes())
+        .map(Timestamp::millis)
+        .map_err(|e| {
+            usage(format!(
+                "--as-of {s}: {} (or a date, YYYY-MM-DD)",
+                e.reason()
+            ))
+        })
+}
+
+/// Brings the trace index up to date with the store (showing progress) and opens it.
+pub fn open_index(store: &Store) -> anyhow::Result<Index> {
+    if trace::freshness(store)? != Freshness::Current {
+        update_index(store, false)?;
+    }
+    Ok(Index::open(store)?)
+}
+
+/// Indexes what the store has and the index lacks; prints one line when it did anything.
+pub fn update_index(store: &Store, quiet: bool) -> anyhow::Result<()> {
+    let total = trace::pending_rows(store)?;
+    if total == 0 && trace::freshness(store)? == Freshness::Current {
+        return Ok(());
+    }
+    let started = Instant::now();
+    let bar = (!quiet).then(|| progress::steps_bar(total, "index"));
+    let report = trace::update(store, &|n| {
+        if let Some(b) = &bar {
+            b.set_position(n);
+        }
+    })
+    .context("updating the trace index")?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if !quiet && report.sources_indexed > 0 {
+        eprintln!(
+            "trace index: {} sources, {} rows → {} events in {} groups ({}), {} segment{}{} in {:.1} s",
+            report.sources_indexed,
+            thousands(report.stats.rows),
+            thousands(report.stats.events),
+            thousands(report.stats.groups),
+            human_bytes(report.stats.bytes),
+            report.segments,
+            if report.segments == 1 { "" } else { "s" },
+            if report.rebuilt { " (rebuilt)" } else { "" },
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+fn reveal(keys: &Keys) -> impl Fn(i64) -> String + Sync + '_ {
+    |p| {
+        keys.pseudonyms
+            .reveal(p)
+            .map_or_else(|| format!("#{p}"), |id| id.to_string())
+    }
+}
+
+fn parse_person(s: &str) -> anyhow::Result<PersonId> {
+    s.trim()
+        .parse::<PersonId>()
+        .map_err(|e| usage(format!("{s}: not a person id: {e}")))
+}
+
+fn default_format(f: Option<TableFormat>) -> TableFormat {
+    f.unwrap_or(if std::io::stdout().is_terminal() {
+        TableFormat::Table
+    } else {
+        TableFormat::Json
+    })
+}
+
+pub fn run(g: &Globals, a: TraceArgs) -> anyhow::Result<()> {
+    let keys = g.keys()?;
+    let store = context::store(g.data(), &keys)?;
+    let zone = store.zone();
+    let as_of = parse_as_of(a.as_of.as_deref(), zone)?;
+    let index = open_index(&store)?;
+    let tracer = Tracer::new(&index, zone);
+    if a.all {
+        let out = a
+            .out
+            .as_ref()
+            .ok_or_else(|| usage("trace --all needs --out FILE.csv or FILE.parquet"))?;
+        return trace_all(&tracer, &keys, zone, as_of, a.depth, out);
+    }
+    let id = a
+        .case
+        .as_deref()
+        .ok_or_else(|| usage("name a case (a person id), or use --all --out FILE"))?;
+    let case = keys.pseudonyms.pseudonym(parse_person(id)?);
+    let t = tracer.trace(case, as_of, a.depth).map_err(|e| match e {
+        TraceError::NotACase { .. } => usage(format!("{id}: {e}")),
+        other => other.into(),
+    })?;
+    let out = TraceOut::new(&t, zone, &reveal(&keys));
+    let stdout = std::io::stdout();
+    let mut w = std::io::BufWriter::new(stdout.lock());
+    match default_format(a.format) {
+        TableFormat::Json => writeln!(w, "{}", serde_json::to_string(&out)?)?,
+        TableFormat::Csv => {
+            writeln!(w, "{}", trace::ContactRow::HEADER.join(","))?;
+            for r in trace::contact_rows(&t, zone, &reveal(&keys)) {
+                writeln!(
+                    w,
+                    "{},{},{},{},{},{},{},{},{}",
+                    r.case_id,
+                    r.person_id,
+                    r.degree,
+                    r.via,
+                    r.is_case,
+                    r.first_exposure,
+                    r.last_exposure,
+                    r.quarantine_until,
+                    r.evidence
+                )?;
+            }
+        }
+        TableFormat::Table => print_trace(&mut w, &out)?,
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// One line per piece of evidence, as an operator reads it.
+pub fn evidence_text(e: &EvidenceOut) -> String {
+    let span = if e.from == e.to {
+        e.from.clone()
+    } else {
+        format!("{} – {}", e.from, e.to)
+    };
+    let what = match e.kind {
+        "rail" => format!(
+            "rail {} {} car {}",
+            e.service_no.as_deref().unwrap_or(""),
+            e.service_date.as_deref().unwrap_or(""),
+            e.car.clone().flatten().unwrap_or_else(|| "?".into())
+        ),
+        "flight" => format!(
+            "flight {} {} seat {}",
+            e.service_no.as_deref().unwrap_or(""),
+            e.service_date.as_deref().unwrap_or(""),
+            e.seat.clone().flatten().unwrap_or_else(|| "?".into())
+        ),
+        "vehicle" => format!(
+            "vehicle pass {} at {}",
+            e.pass_id.as_deref().unwrap_or(""),
+            e.checkpoint_id.as_deref().unwrap_or("?")
+        ),
+        "venue" => format!("venue {}", e.venue_id.as_deref().unwrap_or("")),
+        "household" => format!("household {}", e.household_id.as_deref().unwrap_or("")),
+        other => format!(
+            "{other} {} {}",
+            e.service_no.as_deref().unwrap_or(""),
+            e.service_date.as_deref().unwrap_or("")
+        ),
+    };
+    format!("{what}, {span}")
+}
+
+fn print_trace(w: &mut dyn Write, t: &TraceOut) -> anyhow::Result<()> {
+    writeln!(
+        w,
+        "case {}: reported {}, onset {}, infectious {} to {}",
+        t.case.person_id,
+        t.case.report_time,
+        t.case.onset_date,
+        t.case.window.from,
+        t.case.window.to
+    )?;
+    let d2 = t.contacts.iter().filter(|c| c.degree == 2).count();
+    writeln!(
+        w,
+        "{} close contacts as of {}{}",
+        t.contacts.len(),
+        t.as_of,
+        if d2 > 0 {
+            format!(" ({} of degree 2)", d2)
+        } else {
+            String::new()
+        }
+    )?;
+    if t.contacts.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        w,
+        "\n{:<18}  {:>3}  {:<18}  {:<4}  {:<25}  {:<25}  {:<10}  evidence",
+        "person_id", "deg", "via", "case", "first_exposure", "last_exposure", "quarantine"
+    )?;
+    for c in &t.contacts {
+        let mut evidence = c.evidence.iter().map(evidence_text);
+        writeln!(
+            w,
+            "{:<18}  {:>3}  {:<18}  {:<4}  {:<25}  {:<25}  {:<10}  {}",
+            c.person_id,
+            c.degree,
+            c.via,
+            if c.is_case { "yes" } else { "" },
+            c.first_exposure,
+            c.last_exposure,
+            c.quarantine_until,
+            evidence.next().unwrap_or_default()
+        )?;
+        for more in evidence {
+            writeln!(w, "{:>126}  {more}", "")?;
+        }
+    }
+    Ok(())
+}
+
+fn trace_all(
+    tracer: &Tracer<'_>,
+    keys: &Keys,
+    zone: Zone,
+    as_of: i64,
+    depth: u8,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let reveal = reveal(keys);
+    let mut cases: Vec<(String, i64, trace::CaseInfo)> = tracer
+        .cases(as_of)
+        .into_iter()
+        .map(|(p, info)| (reveal(p), p, info))
+        .collect();
+    cases.sort_by(|a, b| a.0.cmp(&b.0));
+    let cancel = progress::interrupt_flag();
+    let bar = progress::steps_bar(cases.len() as u64, "trace");
+    let mut writer = trace::ContactsWriter::create(out, zone)
+        .with_context(|| format!("creating {}", out.display()))?;
+    // Chunks keep memory bounded and let Ctrl-C stop between them (the partial file is
+    // removed: a result is either whole or absent).
+    for chunk in cases.chunks(256) {
+        if cancel.load(std::sync::atomic::Ordering::SeqCst) {
+            drop(writer);
+            let _ = std::fs::remove_file(out.with_file_name(format!(
+                ".{}.tmp",
+                out.file_name().unwrap_or_default().to_string_lossy()
+            )));
+            anyhow::bail!("interrupted; {} not written", out.display());
+        }
+        let list: Vec<(i64, trace::CaseInfo)> = chunk.iter().map(|c| (c.1, c.2)).collect();
+        for t in tracer.trace_many(&list, as_of, depth) {
+            writer.write(&t, &reveal)?;
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    let rows = writer.finish()?;
+    eprintln!(
+        "{} cases, {} contact rows → {} in {:.2} s",
+        thousands(cases.len() as u64),
+        thousands(rows),
+        out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+pub fn cotravel(g: &Globals, a: CotravelArgs) -> anyhow::Result<()> {
+    let keys = g.keys()?;
+    let store = context::store(g.data(), &keys)?;
+    let zone = store.zone();
+    let as_of = parse_as_of(a.as_of.as_deref(), zone)?;
+    let via = Via::from_mode(&a.mode.to_ascii_lowercase()).ok_or_else(|| {
+        usage(format!(
+            "--mode {}: one of rail, flight, coach, ship",
+            a.mode
+        ))
+    })?;
+    let service = model::field::token(model::field::trim(&a.service))
+        .map_err(|e| usage(format!("--service {}: {}", a.service, e.reason())))?
+        .into_owned();
+    let date = Date::parse(a.date.trim().as_bytes())
+        .map_err(|e| usage(format!("--date {}: {}", a.date, e.reason())))?;
+    let car = match &a.car {
+        Some(c) if via == Via::Rail => Some(
+            model::field::car(model::field::trim(c))
+                .map_err(|e| usage(format!("--car {c}: {}", e.reason())))?
+                .into_owned(),
+        ),
+        Some(_) => return Err(usage("--car is for rail; give --seat for a flight")),
+        None => None,
+    };
+    let seat = match &a.seat {
+        Some(s) if via == Via::Flight => Some(
+            model::field::token(model::field::trim(s))
+                .map_err(|e| usage(format!("--seat {s}: {}", e.reason())))?
+                .into_owned(),
+        ),
+        Some(_) => return Err(usage("--seat is for flights; give --car for a train")),
+        None => None,
+    };
+    let index = open_index(&store)?;
+    let tracer = Tracer::new(&index, zone);
+    let q = CotravelQuery {
+        via,
+        service,
+        date,
+        car,
+        seat,
+    };
+    let answer = tracer.cotravel(&q, as_of);
+    let json = serde_json::json!({
+        "mode": via.as_str(),
+        "service_no": q.service,
+        "service_date": q.date.to_string(),
+        "car": q.car,
+        "seat": q.seat,
+        "as_of": Timestamp(as_of).to_rfc3339(zone),
+        "case_aboard": answer.cases > 0,
+        "cases": answer.cases,
+        "infectious": answer.infectious,
+    });
+    match default_format(a.format) {
+        TableFormat::Json | TableFormat::Csv => println!("{json}"),
+        TableFormat::Table => {
+            let place = match (&q.car, &q.seat) {
+                (Some(c), _) => format!(" car {c}"),
+                (_, Some(s)) => format!(" near seat {s} (within 3 rows)"),
+                _ => String::new(),
+            };
+            if answer.cases == 0 {
+                println!(
+                    "no confirmed or asymptomatic case is known to have travelled on {} {} {}{place}",
+                    via.as_str(),
+                    q.service,
+                    q.date
+                );
+            } else {
+                println!(
+                    "{} case{} travelled on {} {} {}{place}; {} of them while infectious. \
+                     If you were aboard, report to your community and watch for symptoms for 14 days.",
+                    answer.cases,
+                    if answer.cases == 1 { "" } else { "s" },
+                    via.as_str(),
+                    q.service,
+                    q.date,
+                    answer.infectious
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn index(g: &Globals, a: IndexArgs) -> anyhow::Result<()> {
+    let keys = g.keys()?;
+    let store = context::store(g.data(), &keys)?;
+    if a.rebuild {
+        trace::index::remove(&store)?;
+    }
+    match trace::freshness(&store)? {
+        Freshness::Current if !a.rebuild => {}
+        _ => update_index(&store, false)?,
+    }
+    let index = Index::open(&store)?;
+    println!(
+        "trace index: {} events in {} segment{}: {}",
+        thousands(index.events() as u64),
+        index.segment_count(),
+        if index.segment_count() == 1 { "" } else { "s" },
+        index
+            .files()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(())
+}

@@ -1,0 +1,586 @@
+//! The trace index beside the store (`DIR/index/trace/`): segments of sorted, memory-mapped
+//! columns built from committed sources, and the small manifest saying which sources each
+//! segment covers. New sources get a new segment; past [`MAX_SEGMENTS`] they are all merged
+//! into one, so a lookup touches few files however often data arrives.
+
+mod build;
+mod segment;
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::Write;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use model::{Date, Diagnosis, Kind};
+use serde::{Deserialize, Serialize};
+use store::Store;
+
+use crate::rules::LabRow;
+use crate::{TraceError, Via};
+use segment::SegmentFile;
+
+pub use build::BuildStats;
+
+/// The kinds the index reads.
+pub const INDEXED_KINDS: [Kind; 5] = [
+    Kind::Travel,
+    Kind::Checkpoint,
+    Kind::Checkins,
+    Kind::Persons,
+    Kind::LabResults,
+];
+
+/// More segments than this are merged into one on the next update.
+pub const MAX_SEGMENTS: usize = 6;
+
+const FORMAT: u32 = 1;
+const MANIFEST: &str = "index.json";
+
+/// Where the index lives inside a data dir.
+pub fn index_dir(store_root: &Path) -> PathBuf {
+    store_root.join("index").join("trace")
+}
+
+/// A group's key: its kind (one byte, the [`Via`] tag), then for rides the service date
+/// (4 bytes, big-endian, sign bit flipped so keys sort by date) and the service number; for
+/// the others the id (`pass_id`, `venue_id`, `household_id`).
+pub(crate) struct GroupKey;
+
+impl GroupKey {
+    pub fn ride(out: &mut Vec<u8>, via: Via, date: i32, service: &str) {
+        out.clear();
+        out.push(via.tag());
+        out.extend_from_slice(&((date as u32) ^ 0x8000_0000).to_be_bytes());
+        out.extend_from_slice(service.as_bytes());
+    }
+
+    pub fn id(out: &mut Vec<u8>, via: Via, id: &str) {
+        out.clear();
+        out.push(via.tag());
+        out.extend_from_slice(id.as_bytes());
+    }
+
+    pub fn via(key: &[u8]) -> Via {
+        Via::from_tag(key[0]).expect("keys are written with a valid tag")
+    }
+
+    /// For rides, the service date and number; for the others, the id.
+    pub fn parts(key: &[u8]) -> (Option<Date>, &str) {
+        let via = GroupKey::via(key);
+        if via.is_ride() {
+            let d = u32::from_be_bytes(key[1..5].try_into().expect("4 bytes")) ^ 0x8000_0000;
+            (
+                Some(Date(d as i32)),
+                std::str::from_utf8(&key[5..]).expect("utf-8 key"),
+            )
+        } else {
+            (None, std::str::from_utf8(&key[1..]).expect("utf-8 key"))
+        }
+    }
+}
+
+/// `lab.flags`: bit 0 positive, bits 1–3 the diagnosis (0 none).
+pub(super) fn lab_flags(positive: bool, diagnosis: Option<Diagnosis>) -> u8 {
+    let d = match diagnosis {
+        None => 0,
+        Some(Diagnosis::Confirmed) => 1,
+        Some(Diagnosis::Suspected) => 2,
+        Some(Diagnosis::Asymptomatic) => 3,
+        Some(Diagnosis::Recovered) => 4,
+    };
+    u8::from(positive) | (d << 1)
+}
+
+fn lab_diagnosis(flags: u8) -> Option<Diagnosis> {
+    match flags >> 1 {
+        1 => Some(Diagnosis::Confirmed),
+        2 => Some(Diagnosis::Suspected),
+        3 => Some(Diagnosis::Asymptomatic),
+        4 => Some(Diagnosis::Recovered),
+        _ => None,
+    }
+}
+
+/// `lab.onset` for a missing onset date.
+pub(super) const NO_ONSET: i32 = i32::MIN;
+/// `ev.label` for a missing label.
+pub(crate) const NO_LABEL: u32 = u32::MAX;
+/// `ev.num` for a missing seat row.
+pub(crate) const NO_ROW: i32 = -1;
+
+/// Located, checked sections of one segment.
+#[derive(Debug)]
+pub(crate) struct Segment {
+    file: SegmentFile,
+    key_bytes: Range<usize>,
+    key_off: Range<usize>,
+    group_off: Range<usize>,
+    group_maxdur: Range<usize>,
+    ev_person: Range<usize>,
+    ev_start: Range<usize>,
+    ev_end: Range<usize>,
+    ev_label: Range<usize>,
+    ev_num: Range<usize>,
+    label_bytes: Range<usize>,
+    label_off: Range<usize>,
+    post_person: Range<usize>,
+    post_off: Range<usize>,
+    post_event: Range<usize>,
+    lab_person: Range<usize>,
+    lab_reported: Range<usize>,
+    lab_sample: Range<usize>,
+    lab_rid: Range<usize>,
+    lab_flags: Range<usize>,
+    lab_onset: Range<usize>,
+}
+
+macro_rules! columns {
+    ($($name:ident : $ty:ty),* $(,)?) => {
+        impl Segment {
+            fn open(path: &Path) -> Result<Segment, TraceError> {
+                let file = SegmentFile::open(path)?;
+                $(
+                    let $name = file.locate(&stringify!($name).replacen('_', ".", 1))?;
+                    file.check::<$ty>(stringify!($name), &$name)?;
+                )*
+                Ok(Segment { file, $($name),* })
+            }
+            $(
+                #[inline]
+                fn $name(&self) -> &[$ty] {
+                    self.file.slice(&self.$name)
+                }
+            )*
+        }
+    };
+}
+
+columns! {
+    key_bytes: u8, key_off: u64, group_off: u64, group_maxdur: i64,
+    ev_person: i64, ev_start: i64, ev_end: i64, ev_label: u32, ev_num: i32,
+    label_bytes: u8, label_off: u64,
+    post_person: i64, post_off: u64, post_event: u32,
+    lab_person: i64, lab_reported: i64, lab_sample: i64, lab_rid: i64, lab_flags: u8, lab_onset: i32,
+}
+
+/// One event of a group, as the matching rules need it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Event {
+    pub person: i64,
+    pub start: i64,
+    pub end: i64,
+    pub label: u32,
+    pub num: i32,
+}
+
+impl Segment {
+    pub fn groups(&self) -> usize {
+        self.key_off().len().saturating_sub(1)
+    }
+
+    pub fn key(&self, group: u32) -> &[u8] {
+        let off = self.key_off();
+        let g = group as usize;
+        &self.key_bytes()[off[g] as usize..off[g + 1] as usize]
+    }
+
+    /// The group with this key, if the segment has it.
+    pub fn find(&self, key: &[u8]) -> Option<u32> {
+        let (mut lo, mut hi) = (0usize, self.groups());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match self.key(mid as u32).cmp(key) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(mid as u32),
+            }
+        }
+        None
+    }
+
+    /// Positions of the group's events (sorted by start).
+    pub fn members(&self, group: u32) -> Range<usize> {
+        let off = self.group_off();
+        off[group as usize] as usize..off[group as usize + 1] as usize
+    }
+
+    /// The longest event of the group, so a search by start knows how far back to look.
+    pub fn max_duration(&self, group: u32) -> i64 {
+        self.group_maxdur()[group as usize]
+    }
+
+    /// The events of `group` that may overlap `[start, end]`: those starting no later than
+    /// `end` and no earlier than the group's longest event before `start`.
+    pub fn candidates(&self, group: u32, start: i64, end: i64) -> Range<usize> {
+        let all = self.members(group);
+        let starts = &self.ev_start()[all.clone()];
+        let lo = starts.partition_point(|&s| s < start.saturating_sub(self.max_duration(group)));
+        let hi = starts.partition_point(|&s| s <= end);
+        all.start + lo..all.start + hi.max(lo)
+    }
+
+    pub fn group_of(&self, event: usize) -> u32 {
+        (self.group_off().partition_point(|&o| o as usize <= event) - 1) as u32
+    }
+
+    #[inline]
+    pub fn event(&self, i: usize) -> Event {
+        Event {
+            person: self.ev_person()[i],
+            start: self.ev_start()[i],
+            end: self.ev_end()[i],
+            label: self.ev_label()[i],
+            num: self.ev_num()[i],
+        }
+    }
+
+    pub fn label(&self, label: u32) -> Option<&str> {
+        if label == NO_LABEL {
+            return None;
+        }
+        let off = self.label_off();
+        let l = label as usize;
+        std::str::from_utf8(&self.label_bytes()[off[l] as usize..off[l + 1] as usize]).ok()
+    }
+
+    /// Positions of the events of `person`.
+    pub fn events_of(&self, person: i64) -> &[u32] {
+        let persons = self.post_person();
+        match persons.binary_search(&person) {
+            Ok(i) => {
+                let off = self.post_off();
+                &self.post_event()[off[i] as usize..off[i + 1] as usize]
+            }
+            Err(_) => &[],
+        }
+    }
+
+    /// Appends the lab rows of `person` to `out`.
+    pub fn labs_of(&self, person: i64, out: &mut Vec<LabRow>) {
+        let persons = self.lab_person();
+        let lo = persons.partition_point(|&p| p < person);
+        let hi = lo + persons[lo..].partition_point(|&p| p == person);
+        for i in lo..hi {
+            out.push(self.lab_row(i));
+        }
+    }
+
+    fn lab_row(&self, i: usize) -> LabRow {
+        let flags = self.lab_flags()[i];
+        let onset = self.lab_onset()[i];
+        LabRow {
+            reported: self.lab_reported()[i],
+            sample: self.lab_sample()[i],
+            rid: self.lab_rid()[i],
+            positive: flags & 1 == 1,
+            diagnosis: lab_diagnosis(flags),
+            onset: (onset != NO_ONSET).then_some(Date(onset)),
+        }
+    }
+
+    /// Every person with a lab row that made or could make them a case (a confirmed or
+    /// asymptomatic diagnosis), each once.
+    pub fn diagnosed_persons(&self, out: &mut Vec<i64>) {
+        let persons = self.lab_person();
+        for (i, &f) in self.lab_flags().iter().enumerate() {
+            if matches!(
+                lab_diagnosis(f),
+                Some(Diagnosis::Confirmed | Diagnosis::Asymptomatic)
+            ) && out.last() != Some(&persons[i])
+            {
+                out.push(persons[i]);
+            }
+        }
+    }
+
+    pub fn events(&self) -> usize {
+        self.ev_person().len()
+    }
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
+struct IndexManifest {
+    format: u32,
+    key_id: String,
+    zone: String,
+    next_segment: u32,
+    segments: Vec<SegmentEntry>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+struct SegmentEntry {
+    file: String,
+    /// Sequence numbers of the store's sources this segment was built from.
+    sources: Vec<u32>,
+    events: u64,
+    labs: u64,
+    bytes: u64,
+}
+
+impl IndexManifest {
+    fn load(dir: &Path) -> Result<Option<IndexManifest>, TraceError> {
+        let path = dir.join(MANIFEST);
+        match std::fs::read(&path) {
+            Ok(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| TraceError::Corrupt {
+                    path,
+                    reason: e.to_string(),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(TraceError::Io { path, cause: e }),
+        }
+    }
+
+    fn save(&self, dir: &Path) -> Result<(), TraceError> {
+        let path = dir.join(MANIFEST);
+        let tmp = dir.join("index.json.tmp");
+        let mut f = File::create(&tmp).map_err(TraceError::io(&tmp))?;
+        f.write_all(&serde_json::to_vec_pretty(self).expect("serialisable"))
+            .and_then(|()| f.sync_all())
+            .map_err(TraceError::io(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(TraceError::io(&path))?;
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(TraceError::io(dir))
+    }
+
+    fn covered(&self) -> BTreeSet<u32> {
+        self.segments
+            .iter()
+            .flat_map(|s| s.sources.iter().copied())
+            .collect()
+    }
+
+    fn matches(&self, store: &Store) -> bool {
+        self.format == FORMAT
+            && self.key_id == store.manifest().key_id()
+            && self.zone == store.zone().to_string()
+    }
+}
+
+/// The store's sources the index should cover, with their table files.
+fn indexed_sources(store: &Store) -> Vec<(u32, Kind, Vec<PathBuf>)> {
+    store
+        .manifest()
+        .sources()
+        .iter()
+        .filter_map(|s| {
+            let kind = s.kind()?;
+            INDEXED_KINDS.contains(&kind).then(|| {
+                let files = s.files.iter().map(|f| store.root().join(&f.path)).collect();
+                (s.seq, kind, files)
+            })
+        })
+        .collect()
+}
+
+/// How far the index is behind the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Freshness {
+    Current,
+    /// This many committed sources are not indexed yet.
+    Behind(usize),
+    /// Built with another key or zone, or a source it covers is gone: it must be rebuilt.
+    Invalid,
+}
+
+/// Compares the index with the store.
+pub fn freshness(store: &Store) -> Result<Freshness, TraceError> {
+    let dir = index_dir(store.root());
+    let Some(m) = IndexManifest::load(&dir)? else {
+        let n = indexed_sources(store).len();
+        return Ok(if n == 0 {
+            Freshness::Current
+        } else {
+            Freshness::Behind(n)
+        });
+    };
+    if !m.matches(store) {
+        return Ok(Freshness::Invalid);
+    }
+    let wanted: BTreeSet<u32> = indexed_sources(store).iter().map(|s| s.0).collect();
+    let covered = m.covered();
+    if !covered.is_subset(&wanted) {
+        return Ok(Freshness::Invalid);
+    }
+    Ok(match wanted.difference(&covered).count() {
+        0 => Freshness::Current,
+        n => Freshness::Behind(n),
+    })
+}
+
+/// Rows an [`update`] would read now (for a progress bar).
+pub fn pending_rows(store: &Store) -> Result<u64, TraceError> {
+    let dir = index_dir(store.root());
+    let m = IndexManifest::load(&dir)?.filter(|m| m.matches(store));
+    let covered = m.as_ref().map(IndexManifest::covered).unwrap_or_default();
+    let rebuild = match freshness(store)? {
+        Freshness::Current => return Ok(0),
+        Freshness::Invalid => true,
+        Freshness::Behind(_) => m
+            .as_ref()
+            .is_some_and(|m| m.segments.len() + 1 > MAX_SEGMENTS),
+    };
+    Ok(store
+        .manifest()
+        .sources()
+        .iter()
+        .filter(|s| s.kind().is_some_and(|k| INDEXED_KINDS.contains(&k)))
+        .filter(|s| rebuild || !covered.contains(&s.seq))
+        .map(|s| s.rows_accepted)
+        .sum())
+}
+
+/// Deletes the index, so the next [`update`] builds it whole.
+pub fn remove(store: &Store) -> Result<(), TraceError> {
+    let dir = index_dir(store.root());
+    match std::fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(TraceError::Io {
+            path: dir,
+            cause: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// What an update did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpdateReport {
+    pub sources_indexed: usize,
+    pub rebuilt: bool,
+    pub stats: BuildStats,
+    pub segments: usize,
+}
+
+/// Brings the index up to date with the store: indexes sources committed since the last update
+/// (a new segment), or rebuilds it whole when it has too many segments, was built with another
+/// key, or covers a source the store no longer has. `progress` receives rows read.
+pub fn update(store: &Store, progress: &(dyn Fn(u64) + Sync)) -> Result<UpdateReport, TraceError> {
+    let dir = index_dir(store.root());
+    std::fs::create_dir_all(&dir).map_err(TraceError::io(&dir))?;
+    let lock_path = dir.join(".lock");
+    let lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(TraceError::io(&lock_path))?;
+    lock.lock().map_err(TraceError::io(&lock_path))?;
+
+    let sources = indexed_sources(store);
+    let wanted: BTreeSet<u32> = sources.iter().map(|s| s.0).collect();
+    let mut m = IndexManifest::load(&dir)?
+        .filter(|m| m.matches(store))
+        .unwrap_or_else(|| IndexManifest {
+            format: FORMAT,
+            key_id: store.manifest().key_id().to_string(),
+            zone: store.zone().to_string(),
+            ..IndexManifest::default()
+        });
+    let covered = m.covered();
+    let valid = covered.is_subset(&wanted);
+    if valid && wanted.is_subset(&covered) {
+        return Ok(UpdateReport {
+            segments: m.segments.len(),
+            ..UpdateReport::default()
+        });
+    }
+    // A new segment past the limit merges everything into one instead.
+    let rebuild = !valid || m.segments.len() + 1 > MAX_SEGMENTS;
+    let todo: Vec<&(u32, Kind, Vec<PathBuf>)> = sources
+        .iter()
+        .filter(|s| rebuild || !covered.contains(&s.0))
+        .collect();
+    let files: Vec<(Kind, PathBuf)> = todo
+        .iter()
+        .flat_map(|(_, kind, files)| files.iter().map(|f| (*kind, f.clone())))
+        .collect();
+    let name = format!("seg-{:06}.fyx", m.next_segment);
+    let tmp = dir.join(format!("{name}.tmp"));
+    let stats = build::build(&files, &tmp, progress)?;
+    let path = dir.join(&name);
+    std::fs::rename(&tmp, &path).map_err(TraceError::io(&path))?;
+    let entry = SegmentEntry {
+        file: name,
+        sources: todo.iter().map(|s| s.0).collect(),
+        events: stats.events,
+        labs: stats.labs,
+        bytes: stats.bytes,
+    };
+    if rebuild {
+        m.segments.clear();
+    }
+    m.segments.push(entry);
+    m.next_segment += 1;
+    m.save(&dir)?;
+    remove_unlisted(&dir, &m)?;
+    Ok(UpdateReport {
+        sources_indexed: todo.len(),
+        rebuilt: rebuild,
+        stats,
+        segments: m.segments.len(),
+    })
+}
+
+/// Deletes segment files the manifest no longer lists (merged away, or left by a crash).
+fn remove_unlisted(dir: &Path, m: &IndexManifest) -> Result<(), TraceError> {
+    let listed: BTreeSet<&str> = m.segments.iter().map(|s| s.file.as_str()).collect();
+    for entry in std::fs::read_dir(dir).map_err(TraceError::io(dir))? {
+        let entry = entry.map_err(TraceError::io(dir))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("seg-") && !listed.contains(name.as_ref()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    Ok(())
+}
+
+/// The opened segments of a current index.
+#[derive(Debug)]
+pub struct Index {
+    pub(crate) segments: Vec<Segment>,
+}
+
+impl Index {
+    /// Opens the index as it is (possibly behind the store; see [`freshness`]).
+    pub fn open(store: &Store) -> Result<Index, TraceError> {
+        let dir = index_dir(store.root());
+        // An update may replace segments between reading the manifest and opening them; the
+        // second attempt reads the new manifest.
+        let mut last = None;
+        for _ in 0..3 {
+            let Some(m) = IndexManifest::load(&dir)?.filter(|m| m.matches(store)) else {
+                return Ok(Index {
+                    segments: Vec::new(),
+                });
+            };
+            match m
+                .segments
+                .iter()
+                .map(|s| Segment::open(&dir.join(&s.file)))
+                .collect::<Result<Vec<_>, _>>()
+            {
+                Ok(segments) => return Ok(Index { segments }),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.expect("tried"))
+    }
+
+    /// Total events over all segments.
+    pub fn events(&self) -> usize {
+        self.segments.iter().map(Segment::events).sum()
+    }
+
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// Every segment's file, for reports.
+    pub fn files(&self) -> Vec<&Path> {
+        self.segments.iter().map(|s| s.file.path()).collect()
+    }
+}

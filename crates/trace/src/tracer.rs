@@ -1,0 +1,345 @@
+//! The indexed engine: a case's own events by person posting, then each of their groups'
+//! members by a binary search on start time — never a scan of the event tables.
+
+use std::collections::{BTreeMap, HashMap};
+
+use model::{Date, Zone};
+
+use crate::index::{GroupKey, Index, NO_LABEL, NO_ROW, Segment};
+use crate::rules::{
+    self, Assessment, CaseInfo, LabRow, Window, cars_match, overlap, quarantine_until, rows_near,
+    seat_row, venue_overlap,
+};
+use crate::{TraceError, Via};
+
+/// One shared interval behind a contact.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Evidence {
+    /// The shared interval (unclipped; for a household, the window).
+    pub from: i64,
+    pub to: i64,
+    pub via: Via,
+    /// Rides: the service number; otherwise the pass, venue or household id.
+    pub id: Box<str>,
+    /// Rides: the service date.
+    pub service_date: Option<Date>,
+    /// Rail: the car; flight: the contact's seat; vehicle: the checkpoint.
+    pub label: Option<Box<str>>,
+}
+
+/// A close contact of a case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Contact {
+    pub person: i64,
+    pub degree: u8,
+    /// Who they were exposed to: the case (degree 1) or a degree-1 contact.
+    pub via: i64,
+    pub is_case: bool,
+    pub first_exposure: i64,
+    pub last_exposure: i64,
+    pub quarantine_until: Date,
+    pub evidence: Vec<Evidence>,
+}
+
+/// A case and its contacts as of an instant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trace {
+    pub case: i64,
+    pub info: CaseInfo,
+    pub as_of: i64,
+    /// In pseudonym order; callers that reveal ids sort by id.
+    pub contacts: Vec<Contact>,
+}
+
+/// Exposures of one person to another, gathered before they become a [`Contact`].
+#[derive(Clone, Debug)]
+struct Exposure {
+    first: i64,
+    last: i64,
+    evidence: Vec<Evidence>,
+}
+
+impl Exposure {
+    fn add(&mut self, clipped: (i64, i64), e: Evidence) {
+        self.first = self.first.min(clipped.0);
+        self.last = self.last.max(clipped.1);
+        self.evidence.push(e);
+    }
+
+    fn merge(&mut self, other: Exposure) {
+        self.first = self.first.min(other.first);
+        self.last = self.last.max(other.last);
+        self.evidence.extend(other.evidence);
+    }
+}
+
+/// The public co-travel question: was a case on this service (and car, or near this seat)?
+#[derive(Clone, Debug)]
+pub struct CotravelQuery {
+    pub via: Via,
+    pub service: String,
+    pub date: Date,
+    pub car: Option<String>,
+    pub seat: Option<String>,
+}
+
+/// The answer carries counts only, never who or where they sat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct CotravelAnswer {
+    /// Cases (as of the question) who rode that service, matching the car or seat rows.
+    pub cases: u64,
+    /// Of them, those riding within their infectious window.
+    pub infectious: u64,
+}
+
+/// Answers trace questions from an [`Index`].
+#[derive(Debug)]
+pub struct Tracer<'a> {
+    index: &'a Index,
+    zone: Zone,
+}
+
+impl<'a> Tracer<'a> {
+    pub fn new(index: &'a Index, zone: Zone) -> Tracer<'a> {
+        Tracer { index, zone }
+    }
+
+    fn segments(&self) -> &[Segment] {
+        &self.index.segments
+    }
+
+    /// Section 2 for one person as of `as_of`.
+    pub fn assess(&self, person: i64, as_of: i64) -> Assessment {
+        let mut rows: Vec<LabRow> = Vec::new();
+        for s in self.segments() {
+            s.labs_of(person, &mut rows);
+        }
+        rules::assess(&mut rows, as_of, self.zone)
+    }
+
+    /// Every case as of `as_of`, in pseudonym order.
+    pub fn cases(&self, as_of: i64) -> Vec<(i64, CaseInfo)> {
+        let mut candidates = Vec::new();
+        for s in self.segments() {
+            s.diagnosed_persons(&mut candidates);
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        candidates
+            .into_iter()
+            .filter_map(|p| self.assess(p, as_of).case.map(|c| (p, c)))
+            .collect()
+    }
+
+    /// The contacts of `case` as of `as_of`, to `depth` 1 or 2.
+    pub fn trace(&self, case: i64, as_of: i64, depth: u8) -> Result<Trace, TraceError> {
+        let a = self.assess(case, as_of);
+        let info = a.case.ok_or(TraceError::NotACase {
+            status: a.status.as_str(),
+        })?;
+        Ok(self.trace_case(case, info, as_of, depth))
+    }
+
+    /// [`Tracer::trace`] for a person already known to be a case.
+    pub fn trace_case(&self, case: i64, info: CaseInfo, as_of: i64, depth: u8) -> Trace {
+        let first = self.exposures(case, info.window);
+        let mut contacts: BTreeMap<i64, (u8, i64, Exposure)> =
+            first.into_iter().map(|(p, e)| (p, (1, case, e))).collect();
+        if depth >= 2 {
+            let mut second: HashMap<i64, (i64, Exposure)> = HashMap::new();
+            for (&c, (_, _, e)) in &contacts {
+                let window = Window {
+                    from: e.first,
+                    to: as_of,
+                };
+                for (p, e2) in self.exposures(c, window) {
+                    if p == case || contacts.contains_key(&p) {
+                        continue;
+                    }
+                    match second.get_mut(&p) {
+                        None => {
+                            second.insert(p, (c, e2));
+                        }
+                        Some((via, acc)) => {
+                            // The earliest exposure names who they were exposed to.
+                            if e2.first < acc.first {
+                                *via = c;
+                            }
+                            acc.merge(e2);
+                        }
+                    }
+                }
+            }
+            contacts.extend(second.into_iter().map(|(p, (via, e))| (p, (2, via, e))));
+        }
+        let contacts = contacts
+            .into_iter()
+            .map(|(person, (degree, via, mut e))| {
+                e.evidence.sort_unstable();
+                e.evidence.dedup();
+                Contact {
+                    person,
+                    degree,
+                    via,
+                    is_case: self.assess(person, as_of).case.is_some(),
+                    first_exposure: e.first,
+                    last_exposure: e.last,
+                    quarantine_until: quarantine_until(e.last, self.zone),
+                    evidence: e.evidence,
+                }
+            })
+            .collect();
+        Trace {
+            case,
+            info,
+            as_of,
+            contacts,
+        }
+    }
+
+    /// Traces many cases in parallel, in the order given.
+    pub fn trace_many(&self, cases: &[(i64, CaseInfo)], as_of: i64, depth: u8) -> Vec<Trace> {
+        use rayon::prelude::*;
+        cases
+            .par_iter()
+            .map(|&(p, info)| self.trace_case(p, info, as_of, depth))
+            .collect()
+    }
+
+    /// Everyone who shared a group with `person` within `window`, with clipped exposures.
+    fn exposures(&self, person: i64, window: Window) -> HashMap<i64, Exposure> {
+        let mut out: HashMap<i64, Exposure> = HashMap::new();
+        let segs = self.segments();
+        for (si, seg) in segs.iter().enumerate() {
+            for &ev in seg.events_of(person) {
+                let ev = ev as usize;
+                let group = seg.group_of(ev);
+                let key = seg.key(group);
+                let via = GroupKey::via(key);
+                let me = seg.event(ev);
+                let (start, end) = if via == Via::Household {
+                    (window.from, window.to)
+                } else {
+                    (me.start, me.end)
+                };
+                // A pass's occupants share it whatever their rows say of the time, so all of
+                // them are read; for the rest every shared interval lies within this event,
+                // which must therefore meet the window.
+                let whole_group = matches!(via, Via::Household | Via::Vehicle);
+                if !whole_group && window.clip(start, end).is_none() {
+                    continue;
+                }
+                let my_label = seg.label(me.label);
+                for (ti, other) in segs.iter().enumerate() {
+                    let Some(g) = (if ti == si {
+                        Some(group)
+                    } else {
+                        other.find(key)
+                    }) else {
+                        continue;
+                    };
+                    let range = if whole_group {
+                        other.members(g)
+                    } else {
+                        other.candidates(g, start, end)
+                    };
+                    for j in range {
+                        let them = other.event(j);
+                        if them.person == person {
+                            continue;
+                        }
+                        let same_label = || {
+                            if ti == si {
+                                me.label == them.label
+                                    || me.label == NO_LABEL
+                                    || them.label == NO_LABEL
+                            } else {
+                                cars_match(my_label, other.label(them.label))
+                            }
+                        };
+                        let row = |n: i32| (n != NO_ROW).then_some(n);
+                        let shared = match via {
+                            Via::Rail if !same_label() => None,
+                            Via::Flight if !rows_near(row(me.num), row(them.num)) => None,
+                            Via::Rail | Via::Flight | Via::Coach | Via::Ship => {
+                                overlap((me.start, me.end), (them.start, them.end))
+                            }
+                            // One pass, one instant; occupants' rows normally agree on it.
+                            Via::Vehicle => {
+                                Some((me.start.min(them.start), me.start.max(them.start)))
+                            }
+                            Via::Venue => venue_overlap((me.start, me.end), (them.start, them.end)),
+                            Via::Household => Some((window.from, window.to)),
+                        };
+                        let Some((a, b)) = shared else {
+                            continue;
+                        };
+                        let Some(clipped) = window.clip(a, b) else {
+                            continue;
+                        };
+                        let (date, id) = GroupKey::parts(key);
+                        let label = match via {
+                            Via::Rail => other.label(them.label).or(my_label),
+                            Via::Flight | Via::Vehicle => other.label(them.label),
+                            _ => None,
+                        };
+                        let evidence = Evidence {
+                            from: a,
+                            to: b,
+                            via,
+                            id: id.into(),
+                            service_date: date,
+                            label: label.map(Into::into),
+                        };
+                        out.entry(them.person)
+                            .or_insert_with(|| Exposure {
+                                first: i64::MAX,
+                                last: i64::MIN,
+                                evidence: Vec::new(),
+                            })
+                            .add(clipped, evidence);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The public self-check: counts of cases aboard, never who.
+    pub fn cotravel(&self, q: &CotravelQuery, as_of: i64) -> CotravelAnswer {
+        let mut key = Vec::new();
+        GroupKey::ride(&mut key, q.via, q.date.days(), &q.service);
+        let my_row = q.seat.as_deref().and_then(seat_row);
+        // Each rider once, with every ride of theirs that matches.
+        let mut riders: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();
+        for s in self.segments() {
+            let Some(g) = s.find(&key) else { continue };
+            for j in s.members(g) {
+                let e = s.event(j);
+                let matches = match q.via {
+                    Via::Rail => cars_match(q.car.as_deref(), s.label(e.label)),
+                    Via::Flight => {
+                        q.seat.is_none() || rows_near(my_row, (e.num != NO_ROW).then_some(e.num))
+                    }
+                    _ => true,
+                };
+                if matches {
+                    riders.entry(e.person).or_default().push((e.start, e.end));
+                }
+            }
+        }
+        let mut answer = CotravelAnswer {
+            cases: 0,
+            infectious: 0,
+        };
+        for (p, rides) in riders {
+            if let Some(c) = self.assess(p, as_of).case {
+                answer.cases += 1;
+                if rides.iter().any(|&(s, e)| c.window.clip(s, e).is_some()) {
+                    answer.infectious += 1;
+                }
+            }
+        }
+        answer
+    }
+}
