@@ -58,7 +58,7 @@ Rule interpretations (the contract's sections 2 and 3; where it leaves room, the
   or empty car on either side. flight: seat row = the seat's leading ASCII digits as an integer
   ("012C" -> 12); a null seat, one without leading digits (or with too many digits to fit in
   Int64) matches any seat; otherwise |row_a - row_b| <= 3. Car and seat are ignored for the
-  other modes. A mode outside the four is treated like coach.
+  other modes. Travel rows with a mode outside the four are ignored (ingest rejects them).
 - vehicle: same checkpoint pass_id; the interval is the pass time. Occupant rows of one pass
   should carry one time; if the case's row and the contact's row disagree, the interval spans
   both times [min, max].
@@ -86,6 +86,11 @@ NO_OUT_MS = 60 * 60_000  # a stay without time_out lasts this long
 QUARANTINE_DAYS = 14
 CASE_DIAGNOSES = ("confirmed", "asymptomatic")
 KINDS = ("travel", "checkpoint", "checkins", "persons", "lab_results")
+MODES = ("rail", "flight", "coach", "ship")
+# Evidence kinds are aggregated as a bit mask (cheaper than a distinct string aggregate); bits
+# in alphabetical order, so listing the set bits from the lowest gives the sorted list.
+EVIDENCE_BITS = {kind: 1 << i for i, kind in enumerate(
+    sorted(MODES + ("vehicle", "venue", "household")))}
 COLUMNS = [
     "case_id", "person_id", "is_case", "first_exposure_ms", "last_exposure_ms",
     "quarantine_until", "evidence",
@@ -152,9 +157,10 @@ class DuckDBPeer:
         self.zone_ms = zone_ms
         # Zone date (days since 1970-01-01) of an epoch-ms instant; exact floor division, as
         # DuckDB's // truncates toward zero.
+        local = f"(ms + {zone_ms})"
         self.con.execute(
             f"CREATE MACRO zone_day(ms) AS "
-            f"((ms + {zone_ms}) - (((ms + {zone_ms}) % {DAY_MS}) + {DAY_MS}) % {DAY_MS}) // {DAY_MS}"
+            f"({local} - (({local} % {DAY_MS}) + {DAY_MS}) % {DAY_MS}) // {DAY_MS}"
         )
         src = {kind: self._source(kind, paths) for kind, paths in files.items()}
         # Lazy views: every query reads the Parquet files again.
@@ -170,7 +176,7 @@ class DuckDBPeer:
             SELECT person_id, mode, service_no, service_date, NULLIF(car, '') AS car,
                    TRY_CAST(regexp_extract(seat, '^[0-9]+') AS BIGINT) AS seat_row,
                    epoch_ms(depart_time) AS t0, epoch_ms(arrive_time) AS t1
-            FROM {src['travel']}""")
+            FROM {src['travel']} WHERE mode IN {MODES}""")
         self.con.execute(f"""
             CREATE VIEW passes AS
             SELECT pass_id, person_id, epoch_ms("time") AS t FROM {src['checkpoint']}""")
@@ -179,10 +185,16 @@ class DuckDBPeer:
             SELECT person_id, venue_id, epoch_ms(time_in) AS t0,
                    coalesce(epoch_ms(time_out), epoch_ms(time_in) + {NO_OUT_MS}) AS t1
             FROM {src['checkins']}""")
+        # For the bulk query, a stay once per zone day it touches. Two overlapping stays share
+        # the day of the later start, so joining on (venue_id, day) finds every overlapping pair
+        # (some twice, which the min / max / bit_or aggregates absorb) without pairing every
+        # stay of a busy venue with every other one over the whole period.
+        self.con.execute("""
+            CREATE VIEW stay_days AS
+            SELECT *, unnest(range(zone_day(t0), zone_day(t1) + 1)) AS day FROM stays""")
         self.con.execute(f"""
             CREATE VIEW households AS
-            SELECT DISTINCT person_id, household_id FROM {src['persons']}
-            WHERE household_id <> ''""")
+            SELECT person_id, household_id FROM {src['persons']} WHERE household_id <> ''""")
 
     @staticmethod
     def _source(kind: str, paths: list) -> str:
@@ -195,6 +207,13 @@ class DuckDBPeer:
 
     def _sql(self, one_case: bool) -> str:
         case_filter = "AND person_id = $case_id" if one_case else ""
+        # One case has a handful of stays: a plain venue_id join is small, and expanding every
+        # stay into days would cost more than it saves.
+        stays, same_day = ("stays", "") if one_case else ("stay_days", "AND o.day = a.day")
+        mode_bit = " ".join(f"WHEN '{m}' THEN {EVIDENCE_BITS[m]}" for m in MODES)
+        evidence = ", ".join(
+            f"CASE WHEN (kinds & {b}) <> 0 THEN '{kind}' END" for kind, b in EVIDENCE_BITS.items()
+        )
         diagnoses = ", ".join(f"'{d}'" for d in CASE_DIAGNOSES)
         order = "ORDER BY reported_ms, sample_ms, _rid"
         return f"""
@@ -217,12 +236,22 @@ class DuckDBPeer:
                    (coalesce(o.onset_day, zone_day(o.positive_ms), zone_day(m.made_sample_ms)) - 2)
                        * {DAY_MS} - {self.zone_ms} AS wfrom
             FROM made m JOIN onsets o ON o.person_id = m.case_id),
+        -- The cases' own rides, passes and stays that touch their window (a shared interval
+        -- lies inside the case's own one, so the others cannot count).
+        own_rides AS MATERIALIZED (
+            SELECT c.case_id, c.wfrom, c.wto, a.* FROM cases c
+            JOIN rides a ON a.person_id = c.case_id AND a.t1 >= c.wfrom AND a.t0 <= c.wto),
+        own_passes AS MATERIALIZED (
+            SELECT c.case_id, c.wfrom, c.wto, a.* FROM cases c
+            JOIN passes a ON a.person_id = c.case_id AND a.t >= c.wfrom AND a.t <= c.wto),
+        own_stays AS MATERIALIZED (
+            SELECT c.case_id, c.wfrom, c.wto, a.* FROM cases c
+            JOIN {stays} a ON a.person_id = c.case_id AND a.t1 >= c.wfrom AND a.t0 <= c.wto),
         -- every shared interval [s, e] of a case with another person, by kind
         shared AS (
-            SELECT c.case_id, c.wfrom, c.wto, o.person_id, a.mode AS kind,
+            SELECT a.case_id, a.wfrom, a.wto, o.person_id, CASE a.mode {mode_bit} END AS kind,
                    greatest(a.t0, o.t0) AS s, least(a.t1, o.t1) AS e
-            FROM cases c
-            JOIN rides a ON a.person_id = c.case_id
+            FROM own_rides a
             JOIN rides o ON o.mode = a.mode AND o.service_no = a.service_no
                         AND o.service_date = a.service_date
             WHERE CASE a.mode
@@ -231,20 +260,17 @@ class DuckDBPeer:
                                    OR abs(a.seat_row - o.seat_row) <= 3
                 ELSE true END
             UNION ALL
-            SELECT c.case_id, c.wfrom, c.wto, o.person_id, 'vehicle',
+            SELECT a.case_id, a.wfrom, a.wto, o.person_id, {EVIDENCE_BITS['vehicle']},
                    least(a.t, o.t), greatest(a.t, o.t)
-            FROM cases c
-            JOIN passes a ON a.person_id = c.case_id
-            JOIN passes o ON o.pass_id = a.pass_id
+            FROM own_passes a JOIN passes o ON o.pass_id = a.pass_id
             UNION ALL
-            SELECT c.case_id, c.wfrom, c.wto, o.person_id, 'venue',
+            SELECT a.case_id, a.wfrom, a.wto, o.person_id, {EVIDENCE_BITS['venue']},
                    greatest(a.t0, o.t0), least(a.t1, o.t1)
-            FROM cases c
-            JOIN stays a ON a.person_id = c.case_id
-            JOIN stays o ON o.venue_id = a.venue_id
+            FROM own_stays a JOIN {stays} o ON o.venue_id = a.venue_id {same_day}
             WHERE least(a.t1, o.t1) - greatest(a.t0, o.t0) >= {VENUE_MIN_MS}
             UNION ALL
-            SELECT c.case_id, c.wfrom, c.wto, o.person_id, 'household', c.wfrom, c.wto
+            SELECT c.case_id, c.wfrom, c.wto, o.person_id, {EVIDENCE_BITS['household']},
+                   c.wfrom, c.wto
             FROM cases c
             JOIN households a ON a.person_id = c.case_id
             JOIN households o ON o.household_id = a.household_id),
@@ -255,7 +281,7 @@ class DuckDBPeer:
             WHERE person_id <> case_id AND greatest(s, wfrom) <= least(e, wto)),
         contacts AS (
             SELECT case_id, person_id, min(s) AS first_ms, max(e) AS last_ms,
-                   string_agg(DISTINCT kind, ';' ORDER BY kind) AS evidence
+                   bit_or(kind) AS kinds
             FROM hits GROUP BY case_id, person_id),
         all_cases AS (
             SELECT DISTINCT person_id FROM lab
@@ -264,7 +290,7 @@ class DuckDBPeer:
                k.first_ms AS first_exposure_ms, k.last_ms AS last_exposure_ms,
                DATE '1970-01-01' + CAST(zone_day(k.last_ms) + {QUARANTINE_DAYS} AS INTEGER)
                    AS quarantine_until,
-               k.evidence
+               concat_ws(';', {evidence}) AS evidence
         FROM contacts k LEFT JOIN all_cases a ON a.person_id = k.person_id
         ORDER BY k.case_id, k.person_id
         """
@@ -305,7 +331,7 @@ class PolarsPeer:
             pl.col("onset_date").cast(pl.Int64).alias("onset_day"),
             ms("reported_time").alias("reported_ms"),
         )
-        self.rides = raw["travel"].select(
+        self.rides = raw["travel"].filter(pl.col("mode").is_in(MODES)).select(
             "person_id", "mode", "service_no", "service_date",
             pl.when(pl.col("car") != "").then(pl.col("car")).alias("car"),
             pl.col("seat").str.extract(r"^([0-9]+)", 1).cast(pl.Int64, strict=False)
@@ -317,9 +343,13 @@ class PolarsPeer:
             "person_id", "venue_id", ms("time_in").alias("t0"),
             pl.coalesce(ms("time_out"), ms("time_in") + NO_OUT_MS).alias("t1"),
         )
+        # for the bulk plan: a stay once per zone day it touches (see DuckDBPeer)
+        self.stay_days = self.stays.with_columns(
+            pl.int_ranges(self._zone_day(pl.col("t0")), self._zone_day(pl.col("t1")) + 1)
+            .alias("day")
+        ).explode("day").filter(pl.col("day").is_not_null())
         self.households = (
-            raw["persons"].select("person_id", "household_id")
-            .filter(pl.col("household_id") != "").unique()
+            raw["persons"].select("person_id", "household_id").filter(pl.col("household_id") != "")
         )
 
     def _source(self, kind: str, paths: list):
@@ -367,9 +397,21 @@ class PolarsPeer:
             )
         )
 
-        def own(frame, rename):
-            """The cases' own rows of a table, with their windows; columns renamed for the join."""
-            return cases.join(frame.rename(rename), left_on="case_id", right_on="person_id")
+        def own(frame, rename, start="t0_a", end="t1_a"):
+            """The cases' own rows of a table that touch their window (a shared interval lies
+            inside the case's own one, so the others cannot count); columns renamed for the
+            join."""
+            return cases.join(frame.rename(rename), left_on="case_id", right_on="person_id").filter(
+                (pl.col(end) >= pl.col("wfrom")) & (pl.col(start) <= pl.col("wto"))
+            )
+
+        bit = lambda kind: pl.lit(EVIDENCE_BITS[kind], pl.Int64)  # noqa: E731
+        # One case has a handful of stays: a plain venue_id join is small, and expanding every
+        # stay into days would cost more than it saves.
+        stays, stay_keys = (
+            (self.stays, ["venue_id"]) if case_id is not None
+            else (self.stay_days, ["venue_id", "day"])
+        )
 
         # every shared interval [s, e] of a case with another person, by kind
         shared_cols = ["case_id", "wfrom", "wto", "person_id", "kind", "s", "e"]
@@ -386,27 +428,28 @@ class PolarsPeer:
                 ).otherwise(True)
             )
             .with_columns(
-                pl.col("mode").alias("kind"),
+                pl.col("mode").replace_strict({m: EVIDENCE_BITS[m] for m in MODES},
+                                              return_dtype=pl.Int64).alias("kind"),
                 pl.max_horizontal("t0_a", "t0").alias("s"),
                 pl.min_horizontal("t1_a", "t1").alias("e"),
             )
             .select(shared_cols)
         )
         vehicle = (
-            own(self.passes, {"t": "t_a"})
+            own(self.passes, {"t": "t_a"}, "t_a", "t_a")
             .join(self.passes, on="pass_id")
             .with_columns(
-                pl.lit("vehicle").alias("kind"),
+                bit("vehicle").alias("kind"),
                 pl.min_horizontal("t_a", "t").alias("s"),
                 pl.max_horizontal("t_a", "t").alias("e"),
             )
             .select(shared_cols)
         )
         venue = (
-            own(self.stays, {"t0": "t0_a", "t1": "t1_a"})
-            .join(self.stays, on="venue_id")
+            own(stays, {"t0": "t0_a", "t1": "t1_a"})
+            .join(stays, on=stay_keys)
             .with_columns(
-                pl.lit("venue").alias("kind"),
+                bit("venue").alias("kind"),
                 pl.max_horizontal("t0_a", "t0").alias("s"),
                 pl.min_horizontal("t1_a", "t1").alias("e"),
             )
@@ -414,10 +457,10 @@ class PolarsPeer:
             .select(shared_cols)
         )
         household = (
-            own(self.households, {})
+            cases.join(self.households, left_on="case_id", right_on="person_id")
             .join(self.households, on="household_id")
             .with_columns(
-                pl.lit("household").alias("kind"),
+                bit("household").alias("kind"),
                 pl.col("wfrom").alias("s"),
                 pl.col("wto").alias("e"),
             )
@@ -435,7 +478,7 @@ class PolarsPeer:
         contacts = hits.group_by("case_id", "person_id").agg(
             pl.col("s").min().alias("first_exposure_ms"),
             pl.col("e").max().alias("last_exposure_ms"),
-            pl.col("kind").unique().sort().str.join(";").alias("evidence"),
+            pl.col("kind").bitwise_or().alias("kinds"),
         )
         all_cases = (
             self.lab.filter((pl.col("reported_ms") <= as_of_ms) & is_case_row)
@@ -449,7 +492,11 @@ class PolarsPeer:
                 "first_exposure_ms", "last_exposure_ms",
                 (self._zone_day(pl.col("last_exposure_ms")) + QUARANTINE_DAYS)
                 .cast(pl.Int32).cast(pl.Date).alias("quarantine_until"),
-                "evidence",
+                pl.concat_str(
+                    [pl.when((pl.col("kinds") & b) != 0).then(pl.lit(kind))
+                     for kind, b in EVIDENCE_BITS.items()],
+                    separator=";", ignore_nulls=True,
+                ).alias("evidence"),
             )
             .sort("case_id", "person_id")
         )
@@ -608,15 +655,15 @@ def self_test() -> int:
 
     zone = dt.timezone(dt.timedelta(hours=8))
 
-    def ts(text):  # local +08:00 time -> aware datetime
-        return dt.datetime.fromisoformat(text).replace(tzinfo=zone)
+    def ts(text):  # "01-18T08:00", a 2020 time in +08:00 -> aware datetime
+        return dt.datetime.fromisoformat("2020-" + text).replace(tzinfo=zone)
 
     def ms(text):
         return (ts(text) - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) // dt.timedelta(
             milliseconds=1)
 
-    def day(text):
-        return dt.date.fromisoformat(text)
+    def day(text):  # "01-18" -> a 2020 date
+        return dt.date.fromisoformat("2020-" + text)
 
     tz = pa.timestamp("ms", tz="+08:00")
     schemas = {
@@ -646,7 +693,7 @@ def self_test() -> int:
         return (pid, ts(sample), result, diagnosis, onset and day(onset), ts(reported))
 
     def person(pid, household):
-        return (pid, day("1980-01-01"), "M", "330102", "C1", household)
+        return (pid, dt.date(1980, 1, 1), "M", "330102", "C1", household)
 
     def stay(pid, venue, t_in, t_out):
         return (pid, venue, ts(t_in), t_out and ts(t_out))
@@ -656,90 +703,95 @@ def self_test() -> int:
 
     rows = {
         "lab_results": [
-            # 100: made a case by the confirmed row (onset Jan 17) -> window Jan15 00:00..Jan20 12:00
-            lab(100, "2020-01-18T09:00", "positive", None, None, "2020-01-19T09:00"),
-            lab(100, "2020-01-19T10:00", "positive", "confirmed", "2020-01-17", "2020-01-20T12:00"),
+            # 100: made a case by the confirmed row (onset Jan 17)
+            # -> window Jan15 00:00..Jan20 12:00
+            lab(100, "01-18T09:00", "positive", None, None, "01-19T09:00"),
+            lab(100, "01-19T10:00", "positive", "confirmed", "01-17", "01-20T12:00"),
             # 200: no onset; earliest positive sample Jan 16 01:00 +08 (Jan 15 in UTC) although
             # reported last; the row with onset Jan 10 is reported after the as-of
             # -> window Jan14 00:00..Jan19 10:00 (as of Jan 20 00:00: Jan15 00:00..)
-            lab(200, "2020-01-16T01:00", "positive", None, None, "2020-01-22T08:00"),
-            lab(200, "2020-01-17T10:00", "positive", None, None, "2020-01-17T20:00"),
-            lab(200, "2020-01-18T10:00", "positive", "confirmed", None, "2020-01-19T10:00"),
-            lab(200, "2020-01-18T10:00", "positive", None, "2020-01-10", "2020-02-05T10:00"),
+            lab(200, "01-16T01:00", "positive", None, None, "01-22T08:00"),
+            lab(200, "01-17T10:00", "positive", None, None, "01-17T20:00"),
+            lab(200, "01-18T10:00", "positive", "confirmed", None, "01-19T10:00"),
+            lab(200, "01-18T10:00", "positive", None, "01-10", "02-05T10:00"),
             # 300: suspected, then asymptomatic with a negative result, no positive row: onset is
             # the case-making sample's zone date, Jan 21 -> window Jan19 00:00..Jan22 10:00
-            lab(300, "2020-01-18T10:00", "negative", "suspected", None, "2020-01-19T10:00"),
-            lab(300, "2020-01-21T01:30", "negative", "asymptomatic", None, "2020-01-22T10:00"),
+            lab(300, "01-18T10:00", "negative", "suspected", None, "01-19T10:00"),
+            lab(300, "01-21T01:30", "negative", "asymptomatic", None, "01-22T10:00"),
             # 400: onset from rows reported after the case-making one; of the two reported at one
             # time the earlier sample wins (Jan 18), then _rid beats the Jan 17 row
             # -> window Jan16 00:00..Jan21 10:00
-            lab(400, "2020-01-20T10:00", "positive", "confirmed", None, "2020-01-21T10:00"),
-            lab(400, "2020-01-22T09:00", "positive", None, "2020-01-19", "2020-01-23T10:00"),
-            lab(400, "2020-01-22T08:00", "positive", None, "2020-01-18", "2020-01-23T10:00"),
-            lab(400, "2020-01-22T08:00", "positive", None, "2020-01-17", "2020-01-23T10:00"),
+            lab(400, "01-20T10:00", "positive", "confirmed", None, "01-21T10:00"),
+            lab(400, "01-22T09:00", "positive", None, "01-19", "01-23T10:00"),
+            lab(400, "01-22T08:00", "positive", None, "01-18", "01-23T10:00"),
+            lab(400, "01-22T08:00", "positive", None, "01-17", "01-23T10:00"),
             # 500: suspected then recovered: never a case
-            lab(500, "2020-01-20T10:00", "positive", "suspected", None, "2020-01-21T10:00"),
-            lab(500, "2020-01-22T10:00", "negative", "recovered", None, "2020-01-23T10:00"),
+            lab(500, "01-20T10:00", "positive", "suspected", None, "01-21T10:00"),
+            lab(500, "01-22T10:00", "negative", "recovered", None, "01-23T10:00"),
             # 600: confirmed after the as-of: not a case (yet)
-            lab(600, "2020-01-31T10:00", "positive", "confirmed", "2020-01-30", "2020-02-02T10:00"),
+            lab(600, "01-31T10:00", "positive", "confirmed", "01-30", "02-02T10:00"),
             # 700: confirmed then recovered: still a case -> window Jan22 00:00..Jan25 10:00
-            lab(700, "2020-01-24T10:00", "positive", "confirmed", "2020-01-24", "2020-01-25T10:00"),
-            lab(700, "2020-01-29T10:00", "negative", "recovered", None, "2020-01-30T10:00"),
+            lab(700, "01-24T10:00", "positive", "confirmed", "01-24", "01-25T10:00"),
+            lab(700, "01-29T10:00", "negative", "recovered", None, "01-30T10:00"),
             # 800: onset after the report: an empty window, no contacts
-            lab(800, "2020-01-24T10:00", "positive", "confirmed", "2020-01-30", "2020-01-25T10:00"),
+            lab(800, "01-24T10:00", "positive", "confirmed", "01-30", "01-25T10:00"),
         ],
         "travel": [
-            ride(100, "rail", "G1", "2020-01-18", "05", "01A", "2020-01-18T08:00", "2020-01-18T12:00"),
-            ride(101, "rail", "G1", "2020-01-18", "05", "02A", "2020-01-18T09:00", "2020-01-18T11:00"),
-            ride(102, "rail", "G1", "2020-01-18", "06", "02A", "2020-01-18T09:00", "2020-01-18T11:00"),
-            ride(103, "rail", "G1", "2020-01-18", None, None, "2020-01-18T11:00", "2020-01-18T13:00"),
-            ride(104, "rail", "G1", "2020-01-18", "05", "03B", "2020-01-18T12:00", "2020-01-18T14:00"),
-            ride(105, "rail", "G1", "2020-01-18", "05", "03B", "2020-01-18T12:01", "2020-01-18T14:00"),
-            ride(106, "rail", "G1", "2020-01-19", "05", "03B", "2020-01-18T08:00", "2020-01-18T12:00"),
-            ride(107, "flight", "G1", "2020-01-18", None, None, "2020-01-18T08:00", "2020-01-18T12:00"),
-            ride(100, "flight", "CA1", "2020-01-19", None, "12C", "2020-01-19T14:00", "2020-01-19T16:00"),
-            ride(111, "flight", "CA1", "2020-01-19", None, "15A", "2020-01-19T14:00", "2020-01-19T16:00"),
-            ride(112, "flight", "CA1", "2020-01-19", None, "16A", "2020-01-19T14:00", "2020-01-19T16:00"),
-            ride(113, "flight", "CA1", "2020-01-19", None, "9F", "2020-01-19T14:00", "2020-01-19T16:00"),
-            ride(114, "flight", "CA1", "2020-01-19", None, "08A", "2020-01-19T14:00", "2020-01-19T16:00"),
-            ride(115, "flight", "CA1", "2020-01-19", None, "C", "2020-01-19T14:00", "2020-01-19T16:00"),
-            ride(116, "flight", "CA1", "2020-01-19", None, None, "2020-01-19T14:00", "2020-01-19T16:00"),
-            ride(117, "flight", "CA1", "2020-01-19", None, "12D", "2020-01-19T16:30", "2020-01-19T18:00"),
-            ride(100, "coach", "K1", "2020-01-16", None, "1", "2020-01-16T10:00", "2020-01-16T12:00"),
-            ride(121, "coach", "K1", "2020-01-16", None, "9", "2020-01-16T10:30", "2020-01-16T11:00"),
-            ride(122, "coach", "K1", "2020-01-16", None, "9", "2020-01-16T12:30", "2020-01-16T13:00"),
-            ride(400, "coach", "K1", "2020-01-16", None, "30", "2020-01-16T10:00", "2020-01-16T12:00"),
-            ride(100, "ship", "S1", "2020-01-20", None, None, "2020-01-20T11:00", "2020-01-20T13:00"),
-            ride(131, "ship", "S1", "2020-01-20", None, None, "2020-01-20T11:00", "2020-01-20T13:00"),
-            ride(132, "ship", "S1", "2020-01-20", None, None, "2020-01-20T12:30", "2020-01-20T13:00"),
+            ride(100, "rail", "G1", "01-18", "05", "01A", "01-18T08:00", "01-18T12:00"),
+            ride(101, "rail", "G1", "01-18", "05", "02A", "01-18T09:00", "01-18T11:00"),
+            ride(102, "rail", "G1", "01-18", "06", "02A", "01-18T09:00", "01-18T11:00"),
+            ride(103, "rail", "G1", "01-18", None, None, "01-18T11:00", "01-18T13:00"),
+            ride(104, "rail", "G1", "01-18", "05", "03B", "01-18T12:00", "01-18T14:00"),
+            ride(105, "rail", "G1", "01-18", "05", "03B", "01-18T12:01", "01-18T14:00"),
+            ride(106, "rail", "G1", "01-19", "05", "03B", "01-18T08:00", "01-18T12:00"),
+            ride(107, "flight", "G1", "01-18", None, None, "01-18T08:00", "01-18T12:00"),
+            ride(100, "flight", "CA1", "01-19", None, "12C", "01-19T14:00", "01-19T16:00"),
+            ride(111, "flight", "CA1", "01-19", None, "15A", "01-19T14:00", "01-19T16:00"),
+            ride(112, "flight", "CA1", "01-19", None, "16A", "01-19T14:00", "01-19T16:00"),
+            ride(113, "flight", "CA1", "01-19", None, "9F", "01-19T14:00", "01-19T16:00"),
+            ride(114, "flight", "CA1", "01-19", None, "08A", "01-19T14:00", "01-19T16:00"),
+            ride(115, "flight", "CA1", "01-19", None, "C", "01-19T14:00", "01-19T16:00"),
+            ride(116, "flight", "CA1", "01-19", None, None, "01-19T14:00", "01-19T16:00"),
+            ride(117, "flight", "CA1", "01-19", None, "12D", "01-19T16:30", "01-19T18:00"),
+            ride(100, "coach", "K1", "01-16", None, "1", "01-16T10:00", "01-16T12:00"),
+            ride(121, "coach", "K1", "01-16", None, "9", "01-16T10:30", "01-16T11:00"),
+            ride(122, "coach", "K1", "01-16", None, "9", "01-16T12:30", "01-16T13:00"),
+            ride(400, "coach", "K1", "01-16", None, "30", "01-16T10:00", "01-16T12:00"),
+            ride(100, "ship", "S1", "01-20", None, None, "01-20T11:00", "01-20T13:00"),
+            ride(131, "ship", "S1", "01-20", None, None, "01-20T11:00", "01-20T13:00"),
+            ride(132, "ship", "S1", "01-20", None, None, "01-20T12:30", "01-20T13:00"),
         ],
         "checkpoint": [
-            vpass(100, "P1", "2020-01-17T09:00"), vpass(141, "P1", "2020-01-17T09:00"),
-            vpass(100, "P2", "2020-01-14T20:00"), vpass(142, "P2", "2020-01-14T20:00"),
+            vpass(100, "P1", "01-17T09:00"), vpass(141, "P1", "01-17T09:00"),
+            vpass(100, "P2", "01-14T20:00"), vpass(142, "P2", "01-14T20:00"),
             # one pass, two times: the interval spans both
-            vpass(100, "P5", "2020-01-17T12:00"), vpass(143, "P5", "2020-01-17T12:05"),
-            vpass(200, "P3", "2020-01-13T23:00"), vpass(202, "P3", "2020-01-13T23:00"),
-            vpass(200, "P4", "2020-01-14T00:00"), vpass(203, "P4", "2020-01-14T00:00"),
+            vpass(100, "P5", "01-17T12:00"), vpass(143, "P5", "01-17T12:05"),
+            vpass(200, "P3", "01-13T23:00"), vpass(202, "P3", "01-13T23:00"),
+            vpass(200, "P4", "01-14T00:00"), vpass(203, "P4", "01-14T00:00"),
         ],
         "checkins": [
-            stay(100, "V1", "2020-01-17T10:00", "2020-01-17T11:00"),
-            stay(100, "V1", "2020-01-17T10:05", "2020-01-17T10:50"),  # its own overlap: no self row
-            stay(101, "V1", "2020-01-17T10:00", "2020-01-17T10:30"),
-            stay(151, "V1", "2020-01-17T10:45", "2020-01-17T11:30"),  # exactly 15 min
-            stay(152, "V1", "2020-01-17T10:45:00.001", "2020-01-17T11:30"),  # 1 ms short
-            stay(153, "V1", "2020-01-17T10:30", None),  # 10:30..11:30
-            stay(600, "V1", "2020-01-17T10:00", "2020-01-17T10:20"),
-            stay(100, "V2", "2020-01-14T23:00", None),  # 23:00..00:00, touches the window start
-            stay(154, "V2", "2020-01-14T23:00", "2020-01-15T00:30"),
-            stay(155, "V2", "2020-01-14T22:00", "2020-01-14T23:20"),  # before the window
-            stay(300, "V3", "2020-01-21T00:30", "2020-01-21T01:00"),
-            stay(301, "V3", "2020-01-21T00:30", "2020-01-21T01:30"),  # zone date Jan 21 (UTC 20)
-            stay(300, "V4", "2020-01-18T12:00", "2020-01-18T13:00"),  # before Jan 19 00:00
-            stay(302, "V4", "2020-01-18T12:00", "2020-01-18T13:00"),
-            stay(400, "V6", "2020-01-15T12:00", "2020-01-15T13:00"),  # before Jan 16 00:00
-            stay(401, "V6", "2020-01-15T12:00", "2020-01-15T13:00"),
-            stay(700, "V5", "2020-01-24T10:00", "2020-01-24T11:00"),
-            stay(701, "V5", "2020-01-24T10:00", "2020-01-24T10:30"),
+            stay(100, "V1", "01-17T10:00", "01-17T11:00"),
+            stay(100, "V1", "01-17T10:05", "01-17T10:50"),  # its own overlap: no self row
+            stay(101, "V1", "01-17T10:00", "01-17T10:30"),
+            stay(151, "V1", "01-17T10:45", "01-17T11:30"),  # exactly 15 min
+            stay(152, "V1", "01-17T10:45:00.001", "01-17T11:30"),  # 1 ms short
+            stay(153, "V1", "01-17T10:30", None),  # 10:30..11:30
+            stay(600, "V1", "01-17T10:00", "01-17T10:20"),
+            stay(100, "V2", "01-14T23:00", None),  # 23:00..00:00, touches the window start
+            stay(154, "V2", "01-14T23:00", "01-15T00:30"),
+            stay(155, "V2", "01-14T22:00", "01-14T23:20"),  # before the window
+            stay(300, "V3", "01-21T00:30", "01-21T01:00"),
+            stay(301, "V3", "01-21T00:30", "01-21T01:30"),  # zone date Jan 21 (UTC 20)
+            stay(300, "V4", "01-18T12:00", "01-18T13:00"),  # before Jan 19 00:00
+            stay(302, "V4", "01-18T12:00", "01-18T13:00"),
+            stay(400, "V6", "01-15T12:00", "01-15T13:00"),  # before Jan 16 00:00
+            stay(401, "V6", "01-15T12:00", "01-15T13:00"),
+            stay(700, "V5", "01-24T10:00", "01-24T11:00"),
+            stay(701, "V5", "01-24T10:00", "01-24T10:30"),
+            # stays across midnight and over several days (the bulk plan joins on days)
+            stay(700, "V8", "01-24T00:10", "01-24T00:50"),
+            stay(704, "V8", "01-23T23:50", "01-24T00:40"),
+            stay(705, "V8", "01-22T10:00", "01-24T12:00"),
         ],
         "persons": [
             person(100, "H1"), person(161, "H1"), person(100, ""), person(162, ""),
@@ -752,38 +804,40 @@ def self_test() -> int:
         return (case, pid, is_case, ms(first), ms(last), day(until), evidence)
 
     expected_all = [
-        contact(100, 101, False, "2020-01-17T10:00", "2020-01-18T11:00", "2020-02-01", "rail;venue"),
-        contact(100, 103, False, "2020-01-18T11:00", "2020-01-18T12:00", "2020-02-01", "rail"),
-        contact(100, 104, False, "2020-01-18T12:00", "2020-01-18T12:00", "2020-02-01", "rail"),
-        contact(100, 111, False, "2020-01-19T14:00", "2020-01-19T16:00", "2020-02-02", "flight"),
-        contact(100, 113, False, "2020-01-19T14:00", "2020-01-19T16:00", "2020-02-02", "flight"),
-        contact(100, 115, False, "2020-01-19T14:00", "2020-01-19T16:00", "2020-02-02", "flight"),
-        contact(100, 116, False, "2020-01-19T14:00", "2020-01-19T16:00", "2020-02-02", "flight"),
-        contact(100, 121, False, "2020-01-16T10:30", "2020-01-16T11:00", "2020-01-30", "coach"),
-        contact(100, 131, False, "2020-01-20T11:00", "2020-01-20T12:00", "2020-02-03", "ship"),
-        contact(100, 141, False, "2020-01-17T09:00", "2020-01-17T09:00", "2020-01-31", "vehicle"),
-        contact(100, 143, False, "2020-01-17T12:00", "2020-01-17T12:05", "2020-01-31", "vehicle"),
-        contact(100, 151, False, "2020-01-17T10:45", "2020-01-17T11:00", "2020-01-31", "venue"),
-        contact(100, 153, False, "2020-01-17T10:30", "2020-01-17T11:00", "2020-01-31", "venue"),
-        contact(100, 154, False, "2020-01-15T00:00", "2020-01-15T00:00", "2020-01-29", "venue"),
-        contact(100, 161, False, "2020-01-15T00:00", "2020-01-20T12:00", "2020-02-03", "household"),
-        contact(100, 400, True, "2020-01-16T10:00", "2020-01-16T12:00", "2020-01-30", "coach"),
-        contact(100, 600, False, "2020-01-17T10:00", "2020-01-17T10:20", "2020-01-31", "venue"),
-        contact(200, 201, False, "2020-01-14T00:00", "2020-01-19T10:00", "2020-02-02", "household"),
-        contact(200, 203, False, "2020-01-14T00:00", "2020-01-14T00:00", "2020-01-28", "vehicle"),
-        contact(300, 301, False, "2020-01-21T00:30", "2020-01-21T01:00", "2020-02-04", "venue"),
-        contact(400, 100, True, "2020-01-16T10:00", "2020-01-16T12:00", "2020-01-30", "coach"),
-        contact(400, 121, False, "2020-01-16T10:30", "2020-01-16T11:00", "2020-01-30", "coach"),
-        contact(700, 701, False, "2020-01-24T10:00", "2020-01-24T10:30", "2020-02-07", "venue"),
+        contact(100, 101, False, "01-17T10:00", "01-18T11:00", "02-01", "rail;venue"),
+        contact(100, 103, False, "01-18T11:00", "01-18T12:00", "02-01", "rail"),
+        contact(100, 104, False, "01-18T12:00", "01-18T12:00", "02-01", "rail"),
+        contact(100, 111, False, "01-19T14:00", "01-19T16:00", "02-02", "flight"),
+        contact(100, 113, False, "01-19T14:00", "01-19T16:00", "02-02", "flight"),
+        contact(100, 115, False, "01-19T14:00", "01-19T16:00", "02-02", "flight"),
+        contact(100, 116, False, "01-19T14:00", "01-19T16:00", "02-02", "flight"),
+        contact(100, 121, False, "01-16T10:30", "01-16T11:00", "01-30", "coach"),
+        contact(100, 131, False, "01-20T11:00", "01-20T12:00", "02-03", "ship"),
+        contact(100, 141, False, "01-17T09:00", "01-17T09:00", "01-31", "vehicle"),
+        contact(100, 143, False, "01-17T12:00", "01-17T12:05", "01-31", "vehicle"),
+        contact(100, 151, False, "01-17T10:45", "01-17T11:00", "01-31", "venue"),
+        contact(100, 153, False, "01-17T10:30", "01-17T11:00", "01-31", "venue"),
+        contact(100, 154, False, "01-15T00:00", "01-15T00:00", "01-29", "venue"),
+        contact(100, 161, False, "01-15T00:00", "01-20T12:00", "02-03", "household"),
+        contact(100, 400, True, "01-16T10:00", "01-16T12:00", "01-30", "coach"),
+        contact(100, 600, False, "01-17T10:00", "01-17T10:20", "01-31", "venue"),
+        contact(200, 201, False, "01-14T00:00", "01-19T10:00", "02-02", "household"),
+        contact(200, 203, False, "01-14T00:00", "01-14T00:00", "01-28", "vehicle"),
+        contact(300, 301, False, "01-21T00:30", "01-21T01:00", "02-04", "venue"),
+        contact(400, 100, True, "01-16T10:00", "01-16T12:00", "01-30", "coach"),
+        contact(400, 121, False, "01-16T10:30", "01-16T11:00", "01-30", "coach"),
+        contact(700, 701, False, "01-24T10:00", "01-24T10:30", "02-07", "venue"),
+        contact(700, 704, False, "01-24T00:10", "01-24T00:40", "02-07", "venue"),
+        contact(700, 705, False, "01-24T00:10", "01-24T00:50", "02-07", "venue"),
     ]
     # As of Jan 20 00:00 only 200 is a case, and its onset falls back to the Jan 17 sample.
     expected_early = [
-        contact(200, 201, False, "2020-01-15T00:00", "2020-01-19T10:00", "2020-02-02", "household"),
+        contact(200, 201, False, "01-15T00:00", "01-19T10:00", "02-02", "household"),
     ]
     scenarios = [
-        ("all rules", ms("2020-01-31T23:59:59"), False, expected_all),
-        ("earlier as-of", ms("2020-01-20T00:00"), False, expected_early),
-        ("no files", ms("2020-01-31T23:59:59"), True, []),
+        ("all rules", ms("01-31T23:59:59"), False, expected_all),
+        ("earlier as-of", ms("01-20T00:00"), False, expected_early),
+        ("no files", ms("01-31T23:59:59"), True, []),
     ]
 
     failures = 0

@@ -64,6 +64,11 @@ pub enum Command {
     /// Build or update the trace index (ingest and trace keep it up to date themselves).
     #[command(after_help = "Examples:\n  fangyi index\n  fangyi index --rebuild")]
     Index(IndexArgs),
+    /// Everyone who arrived from a region in a period, grouped by where they stay now.
+    #[command(
+        after_help = "Examples:\n  fangyi exposed --region 420100 --from 2020-01-10 --to 2020-01-23             who came back from Wuhan\n  fangyi exposed --region 420000 --from 2020-01-10 --to 2020-01-23 --summary   counts per county and community\n  fangyi exposed --region 420100 --from 2020-01-10 --to 2020-01-23 --format csv > wuhan.csv\n\nAn arrival is a ticket arriving, a checkpoint pass, a returnee registration or a self-report\nvisit from a region the code covers (420100 covers 420106), dated in the deployment zone.\nThe stay is the latest registration naming a stay region, else the home in persons."
+    )]
+    Exposed(ExposedArgs),
     /// Rows, files, bytes and date range per kind.
     Stats(StatsArgs),
     /// The input kinds and their columns (required ones marked *).
@@ -222,6 +227,26 @@ pub struct IndexArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct ExposedArgs {
+    /// Where they came from: a county, prefecture (420100 Wuhan) or province code; it covers
+    /// the regions under it.
+    #[arg(long)]
+    pub region: String,
+    /// First day of the period (YYYY-MM-DD, deployment zone).
+    #[arg(long)]
+    pub from: String,
+    /// Last day of the period, included.
+    #[arg(long)]
+    pub to: String,
+    /// Print only the number of persons per stay county and community.
+    #[arg(long)]
+    pub summary: bool,
+    /// Output (default: a table on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<TableFormat>,
+}
+
+#[derive(Args, Debug)]
 pub struct StatsArgs {
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]
     pub format: TableFormat,
@@ -240,6 +265,34 @@ pub enum BenchCommand {
         after_help = "Examples:\n  fangyi bench ingest --rows 4000000\n  fangyi bench ingest --rows 4000000 --dates 30 --peers"
     )]
     Ingest(BenchIngestArgs),
+    /// Contact tracing on a generated province of 100 M+ records: single-case latency and
+    /// all-cases time, side by side with DuckDB and Polars on the same Parquet files.
+    #[command(
+        after_help = "Examples:\n  fangyi bench trace                                  generate (or reuse) ./fangyi-bench-trace\n  fangyi bench trace --persons 200000 --days 14 --no-peers    a quick run\n  fangyi bench trace --peer-cases 1000"
+    )]
+    Trace(BenchTraceArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchTraceArgs {
+    /// Residents of the generated province.
+    #[arg(long, default_value_t = 2_000_000)]
+    pub persons: u64,
+    /// Days simulated.
+    #[arg(long, default_value_t = 30)]
+    pub days: u32,
+    /// Work folder; a province generated there before with the same size is reused.
+    #[arg(long, default_value = "./fangyi-bench-trace")]
+    pub dir: PathBuf,
+    /// Random cases timed one at a time (fangyi).
+    #[arg(long, default_value_t = 1000)]
+    pub cases: usize,
+    /// Of those, how many the peers answer one at a time (each scans the tables, so slowly).
+    #[arg(long, default_value_t = 100)]
+    pub peer_cases: usize,
+    /// Skip DuckDB and Polars.
+    #[arg(long)]
+    pub no_peers: bool,
 }
 
 #[derive(Args, Debug)]

@@ -1,7 +1,9 @@
 //! Dispatch of commands, and small helpers they share for printing.
 
 mod bench;
+mod bench_trace;
 mod demo;
+mod exposed;
 mod gen_cmd;
 mod ingest_cmd;
 mod kinds;
@@ -42,9 +44,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Trace(a) => trace_cmd::run(&g, a),
         Command::Cotravel(a) => trace_cmd::cotravel(&g, a),
         Command::Index(a) => trace_cmd::index(&g, a),
+        Command::Exposed(a) => exposed::run(&g, a),
         Command::Stats(a) => stats::run(&g, a),
         Command::Kinds(a) => kinds::run(a),
         Command::Bench(BenchCommand::Ingest(a)) => bench::ingest(&g, a),
+        Command::Bench(BenchCommand::Trace(a)) => bench_trace::run(&g, a),
     }
 }
 

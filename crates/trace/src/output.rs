@@ -42,7 +42,7 @@ pub struct EvidenceOut {
     pub service_no: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_date: Option<String>,
-    /// Rail only; `null` when neither ticket names a car.
+    /// Rail only: the contact's car, `null` when their ticket names none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub car: Option<Option<String>>,
     /// Flight only: the contact's seat, `null` when unknown.

@@ -23,7 +23,7 @@ pub struct Evidence {
     pub id: Box<str>,
     /// Rides: the service date.
     pub service_date: Option<Date>,
-    /// Rail: the car; flight: the contact's seat; vehicle: the checkpoint.
+    /// The contact's own ticket or pass: rail car, flight seat, or the checkpoint.
     pub label: Option<Box<str>>,
 }
 
@@ -279,8 +279,7 @@ impl<'a> Tracer<'a> {
                         };
                         let (date, id) = GroupKey::parts(key);
                         let label = match via {
-                            Via::Rail => other.label(them.label).or(my_label),
-                            Via::Flight | Via::Vehicle => other.label(them.label),
+                            Via::Rail | Via::Flight | Via::Vehicle => other.label(them.label),
                             _ => None,
                         };
                         let evidence = Evidence {

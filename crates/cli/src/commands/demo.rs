@@ -1,12 +1,14 @@
 //! `fangyi demo`: generate a synthetic city, ingest it, check the store against the generator's
 //! own counts, and show a few answers a command centre asks for on day one.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
 
 use crate::cli::{DemoArgs, GenArgs, GenFormat};
-use crate::commands::{Globals, gen_cmd, ingest_cmd, sql, thousands};
+use crate::commands::{Globals, gen_cmd, ingest_cmd, sql, thousands, trace_cmd};
 use crate::exit::usage;
 
 const MARKER: &str = ".fangyi-demo";
@@ -64,7 +66,7 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
         thousands(a.persons),
         a.days
     );
-    println!("\n[1/3] generating input files into {}", input.display());
+    println!("\n[1/4] generating input files into {}", input.display());
     let gen_args = GenArgs {
         persons: a.persons,
         days: a.days,
@@ -81,7 +83,7 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
     let generated = gen_cmd::generate(&config, &input)?;
     gen_cmd::print_summary(&generated, &input);
 
-    println!("\n[2/3] ingesting into {}", data.display());
+    println!("\n[2/4] ingesting into {}", data.display());
     let demo = Globals {
         data: data.clone(),
         key_file: g.key_file.clone(),
@@ -94,7 +96,7 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
     )?;
     ingest_cmd::print_summary(&ingested);
 
-    println!("\n[3/3] checking the store against the generator's own counts");
+    println!("\n[3/4] checking the store against the generator's own counts");
     let mut all_match = true;
     for (kind, &rows) in &generated.rows {
         let bad = generated.bad_rows.get(kind).copied().unwrap_or(0);
@@ -119,6 +121,8 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
         anyhow::bail!("the store does not match what was generated (see DIFF lines above)");
     }
 
+    trace_step(&demo, &input, config.start.add_days(config.days as i32 - 1))?;
+
     for (title, q) in QUESTIONS {
         println!("\n{title}:");
         let stdout = std::io::stdout();
@@ -135,8 +139,122 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Indexes the store for tracing, traces every case as of the last day, shows a few, and
+/// measures recall against the generator's ground truth: of the people a reported case really
+/// infected, how many its trace names as close contacts.
+fn trace_step(demo: &Globals, input: &Path, last_day: model::Date) -> anyhow::Result<()> {
+    println!("\n[4/4] tracing every case's close contacts (contract §3)");
+    let keys = demo.keys()?;
+    let store = crate::context::store(demo.data(), &keys)?;
+    let zone = store.zone();
+    let started = Instant::now();
+    trace_cmd::update_index(&store, true)?;
+    let index = trace_cmd::open_index(&store)?;
+    let indexed = started.elapsed().as_secs_f64();
+    let tracer = trace::Tracer::new(&index, zone);
+    let as_of = last_day.end_of_day(zone).millis();
+    let started = Instant::now();
+    let cases = tracer.cases(as_of);
+    let traces = tracer.trace_many(&cases, as_of, 1);
+    let traced = started.elapsed().as_secs_f64();
+    let reveal = |p: i64| {
+        keys.pseudonyms
+            .reveal(p)
+            .map_or_else(|| format!("#{p}"), |id| id.to_string())
+    };
+    let contacts: usize = traces.iter().map(|t| t.contacts.len()).sum();
+    println!(
+        "  index of {} events built in {:.1} s; {} cases as of {} traced in {:.0} ms: {} close contacts",
+        thousands(index.events() as u64),
+        indexed,
+        cases.len(),
+        last_day,
+        traced * 1000.0,
+        thousands(contacts as u64)
+    );
+    let mut shown: Vec<&trace::Trace> = traces.iter().collect();
+    shown.sort_by_key(|t| std::cmp::Reverse(t.contacts.len()));
+    for t in shown.iter().take(3) {
+        let out = trace::TraceOut::new(t, zone, &reveal);
+        let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+        for c in &out.contacts {
+            for e in &c.evidence {
+                *kinds.entry(e.kind).or_default() += 1;
+            }
+        }
+        println!(
+            "\n  case {} (reported {}, infectious from {}): {} contacts; evidence {}",
+            out.case.person_id,
+            out.case.report_time,
+            out.case.window.from,
+            out.contacts.len(),
+            kinds
+                .iter()
+                .map(|(k, n)| format!("{k} ×{n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for c in out.contacts.iter().take(4) {
+            println!(
+                "    {}  quarantine until {}  {}{}",
+                c.person_id,
+                c.quarantine_until,
+                c.evidence
+                    .first()
+                    .map(trace_cmd::evidence_text)
+                    .unwrap_or_default(),
+                if c.is_case { "  (a case too)" } else { "" }
+            );
+        }
+    }
+
+    // Recall against the ground truth.
+    let by_case: BTreeMap<String, BTreeSet<String>> = traces
+        .iter()
+        .map(|t| {
+            (
+                reveal(t.case),
+                t.contacts.iter().map(|c| reveal(c.person)).collect(),
+            )
+        })
+        .collect();
+    let truth = input.join("truth").join("infections.csv");
+    let mut rdr = csv::Reader::from_path(&truth).with_context(|| truth.display().to_string())?;
+    let mut by_via: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for rec in rdr.records() {
+        let rec = rec.with_context(|| truth.display().to_string())?;
+        let (person, infector, via) = (&rec[0], &rec[2], &rec[3]);
+        let Some(found) = by_case.get(infector) else {
+            continue; // infected by someone never reported, or imported
+        };
+        let e = by_via.entry(via.to_string()).or_default();
+        e.0 += 1;
+        e.1 += u64::from(found.contains(person));
+    }
+    let (all, hit) = by_via
+        .values()
+        .fold((0, 0), |(a, h), (x, y)| (a + x, h + y));
+    println!(
+        "\n  recall against the generator's truth: {hit} of {all} people infected by a reported case are among its traced contacts ({:.0}%)",
+        if all > 0 {
+            100.0 * hit as f64 / all as f64
+        } else {
+            100.0
+        }
+    );
+    for (via, (n, h)) in &by_via {
+        println!("    {via:<10} {h} of {n}");
+    }
+    if hit < all {
+        println!(
+            "  (missed ones were infected outside the contract's window — more than two days before onset —\n   or through contacts no record shows; see crates/synth/README.md)"
+        );
+    }
+    Ok(())
+}
+
 /// Empties a previous demo folder; refuses to touch a folder that is not one.
-fn prepare(dir: &std::path::Path) -> anyhow::Result<()> {
+fn prepare(dir: &Path) -> anyhow::Result<()> {
     if dir.exists() {
         let is_demo = dir.join(MARKER).exists();
         let empty = std::fs::read_dir(dir)?.next().is_none();

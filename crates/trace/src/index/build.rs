@@ -361,16 +361,22 @@ pub(crate) fn build(
         merge_dictionaries(partials.iter().map(|p| &p.groups.list[..]).collect());
     let (labels, label_maps) =
         merge_dictionaries(partials.iter().map(|p| &p.labels.list[..]).collect());
-    let mut events = Vec::with_capacity(partials.iter().map(|p| p.events.len()).sum());
-    let mut labs = Vec::with_capacity(partials.iter().map(|p| p.labs.len()).sum());
+    // The first worker's vectors grow to hold everything, so the peak is the total plus one
+    // worker's share, not twice the total.
+    let mut events: Vec<RawEvent> = Vec::new();
+    let mut labs: Vec<RawLab> = Vec::new();
     for ((mut p, gmap), lmap) in partials.into_iter().zip(group_maps).zip(label_maps) {
-        for e in &mut p.events {
+        p.events.par_iter_mut().for_each(|e| {
             e.group = gmap[e.group as usize];
             if e.label != NO_LABEL {
                 e.label = lmap[e.label as usize];
             }
+        });
+        if events.is_empty() {
+            events = std::mem::take(&mut p.events);
+        } else {
+            events.extend_from_slice(&p.events);
         }
-        events.append(&mut p.events);
         labs.append(&mut p.labs);
     }
     events.par_sort_unstable_by_key(|e| (e.group, e.start, e.person, e.end, e.label, e.num));

@@ -1,0 +1,382 @@
+//! `fangyi bench trace`: contact tracing on a generated province, fangyi's index against DuckDB
+//! and Polars running the same rules over the same Parquet files, in the same run.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::Context;
+use model::{Date, Kind};
+use trace::Tracer;
+
+use crate::cli::{BenchTraceArgs, GenArgs, GenFormat};
+use crate::commands::{Globals, gen_cmd, human_bytes, ingest_cmd, thousands, trace_cmd};
+
+const PEER_SCRIPT: &str = include_str!("../../../../scripts/peers/trace.py");
+
+/// More check-ins than the default and the demo's larger outbreak, so a province of a few
+/// million people has 100 M+ records and enough cases to time.
+const BENCH_RATES: &str = "checkins=4,wuhan_hazard=0.002,transmission=2";
+const START: &str = "2020-01-14";
+const SEED: u64 = 2020;
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("MemTotal"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or_else(String::new, |kb| format!(", {}", human_bytes(kb * 1024)));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!("{cpu}, {cores} cores{mem}")
+}
+
+/// A peer's single-case (p50 ms, p99 ms, cases) and all-cases (s) timings.
+#[derive(Default)]
+struct PeerTimes(Option<(f64, f64, usize)>, Option<f64>);
+
+/// A small deterministic generator for picking cases.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i]
+}
+
+/// Generates and ingests the province unless the folder already holds this one.
+fn province(g: &Globals, a: &BenchTraceArgs, data: &Path) -> anyhow::Result<()> {
+    let marker = a.dir.join("province.json");
+    let params = serde_json::json!({
+        "persons": a.persons, "days": a.days, "seed": SEED, "start": START, "rates": BENCH_RATES,
+    })
+    .to_string();
+    if std::fs::read_to_string(&marker).ok().as_deref() == Some(params.as_str())
+        && data.join("manifest.json").exists()
+    {
+        println!("reusing the province in {}", a.dir.display());
+        return Ok(());
+    }
+    let _ = std::fs::remove_file(&marker);
+    for sub in ["input", "data"] {
+        let p = a.dir.join(sub);
+        if p.exists() {
+            std::fs::remove_dir_all(&p).with_context(|| format!("clearing {}", p.display()))?;
+        }
+    }
+    let input = a.dir.join("input");
+    println!(
+        "generating {} residents × {} days (Parquet) into {}",
+        thousands(a.persons),
+        a.days,
+        input.display()
+    );
+    let started = Instant::now();
+    let config = gen_cmd::config(&GenArgs {
+        persons: a.persons,
+        days: a.days,
+        seed: SEED,
+        out: Some(input.clone()),
+        format: GenFormat::Parquet,
+        region: "330000".into(),
+        start: START.into(),
+        bad_rows: 0.0,
+        rates: Some(BENCH_RATES.into()),
+        json: false,
+    })?;
+    let generated = gen_cmd::generate(&config, &input)?;
+    let rows: u64 = generated.rows.values().sum();
+    println!(
+        "  {} rows in {:.0} s",
+        thousands(rows),
+        started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    let run = Globals {
+        data: data.to_path_buf(),
+        key_file: g.key_file.clone(),
+    };
+    let s = ingest_cmd::ingest(
+        &run,
+        std::slice::from_ref(&input),
+        &ingest::Options::default(),
+        model::Zone::CST,
+    )?;
+    println!(
+        "  ingested {} rows in {:.0} s",
+        thousands(s.rows_accepted),
+        started.elapsed().as_secs_f64()
+    );
+    std::fs::remove_dir_all(&input).ok();
+    std::fs::write(&marker, params)?;
+    Ok(())
+}
+
+pub fn run(g: &Globals, a: BenchTraceArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&a.dir)?;
+    let data = a.dir.join("data");
+    println!("machine: {}", machine());
+    province(g, &a, &data)?;
+    let run = Globals {
+        data: data.clone(),
+        key_file: g.key_file.clone(),
+    };
+    let keys = run.keys()?;
+    let store = crate::context::store(&data, &keys)?;
+    let zone = store.zone();
+    let stats = store.manifest().kind_stats();
+    let records: u64 = [Kind::Travel, Kind::Checkins, Kind::Checkpoint]
+        .iter()
+        .filter_map(|k| stats.get(k))
+        .map(|s| s.rows)
+        .sum();
+    println!(
+        "records: {} travel + check-in + checkpoint rows ({} persons rows, {} lab results)",
+        thousands(records),
+        thousands(stats.get(&Kind::Persons).map_or(0, |s| s.rows)),
+        thousands(stats.get(&Kind::LabResults).map_or(0, |s| s.rows)),
+    );
+
+    // The index: built once per store, incrementally as files arrive; timed here when built.
+    let started = Instant::now();
+    let fresh = trace::freshness(&store)? != trace::Freshness::Current;
+    let index = trace_cmd::open_index(&store)?;
+    if fresh {
+        println!(
+            "trace index built in {:.1} s ({} events)",
+            started.elapsed().as_secs_f64(),
+            thousands(index.events() as u64)
+        );
+    }
+    let tracer = Tracer::new(&index, zone);
+    let start: Date = START.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let as_of = start.add_days(a.days as i32 - 1).end_of_day(zone).millis();
+
+    // Bulk: every case's contacts.
+    let started = Instant::now();
+    let cases = tracer.cases(as_of);
+    let traces = tracer.trace_many(&cases, as_of, 1);
+    let bulk = started.elapsed().as_secs_f64();
+    let bulk_rows: usize = traces.iter().map(|t| t.contacts.len()).sum();
+    anyhow::ensure!(!cases.is_empty(), "the province has no cases to trace");
+
+    // Single cases, one at a time, from a deterministic random sample.
+    let mut rng = SplitMix(7);
+    let sample: Vec<i64> = (0..a.cases.max(1))
+        .map(|_| cases[(rng.next() % cases.len() as u64) as usize].0)
+        .collect();
+    let mut lat = Vec::with_capacity(sample.len());
+    for &c in &sample {
+        let t = Instant::now();
+        let r = tracer.trace(c, as_of, 1)?;
+        std::hint::black_box(&r);
+        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    lat.sort_by(f64::total_cmp);
+    let (p50, p99) = (percentile(&lat, 0.5), percentile(&lat, 0.99));
+    println!(
+        "\n{} cases as of {}; {} (case, contact) rows\n",
+        thousands(cases.len() as u64),
+        model::Timestamp(as_of).to_rfc3339(zone),
+        thousands(bulk_rows as u64)
+    );
+    println!(
+        "{:<8} {:>14} {:>14} {:>16}",
+        "engine", "single p50 ms", "single p99 ms", "all cases s"
+    );
+    println!(
+        "{:<8} {:>14.3} {:>14.3} {:>16.3}   ({} single cases)",
+        "fangyi",
+        p50,
+        p99,
+        bulk,
+        sample.len()
+    );
+
+    // Our bulk answer in the peers' format, to check that everyone agrees.
+    let peers_dir = a.dir.join("peers");
+    std::fs::create_dir_all(&peers_dir)?;
+    let ours = peers_dir.join("fangyi-bulk.csv");
+    write_bulk(&ours, &traces)?;
+    if a.no_peers {
+        return Ok(());
+    }
+    if !python_has_peers() {
+        println!("installing duckdb, polars and pyarrow with pip…");
+        let status = Command::new("python3")
+            .args([
+                "-m", "pip", "install", "--quiet", "duckdb", "polars", "pyarrow",
+            ])
+            .status()
+            .context("running pip")?;
+        if !status.success() {
+            println!("peers unavailable: pip install failed");
+            return Ok(());
+        }
+    }
+    let script = a.dir.join("trace.py");
+    std::fs::write(&script, PEER_SCRIPT)?;
+    let cases_file = peers_dir.join("cases.txt");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&cases_file)?);
+    for c in sample.iter().take(a.peer_cases) {
+        writeln!(f, "{c}")?;
+    }
+    f.flush()?;
+    drop(f);
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg("--data")
+        .arg(&data)
+        .arg("--as-of-ms")
+        .arg(as_of.to_string())
+        .arg("--cases")
+        .arg(&cases_file)
+        .arg("--single")
+        .arg(a.peer_cases.to_string())
+        .arg("--out")
+        .arg(&peers_dir)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("running python3")?;
+    if !out.status.success() {
+        println!("peers failed (exit {:?})", out.status.code());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut peers: std::collections::BTreeMap<String, PeerTimes> = Default::default();
+    for line in text.lines() {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        match parts.as_slice() {
+            [name, "bulk", secs, _rows] => {
+                peers.entry(name.to_string()).or_default().1 = secs.parse().ok();
+            }
+            [name, "single", p50, p99, n] => {
+                if let (Ok(a), Ok(b), Ok(n)) = (p50.parse(), p99.parse(), n.parse()) {
+                    peers.entry(name.to_string()).or_default().0 = Some((a, b, n));
+                }
+            }
+            _ => {}
+        }
+    }
+    for (name, PeerTimes(single, bulk_secs)) in &peers {
+        let (sp50, sp99, n) = single.unwrap_or((f64::NAN, f64::NAN, 0));
+        println!(
+            "{:<8} {:>14.3} {:>14.3} {:>16.3}   ({n} single cases)",
+            name,
+            sp50,
+            sp99,
+            bulk_secs.unwrap_or(f64::NAN)
+        );
+    }
+    println!();
+    for (name, PeerTimes(single, bulk_secs)) in &peers {
+        if let Some((sp50, sp99, _)) = single {
+            println!(
+                "single case: fangyi is {:.0}× faster than {name} at p50, {:.0}× at p99",
+                sp50 / p50,
+                sp99 / p99
+            );
+        }
+        if let Some(b) = bulk_secs {
+            println!("all cases:   fangyi is {:.1}× faster than {name}", b / bulk);
+        }
+        let theirs = peers_dir.join(format!("{name}-bulk.csv"));
+        match compare_bulk(&ours, &theirs) {
+            Ok(None) => println!("results:     {name} found exactly the same contacts"),
+            Ok(Some(diff)) => println!("results:     {name} DIFFERS: {diff}"),
+            Err(e) => println!("results:     {name}: could not compare: {e}"),
+        }
+    }
+    Ok(())
+}
+
+fn python_has_peers() -> bool {
+    Command::new("python3")
+        .args(["-c", "import duckdb, polars, pyarrow"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Every (case, contact) as the peer script writes it: pseudonyms, epoch milliseconds.
+fn write_bulk(path: &Path, traces: &[trace::Trace]) -> anyhow::Result<()> {
+    let mut rows: Vec<String> = Vec::new();
+    for t in traces {
+        for c in &t.contacts {
+            let mut kinds: Vec<&str> = c.evidence.iter().map(|e| e.via.as_str()).collect();
+            kinds.sort_unstable();
+            kinds.dedup();
+            rows.push(format!(
+                "{},{},{},{},{},{},{}",
+                t.case,
+                c.person,
+                c.is_case,
+                c.first_exposure,
+                c.last_exposure,
+                c.quarantine_until,
+                kinds.join(";")
+            ));
+        }
+    }
+    rows.sort();
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(
+        f,
+        "case_id,person_id,is_case,first_exposure_ms,last_exposure_ms,quarantine_until,evidence"
+    )?;
+    for r in rows {
+        writeln!(f, "{r}")?;
+    }
+    f.flush()?;
+    Ok(())
+}
+
+/// `None` when both files hold the same rows (in any order); otherwise what differs.
+fn compare_bulk(ours: &Path, theirs: &Path) -> anyhow::Result<Option<String>> {
+    let read = |p: &Path| -> anyhow::Result<Vec<String>> {
+        let text = std::fs::read_to_string(p).with_context(|| p.display().to_string())?;
+        let mut lines: Vec<String> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.trim().to_ascii_lowercase())
+            .collect();
+        lines.sort();
+        Ok(lines)
+    };
+    let (a, b) = (read(ours)?, read(theirs)?);
+    if a == b {
+        return Ok(None);
+    }
+    let sa: std::collections::BTreeSet<&String> = a.iter().collect();
+    let sb: std::collections::BTreeSet<&String> = b.iter().collect();
+    let only_ours: Vec<&&String> = sa.difference(&sb).take(3).collect();
+    let only_theirs: Vec<&&String> = sb.difference(&sa).take(3).collect();
+    Ok(Some(format!(
+        "{} rows vs {}; only fangyi e.g. {only_ours:?}; only peer e.g. {only_theirs:?}",
+        a.len(),
+        b.len()
+    )))
+}

@@ -1,0 +1,388 @@
+//! `fangyi exposed`: everyone who arrived from a region in a period, with where they stay now,
+//! grouped by stay county and community (or only the counts, with `--summary`).
+
+use std::io::{IsTerminal, Write};
+
+use inflow::{ExposedPerson, InflowError, Period, Stay, StayCount};
+use model::{Date, Region};
+use query::Query;
+use serde::Serialize;
+use vault::Keys;
+
+use crate::cli::{ExposedArgs, TableFormat};
+use crate::commands::{Globals, runtime, thousands};
+use crate::context;
+use crate::exit::usage;
+
+/// One person as printed: the id revealed, dates and codes as text.
+#[derive(Serialize)]
+struct PersonOut {
+    person_id: String,
+    first_arrival: String,
+    last_arrival: String,
+    kinds: Vec<&'static str>,
+    origins: Vec<String>,
+    stay_region: Option<String>,
+    stay_region_name: Option<&'static str>,
+    stay_community: Option<String>,
+    stay_source: &'static str,
+}
+
+#[derive(Serialize)]
+struct CommunityOut<'a> {
+    stay_community: Option<&'a str>,
+    persons: usize,
+}
+
+#[derive(Serialize)]
+struct CountyOut<'a> {
+    stay_region: Option<String>,
+    stay_region_name: Option<&'static str>,
+    persons: usize,
+    communities: Vec<CommunityOut<'a>>,
+}
+
+fn parse_args(a: &ExposedArgs) -> anyhow::Result<(Region, Period)> {
+    let region = a
+        .region
+        .parse::<Region>()
+        .map_err(|e| usage(format!("--region {}: {}", a.region, e.reason())))?;
+    let date = |flag: &str, s: &str| {
+        s.parse::<Date>()
+            .map_err(|e| usage(format!("{flag} {s}: {}", e.reason())))
+    };
+    let (from, to) = (date("--from", &a.from)?, date("--to", &a.to)?);
+    let period = Period::new(from, to).map_err(|e| match e {
+        InflowError::EmptyPeriod { .. } => usage(format!(
+            "--from {from} is after --to {to}; the period would be empty"
+        )),
+        other => other.into(),
+    })?;
+    Ok((region, period))
+}
+
+fn reveal(keys: &Keys, p: i64) -> String {
+    keys.pseudonyms
+        .reveal(p)
+        .map_or_else(|| format!("#{p}"), |id| id.to_string())
+}
+
+fn person_out(keys: &Keys, p: &ExposedPerson) -> PersonOut {
+    PersonOut {
+        person_id: reveal(keys, p.person),
+        first_arrival: p.first_arrival.to_string(),
+        last_arrival: p.last_arrival.to_string(),
+        kinds: p.kinds.iter().map(|k| k.as_str()).collect(),
+        origins: p.origins.iter().map(Region::to_string).collect(),
+        stay_region: p.stay.region.map(|r| r.to_string()),
+        stay_region_name: p.stay.region.and_then(Region::name),
+        stay_community: p.stay.community.clone(),
+        stay_source: p.stay.source.as_str(),
+    }
+}
+
+fn region_label(r: Option<Region>) -> String {
+    match r {
+        Some(r) => match r.name() {
+            Some(name) => format!("{r} {name}"),
+            None => r.to_string(),
+        },
+        None => "stay unknown".to_string(),
+    }
+}
+
+fn community_label(c: Option<&str>) -> String {
+    c.map_or_else(|| "no community".to_string(), |c| format!("community {c}"))
+}
+
+/// Columns `s` takes on a terminal: East Asian wide characters (region names) take two.
+fn display_width(s: &str) -> usize {
+    s.chars()
+        .map(|c| match c {
+            '\u{1100}'..='\u{115F}'
+            | '\u{2E80}'..='\u{A4CF}'
+            | '\u{AC00}'..='\u{D7A3}'
+            | '\u{F900}'..='\u{FAFF}'
+            | '\u{FE30}'..='\u{FE4F}'
+            | '\u{FF00}'..='\u{FF60}'
+            | '\u{FFE0}'..='\u{FFE6}' => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// `s` padded with spaces to `width` terminal columns.
+fn pad(s: &str, width: usize) -> String {
+    format!("{s}{}", " ".repeat(width.saturating_sub(display_width(s))))
+}
+
+fn persons_label(n: usize) -> String {
+    format!(
+        "{} person{}",
+        thousands(n as u64),
+        if n == 1 { "" } else { "s" }
+    )
+}
+
+/// A CSV field, quoted when it has to be (RFC 4180).
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn run(g: &Globals, a: ExposedArgs) -> anyhow::Result<()> {
+    let (region, period) = parse_args(&a)?;
+    let keys = g.keys()?;
+    let store = context::store(g.data(), &keys)?;
+    let q = Query::open(&store, &keys)?;
+    let found = runtime()?.block_on(inflow::exposed(&q, store.zone(), region, period))?;
+
+    // Revealed ids order the persons within a place (pseudonyms order them arbitrarily).
+    let mut persons: Vec<(&Stay, PersonOut)> = found
+        .iter()
+        .map(|p| (&p.stay, person_out(&keys, p)))
+        .collect();
+    persons.sort_by(|a, b| {
+        a.0.cmp_place(b.0)
+            .then_with(|| a.1.person_id.cmp(&b.1.person_id))
+    });
+    let counts = inflow::by_stay(found.iter().map(|p| &p.stay));
+
+    let format = a.format.unwrap_or(if std::io::stdout().is_terminal() {
+        TableFormat::Table
+    } else {
+        TableFormat::Json
+    });
+    let stdout = std::io::stdout();
+    let mut w = std::io::BufWriter::new(stdout.lock());
+    let written = write(&mut w, format, a.summary, region, period, &counts, &persons)
+        .and_then(|()| Ok(w.flush()?));
+    match written {
+        // A reader that stops early (`| head`) is not a failure.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+fn write(
+    w: &mut dyn Write,
+    format: TableFormat,
+    summary: bool,
+    region: Region,
+    period: Period,
+    counts: &[StayCount],
+    persons: &[(&Stay, PersonOut)],
+) -> anyhow::Result<()> {
+    match (format, summary) {
+        (TableFormat::Json, false) => {
+            let rows: Vec<&PersonOut> = persons.iter().map(|p| &p.1).collect();
+            writeln!(w, "{}", serde_json::to_string(&rows)?)?;
+        }
+        (TableFormat::Json, true) => {
+            writeln!(w, "{}", serde_json::to_string(&counts_out(counts))?)?;
+        }
+        (TableFormat::Csv, false) => write_csv(w, persons)?,
+        (TableFormat::Csv, true) => {
+            writeln!(w, "stay_region,stay_region_name,stay_community,persons")?;
+            for c in counts {
+                for m in &c.communities {
+                    writeln!(
+                        w,
+                        "{},{},{},{}",
+                        c.region.map(|r| r.to_string()).unwrap_or_default(),
+                        csv_field(c.region.and_then(Region::name).unwrap_or("")),
+                        csv_field(m.community.as_deref().unwrap_or("")),
+                        m.persons
+                    )?;
+                }
+            }
+        }
+        (TableFormat::Table, summary) => {
+            print_table(w, region, period, counts, persons, summary)?;
+        }
+    }
+    Ok(())
+}
+
+fn counts_out(counts: &[StayCount]) -> Vec<CountyOut<'_>> {
+    counts
+        .iter()
+        .map(|c| CountyOut {
+            stay_region: c.region.map(|r| r.to_string()),
+            stay_region_name: c.region.and_then(Region::name),
+            persons: c.persons,
+            communities: c
+                .communities
+                .iter()
+                .map(|m| CommunityOut {
+                    stay_community: m.community.as_deref(),
+                    persons: m.persons,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn write_csv(w: &mut dyn Write, persons: &[(&Stay, PersonOut)]) -> anyhow::Result<()> {
+    writeln!(
+        w,
+        "person_id,first_arrival,last_arrival,kinds,origins,stay_region,stay_region_name,stay_community,stay_source"
+    )?;
+    for (_, p) in persons {
+        writeln!(
+            w,
+            "{},{},{},{},{},{},{},{},{}",
+            p.person_id,
+            p.first_arrival,
+            p.last_arrival,
+            p.kinds.join(";"),
+            p.origins.join(";"),
+            p.stay_region.as_deref().unwrap_or(""),
+            csv_field(p.stay_region_name.unwrap_or("")),
+            csv_field(p.stay_community.as_deref().unwrap_or("")),
+            p.stay_source
+        )?;
+    }
+    Ok(())
+}
+
+fn print_table(
+    w: &mut dyn Write,
+    origin: Region,
+    period: Period,
+    counts: &[StayCount],
+    persons: &[(&Stay, PersonOut)],
+    summary: bool,
+) -> anyhow::Result<()> {
+    let total: usize = counts.iter().map(|c| c.persons).sum();
+    let counties = counts.iter().filter(|c| c.region.is_some()).count();
+    writeln!(
+        w,
+        "{} arrived from {} between {} and {}, staying in {} region{}",
+        persons_label(total),
+        region_label(Some(origin)),
+        period.first(),
+        period.last(),
+        counties,
+        if counties == 1 { "" } else { "s" },
+    )?;
+    if summary {
+        for c in counts {
+            writeln!(
+                w,
+                "{}  {:>9}",
+                pad(&region_label(c.region), 28),
+                thousands(c.persons as u64)
+            )?;
+            for m in &c.communities {
+                writeln!(
+                    w,
+                    "  {}  {:>9}",
+                    pad(&community_label(m.community.as_deref()), 26),
+                    thousands(m.persons as u64)
+                )?;
+            }
+        }
+        return Ok(());
+    }
+    if persons.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        w,
+        "\n    {:<18}  {:<10}  {:<10}  {:<24}  {:<20}  stay from",
+        "person_id", "first", "last", "kinds", "origins"
+    )?;
+    let mut rest = persons;
+    for c in counts {
+        writeln!(
+            w,
+            "\n{}: {}",
+            region_label(c.region),
+            persons_label(c.persons)
+        )?;
+        for m in &c.communities {
+            writeln!(
+                w,
+                "  {}: {}",
+                community_label(m.community.as_deref()),
+                thousands(m.persons as u64)
+            )?;
+            let (here, after) = rest.split_at(m.persons.min(rest.len()));
+            for (_, p) in here {
+                writeln!(
+                    w,
+                    "    {:<18}  {:<10}  {:<10}  {:<24}  {:<20}  {}",
+                    p.person_id,
+                    p.first_arrival,
+                    p.last_arrival,
+                    p.kinds.join(";"),
+                    p.origins.join(";"),
+                    p.stay_source
+                )?;
+            }
+            rest = after;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(region: &str, from: &str, to: &str) -> ExposedArgs {
+        ExposedArgs {
+            region: region.into(),
+            from: from.into(),
+            to: to.into(),
+            summary: false,
+            format: None,
+        }
+    }
+
+    fn usage_message(a: ExposedArgs) -> String {
+        let e = parse_args(&a).unwrap_err();
+        assert!(e.is::<crate::exit::Usage>(), "{e}");
+        e.to_string()
+    }
+
+    #[test]
+    fn arguments_are_checked() {
+        let (r, p) = parse_args(&args("420100", "2020-01-10", "2020-01-23")).unwrap();
+        assert_eq!((r.to_string(), p.days()), ("420100".to_string(), 14));
+        assert!(
+            usage_message(args("4201", "2020-01-10", "2020-01-23")).starts_with("--region 4201")
+        );
+        assert!(usage_message(args("420100", "2020-1-10", "2020-01-23")).starts_with("--from"));
+        assert!(usage_message(args("420100", "2020-01-10", "2020-02-30")).starts_with("--to"));
+        assert_eq!(
+            usage_message(args("420100", "2020-01-23", "2020-01-10")),
+            "--from 2020-01-23 is after --to 2020-01-10; the period would be empty"
+        );
+    }
+
+    #[test]
+    fn wide_names_are_padded_by_their_display_width() {
+        assert_eq!(display_width("330302 鹿城区"), 13);
+        assert_eq!(pad("330302 鹿城区", 15), "330302 鹿城区  ");
+        assert_eq!(pad("C1", 1), "C1");
+        assert_eq!(persons_label(1), "1 person");
+        assert_eq!(persons_label(1200), "1,200 persons");
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_only_when_needed() {
+        assert_eq!(csv_field("C12"), "C12");
+        assert_eq!(csv_field("A,B"), "\"A,B\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+}
