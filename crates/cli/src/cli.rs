@@ -276,7 +276,7 @@ pub enum BenchCommand {
 #[derive(Args, Debug)]
 pub struct BenchTraceArgs {
     /// Residents of the generated province.
-    #[arg(long, default_value_t = 2_000_000)]
+    #[arg(long, default_value_t = 2_100_000)]
     pub persons: u64,
     /// Days simulated.
     #[arg(long, default_value_t = 30)]

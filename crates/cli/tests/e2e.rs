@@ -1,64 +1,12 @@
 //! End-to-end tests of the real `fangyi` binary on generated data: generate, ingest, query and
 //! compare with the generator's own numbers; dedup on re-ingest; exit codes and messages.
 
+mod common;
+
+use common::Env;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-struct Env {
-    dir: tempfile::TempDir,
-    key: Option<PathBuf>,
-}
-
-impl Env {
-    fn new() -> Env {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-            key: None,
-        }
-    }
-
-    /// An environment using the master key file `key` (shared between environments).
-    fn with_key(key: &Path) -> Env {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-            key: Some(key.to_path_buf()),
-        }
-    }
-
-    fn path(&self, p: &str) -> PathBuf {
-        self.dir.path().join(p)
-    }
-
-    fn cmd(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_fangyi"));
-        c.env(
-            "FANGYI_KEY_FILE",
-            self.key
-                .clone()
-                .unwrap_or_else(|| self.path("keys/master.key")),
-        )
-        .env_remove("FANGYI_MASTER_KEY")
-        .env("FANGYI_DATA", self.path("data"));
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd().args(args).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "fangyi {args:?} failed ({:?}):\n{}\n{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-}
 
 fn last_json_line(stdout: &str) -> serde_json::Value {
     serde_json::from_str(stdout.lines().last().expect("some output")).unwrap()

@@ -1,48 +1,14 @@
 //! End-to-end test of `fangyi exposed` with the real binary: hand-made files are ingested,
 //! the list comes back as JSON, CSV and counts, and bad arguments exit with code 2.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use common::Env;
+
+use std::path::Path;
 
 use model::{Date, PersonId};
 use serde_json::json;
-
-struct Env {
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Env {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, p: &str) -> PathBuf {
-        self.dir.path().join(p)
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_fangyi"))
-            .env("FANGYI_KEY_FILE", self.path("keys/master.key"))
-            .env_remove("FANGYI_MASTER_KEY")
-            .env("FANGYI_DATA", self.path("data"))
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "fangyi {args:?} failed ({:?}):\n{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-}
 
 fn id(n: u32) -> String {
     PersonId::from_parts(330302, Date::from_ymd(1985, 3, n).unwrap(), 100 + n)

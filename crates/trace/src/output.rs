@@ -176,6 +176,22 @@ pub struct ContactRow {
 }
 
 impl ContactRow {
+    /// The row as a CSV line (no field needs quoting: ids, times, dates and kind names).
+    pub fn csv_line(&self) -> String {
+        format!(
+            "{},{},{},{},{},{},{},{},{}",
+            self.case_id,
+            self.person_id,
+            self.degree,
+            self.via,
+            self.is_case,
+            self.first_exposure,
+            self.last_exposure,
+            self.quarantine_until,
+            self.evidence
+        )
+    }
+
     pub const HEADER: [&'static str; 9] = [
         "case_id",
         "person_id",
@@ -311,20 +327,7 @@ impl ContactsWriter {
         match &mut self.sink {
             Sink::Csv(w) => {
                 for r in contact_rows(t, zone, reveal) {
-                    writeln!(
-                        w,
-                        "{},{},{},{},{},{},{},{},{}",
-                        r.case_id,
-                        r.person_id,
-                        r.degree,
-                        r.via,
-                        r.is_case,
-                        r.first_exposure,
-                        r.last_exposure,
-                        r.quarantine_until,
-                        r.evidence
-                    )
-                    .map_err(TraceError::io(&self.tmp))?;
+                    writeln!(w, "{}", r.csv_line()).map_err(TraceError::io(&self.tmp))?;
                     self.rows += 1;
                 }
             }

@@ -354,29 +354,33 @@ fn write_bulk(path: &Path, traces: &[trace::Trace]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `None` when both files hold the same rows (in any order); otherwise what differs.
+/// `None` when both files hold the same rows (in any order); otherwise what differs. Streams
+/// both files into an order-free digest (row count and a sum of row hashes), since an
+/// all-cases answer can run to tens of millions of rows.
 fn compare_bulk(ours: &Path, theirs: &Path) -> anyhow::Result<Option<String>> {
-    let read = |p: &Path| -> anyhow::Result<Vec<String>> {
-        let text = std::fs::read_to_string(p).with_context(|| p.display().to_string())?;
-        let mut lines: Vec<String> = text
+    use std::io::BufRead;
+    let digest = |p: &Path| -> anyhow::Result<(u64, u64)> {
+        let f = std::fs::File::open(p).with_context(|| p.display().to_string())?;
+        let (mut rows, mut sum) = (0u64, 0u64);
+        for line in std::io::BufReader::with_capacity(1 << 20, f)
             .lines()
             .skip(1)
-            .map(|l| l.trim().to_ascii_lowercase())
-            .collect();
-        lines.sort();
-        Ok(lines)
+        {
+            let line = line?.trim().to_ascii_lowercase();
+            let h = blake3::hash(line.as_bytes());
+            sum = sum.wrapping_add(u64::from_le_bytes(h.as_bytes()[..8].try_into().expect("8")));
+            rows += 1;
+        }
+        Ok((rows, sum))
     };
-    let (a, b) = (read(ours)?, read(theirs)?);
-    if a == b {
-        return Ok(None);
-    }
-    let sa: std::collections::BTreeSet<&String> = a.iter().collect();
-    let sb: std::collections::BTreeSet<&String> = b.iter().collect();
-    let only_ours: Vec<&&String> = sa.difference(&sb).take(3).collect();
-    let only_theirs: Vec<&&String> = sb.difference(&sa).take(3).collect();
-    Ok(Some(format!(
-        "{} rows vs {}; only fangyi e.g. {only_ours:?}; only peer e.g. {only_theirs:?}",
-        a.len(),
-        b.len()
-    )))
+    let (a, b) = (digest(ours)?, digest(theirs)?);
+    Ok((a != b).then(|| {
+        format!(
+            "{} rows vs {} (see {} and {})",
+            a.0,
+            b.0,
+            ours.display(),
+            theirs.display()
+        )
+    }))
 }

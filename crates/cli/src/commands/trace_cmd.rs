@@ -135,19 +135,7 @@ pub fn run(g: &Globals, a: TraceArgs) -> anyhow::Result<()> {
         TableFormat::Csv => {
             writeln!(w, "{}", trace::ContactRow::HEADER.join(","))?;
             for r in trace::contact_rows(&t, zone, &reveal(&keys)) {
-                writeln!(
-                    w,
-                    "{},{},{},{},{},{},{},{},{}",
-                    r.case_id,
-                    r.person_id,
-                    r.degree,
-                    r.via,
-                    r.is_case,
-                    r.first_exposure,
-                    r.last_exposure,
-                    r.quarantine_until,
-                    r.evidence
-                )?;
+                writeln!(w, "{}", r.csv_line())?;
             }
         }
         TableFormat::Table => print_trace(&mut w, &out)?,

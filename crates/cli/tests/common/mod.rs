@@ -8,12 +8,23 @@ use std::process::{Command, Output};
 
 pub struct Env {
     pub dir: tempfile::TempDir,
+    key: Option<PathBuf>,
 }
 
 impl Env {
+    /// A fresh folder with its own data dir and master key file.
     pub fn new() -> Env {
         Env {
             dir: tempfile::tempdir().unwrap(),
+            key: None,
+        }
+    }
+
+    /// A fresh folder using the master key file `key` (shared between environments).
+    pub fn with_key(key: &Path) -> Env {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+            key: Some(key.to_path_buf()),
         }
     }
 
@@ -23,9 +34,14 @@ impl Env {
 
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_fangyi"));
-        c.env("FANGYI_KEY_FILE", self.path("keys/master.key"))
-            .env_remove("FANGYI_MASTER_KEY")
-            .env("FANGYI_DATA", self.path("data"));
+        c.env(
+            "FANGYI_KEY_FILE",
+            self.key
+                .clone()
+                .unwrap_or_else(|| self.path("keys/master.key")),
+        )
+        .env_remove("FANGYI_MASTER_KEY")
+        .env("FANGYI_DATA", self.path("data"));
         c
     }
 
