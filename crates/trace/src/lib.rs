@@ -15,10 +15,13 @@ use std::path::PathBuf;
 pub use index::{Freshness, Index, UpdateReport, freshness, pending_rows, update};
 pub use output::{ContactRow, ContactsWriter, EvidenceOut, TraceOut, contact_rows};
 pub use rules::{Assessment, CaseInfo, LabRow, Status, Window};
-pub use tracer::{Contact, CotravelAnswer, CotravelQuery, Evidence, Trace, Tracer};
+pub use tracer::{
+    CaseSet, Contact, CotravelAnswer, CotravelQuery, Evidence, EvidenceParts, Trace, Tracer,
+};
 
 /// How a contact shared time with a case: the contract's `via` kinds of evidence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
 pub enum Via {
     Rail,
     Flight,
@@ -38,6 +41,17 @@ impl Via {
         Via::Vehicle,
         Via::Venue,
         Via::Household,
+    ];
+
+    /// [`Via::ALL`] in the alphabetical order of their names.
+    pub const BY_NAME: [Via; 7] = [
+        Via::Coach,
+        Via::Flight,
+        Via::Household,
+        Via::Rail,
+        Via::Ship,
+        Via::Vehicle,
+        Via::Venue,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +80,13 @@ impl Via {
     /// Rides on a numbered service (the travel kinds).
     pub fn is_ride(self) -> bool {
         matches!(self, Via::Rail | Via::Flight | Via::Coach | Via::Ship)
+    }
+
+    #[cfg(test)]
+    fn names_sorted() -> bool {
+        Via::BY_NAME
+            .windows(2)
+            .all(|w| w[0].as_str() < w[1].as_str())
     }
 
     pub(crate) fn tag(self) -> u8 {
@@ -100,5 +121,20 @@ impl TraceError {
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> TraceError {
         let path = path.into();
         move |cause| TraceError::Io { path, cause }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Via;
+
+    #[test]
+    fn via_names_and_tags() {
+        assert!(Via::names_sorted());
+        for v in Via::ALL {
+            assert_eq!(Via::from_tag(v.tag()), Some(v));
+            assert!(Via::BY_NAME.contains(&v));
+        }
+        assert_eq!(Via::from_tag(0), None);
     }
 }

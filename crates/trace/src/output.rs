@@ -17,7 +17,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use serde::Serialize;
 
-use crate::tracer::{Contact, Evidence, Trace};
+use crate::tracer::{Contact, Evidence, Trace, Tracer};
 use crate::{TraceError, Via};
 
 #[derive(Serialize, Debug, Clone, PartialEq, Eq)]
@@ -85,13 +85,15 @@ fn time(ms: i64, zone: Zone) -> String {
 }
 
 impl EvidenceOut {
-    pub fn new(e: &Evidence, zone: Zone) -> EvidenceOut {
-        let id = Some(e.id.to_string());
-        let label = e.label.as_deref().map(str::to_string);
+    pub fn new(e: &Evidence, tracer: &Tracer<'_>) -> EvidenceOut {
+        let zone = tracer.zone();
+        let parts = tracer.evidence_parts(e);
+        let id = Some(parts.id.to_string());
+        let label = parts.label.map(str::to_string);
         let mut out = EvidenceOut {
             kind: e.via.as_str(),
             service_no: None,
-            service_date: e.service_date.map(|d| d.to_string()),
+            service_date: parts.service_date.map(|d| d.to_string()),
             car: None,
             seat: None,
             pass_id: None,
@@ -124,29 +126,41 @@ impl EvidenceOut {
 
 impl TraceOut {
     /// The contract's JSON shape, contacts sorted by the revealed id.
-    pub fn new(t: &Trace, zone: Zone, reveal: &dyn Fn(i64) -> String) -> TraceOut {
+    pub fn new(t: &Trace, tracer: &Tracer<'_>, reveal: &dyn Fn(i64) -> String) -> TraceOut {
+        let zone = tracer.zone();
+        let case_id = reveal(t.case);
         let mut contacts: Vec<ContactOut> = t
             .contacts
             .iter()
             .map(|c| ContactOut {
                 person_id: reveal(c.person),
                 degree: c.degree,
-                via: reveal(c.via),
+                via: if c.via == t.case {
+                    case_id.clone()
+                } else {
+                    reveal(c.via)
+                },
                 is_case: c.is_case,
                 first_exposure: time(c.first_exposure, zone),
                 last_exposure: time(c.last_exposure, zone),
                 quarantine_until: c.quarantine_until.to_string(),
-                evidence: c
-                    .evidence
-                    .iter()
-                    .map(|e| EvidenceOut::new(e, zone))
-                    .collect(),
+                evidence: {
+                    // The same fact stored in two segments reads the same: show it once.
+                    let mut list: Vec<EvidenceOut> = Vec::with_capacity(c.evidence.len());
+                    for e in &c.evidence {
+                        let e = EvidenceOut::new(e, tracer);
+                        if !list.contains(&e) {
+                            list.push(e);
+                        }
+                    }
+                    list
+                },
             })
             .collect();
         contacts.sort_by(|a, b| a.person_id.cmp(&b.person_id));
         TraceOut {
             case: CaseOut {
-                person_id: reveal(t.case),
+                person_id: case_id,
                 report_time: time(t.info.report_time, zone),
                 onset_date: t.info.onset.to_string(),
                 window: WindowOut {
@@ -340,7 +354,11 @@ impl ContactsWriter {
                         case_id: case_id.clone(),
                         person_id: reveal(c.person),
                         degree: c.degree,
-                        via: reveal(c.via),
+                        via: if c.via == t.case {
+                            case_id.clone()
+                        } else {
+                            reveal(c.via)
+                        },
                         is_case: c.is_case,
                         first: c.first_exposure,
                         last: c.last_exposure,
@@ -429,9 +447,20 @@ impl ContactsWriter {
     }
 }
 
+/// The contact's evidence kinds, distinct, in alphabetical order, `;`-separated.
 fn evidence_kinds(c: &Contact) -> String {
-    let mut kinds: Vec<&str> = c.evidence.iter().map(|e| e.via.as_str()).collect();
-    kinds.sort_unstable();
-    kinds.dedup();
-    kinds.join(";")
+    let mut seen = [false; Via::ALL.len()];
+    for e in &c.evidence {
+        seen[e.via as usize] = true;
+    }
+    let mut out = String::new();
+    for via in Via::BY_NAME {
+        if seen[via as usize] {
+            if !out.is_empty() {
+                out.push(';');
+            }
+            out.push_str(via.as_str());
+        }
+    }
+    out
 }

@@ -12,19 +12,29 @@ use crate::rules::{
 };
 use crate::{TraceError, Via};
 
-/// One shared interval behind a contact.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// One shared interval behind a contact. It refers to the index for its service, pass,
+/// venue or household and the contact's car, seat or checkpoint ([`Tracer::evidence_parts`]),
+/// so tracing allocates no strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Evidence {
     /// The shared interval (unclipped; for a household, the window).
     pub from: i64,
     pub to: i64,
     pub via: Via,
+    segment: u16,
+    group: u32,
+    label: u32,
+}
+
+/// What [`Evidence`] refers to, read from the index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EvidenceParts<'a> {
     /// Rides: the service number; otherwise the pass, venue or household id.
-    pub id: Box<str>,
+    pub id: &'a str,
     /// Rides: the service date.
     pub service_date: Option<Date>,
     /// The contact's own ticket or pass: rail car, flight seat, or the checkpoint.
-    pub label: Option<Box<str>>,
+    pub label: Option<&'a str>,
 }
 
 /// A close contact of a case.
@@ -92,6 +102,23 @@ pub struct CotravelAnswer {
     pub infectious: u64,
 }
 
+/// Who is a case as of an instant, for flagging contacts in bulk.
+#[derive(Clone, Debug, Default)]
+pub struct CaseSet(Vec<i64>);
+
+impl CaseSet {
+    pub fn new(cases: &[(i64, CaseInfo)]) -> CaseSet {
+        let mut v: Vec<i64> = cases.iter().map(|c| c.0).collect();
+        v.sort_unstable();
+        v.dedup();
+        CaseSet(v)
+    }
+
+    pub fn contains(&self, person: i64) -> bool {
+        self.0.binary_search(&person).is_ok()
+    }
+}
+
 /// Answers trace questions from an [`Index`].
 #[derive(Debug)]
 pub struct Tracer<'a> {
@@ -142,6 +169,21 @@ impl<'a> Tracer<'a> {
 
     /// [`Tracer::trace`] for a person already known to be a case.
     pub fn trace_case(&self, case: i64, info: CaseInfo, as_of: i64, depth: u8) -> Trace {
+        self.trace_with(case, info, as_of, depth, None)
+    }
+
+    fn trace_with(
+        &self,
+        case: i64,
+        info: CaseInfo,
+        as_of: i64,
+        depth: u8,
+        known: Option<&CaseSet>,
+    ) -> Trace {
+        let is_case = |p: i64| match known {
+            Some(set) => set.contains(p),
+            None => self.assess(p, as_of).case.is_some(),
+        };
         let first = self.exposures(case, info.window);
         let mut contacts: BTreeMap<i64, (u8, i64, Exposure)> =
             first.into_iter().map(|(p, e)| (p, (1, case, e))).collect();
@@ -181,7 +223,7 @@ impl<'a> Tracer<'a> {
                     person,
                     degree,
                     via,
-                    is_case: self.assess(person, as_of).case.is_some(),
+                    is_case: is_case(person),
                     first_exposure: e.first,
                     last_exposure: e.last,
                     quarantine_until: quarantine_until(e.last, self.zone),
@@ -197,12 +239,19 @@ impl<'a> Tracer<'a> {
         }
     }
 
-    /// Traces many cases in parallel, in the order given.
-    pub fn trace_many(&self, cases: &[(i64, CaseInfo)], as_of: i64, depth: u8) -> Vec<Trace> {
+    /// Traces `chunk` in parallel, in the order given. `all` is every case as of `as_of`
+    /// ([`Tracer::cases`]), so that flagging contacts who are cases needs no lab lookups.
+    pub fn trace_many(
+        &self,
+        chunk: &[(i64, CaseInfo)],
+        all: &CaseSet,
+        as_of: i64,
+        depth: u8,
+    ) -> Vec<Trace> {
         use rayon::prelude::*;
-        cases
+        chunk
             .par_iter()
-            .map(|&(p, info)| self.trace_case(p, info, as_of, depth))
+            .map(|&(p, info)| self.trace_with(p, info, as_of, depth, Some(all)))
             .collect()
     }
 
@@ -277,18 +326,16 @@ impl<'a> Tracer<'a> {
                         let Some(clipped) = window.clip(a, b) else {
                             continue;
                         };
-                        let (date, id) = GroupKey::parts(key);
-                        let label = match via {
-                            Via::Rail | Via::Flight | Via::Vehicle => other.label(them.label),
-                            _ => None,
-                        };
                         let evidence = Evidence {
                             from: a,
                             to: b,
                             via,
-                            id: id.into(),
-                            service_date: date,
-                            label: label.map(Into::into),
+                            segment: ti as u16,
+                            group: g,
+                            label: match via {
+                                Via::Rail | Via::Flight | Via::Vehicle => them.label,
+                                _ => NO_LABEL,
+                            },
                         };
                         out.entry(them.person)
                             .or_insert_with(|| Exposure {
@@ -302,6 +349,21 @@ impl<'a> Tracer<'a> {
             }
         }
         out
+    }
+
+    /// The service, pass, venue or household and the contact's label behind `e`.
+    pub fn evidence_parts(&self, e: &Evidence) -> EvidenceParts<'_> {
+        let seg = &self.segments()[usize::from(e.segment)];
+        let (service_date, id) = GroupKey::parts(seg.key(e.group));
+        EvidenceParts {
+            id,
+            service_date,
+            label: seg.label(e.label),
+        }
+    }
+
+    pub fn zone(&self) -> Zone {
+        self.zone
     }
 
     /// The public self-check: counts of cases aboard, never who.

@@ -605,7 +605,16 @@ fn check(w: &World) -> Result<(), TestCaseError> {
             brute_cases.push(pseudo(p));
         }
     }
-    let mut engine_cases: Vec<i64> = tracer.cases(as_of).into_iter().map(|c| c.0).collect();
+    // In bulk, with the case set known up front, the answers are the same.
+    let all = tracer.cases(as_of);
+    let set = fangyi_trace::CaseSet::new(&all);
+    for depth in [1u8, 2] {
+        let bulk = tracer.trace_many(&all, &set, as_of, depth);
+        for (t, (p, _)) in bulk.iter().zip(&all) {
+            prop_assert_eq!(t, &tracer.trace(*p, as_of, depth).unwrap());
+        }
+    }
+    let mut engine_cases: Vec<i64> = all.into_iter().map(|c| c.0).collect();
     engine_cases.sort_unstable();
     brute_cases.sort_unstable();
     prop_assert_eq!(engine_cases, brute_cases);

@@ -155,7 +155,7 @@ fn trace_step(demo: &Globals, input: &Path, last_day: model::Date) -> anyhow::Re
     let as_of = last_day.end_of_day(zone).millis();
     let started = Instant::now();
     let cases = tracer.cases(as_of);
-    let traces = tracer.trace_many(&cases, as_of, 1);
+    let traces = tracer.trace_many(&cases, &trace::CaseSet::new(&cases), as_of, 1);
     let traced = started.elapsed().as_secs_f64();
     let reveal = |p: i64| {
         keys.pseudonyms
@@ -175,7 +175,7 @@ fn trace_step(demo: &Globals, input: &Path, last_day: model::Date) -> anyhow::Re
     let mut shown: Vec<&trace::Trace> = traces.iter().collect();
     shown.sort_by_key(|t| std::cmp::Reverse(t.contacts.len()));
     for t in shown.iter().take(3) {
-        let out = trace::TraceOut::new(t, zone, &reveal);
+        let out = trace::TraceOut::new(t, &tracer, &reveal);
         let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
         for c in &out.contacts {
             for e in &c.evidence {

@@ -127,7 +127,7 @@ pub fn run(g: &Globals, a: TraceArgs) -> anyhow::Result<()> {
         TraceError::NotACase { .. } => usage(format!("{id}: {e}")),
         other => other.into(),
     })?;
-    let out = TraceOut::new(&t, zone, &reveal(&keys));
+    let out = TraceOut::new(&t, &tracer, &reveal(&keys));
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::new(stdout.lock());
     match default_format(a.format) {
@@ -247,6 +247,7 @@ fn trace_all(
         .map(|(p, info)| (reveal(p), p, info))
         .collect();
     cases.sort_by(|a, b| a.0.cmp(&b.0));
+    let all = trace::CaseSet::new(&cases.iter().map(|c| (c.1, c.2)).collect::<Vec<_>>());
     let cancel = progress::interrupt_flag();
     let bar = progress::steps_bar(cases.len() as u64, "trace");
     let mut writer = trace::ContactsWriter::create(out, zone)
@@ -263,7 +264,7 @@ fn trace_all(
             anyhow::bail!("interrupted; {} not written", out.display());
         }
         let list: Vec<(i64, trace::CaseInfo)> = chunk.iter().map(|c| (c.1, c.2)).collect();
-        for t in tracer.trace_many(&list, as_of, depth) {
+        for t in tracer.trace_many(&list, &all, as_of, depth) {
             writer.write(&t, &reveal)?;
         }
         bar.inc(chunk.len() as u64);
