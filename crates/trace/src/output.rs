@@ -135,11 +135,7 @@ impl TraceOut {
             .map(|c| ContactOut {
                 person_id: reveal(c.person),
                 degree: c.degree,
-                via: if c.via == t.case {
-                    case_id.clone()
-                } else {
-                    reveal(c.via)
-                },
+                via: via_id(c, t, &case_id, reveal),
                 is_case: c.is_case,
                 first_exposure: time(c.first_exposure, zone),
                 last_exposure: time(c.last_exposure, zone),
@@ -229,7 +225,7 @@ pub fn contact_rows(t: &Trace, zone: Zone, reveal: &dyn Fn(i64) -> String) -> Ve
             case_id: case_id.clone(),
             person_id: reveal(c.person),
             degree: c.degree,
-            via: reveal(c.via),
+            via: via_id(c, t, &case_id, reveal),
             is_case: c.is_case,
             first_exposure: time(c.first_exposure, zone),
             last_exposure: time(c.last_exposure, zone),
@@ -354,11 +350,7 @@ impl ContactsWriter {
                         case_id: case_id.clone(),
                         person_id: reveal(c.person),
                         degree: c.degree,
-                        via: if c.via == t.case {
-                            case_id.clone()
-                        } else {
-                            reveal(c.via)
-                        },
+                        via: via_id(c, t, &case_id, reveal),
                         is_case: c.is_case,
                         first: c.first_exposure,
                         last: c.last_exposure,
@@ -463,4 +455,13 @@ fn evidence_kinds(c: &Contact) -> String {
         }
     }
     out
+}
+
+/// Who a contact was exposed to, revealed; for degree 1 that is the case, already revealed.
+fn via_id(c: &Contact, t: &Trace, case_id: &str, reveal: &dyn Fn(i64) -> String) -> String {
+    if c.via == t.case {
+        case_id.to_string()
+    } else {
+        reveal(c.via)
+    }
 }
