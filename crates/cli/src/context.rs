@@ -65,3 +65,10 @@ pub fn store(data: &Path, keys: &Keys) -> anyhow::Result<Store> {
     Store::open_or_empty(data, keys.key_id(), model::Zone::CST)
         .with_context(|| format!("opening {}", data.display()))
 }
+
+/// A pseudonym shown as the person id it stands for (`#n` if it is not one of this key's).
+pub fn reveal(keys: &Keys, pseudonym: i64) -> String {
+    keys.pseudonyms
+        .reveal(pseudonym)
+        .map_or_else(|| format!("#{pseudonym}"), |id| id.to_string())
+}

@@ -13,7 +13,7 @@ mod tracer;
 use std::path::PathBuf;
 
 pub use index::{Freshness, Index, UpdateReport, freshness, pending_rows, update};
-pub use output::{ContactRow, ContactsWriter, EvidenceOut, TraceOut, contact_rows};
+pub use output::{ContactRow, ContactsWriter, EvidenceOut, TraceOut, contact_rows, evidence_kinds};
 pub use rules::{Assessment, CaseInfo, LabRow, Status, Window};
 pub use tracer::{
     CaseSet, Contact, CotravelAnswer, CotravelQuery, Evidence, EvidenceParts, Trace, Tracer,

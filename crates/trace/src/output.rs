@@ -440,7 +440,7 @@ impl ContactsWriter {
 }
 
 /// The contact's evidence kinds, distinct, in alphabetical order, `;`-separated.
-fn evidence_kinds(c: &Contact) -> String {
+pub fn evidence_kinds(c: &Contact) -> String {
     let mut seen = [false; Via::ALL.len()];
     for e in &c.evidence {
         seen[e.via as usize] = true;

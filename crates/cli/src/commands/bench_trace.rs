@@ -340,9 +340,6 @@ fn python_has_peers() -> bool {
 
 /// One (case, contact) as the peer script writes it: pseudonyms, epoch milliseconds.
 fn peer_row(t: &trace::Trace, c: &trace::Contact) -> String {
-    let mut kinds: Vec<&str> = c.evidence.iter().map(|e| e.via.as_str()).collect();
-    kinds.sort_unstable();
-    kinds.dedup();
     format!(
         "{},{},{},{},{},{},{}",
         t.case,
@@ -351,7 +348,7 @@ fn peer_row(t: &trace::Trace, c: &trace::Contact) -> String {
         c.first_exposure,
         c.last_exposure,
         c.quarantine_until,
-        kinds.join(";")
+        trace::evidence_kinds(c)
     )
 }
 

@@ -157,11 +157,7 @@ fn trace_step(demo: &Globals, input: &Path, last_day: model::Date) -> anyhow::Re
     let cases = tracer.cases(as_of);
     let traces = tracer.trace_many(&cases, &trace::CaseSet::new(&cases), as_of, 1);
     let traced = started.elapsed().as_secs_f64();
-    let reveal = |p: i64| {
-        keys.pseudonyms
-            .reveal(p)
-            .map_or_else(|| format!("#{p}"), |id| id.to_string())
-    };
+    let reveal = |p: i64| crate::context::reveal(&keys, p);
     let contacts: usize = traces.iter().map(|t| t.contacts.len()).sum();
     println!(
         "  index of {} events built in {:.1} s; {} cases as of {} traced in {:.0} ms: {} close contacts",

@@ -61,15 +61,9 @@ fn parse_args(a: &ExposedArgs) -> anyhow::Result<(Region, Period)> {
     Ok((region, period))
 }
 
-fn reveal(keys: &Keys, p: i64) -> String {
-    keys.pseudonyms
-        .reveal(p)
-        .map_or_else(|| format!("#{p}"), |id| id.to_string())
-}
-
 fn person_out(keys: &Keys, p: &ExposedPerson) -> PersonOut {
     PersonOut {
-        person_id: reveal(keys, p.person),
+        person_id: context::reveal(keys, p.person),
         first_arrival: p.first_arrival.to_string(),
         last_arrival: p.last_arrival.to_string(),
         kinds: p.kinds.iter().map(|k| k.as_str()).collect(),

@@ -83,11 +83,7 @@ pub fn update_index(store: &Store, quiet: bool) -> anyhow::Result<()> {
 }
 
 fn reveal(keys: &Keys) -> impl Fn(i64) -> String + Sync + '_ {
-    |p| {
-        keys.pseudonyms
-            .reveal(p)
-            .map_or_else(|| format!("#{p}"), |id| id.to_string())
-    }
+    |p| context::reveal(keys, p)
 }
 
 fn parse_person(s: &str) -> anyhow::Result<PersonId> {
