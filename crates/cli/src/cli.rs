@@ -69,6 +69,20 @@ pub enum Command {
         after_help = "Examples:\n  fangyi exposed --region 420100 --from 2020-01-10 --to 2020-01-23             who came back from Wuhan\n  fangyi exposed --region 420000 --from 2020-01-10 --to 2020-01-23 --summary   counts per county and community\n  fangyi exposed --region 420100 --from 2020-01-10 --to 2020-01-23 --format csv > wuhan.csv\n\nAn arrival is a ticket arriving, a checkpoint pass, a returnee registration or a self-report\nvisit from a region the code covers (420100 covers 420106), dated in the deployment zone.\nThe stay is the latest registration naming a stay region, else the home in persons."
     )]
     Exposed(ExposedArgs),
+    /// A person's health code: color, every reason and valid-until (or issue/revoke a signed one).
+    #[command(
+        args_conflicts_with_subcommands = true,
+        after_help = "Examples:\n  fangyi code 420106199001010015                          as of now\n  fangyi code 420106199001010015 --as-of 2020-02-01 --format json\n  fangyi code --rules strict.toml 420106199001010015      under another rule set\n  fangyi code issue 420106199001010015 --png code.png     a signed, offline-verifiable QR\n  fangyi code revoke 420106199001010015"
+    )]
+    Code(CodeArgs),
+    /// Health codes for everyone in `persons`, written to a file with counts per color.
+    #[command(
+        after_help = "Examples:\n  fangyi codes --as-of 2020-02-01 --out codes.csv\n  fangyi codes --out codes.parquet --rules strict.toml\n\nIncremental: a second run for the same day and rules recomputes only the people that\nfiles ingested since touch (and their contacts), and says how many."
+    )]
+    Codes(CodesArgs),
+    /// The health-code rule set: print the built-in one, check a file, or count who would change.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Rows, files, bytes and date range per kind.
     Stats(StatsArgs),
     /// The input kinds and their columns (required ones marked *).
@@ -313,4 +327,109 @@ pub struct BenchIngestArgs {
     /// Also time DuckDB reading the same CSV into Parquet, if python3 can import duckdb.
     #[arg(long)]
     pub peers: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CodeArgs {
+    /// The person's ID number.
+    #[arg(required = true)]
+    pub person: Option<String>,
+    /// The end of this date (YYYY-MM-DD) in the deployment zone; default today.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Output (default: text on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<TextFormat>,
+    /// A rule set file instead of the built-in one (`fangyi rules show` prints that).
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    #[command(subcommand)]
+    pub action: Option<CodeAction>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum TextFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CodeAction {
+    /// Evaluate a person's code and sign it as an `FY1:` payload and a QR PNG.
+    Issue(CodeIssueArgs),
+    /// Make a person's issued codes (or one code) fail verification from now on.
+    Revoke(CodeRevokeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CodeIssueArgs {
+    /// The person's ID number.
+    pub person: String,
+    /// The end of this date (YYYY-MM-DD); default today.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// A rule set file instead of the built-in one.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// Where to write the QR code as PNG.
+    #[arg(long)]
+    pub png: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct CodeRevokeArgs {
+    /// The person's ID number.
+    pub person: String,
+}
+
+#[derive(Args, Debug)]
+pub struct CodesArgs {
+    /// The end of this date (YYYY-MM-DD) in the deployment zone; default today.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// The file to write (.csv or .parquet).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A rule set file instead of the built-in one.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// Recompute everyone, ignoring the previous run.
+    #[arg(long)]
+    pub full: bool,
+    /// Print the summary as JSON.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RulesCommand {
+    /// Print a rule set (the built-in one unless --rules names a file).
+    Show(RulesShowArgs),
+    /// How many people would change color under FILE compared with the current rules.
+    #[command(
+        after_help = "Examples:\n  fangyi rules diff strict.toml --as-of 2020-02-01\n  fangyi rules diff strict.toml --against old.toml"
+    )]
+    Diff(RulesDiffArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RulesShowArgs {
+    /// A rule set file to check and print in full.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct RulesDiffArgs {
+    /// The proposed rule set.
+    pub file: PathBuf,
+    /// The rule set to compare with (default: the built-in one).
+    #[arg(long)]
+    pub against: Option<PathBuf>,
+    /// The end of this date (YYYY-MM-DD); default today.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Print the summary as JSON.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
 }

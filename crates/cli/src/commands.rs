@@ -2,18 +2,20 @@
 
 mod bench;
 mod bench_trace;
+mod code_cmd;
 mod demo;
 mod exposed;
 mod gen_cmd;
 mod ingest_cmd;
 mod kinds;
+mod signing;
 mod sql;
 mod stats;
 mod trace_cmd;
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{BenchCommand, Cli, Command};
+use crate::cli::{BenchCommand, Cli, CodeAction, Command, RulesCommand};
 
 /// Options every command may use.
 pub struct Globals {
@@ -45,6 +47,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cotravel(a) => trace_cmd::cotravel(&g, a),
         Command::Index(a) => trace_cmd::index(&g, a),
         Command::Exposed(a) => exposed::run(&g, a),
+        Command::Code(mut a) => match a.action.take() {
+            None => code_cmd::run(&g, a),
+            Some(CodeAction::Issue(i)) => signing::issue(&g, i),
+            Some(CodeAction::Revoke(r)) => signing::revoke(&g, r),
+        },
+        Command::Codes(a) => code_cmd::codes(&g, a),
+        Command::Rules(RulesCommand::Show(a)) => code_cmd::rules_show(a),
+        Command::Rules(RulesCommand::Diff(a)) => code_cmd::rules_diff(&g, a),
         Command::Stats(a) => stats::run(&g, a),
         Command::Kinds(a) => kinds::run(a),
         Command::Bench(BenchCommand::Ingest(a)) => bench::ingest(&g, a),
