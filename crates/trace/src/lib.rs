@@ -12,11 +12,15 @@ mod tracer;
 
 use std::path::PathBuf;
 
-pub use index::{Freshness, Index, UpdateReport, freshness, pending_rows, update};
+pub use index::{
+    Arrival, ArrivalKind, FEVER_FLOOR_C, FeverReport, Freshness, Index, UpdateReport, freshness,
+    pending_rows, update,
+};
 pub use output::{ContactRow, ContactsWriter, EvidenceOut, TraceOut, contact_rows, evidence_kinds};
 pub use rules::{Assessment, CaseInfo, LabRow, Status, Window};
 pub use tracer::{
-    CaseSet, Contact, CotravelAnswer, CotravelQuery, Evidence, EvidenceParts, Trace, Tracer,
+    CaseExposure, CaseSet, Contact, CotravelAnswer, CotravelQuery, Evidence, EvidenceParts, Trace,
+    Tracer,
 };
 
 /// How a contact shared time with a case: the contract's `via` kinds of evidence.

@@ -51,6 +51,19 @@ pub struct Contact {
     pub evidence: Vec<Evidence>,
 }
 
+/// What makes a person a contact of one case, seen from the person (health codes ask this).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseExposure {
+    pub case: i64,
+    /// 1: exposed to the case; 2: exposed to `via`, a degree-1 contact of the case.
+    pub degree: u8,
+    pub via: i64,
+    pub first_exposure: i64,
+    pub last_exposure: i64,
+    pub quarantine_until: Date,
+    pub evidence: Vec<Evidence>,
+}
+
 /// A case and its contacts as of an instant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trace {
@@ -70,6 +83,20 @@ struct Exposure {
 }
 
 impl Exposure {
+    fn into_case_exposure(mut self, case: i64, degree: u8, via: i64, zone: Zone) -> CaseExposure {
+        self.evidence.sort_unstable();
+        self.evidence.dedup();
+        CaseExposure {
+            case,
+            degree,
+            via,
+            first_exposure: self.first,
+            last_exposure: self.last,
+            quarantine_until: quarantine_until(self.last, zone),
+            evidence: self.evidence,
+        }
+    }
+
     fn add(&mut self, clipped: (i64, i64), e: Evidence) {
         self.first = self.first.min(clipped.0);
         self.last = self.last.max(clipped.1);
@@ -253,6 +280,88 @@ impl<'a> Tracer<'a> {
             .par_iter()
             .map(|&(p, info)| self.trace_with(p, info, as_of, depth, Some(all)))
             .collect()
+    }
+
+    /// Every case `person` is a contact of as of `as_of`, at degree 1 (and 2 when `depth` is
+    /// 2), each case once at its lowest degree: the rows [`Tracer::trace`] of each case would
+    /// give for this person, found from the person's own groups. The matching rules are
+    /// symmetric, so the person's co-members are the candidates and each one's window decides.
+    pub fn exposures_to_cases(&self, person: i64, as_of: i64, depth: u8) -> Vec<CaseExposure> {
+        let everyone = self.exposures(
+            person,
+            Window {
+                from: i64::MIN,
+                to: as_of,
+            },
+        );
+        let mut found: BTreeMap<i64, CaseExposure> = BTreeMap::new();
+        for (&other, e) in &everyone {
+            if let Some(info) = self.assess(other, as_of).case
+                && let Some(x) = self.within(e, info.window)
+            {
+                found.insert(other, x.into_case_exposure(other, 1, other, self.zone));
+            }
+        }
+        if depth >= 2 {
+            let mut second: BTreeMap<i64, (i64, Exposure)> = BTreeMap::new();
+            let mut ordered: Vec<(&i64, &Exposure)> = everyone.iter().collect();
+            ordered.sort_unstable_by_key(|(p, _)| **p);
+            for (&mid, e) in ordered {
+                for d1 in self.exposures_to_cases(mid, as_of, 1) {
+                    if d1.case == person || found.contains_key(&d1.case) {
+                        continue;
+                    }
+                    let window = Window {
+                        from: d1.first_exposure,
+                        to: as_of,
+                    };
+                    let Some(x) = self.within(e, window) else {
+                        continue;
+                    };
+                    match second.get_mut(&d1.case) {
+                        None => {
+                            second.insert(d1.case, (mid, x));
+                        }
+                        Some((via, acc)) => {
+                            if x.first < acc.first {
+                                *via = mid;
+                            }
+                            acc.merge(x);
+                        }
+                    }
+                }
+            }
+            for (case, (via, x)) in second {
+                found.insert(case, x.into_case_exposure(case, 2, via, self.zone));
+            }
+        }
+        found.into_values().collect()
+    }
+
+    /// The part of an exposure gathered over all time that falls in `window`: evidence whose
+    /// interval meets it, first and last clipped to it (a household spans the window).
+    fn within(&self, e: &Exposure, window: Window) -> Option<Exposure> {
+        let mut out: Option<Exposure> = None;
+        for ev in &e.evidence {
+            let ev = if ev.via == Via::Household {
+                Evidence {
+                    from: window.from,
+                    to: window.to,
+                    ..*ev
+                }
+            } else {
+                *ev
+            };
+            if let Some(clipped) = window.clip(ev.from, ev.to) {
+                out.get_or_insert_with(|| Exposure {
+                    first: i64::MAX,
+                    last: i64::MIN,
+                    evidence: Vec::new(),
+                })
+                .add(clipped, ev);
+            }
+        }
+        out
     }
 
     /// Everyone who shared a group with `person` within `window`, with clipped exposures.

@@ -614,6 +614,44 @@ fn check(w: &World) -> Result<(), TestCaseError> {
             prop_assert_eq!(t, &tracer.trace(*p, as_of, depth).unwrap());
         }
     }
+    // Seen from each person, the cases they are a contact of are exactly the traces that
+    // list them (health codes ask this way round).
+    for depth in [1u8, 2] {
+        let traces = tracer.trace_many(&all, &set, as_of, depth);
+        for p in 0..PERSONS {
+            let mut want: Vec<(i64, u8, i64, i64, i64, Date)> = traces
+                .iter()
+                .flat_map(|t| {
+                    t.contacts.iter().filter(|c| c.person == pseudo(p)).map(|c| {
+                        (
+                            t.case,
+                            c.degree,
+                            c.via,
+                            c.first_exposure,
+                            c.last_exposure,
+                            c.quarantine_until,
+                        )
+                    })
+                })
+                .collect();
+            want.sort_unstable();
+            let got: Vec<(i64, u8, i64, i64, i64, Date)> = tracer
+                .exposures_to_cases(pseudo(p), as_of, depth)
+                .into_iter()
+                .map(|x| {
+                    (
+                        x.case,
+                        x.degree,
+                        x.via,
+                        x.first_exposure,
+                        x.last_exposure,
+                        x.quarantine_until,
+                    )
+                })
+                .collect();
+            prop_assert_eq!(got, want, "cases person {} is a contact of, depth {}", p, depth);
+        }
+    }
     let mut engine_cases: Vec<i64> = all.into_iter().map(|c| c.0).collect();
     engine_cases.sort_unstable();
     brute_cases.sort_unstable();

@@ -10,16 +10,17 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::array::{
-    Array, AsArray, Date32Array, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray,
+    Array, AsArray, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampMillisecondArray,
 };
-use arrow::datatypes::{Date32Type, Int64Type, TimestampMillisecondType};
-use model::{Diagnosis, Kind};
+use arrow::datatypes::{Date32Type, Float64Type, Int64Type, TimestampMillisecondType};
+use model::{Diagnosis, Kind, Timestamp, Zone};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rayon::prelude::*;
 
 use super::segment::SegmentWriter;
-use super::{GroupKey, NO_LABEL, NO_ONSET, NO_ROW, lab_flags};
+use super::{ArrivalKind, FEVER_FLOOR_C, GroupKey, NO_LABEL, NO_ONSET, NO_ROW, lab_flags};
 use crate::rules::{seat_row, stay_end};
 use crate::{TraceError, Via};
 
@@ -30,6 +31,8 @@ pub struct BuildStats {
     pub events: u64,
     pub groups: u64,
     pub labs: u64,
+    pub arrivals: u64,
+    pub fevers: u64,
     pub bytes: u64,
 }
 
@@ -51,6 +54,23 @@ struct RawLab {
     rid: i64,
     flags: u8,
     onset: i32,
+}
+
+/// An arrival from a region (contract §4), for health codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct RawArrival {
+    person: i64,
+    date: i32,
+    origin: u32,
+    kind: u8,
+}
+
+/// A self-reported temperature at or above [`FEVER_FLOOR_C`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct RawFever {
+    person: i64,
+    time: i64,
+    temperature: f64,
 }
 
 /// Interns byte strings to dense local numbers.
@@ -79,6 +99,8 @@ struct Partial {
     labels: Interner,
     events: Vec<RawEvent>,
     labs: Vec<RawLab>,
+    arrivals: Vec<RawArrival>,
+    fevers: Vec<RawFever>,
     rows: u64,
 }
 
@@ -122,6 +144,17 @@ fn dates<'a>(b: &'a RecordBatch, p: &Path, n: &str) -> Result<&'a Date32Array, T
         .ok_or_else(|| corrupt(p, format!("column {n} is not a date")))
 }
 
+fn floats<'a>(b: &'a RecordBatch, p: &Path, n: &str) -> Result<&'a Float64Array, TraceError> {
+    column(b, p, n)?
+        .as_primitive_opt::<Float64Type>()
+        .ok_or_else(|| corrupt(p, format!("column {n} is not a number")))
+}
+
+/// A stored region code as a number (ingest checked it is six digits).
+fn region_code(a: &StringArray, i: usize) -> Option<u32> {
+    opt_str(a, i).and_then(|s| s.parse().ok())
+}
+
 fn ints<'a>(b: &'a RecordBatch, p: &Path, n: &str) -> Result<&'a Int64Array, TraceError> {
     column(b, p, n)?
         .as_primitive_opt::<Int64Type>()
@@ -144,8 +177,17 @@ fn columns_of(kind: Kind) -> &'static [&'static str] {
             "seat",
             "depart_time",
             "arrive_time",
+            "from_region",
         ],
-        Kind::Checkpoint => &["pass_id", "person_id", "checkpoint_id", "time"],
+        Kind::Checkpoint => &[
+            "pass_id",
+            "person_id",
+            "checkpoint_id",
+            "time",
+            "origin_region",
+        ],
+        Kind::Registrations => &["person_id", "arrival_date", "from_region"],
+        Kind::SelfReports => &["person_id", "time", "temperature_c", "visited_regions"],
         Kind::Checkins => &["person_id", "venue_id", "time_in", "time_out"],
         Kind::Persons => &["person_id", "household_id"],
         Kind::LabResults => &[
@@ -162,7 +204,13 @@ fn columns_of(kind: Kind) -> &'static [&'static str] {
 }
 
 impl Partial {
-    fn read(&mut self, kind: Kind, path: &Path, progress: &AtomicU64) -> Result<(), TraceError> {
+    fn read(
+        &mut self,
+        kind: Kind,
+        path: &Path,
+        zone: Zone,
+        progress: &AtomicU64,
+    ) -> Result<(), TraceError> {
         let f = File::open(path).map_err(TraceError::io(path))?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| corrupt(path, e))?;
         let mask =
@@ -175,8 +223,10 @@ impl Partial {
         for batch in reader {
             let batch = batch.map_err(|e| corrupt(path, e))?;
             match kind {
-                Kind::Travel => self.travel(&batch, path)?,
-                Kind::Checkpoint => self.checkpoint(&batch, path)?,
+                Kind::Travel => self.travel(&batch, path, zone)?,
+                Kind::Checkpoint => self.checkpoint(&batch, path, zone)?,
+                Kind::Registrations => self.registrations(&batch, path)?,
+                Kind::SelfReports => self.self_reports(&batch, path, zone)?,
                 Kind::Checkins => self.checkins(&batch, path)?,
                 Kind::Persons => self.persons(&batch, path)?,
                 Kind::LabResults => self.lab_results(&batch, path)?,
@@ -192,7 +242,18 @@ impl Partial {
         s.map_or(NO_LABEL, |s| self.labels.id(s.as_bytes()))
     }
 
-    fn travel(&mut self, b: &RecordBatch, p: &Path) -> Result<(), TraceError> {
+    fn arrival(&mut self, person: i64, date: i32, origin: Option<u32>, kind: ArrivalKind) {
+        if let Some(origin) = origin {
+            self.arrivals.push(RawArrival {
+                person,
+                date,
+                origin,
+                kind: kind as u8,
+            });
+        }
+    }
+
+    fn travel(&mut self, b: &RecordBatch, p: &Path, zone: Zone) -> Result<(), TraceError> {
         let person = ints(b, p, "person_id")?;
         let mode = strings(b, p, "mode")?;
         let service = strings(b, p, "service_no")?;
@@ -201,10 +262,14 @@ impl Partial {
         let seat = strings(b, p, "seat")?;
         let depart = times(b, p, "depart_time")?;
         let arrive = times(b, p, "arrive_time")?;
+        let from = strings(b, p, "from_region")?;
         let mut key = Vec::with_capacity(32);
         for i in 0..b.num_rows() {
             let via = Via::from_mode(mode.value(i))
                 .ok_or_else(|| corrupt(p, format!("unknown mode {:?}", mode.value(i))))?;
+            let kind = ArrivalKind::from_via(via).expect("rides arrive");
+            let arrived = Timestamp(arrive.value(i)).date(zone).0;
+            self.arrival(person.value(i), arrived, region_code(from, i), kind);
             GroupKey::ride(&mut key, via, date.value(i), service.value(i));
             let (label, num) = match via {
                 Via::Rail => (self.label(opt_str(car, i)), NO_ROW),
@@ -226,13 +291,21 @@ impl Partial {
         Ok(())
     }
 
-    fn checkpoint(&mut self, b: &RecordBatch, p: &Path) -> Result<(), TraceError> {
+    fn checkpoint(&mut self, b: &RecordBatch, p: &Path, zone: Zone) -> Result<(), TraceError> {
         let pass = strings(b, p, "pass_id")?;
         let person = ints(b, p, "person_id")?;
         let checkpoint = strings(b, p, "checkpoint_id")?;
         let time = times(b, p, "time")?;
+        let origin = strings(b, p, "origin_region")?;
         let mut key = Vec::with_capacity(32);
         for i in 0..b.num_rows() {
+            let date = Timestamp(time.value(i)).date(zone).0;
+            self.arrival(
+                person.value(i),
+                date,
+                region_code(origin, i),
+                ArrivalKind::Road,
+            );
             GroupKey::id(&mut key, Via::Vehicle, pass.value(i));
             let label = self.label(opt_str(checkpoint, i));
             self.events.push(RawEvent {
@@ -291,6 +364,56 @@ impl Partial {
         Ok(())
     }
 
+    fn registrations(&mut self, b: &RecordBatch, p: &Path) -> Result<(), TraceError> {
+        let person = ints(b, p, "person_id")?;
+        let date = dates(b, p, "arrival_date")?;
+        let from = strings(b, p, "from_region")?;
+        for i in 0..b.num_rows() {
+            self.arrival(
+                person.value(i),
+                date.value(i),
+                region_code(from, i),
+                ArrivalKind::Registration,
+            );
+        }
+        Ok(())
+    }
+
+    fn self_reports(&mut self, b: &RecordBatch, p: &Path, zone: Zone) -> Result<(), TraceError> {
+        let person = ints(b, p, "person_id")?;
+        let time = times(b, p, "time")?;
+        let temperature = floats(b, p, "temperature_c")?;
+        let visited = column(b, p, "visited_regions")?
+            .as_list_opt::<i32>()
+            .ok_or_else(|| corrupt(p, "column visited_regions is not a list"))?;
+        for i in 0..b.num_rows() {
+            let (who, when) = (person.value(i), time.value(i));
+            if temperature.is_valid(i) && temperature.value(i) >= FEVER_FLOOR_C {
+                self.fevers.push(RawFever {
+                    person: who,
+                    time: when,
+                    temperature: temperature.value(i),
+                });
+            }
+            if visited.is_valid(i) {
+                let regions = visited.value(i);
+                let regions = regions
+                    .as_string_opt::<i32>()
+                    .ok_or_else(|| corrupt(p, "visited_regions holds no text"))?;
+                let date = Timestamp(when).date(zone).0;
+                for j in 0..regions.len() {
+                    self.arrival(
+                        who,
+                        date,
+                        region_code(regions, j),
+                        ArrivalKind::SelfReport,
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn lab_results(&mut self, b: &RecordBatch, p: &Path) -> Result<(), TraceError> {
         let person = ints(b, p, "person_id")?;
         let sample = times(b, p, "sample_time")?;
@@ -344,13 +467,14 @@ fn merge_dictionaries(lists: Vec<&[Box<[u8]>]>) -> (Vec<Box<[u8]>>, Vec<Vec<u32>
 pub(crate) fn build(
     files: &[(Kind, PathBuf)],
     out: &Path,
+    zone: Zone,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<BuildStats, TraceError> {
     let counter = AtomicU64::new(0);
     let partials: Vec<Partial> = files
         .par_iter()
         .try_fold(Partial::default, |mut p, (kind, path)| {
-            p.read(*kind, path, &counter)?;
+            p.read(*kind, path, zone, &counter)?;
             progress(counter.load(Ordering::Relaxed));
             Ok::<_, TraceError>(p)
         })
@@ -365,6 +489,8 @@ pub(crate) fn build(
     // worker's share, not twice the total.
     let mut events: Vec<RawEvent> = Vec::new();
     let mut labs: Vec<RawLab> = Vec::new();
+    let mut arrivals: Vec<RawArrival> = Vec::new();
+    let mut fevers: Vec<RawFever> = Vec::new();
     for ((mut p, gmap), lmap) in partials.into_iter().zip(group_maps).zip(label_maps) {
         p.events.par_iter_mut().for_each(|e| {
             e.group = gmap[e.group as usize];
@@ -378,6 +504,8 @@ pub(crate) fn build(
             events.extend_from_slice(&p.events);
         }
         labs.append(&mut p.labs);
+        arrivals.append(&mut p.arrivals);
+        fevers.append(&mut p.fevers);
     }
     events.par_sort_unstable_by_key(|e| (e.group, e.start, e.person, e.end, e.label, e.num));
     // The same fact from two sources (a ticket in two files) is one event.
@@ -438,12 +566,30 @@ pub(crate) fn build(
     w.section("lab.rid", labs.iter().map(|l| l.rid))?;
     w.section("lab.flags", labs.iter().map(|l| l.flags))?;
     w.section("lab.onset", labs.iter().map(|l| l.onset))?;
+
+    arrivals.par_sort_unstable();
+    arrivals.dedup();
+    w.section("arr.person", arrivals.iter().map(|a| a.person))?;
+    w.section("arr.date", arrivals.iter().map(|a| a.date))?;
+    w.section("arr.origin", arrivals.iter().map(|a| a.origin))?;
+    w.section("arr.kind", arrivals.iter().map(|a| a.kind))?;
+    fevers.par_sort_unstable_by(|a, b| {
+        (a.person, a.time)
+            .cmp(&(b.person, b.time))
+            .then(a.temperature.total_cmp(&b.temperature))
+    });
+    fevers.dedup();
+    w.section("fev.person", fevers.iter().map(|f| f.person))?;
+    w.section("fev.time", fevers.iter().map(|f| f.time))?;
+    w.section("fev.temp", fevers.iter().map(|f| f.temperature))?;
     let bytes = w.finish()?;
     Ok(BuildStats {
         rows,
         events: n_events,
         groups: keys.len() as u64,
         labs: labs.len() as u64,
+        arrivals: arrivals.len() as u64,
+        fevers: fevers.len() as u64,
         bytes,
     })
 }

@@ -23,18 +23,98 @@ use segment::SegmentFile;
 pub use build::BuildStats;
 
 /// The kinds the index reads.
-pub const INDEXED_KINDS: [Kind; 5] = [
+pub const INDEXED_KINDS: [Kind; 7] = [
     Kind::Travel,
     Kind::Checkpoint,
     Kind::Checkins,
     Kind::Persons,
     Kind::LabResults,
+    Kind::Registrations,
+    Kind::SelfReports,
 ];
+
+/// Self-reported temperatures below this are not kept: no fever rule may use a lower
+/// threshold (the rules crate refuses one).
+pub const FEVER_FLOOR_C: f64 = 37.0;
+
+/// How a person arrived from a region (contract §4's four sources; rides by mode).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum ArrivalKind {
+    Rail = 0,
+    Flight = 1,
+    Coach = 2,
+    Ship = 3,
+    /// An expressway checkpoint pass with an origin.
+    Road = 4,
+    Registration = 5,
+    /// A region listed in a self-report's `visited_regions`.
+    SelfReport = 6,
+}
+
+impl ArrivalKind {
+    pub const ALL: [ArrivalKind; 7] = [
+        ArrivalKind::Rail,
+        ArrivalKind::Flight,
+        ArrivalKind::Coach,
+        ArrivalKind::Ship,
+        ArrivalKind::Road,
+        ArrivalKind::Registration,
+        ArrivalKind::SelfReport,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArrivalKind::Rail => "rail",
+            ArrivalKind::Flight => "flight",
+            ArrivalKind::Coach => "coach",
+            ArrivalKind::Ship => "ship",
+            ArrivalKind::Road => "road",
+            ArrivalKind::Registration => "registration",
+            ArrivalKind::SelfReport => "self_report",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ArrivalKind> {
+        ArrivalKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    fn from_u8(n: u8) -> ArrivalKind {
+        ArrivalKind::ALL[usize::from(n).min(6)]
+    }
+
+    pub(crate) fn from_via(via: Via) -> Option<ArrivalKind> {
+        match via {
+            Via::Rail => Some(ArrivalKind::Rail),
+            Via::Flight => Some(ArrivalKind::Flight),
+            Via::Coach => Some(ArrivalKind::Coach),
+            Via::Ship => Some(ArrivalKind::Ship),
+            _ => None,
+        }
+    }
+}
+
+/// An arrival from `origin` (a region code) on `date` (deployment zone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Arrival {
+    pub person: i64,
+    pub date: Date,
+    pub origin: u32,
+    pub kind: ArrivalKind,
+}
+
+/// A self-report of a temperature of at least [`FEVER_FLOOR_C`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FeverReport {
+    pub person: i64,
+    pub time: i64,
+    pub temperature_c: f64,
+}
 
 /// More segments than this are merged into one on the next update.
 pub const MAX_SEGMENTS: usize = 6;
 
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 const MANIFEST: &str = "index.json";
 
 /// Where the index lives inside a data dir.
@@ -133,6 +213,13 @@ pub(crate) struct Segment {
     lab_rid: Range<usize>,
     lab_flags: Range<usize>,
     lab_onset: Range<usize>,
+    arr_person: Range<usize>,
+    arr_date: Range<usize>,
+    arr_origin: Range<usize>,
+    arr_kind: Range<usize>,
+    fev_person: Range<usize>,
+    fev_time: Range<usize>,
+    fev_temp: Range<usize>,
 }
 
 macro_rules! columns {
@@ -162,6 +249,14 @@ columns! {
     label_bytes: u8, label_off: u64,
     post_person: i64, post_off: u64, post_event: u32,
     lab_person: i64, lab_reported: i64, lab_sample: i64, lab_rid: i64, lab_flags: u8, lab_onset: i32,
+    arr_person: i64, arr_date: i32, arr_origin: u32, arr_kind: u8,
+    fev_person: i64, fev_time: i64, fev_temp: f64,
+}
+
+/// The range of a person-sorted column holding `person`.
+fn person_range(persons: &[i64], person: i64) -> Range<usize> {
+    let lo = persons.partition_point(|&p| p < person);
+    lo..lo + persons[lo..].partition_point(|&p| p == person)
 }
 
 /// One event of a group, as the matching rules need it.
@@ -258,11 +353,64 @@ impl Segment {
 
     /// Appends the lab rows of `person` to `out`.
     pub fn labs_of(&self, person: i64, out: &mut Vec<LabRow>) {
-        let persons = self.lab_person();
-        let lo = persons.partition_point(|&p| p < person);
-        let hi = lo + persons[lo..].partition_point(|&p| p == person);
-        for i in lo..hi {
+        for i in person_range(self.lab_person(), person) {
             out.push(self.lab_row(i));
+        }
+    }
+
+    /// Every person with at least one lab row, each once, in order.
+    pub fn lab_persons(&self, out: &mut Vec<i64>) {
+        for &p in self.lab_person() {
+            if out.last() != Some(&p) {
+                out.push(p);
+            }
+        }
+    }
+
+    fn arrival(&self, i: usize) -> Arrival {
+        Arrival {
+            person: self.arr_person()[i],
+            date: Date(self.arr_date()[i]),
+            origin: self.arr_origin()[i],
+            kind: ArrivalKind::from_u8(self.arr_kind()[i]),
+        }
+    }
+
+    pub fn arrivals_of(&self, person: i64, out: &mut Vec<Arrival>) {
+        for i in person_range(self.arr_person(), person) {
+            out.push(self.arrival(i));
+        }
+    }
+
+    /// Calls `f` with every arrival dated within `[from, to]` (one pass over the dates).
+    pub fn arrivals_between(&self, from: Date, to: Date, f: &mut dyn FnMut(Arrival)) {
+        for (i, &d) in self.arr_date().iter().enumerate() {
+            if (from.0..=to.0).contains(&d) {
+                f(self.arrival(i));
+            }
+        }
+    }
+
+    fn fever(&self, i: usize) -> FeverReport {
+        FeverReport {
+            person: self.fev_person()[i],
+            time: self.fev_time()[i],
+            temperature_c: self.fev_temp()[i],
+        }
+    }
+
+    pub fn fevers_of(&self, person: i64, out: &mut Vec<FeverReport>) {
+        for i in person_range(self.fev_person(), person) {
+            out.push(self.fever(i));
+        }
+    }
+
+    /// Calls `f` with every kept temperature report made within `[from, to]`.
+    pub fn fevers_between(&self, from: i64, to: i64, f: &mut dyn FnMut(FeverReport)) {
+        for (i, &t) in self.fev_time().iter().enumerate() {
+            if (from..=to).contains(&t) {
+                f(self.fever(i));
+            }
         }
     }
 
@@ -499,7 +647,7 @@ pub fn update(store: &Store, progress: &(dyn Fn(u64) + Sync)) -> Result<UpdateRe
         .collect();
     let name = format!("seg-{:06}.fyx", m.next_segment);
     let tmp = dir.join(format!("{name}.tmp"));
-    let stats = build::build(&files, &tmp, progress)?;
+    let stats = build::build(&files, &tmp, store.zone(), progress)?;
     let path = dir.join(&name);
     std::fs::rename(&tmp, &path).map_err(TraceError::io(&path))?;
     let entry = SegmentEntry {
@@ -577,6 +725,63 @@ impl Index {
 
     pub fn segment_count(&self) -> usize {
         self.segments.len()
+    }
+
+    /// The arrivals of `person`, over all segments, sorted and each once.
+    pub fn arrivals_of(&self, person: i64) -> Vec<Arrival> {
+        let mut out = Vec::new();
+        for s in &self.segments {
+            s.arrivals_of(person, &mut out);
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Every arrival dated within `[from, to]`, segment by segment (a fact in two segments
+    /// comes twice).
+    pub fn arrivals_between(&self, from: Date, to: Date, f: &mut dyn FnMut(Arrival)) {
+        for s in &self.segments {
+            s.arrivals_between(from, to, f);
+        }
+    }
+
+    /// The kept temperature reports of `person`, in time order.
+    pub fn fevers_of(&self, person: i64) -> Vec<FeverReport> {
+        let mut out = Vec::new();
+        for s in &self.segments {
+            s.fevers_of(person, &mut out);
+        }
+        out.sort_by(|a, b| a.time.cmp(&b.time));
+        out.dedup();
+        out
+    }
+
+    /// Every kept temperature report made within `[from, to]`.
+    pub fn fevers_between(&self, from: i64, to: i64, f: &mut dyn FnMut(FeverReport)) {
+        for s in &self.segments {
+            s.fevers_between(from, to, f);
+        }
+    }
+
+    /// The lab rows of `person` over all segments.
+    pub fn labs_of(&self, person: i64) -> Vec<LabRow> {
+        let mut out = Vec::new();
+        for s in &self.segments {
+            s.labs_of(person, &mut out);
+        }
+        out
+    }
+
+    /// Everyone with a lab row, sorted, each once.
+    pub fn lab_persons(&self) -> Vec<i64> {
+        let mut out = Vec::new();
+        for s in &self.segments {
+            s.lab_persons(&mut out);
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// Every segment's file, for reports.
