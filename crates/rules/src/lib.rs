@@ -2,5 +2,25 @@
 //! color with every reason and a `valid_until`, and recomputed for the whole population.
 
 mod code;
+mod engine;
+pub mod evaluate;
+mod output;
+pub mod risk;
+mod ruleset;
 
 pub use code::{Color, HealthCode, Reason};
+pub use engine::{CodeEngine, Summary, Sweep, SweepProgress};
+pub use output::{CodesWriter, code_json};
+pub use risk::{RiskArea, RiskAreas};
+pub use ruleset::{Condition, DEFAULT_RULES, RiskLevel, Rule, RuleSet, RulesError};
+
+/// What can go wrong computing codes.
+#[derive(Debug, thiserror::Error)]
+pub enum CodeError {
+    #[error("reading {path}: {reason}")]
+    Store { path: String, reason: String },
+    #[error("writing {path}: {cause}")]
+    Write { path: String, cause: std::io::Error },
+    #[error(transparent)]
+    Rules(#[from] RulesError),
+}

@@ -1,0 +1,289 @@
+//! Health codes from the index beside the store: one person by lookups (their labs, arrivals,
+//! fevers and the cases they met), or everyone by gathering only the people some rule could
+//! touch — the rest of the population is green without being looked at.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use model::{Date, Timestamp, Zone};
+use rayon::prelude::*;
+use trace::{CaseSet, Index, Tracer};
+
+use crate::evaluate::{ContactFact, Facts, Finding, evaluate, rule_ids, verdict};
+use crate::risk::RiskAreas;
+use crate::ruleset::{Condition, RuleSet};
+use crate::{Color, HealthCode};
+
+/// Cases traced at once in a sweep, so contact lists never pile up for all cases.
+const TRACE_CHUNK: usize = 1024;
+
+/// A person's code in short: what the whole-population file holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    pub color: Color,
+    /// Ids of the rules that apply, sorted, `;`-joined.
+    pub rules: String,
+    pub valid_until: Option<Date>,
+}
+
+impl Summary {
+    pub fn green() -> Summary {
+        Summary {
+            color: Color::Green,
+            rules: String::new(),
+            valid_until: None,
+        }
+    }
+
+    fn of(rules: &RuleSet, findings: &[Finding]) -> Summary {
+        let (color, valid_until) = verdict(findings);
+        Summary {
+            color,
+            rules: rule_ids(rules, findings).join(";"),
+            valid_until,
+        }
+    }
+}
+
+/// Everyone who is not green under each rule set, as of one day.
+#[derive(Clone, Debug, Default)]
+pub struct Sweep {
+    /// Per person: one summary per rule set, in the order given (green included when another
+    /// set makes them not green).
+    pub codes: HashMap<i64, Vec<Summary>>,
+    /// People looked at (a rule could have touched them).
+    pub examined: u64,
+    /// Cases traced for contacts.
+    pub cases_traced: u64,
+}
+
+/// Progress of a sweep: which stage, and work done in it.
+pub trait SweepProgress: Sync {
+    fn stage(&self, name: &str, total: u64);
+    fn advance(&self, n: u64);
+}
+
+impl SweepProgress for () {
+    fn stage(&self, _: &str, _: u64) {}
+    fn advance(&self, _: u64) {}
+}
+
+/// Evaluates health codes from an index and the store's risk areas.
+#[derive(Debug)]
+pub struct CodeEngine<'a> {
+    index: &'a Index,
+    tracer: Tracer<'a>,
+    risk: RiskAreas,
+    zone: Zone,
+}
+
+impl<'a> CodeEngine<'a> {
+    pub fn new(index: &'a Index, risk: RiskAreas, zone: Zone) -> CodeEngine<'a> {
+        CodeEngine {
+            index,
+            tracer: Tracer::new(index, zone),
+            risk,
+            zone,
+        }
+    }
+
+    pub fn risk(&self) -> &RiskAreas {
+        &self.risk
+    }
+
+    /// The facts of one person; contacts found from the person's side, at `depth`.
+    pub fn facts(&self, person: i64, as_of: Date, depth: u8, with_evidence: bool) -> Facts {
+        let end = as_of.end_of_day(self.zone).millis();
+        let contacts = if depth == 0 {
+            Vec::new()
+        } else {
+            self.tracer
+                .exposures_to_cases(person, end, depth)
+                .into_iter()
+                .map(|x| ContactFact {
+                    case: x.case,
+                    degree: x.degree,
+                    via: x.via,
+                    last_exposure: x.last_exposure,
+                    evidence: with_evidence.then(|| {
+                        x.evidence
+                            .iter()
+                            .map(|e| {
+                                let p = self.tracer.evidence_parts(e);
+                                let mut s = format!("{} {}", e.via.as_str(), p.id);
+                                if let Some(d) = p.service_date {
+                                    s.push_str(&format!(" {d}"));
+                                }
+                                s
+                            })
+                            .collect::<std::collections::BTreeSet<_>>()
+                            .into_iter()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }),
+                })
+                .collect()
+        };
+        Facts {
+            labs: self.index.labs_of(person),
+            arrivals: self.index.arrivals_of(person),
+            fevers: self.index.fevers_of(person),
+            contacts,
+        }
+    }
+
+    /// The findings for one person under `rules`.
+    pub fn findings(&self, rules: &RuleSet, person: i64, as_of: Date) -> Vec<Finding> {
+        let mut facts = self.facts(person, as_of, rules.contact_depth(), true);
+        evaluate(rules, &mut facts, &self.risk, as_of, self.zone)
+    }
+
+    /// One person's code, with every reason; `name` shows a case (a masked id, say).
+    pub fn code(
+        &self,
+        rules: &RuleSet,
+        person: i64,
+        as_of: Date,
+        name: &dyn Fn(i64) -> String,
+    ) -> HealthCode {
+        let f = self.findings(rules, person, as_of);
+        crate::evaluate::health_code(rules, person, as_of, &f, name)
+    }
+
+    /// The people some rule of `sets` could touch as of `as_of`, and their summaries under
+    /// each set. Everyone else is green under all of them.
+    pub fn sweep(&self, sets: &[&RuleSet], as_of: Date, progress: &dyn SweepProgress) -> Sweep {
+        let end = as_of.end_of_day(self.zone).millis();
+        let day_start = |d: Date| d.start(self.zone).millis();
+        let mut candidates: Vec<i64> = self.index.lab_persons();
+        for set in sets {
+            for rule in &set.rules {
+                match &rule.when {
+                    Condition::Arrival { level, days, kinds } => {
+                        let from = as_of.add_days(1 - days);
+                        self.index.arrivals_between(from, as_of, &mut |a| {
+                            if kinds.contains(&a.kind) && self.risk.covers(*level, a.origin, a.date)
+                            {
+                                candidates.push(a.person);
+                            }
+                        });
+                    }
+                    Condition::Fever {
+                        min_temperature_c,
+                        days,
+                        ..
+                    } => {
+                        let from = day_start(as_of.add_days(1 - days));
+                        self.index.fevers_between(from, end, &mut |f| {
+                            if f.temperature_c >= *min_temperature_c {
+                                candidates.push(f.person);
+                            }
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let (contacts, cases_traced) = self.sweep_contacts(sets, as_of, progress);
+        candidates.extend(contacts.keys().copied());
+        candidates.par_sort_unstable();
+        candidates.dedup();
+
+        progress.stage("evaluating", candidates.len() as u64);
+        let done = AtomicU64::new(0);
+        let codes: HashMap<i64, Vec<Summary>> = candidates
+            .par_iter()
+            .with_min_len(256)
+            .filter_map(|&p| {
+                let mut facts = Facts {
+                    labs: self.index.labs_of(p),
+                    arrivals: self.index.arrivals_of(p),
+                    fevers: self.index.fevers_of(p),
+                    contacts: contacts.get(&p).cloned().unwrap_or_default(),
+                };
+                let summaries: Vec<Summary> = sets
+                    .iter()
+                    .map(|set| {
+                        let f = evaluate(set, &mut facts, &self.risk, as_of, self.zone);
+                        Summary::of(set, &f)
+                    })
+                    .collect();
+                if done.fetch_add(1, Ordering::Relaxed) % 4096 == 0 {
+                    progress.advance(4096);
+                }
+                summaries
+                    .iter()
+                    .any(|s| s.color != Color::Green)
+                    .then_some((p, summaries))
+            })
+            .collect();
+        Sweep {
+            examined: candidates.len() as u64,
+            cases_traced,
+            codes,
+        }
+    }
+
+    /// Contacts of the cases that can still make someone a contact on `as_of`, by person.
+    fn sweep_contacts(
+        &self,
+        sets: &[&RuleSet],
+        as_of: Date,
+        progress: &dyn SweepProgress,
+    ) -> (HashMap<i64, Vec<ContactFact>>, u64) {
+        let end = as_of.end_of_day(self.zone).millis();
+        // The longest contact rule per degree; a contact whose last exposure is older than
+        // that cannot hold today.
+        let mut longest = [0i32; 3];
+        for set in sets {
+            for r in &set.rules {
+                if let Condition::Contact { degree, days } = r.when {
+                    let l = &mut longest[usize::from(degree)];
+                    *l = (*l).max(days);
+                }
+            }
+        }
+        let depth = if longest[2] > 0 {
+            2
+        } else if longest[1] > 0 {
+            1
+        } else {
+            return (HashMap::new(), 0);
+        };
+        let all = self.tracer.cases(end);
+        let set = CaseSet::new(&all);
+        // Degree 1 needs only cases reported within the longest rule; degree 2 windows run to
+        // today, so every case counts.
+        let first_day = as_of.add_days(1 - longest[1]);
+        let todo: Vec<_> = all
+            .iter()
+            .filter(|(_, info)| {
+                depth == 2 || Timestamp(info.report_time).date(self.zone) >= first_day
+            })
+            .copied()
+            .collect();
+        progress.stage("tracing cases", todo.len() as u64);
+        let mut out: HashMap<i64, Vec<ContactFact>> = HashMap::new();
+        for chunk in todo.chunks(TRACE_CHUNK) {
+            for t in self.tracer.trace_many(chunk, &set, end, depth) {
+                for c in t.contacts {
+                    let days = longest[usize::from(c.degree)];
+                    if days == 0
+                        || as_of >= Timestamp(c.last_exposure).date(self.zone).add_days(days)
+                    {
+                        continue;
+                    }
+                    out.entry(c.person).or_default().push(ContactFact {
+                        case: t.case,
+                        degree: c.degree,
+                        via: c.via,
+                        last_exposure: c.last_exposure,
+                        evidence: None,
+                    });
+                }
+            }
+            progress.advance(chunk.len() as u64);
+        }
+        (out, todo.len() as u64)
+    }
+}
