@@ -1,0 +1,83 @@
+//! Revoked code ids for offline verifiers: a JSON array of `{"cti": "<hex>", "revoked_at":
+//! "<RFC 3339>", "exp": "<RFC 3339>"}` (`fangyi keys export-revocations`). Only codes not yet
+//! expired need listing; an expired code fails anyway.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{CodesignError, hex, rfc3339, unhex};
+
+/// One revoked code, as written in the file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RevokedEntry {
+    pub cti: String,
+    pub revoked_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<String>,
+}
+
+/// Revoked code ids and when they were revoked.
+#[derive(Debug, Clone, Default)]
+pub struct RevocationList {
+    revoked: HashMap<[u8; 16], i64>,
+}
+
+impl RevocationList {
+    pub fn insert(&mut self, cti: [u8; 16], revoked_at: i64) {
+        self.revoked.insert(cti, revoked_at);
+    }
+
+    /// When `cti` was revoked, if it was.
+    pub fn get(&self, cti: &[u8; 16]) -> Option<i64> {
+        self.revoked.get(cti).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.revoked.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.revoked.is_empty()
+    }
+
+    /// Reads a file written by [`write_entries`].
+    pub fn read(path: &Path) -> Result<RevocationList, CodesignError> {
+        let text = std::fs::read_to_string(path).map_err(|e| CodesignError::io(path, e))?;
+        let entries: Vec<RevokedEntry> = serde_json::from_str(&text).map_err(|e| {
+            CodesignError::format(path, format!("not a JSON array of revoked codes: {e}"))
+        })?;
+        let mut list = RevocationList::default();
+        for (i, e) in entries.iter().enumerate() {
+            let cti = unhex(&e.cti)
+                .and_then(|b| <[u8; 16]>::try_from(b).ok())
+                .ok_or_else(|| {
+                    CodesignError::format(path, format!("entry {i}: cti is not 32 hex digits"))
+                })?;
+            let at = model::Timestamp::parse_rfc3339(e.revoked_at.as_bytes())
+                .map_err(|err| {
+                    CodesignError::format(path, format!("entry {i}: revoked_at: {}", err.reason()))
+                })?
+                .millis()
+                .div_euclid(1000);
+            list.insert(cti, at);
+        }
+        Ok(list)
+    }
+}
+
+/// Writes revoked codes `(cti, revoked_at, exp)` as the file [`RevocationList::read`] reads.
+pub fn write_entries(path: &Path, rows: &[([u8; 16], i64, i64)]) -> Result<(), CodesignError> {
+    let entries: Vec<RevokedEntry> = rows
+        .iter()
+        .map(|(cti, at, exp)| RevokedEntry {
+            cti: hex(cti),
+            revoked_at: rfc3339(*at),
+            exp: Some(rfc3339(*exp)),
+        })
+        .collect();
+    let mut text = serde_json::to_string_pretty(&entries).expect("serialisable");
+    text.push('\n');
+    crate::issuer::write_atomic(path, text.as_bytes())
+}

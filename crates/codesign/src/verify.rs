@@ -1,0 +1,409 @@
+//! Offline verification of `FY1:` and `HC1:` payloads: decode, signature (the key found by
+//! kid in the trust list), key usage, expiry, then revocation; the first failure stops and
+//! names its reason. The result has the contract's JSON shape (§6).
+
+use crate::cose::Sign1;
+use crate::dcc::DccClaims;
+use crate::fy1::Claims;
+use crate::transport::{self, Kind};
+use crate::trust::TrustedKey;
+use crate::{Check, RevocationList, TrustList, VerifyError, b64, rfc3339};
+
+/// How far a verifier's clock may lag the issuer's before a fresh `FY1:` code counts as not
+/// yet valid.
+pub const CLOCK_SKEW_SECS: i64 = 300;
+
+/// The outcome of each check: `None` = not reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Checks {
+    pub decode: bool,
+    pub signature: Option<bool>,
+    pub expiry: Option<bool>,
+    pub key_usage: Option<bool>,
+}
+
+/// What a payload's claims decoded to.
+#[derive(Debug, Clone)]
+pub enum DecodedClaims {
+    Fangyi(Claims),
+    Dcc(Box<DccClaims>),
+}
+
+/// The result of verifying one payload.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub kind: Option<Kind>,
+    pub checks: Checks,
+    /// The first failure; `None` when the payload is valid.
+    pub error: Option<VerifyError>,
+    pub claims: Option<DecodedClaims>,
+}
+
+impl Outcome {
+    pub fn valid(&self) -> bool {
+        self.error.is_none()
+    }
+
+    /// `valid` or the failure's message.
+    pub fn reason(&self) -> String {
+        match &self.error {
+            None => "valid".to_string(),
+            Some(e) => e.to_string(),
+        }
+    }
+
+    /// The contract's JSON: `{"valid", "kind", "checks": {"decode", "signature", "expiry",
+    /// "key_usage"}, "reason", "claims"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "valid": self.valid(),
+            "kind": self.kind.map(Kind::as_str),
+            "checks": {
+                "decode": self.checks.decode,
+                "signature": self.checks.signature,
+                "expiry": self.checks.expiry,
+                "key_usage": self.checks.key_usage,
+            },
+            "reason": self.reason(),
+            "claims": match &self.claims {
+                Some(DecodedClaims::Fangyi(c)) => c.to_json(),
+                Some(DecodedClaims::Dcc(c)) => c.to_json(),
+                None => serde_json::json!({}),
+            },
+        })
+    }
+
+    /// An outcome for a payload that could not even be read (an unreadable QR image).
+    pub fn undecodable(error: VerifyError) -> Outcome {
+        Outcome {
+            kind: None,
+            checks: Checks::default(),
+            error: Some(error),
+            claims: None,
+        }
+    }
+
+    fn fail(mut self, e: VerifyError) -> Outcome {
+        match e.check() {
+            Check::Decode => self.checks.decode = false,
+            Check::Signature => self.checks.signature = Some(false),
+            Check::KeyUsage => self.checks.key_usage = Some(false),
+            Check::Expiry => self.checks.expiry = Some(false),
+            Check::Revocation => {}
+        }
+        self.error = Some(e);
+        self
+    }
+}
+
+/// Verifies payloads against a trust list and a revocation list.
+#[derive(Debug, Clone, Default)]
+pub struct Verifier {
+    pub trust: TrustList,
+    pub revoked: RevocationList,
+}
+
+impl Verifier {
+    pub fn new(trust: TrustList, revoked: RevocationList) -> Verifier {
+        Verifier { trust, revoked }
+    }
+
+    /// Verifies `payload` as of `at` (Unix seconds).
+    pub fn verify(&self, payload: &str, at: i64) -> Outcome {
+        let mut out = Outcome {
+            kind: None,
+            checks: Checks::default(),
+            error: None,
+            claims: None,
+        };
+        let (kind, cose) = match transport::strip_prefix(payload).and_then(|(kind, text)| {
+            let compressed = transport::base45_decode(text)?;
+            Ok((kind, transport::inflate(&compressed)?))
+        }) {
+            Ok(x) => x,
+            Err(e) => {
+                if let Ok((kind, _)) = transport::strip_prefix(payload) {
+                    out.kind = Some(kind);
+                }
+                return out.fail(e);
+            }
+        };
+        out.kind = Some(kind);
+        let sign1 = match Sign1::parse(&cose) {
+            Ok(s) => s,
+            Err(e) => return out.fail(e),
+        };
+        let claims = match kind {
+            Kind::Fangyi => Claims::from_cbor(sign1.payload()).map(DecodedClaims::Fangyi),
+            Kind::Dcc => {
+                DccClaims::decode(sign1.payload()).map(|c| DecodedClaims::Dcc(Box::new(c)))
+            }
+        };
+        match claims {
+            Ok(c) => out.claims = Some(c),
+            Err(e) => return out.fail(e),
+        }
+        out.checks.decode = true;
+
+        let key = match self.check_signature(&sign1) {
+            Ok(k) => k,
+            Err(e) => return out.fail(e),
+        };
+        out.checks.signature = Some(true);
+
+        let usage = match out.claims.as_ref().expect("decoded") {
+            DecodedClaims::Fangyi(c) => check_fangyi_key(key, c, at),
+            DecodedClaims::Dcc(c) => {
+                check_retired(key, at).and_then(|()| c.check_key_usage(key.allowed.as_deref()))
+            }
+        };
+        if let Err(e) = usage {
+            return out.fail(e);
+        }
+        out.checks.key_usage = Some(true);
+
+        let time = match out.claims.as_ref().expect("decoded") {
+            DecodedClaims::Fangyi(c) => check_fangyi_time(c, at),
+            DecodedClaims::Dcc(c) => c.check_time(at),
+        };
+        if let Err(e) = time {
+            return out.fail(e);
+        }
+        out.checks.expiry = Some(true);
+
+        if let Some(DecodedClaims::Fangyi(c)) = &out.claims
+            && let Some(when) = self.revoked.get(&c.cti)
+        {
+            return out.fail(VerifyError::Revoked { at: rfc3339(when) });
+        }
+        out
+    }
+
+    /// Finds the signer by kid and checks the signature; returns the key that verified it.
+    pub fn check_signature(&self, sign1: &Sign1) -> Result<&TrustedKey, VerifyError> {
+        let kid = sign1.kid().ok_or(VerifyError::NoKid)?;
+        let candidates = self.trust.get(kid);
+        if candidates.is_empty() {
+            return Err(VerifyError::UnknownKid { kid: b64(kid) });
+        }
+        let alg = sign1.alg()?;
+        let tbs = sign1.tbs();
+        let kid_text = b64(kid);
+        let mut last = VerifyError::BadSignature;
+        for k in candidates {
+            match k.key.verify(alg, &tbs, sign1.signature(), &kid_text) {
+                Ok(()) => return Ok(k),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+}
+
+fn check_retired(key: &TrustedKey, at: i64) -> Result<(), VerifyError> {
+    match key.not_after {
+        Some(na) if at > na => Err(VerifyError::KeyRetired {
+            kid: b64(&key.kid),
+            not_after: rfc3339(na),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn check_fangyi_key(key: &TrustedKey, c: &Claims, at: i64) -> Result<(), VerifyError> {
+    if let Some(region) = &key.region
+        && *region != c.iss
+    {
+        return Err(VerifyError::IssuerMismatch {
+            kid: b64(&key.kid),
+            region: region.clone(),
+            iss: c.iss.clone(),
+        });
+    }
+    check_retired(key, at)
+}
+
+fn check_fangyi_time(c: &Claims, at: i64) -> Result<(), VerifyError> {
+    if at > c.exp {
+        return Err(VerifyError::Expired {
+            exp: rfc3339(c.exp),
+        });
+    }
+    if at + CLOCK_SKEW_SECS < c.iat {
+        return Err(VerifyError::NotYetValid {
+            iat: rfc3339(c.iat),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fy1::{Color, IssuerKey};
+    use crate::transport;
+
+    const T0: i64 = 1_580_515_200; // 2020-02-01T00:00:00Z
+
+    fn claims(iss: &str) -> Claims {
+        Claims {
+            iss: iss.into(),
+            iat: T0,
+            exp: T0 + 86_400,
+            cti: [7; 16],
+            sub: [9; 16],
+            color: Color::Yellow,
+            valid_until: Some("2020-02-05".into()),
+            as_of: "2020-02-01".into(),
+        }
+    }
+
+    fn verifier(keys: &[(&IssuerKey, Option<i64>)]) -> Verifier {
+        let entries: Vec<_> = keys
+            .iter()
+            .map(|(k, not_after)| k.trust_entry("330300", *not_after))
+            .collect();
+        Verifier::new(
+            TrustList::from_entries(&entries).unwrap(),
+            RevocationList::default(),
+        )
+    }
+
+    /// Re-encodes a payload after changing its COSE bytes.
+    fn with_cose(payload: &str, f: impl FnOnce(&mut Vec<u8>)) -> String {
+        let (kind, mut cose) = transport::decode(payload).unwrap();
+        f(&mut cose);
+        transport::encode(kind, &cose)
+    }
+
+    fn err(o: &Outcome) -> &VerifyError {
+        o.error.as_ref().expect("should fail")
+    }
+
+    #[test]
+    fn a_signed_code_verifies_and_shows_its_claims() {
+        let key = IssuerKey::from_seed(&[1; 32]);
+        let p = key.sign(&claims("330300"));
+        assert!(p.starts_with("FY1:"), "{p}");
+        let o = verifier(&[(&key, None)]).verify(&p, T0 + 60);
+        assert!(o.valid(), "{}", o.reason());
+        let j = o.to_json();
+        assert_eq!(j["kind"], "fangyi");
+        assert_eq!(
+            j["checks"],
+            serde_json::json!({"decode": true, "signature": true, "expiry": true, "key_usage": true})
+        );
+        assert_eq!(j["claims"]["color"], "yellow");
+        assert_eq!(j["claims"]["valid_until"], "2020-02-05");
+        assert_eq!(j["claims"]["sub"], "09".repeat(16));
+        assert_eq!(j["claims"]["exp"], "2020-02-02T00:00:00Z");
+        assert_eq!(j["reason"], "valid");
+        let Some(DecodedClaims::Fangyi(c)) = o.claims else {
+            panic!()
+        };
+        assert_eq!(c, claims("330300"));
+    }
+
+    #[test]
+    fn each_failure_has_its_own_reason() {
+        let key = IssuerKey::from_seed(&[1; 32]);
+        let other = IssuerKey::from_seed(&[2; 32]);
+        let v = verifier(&[(&key, None)]);
+        let p = key.sign(&claims("330300"));
+        let at = T0 + 60;
+
+        let o = v.verify(&p.replacen("FY1:", "FY9:", 1), at);
+        assert!(matches!(err(&o), VerifyError::BadPrefix { .. }));
+        assert!(!o.checks.decode && o.checks.signature.is_none());
+
+        let o = v.verify(&format!("{p}a"), at);
+        assert!(matches!(err(&o), VerifyError::Base45(_)), "{:?}", o.error);
+
+        let cut = &p[..4 + (p.len() - 4) / 3 * 3 - 30];
+        let o = v.verify(cut, at);
+        assert!(matches!(err(&o), VerifyError::Zlib(_)), "{:?}", o.error);
+        assert!(err(&o).to_string().contains("truncated"));
+
+        let o = v.verify(&with_cose(&p, |c| c.truncate(c.len() - 10)), at);
+        assert!(matches!(err(&o), VerifyError::Cose(_)), "{:?}", o.error);
+
+        // A flipped bit in the signature.
+        let o = v.verify(&with_cose(&p, |c| *c.last_mut().unwrap() ^= 1), at);
+        assert_eq!(err(&o), &VerifyError::BadSignature);
+        assert_eq!(o.checks.signature, Some(false));
+        assert!(o.checks.decode && o.checks.expiry.is_none());
+
+        // A changed byte in the signed claims (the code id).
+        let o = v.verify(
+            &with_cose(&p, |c| {
+                let at = c.windows(16).position(|w| w == [7; 16]).unwrap();
+                c[at] = 8;
+            }),
+            at,
+        );
+        assert_eq!(err(&o), &VerifyError::BadSignature);
+
+        // Signed with another key but naming the trusted kid.
+        let forged = other.sign_as(&key.kid(), &claims("330300"));
+        assert_eq!(err(&v.verify(&forged, at)), &VerifyError::BadSignature);
+
+        // Another issuer's key, not in the trust list.
+        let o = v.verify(&other.sign(&claims("330300")), at);
+        assert!(matches!(err(&o), VerifyError::UnknownKid { .. }));
+        assert!(err(&o).to_string().starts_with("unknown key id"));
+
+        let o = v.verify(&p, T0 + 86_401);
+        assert_eq!(
+            err(&o),
+            &VerifyError::Expired {
+                exp: "2020-02-02T00:00:00Z".into()
+            }
+        );
+        assert_eq!(o.checks.expiry, Some(false));
+        assert_eq!(o.checks.key_usage, Some(true));
+        let o = v.verify(&p, T0 - CLOCK_SKEW_SECS - 1);
+        assert!(matches!(err(&o), VerifyError::NotYetValid { .. }));
+        assert!(v.verify(&p, T0 - CLOCK_SKEW_SECS).valid());
+
+        let mut revoked = v.clone();
+        revoked.revoked.insert([7; 16], T0 + 30);
+        let o = revoked.verify(&p, at);
+        assert!(matches!(err(&o), VerifyError::Revoked { .. }));
+        assert!(o.checks.expiry == Some(true) && !o.valid());
+
+        let retired = verifier(&[(&key, Some(T0 + 50))]);
+        assert!(retired.verify(&p, T0 + 50).valid());
+        let o = retired.verify(&p, T0 + 51);
+        assert!(matches!(err(&o), VerifyError::KeyRetired { .. }));
+        assert_eq!(o.checks.key_usage, Some(false));
+
+        let o = v.verify(&key.sign(&claims("420100")), at);
+        assert!(matches!(err(&o), VerifyError::IssuerMismatch { .. }));
+    }
+
+    #[test]
+    fn messages_are_distinct() {
+        let all = [
+            VerifyError::BadPrefix { found: "X".into() },
+            VerifyError::Base45("x".into()),
+            VerifyError::Zlib("x".into()),
+            VerifyError::Cose("x".into()),
+            VerifyError::Claims("x".into()),
+            VerifyError::UnknownKid { kid: "k".into() },
+            VerifyError::BadSignature,
+            VerifyError::Expired { exp: "t".into() },
+            VerifyError::NotYetValid { iat: "t".into() },
+            VerifyError::Revoked { at: "t".into() },
+            VerifyError::KeyRetired {
+                kid: "k".into(),
+                not_after: "t".into(),
+            },
+            VerifyError::KeyUsage {
+                cert_type: "test".into(),
+                allowed: "vaccination".into(),
+            },
+        ];
+        let texts: std::collections::HashSet<_> = all.iter().map(|e| e.to_string()).collect();
+        assert_eq!(texts.len(), all.len());
+    }
+}
