@@ -5,12 +5,14 @@ mod code;
 mod engine;
 pub mod evaluate;
 mod output;
+mod population;
 pub mod risk;
 mod ruleset;
 
 pub use code::{Color, HealthCode, Reason};
 pub use engine::{CodeEngine, Summary, Sweep, SweepProgress};
 pub use output::{CodesWriter, code_json};
+pub use population::persons;
 pub use risk::{RiskArea, RiskAreas};
 pub use ruleset::{Condition, DEFAULT_RULES, RiskLevel, Rule, RuleSet, RulesError};
 

@@ -622,16 +622,19 @@ fn check(w: &World) -> Result<(), TestCaseError> {
             let mut want: Vec<(i64, u8, i64, i64, i64, Date)> = traces
                 .iter()
                 .flat_map(|t| {
-                    t.contacts.iter().filter(|c| c.person == pseudo(p)).map(|c| {
-                        (
-                            t.case,
-                            c.degree,
-                            c.via,
-                            c.first_exposure,
-                            c.last_exposure,
-                            c.quarantine_until,
-                        )
-                    })
+                    t.contacts
+                        .iter()
+                        .filter(|c| c.person == pseudo(p))
+                        .map(|c| {
+                            (
+                                t.case,
+                                c.degree,
+                                c.via,
+                                c.first_exposure,
+                                c.last_exposure,
+                                c.quarantine_until,
+                            )
+                        })
                 })
                 .collect();
             want.sort_unstable();
@@ -649,7 +652,13 @@ fn check(w: &World) -> Result<(), TestCaseError> {
                     )
                 })
                 .collect();
-            prop_assert_eq!(got, want, "cases person {} is a contact of, depth {}", p, depth);
+            prop_assert_eq!(
+                got,
+                want,
+                "cases person {} is a contact of, depth {}",
+                p,
+                depth
+            );
         }
     }
     let mut engine_cases: Vec<i64> = all.into_iter().map(|c| c.0).collect();

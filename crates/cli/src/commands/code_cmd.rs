@@ -1,33 +1,344 @@
 //! `fangyi code`, `codes` and `rules`: health codes for one person or everyone, and the rule set.
 
+use std::io::{IsTerminal, Write};
 use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
 
-use crate::cli::{CodeArgs, CodesArgs, RulesDiffArgs, RulesShowArgs};
-use crate::commands::Globals;
+use anyhow::Context;
+use indicatif::ProgressBar;
+use model::{Date, PersonId, Timestamp, Zone};
+use rules::{CodeEngine, Color, HealthCode, RiskAreas, RuleSet, Summary, SweepProgress};
+use store::Store;
+use trace::Index;
+use vault::Keys;
+
+use crate::cli::{
+    CodeArgs, CodesArgs, RulesDiffArgs, RulesShowArgs, SummaryFormat, TextFormat,
+};
+use crate::commands::trace_cmd::open_index;
+use crate::commands::{Globals, thousands};
+use crate::context;
+use crate::exit::usage;
+use crate::progress;
+
+/// `--as-of` for codes: a date (the end of that day in the deployment zone), or a time whose
+/// date is taken; absent, today.
+pub fn parse_as_of_date(s: Option<&str>, zone: Zone) -> anyhow::Result<Date> {
+    match s.map(str::trim) {
+        Some(s) if Date::parse(s.as_bytes()).is_ok() => Ok(Date::parse(s.as_bytes())?),
+        other => {
+            let t = crate::commands::trace_cmd::parse_as_of(other, zone)?;
+            Ok(Timestamp(t).date(zone))
+        }
+    }
+}
+
+fn load_rules(path: Option<&Path>) -> anyhow::Result<RuleSet> {
+    RuleSet::load_or_builtin(path).map_err(|e| usage(e.to_string()))
+}
+
+fn parse_person(s: &str) -> anyhow::Result<PersonId> {
+    s.trim()
+        .parse::<PersonId>()
+        .map_err(|e| usage(format!("{s}: not a person id: {e}")))
+}
+
+/// What every code command opens: keys, store, index and risk areas.
+struct Opened {
+    keys: Keys,
+    store: Store,
+    index: Index,
+    risk: RiskAreas,
+}
+
+impl Opened {
+    fn open(g: &Globals) -> anyhow::Result<Opened> {
+        let keys = g.keys()?;
+        let store = context::store(g.data(), &keys)?;
+        let index = open_index(&store)?;
+        let risk = RiskAreas::load(&store)?;
+        Ok(Opened {
+            keys,
+            store,
+            index,
+            risk,
+        })
+    }
+
+    fn engine(&self) -> CodeEngine<'_> {
+        CodeEngine::new(&self.index, self.risk.clone(), self.store.zone())
+    }
+}
+
+/// A case as a code's reason names it: the masked id (contract §5).
+fn masked(keys: &Keys) -> impl Fn(i64) -> String + '_ {
+    |p| {
+        keys.pseudonyms
+            .reveal(p)
+            .map_or_else(|| format!("#{p}"), PersonId::masked)
+    }
+}
 
 /// Evaluates one person's code as of the end of `as_of` (default today) under `rules` (default
 /// the built-in set). Returns the code and the person's id.
 pub fn evaluate(
-    _g: &Globals,
-    _person: &str,
-    _as_of: Option<&str>,
-    _rules: Option<&Path>,
-) -> anyhow::Result<(rules::HealthCode, model::PersonId)> {
-    anyhow::bail!("health-code evaluation is being built")
+    g: &Globals,
+    person: &str,
+    as_of: Option<&str>,
+    rules: Option<&Path>,
+) -> anyhow::Result<(HealthCode, PersonId)> {
+    let set = load_rules(rules)?;
+    let id = parse_person(person)?;
+    let o = Opened::open(g)?;
+    let as_of = parse_as_of_date(as_of, o.store.zone())?;
+    let p = o.keys.pseudonyms.pseudonym(id);
+    let code = o.engine().code(&set, p, as_of, &masked(&o.keys));
+    Ok((code, id))
 }
 
-pub fn run(_g: &Globals, _a: CodeArgs) -> anyhow::Result<()> {
-    anyhow::bail!("health-code evaluation is being built")
+pub fn run(g: &Globals, a: CodeArgs) -> anyhow::Result<()> {
+    let person = a
+        .person
+        .as_deref()
+        .ok_or_else(|| usage("name a person (an ID number)"))?;
+    let (code, id) = evaluate(g, person, a.as_of.as_deref(), a.rules.as_deref())?;
+    let format = a.format.unwrap_or(if std::io::stdout().is_terminal() {
+        TextFormat::Text
+    } else {
+        TextFormat::Json
+    });
+    let stdout = std::io::stdout();
+    let mut w = std::io::BufWriter::new(stdout.lock());
+    match format {
+        TextFormat::Json => writeln!(w, "{}", rules::code_json(&code, &id.to_string()))?,
+        TextFormat::Text => print_code(&mut w, &code, &id)?,
+    }
+    w.flush()?;
+    Ok(())
 }
 
-pub fn codes(_g: &Globals, _a: CodesArgs) -> anyhow::Result<()> {
-    anyhow::bail!("health-code evaluation is being built")
+fn print_code(w: &mut dyn Write, code: &HealthCode, id: &PersonId) -> anyhow::Result<()> {
+    let until = code
+        .valid_until
+        .map_or_else(String::new, |d| format!(" until {d}"));
+    writeln!(
+        w,
+        "{id}: {}{until} (as of the end of {})",
+        code.color.as_str().to_uppercase(),
+        code.as_of
+    )?;
+    if code.reasons.is_empty() {
+        writeln!(w, "  no rule applies")?;
+    }
+    for r in &code.reasons {
+        writeln!(w, "  {:<7} {:<20} {}", r.color.as_str(), r.rule, r.detail)?;
+    }
+    Ok(())
 }
 
-pub fn rules_show(_a: RulesShowArgs) -> anyhow::Result<()> {
-    anyhow::bail!("health-code evaluation is being built")
+/// Shows a sweep's stages on one bar.
+struct SweepBar(Mutex<Option<ProgressBar>>);
+
+impl SweepProgress for SweepBar {
+    fn stage(&self, name: &str, total: u64) {
+        let mut b = self.0.lock().expect("bar");
+        if let Some(old) = b.take() {
+            old.finish_and_clear();
+        }
+        *b = Some(progress::steps_bar(total, name));
+    }
+
+    fn advance(&self, n: u64) {
+        if let Some(b) = &*self.0.lock().expect("bar") {
+            b.inc(n);
+        }
+    }
 }
 
-pub fn rules_diff(_g: &Globals, _a: RulesDiffArgs) -> anyhow::Result<()> {
-    anyhow::bail!("health-code evaluation is being built")
+impl SweepBar {
+    fn new() -> SweepBar {
+        SweepBar(Mutex::new(None))
+    }
+
+    fn done(&self) {
+        if let Some(b) = self.0.lock().expect("bar").take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+pub fn codes(g: &Globals, a: CodesArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let set = load_rules(a.rules.as_deref())?;
+    let o = Opened::open(g)?;
+    let zone = o.store.zone();
+    let as_of = parse_as_of_date(a.as_of.as_deref(), zone)?;
+    let engine = o.engine();
+    let bar = SweepBar::new();
+    let sweep = engine.sweep(&[&set], as_of, &bar);
+    bar.done();
+    let swept = started.elapsed();
+
+    // Everyone in `persons`, in id order.
+    let mut people: Vec<(u64, i64)> = rules::persons(&o.store)?
+        .into_iter()
+        .map(|p| {
+            let n = o.keys.pseudonyms.reveal(p).map_or(u64::MAX, PersonId::number);
+            (n, p)
+        })
+        .collect();
+    people.sort_unstable();
+    let cancel = progress::interrupt_flag();
+    let bar = progress::steps_bar(people.len() as u64, "write");
+    let mut writer = rules::CodesWriter::create(&a.out)
+        .with_context(|| format!("creating {}", a.out.display()))?;
+    let green = Summary::green();
+    let mut counts = [0u64; 3];
+    for (i, (n, p)) in people.iter().enumerate() {
+        if i % 65_536 == 0 {
+            bar.set_position(i as u64);
+            if cancel.load(Ordering::SeqCst) {
+                drop(writer);
+                let name = a.out.file_name().unwrap_or_default().to_string_lossy();
+                let _ = std::fs::remove_file(a.out.with_file_name(format!(".{name}.tmp")));
+                anyhow::bail!("interrupted; {} not written", a.out.display());
+            }
+        }
+        let s = sweep.codes.get(p).map_or(&green, |v| &v[0]);
+        counts[s.color as usize] += 1;
+        let id = PersonId::from_number(*n).map_or_else(|| format!("#{p}"), |id| id.to_string());
+        writer.write(&id, s)?;
+    }
+    bar.finish_and_clear();
+    let rows = writer.finish()?;
+    let total = started.elapsed();
+    if a.format == SummaryFormat::Json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "as_of": as_of.to_string(),
+                "rules": set.name,
+                "persons": rows,
+                "green": counts[0], "yellow": counts[1], "red": counts[2],
+                "examined": sweep.examined,
+                "cases_traced": sweep.cases_traced,
+                "out": a.out.display().to_string(),
+                "seconds": total.as_secs_f64(),
+            })
+        );
+    } else {
+        println!(
+            "{} persons as of the end of {as_of}: {} green, {} yellow, {} red → {}",
+            thousands(rows),
+            thousands(counts[0]),
+            thousands(counts[1]),
+            thousands(counts[2]),
+            a.out.display()
+        );
+        println!(
+            "examined {} people a rule could touch ({} cases traced) in {:.2} s; written in {:.2} s",
+            thousands(sweep.examined),
+            thousands(sweep.cases_traced),
+            swept.as_secs_f64(),
+            (total - swept).as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+pub fn rules_show(a: RulesShowArgs) -> anyhow::Result<()> {
+    let set = load_rules(a.rules.as_deref())?;
+    print!("{}", set.text);
+    if a.rules.is_some() {
+        eprintln!("{}: {} rules, valid", set.origin, set.rules.len());
+    }
+    Ok(())
+}
+
+pub fn rules_diff(g: &Globals, a: RulesDiffArgs) -> anyhow::Result<()> {
+    let proposed = load_rules(Some(&a.file))?;
+    let current = load_rules(a.against.as_deref())?;
+    let o = Opened::open(g)?;
+    let as_of = parse_as_of_date(a.as_of.as_deref(), o.store.zone())?;
+    let engine = o.engine();
+    let bar = SweepBar::new();
+    let sweep = engine.sweep(&[&current, &proposed], as_of, &bar);
+    bar.done();
+    let population = rules::persons(&o.store)?;
+    // moves[from][to], over people in `persons`; everyone not swept is green under both.
+    let mut moves = [[0u64; 3]; 3];
+    for p in &population {
+        let (from, to) = sweep
+            .codes
+            .get(p)
+            .map_or((Color::Green, Color::Green), |v| (v[0].color, v[1].color));
+        moves[from as usize][to as usize] += 1;
+    }
+    let changed: u64 = (0..3)
+        .flat_map(|i| (0..3).map(move |j| (i, j)))
+        .filter(|(i, j)| i != j)
+        .map(|(i, j)| moves[i][j])
+        .sum();
+    let count = |c: usize, under: usize| -> u64 {
+        if under == 0 {
+            moves[c].iter().sum()
+        } else {
+            moves.iter().map(|row| row[c]).sum()
+        }
+    };
+    if a.format == SummaryFormat::Json {
+        let mut m = serde_json::Map::new();
+        for f in Color::ALL {
+            for t in Color::ALL {
+                if f != t {
+                    m.insert(
+                        format!("{f}_to_{t}"),
+                        moves[f as usize][t as usize].into(),
+                    );
+                }
+            }
+        }
+        println!(
+            "{}",
+            serde_json::json!({
+                "as_of": as_of.to_string(),
+                "current": current.origin,
+                "proposed": proposed.origin,
+                "persons": population.len(),
+                "changed": changed,
+                "moves": m,
+                "current_counts": Color::ALL.map(|c| count(c as usize, 0)),
+                "proposed_counts": Color::ALL.map(|c| count(c as usize, 1)),
+            })
+        );
+        return Ok(());
+    }
+    println!(
+        "as of the end of {as_of}, {} of {} persons would change color under {} (against {}):",
+        thousands(changed),
+        thousands(population.len() as u64),
+        proposed.origin,
+        current.origin
+    );
+    println!("{:>10} {:>12} {:>12} {:>12}", "now \\ then", "green", "yellow", "red");
+    for f in Color::ALL {
+        println!(
+            "{:>10} {:>12} {:>12} {:>12}",
+            f.as_str(),
+            thousands(moves[f as usize][0]),
+            thousands(moves[f as usize][1]),
+            thousands(moves[f as usize][2])
+        );
+    }
+    for (name, under) in [("now", 0), ("then", 1)] {
+        println!(
+            "{name:>10}: {} green, {} yellow, {} red",
+            thousands(count(0, under)),
+            thousands(count(1, under)),
+            thousands(count(2, under))
+        );
+    }
+    Ok(())
 }

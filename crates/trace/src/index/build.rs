@@ -402,12 +402,7 @@ impl Partial {
                     .ok_or_else(|| corrupt(p, "visited_regions holds no text"))?;
                 let date = Timestamp(when).date(zone).0;
                 for j in 0..regions.len() {
-                    self.arrival(
-                        who,
-                        date,
-                        region_code(regions, j),
-                        ArrivalKind::SelfReport,
-                    );
+                    self.arrival(who, date, region_code(regions, j), ArrivalKind::SelfReport);
                 }
             }
         }
