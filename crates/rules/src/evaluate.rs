@@ -268,7 +268,10 @@ pub fn health_code(
             )
         })
         .collect();
-    keyed.sort_by(|a, b| (a.0, a.1, &a.2.detail).cmp(&(b.0, b.1, &b.2.detail)));
+    // Within a rule, the reason that lasts longest last; open-ended ones first.
+    keyed.sort_by(|a, b| {
+        (a.0, a.1, a.2.valid_until, &a.2.detail).cmp(&(b.0, b.1, b.2.valid_until, &b.2.detail))
+    });
     keyed.dedup_by(|a, b| a.1 == b.1 && a.2.detail == b.2.detail);
     HealthCode {
         person,

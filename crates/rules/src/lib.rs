@@ -11,7 +11,7 @@ mod ruleset;
 
 pub use code::{Color, HealthCode, Reason};
 pub use engine::{CodeEngine, Summary, Sweep, SweepProgress};
-pub use output::{CodesWriter, code_json};
+pub use output::{CodeJson, CodesWriter, code_json};
 pub use population::persons;
 pub use risk::{RiskArea, RiskAreas};
 pub use ruleset::{Condition, DEFAULT_RULES, RiskLevel, Rule, RuleSet, RulesError};

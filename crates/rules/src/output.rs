@@ -17,18 +17,25 @@ use parquet::file::properties::WriterProperties;
 use crate::engine::Summary;
 use crate::{CodeError, HealthCode};
 
-/// Contract §4's JSON for one code; `person_id` is the id as the caller may show it.
-pub fn code_json(code: &HealthCode, person_id: &str) -> serde_json::Value {
-    serde_json::json!({
-        "person_id": person_id,
-        "as_of": code.as_of.to_string(),
-        "color": code.color.as_str(),
-        "reasons": code.reasons.iter().map(|r| serde_json::json!({
-            "rule": r.rule,
-            "detail": r.detail,
-        })).collect::<Vec<_>>(),
-        "valid_until": code.valid_until.map(|d| d.to_string()),
-    })
+/// Contract §4's JSON for one code, fields in the contract's order.
+#[derive(serde::Serialize)]
+pub struct CodeJson<'a> {
+    pub person_id: &'a str,
+    pub as_of: String,
+    pub color: &'static str,
+    pub reasons: &'a [crate::Reason],
+    pub valid_until: Option<String>,
+}
+
+/// `code` as contract §4 prints it; `person_id` is the id as the caller may show it.
+pub fn code_json<'a>(code: &'a HealthCode, person_id: &'a str) -> CodeJson<'a> {
+    CodeJson {
+        person_id,
+        as_of: code.as_of.to_string(),
+        color: code.color.as_str(),
+        reasons: &code.reasons,
+        valid_until: code.valid_until.map(|d| d.to_string()),
+    }
 }
 
 const BATCH: usize = 64 * 1024;

@@ -14,9 +14,7 @@ use store::Store;
 use trace::Index;
 use vault::Keys;
 
-use crate::cli::{
-    CodeArgs, CodesArgs, RulesDiffArgs, RulesShowArgs, SummaryFormat, TextFormat,
-};
+use crate::cli::{CodeArgs, CodesArgs, RulesDiffArgs, RulesShowArgs, SummaryFormat, TextFormat};
 use crate::commands::trace_cmd::open_index;
 use crate::commands::{Globals, thousands};
 use crate::context;
@@ -112,7 +110,11 @@ pub fn run(g: &Globals, a: CodeArgs) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::new(stdout.lock());
     match format {
-        TextFormat::Json => writeln!(w, "{}", rules::code_json(&code, &id.to_string()))?,
+        TextFormat::Json => writeln!(
+            w,
+            "{}",
+            serde_json::to_string(&rules::code_json(&code, &id.to_string()))?
+        )?,
         TextFormat::Text => print_code(&mut w, &code, &id)?,
     }
     w.flush()?;
@@ -185,7 +187,11 @@ pub fn codes(g: &Globals, a: CodesArgs) -> anyhow::Result<()> {
     let mut people: Vec<(u64, i64)> = rules::persons(&o.store)?
         .into_iter()
         .map(|p| {
-            let n = o.keys.pseudonyms.reveal(p).map_or(u64::MAX, PersonId::number);
+            let n = o
+                .keys
+                .pseudonyms
+                .reveal(p)
+                .map_or(u64::MAX, PersonId::number);
             (n, p)
         })
         .collect();
@@ -238,7 +244,7 @@ pub fn codes(g: &Globals, a: CodesArgs) -> anyhow::Result<()> {
             a.out.display()
         );
         println!(
-            "examined {} people a rule could touch ({} cases traced) in {:.2} s; written in {:.2} s",
+            "examined {} people a rule could touch (contacts of {} cases) in {:.2} s; written in {:.2} s",
             thousands(sweep.examined),
             thousands(sweep.cases_traced),
             swept.as_secs_f64(),
@@ -293,10 +299,7 @@ pub fn rules_diff(g: &Globals, a: RulesDiffArgs) -> anyhow::Result<()> {
         for f in Color::ALL {
             for t in Color::ALL {
                 if f != t {
-                    m.insert(
-                        format!("{f}_to_{t}"),
-                        moves[f as usize][t as usize].into(),
-                    );
+                    m.insert(format!("{f}_to_{t}"), moves[f as usize][t as usize].into());
                 }
             }
         }
@@ -322,7 +325,10 @@ pub fn rules_diff(g: &Globals, a: RulesDiffArgs) -> anyhow::Result<()> {
         proposed.origin,
         current.origin
     );
-    println!("{:>10} {:>12} {:>12} {:>12}", "now \\ then", "green", "yellow", "red");
+    println!(
+        "{:>10} {:>12} {:>12} {:>12}",
+        "now \\ then", "green", "yellow", "red"
+    );
     for f in Color::ALL {
         println!(
             "{:>10} {:>12} {:>12} {:>12}",
