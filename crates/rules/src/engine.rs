@@ -208,7 +208,7 @@ impl<'a> CodeEngine<'a> {
                         Summary::of(set, &f)
                     })
                     .collect();
-                if done.fetch_add(1, Ordering::Relaxed) % 4096 == 0 {
+                if (done.fetch_add(1, Ordering::Relaxed) + 1).is_multiple_of(4096) {
                     progress.advance(4096);
                 }
                 summaries

@@ -42,15 +42,17 @@ const BATCH: usize = 64 * 1024;
 
 enum Sink {
     Csv(BufWriter<File>),
-    Parquet {
-        writer: Box<ArrowWriter<File>>,
-        schema: SchemaRef,
-        ids: StringBuilder,
-        colors: StringBuilder,
-        rules: StringBuilder,
-        until: Date32Builder,
-        pending: usize,
-    },
+    Parquet(Box<ParquetSink>),
+}
+
+struct ParquetSink {
+    writer: ArrowWriter<File>,
+    schema: SchemaRef,
+    ids: StringBuilder,
+    colors: StringBuilder,
+    rules: StringBuilder,
+    until: Date32Builder,
+    pending: usize,
 }
 
 /// Writes codes one person at a time, to `.csv` or `.parquet` by the file name.
@@ -91,15 +93,15 @@ impl CodesWriter {
                 .build();
             let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
                 .map_err(|e| io(std::io::Error::other(e)))?;
-            Sink::Parquet {
-                writer: Box::new(writer),
+            Sink::Parquet(Box::new(ParquetSink {
+                writer,
                 schema,
                 ids: StringBuilder::new(),
                 colors: StringBuilder::new(),
                 rules: StringBuilder::new(),
                 until: Date32Builder::new(),
                 pending: 0,
-            }
+            }))
         } else {
             let mut w = BufWriter::with_capacity(1 << 20, file);
             w.write_all(b"person_id,color,rules,valid_until\n")
@@ -140,14 +142,15 @@ impl CodesWriter {
                 let r = w.write_all(&line);
                 return r.map_err(self.io());
             }
-            Sink::Parquet {
-                ids,
-                colors,
-                rules,
-                until,
-                pending,
-                ..
-            } => {
+            Sink::Parquet(p) => {
+                let ParquetSink {
+                    ids,
+                    colors,
+                    rules,
+                    until,
+                    pending,
+                    ..
+                } = p.as_mut();
                 ids.append_value(person_id);
                 colors.append_value(s.color.as_str());
                 rules.append_value(&s.rules);
@@ -164,7 +167,10 @@ impl CodesWriter {
 
     fn flush(&mut self) -> Result<(), CodeError> {
         let tmp = self.tmp.display().to_string();
-        let Sink::Parquet {
+        let Sink::Parquet(p) = &mut self.sink else {
+            return Ok(());
+        };
+        let ParquetSink {
             writer,
             schema,
             ids,
@@ -172,10 +178,7 @@ impl CodesWriter {
             rules,
             until,
             pending,
-        } = &mut self.sink
-        else {
-            return Ok(());
-        };
+        } = p.as_mut();
         if *pending == 0 {
             return Ok(());
         }
@@ -213,8 +216,8 @@ impl CodesWriter {
                 let f = w.into_inner().map_err(|e| io(e.into_error()))?;
                 f.sync_all().map_err(io)?;
             }
-            Sink::Parquet { writer, .. } => {
-                writer.close().map_err(|e| io(std::io::Error::other(e)))?;
+            Sink::Parquet(p) => {
+                p.writer.close().map_err(|e| io(std::io::Error::other(e)))?;
             }
         }
         std::fs::rename(&self.tmp, &self.path).map_err(|cause| CodeError::Write {

@@ -171,15 +171,34 @@ impl SweepBar {
     }
 }
 
-pub fn codes(g: &Globals, a: CodesArgs) -> anyhow::Result<()> {
+/// What `codes` wrote.
+pub struct CodesReport {
+    pub as_of: Date,
+    pub persons: u64,
+    /// Per color: green, yellow, red.
+    pub counts: [u64; 3],
+    pub examined: u64,
+    pub cases_traced: u64,
+    pub sweep_seconds: f64,
+    pub seconds: f64,
+    /// A person of each color, when there is one (for the demo's examples).
+    pub examples: [Option<PersonId>; 3],
+}
+
+/// Computes everyone's code as of the end of `as_of` under `set` and writes them to `out`.
+pub fn write_codes(
+    g: &Globals,
+    set: &RuleSet,
+    as_of: Option<&str>,
+    out: &Path,
+) -> anyhow::Result<CodesReport> {
     let started = Instant::now();
-    let set = load_rules(a.rules.as_deref())?;
     let o = Opened::open(g)?;
     let zone = o.store.zone();
-    let as_of = parse_as_of_date(a.as_of.as_deref(), zone)?;
+    let as_of = parse_as_of_date(as_of, zone)?;
     let engine = o.engine();
     let bar = SweepBar::new();
-    let sweep = engine.sweep(&[&set], as_of, &bar);
+    let sweep = engine.sweep(&[set], as_of, &bar);
     bar.done();
     let swept = started.elapsed();
 
@@ -198,60 +217,94 @@ pub fn codes(g: &Globals, a: CodesArgs) -> anyhow::Result<()> {
     people.sort_unstable();
     let cancel = progress::interrupt_flag();
     let bar = progress::steps_bar(people.len() as u64, "write");
-    let mut writer = rules::CodesWriter::create(&a.out)
-        .with_context(|| format!("creating {}", a.out.display()))?;
+    let mut writer =
+        rules::CodesWriter::create(out).with_context(|| format!("creating {}", out.display()))?;
     let green = Summary::green();
     let mut counts = [0u64; 3];
+    let mut examples = [None; 3];
     for (i, (n, p)) in people.iter().enumerate() {
         if i % 65_536 == 0 {
             bar.set_position(i as u64);
             if cancel.load(Ordering::SeqCst) {
                 drop(writer);
-                let name = a.out.file_name().unwrap_or_default().to_string_lossy();
-                let _ = std::fs::remove_file(a.out.with_file_name(format!(".{name}.tmp")));
-                anyhow::bail!("interrupted; {} not written", a.out.display());
+                let name = out.file_name().unwrap_or_default().to_string_lossy();
+                let _ = std::fs::remove_file(out.with_file_name(format!(".{name}.tmp")));
+                anyhow::bail!("interrupted; {} not written", out.display());
             }
         }
         let s = sweep.codes.get(p).map_or(&green, |v| &v[0]);
-        counts[s.color as usize] += 1;
-        let id = PersonId::from_number(*n).map_or_else(|| format!("#{p}"), |id| id.to_string());
+        let c = s.color as usize;
+        counts[c] += 1;
+        let id = PersonId::from_number(*n);
+        if examples[c].is_none() {
+            examples[c] = id;
+        }
+        let id = id.map_or_else(|| format!("#{p}"), |id| id.to_string());
         writer.write(&id, s)?;
     }
     bar.finish_and_clear();
-    let rows = writer.finish()?;
-    let total = started.elapsed();
+    let persons = writer.finish()?;
+    Ok(CodesReport {
+        as_of,
+        persons,
+        counts,
+        examined: sweep.examined,
+        cases_traced: sweep.cases_traced,
+        sweep_seconds: swept.as_secs_f64(),
+        seconds: started.elapsed().as_secs_f64(),
+        examples,
+    })
+}
+
+/// The counts line of a codes report.
+pub fn print_counts(r: &CodesReport, out: &Path) {
+    println!(
+        "{} persons as of the end of {}: {} green, {} yellow, {} red → {}",
+        thousands(r.persons),
+        r.as_of,
+        thousands(r.counts[0]),
+        thousands(r.counts[1]),
+        thousands(r.counts[2]),
+        out.display()
+    );
+}
+
+pub fn codes(g: &Globals, a: CodesArgs) -> anyhow::Result<()> {
+    let set = load_rules(a.rules.as_deref())?;
+    let r = write_codes(g, &set, a.as_of.as_deref(), &a.out)?;
     if a.format == SummaryFormat::Json {
         println!(
             "{}",
             serde_json::json!({
-                "as_of": as_of.to_string(),
+                "as_of": r.as_of.to_string(),
                 "rules": set.name,
-                "persons": rows,
-                "green": counts[0], "yellow": counts[1], "red": counts[2],
-                "examined": sweep.examined,
-                "cases_traced": sweep.cases_traced,
+                "persons": r.persons,
+                "green": r.counts[0], "yellow": r.counts[1], "red": r.counts[2],
+                "examined": r.examined,
+                "cases_traced": r.cases_traced,
                 "out": a.out.display().to_string(),
-                "seconds": total.as_secs_f64(),
+                "seconds": r.seconds,
             })
         );
     } else {
-        println!(
-            "{} persons as of the end of {as_of}: {} green, {} yellow, {} red → {}",
-            thousands(rows),
-            thousands(counts[0]),
-            thousands(counts[1]),
-            thousands(counts[2]),
-            a.out.display()
-        );
+        print_counts(&r, &a.out);
         println!(
             "examined {} people a rule could touch (contacts of {} cases) in {:.2} s; written in {:.2} s",
-            thousands(sweep.examined),
-            thousands(sweep.cases_traced),
-            swept.as_secs_f64(),
-            (total - swept).as_secs_f64()
+            thousands(r.examined),
+            thousands(r.cases_traced),
+            r.sweep_seconds,
+            r.seconds - r.sweep_seconds
         );
     }
     Ok(())
+}
+
+/// Prints one person's code as text (the demo shows examples).
+pub fn show_code(g: &Globals, id: &PersonId, as_of: &str) -> anyhow::Result<()> {
+    let (code, id) = evaluate(g, &id.to_string(), Some(as_of), None)?;
+    let stdout = std::io::stdout();
+    let mut w = stdout.lock();
+    print_code(&mut w, &code, &id)
 }
 
 pub fn rules_show(a: RulesShowArgs) -> anyhow::Result<()> {

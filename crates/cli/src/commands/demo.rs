@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::cli::{DemoArgs, GenArgs, GenFormat};
-use crate::commands::{Globals, gen_cmd, ingest_cmd, sql, thousands, trace_cmd};
+use crate::commands::{Globals, code_cmd, gen_cmd, ingest_cmd, sql, thousands, trace_cmd};
 use crate::exit::usage;
 
 const MARKER: &str = ".fangyi-demo";
@@ -66,7 +66,7 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
         thousands(a.persons),
         a.days
     );
-    println!("\n[1/4] generating input files into {}", input.display());
+    println!("\n[1/5] generating input files into {}", input.display());
     let gen_args = GenArgs {
         persons: a.persons,
         days: a.days,
@@ -83,7 +83,7 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
     let generated = gen_cmd::generate(&config, &input)?;
     gen_cmd::print_summary(&generated, &input);
 
-    println!("\n[2/4] ingesting into {}", data.display());
+    println!("\n[2/5] ingesting into {}", data.display());
     let demo = Globals {
         data: data.clone(),
         key_file: g.key_file.clone(),
@@ -96,7 +96,7 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
     )?;
     ingest_cmd::print_summary(&ingested);
 
-    println!("\n[3/4] checking the store against the generator's own counts");
+    println!("\n[3/5] checking the store against the generator's own counts");
     let mut all_match = true;
     for (kind, &rows) in &generated.rows {
         let bad = generated.bad_rows.get(kind).copied().unwrap_or(0);
@@ -121,7 +121,9 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
         anyhow::bail!("the store does not match what was generated (see DIFF lines above)");
     }
 
-    trace_step(&demo, &input, config.start.add_days(config.days as i32 - 1))?;
+    let last_day = config.start.add_days(config.days as i32 - 1);
+    trace_step(&demo, &input, last_day)?;
+    codes_step(&demo, &a.dir, last_day)?;
 
     for (title, q) in QUESTIONS {
         println!("\n{title}:");
@@ -139,11 +141,30 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Everyone's health code as of the last day, the counts per color, and one example of each.
+fn codes_step(demo: &Globals, dir: &Path, last_day: model::Date) -> anyhow::Result<()> {
+    println!("\n[5/5] health codes for the whole population (contract §4, built-in rules)");
+    let out = dir.join("codes.csv");
+    let set = rules::RuleSet::builtin();
+    let r = code_cmd::write_codes(demo, &set, Some(&last_day.to_string()), &out)?;
+    print!("  ");
+    code_cmd::print_counts(&r, &out);
+    println!(
+        "  {} people a rule could touch examined, in {:.2} s in all",
+        thousands(r.examined),
+        r.seconds
+    );
+    for id in r.examples.iter().rev().flatten() {
+        code_cmd::show_code(demo, id, &last_day.to_string())?;
+    }
+    Ok(())
+}
+
 /// Indexes the store for tracing, traces every case as of the last day, shows a few, and
 /// measures recall against the generator's ground truth: of the people a reported case really
 /// infected, how many its trace names as close contacts.
 fn trace_step(demo: &Globals, input: &Path, last_day: model::Date) -> anyhow::Result<()> {
-    println!("\n[4/4] tracing every case's close contacts (contract §3)");
+    println!("\n[4/5] tracing every case's close contacts (contract §3)");
     let keys = demo.keys()?;
     let store = crate::context::store(demo.data(), &keys)?;
     let zone = store.zone();

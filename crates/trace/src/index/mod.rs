@@ -752,7 +752,7 @@ impl Index {
         for s in &self.segments {
             s.fevers_of(person, &mut out);
         }
-        out.sort_by(|a, b| a.time.cmp(&b.time));
+        out.sort_by_key(|f| f.time);
         out.dedup();
         out
     }
