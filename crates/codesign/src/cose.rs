@@ -62,10 +62,17 @@ impl Sign1 {
         (!u.is_empty()).then_some(u.as_slice())
     }
 
-    /// The algorithm, which must be in the protected header.
+    /// The algorithm: from the protected header, else the unprotected one (some DCC issuers
+    /// put it there; the key's type must match it anyway, so it cannot be swapped for effect).
     pub fn alg(&self) -> Result<Alg, VerifyError> {
-        let h = &self.inner.protected.header;
-        match &h.alg {
+        let alg = self
+            .inner
+            .protected
+            .header
+            .alg
+            .as_ref()
+            .or(self.inner.unprotected.alg.as_ref());
+        match alg {
             Some(RegisteredLabelWithPrivate::Assigned(a)) => match a {
                 iana::Algorithm::EdDSA => Ok(Alg::EdDsa),
                 iana::Algorithm::ES256 => Ok(Alg::Es256),
@@ -77,7 +84,7 @@ impl Sign1 {
             },
             Some(other) => Err(VerifyError::UnsupportedAlgorithm(format!("{other:?}"))),
             None => Err(VerifyError::UnsupportedAlgorithm(
-                "(none in the protected header)".into(),
+                "(none in the COSE headers)".into(),
             )),
         }
     }
