@@ -285,6 +285,28 @@ pub enum BenchCommand {
         after_help = "Examples:\n  fangyi bench trace                                  generate (or reuse) ./fangyi-bench-trace\n  fangyi bench trace --persons 200000 --days 14 --no-peers    a quick run\n  fangyi bench trace --peer-cases 1000"
     )]
     Trace(BenchTraceArgs),
+    /// Whole-population health codes on a generated province (default 10 million residents):
+    /// the full recompute, timed.
+    #[command(
+        after_help = "Examples:\n  fangyi bench codes                                   generate (or reuse) ./fangyi-bench-codes\n  fangyi bench codes --persons 1000000 --days 7        a quicker run"
+    )]
+    Codes(BenchCodesArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchCodesArgs {
+    /// Residents of the generated province.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub persons: u64,
+    /// Days simulated.
+    #[arg(long, default_value_t = 7)]
+    pub days: u32,
+    /// Work folder; a province generated there before with the same size is reused.
+    #[arg(long, default_value = "./fangyi-bench-codes")]
+    pub dir: PathBuf,
+    /// Runs of the recompute; the best and the median are reported.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
 }
 
 #[derive(Args, Debug)]

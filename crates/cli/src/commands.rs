@@ -1,6 +1,7 @@
 //! Dispatch of commands, and small helpers they share for printing.
 
 mod bench;
+mod bench_codes;
 mod bench_trace;
 mod code_cmd;
 mod demo;
@@ -59,6 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Kinds(a) => kinds::run(a),
         Command::Bench(BenchCommand::Ingest(a)) => bench::ingest(&g, a),
         Command::Bench(BenchCommand::Trace(a)) => bench_trace::run(&g, a),
+        Command::Bench(BenchCommand::Codes(a)) => bench_codes::run(&g, a),
     }
 }
 

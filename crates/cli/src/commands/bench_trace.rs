@@ -18,10 +18,10 @@ const PEER_SCRIPT: &str = include_str!("../../../../scripts/peers/trace.py");
 /// More check-ins than the default and the demo's larger outbreak, so a province of a few
 /// million people has 100 M+ records and enough cases to time.
 const BENCH_RATES: &str = "checkins=4,wuhan_hazard=0.002,transmission=2";
-const START: &str = "2020-01-14";
+pub const START: &str = "2020-01-14";
 const SEED: u64 = 2020;
 
-fn machine() -> String {
+pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|t| {
@@ -69,8 +69,15 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i]
 }
 
-/// Generates and ingests the province unless the folder already holds this one.
-fn province(g: &Globals, a: &BenchTraceArgs, data: &Path) -> anyhow::Result<()> {
+/// A generated province for a benchmark: its size and folder.
+pub struct Province<'a> {
+    pub persons: u64,
+    pub days: u32,
+    pub dir: &'a Path,
+}
+
+/// Generates and ingests the province into `data` unless the folder already holds this one.
+pub fn province(g: &Globals, a: &Province<'_>, data: &Path) -> anyhow::Result<()> {
     let marker = a.dir.join("province.json");
     let params = serde_json::json!({
         "persons": a.persons, "days": a.days, "seed": SEED, "start": START, "rates": BENCH_RATES,
@@ -141,7 +148,15 @@ pub fn run(g: &Globals, a: BenchTraceArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&a.dir)?;
     let data = a.dir.join("data");
     println!("machine: {}", machine());
-    province(g, &a, &data)?;
+    province(
+        g,
+        &Province {
+            persons: a.persons,
+            days: a.days,
+            dir: &a.dir,
+        },
+        &data,
+    )?;
     let run = Globals {
         data: data.clone(),
         key_file: g.key_file.clone(),
