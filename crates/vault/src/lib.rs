@@ -9,6 +9,7 @@ mod pseudonym;
 mod seal;
 
 pub use key::{KeySource, MasterKey};
+use model::PersonId;
 pub use pseudonym::Pseudonymizer;
 pub use seal::{FileSealer, Opener, SALT_LEN};
 
@@ -33,6 +34,8 @@ pub struct Keys {
     pub pseudonyms: Pseudonymizer,
     vault_key: [u8; 32],
     key_id: String,
+    issuer_key: [u8; 32],
+    subject_key: [u8; 32],
 }
 
 impl std::fmt::Debug for Keys {
@@ -54,7 +57,27 @@ impl Keys {
                 .iter()
                 .map(|b| format!("{b:02x}"))
                 .collect(),
+            issuer_key: blake3::derive_key("fangyi 2020 code issuer v1", bytes),
+            subject_key: blake3::derive_key("fangyi 2020 code subject v1", bytes),
         }
+    }
+
+    /// The Ed25519 seed of health-code issuer key generation `generation`: derived, never
+    /// stored, so rotating keys needs no key store and a copy of the data dir signs nothing.
+    pub fn issuer_seed(&self, generation: u32) -> [u8; 32] {
+        let mut h = blake3::Hasher::new_keyed(&self.issuer_key);
+        h.update(b"generation");
+        h.update(&generation.to_le_bytes());
+        *h.finalize().as_bytes()
+    }
+
+    /// The person's pseudonym inside signed health codes: a keyed BLAKE3 hash of the id under
+    /// its own derived key, so a QR code's subject cannot be linked to the store's pseudonyms
+    /// (nor, without the key, to the person).
+    pub fn code_subject(&self, id: PersonId) -> [u8; 16] {
+        let mut h = blake3::Hasher::new_keyed(&self.subject_key);
+        h.update(id.to_string().as_bytes());
+        h.finalize().as_bytes()[..16].try_into().expect("16 bytes")
     }
 
     /// A public fingerprint of the master key, stored in the data dir so that opening it with
@@ -71,5 +94,27 @@ impl Keys {
     /// Opens records sealed with `salt`.
     pub fn opener(&self, salt: &[u8; SALT_LEN]) -> Opener {
         Opener::new(&self.vault_key, salt)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_keys_are_derived_separately_and_deterministically() {
+        let a = Keys::derive(&MasterKey::from_bytes([1; 32]));
+        let b = Keys::derive(&MasterKey::from_bytes([2; 32]));
+        assert_eq!(a.issuer_seed(1), a.clone().issuer_seed(1));
+        assert_ne!(a.issuer_seed(1), a.issuer_seed(2));
+        assert_ne!(a.issuer_seed(1), b.issuer_seed(1));
+        let id: PersonId = "11010519491231002X".parse().unwrap();
+        let other = PersonId::from_parts(420106, model::Date(7000), 101).unwrap();
+        assert_eq!(a.code_subject(id), a.code_subject(id));
+        assert_ne!(a.code_subject(id), a.code_subject(other));
+        assert_ne!(a.code_subject(id), b.code_subject(id));
+        // Not the store's pseudonym in another form.
+        let p = a.pseudonyms.pseudonym(id).to_le_bytes();
+        assert!(!a.code_subject(id).windows(8).any(|w| w == p));
     }
 }
