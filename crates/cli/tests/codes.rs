@@ -219,3 +219,62 @@ fn rules_are_data() {
     let err = env.fails(&["code", &id(0), "--rules", bad.to_str().unwrap()], 2);
     assert!(err.contains("line 1"), "{err}");
 }
+
+#[test]
+fn a_second_run_recomputes_only_what_new_files_touch() {
+    let env = Env::new();
+    city(&env);
+    let out = env.path("codes.csv");
+    let out = out.to_str().unwrap();
+    let args = ["codes", "--as-of", "2020-02-01", "--out", out, "--format", "json"];
+    let first: serde_json::Value = serde_json::from_str(env.ok(&args).trim()).unwrap();
+    assert_eq!(first["incremental"], false);
+
+    // Nothing new: nothing recomputed, the same file.
+    let before = std::fs::read_to_string(out).unwrap();
+    let again: serde_json::Value = serde_json::from_str(env.ok(&args).trim()).unwrap();
+    assert_eq!((again["incremental"].clone(), again["recomputed"].clone()), (true.into(), 0.into()));
+    assert_eq!(std::fs::read_to_string(out).unwrap(), before);
+
+    // Person 11 becomes a case sharing a household-less venue with 8; 6 gets a negative test.
+    env.write(
+        "more/lab_results-2.csv",
+        &format!(
+            "person_id,sample_time,result,diagnosis,onset_date,reported_time\n\
+             {},2020-01-30T08:00:00+08:00,positive,confirmed,2020-01-29,2020-01-31T08:00:00+08:00\n\
+             {},2020-01-25T08:00:00+08:00,negative,,,2020-01-26T08:00:00+08:00\n",
+            id(11),
+            id(6)
+        ),
+    );
+    env.write(
+        "more/checkins.csv",
+        &format!(
+            "person_id,venue_id,time_in,time_out\n\
+             {},V9,2020-01-29T12:00:00+08:00,2020-01-29T13:00:00+08:00\n\
+             {},V9,2020-01-29T12:10:00+08:00,2020-01-29T12:50:00+08:00\n",
+            id(11),
+            id(8)
+        ),
+    );
+    env.ok(&["ingest", env.path("more").to_str().unwrap()]);
+    let inc: serde_json::Value = serde_json::from_str(env.ok(&args).trim()).unwrap();
+    assert_eq!(inc["incremental"], true, "{inc}");
+    assert_eq!(inc["new_sources"], 2, "{inc}");
+    // 11 and 6 are named; 8 is named too, and is 11's contact.
+    assert_eq!(inc["recomputed"], 3, "{inc}");
+    let incremental = std::fs::read_to_string(out).unwrap();
+    let full: serde_json::Value = serde_json::from_str(
+        env.ok(&["codes", "--as-of", "2020-02-01", "--out", out, "--full", "--format", "json"])
+            .trim(),
+    )
+    .unwrap();
+    assert_eq!(full["incremental"], false);
+    assert_eq!(std::fs::read_to_string(out).unwrap(), incremental);
+    for (n, want) in [(11, "red,case,"), (8, "red,close_contact,2020-02-12"), (6, "green,,")] {
+        assert!(
+            incremental.contains(&format!("{},{want}", id(n))),
+            "person {n}: {incremental}"
+        );
+    }
+}

@@ -224,6 +224,42 @@ impl<'a> CodeEngine<'a> {
         }
     }
 
+    /// The people whose codes new records of `touched` may change: they, and — for those who
+    /// are cases — their contacts at the rules' depth.
+    pub fn affected(&self, rules: &RuleSet, touched: &[i64], as_of: Date) -> Vec<i64> {
+        let end = as_of.end_of_day(self.zone).millis();
+        let depth = rules.contact_depth();
+        let mut out: Vec<i64> = touched
+            .par_iter()
+            .flat_map_iter(|&p| {
+                let mut v = vec![p];
+                if depth > 0
+                    && let Ok(t) = self.tracer.trace(p, end, depth)
+                {
+                    v.extend(t.contacts.iter().map(|c| c.person));
+                }
+                v
+            })
+            .collect();
+        out.par_sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Summaries of `persons`, each evaluated on its own (contacts found from their side).
+    pub fn recompute(&self, rules: &RuleSet, persons: &[i64], as_of: Date) -> Vec<(i64, Summary)> {
+        let depth = rules.contact_depth();
+        persons
+            .par_iter()
+            .with_min_len(64)
+            .map(|&p| {
+                let mut facts = self.facts(p, as_of, depth, false);
+                let f = evaluate(rules, &mut facts, &self.risk, as_of, self.zone);
+                (p, Summary::of(rules, &f))
+            })
+            .collect()
+    }
+
     /// Contacts of the cases that can still make someone a contact on `as_of`, by person.
     fn sweep_contacts(
         &self,

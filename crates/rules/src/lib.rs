@@ -8,6 +8,7 @@ mod output;
 mod population;
 pub mod risk;
 mod ruleset;
+pub mod saved;
 
 pub use code::{Color, HealthCode, Reason};
 pub use engine::{CodeEngine, Summary, Sweep, SweepProgress};

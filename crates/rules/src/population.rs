@@ -1,6 +1,7 @@
 //! Who the population is: every person in `persons`, once.
 
 use std::fs::File;
+use std::path::PathBuf;
 
 use arrow::array::AsArray;
 use arrow::datatypes::Int64Type;
@@ -14,7 +15,11 @@ use crate::CodeError;
 
 /// The pseudonyms of everyone in `persons`, sorted, each once.
 pub fn persons(store: &Store) -> Result<Vec<i64>, CodeError> {
-    let files = store.table_files(Kind::Persons);
+    person_ids(&store.table_files(Kind::Persons))
+}
+
+/// The `person_id` pseudonyms in these table files, sorted, each once.
+pub fn person_ids(files: &[PathBuf]) -> Result<Vec<i64>, CodeError> {
     let parts: Vec<Vec<i64>> = files
         .par_iter()
         .map(|path| {

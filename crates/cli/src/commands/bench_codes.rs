@@ -41,7 +41,7 @@ pub fn run(g: &Globals, a: BenchCodesArgs) -> anyhow::Result<()> {
     let mut times = Vec::new();
     let mut last = None;
     for i in 0..a.repeat.max(1) {
-        let r = write_codes(&run, &set, Some(&as_of), &out)?;
+        let r = write_codes(&run, &set, Some(&as_of), &out, true)?;
         println!(
             "  run {}: {:.2} s (sweep {:.2} s: {} examined, contacts of {} cases; writing {:.2} s)",
             i + 1,

@@ -9,6 +9,7 @@ use std::time::Instant;
 use anyhow::Context;
 use indicatif::ProgressBar;
 use model::{Date, PersonId, Timestamp, Zone};
+use rules::saved::{self, RunKey, SavedCodes};
 use rules::{CodeEngine, Color, HealthCode, RiskAreas, RuleSet, Summary, SweepProgress};
 use store::Store;
 use trace::Index;
@@ -183,6 +184,8 @@ pub struct CodesReport {
     pub seconds: f64,
     /// A person of each color, when there is one (for the demo's examples).
     pub examples: [Option<PersonId>; 3],
+    /// Set when the run reused the last one: sources new since, and people recomputed.
+    pub incremental: Option<(usize, u64)>,
 }
 
 /// Computes everyone's code as of the end of `as_of` under `set` and writes them to `out`.
@@ -191,15 +194,66 @@ pub fn write_codes(
     set: &RuleSet,
     as_of: Option<&str>,
     out: &Path,
+    full: bool,
 ) -> anyhow::Result<CodesReport> {
     let started = Instant::now();
     let o = Opened::open(g)?;
     let zone = o.store.zone();
     let as_of = parse_as_of_date(as_of, zone)?;
     let engine = o.engine();
-    let bar = SweepBar::new();
-    let sweep = engine.sweep(&[set], as_of, &bar);
-    bar.done();
+    let run = RunKey::new(&o.store, as_of, &set.digest);
+    let saved = if full {
+        None
+    } else {
+        SavedCodes::load(&o.store, &run)?
+    };
+    let mut incremental = None;
+    let mut examined = 0;
+    let mut cases_traced = 0;
+    let codes = match saved {
+        // Only what sources ingested since the last run touch, unless one changes everyone
+        // (risk areas) or second-degree rules make the reach of a new record unbounded.
+        Some(mut saved) => {
+            let ch = saved::changes(&o.store, &saved)?;
+            if ch.everyone || (set.contact_depth() == 2 && !ch.new_sources.is_empty()) {
+                None
+            } else {
+                let affected = engine.affected(set, &ch.persons, as_of);
+                for p in &affected {
+                    saved.codes.remove(p);
+                }
+                for (p, s) in engine.recompute(set, &affected, as_of) {
+                    if s.color != Color::Green {
+                        saved.codes.insert(p, s);
+                    }
+                }
+                incremental = Some((ch.new_sources.len(), affected.len() as u64));
+                examined = affected.len() as u64;
+                Some(saved.codes)
+            }
+        }
+        None => None,
+    };
+    let codes = match codes {
+        Some(c) => c,
+        None => {
+            let bar = SweepBar::new();
+            let sweep = engine.sweep(&[set], as_of, &bar);
+            bar.done();
+            examined = sweep.examined;
+            cases_traced = sweep.cases_traced;
+            sweep
+                .codes
+                .into_iter()
+                .map(|(p, mut v)| (p, v.swap_remove(0)))
+                .collect()
+        }
+    };
+    let state = SavedCodes {
+        sources: saved::all_sources(&o.store),
+        codes,
+    };
+    state.save(&o.store, &run)?;
     let swept = started.elapsed();
 
     // Everyone in `persons`, in id order.
@@ -232,7 +286,7 @@ pub fn write_codes(
                 anyhow::bail!("interrupted; {} not written", out.display());
             }
         }
-        let s = sweep.codes.get(p).map_or(&green, |v| &v[0]);
+        let s = state.codes.get(p).unwrap_or(&green);
         let c = s.color as usize;
         counts[c] += 1;
         let id = PersonId::from_number(*n);
@@ -248,11 +302,12 @@ pub fn write_codes(
         as_of,
         persons,
         counts,
-        examined: sweep.examined,
-        cases_traced: sweep.cases_traced,
+        examined,
+        cases_traced,
         sweep_seconds: swept.as_secs_f64(),
         seconds: started.elapsed().as_secs_f64(),
         examples,
+        incremental,
     })
 }
 
@@ -271,7 +326,7 @@ pub fn print_counts(r: &CodesReport, out: &Path) {
 
 pub fn codes(g: &Globals, a: CodesArgs) -> anyhow::Result<()> {
     let set = load_rules(a.rules.as_deref())?;
-    let r = write_codes(g, &set, a.as_of.as_deref(), &a.out)?;
+    let r = write_codes(g, &set, a.as_of.as_deref(), &a.out, a.full)?;
     if a.format == SummaryFormat::Json {
         println!(
             "{}",
@@ -281,6 +336,9 @@ pub fn codes(g: &Globals, a: CodesArgs) -> anyhow::Result<()> {
                 "persons": r.persons,
                 "green": r.counts[0], "yellow": r.counts[1], "red": r.counts[2],
                 "examined": r.examined,
+                "incremental": r.incremental.is_some(),
+                "new_sources": r.incremental.map(|i| i.0),
+                "recomputed": r.incremental.map_or(r.examined, |i| i.1),
                 "cases_traced": r.cases_traced,
                 "out": a.out.display().to_string(),
                 "seconds": r.seconds,
@@ -288,6 +346,16 @@ pub fn codes(g: &Globals, a: CodesArgs) -> anyhow::Result<()> {
         );
     } else {
         print_counts(&r, &a.out);
+        if let Some((sources, people)) = r.incremental {
+            println!(
+                "incremental: {sources} source{} ingested since the last run for this day and rules touch {} people (with their contacts); recomputed them in {:.2} s, written in {:.2} s",
+                if sources == 1 { "" } else { "s" },
+                thousands(people),
+                r.sweep_seconds,
+                r.seconds - r.sweep_seconds
+            );
+            return Ok(());
+        }
         println!(
             "examined {} people a rule could touch (contacts of {} cases) in {:.2} s; written in {:.2} s",
             thousands(r.examined),

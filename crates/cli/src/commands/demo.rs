@@ -146,7 +146,7 @@ fn codes_step(demo: &Globals, dir: &Path, last_day: model::Date) -> anyhow::Resu
     println!("\n[5/5] health codes for the whole population (contract §4, built-in rules)");
     let out = dir.join("codes.csv");
     let set = rules::RuleSet::builtin();
-    let r = code_cmd::write_codes(demo, &set, Some(&last_day.to_string()), &out)?;
+    let r = code_cmd::write_codes(demo, &set, Some(&last_day.to_string()), &out, true)?;
     print!("  ");
     code_cmd::print_counts(&r, &out);
     println!(

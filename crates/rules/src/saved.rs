@@ -1,0 +1,187 @@
+//! The last whole-population run, kept in `DIR/codes/` so the next run for the same day and
+//! rules recomputes only the people that sources ingested since then touch.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use model::{Date, Kind};
+use serde::{Deserialize, Serialize};
+use store::Store;
+
+use crate::engine::Summary;
+use crate::{CodeError, Color};
+
+const FORMAT: u32 = 1;
+
+/// Which run the saved codes belong to.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RunKey {
+    pub format: u32,
+    pub as_of: String,
+    pub rules_digest: String,
+    pub key_id: String,
+    pub zone: String,
+}
+
+impl RunKey {
+    pub fn new(store: &Store, as_of: Date, rules_digest: &str) -> RunKey {
+        RunKey {
+            format: FORMAT,
+            as_of: as_of.to_string(),
+            rules_digest: rules_digest.to_string(),
+            key_id: store.manifest().key_id().to_string(),
+            zone: store.zone().to_string(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct SavedHead {
+    run: RunKey,
+    /// Store sources the codes were computed from.
+    sources: Vec<u32>,
+}
+
+/// The not-green codes of the last run and what they were computed from.
+#[derive(Clone, Debug, Default)]
+pub struct SavedCodes {
+    pub sources: BTreeSet<u32>,
+    pub codes: HashMap<i64, Summary>,
+}
+
+fn dir(store: &Store) -> PathBuf {
+    store.root().join("codes")
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> CodeError + '_ {
+    move |cause| CodeError::Write {
+        path: path.display().to_string(),
+        cause,
+    }
+}
+
+impl SavedCodes {
+    /// The saved run, if it is for `run` (same day, rules, key and zone).
+    pub fn load(store: &Store, run: &RunKey) -> Result<Option<SavedCodes>, CodeError> {
+        let d = dir(store);
+        let Ok(head) = std::fs::read(d.join("last.json")) else {
+            return Ok(None);
+        };
+        let Ok(head) = serde_json::from_slice::<SavedHead>(&head) else {
+            return Ok(None);
+        };
+        if head.run != *run {
+            return Ok(None);
+        }
+        let path = d.join("last.csv");
+        let Ok(f) = File::open(&path) else {
+            return Ok(None);
+        };
+        let mut codes = HashMap::new();
+        for line in BufReader::new(f).lines() {
+            let line = line.map_err(io(&path))?;
+            let mut parts = line.split(',');
+            let (Some(p), Some(c), Some(r), Some(u)) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return Ok(None);
+            };
+            let (Ok(p), Some(color), Ok(until)) = (
+                p.parse::<i64>(),
+                Color::parse(c),
+                (!u.is_empty())
+                    .then(|| u.parse::<i32>())
+                    .transpose(),
+            ) else {
+                return Ok(None);
+            };
+            codes.insert(
+                p,
+                Summary {
+                    color,
+                    rules: r.to_string(),
+                    valid_until: until.map(Date),
+                },
+            );
+        }
+        Ok(Some(SavedCodes {
+            sources: head.sources.into_iter().collect(),
+            codes,
+        }))
+    }
+
+    /// Saves the codes (those not green) of a run; the head is written last, so a crash leaves
+    /// the previous run or none.
+    pub fn save(&self, store: &Store, run: &RunKey) -> Result<(), CodeError> {
+        let d = dir(store);
+        std::fs::create_dir_all(&d).map_err(io(&d))?;
+        let _ = std::fs::remove_file(d.join("last.json"));
+        let tmp = d.join("last.csv.tmp");
+        let mut w = BufWriter::new(File::create(&tmp).map_err(io(&tmp))?);
+        for (p, s) in &self.codes {
+            if s.color == Color::Green {
+                continue;
+            }
+            let until = s.valid_until.map_or_else(String::new, |d| d.0.to_string());
+            writeln!(w, "{p},{},{},{until}", s.color.as_str(), s.rules).map_err(io(&tmp))?;
+        }
+        w.into_inner()
+            .map_err(|e| io(&tmp)(e.into_error()))?
+            .sync_all()
+            .map_err(io(&tmp))?;
+        let path = d.join("last.csv");
+        std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        let head = SavedHead {
+            run: run.clone(),
+            sources: self.sources.iter().copied().collect(),
+        };
+        let path = d.join("last.json");
+        std::fs::write(&path, serde_json::to_vec(&head).expect("serialisable")).map_err(io(&path))
+    }
+}
+
+/// What changed in the store since a saved run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Sources committed since.
+    pub new_sources: Vec<u32>,
+    /// A source the run used is gone, or a new one changes everyone (risk areas): recompute
+    /// the whole population.
+    pub everyone: bool,
+    /// People named in the new sources.
+    pub persons: Vec<i64>,
+}
+
+/// The store's sources, and the changes since `saved`.
+pub fn changes(store: &Store, saved: &SavedCodes) -> Result<Changes, CodeError> {
+    let now: BTreeSet<u32> = store.manifest().sources().iter().map(|s| s.seq).collect();
+    let mut c = Changes {
+        everyone: !saved.sources.is_subset(&now),
+        ..Changes::default()
+    };
+    let mut files = Vec::new();
+    for s in store.manifest().sources() {
+        if saved.sources.contains(&s.seq) {
+            continue;
+        }
+        c.new_sources.push(s.seq);
+        match s.kind() {
+            Some(Kind::RiskAreas) => c.everyone = true,
+            Some(k) if k.spec().column("person_id").is_some() => {
+                files.extend(s.files.iter().map(|f| store.root().join(&f.path)));
+            }
+            _ => {}
+        }
+    }
+    if !c.everyone {
+        c.persons = crate::population::person_ids(&files)?;
+    }
+    Ok(c)
+}
+
+/// Every source the store has now.
+pub fn all_sources(store: &Store) -> BTreeSet<u32> {
+    store.manifest().sources().iter().map(|s| s.seq).collect()
+}
