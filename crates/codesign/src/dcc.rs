@@ -156,12 +156,22 @@ impl DccClaims {
 
     /// The claims as JSON: `iss`, `iat`, `exp` (RFC 3339), `type` and `dcc` (the payload).
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "iss": self.iss,
-            "iat": self.iat.map(crate::rfc3339),
-            "exp": self.exp.map(crate::rfc3339),
-            "type": self.cert_types().first().map(|t| t.name()),
-            "dcc": to_json(&self.hcert),
-        })
+        #[derive(serde::Serialize)]
+        struct Shape {
+            iss: Option<String>,
+            iat: Option<String>,
+            exp: Option<String>,
+            #[serde(rename = "type")]
+            kind: Option<&'static str>,
+            dcc: serde_json::Value,
+        }
+        let shape = Shape {
+            iss: self.iss.clone(),
+            iat: self.iat.map(crate::rfc3339),
+            exp: self.exp.map(crate::rfc3339),
+            kind: self.cert_types().first().map(|t| t.name()),
+            dcc: to_json(&self.hcert),
+        };
+        serde_json::to_value(shape).expect("serialisable")
     }
 }

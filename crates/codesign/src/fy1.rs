@@ -137,18 +137,22 @@ impl Claims {
         })
     }
 
-    /// The claims as JSON for `verify --format json` (`sub` and `cti` in hex).
+    /// The claims as JSON for `verify --format json` (`sub` and `cti` in hex, times RFC 3339).
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "iss": self.iss,
-            "iat": crate::rfc3339(self.iat),
-            "exp": crate::rfc3339(self.exp),
-            "cti": hex(&self.cti),
-            "sub": hex(&self.sub),
-            "color": self.color.as_str(),
-            "valid_until": self.valid_until,
-            "as_of": self.as_of,
-        })
+        serde_json::to_value(self.json_shape()).expect("serialisable")
+    }
+
+    pub(crate) fn json_shape(&self) -> ClaimsJson<'_> {
+        ClaimsJson {
+            iss: &self.iss,
+            iat: crate::rfc3339(self.iat),
+            exp: crate::rfc3339(self.exp),
+            cti: hex(&self.cti),
+            sub: hex(&self.sub),
+            color: self.color.as_str(),
+            valid_until: self.valid_until.as_deref(),
+            as_of: &self.as_of,
+        }
     }
 
     /// Fresh random bytes for a code id.
@@ -157,6 +161,19 @@ impl Claims {
         getrandom::fill(&mut b).expect("the operating system's random numbers");
         b
     }
+}
+
+/// [`Claims`] as JSON, keys in this order.
+#[derive(serde::Serialize)]
+pub(crate) struct ClaimsJson<'a> {
+    iss: &'a str,
+    iat: String,
+    exp: String,
+    cti: String,
+    sub: String,
+    color: &'static str,
+    valid_until: Option<&'a str>,
+    as_of: &'a str,
 }
 
 /// An issuer's signing key of one generation: an Ed25519 key derived from a 32-byte seed.

@@ -67,8 +67,9 @@ impl RevocationList {
     }
 }
 
-/// Writes revoked codes `(cti, revoked_at, exp)` as the file [`RevocationList::read`] reads.
-pub fn write_entries(path: &Path, rows: &[([u8; 16], i64, i64)]) -> Result<(), CodesignError> {
+/// The file text for revoked codes `(cti, revoked_at, exp)`, as [`RevocationList::read`]
+/// reads it.
+pub fn entries_text(rows: &[([u8; 16], i64, i64)]) -> String {
     let entries: Vec<RevokedEntry> = rows
         .iter()
         .map(|(cti, at, exp)| RevokedEntry {
@@ -79,5 +80,10 @@ pub fn write_entries(path: &Path, rows: &[([u8; 16], i64, i64)]) -> Result<(), C
         .collect();
     let mut text = serde_json::to_string_pretty(&entries).expect("serialisable");
     text.push('\n');
-    crate::issuer::write_atomic(path, text.as_bytes())
+    text
+}
+
+/// Writes revoked codes `(cti, revoked_at, exp)` to `path` (atomically).
+pub fn write_entries(path: &Path, rows: &[([u8; 16], i64, i64)]) -> Result<(), CodesignError> {
+    crate::issuer::write_atomic(path, entries_text(rows).as_bytes())
 }

@@ -1,5 +1,5 @@
 //! Offline verification of `FY1:` and `HC1:` payloads: decode, signature (the key found by
-//! kid in the trust list), key usage, expiry, then revocation; the first failure stops and
+//! kid in the trust list), expiry, key usage, then revocation; the first failure stops and
 //! names its reason. The result has the contract's JSON shape (§6).
 
 use crate::cose::Sign1;
@@ -7,19 +7,28 @@ use crate::dcc::DccClaims;
 use crate::fy1::Claims;
 use crate::transport::{self, Kind};
 use crate::trust::TrustedKey;
-use crate::{Check, RevocationList, TrustList, VerifyError, b64, rfc3339};
+use crate::{Check, MAX_TTL_SECS, RevocationList, TrustList, VerifyError, b64, rfc3339};
 
 /// How far a verifier's clock may lag the issuer's before a fresh `FY1:` code counts as not
 /// yet valid.
 pub const CLOCK_SKEW_SECS: i64 = 300;
 
 /// The outcome of each check: `None` = not reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Checks {
     pub decode: bool,
     pub signature: Option<bool>,
     pub expiry: Option<bool>,
     pub key_usage: Option<bool>,
+}
+
+#[derive(serde::Serialize)]
+struct OutcomeJson {
+    valid: bool,
+    kind: Option<&'static str>,
+    checks: Checks,
+    reason: String,
+    claims: serde_json::Value,
 }
 
 /// What a payload's claims decoded to.
@@ -55,22 +64,28 @@ impl Outcome {
     /// The contract's JSON: `{"valid", "kind", "checks": {"decode", "signature", "expiry",
     /// "key_usage"}, "reason", "claims"}`.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "valid": self.valid(),
-            "kind": self.kind.map(Kind::as_str),
-            "checks": {
-                "decode": self.checks.decode,
-                "signature": self.checks.signature,
-                "expiry": self.checks.expiry,
-                "key_usage": self.checks.key_usage,
-            },
-            "reason": self.reason(),
-            "claims": match &self.claims {
-                Some(DecodedClaims::Fangyi(c)) => c.to_json(),
+        serde_json::to_value(self.json_shape()).expect("serialisable")
+    }
+
+    /// [`Outcome::to_json`] as text, keys in the contract's order.
+    pub fn to_json_string(&self) -> String {
+        serde_json::to_string(&self.json_shape()).expect("serialisable")
+    }
+
+    fn json_shape(&self) -> OutcomeJson {
+        OutcomeJson {
+            valid: self.valid(),
+            kind: self.kind.map(Kind::as_str),
+            checks: self.checks,
+            reason: self.reason(),
+            claims: match &self.claims {
+                Some(DecodedClaims::Fangyi(c)) => {
+                    serde_json::to_value(c.json_shape()).expect("serialisable")
+                }
                 Some(DecodedClaims::Dcc(c)) => c.to_json(),
                 None => serde_json::json!({}),
             },
-        })
+        }
     }
 
     /// An outcome for a payload that could not even be read (an unreadable QR image).
@@ -151,6 +166,15 @@ impl Verifier {
         };
         out.checks.signature = Some(true);
 
+        let time = match out.claims.as_ref().expect("decoded") {
+            DecodedClaims::Fangyi(c) => check_fangyi_time(c, at),
+            DecodedClaims::Dcc(c) => c.check_time(at),
+        };
+        if let Err(e) = time {
+            return out.fail(e);
+        }
+        out.checks.expiry = Some(true);
+
         let usage = match out.claims.as_ref().expect("decoded") {
             DecodedClaims::Fangyi(c) => check_fangyi_key(key, c, at),
             DecodedClaims::Dcc(c) => {
@@ -161,15 +185,6 @@ impl Verifier {
             return out.fail(e);
         }
         out.checks.key_usage = Some(true);
-
-        let time = match out.claims.as_ref().expect("decoded") {
-            DecodedClaims::Fangyi(c) => check_fangyi_time(c, at),
-            DecodedClaims::Dcc(c) => c.check_time(at),
-        };
-        if let Err(e) = time {
-            return out.fail(e);
-        }
-        out.checks.expiry = Some(true);
 
         if let Some(DecodedClaims::Fangyi(c)) = &out.claims
             && let Some(when) = self.revoked.get(&c.cti)
@@ -210,6 +225,8 @@ fn check_retired(key: &TrustedKey, at: i64) -> Result<(), VerifyError> {
     }
 }
 
+/// A fangyi key may sign for its own region only, and a retired one (`not_after` = retirement
+/// + the longest TTL) only codes issued before it was retired.
 fn check_fangyi_key(key: &TrustedKey, c: &Claims, at: i64) -> Result<(), VerifyError> {
     if let Some(region) = &key.region
         && *region != c.iss
@@ -218,6 +235,14 @@ fn check_fangyi_key(key: &TrustedKey, c: &Claims, at: i64) -> Result<(), VerifyE
             kid: b64(&key.kid),
             region: region.clone(),
             iss: c.iss.clone(),
+        });
+    }
+    if let Some(na) = key.not_after
+        && c.iat > na - MAX_TTL_SECS
+    {
+        return Err(VerifyError::KeyRetired {
+            kid: b64(&key.kid),
+            not_after: rfc3339(na),
         });
     }
     check_retired(key, at)
@@ -360,7 +385,7 @@ mod tests {
             }
         );
         assert_eq!(o.checks.expiry, Some(false));
-        assert_eq!(o.checks.key_usage, Some(true));
+        assert_eq!(o.checks.key_usage, None);
         let o = v.verify(&p, T0 - CLOCK_SKEW_SECS - 1);
         assert!(matches!(err(&o), VerifyError::NotYetValid { .. }));
         assert!(v.verify(&p, T0 - CLOCK_SKEW_SECS).valid());
@@ -371,11 +396,32 @@ mod tests {
         assert!(matches!(err(&o), VerifyError::Revoked { .. }));
         assert!(o.checks.expiry == Some(true) && !o.valid());
 
-        let retired = verifier(&[(&key, Some(T0 + 50))]);
-        assert!(retired.verify(&p, T0 + 50).valid());
-        let o = retired.verify(&p, T0 + 51);
-        assert!(matches!(err(&o), VerifyError::KeyRetired { .. }));
+        // Retired at T0: trusted until T0 + the longest TTL for codes issued by then.
+        let retired = verifier(&[(&key, Some(T0 + MAX_TTL_SECS))]);
+        assert!(retired.verify(&p, at).valid());
+        let long = Claims {
+            exp: T0 + 30 * 86_400,
+            ..claims("330300")
+        };
+        let o = retired.verify(&key.sign(&long), T0 + MAX_TTL_SECS + 1);
+        assert!(
+            matches!(err(&o), VerifyError::KeyRetired { .. }),
+            "{:?}",
+            o.error
+        );
         assert_eq!(o.checks.key_usage, Some(false));
+        assert_eq!(o.checks.expiry, Some(true));
+        // Signed after retirement (a leaked old key): refused at once.
+        let late = Claims {
+            iat: T0 + 10,
+            ..claims("330300")
+        };
+        let o = retired.verify(&key.sign(&late), T0 + 20);
+        assert!(
+            matches!(err(&o), VerifyError::KeyRetired { .. }),
+            "{:?}",
+            o.error
+        );
 
         let o = v.verify(&key.sign(&claims("420100")), at);
         assert!(matches!(err(&o), VerifyError::IssuerMismatch { .. }));
