@@ -83,6 +83,15 @@ pub enum Command {
     /// The health-code rule set: print the built-in one, check a file, or count who would change.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Issuer keys for signed codes and the trust list: init, rotate, export, import, list.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Verify a signed code (FY1:) or an EU DCC (HC1:) offline: signature, key usage, expiry,
+    /// revocation.
+    #[command(
+        after_help = "Examples:\n  fangyi verify 'FY1:…'                                   against this data dir's trust list\n  fangyi verify --image code.png --format json\n  fangyi verify 'HC1:…' --trust dcc-trust.json --at 2021-06-01T00:00:00Z\n  fangyi verify 'FY1:…' --trust province-a.json --revoked revoked.json\n\nExit 0 when valid, 1 when not (the reason on stderr), 2 for bad usage."
+    )]
+    Verify(VerifyArgs),
     /// Rows, files, bytes and date range per kind.
     Stats(StatsArgs),
     /// The input kinds and their columns (required ones marked *).
@@ -291,6 +300,99 @@ pub enum BenchCommand {
         after_help = "Examples:\n  fangyi bench codes                                   generate (or reuse) ./fangyi-bench-codes\n  fangyi bench codes --persons 1000000 --days 7        a quicker run"
     )]
     Codes(BenchCodesArgs),
+    /// Signed-code verification throughput: FY1 codes per second on one core and on all, and
+    /// the EU DCC test vectors if a folder is given.
+    #[command(
+        after_help = "Examples:\n  fangyi bench verify\n  fangyi bench verify --codes 200000 --dcc ../shared/data/dcc_testdata"
+    )]
+    Verify(BenchVerifyArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchVerifyArgs {
+    /// Distinct FY1 codes to issue (with a temporary key) and verify.
+    #[arg(long, default_value_t = 100_000)]
+    pub codes: usize,
+    /// Runs of each configuration; the best is reported.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
+    /// A folder of EU DCC test vectors (with vectors_index.csv) to time as well.
+    #[arg(long)]
+    pub dcc: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Create this data dir's issuer: Ed25519 key generation 1 for a region, and its trust list.
+    #[command(after_help = "Examples:\n  fangyi keys init --region 330300")]
+    Init(KeysInitArgs),
+    /// Make a new key generation the signer; the old key stays trusted until its codes expire.
+    Rotate,
+    /// Print or write this issuer's trust list (kid, public key, region, not_after per key).
+    #[command(
+        after_help = "Examples:\n  fangyi keys export --out zhejiang-trust.json\n  fangyi keys export --all        also the keys imported from other provinces"
+    )]
+    Export(KeysExportArgs),
+    /// Trust another province's exported list, so its codes verify here.
+    #[command(after_help = "Examples:\n  fangyi keys import hubei-trust.json")]
+    Import(KeysImportArgs),
+    /// The keys this data dir trusts: its own generations and imported ones.
+    List(KeysListArgs),
+    /// Write the revoked, not yet expired code ids for offline verifiers (`verify --revoked`).
+    #[command(after_help = "Examples:\n  fangyi keys export-revocations --out revoked.json")]
+    ExportRevocations(KeysExportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct KeysInitArgs {
+    /// The 6-digit region code this issuer signs for (the codes' `iss`).
+    #[arg(long)]
+    pub region: String,
+}
+
+#[derive(Args, Debug)]
+pub struct KeysExportArgs {
+    /// The file to write (default: stdout).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Include keys imported from elsewhere (default: this issuer's own keys only).
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct KeysImportArgs {
+    /// A trust list file (a JSON array of {"kid", "certificate" | "public_key", …}).
+    pub file: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct KeysListArgs {
+    /// Output (default: a table on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<TextFormat>,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The payload: `FY1:…` or `HC1:…`.
+    #[arg(required_unless_present = "image", conflicts_with = "image")]
+    pub payload: Option<String>,
+    /// Read the payload from a QR code in a PNG image instead.
+    #[arg(long)]
+    pub image: Option<PathBuf>,
+    /// Trust list file (JSON array of signer entries); default: the data dir's.
+    #[arg(long)]
+    pub trust: Option<PathBuf>,
+    /// Revoked code ids (from `keys export-revocations`); default: the data dir's ops.db if any.
+    #[arg(long)]
+    pub revoked: Option<PathBuf>,
+    /// Check expiry at this time (RFC 3339) or the end of this date instead of now.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Output (default: text on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<TextFormat>,
 }
 
 #[derive(Args, Debug)]
@@ -393,15 +495,28 @@ pub struct CodeIssueArgs {
     /// A rule set file instead of the built-in one.
     #[arg(long)]
     pub rules: Option<PathBuf>,
-    /// Where to write the QR code as PNG.
+    /// Where to write the QR code as PNG (default: code-<id>.png in the current folder).
     #[arg(long)]
     pub png: Option<PathBuf>,
+    /// Hours the signed code stays valid offline (at most 168); a color is one day's judgment.
+    #[arg(long, default_value_t = 24)]
+    pub ttl: u32,
+    /// Output (default: the payload alone on stdout, details on stderr).
+    #[arg(long, value_enum)]
+    pub format: Option<TextFormat>,
 }
 
 #[derive(Args, Debug)]
 pub struct CodeRevokeArgs {
-    /// The person's ID number.
-    pub person: String,
+    /// The person's ID number: revokes all of their codes that have not expired.
+    #[arg(required_unless_present = "code", conflicts_with = "code")]
+    pub person: Option<String>,
+    /// Revoke one code by its id (`cti` in `verify --format json`, 32 hex digits).
+    #[arg(long)]
+    pub code: Option<String>,
+    /// Why, kept with the revocation.
+    #[arg(long, default_value = "revoked by operator")]
+    pub reason: String,
 }
 
 #[derive(Args, Debug)]

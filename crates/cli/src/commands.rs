@@ -3,6 +3,7 @@
 mod bench;
 mod bench_codes;
 mod bench_trace;
+mod bench_verify;
 mod code_cmd;
 mod demo;
 mod exposed;
@@ -56,10 +57,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Codes(a) => code_cmd::codes(&g, a),
         Command::Rules(RulesCommand::Show(a)) => code_cmd::rules_show(a),
         Command::Rules(RulesCommand::Diff(a)) => code_cmd::rules_diff(&g, a),
+        Command::Keys(k) => signing::keys(&g, k),
+        Command::Verify(a) => signing::verify(&g, a),
         Command::Stats(a) => stats::run(&g, a),
         Command::Kinds(a) => kinds::run(a),
         Command::Bench(BenchCommand::Ingest(a)) => bench::ingest(&g, a),
         Command::Bench(BenchCommand::Trace(a)) => bench_trace::run(&g, a),
+        Command::Bench(BenchCommand::Verify(a)) => bench_verify::run(a),
         Command::Bench(BenchCommand::Codes(a)) => bench_codes::run(&g, a),
     }
 }

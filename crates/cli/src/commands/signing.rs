@@ -1,12 +1,502 @@
 //! `fangyi keys`, `code issue`, `code revoke` and `verify`: signed, offline-verifiable codes.
+//!
+//! Issuer private keys are derived from the master key per generation (`vault`), never stored;
+//! the data dir holds the public side (`keys/issuer.json`, `keys/trust.json`) and the issued
+//! and revoked codes (`ops.db`).
 
-use crate::cli::{CodeIssueArgs, CodeRevokeArgs};
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+use anyhow::Context;
+use codesign::issuer::{self, Issuer};
+use codesign::trust::{self, TrustEntry};
+use codesign::{
+    Claims, Color, IssuerKey, MAX_TTL_SECS, Outcome, RevocationList, TrustList, Verifier, b64, hex,
+    now_secs, rfc3339,
+};
+use model::PersonId;
+use ops::{IssuedCode, Ops};
+
+use crate::cli::{
+    CodeIssueArgs, CodeRevokeArgs, KeysCommand, KeysExportArgs, KeysImportArgs, KeysInitArgs,
+    KeysListArgs, TextFormat, VerifyArgs,
+};
 use crate::commands::Globals;
+use crate::commands::trace_cmd::parse_as_of;
+use crate::exit::usage;
 
-pub fn issue(_g: &Globals, _a: CodeIssueArgs) -> anyhow::Result<()> {
-    anyhow::bail!("signed codes are being built")
+fn text_format(f: Option<TextFormat>) -> TextFormat {
+    f.unwrap_or(if std::io::stdout().is_terminal() {
+        TextFormat::Text
+    } else {
+        TextFormat::Json
+    })
 }
 
-pub fn revoke(_g: &Globals, _a: CodeRevokeArgs) -> anyhow::Result<()> {
-    anyhow::bail!("signed codes are being built")
+/// A small runtime for the operational database.
+fn block_on<F: Future>(f: F) -> anyhow::Result<F::Output> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(f))
+}
+
+fn load_issuer(data: &Path) -> anyhow::Result<Issuer> {
+    Issuer::load(data)?.ok_or_else(|| {
+        usage(format!(
+            "{} has no issuer key yet: run `fangyi keys init --region CODE` first",
+            data.display()
+        ))
+    })
+}
+
+/// The current generation's signing key, derived from the master key and checked against the
+/// public key recorded in the data dir.
+fn signing_key(g: &Globals, issuer: &Issuer) -> anyhow::Result<(IssuerKey, vault::Keys)> {
+    let keys = g.keys()?;
+    let key = IssuerKey::from_seed(&keys.issuer_seed(issuer.current().generation));
+    issuer.check_key(&key)?;
+    Ok((key, keys))
+}
+
+pub fn keys(g: &Globals, k: KeysCommand) -> anyhow::Result<()> {
+    match k {
+        KeysCommand::Init(a) => keys_init(g, a),
+        KeysCommand::Rotate => keys_rotate(g),
+        KeysCommand::Export(a) => keys_export(g, a),
+        KeysCommand::Import(a) => keys_import(g, a),
+        KeysCommand::List(a) => keys_list(g, a),
+        KeysCommand::ExportRevocations(a) => export_revocations(g, a),
+    }
+}
+
+fn keys_init(g: &Globals, a: KeysInitArgs) -> anyhow::Result<()> {
+    let region = model::Region::parse(a.region.trim().as_bytes())
+        .map_err(|e| usage(format!("--region {}: {}", a.region, e.reason())))?
+        .to_string();
+    if let Some(i) = Issuer::load(g.data())? {
+        return Err(usage(format!(
+            "{} already has an issuer for {} (key generation {}, kid {}); use `fangyi keys rotate` for a new key",
+            g.data().display(),
+            i.region,
+            i.current().generation,
+            i.current().kid
+        )));
+    }
+    let keys = g.keys()?;
+    let key = IssuerKey::from_seed(&keys.issuer_seed(1));
+    let issuer = Issuer::new(&region, &key, now_secs());
+    issuer.save(g.data())?;
+    issuer.sync_trust(g.data())?;
+    println!(
+        "issuer {region}: key generation 1, kid {} (Ed25519, derived from the master key; not stored)",
+        b64(&key.kid())
+    );
+    println!(
+        "trust list: {} (publish it with `fangyi keys export`)",
+        Issuer::trust_path(g.data()).display()
+    );
+    Ok(())
+}
+
+fn keys_rotate(g: &Globals) -> anyhow::Result<()> {
+    let mut issuer = load_issuer(g.data())?;
+    let (old, keys) = signing_key(g, &issuer)?;
+    let generation = issuer.current().generation + 1;
+    let next = IssuerKey::from_seed(&keys.issuer_seed(generation));
+    let now = now_secs();
+    issuer.rotate(&next, now);
+    issuer.save(g.data())?;
+    issuer.sync_trust(g.data())?;
+    println!(
+        "issuer {}: key generation {generation}, kid {} signs from now on",
+        issuer.region,
+        b64(&next.kid())
+    );
+    println!(
+        "kid {} retired; still trusted until {} so the codes it signed verify until they expire",
+        b64(&old.kid()),
+        rfc3339(now + MAX_TTL_SECS)
+    );
+    println!("publish the new trust list with `fangyi keys export`");
+    Ok(())
+}
+
+fn write_or_print(out: Option<&Path>, text: &str) -> anyhow::Result<()> {
+    match out {
+        Some(p) => issuer::write_atomic(p, text.as_bytes())
+            .map_err(|e| usage(format!("writing {}: {e}", p.display()))),
+        None => {
+            std::io::stdout().write_all(text.as_bytes())?;
+            Ok(())
+        }
+    }
+}
+
+fn trust_text(entries: &[TrustEntry]) -> String {
+    let mut text = String::from("[\n");
+    for (i, e) in entries.iter().enumerate() {
+        text.push_str("  ");
+        text.push_str(&serde_json::to_string(e).expect("serialisable"));
+        text.push_str(if i + 1 < entries.len() { ",\n" } else { "\n" });
+    }
+    text.push_str("]\n");
+    text
+}
+
+fn keys_export(g: &Globals, a: KeysExportArgs) -> anyhow::Result<()> {
+    let issuer = load_issuer(g.data())?;
+    let entries = if a.all {
+        issuer.sync_trust(g.data())?
+    } else {
+        issuer.trust_entries()
+    };
+    write_or_print(a.out.as_deref(), &trust_text(&entries))?;
+    if let Some(p) = &a.out {
+        eprintln!("wrote {} keys to {}", entries.len(), p.display());
+    }
+    Ok(())
+}
+
+fn keys_import(g: &Globals, a: KeysImportArgs) -> anyhow::Result<()> {
+    let incoming = trust::read_entries(&a.file).map_err(|e| usage(e.to_string()))?;
+    // Every entry must be usable before any is trusted.
+    TrustList::from_entries(&incoming).map_err(|e| usage(format!("{}: {e}", a.file.display())))?;
+    let mut entries = issuer::read_trust(g.data())?;
+    let (added, updated) = trust::merge(&mut entries, &incoming);
+    trust::write_entries(&Issuer::trust_path(g.data()), &entries)?;
+    println!(
+        "imported {}: {added} new keys, {updated} updated, {} already trusted; the trust list has {} keys",
+        a.file.display(),
+        incoming.len() - added - updated,
+        entries.len()
+    );
+    Ok(())
+}
+
+fn keys_list(g: &Globals, a: KeysListArgs) -> anyhow::Result<()> {
+    let issuer = Issuer::load(g.data())?;
+    let entries = issuer::read_trust(g.data())?;
+    let own = |e: &TrustEntry| {
+        issuer.as_ref().and_then(|i| {
+            i.generations
+                .iter()
+                .find(|gn| Some(&gn.public_key) == e.public_key.as_ref())
+        })
+    };
+    let rows: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|e| {
+            let key = e.resolve();
+            let status = match own(e) {
+                Some(gn) if gn.retired_at.is_none() => {
+                    format!("signing (generation {})", gn.generation)
+                }
+                Some(gn) => format!("retired (generation {})", gn.generation),
+                None => "imported".to_string(),
+            };
+            serde_json::json!({
+                "kid": e.kid_b64(),
+                "key": key.as_ref().map_or("invalid", |k| k.key.name()),
+                "region": e.region,
+                "issuer": e.issuer,
+                "not_after": e.not_after,
+                "status": status,
+            })
+        })
+        .collect();
+    match text_format(a.format) {
+        TextFormat::Json => println!("{}", serde_json::Value::Array(rows)),
+        TextFormat::Text => {
+            if let Some(i) = &issuer {
+                println!(
+                    "issuer {} — key generation {} signs",
+                    i.region,
+                    i.current().generation
+                );
+            }
+            println!(
+                "{:<14} {:<9} {:<8} {:<26} {:<22}",
+                "kid", "key", "region", "status", "not_after"
+            );
+            for r in &rows {
+                let s = |k: &str| r[k].as_str().unwrap_or("").to_string();
+                println!(
+                    "{:<14} {:<9} {:<8} {:<26} {:<22}",
+                    s("kid"),
+                    s("key"),
+                    s("region"),
+                    s("status"),
+                    s("not_after")
+                );
+            }
+            if rows.is_empty() {
+                println!("(no trusted keys: `fangyi keys init` or `fangyi keys import FILE`)");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn export_revocations(g: &Globals, a: KeysExportArgs) -> anyhow::Result<()> {
+    let path = Ops::path(g.data());
+    let now = now_secs();
+    let revoked = if path.exists() {
+        block_on(async {
+            let ops = Ops::open(&path).await?;
+            let r = ops.revocations(now).await;
+            ops.close().await;
+            r
+        })??
+    } else {
+        Vec::new()
+    };
+    let rows: Vec<_> = revoked
+        .iter()
+        .map(|r| (r.cti, r.revoked_at, r.exp.unwrap_or(now + MAX_TTL_SECS)))
+        .collect();
+    write_or_print(a.out.as_deref(), &codesign::revocation::entries_text(&rows))?;
+    if let Some(p) = &a.out {
+        eprintln!("wrote {} revoked codes to {}", rows.len(), p.display());
+    }
+    Ok(())
+}
+
+pub fn issue(g: &Globals, a: CodeIssueArgs) -> anyhow::Result<()> {
+    if a.ttl == 0 || i64::from(a.ttl) * 3600 > MAX_TTL_SECS {
+        return Err(usage(format!(
+            "--ttl {}: hours between 1 and {}",
+            a.ttl,
+            MAX_TTL_SECS / 3600
+        )));
+    }
+    let issuer = load_issuer(g.data())?;
+    let (key, keys) = signing_key(g, &issuer)?;
+    let (code, id) =
+        crate::commands::code_cmd::evaluate(g, &a.person, a.as_of.as_deref(), a.rules.as_deref())?;
+    let now = now_secs();
+    let claims = Claims {
+        iss: issuer.region.clone(),
+        iat: now,
+        exp: now + i64::from(a.ttl) * 3600,
+        cti: Claims::new_cti(),
+        sub: keys.code_subject(id),
+        color: Color::parse(code.color.as_str())
+            .with_context(|| format!("unknown color {}", code.color.as_str()))?,
+        valid_until: code.valid_until.map(|d| d.to_string()),
+        as_of: code.as_of.to_string(),
+    };
+    let payload = key.sign(&claims);
+    let png_path = a
+        .png
+        .clone()
+        .unwrap_or_else(|| format!("code-{}.png", &hex(&claims.cti)[..8]).into());
+    let png = codesign::qr::to_png(&payload).map_err(anyhow::Error::msg)?;
+    issuer::write_atomic(&png_path, &png)
+        .map_err(|e| usage(format!("writing {}: {e}", png_path.display())))?;
+
+    let path = Ops::path(g.data());
+    let record = IssuedCode {
+        cti: claims.cti,
+        subject: claims.sub,
+        issued: claims.iat,
+        exp: claims.exp,
+        kid: b64(&key.kid()),
+        color: claims.color.as_str().to_string(),
+    };
+    block_on(async {
+        let ops = Ops::open(&path).await?;
+        let r = ops.record_issued(&record).await;
+        ops.close().await;
+        r
+    })??;
+
+    match a.format.unwrap_or(TextFormat::Text) {
+        TextFormat::Json => println!(
+            "{}",
+            serde_json::json!({
+                "payload": payload,
+                "png": png_path.display().to_string(),
+                "kid": b64(&key.kid()),
+                "claims": claims.to_json(),
+            })
+        ),
+        TextFormat::Text => {
+            eprintln!(
+                "issued a {} code as of {}{}: signed by {} key {} (generation {}), expires {}; QR: {}",
+                claims.color.as_str(),
+                claims.as_of,
+                claims
+                    .valid_until
+                    .as_deref()
+                    .map_or(String::new(), |d| format!(" (color valid until {d})")),
+                issuer.region,
+                b64(&key.kid()),
+                issuer.current().generation,
+                rfc3339(claims.exp),
+                png_path.display()
+            );
+            println!("{payload}");
+        }
+    }
+    Ok(())
+}
+
+pub fn revoke(g: &Globals, a: CodeRevokeArgs) -> anyhow::Result<()> {
+    let path = Ops::path(g.data());
+    let now = now_secs();
+    if let Some(code) = &a.code {
+        let cti = codesign::unhex(code)
+            .and_then(|b| <[u8; 16]>::try_from(b).ok())
+            .ok_or_else(|| usage(format!("--code {code}: a code id is 32 hex digits")))?;
+        let fresh = block_on(async {
+            let ops = Ops::open(&path).await?;
+            let r = ops.revoke_code(&cti, now, &a.reason).await;
+            ops.close().await;
+            r
+        })??;
+        println!(
+            "code {} {}",
+            hex(&cti),
+            if fresh {
+                "revoked"
+            } else {
+                "was already revoked"
+            }
+        );
+    } else {
+        let person = a.person.as_deref().unwrap_or_default();
+        let id: PersonId = person
+            .trim()
+            .parse()
+            .map_err(|e| usage(format!("{person}: not a person id: {e}")))?;
+        let subject = g.keys()?.code_subject(id);
+        let codes = block_on(async {
+            let ops = Ops::open(&path).await?;
+            let r = ops.revoke_subject(&subject, now, &a.reason).await;
+            ops.close().await;
+            r
+        })??;
+        if codes.is_empty() {
+            println!("no live codes to revoke for this person");
+        } else {
+            println!(
+                "revoked {} code{} (ids {}); a code issued from now on is valid again",
+                codes.len(),
+                if codes.len() == 1 { "" } else { "s" },
+                codes
+                    .iter()
+                    .map(|c| hex(&c.cti))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    eprintln!(
+        "this data dir's verify sees it now; for offline verifiers: `fangyi keys export-revocations --out FILE`"
+    );
+    Ok(())
+}
+
+pub fn verify(g: &Globals, a: VerifyArgs) -> anyhow::Result<()> {
+    let at = parse_as_of(a.at.as_deref(), model::Zone::CST)
+        .map_err(|e| usage(format!("{e}").replace("--as-of", "--at")))?
+        .div_euclid(1000);
+    let entries = match &a.trust {
+        Some(p) => trust::read_entries(p).map_err(|e| usage(e.to_string()))?,
+        None => {
+            let entries = issuer::read_trust(g.data())?;
+            if entries.is_empty() {
+                eprintln!(
+                    "warning: {} has no trust list; every signer is unknown (give --trust FILE)",
+                    g.data().display()
+                );
+            }
+            entries
+        }
+    };
+    let trust = TrustList::from_entries(&entries).map_err(|e| usage(e.to_string()))?;
+    let revoked = match &a.revoked {
+        Some(p) => RevocationList::read(p).map_err(|e| usage(e.to_string()))?,
+        None => {
+            let path = Ops::path(g.data());
+            let mut list = RevocationList::default();
+            if path.exists() {
+                let rows = block_on(async {
+                    let ops = Ops::open(&path).await?;
+                    let r = ops.revocations(at.min(now_secs())).await;
+                    ops.close().await;
+                    r
+                })??;
+                for r in rows {
+                    list.insert(r.cti, r.revoked_at);
+                }
+            }
+            list
+        }
+    };
+    let verifier = Verifier::new(trust, revoked);
+    let outcome = match (&a.payload, &a.image) {
+        (Some(p), _) => verifier.verify(p, at),
+        (None, Some(img)) => {
+            let bytes =
+                std::fs::read(img).map_err(|e| usage(format!("reading {}: {e}", img.display())))?;
+            match codesign::qr::from_png(&bytes) {
+                Ok(text) => verifier.verify(&text, at),
+                Err(e) => Outcome::undecodable(e),
+            }
+        }
+        (None, None) => return Err(usage("give a payload or --image PNG")),
+    };
+    match text_format(a.format) {
+        TextFormat::Json => println!("{}", outcome.to_json_string()),
+        TextFormat::Text => print_outcome(&outcome),
+    }
+    if outcome.valid() {
+        Ok(())
+    } else {
+        Err(anyhow::anyhow!("not valid: {}", outcome.reason()))
+    }
+}
+
+fn print_outcome(o: &Outcome) {
+    let j = o.to_json();
+    let mark = |v: &serde_json::Value| match v.as_bool() {
+        Some(true) => "ok",
+        Some(false) => "FAILED",
+        None => "-",
+    };
+    let kind = j["kind"].as_str().unwrap_or("unknown");
+    println!(
+        "{} ({kind}): {}",
+        if o.valid() { "VALID" } else { "NOT VALID" },
+        o.reason()
+    );
+    println!(
+        "  decode {}  signature {}  expiry {}  key usage {}",
+        mark(&j["checks"]["decode"]),
+        mark(&j["checks"]["signature"]),
+        mark(&j["checks"]["expiry"]),
+        mark(&j["checks"]["key_usage"])
+    );
+    let c = &j["claims"];
+    match kind {
+        "fangyi" if c.get("color").is_some() => println!(
+            "  color {} as of {}, valid until {}; issued by {} at {}, expires {}",
+            c["color"].as_str().unwrap_or("?"),
+            c["as_of"].as_str().unwrap_or("?"),
+            c["valid_until"].as_str().unwrap_or("(no end date)"),
+            c["iss"].as_str().unwrap_or("?"),
+            c["iat"].as_str().unwrap_or("?"),
+            c["exp"].as_str().unwrap_or("?")
+        ),
+        "dcc" if c.get("dcc").is_some() => println!(
+            "  {} certificate issued by {} at {}, expires {}",
+            c["type"].as_str().unwrap_or("unknown"),
+            c["iss"].as_str().unwrap_or("?"),
+            c["iat"].as_str().unwrap_or("?"),
+            c["exp"].as_str().unwrap_or("?")
+        ),
+        _ => {}
+    }
 }
