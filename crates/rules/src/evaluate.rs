@@ -122,6 +122,7 @@ pub fn evaluate(
             Condition::Arrival { level, days, kinds } => {
                 for ar in &facts.arrivals {
                     if kinds.contains(&ar.kind)
+                        && ar.time <= end
                         && holds(ar.date, *days)
                         && risk.covers(*level, ar.origin, ar.date)
                     {
@@ -147,7 +148,11 @@ pub fn evaluate(
                             .labs
                             .iter()
                             .any(|l| !l.positive && l.sample > f.time && l.reported <= end);
-                    if f.temperature_c >= *min_temperature_c && holds(date, *days) && !cleared {
+                    if f.temperature_c >= *min_temperature_c
+                        && f.time <= end
+                        && holds(date, *days)
+                        && !cleared
+                    {
                         add(
                             Some(date.add_days(*days)),
                             Cause::Fever {

@@ -91,9 +91,7 @@ impl SavedCodes {
             let (Ok(p), Some(color), Ok(until)) = (
                 p.parse::<i64>(),
                 Color::parse(c),
-                (!u.is_empty())
-                    .then(|| u.parse::<i32>())
-                    .transpose(),
+                (!u.is_empty()).then(|| u.parse::<i32>()).transpose(),
             ) else {
                 return Ok(None);
             };

@@ -190,8 +190,8 @@ fn at() -> impl Strategy<Value = At> {
     })
 }
 
-/// The world with every time on a whole second (the main property: sub-second times meet a
-/// known engine disagreement, documented by the ignored tests below).
+/// The world with every time on a whole second (sub-second times have their own property
+/// below).
 fn whole_seconds(mut w: World) -> World {
     let fix = |a: &mut At| a.back = a.back.min(1);
     w.trips.iter_mut().for_each(|t| fix(&mut t.arrive));
@@ -1049,13 +1049,13 @@ proptest! {
 // ---- a known disagreement ---------------------------------------------------------------------
 //
 // §4 answers for 23:59:59 of D and uses only records whose time is <= that instant. The engine
-// cuts lab results at 23:59:59.000 (`Date::end_of_day`) but takes arrivals and fever reports by
-// their date alone, so a self-report at 23:59:59.5 on D already counts on D. Run with
-// `--ignored` to see it; the seed in `reference.proptest-regressions` shrinks to the case below.
+// once took arrivals and fever reports by their date alone, so a self-report at 23:59:59.5 on D
+// counted on D; this found it (the seed in `reference.proptest-regressions` shrinks to the case
+// below), and now guards the fix: arrivals and fevers are cut at the instant like lab results.
 
 /// One self-report at 2020-01-26T23:59:59.5+08:00 (deployment zone +08:00) naming 420106,
 /// which a high-risk area 420000 covers from 2020-01-18 on. As of 2020-01-26 the engine says
-/// red (`high_risk_arrival`, until 2020-02-09); the contract says green, as the report comes
+/// said red (`high_risk_arrival`, until 2020-02-09); the contract says green, as the report comes
 /// after 23:59:59 (red from 2020-01-27). A 38.0 °C report at that instant likewise gives
 /// `fever` a day early.
 fn subsecond_world() -> World {
@@ -1110,7 +1110,6 @@ fn subsecond_world() -> World {
 }
 
 #[test]
-#[ignore = "engine disagrees with §4: arrivals and fevers at 23:59:59.5 count on that day"]
 fn a_record_after_23_59_59_is_not_used_that_day() {
     check(&subsecond_world()).unwrap();
 }
@@ -1118,7 +1117,6 @@ fn a_record_after_23_59_59_is_not_used_that_day() {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
     #[test]
-    #[ignore = "engine disagrees with §4: arrivals and fevers at 23:59:59.5 count on that day"]
     fn health_codes_match_the_contract_with_subsecond_times(w in world()) {
         check(&w)?;
     }

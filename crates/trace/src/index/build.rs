@@ -63,6 +63,8 @@ struct RawArrival {
     date: i32,
     origin: u32,
     kind: u8,
+    /// The record's own time (a registration's: the start of its date).
+    time: i64,
 }
 
 /// A self-reported temperature at or above [`FEVER_FLOOR_C`].
@@ -225,7 +227,7 @@ impl Partial {
             match kind {
                 Kind::Travel => self.travel(&batch, path, zone)?,
                 Kind::Checkpoint => self.checkpoint(&batch, path, zone)?,
-                Kind::Registrations => self.registrations(&batch, path)?,
+                Kind::Registrations => self.registrations(&batch, path, zone)?,
                 Kind::SelfReports => self.self_reports(&batch, path, zone)?,
                 Kind::Checkins => self.checkins(&batch, path)?,
                 Kind::Persons => self.persons(&batch, path)?,
@@ -242,13 +244,21 @@ impl Partial {
         s.map_or(NO_LABEL, |s| self.labels.id(s.as_bytes()))
     }
 
-    fn arrival(&mut self, person: i64, date: i32, origin: Option<u32>, kind: ArrivalKind) {
+    fn arrival(
+        &mut self,
+        person: i64,
+        date: i32,
+        time: i64,
+        origin: Option<u32>,
+        kind: ArrivalKind,
+    ) {
         if let Some(origin) = origin {
             self.arrivals.push(RawArrival {
                 person,
                 date,
                 origin,
                 kind: kind as u8,
+                time,
             });
         }
     }
@@ -269,7 +279,8 @@ impl Partial {
                 .ok_or_else(|| corrupt(p, format!("unknown mode {:?}", mode.value(i))))?;
             let kind = ArrivalKind::from_via(via).expect("rides arrive");
             let arrived = Timestamp(arrive.value(i)).date(zone).0;
-            self.arrival(person.value(i), arrived, region_code(from, i), kind);
+            let when = arrive.value(i);
+            self.arrival(person.value(i), arrived, when, region_code(from, i), kind);
             GroupKey::ride(&mut key, via, date.value(i), service.value(i));
             let (label, num) = match via {
                 Via::Rail => (self.label(opt_str(car, i)), NO_ROW),
@@ -303,6 +314,7 @@ impl Partial {
             self.arrival(
                 person.value(i),
                 date,
+                time.value(i),
                 region_code(origin, i),
                 ArrivalKind::Road,
             );
@@ -364,7 +376,7 @@ impl Partial {
         Ok(())
     }
 
-    fn registrations(&mut self, b: &RecordBatch, p: &Path) -> Result<(), TraceError> {
+    fn registrations(&mut self, b: &RecordBatch, p: &Path, zone: Zone) -> Result<(), TraceError> {
         let person = ints(b, p, "person_id")?;
         let date = dates(b, p, "arrival_date")?;
         let from = strings(b, p, "from_region")?;
@@ -372,6 +384,7 @@ impl Partial {
             self.arrival(
                 person.value(i),
                 date.value(i),
+                model::Date(date.value(i)).start(zone).millis(),
                 region_code(from, i),
                 ArrivalKind::Registration,
             );
@@ -402,7 +415,8 @@ impl Partial {
                     .ok_or_else(|| corrupt(p, "visited_regions holds no text"))?;
                 let date = Timestamp(when).date(zone).0;
                 for j in 0..regions.len() {
-                    self.arrival(who, date, region_code(regions, j), ArrivalKind::SelfReport);
+                    let region = region_code(regions, j);
+                    self.arrival(who, date, when, region, ArrivalKind::SelfReport);
                 }
             }
         }
@@ -568,6 +582,7 @@ pub(crate) fn build(
     w.section("arr.date", arrivals.iter().map(|a| a.date))?;
     w.section("arr.origin", arrivals.iter().map(|a| a.origin))?;
     w.section("arr.kind", arrivals.iter().map(|a| a.kind))?;
+    w.section("arr.time", arrivals.iter().map(|a| a.time))?;
     fevers.par_sort_unstable_by(|a, b| {
         (a.person, a.time)
             .cmp(&(b.person, b.time))

@@ -101,6 +101,9 @@ pub struct Arrival {
     pub date: Date,
     pub origin: u32,
     pub kind: ArrivalKind,
+    /// The record's time, so an as-of instant excludes what came after it (a registration's
+    /// is the start of its arrival date).
+    pub time: i64,
 }
 
 /// A self-report of a temperature of at least [`FEVER_FLOOR_C`].
@@ -114,7 +117,7 @@ pub struct FeverReport {
 /// More segments than this are merged into one on the next update.
 pub const MAX_SEGMENTS: usize = 6;
 
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 const MANIFEST: &str = "index.json";
 
 /// Where the index lives inside a data dir.
@@ -217,6 +220,7 @@ pub(crate) struct Segment {
     arr_date: Range<usize>,
     arr_origin: Range<usize>,
     arr_kind: Range<usize>,
+    arr_time: Range<usize>,
     fev_person: Range<usize>,
     fev_time: Range<usize>,
     fev_temp: Range<usize>,
@@ -249,7 +253,7 @@ columns! {
     label_bytes: u8, label_off: u64,
     post_person: i64, post_off: u64, post_event: u32,
     lab_person: i64, lab_reported: i64, lab_sample: i64, lab_rid: i64, lab_flags: u8, lab_onset: i32,
-    arr_person: i64, arr_date: i32, arr_origin: u32, arr_kind: u8,
+    arr_person: i64, arr_date: i32, arr_origin: u32, arr_kind: u8, arr_time: i64,
     fev_person: i64, fev_time: i64, fev_temp: f64,
 }
 
@@ -373,6 +377,7 @@ impl Segment {
             date: Date(self.arr_date()[i]),
             origin: self.arr_origin()[i],
             kind: ArrivalKind::from_u8(self.arr_kind()[i]),
+            time: self.arr_time()[i],
         }
     }
 
