@@ -226,14 +226,25 @@ fn a_second_run_recomputes_only_what_new_files_touch() {
     city(&env);
     let out = env.path("codes.csv");
     let out = out.to_str().unwrap();
-    let args = ["codes", "--as-of", "2020-02-01", "--out", out, "--format", "json"];
+    let args = [
+        "codes",
+        "--as-of",
+        "2020-02-01",
+        "--out",
+        out,
+        "--format",
+        "json",
+    ];
     let first: serde_json::Value = serde_json::from_str(env.ok(&args).trim()).unwrap();
     assert_eq!(first["incremental"], false);
 
     // Nothing new: nothing recomputed, the same file.
     let before = std::fs::read_to_string(out).unwrap();
     let again: serde_json::Value = serde_json::from_str(env.ok(&args).trim()).unwrap();
-    assert_eq!((again["incremental"].clone(), again["recomputed"].clone()), (true.into(), 0.into()));
+    assert_eq!(
+        (again["incremental"].clone(), again["recomputed"].clone()),
+        (true.into(), 0.into())
+    );
     assert_eq!(std::fs::read_to_string(out).unwrap(), before);
 
     // Person 11 becomes a case sharing a household-less venue with 8; 6 gets a negative test.
@@ -265,13 +276,26 @@ fn a_second_run_recomputes_only_what_new_files_touch() {
     assert_eq!(inc["recomputed"], 3, "{inc}");
     let incremental = std::fs::read_to_string(out).unwrap();
     let full: serde_json::Value = serde_json::from_str(
-        env.ok(&["codes", "--as-of", "2020-02-01", "--out", out, "--full", "--format", "json"])
-            .trim(),
+        env.ok(&[
+            "codes",
+            "--as-of",
+            "2020-02-01",
+            "--out",
+            out,
+            "--full",
+            "--format",
+            "json",
+        ])
+        .trim(),
     )
     .unwrap();
     assert_eq!(full["incremental"], false);
     assert_eq!(std::fs::read_to_string(out).unwrap(), incremental);
-    for (n, want) in [(11, "red,case,"), (8, "red,close_contact,2020-02-12"), (6, "green,,")] {
+    for (n, want) in [
+        (11, "red,case,"),
+        (8, "red,close_contact,2020-02-12"),
+        (6, "green,,"),
+    ] {
         assert!(
             incremental.contains(&format!("{},{want}", id(n))),
             "person {n}: {incremental}"
