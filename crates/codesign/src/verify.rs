@@ -2,11 +2,11 @@
 //! kid in the trust list), expiry, key usage, then revocation; the first failure stops and
 //! names its reason. The result has the contract's JSON shape (§6).
 
-use crate::cose::Sign1;
+use crate::cose::{Alg, Sign1};
 use crate::dcc::DccClaims;
 use crate::fy1::Claims;
 use crate::transport::{self, Kind};
-use crate::trust::TrustedKey;
+use crate::trust::{PublicKey, TrustedKey};
 use crate::{Check, MAX_TTL_SECS, RevocationList, TrustList, VerifyError, b64, rfc3339};
 
 /// How far a verifier's clock may lag the issuer's before a fresh `FY1:` code counts as not
@@ -125,45 +125,117 @@ impl Verifier {
 
     /// Verifies `payload` as of `at` (Unix seconds).
     pub fn verify(&self, payload: &str, at: i64) -> Outcome {
-        let mut out = Outcome {
-            kind: None,
-            checks: Checks::default(),
-            error: None,
-            claims: None,
-        };
-        let (kind, cose) = match transport::strip_prefix(payload).and_then(|(kind, text)| {
-            let compressed = transport::base45_decode(text)?;
-            Ok((kind, transport::inflate(&compressed)?))
-        }) {
+        let (out, sign1) = match decode(payload) {
             Ok(x) => x,
-            Err(e) => {
-                if let Ok((kind, _)) = transport::strip_prefix(payload) {
-                    out.kind = Some(kind);
-                }
-                return out.fail(e);
-            }
+            Err(o) => return *o,
         };
-        out.kind = Some(kind);
-        let sign1 = match Sign1::parse(&cose) {
-            Ok(s) => s,
-            Err(e) => return out.fail(e),
-        };
-        let claims = match kind {
-            Kind::Fangyi => Claims::from_cbor(sign1.payload()).map(DecodedClaims::Fangyi),
-            Kind::Dcc => {
-                DccClaims::decode(sign1.payload()).map(|c| DecodedClaims::Dcc(Box::new(c)))
-            }
-        };
-        match claims {
-            Ok(c) => out.claims = Some(c),
-            Err(e) => return out.fail(e),
+        match self.check_signature(&sign1) {
+            Ok(key) => self.finish(out, key, at),
+            Err(e) => out.fail(e),
         }
-        out.checks.decode = true;
+    }
 
-        let key = match self.check_signature(&sign1) {
-            Ok(k) => k,
-            Err(e) => return out.fail(e),
+    /// Verifies many payloads, with the same outcomes as [`Verifier::verify`] one by one, but
+    /// the Ed25519 signatures checked in batches of 64 (a server verifying codes in bulk; about
+    /// twice the throughput). A batch that fails is re-checked one signature at a time, so
+    /// each payload still gets its own reason.
+    pub fn verify_many<S: AsRef<str>>(&self, payloads: &[S], at: i64) -> Vec<Outcome> {
+        const BATCH: usize = 64;
+        let mut results: Vec<Option<Outcome>> = Vec::with_capacity(payloads.len());
+        // (index, outcome so far, signed bytes, signature, key)
+        let mut batch: Vec<(
+            usize,
+            Outcome,
+            Vec<u8>,
+            ed25519_dalek::Signature,
+            &TrustedKey,
+        )> = Vec::with_capacity(BATCH);
+        for (i, p) in payloads.iter().enumerate() {
+            results.push(None);
+            let (out, sign1) = match decode(p.as_ref()) {
+                Ok(x) => x,
+                Err(o) => {
+                    results[i] = Some(*o);
+                    continue;
+                }
+            };
+            match self.batchable(&sign1) {
+                Some((sig, key)) => batch.push((i, out, sign1.tbs(), sig, key)),
+                None => {
+                    results[i] = Some(match self.check_signature(&sign1) {
+                        Ok(key) => self.finish(out, key, at),
+                        Err(e) => out.fail(e),
+                    });
+                }
+            }
+            if batch.len() == BATCH {
+                self.flush(&mut batch, &mut results, at);
+            }
+        }
+        self.flush(&mut batch, &mut results, at);
+        results
+            .into_iter()
+            .map(|o| o.expect("every payload has an outcome"))
+            .collect()
+    }
+
+    /// An EdDSA signature whose kid names exactly one trusted Ed25519 key.
+    fn batchable(&self, sign1: &Sign1) -> Option<(ed25519_dalek::Signature, &TrustedKey)> {
+        let [key] = self.trust.get(sign1.kid()?) else {
+            return None;
         };
+        let PublicKey::Ed25519(_) = key.key else {
+            return None;
+        };
+        if sign1.alg().ok()? != Alg::EdDsa {
+            return None;
+        }
+        let sig = <[u8; 64]>::try_from(sign1.signature()).ok()?;
+        Some((ed25519_dalek::Signature::from_bytes(&sig), key))
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn flush<'a>(
+        &'a self,
+        batch: &mut Vec<(
+            usize,
+            Outcome,
+            Vec<u8>,
+            ed25519_dalek::Signature,
+            &'a TrustedKey,
+        )>,
+        results: &mut [Option<Outcome>],
+        at: i64,
+    ) {
+        if batch.is_empty() {
+            return;
+        }
+        let msgs: Vec<&[u8]> = batch.iter().map(|b| b.2.as_slice()).collect();
+        let sigs: Vec<ed25519_dalek::Signature> = batch.iter().map(|b| b.3).collect();
+        let keys: Vec<ed25519_dalek::VerifyingKey> = batch
+            .iter()
+            .map(|b| match &b.4.key {
+                PublicKey::Ed25519(k) => *k,
+                _ => unreachable!("only Ed25519 keys are batched"),
+            })
+            .collect();
+        let all_good = ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok();
+        for (i, out, tbs, sig, key) in batch.drain(..) {
+            let good = all_good
+                || key
+                    .key
+                    .verify(Alg::EdDsa, &tbs, &sig.to_bytes(), "")
+                    .is_ok();
+            results[i] = Some(if good {
+                self.finish(out, key, at)
+            } else {
+                out.fail(VerifyError::BadSignature)
+            });
+        }
+    }
+
+    /// The checks after a good signature by `key`: expiry, key usage, revocation.
+    fn finish(&self, mut out: Outcome, key: &TrustedKey, at: i64) -> Outcome {
         out.checks.signature = Some(true);
 
         let time = match out.claims.as_ref().expect("decoded") {
@@ -213,6 +285,44 @@ impl Verifier {
         }
         Err(last)
     }
+}
+
+/// Decodes a payload up to its claims: the outcome so far (decode passed) and the COSE message,
+/// or the finished outcome of a payload that does not decode.
+fn decode(payload: &str) -> Result<(Outcome, Sign1), Box<Outcome>> {
+    let mut out = Outcome {
+        kind: None,
+        checks: Checks::default(),
+        error: None,
+        claims: None,
+    };
+    let (kind, cose) = match transport::strip_prefix(payload).and_then(|(kind, text)| {
+        let compressed = transport::base45_decode(text)?;
+        Ok((kind, transport::inflate(&compressed)?))
+    }) {
+        Ok(x) => x,
+        Err(e) => {
+            if let Ok((kind, _)) = transport::strip_prefix(payload) {
+                out.kind = Some(kind);
+            }
+            return Err(Box::new(out.fail(e)));
+        }
+    };
+    out.kind = Some(kind);
+    let sign1 = match Sign1::parse(&cose) {
+        Ok(s) => s,
+        Err(e) => return Err(Box::new(out.fail(e))),
+    };
+    let claims = match kind {
+        Kind::Fangyi => Claims::from_cbor(sign1.payload()).map(DecodedClaims::Fangyi),
+        Kind::Dcc => DccClaims::decode(sign1.payload()).map(|c| DecodedClaims::Dcc(Box::new(c))),
+    };
+    match claims {
+        Ok(c) => out.claims = Some(c),
+        Err(e) => return Err(Box::new(out.fail(e))),
+    }
+    out.checks.decode = true;
+    Ok((out, sign1))
 }
 
 fn check_retired(key: &TrustedKey, at: i64) -> Result<(), VerifyError> {
@@ -425,6 +535,43 @@ mod tests {
 
         let o = v.verify(&key.sign(&claims("420100")), at);
         assert!(matches!(err(&o), VerifyError::IssuerMismatch { .. }));
+    }
+
+    #[test]
+    fn verifying_many_gives_the_same_outcomes_as_one_by_one() {
+        let key = IssuerKey::from_seed(&[1; 32]);
+        let other = IssuerKey::from_seed(&[2; 32]);
+        let mut v = verifier(&[(&key, None)]);
+        v.revoked.insert([5; 16], T0);
+        let good = key.sign(&claims("330300"));
+        let forged = other.sign_as(&key.kid(), &claims("330300"));
+        let revoked = key.sign(&Claims {
+            cti: [5; 16],
+            ..claims("330300")
+        });
+        let mut payloads: Vec<String> = Vec::new();
+        for i in 0..150 {
+            payloads.push(match i % 10 {
+                3 => forged.clone(),
+                5 => revoked.clone(),
+                7 => "FY1:???".to_string(),
+                8 => other.sign(&claims("330300")),
+                _ => good.clone(),
+            });
+        }
+        let many = v.verify_many(&payloads, T0 + 60);
+        assert_eq!(many.len(), payloads.len());
+        for (p, o) in payloads.iter().zip(&many) {
+            let one = v.verify(p, T0 + 60);
+            assert_eq!(
+                (o.error.as_ref(), o.checks),
+                (one.error.as_ref(), one.checks)
+            );
+        }
+        assert_eq!(many.iter().filter(|o| o.valid()).count(), 90);
+        // All good: one batch passes.
+        let all: Vec<&str> = vec![good.as_str(); 130];
+        assert!(v.verify_many(&all, T0 + 60).iter().all(Outcome::valid));
     }
 
     #[test]
