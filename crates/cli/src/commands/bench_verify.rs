@@ -55,28 +55,36 @@ pub fn run(a: BenchVerifyArgs) -> anyhow::Result<()> {
     let trust = TrustList::from_entries(&[key.trust_entry("330300", None)])?;
     let verifier = Verifier::new(trust, RevocationList::default());
 
-    let one = best_of(a.repeat, || verify_all(&verifier, &payloads, now, 1));
-    let all = best_of(a.repeat, || verify_all(&verifier, &payloads, now, cores));
-    let rate1 = a.codes as f64 / one;
-    let rate_all = a.codes as f64 / all;
     println!(
-        "verify FY1 (decode, Ed25519 signature, key usage, expiry, revocation), best of {}:",
+        "verify FY1 (decode, Ed25519 signature, expiry, key usage, revocation), best of {}:",
         a.repeat
     );
-    println!(
-        "  1 thread:  {:>10}/s  ({:.1} µs each)",
-        thousands(rate1 as u64),
-        1e6 / rate1
-    );
-    println!(
-        "  {cores} threads: {:>10}/s  ({}/s per core)",
-        thousands(rate_all as u64),
-        thousands((rate_all / cores as f64) as u64)
-    );
+    let mut best_per_core: f64 = 0.0;
+    for (label, batched) in [
+        ("one at a time (a gate)", false),
+        ("in batches of 64 (a server)", true),
+    ] {
+        let one = best_of(a.repeat, || {
+            verify_all(&verifier, &payloads, now, 1, batched)
+        });
+        let all = best_of(a.repeat, || {
+            verify_all(&verifier, &payloads, now, cores, batched)
+        });
+        let rate1 = a.codes as f64 / one;
+        let rate_all = a.codes as f64 / all;
+        best_per_core = best_per_core.max(rate1);
+        println!(
+            "  {label}: 1 thread {}/s ({:.1} µs each); {cores} threads {}/s ({}/s per core)",
+            thousands(rate1 as u64),
+            1e6 / rate1,
+            thousands(rate_all as u64),
+            thousands((rate_all / cores as f64) as u64)
+        );
+    }
     println!(
         "  target ≥ {}/s per core: {}",
         thousands(TARGET_PER_CORE as u64),
-        if rate1 >= TARGET_PER_CORE {
+        if best_per_core >= TARGET_PER_CORE {
             "met"
         } else {
             "NOT met"
@@ -94,17 +102,23 @@ fn best_of(repeat: usize, mut f: impl FnMut() -> f64) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
-/// Verifies every payload on `threads` threads; seconds taken. Panics if one fails (they are
-/// all valid), so the work cannot be optimised away.
-fn verify_all(v: &Verifier, payloads: &[String], at: i64, threads: usize) -> f64 {
+/// Verifies every payload on `threads` threads, one by one or in batches; seconds taken.
+/// Panics if one fails (they are all valid), so the work cannot be optimised away.
+fn verify_all(v: &Verifier, payloads: &[String], at: i64, threads: usize, batched: bool) -> f64 {
     let started = Instant::now();
     let chunk = payloads.len().div_ceil(threads);
     std::thread::scope(|s| {
         for part in payloads.chunks(chunk) {
             s.spawn(move || {
-                for p in part {
-                    let o = v.verify(p, at);
-                    assert!(o.valid(), "{}", o.reason());
+                if batched {
+                    for o in v.verify_many(part, at) {
+                        assert!(o.valid(), "{}", o.reason());
+                    }
+                } else {
+                    for p in part {
+                        let o = v.verify(p, at);
+                        assert!(o.valid(), "{}", o.reason());
+                    }
                 }
             });
         }
