@@ -37,6 +37,40 @@ pub fn to_png(payload: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// The payload as a QR code drawn with Unicode half blocks, two module rows per line, for a
+/// terminal. Light modules are drawn (`█`) and dark ones left blank, so on the usual dark
+/// terminal background the code reads dark on light, as scanners expect; a 2-module quiet
+/// zone keeps it compact.
+pub fn to_terminal(payload: &str) -> Result<String, String> {
+    let code = qrcode::QrCode::with_error_correction_level(payload, qrcode::EcLevel::M)
+        .map_err(|e| format!("the payload does not fit a QR code: {e}"))?;
+    let width = code.width();
+    let colors = code.to_colors();
+    let quiet = 2usize;
+    let side = width + 2 * quiet;
+    let light = |x: usize, y: usize| -> bool {
+        if x < quiet || y < quiet || x >= width + quiet || y >= width + quiet {
+            return true;
+        }
+        colors[(y - quiet) * width + (x - quiet)] != qrcode::Color::Dark
+    };
+    let mut out = String::with_capacity(side * (side / 2 + 1) * 3);
+    for y in (0..side).step_by(2) {
+        for x in 0..side {
+            let top = light(x, y);
+            let bottom = y + 1 >= side || light(x, y + 1);
+            out.push(match (top, bottom) {
+                (true, true) => '█',
+                (true, false) => '▀',
+                (false, true) => '▄',
+                (false, false) => ' ',
+            });
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}
+
 /// The text of the QR code in a PNG image.
 pub fn from_png(bytes: &[u8]) -> Result<String, VerifyError> {
     let bad = |m: String| VerifyError::Image(m);
@@ -101,5 +135,17 @@ mod tests {
         let png = super::to_png(payload).unwrap();
         assert_eq!(super::from_png(&png).unwrap(), payload);
         assert!(super::from_png(b"not a png").is_err());
+    }
+
+    #[test]
+    fn terminal_drawing_is_square_with_a_light_border() {
+        let text = super::to_terminal("FY1:TEST").unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let width = lines[0].chars().count();
+        // Version 1 is 21 modules; with the quiet zone 25 columns and 13 lines of two rows.
+        assert_eq!(width, 25);
+        assert_eq!(lines.len(), 13);
+        assert!(lines.iter().all(|l| l.chars().count() == width));
+        assert!(lines[0].chars().all(|c| c == '█'));
     }
 }

@@ -36,6 +36,7 @@ pub struct Keys {
     key_id: String,
     issuer_key: [u8; 32],
     subject_key: [u8; 32],
+    audit_key: [u8; 32],
 }
 
 impl std::fmt::Debug for Keys {
@@ -59,6 +60,7 @@ impl Keys {
                 .collect(),
             issuer_key: blake3::derive_key("fangyi 2020 code issuer v1", bytes),
             subject_key: blake3::derive_key("fangyi 2020 code subject v1", bytes),
+            audit_key: blake3::derive_key("fangyi 2020 audit chain v1", bytes),
         }
     }
 
@@ -78,6 +80,11 @@ impl Keys {
         let mut h = blake3::Hasher::new_keyed(&self.subject_key);
         h.update(id.to_string().as_bytes());
         h.finalize().as_bytes()[..16].try_into().expect("16 bytes")
+    }
+
+    /// The key of the audit log's hash chain: whoever lacks it cannot re-chain an edited log.
+    pub fn audit_key(&self) -> [u8; 32] {
+        self.audit_key
     }
 
     /// A public fingerprint of the master key, stored in the data dir so that opening it with

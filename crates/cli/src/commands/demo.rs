@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::cli::{DemoArgs, GenArgs, GenFormat};
-use crate::commands::{Globals, code_cmd, gen_cmd, ingest_cmd, sql, thousands, trace_cmd};
+use crate::commands::{Globals, code_cmd, gen_cmd, ingest_cmd, signing, sql, thousands, trace_cmd};
 use crate::exit::usage;
 
 const MARKER: &str = ".fangyi-demo";
@@ -66,7 +66,7 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
         thousands(a.persons),
         a.days
     );
-    println!("\n[1/5] generating input files into {}", input.display());
+    println!("\n[1/6] generating input files into {}", input.display());
     let gen_args = GenArgs {
         persons: a.persons,
         days: a.days,
@@ -83,7 +83,7 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
     let generated = gen_cmd::generate(&config, &input)?;
     gen_cmd::print_summary(&generated, &input);
 
-    println!("\n[2/5] ingesting into {}", data.display());
+    println!("\n[2/6] ingesting into {}", data.display());
     let demo = Globals {
         data: data.clone(),
         key_file: g.key_file.clone(),
@@ -96,7 +96,7 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
     )?;
     ingest_cmd::print_summary(&ingested);
 
-    println!("\n[3/5] checking the store against the generator's own counts");
+    println!("\n[3/6] checking the store against the generator's own counts");
     let mut all_match = true;
     for (kind, &rows) in &generated.rows {
         let bad = generated.bad_rows.get(kind).copied().unwrap_or(0);
@@ -123,7 +123,10 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
 
     let last_day = config.start.add_days(config.days as i32 - 1);
     trace_step(&demo, &input, last_day)?;
-    codes_step(&demo, &a.dir, last_day)?;
+    let example = codes_step(&demo, &a.dir, last_day)?;
+    if let Some(id) = example {
+        signed_code_step(&demo, &a.dir, &id, last_day)?;
+    }
 
     for (title, q) in QUESTIONS {
         println!("\n{title}:");
@@ -141,9 +144,14 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Everyone's health code as of the last day, the counts per color, and one example of each.
-fn codes_step(demo: &Globals, dir: &Path, last_day: model::Date) -> anyhow::Result<()> {
-    println!("\n[5/5] health codes for the whole population (contract §4, built-in rules)");
+/// Everyone's health code as of the last day, the counts per color, and one example of each;
+/// returns the most severe example, for the signed code.
+fn codes_step(
+    demo: &Globals,
+    dir: &Path,
+    last_day: model::Date,
+) -> anyhow::Result<Option<model::PersonId>> {
+    println!("\n[5/6] health codes for the whole population (contract §4, built-in rules)");
     let out = dir.join("codes.csv");
     let set = rules::RuleSet::builtin();
     let r = code_cmd::write_codes(demo, &set, Some(&last_day.to_string()), &out, true)?;
@@ -157,6 +165,58 @@ fn codes_step(demo: &Globals, dir: &Path, last_day: model::Date) -> anyhow::Resu
     for id in r.examples.iter().rev().flatten() {
         code_cmd::show_code(demo, id, &last_day.to_string())?;
     }
+    Ok(r.examples.iter().rev().flatten().next().copied())
+}
+
+/// An issuer key for the city, one person's code signed as a QR (printed and written as PNG),
+/// and the PNG read back and verified offline against the city's trust list.
+fn signed_code_step(
+    demo: &Globals,
+    dir: &Path,
+    id: &model::PersonId,
+    last_day: model::Date,
+) -> anyhow::Result<()> {
+    println!(
+        "\n[6/6] a signed, offline-verifiable health code (FY1: Ed25519 COSE_Sign1, Base45, QR)"
+    );
+    let key = signing::init_issuer(demo, "330300")?;
+    println!(
+        "  issuer 330300 (Wenzhou): Ed25519 key generation 1, kid {}, derived from the master key;\n  its public key is the trust list {}",
+        codesign::b64(&key.kid()),
+        codesign::issuer::Issuer::trust_path(demo.data()).display()
+    );
+    let issued = signing::issue_code(demo, &id.to_string(), Some(&last_day.to_string()), None, 24)?;
+    let png = dir.join("code.png");
+    signing::write_png(&png, &issued.payload)?;
+    println!(
+        "  {} code of {} as of {}, signed by kid {}; {} characters:\n  {}",
+        issued.claims.color.as_str(),
+        id.masked(),
+        issued.claims.as_of,
+        issued.kid,
+        issued.payload.len(),
+        issued.payload
+    );
+    let qr = codesign::qr::to_terminal(&issued.payload).map_err(anyhow::Error::msg)?;
+    for line in qr.lines() {
+        println!("  {line}");
+    }
+    let text = codesign::qr::from_png(&std::fs::read(&png)?)?;
+    let trust = codesign::TrustList::from_entries(&codesign::issuer::read_trust(demo.data())?)?;
+    let verifier = codesign::Verifier::new(trust, codesign::RevocationList::default());
+    let outcome = verifier.verify(&text, codesign::now_secs());
+    println!(
+        "  {} read back from {} and verified offline against the trust list: {}",
+        if outcome.valid() { "ok  " } else { "FAIL" },
+        png.display(),
+        outcome.reason()
+    );
+    if !outcome.valid() {
+        anyhow::bail!(
+            "the demo's own signed code did not verify: {}",
+            outcome.reason()
+        );
+    }
     Ok(())
 }
 
@@ -164,7 +224,7 @@ fn codes_step(demo: &Globals, dir: &Path, last_day: model::Date) -> anyhow::Resu
 /// measures recall against the generator's ground truth: of the people a reported case really
 /// infected, how many its trace names as close contacts.
 fn trace_step(demo: &Globals, input: &Path, last_day: model::Date) -> anyhow::Result<()> {
-    println!("\n[4/5] tracing every case's close contacts (contract §3)");
+    println!("\n[4/6] tracing every case's close contacts (contract §3)");
     let keys = demo.keys()?;
     let store = crate::context::store(demo.data(), &keys)?;
     let zone = store.zone();

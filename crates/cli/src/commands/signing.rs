@@ -70,9 +70,10 @@ pub fn keys(g: &Globals, k: KeysCommand) -> anyhow::Result<()> {
     }
 }
 
-fn keys_init(g: &Globals, a: KeysInitArgs) -> anyhow::Result<()> {
-    let region = model::Region::parse(a.region.trim().as_bytes())
-        .map_err(|e| usage(format!("--region {}: {}", a.region, e.reason())))?
+/// Creates this data dir's issuer for `region` with key generation 1; refuses a second one.
+pub fn init_issuer(g: &Globals, region: &str) -> anyhow::Result<IssuerKey> {
+    let region = model::Region::parse(region.trim().as_bytes())
+        .map_err(|e| usage(format!("--region {region}: {}", e.reason())))?
         .to_string();
     if let Some(i) = Issuer::load(g.data())? {
         return Err(usage(format!(
@@ -88,8 +89,14 @@ fn keys_init(g: &Globals, a: KeysInitArgs) -> anyhow::Result<()> {
     let issuer = Issuer::new(&region, &key, now_secs());
     issuer.save(g.data())?;
     issuer.sync_trust(g.data())?;
+    Ok(key)
+}
+
+fn keys_init(g: &Globals, a: KeysInitArgs) -> anyhow::Result<()> {
+    let key = init_issuer(g, &a.region)?;
     println!(
-        "issuer {region}: key generation 1, kid {} (Ed25519, derived from the master key; not stored)",
+        "issuer {}: key generation 1, kid {} (Ed25519, derived from the master key; not stored)",
+        a.region.trim(),
         b64(&key.kid())
     );
     println!(
@@ -262,23 +269,38 @@ fn export_revocations(g: &Globals, a: KeysExportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn issue(g: &Globals, a: CodeIssueArgs) -> anyhow::Result<()> {
-    if a.ttl == 0 || i64::from(a.ttl) * 3600 > MAX_TTL_SECS {
+/// A code just signed and recorded.
+pub struct Issued {
+    pub payload: String,
+    pub claims: Claims,
+    pub kid: String,
+    pub generation: u32,
+    pub region: String,
+}
+
+/// Evaluates a person's code, signs it with the current key generation and records it in
+/// `ops.db` (for revocation); `ttl` in hours.
+pub fn issue_code(
+    g: &Globals,
+    person: &str,
+    as_of: Option<&str>,
+    rules: Option<&Path>,
+    ttl: u32,
+) -> anyhow::Result<Issued> {
+    if ttl == 0 || i64::from(ttl) * 3600 > MAX_TTL_SECS {
         return Err(usage(format!(
-            "--ttl {}: hours between 1 and {}",
-            a.ttl,
+            "--ttl {ttl}: hours between 1 and {}",
             MAX_TTL_SECS / 3600
         )));
     }
     let issuer = load_issuer(g.data())?;
     let (key, keys) = signing_key(g, &issuer)?;
-    let (code, id) =
-        crate::commands::code_cmd::evaluate(g, &a.person, a.as_of.as_deref(), a.rules.as_deref())?;
+    let (code, id) = crate::commands::code_cmd::evaluate(g, person, as_of, rules)?;
     let now = now_secs();
     let claims = Claims {
         iss: issuer.region.clone(),
         iat: now,
-        exp: now + i64::from(a.ttl) * 3600,
+        exp: now + i64::from(ttl) * 3600,
         cti: Claims::new_cti(),
         sub: keys.code_subject(id),
         color: Color::parse(code.color.as_str())
@@ -287,15 +309,6 @@ pub fn issue(g: &Globals, a: CodeIssueArgs) -> anyhow::Result<()> {
         as_of: code.as_of.to_string(),
     };
     let payload = key.sign(&claims);
-    let png_path = a
-        .png
-        .clone()
-        .unwrap_or_else(|| format!("code-{}.png", &hex(&claims.cti)[..8]).into());
-    let png = codesign::qr::to_png(&payload).map_err(anyhow::Error::msg)?;
-    issuer::write_atomic(&png_path, &png)
-        .map_err(|e| usage(format!("writing {}: {e}", png_path.display())))?;
-
-    let path = Ops::path(g.data());
     let record = IssuedCode {
         cti: claims.cti,
         subject: claims.sub,
@@ -304,12 +317,41 @@ pub fn issue(g: &Globals, a: CodeIssueArgs) -> anyhow::Result<()> {
         kid: b64(&key.kid()),
         color: claims.color.as_str().to_string(),
     };
+    let path = Ops::path(g.data());
     block_on(async {
         let ops = Ops::open(&path).await?;
         let r = ops.record_issued(&record).await;
         ops.close().await;
         r
     })??;
+    Ok(Issued {
+        payload,
+        claims,
+        kid: b64(&key.kid()),
+        generation: issuer.current().generation,
+        region: issuer.region,
+    })
+}
+
+/// Writes the payload's QR code as a PNG (atomically).
+pub fn write_png(path: &Path, payload: &str) -> anyhow::Result<()> {
+    let png = codesign::qr::to_png(payload).map_err(anyhow::Error::msg)?;
+    issuer::write_atomic(path, &png).map_err(|e| usage(format!("writing {}: {e}", path.display())))
+}
+
+pub fn issue(g: &Globals, a: CodeIssueArgs) -> anyhow::Result<()> {
+    let Issued {
+        payload,
+        claims,
+        kid,
+        generation,
+        region,
+    } = issue_code(g, &a.person, a.as_of.as_deref(), a.rules.as_deref(), a.ttl)?;
+    let png_path = a
+        .png
+        .clone()
+        .unwrap_or_else(|| format!("code-{}.png", &hex(&claims.cti)[..8]).into());
+    write_png(&png_path, &payload)?;
 
     match a.format.unwrap_or(TextFormat::Text) {
         TextFormat::Json => println!(
@@ -317,7 +359,7 @@ pub fn issue(g: &Globals, a: CodeIssueArgs) -> anyhow::Result<()> {
             serde_json::json!({
                 "payload": payload,
                 "png": png_path.display().to_string(),
-                "kid": b64(&key.kid()),
+                "kid": kid,
                 "claims": claims.to_json(),
             })
         ),
@@ -330,9 +372,9 @@ pub fn issue(g: &Globals, a: CodeIssueArgs) -> anyhow::Result<()> {
                     .valid_until
                     .as_deref()
                     .map_or(String::new(), |d| format!(" (color valid until {d})")),
-                issuer.region,
-                b64(&key.kid()),
-                issuer.current().generation,
+                region,
+                kid,
+                generation,
                 rfc3339(claims.exp),
                 png_path.display()
             );

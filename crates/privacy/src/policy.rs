@@ -1,0 +1,284 @@
+//! The access policy: which role may take which action for which purpose, and how much of a
+//! person's identity the answer may show. One table, read by the engine and printed in the docs.
+
+use serde::Serialize;
+
+macro_rules! vocabulary {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            /// Parses the snake_case name; `None` for anything else.
+            pub fn parse(s: &str) -> Option<$name> {
+                match s.trim() {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+
+            /// The accepted names, comma-separated, for error messages.
+            pub fn names() -> String {
+                $name::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+vocabulary! {
+    /// What an account is for. A role bounds the actions; the purpose named with each request
+    /// must be one the role may pursue for that action.
+    Role {
+        /// Runs the system: users, data loading, the audit log; sees everything.
+        Admin = "admin",
+        /// Traces cases and contacts; full identities of people within their region.
+        Epidemiologist = "epidemiologist",
+        /// Serves one community: its residents' names, phones and codes; no travel detail.
+        CommunityWorker = "community_worker",
+        /// Pseudonymised aggregates and read-only SQL; never an identity.
+        Analyst = "analyst",
+        /// Verifies presented codes and nothing else.
+        Checkpoint = "checkpoint",
+        /// Anyone without an account: the co-travel self-check.
+        Public = "public",
+    }
+}
+
+vocabulary! {
+    /// Why a request is made (`X-Purpose`). Recorded with every audit entry.
+    Purpose {
+        /// Investigating cases and their contacts.
+        OutbreakResponse = "outbreak_response",
+        /// Visiting, registering and supporting a community's residents.
+        CommunityService = "community_service",
+        /// Looking up, issuing and revoking health codes.
+        HealthCode = "health_code",
+        /// Checking a code someone presents.
+        Verification = "verification",
+        /// Statistics over pseudonymised data.
+        Analysis = "analysis",
+        /// Loading and removing records.
+        DataManagement = "data_management",
+        /// Reviewing who accessed what.
+        Oversight = "oversight",
+        /// Managing accounts.
+        Administration = "administration",
+        /// A member of the public checking their own trip.
+        SelfCheck = "self_check",
+    }
+}
+
+vocabulary! {
+    /// Everything the API and the CLI can be asked to do with the data.
+    Action {
+        /// Upload a file of one kind.
+        Ingest = "ingest",
+        /// A case's close contacts (JSON or CSV).
+        Trace = "trace",
+        /// One person's health code.
+        PersonCode = "person_code",
+        /// The health codes of a community's residents.
+        CommunityCodes = "community_codes",
+        /// Sign a person's code as a QR payload.
+        IssueCode = "issue_code",
+        /// Revoke a person's signed codes.
+        RevokeCode = "revoke_code",
+        /// Check a presented payload.
+        VerifyCode = "verify_code",
+        /// The public co-travel self-check.
+        Cotravel = "cotravel",
+        /// The people who arrived from a region, with where they stay.
+        Returnees = "returnees",
+        /// Counts of returnees per county and community.
+        ReturneesSummary = "returnees_summary",
+        /// Read-only SQL over the pseudonymised tables.
+        Sql = "sql",
+        /// Read the audit log.
+        AuditRead = "audit_read",
+        /// Create, change and disable accounts and tokens.
+        ManageUsers = "manage_users",
+        /// Delete personal records past their retention.
+        Retention = "retention",
+    }
+}
+
+use Action as A;
+use Purpose as P;
+use Role as R;
+
+/// The policy table: for each action, the purposes each role may pursue with it. A role not
+/// listed for an action may not take it at all.
+pub fn purposes(role: Role, action: Action) -> &'static [Purpose] {
+    match (action, role) {
+        (A::Ingest, R::Admin) => &[P::DataManagement],
+        (A::Trace, R::Admin | R::Epidemiologist) => &[P::OutbreakResponse],
+        (A::PersonCode, R::Admin | R::Epidemiologist) => &[P::OutbreakResponse, P::HealthCode],
+        (A::PersonCode, R::CommunityWorker) => &[P::CommunityService, P::HealthCode],
+        (A::CommunityCodes, R::Admin) => &[P::OutbreakResponse, P::CommunityService],
+        (A::CommunityCodes, R::Epidemiologist) => &[P::OutbreakResponse],
+        (A::CommunityCodes, R::CommunityWorker) => &[P::CommunityService],
+        (A::IssueCode, R::Admin | R::Epidemiologist | R::CommunityWorker) => &[P::HealthCode],
+        (A::RevokeCode, R::Admin | R::Epidemiologist) => &[P::HealthCode],
+        (A::VerifyCode, R::Admin | R::Epidemiologist | R::CommunityWorker | R::Checkpoint) => {
+            &[P::Verification]
+        }
+        (A::Cotravel, _) => &[P::SelfCheck],
+        (A::Returnees, R::Admin) => &[P::OutbreakResponse, P::CommunityService],
+        (A::Returnees, R::Epidemiologist) => &[P::OutbreakResponse],
+        (A::Returnees, R::CommunityWorker) => &[P::CommunityService],
+        (A::ReturneesSummary, R::Admin | R::Epidemiologist) => &[P::OutbreakResponse, P::Analysis],
+        (A::ReturneesSummary, R::CommunityWorker) => &[P::CommunityService],
+        (A::ReturneesSummary, R::Analyst) => &[P::Analysis],
+        (A::Sql, R::Admin | R::Epidemiologist | R::Analyst) => &[P::Analysis],
+        (A::AuditRead, R::Admin) => &[P::Oversight],
+        (A::ManageUsers, R::Admin) => &[P::Administration],
+        (A::Retention, R::Admin) => &[P::DataManagement],
+        _ => &[],
+    }
+}
+
+/// Why a request is refused (the HTTP 403 body and the audit entry's outcome).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    #[error("role {role} may not {action}")]
+    Role { role: Role, action: Action },
+    #[error("purpose {purpose} is not allowed for {action} as {role} (allowed: {allowed})")]
+    Purpose {
+        role: Role,
+        action: Action,
+        purpose: Purpose,
+        allowed: String,
+    },
+    #[error("{what} is outside your {scope}")]
+    OutOfScope { what: String, scope: String },
+}
+
+/// Checks the policy table; `Ok` when the role may take the action for the purpose.
+pub fn authorize(role: Role, action: Action, purpose: Purpose) -> Result<(), Denied> {
+    let allowed = purposes(role, action);
+    if allowed.is_empty() {
+        return Err(Denied::Role { role, action });
+    }
+    if !allowed.contains(&purpose) {
+        return Err(Denied::Purpose {
+            role,
+            action,
+            purpose,
+            allowed: allowed
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    Ok(())
+}
+
+/// How much of one person's identity an answer may show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Disclosure {
+    /// Masked ID number, masked name and phone (contract §5's default).
+    Masked,
+    /// Name and phone in clear, ID number masked: a community worker's own residents.
+    Contact,
+    /// Everything in clear.
+    Full,
+}
+
+/// The disclosure of a person to `role`: `in_scope` says whether the person lives within the
+/// caller's region (or community, for community workers). Analysts, checkpoints and the public
+/// never see identities, so they get [`Disclosure::Masked`] — the engine gives them none at all.
+pub fn disclosure(role: Role, in_scope: bool) -> Disclosure {
+    match (role, in_scope) {
+        (R::Admin, _) => Disclosure::Full,
+        (R::Epidemiologist, true) => Disclosure::Full,
+        (R::CommunityWorker, true) => Disclosure::Contact,
+        _ => Disclosure::Masked,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vocabularies_round_trip() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(*r));
+        }
+        for p in Purpose::ALL {
+            assert_eq!(Purpose::parse(p.as_str()), Some(*p));
+        }
+        for a in Action::ALL {
+            assert_eq!(Action::parse(a.as_str()), Some(*a));
+        }
+        assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn the_table_keeps_roles_to_their_jobs() {
+        use Purpose::*;
+        assert!(authorize(Role::Epidemiologist, Action::Trace, OutbreakResponse).is_ok());
+        assert!(matches!(
+            authorize(Role::Epidemiologist, Action::Trace, Analysis),
+            Err(Denied::Purpose { .. })
+        ));
+        assert!(matches!(
+            authorize(Role::Analyst, Action::Trace, Analysis),
+            Err(Denied::Role { .. })
+        ));
+        // A checkpoint verifies codes and does nothing else.
+        for a in Action::ALL {
+            let ok = !purposes(Role::Checkpoint, *a).is_empty();
+            assert_eq!(
+                ok,
+                matches!(a, Action::VerifyCode | Action::Cotravel),
+                "{a}"
+            );
+        }
+        // Analysts never reach a person-level action.
+        for a in [
+            Action::Trace,
+            Action::PersonCode,
+            Action::CommunityCodes,
+            Action::IssueCode,
+            Action::Returnees,
+            Action::AuditRead,
+        ] {
+            assert!(purposes(Role::Analyst, a).is_empty(), "{a}");
+        }
+        // Everyone may self-check, for that purpose only.
+        for r in Role::ALL {
+            assert_eq!(purposes(*r, Action::Cotravel), &[SelfCheck]);
+        }
+    }
+
+    #[test]
+    fn disclosure_follows_role_and_scope() {
+        assert_eq!(disclosure(Role::Admin, false), Disclosure::Full);
+        assert_eq!(disclosure(Role::Epidemiologist, true), Disclosure::Full);
+        assert_eq!(disclosure(Role::Epidemiologist, false), Disclosure::Masked);
+        assert_eq!(disclosure(Role::CommunityWorker, true), Disclosure::Contact);
+        assert_eq!(disclosure(Role::CommunityWorker, false), Disclosure::Masked);
+        assert_eq!(disclosure(Role::Analyst, true), Disclosure::Masked);
+    }
+}
