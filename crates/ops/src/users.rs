@@ -1,0 +1,407 @@
+//! Accounts and their credentials: API tokens (random, shown once, stored as a BLAKE3 hash) and
+//! optional passwords (Argon2id), for the sessions a login hands out.
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Ops, OpsError, random, to_hex};
+
+/// Token text starts with this, so a leaked one is recognisable (and scannable for) as ours.
+pub const TOKEN_PREFIX: &str = "fyt_";
+
+/// An account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub name: String,
+    /// A role name (`privacy::Role`); checked by the caller.
+    pub role: String,
+    /// The region code the account's scope is limited to.
+    pub region: Option<String>,
+    /// The community a community worker serves.
+    pub community: Option<String>,
+    pub created: i64,
+    pub disabled: Option<i64>,
+    pub has_password: bool,
+}
+
+/// What `add_user` needs.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub name: &'a str,
+    pub role: &'a str,
+    pub region: Option<&'a str>,
+    pub community: Option<&'a str>,
+}
+
+/// An API token as listed (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub id: String,
+    pub user: String,
+    pub label: String,
+    pub created: i64,
+    pub expires: Option<i64>,
+    pub revoked: Option<i64>,
+}
+
+/// Who a presented token belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user: User,
+    pub token_id: String,
+}
+
+/// The stored hash of a token's text.
+pub fn token_hash(token: &str) -> String {
+    to_hex(blake3::hash(token.as_bytes()).as_bytes())
+}
+
+fn user_from(r: &AnyRow) -> User {
+    User {
+        name: r.get("name"),
+        role: r.get("role"),
+        region: r.get("region"),
+        community: r.get("community"),
+        created: r.get("created"),
+        disabled: r.get("disabled"),
+        has_password: r.get::<Option<String>, _>("password").is_some(),
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'))
+}
+
+impl Ops {
+    /// Creates an account; an error if the name is taken or malformed.
+    pub async fn add_user(&self, u: &NewUser<'_>, now: i64) -> Result<User, OpsError> {
+        if !valid_name(u.name) {
+            return Err(OpsError::Invalid(format!(
+                "user name {:?}: 1–64 letters, digits, '_', '-', '.' or '@'",
+                u.name
+            )));
+        }
+        if self.user(u.name).await?.is_some() {
+            return Err(OpsError::Invalid(format!("user {} already exists", u.name)));
+        }
+        sqlx::query(
+            "INSERT INTO users (name, role, region, community, password, created, disabled) \
+             VALUES ($1, $2, $3, $4, NULL, $5, NULL)",
+        )
+        .bind(u.name)
+        .bind(u.role)
+        .bind(u.region)
+        .bind(u.community)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        self.user(u.name)
+            .await?
+            .ok_or_else(|| self.malformed("user just created"))
+    }
+
+    /// One account by name.
+    pub async fn user(&self, name: &str) -> Result<Option<User>, OpsError> {
+        let row = sqlx::query("SELECT * FROM users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        Ok(row.as_ref().map(user_from))
+    }
+
+    /// Every account, by name.
+    pub async fn users(&self) -> Result<Vec<User>, OpsError> {
+        let rows = sqlx::query("SELECT * FROM users ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        Ok(rows.iter().map(user_from).collect())
+    }
+
+    /// Disables an account and revokes its tokens; false when there is no such active user.
+    pub async fn disable_user(&self, name: &str, now: i64) -> Result<bool, OpsError> {
+        let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+        let done =
+            sqlx::query("UPDATE users SET disabled = $1 WHERE name = $2 AND disabled IS NULL")
+                .bind(now)
+                .bind(name)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.db(e))?;
+        sqlx::query("UPDATE tokens SET revoked = $1 WHERE user_name = $2 AND revoked IS NULL")
+            .bind(now)
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db(e))?;
+        tx.commit().await.map_err(|e| self.db(e))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Sets (or replaces) an account's password, stored as an Argon2id PHC string.
+    pub async fn set_password(&self, name: &str, password: &str) -> Result<(), OpsError> {
+        if password.chars().count() < 12 {
+            return Err(OpsError::Invalid(
+                "a password needs at least 12 characters".into(),
+            ));
+        }
+        let phc = Argon2::default()
+            .hash_password(password.as_bytes())
+            .map_err(|e| OpsError::Invalid(format!("hashing the password: {e}")))?
+            .to_string();
+        let done = sqlx::query("UPDATE users SET password = $1 WHERE name = $2")
+            .bind(phc)
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        if done.rows_affected() == 0 {
+            return Err(OpsError::Invalid(format!("no user {name}")));
+        }
+        Ok(())
+    }
+
+    /// The active account whose password this is; `None` for any mismatch (unknown user,
+    /// disabled, no password, wrong password — deliberately indistinguishable).
+    pub async fn check_password(
+        &self,
+        name: &str,
+        password: &str,
+    ) -> Result<Option<User>, OpsError> {
+        let row = sqlx::query("SELECT * FROM users WHERE name = $1 AND disabled IS NULL")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let Some(phc) = row.get::<Option<String>, _>("password") else {
+            return Ok(None);
+        };
+        let parsed = PasswordHash::new(&phc).map_err(|_| self.malformed("password hash"))?;
+        let ok = Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
+        Ok(ok.then(|| user_from(&row)))
+    }
+
+    /// Creates a token for an active account and returns its text, which is never stored:
+    /// `fyt_` + 64 hex digits. `expires` (Unix seconds) for sessions; `None` for API tokens.
+    pub async fn create_token(
+        &self,
+        user: &str,
+        label: &str,
+        now: i64,
+        expires: Option<i64>,
+    ) -> Result<(String, TokenInfo), OpsError> {
+        match self.user(user).await? {
+            Some(u) if u.disabled.is_none() => {}
+            Some(_) => return Err(OpsError::Invalid(format!("user {user} is disabled"))),
+            None => return Err(OpsError::Invalid(format!("no user {user}"))),
+        }
+        let token = format!("{TOKEN_PREFIX}{}", to_hex(&random::<32>()?));
+        let hash = token_hash(&token);
+        let id = hash[..12].to_string();
+        sqlx::query(
+            "INSERT INTO tokens (id, user_name, hash, label, created, expires, revoked) \
+             VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+        )
+        .bind(&id)
+        .bind(user)
+        .bind(&hash)
+        .bind(label)
+        .bind(now)
+        .bind(expires)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        let info = TokenInfo {
+            id,
+            user: user.to_string(),
+            label: label.to_string(),
+            created: now,
+            expires,
+            revoked: None,
+        };
+        Ok((token, info))
+    }
+
+    /// The account a token belongs to, if the token is known, not revoked, not expired at
+    /// `now`, and its account is active.
+    pub async fn authenticate(&self, token: &str, now: i64) -> Result<Option<Principal>, OpsError> {
+        if !token.starts_with(TOKEN_PREFIX) || token.len() != TOKEN_PREFIX.len() + 64 {
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "SELECT u.*, t.id AS token_id FROM tokens t JOIN users u ON u.name = t.user_name \
+             WHERE t.hash = $1 AND t.revoked IS NULL AND (t.expires IS NULL OR t.expires > $2) \
+             AND u.disabled IS NULL",
+        )
+        .bind(token_hash(token))
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        Ok(row.map(|r| Principal {
+            user: user_from(&r),
+            token_id: r.get("token_id"),
+        }))
+    }
+
+    /// Revokes a token by id (or by its text); false when no live token matched.
+    pub async fn revoke_token(&self, id_or_token: &str, now: i64) -> Result<bool, OpsError> {
+        let id = if id_or_token.starts_with(TOKEN_PREFIX) {
+            token_hash(id_or_token)[..12].to_string()
+        } else {
+            id_or_token.to_string()
+        };
+        let done = sqlx::query("UPDATE tokens SET revoked = $1 WHERE id = $2 AND revoked IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Tokens, of one account or all, oldest first.
+    pub async fn tokens(&self, user: Option<&str>) -> Result<Vec<TokenInfo>, OpsError> {
+        let rows = sqlx::query(
+            "SELECT id, user_name, label, created, expires, revoked FROM tokens \
+             WHERE (CAST($1 AS TEXT) IS NULL OR user_name = $1) ORDER BY created, id",
+        )
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        Ok(rows
+            .iter()
+            .map(|r| TokenInfo {
+                id: r.get("id"),
+                user: r.get("user_name"),
+                label: r.get("label"),
+                created: r.get("created"),
+                expires: r.get("expires"),
+                revoked: r.get("revoked"),
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn tokens_authenticate_until_revoked_or_expired() {
+        for db in testing::all().await {
+            let ops = &db.ops;
+            let epi = NewUser {
+                name: "epi",
+                role: "epidemiologist",
+                region: Some("330300"),
+                community: None,
+            };
+            let u = ops.add_user(&epi, 10).await.unwrap();
+            assert_eq!(u.region.as_deref(), Some("330300"));
+            assert!(ops.add_user(&epi, 11).await.is_err(), "names are unique");
+            assert!(
+                ops.add_user(
+                    &NewUser {
+                        name: "bad name",
+                        ..epi.clone()
+                    },
+                    11
+                )
+                .await
+                .is_err()
+            );
+
+            let (token, info) = ops.create_token("epi", "laptop", 20, None).await.unwrap();
+            assert!(token.starts_with(TOKEN_PREFIX) && token.len() == 68);
+            let p = ops.authenticate(&token, 30).await.unwrap().unwrap();
+            assert_eq!(
+                (p.user.name.as_str(), p.token_id.as_str()),
+                ("epi", info.id.as_str())
+            );
+            assert_eq!(ops.authenticate("fyt_nope", 30).await.unwrap(), None);
+            let mut wrong = token.clone();
+            wrong.replace_range(10..11, if &token[10..11] == "0" { "1" } else { "0" });
+            assert_eq!(ops.authenticate(&wrong, 30).await.unwrap(), None);
+
+            // Sessions expire.
+            let (session, _) = ops
+                .create_token("epi", "session", 20, Some(100))
+                .await
+                .unwrap();
+            assert!(ops.authenticate(&session, 99).await.unwrap().is_some());
+            assert!(ops.authenticate(&session, 100).await.unwrap().is_none());
+
+            assert!(ops.revoke_token(&info.id, 40).await.unwrap());
+            assert!(!ops.revoke_token(&info.id, 41).await.unwrap());
+            assert_eq!(ops.authenticate(&token, 50).await.unwrap(), None);
+            assert_eq!(ops.tokens(Some("epi")).await.unwrap().len(), 2);
+            let all = ops.tokens(None).await.unwrap();
+            let revoked = all.iter().find(|t| t.id == info.id).unwrap();
+            assert_eq!(revoked.revoked, Some(40));
+
+            // Disabling a user revokes everything they hold.
+            let (t2, _) = ops.create_token("epi", "other", 60, None).await.unwrap();
+            assert!(ops.disable_user("epi", 70).await.unwrap());
+            assert_eq!(ops.authenticate(&t2, 80).await.unwrap(), None);
+            assert!(ops.create_token("epi", "x", 90, None).await.is_err());
+        }
+    }
+
+    #[tokio::test]
+    async fn passwords_are_argon2_and_checked() {
+        let db = testing::sqlite().await;
+        let ops = &db.ops;
+        ops.add_user(
+            &NewUser {
+                name: "admin",
+                role: "admin",
+                region: None,
+                community: None,
+            },
+            1,
+        )
+        .await
+        .unwrap();
+        assert!(ops.set_password("admin", "short").await.is_err());
+        ops.set_password("admin", "correct horse battery")
+            .await
+            .unwrap();
+        assert!(ops.user("admin").await.unwrap().unwrap().has_password);
+        assert!(
+            ops.check_password("admin", "correct horse battery")
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            ops.check_password("admin", "wrong horse battery")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            ops.check_password("nobody", "correct horse battery")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}
