@@ -25,6 +25,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "FANGYI_KEY_FILE")]
     pub key_file: Option<PathBuf>,
 
+    /// The operational database (users, tokens, audit log, issued codes): `postgres://…` or
+    /// `sqlite://…`; default DIR/ops.db.
+    #[arg(long, global = true, env = "FANGYI_DB")]
+    pub db: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -92,6 +97,17 @@ pub enum Command {
         after_help = "Examples:\n  fangyi verify 'FY1:…'                                   against this data dir's trust list\n  fangyi verify --image code.png --format json\n  fangyi verify 'HC1:…' --trust dcc-trust.json --at 2021-06-01T00:00:00Z\n  fangyi verify 'FY1:…' --trust province-a.json --revoked revoked.json\n\nExit 0 when valid, 1 when not (the reason on stderr), 2 for bad usage."
     )]
     Verify(VerifyArgs),
+    /// Serve the HTTP API (OpenAPI at /api/openapi.json, docs at /api/docs).
+    #[command(
+        after_help = "Examples:\n  fangyi serve                                  http://127.0.0.1:8080\n  fangyi serve --addr 0.0.0.0:8443 --db postgres://fangyi@db/fangyi\n\nCreate accounts first: fangyi users add NAME --role ROLE [--region CODE].\nCtrl-C stops accepting requests and finishes the ones in flight."
+    )]
+    Serve(ServeArgs),
+    /// Accounts and API tokens of the operational database.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// The audit log: check its hash chain, or show who accessed what.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Rows, files, bytes and date range per kind.
     Stats(StatsArgs),
     /// The input kinds and their columns (required ones marked *).
@@ -569,4 +585,117 @@ pub struct RulesDiffArgs {
     /// Print the summary as JSON.
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
     pub format: SummaryFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// The largest upload accepted, in MiB.
+    #[arg(long, default_value_t = 2048)]
+    pub max_upload_mib: u64,
+    /// Seconds any request may take (uploads: ten times as long).
+    #[arg(long, default_value_t = 60)]
+    pub timeout: u64,
+    /// Public self-checks per second per client address.
+    #[arg(long, default_value_t = 5.0)]
+    pub public_rate: f64,
+    /// Where uploads are spooled before ingest (default: a private folder in the temp dir).
+    #[arg(long)]
+    pub spool: Option<PathBuf>,
+    /// A rule set file instead of the built-in health-code rules.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UsersCommand {
+    /// Create an account; its first API token is the last line of stdout.
+    #[command(
+        after_help = "Examples:\n  fangyi users add li.wei --role epidemiologist --region 330300\n  fangyi users add wang.fang --role community_worker --region 330302 --community C330302001\n  fangyi users add gate-7 --role checkpoint\n\nRoles: admin, epidemiologist, community_worker, analyst, checkpoint."
+    )]
+    Add(UsersAddArgs),
+    /// List accounts and their tokens (never the tokens' text).
+    List,
+    /// A new API token for an account (last line of stdout).
+    Token(UsersTokenArgs),
+    /// Revoke a token by its id (from `users list`) or its text.
+    RevokeToken(UsersRevokeArgs),
+    /// Set an account's password for POST /api/v1/login (read from FANGYI_PASSWORD or stdin).
+    Passwd(UsersNameArgs),
+    /// Disable an account and revoke its tokens.
+    Disable(UsersNameArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct UsersAddArgs {
+    pub name: String,
+    /// admin, epidemiologist, community_worker, analyst or checkpoint.
+    #[arg(long)]
+    pub role: String,
+    /// Limit what the account sees to people living in this region (covers rule).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// A community worker's community (`community_id` in persons).
+    #[arg(long)]
+    pub community: Option<String>,
+    /// A label for the first token.
+    #[arg(long, default_value = "created with the account")]
+    pub label: String,
+}
+
+#[derive(Args, Debug)]
+pub struct UsersTokenArgs {
+    pub name: String,
+    #[arg(long, default_value = "api")]
+    pub label: String,
+}
+
+#[derive(Args, Debug)]
+pub struct UsersRevokeArgs {
+    /// The token's id (12 hex digits) or its text.
+    pub token: String,
+}
+
+#[derive(Args, Debug)]
+pub struct UsersNameArgs {
+    pub name: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check every entry's hash and link and the head: exit 1 if anything was edited, deleted
+    /// or reordered.
+    Verify(AuditVerifyArgs),
+    /// Who accessed what: entries, oldest first (this read is audited too).
+    #[command(
+        after_help = "Examples:\n  fangyi audit show --person 420106199001010015     who looked at this person's data, and why\n  fangyi audit show --actor li.wei --limit 50\n  fangyi audit show --action trace --format json"
+    )]
+    Show(AuditShowArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AuditVerifyArgs {
+    /// Output (default: text on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<TextFormat>,
+}
+
+#[derive(Args, Debug)]
+pub struct AuditShowArgs {
+    /// Entries that showed this person (their ID number).
+    #[arg(long)]
+    pub person: Option<String>,
+    #[arg(long)]
+    pub actor: Option<String>,
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Entries after this sequence number.
+    #[arg(long)]
+    pub after: Option<i64>,
+    #[arg(long, default_value_t = 100)]
+    pub limit: i64,
+    #[arg(long, value_enum)]
+    pub format: Option<TextFormat>,
 }

@@ -10,6 +10,7 @@ mod exposed;
 mod gen_cmd;
 mod ingest_cmd;
 mod kinds;
+mod serve_cmd;
 mod signing;
 mod sql;
 mod stats;
@@ -23,6 +24,7 @@ use crate::cli::{BenchCommand, Cli, CodeAction, Command, RulesCommand};
 pub struct Globals {
     pub data: PathBuf,
     pub key_file: Option<PathBuf>,
+    pub db: Option<String>,
 }
 
 impl Globals {
@@ -39,6 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let g = Globals {
         data: cli.data,
         key_file: cli.key_file,
+        db: cli.db,
     };
     match cli.command {
         Command::Demo(a) => demo::run(&g, a),
@@ -59,6 +62,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rules(RulesCommand::Diff(a)) => code_cmd::rules_diff(&g, a),
         Command::Keys(k) => signing::keys(&g, k),
         Command::Verify(a) => signing::verify(&g, a),
+        Command::Serve(a) => serve_cmd::serve(&g, a),
+        Command::Users(u) => serve_cmd::users(&g, u),
+        Command::Audit(a) => serve_cmd::audit(&g, a),
         Command::Stats(a) => stats::run(&g, a),
         Command::Kinds(a) => kinds::run(a),
         Command::Bench(BenchCommand::Ingest(a)) => bench::ingest(&g, a),

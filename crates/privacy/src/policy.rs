@@ -159,7 +159,7 @@ pub fn purposes(role: Role, action: Action) -> &'static [Purpose] {
 /// Why a request is refused (the HTTP 403 body and the audit entry's outcome).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Denied {
-    #[error("role {role} may not {action}")]
+    #[error("the role {role} does not allow {action}")]
     Role { role: Role, action: Action },
     #[error("purpose {purpose} is not allowed for {action} as {role} (allowed: {allowed})")]
     Purpose {

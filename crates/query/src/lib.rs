@@ -58,8 +58,19 @@ impl std::fmt::Debug for Query {
 }
 
 impl Query {
-    /// Registers every kind as a table (an empty one when nothing of that kind is stored).
+    /// Registers every kind as a table (an empty one when nothing of that kind is stored), and
+    /// the functions, `pseudonym()` included (for the key holder).
     pub fn open(store: &Store, keys: &Keys) -> Result<Query, QueryError> {
+        Query::open_with(store, Some(keys))
+    }
+
+    /// The tables and functions without `pseudonym()`: for analysts, who may count and join
+    /// pseudonyms but must not turn an ID number they know into its pseudonym.
+    pub fn open_pseudonymised(store: &Store) -> Result<Query, QueryError> {
+        Query::open_with(store, None)
+    }
+
+    fn open_with(store: &Store, keys: Option<&Keys>) -> Result<Query, QueryError> {
         let config = SessionConfig::new()
             .with_information_schema(true)
             .with_default_catalog_and_schema("fangyi", "public");

@@ -208,8 +208,32 @@ pub fn rule_ids<'r>(rules: &'r RuleSet, findings: &[Finding]) -> Vec<&'r str> {
     ids
 }
 
+/// How much a reason's detail may say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// Everything: the case's (masked) id and what was shared with them.
+    Full,
+    /// For someone who serves the person locally (a community worker): that they met a case
+    /// and until when, but not who or where — no travel detail.
+    Local,
+}
+
 /// The human detail of a finding; `name` shows a case's pseudonym (masked id, say).
 pub fn detail(f: &Finding, name: &dyn Fn(i64) -> String) -> String {
+    detail_at(f, name, Detail::Full)
+}
+
+/// The detail of a finding at a level of [`Detail`].
+pub fn detail_at(f: &Finding, name: &dyn Fn(i64) -> String, level: Detail) -> String {
+    if level == Detail::Local
+        && let Cause::Contact { degree, until, .. } = &f.cause
+    {
+        return if *degree == 1 {
+            format!("close contact of a case, quarantine until {until}")
+        } else {
+            format!("contact of a close contact of a case, until {until}")
+        };
+    }
     match &f.cause {
         Cause::Status { status, since } => match since {
             Some(d) => format!("{} since {d}", status.as_str()),
@@ -257,6 +281,18 @@ pub fn health_code(
     findings: &[Finding],
     name: &dyn Fn(i64) -> String,
 ) -> HealthCode {
+    health_code_at(rules, person, as_of, findings, name, Detail::Full)
+}
+
+/// [`health_code`] with reasons' details at `level`.
+pub fn health_code_at(
+    rules: &RuleSet,
+    person: i64,
+    as_of: Date,
+    findings: &[Finding],
+    name: &dyn Fn(i64) -> String,
+    level: Detail,
+) -> HealthCode {
     let (color, valid_until) = verdict(findings);
     let mut keyed: Vec<(std::cmp::Reverse<Color>, usize, Reason)> = findings
         .iter()
@@ -266,7 +302,7 @@ pub fn health_code(
                 f.rule,
                 Reason {
                     rule: rules.rules[f.rule].id.clone(),
-                    detail: detail(f, name),
+                    detail: detail_at(f, name, level),
                     valid_until: f.valid_until,
                     color: f.color,
                 },

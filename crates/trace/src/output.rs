@@ -20,12 +20,14 @@ use serde::Serialize;
 use crate::tracer::{Contact, Evidence, Trace, Tracer};
 use crate::{TraceError, Via};
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Debug, Clone, PartialEq, Eq)]
 pub struct WindowOut {
     pub from: String,
     pub to: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Debug, Clone, PartialEq, Eq)]
 pub struct CaseOut {
     pub person_id: String,
@@ -35,6 +37,7 @@ pub struct CaseOut {
 }
 
 /// One piece of evidence; which fields appear depends on its kind.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Debug, Clone, PartialEq, Eq)]
 pub struct EvidenceOut {
     pub kind: &'static str,
@@ -60,6 +63,7 @@ pub struct EvidenceOut {
     pub to: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Debug, Clone, PartialEq, Eq)]
 pub struct ContactOut {
     pub person_id: String,
@@ -73,6 +77,7 @@ pub struct ContactOut {
 }
 
 /// `fangyi trace CASE --format json`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Debug, Clone, PartialEq, Eq)]
 pub struct TraceOut {
     pub case: CaseOut,

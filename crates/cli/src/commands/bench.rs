@@ -53,6 +53,7 @@ pub fn ingest(g: &Globals, a: BenchIngestArgs) -> anyhow::Result<()> {
             let run = Globals {
                 data: data.clone(),
                 key_file: g.key_file.clone(),
+                db: None,
             };
             let opts = ingest::Options {
                 threads,

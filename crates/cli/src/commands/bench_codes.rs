@@ -25,6 +25,7 @@ pub fn run(g: &Globals, a: BenchCodesArgs) -> anyhow::Result<()> {
     let run = Globals {
         data: data.clone(),
         key_file: g.key_file.clone(),
+        db: None,
     };
     let keys = run.keys()?;
     let store = context::store(&data, &keys)?;

@@ -127,6 +127,7 @@ pub fn province(g: &Globals, a: &Province<'_>, data: &Path) -> anyhow::Result<()
     let run = Globals {
         data: data.to_path_buf(),
         key_file: g.key_file.clone(),
+        db: None,
     };
     let s = ingest_cmd::ingest(
         &run,
@@ -160,6 +161,7 @@ pub fn run(g: &Globals, a: BenchTraceArgs) -> anyhow::Result<()> {
     let run = Globals {
         data: data.clone(),
         key_file: g.key_file.clone(),
+        db: None,
     };
     let keys = run.keys()?;
     let store = crate::context::store(&data, &keys)?;

@@ -87,6 +87,7 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
     let demo = Globals {
         data: data.clone(),
         key_file: g.key_file.clone(),
+        db: None,
     };
     let ingested = ingest_cmd::ingest(
         &demo,

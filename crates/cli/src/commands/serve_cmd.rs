@@ -1,0 +1,379 @@
+//! `fangyi serve`, `fangyi users` and `fangyi audit`: the HTTP API, its accounts and tokens, and
+//! the audit log's check and listing.
+
+use std::io::{BufRead, IsTerminal};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use engine::{Account, Caller, Engine, EngineOptions};
+use ops::{NewUser, Ops};
+use privacy::{Purpose, Role};
+
+use crate::cli::{
+    AuditCommand, AuditShowArgs, AuditVerifyArgs, ServeArgs, TextFormat, UsersAddArgs, UsersCommand,
+};
+use crate::commands::Globals;
+use crate::exit::usage;
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn now() -> i64 {
+    codesign::now_secs()
+}
+
+async fn ops(g: &Globals) -> anyhow::Result<Ops> {
+    Ok(Ops::open_for(g.data(), g.db.as_deref()).await?)
+}
+
+pub fn serve(g: &Globals, a: ServeArgs) -> anyhow::Result<()> {
+    let addr: SocketAddr = a
+        .addr
+        .parse()
+        .map_err(|e| usage(format!("--addr {}: {e} (HOST:PORT)", a.addr)))?;
+    let rules =
+        rules::RuleSet::load_or_builtin(a.rules.as_deref()).map_err(|e| usage(e.to_string()))?;
+    let keys = g.keys()?;
+    let opts = server::ServeOptions {
+        addr,
+        max_upload: a.max_upload_mib << 20,
+        timeout: Duration::from_secs(a.timeout.max(1)),
+        public_rate: a.public_rate.max(0.01),
+        spool: a.spool.clone(),
+        ..server::ServeOptions::default()
+    };
+    runtime()?.block_on(async move {
+        let engine = Engine::open(
+            EngineOptions {
+                data: g.data().to_path_buf(),
+                db_url: g.db.clone(),
+                rules,
+            },
+            keys,
+        )
+        .await
+        .context("opening the engine")?;
+        eprintln!(
+            "opening {} and bringing its indexes up to date…",
+            g.data().display()
+        );
+        engine.warm().await.context("opening the store")?;
+        let users = engine.ops().users().await?.len();
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| usage(format!("--addr {addr}: {e}")))?;
+        let local = listener.local_addr()?;
+        eprintln!(
+            "fangyi serving {} on http://{local} (operational database {}; {users} account{})",
+            g.data().display(),
+            engine.ops().target(),
+            if users == 1 { "" } else { "s" }
+        );
+        eprintln!("  API docs: http://{local}/api/docs   OpenAPI: http://{local}/api/openapi.json");
+        if users == 0 {
+            eprintln!("  no accounts yet: fangyi users add NAME --role ROLE [--region CODE]");
+        }
+        // Scripts read the address from the last line of stdout (port 0 picks a free one).
+        println!("http://{local}");
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+            eprintln!("stopping: finishing the requests in flight…");
+        };
+        server::serve(engine, opts, listener, shutdown).await?;
+        eprintln!("stopped");
+        Ok(())
+    })
+}
+
+fn parse_role(s: &str) -> anyhow::Result<Role> {
+    match Role::parse(s) {
+        Some(Role::Public) | None => Err(usage(format!(
+            "--role {s}: one of admin, epidemiologist, community_worker, analyst, checkpoint"
+        ))),
+        Some(r) => Ok(r),
+    }
+}
+
+fn add(g: &Globals, a: UsersAddArgs) -> anyhow::Result<()> {
+    let role = parse_role(&a.role)?;
+    let region = match &a.region {
+        Some(r) => Some(
+            model::Region::parse(r.trim().as_bytes())
+                .map_err(|e| usage(format!("--region {r}: {}", e.reason())))?
+                .to_string(),
+        ),
+        None => None,
+    };
+    if a.community.is_some() && role != Role::CommunityWorker {
+        return Err(usage("--community is for community workers"));
+    }
+    if role == Role::CommunityWorker && a.community.is_none() {
+        return Err(usage(
+            "a community worker serves one community: give --community ID (community_id in persons)",
+        ));
+    }
+    runtime()?.block_on(async {
+        let ops = ops(g).await?;
+        let user = ops
+            .add_user(
+                &NewUser {
+                    name: &a.name,
+                    role: role.as_str(),
+                    region: region.as_deref(),
+                    community: a.community.as_deref(),
+                },
+                now(),
+            )
+            .await
+            .map_err(|e| usage(e.to_string()))?;
+        let (token, info) = ops.create_token(&user.name, &a.label, now(), None).await?;
+        eprintln!(
+            "user {} ({}{}{}) created; token {} — shown once, keep it secret:",
+            user.name,
+            user.role,
+            user.region
+                .as_deref()
+                .map_or(String::new(), |r| format!(", region {r}")),
+            user.community
+                .as_deref()
+                .map_or(String::new(), |c| format!(", community {c}")),
+            info.id
+        );
+        println!("{token}");
+        ops.close().await;
+        Ok(())
+    })
+}
+
+fn date_time(secs: Option<i64>) -> String {
+    secs.map_or_else(
+        || "-".into(),
+        |s| model::Timestamp(s * 1000).to_rfc3339(model::Zone::CST),
+    )
+}
+
+pub fn users(g: &Globals, u: UsersCommand) -> anyhow::Result<()> {
+    match u {
+        UsersCommand::Add(a) => add(g, a),
+        UsersCommand::List => runtime()?.block_on(async {
+            let ops = ops(g).await?;
+            let tokens = ops.tokens(None).await?;
+            for u in ops.users().await? {
+                println!(
+                    "{}  {}{}{}{}{}",
+                    u.name,
+                    u.role,
+                    u.region
+                        .as_deref()
+                        .map_or(String::new(), |r| format!("  region {r}")),
+                    u.community
+                        .as_deref()
+                        .map_or(String::new(), |c| format!("  community {c}")),
+                    if u.has_password {
+                        "  (password set)"
+                    } else {
+                        ""
+                    },
+                    u.disabled.map_or(String::new(), |d| format!(
+                        "  DISABLED {}",
+                        date_time(Some(d))
+                    ))
+                );
+                for t in tokens.iter().filter(|t| t.user == u.name) {
+                    println!(
+                        "    token {}  {:<24} created {}  {}",
+                        t.id,
+                        t.label,
+                        date_time(Some(t.created)),
+                        match (t.revoked, t.expires) {
+                            (Some(r), _) => format!("revoked {}", date_time(Some(r))),
+                            (None, Some(e)) if e <= now() => "expired".into(),
+                            (None, Some(e)) => format!("expires {}", date_time(Some(e))),
+                            (None, None) => "live".into(),
+                        }
+                    );
+                }
+            }
+            ops.close().await;
+            Ok(())
+        }),
+        UsersCommand::Token(a) => runtime()?.block_on(async {
+            let ops = ops(g).await?;
+            let (token, info) = ops
+                .create_token(&a.name, &a.label, now(), None)
+                .await
+                .map_err(|e| usage(e.to_string()))?;
+            eprintln!("token {} for {} — shown once:", info.id, a.name);
+            println!("{token}");
+            ops.close().await;
+            Ok(())
+        }),
+        UsersCommand::RevokeToken(a) => runtime()?.block_on(async {
+            let ops = ops(g).await?;
+            let done = ops.revoke_token(&a.token, now()).await?;
+            ops.close().await;
+            if done {
+                println!("revoked; requests with it now get 401");
+                Ok(())
+            } else {
+                Err(usage(format!("{}: no live token with that id", a.token)))
+            }
+        }),
+        UsersCommand::Passwd(a) => {
+            let password = match std::env::var("FANGYI_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    if std::io::stdin().is_terminal() {
+                        eprintln!(
+                            "password for {} (at least 12 characters; the line is echoed):",
+                            a.name
+                        );
+                    }
+                    let mut line = String::new();
+                    std::io::stdin().lock().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            runtime()?.block_on(async {
+                let ops = ops(g).await?;
+                ops.set_password(&a.name, &password)
+                    .await
+                    .map_err(|e| usage(e.to_string()))?;
+                ops.close().await;
+                println!(
+                    "password set for {} (Argon2id); POST /api/v1/login takes it",
+                    a.name
+                );
+                Ok(())
+            })
+        }
+        UsersCommand::Disable(a) => runtime()?.block_on(async {
+            let ops = ops(g).await?;
+            let done = ops.disable_user(&a.name, now()).await?;
+            ops.close().await;
+            if done {
+                println!("{} disabled; their tokens are revoked", a.name);
+                Ok(())
+            } else {
+                Err(usage(format!("{}: no active user of that name", a.name)))
+            }
+        }),
+    }
+}
+
+async fn open_engine(g: &Globals) -> anyhow::Result<Engine> {
+    let keys = g.keys()?;
+    Ok(Engine::open(
+        EngineOptions {
+            data: g.data().to_path_buf(),
+            db_url: g.db.clone(),
+            rules: rules::RuleSet::builtin(),
+        },
+        keys,
+    )
+    .await?)
+}
+
+fn text(f: Option<TextFormat>) -> bool {
+    match f {
+        Some(TextFormat::Text) => true,
+        Some(TextFormat::Json) => false,
+        None => std::io::stdout().is_terminal(),
+    }
+}
+
+fn verify(g: &Globals, a: AuditVerifyArgs) -> anyhow::Result<()> {
+    let check = runtime()?.block_on(async {
+        let engine = open_engine(g).await?;
+        anyhow::Ok(engine.audit_check().await?)
+    })?;
+    if text(a.format) {
+        match &check.problem {
+            None => println!(
+                "audit log intact: {} entries, head {} {}",
+                check.entries, check.head_seq, check.head_hash
+            ),
+            Some(p) => println!("audit log NOT intact: {p}"),
+        }
+    } else {
+        println!("{}", serde_json::to_string(&check)?);
+    }
+    if check.valid {
+        Ok(())
+    } else {
+        Err(anyhow::anyhow!(
+            "the audit log was tampered with: {}",
+            check.problem.unwrap_or_default()
+        ))
+    }
+}
+
+fn show(g: &Globals, a: AuditShowArgs) -> anyhow::Result<()> {
+    let q = engine::audit_api::AuditQuery {
+        person: a.person.clone(),
+        actor: a.actor.clone(),
+        action: a.action.clone(),
+        after: a.after,
+        limit: Some(a.limit),
+    };
+    let request = format!(
+        "fangyi audit show{}{}{}",
+        a.person.as_deref().map_or(String::new(), |p| format!(
+            " --person {}",
+            privacy::mask_id(p)
+        )),
+        a.actor
+            .as_deref()
+            .map_or(String::new(), |x| format!(" --actor {x}")),
+        a.action
+            .as_deref()
+            .map_or(String::new(), |x| format!(" --action {x}"))
+    );
+    let entries = runtime()?.block_on(async {
+        let engine = open_engine(g).await?;
+        let caller = Caller::new(Account::local(), Purpose::Oversight, request);
+        engine
+            .audit_entries(&caller, &q)
+            .await
+            .map_err(|e| match e {
+                engine::EngineError::BadRequest(m) => usage(m),
+                e => e.into(),
+            })
+    })?;
+    if text(a.format) {
+        if entries.is_empty() {
+            println!("no entries");
+        }
+        for e in &entries {
+            println!(
+                "{:>6}  {}  {} ({}) for {}: {} — {}; {} person{}, {} row{}: {}",
+                e.seq,
+                e.at,
+                e.actor,
+                e.role,
+                e.purpose,
+                e.action,
+                e.query,
+                e.persons,
+                if e.persons == 1 { "" } else { "s" },
+                e.rows,
+                if e.rows == 1 { "" } else { "s" },
+                e.outcome
+            );
+        }
+    } else {
+        println!("{}", serde_json::to_string(&entries)?);
+    }
+    Ok(())
+}
+
+pub fn audit(g: &Globals, a: AuditCommand) -> anyhow::Result<()> {
+    match a {
+        AuditCommand::Verify(v) => verify(g, v),
+        AuditCommand::Show(s) => show(g, s),
+    }
+}

@@ -1,0 +1,217 @@
+//! Health codes through the boundary: one person's code (contract §4 JSON) and the codes of a
+//! community's residents, with names and phones as the role may see them.
+
+use model::Date;
+use privacy::{Action, Denied, Role};
+use rules::evaluate::{Detail, health_code_at};
+use rules::{CodeEngine, HealthCode};
+use serde::Serialize;
+
+use crate::disclose::PersonView;
+use crate::{Answer, Caller, Ctx, Engine, EngineError, parse_as_of_date, parse_person};
+
+/// Contract §4's JSON for one code, fields in the contract's order.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct CodeView {
+    pub person_id: String,
+    pub as_of: String,
+    pub color: &'static str,
+    pub reasons: Vec<ReasonView>,
+    pub valid_until: Option<String>,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ReasonView {
+    pub rule: String,
+    pub detail: String,
+}
+
+/// One resident's code in a community list.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct ResidentCode {
+    #[serde(flatten)]
+    pub person: PersonView,
+    pub color: &'static str,
+    /// Rule ids, sorted.
+    pub rules: Vec<String>,
+    pub valid_until: Option<String>,
+}
+
+/// `GET /communities/{id}/codes`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct CommunityCodes {
+    pub community: String,
+    pub as_of: String,
+    pub counts: ColorCounts,
+    pub residents: Vec<ResidentCode>,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct ColorCounts {
+    pub green: u64,
+    pub yellow: u64,
+    pub red: u64,
+}
+
+/// Community workers see that someone met a case, not who or where.
+fn detail_level(role: Role) -> Detail {
+    if role == Role::CommunityWorker {
+        Detail::Local
+    } else {
+        Detail::Full
+    }
+}
+
+fn code_of(ctx: &Ctx<'_>, person: i64, as_of: Date, view: &crate::View<'_>) -> HealthCode {
+    let engine = CodeEngine::new(&ctx.snap.index, ctx.snap.risk.clone(), ctx.zone());
+    let findings = engine.findings(ctx.rules, person, as_of);
+    health_code_at(
+        ctx.rules,
+        person,
+        as_of,
+        &findings,
+        &|p| view.masked_id(p),
+        detail_level(ctx.caller.account.role),
+    )
+}
+
+/// Refuses a person outside the caller's scope.
+pub(crate) fn require_in_scope(
+    view: &crate::View<'_>,
+    person: i64,
+    what: &str,
+) -> Result<(), EngineError> {
+    if view.in_scope(person) {
+        Ok(())
+    } else {
+        Err(Denied::OutOfScope {
+            what: what.to_string(),
+            scope: view.scope_description(),
+        }
+        .into())
+    }
+}
+
+impl Engine {
+    /// One person's code as of the end of `as_of` (default today).
+    pub async fn person_code(
+        &self,
+        caller: &Caller,
+        person_id: &str,
+        as_of: Option<&str>,
+    ) -> Result<CodeView, EngineError> {
+        let id = parse_person(person_id)?;
+        let as_of = as_of.map(str::to_string);
+        self.run(caller, Action::PersonCode, move |ctx| {
+            let as_of = parse_as_of_date(as_of.as_deref(), ctx.zone())?;
+            let p = ctx.keys.pseudonyms.pseudonym(id);
+            let view = ctx.view()?;
+            require_in_scope(&view, p, "this person")?;
+            let code = code_of(ctx, p, as_of, &view);
+            let value = CodeView {
+                person_id: view.id(p),
+                as_of: code.as_of.to_string(),
+                color: code.color.as_str(),
+                reasons: code
+                    .reasons
+                    .iter()
+                    .map(|r| ReasonView {
+                        rule: r.rule.clone(),
+                        detail: r.detail.clone(),
+                    })
+                    .collect(),
+                valid_until: code.valid_until.map(|d| d.to_string()),
+            };
+            Ok(Answer {
+                value,
+                persons: view.shown(),
+                rows: 1,
+            })
+        })
+        .await
+    }
+
+    /// The codes of everyone living in a community, sorted by (shown) id.
+    pub async fn community_codes(
+        &self,
+        caller: &Caller,
+        community: &str,
+        as_of: Option<&str>,
+    ) -> Result<CommunityCodes, EngineError> {
+        let community = community.trim().to_string();
+        if community.is_empty() || community.len() > 64 {
+            return Err(EngineError::BadRequest("name a community id".into()));
+        }
+        let as_of = as_of.map(str::to_string);
+        self.run(caller, Action::CommunityCodes, move |ctx| {
+            let as_of = parse_as_of_date(as_of.as_deref(), ctx.zone())?;
+            let view = ctx.view()?;
+            let scope = &ctx.caller.account.scope;
+            if let Some(c) = &scope.community
+                && *c != community
+            {
+                return Err(Denied::OutOfScope {
+                    what: format!("community {community}"),
+                    scope: view.scope_description(),
+                }
+                .into());
+            }
+            let residents = view.directory()?.residents(&community);
+            if residents.is_empty() {
+                return Err(EngineError::NotFound(format!(
+                    "no resident of community {community} is known"
+                )));
+            }
+            // A region-scoped account sees a community within its region only.
+            if residents.iter().any(|&p| !view.in_scope(p)) {
+                return Err(Denied::OutOfScope {
+                    what: format!("community {community}"),
+                    scope: view.scope_description(),
+                }
+                .into());
+            }
+            let people = view.persons(&residents)?;
+            let mut counts = ColorCounts::default();
+            let mut out: Vec<ResidentCode> = residents
+                .iter()
+                .zip(people)
+                .map(|(&p, person)| {
+                    let code = code_of(ctx, p, as_of, &view);
+                    match code.color {
+                        rules::Color::Green => counts.green += 1,
+                        rules::Color::Yellow => counts.yellow += 1,
+                        rules::Color::Red => counts.red += 1,
+                    }
+                    let mut ids: Vec<String> =
+                        code.reasons.iter().map(|r| r.rule.clone()).collect();
+                    ids.sort();
+                    ids.dedup();
+                    ResidentCode {
+                        person,
+                        color: code.color.as_str(),
+                        rules: ids,
+                        valid_until: code.valid_until.map(|d| d.to_string()),
+                    }
+                })
+                .collect();
+            out.sort_by(|a, b| a.person.person_id.cmp(&b.person.person_id));
+            let rows = out.len() as i64;
+            Ok(Answer {
+                value: CommunityCodes {
+                    community,
+                    as_of: as_of.to_string(),
+                    counts,
+                    residents: out,
+                },
+                persons: view.shown(),
+                rows,
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,313 @@
+//! Who a pseudonym is: the person's home region and community (from `persons`, for scoping
+//! answers to a region or community) and where their sealed name and phone lie in the vault
+//! (opened only for an answer that may show them).
+//!
+//! Built from the `persons` tables and vault files once per set of `persons` sources and
+//! kept in memory: 24 bytes a person, sorted by pseudonym; a person's latest `persons` row wins.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::path::PathBuf;
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::Int64Type;
+use model::{Kind, Region};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
+use privacy::Residence;
+use store::Store;
+use vault::Keys;
+
+use crate::EngineError;
+
+const NONE: u32 = u32::MAX;
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    person: i64,
+    /// Home region code, 0 when unknown.
+    region: u32,
+    /// Index into `communities`, or `NONE`.
+    community: u32,
+    /// Index into `vault_files` and row within it, or `NONE`.
+    vault_file: u32,
+    vault_row: u32,
+}
+
+/// A person's sealed identity, opened.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Identity {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// The directory of persons.
+#[derive(Debug, Default)]
+pub struct Directory {
+    entries: Vec<Entry>,
+    communities: Vec<String>,
+    /// Positions in `entries`, sorted by (community, person).
+    by_community: Vec<u32>,
+    vault_files: Vec<PathBuf>,
+}
+
+fn corrupt(path: &std::path::Path, e: impl std::fmt::Display) -> EngineError {
+    EngineError::Internal(format!("{}: {e}", path.display()))
+}
+
+impl Directory {
+    /// Reads `persons` and its vault files.
+    pub fn build(store: &Store) -> Result<Directory, EngineError> {
+        // person → (rid, region, community) of the latest row.
+        let mut latest: HashMap<i64, (i64, u32, u32)> = HashMap::new();
+        let mut communities: Vec<String> = Vec::new();
+        let mut community_ids: HashMap<String, u32> = HashMap::new();
+        for path in store.table_files(Kind::Persons) {
+            let f = File::open(&path).map_err(|e| corrupt(&path, e))?;
+            let b = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| corrupt(&path, e))?;
+            let mask = ProjectionMask::columns(
+                b.parquet_schema(),
+                [
+                    "person_id",
+                    "home_region",
+                    "community_id",
+                    store::RID_COLUMN,
+                ],
+            );
+            let reader = b
+                .with_projection(mask)
+                .with_batch_size(64 * 1024)
+                .build()
+                .map_err(|e| corrupt(&path, e))?;
+            for batch in reader {
+                let batch = batch.map_err(|e| corrupt(&path, e))?;
+                let col = |name: &str| {
+                    batch
+                        .column_by_name(name)
+                        .cloned()
+                        .ok_or_else(|| corrupt(&path, format!("no column {name}")))
+                };
+                let (ids, regions, comms, rids) = (
+                    col("person_id")?,
+                    col("home_region")?,
+                    col("community_id")?,
+                    col(store::RID_COLUMN)?,
+                );
+                let ids = ids
+                    .as_primitive_opt::<Int64Type>()
+                    .ok_or_else(|| corrupt(&path, "person_id is not a pseudonym"))?;
+                let rids = rids
+                    .as_primitive_opt::<Int64Type>()
+                    .ok_or_else(|| corrupt(&path, "_rid is not an integer"))?;
+                let regions = regions
+                    .as_string_opt::<i32>()
+                    .ok_or_else(|| corrupt(&path, "home_region is not text"))?;
+                let comms = comms
+                    .as_string_opt::<i32>()
+                    .ok_or_else(|| corrupt(&path, "community_id is not text"))?;
+                for i in 0..batch.num_rows() {
+                    let (p, rid) = (ids.value(i), rids.value(i));
+                    if latest.get(&p).is_some_and(|(r, _, _)| *r > rid) {
+                        continue;
+                    }
+                    let region = if regions.is_null(i) {
+                        0
+                    } else {
+                        regions.value(i).parse::<u32>().unwrap_or(0)
+                    };
+                    let community = if comms.is_null(i) {
+                        NONE
+                    } else {
+                        let c = comms.value(i);
+                        match community_ids.get(c) {
+                            Some(&n) => n,
+                            None => {
+                                let n = communities.len() as u32;
+                                communities.push(c.to_string());
+                                community_ids.insert(c.to_string(), n);
+                                n
+                            }
+                        }
+                    };
+                    latest.insert(p, (rid, region, community));
+                }
+            }
+        }
+        // person → (rid, file, row) of their latest sealed row.
+        let vault_files = store.vault_files(Kind::Persons);
+        let mut sealed: HashMap<i64, (i64, u32, u32)> = HashMap::new();
+        for (fi, path) in vault_files.iter().enumerate() {
+            let f = File::open(path).map_err(|e| corrupt(path, e))?;
+            let b = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| corrupt(path, e))?;
+            let mask =
+                ProjectionMask::columns(b.parquet_schema(), [store::RID_COLUMN, "person_id"]);
+            let reader = b
+                .with_projection(mask)
+                .with_batch_size(64 * 1024)
+                .build()
+                .map_err(|e| corrupt(path, e))?;
+            let mut row = 0u32;
+            for batch in reader {
+                let batch = batch.map_err(|e| corrupt(path, e))?;
+                let rids = batch.column(0).as_primitive::<Int64Type>();
+                let ids = batch.column(1).as_primitive::<Int64Type>();
+                for i in 0..batch.num_rows() {
+                    let (p, rid) = (ids.value(i), rids.value(i));
+                    if sealed.get(&p).is_none_or(|(r, _, _)| *r <= rid) {
+                        sealed.insert(p, (rid, fi as u32, row));
+                    }
+                    row += 1;
+                }
+            }
+        }
+        let mut entries: Vec<Entry> = latest
+            .into_iter()
+            .map(|(person, (_, region, community))| {
+                let (vault_file, vault_row) = sealed
+                    .get(&person)
+                    .map_or((NONE, NONE), |&(_, f, r)| (f, r));
+                Entry {
+                    person,
+                    region,
+                    community,
+                    vault_file,
+                    vault_row,
+                }
+            })
+            .collect();
+        entries.sort_unstable_by_key(|e| e.person);
+        let mut by_community: Vec<u32> = (0..entries.len() as u32)
+            .filter(|&i| entries[i as usize].community != NONE)
+            .collect();
+        by_community.sort_unstable_by_key(|&i| {
+            let e = &entries[i as usize];
+            (e.community, e.person)
+        });
+        Ok(Directory {
+            entries,
+            communities,
+            by_community,
+            vault_files,
+        })
+    }
+
+    fn entry(&self, person: i64) -> Option<&Entry> {
+        self.entries
+            .binary_search_by_key(&person, |e| e.person)
+            .ok()
+            .map(|i| &self.entries[i])
+    }
+
+    /// How many persons it knows.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Where a person lives; empty for someone not in `persons`.
+    pub fn residence(&self, person: i64) -> Residence<'_> {
+        match self.entry(person) {
+            None => Residence::default(),
+            Some(e) => Residence {
+                region: Region::new(e.region),
+                community: (e.community != NONE)
+                    .then(|| self.communities[e.community as usize].as_str()),
+            },
+        }
+    }
+
+    /// The residents of a community, sorted by pseudonym.
+    pub fn residents(&self, community: &str) -> Vec<i64> {
+        let Some(c) = self.communities.iter().position(|x| x == community) else {
+            return Vec::new();
+        };
+        let c = c as u32;
+        let start = self
+            .by_community
+            .partition_point(|&i| self.entries[i as usize].community < c);
+        self.by_community[start..]
+            .iter()
+            .map(|&i| &self.entries[i as usize])
+            .take_while(|e| e.community == c)
+            .map(|e| e.person)
+            .collect()
+    }
+
+    /// Opens the names and phones of `persons` from the vault (one read per vault file).
+    pub fn identities(
+        &self,
+        keys: &Keys,
+        persons: &[i64],
+    ) -> Result<HashMap<i64, Identity>, EngineError> {
+        let mut by_file: BTreeMap<u32, Vec<(u32, i64)>> = BTreeMap::new();
+        for &p in persons {
+            if let Some(e) = self.entry(p).filter(|e| e.vault_file != NONE) {
+                by_file
+                    .entry(e.vault_file)
+                    .or_default()
+                    .push((e.vault_row, p));
+            }
+        }
+        let mut out = HashMap::new();
+        for (file, mut rows) in by_file {
+            rows.sort_unstable();
+            rows.dedup();
+            let path = &self.vault_files[file as usize];
+            let f = File::open(path).map_err(|e| corrupt(path, e))?;
+            let b = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| corrupt(path, e))?;
+            let total = b.metadata().file_metadata().num_rows() as usize;
+            let mut selectors = Vec::new();
+            let mut at = 0usize;
+            for &(row, _) in &rows {
+                let row = row as usize;
+                if row >= total {
+                    return Err(corrupt(path, "a directory row is past the end of the file"));
+                }
+                if row > at {
+                    selectors.push(RowSelector::skip(row - at));
+                }
+                selectors.push(RowSelector::select(1));
+                at = row + 1;
+            }
+            let reader = b
+                .with_row_selection(RowSelection::from(selectors))
+                .build()
+                .map_err(|e| corrupt(path, e))?;
+            let mut k = 0usize;
+            for batch in reader {
+                let batch = batch.map_err(|e| corrupt(path, e))?;
+                let rids = batch.column(0).as_primitive::<Int64Type>();
+                let ids = batch.column(1).as_primitive::<Int64Type>();
+                let salts = batch.column(2).as_fixed_size_binary();
+                let sealed = batch.column(3).as_binary::<i32>();
+                for i in 0..batch.num_rows() {
+                    let p = ids.value(i);
+                    if rows.get(k).map(|r| r.1) != Some(p) {
+                        return Err(corrupt(path, "the vault row does not belong to its person"));
+                    }
+                    k += 1;
+                    let salt: [u8; vault::SALT_LEN] = salts
+                        .value(i)
+                        .try_into()
+                        .map_err(|_| corrupt(path, "a salt is not 16 bytes"))?;
+                    let fields = keys
+                        .opener(&salt)
+                        .open(Kind::Persons.name(), p, rids.value(i), sealed.value(i))
+                        .map_err(|e| corrupt(path, e))?;
+                    let mut it = fields.into_iter();
+                    out.insert(
+                        p,
+                        Identity {
+                            name: it.next().flatten(),
+                            phone: it.next().flatten(),
+                        },
+                    );
+                }
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,528 @@
+//! The one API boundary. Every question about people — a code, a trace, a community's
+//! residents, a signed code, an upload, the audit log — enters here with an [`Account`] and a
+//! purpose, is checked against the policy table (`privacy`), answered from the store and its
+//! indexes, has every identity in the answer shown as the role may see it ([`View`]), and is
+//! written to the hash-chained audit log before the answer is returned.
+//!
+//! Invariant: the server and the CLI return personal rows only through this crate; nothing here
+//! returns an identity that did not pass through a [`View`], and no answer with personal data
+//! leaves before its audit entry is committed.
+
+mod directory;
+mod disclose;
+mod error;
+
+pub mod audit_api;
+pub mod codes;
+pub mod ingest_api;
+pub mod returnees;
+pub mod signing;
+pub mod sql;
+pub mod tracing_api;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock, RwLock};
+
+use model::{Date, PersonId, Timestamp, Zone};
+use ops::{AuditLog, Ops};
+use privacy::{Action, AuditEntry, Purpose, Role, Scope};
+use rules::{RiskAreas, RuleSet};
+use store::Store;
+use trace::{Freshness, Index};
+use vault::Keys;
+
+pub use directory::{Directory, Identity};
+pub use disclose::{PersonView, View};
+pub use error::EngineError;
+pub use trace::TraceOut;
+
+/// Who is asking: an account's name, role and scope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub name: String,
+    pub role: Role,
+    pub scope: Scope,
+}
+
+impl Account {
+    /// Anyone without credentials.
+    pub fn public() -> Account {
+        Account {
+            name: "public".into(),
+            role: Role::Public,
+            scope: Scope::default(),
+        }
+    }
+
+    /// The operator at the command line, who holds the master key: an admin named
+    /// `cli:<login>`.
+    pub fn local() -> Account {
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("USERNAME"))
+            .unwrap_or_else(|_| "operator".into());
+        Account {
+            name: format!("cli:{user}"),
+            role: Role::Admin,
+            scope: Scope::default(),
+        }
+    }
+
+    /// From an account stored in the operational database.
+    pub fn from_user(u: &ops::User) -> Result<Account, EngineError> {
+        let role = Role::parse(&u.role).ok_or_else(|| {
+            EngineError::Internal(format!("user {} has an unknown role {}", u.name, u.role))
+        })?;
+        let region = match &u.region {
+            Some(r) => Some(model::Region::parse(r.as_bytes()).map_err(|_| {
+                EngineError::Internal(format!("user {} has a malformed region {r}", u.name))
+            })?),
+            None => None,
+        };
+        Ok(Account {
+            name: u.name.clone(),
+            role,
+            scope: Scope {
+                region,
+                community: u.community.clone(),
+            },
+        })
+    }
+}
+
+/// One request: who, why, and what was asked (for the audit log; person ids in it masked).
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub account: Account,
+    pub purpose: Purpose,
+    pub request: String,
+}
+
+impl Caller {
+    pub fn new(account: Account, purpose: Purpose, request: impl Into<String>) -> Caller {
+        Caller {
+            account,
+            purpose,
+            request: request.into(),
+        }
+    }
+}
+
+/// A person-level answer and what it showed, for the audit entry.
+pub(crate) struct Answer<T> {
+    pub value: T,
+    pub persons: Vec<i64>,
+    pub rows: i64,
+}
+
+/// How to open an engine.
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    pub data: PathBuf,
+    /// The operational database (`postgres://…`, `sqlite://…`); default `DIR/ops.db`.
+    pub db_url: Option<String>,
+    /// The health-code rules; default the built-in set.
+    pub rules: RuleSet,
+}
+
+impl EngineOptions {
+    pub fn new(data: impl Into<PathBuf>) -> EngineOptions {
+        EngineOptions {
+            data: data.into(),
+            db_url: None,
+            rules: RuleSet::builtin(),
+        }
+    }
+}
+
+/// What the store looked like when a snapshot was taken: the manifest's size and mtime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp(Option<(u64, std::time::SystemTime)>);
+
+impl Stamp {
+    fn of(data: &Path) -> Stamp {
+        Stamp(
+            std::fs::metadata(data.join("manifest.json"))
+                .ok()
+                .and_then(|m| Some((m.len(), m.modified().ok()?))),
+        )
+    }
+}
+
+/// The store and what is derived from it, as of one manifest.
+pub(crate) struct Snapshot {
+    stamp: Stamp,
+    pub store: Store,
+    pub index: Index,
+    pub risk: RiskAreas,
+    directory: OnceLock<Result<Arc<Directory>, String>>,
+}
+
+impl Snapshot {
+    fn open(data: &Path, keys: &Keys) -> Result<Snapshot, EngineError> {
+        let stamp = Stamp::of(data);
+        let store =
+            Store::open_or_empty(data, keys.key_id(), Zone::CST).map_err(EngineError::internal)?;
+        if trace::freshness(&store)? != Freshness::Current {
+            trace::update(&store, &|_| {})?;
+        }
+        let index = Index::open(&store)?;
+        let risk = RiskAreas::load(&store).map_err(EngineError::internal)?;
+        Ok(Snapshot {
+            stamp,
+            store,
+            index,
+            risk,
+            directory: OnceLock::new(),
+        })
+    }
+
+    /// The directory of persons, built on first use.
+    pub fn directory(&self) -> Result<Arc<Directory>, EngineError> {
+        self.directory
+            .get_or_init(|| {
+                Directory::build(&self.store)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(EngineError::Internal)
+    }
+
+    pub fn zone(&self) -> Zone {
+        self.store.zone()
+    }
+}
+
+struct Inner {
+    data: PathBuf,
+    keys: Keys,
+    ops: Ops,
+    audit: AuditLog,
+    rules: RuleSet,
+    /// Opened on first use, reopened when the manifest changes.
+    snapshot: RwLock<Option<Arc<Snapshot>>>,
+    /// One ingest at a time (the store's writer lock would make a second one wait anyway).
+    writer: tokio::sync::Mutex<()>,
+    verifiers: signing::VerifierCache,
+}
+
+/// The engine; cheap to clone and share between requests.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Engine({})", self.inner.data.display())
+    }
+}
+
+/// What a blocking piece of work sees.
+pub(crate) struct Ctx<'a> {
+    pub snap: &'a Snapshot,
+    pub keys: &'a Keys,
+    pub rules: &'a RuleSet,
+    pub caller: &'a Caller,
+    pub data: &'a Path,
+}
+
+impl Ctx<'_> {
+    /// The view that shows identities to this caller.
+    pub fn view(&self) -> Result<View<'_>, EngineError> {
+        View::new(self.snap, self.keys, &self.caller.account)
+    }
+
+    pub fn zone(&self) -> Zone {
+        self.snap.zone()
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Engine {
+    /// Opens the data dir with the master key's derived keys. Needs a tokio runtime (the audit
+    /// writer runs on it). The store and its indexes are opened on first use (`warm` opens
+    /// them now).
+    pub async fn open(opts: EngineOptions, keys: Keys) -> Result<Engine, EngineError> {
+        let ops = Ops::open_for(&opts.data, opts.db_url.as_deref()).await?;
+        let audit = AuditLog::start(ops.clone(), keys.audit_key());
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                data: opts.data,
+                keys,
+                ops,
+                audit,
+                rules: opts.rules,
+                snapshot: RwLock::new(None),
+                writer: tokio::sync::Mutex::new(()),
+                verifiers: signing::VerifierCache::default(),
+            }),
+        })
+    }
+
+    pub fn data(&self) -> &Path {
+        &self.inner.data
+    }
+
+    /// Opens the store and brings the trace index up to date now, rather than on the first
+    /// request.
+    pub async fn warm(&self) -> Result<(), EngineError> {
+        self.read(|_| Ok(())).await
+    }
+
+    pub fn ops(&self) -> &Ops {
+        &self.inner.ops
+    }
+
+    pub fn keys(&self) -> &Keys {
+        &self.inner.keys
+    }
+
+    pub fn rules(&self) -> &RuleSet {
+        &self.inner.rules
+    }
+
+    /// The current snapshot, reopened first when the manifest changed (another process
+    /// ingested). Blocking: call from blocking work.
+    pub(crate) fn snapshot(&self) -> Result<Arc<Snapshot>, EngineError> {
+        let current = self.inner.snapshot.read().expect("snapshot lock").clone();
+        if let Some(s) = current
+            && s.stamp == Stamp::of(&self.inner.data)
+        {
+            return Ok(s);
+        }
+        let fresh = Arc::new(Snapshot::open(&self.inner.data, &self.inner.keys)?);
+        *self.inner.snapshot.write().expect("snapshot lock") = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    /// Reopens the snapshot whatever the manifest says (after this process ingested).
+    pub(crate) fn refresh(&self) -> Result<(), EngineError> {
+        let fresh = Arc::new(Snapshot::open(&self.inner.data, &self.inner.keys)?);
+        *self.inner.snapshot.write().expect("snapshot lock") = Some(fresh);
+        Ok(())
+    }
+
+    /// The account a bearer token belongs to.
+    pub async fn authenticate(&self, token: &str) -> Result<Account, EngineError> {
+        match self
+            .inner
+            .ops
+            .authenticate(token.trim(), codesign::now_secs())
+            .await?
+        {
+            Some(p) => Account::from_user(&p.user),
+            None => Err(EngineError::Unauthenticated(
+                "the token is unknown, revoked or expired".into(),
+            )),
+        }
+    }
+
+    /// A session token for a user name and password (Argon2id), valid for `hours`.
+    pub async fn login(
+        &self,
+        name: &str,
+        password: &str,
+        hours: i64,
+    ) -> Result<(String, Account), EngineError> {
+        let Some(user) = self.inner.ops.check_password(name, password).await? else {
+            return Err(EngineError::Unauthenticated(
+                "wrong user name or password".into(),
+            ));
+        };
+        let now = codesign::now_secs();
+        let (token, _) = self
+            .inner
+            .ops
+            .create_token(&user.name, "session", now, Some(now + hours * 3600))
+            .await?;
+        Ok((token, Account::from_user(&user)?))
+    }
+
+    /// Appends one audit entry for `caller` and waits for its commit.
+    pub(crate) async fn audit(
+        &self,
+        caller: &Caller,
+        action: Action,
+        persons: Vec<i64>,
+        rows: i64,
+        outcome: String,
+    ) -> Result<(), EngineError> {
+        self.inner
+            .audit
+            .append(AuditEntry {
+                at_ms: now_ms(),
+                actor: caller.account.name.clone(),
+                role: caller.account.role.as_str().into(),
+                purpose: caller.purpose.as_str().into(),
+                action: action.as_str().into(),
+                query: caller.request.clone(),
+                persons,
+                rows,
+                outcome,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Authorises `action` for `caller`, runs `work` on a blocking thread with the current
+    /// snapshot, and audits the outcome (granted or not) before returning. Runs as its own
+    /// task, so a client that goes away mid-request cannot cut the audit entry off.
+    pub(crate) async fn run<T, F>(
+        &self,
+        caller: &Caller,
+        action: Action,
+        work: F,
+    ) -> Result<T, EngineError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Ctx<'_>) -> Result<Answer<T>, EngineError> + Send + 'static,
+    {
+        let engine = self.clone();
+        let caller = caller.clone();
+        tokio::spawn(async move { engine.run_here(&caller, action, work).await })
+            .await
+            .map_err(EngineError::internal)?
+    }
+
+    async fn run_here<T, F>(
+        &self,
+        caller: &Caller,
+        action: Action,
+        work: F,
+    ) -> Result<T, EngineError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Ctx<'_>) -> Result<Answer<T>, EngineError> + Send + 'static,
+    {
+        if let Err(denied) = privacy::authorize(caller.account.role, action, caller.purpose) {
+            let e = EngineError::Denied(denied);
+            self.audit(caller, action, Vec::new(), 0, e.outcome())
+                .await?;
+            return Err(e);
+        }
+        let engine = self.clone();
+        let c = caller.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let snap = engine.snapshot()?;
+            let ctx = Ctx {
+                snap: &snap,
+                keys: &engine.inner.keys,
+                rules: &engine.inner.rules,
+                caller: &c,
+                data: &engine.inner.data,
+            };
+            work(&ctx)
+        })
+        .await
+        .map_err(EngineError::internal)?;
+        match result {
+            Ok(a) => {
+                self.audit(caller, action, a.persons, a.rows, "ok".into())
+                    .await?;
+                Ok(a.value)
+            }
+            Err(e) => {
+                if let EngineError::Internal(m) = &e {
+                    tracing::error!("{} {}: {m}", action.as_str(), caller.request);
+                }
+                self.audit(caller, action, Vec::new(), 0, e.outcome())
+                    .await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs blocking work with the current snapshot, without authorisation or audit: for
+    /// answers that carry no personal data (the public self-check, health checks).
+    pub(crate) async fn read<T, F>(&self, work: F) -> Result<T, EngineError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Snapshot) -> Result<T, EngineError> + Send + 'static,
+    {
+        let engine = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let snap = engine.snapshot()?;
+            work(&snap)
+        })
+        .await
+        .map_err(EngineError::internal)?
+    }
+
+    /// Store-wide figures for the health check and metrics: rows per kind, index events.
+    pub async fn status(&self) -> Result<Status, EngineError> {
+        self.read(|s| {
+            let stats = s.store.manifest().kind_stats();
+            Ok(Status {
+                sources: s.store.manifest().sources().len() as u64,
+                rows: stats.values().map(|k| k.rows).sum(),
+                index_events: s.index.events() as u64,
+                zone: s.zone().to_string(),
+            })
+        })
+        .await
+    }
+}
+
+/// What `status` reports.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Status {
+    pub sources: u64,
+    pub rows: u64,
+    pub index_events: u64,
+    pub zone: String,
+}
+
+/// Parses a person id given in a request.
+pub fn parse_person(s: &str) -> Result<PersonId, EngineError> {
+    s.trim()
+        .parse::<PersonId>()
+        .map_err(|e| EngineError::BadRequest(format!("not a person id: {e}")))
+}
+
+/// `as_of` for codes: a date, or an RFC 3339 time whose date (in the zone) is taken; absent,
+/// today.
+pub fn parse_as_of_date(s: Option<&str>, zone: Zone) -> Result<Date, EngineError> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => match Date::parse(s.as_bytes()) {
+            Ok(d) => Ok(d),
+            Err(_) => Timestamp::parse_rfc3339(s.as_bytes())
+                .map(|t| t.date(zone))
+                .map_err(|e| {
+                    EngineError::BadRequest(format!(
+                        "as_of {s}: {} (or a date, YYYY-MM-DD)",
+                        e.reason()
+                    ))
+                }),
+        },
+        None => Ok(Timestamp(now_ms()).date(zone)),
+    }
+}
+
+/// `as_of` for traces: an RFC 3339 time, or a date meaning the end of that day; absent, now.
+pub fn parse_as_of_instant(s: Option<&str>, zone: Zone) -> Result<i64, EngineError> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(now_ms()),
+        Some(s) => {
+            if let Ok(d) = Date::parse(s.as_bytes()) {
+                return Ok(d.end_of_day(zone).millis());
+            }
+            Timestamp::parse_rfc3339(s.as_bytes())
+                .map(Timestamp::millis)
+                .map_err(|e| {
+                    EngineError::BadRequest(format!(
+                        "as_of {s}: {} (or a date, YYYY-MM-DD)",
+                        e.reason()
+                    ))
+                })
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! Returnees through the boundary: who arrived from a region in a period and where they stay
+//! now — for epidemiologists within their region and community workers within their community
+//! (names and phones, no ticket detail) — and the counts per county and community, which
+//! analysts may see too.
+
+use inflow::{ExposedPerson, Period, by_stay};
+use model::{Date, Region};
+use privacy::{Action, Role, Scope};
+use serde::Serialize;
+
+use crate::disclose::PersonView;
+use crate::{Answer, Caller, Engine, EngineError};
+
+/// What a returnee list asks.
+#[derive(Clone, Debug)]
+pub struct ReturneesParams {
+    /// The origin region (`420100`: Wuhan and its districts).
+    pub region: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// One returnee.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize)]
+pub struct ReturneeView {
+    #[serde(flatten)]
+    pub person: PersonView,
+    pub first_arrival: String,
+    pub last_arrival: String,
+    /// How they came (`rail`, `flight`, …); left out for community workers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kinds: Option<Vec<&'static str>>,
+    pub origins: Vec<String>,
+    pub stay_region: Option<String>,
+    pub stay_community: Option<String>,
+    pub stay_source: &'static str,
+}
+
+/// Counts per stay county and community.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize)]
+pub struct ReturneesSummary {
+    pub region: String,
+    pub from: String,
+    pub to: String,
+    pub persons: usize,
+    pub counties: Vec<CountyCount>,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize)]
+pub struct CountyCount {
+    pub region: Option<String>,
+    pub name: Option<&'static str>,
+    pub persons: usize,
+    pub communities: Vec<CommunityCount>,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize)]
+pub struct CommunityCount {
+    pub community: Option<String>,
+    pub persons: usize,
+}
+
+fn parse(p: &ReturneesParams) -> Result<(Region, Period), EngineError> {
+    let bad = |m: String| EngineError::BadRequest(m);
+    let region = Region::parse(p.region.trim().as_bytes())
+        .map_err(|e| bad(format!("region {}: {}", p.region, e.reason())))?;
+    let date = |s: &str, what: &str| {
+        Date::parse(s.trim().as_bytes()).map_err(|e| bad(format!("{what} {s}: {}", e.reason())))
+    };
+    let period =
+        Period::new(date(&p.from, "from")?, date(&p.to, "to")?).map_err(|e| bad(e.to_string()))?;
+    if period.days() > 366 {
+        return Err(bad("a period of at most 366 days".into()));
+    }
+    Ok((region, period))
+}
+
+/// Whether a returnee staying at `stay` is within `scope` (where they are now, not where their
+/// home is: a community worker serves whoever stays in the community).
+fn stays_within(scope: &Scope, e: &ExposedPerson) -> bool {
+    let region_ok = match scope.region {
+        None => true,
+        Some(r) => e.stay.region.is_some_and(|s| r.covers(s)),
+    };
+    let community_ok = match &scope.community {
+        None => true,
+        Some(c) => e.stay.community.as_deref() == Some(c.as_str()),
+    };
+    region_ok && community_ok
+}
+
+impl Engine {
+    async fn exposed_within(
+        &self,
+        caller: &Caller,
+        params: &ReturneesParams,
+    ) -> Result<Vec<ExposedPerson>, EngineError> {
+        let (region, period) = parse(params)?;
+        let scope = caller.account.scope.clone();
+        let q = self
+            .read(|snap| {
+                Ok((
+                    query::Query::open_pseudonymised(&snap.store).map_err(EngineError::internal)?,
+                    snap.zone(),
+                ))
+            })
+            .await?;
+        let (q, zone) = q;
+        let all = inflow::exposed(&q, zone, region, period)
+            .await
+            .map_err(EngineError::internal)?;
+        Ok(all
+            .into_iter()
+            .filter(|e| stays_within(&scope, e))
+            .collect())
+    }
+
+    /// Everyone who arrived from `region` in the period and stays within the caller's scope.
+    pub async fn returnees(
+        &self,
+        caller: &Caller,
+        params: &ReturneesParams,
+    ) -> Result<Vec<ReturneeView>, EngineError> {
+        if let Err(denied) =
+            privacy::authorize(caller.account.role, Action::Returnees, caller.purpose)
+        {
+            let e = EngineError::Denied(denied);
+            self.audit(caller, Action::Returnees, Vec::new(), 0, e.outcome())
+                .await?;
+            return Err(e);
+        }
+        let exposed = match self.exposed_within(caller, params).await {
+            Ok(x) => x,
+            Err(e) => {
+                self.audit(caller, Action::Returnees, Vec::new(), 0, e.outcome())
+                    .await?;
+                return Err(e);
+            }
+        };
+        let community_worker = caller.account.role == Role::CommunityWorker;
+        let answer = self
+            .run(caller, Action::Returnees, move |ctx| {
+                let view = ctx.view()?;
+                let persons: Vec<i64> = exposed.iter().map(|e| e.person).collect();
+                // The list is narrowed to the caller's area by where people stay.
+                let shown = view.persons_where(&persons, &|_| true)?;
+                let rows = exposed.len() as i64;
+                let value: Vec<ReturneeView> = exposed
+                    .into_iter()
+                    .zip(shown)
+                    .map(|(e, person)| ReturneeView {
+                        person,
+                        first_arrival: e.first_arrival.to_string(),
+                        last_arrival: e.last_arrival.to_string(),
+                        kinds: (!community_worker)
+                            .then(|| e.kinds.iter().map(|k| k.as_str()).collect()),
+                        origins: e.origins.iter().map(|r| r.to_string()).collect(),
+                        stay_region: e.stay.region.map(|r| r.to_string()),
+                        stay_community: e.stay.community.clone(),
+                        stay_source: e.stay.source.as_str(),
+                    })
+                    .collect();
+                Ok(Answer {
+                    value,
+                    persons: view.shown(),
+                    rows,
+                })
+            })
+            .await?;
+        Ok(answer)
+    }
+
+    /// How many returnees stay in each county and community within the caller's scope. No
+    /// identities: analysts may ask.
+    pub async fn returnees_summary(
+        &self,
+        caller: &Caller,
+        params: &ReturneesParams,
+    ) -> Result<ReturneesSummary, EngineError> {
+        let action = Action::ReturneesSummary;
+        if let Err(denied) = privacy::authorize(caller.account.role, action, caller.purpose) {
+            let e = EngineError::Denied(denied);
+            self.audit(caller, action, Vec::new(), 0, e.outcome())
+                .await?;
+            return Err(e);
+        }
+        let result = self.exposed_within(caller, params).await.map(|exposed| {
+            let counts = by_stay(exposed.iter().map(|e| &e.stay));
+            ReturneesSummary {
+                region: params.region.trim().to_string(),
+                from: params.from.trim().to_string(),
+                to: params.to.trim().to_string(),
+                persons: exposed.len(),
+                counties: counts
+                    .into_iter()
+                    .map(|c| CountyCount {
+                        region: c.region.map(|r| r.to_string()),
+                        name: c.region.and_then(|r| r.name()),
+                        persons: c.persons,
+                        communities: c
+                            .communities
+                            .into_iter()
+                            .map(|m| CommunityCount {
+                                community: m.community,
+                                persons: m.persons,
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            }
+        });
+        let (rows, outcome) = match &result {
+            Ok(s) => (s.persons as i64, "ok".to_string()),
+            Err(e) => (0, e.outcome()),
+        };
+        self.audit(caller, action, Vec::new(), rows, outcome)
+            .await?;
+        result
+    }
+}

@@ -1,0 +1,257 @@
+//! Signed codes through the boundary: issuing a person's code as an `FY1:` payload (recorded
+//! for revocation), revoking a person's live codes, and verifying a presented payload against
+//! the data dir's trust list and the revocations in the operational database.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use codesign::issuer::Issuer;
+use codesign::{
+    Claims, Color, IssuerKey, MAX_TTL_SECS, RevocationList, TrustList, Verifier, b64, hex,
+};
+use model::PersonId;
+use ops::IssuedCode;
+use privacy::Action;
+use rules::HealthCode;
+use serde::Serialize;
+use vault::Keys;
+
+use crate::codes::require_in_scope;
+use crate::{Answer, Caller, Engine, EngineError, parse_as_of_date, parse_person};
+
+/// A code signed: the payload, and what to record of it.
+#[derive(Clone, Debug)]
+pub struct Signed {
+    pub payload: String,
+    pub claims: Claims,
+    pub record: IssuedCode,
+    /// Base64 key id of the signing key, and its generation.
+    pub kid: String,
+    pub generation: u32,
+}
+
+/// Signs a person's evaluated code with the issuer's current key generation, derived from the
+/// master key and checked against the public key the data dir records; `ttl` in hours.
+pub fn sign_code(
+    keys: &Keys,
+    issuer: &Issuer,
+    code: &HealthCode,
+    id: PersonId,
+    ttl: u32,
+    now: i64,
+) -> Result<Signed, EngineError> {
+    if ttl == 0 || i64::from(ttl) * 3600 > MAX_TTL_SECS {
+        return Err(EngineError::BadRequest(format!(
+            "ttl {ttl}: hours between 1 and {}",
+            MAX_TTL_SECS / 3600
+        )));
+    }
+    let generation = issuer.current().generation;
+    let key = IssuerKey::from_seed(&keys.issuer_seed(generation));
+    issuer
+        .check_key(&key)
+        .map_err(|e| EngineError::Unavailable(e.to_string()))?;
+    let claims = Claims {
+        iss: issuer.region.clone(),
+        iat: now,
+        exp: now + i64::from(ttl) * 3600,
+        cti: Claims::new_cti(),
+        sub: keys.code_subject(id),
+        color: Color::parse(code.color.as_str()).ok_or_else(|| {
+            EngineError::Internal(format!("unknown color {}", code.color.as_str()))
+        })?,
+        valid_until: code.valid_until.map(|d| d.to_string()),
+        as_of: code.as_of.to_string(),
+    };
+    let payload = key.sign(&claims);
+    let kid = b64(&key.kid());
+    let record = IssuedCode {
+        cti: claims.cti,
+        subject: claims.sub,
+        issued: claims.iat,
+        exp: claims.exp,
+        kid: kid.clone(),
+        color: claims.color.as_str().to_string(),
+    };
+    Ok(Signed {
+        payload,
+        claims,
+        record,
+        kid,
+        generation,
+    })
+}
+
+/// `POST /persons/{id}/code/issue`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize)]
+pub struct IssuedView {
+    pub payload: String,
+    pub kid: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub claims: serde_json::Value,
+}
+
+/// `POST /persons/{id}/code/revoke`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize)]
+pub struct RevokedView {
+    pub person_id: String,
+    /// Ids (hex) of the codes revoked.
+    pub revoked: Vec<String>,
+}
+
+/// How long a built verifier (trust list and revocations) is reused before it is rebuilt.
+const VERIFIER_TTL: Duration = Duration::from_secs(2);
+
+/// The verifier cache a server keeps.
+#[derive(Default)]
+pub(crate) struct VerifierCache(Mutex<Option<(Instant, Arc<Verifier>)>>);
+
+impl VerifierCache {
+    pub fn clear(&self) {
+        *self.0.lock().expect("verifier cache") = None;
+    }
+}
+
+impl Engine {
+    fn issuer(&self) -> Result<Issuer, EngineError> {
+        Issuer::load(self.data())
+            .map_err(EngineError::internal)?
+            .ok_or_else(|| {
+                EngineError::Unavailable(
+                    "this deployment has no issuer key yet (`fangyi keys init --region CODE`)"
+                        .into(),
+                )
+            })
+    }
+
+    /// Evaluates, signs and records a person's code; `ttl` in hours (default 24).
+    pub async fn issue_code(
+        &self,
+        caller: &Caller,
+        person_id: &str,
+        as_of: Option<&str>,
+        ttl: Option<u32>,
+    ) -> Result<IssuedView, EngineError> {
+        let id = parse_person(person_id)?;
+        let issuer = self.issuer()?;
+        let as_of = as_of.map(str::to_string);
+        let ttl = ttl.unwrap_or(24);
+        let signed = self
+            .run(caller, Action::IssueCode, move |ctx| {
+                let as_of = parse_as_of_date(as_of.as_deref(), ctx.zone())?;
+                let p = ctx.keys.pseudonyms.pseudonym(id);
+                let view = ctx.view()?;
+                require_in_scope(&view, p, "this person")?;
+                let engine =
+                    rules::CodeEngine::new(&ctx.snap.index, ctx.snap.risk.clone(), ctx.zone());
+                let code = engine.code(ctx.rules, p, as_of, &|c| view.masked_id(c));
+                view.id(p);
+                let signed = sign_code(ctx.keys, &issuer, &code, id, ttl, codesign::now_secs())?;
+                Ok(Answer {
+                    value: signed,
+                    persons: view.shown(),
+                    rows: 1,
+                })
+            })
+            .await?;
+        self.ops().record_issued(&signed.record).await?;
+        Ok(IssuedView {
+            payload: signed.payload,
+            kid: signed.kid,
+            claims: signed.claims.to_json(),
+        })
+    }
+
+    /// Revokes every live code of a person.
+    pub async fn revoke_codes(
+        &self,
+        caller: &Caller,
+        person_id: &str,
+        reason: &str,
+    ) -> Result<RevokedView, EngineError> {
+        let id = parse_person(person_id)?;
+        let subject = self.keys().code_subject(id);
+        // Scope and audit first; the revocation itself is a write to the operational db.
+        let shown = self
+            .run(caller, Action::RevokeCode, move |ctx| {
+                let p = ctx.keys.pseudonyms.pseudonym(id);
+                let view = ctx.view()?;
+                require_in_scope(&view, p, "this person")?;
+                Ok(Answer {
+                    value: view.id(p),
+                    persons: view.shown(),
+                    rows: 1,
+                })
+            })
+            .await?;
+        let reason = if reason.trim().is_empty() {
+            format!("revoked by {}", caller.account.name)
+        } else {
+            reason.trim().to_string()
+        };
+        let codes = self
+            .ops()
+            .revoke_subject(&subject, codesign::now_secs(), &reason)
+            .await?;
+        self.inner.verifiers.clear();
+        Ok(RevokedView {
+            person_id: shown,
+            revoked: codes.iter().map(|c| hex(&c.cti)).collect(),
+        })
+    }
+
+    /// The verifier with the current trust list and revocations (rebuilt every 2 s at most).
+    async fn verifier(&self) -> Result<Arc<Verifier>, EngineError> {
+        if let Some((at, v)) = self
+            .inner
+            .verifiers
+            .0
+            .lock()
+            .expect("verifier cache")
+            .as_ref()
+            && at.elapsed() < VERIFIER_TTL
+        {
+            return Ok(v.clone());
+        }
+        let entries = codesign::issuer::read_trust(self.data()).map_err(EngineError::internal)?;
+        let trust = TrustList::from_entries(&entries).map_err(EngineError::internal)?;
+        let mut revoked = RevocationList::default();
+        for r in self.ops().revocations(codesign::now_secs()).await? {
+            revoked.insert(r.cti, r.revoked_at);
+        }
+        let v = Arc::new(Verifier::new(trust, revoked));
+        *self.inner.verifiers.0.lock().expect("verifier cache") = Some((Instant::now(), v.clone()));
+        Ok(v)
+    }
+
+    /// Verifies a presented payload (`FY1:` or `HC1:`) now: the contract's verify JSON, fields
+    /// in the contract's order. The answer names no one (a code's subject is a pseudonym); the
+    /// check is audited all the same.
+    pub async fn verify_code(&self, caller: &Caller, payload: &str) -> Result<String, EngineError> {
+        if payload.len() > 8192 {
+            return Err(EngineError::BadRequest(
+                "the payload is longer than any QR code holds".into(),
+            ));
+        }
+        if let Err(denied) =
+            privacy::authorize(caller.account.role, Action::VerifyCode, caller.purpose)
+        {
+            let e = EngineError::Denied(denied);
+            self.audit(caller, Action::VerifyCode, Vec::new(), 0, e.outcome())
+                .await?;
+            return Err(e);
+        }
+        let verifier = self.verifier().await?;
+        let outcome = verifier.verify(payload.trim(), codesign::now_secs());
+        let result = if outcome.valid() {
+            "ok".to_string()
+        } else {
+            format!("ok: not valid: {}", outcome.reason())
+        };
+        self.audit(caller, Action::VerifyCode, Vec::new(), 1, result)
+            .await?;
+        Ok(outcome.to_json_string())
+    }
+}

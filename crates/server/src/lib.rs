@@ -1,0 +1,253 @@
+//! The HTTP API: axum routes over the engine. Bearer tokens name the account, `X-Purpose` the
+//! purpose; the engine authorises, masks and audits. Errors are JSON with one status mapping
+//! (`error.rs`); bodies are limited in size, requests in time; a panic becomes a 500; metrics
+//! count every route; shutdown waits for requests in flight (an accepted upload is finished).
+//!
+//! Invariant: no handler reads the store or the vault itself — every answer comes from an
+//! `engine` call, so no endpoint can forget the policy, the masking or the audit entry.
+
+pub mod auth;
+pub mod error;
+pub mod metrics;
+pub mod ratelimit;
+pub mod routes;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::get;
+use engine::Engine;
+use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::ratelimit::RateLimiter;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Engine,
+    pub metrics: Arc<Metrics>,
+    pub limiter: Arc<RateLimiter>,
+    /// Where uploads are spooled before ingest (outside the data dir).
+    pub spool: PathBuf,
+    pub max_upload: u64,
+    pub openapi: Arc<String>,
+}
+
+/// How to serve.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    pub addr: SocketAddr,
+    /// The largest upload accepted, in bytes.
+    pub max_upload: u64,
+    /// The longest any request may take (uploads get ten times as long).
+    pub timeout: Duration,
+    /// Public self-checks per second per client address, and the burst allowed.
+    pub public_rate: f64,
+    pub public_burst: u32,
+    /// Where uploads are spooled; default a private folder in the system's temp dir.
+    pub spool: Option<PathBuf>,
+}
+
+impl Default for ServeOptions {
+    fn default() -> ServeOptions {
+        ServeOptions {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_upload: 2 << 30,
+            timeout: Duration::from_secs(60),
+            public_rate: 5.0,
+            public_burst: 20,
+            spool: None,
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "fangyi",
+        description = "The command centre's API: health codes, contact tracing, returnees, uploads, \
+            signed-code verification, analyst SQL and the audit log. Every request with personal data \
+            names a purpose (`X-Purpose`) that the caller's role allows for it, and is audited.",
+        license(name = "Apache-2.0")
+    ),
+    servers((url = "/api/v1")),
+    modifiers(&Security, &Vocabularies),
+    components(schemas(error::ErrorBody))
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A token from `fangyi users add` or POST /login; name the purpose in X-Purpose.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The role and purpose vocabularies as schemas, from the policy's own lists.
+struct Vocabularies;
+
+impl utoipa::Modify for Vocabularies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let vocabulary = |values: Vec<&'static str>, about: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(values))
+                .description(Some(about.to_string()))
+                .build()
+        };
+        components.schemas.insert(
+            "Purpose".into(),
+            vocabulary(
+                privacy::Purpose::ALL.iter().map(|p| p.as_str()).collect(),
+                "The purpose named in X-Purpose.",
+            )
+            .into(),
+        );
+        components.schemas.insert(
+            "Role".into(),
+            vocabulary(
+                privacy::Role::ALL.iter().map(|r| r.as_str()).collect(),
+                "An account's role.",
+            )
+            .into(),
+        );
+    }
+}
+
+/// The OpenAPI document of the routes.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(routes::api().split_for_parts().1);
+    doc.merge(routes::uploads().split_for_parts().1);
+    doc
+}
+
+/// Answers 503 with a JSON body when a request takes longer than `limit`.
+async fn time_limit(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => axum::response::IntoResponse::into_response(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the request took longer than {} s", limit.as_secs()),
+        )),
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no such endpoint; see /api/docs")
+}
+
+/// The whole application.
+pub fn app(engine: Engine, opts: &ServeOptions, spool: PathBuf) -> Router {
+    let (api, _) = routes::api().split_for_parts();
+    let (upload_routes, _) = routes::uploads().split_for_parts();
+    let openapi = openapi().to_pretty_json().unwrap_or_else(|_| "{}".into());
+    let state = AppState {
+        engine,
+        metrics: Arc::new(Metrics::default()),
+        limiter: Arc::new(RateLimiter::new(opts.public_rate, opts.public_burst)),
+        spool,
+        max_upload: opts.max_upload,
+        openapi: Arc::new(openapi),
+    };
+    // Uploads stream to the spool with their own limit and a longer timeout.
+    let uploads = Router::new()
+        .nest("/api/v1", upload_routes)
+        .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(
+            opts.timeout * 10,
+            time_limit,
+        ));
+    let rest = Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(routes::system::healthz))
+        .route("/metrics", get(routes::system::metrics))
+        .route("/api/openapi.json", get(routes::system::openapi))
+        .route("/api/docs", get(routes::system::docs))
+        .layer(DefaultBodyLimit::max(1 << 20))
+        .layer(axum::middleware::from_fn_with_state(
+            opts.timeout,
+            time_limit,
+        ));
+    uploads
+        .merge(rest)
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            axum::response::IntoResponse::into_response(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error; the server log has the details",
+            ))
+        }))
+        .with_state(state)
+}
+
+/// A private spool folder for uploads: `DIR` if given, else one in the system temp dir, made
+/// readable by this user only. Leftovers of an earlier run (a crash mid-upload) are removed.
+pub fn spool_dir(configured: Option<PathBuf>) -> std::io::Result<PathBuf> {
+    let dir = configured.unwrap_or_else(|| {
+        std::env::temp_dir().join(format!(
+            "fangyi-uploads-{}",
+            std::env::var("USER").unwrap_or_else(|_| "server".into())
+        ))
+    });
+    if dir.exists() {
+        for e in std::fs::read_dir(&dir)?.flatten() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+    std::fs::create_dir_all(&dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(dir)
+}
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight.
+pub async fn serve(
+    engine: Engine,
+    opts: ServeOptions,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let spool = spool_dir(opts.spool.clone())?;
+    let app = app(engine, &opts, spool);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

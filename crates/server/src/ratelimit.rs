@@ -1,0 +1,64 @@
+//! A token bucket per client address for the public endpoints: a burst, then a steady rate, so
+//! the co-travel self-check cannot be used to enumerate services.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Buckets of all clients seen recently.
+#[derive(Debug)]
+pub struct RateLimiter {
+    per_second: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    pub fn new(per_second: f64, burst: u32) -> RateLimiter {
+        RateLimiter {
+            per_second,
+            burst: f64::from(burst),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one token for `ip`; `Err(seconds)` to wait when there is none.
+    pub fn take(&self, ip: IpAddr) -> Result<(), f64> {
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().expect("rate limiter lock");
+        if buckets.len() > 100_000 {
+            // Forget clients whose buckets have refilled: they would start full anyway.
+            let (rate, burst) = (self.per_second, self.burst);
+            buckets.retain(|_, (t, at)| *t + rate * now.duration_since(*at).as_secs_f64() < burst);
+        }
+        let (tokens, at) = buckets.entry(ip).or_insert((self.burst, now));
+        *tokens =
+            (*tokens + self.per_second * now.duration_since(*at).as_secs_f64()).min(self.burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err((1.0 - *tokens) / self.per_second)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_then_refusals_per_client() {
+        let l = RateLimiter::new(1.0, 3);
+        let a: IpAddr = "127.0.0.1".parse().unwrap();
+        let b: IpAddr = "127.0.0.2".parse().unwrap();
+        for _ in 0..3 {
+            assert!(l.take(a).is_ok());
+        }
+        let wait = l.take(a).unwrap_err();
+        assert!(wait > 0.0 && wait <= 1.0);
+        assert!(l.take(b).is_ok(), "another client has its own bucket");
+    }
+}

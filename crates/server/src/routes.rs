@@ -1,0 +1,41 @@
+//! The API's routes, one file per area, collected with their OpenAPI descriptions.
+
+pub mod audit;
+pub mod cases;
+pub mod communities;
+pub mod ingest;
+pub mod persons;
+pub mod public;
+pub mod returnees;
+pub mod session;
+pub mod sql;
+pub mod system;
+pub mod verify;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+
+/// Uploads, which stream large bodies and take longer, under `/api/v1`.
+pub fn uploads() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(ingest::upload))
+}
+
+/// Everything else under `/api/v1`, with its OpenAPI paths.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(session::login))
+        .routes(routes!(session::me))
+        .routes(routes!(persons::code))
+        .routes(routes!(persons::issue))
+        .routes(routes!(persons::revoke))
+        .routes(routes!(cases::contacts))
+        .routes(routes!(communities::codes))
+        .routes(routes!(verify::verify))
+        .routes(routes!(public::cotravel))
+        .routes(routes!(returnees::returnees))
+        .routes(routes!(sql::sql))
+        .routes(routes!(audit::entries))
+        .routes(routes!(audit::check))
+}
