@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 pub use audit::{AuditFilter, AuditLog, AuditRecord, AuditReport};
 pub use codes::{IssuedCode, Revocation};
-pub use users::{NewUser, Principal, TokenInfo, User};
+pub use users::{NewUser, Principal, TOKEN_PREFIX, TokenInfo, User, token_hash};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::{Migration, MigrationType, Migrator};

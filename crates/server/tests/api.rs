@@ -1,0 +1,834 @@
+//! The API end to end over loopback HTTP: every role against every endpoint (the access
+//! matrix), region and community scoping, masking per role, tokens, audit entries and their
+//! chain, errors as JSON, concurrent uploads, and graceful shutdown.
+
+mod common;
+
+use common::City;
+use fangyi_server as server;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const OK: StatusCode = StatusCode::OK;
+const FORBIDDEN: StatusCode = StatusCode::FORBIDDEN;
+
+/// One endpoint as the matrix calls it.
+struct Call {
+    name: &'static str,
+    method: &'static str,
+    path: String,
+    body: Value,
+}
+
+fn calls(c: &City) -> Vec<Call> {
+    let p = &c.people;
+    let get = |name, path: String| Call {
+        name,
+        method: "GET",
+        path,
+        body: Value::Null,
+    };
+    vec![
+        get(
+            "person_code",
+            format!("/api/v1/persons/{}/code?as_of=2020-01-25", p.case),
+        ),
+        get(
+            "trace",
+            format!("/api/v1/cases/{}/contacts?as_of=2020-01-25", p.case),
+        ),
+        get(
+            "community_codes",
+            "/api/v1/communities/C1/codes?as_of=2020-01-25".into(),
+        ),
+        get(
+            "returnees",
+            "/api/v1/returnees?region=420100&from=2020-01-15&to=2020-01-25".into(),
+        ),
+        get(
+            "returnees_summary",
+            "/api/v1/returnees?region=420100&from=2020-01-15&to=2020-01-25&summary=true".into(),
+        ),
+        Call {
+            name: "sql",
+            method: "POST",
+            path: "/api/v1/sql".into(),
+            body: json!({"sql": "SELECT count(*) AS n FROM travel"}),
+        },
+        get("audit_read", "/api/v1/audit?limit=5".into()),
+        Call {
+            name: "verify_code",
+            method: "POST",
+            path: "/api/v1/codes/verify".into(),
+            body: json!({"payload": "FY1:NOTACODE"}),
+        },
+    ]
+}
+
+/// The purpose each role names for an action in the matrix: the first its role allows, or one
+/// that fits the action when the role allows none (to show the role, not the purpose, refuses).
+fn purpose_for(role: privacy::Role, action: privacy::Action) -> &'static str {
+    privacy::purposes(role, action).first().map_or(
+        match action {
+            privacy::Action::Sql | privacy::Action::ReturneesSummary => "analysis",
+            privacy::Action::AuditRead => "oversight",
+            privacy::Action::VerifyCode => "verification",
+            _ => "outbreak_response",
+        },
+        |p| p.as_str(),
+    )
+}
+
+/// Who may do what (account name → the calls answered 200), with everything else 403.
+fn expected(account: &str, call: &str) -> StatusCode {
+    let allowed: &[&str] = match account {
+        "admin" => &[
+            "person_code",
+            "trace",
+            "community_codes",
+            "returnees",
+            "returnees_summary",
+            "sql",
+            "audit_read",
+            "verify_code",
+        ],
+        // Within Wenzhou: the case and community C1 are theirs.
+        "epi" => &[
+            "person_code",
+            "trace",
+            "community_codes",
+            "returnees",
+            "returnees_summary",
+            "sql",
+            "verify_code",
+        ],
+        // Hubei's epidemiologist: the list calls answer (empty), the Wenzhou people do not.
+        "epi_hubei" => &["returnees", "returnees_summary", "sql", "verify_code"],
+        "cw" => &[
+            "person_code",
+            "community_codes",
+            "returnees",
+            "returnees_summary",
+            "verify_code",
+        ],
+        // C2's worker: not the case (C1), not C1's list.
+        "cw2" => &["returnees", "returnees_summary", "verify_code"],
+        "analyst" => &["returnees_summary", "sql"],
+        "gate" => &["verify_code"],
+        _ => &[],
+    };
+    if allowed.contains(&call) {
+        OK
+    } else {
+        FORBIDDEN
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_against_every_endpoint() {
+    let c = City::start().await;
+    let mut failures = Vec::new();
+    for (account, role, _, _) in common::ACCOUNTS {
+        let role = privacy::Role::parse(role).unwrap();
+        for call in calls(&c) {
+            let action = privacy::Action::parse(call.name).unwrap();
+            let purpose = purpose_for(role, action);
+            let (status, body) = match call.method {
+                "GET" => c.get(Some(account), Some(purpose), &call.path).await,
+                _ => {
+                    c.post(Some(account), Some(purpose), &call.path, call.body.clone())
+                        .await
+                }
+            };
+            let want = expected(account, call.name);
+            if status != want {
+                failures.push(format!(
+                    "{account} {} {} (purpose {purpose}): {status}, expected {want}: {body}",
+                    call.method, call.path
+                ));
+            }
+            if status != OK {
+                assert!(body["error"].is_string(), "{account} {}: {body}", call.path);
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "access matrix:\n{}",
+        failures.join("\n")
+    );
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identities_are_masked_by_role_and_scope() {
+    let c = City::start().await;
+    let p = &c.people;
+    let trace = format!("/api/v1/cases/{}/contacts?as_of=2020-01-25", p.case);
+
+    // Wenzhou's epidemiologist: Wenzhou residents in clear, the Wuhan resident masked.
+    let (s, v) = c.get(Some("epi"), Some("outbreak_response"), &trace).await;
+    assert_eq!(s, OK, "{v}");
+    let ids: Vec<&str> = v["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["person_id"].as_str().unwrap())
+        .collect();
+    let (rail, far, household) = (
+        p.rail.to_string(),
+        p.far.to_string(),
+        p.household.to_string(),
+    );
+    assert!(ids.contains(&rail.as_str()), "{ids:?}");
+    assert!(ids.contains(&household.as_str()), "{ids:?}");
+    assert!(ids.contains(&p.far.masked().as_str()), "{ids:?}");
+    assert!(
+        !v.to_string().contains(&far),
+        "the Wuhan resident's id leaked: {v}"
+    );
+    assert_eq!(v["case"]["person_id"], p.case.to_string());
+
+    // The admin sees everyone in clear.
+    let (_, v) = c
+        .get(Some("admin"), Some("outbreak_response"), &trace)
+        .await;
+    assert!(v.to_string().contains(&far));
+
+    // Hubei's epidemiologist may not trace a Wenzhou case.
+    let (s, v) = c
+        .get(Some("epi_hubei"), Some("outbreak_response"), &trace)
+        .await;
+    assert_eq!(s, FORBIDDEN, "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("outside your region 420000"),
+        "{v}"
+    );
+
+    // The community worker of C1: names and phones in clear, ids masked, no travel detail in
+    // reasons.
+    let (s, v) = c
+        .get(
+            Some("cw"),
+            Some("community_service"),
+            "/api/v1/communities/C1/codes?as_of=2020-01-25",
+        )
+        .await;
+    assert_eq!(s, OK, "{v}");
+    let residents = v["residents"].as_array().unwrap();
+    assert_eq!(residents.len(), 3, "{v}");
+    let case = residents
+        .iter()
+        .find(|r| r["person_id"] == p.case.masked())
+        .expect("the case, masked");
+    assert_eq!(case["name"], "张三");
+    assert_eq!(case["phone"], "13812345678");
+    assert_eq!(case["disclosure"], "contact");
+    assert_eq!(case["color"], "red");
+    assert!(!v.to_string().contains(&p.case.to_string()));
+    let (s, v) = c
+        .get(
+            Some("cw"),
+            Some("health_code"),
+            &format!("/api/v1/persons/{}/code?as_of=2020-01-25", p.household),
+        )
+        .await;
+    assert_eq!(s, OK, "{v}");
+    assert_eq!(v["person_id"], p.household.masked());
+    let detail = v["reasons"][0]["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("close contact of a case, quarantine until"),
+        "{detail}"
+    );
+    // The epidemiologist sees which case and what they shared.
+    let (_, v) = c
+        .get(
+            Some("epi"),
+            Some("health_code"),
+            &format!("/api/v1/persons/{}/code?as_of=2020-01-25", p.household),
+        )
+        .await;
+    let detail = v["reasons"][0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&p.case.masked()) && detail.contains("household"),
+        "{detail}"
+    );
+
+    // Returnees: the worker sees who stays in C1 with name and phone, not how they came.
+    let (s, v) = c
+        .get(
+            Some("cw"),
+            Some("community_service"),
+            "/api/v1/returnees?region=420100&from=2020-01-15&to=2020-01-25",
+        )
+        .await;
+    assert_eq!(s, OK, "{v}");
+    let list = v.as_array().unwrap();
+    let r = list
+        .iter()
+        .find(|r| r["person_id"] == p.returnee.masked())
+        .unwrap_or_else(|| panic!("the returnee staying in C1: {v}"));
+    assert_eq!(r["name"], "钱七");
+    assert!(r.get("kinds").is_none(), "{r}");
+    assert!(
+        list.iter().all(|r| r["stay_community"] == "C1"),
+        "only people staying in C1: {v}"
+    );
+    // C2's worker does not see C1's returnee.
+    let (_, v) = c
+        .get(
+            Some("cw2"),
+            Some("community_service"),
+            "/api/v1/returnees?region=420100&from=2020-01-15&to=2020-01-25",
+        )
+        .await;
+    assert!(!v.to_string().contains("钱七"), "{v}");
+
+    // The analyst: counts, and SQL without pseudonym().
+    let (s, v) = c
+        .post(
+            Some("analyst"),
+            Some("analysis"),
+            "/api/v1/sql",
+            json!({"sql": format!("SELECT * FROM travel WHERE person_id = pseudonym('{}')", p.case)}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("pseudonym"), "{v}");
+    let (s, v) = c
+        .post(
+            Some("analyst"),
+            Some("analysis"),
+            "/api/v1/sql",
+            json!({"sql": "SELECT mode, count(*) AS n FROM travel GROUP BY mode"}),
+        )
+        .await;
+    assert_eq!(s, OK, "{v}");
+    assert_eq!(v["rows"], json!([{"mode": "rail", "n": 4}]));
+    let (_, v) = c
+        .post(
+            Some("analyst"),
+            Some("analysis"),
+            "/api/v1/sql",
+            json!({"sql": "SELECT * FROM persons"}),
+        )
+        .await;
+    for name in ["张三", "13812345678", &p.case.to_string()] {
+        assert!(!v.to_string().contains(name), "{name} in {v}");
+    }
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_purposes_and_errors() {
+    let c = City::start().await;
+    let code = format!("/api/v1/persons/{}/code", c.people.case);
+    // No token, a bad token, a token in the wrong scheme.
+    assert_eq!(
+        c.get(None, Some("health_code"), &code).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let resp = c
+        .client
+        .get(format!("{}{code}", c.base))
+        .header("Authorization", "Bearer fyt_0000")
+        .header("X-Purpose", "health_code")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.headers()["www-authenticate"], "Bearer");
+    let resp = c
+        .client
+        .get(format!("{}{code}", c.base))
+        .header("Authorization", format!("Basic {}", c.token("admin")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    // No purpose, an unknown one, one the role does not have for this action.
+    let (s, v) = c.get(Some("epi"), None, &code).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(v["error"].as_str().unwrap().contains("X-Purpose"), "{v}");
+    assert_eq!(
+        c.get(Some("epi"), Some("curiosity"), &code).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let (s, v) = c.get(Some("epi"), Some("analysis"), &code).await;
+    assert_eq!(s, FORBIDDEN);
+    assert!(
+        v["error"].as_str().unwrap().contains("purpose analysis"),
+        "{v}"
+    );
+    // The purpose may also come as a parameter.
+    assert_eq!(
+        c.get(Some("epi"), None, &format!("{code}?purpose=health_code"))
+            .await
+            .0,
+        OK
+    );
+    // Bad input: JSON errors, never a panic.
+    for path in [
+        "/api/v1/persons/123/code",
+        "/api/v1/persons/420106199001010016/code",
+        "/api/v1/persons/%E5%BC%A0/code",
+    ] {
+        let (s, v) = c.get(Some("epi"), Some("health_code"), path).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{path}: {v}");
+        assert!(v["error"].is_string());
+    }
+    let (s, v) = c
+        .get(
+            Some("epi"),
+            Some("health_code"),
+            &format!("{code}?as_of=yesterday"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, v) = c
+        .get(
+            Some("epi"),
+            Some("outbreak_response"),
+            &format!("/api/v1/cases/{}/contacts", c.people.rail),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "not a case: {v}");
+    let (s, v) = c
+        .get(Some("epi"), Some("health_code"), "/api/v1/nothing")
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(v["error"].is_string());
+    let resp = c
+        .client
+        .post(format!("{}/api/v1/sql", c.base))
+        .bearer_auth(c.token("analyst"))
+        .header("X-Purpose", "analysis")
+        .header("Content-Type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let (s, _) = c
+        .post(
+            Some("analyst"),
+            Some("analysis"),
+            "/api/v1/sql",
+            json!({"sql": "DROP TABLE travel"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "read-only");
+    // A body over the limit.
+    let big = "x".repeat(2 << 20);
+    let resp = c
+        .client
+        .post(format!("{}/api/v1/sql", c.base))
+        .bearer_auth(c.token("analyst"))
+        .header("X-Purpose", "analysis")
+        .json(&json!({"sql": big}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    // Revoking a token shuts it out at once.
+    let id = ops::token_hash(c.token("epi"))[..12].to_string();
+    assert!(
+        c.engine
+            .ops()
+            .revoke_token(&id, codesign::now_secs())
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        c.get(Some("epi"), Some("health_code"), &code).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // A password login gives a session token.
+    c.engine
+        .ops()
+        .set_password("cw", "a long enough passphrase")
+        .await
+        .unwrap();
+    let (s, v) = c
+        .post(
+            None,
+            None,
+            "/api/v1/login",
+            json!({"name": "cw", "password": "wrong passphrase!!"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+    let (s, v) = c
+        .post(
+            None,
+            None,
+            "/api/v1/login",
+            json!({"name": "cw", "password": "a long enough passphrase"}),
+        )
+        .await;
+    assert_eq!(s, OK, "{v}");
+    assert_eq!(v["account"]["community"], "C1");
+    let session = v["token"].as_str().unwrap();
+    let resp = c
+        .client
+        .get(format!("{}/api/v1/me", c.base))
+        .bearer_auth(session)
+        .send()
+        .await
+        .unwrap();
+    let me: Value = resp.json().await.unwrap();
+    assert_eq!(me["role"], "community_worker");
+    assert_eq!(
+        me["purposes"]["community_codes"],
+        json!(["community_service"])
+    );
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_access_is_audited_and_the_chain_holds() {
+    let c = City::start().await;
+    let p = &c.people;
+    let before = c.engine.ops().audit_head().await.unwrap().0;
+    let (s, _) = c
+        .get(
+            Some("epi"),
+            Some("outbreak_response"),
+            &format!("/api/v1/cases/{}/contacts?as_of=2020-01-25", p.case),
+        )
+        .await;
+    assert_eq!(s, OK);
+    let (s, _) = c
+        .get(
+            Some("gate"),
+            Some("health_code"),
+            &format!("/api/v1/persons/{}/code", p.case),
+        )
+        .await;
+    assert_eq!(s, FORBIDDEN);
+    let after = c.engine.ops().audit_head().await.unwrap().0;
+    assert_eq!(
+        after,
+        before + 2,
+        "one entry per access, denied ones included"
+    );
+
+    // "Who looked at my data?" — the contact asks about themselves.
+    let (s, v) = c
+        .get(
+            Some("admin"),
+            Some("oversight"),
+            &format!("/api/v1/audit?person={}", p.rail),
+        )
+        .await;
+    assert_eq!(s, OK, "{v}");
+    let entries = v.as_array().unwrap();
+    let trace = entries
+        .iter()
+        .find(|e| e["action"] == "trace")
+        .unwrap_or_else(|| panic!("the trace that showed them: {v}"));
+    assert_eq!(trace["actor"], "epi");
+    assert_eq!(trace["purpose"], "outbreak_response");
+    assert_eq!(trace["outcome"], "ok");
+    assert!(
+        trace["query"].as_str().unwrap().contains(&p.case.masked()),
+        "{trace}"
+    );
+    assert!(
+        !v.to_string().contains(&p.case.to_string()),
+        "no id in the log: {v}"
+    );
+    let denied = c
+        .get(Some("admin"), Some("oversight"), "/api/v1/audit?actor=gate")
+        .await
+        .1;
+    assert!(
+        denied[0]["outcome"]
+            .as_str()
+            .unwrap()
+            .starts_with("denied:"),
+        "{denied}"
+    );
+
+    // The chain verifies, and the check finds an edited entry.
+    let (s, v) = c
+        .get(Some("admin"), Some("oversight"), "/api/v1/audit/verify")
+        .await;
+    assert_eq!(s, OK);
+    assert_eq!(v["valid"], true, "{v}");
+    let report = c
+        .engine
+        .ops()
+        .verify_audit(&c.keys.audit_key())
+        .await
+        .unwrap();
+    assert_eq!(report.broken, None);
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_validate_and_run_concurrently() {
+    let c = City::start().await;
+    // Rejects come back with line, column and reason, and never quote the value.
+    let bad = "person_id,venue_id,time_in,time_out\n\
+               420106199001010016,V1,2020-01-20T10:00:00+08:00,\n\
+               ,V1,2020-01-20T10:00:00+08:00,\n"
+        .to_string();
+    let (s, v) = c
+        .upload("admin", "checkins", bad.into_bytes(), "text/csv")
+        .await;
+    assert_eq!(s, OK, "{v}");
+    assert_eq!(v["rows_rejected"], 2, "{v}");
+    assert_eq!(v["rejected"][0]["line"], 2);
+    assert_eq!(v["rejected"][0]["column"], "person_id");
+    assert!(!v.to_string().contains("420106199001010016"), "{v}");
+    // The same file again adds nothing.
+    let venues =
+        "venue_id,name,kind,region,community_id,lat,lon\nV1,Market,market,330302,C1,28.0,120.6\n";
+    let (_, first) = c
+        .upload("admin", "venues", venues.as_bytes().to_vec(), "text/csv")
+        .await;
+    assert_eq!(first["rows_accepted"], 1);
+    let (_, again) = c
+        .upload("admin", "venues", venues.as_bytes().to_vec(), "text/csv")
+        .await;
+    assert_eq!(
+        (again["rows_accepted"].clone(), again["duplicate"].clone()),
+        (json!(0), json!(true))
+    );
+    // Unknown kind, wrong role.
+    assert_eq!(
+        c.upload("admin", "tickets", b"x".to_vec(), "text/csv")
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        c.upload("epi", "venues", b"x".to_vec(), "text/csv").await.0,
+        FORBIDDEN
+    );
+
+    // Eight uploads at once: all land, none lost.
+    let mut tasks = Vec::new();
+    for i in 0..8u32 {
+        let (client, base, token) = (
+            c.client.clone(),
+            c.base.clone(),
+            c.token("admin").to_string(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let body = format!(
+                "venue_id,name,kind,region,community_id,lat,lon\nW{i},Shop {i},supermarket,330302,C2,28.0,120.6\nX{i},Clinic {i},pharmacy,330302,C2,28.0,120.6\n"
+            );
+            let r = client
+                .post(format!("{base}/api/v1/ingest/venues?name=shops-{i}"))
+                .bearer_auth(token)
+                .header("X-Purpose", "data_management")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        }));
+    }
+    for t in tasks {
+        let (s, v) = t.await.unwrap();
+        assert_eq!(s, OK, "{v}");
+        assert_eq!(v["rows_accepted"], 2, "{v}");
+    }
+    let (_, v) = c
+        .post(
+            Some("admin"),
+            Some("analysis"),
+            "/api/v1/sql",
+            json!({"sql": "SELECT count(*) AS n FROM venues"}),
+        )
+        .await;
+    assert_eq!(v["rows"], json!([{"n": 17}]));
+    // Nothing raw was left in the spool.
+    let spool = c.dir.path().join("spool");
+    assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 0);
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_codes_public_check_and_documents() {
+    let c = City::start().await;
+    let p = &c.people;
+    // No issuer key yet: 503 with a hint.
+    let issue = format!("/api/v1/persons/{}/code/issue?as_of=2020-01-25", p.case);
+    let (s, v) = c
+        .post(Some("epi"), Some("health_code"), &issue, Value::Null)
+        .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    let key = codesign::IssuerKey::from_seed(&c.keys.issuer_seed(1));
+    let issuer = codesign::Issuer::new("330300", &key, codesign::now_secs());
+    issuer.save(c.engine.data()).unwrap();
+    issuer.sync_trust(c.engine.data()).unwrap();
+    let (s, v) = c
+        .post(Some("epi"), Some("health_code"), &issue, Value::Null)
+        .await;
+    assert_eq!(s, OK, "{v}");
+    let payload = v["payload"].as_str().unwrap().to_string();
+    assert!(payload.starts_with("FY1:"));
+    assert_eq!(v["claims"]["color"], "red");
+    // A checkpoint verifies it; fields in the contract's order.
+    let resp = c
+        .client
+        .post(format!("{}/api/v1/codes/verify", c.base))
+        .bearer_auth(c.token("gate"))
+        .header("X-Purpose", "verification")
+        .json(&json!({ "payload": payload }))
+        .send()
+        .await
+        .unwrap();
+    let text = resp.text().await.unwrap();
+    assert!(
+        text.starts_with("{\"valid\":true,\"kind\":\"fangyi\",\"checks\""),
+        "{text}"
+    );
+    // Revoked: the same payload fails (after the verifier's short cache).
+    let (s, v) = c
+        .post(
+            Some("epi"),
+            Some("health_code"),
+            &format!("/api/v1/persons/{}/code/revoke", p.case),
+            json!({"reason": "test"}),
+        )
+        .await;
+    assert_eq!(s, OK, "{v}");
+    assert_eq!(v["revoked"].as_array().unwrap().len(), 1);
+    let (_, v) = c
+        .post(
+            Some("gate"),
+            Some("verification"),
+            "/api/v1/codes/verify",
+            json!({ "payload": payload }),
+        )
+        .await;
+    assert_eq!(v["valid"], false);
+    assert!(v["reason"].as_str().unwrap().starts_with("revoked"), "{v}");
+    // The QR as PNG.
+    let resp = c
+        .client
+        .post(format!("{}{issue}&format=png", c.base))
+        .bearer_auth(c.token("epi"))
+        .header("X-Purpose", "health_code")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["content-type"], "image/png");
+    let png = resp.bytes().await.unwrap();
+    assert!(codesign::qr::from_png(&png).unwrap().starts_with("FY1:"));
+
+    // The public self-check: counts only, no token needed.
+    let (s, v) = c
+        .get(
+            None,
+            None,
+            "/api/v1/cotravel?mode=rail&service=G1234&date=2020-01-20&car=5&as_of=2020-01-25",
+        )
+        .await;
+    assert_eq!(s, OK, "{v}");
+    assert_eq!(
+        (v["cases"].clone(), v["infectious"].clone()),
+        (json!(1), json!(1))
+    );
+    assert!(!v.to_string().contains(&p.case.to_string()));
+    let (s, _) = c
+        .get(
+            None,
+            None,
+            "/api/v1/cotravel?mode=bus&service=1&date=2020-01-20",
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // Health, metrics, OpenAPI, docs.
+    let (s, v) = c.get(None, None, "/healthz").await;
+    assert_eq!((s, v["status"].clone()), (OK, json!("ok")));
+    let metrics = c
+        .client
+        .get(format!("{}/metrics", c.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("fangyi_http_requests_total{route=\"/api/v1/cotravel\",status=\"200\"} 1"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains(&p.case.to_string()));
+    let (s, doc) = c.get(None, None, "/api/openapi.json").await;
+    assert_eq!(s, OK);
+    for path in [
+        "/persons/{id}/code",
+        "/cases/{id}/contacts",
+        "/ingest/{kind}",
+        "/codes/verify",
+        "/cotravel",
+        "/audit",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(doc["components"]["schemas"]["Purpose"]["enum"].is_array());
+    let docs = c
+        .client
+        .get(format!("{}/api/docs", c.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(docs.contains("openapi.json"));
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_check_is_rate_limited() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine::Engine::open(
+        engine::EngineOptions::new(dir.path().join("data")),
+        common::test_keys(),
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let opts = server::ServeOptions {
+        public_rate: 0.1,
+        public_burst: 3,
+        spool: Some(dir.path().join("spool")),
+        ..Default::default()
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let h = tokio::spawn(server::serve(engine, opts, listener, async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let r = client
+            .get(format!(
+                "{base}/api/v1/cotravel?mode=rail&service=G1&date=2020-01-20"
+            ))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, vec![200, 200, 200, 429, 429]);
+    let _ = stop.send(());
+    h.await.unwrap().unwrap();
+}
