@@ -340,6 +340,15 @@ pub mod testing {
         }
     }
 
+    /// Runs a statement directly, bypassing every check: for tests that tamper with the log.
+    pub async fn execute(ops: &Ops, sql: &str) -> u64 {
+        ops.pool
+            .execute(sqlx::AssertSqlSafe(sql.to_string()))
+            .await
+            .expect("test statement")
+            .rows_affected()
+    }
+
     /// Every backend available to tests: SQLite always, PostgreSQL when configured.
     pub async fn all() -> Vec<TestDb> {
         let mut out = vec![sqlite().await];

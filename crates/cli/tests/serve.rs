@@ -1,0 +1,192 @@
+//! The real `fangyi serve` binary: accounts made with `fangyi users`, requests over loopback
+//! HTTP, `fangyi audit show/verify` on what the requests left, and Ctrl-C finishing cleanly.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+
+use common::Env;
+
+const CASE: &str = "330302198005010112";
+const CONTACT: &str = "330302199001020334";
+
+/// A plain HTTP/1.1 request; returns the status code and the body.
+fn http(base: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let addr = base.trim_start_matches("http://");
+    let mut s = TcpStream::connect(addr).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("Content-Length: 0\r\n\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let status: u16 = resp[9..12].parse().unwrap();
+    let body = resp
+        .split_once("\r\n\r\n")
+        .map(|x| x.1)
+        .unwrap_or("")
+        .to_string();
+    // Bodies may come chunked; the tests only look for substrings.
+    (status, body)
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(env: &Env) -> Server {
+        let mut child = env
+            .cmd()
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(
+            line.starts_with("http://127.0.0.1:"),
+            "serve printed {line:?}"
+        );
+        Server {
+            child,
+            base: line.trim().to_string(),
+        }
+    }
+
+    /// Ctrl-C: the server finishes what it is doing and exits 0.
+    fn stop(self) -> String {
+        let pid = self.child.id().to_string();
+        let killed = std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let out = self.child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(
+            out.status.success(),
+            "serve exited {:?}: {stderr}",
+            out.status
+        );
+        stderr
+    }
+}
+
+#[test]
+fn serve_users_and_audit_end_to_end() {
+    let env = Env::new();
+    env.write(
+        "in/persons.csv",
+        &format!(
+            "person_id,name,phone,birth_date,sex,home_region,community_id,household_id,address\n\
+             {CASE},张三,13812345678,1980-05-01,M,330302,C1,H1,鹿城区一号\n\
+             {CONTACT},王五,13712345678,1990-01-02,M,330302,C1,H1,鹿城区一号\n"
+        ),
+    );
+    env.write(
+        "in/lab_results.csv",
+        &format!(
+            "person_id,sample_time,result,diagnosis,onset_date,reported_time\n\
+             {CASE},2020-01-22T09:00:00+08:00,positive,confirmed,2020-01-21,2020-01-23T10:00:00+08:00\n"
+        ),
+    );
+    env.ok(&["ingest", env.path("in").to_str().unwrap()]);
+
+    // Accounts: the token is the last line of stdout.
+    let token = env.ok(&[
+        "users",
+        "add",
+        "li.wei",
+        "--role",
+        "epidemiologist",
+        "--region",
+        "330300",
+    ]);
+    let token = token.trim().lines().last().unwrap().to_string();
+    assert!(token.starts_with("fyt_"), "{token}");
+    env.fails(&["users", "add", "x", "--role", "root"], 2);
+    env.fails(&["users", "add", "cw", "--role", "community_worker"], 2);
+    let list = env.ok(&["users", "list"]);
+    assert!(
+        list.contains("li.wei  epidemiologist  region 330300"),
+        "{list}"
+    );
+    assert!(!list.contains(&token), "tokens are never listed");
+
+    let server = Server::start(&env);
+    let auth = format!("Bearer {token}");
+    let (status, body) = http(&server.base, "GET", "/healthz", &[]);
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = http(
+        &server.base,
+        "GET",
+        &format!("/api/v1/cases/{CASE}/contacts?as_of=2020-01-25"),
+        &[("Authorization", &auth), ("X-Purpose", "outbreak_response")],
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(CONTACT), "{body}");
+    let (status, body) = http(
+        &server.base,
+        "GET",
+        &format!("/api/v1/persons/{CONTACT}/code?as_of=2020-01-25"),
+        &[("Authorization", &auth), ("X-Purpose", "analysis")],
+    );
+    assert_eq!(status, 403, "{body}");
+
+    // A revoked token is refused by the running server.
+    let id = list
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("token "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    env.ok(&["users", "revoke-token", &id]);
+    let (status, _) = http(
+        &server.base,
+        "GET",
+        &format!("/api/v1/persons/{CONTACT}/code"),
+        &[("Authorization", &auth), ("X-Purpose", "health_code")],
+    );
+    assert_eq!(status, 401);
+    let stderr = server.stop();
+    assert!(stderr.contains("stopped"), "{stderr}");
+
+    // Who looked at the contact's data, and why.
+    let shown = env.ok(&["audit", "show", "--person", CONTACT, "--format", "text"]);
+    assert!(
+        shown.contains("li.wei (epidemiologist) for outbreak_response: trace"),
+        "{shown}"
+    );
+    assert!(!shown.contains(CASE), "ids are masked in the log: {shown}");
+    let all = env.ok(&["audit", "show", "--format", "json"]);
+    let entries: serde_json::Value = serde_json::from_str(&all).unwrap();
+    let outcomes: Vec<&str> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes.len(),
+        3,
+        "trace, the denied code, the first audit show: {all}"
+    );
+    assert!(
+        outcomes[1].starts_with("denied: purpose analysis"),
+        "{outcomes:?}"
+    );
+    let verified = env.ok(&["audit", "verify", "--format", "text"]);
+    assert!(
+        verified.starts_with("audit log intact: 4 entries"),
+        "{verified}"
+    );
+}
