@@ -30,6 +30,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "FANGYI_DB")]
     pub db: Option<String>,
 
+    /// Why you read personal data, recorded in the audit log with every trace, code, exposed
+    /// list and SQL query (default: the usual purpose of each command).
+    #[arg(long, global = true, env = "FANGYI_PURPOSE")]
+    pub purpose: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }

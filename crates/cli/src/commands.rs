@@ -25,6 +25,7 @@ pub struct Globals {
     pub data: PathBuf,
     pub key_file: Option<PathBuf>,
     pub db: Option<String>,
+    pub purpose: Option<String>,
 }
 
 impl Globals {
@@ -42,6 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         data: cli.data,
         key_file: cli.key_file,
         db: cli.db,
+        purpose: cli.purpose,
     };
     match cli.command {
         Command::Demo(a) => demo::run(&g, a),

@@ -190,3 +190,54 @@ fn serve_users_and_audit_end_to_end() {
         "{verified}"
     );
 }
+
+#[test]
+fn command_line_reads_are_audited_too() {
+    let env = Env::new();
+    env.write(
+        "in/persons.csv",
+        &format!(
+            "person_id,name,phone,birth_date,sex,home_region,community_id,household_id,address\n\
+             {CASE},张三,13812345678,1980-05-01,M,330302,C1,H1,鹿城区一号\n\
+             {CONTACT},王五,13712345678,1990-01-02,M,330302,C1,H1,鹿城区一号\n"
+        ),
+    );
+    env.write(
+        "in/lab_results.csv",
+        &format!(
+            "person_id,sample_time,result,diagnosis,onset_date,reported_time\n\
+             {CASE},2020-01-22T09:00:00+08:00,positive,confirmed,2020-01-21,2020-01-23T10:00:00+08:00\n"
+        ),
+    );
+    env.ok(&["ingest", env.path("in").to_str().unwrap()]);
+    env.ok(&["trace", CASE, "--as-of", "2020-01-25", "--format", "json"]);
+    env.ok(&["code", CONTACT, "--as-of", "2020-01-25", "--format", "json"]);
+    env.ok(&[
+        "sql",
+        &format!("SELECT count(*) FROM travel WHERE person_id = pseudonym('{CASE}')"),
+    ]);
+    // A purpose the policy does not allow for tracing is refused, and the refusal logged.
+    let err = env.fails(&["--purpose", "analysis", "trace", CASE], 2);
+    assert!(
+        err.contains("purpose analysis is not allowed for trace"),
+        "{err}"
+    );
+    let shown = env.ok(&["audit", "show", "--person", CONTACT, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    let actions: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, vec!["trace", "person_code"], "{shown}");
+    assert!(
+        v[0]["actor"].as_str().unwrap().starts_with("cli:"),
+        "{shown}"
+    );
+    let all = env.ok(&["audit", "show", "--format", "json"]);
+    assert!(!all.contains(CASE), "ids never in the log: {all}");
+    assert!(all.contains("denied: purpose analysis"), "{all}");
+    assert!(all.contains("\"action\":\"sql\""), "{all}");
+    env.ok(&["audit", "verify"]);
+}

@@ -54,6 +54,7 @@ pub fn ingest(g: &Globals, a: BenchIngestArgs) -> anyhow::Result<()> {
                 data: data.clone(),
                 key_file: g.key_file.clone(),
                 db: None,
+                purpose: None,
             };
             let opts = ingest::Options {
                 threads,

@@ -26,6 +26,7 @@ pub fn run(g: &Globals, a: BenchCodesArgs) -> anyhow::Result<()> {
         data: data.clone(),
         key_file: g.key_file.clone(),
         db: None,
+        purpose: None,
     };
     let keys = run.keys()?;
     let store = context::store(&data, &keys)?;

@@ -128,6 +128,7 @@ pub fn province(g: &Globals, a: &Province<'_>, data: &Path) -> anyhow::Result<()
         data: data.to_path_buf(),
         key_file: g.key_file.clone(),
         db: None,
+        purpose: None,
     };
     let s = ingest_cmd::ingest(
         &run,
@@ -162,6 +163,7 @@ pub fn run(g: &Globals, a: BenchTraceArgs) -> anyhow::Result<()> {
         data: data.clone(),
         key_file: g.key_file.clone(),
         db: None,
+        purpose: None,
     };
     let keys = run.keys()?;
     let store = crate::context::store(&data, &keys)?;

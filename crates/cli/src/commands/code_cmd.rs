@@ -103,6 +103,16 @@ pub fn run(g: &Globals, a: CodeArgs) -> anyhow::Result<()> {
         .as_deref()
         .ok_or_else(|| usage("name a person (an ID number)"))?;
     let (code, id) = evaluate(g, person, a.as_of.as_deref(), a.rules.as_deref())?;
+    let keys = g.keys()?;
+    context::audit(
+        g,
+        &keys,
+        privacy::Action::PersonCode,
+        privacy::Purpose::HealthCode,
+        format!("fangyi code {} --as-of {}", id.masked(), code.as_of),
+        vec![keys.pseudonyms.pseudonym(id)],
+        1,
+    )?;
     let format = a.format.unwrap_or(if std::io::stdout().is_terminal() {
         TextFormat::Text
     } else {
@@ -327,6 +337,15 @@ pub fn print_counts(r: &CodesReport, out: &Path) {
 pub fn codes(g: &Globals, a: CodesArgs) -> anyhow::Result<()> {
     let set = load_rules(a.rules.as_deref())?;
     let r = write_codes(g, &set, a.as_of.as_deref(), &a.out, a.full)?;
+    context::audit(
+        g,
+        &g.keys()?,
+        privacy::Action::CommunityCodes,
+        privacy::Purpose::OutbreakResponse,
+        format!("fangyi codes --as-of {} --out {}", r.as_of, a.out.display()),
+        Vec::new(),
+        r.persons as i64,
+    )?;
     if a.format == SummaryFormat::Json {
         println!(
             "{}",

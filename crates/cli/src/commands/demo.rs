@@ -88,6 +88,7 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
         data: data.clone(),
         key_file: g.key_file.clone(),
         db: None,
+        purpose: None,
     };
     let ingested = ingest_cmd::ingest(
         &demo,

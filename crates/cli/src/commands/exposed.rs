@@ -133,6 +133,28 @@ pub fn run(g: &Globals, a: ExposedArgs) -> anyhow::Result<()> {
     let store = context::store(g.data(), &keys)?;
     let q = Query::open(&store, &keys)?;
     let found = runtime()?.block_on(inflow::exposed(&q, store.zone(), region, period))?;
+    let (action, persons) = if a.summary {
+        (privacy::Action::ReturneesSummary, Vec::new())
+    } else {
+        (
+            privacy::Action::Returnees,
+            found.iter().map(|p| p.person).collect(),
+        )
+    };
+    context::audit(
+        g,
+        &keys,
+        action,
+        privacy::Purpose::OutbreakResponse,
+        format!(
+            "fangyi exposed --region {region} --from {} --to {}{}",
+            period.first(),
+            period.last(),
+            if a.summary { " --summary" } else { "" }
+        ),
+        persons,
+        found.len() as i64,
+    )?;
 
     // Revealed ids order the persons within a place (pseudonyms order them arbitrarily).
     let mut persons: Vec<(&Stay, PersonOut)> = found

@@ -246,11 +246,12 @@ fn keys_list(g: &Globals, a: KeysListArgs) -> anyhow::Result<()> {
 }
 
 fn export_revocations(g: &Globals, a: KeysExportArgs) -> anyhow::Result<()> {
-    let path = Ops::path(g.data());
+    let db = g.db.clone();
+    let data = g.data().to_path_buf();
     let now = now_secs();
-    let revoked = if path.exists() {
+    let revoked = if db.is_some() || Ops::path(&data).exists() {
         block_on(async {
-            let ops = Ops::open(&path).await?;
+            let ops = Ops::open_for(&data, db.as_deref()).await?;
             let r = ops.revocations(now).await;
             ops.close().await;
             r
@@ -317,9 +318,10 @@ pub fn issue_code(
         kid: b64(&key.kid()),
         color: claims.color.as_str().to_string(),
     };
-    let path = Ops::path(g.data());
+    let db = g.db.clone();
+    let data = g.data().to_path_buf();
     block_on(async {
-        let ops = Ops::open(&path).await?;
+        let ops = Ops::open_for(&data, db.as_deref()).await?;
         let r = ops.record_issued(&record).await;
         ops.close().await;
         r
@@ -347,6 +349,17 @@ pub fn issue(g: &Globals, a: CodeIssueArgs) -> anyhow::Result<()> {
         generation,
         region,
     } = issue_code(g, &a.person, a.as_of.as_deref(), a.rules.as_deref(), a.ttl)?;
+    let keys = g.keys()?;
+    let id: PersonId = a.person.trim().parse()?;
+    crate::context::audit(
+        g,
+        &keys,
+        privacy::Action::IssueCode,
+        privacy::Purpose::HealthCode,
+        format!("fangyi code issue {}", id.masked()),
+        vec![keys.pseudonyms.pseudonym(id)],
+        1,
+    )?;
     let png_path = a
         .png
         .clone()
@@ -385,14 +398,15 @@ pub fn issue(g: &Globals, a: CodeIssueArgs) -> anyhow::Result<()> {
 }
 
 pub fn revoke(g: &Globals, a: CodeRevokeArgs) -> anyhow::Result<()> {
-    let path = Ops::path(g.data());
+    let db = g.db.clone();
+    let data = g.data().to_path_buf();
     let now = now_secs();
     if let Some(code) = &a.code {
         let cti = codesign::unhex(code)
             .and_then(|b| <[u8; 16]>::try_from(b).ok())
             .ok_or_else(|| usage(format!("--code {code}: a code id is 32 hex digits")))?;
         let fresh = block_on(async {
-            let ops = Ops::open(&path).await?;
+            let ops = Ops::open_for(&data, db.as_deref()).await?;
             let r = ops.revoke_code(&cti, now, &a.reason).await;
             ops.close().await;
             r
@@ -412,9 +426,19 @@ pub fn revoke(g: &Globals, a: CodeRevokeArgs) -> anyhow::Result<()> {
             .trim()
             .parse()
             .map_err(|e| usage(format!("{person}: not a person id: {e}")))?;
-        let subject = g.keys()?.code_subject(id);
+        let keys = g.keys()?;
+        crate::context::audit(
+            g,
+            &keys,
+            privacy::Action::RevokeCode,
+            privacy::Purpose::HealthCode,
+            format!("fangyi code revoke {}", id.masked()),
+            vec![keys.pseudonyms.pseudonym(id)],
+            1,
+        )?;
+        let subject = keys.code_subject(id);
         let codes = block_on(async {
-            let ops = Ops::open(&path).await?;
+            let ops = Ops::open_for(&data, db.as_deref()).await?;
             let r = ops.revoke_subject(&subject, now, &a.reason).await;
             ops.close().await;
             r
@@ -461,11 +485,12 @@ pub fn verify(g: &Globals, a: VerifyArgs) -> anyhow::Result<()> {
     let revoked = match &a.revoked {
         Some(p) => RevocationList::read(p).map_err(|e| usage(e.to_string()))?,
         None => {
-            let path = Ops::path(g.data());
+            let db = g.db.clone();
+            let data = g.data().to_path_buf();
             let mut list = RevocationList::default();
-            if path.exists() {
+            if db.is_some() || Ops::path(&data).exists() {
                 let rows = block_on(async {
-                    let ops = Ops::open(&path).await?;
+                    let ops = Ops::open_for(&data, db.as_deref()).await?;
                     let r = ops.revocations(at.min(now_secs())).await;
                     ops.close().await;
                     r

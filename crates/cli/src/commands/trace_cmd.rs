@@ -15,6 +15,7 @@ use crate::commands::{Globals, human_bytes, thousands};
 use crate::context;
 use crate::exit::usage;
 use crate::progress;
+use privacy::{Action, Purpose};
 
 /// `--as-of`: an RFC 3339 time, or a date meaning the end of that day in the deployment zone;
 /// absent, now.
@@ -112,7 +113,22 @@ pub fn run(g: &Globals, a: TraceArgs) -> anyhow::Result<()> {
             .out
             .as_ref()
             .ok_or_else(|| usage("trace --all needs --out FILE.csv or FILE.parquet"))?;
-        return trace_all(&tracer, &keys, zone, as_of, a.depth, out);
+        let rows = trace_all(&tracer, &keys, zone, as_of, a.depth, out)?;
+        let request = format!(
+            "fangyi trace --all --as-of {} --depth {} --out {}",
+            Timestamp(as_of).to_rfc3339(zone),
+            a.depth,
+            out.display()
+        );
+        return context::audit(
+            g,
+            &keys,
+            Action::Trace,
+            Purpose::OutbreakResponse,
+            request,
+            Vec::new(),
+            rows as i64,
+        );
     }
     let id = a
         .case
@@ -123,6 +139,26 @@ pub fn run(g: &Globals, a: TraceArgs) -> anyhow::Result<()> {
         TraceError::NotACase { .. } => usage(format!("{id}: {e}")),
         other => other.into(),
     })?;
+    let mut shown: Vec<i64> = t.contacts.iter().map(|c| c.person).collect();
+    shown.push(case);
+    let request = context::request(&[
+        "fangyi trace",
+        id.trim(),
+        &format!(
+            "--as-of {} --depth {}",
+            Timestamp(as_of).to_rfc3339(zone),
+            a.depth
+        ),
+    ]);
+    context::audit(
+        g,
+        &keys,
+        Action::Trace,
+        Purpose::OutbreakResponse,
+        request,
+        shown,
+        t.contacts.len() as i64,
+    )?;
     let out = TraceOut::new(&t, &tracer, &reveal(&keys));
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::new(stdout.lock());
@@ -234,7 +270,7 @@ fn trace_all(
     as_of: i64,
     depth: u8,
     out: &std::path::Path,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<u64> {
     let started = Instant::now();
     let reveal = reveal(keys);
     let mut cases: Vec<(String, i64, trace::CaseInfo)> = tracer
@@ -274,7 +310,7 @@ fn trace_all(
         out.display(),
         started.elapsed().as_secs_f64()
     );
-    Ok(())
+    Ok(rows)
 }
 
 pub fn cotravel(g: &Globals, a: CotravelArgs) -> anyhow::Result<()> {
