@@ -113,6 +113,9 @@ pub enum Command {
     /// The audit log: check its hash chain, or show who accessed what.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Delete personal records past their retention period (and logs it).
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Rows, files, bytes and date range per kind.
     Stats(StatsArgs),
     /// The input kinds and their columns (required ones marked *).
@@ -701,6 +704,33 @@ pub struct AuditShowArgs {
     pub after: Option<i64>,
     #[arg(long, default_value_t = 100)]
     pub limit: i64,
+    #[arg(long, value_enum)]
+    pub format: Option<TextFormat>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RetentionCommand {
+    /// Delete every dated personal record older than its period, as of a day.
+    #[command(
+        after_help = "Examples:\n  fangyi retention apply --older-than 28d\n  fangyi retention apply --older-than 28d --keep lab_results=180d,registrations=56d\n  fangyi retention apply --older-than 28d --dry-run              count only\n\nApplies to travel, station_scans, checkpoint, checkins, self_reports, registrations and\nlab_results: whole date partitions (and their sealed vault files) go; the trace index and\nsaved codes are rebuilt. Reference kinds (persons, venues, …) are kept."
+    )]
+    Apply(RetentionArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RetentionArgs {
+    /// The period for every kind: 28d, 4w, or a number of days.
+    #[arg(long)]
+    pub older_than: String,
+    /// Other periods for some kinds: kind=period,… (e.g. lab_results=180d).
+    #[arg(long, default_value = "")]
+    pub keep: String,
+    /// The day to count back from (YYYY-MM-DD); default today.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Count what would go, delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     #[arg(long, value_enum)]
     pub format: Option<TextFormat>,
 }

@@ -67,6 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(a) => serve_cmd::serve(&g, a),
         Command::Users(u) => serve_cmd::users(&g, u),
         Command::Audit(a) => serve_cmd::audit(&g, a),
+        Command::Retention(crate::cli::RetentionCommand::Apply(a)) => serve_cmd::retention(&g, a),
         Command::Stats(a) => stats::run(&g, a),
         Command::Kinds(a) => kinds::run(a),
         Command::Bench(BenchCommand::Ingest(a)) => bench::ingest(&g, a),

@@ -15,6 +15,7 @@ mod error;
 pub mod audit_api;
 pub mod codes;
 pub mod ingest_api;
+pub mod retention;
 pub mod returnees;
 pub mod signing;
 pub mod sql;

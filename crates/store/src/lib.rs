@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 pub use manifest::{KindStats, Manifest, SourceEntry, StoredFile};
 pub use schema::{RID_COLUMN, VAULT_SCHEMA_FIELDS, arrow_schema, parquet_properties, vault_schema};
-pub use writer::{Committed, SourceId, Staging, Writer};
+pub use writer::{Committed, Removed, SourceId, Staging, Writer};
 
 use model::{Kind, Zone};
 

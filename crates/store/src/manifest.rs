@@ -191,6 +191,10 @@ impl Manifest {
             .map(|f| f.path.as_str())
     }
 
+    pub(crate) fn sources_mut(&mut self) -> &mut [SourceEntry] {
+        &mut self.sources
+    }
+
     pub(crate) fn push(&mut self, entry: SourceEntry) {
         self.next_seq = self.next_seq.max(entry.seq + 1);
         self.sources.push(entry);

@@ -212,6 +212,61 @@ impl Writer {
         ))
     }
 
+    /// Removes every stored file (table and vault) of `kind` whose partition date is before
+    /// `before`: one manifest commit, then the files are deleted (a crash in between leaves
+    /// unlisted files, which the next writer removes). Sources stay listed with what is left,
+    /// so re-ingesting an old export does not bring its expired rows back. `dry_run` only counts.
+    pub fn remove_before(
+        &mut self,
+        kind: Kind,
+        before: Date,
+        dry_run: bool,
+    ) -> Result<Removed, StoreError> {
+        let before = before.to_string();
+        let old = |f: &StoredFile| f.date.as_deref().is_some_and(|d| d < before.as_str());
+        let mut removed = Removed::default();
+        let mut next = self.manifest.clone();
+        let mut doomed: Vec<String> = Vec::new();
+        for src in next.sources_mut() {
+            if src.kind() != Some(kind) {
+                continue;
+            }
+            for f in src.files.iter().filter(|f| old(f)) {
+                removed.files += 1;
+                removed.rows += f.rows;
+                removed.bytes += f.bytes;
+                doomed.push(f.path.clone());
+            }
+            for f in src.vault_files.iter().filter(|f| old(f)) {
+                removed.files += 1;
+                removed.bytes += f.bytes;
+                doomed.push(f.path.clone());
+            }
+            if !dry_run {
+                src.files.retain(|f| !old(f));
+                src.vault_files.retain(|f| !old(f));
+            }
+        }
+        if dry_run || doomed.is_empty() {
+            return Ok(removed);
+        }
+        next.save(&self.root)?;
+        self.manifest = next;
+        for path in &doomed {
+            let p = self.root.join(path);
+            match std::fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StoreError::Io { path: p, cause: e }),
+            }
+            // Empty partition folders go too.
+            if let Some(dir) = p.parent() {
+                let _ = std::fs::remove_dir(dir);
+            }
+        }
+        Ok(removed)
+    }
+
     /// Drops a source's staged files.
     pub fn abort(&mut self, staging: Staging) {
         remove_staging(&staging.dir);
@@ -230,6 +285,14 @@ impl Writer {
         }
         unreachable!("some suffix is free")
     }
+}
+
+/// What [`Writer::remove_before`] removed (or would remove).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Removed {
+    pub files: u64,
+    pub rows: u64,
+    pub bytes: u64,
 }
 
 /// Removes one source's staging folder, and `staging/` itself once nothing else is staged.

@@ -11,7 +11,8 @@ use ops::{NewUser, Ops};
 use privacy::{Purpose, Role};
 
 use crate::cli::{
-    AuditCommand, AuditShowArgs, AuditVerifyArgs, ServeArgs, TextFormat, UsersAddArgs, UsersCommand,
+    AuditCommand, AuditShowArgs, AuditVerifyArgs, RetentionArgs, ServeArgs, TextFormat,
+    UsersAddArgs, UsersCommand,
 };
 use crate::commands::Globals;
 use crate::exit::usage;
@@ -376,4 +377,77 @@ pub fn audit(g: &Globals, a: AuditCommand) -> anyhow::Result<()> {
         AuditCommand::Verify(v) => verify(g, v),
         AuditCommand::Show(s) => show(g, s),
     }
+}
+
+pub fn retention(g: &Globals, a: RetentionArgs) -> anyhow::Result<()> {
+    let bad = |e: engine::EngineError| usage(e.to_string());
+    let days = engine::retention::parse_days(&a.older_than).map_err(bad)?;
+    let policy = engine::retention::RetentionPolicy::new(days, &a.keep).map_err(bad)?;
+    let as_of = match &a.as_of {
+        Some(s) => Some(
+            model::Date::parse(s.trim().as_bytes())
+                .map_err(|e| usage(format!("--as-of {s}: {}", e.reason())))?,
+        ),
+        None => None,
+    };
+    let request = format!(
+        "fangyi retention apply --older-than {}{}{}{}",
+        a.older_than,
+        if a.keep.is_empty() {
+            String::new()
+        } else {
+            format!(" --keep {}", a.keep)
+        },
+        a.as_of
+            .as_deref()
+            .map_or(String::new(), |d| format!(" --as-of {d}")),
+        if a.dry_run { " --dry-run" } else { "" }
+    );
+    let report = runtime()?.block_on(async {
+        let engine = open_engine(g).await?;
+        let caller = Caller::new(Account::local(), Purpose::DataManagement, request);
+        anyhow::Ok(
+            engine
+                .apply_retention(&caller, policy, as_of, a.dry_run)
+                .await?,
+        )
+    })?;
+    if text(a.format) {
+        println!(
+            "retention as of {}{}:",
+            report.as_of,
+            if report.dry_run {
+                " (dry run: nothing deleted)"
+            } else {
+                ""
+            }
+        );
+        for k in &report.kinds {
+            println!(
+                "  {:<14} kept {:>4} days: {} rows in {} files dated before {} {}",
+                k.kind,
+                k.days,
+                crate::commands::thousands(k.rows),
+                k.files,
+                k.before,
+                if report.dry_run {
+                    "would go"
+                } else {
+                    "deleted"
+                }
+            );
+        }
+        println!(
+            "{} rows {}; the audit log records it",
+            crate::commands::thousands(report.rows),
+            if report.dry_run {
+                "would be deleted"
+            } else {
+                "deleted"
+            }
+        );
+    } else {
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(())
 }

@@ -1,0 +1,195 @@
+//! Retention: personal records are kept only as long as their purpose needs them. Every dated
+//! kind that names a person (tickets, gate scans, checkpoint passes, check-ins, self-reports,
+//! registrations, lab results) has a period; whole date partitions older than it are deleted,
+//! with their sealed vault files, and what is derived from them (the trace index, saved codes)
+//! is rebuilt. The deletion is audited like any access.
+
+use std::collections::BTreeMap;
+
+use model::{Date, Kind, Timestamp};
+use privacy::Action;
+use serde::Serialize;
+use store::Writer;
+
+use crate::{Answer, Caller, Engine, EngineError};
+
+/// How long each kind is kept, in days.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    pub days: BTreeMap<Kind, u32>,
+}
+
+/// The kinds retention applies to: dated (partitioned) and naming a person.
+pub fn personal_dated_kinds() -> Vec<Kind> {
+    Kind::ALL
+        .iter()
+        .copied()
+        .filter(|k| {
+            let spec = k.spec();
+            spec.partition_by.is_some() && spec.column("person_id").is_some()
+        })
+        .collect()
+}
+
+/// `28d`, `4w` or `28` (days).
+pub fn parse_days(s: &str) -> Result<u32, EngineError> {
+    let s = s.trim();
+    let (n, unit) = match s.strip_suffix('d') {
+        Some(n) => (n, 1),
+        None => match s.strip_suffix('w') {
+            Some(n) => (n, 7),
+            None => (s, 1),
+        },
+    };
+    n.parse::<u32>()
+        .ok()
+        .filter(|&n| n > 0 && n <= 36_500)
+        .map(|n| n * unit)
+        .ok_or_else(|| {
+            EngineError::BadRequest(format!(
+                "{s}: a period like 28d, 4w or 28 (days, at least 1)"
+            ))
+        })
+}
+
+impl RetentionPolicy {
+    /// Every personal dated kind kept `days`, then `overrides` (`kind=28d,…`) applied.
+    pub fn new(days: u32, overrides: &str) -> Result<RetentionPolicy, EngineError> {
+        let kinds = personal_dated_kinds();
+        let mut map: BTreeMap<Kind, u32> = kinds.iter().map(|&k| (k, days)).collect();
+        for item in overrides
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let (k, d) = item.split_once('=').ok_or_else(|| {
+                EngineError::BadRequest(format!("{item}: write kind=period, like lab_results=180d"))
+            })?;
+            let kind = Kind::parse(k.trim())
+                .filter(|k| kinds.contains(k))
+                .ok_or_else(|| {
+                    EngineError::BadRequest(format!(
+                        "{k}: not a dated kind with personal records ({})",
+                        kinds
+                            .iter()
+                            .map(|k| k.name())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })?;
+            map.insert(kind, parse_days(d)?);
+        }
+        Ok(RetentionPolicy { days: map })
+    }
+}
+
+/// What was (or would be) deleted, per kind.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KindRemoved {
+    pub kind: &'static str,
+    pub days: u32,
+    /// Partitions dated before this were deleted.
+    pub before: String,
+    pub files: u64,
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RetentionReport {
+    pub as_of: String,
+    pub dry_run: bool,
+    pub kinds: Vec<KindRemoved>,
+    pub rows: u64,
+}
+
+impl Engine {
+    /// Deletes the partitions past their period as of `as_of` (default today); with `dry_run`,
+    /// only counts them.
+    pub async fn apply_retention(
+        &self,
+        caller: &Caller,
+        policy: RetentionPolicy,
+        as_of: Option<Date>,
+        dry_run: bool,
+    ) -> Result<RetentionReport, EngineError> {
+        let _one_writer = self.inner.writer.lock().await;
+        let engine = self.clone();
+        self.run(caller, Action::Retention, move |ctx| {
+            let as_of = as_of.unwrap_or_else(|| Timestamp(crate::now_ms()).date(ctx.zone()));
+            let mut writer = Writer::open(ctx.data, ctx.keys.key_id(), ctx.zone(), || {})
+                .map_err(EngineError::internal)?;
+            let mut kinds = Vec::new();
+            for (&kind, &days) in &policy.days {
+                let before = as_of.add_days(-(days as i32));
+                let r = writer
+                    .remove_before(kind, before, dry_run)
+                    .map_err(EngineError::internal)?;
+                kinds.push(KindRemoved {
+                    kind: kind.name(),
+                    days,
+                    before: before.to_string(),
+                    files: r.files,
+                    rows: r.rows,
+                    bytes: r.bytes,
+                });
+            }
+            drop(writer);
+            let rows: u64 = kinds.iter().map(|k| k.rows).sum();
+            if !dry_run && kinds.iter().any(|k| k.files > 0) {
+                // Derived data must not outlive what it came from.
+                let store = store::Store::open(ctx.data, ctx.keys.key_id())
+                    .map_err(EngineError::internal)?;
+                trace::index::remove(&store)?;
+                let codes = ctx.data.join("codes");
+                if codes.exists() {
+                    std::fs::remove_dir_all(&codes).map_err(EngineError::internal)?;
+                }
+                trace::update(&store, &|_| {})?;
+                engine.refresh()?;
+            }
+            Ok(Answer {
+                value: RetentionReport {
+                    as_of: as_of.to_string(),
+                    dry_run,
+                    kinds,
+                    rows,
+                },
+                persons: Vec::new(),
+                rows: rows as i64,
+            })
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_and_periods() {
+        assert_eq!(parse_days("28d").unwrap(), 28);
+        assert_eq!(parse_days("4w").unwrap(), 28);
+        assert_eq!(parse_days("14").unwrap(), 14);
+        assert!(parse_days("0d").is_err() && parse_days("soon").is_err());
+        let kinds: Vec<&str> = personal_dated_kinds().iter().map(|k| k.name()).collect();
+        for k in [
+            "travel",
+            "checkins",
+            "lab_results",
+            "registrations",
+            "self_reports",
+        ] {
+            assert!(kinds.contains(&k), "{k} in {kinds:?}");
+        }
+        assert!(!kinds.contains(&"power") && !kinds.contains(&"persons"));
+        let p = RetentionPolicy::new(28, "lab_results=180d").unwrap();
+        assert_eq!(p.days[&Kind::LabResults], 180);
+        assert_eq!(p.days[&Kind::Travel], 28);
+        assert!(RetentionPolicy::new(28, "persons=1d").is_err());
+        assert!(RetentionPolicy::new(28, "travel").is_err());
+    }
+}
