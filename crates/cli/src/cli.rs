@@ -330,6 +330,31 @@ pub enum BenchCommand {
         after_help = "Examples:\n  fangyi bench verify\n  fangyi bench verify --codes 200000 --dcc ../shared/data/dcc_testdata"
     )]
     Verify(BenchVerifyArgs),
+    /// The HTTP API under load on loopback: requests/s and p50/p99 latency for code lookups,
+    /// traces and verifications, each audited as in production.
+    #[command(
+        after_help = "Examples:\n  fangyi bench api                                    a 200,000-resident province in ./fangyi-bench-api\n  fangyi bench api --seconds 20 --concurrency 32\n  fangyi bench api --dir ./fangyi-bench-trace --persons 2100000 --days 30   reuse the tracing bench's province"
+    )]
+    Api(BenchApiArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchApiArgs {
+    /// Residents of the generated province.
+    #[arg(long, default_value_t = 200_000)]
+    pub persons: u64,
+    /// Days simulated.
+    #[arg(long, default_value_t = 21)]
+    pub days: u32,
+    /// Work folder; a province generated there before with the same size is reused.
+    #[arg(long, default_value = "./fangyi-bench-api")]
+    pub dir: PathBuf,
+    /// Seconds of load per scenario.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Connections sending requests at once.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
 }
 
 #[derive(Args, Debug)]

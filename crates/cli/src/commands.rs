@@ -1,6 +1,7 @@
 //! Dispatch of commands, and small helpers they share for printing.
 
 mod bench;
+mod bench_api;
 mod bench_codes;
 mod bench_trace;
 mod bench_verify;
@@ -74,6 +75,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Trace(a)) => bench_trace::run(&g, a),
         Command::Bench(BenchCommand::Verify(a)) => bench_verify::run(a),
         Command::Bench(BenchCommand::Codes(a)) => bench_codes::run(&g, a),
+        Command::Bench(BenchCommand::Api(a)) => bench_api::run(&g, a),
     }
 }
 

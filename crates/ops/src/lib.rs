@@ -206,6 +206,27 @@ impl Ops {
         &self.target
     }
 
+    /// `count` bind parameters after the first `before`, comma-separated, for multi-row
+    /// statements: `$n` for PostgreSQL, `?` for SQLite — whose lookup of a numbered
+    /// parameter's name is a linear scan, so hundreds of `$n` in one statement cost quadratic
+    /// time there, while `?` binds by position.
+    pub(crate) fn placeholders(&self, before: usize, count: usize) -> String {
+        let mut out = String::with_capacity(count * 5);
+        for i in 0..count {
+            if i > 0 {
+                out.push(',');
+            }
+            match self.backend {
+                Backend::Sqlite => out.push('?'),
+                Backend::Postgres => {
+                    out.push('$');
+                    out.push_str(&(before + i + 1).to_string());
+                }
+            }
+        }
+        out
+    }
+
     fn db(&self, cause: sqlx::Error) -> OpsError {
         OpsError::Db {
             target: self.target.clone(),

@@ -336,13 +336,27 @@ pub fn print_counts(r: &CodesReport, out: &Path) {
 
 pub fn codes(g: &Globals, a: CodesArgs) -> anyhow::Result<()> {
     let set = load_rules(a.rules.as_deref())?;
-    let r = write_codes(g, &set, a.as_of.as_deref(), &a.out, a.full)?;
-    context::audit(
+    let keys = g.keys()?;
+    let request = format!(
+        "fangyi codes --as-of {} --out {}",
+        a.as_of.as_deref().unwrap_or("today"),
+        a.out.display()
+    );
+    // Checked before the file is written: a refused purpose gets nothing.
+    let purpose = context::check(
         g,
-        &g.keys()?,
+        &keys,
         privacy::Action::CommunityCodes,
         privacy::Purpose::OutbreakResponse,
-        format!("fangyi codes --as-of {} --out {}", r.as_of, a.out.display()),
+        &request,
+    )?;
+    let r = write_codes(g, &set, a.as_of.as_deref(), &a.out, a.full)?;
+    context::record(
+        g,
+        &keys,
+        privacy::Action::CommunityCodes,
+        purpose,
+        request,
         Vec::new(),
         r.persons as i64,
     )?;

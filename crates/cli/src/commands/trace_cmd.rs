@@ -113,18 +113,20 @@ pub fn run(g: &Globals, a: TraceArgs) -> anyhow::Result<()> {
             .out
             .as_ref()
             .ok_or_else(|| usage("trace --all needs --out FILE.csv or FILE.parquet"))?;
-        let rows = trace_all(&tracer, &keys, zone, as_of, a.depth, out)?;
         let request = format!(
             "fangyi trace --all --as-of {} --depth {} --out {}",
             Timestamp(as_of).to_rfc3339(zone),
             a.depth,
             out.display()
         );
-        return context::audit(
+        // Checked before the file is written: a refused purpose gets nothing.
+        let purpose = context::check(g, &keys, Action::Trace, Purpose::OutbreakResponse, &request)?;
+        let rows = trace_all(&tracer, &keys, zone, as_of, a.depth, out)?;
+        return context::record(
             g,
             &keys,
             Action::Trace,
-            Purpose::OutbreakResponse,
+            purpose,
             request,
             Vec::new(),
             rows as i64,

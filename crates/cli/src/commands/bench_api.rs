@@ -1,0 +1,284 @@
+//! `fangyi bench api`: the HTTP API under load on loopback — a generated province served by
+//! the real server in this process, many connections at once, each request authenticated,
+//! authorised and audited as in production — reporting requests/s and p50/p99 per scenario.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use engine::{Engine, EngineOptions};
+use ops::NewUser;
+
+use crate::cli::BenchApiArgs;
+use crate::commands::bench_trace::{Province, START, machine, province};
+use crate::commands::{Globals, thousands};
+
+/// One kind of request, with the paths (or bodies) it cycles through.
+struct Scenario {
+    name: &'static str,
+    purpose: &'static str,
+    /// GET paths, or POST bodies for `verify`.
+    requests: Vec<String>,
+    post: Option<&'static str>,
+}
+
+struct Measured {
+    requests: u64,
+    errors: u64,
+    seconds: f64,
+    /// Sorted latencies in microseconds.
+    latencies: Vec<u32>,
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    f64::from(sorted[i]) / 1000.0
+}
+
+async fn load(
+    base: &str,
+    token: &str,
+    s: &Scenario,
+    seconds: u64,
+    concurrency: usize,
+) -> anyhow::Result<Measured> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()?;
+    let requests = Arc::new(s.requests.clone());
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..concurrency {
+        let (client, requests) = (client.clone(), requests.clone());
+        let (base, token, purpose, post) = (base.to_string(), token.to_string(), s.purpose, s.post);
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0u64;
+            let mut i = worker;
+            while Instant::now() < deadline {
+                let r = &requests[i % requests.len()];
+                i += concurrency;
+                let t = Instant::now();
+                let req = match post {
+                    Some(path) => client
+                        .post(format!("{base}{path}"))
+                        .header("Content-Type", "application/json")
+                        .body(r.clone()),
+                    None => client.get(format!("{base}{r}")),
+                };
+                let ok = match req
+                    .bearer_auth(&token)
+                    .header("X-Purpose", purpose)
+                    .send()
+                    .await
+                {
+                    Ok(resp) => {
+                        let good = resp.status().is_success();
+                        good && resp.bytes().await.is_ok()
+                    }
+                    Err(_) => false,
+                };
+                lat.push(t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+                errors += u64::from(!ok);
+            }
+            (lat, errors)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await?;
+        latencies.extend(l);
+        errors += e;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    Ok(Measured {
+        requests: latencies.len() as u64,
+        errors,
+        seconds,
+        latencies,
+    })
+}
+
+pub fn run(g: &Globals, a: BenchApiArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&a.dir)?;
+    let data = a.dir.join("data");
+    province(
+        g,
+        &Province {
+            persons: a.persons,
+            days: a.days,
+            dir: &a.dir,
+        },
+        &data,
+    )?;
+    let run = Globals {
+        data: data.clone(),
+        key_file: g.key_file.clone(),
+        db: None,
+        purpose: None,
+    };
+    let keys = run.keys()?;
+    let start: model::Date = START.parse()?;
+    let as_of = start.add_days(a.days as i32 - 1);
+    // A fresh operational database for the bench's accounts and audit entries.
+    let db = a.dir.join("bench-ops.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let db_url = format!("sqlite://{}?mode=rwc", db.display());
+    if codesign::Issuer::load(&data)?.is_none() {
+        crate::commands::signing::init_issuer(&run, "330000")?;
+    }
+
+    println!("machine: {}", machine());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let engine = Engine::open(
+            EngineOptions {
+                data: data.clone(),
+                db_url: Some(db_url),
+                rules: rules::RuleSet::builtin(),
+            },
+            keys.clone(),
+        )
+        .await?;
+        engine.warm().await?;
+        let now = codesign::now_secs();
+        engine
+            .ops()
+            .add_user(
+                &NewUser {
+                    name: "bench",
+                    role: "epidemiologist",
+                    region: None,
+                    community: None,
+                },
+                now,
+            )
+            .await?;
+        let (token, _) = engine.ops().create_token("bench", "bench", now, None).await?;
+
+        // Who to ask about: residents spread over the population, and the cases.
+        let store = crate::context::store(&data, &keys)?;
+        let everyone = rules::persons(&store)?;
+        let step = (everyone.len() / 2000).max(1);
+        let reveal = |p: i64| crate::context::reveal(&keys, p);
+        let residents: Vec<String> = everyone.iter().step_by(step).map(|&p| reveal(p)).collect();
+        let index = trace::Index::open(&store)?;
+        let tracer = trace::Tracer::new(&index, store.zone());
+        let cases: Vec<String> = tracer
+            .cases(as_of.end_of_day(store.zone()).millis())
+            .iter()
+            .take(500)
+            .map(|(p, _)| reveal(*p))
+            .collect();
+        drop(tracer);
+        drop(index);
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let opts = server::ServeOptions {
+            public_rate: 1e9,
+            public_burst: 1_000_000,
+            ..Default::default()
+        };
+        let server = tokio::spawn(server::serve(engine.clone(), opts, listener, async {
+            let _ = stopped.await;
+        }));
+
+        let mut scenarios = vec![
+            Scenario {
+                name: "health code (GET /persons/{id}/code)",
+                purpose: "health_code",
+                requests: residents
+                    .iter()
+                    .map(|id| format!("/api/v1/persons/{id}/code?as_of={as_of}"))
+                    .collect(),
+                post: None,
+            },
+            Scenario {
+                name: "public co-travel check (no token)",
+                purpose: "self_check",
+                requests: vec![format!(
+                    "/api/v1/cotravel?mode=rail&service=G7133&date={as_of}&car=3"
+                )],
+                post: None,
+            },
+        ];
+        if !cases.is_empty() {
+            scenarios.insert(
+                1,
+                Scenario {
+                    name: "trace a case (GET /cases/{id}/contacts)",
+                    purpose: "outbreak_response",
+                    requests: cases
+                        .iter()
+                        .map(|id| format!("/api/v1/cases/{id}/contacts?as_of={as_of}"))
+                        .collect(),
+                    post: None,
+                },
+            );
+        }
+        {
+            // Codes signed by the province's issuer (created for it the first time).
+            let mut payloads = Vec::new();
+            let caller = engine::Caller::new(
+                engine::Account::local(),
+                privacy::Purpose::HealthCode,
+                "bench api: issue",
+            );
+            for id in residents.iter().take(200) {
+                let issued = engine.issue_code(&caller, id, Some(&as_of.to_string()), None).await?;
+                payloads.push(serde_json::json!({ "payload": issued.payload }).to_string());
+            }
+            scenarios.push(Scenario {
+                name: "verify a signed code (POST /codes/verify)",
+                purpose: "verification",
+                requests: payloads,
+                post: Some("/api/v1/codes/verify"),
+            });
+        }
+
+        println!(
+            "{} residents, {} cases as of {as_of}; {} connections, {} s per scenario, every request authenticated and audited",
+            thousands(everyone.len() as u64),
+            thousands(cases.len() as u64),
+            a.concurrency,
+            a.seconds
+        );
+        println!(
+            "{:<46} {:>10} {:>9} {:>9} {:>9} {:>7}",
+            "scenario", "requests", "req/s", "p50 ms", "p99 ms", "errors"
+        );
+        for s in &scenarios {
+            let m = load(&base, &token, s, a.seconds, a.concurrency).await?;
+            println!(
+                "{:<46} {:>10} {:>9.0} {:>9.2} {:>9.2} {:>7}",
+                s.name,
+                thousands(m.requests),
+                m.requests as f64 / m.seconds,
+                percentile(&m.latencies, 0.50),
+                percentile(&m.latencies, 0.99),
+                m.errors
+            );
+        }
+        let audited = engine.ops().audit_head().await?.0;
+        let check = engine.audit_check().await?;
+        println!(
+            "audit log: {} entries, chain {}",
+            thousands(audited as u64),
+            if check.valid { "intact" } else { "BROKEN" }
+        );
+        let _ = stop.send(());
+        server.await??;
+        anyhow::Ok(())
+    })
+}
