@@ -171,16 +171,16 @@ pub fn run(g: &Globals, a: BenchApiArgs) -> anyhow::Result<()> {
         let step = (everyone.len() / 2000).max(1);
         let reveal = |p: i64| crate::context::reveal(&keys, p);
         let residents: Vec<String> = everyone.iter().step_by(step).map(|&p| reveal(p)).collect();
-        let index = trace::Index::open(&store)?;
-        let tracer = trace::Tracer::new(&index, store.zone());
-        let cases: Vec<String> = tracer
-            .cases(as_of.end_of_day(store.zone()).millis())
-            .iter()
-            .take(500)
-            .map(|(p, _)| reveal(*p))
-            .collect();
-        drop(tracer);
-        drop(index);
+        let cases: Vec<String> = {
+            let index = trace::Index::open(&store)?;
+            let tracer = trace::Tracer::new(&index, store.zone());
+            tracer
+                .cases(as_of.end_of_day(store.zone()).millis())
+                .iter()
+                .take(500)
+                .map(|(p, _)| reveal(*p))
+                .collect()
+        };
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base = format!("http://{}", listener.local_addr()?);
