@@ -211,7 +211,7 @@ impl<'a> Tracer<'a> {
             Some(set) => set.contains(p),
             None => self.assess(p, as_of).case.is_some(),
         };
-        let first = self.exposures(case, info.window);
+        let first = self.exposures(case, info.window, false);
         let mut contacts: BTreeMap<i64, (u8, i64, Exposure)> =
             first.into_iter().map(|(p, e)| (p, (1, case, e))).collect();
         if depth >= 2 {
@@ -221,7 +221,7 @@ impl<'a> Tracer<'a> {
                     from: e.first,
                     to: as_of,
                 };
-                for (p, e2) in self.exposures(c, window) {
+                for (p, e2) in self.exposures(c, window, false) {
                     if p == case || contacts.contains_key(&p) {
                         continue;
                     }
@@ -287,12 +287,15 @@ impl<'a> Tracer<'a> {
     /// give for this person, found from the person's own groups. The matching rules are
     /// symmetric, so the person's co-members are the candidates and each one's window decides.
     pub fn exposures_to_cases(&self, person: i64, as_of: i64, depth: u8) -> Vec<CaseExposure> {
+        // At degree 1 only people with lab results can be the case: skip the rest before
+        // building anything (most of whom a person meets at a market are not).
         let everyone = self.exposures(
             person,
             Window {
                 from: i64::MIN,
                 to: as_of,
             },
+            depth < 2,
         );
         let mut found: BTreeMap<i64, CaseExposure> = BTreeMap::new();
         for (&other, e) in &everyone {
@@ -365,7 +368,9 @@ impl<'a> Tracer<'a> {
     }
 
     /// Everyone who shared a group with `person` within `window`, with clipped exposures.
-    fn exposures(&self, person: i64, window: Window) -> HashMap<i64, Exposure> {
+    /// Everyone who shared a group with `person` within `window`, with the shared intervals;
+    /// `only_tested` keeps only people with at least one lab row.
+    fn exposures(&self, person: i64, window: Window, only_tested: bool) -> HashMap<i64, Exposure> {
         let mut out: HashMap<i64, Exposure> = HashMap::new();
         let segs = self.segments();
         for (si, seg) in segs.iter().enumerate() {
@@ -403,7 +408,9 @@ impl<'a> Tracer<'a> {
                     };
                     for j in range {
                         let them = other.event(j);
-                        if them.person == person {
+                        if them.person == person
+                            || (only_tested && !self.index.has_labs(them.person))
+                        {
                             continue;
                         }
                         let same_label = || {

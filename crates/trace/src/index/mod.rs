@@ -355,6 +355,11 @@ impl Segment {
         }
     }
 
+    /// Whether `person` has a lab row in this segment.
+    pub fn has_labs(&self, person: i64) -> bool {
+        !person_range(self.lab_person(), person).is_empty()
+    }
+
     /// Appends the lab rows of `person` to `out`.
     pub fn labs_of(&self, person: i64, out: &mut Vec<LabRow>) {
         for i in person_range(self.lab_person(), person) {
@@ -770,6 +775,11 @@ impl Index {
     }
 
     /// The lab rows of `person` over all segments.
+    /// Whether `person` has a lab row in any segment.
+    pub fn has_labs(&self, person: i64) -> bool {
+        self.segments.iter().any(|s| s.has_labs(person))
+    }
+
     pub fn labs_of(&self, person: i64) -> Vec<LabRow> {
         let mut out = Vec::new();
         for s in &self.segments {
