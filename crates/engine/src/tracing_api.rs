@@ -77,15 +77,20 @@ pub fn cotravel_query(p: &CotravelParams) -> Result<CotravelQuery, EngineError> 
 }
 
 impl Engine {
-    /// A case's close contacts, contract §3's JSON. The case must live within the caller's
-    /// region; contacts outside it are shown masked.
-    pub async fn contacts(
+    /// Traces a case within the caller's scope and renders the answer with `render` (ids
+    /// through the caller's view), returning it and its row count.
+    async fn traced<T, R>(
         &self,
         caller: &Caller,
         case_id: &str,
         as_of: Option<&str>,
         depth: u8,
-    ) -> Result<TraceOut, EngineError> {
+        render: R,
+    ) -> Result<T, EngineError>
+    where
+        T: Send + 'static,
+        R: FnOnce(&trace::Trace, &Tracer<'_>, &dyn Fn(i64) -> String) -> (T, i64) + Send + 'static,
+    {
         let id = parse_person(case_id)?;
         if !(1..=2).contains(&depth) {
             return Err(bad("depth is 1 or 2"));
@@ -98,13 +103,29 @@ impl Engine {
             require_in_scope(&view, case, "this case")?;
             let tracer = Tracer::new(&ctx.snap.index, ctx.zone());
             let t = tracer.trace(case, as_of, depth)?;
-            let out = TraceOut::new(&t, &tracer, &|p| view.id(p));
-            let rows = out.contacts.len() as i64;
+            let (value, rows) = render(&t, &tracer, &|p| view.id(p));
             Ok(Answer {
-                value: out,
+                value,
                 persons: view.shown(),
                 rows,
             })
+        })
+        .await
+    }
+
+    /// A case's close contacts, contract §3's JSON. The case must live within the caller's
+    /// region; contacts outside it are shown masked.
+    pub async fn contacts(
+        &self,
+        caller: &Caller,
+        case_id: &str,
+        as_of: Option<&str>,
+        depth: u8,
+    ) -> Result<TraceOut, EngineError> {
+        self.traced(caller, case_id, as_of, depth, |t, tracer, show| {
+            let out = TraceOut::new(t, tracer, show);
+            let rows = out.contacts.len() as i64;
+            (out, rows)
         })
         .await
     }
@@ -117,30 +138,15 @@ impl Engine {
         as_of: Option<&str>,
         depth: u8,
     ) -> Result<String, EngineError> {
-        let id = parse_person(case_id)?;
-        if !(1..=2).contains(&depth) {
-            return Err(bad("depth is 1 or 2"));
-        }
-        let as_of = as_of.map(str::to_string);
-        self.run(caller, Action::Trace, move |ctx| {
-            let as_of = parse_as_of_instant(as_of.as_deref(), ctx.zone())?;
-            let case = ctx.keys.pseudonyms.pseudonym(id);
-            let view = ctx.view()?;
-            require_in_scope(&view, case, "this case")?;
-            let tracer = Tracer::new(&ctx.snap.index, ctx.zone());
-            let t = tracer.trace(case, as_of, depth)?;
-            let rows = trace::contact_rows(&t, ctx.zone(), &|p| view.id(p));
+        self.traced(caller, case_id, as_of, depth, |t, tracer, show| {
+            let rows = trace::contact_rows(t, tracer.zone(), show);
             let mut out = trace::ContactRow::HEADER.join(",");
             out.push('\n');
             for r in &rows {
                 out.push_str(&r.csv_line());
                 out.push('\n');
             }
-            Ok(Answer {
-                value: out,
-                persons: view.shown(),
-                rows: rows.len() as i64,
-            })
+            (out, rows.len() as i64)
         })
         .await
     }

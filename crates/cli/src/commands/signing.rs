@@ -7,15 +7,14 @@
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-use anyhow::Context;
 use codesign::issuer::{self, Issuer};
 use codesign::trust::{self, TrustEntry};
 use codesign::{
-    Claims, Color, IssuerKey, MAX_TTL_SECS, Outcome, RevocationList, TrustList, Verifier, b64, hex,
+    Claims, IssuerKey, MAX_TTL_SECS, Outcome, RevocationList, TrustList, Verifier, b64, hex,
     now_secs, rfc3339,
 };
 use model::PersonId;
-use ops::{IssuedCode, Ops};
+use ops::Ops;
 
 use crate::cli::{
     CodeIssueArgs, CodeRevokeArgs, KeysCommand, KeysExportArgs, KeysImportArgs, KeysInitArgs,
@@ -288,38 +287,18 @@ pub fn issue_code(
     rules: Option<&Path>,
     ttl: u32,
 ) -> anyhow::Result<Issued> {
-    if ttl == 0 || i64::from(ttl) * 3600 > MAX_TTL_SECS {
-        return Err(usage(format!(
-            "--ttl {ttl}: hours between 1 and {}",
-            MAX_TTL_SECS / 3600
-        )));
-    }
     let issuer = load_issuer(g.data())?;
-    let (key, keys) = signing_key(g, &issuer)?;
+    let keys = g.keys()?;
     let (code, id) = crate::commands::code_cmd::evaluate(g, person, as_of, rules)?;
-    let now = now_secs();
-    let claims = Claims {
-        iss: issuer.region.clone(),
-        iat: now,
-        exp: now + i64::from(ttl) * 3600,
-        cti: Claims::new_cti(),
-        sub: keys.code_subject(id),
-        color: Color::parse(code.color.as_str())
-            .with_context(|| format!("unknown color {}", code.color.as_str()))?,
-        valid_until: code.valid_until.map(|d| d.to_string()),
-        as_of: code.as_of.to_string(),
-    };
-    let payload = key.sign(&claims);
-    let record = IssuedCode {
-        cti: claims.cti,
-        subject: claims.sub,
-        issued: claims.iat,
-        exp: claims.exp,
-        kid: b64(&key.kid()),
-        color: claims.color.as_str().to_string(),
-    };
+    let signed = engine::signing::sign_code(&keys, &issuer, &code, id, ttl, now_secs()).map_err(
+        |e| match e {
+            engine::EngineError::BadRequest(m) => usage(m.replace("ttl", "--ttl")),
+            e => e.into(),
+        },
+    )?;
     let db = g.db.clone();
     let data = g.data().to_path_buf();
+    let record = signed.record.clone();
     block_on(async {
         let ops = Ops::open_for(&data, db.as_deref()).await?;
         let r = ops.record_issued(&record).await;
@@ -327,10 +306,10 @@ pub fn issue_code(
         r
     })??;
     Ok(Issued {
-        payload,
-        claims,
-        kid: b64(&key.kid()),
-        generation: issuer.current().generation,
+        payload: signed.payload,
+        claims: signed.claims,
+        kid: signed.kid,
+        generation: signed.generation,
         region: issuer.region,
     })
 }

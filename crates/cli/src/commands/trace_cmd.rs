@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::Context;
 use model::{Date, PersonId, Timestamp, Zone};
 use store::Store;
-use trace::{CotravelQuery, EvidenceOut, Freshness, Index, TraceError, TraceOut, Tracer, Via};
+use trace::{EvidenceOut, Freshness, Index, TraceError, TraceOut, Tracer};
 use vault::Keys;
 
 use crate::cli::{CotravelArgs, IndexArgs, TableFormat, TraceArgs};
@@ -320,44 +320,19 @@ pub fn cotravel(g: &Globals, a: CotravelArgs) -> anyhow::Result<()> {
     let store = context::store(g.data(), &keys)?;
     let zone = store.zone();
     let as_of = parse_as_of(a.as_of.as_deref(), zone)?;
-    let via = Via::from_mode(&a.mode.to_ascii_lowercase()).ok_or_else(|| {
-        usage(format!(
-            "--mode {}: one of rail, flight, coach, ship",
-            a.mode
-        ))
-    })?;
-    let service = model::field::token(model::field::trim(&a.service))
-        .map_err(|e| usage(format!("--service {}: {}", a.service, e.reason())))?
-        .into_owned();
-    let date = Date::parse(a.date.trim().as_bytes())
-        .map_err(|e| usage(format!("--date {}: {}", a.date, e.reason())))?;
-    let car = match &a.car {
-        Some(c) if via == Via::Rail => Some(
-            model::field::car(model::field::trim(c))
-                .map_err(|e| usage(format!("--car {c}: {}", e.reason())))?
-                .into_owned(),
-        ),
-        Some(_) => return Err(usage("--car is for rail; give --seat for a flight")),
-        None => None,
-    };
-    let seat = match &a.seat {
-        Some(s) if via == Via::Flight => Some(
-            model::field::token(model::field::trim(s))
-                .map_err(|e| usage(format!("--seat {s}: {}", e.reason())))?
-                .into_owned(),
-        ),
-        Some(_) => return Err(usage("--seat is for flights; give --car for a train")),
-        None => None,
-    };
+    // The same validation as the API's self-check.
+    let q = engine::tracing_api::cotravel_query(&engine::tracing_api::CotravelParams {
+        mode: a.mode.clone(),
+        service: a.service.clone(),
+        date: a.date.clone(),
+        car: a.car.clone(),
+        seat: a.seat.clone(),
+        as_of: None,
+    })
+    .map_err(|e| usage(format!("--{e}")))?;
+    let via = q.via;
     let index = open_index(&store)?;
     let tracer = Tracer::new(&index, zone);
-    let q = CotravelQuery {
-        via,
-        service,
-        date,
-        car,
-        seat,
-    };
     let answer = tracer.cotravel(&q, as_of);
     let json = serde_json::json!({
         "mode": via.as_str(),
