@@ -1,7 +1,7 @@
-//! Inflow: who arrived from where, and when. Today the "exposed" list — everyone who arrived
-//! from a region in a period, with where they stay now — the "who came back from Wuhan" list
-//! a command centre hands to counties and communities. Inflow statistics (contract §7) are the
-//! next capability of this crate and share its arrival kinds, periods and scans.
+//! Inflow: who arrived from where, and when. The "exposed" list — everyone who arrived from a
+//! region in a period, with where they stay now — the "who came back from Wuhan" list a
+//! command centre hands to counties and communities; and the daily inflow figures (contract
+//! §7, [`daily_inflow`]): arrivals into each region per day by kind, origin and origin risk.
 //!
 //! # Arrivals from a region
 //!
@@ -48,12 +48,17 @@
 //! the key.
 
 mod arrival;
+mod daily;
 mod exposed;
 mod period;
 mod scan;
 mod stay;
 
 pub use arrival::{Arrival, ArrivalKind, arrivals_from};
+pub use daily::{
+    INFLOW_KINDS, InflowLevel, InflowQuery, InflowRow, OriginCount, OriginRisk, RiskOf,
+    daily_inflow,
+};
 pub use exposed::{CommunityCount, ExposedPerson, StayCount, by_stay, exposed};
 pub use period::Period;
 pub use stay::{Stay, StaySource, stays};

@@ -1,74 +1,17 @@
 //! The exposed list on a small hand-made store: every arrival kind, the covers rule, period
 //! bounds in the deployment zone, and where a person stays (registration, home, unknown).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+
+use common::*;
 
 use fangyi_inflow::{ArrivalKind, ExposedPerson, Period, StaySource, by_stay, exposed};
-use model::{Date, Mode, PersonId, Region, Zone};
+use model::{Date, Mode, Region, Zone};
 use query::Query;
-use store::{Store, Writer};
-use vault::{Keys, MasterKey};
-
-fn keys() -> Keys {
-    Keys::derive(&MasterKey::from_bytes([5; 32]))
-}
-
-/// The persons of the scenario, by letter.
-fn id(who: char) -> PersonId {
-    let i = u32::from(who) - u32::from('A');
-    PersonId::from_parts(330302, Date::from_ymd(1980, 1, 1 + i).unwrap(), 10 + i).unwrap()
-}
-
-const TRAVEL: &str = "person_id,mode,service_no,service_date,car,seat,from_station,from_region,depart_time,to_station,to_region,arrive_time";
-const CHECKPOINT: &str = "pass_id,plate,person_id,role,checkpoint_id,region,time,origin_region,destination_region,purpose";
-const REGISTRATIONS: &str =
-    "person_id,arrival_date,from_region,stay_region,stay_community,stay_address,phone";
-const SELF_REPORTS: &str = "person_id,time,temperature_c,symptoms,visited_regions,note";
-const PERSONS: &str =
-    "person_id,name,phone,birth_date,sex,home_region,community_id,household_id,address";
-
-/// `{A}` … `{Z}` in a line stand for the persons' ids.
-fn file(dir: &Path, name: &str, header: &str, lines: &[&str]) -> PathBuf {
-    let mut text = format!("{header}\n");
-    for l in lines {
-        let mut l = l.to_string();
-        for c in 'A'..='Z' {
-            l = l.replace(&format!("{{{c}}}"), &id(c).to_string());
-        }
-        text.push_str(&l);
-        text.push('\n');
-    }
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
-/// Ingests each batch of files in its own run (later runs are later input), in `zone`.
-fn load(dir: &Path, zone: Zone, runs: &[Vec<PathBuf>]) -> (Store, Query) {
-    let k = keys();
-    let data = dir.join("data");
-    for files in runs {
-        let mut writer = Writer::open(&data, k.key_id(), zone, || {}).unwrap();
-        let s = ingest::run(
-            &mut writer,
-            &k,
-            files,
-            &ingest::Options {
-                threads: 1,
-                ..ingest::Options::default()
-            },
-            &|_| {},
-            &AtomicBool::new(false),
-        )
-        .unwrap();
-        assert_eq!(s.rows_rejected, 0, "every hand-made row is good");
-    }
-    let store = Store::open(&data, k.key_id()).unwrap();
-    let q = Query::open(&store, &k).unwrap();
-    (store, q)
-}
+use store::Store;
 
 /// The scenario (dates are deployment-zone dates in +08:00):
 /// - A: rail from Wuchang 420106 on the 15th, and registered from 420100 that day, staying
@@ -165,15 +108,7 @@ fn region(code: &str) -> Region {
 
 /// The rows by person letter (the key is only in the test; the store holds pseudonyms).
 fn by_letter(rows: &[ExposedPerson]) -> BTreeMap<char, &ExposedPerson> {
-    let k = keys();
-    rows.iter()
-        .map(|r| {
-            let who = ('A'..='Z')
-                .find(|&c| k.pseudonyms.pseudonym(id(c)) == r.person)
-                .expect("a scenario person");
-            (who, r)
-        })
-        .collect()
+    rows.iter().map(|r| (letter(r.person), r)).collect()
 }
 
 /// The letters of the persons exposed to `origin` in `p`.
