@@ -79,6 +79,11 @@ pub enum Command {
         after_help = "Examples:\n  fangyi exposed --region 420100 --from 2020-01-10 --to 2020-01-23             who came back from Wuhan\n  fangyi exposed --region 420000 --from 2020-01-10 --to 2020-01-23 --summary   counts per county and community\n  fangyi exposed --region 420100 --from 2020-01-10 --to 2020-01-23 --format csv > wuhan.csv\n\nAn arrival is a ticket arriving, a checkpoint pass, a returnee registration or a self-report\nvisit from a region the code covers (420100 covers 420106), dated in the deployment zone.\nThe stay is the latest registration naming a stay region, else the home in persons."
     )]
     Exposed(ExposedArgs),
+    /// Arrivals per region and day (contract §7): by kind, top origins, from high-risk areas.
+    #[command(
+        after_help = "Examples:\n  fangyi inflow --as-of 2020-01-23                              14 days per prefecture\n  fangyi inflow --as-of 2020-01-23 --level county --days 7 --format json\n  fangyi inflow --as-of 2020-01-23 --level community --region 330302 --detail\n  fangyi inflow --as-of 2020-01-23 --format csv > inflow.csv\n\nAn arrival into a region is a ticket arriving there, a checkpoint pass there or a returnee\nregistration staying there, from a region it does not cover (by road: or from nowhere named),\ndated in the deployment zone. Each row counts distinct persons."
+    )]
+    Inflow(InflowArgs),
     /// A person's health code: color, every reason and valid-until (or issue/revoke a signed one).
     #[command(
         args_conflicts_with_subcommands = true,
@@ -291,6 +296,49 @@ pub struct ExposedArgs {
     /// Output (default: a table on a terminal, JSON otherwise).
     #[arg(long, value_enum)]
     pub format: Option<TableFormat>,
+}
+
+#[derive(Args, Debug)]
+pub struct InflowArgs {
+    /// The last day counted (YYYY-MM-DD, deployment zone; default today).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// The areas arrivals are counted into.
+    #[arg(long, value_enum, default_value_t = InflowLevelArg::Prefecture)]
+    pub level: InflowLevelArg,
+    /// How many days, ending on --as-of.
+    #[arg(long, default_value_t = 14)]
+    pub days: u32,
+    /// Only destinations this code covers (330300: Wenzhou and its counties).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Add region names and the split by origin risk level (high, medium, low, none) to JSON
+    /// and CSV; the default JSON is exactly the contract's shape.
+    #[arg(long)]
+    pub detail: bool,
+    /// Output (default: a table on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<TableFormat>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InflowLevelArg {
+    Province,
+    Prefecture,
+    County,
+    /// County arrivals split by the community where each person stays.
+    Community,
+}
+
+impl InflowLevelArg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InflowLevelArg::Province => "province",
+            InflowLevelArg::Prefecture => "prefecture",
+            InflowLevelArg::County => "county",
+            InflowLevelArg::Community => "community",
+        }
+    }
 }
 
 #[derive(Args, Debug)]

@@ -9,6 +9,7 @@ mod code_cmd;
 mod demo;
 mod exposed;
 mod gen_cmd;
+mod inflow_cmd;
 mod ingest_cmd;
 mod kinds;
 mod serve_cmd;
@@ -55,6 +56,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cotravel(a) => trace_cmd::cotravel(&g, a),
         Command::Index(a) => trace_cmd::index(&g, a),
         Command::Exposed(a) => exposed::run(&g, a),
+        Command::Inflow(a) => inflow_cmd::run(&g, a),
         Command::Code(mut a) => match a.action.take() {
             None => code_cmd::run(&g, a),
             Some(CodeAction::Issue(i)) => signing::issue(&g, i),
@@ -115,6 +117,55 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// Columns `s` takes on a terminal: East Asian wide characters (region names) take two.
+pub fn display_width(s: &str) -> usize {
+    s.chars()
+        .map(|c| match c {
+            '\u{1100}'..='\u{115F}'
+            | '\u{2E80}'..='\u{A4CF}'
+            | '\u{AC00}'..='\u{D7A3}'
+            | '\u{F900}'..='\u{FAFF}'
+            | '\u{FE30}'..='\u{FE4F}'
+            | '\u{FF00}'..='\u{FF60}'
+            | '\u{FFE0}'..='\u{FFE6}' => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// `s` padded with spaces to `width` terminal columns.
+pub fn pad(s: &str, width: usize) -> String {
+    format!("{s}{}", " ".repeat(width.saturating_sub(display_width(s))))
+}
+
+/// A CSV field, quoted when it has to be (RFC 4180).
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Writes to standard output through `write`; a reader that stops early (`| head`) is not a
+/// failure.
+pub fn print_or_broken_pipe(
+    write: impl FnOnce(&mut dyn std::io::Write) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let mut w = std::io::BufWriter::new(stdout.lock());
+    let written = write(&mut w).and_then(|()| Ok(std::io::Write::flush(&mut w)?));
+    match written {
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -125,5 +176,19 @@ mod tests {
         assert_eq!(super::thousands(17_234_122), "17,234,122");
         assert_eq!(super::human_bytes(512), "512 B");
         assert_eq!(super::human_bytes(3 << 20), "3.0 MiB");
+    }
+
+    #[test]
+    fn wide_names_are_padded_by_their_display_width() {
+        assert_eq!(super::display_width("330302 鹿城区"), 13);
+        assert_eq!(super::pad("330302 鹿城区", 15), "330302 鹿城区  ");
+        assert_eq!(super::pad("C1", 1), "C1");
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_only_when_needed() {
+        assert_eq!(super::csv_field("C12"), "C12");
+        assert_eq!(super::csv_field("A,B"), "\"A,B\"");
+        assert_eq!(super::csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
     }
 }

@@ -14,6 +14,7 @@ mod error;
 
 pub mod audit_api;
 pub mod codes;
+pub mod inflow_api;
 pub mod ingest_api;
 pub mod retention;
 pub mod returnees;

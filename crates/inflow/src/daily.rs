@@ -25,7 +25,8 @@ pub enum InflowLevel {
     Prefecture,
     County,
     /// County arrivals (contract §7 at the county level) attributed to the community where the
-    /// person stays now, when that stay is in the county; otherwise to no community.
+    /// person stays now, when that stay is in the destination's area (the row's region is then
+    /// the stay's county: a ticket may name only `330300`); otherwise to no community.
     Community,
 }
 
@@ -360,8 +361,8 @@ async fn day_records(
     Ok(all)
 }
 
-/// Fills each record's community from where its person stays (when the stay is in the
-/// record's county) and returns the community names, index 0 being "none".
+/// Fills each record's community and county from where its person stays (when the stay is in
+/// the record's destination area) and returns the community names, index 0 being "none".
 async fn attribute_communities(
     query: &Query,
     days: &mut [(Date, Vec<Record>)],
@@ -385,6 +386,8 @@ async fn attribute_communities(
             if !county.covers(region) {
                 continue;
             }
+            // A ticket may name only the prefecture (`330300`); the stay says which county.
+            r.region = region.code();
             r.community = *index.entry(community.clone()).or_insert_with(|| {
                 names.push(community.clone());
                 (names.len() - 1) as u32

@@ -105,6 +105,19 @@ impl Region {
     pub fn name(self) -> Option<&'static str> {
         RegionTable::get().info(self).map(|i| i.name.as_str())
     }
+
+    /// The name a reader knows the place by: the table's name, or for a placeholder row
+    /// (`110100 市辖区`: Beijing's districts) the name of the unit it belongs to (`北京市`).
+    pub fn place_name(self) -> Option<&'static str> {
+        let table = RegionTable::get();
+        let info = table.info(self)?;
+        if info.is_placeholder()
+            && let Some(parent) = info.parent.and_then(|p| table.info(p))
+        {
+            return Some(parent.name.as_str());
+        }
+        Some(info.name.as_str())
+    }
 }
 
 impl fmt::Display for Region {
@@ -313,6 +326,15 @@ mod tests {
         assert_eq!(r(330213).prefecture(), r(330200));
         assert_eq!(r(330106).at_level(Level::Province), r(330000));
         assert_eq!(r(330106).at_level(Level::County), r(330106));
+    }
+
+    #[test]
+    fn placeholders_are_named_by_the_unit_they_belong_to() {
+        assert_eq!(r(110100).name(), Some("市辖区"));
+        assert_eq!(r(110100).place_name(), Some("北京市"));
+        assert_eq!(r(330300).place_name(), Some("温州市"));
+        assert_eq!(r(330302).place_name(), Some("鹿城区"));
+        assert_eq!(r(330399).place_name(), None);
     }
 
     #[test]

@@ -110,6 +110,8 @@ vocabulary! {
         Returnees = "returnees",
         /// Counts of returnees per county and community.
         ReturneesSummary = "returnees_summary",
+        /// Daily arrivals per region (counts, no identities).
+        Inflow = "inflow",
         /// Read-only SQL over the pseudonymised tables.
         Sql = "sql",
         /// Read the audit log.
@@ -148,6 +150,9 @@ pub fn purposes(role: Role, action: Action) -> &'static [Purpose] {
         (A::ReturneesSummary, R::Admin | R::Epidemiologist) => &[P::OutbreakResponse, P::Analysis],
         (A::ReturneesSummary, R::CommunityWorker) => &[P::CommunityService],
         (A::ReturneesSummary, R::Analyst) => &[P::Analysis],
+        (A::Inflow, R::Admin | R::Epidemiologist) => &[P::OutbreakResponse, P::Analysis],
+        (A::Inflow, R::CommunityWorker) => &[P::CommunityService],
+        (A::Inflow, R::Analyst) => &[P::Analysis],
         (A::Sql, R::Admin | R::Epidemiologist | R::Analyst) => &[P::Analysis],
         (A::AuditRead, R::Admin) => &[P::Oversight],
         (A::ManageUsers, R::Admin) => &[P::Administration],

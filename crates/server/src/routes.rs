@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod cases;
 pub mod communities;
+pub mod inflow;
 pub mod ingest;
 pub mod persons;
 pub mod public;
@@ -35,6 +36,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(verify::verify))
         .routes(routes!(public::cotravel))
         .routes(routes!(returnees::returnees))
+        .routes(routes!(inflow::inflow))
         .routes(routes!(sql::sql))
         .routes(routes!(audit::entries))
         .routes(routes!(audit::check))

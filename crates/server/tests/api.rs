@@ -49,6 +49,10 @@ fn calls(c: &City) -> Vec<Call> {
             "returnees_summary",
             "/api/v1/returnees?region=420100&from=2020-01-15&to=2020-01-25&summary=true".into(),
         ),
+        get(
+            "inflow",
+            "/api/v1/inflow?as_of=2020-01-25&level=community".into(),
+        ),
         Call {
             name: "sql",
             method: "POST",
@@ -70,7 +74,9 @@ fn calls(c: &City) -> Vec<Call> {
 fn purpose_for(role: privacy::Role, action: privacy::Action) -> &'static str {
     privacy::purposes(role, action).first().map_or(
         match action {
-            privacy::Action::Sql | privacy::Action::ReturneesSummary => "analysis",
+            privacy::Action::Sql | privacy::Action::ReturneesSummary | privacy::Action::Inflow => {
+                "analysis"
+            }
             privacy::Action::AuditRead => "oversight",
             privacy::Action::VerifyCode => "verification",
             _ => "outbreak_response",
@@ -88,6 +94,7 @@ fn expected(account: &str, call: &str) -> StatusCode {
             "community_codes",
             "returnees",
             "returnees_summary",
+            "inflow",
             "sql",
             "audit_read",
             "verify_code",
@@ -99,21 +106,29 @@ fn expected(account: &str, call: &str) -> StatusCode {
             "community_codes",
             "returnees",
             "returnees_summary",
+            "inflow",
             "sql",
             "verify_code",
         ],
         // Hubei's epidemiologist: the list calls answer (empty), the Wenzhou people do not.
-        "epi_hubei" => &["returnees", "returnees_summary", "sql", "verify_code"],
+        "epi_hubei" => &[
+            "returnees",
+            "returnees_summary",
+            "inflow",
+            "sql",
+            "verify_code",
+        ],
         "cw" => &[
             "person_code",
             "community_codes",
             "returnees",
             "returnees_summary",
+            "inflow",
             "verify_code",
         ],
         // C2's worker: not the case (C1), not C1's list.
-        "cw2" => &["returnees", "returnees_summary", "verify_code"],
-        "analyst" => &["returnees_summary", "sql"],
+        "cw2" => &["returnees", "returnees_summary", "inflow", "verify_code"],
+        "analyst" => &["returnees_summary", "inflow", "sql"],
         "gate" => &["verify_code"],
         _ => &[],
     };
@@ -831,4 +846,79 @@ async fn the_public_check_is_rate_limited() {
     assert_eq!(statuses, vec![200, 200, 200, 429, 429]);
     let _ = stop.send(());
     h.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inflow_counts_arrivals_within_each_scope() {
+    let c = City::start().await;
+    let url = |level: &str| format!("/api/v1/inflow?as_of=2020-01-21&days=2&level={level}");
+    // Three came from Wuhan (high risk) on the 20th; the returnee came by rail and registered
+    // on the 21st: one person, two kinds.
+    let (s, v) = c
+        .get(Some("analyst"), Some("analysis"), &url("prefecture"))
+        .await;
+    assert_eq!(s, OK, "{v}");
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{v}");
+    assert_eq!(
+        (
+            &rows[0]["region"],
+            &rows[0]["date"],
+            &rows[0]["arrivals"],
+            &rows[0]["from_high_risk"]
+        ),
+        (&json!("330300"), &json!("2020-01-20"), &json!(3), &json!(3))
+    );
+    assert_eq!(rows[0]["name"], "温州市");
+    assert_eq!(
+        rows[0]["top_origins"][0],
+        json!({"region": "420100", "name": "武汉市", "persons": 3, "share": 1.0})
+    );
+    assert_eq!(rows[1]["arrivals"], 1);
+    assert_eq!(rows[1]["by_kind"]["rail"], 1);
+    assert_eq!(rows[1]["by_kind"]["registration"], 1);
+    assert_eq!(rows[1]["by_origin_risk"]["high"], 1);
+
+    // C1's worker sees only C1, at the community level, attributed by where people stay.
+    let (s, v) = c
+        .get(Some("cw"), Some("community_service"), &url("community"))
+        .await;
+    assert_eq!(s, OK, "{v}");
+    let seen: Vec<(String, String, String, u64)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["region"].as_str().unwrap().to_string(),
+                r["community"].as_str().unwrap().to_string(),
+                r["date"].as_str().unwrap().to_string(),
+                r["arrivals"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let row = |d: &str| ("330302".to_string(), "C1".to_string(), d.to_string(), 1);
+    assert_eq!(seen, [row("2020-01-20"), row("2020-01-21")]);
+    let (s, v) = c
+        .get(Some("cw"), Some("community_service"), &url("prefecture"))
+        .await;
+    assert_eq!(s, FORBIDDEN, "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("level=community"),
+        "{v}"
+    );
+    // Hubei's epidemiologist sees no Wenzhou rows.
+    let (s, v) = c
+        .get(Some("epi_hubei"), Some("analysis"), &url("county"))
+        .await;
+    assert_eq!((s, v), (OK, json!([])));
+    let (s, v) = c
+        .get(
+            Some("analyst"),
+            Some("analysis"),
+            "/api/v1/inflow?level=city",
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    c.stop().await;
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use vault::Keys;
 
 use crate::cli::{ExposedArgs, TableFormat};
-use crate::commands::{Globals, runtime, thousands};
+use crate::commands::{Globals, csv_field, pad, print_or_broken_pipe, runtime, thousands};
 use crate::context;
 use crate::exit::usage;
 
@@ -89,42 +89,12 @@ fn community_label(c: Option<&str>) -> String {
     c.map_or_else(|| "no community".to_string(), |c| format!("community {c}"))
 }
 
-/// Columns `s` takes on a terminal: East Asian wide characters (region names) take two.
-fn display_width(s: &str) -> usize {
-    s.chars()
-        .map(|c| match c {
-            '\u{1100}'..='\u{115F}'
-            | '\u{2E80}'..='\u{A4CF}'
-            | '\u{AC00}'..='\u{D7A3}'
-            | '\u{F900}'..='\u{FAFF}'
-            | '\u{FE30}'..='\u{FE4F}'
-            | '\u{FF00}'..='\u{FF60}'
-            | '\u{FFE0}'..='\u{FFE6}' => 2,
-            _ => 1,
-        })
-        .sum()
-}
-
-/// `s` padded with spaces to `width` terminal columns.
-fn pad(s: &str, width: usize) -> String {
-    format!("{s}{}", " ".repeat(width.saturating_sub(display_width(s))))
-}
-
 fn persons_label(n: usize) -> String {
     format!(
         "{} person{}",
         thousands(n as u64),
         if n == 1 { "" } else { "s" }
     )
-}
-
-/// A CSV field, quoted when it has to be (RFC 4180).
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 pub fn run(g: &Globals, a: ExposedArgs) -> anyhow::Result<()> {
@@ -172,20 +142,7 @@ pub fn run(g: &Globals, a: ExposedArgs) -> anyhow::Result<()> {
     } else {
         TableFormat::Json
     });
-    let stdout = std::io::stdout();
-    let mut w = std::io::BufWriter::new(stdout.lock());
-    let written = write(&mut w, format, a.summary, region, period, &counts, &persons)
-        .and_then(|()| Ok(w.flush()?));
-    match written {
-        // A reader that stops early (`| head`) is not a failure.
-        Err(e)
-            if e.downcast_ref::<std::io::Error>()
-                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
-        {
-            Ok(())
-        }
-        other => other,
-    }
+    print_or_broken_pipe(|w| write(w, format, a.summary, region, period, &counts, &persons))
 }
 
 fn write(
@@ -372,6 +329,12 @@ mod tests {
     }
 
     #[test]
+    fn labels_say_persons() {
+        assert_eq!(persons_label(1), "1 person");
+        assert_eq!(persons_label(1200), "1,200 persons");
+    }
+
+    #[test]
     fn arguments_are_checked() {
         let (r, p) = parse_args(&args("420100", "2020-01-10", "2020-01-23")).unwrap();
         assert_eq!((r.to_string(), p.days()), ("420100".to_string(), 14));
@@ -384,21 +347,5 @@ mod tests {
             usage_message(args("420100", "2020-01-23", "2020-01-10")),
             "--from 2020-01-23 is after --to 2020-01-10; the period would be empty"
         );
-    }
-
-    #[test]
-    fn wide_names_are_padded_by_their_display_width() {
-        assert_eq!(display_width("330302 鹿城区"), 13);
-        assert_eq!(pad("330302 鹿城区", 15), "330302 鹿城区  ");
-        assert_eq!(pad("C1", 1), "C1");
-        assert_eq!(persons_label(1), "1 person");
-        assert_eq!(persons_label(1200), "1,200 persons");
-    }
-
-    #[test]
-    fn csv_fields_are_quoted_only_when_needed() {
-        assert_eq!(csv_field("C12"), "C12");
-        assert_eq!(csv_field("A,B"), "\"A,B\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
     }
 }

@@ -1,0 +1,217 @@
+//! `fangyi inflow`: arrivals per region and day (contract §7) as a table, JSON or CSV, computed
+//! by the engine's one inflow path.
+
+use std::io::{IsTerminal, Write};
+
+use engine::inflow_api::{self, InflowParams, InflowView};
+use inflow::InflowRow;
+use model::Region;
+use privacy::{Action, Purpose};
+use rules::RiskAreas;
+
+use crate::cli::{InflowArgs, TableFormat};
+use crate::commands::{Globals, csv_field, pad, print_or_broken_pipe, runtime, thousands};
+use crate::context;
+use crate::exit::usage;
+
+pub fn run(g: &Globals, a: InflowArgs) -> anyhow::Result<()> {
+    let keys = g.keys()?;
+    let store = context::store(g.data(), &keys)?;
+    let params = InflowParams {
+        as_of: a.as_of.clone(),
+        level: Some(a.level.as_str().to_string()),
+        days: Some(a.days),
+        region: a.region.clone(),
+    };
+    let request = params
+        .parse(store.zone())
+        .map_err(|e| usage(e.to_string()))?;
+    let words = format!(
+        "fangyi inflow --as-of {} --level {} --days {}{}",
+        request.query.period.last(),
+        a.level.as_str(),
+        a.days,
+        a.region
+            .as_deref()
+            .map_or(String::new(), |r| format!(" --region {r}"))
+    );
+    let purpose = context::check(g, &keys, Action::Inflow, Purpose::Analysis, &words)?;
+    let risk = RiskAreas::load(&store)?;
+    let rows = runtime()?.block_on(inflow_api::daily(&store, &risk, request))?;
+    context::record(
+        g,
+        &keys,
+        Action::Inflow,
+        purpose,
+        words,
+        Vec::new(),
+        rows.len() as i64,
+    )?;
+    let format = a.format.unwrap_or(if std::io::stdout().is_terminal() {
+        TableFormat::Table
+    } else {
+        TableFormat::Json
+    });
+    print_or_broken_pipe(|w| match format {
+        TableFormat::Json => {
+            let views: Vec<InflowView> =
+                rows.iter().map(|r| InflowView::new(r, a.detail)).collect();
+            writeln!(w, "{}", serde_json::to_string(&views)?)?;
+            Ok(())
+        }
+        TableFormat::Csv => write_csv(w, &rows, a.detail),
+        TableFormat::Table => write_table(w, &rows, &request),
+    })
+}
+
+/// `420100:120:0.291;…` — origin, persons, share.
+fn origins_cell(r: &InflowRow) -> String {
+    r.top_origins
+        .iter()
+        .map(|o| {
+            format!(
+                "{}:{}:{}",
+                o.region,
+                o.persons,
+                share_text(r.share_millis(o.persons))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// Thousandths as a decimal with no trailing zeros (`291` → `0.291`, `500` → `0.5`).
+fn share_text(millis: u32) -> String {
+    let s = format!("{}.{:03}", millis / 1000, millis % 1000);
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+fn write_csv(w: &mut dyn Write, rows: &[InflowRow], detail: bool) -> anyhow::Result<()> {
+    let mut header = String::from("region,");
+    if detail {
+        header.push_str("name,");
+    }
+    header.push_str(
+        "community,date,arrivals,from_high_risk,rail,flight,coach,ship,road,registration,",
+    );
+    if detail {
+        header.push_str("origin_high,origin_medium,origin_low,origin_none,");
+    }
+    header.push_str("top_origins");
+    writeln!(w, "{header}")?;
+    for r in rows {
+        let mut line = format!("{},", r.region);
+        if detail {
+            line.push_str(&csv_field(r.region.place_name().unwrap_or("")));
+            line.push(',');
+        }
+        line.push_str(&csv_field(r.community.as_deref().unwrap_or("")));
+        line.push_str(&format!(",{},{},{}", r.date, r.arrivals, r.from_high_risk));
+        for n in r.by_kind {
+            line.push_str(&format!(",{n}"));
+        }
+        if detail {
+            for n in r.by_origin_risk {
+                line.push_str(&format!(",{n}"));
+            }
+        }
+        line.push(',');
+        line.push_str(&origins_cell(r));
+        writeln!(w, "{line}")?;
+    }
+    Ok(())
+}
+
+fn label(r: Region) -> String {
+    match r.place_name() {
+        Some(n) => format!("{r} {n}"),
+        None => r.to_string(),
+    }
+}
+
+fn write_table(
+    w: &mut dyn Write,
+    rows: &[InflowRow],
+    request: &inflow_api::InflowRequest,
+) -> anyhow::Result<()> {
+    let q = request.query;
+    let total: u64 = rows.iter().map(|r| u64::from(r.arrivals)).sum();
+    writeln!(
+        w,
+        "Arrivals per {} and day, {} to {} ({} day{}): {} person-days in {} row{}",
+        q.level.as_str(),
+        q.period.first(),
+        q.period.last(),
+        q.period.days(),
+        if q.period.days() == 1 { "" } else { "s" },
+        thousands(total),
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" },
+    )?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        w,
+        "\n{}  {:<10}  {:>8}  {:>9}  {:>7}  {:>6}  {:>5}  {:>4}  {:>6}  {:>10}  top origins",
+        pad("region", 24),
+        "date",
+        "arrivals",
+        "high-risk",
+        "rail",
+        "flight",
+        "coach",
+        "ship",
+        "road",
+        "registered"
+    )?;
+    for r in rows {
+        let mut place = label(r.region);
+        if let Some(c) = &r.community {
+            place.push_str(&format!(" / {c}"));
+        }
+        let [rail, flight, coach, ship, road, registration] = r.by_kind;
+        let top: Vec<String> = r
+            .top_origins
+            .iter()
+            .take(3)
+            .map(|o| {
+                format!(
+                    "{} {:.1}%",
+                    label(o.region),
+                    f64::from(r.share_millis(o.persons)) / 10.0
+                )
+            })
+            .collect();
+        writeln!(
+            w,
+            "{}  {:<10}  {:>8}  {:>9}  {:>7}  {:>6}  {:>5}  {:>4}  {:>6}  {:>10}  {}",
+            pad(&place, 24),
+            r.date.to_string(),
+            thousands(u64::from(r.arrivals)),
+            thousands(u64::from(r.from_high_risk)),
+            thousands(u64::from(rail)),
+            thousands(u64::from(flight)),
+            thousands(u64::from(coach)),
+            thousands(u64::from(ship)),
+            thousands(u64::from(road)),
+            thousands(u64::from(registration)),
+            top.join(", ")
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_print_without_trailing_zeros() {
+        assert_eq!(share_text(291), "0.291");
+        assert_eq!(share_text(500), "0.5");
+        assert_eq!(share_text(1000), "1");
+        assert_eq!(share_text(0), "0");
+        assert_eq!(share_text(7), "0.007");
+    }
+}

@@ -1,0 +1,357 @@
+//! Daily inflow through the boundary (contract §7): the one place its parameters are read, its
+//! risk levels looked up and its rows shaped as JSON, for the CLI and the API alike; rows are
+//! counts of persons, never identities, so analysts may ask, narrowed to the caller's region
+//! (and a community worker to their community).
+
+use inflow::{INFLOW_KINDS, InflowLevel, InflowQuery, InflowRow, OriginRisk, Period};
+use model::{Date, Region, Zone};
+use privacy::{Action, Denied, Scope};
+use rules::{RiskAreas, RiskLevel};
+use serde::Serialize;
+use store::Store;
+
+use crate::{Caller, Engine, EngineError};
+
+/// The longest period one request may cover.
+pub const MAX_DAYS: u32 = 366;
+
+/// What an inflow request asks, as given (CLI flags or query parameters).
+#[derive(Clone, Debug, Default)]
+pub struct InflowParams {
+    /// The last day (a date, or a time whose date is taken); absent, today.
+    pub as_of: Option<String>,
+    /// `province`, `prefecture` (default), `county` or `community`.
+    pub level: Option<String>,
+    /// How many days ending on `as_of` (default 14).
+    pub days: Option<u32>,
+    /// Only destinations this code covers (default: all).
+    pub region: Option<String>,
+}
+
+/// The parsed request.
+#[derive(Clone, Copy, Debug)]
+pub struct InflowRequest {
+    pub query: InflowQuery,
+    /// Only destinations this code covers.
+    pub within: Option<Region>,
+}
+
+impl InflowParams {
+    pub fn parse(&self, zone: Zone) -> Result<InflowRequest, EngineError> {
+        let bad = EngineError::BadRequest;
+        let last = crate::parse_as_of_date(self.as_of.as_deref(), zone)?;
+        let level = match self.level.as_deref().map(str::trim) {
+            None | Some("") => InflowLevel::Prefecture,
+            Some(s) => InflowLevel::parse(s).ok_or_else(|| {
+                bad(format!(
+                    "level {s}: expected province, prefecture, county or community"
+                ))
+            })?,
+        };
+        let days = self.days.unwrap_or(14);
+        if !(1..=MAX_DAYS).contains(&days) {
+            return Err(bad(format!("days {days}: between 1 and {MAX_DAYS}")));
+        }
+        let first = last.add_days(1 - days as i32);
+        let period = Period::new(first, last).map_err(|e| bad(e.to_string()))?;
+        let within = match self.region.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(s) => Some(
+                Region::parse(s.as_bytes())
+                    .map_err(|e| bad(format!("region {s}: {}", e.reason())))?,
+            ),
+        };
+        Ok(InflowRequest {
+            query: InflowQuery {
+                level,
+                period,
+                top: 10,
+            },
+            within,
+        })
+    }
+}
+
+/// The most severe published level covering `origin` on `date`.
+pub fn origin_risk(areas: &RiskAreas, origin: Region, date: Date) -> OriginRisk {
+    let code = origin.code();
+    if areas.covers(RiskLevel::High, code, date) {
+        OriginRisk::High
+    } else if areas.covers(RiskLevel::Medium, code, date) {
+        OriginRisk::Medium
+    } else if areas.covers(RiskLevel::Low, code, date) {
+        OriginRisk::Low
+    } else {
+        OriginRisk::None
+    }
+}
+
+/// The inflow rows of `store` (pseudonymised: nothing here needs an identity).
+pub async fn daily(
+    store: &Store,
+    risk: &RiskAreas,
+    request: InflowRequest,
+) -> Result<Vec<InflowRow>, EngineError> {
+    let q = query::Query::open_pseudonymised(store).map_err(EngineError::internal)?;
+    let lookup = |origin: Region, date: Date| origin_risk(risk, origin, date);
+    let mut rows = inflow::daily_inflow(&q, store.zone(), &lookup, request.query)
+        .await
+        .map_err(EngineError::internal)?;
+    if let Some(within) = request.within {
+        rows.retain(|r| within.covers(r.region));
+    }
+    Ok(rows)
+}
+
+/// Distinct persons per arrival kind (contract §7's `by_kind`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize)]
+pub struct ByKind {
+    pub rail: u32,
+    pub flight: u32,
+    pub coach: u32,
+    pub ship: u32,
+    pub road: u32,
+    pub registration: u32,
+}
+
+/// Persons from one origin prefecture.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize)]
+pub struct OriginView {
+    pub region: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<&'static str>,
+    pub persons: u32,
+    /// persons / arrivals, rounded half up to 3 decimals.
+    pub share: f64,
+}
+
+/// Each person once, at the most severe risk level of their origins that day.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize)]
+pub struct ByRisk {
+    pub high: u32,
+    pub medium: u32,
+    pub low: u32,
+    pub none: u32,
+}
+
+/// One inflow row: contract §7's shape, plus (with detail) the community, the region's name and
+/// the origin-risk split.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize)]
+pub struct InflowView {
+    pub region: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<&'static str>,
+    /// At the community level: the community the persons stay in (absent: none known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub community: Option<String>,
+    pub date: String,
+    pub arrivals: u32,
+    pub from_high_risk: u32,
+    pub by_kind: ByKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by_origin_risk: Option<ByRisk>,
+    pub top_origins: Vec<OriginView>,
+}
+
+impl InflowView {
+    /// The contract's shape (`detail: false`), or with names and the risk split.
+    pub fn new(r: &InflowRow, detail: bool) -> InflowView {
+        debug_assert_eq!(INFLOW_KINDS.len(), r.by_kind.len());
+        let [rail, flight, coach, ship, road, registration] = r.by_kind;
+        let [high, medium, low, none] = r.by_origin_risk;
+        InflowView {
+            region: r.region.to_string(),
+            name: detail.then(|| r.region.place_name()).flatten(),
+            community: r.community.clone(),
+            date: r.date.to_string(),
+            arrivals: r.arrivals,
+            from_high_risk: r.from_high_risk,
+            by_kind: ByKind {
+                rail,
+                flight,
+                coach,
+                ship,
+                road,
+                registration,
+            },
+            by_origin_risk: detail.then_some(ByRisk {
+                high,
+                medium,
+                low,
+                none,
+            }),
+            top_origins: r
+                .top_origins
+                .iter()
+                .map(|o| OriginView {
+                    region: o.region.to_string(),
+                    name: detail.then(|| o.region.place_name()).flatten(),
+                    persons: o.persons,
+                    share: f64::from(r.share_millis(o.persons)) / 1000.0,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The part of the rows a scope may see: destinations within its region; a community scope
+/// sees only the community level, and there only its own community.
+fn within_scope(
+    scope: &Scope,
+    level: InflowLevel,
+    rows: &mut Vec<InflowRow>,
+) -> Result<(), Denied> {
+    if let Some(c) = &scope.community {
+        if level != InflowLevel::Community {
+            return Err(Denied::OutOfScope {
+                what: format!("inflow at the {} level", level.as_str()),
+                scope: format!("community {c} (ask for level=community)"),
+            });
+        }
+        rows.retain(|r| r.community.as_deref() == Some(c.as_str()));
+    }
+    rows.retain(|r| scope.covers_region(r.region));
+    Ok(())
+}
+
+impl Engine {
+    /// Daily inflow rows within the caller's scope (detail shape).
+    pub async fn inflow(
+        &self,
+        caller: &Caller,
+        params: &InflowParams,
+    ) -> Result<Vec<InflowView>, EngineError> {
+        let action = Action::Inflow;
+        let result: Result<Vec<InflowView>, EngineError> = async {
+            privacy::authorize(caller.account.role, action, caller.purpose)?;
+            let (store, risk) = self
+                .read(|snap| Ok((snap.store.clone(), snap.risk.clone())))
+                .await?;
+            let request = params.parse(store.zone())?;
+            let mut rows = daily(&store, &risk, request).await?;
+            within_scope(&caller.account.scope, request.query.level, &mut rows)?;
+            Ok(rows.iter().map(|r| InflowView::new(r, true)).collect())
+        }
+        .await;
+        let (rows, outcome) = match &result {
+            Ok(v) => (v.len() as i64, "ok".to_string()),
+            Err(e) => (0, e.outcome()),
+        };
+        self.audit(caller, action, Vec::new(), rows, outcome)
+            .await?;
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(as_of: &str, level: Option<&str>, days: Option<u32>) -> InflowParams {
+        InflowParams {
+            as_of: Some(as_of.into()),
+            level: level.map(str::to_string),
+            days,
+            region: None,
+        }
+    }
+
+    #[test]
+    fn the_period_is_the_days_ending_on_as_of() {
+        let r = params("2020-01-23", None, None).parse(Zone::CST).unwrap();
+        assert_eq!(r.query.level, InflowLevel::Prefecture);
+        assert_eq!(r.query.period.first().to_string(), "2020-01-10");
+        assert_eq!(r.query.period.last().to_string(), "2020-01-23");
+        let r = params("2020-01-23T20:00:00Z", Some("county"), Some(1))
+            .parse(Zone::CST)
+            .unwrap();
+        assert_eq!(r.query.period.first().to_string(), "2020-01-24");
+        assert_eq!(r.query.level, InflowLevel::County);
+        for bad in [
+            params("2020-01-23", Some("city"), None),
+            params("2020-01-23", None, Some(0)),
+            params("2020-01-23", None, Some(400)),
+            params("2020-13-23", None, None),
+            InflowParams {
+                region: Some("33".into()),
+                ..params("2020-01-23", None, None)
+            },
+        ] {
+            assert!(matches!(
+                bad.parse(Zone::CST),
+                Err(EngineError::BadRequest(_))
+            ));
+        }
+    }
+
+    fn row(region: u32, community: Option<&str>) -> InflowRow {
+        InflowRow {
+            region: Region::new(region).unwrap(),
+            community: community.map(str::to_string),
+            date: "2020-01-22".parse().unwrap(),
+            arrivals: 3,
+            from_high_risk: 1,
+            by_kind: [3, 0, 0, 0, 1, 0],
+            by_origin_risk: [1, 0, 0, 2],
+            top_origins: vec![inflow::OriginCount {
+                region: Region::new(420100).unwrap(),
+                persons: 1,
+            }],
+        }
+    }
+
+    #[test]
+    fn the_contract_shape_has_no_extra_fields() {
+        let v = serde_json::to_value(InflowView::new(&row(330100, None), false)).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"region": "330100", "date": "2020-01-22", "arrivals": 3,
+                "from_high_risk": 1,
+                "by_kind": {"rail": 3, "flight": 0, "coach": 0, "ship": 0, "road": 1, "registration": 0},
+                "top_origins": [{"region": "420100", "persons": 1, "share": 0.333}]})
+        );
+        let v = serde_json::to_value(InflowView::new(&row(330100, None), true)).unwrap();
+        assert_eq!(v["name"], "杭州市");
+        assert_eq!(v["top_origins"][0]["name"], "武汉市");
+        assert_eq!(v["by_origin_risk"]["none"], 2);
+    }
+
+    #[test]
+    fn scopes_narrow_rows_to_their_region_and_community() {
+        let all = || {
+            vec![
+                row(330300, None),
+                row(330302, Some("C1")),
+                row(330302, Some("C2")),
+                row(330302, None),
+                row(110105, Some("C1")),
+            ]
+        };
+        let wenzhou = Scope {
+            region: Some(Region::new(330300).unwrap()),
+            community: None,
+        };
+        let mut rows = all();
+        within_scope(&wenzhou, InflowLevel::Community, &mut rows).unwrap();
+        assert_eq!(rows.len(), 4);
+        let c1 = Scope {
+            region: Some(Region::new(330302).unwrap()),
+            community: Some("C1".into()),
+        };
+        let mut rows = all();
+        within_scope(&c1, InflowLevel::Community, &mut rows).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].community.as_deref(), Some("C1"));
+        assert!(matches!(
+            within_scope(&c1, InflowLevel::County, &mut all()),
+            Err(Denied::OutOfScope { .. })
+        ));
+        let mut rows = all();
+        within_scope(&Scope::default(), InflowLevel::County, &mut rows).unwrap();
+        assert_eq!(rows.len(), 5);
+    }
+}
