@@ -84,6 +84,10 @@ pub enum Command {
         after_help = "Examples:\n  fangyi inflow --as-of 2020-01-23                              14 days per prefecture\n  fangyi inflow --as-of 2020-01-23 --level county --days 7 --format json\n  fangyi inflow --as-of 2020-01-23 --level community --region 330302 --detail\n  fangyi inflow --as-of 2020-01-23 --format csv > inflow.csv\n\nAn arrival into a region is a ticket arriving there, a checkpoint pass there or a returnee\nregistration staying there, from a region it does not cover (by road: or from nowhere named),\ndated in the deployment zone. Each row counts distinct persons."
     )]
     Inflow(InflowArgs),
+    /// Load public datasets: Baidu migration shares, DXY city case counts (and risk areas
+    /// derived from them).
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// A person's health code: color, every reason and valid-until (or issue/revoke a signed one).
     #[command(
         args_conflicts_with_subcommands = true,
@@ -339,6 +343,42 @@ impl InflowLevelArg {
             InflowLevelArg::Community => "community",
         }
     }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Baidu Qianxi migration shares (a `baidu_migration` folder) as the `migration` table.
+    #[command(
+        after_help = "Examples:\n  fangyi import baidu-migration ../shared/data/baidu_migration\n  fangyi sql \"SELECT date, destination_region, share_pct FROM migration WHERE direction = 'out' AND origin_region = '420100' ORDER BY date, share_pct DESC\"\n\nReads outflow_wuhan_hubei.csv, inflow_major_cities.csv and inflow_share_from_hubei.csv.\nShares, not volumes: out = % of the origin's departures, in = % of the destination's arrivals."
+    )]
+    BaiduMigration(ImportBaiduArgs),
+    /// DXY cumulative case counts per city (`dxy_city_daily.csv`) as the `city_cases` table,
+    /// and risk areas derived from them.
+    #[command(
+        after_help = "Examples:\n  fangyi import dxy-cases ../shared/data/dxy_cases\n  fangyi import dxy-cases ../shared/data/dxy_cases --high-cumulative 100 --window-days 14\n  fangyi import dxy-cases ../shared/data/dxy_cases --no-risk-areas\n\nDerived risk (per city and day): high = at least --high-cumulative cases and new cases in the\nlast --window-days days; medium = new cases in the window; low = none. Runs of days of one\nlevel become risk_areas rows valid from their first to their last day."
+    )]
+    DxyCases(ImportDxyArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ImportBaiduArgs {
+    /// The folder with the three Baidu files.
+    pub dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportDxyArgs {
+    /// The folder with dxy_city_daily.csv (or the file).
+    pub path: PathBuf,
+    /// Cumulative cases from which a city with new cases is high risk.
+    #[arg(long, default_value_t = 50)]
+    pub high_cumulative: u64,
+    /// The days in which new cases make a city medium or high risk.
+    #[arg(long, default_value_t = 14)]
+    pub window_days: u32,
+    /// Load the counts only; derive no risk areas.
+    #[arg(long)]
+    pub no_risk_areas: bool,
 }
 
 #[derive(Args, Debug)]

@@ -9,6 +9,7 @@ mod code_cmd;
 mod demo;
 mod exposed;
 mod gen_cmd;
+mod import_cmd;
 mod inflow_cmd;
 mod ingest_cmd;
 mod kinds;
@@ -57,6 +58,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Index(a) => trace_cmd::index(&g, a),
         Command::Exposed(a) => exposed::run(&g, a),
         Command::Inflow(a) => inflow_cmd::run(&g, a),
+        Command::Import(c) => import_cmd::run(&g, c),
         Command::Code(mut a) => match a.action.take() {
             None => code_cmd::run(&g, a),
             Some(CodeAction::Issue(i)) => signing::issue(&g, i),

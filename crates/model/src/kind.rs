@@ -8,11 +8,13 @@ use crate::value::{Diagnosis, Direction, LabResult, Mode, OccupantRole, RiskLeve
 
 mod checkins;
 mod checkpoint;
+mod city_cases;
 mod employment;
 mod enterprises;
 mod job_seekers;
 mod jobs;
 mod lab_results;
+mod migration;
 mod persons;
 mod power;
 mod registrations;
@@ -224,6 +226,8 @@ kinds! {
     Power => power,
     Jobs => jobs,
     JobSeekers => job_seekers,
+    Migration => migration,
+    CityCases => city_cases,
 }
 
 impl Kind {
@@ -263,7 +267,8 @@ mod tests {
 
     #[test]
     fn the_registry_is_consistent() {
-        assert_eq!(Kind::ALL.len(), 15);
+        // The contract's 15, then the two public-data kinds (migration, city_cases).
+        assert_eq!(Kind::ALL.len(), 17);
         for &k in Kind::ALL {
             let spec = k.spec();
             assert_eq!(spec.kind, k);

@@ -1,0 +1,99 @@
+//! `fangyi import`: public datasets (Baidu migration shares, DXY case counts) converted to the
+//! store's public kinds and ingested through the ordinary path, so they are validated,
+//! deduplicated (importing twice adds nothing) and queryable like any input.
+
+use std::path::PathBuf;
+
+use model::Kind;
+use opendata::risk::{self, RiskRule};
+
+use crate::cli::{ImportCommand, ImportDxyArgs};
+use crate::commands::ingest_cmd::{ingest, print_summary};
+use crate::commands::{Globals, thousands};
+use crate::exit::usage;
+
+pub fn run(g: &Globals, c: ImportCommand) -> anyhow::Result<()> {
+    match c {
+        ImportCommand::BaiduMigration(a) => baidu(g, &a.dir),
+        ImportCommand::DxyCases(a) => dxy(g, &a),
+    }
+}
+
+fn read_error(e: opendata::OpenDataError) -> anyhow::Error {
+    usage(e.to_string())
+}
+
+/// Writes `files` (name, CSV text) to a fresh folder outside the data dir and ingests each as
+/// its kind.
+fn stage_and_ingest(g: &Globals, files: &[(&str, Kind, String)]) -> anyhow::Result<()> {
+    let staging = tempfile::Builder::new().prefix("fangyi-import").tempdir()?;
+    let keys = g.keys()?;
+    let zone = crate::context::store(g.data(), &keys)?.zone();
+    for (name, kind, text) in files {
+        let path: PathBuf = staging.path().join(name);
+        std::fs::write(&path, text)?;
+        let opts = ingest::Options {
+            kind: Some(*kind),
+            ..ingest::Options::default()
+        };
+        let s = ingest(g, &[path], &opts, zone)?;
+        if s.files_duplicate > 0 {
+            println!("{kind}: already loaded, nothing added");
+        } else {
+            print_summary(&s);
+        }
+    }
+    Ok(())
+}
+
+fn baidu(g: &Globals, dir: &std::path::Path) -> anyhow::Result<()> {
+    let m = opendata::baidu::read(dir).map_err(read_error)?;
+    let (Some(first), Some(last)) = (m.first_date(), m.last_date()) else {
+        return Err(usage(format!("{}: no shares to load", dir.display())));
+    };
+    println!(
+        "Baidu Qianxi: {} shares from {first} to {last} ({} rows read; {} without a region code and {} repeated, left out)",
+        thousands(m.shares.len() as u64),
+        thousands(m.rows_read.iter().sum()),
+        thousands(m.unmapped),
+        thousands(m.duplicates),
+    );
+    stage_and_ingest(g, &[("migration-baidu.csv", Kind::Migration, m.to_csv())])
+}
+
+fn dxy(g: &Globals, a: &ImportDxyArgs) -> anyhow::Result<()> {
+    if a.window_days == 0 {
+        return Err(usage("--window-days must be at least 1"));
+    }
+    let c = opendata::dxy::read(&a.path).map_err(read_error)?;
+    let (Some(first), Some(last)) = (c.first_date(), c.last_date()) else {
+        return Err(usage(format!("{}: no counts to load", a.path.display())));
+    };
+    println!(
+        "DXY: {} daily counts of {} regions from {first} to {last} ({} rows read; {} without a region code left out, {} merged into another name of the same code)",
+        thousands(c.counts.len() as u64),
+        c.regions(),
+        thousands(c.rows_read),
+        thousands(c.unmapped),
+        thousands(c.merged),
+    );
+    let mut files = vec![("city_cases-dxy.csv", Kind::CityCases, c.to_csv())];
+    if !a.no_risk_areas {
+        let rule = RiskRule {
+            high_cumulative: a.high_cumulative,
+            window_days: a.window_days,
+        };
+        let areas = risk::derive(&c.counts, rule);
+        let count = |l: risk::Level| areas.iter().filter(|x| x.level == l).count();
+        println!(
+            "risk areas (high: ≥ {} cases and new cases in {} days; medium: new cases; low: none): {} high, {} medium, {} low periods",
+            rule.high_cumulative,
+            rule.window_days,
+            count(risk::Level::High),
+            count(risk::Level::Medium),
+            count(risk::Level::Low),
+        );
+        files.push(("risk_areas-dxy.csv", Kind::RiskAreas, risk::to_csv(&areas)));
+    }
+    stage_and_ingest(g, &files)
+}
