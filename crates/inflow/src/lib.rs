@@ -53,6 +53,7 @@ mod exposed;
 mod period;
 mod scan;
 mod stay;
+mod venue;
 
 pub use arrival::{Arrival, ArrivalKind, arrivals_from};
 pub use daily::{
@@ -62,6 +63,7 @@ pub use daily::{
 pub use exposed::{CommunityCount, ExposedPerson, StayCount, by_stay, exposed};
 pub use period::Period;
 pub use stay::{Stay, StaySource, stays};
+pub use venue::{Venue, venues};
 
 use model::Date;
 

@@ -106,6 +106,21 @@ pub struct Arrival {
     pub time: i64,
 }
 
+/// One event of a person, as [`Index::events_of`] returns it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersonEvent {
+    pub via: Via,
+    /// Instants (ms since the epoch).
+    pub start: i64,
+    pub end: i64,
+    /// The service number (rides), pass id (vehicle), venue id or household id.
+    pub id: String,
+    /// Rides: the service date.
+    pub service_date: Option<Date>,
+    /// Rides: the car (rail) or seat (flight); vehicle passes: the checkpoint.
+    pub label: Option<String>,
+}
+
 /// A self-report of a temperature of at least [`FEVER_FLOOR_C`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FeverReport {
@@ -795,6 +810,34 @@ impl Index {
             s.lab_persons(&mut out);
         }
         out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The events of `person` overlapping `[from, to]` (instants, ms), over all segments, in
+    /// time order and each once: rides with their service, vehicle passes, venue visits and
+    /// household membership as the index keeps them.
+    pub fn events_of(&self, person: i64, from: i64, to: i64) -> Vec<PersonEvent> {
+        let mut out = Vec::new();
+        for s in &self.segments {
+            for &i in s.events_of(person) {
+                let e = s.event(i as usize);
+                if e.end < from || e.start > to {
+                    continue;
+                }
+                let key = s.key(s.group_of(i as usize));
+                let (service_date, id) = GroupKey::parts(key);
+                out.push(PersonEvent {
+                    via: GroupKey::via(key),
+                    start: e.start,
+                    end: e.end,
+                    id: id.to_string(),
+                    service_date,
+                    label: s.label(e.label).map(str::to_string),
+                });
+            }
+        }
+        out.sort_by(|a, b| (a.start, a.end, a.via, &a.id).cmp(&(b.start, b.end, b.via, &b.id)));
         out.dedup();
         out
     }
