@@ -96,9 +96,9 @@ async fn inflow_alerts(
         },
     )
     .await?;
-    // (region, community) → arrivals on each earlier day, and today's row.
-    let mut places: BTreeMap<(Region, Option<String>), (u64, Option<&inflow::InflowRow>)> =
-        BTreeMap::new();
+    // (region, community) → arrivals on the earlier days, and today's row.
+    type Place<'r> = (u64, Option<&'r inflow::InflowRow>);
+    let mut places: BTreeMap<(Region, Option<String>), Place<'_>> = BTreeMap::new();
     for r in &rows {
         let e = places
             .entry((r.region, r.community.clone()))
