@@ -132,9 +132,9 @@ async fn inflow_alerts(
                 region,
                 community: community.clone(),
                 detail: format!(
-                    "{} from high-risk areas on {day} ({} arrivals in all; top origins {})",
+                    "{} from high-risk areas on {day}, of {} in all (top origins: {})",
                     plural(n, "person arrived", "persons arrived"),
-                    today.arrivals,
+                    plural(today.arrivals, "arrival", "arrivals"),
                     origins.join(", ")
                 ),
                 task: Task::Visit,

@@ -84,6 +84,12 @@ pub enum Command {
         after_help = "Examples:\n  fangyi inflow --as-of 2020-01-23                              14 days per prefecture\n  fangyi inflow --as-of 2020-01-23 --level county --days 7 --format json\n  fangyi inflow --as-of 2020-01-23 --level community --region 330302 --detail\n  fangyi inflow --as-of 2020-01-23 --format csv > inflow.csv\n\nAn arrival into a region is a ticket arriving there, a checkpoint pass there or a returnee\nregistration staying there, from a region it does not cover (by road: or from nowhere named),\ndated in the deployment zone. Each row counts distinct persons."
     )]
     Inflow(InflowArgs),
+    /// The day's community alerts with severity, task and status (high-risk arrivals, arrival
+    /// jumps, case trails, unregistered returnees).
+    #[command(
+        after_help = "Examples:\n  fangyi alerts --as-of 2020-01-23\n  fangyi alerts --as-of 2020-01-23 --region 330302 --community C1 --format json\n  fangyi alerts --rules strict-alerts.toml --as-of 2020-01-23\n  fangyi alerts --show-rules                 the built-in thresholds, as a file to edit\n\nStatuses (open, acknowledged, done) are kept in the operational database; community workers\nchange them through the API or the dashboard."
+    )]
+    Alerts(AlertsArgs),
     /// Load public datasets: Baidu migration shares, DXY city case counts (and risk areas
     /// derived from them).
     #[command(subcommand)]
@@ -343,6 +349,28 @@ impl InflowLevelArg {
             InflowLevelArg::Community => "community",
         }
     }
+}
+
+#[derive(Args, Debug)]
+pub struct AlertsArgs {
+    /// The day (YYYY-MM-DD, deployment zone; default today).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// An alert rules file instead of the built-in thresholds.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// Print the built-in alert rules and exit.
+    #[arg(long)]
+    pub show_rules: bool,
+    /// Only alerts in regions this code covers.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Only alerts of this community.
+    #[arg(long)]
+    pub community: Option<String>,
+    /// Output (default: a table on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<TableFormat>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -728,6 +756,9 @@ pub struct ServeArgs {
     /// A rule set file instead of the built-in health-code rules.
     #[arg(long)]
     pub rules: Option<PathBuf>,
+    /// An alert rules file instead of the built-in thresholds (`fangyi alerts --show-rules`).
+    #[arg(long)]
+    pub alert_rules: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

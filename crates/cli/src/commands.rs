@@ -1,5 +1,6 @@
 //! Dispatch of commands, and small helpers they share for printing.
 
+mod alerts_cmd;
 mod bench;
 mod bench_api;
 mod bench_codes;
@@ -58,6 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Index(a) => trace_cmd::index(&g, a),
         Command::Exposed(a) => exposed::run(&g, a),
         Command::Inflow(a) => inflow_cmd::run(&g, a),
+        Command::Alerts(a) => alerts_cmd::run(&g, a),
         Command::Import(c) => import_cmd::run(&g, c),
         Command::Code(mut a) => match a.action.take() {
             None => code_cmd::run(&g, a),

@@ -228,7 +228,7 @@ fn id(n: u32) -> String {
 }
 
 /// Three persons into Wenzhou on the 22nd (two from Wuhan, high risk from the 20th), one from
-/// Hangzhou into Lucheng on the 23rd, and a move within Wenzhou.
+/// Hangzhou into Lucheng on the 23rd, and a move within Wenzhou; person 1 lives in 330302 / C1.
 fn load_small(env: &Env) {
     let (p1, p2, p3, p4, p5) = (id(1), id(2), id(3), id(4), id(5));
     env.write(
@@ -253,6 +253,13 @@ fn load_small(env: &Env) {
         &format!(
             "person_id,arrival_date,from_region,stay_region,stay_community,stay_address,phone\n\
              {p3},2020-01-22,420100,330304,C9,,\n"
+        ),
+    );
+    env.write(
+        "input/persons.csv",
+        &format!(
+            "person_id,name,phone,birth_date,sex,home_region,community_id,household_id,address\n\
+             {p1},张三,13812345678,1985-03-01,M,330302,C1,H1,\n"
         ),
     );
     env.write(
@@ -330,4 +337,34 @@ fn bad_arguments_exit_2_with_the_reason() {
     assert!(err.contains("city"), "{err}");
     let err = env.fails(&["inflow", "--as-of", "2020-01-23", "--region", "33"], 2);
     assert!(err.contains("region 33"), "{err}");
+}
+
+#[test]
+fn alerts_list_the_days_tasks_and_bad_rules_name_their_line() {
+    let env = Env::new();
+    load_small(&env);
+    let shown = env.ok(&["alerts", "--show-rules"]);
+    assert!(shown.contains("[unregistered_returnee]"), "{shown}");
+    // On the 23rd: persons 1 and 3 came from Wuhan on the 22nd; 3 registered (the
+    // registration names a stay), 1 did not.
+    let out = env.ok(&["alerts", "--as-of", "2020-01-23", "--format", "json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let rules: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["unregistered_returnee"], "{v}");
+    assert_eq!(v[0]["persons"][0], id(1));
+    assert_eq!(v[0]["status"], "open");
+    let table = env.ok(&["alerts", "--as-of", "2020-01-22", "--format", "table"]);
+    assert!(table.contains("high_risk_arrivals"), "{table}");
+    assert!(table.contains("→ visit"), "{table}");
+    let bad = env.write("bad.toml", "[arrival_jump]\n\nfactor = 0.5\n");
+    let err = env.fails(&["alerts", "--rules", bad.to_str().unwrap()], 2);
+    assert!(
+        err.contains("bad.toml, line 1: [arrival_jump]: factor 0.5"),
+        "{err}"
+    );
 }

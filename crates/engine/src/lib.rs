@@ -12,6 +12,7 @@ mod directory;
 mod disclose;
 mod error;
 
+pub mod alerts_api;
 pub mod audit_api;
 pub mod codes;
 pub mod inflow_api;
@@ -124,6 +125,8 @@ pub struct EngineOptions {
     pub db_url: Option<String>,
     /// The health-code rules; default the built-in set.
     pub rules: RuleSet,
+    /// The alert thresholds; default the built-in ones.
+    pub alert_rules: alerts::AlertRules,
 }
 
 impl EngineOptions {
@@ -132,6 +135,7 @@ impl EngineOptions {
             data: data.into(),
             db_url: None,
             rules: RuleSet::builtin(),
+            alert_rules: alerts::AlertRules::builtin(),
         }
     }
 }
@@ -201,6 +205,7 @@ struct Inner {
     ops: Ops,
     audit: AuditLog,
     rules: RuleSet,
+    alert_rules: alerts::AlertRules,
     /// Opened on first use, reopened when the manifest changes.
     snapshot: RwLock<Option<Arc<Snapshot>>>,
     /// One ingest at a time (the store's writer lock would make a second one wait anyway).
@@ -262,6 +267,7 @@ impl Engine {
                 ops,
                 audit,
                 rules: opts.rules,
+                alert_rules: opts.alert_rules,
                 snapshot: RwLock::new(None),
                 writer: tokio::sync::Mutex::new(()),
                 verifiers: signing::VerifierCache::default(),

@@ -12,12 +12,14 @@
 //! the audit log names persons by store pseudonym and shows ids masked, tokens and passwords
 //! are stored only as hashes.
 
+mod alerts;
 mod audit;
 mod codes;
 mod users;
 
 use std::path::{Path, PathBuf};
 
+pub use alerts::{AlertEvent, AlertRecord, AlertState, AlertStatus, StoredAlert};
 pub use audit::{AuditFilter, AuditLog, AuditRecord, AuditReport};
 pub use codes::{IssuedCode, Revocation};
 pub use users::{NewUser, Principal, TOKEN_PREFIX, TokenInfo, User, token_hash};
@@ -67,6 +69,11 @@ fn migrator() -> Migrator {
             include_str!("../migrations/0002_users.sql"),
         ),
         m(3, "audit log", include_str!("../migrations/0003_audit.sql")),
+        m(
+            4,
+            "alerts and their status changes",
+            include_str!("../migrations/0004_alerts.sql"),
+        ),
     ])
 }
 

@@ -112,6 +112,10 @@ vocabulary! {
         ReturneesSummary = "returnees_summary",
         /// Daily arrivals per region (counts, no identities).
         Inflow = "inflow",
+        /// A day's community alerts, with the persons their tasks are about.
+        Alerts = "alerts",
+        /// Acknowledge or close an alert.
+        UpdateAlert = "update_alert",
         /// Read-only SQL over the pseudonymised tables.
         Sql = "sql",
         /// Read the audit log.
@@ -153,6 +157,10 @@ pub fn purposes(role: Role, action: Action) -> &'static [Purpose] {
         (A::Inflow, R::Admin | R::Epidemiologist) => &[P::OutbreakResponse, P::Analysis],
         (A::Inflow, R::CommunityWorker) => &[P::CommunityService],
         (A::Inflow, R::Analyst) => &[P::Analysis],
+        (A::Alerts | A::UpdateAlert, R::Admin | R::Epidemiologist) => {
+            &[P::OutbreakResponse, P::CommunityService]
+        }
+        (A::Alerts | A::UpdateAlert, R::CommunityWorker) => &[P::CommunityService],
         (A::Sql, R::Admin | R::Epidemiologist | R::Analyst) => &[P::Analysis],
         (A::AuditRead, R::Admin) => &[P::Oversight],
         (A::ManageUsers, R::Admin) => &[P::Administration],

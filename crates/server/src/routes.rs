@@ -1,5 +1,6 @@
 //! The API's routes, one file per area, collected with their OpenAPI descriptions.
 
+pub mod alerts;
 pub mod audit;
 pub mod cases;
 pub mod communities;
@@ -37,6 +38,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(public::cotravel))
         .routes(routes!(returnees::returnees))
         .routes(routes!(inflow::inflow))
+        .routes(routes!(alerts::list))
+        .routes(routes!(alerts::set_status))
         .routes(routes!(sql::sql))
         .routes(routes!(audit::entries))
         .routes(routes!(audit::check))

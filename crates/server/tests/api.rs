@@ -53,6 +53,7 @@ fn calls(c: &City) -> Vec<Call> {
             "inflow",
             "/api/v1/inflow?as_of=2020-01-25&level=community".into(),
         ),
+        get("alerts", "/api/v1/alerts?as_of=2020-01-23".into()),
         Call {
             name: "sql",
             method: "POST",
@@ -95,6 +96,7 @@ fn expected(account: &str, call: &str) -> StatusCode {
             "returnees",
             "returnees_summary",
             "inflow",
+            "alerts",
             "sql",
             "audit_read",
             "verify_code",
@@ -107,6 +109,7 @@ fn expected(account: &str, call: &str) -> StatusCode {
             "returnees",
             "returnees_summary",
             "inflow",
+            "alerts",
             "sql",
             "verify_code",
         ],
@@ -115,6 +118,7 @@ fn expected(account: &str, call: &str) -> StatusCode {
             "returnees",
             "returnees_summary",
             "inflow",
+            "alerts",
             "sql",
             "verify_code",
         ],
@@ -124,10 +128,17 @@ fn expected(account: &str, call: &str) -> StatusCode {
             "returnees",
             "returnees_summary",
             "inflow",
+            "alerts",
             "verify_code",
         ],
         // C2's worker: not the case (C1), not C1's list.
-        "cw2" => &["returnees", "returnees_summary", "inflow", "verify_code"],
+        "cw2" => &[
+            "returnees",
+            "returnees_summary",
+            "inflow",
+            "alerts",
+            "verify_code",
+        ],
         "analyst" => &["returnees_summary", "inflow", "sql"],
         "gate" => &["verify_code"],
         _ => &[],
@@ -920,5 +931,137 @@ async fn inflow_counts_arrivals_within_each_scope() {
         )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_are_scoped_and_their_status_changes_audited() {
+    let c = City::start().await;
+    let p = &c.people;
+    let url = "/api/v1/alerts?as_of=2020-01-23";
+    let summary = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} {}/{} {}",
+                    a["rule"].as_str().unwrap(),
+                    a["region"].as_str().unwrap(),
+                    a["community"].as_str().unwrap_or("-"),
+                    a["status"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    // The case (reported the 23rd) stays in C1; three came from Wuhan on the 20th without
+    // registering (the returnee registered on the 21st).
+    let (s, v) = c.get(Some("admin"), Some("community_service"), url).await;
+    assert_eq!(s, OK, "{v}");
+    let mut all = summary(&v);
+    all.sort();
+    assert_eq!(
+        all,
+        [
+            "case_trail 330302/C1 open",
+            "unregistered_returnee 330302/C1 open",
+            "unregistered_returnee 330302/C2 open",
+            "unregistered_returnee 420106/- open",
+        ]
+    );
+
+    // C1's worker sees C1's two, with the person in clear (name and phone to visit).
+    let (s, v) = c.get(Some("cw"), Some("community_service"), url).await;
+    assert_eq!(s, OK, "{v}");
+    let mine = v.as_array().unwrap();
+    assert_eq!(mine.len(), 2, "{v}");
+    let returnee = mine
+        .iter()
+        .find(|a| a["rule"] == "unregistered_returnee")
+        .unwrap();
+    assert_eq!(returnee["persons"][0]["name"], "张三");
+    assert_eq!(returnee["task"], "register");
+    let trail = mine.iter().find(|a| a["rule"] == "case_trail").unwrap();
+    assert!(trail["persons"].as_array().unwrap().is_empty(), "{trail}");
+    assert!(
+        !trail.to_string().contains(&p.case.to_string()),
+        "a trail alert names no one: {trail}"
+    );
+    let id = returnee["id"].as_str().unwrap().to_string();
+
+    // C2's worker may neither see nor change it.
+    let (_, v2) = c.get(Some("cw2"), Some("community_service"), url).await;
+    assert_eq!(summary(&v2), ["unregistered_returnee 330302/C2 open"]);
+    let change = format!("/api/v1/alerts/{id}/status");
+    let (s, v) = c
+        .post(
+            Some("cw2"),
+            Some("community_service"),
+            &change,
+            json!({"status": "done"}),
+        )
+        .await;
+    assert_eq!(s, FORBIDDEN, "{v}");
+
+    // C1's worker acknowledges, then closes it; the list shows the new status.
+    for (status, note) in [("acknowledged", "calling"), ("done", "registered at home")] {
+        let (s, v) = c
+            .post(
+                Some("cw"),
+                Some("community_service"),
+                &change,
+                json!({"status": status, "note": note}),
+            )
+            .await;
+        assert_eq!(s, OK, "{v}");
+        assert_eq!(v["to"], status);
+    }
+    let (_, v) = c
+        .get(
+            Some("cw"),
+            Some("community_service"),
+            &format!("{url}&status=done"),
+        )
+        .await;
+    let done = v.as_array().unwrap();
+    assert_eq!(done.len(), 1, "{v}");
+    assert_eq!(done[0]["note"], "registered at home");
+    assert_eq!(done[0]["updated_by"], "cw");
+    let (s, v) = c
+        .post(
+            Some("cw"),
+            Some("community_service"),
+            "/api/v1/alerts/0000000000000000/status",
+            json!({"status": "done"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    let (s, _) = c
+        .post(
+            Some("cw"),
+            Some("community_service"),
+            &change,
+            json!({"status": "closed"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // Every change is in the audit log, the refused one too.
+    let (_, log) = c
+        .get(
+            Some("admin"),
+            Some("oversight"),
+            "/api/v1/audit?action=update_alert&limit=20",
+        )
+        .await;
+    let outcomes: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap_or_else(|| log.as_array().unwrap())
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert!(outcomes.contains(&"ok: open -> acknowledged"), "{log}");
+    assert!(outcomes.contains(&"ok: acknowledged -> done"), "{log}");
+    assert!(outcomes.iter().any(|o| o.starts_with("denied")), "{log}");
     c.stop().await;
 }

@@ -145,6 +145,7 @@ pub fn run(g: &Globals, a: BenchApiArgs) -> anyhow::Result<()> {
                 data: data.clone(),
                 db_url: Some(db_url),
                 rules: rules::RuleSet::builtin(),
+                alert_rules: alerts::AlertRules::builtin(),
             },
             keys.clone(),
         )

@@ -38,6 +38,8 @@ pub fn serve(g: &Globals, a: ServeArgs) -> anyhow::Result<()> {
         .map_err(|e| usage(format!("--addr {}: {e} (HOST:PORT)", a.addr)))?;
     let rules =
         rules::RuleSet::load_or_builtin(a.rules.as_deref()).map_err(|e| usage(e.to_string()))?;
+    let alert_rules = alerts::AlertRules::load_or_builtin(a.alert_rules.as_deref())
+        .map_err(|e| usage(e.to_string()))?;
     let keys = g.keys()?;
     let opts = server::ServeOptions {
         addr,
@@ -53,6 +55,7 @@ pub fn serve(g: &Globals, a: ServeArgs) -> anyhow::Result<()> {
                 data: g.data().to_path_buf(),
                 db_url: g.db.clone(),
                 rules,
+                alert_rules,
             },
             keys,
         )
@@ -273,6 +276,7 @@ async fn open_engine(g: &Globals) -> anyhow::Result<Engine> {
             data: g.data().to_path_buf(),
             db_url: g.db.clone(),
             rules: rules::RuleSet::builtin(),
+            alert_rules: alerts::AlertRules::builtin(),
         },
         keys,
     )

@@ -123,6 +123,7 @@ impl City {
                 data: data.clone(),
                 db_url,
                 rules: rules::RuleSet::builtin(),
+                alert_rules: alerts::AlertRules::builtin(),
             },
             keys.clone(),
         )

@@ -1,0 +1,289 @@
+//! Community alerts through the boundary: computed for a day from the current snapshot, kept
+//! in the operational database with their status (open, acknowledged, done), narrowed to the
+//! caller's region and community, the persons they name shown as the role allows, and every
+//! list and status change audited.
+
+use alerts::{Alert, AlertRules, Sources};
+use model::{Date, Region, Zone};
+use ops::{AlertRecord, AlertState, AlertStatus};
+use privacy::{Action, Denied, Scope};
+use serde::Serialize;
+use store::Store;
+
+use crate::disclose::PersonView;
+use crate::{Answer, Caller, Engine, EngineError, Snapshot, inflow_api, now_ms};
+
+/// What an alert list asks.
+#[derive(Clone, Debug, Default)]
+pub struct AlertParams {
+    /// The day (a date, or a time whose date is taken); absent, today.
+    pub as_of: Option<String>,
+    /// Only alerts with this status.
+    pub status: Option<String>,
+}
+
+/// One alert as shown.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize)]
+pub struct AlertView {
+    pub id: String,
+    /// `high_risk_arrivals`, `arrival_jump`, `case_trail` or `unregistered_returnee`.
+    pub rule: &'static str,
+    /// `high`, `medium` or `low`.
+    pub severity: &'static str,
+    pub date: String,
+    pub region: String,
+    pub region_name: Option<&'static str>,
+    /// Absent: persons staying in no known community of the region.
+    pub community: Option<String>,
+    pub detail: String,
+    /// `visit`, `register`, `home_quarantine_check` or `disinfect`.
+    pub task: &'static str,
+    pub task_detail: String,
+    pub count: u32,
+    /// The persons the task is about, as the caller may see them.
+    pub persons: Vec<PersonView>,
+    pub venue: Option<String>,
+    /// `open`, `acknowledged` or `done`.
+    pub status: &'static str,
+    /// When it was first raised and last changed (ms since the epoch), and by whom.
+    pub first_seen: i64,
+    pub updated_at: i64,
+    pub updated_by: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Computes the alerts of `day` from a store and its index (no scope, no status): the CLI's
+/// and the API's one path.
+pub async fn compute(
+    store: &Store,
+    index: &trace::Index,
+    risk: &rules::RiskAreas,
+    rules: &AlertRules,
+    day: Date,
+) -> Result<Vec<Alert>, EngineError> {
+    let q = query::Query::open_pseudonymised(store).map_err(EngineError::internal)?;
+    let lookup = |origin: Region, date: Date| inflow_api::origin_risk(risk, origin, date);
+    let src = Sources {
+        query: &q,
+        index,
+        zone: store.zone(),
+        risk: &lookup,
+    };
+    alerts::compute(&src, rules, day)
+        .await
+        .map_err(EngineError::internal)
+}
+
+/// The record an alert is stored as.
+pub fn record(a: &Alert) -> AlertRecord {
+    AlertRecord {
+        id: a.id.clone(),
+        rule: a.rule.as_str().into(),
+        severity: a.severity.as_str().into(),
+        date: a.date.to_string(),
+        region: a.region.to_string(),
+        community: a.community.clone().unwrap_or_default(),
+        detail: a.detail.clone(),
+        task: a.task.as_str().into(),
+        task_detail: a.task_detail.clone(),
+        persons: i64::from(a.count),
+    }
+}
+
+/// Whether an alert at `region` / `community` is the caller's: within their region, and for a
+/// community scope exactly their community.
+fn in_scope(scope: &Scope, region: Region, community: Option<&str>) -> bool {
+    scope.covers_region(region)
+        && scope
+            .community
+            .as_deref()
+            .is_none_or(|c| community == Some(c))
+}
+
+fn parse_status(s: &str) -> Result<AlertStatus, EngineError> {
+    AlertStatus::parse(s.trim()).ok_or_else(|| {
+        EngineError::BadRequest(format!("status {s}: expected open, acknowledged or done"))
+    })
+}
+
+fn parse_day(s: Option<&str>, zone: Zone) -> Result<Date, EngineError> {
+    crate::parse_as_of_date(s, zone)
+}
+
+impl Engine {
+    async fn current(&self) -> Result<std::sync::Arc<Snapshot>, EngineError> {
+        let engine = self.clone();
+        tokio::task::spawn_blocking(move || engine.snapshot())
+            .await
+            .map_err(EngineError::internal)?
+    }
+
+    async fn denied(
+        &self,
+        caller: &Caller,
+        action: Action,
+        e: EngineError,
+    ) -> Result<EngineError, EngineError> {
+        self.audit(caller, action, Vec::new(), 0, e.outcome())
+            .await?;
+        Ok(e)
+    }
+
+    /// The alerts of a day within the caller's scope, each with its stored status.
+    pub async fn alerts(
+        &self,
+        caller: &Caller,
+        params: &AlertParams,
+    ) -> Result<Vec<AlertView>, EngineError> {
+        let action = Action::Alerts;
+        if let Err(d) = privacy::authorize(caller.account.role, action, caller.purpose) {
+            return Err(self.denied(caller, action, d.into()).await?);
+        }
+        let prepared = async {
+            let snap = self.current().await?;
+            let day = parse_day(params.as_of.as_deref(), snap.zone())?;
+            let wanted = params.status.as_deref().map(parse_status).transpose()?;
+            let all = compute(
+                &snap.store,
+                &snap.index,
+                &snap.risk,
+                &self.inner.alert_rules,
+                day,
+            )
+            .await?;
+            let scope = &caller.account.scope;
+            let mine: Vec<Alert> = all
+                .into_iter()
+                .filter(|a| in_scope(scope, a.region, a.community.as_deref()))
+                .collect();
+            let records: Vec<AlertRecord> = mine.iter().map(record).collect();
+            let states = self.inner.ops.sync_alerts(&records, now_ms()).await?;
+            let mine: Vec<(Alert, AlertState)> = mine
+                .into_iter()
+                .filter_map(|a| states.get(&a.id).cloned().map(|s| (a, s)))
+                .filter(|(_, s)| wanted.is_none_or(|w| s.status == w))
+                .collect();
+            Ok::<_, EngineError>(mine)
+        }
+        .await;
+        let mine = match prepared {
+            Ok(m) => m,
+            Err(e) => return Err(self.denied(caller, action, e).await?),
+        };
+        self.run(caller, action, move |ctx| {
+            let view = ctx.view()?;
+            let rows = mine.len() as i64;
+            let mut value = Vec::with_capacity(mine.len());
+            for (a, s) in mine {
+                // The alert is already the caller's by where the persons stay.
+                let persons = view.persons_where(&a.persons, &|_| true)?;
+                value.push(AlertView {
+                    id: a.id,
+                    rule: a.rule.as_str(),
+                    severity: a.severity.as_str(),
+                    date: a.date.to_string(),
+                    region: a.region.to_string(),
+                    region_name: a.region.place_name(),
+                    community: a.community,
+                    detail: a.detail,
+                    task: a.task.as_str(),
+                    task_detail: a.task_detail,
+                    count: a.count,
+                    persons,
+                    venue: a.venue,
+                    status: s.status.as_str(),
+                    first_seen: s.first_seen,
+                    updated_at: s.updated_at,
+                    updated_by: (!s.updated_by.is_empty()).then_some(s.updated_by),
+                    note: (!s.note.is_empty()).then_some(s.note),
+                });
+            }
+            Ok(Answer {
+                value,
+                persons: view.shown(),
+                rows,
+            })
+        })
+        .await
+    }
+
+    /// Sets the status of an alert within the caller's scope; returns the status it had.
+    pub async fn set_alert_status(
+        &self,
+        caller: &Caller,
+        id: &str,
+        status: &str,
+        note: &str,
+    ) -> Result<(&'static str, &'static str), EngineError> {
+        let action = Action::UpdateAlert;
+        let result = async {
+            privacy::authorize(caller.account.role, action, caller.purpose)?;
+            let to = parse_status(status)?;
+            if note.len() > 2000 {
+                return Err(EngineError::BadRequest(
+                    "a note of at most 2000 bytes".into(),
+                ));
+            }
+            let Some(stored) = self.inner.ops.alert(id.trim()).await? else {
+                return Err(EngineError::NotFound(format!("no alert {id}")));
+            };
+            let region = Region::parse(stored.record.region.as_bytes())
+                .map_err(|_| EngineError::internal("a stored alert's region is not a code"))?;
+            let community =
+                (!stored.record.community.is_empty()).then_some(stored.record.community.as_str());
+            if !in_scope(&caller.account.scope, region, community) {
+                return Err(Denied::OutOfScope {
+                    what: format!("alert {id}"),
+                    scope: caller.account.scope.describe(),
+                }
+                .into());
+            }
+            let from = self
+                .inner
+                .ops
+                .set_alert_status(id.trim(), to, &caller.account.name, note.trim(), now_ms())
+                .await?
+                .ok_or_else(|| EngineError::NotFound(format!("no alert {id}")))?;
+            Ok((from.as_str(), to.as_str()))
+        }
+        .await;
+        let (rows, outcome) = match &result {
+            Ok((from, to)) => (1, format!("ok: {from} -> {to}")),
+            Err(e) => (0, e.outcome()),
+        };
+        self.audit(caller, action, Vec::new(), rows, outcome)
+            .await?;
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_see_their_region_and_community_only() {
+        let r = |c: u32| Region::new(c).unwrap();
+        let county = Scope {
+            region: Some(r(330302)),
+            community: None,
+        };
+        assert!(in_scope(&county, r(330302), Some("C1")));
+        assert!(in_scope(&county, r(330302), None));
+        assert!(!in_scope(&county, r(330303), Some("C1")));
+        let c1 = Scope {
+            region: Some(r(330302)),
+            community: Some("C1".into()),
+        };
+        assert!(in_scope(&c1, r(330302), Some("C1")));
+        assert!(!in_scope(&c1, r(330302), Some("C2")));
+        assert!(
+            !in_scope(&c1, r(330302), None),
+            "no community is not theirs"
+        );
+        assert!(in_scope(&Scope::default(), r(110105), None));
+        assert!(parse_status("done").is_ok());
+        assert!(parse_status("closed").is_err());
+    }
+}
