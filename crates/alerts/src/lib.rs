@@ -31,7 +31,7 @@ mod trail;
 pub use alert::{Alert, AlertRule, Severity, Task};
 pub use compute::{Sources, compute};
 pub use config::{AlertRules, DEFAULT_ALERT_RULES};
-pub use trail::{TrailStop, public_trail};
+pub use trail::{TrailStop, public_trail, trail_window};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AlertError {

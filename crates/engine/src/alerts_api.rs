@@ -112,7 +112,7 @@ fn parse_day(s: Option<&str>, zone: Zone) -> Result<Date, EngineError> {
 }
 
 impl Engine {
-    async fn current(&self) -> Result<std::sync::Arc<Snapshot>, EngineError> {
+    pub(crate) async fn current(&self) -> Result<std::sync::Arc<Snapshot>, EngineError> {
         let engine = self.clone();
         tokio::task::spawn_blocking(move || engine.snapshot())
             .await

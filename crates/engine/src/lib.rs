@@ -17,6 +17,7 @@ pub mod audit_api;
 pub mod codes;
 pub mod inflow_api;
 pub mod ingest_api;
+pub mod open_api;
 pub mod retention;
 pub mod returnees;
 pub mod signing;
@@ -468,9 +469,16 @@ impl Engine {
     pub async fn status(&self) -> Result<Status, EngineError> {
         self.read(|s| {
             let stats = s.store.manifest().kind_stats();
+            // The last day of the personal records (public figures may run further).
+            let last_date = stats
+                .iter()
+                .filter(|(k, _)| k.spec().column("person_id").is_some())
+                .filter_map(|(_, v)| v.last_date.clone())
+                .max();
             Ok(Status {
                 sources: s.store.manifest().sources().len() as u64,
                 rows: stats.values().map(|k| k.rows).sum(),
+                last_date,
                 index_events: s.index.events() as u64,
                 zone: s.zone().to_string(),
             })
@@ -485,6 +493,8 @@ impl Engine {
 pub struct Status {
     pub sources: u64,
     pub rows: u64,
+    /// The last day with personal records (`YYYY-MM-DD`), the dashboard's default day.
+    pub last_date: Option<String>,
     pub index_events: u64,
     pub zone: String,
 }

@@ -51,6 +51,7 @@ mod arrival;
 mod daily;
 mod exposed;
 mod period;
+pub mod public;
 mod scan;
 mod stay;
 mod venue;

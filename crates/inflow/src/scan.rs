@@ -93,6 +93,12 @@ impl Columns<'_> {
             .ok_or_else(|| self.unexpected(i, "Int64"))
     }
 
+    pub fn floats(&self, i: usize) -> Result<&arrow::array::Float64Array, InflowError> {
+        self.column(i)?
+            .as_primitive_opt::<arrow::datatypes::Float64Type>()
+            .ok_or_else(|| self.unexpected(i, "Float64"))
+    }
+
     pub fn dates(&self, i: usize) -> Result<&Date32Array, InflowError> {
         self.column(i)?
             .as_primitive_opt::<Date32Type>()

@@ -116,6 +116,10 @@ vocabulary! {
         Alerts = "alerts",
         /// Acknowledge or close an alert.
         UpdateAlert = "update_alert",
+        /// Published figures: risk areas, movement shares, case counts (no persons).
+        OpenData = "open_data",
+        /// A case's public trail: rides and venues from the day before onset, no identity.
+        CaseTrail = "case_trail",
         /// Read-only SQL over the pseudonymised tables.
         Sql = "sql",
         /// Read the audit log.
@@ -161,6 +165,11 @@ pub fn purposes(role: Role, action: Action) -> &'static [Purpose] {
             &[P::OutbreakResponse, P::CommunityService]
         }
         (A::Alerts | A::UpdateAlert, R::CommunityWorker) => &[P::CommunityService],
+        (A::OpenData, R::Admin | R::Epidemiologist | R::CommunityWorker | R::Analyst) => {
+            &[P::Analysis, P::OutbreakResponse, P::CommunityService]
+        }
+        (A::CaseTrail, R::Admin | R::Epidemiologist) => &[P::OutbreakResponse],
+        (A::CaseTrail, R::CommunityWorker) => &[P::CommunityService],
         (A::Sql, R::Admin | R::Epidemiologist | R::Analyst) => &[P::Analysis],
         (A::AuditRead, R::Admin) => &[P::Oversight],
         (A::ManageUsers, R::Admin) => &[P::Administration],

@@ -74,6 +74,19 @@ impl RiskAreas {
         self.count == 0
     }
 
+    /// Every published area valid on `date`, sorted by region then level.
+    pub fn valid_on(&self, date: Date) -> Vec<RiskArea> {
+        let mut out: Vec<RiskArea> = self
+            .by_prefix
+            .values()
+            .flatten()
+            .filter(|a| a.valid_from <= date && a.valid_to.is_none_or(|to| date <= to))
+            .copied()
+            .collect();
+        out.sort_by_key(|a| (a.region, a.level, a.valid_from));
+        out
+    }
+
     /// Whether an area of `level` covering `region` is valid on `date`.
     pub fn covers(&self, level: RiskLevel, region: u32, date: Date) -> bool {
         let keys = [(6, region), (4, region / 100), (2, region / 10_000), (0, 0)];

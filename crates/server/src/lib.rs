@@ -187,6 +187,12 @@ pub fn app(engine: Engine, opts: &ServeOptions, spool: PathBuf) -> Router {
         ));
     let rest = Router::new()
         .nest("/api/v1", api)
+        .route("/", get(routes::dashboard::index))
+        .route("/app.js", get(routes::dashboard::app))
+        .route("/style.css", get(routes::dashboard::style))
+        .route("/app.js.LEGAL.txt", get(routes::dashboard::legal))
+        .route("/favicon.ico", get(routes::dashboard::favicon))
+        .route("/regions.json", get(routes::dashboard::regions))
         .route("/healthz", get(routes::system::healthz))
         .route("/metrics", get(routes::system::metrics))
         .route("/api/openapi.json", get(routes::system::openapi))

@@ -4,8 +4,10 @@ pub mod alerts;
 pub mod audit;
 pub mod cases;
 pub mod communities;
+pub mod dashboard;
 pub mod inflow;
 pub mod ingest;
+pub mod open;
 pub mod persons;
 pub mod public;
 pub mod returnees;
@@ -40,6 +42,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(inflow::inflow))
         .routes(routes!(alerts::list))
         .routes(routes!(alerts::set_status))
+        .routes(routes!(open::risk_areas))
+        .routes(routes!(open::migration))
+        .routes(routes!(open::case_curve))
+        .routes(routes!(open::trail))
         .routes(routes!(sql::sql))
         .routes(routes!(audit::entries))
         .routes(routes!(audit::check))

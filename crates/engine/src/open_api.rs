@@ -1,0 +1,268 @@
+//! Published figures and public trails through the boundary: risk areas valid on a day,
+//! movement shares (Baidu Qianxi), case curves (DXY), and a case's public trail. None of them
+//! shows a person; each request is audited like any other.
+
+use model::{Date, Region, Timestamp};
+use privacy::Action;
+use serde::Serialize;
+
+use crate::{Caller, Engine, EngineError};
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize)]
+pub struct RiskAreaView {
+    pub region: String,
+    pub name: Option<&'static str>,
+    /// `high`, `medium` or `low`.
+    pub level: &'static str,
+    pub valid_from: String,
+    pub valid_to: Option<String>,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize)]
+pub struct ShareView {
+    pub origin: String,
+    pub origin_name: Option<&'static str>,
+    pub destination: String,
+    pub destination_name: Option<&'static str>,
+    /// Percent of the place's departures (out) or arrivals (in).
+    pub share_pct: f64,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseDayView {
+    pub date: String,
+    pub confirmed: u64,
+    pub new: u64,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize)]
+pub struct TrailStopView {
+    /// `rail`, `flight`, `coach`, `ship` or `venue`.
+    pub via: &'static str,
+    pub start: String,
+    pub end: String,
+    /// The service number or venue id.
+    pub place: String,
+    /// The venue's name, when known.
+    pub place_name: Option<String>,
+    pub region: Option<String>,
+    pub region_name: Option<&'static str>,
+    pub community: Option<String>,
+}
+
+/// A case's public trail: what may be published, naming no one.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize)]
+pub struct TrailView {
+    pub onset: String,
+    pub reported: String,
+    /// The window shown: from the start of the day before onset to the report.
+    pub from: String,
+    pub to: String,
+    pub stops: Vec<TrailStopView>,
+}
+
+fn region_param(s: &str, what: &str) -> Result<Region, EngineError> {
+    Region::parse(s.trim().as_bytes())
+        .map_err(|e| EngineError::BadRequest(format!("{what} {s}: {}", e.reason())))
+}
+
+fn date_param(s: &str, what: &str) -> Result<Date, EngineError> {
+    Date::parse(s.trim().as_bytes())
+        .map_err(|e| EngineError::BadRequest(format!("{what} {s}: {}", e.reason())))
+}
+
+impl Engine {
+    /// Runs `work` for an open-data request: authorised, then audited with its row count.
+    async fn open_data<T, F>(&self, caller: &Caller, work: F) -> Result<Vec<T>, EngineError>
+    where
+        F: AsyncFnOnce() -> Result<Vec<T>, EngineError>,
+    {
+        let action = Action::OpenData;
+        let result = match privacy::authorize(caller.account.role, action, caller.purpose) {
+            Err(d) => Err(EngineError::Denied(d)),
+            Ok(()) => work().await,
+        };
+        let (rows, outcome) = match &result {
+            Ok(v) => (v.len() as i64, "ok".to_string()),
+            Err(e) => (0, e.outcome()),
+        };
+        self.audit(caller, action, Vec::new(), rows, outcome)
+            .await?;
+        result
+    }
+
+    /// The published risk areas valid on a day.
+    pub async fn risk_areas(
+        &self,
+        caller: &Caller,
+        as_of: Option<&str>,
+    ) -> Result<Vec<RiskAreaView>, EngineError> {
+        self.open_data(caller, async || {
+            let (risk, zone) = self
+                .read(|snap| Ok((snap.risk.clone(), snap.zone())))
+                .await?;
+            let day = crate::parse_as_of_date(as_of, zone)?;
+            Ok(risk
+                .valid_on(day)
+                .into_iter()
+                .filter_map(|a| {
+                    let r = Region::new(a.region)?;
+                    Some(RiskAreaView {
+                        region: r.to_string(),
+                        name: r.place_name(),
+                        level: a.level.as_str(),
+                        valid_from: a.valid_from.to_string(),
+                        valid_to: a.valid_to.map(|d| d.to_string()),
+                    })
+                })
+                .collect())
+        })
+        .await
+    }
+
+    /// The largest movement shares from (`outbound`) or into a place on a day.
+    pub async fn migration(
+        &self,
+        caller: &Caller,
+        place: &str,
+        outbound: bool,
+        day: &str,
+        limit: usize,
+    ) -> Result<Vec<ShareView>, EngineError> {
+        self.open_data(caller, async || {
+            let place = region_param(place, "region")?;
+            let day = date_param(day, "date")?;
+            let store = self.read(|snap| Ok(snap.store.clone())).await?;
+            let q = query::Query::open_pseudonymised(&store).map_err(EngineError::internal)?;
+            let shares = inflow::public::shares(&q, place, outbound, day, limit.clamp(1, 400))
+                .await
+                .map_err(EngineError::internal)?;
+            Ok(shares
+                .into_iter()
+                .map(|s| ShareView {
+                    origin: s.origin.to_string(),
+                    origin_name: s.origin.place_name(),
+                    destination: s.destination.to_string(),
+                    destination_name: s.destination.place_name(),
+                    share_pct: s.share_pct,
+                })
+                .collect())
+        })
+        .await
+    }
+
+    /// Published daily cases of an area.
+    pub async fn case_curve(
+        &self,
+        caller: &Caller,
+        area: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<CaseDayView>, EngineError> {
+        self.open_data(caller, async || {
+            let area = region_param(area, "region")?;
+            let (first, last) = (date_param(from, "from")?, date_param(to, "to")?);
+            if first > last || last.days() - first.days() > 400 {
+                return Err(EngineError::BadRequest(
+                    "from must be on or before to, at most 400 days apart".into(),
+                ));
+            }
+            let store = self.read(|snap| Ok(snap.store.clone())).await?;
+            let q = query::Query::open_pseudonymised(&store).map_err(EngineError::internal)?;
+            let days = inflow::public::case_curve(&q, area, first, last)
+                .await
+                .map_err(EngineError::internal)?;
+            Ok(days
+                .into_iter()
+                .map(|d| CaseDayView {
+                    date: d.date.to_string(),
+                    confirmed: d.confirmed,
+                    new: d.new,
+                })
+                .collect())
+        })
+        .await
+    }
+
+    /// A case's public trail as of a time.
+    pub async fn case_trail(
+        &self,
+        caller: &Caller,
+        id: &str,
+        as_of: Option<&str>,
+    ) -> Result<TrailView, EngineError> {
+        let action = Action::CaseTrail;
+        let person = crate::parse_person(id);
+        let pseudonym = person
+            .as_ref()
+            .ok()
+            .map(|p| self.inner.keys.pseudonyms.pseudonym(*p));
+        let result: Result<TrailView, EngineError> = async {
+            privacy::authorize(caller.account.role, action, caller.purpose)?;
+            let Some(case) = pseudonym else {
+                return Err(EngineError::BadRequest(format!(
+                    "not a person id: {}",
+                    id.trim()
+                )));
+            };
+            let snap = self.current().await?;
+            let zone = snap.zone();
+            let at = crate::parse_as_of_instant(as_of, zone)?;
+            let tracer = trace::Tracer::new(&snap.index, zone);
+            let Some(info) = tracer.assess(case, at).case else {
+                return Err(EngineError::NotFound(
+                    "not a confirmed or asymptomatic case by then".into(),
+                ));
+            };
+            let stops = alerts::public_trail(&snap.index, case, &info, zone);
+            let ids = stops
+                .iter()
+                .filter(|s| s.via == trace::Via::Venue)
+                .map(|s| s.place.clone())
+                .collect();
+            let q = query::Query::open_pseudonymised(&snap.store).map_err(EngineError::internal)?;
+            let venues = inflow::venues(&q, &ids)
+                .await
+                .map_err(EngineError::internal)?;
+            let (from, to) = alerts::trail_window(&info, zone);
+            Ok(TrailView {
+                onset: info.onset.to_string(),
+                reported: Timestamp(info.report_time).to_rfc3339(zone),
+                from: Timestamp(from).to_rfc3339(zone),
+                to: Timestamp(to).to_rfc3339(zone),
+                stops: stops
+                    .into_iter()
+                    .map(|s| {
+                        let v = venues.get(&s.place);
+                        TrailStopView {
+                            via: s.via.as_str(),
+                            start: s.start.to_rfc3339(zone),
+                            end: s.end.to_rfc3339(zone),
+                            place_name: v.and_then(|v| v.name.clone()),
+                            region: v.map(|v| v.region.to_string()),
+                            region_name: v.and_then(|v| v.region.place_name()),
+                            community: v.and_then(|v| v.community.clone()),
+                            place: s.place,
+                        }
+                    })
+                    .collect(),
+            })
+        }
+        .await;
+        let (rows, outcome) = match &result {
+            Ok(t) => (t.stops.len() as i64, "ok".to_string()),
+            Err(e) => (0, e.outcome()),
+        };
+        let persons = match (&result, pseudonym) {
+            (Ok(_), Some(p)) => vec![p],
+            _ => Vec::new(),
+        };
+        self.audit(caller, action, persons, rows, outcome).await?;
+        result
+    }
+}

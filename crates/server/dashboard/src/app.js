@@ -1,0 +1,665 @@
+// The command-centre dashboard: a single page over the fangyi API. It holds no data of its own:
+// every figure is fetched with the viewer's session token and the purpose their role allows,
+// so the server's scoping, masking and audit apply to everything shown here.
+
+import * as echarts from "echarts/core";
+import { BarChart, LineChart, LinesChart, ScatterChart } from "echarts/charts";
+import {
+  DataZoomComponent,
+  GridComponent,
+  LegendComponent,
+  TooltipComponent,
+} from "echarts/components";
+import { CanvasRenderer } from "echarts/renderers";
+
+echarts.use([
+  BarChart,
+  LineChart,
+  LinesChart,
+  ScatterChart,
+  DataZoomComponent,
+  GridComponent,
+  LegendComponent,
+  TooltipComponent,
+  CanvasRenderer,
+]);
+
+const $ = (sel) => document.querySelector(sel);
+const state = {
+  token: sessionStorage.getItem("fangyi.token"),
+  account: JSON.parse(sessionStorage.getItem("fangyi.account") || "null"),
+  asOf: new URLSearchParams(location.search).get("as_of"),
+  regions: null, // code → {name, level, parent, lon, lat}
+  selected: null, // the region the curves show
+  charts: {},
+  inflow: [],
+};
+
+// ---- API -------------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/// Calls the API for `action` (the policy's action name): the purpose sent is the first one
+/// the viewer's role allows for it.
+async function api(path, { action, method = "GET", body } = {}) {
+  const headers = { Accept: "application/json" };
+  if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  if (action) {
+    const allowed = state.account?.purposes?.[action];
+    if (!allowed) throw new ApiError(403, `your role may not ${action.replace(/_/g, " ")}`);
+    headers["X-Purpose"] = allowed[0];
+  }
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(`/api/v1${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  const json = text ? JSON.parse(text) : null;
+  if (res.status === 401 && state.token) {
+    logout();
+    throw new ApiError(401, "your session ended; sign in again");
+  }
+  if (!res.ok) throw new ApiError(res.status, json?.error || res.statusText);
+  return json;
+}
+
+const may = (action) => Boolean(state.account?.purposes?.[action]);
+
+// ---- helpers ---------------------------------------------------------------------------
+
+const fmt = (n) => Number(n).toLocaleString("en-US");
+
+function esc(s) {
+  return String(s ?? "").replace(/[&<>"']/g, (c) =>
+    ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c],
+  );
+}
+
+function addDays(date, n) {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+
+function regionName(code) {
+  const r = state.regions?.get(code);
+  return r ? `${r.name}` : code;
+}
+
+function table(el, columns, rows, empty = "nothing to show") {
+  if (!rows.length) {
+    el.innerHTML = `<p class="empty">${esc(empty)}</p>`;
+    return;
+  }
+  const head = columns
+    .map((c) => `<th class="${c.num ? "num" : ""}">${esc(c.label)}</th>`)
+    .join("");
+  const body = rows
+    .map(
+      (r) =>
+        `<tr>${columns
+          .map((c) => `<td class="${c.num ? "num" : ""}">${c.html ? c.html(r) : esc(c.value(r))}</td>`)
+          .join("")}</tr>`,
+    )
+    .join("");
+  el.innerHTML = `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
+function chart(id) {
+  if (!state.charts[id]) state.charts[id] = echarts.init(document.getElementById(id));
+  return state.charts[id];
+}
+
+window.addEventListener("resize", () => Object.values(state.charts).forEach((c) => c.resize()));
+
+// ---- session ---------------------------------------------------------------------------
+
+async function login(event) {
+  event.preventDefault();
+  const form = event.target;
+  $("#login-error").textContent = "";
+  try {
+    const answer = await api("/login", {
+      method: "POST",
+      body: { name: form.name.value, password: form.password.value },
+    });
+    state.token = answer.token;
+    state.account = answer.account;
+    sessionStorage.setItem("fangyi.token", state.token);
+    sessionStorage.setItem("fangyi.account", JSON.stringify(state.account));
+    form.password.value = "";
+    await start();
+  } catch (e) {
+    $("#login-error").textContent = e.message;
+  }
+}
+
+function logout() {
+  state.token = null;
+  state.account = null;
+  sessionStorage.removeItem("fangyi.token");
+  sessionStorage.removeItem("fangyi.account");
+  Object.values(state.charts).forEach((c) => c.dispose());
+  state.charts = {};
+  $("#tabs").hidden = true;
+  $("#logout").hidden = true;
+  $("#who").textContent = "";
+  show("login");
+}
+
+function show(view) {
+  document.querySelectorAll(".view").forEach((v) => v.classList.toggle("active", v.id === view));
+  document
+    .querySelectorAll("#tabs button")
+    .forEach((b) => b.classList.toggle("active", b.dataset.view === view));
+  Object.values(state.charts).forEach((c) => c.resize());
+}
+
+async function loadRegions() {
+  if (state.regions) return;
+  const rows = await (await fetch("/regions.json")).json();
+  state.regions = new Map(
+    rows.map(([code, name, level, parent, lon, lat]) => [code, { name, level, parent, lon, lat }]),
+  );
+}
+
+async function start() {
+  const a = state.account;
+  const scope = [a.region && `region ${a.region}`, a.community && `community ${a.community}`]
+    .filter(Boolean)
+    .join(", ");
+  $("#who").textContent = `${a.name} · ${a.role.replace(/_/g, " ")}${scope ? ` · ${scope}` : ""}`;
+  $("#who").dataset.role = a.role;
+  $("#tabs").hidden = false;
+  $("#logout").hidden = false;
+  if (!state.asOf) {
+    const health = await (await fetch("/healthz")).json();
+    state.asOf = health.store?.last_date || new Date().toISOString().slice(0, 10);
+  }
+  $("#as-of").value = state.asOf;
+  await loadRegions();
+  show("overview");
+  await refresh();
+}
+
+async function refresh() {
+  await Promise.all([overview(), communities()]);
+}
+
+// ---- overview --------------------------------------------------------------------------
+
+/// The level the viewer's inflow is counted at: their community, the counties of their
+/// prefecture, or prefectures.
+function inflowLevel() {
+  const a = state.account;
+  if (a.community) return "community";
+  if (a.region && !a.region.endsWith("0000")) return "county";
+  return "prefecture";
+}
+
+async function overview() {
+  const asOf = state.asOf;
+  const level = inflowLevel();
+  const region = state.account.region ? `&region=${state.account.region}` : "";
+  const [inflow, risk, alerts] = await Promise.all([
+    may("inflow")
+      ? api(`/inflow?as_of=${asOf}&days=14&level=${level}${region}`, { action: "inflow" })
+      : [],
+    may("open_data") ? api(`/risk-areas?as_of=${asOf}`, { action: "open_data" }) : [],
+    may("alerts") ? api(`/alerts?as_of=${asOf}`, { action: "alerts" }) : null,
+  ]);
+  state.inflow = inflow;
+  const arrivals = inflow.reduce((s, r) => s + r.arrivals, 0);
+  const high = inflow.reduce((s, r) => s + r.from_high_risk, 0);
+  const places = new Set(inflow.map((r) => `${r.region}/${r.community ?? ""}`));
+  const kpis = [
+    ["kpi-arrivals", "arrivals, 14 days (person-days)", fmt(arrivals)],
+    ["kpi-high", "from high-risk areas", fmt(high)],
+    ["kpi-places", level === "community" ? "communities with arrivals" : `${level}s with arrivals`, fmt(places.size)],
+    ["kpi-alerts", "open alerts", alerts ? fmt(alerts.filter((x) => x.status === "open").length) : "—"],
+    ["kpi-risk", "high-risk areas today", fmt(risk.filter((x) => x.level === "high").length)],
+  ];
+  $("#kpis").innerHTML = kpis
+    .map(([id, label, value]) => `<div class="kpi" id="${id}"><div class="value">${value}</div><div class="label">${esc(label)}</div></div>`)
+    .join("");
+
+  // Destinations over the period, largest first.
+  const byPlace = new Map();
+  for (const r of inflow) {
+    const key = `${r.region}|${r.community ?? ""}`;
+    const p = byPlace.get(key) || { region: r.region, name: r.name, community: r.community, arrivals: 0, high: 0, origins: new Map() };
+    p.arrivals += r.arrivals;
+    p.high += r.from_high_risk;
+    for (const o of r.top_origins) p.origins.set(o.region, (p.origins.get(o.region) || 0) + o.persons);
+    byPlace.set(key, p);
+  }
+  const places_ = [...byPlace.values()].sort((a, b) => b.arrivals - a.arrivals || a.region.localeCompare(b.region));
+  table(
+    $("#inflow-table"),
+    [
+      { label: "region", value: (p) => `${p.region} ${p.name ?? regionName(p.region)}` },
+      ...(level === "community" ? [{ label: "community", value: (p) => p.community ?? "(none known)" }] : []),
+      { label: "arrivals", num: true, value: (p) => fmt(p.arrivals) },
+      { label: "from high-risk", num: true, value: (p) => fmt(p.high) },
+      {
+        label: "top origins",
+        value: (p) =>
+          [...p.origins.entries()]
+            .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+            .slice(0, 3)
+            .map(([o, n]) => `${regionName(o)} ${fmt(n)}`)
+            .join(", "),
+      },
+    ],
+    places_.slice(0, 50),
+    may("inflow") ? "no arrivals in these 14 days" : "your role sees no inflow",
+  );
+  if (!state.selected) {
+    state.selected = state.account.region || (places_[0] && places_[0].region.slice(0, 4) + "00") || "420100";
+  }
+  arrivalsChart(inflow);
+  await Promise.all([mapChart(places_, risk), casesChart()]);
+}
+
+function arrivalsChart(inflow) {
+  const days = [];
+  for (let i = 13; i >= 0; i--) days.push(addDays(state.asOf, -i));
+  const total = new Map(days.map((d) => [d, 0]));
+  const high = new Map(days.map((d) => [d, 0]));
+  for (const r of inflow) {
+    total.set(r.date, (total.get(r.date) || 0) + r.arrivals);
+    high.set(r.date, (high.get(r.date) || 0) + r.from_high_risk);
+  }
+  const el = document.getElementById("arrivals-chart");
+  el.dataset.total = [...total.values()].reduce((a, b) => a + b, 0);
+  chart("arrivals-chart").setOption(
+    {
+      tooltip: { trigger: "axis" },
+      legend: { data: ["arrivals", "from high-risk"], top: 0 },
+      grid: { left: 48, right: 16, top: 28, bottom: 28 },
+      xAxis: { type: "category", data: days.map((d) => d.slice(5)) },
+      yAxis: { type: "value", minInterval: 1 },
+      series: [
+        { name: "arrivals", type: "bar", data: days.map((d) => total.get(d)), itemStyle: { color: "#1f5fbf" } },
+        { name: "from high-risk", type: "line", data: days.map((d) => high.get(d)), itemStyle: { color: "#c62828" } },
+      ],
+    },
+    true,
+  );
+}
+
+async function casesChart() {
+  const el = document.getElementById("cases-chart");
+  const region = state.selected;
+  $("#cases-title").textContent = `Published cases · ${region} ${regionName(region)}`;
+  let days = [];
+  if (may("open_data")) {
+    days = await api(`/case-curve?region=${region}&from=${addDays(state.asOf, -29)}&to=${state.asOf}`, {
+      action: "open_data",
+    });
+  }
+  el.dataset.points = days.length;
+  el.dataset.confirmed = days.length ? days[days.length - 1].confirmed : 0;
+  const c = chart("cases-chart");
+  if (!days.length) {
+    c.clear();
+    c.setOption({
+      title: {
+        text: "No published case counts for this area and period",
+        subtext: "load them with: fangyi import dxy-cases DIR",
+        left: "center",
+        top: "middle",
+        textStyle: { fontSize: 13, color: "#5d6b7e" },
+      },
+    });
+    return;
+  }
+  c.setOption(
+    {
+      tooltip: { trigger: "axis" },
+      legend: { data: ["new", "cumulative"], top: 0 },
+      grid: { left: 48, right: 48, top: 28, bottom: 28 },
+      xAxis: { type: "category", data: days.map((d) => d.date.slice(5)) },
+      yAxis: [{ type: "value", minInterval: 1 }, { type: "value", minInterval: 1 }],
+      series: [
+        { name: "new", type: "bar", data: days.map((d) => d.new), itemStyle: { color: "#ef8f00" } },
+        { name: "cumulative", type: "line", yAxisIndex: 1, data: days.map((d) => d.confirmed), itemStyle: { color: "#c62828" } },
+      ],
+    },
+    true,
+  );
+}
+
+// Longitude is shrunk by cos(35°) so the country keeps its shape on a plain grid.
+const X = (lon) => lon * 0.82;
+
+function point(code) {
+  const r = state.regions.get(code) || state.regions.get(code.slice(0, 4) + "00") || state.regions.get(code.slice(0, 2) + "0000");
+  return r && r.lon != null ? [X(r.lon), r.lat] : null;
+}
+
+/// The bounding box of the viewer's home area (their region, else the province with the most
+/// arrivals), for the "Province" zoom.
+function homeBox(places) {
+  const code = state.account.region || (places[0] && places[0].region.slice(0, 2) + "0000");
+  if (!code) return null;
+  const prefix = code.replace(/(00)+$/, "");
+  const pts = [...state.regions.entries()]
+    .filter(([c, r]) => c.startsWith(prefix) && r.lon != null)
+    .map(([, r]) => [X(r.lon), r.lat]);
+  if (!pts.length) return null;
+  const xs = pts.map((p) => p[0]);
+  const ys = pts.map((p) => p[1]);
+  const pad = 0.6;
+  return [Math.min(...xs) - pad, Math.max(...xs) + pad, Math.min(...ys) - pad, Math.max(...ys) + pad];
+}
+
+async function mapChart(places, risk) {
+  const el = document.getElementById("map");
+  const backdrop = [];
+  for (const [code, r] of state.regions) {
+    if (r.level === "county" && r.lon != null) backdrop.push([X(r.lon), r.lat, code]);
+  }
+  const colors = { high: "#c62828", medium: "#ef8f00", low: "#e3c000" };
+  const riskPts = risk
+    .map((a) => {
+      const p = point(a.region);
+      return p && { value: [...p, a.region], level: a.level, name: a.name, itemStyle: { color: colors[a.level] } };
+    })
+    .filter(Boolean);
+  const maxArr = Math.max(1, ...places.map((p) => p.arrivals));
+  const dest = new Map();
+  for (const p of places) {
+    const d = dest.get(p.region) || { region: p.region, name: p.name, arrivals: 0, high: 0 };
+    d.arrivals += p.arrivals;
+    d.high += p.high;
+    dest.set(p.region, d);
+  }
+  const destPts = [...dest.values()]
+    .map((d) => {
+      const p = point(d.region);
+      return p && { value: [...p, d.region], name: d.name ?? regionName(d.region), arrivals: d.arrivals, high: d.high, symbolSize: 6 + 24 * Math.sqrt(d.arrivals / maxArr) };
+    })
+    .filter(Boolean);
+  let flows = [];
+  let flowNote = "";
+  if ($("#flow-source").value === "baidu") {
+    const shares = may("open_data")
+      ? await api(`/migration?region=420100&direction=out&date=${state.asOf}&limit=40`, { action: "open_data" })
+      : [];
+    flowNote = shares.length ? `Wuhan outflow on ${state.asOf} (Baidu Qianxi shares)` : "No Baidu migration loaded for this day (fangyi import baidu-migration DIR)";
+    const max = Math.max(1, ...shares.map((s) => s.share_pct));
+    flows = shares
+      .map((s) => {
+        const a = point(s.origin);
+        const b = point(s.destination);
+        return a && b && { coords: [a, b], name: `${s.origin_name ?? s.origin} → ${s.destination_name ?? s.destination}: ${s.share_pct}%`, lineStyle: { width: 0.5 + 5 * (s.share_pct / max) } };
+      })
+      .filter(Boolean);
+  } else {
+    const pairs = new Map();
+    for (const p of places) {
+      for (const [o, n] of p.origins) {
+        const key = `${o}|${p.region}`;
+        pairs.set(key, (pairs.get(key) || 0) + n);
+      }
+    }
+    const top = [...pairs.entries()].sort((a, b) => b[1] - a[1]).slice(0, 60);
+    const max = Math.max(1, ...top.map((t) => t[1]));
+    flows = top
+      .map(([key, n]) => {
+        const [o, d] = key.split("|");
+        const a = point(o);
+        const b = point(d);
+        return a && b && o !== d && { coords: [a, b], name: `${regionName(o)} → ${regionName(d)}: ${fmt(n)} persons`, lineStyle: { width: 0.5 + 4 * (n / max) } };
+      })
+      .filter(Boolean);
+    flowNote = `Arrivals from top origins, 14 days to ${state.asOf}`;
+  }
+  el.dataset.destinations = destPts.length;
+  el.dataset.riskAreas = riskPts.length;
+  el.dataset.flows = flows.length;
+  $("#map-title").textContent = `Inflow and risk · ${flowNote}`;
+  const box = homeBox(places);
+  const c = chart("map");
+  c.setOption(
+    {
+      tooltip: {
+        trigger: "item",
+        formatter: (p) => {
+          if (p.seriesName === "flows") return esc(p.data.name);
+          if (p.seriesName === "destinations") return `${esc(p.data.value[2])} ${esc(p.data.name)}<br>arrivals ${fmt(p.data.arrivals)}, from high-risk ${fmt(p.data.high)}`;
+          if (p.seriesName === "risk areas") return `${esc(p.data.value[2])} ${esc(p.data.name ?? "")}: ${p.data.level} risk`;
+          return `${esc(p.value[2])} ${esc(regionName(p.value[2]))}`;
+        },
+      },
+      grid: { left: 8, right: 8, top: 8, bottom: 8 },
+      xAxis: { type: "value", show: false, scale: true, min: box ? box[0] : X(73), max: box ? box[1] : X(135) },
+      yAxis: { type: "value", show: false, scale: true, min: box ? box[2] : 18, max: box ? box[3] : 54 },
+      dataZoom: [
+        { type: "inside", xAxisIndex: 0, filterMode: "none" },
+        { type: "inside", yAxisIndex: 0, filterMode: "none" },
+      ],
+      series: [
+        { name: "regions", type: "scatter", data: backdrop, symbolSize: 2.5, itemStyle: { color: "#c9d1db" }, silent: false },
+        { name: "flows", type: "lines", coordinateSystem: "cartesian2d", data: flows, lineStyle: { color: "#1f5fbf", opacity: 0.45, curveness: 0.2 }, effect: { show: false } },
+        { name: "risk areas", type: "scatter", data: riskPts, symbolSize: 11, z: 3 },
+        { name: "destinations", type: "scatter", data: destPts, itemStyle: { color: "#1f5fbf", opacity: 0.8, borderColor: "#fff" }, z: 4 },
+      ],
+    },
+    true,
+  );
+  c.off("click");
+  c.on("click", (p) => {
+    const code = p.data?.value?.[2];
+    if (code) {
+      state.selected = code;
+      casesChart();
+    }
+  });
+  state.homeBox = box;
+}
+
+function zoom(box) {
+  const c = state.charts.map;
+  if (!c) return;
+  c.setOption({
+    xAxis: { min: box ? box[0] : X(73), max: box ? box[1] : X(135) },
+    yAxis: { min: box ? box[2] : 18, max: box ? box[3] : 54 },
+  });
+}
+
+// ---- communities and alerts -------------------------------------------------------------
+
+async function communities() {
+  const el = $("#community-table");
+  const list = $("#alert-list");
+  if (!may("alerts")) {
+    el.innerHTML = `<p class="empty">Your role does not handle community alerts.</p>`;
+    list.innerHTML = "";
+    return;
+  }
+  const status = $("#alert-status").value;
+  const [alerts, inflow] = await Promise.all([
+    api(`/alerts?as_of=${state.asOf}${status ? `&status=${status}` : ""}`, { action: "alerts" }),
+    may("inflow")
+      ? api(`/inflow?as_of=${state.asOf}&days=14&level=community${state.account.region ? `&region=${state.account.region}` : ""}`, { action: "inflow" })
+      : [],
+  ]);
+  const rows = new Map();
+  const row = (region, community) => {
+    const key = `${region}|${community ?? ""}`;
+    if (!rows.has(key)) rows.set(key, { region, community, arrivals: 0, high: 0, today: 0, open: 0, alerts: 0 });
+    return rows.get(key);
+  };
+  for (const r of inflow) {
+    const x = row(r.region, r.community);
+    x.arrivals += r.arrivals;
+    x.high += r.from_high_risk;
+    if (r.date === state.asOf) x.today += r.arrivals;
+  }
+  for (const a of alerts) {
+    const x = row(a.region, a.community);
+    x.alerts += 1;
+    if (a.status === "open") x.open += 1;
+  }
+  const sorted = [...rows.values()].sort((a, b) => b.open - a.open || b.high - a.high || b.arrivals - a.arrivals);
+  table(
+    el,
+    [
+      { label: "region", value: (r) => `${r.region} ${regionName(r.region)}` },
+      { label: "community", value: (r) => r.community ?? "(none known)" },
+      { label: "arrivals 14 d", num: true, value: (r) => fmt(r.arrivals) },
+      { label: "today", num: true, value: (r) => fmt(r.today) },
+      { label: "from high-risk", num: true, value: (r) => fmt(r.high) },
+      { label: "open alerts", num: true, value: (r) => fmt(r.open) },
+    ],
+    sorted.slice(0, 200),
+    "no arrivals or alerts",
+  );
+  const canChange = may("update_alert");
+  table(
+    list,
+    [
+      { label: "severity", html: (a) => `<span class="sev-${a.severity}">${esc(a.severity)}</span>` },
+      { label: "place", value: (a) => `${a.region} ${a.region_name ?? ""} / ${a.community ?? "(none known)"}` },
+      { label: "what", html: (a) => `${esc(a.detail)}<br><span class="hint">${esc(a.rule)} · ${esc(a.date)}</span>` },
+      {
+        label: "task",
+        html: (a) =>
+          `<b>${esc(a.task.replace(/_/g, " "))}</b>: ${esc(a.task_detail)}${
+            a.persons.length ? `<br>${a.persons.map((p) => esc([p.name, p.phone, p.person_id].filter(Boolean).join(" · "))).join("<br>")}` : ""
+          }`,
+      },
+      {
+        label: "status",
+        html: (a) =>
+          `<span class="status ${a.status}">${a.status}</span>${a.note ? `<br><span class="hint">${esc(a.note)}</span>` : ""}${
+            canChange
+              ? `<br>${["acknowledged", "done"]
+                  .filter((s) => s !== a.status)
+                  .map((s) => `<button class="small secondary" data-alert="${esc(a.id)}" data-status="${s}">${s === "done" ? "done" : "acknowledge"}</button>`)
+                  .join(" ")}`
+              : ""
+          }`,
+      },
+    ],
+    alerts,
+    "no alerts for this day",
+  );
+  list.dataset.count = alerts.length;
+}
+
+async function changeAlert(button) {
+  const note = button.dataset.status === "done" ? prompt("What was done?", "") ?? "" : "";
+  button.disabled = true;
+  try {
+    await api(`/alerts/${button.dataset.alert}/status`, {
+      action: "update_alert",
+      method: "POST",
+      body: { status: button.dataset.status, note },
+    });
+    await Promise.all([communities(), overview()]);
+  } catch (e) {
+    alert(e.message);
+    button.disabled = false;
+  }
+}
+
+// ---- case and code ---------------------------------------------------------------------
+
+async function showCase(event) {
+  event.preventDefault();
+  const id = event.target.id.value.trim();
+  $("#case-error").textContent = "";
+  const asOf = state.asOf;
+  const [trail, contacts] = await Promise.allSettled([
+    api(`/cases/${encodeURIComponent(id)}/trail?as_of=${asOf}`, { action: "case_trail" }),
+    api(`/cases/${encodeURIComponent(id)}/contacts?as_of=${asOf}`, { action: "trace" }),
+  ]);
+  if (trail.status === "fulfilled") {
+    const t = trail.value;
+    table(
+      $("#trail"),
+      [
+        { label: "from", value: (s) => s.start.replace("T", " ").slice(0, 16) },
+        { label: "to", value: (s) => s.end.replace("T", " ").slice(0, 16) },
+        { label: "how", value: (s) => s.via },
+        { label: "where", value: (s) => [s.place_name, s.place].filter(Boolean).join(" · ") },
+        { label: "area", value: (s) => [s.region, s.region_name, s.community].filter(Boolean).join(" ") },
+      ],
+      t.stops,
+      `no rides or venue visits between ${t.from.slice(0, 16)} and ${t.to.slice(0, 16)}`,
+    );
+    $("#trail").dataset.stops = t.stops.length;
+  } else {
+    $("#trail").innerHTML = `<p class="error">${esc(trail.reason.message)}</p>`;
+  }
+  if (contacts.status === "fulfilled") {
+    const c = contacts.value.contacts;
+    table(
+      $("#contacts"),
+      [
+        { label: "person", value: (x) => [x.person_id, x.name].filter(Boolean).join(" · ") },
+        { label: "degree", num: true, value: (x) => x.degree },
+        { label: "how", value: (x) => [...new Set(x.evidence.map((e) => e.kind))].join(", ") },
+        { label: "last exposure", value: (x) => (x.last_exposure || "").replace("T", " ").slice(0, 16) },
+        { label: "quarantine until", value: (x) => x.quarantine_until },
+      ],
+      c,
+      "no close contacts",
+    );
+    $("#contacts").dataset.count = c.length;
+  } else {
+    $("#contacts").innerHTML = `<p class="error">${esc(contacts.reason.message)}</p>`;
+  }
+}
+
+async function showCode(event) {
+  event.preventDefault();
+  const id = event.target.id.value.trim();
+  $("#code-error").textContent = "";
+  try {
+    const c = await api(`/persons/${encodeURIComponent(id)}/code?as_of=${state.asOf}`, { action: "person_code" });
+    $("#code-result").innerHTML = `<div class="card"><span class="badge ${c.color}" id="code-color">${c.color}</span>
+      <p>${esc(c.person_id)} as of ${esc(c.as_of)}${c.valid_until ? `, until ${esc(c.valid_until)}` : ""}</p>
+      <ul>${c.reasons.map((r) => `<li><b>${esc(r.rule)}</b>: ${esc(r.detail)}</li>`).join("") || "<li>no rule applies</li>"}</ul></div>`;
+  } catch (e) {
+    $("#code-error").textContent = e.message;
+    $("#code-result").innerHTML = "";
+  }
+}
+
+// ---- wiring ----------------------------------------------------------------------------
+
+$("#login-form").addEventListener("submit", login);
+$("#logout").addEventListener("click", logout);
+$("#tabs").addEventListener("click", (e) => {
+  if (e.target.dataset.view) show(e.target.dataset.view);
+});
+$("#as-of").addEventListener("change", (e) => {
+  state.asOf = e.target.value;
+  refresh();
+});
+$("#alert-status").addEventListener("change", () => communities());
+$("#alert-list").addEventListener("click", (e) => {
+  if (e.target.dataset.alert) changeAlert(e.target);
+});
+$("#flow-source").addEventListener("change", () => overview());
+$("#zoom-china").addEventListener("click", () => zoom(null));
+$("#zoom-home").addEventListener("click", () => zoom(state.homeBox));
+$("#case-form").addEventListener("submit", showCase);
+$("#code-form").addEventListener("submit", showCode);
+
+if (state.token && state.account) {
+  start().catch(() => logout());
+} else {
+  show("login");
+}

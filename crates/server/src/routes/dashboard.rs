@@ -1,0 +1,88 @@
+//! The command-centre dashboard: one page, its script and stylesheet (built with npm and
+//! embedded at compile time by `build.rs`), and the region table it draws its map from. The
+//! page holds no data: everything it shows comes from the API with the viewer's token.
+
+use std::sync::OnceLock;
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+
+static INDEX: &str = include_str!(concat!(env!("OUT_DIR"), "/dashboard/index.html"));
+static APP: &str = include_str!(concat!(env!("OUT_DIR"), "/dashboard/app.js"));
+static STYLE: &str = include_str!(concat!(env!("OUT_DIR"), "/dashboard/style.css"));
+/// The licence notices of the bundled libraries (ECharts, zrender, tslib), which the script
+/// links to.
+static LEGAL: &str = include_str!(concat!(env!("OUT_DIR"), "/dashboard/app.js.LEGAL.txt"));
+
+/// Scripts and styles only from this server; ECharts sets styles from script.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+                   img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
+
+fn asset(kind: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::CONTENT_SECURITY_POLICY, CSP),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+pub async fn index() -> Response {
+    asset("text/html; charset=utf-8", INDEX)
+}
+
+pub async fn app() -> Response {
+    asset("text/javascript; charset=utf-8", APP)
+}
+
+pub async fn style() -> Response {
+    asset("text/css; charset=utf-8", STYLE)
+}
+
+/// A small mark for the browser tab (drawn here, not a file).
+pub async fn favicon() -> Response {
+    asset(
+        "image/svg+xml",
+        "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'><rect width='16' height='16' rx='3' fill='#14213d'/><path d='M8 3v10M3 8h10' stroke='#ffb4a2' stroke-width='2.4'/></svg>",
+    )
+}
+
+pub async fn legal() -> Response {
+    asset("text/plain; charset=utf-8", LEGAL)
+}
+
+/// `[[code, name, level, parent, lon, lat], …]` for every region with a point: public facts
+/// (the embedded GB/T 2260 table), the map's backdrop and positions.
+pub async fn regions() -> Response {
+    static JSON: OnceLock<String> = OnceLock::new();
+    let body = JSON.get_or_init(|| {
+        let rows: Vec<serde_json::Value> = model::RegionTable::get()
+            .rows()
+            .iter()
+            .filter_map(|r| {
+                let (lon, lat) = r.point?;
+                Some(serde_json::json!([
+                    r.region.to_string(),
+                    r.region.place_name().unwrap_or(&r.name),
+                    r.level.name(),
+                    r.parent.map(|p| p.to_string()),
+                    (lon * 1e4).round() / 1e4,
+                    (lat * 1e4).round() / 1e4,
+                ]))
+            })
+            .collect();
+        serde_json::Value::Array(rows).to_string()
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        body.as_str(),
+    )
+        .into_response()
+}
