@@ -151,6 +151,16 @@ pub struct DemoArgs {
     pub days: u32,
     #[arg(long, default_value_t = 2020)]
     pub seed: u64,
+    /// Also load the real public data (Baidu migration, DXY cases) from this folder, which
+    /// holds baidu_migration/ and dxy_cases/ (e.g. ../shared/data).
+    #[arg(long)]
+    pub public_data: Option<PathBuf>,
+    /// Where the dashboard is served at the end.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// Stop after the report instead of serving the dashboard (for scripts).
+    #[arg(long)]
+    pub no_serve: bool,
 }
 
 #[derive(Args, Debug)]

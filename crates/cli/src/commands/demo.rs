@@ -7,8 +7,13 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::cli::{DemoArgs, GenArgs, GenFormat};
-use crate::commands::{Globals, code_cmd, gen_cmd, ingest_cmd, signing, sql, thousands, trace_cmd};
+use crate::cli::{
+    DemoArgs, GenArgs, GenFormat, ImportBaiduArgs, ImportCommand, ImportDxyArgs, ServeArgs,
+};
+use crate::commands::{
+    Globals, code_cmd, gen_cmd, import_cmd, ingest_cmd, serve_cmd, signing, sql, thousands,
+    trace_cmd,
+};
 use crate::exit::usage;
 
 const MARKER: &str = ".fangyi-demo";
@@ -66,7 +71,7 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
         thousands(a.persons),
         a.days
     );
-    println!("\n[1/6] generating input files into {}", input.display());
+    println!("\n[1/7] generating input files into {}", input.display());
     let gen_args = GenArgs {
         persons: a.persons,
         days: a.days,
@@ -83,7 +88,7 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
     let generated = gen_cmd::generate(&config, &input)?;
     gen_cmd::print_summary(&generated, &input);
 
-    println!("\n[2/6] ingesting into {}", data.display());
+    println!("\n[2/7] ingesting into {}", data.display());
     let demo = Globals {
         data: data.clone(),
         key_file: g.key_file.clone(),
@@ -97,8 +102,26 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
         model::Zone::CST,
     )?;
     ingest_cmd::print_summary(&ingested);
+    if let Some(dir) = &a.public_data {
+        println!("\n      loading the real public data from {}", dir.display());
+        import_cmd::run(
+            &demo,
+            ImportCommand::BaiduMigration(ImportBaiduArgs {
+                dir: dir.join("baidu_migration"),
+            }),
+        )?;
+        import_cmd::run(
+            &demo,
+            ImportCommand::DxyCases(ImportDxyArgs {
+                path: dir.join("dxy_cases"),
+                high_cumulative: 50,
+                window_days: 14,
+                no_risk_areas: false,
+            }),
+        )?;
+    }
 
-    println!("\n[3/6] checking the store against the generator's own counts");
+    println!("\n[3/7] checking the store against the generator's own counts");
     let mut all_match = true;
     for (kind, &rows) in &generated.rows {
         let bad = generated.bad_rows.get(kind).copied().unwrap_or(0);
@@ -137,13 +160,133 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
         sql::query_to(&demo, q, query::OutputFormat::Table, &mut out)
             .with_context(|| format!("demo query: {q}"))?;
     }
+    let worker_place = alerts_step(&demo, last_day)?;
+    let accounts = demo_accounts(&demo, worker_place.as_ref())?;
     println!(
-        "\ndone in {:.0} s. Try it yourself:\n  fangyi --data {} stats\n  fangyi --data {} sql \"SELECT kind, count(*) FROM venues GROUP BY kind\"",
+        "\ndone in {:.0} s. Try it yourself:\n  fangyi --data {} stats\n  fangyi --data {} inflow --as-of {last_day}\n  fangyi --data {} sql \"SELECT kind, count(*) FROM venues GROUP BY kind\"",
         started.elapsed().as_secs_f64(),
+        data.display(),
         data.display(),
         data.display()
     );
-    Ok(())
+    println!("\nDashboard accounts (made for this demo; passwords shown once):");
+    for (name, what, password) in &accounts {
+        println!("  {name:<14} {password}   {what}");
+    }
+    if a.no_serve {
+        println!(
+            "\nServe the dashboard with: fangyi --data {} serve --addr {}",
+            data.display(),
+            a.addr
+        );
+        return Ok(());
+    }
+    println!(
+        "\nServing the dashboard (Ctrl-C stops); open the address below and sign in, the day is {last_day}:"
+    );
+    serve_cmd::serve(
+        &demo,
+        ServeArgs {
+            addr: a.addr.clone(),
+            max_upload_mib: 2048,
+            timeout: 60,
+            public_rate: 5.0,
+            spool: None,
+            rules: None,
+            alert_rules: None,
+        },
+    )
+}
+
+/// The last day's alerts, counted per rule; returns the community with the most open alerts
+/// (county, community), for the demo's community worker.
+fn alerts_step(demo: &Globals, day: model::Date) -> anyhow::Result<Option<(String, String)>> {
+    println!("\n[7/7] community alerts for {day} (high-risk arrivals, arrival jumps, case trails, unregistered returnees)");
+    let keys = demo.keys()?;
+    let store = crate::context::store(demo.data(), &keys)?;
+    let index = trace_cmd::open_index(&store)?;
+    let risk = rules::RiskAreas::load(&store)?;
+    let rules = alerts::AlertRules::builtin();
+    let found = crate::commands::runtime()?.block_on(engine::alerts_api::compute(
+        &store, &index, &risk, &rules, day,
+    ))?;
+    let mut per_rule: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut per_place: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for x in &found {
+        *per_rule.entry(x.rule.as_str()).or_default() += 1;
+        if let Some(c) = &x.community {
+            *per_place.entry((x.region.to_string(), c.clone())).or_default() += 1;
+        }
+    }
+    println!("  {} alerts", thousands(found.len() as u64));
+    for (rule, n) in &per_rule {
+        println!("    {rule:<22} {}", thousands(*n as u64));
+    }
+    if let Some(x) = found.first() {
+        println!("  the first: [{}] {} / {}", x.severity.as_str(), x.region, x.community.as_deref().unwrap_or("no community"));
+        println!("    {}", x.detail);
+        println!("    → {}: {}", x.task.as_str(), x.task_detail);
+    }
+    Ok(per_place
+        .into_iter()
+        .max_by_key(|(place, n)| (*n, std::cmp::Reverse(place.clone())))
+        .map(|(place, _)| place))
+}
+
+/// A password of 16 letters and digits from the operating system's random numbers.
+fn random_password() -> anyhow::Result<String> {
+    const CHARS: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no random numbers: {e}"))?;
+    Ok(bytes
+        .iter()
+        .map(|b| CHARS[usize::from(*b) % CHARS.len()] as char)
+        .collect())
+}
+
+/// Accounts for the dashboard: an admin, an analyst and a community worker for the community
+/// with the most alerts. Returns (name, what, password).
+fn demo_accounts(
+    demo: &Globals,
+    worker_place: Option<&(String, String)>,
+) -> anyhow::Result<Vec<(String, String, String)>> {
+    let mut wanted: Vec<(&str, &str, Option<&str>, Option<&str>, String)> = vec![
+        ("admin", "admin", None, None, "admin: everything, identities in clear".into()),
+        ("analyst", "analyst", None, None, "analyst: counts and pseudonymised SQL only".into()),
+    ];
+    if let Some((county, community)) = worker_place {
+        wanted.push((
+            "worker",
+            "community_worker",
+            Some(county.as_str()),
+            Some(community.as_str()),
+            format!("community worker of {county} / {community}"),
+        ));
+    }
+    crate::commands::runtime()?.block_on(async {
+        let ops = ops::Ops::open_for(demo.data(), None).await?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let mut out = Vec::new();
+        for (name, role, region, community, what) in wanted {
+            ops.add_user(
+                &ops::NewUser {
+                    name,
+                    role,
+                    region,
+                    community,
+                },
+                now,
+            )
+            .await?;
+            let password = random_password()?;
+            ops.set_password(name, &password).await?;
+            out.push((name.to_string(), what, password));
+        }
+        ops.close().await;
+        Ok::<_, anyhow::Error>(out)
+    })
 }
 
 /// Everyone's health code as of the last day, the counts per color, and one example of each;
@@ -153,7 +296,7 @@ fn codes_step(
     dir: &Path,
     last_day: model::Date,
 ) -> anyhow::Result<Option<model::PersonId>> {
-    println!("\n[5/6] health codes for the whole population (contract §4, built-in rules)");
+    println!("\n[5/7] health codes for the whole population (contract §4, built-in rules)");
     let out = dir.join("codes.csv");
     let set = rules::RuleSet::builtin();
     let r = code_cmd::write_codes(demo, &set, Some(&last_day.to_string()), &out, true)?;
@@ -179,7 +322,7 @@ fn signed_code_step(
     last_day: model::Date,
 ) -> anyhow::Result<()> {
     println!(
-        "\n[6/6] a signed, offline-verifiable health code (FY1: Ed25519 COSE_Sign1, Base45, QR)"
+        "\n[6/7] a signed, offline-verifiable health code (FY1: Ed25519 COSE_Sign1, Base45, QR)"
     );
     let key = signing::init_issuer(demo, "330300")?;
     println!(
@@ -226,7 +369,7 @@ fn signed_code_step(
 /// measures recall against the generator's ground truth: of the people a reported case really
 /// infected, how many its trace names as close contacts.
 fn trace_step(demo: &Globals, input: &Path, last_day: model::Date) -> anyhow::Result<()> {
-    println!("\n[4/6] tracing every case's close contacts (contract §3)");
+    println!("\n[4/7] tracing every case's close contacts (contract §3)");
     let keys = demo.keys()?;
     let store = crate::context::store(demo.data(), &keys)?;
     let zone = store.zone();
