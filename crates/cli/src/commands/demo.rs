@@ -103,7 +103,10 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
     )?;
     ingest_cmd::print_summary(&ingested);
     if let Some(dir) = &a.public_data {
-        println!("\n      loading the real public data from {}", dir.display());
+        println!(
+            "\n      loading the real public data from {}",
+            dir.display()
+        );
         import_cmd::run(
             &demo,
             ImportCommand::BaiduMigration(ImportBaiduArgs {
@@ -201,7 +204,9 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
 /// The last day's alerts, counted per rule; returns the community with the most open alerts
 /// (county, community), for the demo's community worker.
 fn alerts_step(demo: &Globals, day: model::Date) -> anyhow::Result<Option<(String, String)>> {
-    println!("\n[7/7] community alerts for {day} (high-risk arrivals, arrival jumps, case trails, unregistered returnees)");
+    println!(
+        "\n[7/7] community alerts for {day} (high-risk arrivals, arrival jumps, case trails, unregistered returnees)"
+    );
     let keys = demo.keys()?;
     let store = crate::context::store(demo.data(), &keys)?;
     let index = trace_cmd::open_index(&store)?;
@@ -215,7 +220,9 @@ fn alerts_step(demo: &Globals, day: model::Date) -> anyhow::Result<Option<(Strin
     for x in &found {
         *per_rule.entry(x.rule.as_str()).or_default() += 1;
         if let Some(c) = &x.community {
-            *per_place.entry((x.region.to_string(), c.clone())).or_default() += 1;
+            *per_place
+                .entry((x.region.to_string(), c.clone()))
+                .or_default() += 1;
         }
     }
     println!("  {} alerts", thousands(found.len() as u64));
@@ -223,7 +230,12 @@ fn alerts_step(demo: &Globals, day: model::Date) -> anyhow::Result<Option<(Strin
         println!("    {rule:<22} {}", thousands(*n as u64));
     }
     if let Some(x) = found.first() {
-        println!("  the first: [{}] {} / {}", x.severity.as_str(), x.region, x.community.as_deref().unwrap_or("no community"));
+        println!(
+            "  the first: [{}] {} / {}",
+            x.severity.as_str(),
+            x.region,
+            x.community.as_deref().unwrap_or("no community")
+        );
         println!("    {}", x.detail);
         println!("    → {}: {}", x.task.as_str(), x.task_detail);
     }
@@ -251,8 +263,20 @@ fn demo_accounts(
     worker_place: Option<&(String, String)>,
 ) -> anyhow::Result<Vec<(String, String, String)>> {
     let mut wanted: Vec<(&str, &str, Option<&str>, Option<&str>, String)> = vec![
-        ("admin", "admin", None, None, "admin: everything, identities in clear".into()),
-        ("analyst", "analyst", None, None, "analyst: counts and pseudonymised SQL only".into()),
+        (
+            "admin",
+            "admin",
+            None,
+            None,
+            "admin: everything, identities in clear".into(),
+        ),
+        (
+            "analyst",
+            "analyst",
+            None,
+            None,
+            "analyst: counts and pseudonymised SQL only".into(),
+        ),
     ];
     if let Some((county, community)) = worker_place {
         wanted.push((

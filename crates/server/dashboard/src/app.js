@@ -427,7 +427,9 @@ async function mapChart(places, risk) {
   el.dataset.riskAreas = riskPts.length;
   el.dataset.flows = flows.length;
   $("#map-title").textContent = `Inflow and risk · ${flowNote}`;
-  const box = homeBox(places);
+  // China for Baidu's national flows and for viewers without a region; their own area else.
+  const home = homeBox(places);
+  const box = $("#flow-source").value === "baidu" || !state.account.region ? null : home;
   const c = chart("map");
   c.setOption(
     {
@@ -449,7 +451,7 @@ async function mapChart(places, risk) {
       ],
       series: [
         { name: "regions", type: "scatter", data: backdrop, symbolSize: 2.5, itemStyle: { color: "#c9d1db" }, silent: false },
-        { name: "flows", type: "lines", coordinateSystem: "cartesian2d", data: flows, lineStyle: { color: "#1f5fbf", opacity: 0.45, curveness: 0.2 }, effect: { show: false } },
+        { name: "flows", type: "lines", coordinateSystem: "cartesian2d", data: flows, lineStyle: { color: "#14213d", opacity: 0.6, curveness: 0.2 }, effect: { show: false } },
         { name: "risk areas", type: "scatter", data: riskPts, symbolSize: 11, z: 3 },
         { name: "destinations", type: "scatter", data: destPts, itemStyle: { color: "#1f5fbf", opacity: 0.8, borderColor: "#fff" }, z: 4 },
       ],
@@ -464,7 +466,7 @@ async function mapChart(places, risk) {
       casesChart();
     }
   });
-  state.homeBox = box;
+  state.homeBox = home;
 }
 
 function zoom(box) {

@@ -100,6 +100,8 @@ async function session(who) {
   const flows = num(await page.getAttribute("#map", "data-flows"));
   check("admin: Wuhan outflow flows from Baidu", flows === a.baidu_flows, `${flows} vs ${a.baidu_flows}`);
   await page.screenshot({ path: join(shots, "overview-admin-baidu.png"), fullPage: true });
+  // The README's picture: the first screen.
+  await page.screenshot({ path: join(shots, "dashboard.png") });
 
   await page.click("#tabs button[data-view=communities]");
   await page.waitForFunction(() => document.querySelector("#alert-list")?.dataset.count !== undefined, null, { timeout: 20000 });
