@@ -262,7 +262,9 @@ fn demo_accounts(
     demo: &Globals,
     worker_place: Option<&(String, String)>,
 ) -> anyhow::Result<Vec<(String, String, String)>> {
-    let mut wanted: Vec<(&str, &str, Option<&str>, Option<&str>, String)> = vec![
+    // (name, role, region, community, what it is for)
+    type Wanted<'a> = (&'a str, &'a str, Option<&'a str>, Option<&'a str>, String);
+    let mut wanted: Vec<Wanted<'_>> = vec![
         (
             "admin",
             "admin",
