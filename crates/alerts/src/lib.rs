@@ -17,6 +17,9 @@
 //! its alert. Arrivals whose person stays in no known community give alerts for the county
 //! with no community, which the county's staff see and community workers do not.
 //!
+//! [`under_watch`] lists who arrived from a high-risk area within the last 14 days (contract §4's
+//! arrivals) with where they stay, and [`watch_counts`] counts them per community.
+//!
 //! The public trail of a case ([`public_trail`]) is what may be published about a case: its
 //! rides and venue visits from the day before onset until it was reported (the platform knows
 //! of no earlier isolation), with no identity.
@@ -27,11 +30,13 @@ mod alert;
 mod compute;
 mod config;
 mod trail;
+mod watch;
 
 pub use alert::{Alert, AlertRule, Severity, Task};
 pub use compute::{Sources, compute};
 pub use config::{AlertRules, DEFAULT_ALERT_RULES};
 pub use trail::{TrailStop, public_trail, trail_window};
+pub use watch::{WatchCount, Watched, under_watch, watch_counts};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AlertError {

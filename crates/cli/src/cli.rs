@@ -90,6 +90,17 @@ pub enum Command {
         after_help = "Examples:\n  fangyi alerts --as-of 2020-01-23\n  fangyi alerts --as-of 2020-01-23 --region 330302 --community C1 --format json\n  fangyi alerts --rules strict-alerts.toml --as-of 2020-01-23\n  fangyi alerts --show-rules                 the built-in thresholds, as a file to edit\n\nStatuses (open, acknowledged, done) are kept in the operational database; community workers\nchange them through the API or the dashboard."
     )]
     Alerts(AlertsArgs),
+    /// Expressway checkpoints per county and day: vehicles, occupants, origins, destinations,
+    /// declared purposes.
+    #[command(
+        after_help = "Examples:\n  fangyi roads --as-of 2020-01-23 --days 7\n  fangyi roads --as-of 2020-01-23 --region 330300 --format json"
+    )]
+    Roads(RoadsArgs),
+    /// Returnees from high-risk areas within their 14 days, per community (and who, until when).
+    #[command(
+        after_help = "Examples:\n  fangyi watch --as-of 2020-01-23 --summary          counts per community\n  fangyi watch --as-of 2020-01-23 --region 330302 --community C1\n\nAn arrival from a high-risk area (contract §4: ticket, checkpoint, registration or\nself-report, the area valid that day) puts a person under watch for 14 days from its day."
+    )]
+    Watch(WatchArgs),
     /// Load public datasets: Baidu migration shares, DXY city case counts (and risk areas
     /// derived from them).
     #[command(subcommand)]
@@ -378,6 +389,44 @@ pub struct AlertsArgs {
     /// Only alerts of this community.
     #[arg(long)]
     pub community: Option<String>,
+    /// Output (default: a table on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<TableFormat>,
+}
+
+#[derive(Args, Debug)]
+pub struct RoadsArgs {
+    /// The last day counted (YYYY-MM-DD; default today).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// How many days, ending on --as-of.
+    #[arg(long, default_value_t = 1)]
+    pub days: u32,
+    /// Only checkpoints in regions this code covers.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Output (default: a table on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<TableFormat>,
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    /// The day (YYYY-MM-DD; default today).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// The length of the watch in days.
+    #[arg(long, default_value_t = 14)]
+    pub days: u32,
+    /// Only persons staying in regions this code covers.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Only persons staying in this community.
+    #[arg(long)]
+    pub community: Option<String>,
+    /// Print only the counts per community.
+    #[arg(long)]
+    pub summary: bool,
     /// Output (default: a table on a terminal, JSON otherwise).
     #[arg(long, value_enum)]
     pub format: Option<TableFormat>,

@@ -14,6 +14,7 @@ mod import_cmd;
 mod inflow_cmd;
 mod ingest_cmd;
 mod kinds;
+mod roads_cmd;
 mod serve_cmd;
 mod signing;
 mod sql;
@@ -60,6 +61,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Exposed(a) => exposed::run(&g, a),
         Command::Inflow(a) => inflow_cmd::run(&g, a),
         Command::Alerts(a) => alerts_cmd::run(&g, a),
+        Command::Roads(a) => roads_cmd::roads(&g, a),
+        Command::Watch(a) => roads_cmd::watch(&g, a),
         Command::Import(c) => import_cmd::run(&g, c),
         Command::Code(mut a) => match a.action.take() {
             None => code_cmd::run(&g, a),

@@ -196,6 +196,26 @@ fn the_dashboard_shows_each_role_its_own_numbers() {
         .unwrap()
         .parse()
         .unwrap();
+    let watched = json(
+        &env,
+        &[
+            "watch",
+            "--as-of",
+            AS_OF,
+            "--region",
+            &county,
+            "--community",
+            &community,
+            "--summary",
+            "--format",
+            "json",
+        ],
+    )
+    .as_array()
+    .unwrap()
+    .iter()
+    .map(|c| c["persons"].as_u64().unwrap())
+    .sum::<u64>();
     let case = a_case(&input).expect("a confirmed case in the generated data");
     let trace = json(
         &env,
@@ -226,6 +246,7 @@ fn the_dashboard_shows_each_role_its_own_numbers() {
                 .map(|r| r["arrivals"].as_u64().unwrap())
                 .sum::<u64>(),
             "alerts": worker_alerts,
+            "watched": watched,
         },
         "case": {"id": case, "contacts": trace["contacts"].as_array().unwrap().len()},
         "code": {"id": case, "color": code["color"]},

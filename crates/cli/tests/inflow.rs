@@ -368,3 +368,56 @@ fn alerts_list_the_days_tasks_and_bad_rules_name_their_line() {
         "{err}"
     );
 }
+
+#[test]
+fn roads_and_the_watch_list_count_what_the_files_say() {
+    let env = Env::new();
+    load_small(&env);
+    let v: Value =
+        serde_json::from_str(&env.ok(&["roads", "--as-of", "2020-01-22", "--format", "json"]))
+            .unwrap();
+    assert_eq!(
+        v,
+        json!([{"region": "330302", "name": "鹿城区", "date": "2020-01-22", "vehicles": 1,
+            "persons": 1, "arriving": 1,
+            "origins": [{"key": "420100", "name": "武汉市", "persons": 1}],
+            "destinations": [{"key": "330302", "name": "鹿城区", "persons": 1}],
+            "purposes": [{"key": "探亲", "persons": 1}]}])
+    );
+    // Persons 1 (rail and road from Wuhan) and 3 (registered from Wuhan) arrived from a
+    // high-risk area on the 22nd: watched until 4 February.
+    let list: Value =
+        serde_json::from_str(&env.ok(&["watch", "--as-of", "2020-01-23", "--format", "json"]))
+            .unwrap();
+    let rows: Vec<(String, String, Option<String>)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["person_id"].as_str().unwrap().to_string(),
+                p["until"].as_str().unwrap().to_string(),
+                p["stay_community"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (id(1), "2020-02-04".to_string(), Some("C1".to_string())),
+            (id(3), "2020-02-04".to_string(), Some("C9".to_string())),
+        ]
+    );
+    let summary: Value = serde_json::from_str(&env.ok(&[
+        "watch",
+        "--as-of",
+        "2020-02-05",
+        "--summary",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(summary, json!([]), "the 14 days are over");
+    let err = env.fails(&["watch", "--days", "0"], 2);
+    assert!(err.contains("--days 0"), "{err}");
+}

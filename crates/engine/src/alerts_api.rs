@@ -91,6 +91,83 @@ pub fn record(a: &Alert) -> AlertRecord {
     }
 }
 
+/// One person under watch, as shown.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize)]
+pub struct WatchedView {
+    #[serde(flatten)]
+    pub person: PersonView,
+    /// Their latest arrival from a high-risk area: the day, from where, how.
+    pub arrived: String,
+    pub origin: String,
+    pub origin_name: Option<&'static str>,
+    pub kind: &'static str,
+    /// The last day of the watch.
+    pub until: String,
+    pub stay_region: Option<String>,
+    pub stay_community: Option<String>,
+}
+
+/// Persons under watch in one place.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize)]
+pub struct WatchCountView {
+    pub region: Option<String>,
+    pub region_name: Option<&'static str>,
+    pub community: Option<String>,
+    pub persons: u32,
+    /// Of them, those whose watch ends within three days.
+    pub ending_soon: u32,
+}
+
+/// Returnees from high-risk areas within their days, per community (and, when asked and
+/// allowed, who).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize)]
+pub struct WatchView {
+    pub as_of: String,
+    pub days: u32,
+    pub persons: usize,
+    pub communities: Vec<WatchCountView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list: Option<Vec<WatchedView>>,
+}
+
+/// The watch list of `day` (no scope): the CLI's and the API's one path.
+pub async fn watch_list(
+    store: &Store,
+    index: &trace::Index,
+    risk: &rules::RiskAreas,
+    day: Date,
+    days: u32,
+) -> Result<Vec<alerts::Watched>, EngineError> {
+    let q = query::Query::open_pseudonymised(store).map_err(EngineError::internal)?;
+    let lookup = |origin: Region, date: Date| inflow_api::origin_risk(risk, origin, date);
+    let src = Sources {
+        query: &q,
+        index,
+        zone: store.zone(),
+        risk: &lookup,
+    };
+    alerts::under_watch(&src, day, days)
+        .await
+        .map_err(EngineError::internal)
+}
+
+/// The counts as shown.
+pub fn watch_count_views(list: &[alerts::Watched], day: Date) -> Vec<WatchCountView> {
+    alerts::watch_counts(list, day)
+        .into_iter()
+        .map(|c| WatchCountView {
+            region: c.region.map(|r| r.to_string()),
+            region_name: c.region.and_then(Region::place_name),
+            community: c.community,
+            persons: c.persons,
+            ending_soon: c.ending_soon,
+        })
+        .collect()
+}
+
 /// Whether an alert at `region` / `community` is the caller's: within their region, and for a
 /// community scope exactly their community.
 fn in_scope(scope: &Scope, region: Region, community: Option<&str>) -> bool {
@@ -112,6 +189,98 @@ fn parse_day(s: Option<&str>, zone: Zone) -> Result<Date, EngineError> {
 }
 
 impl Engine {
+    /// Returnees from high-risk areas within their `days` (14) as of a day, staying within the
+    /// caller's scope: counts per community, and with `with_persons` the list itself (a
+    /// returnee list: epidemiologists and community workers).
+    pub async fn watch(
+        &self,
+        caller: &Caller,
+        as_of: Option<&str>,
+        days: Option<u32>,
+        with_persons: bool,
+    ) -> Result<WatchView, EngineError> {
+        let action = if with_persons {
+            Action::Returnees
+        } else {
+            Action::ReturneesSummary
+        };
+        if let Err(d) = privacy::authorize(caller.account.role, action, caller.purpose) {
+            return Err(self.denied(caller, action, d.into()).await?);
+        }
+        let days = days.unwrap_or(14);
+        let prepared = async {
+            if !(1..=60).contains(&days) {
+                return Err(EngineError::BadRequest(format!(
+                    "days {days}: between 1 and 60"
+                )));
+            }
+            let snap = self.current().await?;
+            let day = parse_day(as_of, snap.zone())?;
+            let list = watch_list(&snap.store, &snap.index, &snap.risk, day, days).await?;
+            let scope = &caller.account.scope;
+            let mine: Vec<alerts::Watched> = list
+                .into_iter()
+                .filter(|w| {
+                    w.stay.region.is_some_and(|r| scope.covers_region(r)) || scope.is_everyone()
+                })
+                .filter(|w| {
+                    scope
+                        .community
+                        .as_deref()
+                        .is_none_or(|c| w.stay.community.as_deref() == Some(c))
+                })
+                .collect();
+            Ok::<_, EngineError>((day, mine))
+        }
+        .await;
+        let (day, mine) = match prepared {
+            Ok(m) => m,
+            Err(e) => return Err(self.denied(caller, action, e).await?),
+        };
+        let counts = watch_count_views(&mine, day);
+        let base = WatchView {
+            as_of: day.to_string(),
+            days,
+            persons: mine.len(),
+            communities: counts,
+            list: None,
+        };
+        if !with_persons {
+            self.audit(caller, action, Vec::new(), mine.len() as i64, "ok".into())
+                .await?;
+            return Ok(base);
+        }
+        self.run(caller, action, move |ctx| {
+            let view = ctx.view()?;
+            let pseudonyms: Vec<i64> = mine.iter().map(|w| w.person).collect();
+            // The list is already the caller's by where the persons stay.
+            let shown = view.persons_where(&pseudonyms, &|_| true)?;
+            let list = mine
+                .iter()
+                .zip(shown)
+                .map(|(w, person)| WatchedView {
+                    person,
+                    arrived: w.arrived.to_string(),
+                    origin: w.origin.to_string(),
+                    origin_name: w.origin.place_name(),
+                    kind: w.kind,
+                    until: w.until.to_string(),
+                    stay_region: w.stay.region.map(|r| r.to_string()),
+                    stay_community: w.stay.community.clone(),
+                })
+                .collect();
+            Ok(Answer {
+                rows: mine.len() as i64,
+                persons: view.shown(),
+                value: WatchView {
+                    list: Some(list),
+                    ..base
+                },
+            })
+        })
+        .await
+    }
+
     pub(crate) async fn current(&self) -> Result<std::sync::Arc<Snapshot>, EngineError> {
         let engine = self.clone();
         tokio::task::spawn_blocking(move || engine.snapshot())

@@ -218,6 +218,84 @@ fn within_scope(
     Ok(())
 }
 
+/// A count under a label, as shown.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize)]
+pub struct CountView {
+    pub key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<&'static str>,
+    pub persons: u32,
+}
+
+/// Expressway passes at one county's checkpoints on one day.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize)]
+pub struct RoadView {
+    pub region: String,
+    pub name: Option<&'static str>,
+    pub date: String,
+    pub vehicles: u32,
+    pub persons: u32,
+    /// Occupants arriving (an origin the county does not cover, or none).
+    pub arriving: u32,
+    /// Origin prefectures.
+    pub origins: Vec<CountView>,
+    /// Destination counties.
+    pub destinations: Vec<CountView>,
+    /// Declared purposes.
+    pub purposes: Vec<CountView>,
+}
+
+impl RoadView {
+    pub fn new(r: &inflow::RoadRow) -> RoadView {
+        let regions = |v: &[inflow::Counted<Region>]| -> Vec<CountView> {
+            v.iter()
+                .map(|c| CountView {
+                    key: c.key.to_string(),
+                    name: c.key.place_name(),
+                    persons: c.persons,
+                })
+                .collect()
+        };
+        RoadView {
+            region: r.region.to_string(),
+            name: r.region.place_name(),
+            date: r.date.to_string(),
+            vehicles: r.vehicles,
+            persons: r.persons,
+            arriving: r.arriving,
+            origins: regions(&r.origins),
+            destinations: regions(&r.destinations),
+            purposes: r
+                .purposes
+                .iter()
+                .map(|c| CountView {
+                    key: c.key.clone(),
+                    name: None,
+                    persons: c.persons,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The road rows of `store` for the request's period (its level is not used: rows are per
+/// checkpoint county), narrowed to `within`.
+pub async fn roads(
+    store: &Store,
+    request: InflowRequest,
+) -> Result<Vec<inflow::RoadRow>, EngineError> {
+    let q = query::Query::open_pseudonymised(store).map_err(EngineError::internal)?;
+    let mut rows = inflow::road_flows(&q, store.zone(), request.query.period, 10)
+        .await
+        .map_err(EngineError::internal)?;
+    if let Some(within) = request.within {
+        rows.retain(|r| within.covers(r.region));
+    }
+    Ok(rows)
+}
+
 impl Engine {
     /// Daily inflow rows within the caller's scope (detail shape).
     pub async fn inflow(
@@ -235,6 +313,40 @@ impl Engine {
             let mut rows = daily(&store, &risk, request).await?;
             within_scope(&caller.account.scope, request.query.level, &mut rows)?;
             Ok(rows.iter().map(|r| InflowView::new(r, true)).collect())
+        }
+        .await;
+        let (rows, outcome) = match &result {
+            Ok(v) => (v.len() as i64, "ok".to_string()),
+            Err(e) => (0, e.outcome()),
+        };
+        self.audit(caller, action, Vec::new(), rows, outcome)
+            .await?;
+        result
+    }
+
+    /// Checkpoint passes per county and day within the caller's region (counts only; a
+    /// community worker's scope is a community, which road counts do not have).
+    pub async fn roads(
+        &self,
+        caller: &Caller,
+        params: &InflowParams,
+    ) -> Result<Vec<RoadView>, EngineError> {
+        let action = Action::Inflow;
+        let result: Result<Vec<RoadView>, EngineError> = async {
+            privacy::authorize(caller.account.role, action, caller.purpose)?;
+            let scope = &caller.account.scope;
+            if let Some(c) = &scope.community {
+                return Err(Denied::OutOfScope {
+                    what: "road counts per county".into(),
+                    scope: format!("community {c}"),
+                }
+                .into());
+            }
+            let store = self.read(|snap| Ok(snap.store.clone())).await?;
+            let request = params.parse(store.zone())?;
+            let mut rows = roads(&store, request).await?;
+            rows.retain(|r| scope.covers_region(r.region));
+            Ok(rows.iter().map(RoadView::new).collect())
         }
         .await;
         let (rows, outcome) = match &result {

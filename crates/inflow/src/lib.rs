@@ -52,6 +52,7 @@ mod daily;
 mod exposed;
 mod period;
 pub mod public;
+mod roads;
 mod scan;
 mod stay;
 mod venue;
@@ -63,6 +64,7 @@ pub use daily::{
 };
 pub use exposed::{CommunityCount, ExposedPerson, StayCount, by_stay, exposed};
 pub use period::Period;
+pub use roads::{Counted, RoadRow, road_flows};
 pub use stay::{Stay, StaySource, stays};
 pub use venue::{Venue, venues};
 

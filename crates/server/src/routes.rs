@@ -40,6 +40,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(public::cotravel))
         .routes(routes!(returnees::returnees))
         .routes(routes!(inflow::inflow))
+        .routes(routes!(inflow::roads))
+        .routes(routes!(inflow::watch))
         .routes(routes!(alerts::list))
         .routes(routes!(alerts::set_status))
         .routes(routes!(open::risk_areas))

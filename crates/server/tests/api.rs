@@ -1065,3 +1065,55 @@ async fn alerts_are_scoped_and_their_status_changes_audited() {
     assert!(outcomes.iter().any(|o| o.starts_with("denied")), "{log}");
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn returnees_under_watch_per_community() {
+    let c = City::start().await;
+    let url = "/api/v1/watch?as_of=2020-01-25";
+    // All four travellers came from Wuhan (high risk) on the 20th or 21st.
+    let (s, v) = c.get(Some("analyst"), Some("analysis"), url).await;
+    assert_eq!(s, OK, "{v}");
+    assert_eq!(v["persons"], 4, "{v}");
+    assert!(v.get("list").is_none(), "an analyst gets counts only: {v}");
+    let (s, _) = c
+        .get(
+            Some("analyst"),
+            Some("analysis"),
+            &format!("{url}&persons=true"),
+        )
+        .await;
+    assert_eq!(s, FORBIDDEN);
+    // C1's worker: the case (home C1) and the returnee (registered to C1), by name.
+    let (s, v) = c
+        .get(
+            Some("cw"),
+            Some("community_service"),
+            &format!("{url}&persons=true"),
+        )
+        .await;
+    assert_eq!(s, OK, "{v}");
+    assert_eq!(v["persons"], 2, "{v}");
+    let names: Vec<&str> = v["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert!(
+        names.contains(&"张三") && names.contains(&"钱七"),
+        "{names:?}"
+    );
+    assert_eq!(v["list"][0]["until"].as_str().unwrap().len(), 10);
+    assert_eq!(v["communities"][0]["community"], "C1");
+    // Out of their days by 2020-02-10.
+    let (_, v) = c
+        .get(
+            Some("analyst"),
+            Some("analysis"),
+            "/api/v1/watch?as_of=2020-02-10",
+        )
+        .await;
+    assert_eq!(v["persons"], 0, "{v}");
+    c.stop().await;
+}

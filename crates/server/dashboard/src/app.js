@@ -489,18 +489,22 @@ async function communities() {
     return;
   }
   const status = $("#alert-status").value;
-  const [alerts, inflow] = await Promise.all([
+  const [alerts, inflow, watch] = await Promise.all([
     api(`/alerts?as_of=${state.asOf}${status ? `&status=${status}` : ""}`, { action: "alerts" }),
     may("inflow")
       ? api(`/inflow?as_of=${state.asOf}&days=14&level=community${state.account.region ? `&region=${state.account.region}` : ""}`, { action: "inflow" })
       : [],
+    may("returnees_summary") ? api(`/watch?as_of=${state.asOf}`, { action: "returnees_summary" }) : null,
   ]);
   const rows = new Map();
   const row = (region, community) => {
     const key = `${region}|${community ?? ""}`;
-    if (!rows.has(key)) rows.set(key, { region, community, arrivals: 0, high: 0, today: 0, open: 0, alerts: 0 });
+    if (!rows.has(key)) rows.set(key, { region, community, arrivals: 0, high: 0, today: 0, open: 0, alerts: 0, watched: 0 });
     return rows.get(key);
   };
+  for (const w of watch?.communities ?? []) {
+    if (w.region) row(w.region, w.community).watched += w.persons;
+  }
   for (const r of inflow) {
     const x = row(r.region, r.community);
     x.arrivals += r.arrivals;
@@ -512,7 +516,10 @@ async function communities() {
     x.alerts += 1;
     if (a.status === "open") x.open += 1;
   }
-  const sorted = [...rows.values()].sort((a, b) => b.open - a.open || b.high - a.high || b.arrivals - a.arrivals);
+  const sorted = [...rows.values()].sort(
+    (a, b) => b.open - a.open || b.watched - a.watched || b.high - a.high || b.arrivals - a.arrivals,
+  );
+  el.dataset.watched = sorted.reduce((s, r) => s + r.watched, 0);
   table(
     el,
     [
@@ -521,6 +528,7 @@ async function communities() {
       { label: "arrivals 14 d", num: true, value: (r) => fmt(r.arrivals) },
       { label: "today", num: true, value: (r) => fmt(r.today) },
       { label: "from high-risk", num: true, value: (r) => fmt(r.high) },
+      { label: "under 14-day watch", num: true, value: (r) => fmt(r.watched) },
       { label: "open alerts", num: true, value: (r) => fmt(r.open) },
     ],
     sorted.slice(0, 200),

@@ -154,6 +154,8 @@ async function session(who) {
   );
   const alerts = num(await page.getAttribute("#alert-list", "data-count"));
   check("worker: alert list = their community's", alerts === w.alerts, `${alerts} vs ${w.alerts}`);
+  const watched = num(await page.getAttribute("#community-table", "data-watched"));
+  check("worker: under watch = their community's", watched === w.watched, `${watched} vs ${w.watched}`);
   const places = await page.$$eval("#alert-list tbody tr td:nth-child(2)", (tds) => tds.map((t) => t.textContent));
   check("worker: every alert is in their community", places.every((p) => p.endsWith(`/ ${w.community}`)), places.join("; "));
   await page.screenshot({ path: join(shots, "communities-worker.png"), fullPage: true });

@@ -2,7 +2,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use engine::inflow_api::{InflowParams, InflowView};
+use engine::alerts_api::WatchView;
+use engine::inflow_api::{InflowParams, InflowView, RoadView};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -41,4 +42,69 @@ pub async fn inflow(
         region: q.region,
     };
     Ok(Json(state.engine.inflow(&caller, &p).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RoadsQuery {
+    /// The last day counted (YYYY-MM-DD; default today).
+    pub as_of: Option<String>,
+    /// How many days ending on `as_of` (default 1).
+    pub days: Option<u32>,
+    /// Only checkpoints in regions this code covers.
+    pub region: Option<String>,
+}
+
+/// Expressway checkpoint passes per county and day: vehicles, occupants (and how many of them
+/// arriving), origin prefectures, destination counties and declared purposes.
+#[utoipa::path(get, path = "/inflow/roads", tag = "inflow", security(("bearer" = [])),
+    params(RoadsQuery),
+    responses((status = 200, body = Vec<RoadView>),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn roads(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    ApiQuery(q): ApiQuery<RoadsQuery>,
+) -> Result<Json<Vec<RoadView>>, ApiError> {
+    let p = InflowParams {
+        as_of: q.as_of,
+        level: None,
+        days: Some(q.days.unwrap_or(1)),
+        region: q.region,
+    };
+    Ok(Json(state.engine.roads(&caller, &p).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WatchQuery {
+    /// The day (YYYY-MM-DD; default today).
+    pub as_of: Option<String>,
+    /// The length of the watch (default 14 days).
+    pub days: Option<u32>,
+    /// Also list the persons (a returnee list: epidemiologists and community workers).
+    pub persons: Option<bool>,
+}
+
+/// Returnees from high-risk areas within their days, per community where they stay.
+#[utoipa::path(get, path = "/watch", tag = "inflow", security(("bearer" = [])),
+    params(WatchQuery),
+    responses((status = 200, body = WatchView),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn watch(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    ApiQuery(q): ApiQuery<WatchQuery>,
+) -> Result<Json<WatchView>, ApiError> {
+    Ok(Json(
+        state
+            .engine
+            .watch(
+                &caller,
+                q.as_of.as_deref(),
+                q.days,
+                q.persons.unwrap_or(false),
+            )
+            .await?,
+    ))
 }
