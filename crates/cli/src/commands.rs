@@ -117,6 +117,25 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
+/// The output format asked for; without one, a table on a terminal and JSON otherwise.
+pub fn table_format(f: Option<crate::cli::TableFormat>) -> crate::cli::TableFormat {
+    use std::io::IsTerminal;
+    f.unwrap_or(if std::io::stdout().is_terminal() {
+        crate::cli::TableFormat::Table
+    } else {
+        crate::cli::TableFormat::Json
+    })
+}
+
+/// An optional region flag (`--region 330300`), parsed; a bad code is bad usage naming it.
+pub fn region_flag(flag: &str, s: Option<&str>) -> anyhow::Result<Option<model::Region>> {
+    s.map(|r| {
+        r.parse::<model::Region>()
+            .map_err(|e| crate::exit::usage(format!("{flag} {r}: {}", e.reason())))
+    })
+    .transpose()
+}
+
 /// A multi-threaded runtime for DataFusion.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()

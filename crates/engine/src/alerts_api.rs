@@ -53,6 +53,25 @@ pub struct AlertView {
     pub note: Option<String>,
 }
 
+/// Runs `work` over the alert sources of a store: its pseudonymised tables, its index, its
+/// zone and the risk of an origin from its published areas.
+async fn with_sources<T>(
+    store: &Store,
+    index: &trace::Index,
+    risk: &rules::RiskAreas,
+    work: impl AsyncFnOnce(&Sources<'_>) -> Result<T, alerts::AlertError>,
+) -> Result<T, EngineError> {
+    let q = query::Query::open_pseudonymised(store).map_err(EngineError::internal)?;
+    let lookup = |origin: Region, date: Date| inflow_api::origin_risk(risk, origin, date);
+    let src = Sources {
+        query: &q,
+        index,
+        zone: store.zone(),
+        risk: &lookup,
+    };
+    work(&src).await.map_err(EngineError::internal)
+}
+
 /// Computes the alerts of `day` from a store and its index (no scope, no status): the CLI's
 /// and the API's one path.
 pub async fn compute(
@@ -62,17 +81,10 @@ pub async fn compute(
     rules: &AlertRules,
     day: Date,
 ) -> Result<Vec<Alert>, EngineError> {
-    let q = query::Query::open_pseudonymised(store).map_err(EngineError::internal)?;
-    let lookup = |origin: Region, date: Date| inflow_api::origin_risk(risk, origin, date);
-    let src = Sources {
-        query: &q,
-        index,
-        zone: store.zone(),
-        risk: &lookup,
-    };
-    alerts::compute(&src, rules, day)
-        .await
-        .map_err(EngineError::internal)
+    with_sources(store, index, risk, async |src| {
+        alerts::compute(src, rules, day).await
+    })
+    .await
 }
 
 /// The record an alert is stored as.
@@ -141,17 +153,10 @@ pub async fn watch_list(
     day: Date,
     days: u32,
 ) -> Result<Vec<alerts::Watched>, EngineError> {
-    let q = query::Query::open_pseudonymised(store).map_err(EngineError::internal)?;
-    let lookup = |origin: Region, date: Date| inflow_api::origin_risk(risk, origin, date);
-    let src = Sources {
-        query: &q,
-        index,
-        zone: store.zone(),
-        risk: &lookup,
-    };
-    alerts::under_watch(&src, day, days)
-        .await
-        .map_err(EngineError::internal)
+    with_sources(store, index, risk, async |src| {
+        alerts::under_watch(src, day, days).await
+    })
+    .await
 }
 
 /// The counts as shown.

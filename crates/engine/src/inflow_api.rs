@@ -315,13 +315,8 @@ impl Engine {
             Ok(rows.iter().map(|r| InflowView::new(r, true)).collect())
         }
         .await;
-        let (rows, outcome) = match &result {
-            Ok(v) => (v.len() as i64, "ok".to_string()),
-            Err(e) => (0, e.outcome()),
-        };
-        self.audit(caller, action, Vec::new(), rows, outcome)
-            .await?;
-        result
+        self.audited(caller, action, Vec::new(), result, Vec::len)
+            .await
     }
 
     /// Checkpoint passes per county and day within the caller's region (counts only; a
@@ -349,13 +344,8 @@ impl Engine {
             Ok(rows.iter().map(RoadView::new).collect())
         }
         .await;
-        let (rows, outcome) = match &result {
-            Ok(v) => (v.len() as i64, "ok".to_string()),
-            Err(e) => (0, e.outcome()),
-        };
-        self.audit(caller, action, Vec::new(), rows, outcome)
-            .await?;
-        result
+        self.audited(caller, action, Vec::new(), result, Vec::len)
+            .await
     }
 }
 

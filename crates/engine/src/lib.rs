@@ -381,6 +381,25 @@ impl Engine {
         Ok(())
     }
 
+    /// Audits a finished request that showed no identity beyond `persons` (recorded only when
+    /// it succeeded): `ok` with the answer's row count, or the error's outcome; then hands the
+    /// result back.
+    pub(crate) async fn audited<T>(
+        &self,
+        caller: &Caller,
+        action: Action,
+        persons: Vec<i64>,
+        result: Result<T, EngineError>,
+        rows: impl FnOnce(&T) -> usize,
+    ) -> Result<T, EngineError> {
+        let (persons, rows, outcome) = match &result {
+            Ok(v) => (persons, rows(v) as i64, "ok".to_string()),
+            Err(e) => (Vec::new(), 0, e.outcome()),
+        };
+        self.audit(caller, action, persons, rows, outcome).await?;
+        result
+    }
+
     /// Authorises `action` for `caller`, runs `work` on a blocking thread with the current
     /// snapshot, and audits the outcome (granted or not) before returning. Runs as its own
     /// task, so a client that goes away mid-request cannot cut the audit entry off.

@@ -87,13 +87,8 @@ impl Engine {
             Err(d) => Err(EngineError::Denied(d)),
             Ok(()) => work().await,
         };
-        let (rows, outcome) = match &result {
-            Ok(v) => (v.len() as i64, "ok".to_string()),
-            Err(e) => (0, e.outcome()),
-        };
-        self.audit(caller, action, Vec::new(), rows, outcome)
-            .await?;
-        result
+        self.audited(caller, action, Vec::new(), result, Vec::len)
+            .await
     }
 
     /// The published risk areas valid on a day.
@@ -254,15 +249,8 @@ impl Engine {
             })
         }
         .await;
-        let (rows, outcome) = match &result {
-            Ok(t) => (t.stops.len() as i64, "ok".to_string()),
-            Err(e) => (0, e.outcome()),
-        };
-        let persons = match (&result, pseudonym) {
-            (Ok(_), Some(p)) => vec![p],
-            _ => Vec::new(),
-        };
-        self.audit(caller, action, persons, rows, outcome).await?;
-        result
+        let persons = pseudonym.into_iter().collect();
+        self.audited(caller, action, persons, result, |t| t.stops.len())
+            .await
     }
 }

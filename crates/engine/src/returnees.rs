@@ -213,12 +213,7 @@ impl Engine {
                     .collect(),
             }
         });
-        let (rows, outcome) = match &result {
-            Ok(s) => (s.persons as i64, "ok".to_string()),
-            Err(e) => (0, e.outcome()),
-        };
-        self.audit(caller, action, Vec::new(), rows, outcome)
-            .await?;
-        result
+        self.audited(caller, action, Vec::new(), result, |s| s.persons)
+            .await
     }
 }

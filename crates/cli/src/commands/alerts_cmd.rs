@@ -2,17 +2,18 @@
 //! their status in the operational database, as a table, JSON or CSV.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use alerts::{Alert, AlertRules, DEFAULT_ALERT_RULES};
-use model::Region;
 use ops::{AlertState, Ops};
 use privacy::{Action, Purpose};
 use rules::RiskAreas;
 use serde::Serialize;
 
 use crate::cli::{AlertsArgs, TableFormat};
-use crate::commands::{Globals, csv_field, pad, print_or_broken_pipe, runtime};
+use crate::commands::{
+    Globals, csv_field, pad, print_or_broken_pipe, region_flag, runtime, table_format,
+};
 use crate::context;
 use crate::exit::usage;
 
@@ -45,14 +46,7 @@ pub fn run(g: &Globals, a: AlertsArgs) -> anyhow::Result<()> {
     let store = context::store(g.data(), &keys)?;
     let day = engine::parse_as_of_date(a.as_of.as_deref(), store.zone())
         .map_err(|e| usage(e.to_string()))?;
-    let within = a
-        .region
-        .as_deref()
-        .map(|r| {
-            r.parse::<Region>()
-                .map_err(|e| usage(format!("--region {r}: {}", e.reason())))
-        })
-        .transpose()?;
+    let within = region_flag("--region", a.region.as_deref())?;
     let words = format!(
         "fangyi alerts --as-of {day}{}{}",
         a.region
@@ -93,11 +87,7 @@ pub fn run(g: &Globals, a: AlertsArgs) -> anyhow::Result<()> {
         found.len() as i64,
     )?;
     let out: Vec<AlertOut<'_>> = found.iter().map(|x| view(&keys, x, &states)).collect();
-    let format = a.format.unwrap_or(if std::io::stdout().is_terminal() {
-        TableFormat::Table
-    } else {
-        TableFormat::Json
-    });
+    let format = table_format(a.format);
     print_or_broken_pipe(|w| match format {
         TableFormat::Json => {
             writeln!(w, "{}", serde_json::to_string(&out)?)?;

@@ -1,7 +1,7 @@
 //! `fangyi exposed`: everyone who arrived from a region in a period, with where they stay now,
 //! grouped by stay county and community (or only the counts, with `--summary`).
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use inflow::{ExposedPerson, InflowError, Period, Stay, StayCount};
 use model::{Date, Region};
@@ -10,7 +10,9 @@ use serde::Serialize;
 use vault::Keys;
 
 use crate::cli::{ExposedArgs, TableFormat};
-use crate::commands::{Globals, csv_field, pad, print_or_broken_pipe, runtime, thousands};
+use crate::commands::{
+    Globals, csv_field, pad, print_or_broken_pipe, runtime, table_format, thousands,
+};
 use crate::context;
 use crate::exit::usage;
 
@@ -137,11 +139,7 @@ pub fn run(g: &Globals, a: ExposedArgs) -> anyhow::Result<()> {
     });
     let counts = inflow::by_stay(found.iter().map(|p| &p.stay));
 
-    let format = a.format.unwrap_or(if std::io::stdout().is_terminal() {
-        TableFormat::Table
-    } else {
-        TableFormat::Json
-    });
+    let format = table_format(a.format);
     print_or_broken_pipe(|w| write(w, format, a.summary, region, period, &counts, &persons))
 }
 

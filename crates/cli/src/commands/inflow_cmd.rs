@@ -1,7 +1,7 @@
 //! `fangyi inflow`: arrivals per region and day (contract §7) as a table, JSON or CSV, computed
 //! by the engine's one inflow path.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use engine::inflow_api::{self, InflowParams, InflowView};
 use inflow::InflowRow;
@@ -10,7 +10,9 @@ use privacy::{Action, Purpose};
 use rules::RiskAreas;
 
 use crate::cli::{InflowArgs, TableFormat};
-use crate::commands::{Globals, csv_field, pad, print_or_broken_pipe, runtime, thousands};
+use crate::commands::{
+    Globals, csv_field, pad, print_or_broken_pipe, runtime, table_format, thousands,
+};
 use crate::context;
 use crate::exit::usage;
 
@@ -47,11 +49,7 @@ pub fn run(g: &Globals, a: InflowArgs) -> anyhow::Result<()> {
         Vec::new(),
         rows.len() as i64,
     )?;
-    let format = a.format.unwrap_or(if std::io::stdout().is_terminal() {
-        TableFormat::Table
-    } else {
-        TableFormat::Json
-    });
+    let format = table_format(a.format);
     print_or_broken_pipe(|w| match format {
         TableFormat::Json => {
             let views: Vec<InflowView> =

@@ -1,27 +1,18 @@
 //! `fangyi roads` (checkpoint O/D and purposes per county) and `fangyi watch` (returnees from
 //! high-risk areas within their days, per community), through the engine's shared paths.
 
-use std::io::IsTerminal;
-
 use engine::alerts_api::{WatchCountView, watch_count_views, watch_list};
 use engine::inflow_api::{self, CountView, InflowParams, RoadView};
-use model::Region;
 use privacy::{Action, Purpose};
 use rules::RiskAreas;
 use serde::Serialize;
 
 use crate::cli::{RoadsArgs, TableFormat, WatchArgs};
-use crate::commands::{Globals, csv_field, pad, print_or_broken_pipe, runtime, thousands};
+use crate::commands::{
+    Globals, csv_field, pad, print_or_broken_pipe, region_flag, runtime, table_format, thousands,
+};
 use crate::context;
 use crate::exit::usage;
-
-fn format_of(f: Option<TableFormat>) -> TableFormat {
-    f.unwrap_or(if std::io::stdout().is_terminal() {
-        TableFormat::Table
-    } else {
-        TableFormat::Json
-    })
-}
 
 fn counts(v: &[CountView], n: usize) -> String {
     v.iter()
@@ -73,7 +64,7 @@ pub fn roads(g: &Globals, a: RoadsArgs) -> anyhow::Result<()> {
         rows.len() as i64,
     )?;
     let views: Vec<RoadView> = rows.iter().map(RoadView::new).collect();
-    print_or_broken_pipe(|w| match format_of(a.format) {
+    print_or_broken_pipe(|w| match table_format(a.format) {
         TableFormat::Json => {
             writeln!(w, "{}", serde_json::to_string(&views)?)?;
             Ok(())
@@ -148,14 +139,7 @@ pub fn watch(g: &Globals, a: WatchArgs) -> anyhow::Result<()> {
     let store = context::store(g.data(), &keys)?;
     let day = engine::parse_as_of_date(a.as_of.as_deref(), store.zone())
         .map_err(|e| usage(e.to_string()))?;
-    let within = a
-        .region
-        .as_deref()
-        .map(|r| {
-            r.parse::<Region>()
-                .map_err(|e| usage(format!("--region {r}: {}", e.reason())))
-        })
-        .transpose()?;
+    let within = region_flag("--region", a.region.as_deref())?;
     let action = if a.summary {
         Action::ReturneesSummary
     } else {
@@ -205,7 +189,7 @@ pub fn watch(g: &Globals, a: WatchArgs) -> anyhow::Result<()> {
             stay_community: w.stay.community.clone(),
         })
         .collect();
-    print_or_broken_pipe(|w| match (format_of(a.format), a.summary) {
+    print_or_broken_pipe(|w| match (table_format(a.format), a.summary) {
         (TableFormat::Json, true) => {
             writeln!(w, "{}", serde_json::to_string(&counts)?)?;
             Ok(())

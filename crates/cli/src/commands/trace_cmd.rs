@@ -1,7 +1,7 @@
 //! `fangyi trace`, `fangyi cotravel` and `fangyi index`: close contacts of a case (or of every
 //! case), the public co-travel self-check, and the trace index they are answered from.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -93,14 +93,6 @@ fn parse_person(s: &str) -> anyhow::Result<PersonId> {
         .map_err(|e| usage(format!("{s}: not a person id: {e}")))
 }
 
-fn default_format(f: Option<TableFormat>) -> TableFormat {
-    f.unwrap_or(if std::io::stdout().is_terminal() {
-        TableFormat::Table
-    } else {
-        TableFormat::Json
-    })
-}
-
 pub fn run(g: &Globals, a: TraceArgs) -> anyhow::Result<()> {
     let keys = g.keys()?;
     let store = context::store(g.data(), &keys)?;
@@ -164,7 +156,7 @@ pub fn run(g: &Globals, a: TraceArgs) -> anyhow::Result<()> {
     let out = TraceOut::new(&t, &tracer, &reveal(&keys));
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::new(stdout.lock());
-    match default_format(a.format) {
+    match crate::commands::table_format(a.format) {
         TableFormat::Json => writeln!(w, "{}", serde_json::to_string(&out)?)?,
         TableFormat::Csv => {
             writeln!(w, "{}", trace::ContactRow::HEADER.join(","))?;
@@ -345,7 +337,7 @@ pub fn cotravel(g: &Globals, a: CotravelArgs) -> anyhow::Result<()> {
         "cases": answer.cases,
         "infectious": answer.infectious,
     });
-    match default_format(a.format) {
+    match crate::commands::table_format(a.format) {
         TableFormat::Json | TableFormat::Csv => println!("{json}"),
         TableFormat::Table => {
             let place = match (&q.car, &q.seat) {
