@@ -511,6 +511,12 @@ pub enum BenchCommand {
         after_help = "Examples:\n  fangyi bench api                                    a 200,000-resident province in ./fangyi-bench-api\n  fangyi bench api --seconds 20 --concurrency 32\n  fangyi bench api --dir ./fangyi-bench-trace --persons 2100000 --days 30   reuse the tracing bench's province"
     )]
     Api(BenchApiArgs),
+    /// Daily inflow (contract §7) of a generated province, against DuckDB computing the same
+    /// rows from the same Parquet files, in the same run.
+    #[command(
+        after_help = "Examples:\n  fangyi bench inflow                                 1,000,000 residents × 21 days in ./fangyi-bench-inflow\n  fangyi bench inflow --persons 10000000 --days 7 --window 7\n  fangyi bench inflow --dir ./fangyi-bench-trace --persons 2100000 --days 30   reuse the tracing bench's province"
+    )]
+    Inflow(BenchInflowArgs),
 }
 
 #[derive(Args, Debug)]
@@ -653,6 +659,28 @@ pub struct BenchTraceArgs {
     #[arg(long, default_value_t = 100)]
     pub peer_cases: usize,
     /// Skip DuckDB and Polars.
+    #[arg(long)]
+    pub no_peers: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchInflowArgs {
+    /// Residents of the generated province.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub persons: u64,
+    /// Days simulated.
+    #[arg(long, default_value_t = 21)]
+    pub days: u32,
+    /// The days counted, ending on the last simulated day.
+    #[arg(long, default_value_t = 14)]
+    pub window: u32,
+    /// Work folder; a province generated there before with the same size is reused.
+    #[arg(long, default_value = "./fangyi-bench-inflow")]
+    pub dir: PathBuf,
+    /// Runs of each engine; the best is reported.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: u32,
+    /// Skip DuckDB.
     #[arg(long)]
     pub no_peers: bool,
 }

@@ -4,6 +4,7 @@ mod alerts_cmd;
 mod bench;
 mod bench_api;
 mod bench_codes;
+mod bench_inflow;
 mod bench_trace;
 mod bench_verify;
 mod code_cmd;
@@ -85,6 +86,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Verify(a)) => bench_verify::run(a),
         Command::Bench(BenchCommand::Codes(a)) => bench_codes::run(&g, a),
         Command::Bench(BenchCommand::Api(a)) => bench_api::run(&g, a),
+        Command::Bench(BenchCommand::Inflow(a)) => bench_inflow::run(&g, a),
     }
 }
 

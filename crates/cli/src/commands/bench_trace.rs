@@ -350,7 +350,7 @@ pub fn run(g: &Globals, a: BenchTraceArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn python_has_peers() -> bool {
+pub fn python_has_peers() -> bool {
     Command::new("python3")
         .args(["-c", "import duckdb, polars, pyarrow"])
         .output()

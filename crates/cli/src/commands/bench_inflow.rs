@@ -1,0 +1,181 @@
+//! `fangyi bench inflow`: contract §7's daily inflow of a generated province, fangyi's
+//! day-at-a-time scan against DuckDB computing the same rows in one SQL query over the same
+//! Parquet files (`scripts/peers/inflow.py`), in the same run, with the answers compared.
+
+use std::fmt::Write as _;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::Context;
+use engine::inflow_api::{self, InflowParams};
+use inflow::InflowRow;
+use model::Date;
+
+use crate::cli::BenchInflowArgs;
+use crate::commands::bench_trace::{Province, START, machine, province, python_has_peers};
+use crate::commands::{Globals, thousands};
+
+const PEER_SCRIPT: &str = include_str!("../../../../scripts/peers/inflow.py");
+const REGIONS: &str = include_str!("../../../model/data/regions.csv");
+
+/// The rows as the peer script writes them.
+fn peer_csv(rows: &[InflowRow]) -> String {
+    let mut out = String::from(
+        "region,date,arrivals,from_high_risk,rail,flight,coach,ship,road,registration,top_origins\n",
+    );
+    for r in rows {
+        let k = r.by_kind;
+        let top: Vec<String> = r
+            .top_origins
+            .iter()
+            .map(|o| format!("{}:{}", o.region, o.persons))
+            .collect();
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{},{}",
+            r.region,
+            r.date,
+            r.arrivals,
+            r.from_high_risk,
+            k[0],
+            k[1],
+            k[2],
+            k[3],
+            k[4],
+            k[5],
+            top.join(";")
+        );
+    }
+    out
+}
+
+pub fn run(g: &Globals, a: BenchInflowArgs) -> anyhow::Result<()> {
+    let data = a.dir.join("data");
+    province(
+        g,
+        &Province {
+            persons: a.persons,
+            days: a.days,
+            dir: &a.dir,
+        },
+        &data,
+    )?;
+    let keys = g.keys()?;
+    let store = crate::context::store(&data, &keys)?;
+    let risk = rules::RiskAreas::load(&store)?;
+    let start: Date = START.parse().expect("a date");
+    let last = start.add_days(a.days as i32 - 1);
+    let window = a.window.clamp(1, a.days);
+    let params = |level: &str| InflowParams {
+        as_of: Some(last.to_string()),
+        level: Some(level.into()),
+        days: Some(window),
+        region: None,
+    };
+    let rt = crate::commands::runtime()?;
+    println!(
+        "\ninflow (contract §7), {window} days to {last}, on {}",
+        machine()
+    );
+    let mut best = f64::INFINITY;
+    let mut rows = Vec::new();
+    for _ in 0..a.repeat.max(1) {
+        let request = params("prefecture").parse(store.zone())?;
+        let started = Instant::now();
+        rows = rt.block_on(inflow_api::daily(&store, &risk, request))?;
+        best = best.min(started.elapsed().as_secs_f64());
+    }
+    let arrivals: u64 = rows.iter().map(|r| u64::from(r.arrivals)).sum();
+    println!(
+        "{:<8} {:>10} {:>8}   prefecture level, {} person-days of arrivals",
+        "engine",
+        "seconds",
+        "rows",
+        thousands(arrivals)
+    );
+    println!("{:<8} {:>10.3} {:>8}", "fangyi", best, rows.len());
+    for level in ["county", "community"] {
+        let request = params(level).parse(store.zone())?;
+        let started = Instant::now();
+        let n = rt
+            .block_on(inflow_api::daily(&store, &risk, request))?
+            .len();
+        println!(
+            "         {:>10.3} {:>8}   fangyi at the {level} level",
+            started.elapsed().as_secs_f64(),
+            n
+        );
+    }
+    if a.no_peers {
+        return Ok(());
+    }
+    if !python_has_peers() {
+        println!("installing duckdb, polars and pyarrow with pip…");
+        let ok = Command::new("python3")
+            .args([
+                "-m", "pip", "install", "--quiet", "duckdb", "polars", "pyarrow",
+            ])
+            .status()
+            .context("running pip")?
+            .success();
+        if !ok {
+            println!("peers unavailable: pip install failed");
+            return Ok(());
+        }
+    }
+    let peers = a.dir.join("peers");
+    std::fs::create_dir_all(&peers)?;
+    let script = peers.join("inflow.py");
+    std::fs::write(&script, PEER_SCRIPT)?;
+    let regions = peers.join("regions.csv");
+    std::fs::write(&regions, REGIONS)?;
+    let ours = peers.join("fangyi-inflow.csv");
+    std::fs::write(&ours, peer_csv(&rows))?;
+    let theirs = peers.join("duckdb-inflow.csv");
+    let first = last.add_days(1 - window as i32);
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg("--data")
+        .arg(&data)
+        .arg("--regions")
+        .arg(&regions)
+        .args(["--first", &first.to_string(), "--last", &last.to_string()])
+        .arg("--out")
+        .arg(&theirs)
+        .args(["--repeat", &a.repeat.max(1).to_string()])
+        .args(["--zone", &store.zone().to_string()])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("running python3")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let Some(secs) = text.lines().find_map(|l| {
+        let p: Vec<&str> = l.split_whitespace().collect();
+        (p.len() == 4 && p[0] == "duckdb")
+            .then(|| p[2].parse::<f64>().ok())
+            .flatten()
+    }) else {
+        println!("duckdb failed (exit {:?})", out.status.code());
+        return Ok(());
+    };
+    let same = std::fs::read(&ours)? == std::fs::read(&theirs)?;
+    println!("{:<8} {:>10.3} {:>8}", "duckdb", secs, {
+        std::fs::read_to_string(&theirs)?
+            .lines()
+            .count()
+            .saturating_sub(1)
+    });
+    println!("\nfangyi is {:.1}× faster than duckdb", secs / best);
+    if same {
+        println!(
+            "results: duckdb computed exactly the same {} rows",
+            rows.len()
+        );
+    } else {
+        println!(
+            "results: duckdb DIFFERS (compare {} and {})",
+            ours.display(),
+            theirs.display()
+        );
+    }
+    Ok(())
+}
