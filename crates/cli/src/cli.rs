@@ -58,7 +58,7 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Run read-only SQL; every kind is a table of its name, person ids are pseudonyms.
     #[command(
-        after_help = "Examples:\n  fangyi sql \"SELECT mode, count(*) AS n FROM travel GROUP BY mode\"\n  fangyi sql --format csv \"SELECT * FROM lab_results WHERE diagnosis = 'confirmed'\"\n  fangyi sql \"SELECT * FROM travel WHERE person_id = pseudonym('420106199001010015')\"\n  fangyi sql \"SELECT region_name(prefecture(to_region)) AS city, count(*) FROM travel WHERE covers('420100', from_region) GROUP BY 1\"\n\nFunctions: pseudonym(id), covers(region, region), prefecture(region), region_name(region)."
+        after_help = "Examples:\n  fangyi sql \"SELECT mode, count(*) AS n FROM travel GROUP BY mode\"\n  fangyi sql --format csv \"SELECT * FROM lab_results WHERE diagnosis = 'confirmed'\"\n  fangyi sql \"SELECT * FROM travel WHERE person_id = pseudonym('420106199001010015')\"\n  fangyi sql \"SELECT region_name(prefecture(to_region)) AS city, count(*) FROM travel WHERE covers('420100', from_region) GROUP BY 1\"\n\nFunctions: pseudonym(id), covers(region, region), prefecture(region), region_name(region),\narrives(to, from, level) (contract §7: is a record from `from` into `to` an arrival at the level)."
     )]
     Sql(SqlArgs),
     /// Close contacts of a case (or of every case) with evidence and quarantine end.

@@ -1,5 +1,6 @@
 //! Domain functions available in SQL: `pseudonym(id)`, `covers(a, b)`, `prefecture(code)`,
-//! `region_name(code)`; each applies the one implementation in `model` or `vault`.
+//! `region_name(code)`, `arrives(to, from, level)`; each applies the one implementation in
+//! `model` or `vault`.
 
 use std::sync::Arc;
 
@@ -8,7 +9,7 @@ use arrow::datatypes::DataType;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
 use datafusion::prelude::SessionContext;
-use model::{PersonId, Region};
+use model::{Level, PersonId, Region};
 use vault::Keys;
 
 fn strings(arg: &ColumnarValue, rows: usize) -> Result<ArrayRef> {
@@ -112,6 +113,73 @@ fn register_regions(ctx: &SessionContext) {
                 })
                 .collect();
             finish(args, Arc::new(out))
+        }),
+    ));
+
+    // Contract §7: a record from `from` (NULL or empty: no origin) into `to` is an arrival into
+    // `to`'s ancestor at `level` when that ancestor does not cover `from`. Evaluated in the
+    // scan, in parallel, so only arrivals leave it.
+    ctx.register_udf(create_udf(
+        "arrives",
+        vec![DataType::Utf8, DataType::Utf8, DataType::Utf8],
+        DataType::Boolean,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let n = rows(args);
+            let (to, from) = (strings(&args[0], n)?, strings(&args[1], n)?);
+            let level_of = |s: &str| {
+                Level::parse(s).ok_or_else(|| {
+                    DataFusionError::Execution(format!(
+                        "arrives(): level {s:?} is not province, prefecture or county"
+                    ))
+                })
+            };
+            let fixed = match &args[2] {
+                ColumnarValue::Scalar(v) => match v {
+                    datafusion::scalar::ScalarValue::Utf8(Some(s))
+                    | datafusion::scalar::ScalarValue::Utf8View(Some(s))
+                    | datafusion::scalar::ScalarValue::LargeUtf8(Some(s)) => Some(level_of(s)?),
+                    _ => None,
+                },
+                ColumnarValue::Array(_) => None,
+            };
+            let levels = strings(&args[2], n)?;
+            let (to, from, levels) = (
+                to.as_string::<i32>(),
+                from.as_string::<i32>(),
+                levels.as_string::<i32>(),
+            );
+            let mut out = Vec::with_capacity(to.len());
+            for i in 0..to.len() {
+                let level = match fixed {
+                    Some(l) => l,
+                    None if levels.is_null(i) => {
+                        out.push(None);
+                        continue;
+                    }
+                    None => level_of(levels.value(i))?,
+                };
+                let Some(dest) = (!to.is_null(i))
+                    .then(|| to.value(i).parse::<Region>().ok())
+                    .flatten()
+                else {
+                    out.push(None);
+                    continue;
+                };
+                let origin = if from.is_null(i) || from.value(i).is_empty() {
+                    None
+                } else {
+                    match from.value(i).parse::<Region>() {
+                        Ok(r) => Some(r),
+                        Err(_) => {
+                            out.push(None);
+                            continue;
+                        }
+                    }
+                };
+                out.push(Some(origin.is_none_or(|o| !dest.at_level(level).covers(o))));
+            }
+            finish(args, Arc::new(BooleanArray::from(out)))
         }),
     ));
 

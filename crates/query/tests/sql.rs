@@ -83,6 +83,19 @@ async fn pseudonym_finds_a_persons_rows_and_regions_roll_up() {
         text(&q, sql, OutputFormat::Csv).await,
         "p,name\n110000,北京市\n330100,杭州市\n330300,温州市\n"
     );
+    // §7's arrival test: a move within Wuhan arrives in a district, not in Wuhan.
+    let sql = "SELECT arrives('420106', '420111', 'county') AS a, \
+               arrives('420106', '420111', 'prefecture') AS b, \
+               arrives('330302', NULL, 'province') AS c, arrives('330302', '', 'county') AS d";
+    assert_eq!(
+        text(&q, sql, OutputFormat::Csv).await,
+        "a,b,c,d\ntrue,false,true,true\n"
+    );
+    let e = q
+        .collect("SELECT arrives('330302', '420100', 'city')")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("level \"city\""), "{e}");
     let e = q
         .collect("SELECT pseudonym('123') FROM travel")
         .await

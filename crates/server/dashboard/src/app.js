@@ -385,7 +385,10 @@ async function mapChart(places, risk) {
   const destPts = [...dest.values()]
     .map((d) => {
       const p = point(d.region);
-      return p && { value: [...p, d.region], name: d.name ?? regionName(d.region), arrivals: d.arrivals, high: d.high, symbolSize: 6 + 24 * Math.sqrt(d.arrivals / maxArr) };
+      const t = Math.sqrt(d.arrivals / maxArr);
+      // Light to dark blue with the arrivals, as well as larger.
+      const color = `rgb(${Math.round(150 - 120 * t)}, ${Math.round(190 - 110 * t)}, ${Math.round(240 - 50 * t)})`;
+      return p && { value: [...p, d.region], name: d.name ?? regionName(d.region), arrivals: d.arrivals, high: d.high, symbolSize: 6 + 24 * t, itemStyle: { color } };
     })
     .filter(Boolean);
   let flows = [];
@@ -453,7 +456,7 @@ async function mapChart(places, risk) {
         { name: "regions", type: "scatter", data: backdrop, symbolSize: 2.5, itemStyle: { color: "#c9d1db" }, silent: false },
         { name: "flows", type: "lines", coordinateSystem: "cartesian2d", data: flows, lineStyle: { color: "#14213d", opacity: 0.6, curveness: 0.2 }, effect: { show: false } },
         { name: "risk areas", type: "scatter", data: riskPts, symbolSize: 11, z: 3 },
-        { name: "destinations", type: "scatter", data: destPts, itemStyle: { color: "#1f5fbf", opacity: 0.8, borderColor: "#fff" }, z: 4 },
+        { name: "destinations", type: "scatter", data: destPts, itemStyle: { opacity: 0.85, borderColor: "#fff" }, z: 4 },
       ],
     },
     true,
