@@ -318,18 +318,25 @@ impl Engine {
             let snap = self.current().await?;
             let day = parse_day(params.as_of.as_deref(), snap.zone())?;
             let wanted = params.status.as_deref().map(parse_status).transpose()?;
-            let all = compute(
-                &snap.store,
-                &snap.index,
-                &snap.risk,
-                &self.inner.alert_rules,
-                day,
-            )
-            .await?;
+            let all = self
+                .inner
+                .day_alerts
+                .get_or_try((snap.stamp, day), async || {
+                    compute(
+                        &snap.store,
+                        &snap.index,
+                        &snap.risk,
+                        &self.inner.alert_rules,
+                        day,
+                    )
+                    .await
+                })
+                .await?;
             let scope = &caller.account.scope;
             let mine: Vec<Alert> = all
-                .into_iter()
+                .iter()
                 .filter(|a| in_scope(scope, a.region, a.community.as_deref()))
+                .cloned()
                 .collect();
             let records: Vec<AlertRecord> = mine.iter().map(record).collect();
             let states = self.inner.ops.sync_alerts(&records, now_ms()).await?;

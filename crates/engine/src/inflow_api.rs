@@ -28,6 +28,9 @@ pub struct InflowParams {
     pub region: Option<String>,
 }
 
+/// What a cached answer was computed from: the snapshot and the request.
+pub(crate) type CacheKey = (crate::Stamp, InflowLevel, Date, Date, Option<Region>);
+
 /// The parsed request.
 #[derive(Clone, Copy, Debug)]
 pub struct InflowRequest {
@@ -306,11 +309,22 @@ impl Engine {
         let action = Action::Inflow;
         let result: Result<Vec<InflowView>, EngineError> = async {
             privacy::authorize(caller.account.role, action, caller.purpose)?;
-            let (store, risk) = self
-                .read(|snap| Ok((snap.store.clone(), snap.risk.clone())))
+            let snap = self.current().await?;
+            let request = params.parse(snap.zone())?;
+            let q = request.query;
+            let key = (
+                snap.stamp,
+                q.level,
+                q.period.first(),
+                q.period.last(),
+                request.within,
+            );
+            let all = self
+                .inner
+                .inflow_rows
+                .get_or_try(key, async || daily(&snap.store, &snap.risk, request).await)
                 .await?;
-            let request = params.parse(store.zone())?;
-            let mut rows = daily(&store, &risk, request).await?;
+            let mut rows: Vec<InflowRow> = all.as_ref().clone();
             within_scope(&caller.account.scope, request.query.level, &mut rows)?;
             Ok(rows.iter().map(|r| InflowView::new(r, true)).collect())
         }

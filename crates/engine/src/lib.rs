@@ -11,6 +11,7 @@
 mod directory;
 mod disclose;
 mod error;
+mod recent;
 
 pub mod alerts_api;
 pub mod audit_api;
@@ -143,7 +144,7 @@ impl EngineOptions {
 
 /// What the store looked like when a snapshot was taken: the manifest's size and mtime.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Stamp(Option<(u64, std::time::SystemTime)>);
+pub(crate) struct Stamp(Option<(u64, std::time::SystemTime)>);
 
 impl Stamp {
     fn of(data: &Path) -> Stamp {
@@ -212,6 +213,9 @@ struct Inner {
     /// One ingest at a time (the store's writer lock would make a second one wait anyway).
     writer: tokio::sync::Mutex<()>,
     verifiers: signing::VerifierCache,
+    /// Recent inflow rows and alerts, by snapshot and request.
+    inflow_rows: recent::Recent<inflow_api::CacheKey, Vec<inflow::InflowRow>>,
+    day_alerts: recent::Recent<(Stamp, Date), Vec<alerts::Alert>>,
 }
 
 /// The engine; cheap to clone and share between requests.
@@ -272,6 +276,8 @@ impl Engine {
                 snapshot: RwLock::new(None),
                 writer: tokio::sync::Mutex::new(()),
                 verifiers: signing::VerifierCache::default(),
+                inflow_rows: recent::Recent::new(16),
+                day_alerts: recent::Recent::new(8),
             }),
         })
     }

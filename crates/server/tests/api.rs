@@ -1117,3 +1117,55 @@ async fn returnees_under_watch_per_community() {
     assert_eq!(v["persons"], 0, "{v}");
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_kept_for_the_dashboard_follow_an_upload() {
+    let c = City::start().await;
+    let url = "/api/v1/inflow?as_of=2020-01-21&days=1&level=prefecture";
+    let arrivals = |v: &Value| -> u64 {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["arrivals"].as_u64().unwrap())
+            .sum()
+    };
+    let (_, before) = c.get(Some("analyst"), Some("analysis"), url).await;
+    let (_, again) = c.get(Some("analyst"), Some("analysis"), url).await;
+    assert_eq!(before, again);
+    assert_eq!(arrivals(&before), 1, "{before}");
+    // One more arrival from Wuhan on the 21st, uploaded.
+    let id = model::PersonId::from_parts(330302, model::Date::from_ymd(1999, 9, 9).unwrap(), 77)
+        .unwrap();
+    let body = format!(
+        "person_id,mode,service_no,service_date,car,seat,from_station,from_region,depart_time,to_station,to_region,arrive_time\n\
+         {id},rail,G5678,2020-01-21,03,02A,武汉,420100,2020-01-21T09:00:00+08:00,温州南,330300,2020-01-21T15:00:00+08:00\n"
+    );
+    let (s, v) = c
+        .upload("admin", "travel", body.into_bytes(), "text/csv")
+        .await;
+    assert_eq!(s, OK, "{v}");
+    let (_, after) = c.get(Some("analyst"), Some("analysis"), url).await;
+    assert_eq!(
+        arrivals(&after),
+        2,
+        "the kept answer was for the store before: {after}"
+    );
+    let (_, alerts) = c
+        .get(
+            Some("admin"),
+            Some("community_service"),
+            "/api/v1/alerts?as_of=2020-01-23",
+        )
+        .await;
+    assert_eq!(
+        alerts
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["rule"] == "unregistered_returnee")
+            .count(),
+        3,
+        "the new traveller stays nowhere known, so no returnee alert: {alerts}"
+    );
+    c.stop().await;
+}
