@@ -105,23 +105,15 @@ async fn load(
 }
 
 pub fn run(g: &Globals, a: BenchApiArgs) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&a.dir)?;
-    let data = a.dir.join("data");
-    province(
+    let run = province(
         g,
         &Province {
             persons: a.persons,
             days: a.days,
             dir: &a.dir,
         },
-        &data,
     )?;
-    let run = Globals {
-        data: data.clone(),
-        key_file: g.key_file.clone(),
-        db: None,
-        purpose: None,
-    };
+    let data = run.data.clone();
     let keys = run.keys()?;
     let start: model::Date = START.parse()?;
     let as_of = start.add_days(a.days as i32 - 1);

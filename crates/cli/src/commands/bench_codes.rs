@@ -11,23 +11,15 @@ use crate::commands::{Globals, human_bytes, thousands};
 use crate::context;
 
 pub fn run(g: &Globals, a: BenchCodesArgs) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&a.dir)?;
-    let data = a.dir.join("data");
-    province(
+    let run = province(
         g,
         &Province {
             persons: a.persons,
             days: a.days,
             dir: &a.dir,
         },
-        &data,
     )?;
-    let run = Globals {
-        data: data.clone(),
-        key_file: g.key_file.clone(),
-        db: None,
-        purpose: None,
-    };
+    let data = run.data.clone();
     let keys = run.keys()?;
     let store = context::store(&data, &keys)?;
     let started = Instant::now();

@@ -12,7 +12,7 @@ use inflow::InflowRow;
 use model::Date;
 
 use crate::cli::BenchInflowArgs;
-use crate::commands::bench_trace::{Province, START, machine, province, python_has_peers};
+use crate::commands::bench_trace::{Province, START, ensure_peers, machine, province};
 use crate::commands::{Globals, thousands};
 
 const PEER_SCRIPT: &str = include_str!("../../../../scripts/peers/inflow.py");
@@ -50,17 +50,16 @@ fn peer_csv(rows: &[InflowRow]) -> String {
 }
 
 pub fn run(g: &Globals, a: BenchInflowArgs) -> anyhow::Result<()> {
-    let data = a.dir.join("data");
-    province(
+    let run = province(
         g,
         &Province {
             persons: a.persons,
             days: a.days,
             dir: &a.dir,
         },
-        &data,
     )?;
-    let keys = g.keys()?;
+    let data = run.data.clone();
+    let keys = run.keys()?;
     let store = crate::context::store(&data, &keys)?;
     let risk = rules::RiskAreas::load(&store)?;
     let start: Date = START.parse().expect("a date");
@@ -109,19 +108,8 @@ pub fn run(g: &Globals, a: BenchInflowArgs) -> anyhow::Result<()> {
     if a.no_peers {
         return Ok(());
     }
-    if !python_has_peers() {
-        println!("installing duckdb, polars and pyarrow with pip…");
-        let ok = Command::new("python3")
-            .args([
-                "-m", "pip", "install", "--quiet", "duckdb", "polars", "pyarrow",
-            ])
-            .status()
-            .context("running pip")?
-            .success();
-        if !ok {
-            println!("peers unavailable: pip install failed");
-            return Ok(());
-        }
+    if !ensure_peers()? {
+        return Ok(());
     }
     let peers = a.dir.join("peers");
     std::fs::create_dir_all(&peers)?;

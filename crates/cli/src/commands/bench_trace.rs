@@ -76,8 +76,17 @@ pub struct Province<'a> {
     pub dir: &'a Path,
 }
 
-/// Generates and ingests the province into `data` unless the folder already holds this one.
-pub fn province(g: &Globals, a: &Province<'_>, data: &Path) -> anyhow::Result<()> {
+/// Generates and ingests the province into `DIR/data` unless the folder already holds this
+/// one; returns the options for working on it (that data dir, `g`'s key file).
+pub fn province(g: &Globals, a: &Province<'_>) -> anyhow::Result<Globals> {
+    std::fs::create_dir_all(a.dir)?;
+    let data = a.dir.join("data");
+    let run = Globals {
+        data: data.clone(),
+        key_file: g.key_file.clone(),
+        db: None,
+        purpose: None,
+    };
     let marker = a.dir.join("province.json");
     let params = serde_json::json!({
         "persons": a.persons, "days": a.days, "seed": SEED, "start": START, "rates": BENCH_RATES,
@@ -87,7 +96,7 @@ pub fn province(g: &Globals, a: &Province<'_>, data: &Path) -> anyhow::Result<()
         && data.join("manifest.json").exists()
     {
         println!("reusing the province in {}", a.dir.display());
-        return Ok(());
+        return Ok(run);
     }
     let _ = std::fs::remove_file(&marker);
     for sub in ["input", "data"] {
@@ -124,12 +133,6 @@ pub fn province(g: &Globals, a: &Province<'_>, data: &Path) -> anyhow::Result<()
         started.elapsed().as_secs_f64()
     );
     let started = Instant::now();
-    let run = Globals {
-        data: data.to_path_buf(),
-        key_file: g.key_file.clone(),
-        db: None,
-        purpose: None,
-    };
     let s = ingest_cmd::ingest(
         &run,
         std::slice::from_ref(&input),
@@ -143,28 +146,20 @@ pub fn province(g: &Globals, a: &Province<'_>, data: &Path) -> anyhow::Result<()
     );
     std::fs::remove_dir_all(&input).ok();
     std::fs::write(&marker, params)?;
-    Ok(())
+    Ok(run)
 }
 
 pub fn run(g: &Globals, a: BenchTraceArgs) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&a.dir)?;
-    let data = a.dir.join("data");
     println!("machine: {}", machine());
-    province(
+    let run = province(
         g,
         &Province {
             persons: a.persons,
             days: a.days,
             dir: &a.dir,
         },
-        &data,
     )?;
-    let run = Globals {
-        data: data.clone(),
-        key_file: g.key_file.clone(),
-        db: None,
-        purpose: None,
-    };
+    let data = run.data.clone();
     let keys = run.keys()?;
     let store = crate::context::store(&data, &keys)?;
     let zone = store.zone();
@@ -254,18 +249,8 @@ pub fn run(g: &Globals, a: BenchTraceArgs) -> anyhow::Result<()> {
     if a.no_peers {
         return Ok(());
     }
-    if !python_has_peers() {
-        println!("installing duckdb, polars and pyarrow with pip…");
-        let status = Command::new("python3")
-            .args([
-                "-m", "pip", "install", "--quiet", "duckdb", "polars", "pyarrow",
-            ])
-            .status()
-            .context("running pip")?;
-        if !status.success() {
-            println!("peers unavailable: pip install failed");
-            return Ok(());
-        }
+    if !ensure_peers()? {
+        return Ok(());
     }
     let script = a.dir.join("trace.py");
     std::fs::write(&script, PEER_SCRIPT)?;
@@ -350,11 +335,28 @@ pub fn run(g: &Globals, a: BenchTraceArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn python_has_peers() -> bool {
-    Command::new("python3")
+/// Whether DuckDB, Polars and PyArrow can be imported, installing them with pip when not;
+/// says so when they cannot be had.
+pub fn ensure_peers() -> anyhow::Result<bool> {
+    let present = Command::new("python3")
         .args(["-c", "import duckdb, polars, pyarrow"])
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    if present {
+        return Ok(true);
+    }
+    println!("installing duckdb, polars and pyarrow with pip…");
+    let installed = Command::new("python3")
+        .args([
+            "-m", "pip", "install", "--quiet", "duckdb", "polars", "pyarrow",
+        ])
+        .status()
+        .context("running pip")?
+        .success();
+    if !installed {
+        println!("peers unavailable: pip install failed");
+    }
+    Ok(installed)
 }
 
 /// One (case, contact) as the peer script writes it: pseudonyms, epoch milliseconds.
