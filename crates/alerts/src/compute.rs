@@ -31,12 +31,25 @@ pub async fn compute(
     if rules.high_risk_arrivals.enabled || rules.arrival_jump.enabled {
         inflow_alerts(src, rules, as_of, &mut out).await?;
     }
-    if rules.case_trail.enabled {
-        case_trail_alerts(src, rules, as_of, &mut out).await?;
-    }
-    if rules.unregistered_returnee.enabled {
-        returnee_alerts(src, rules, as_of, &mut out).await?;
-    }
+    let cases = if rules.case_trail.enabled {
+        recent_cases(src, rules, as_of)
+    } else {
+        Vec::new()
+    };
+    let overdue = if rules.unregistered_returnee.enabled {
+        overdue_returnees(src, rules, as_of)
+    } else {
+        Vec::new()
+    };
+    // Where the persons both rules name stay, in one read of the stay tables.
+    let persons: HashSet<i64> = cases
+        .iter()
+        .map(|(p, _)| *p)
+        .chain(overdue.iter().map(|a| a.person))
+        .collect();
+    let stays = inflow::stays(src.query, &persons).await?;
+    case_trail_alerts(src, rules, &cases, &stays, &mut out).await?;
+    returnee_alerts(rules, src.zone, overdue, &stays, &mut out);
     out.sort_by(|a, b| {
         (
             a.severity,
@@ -176,22 +189,27 @@ async fn inflow_alerts(
     Ok(())
 }
 
-/// Venues and homes on the trails of cases reported in the last days.
-async fn case_trail_alerts(
-    src: &Sources<'_>,
-    rules: &AlertRules,
-    day: Date,
-    out: &mut Vec<Alert>,
-) -> Result<(), AlertError> {
+/// The cases reported in the last `days` days (by the end of `day`).
+fn recent_cases(src: &Sources<'_>, rules: &AlertRules, day: Date) -> Vec<(i64, trace::CaseInfo)> {
     let zone = src.zone;
     let end = day.end_of_day(zone).millis();
     let first = day.add_days(1 - rules.case_trail.days as i32);
-    let tracer = Tracer::new(src.index, zone);
-    let recent: Vec<(i64, trace::CaseInfo)> = tracer
+    Tracer::new(src.index, zone)
         .cases(end)
         .into_iter()
         .filter(|(_, c)| Timestamp(c.report_time).date(zone) >= first)
-        .collect();
+        .collect()
+}
+
+/// Venues and homes on the trails of `recent` cases.
+async fn case_trail_alerts(
+    src: &Sources<'_>,
+    rules: &AlertRules,
+    recent: &[(i64, trace::CaseInfo)],
+    stays: &HashMap<i64, Stay>,
+    out: &mut Vec<Alert>,
+) -> Result<(), AlertError> {
+    let zone = src.zone;
     if recent.is_empty() {
         return Ok(());
     }
@@ -206,8 +224,6 @@ async fn case_trail_alerts(
         .map(|s| s.place.clone())
         .collect();
     let venues = inflow::venues(src.query, &venue_ids).await?;
-    let persons: HashSet<i64> = recent.iter().map(|(p, _)| *p).collect();
-    let stays = inflow::stays(src.query, &persons).await?;
     let severity = rules.case_trail.severity;
     for ((case, info), trail) in recent.iter().zip(&trails) {
         let reported = Timestamp(info.report_time).date(zone);
@@ -286,13 +302,9 @@ async fn case_trail_alerts(
     Ok(())
 }
 
-/// Arrivals from high-risk areas with no registration in time.
-async fn returnee_alerts(
-    src: &Sources<'_>,
-    rules: &AlertRules,
-    day: Date,
-    out: &mut Vec<Alert>,
-) -> Result<(), AlertError> {
+/// Each person's earliest arrival from a high-risk area by ticket or checkpoint within the
+/// look-back, past its deadline by the end of `day`, with no registration in time.
+fn overdue_returnees(src: &Sources<'_>, rules: &AlertRules, day: Date) -> Vec<trace::Arrival> {
     let rule = &rules.unregistered_returnee;
     let zone = src.zone;
     let as_of = day.end_of_day(zone).millis();
@@ -317,7 +329,7 @@ async fn returnee_alerts(
             *e = a;
         }
     });
-    let unregistered: Vec<trace::Arrival> = earliest
+    earliest
         .into_values()
         .filter(|a| {
             let deadline = Timestamp(a.time + grace).date(zone);
@@ -328,13 +340,20 @@ async fn returnee_alerts(
                     && r.date <= deadline
             })
         })
-        .collect();
-    if unregistered.is_empty() {
-        return Ok(());
-    }
-    let persons: HashSet<i64> = unregistered.iter().map(|a| a.person).collect();
-    let stays = inflow::stays(src.query, &persons).await?;
-    for a in unregistered {
+        .collect()
+}
+
+/// An alert for each overdue returnee whose stay is known.
+fn returnee_alerts(
+    rules: &AlertRules,
+    zone: Zone,
+    overdue: Vec<trace::Arrival>,
+    stays: &HashMap<i64, Stay>,
+    out: &mut Vec<Alert>,
+) {
+    let rule = &rules.unregistered_returnee;
+    let grace = i64::from(rule.hours) * 3_600_000;
+    for a in overdue {
         let Some(Stay {
             region: Some(region),
             community,
@@ -380,5 +399,4 @@ async fn returnee_alerts(
             venue: None,
         });
     }
-    Ok(())
 }
