@@ -203,22 +203,29 @@ impl InflowView {
 
 /// The part of the rows a scope may see: destinations within its region; a community scope
 /// sees only the community level, and there only its own community.
-fn within_scope(
+fn within_scope<'r>(
     scope: &Scope,
     level: InflowLevel,
-    rows: &mut Vec<InflowRow>,
-) -> Result<(), Denied> {
-    if let Some(c) = &scope.community {
-        if level != InflowLevel::Community {
-            return Err(Denied::OutOfScope {
-                what: format!("inflow at the {} level", level.as_str()),
-                scope: format!("community {c} (ask for level=community)"),
-            });
-        }
-        rows.retain(|r| r.community.as_deref() == Some(c.as_str()));
+    rows: &'r [InflowRow],
+) -> Result<Vec<&'r InflowRow>, Denied> {
+    if let Some(c) = &scope.community
+        && level != InflowLevel::Community
+    {
+        return Err(Denied::OutOfScope {
+            what: format!("inflow at the {} level", level.as_str()),
+            scope: format!("community {c} (ask for level=community)"),
+        });
     }
-    rows.retain(|r| scope.covers_region(r.region));
-    Ok(())
+    Ok(rows
+        .iter()
+        .filter(|r| {
+            scope
+                .community
+                .as_deref()
+                .is_none_or(|c| r.community.as_deref() == Some(c))
+                && scope.covers_region(r.region)
+        })
+        .collect())
 }
 
 /// A count under a label, as shown.
@@ -324,9 +331,8 @@ impl Engine {
                 .inflow_rows
                 .get_or_try(key, async || daily(&snap.store, &snap.risk, request).await)
                 .await?;
-            let mut rows: Vec<InflowRow> = all.as_ref().clone();
-            within_scope(&caller.account.scope, request.query.level, &mut rows)?;
-            Ok(rows.iter().map(|r| InflowView::new(r, true)).collect())
+            let rows = within_scope(&caller.account.scope, request.query.level, &all)?;
+            Ok(rows.into_iter().map(|r| InflowView::new(r, true)).collect())
         }
         .await;
         self.audited(caller, action, Vec::new(), result, Vec::len)
@@ -451,23 +457,29 @@ mod tests {
             region: Some(Region::new(330300).unwrap()),
             community: None,
         };
-        let mut rows = all();
-        within_scope(&wenzhou, InflowLevel::Community, &mut rows).unwrap();
-        assert_eq!(rows.len(), 4);
+        let rows = all();
+        assert_eq!(
+            within_scope(&wenzhou, InflowLevel::Community, &rows)
+                .unwrap()
+                .len(),
+            4
+        );
         let c1 = Scope {
             region: Some(Region::new(330302).unwrap()),
             community: Some("C1".into()),
         };
-        let mut rows = all();
-        within_scope(&c1, InflowLevel::Community, &mut rows).unwrap();
-        assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].community.as_deref(), Some("C1"));
+        let mine = within_scope(&c1, InflowLevel::Community, &rows).unwrap();
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0].community.as_deref(), Some("C1"));
         assert!(matches!(
-            within_scope(&c1, InflowLevel::County, &mut all()),
+            within_scope(&c1, InflowLevel::County, &rows),
             Err(Denied::OutOfScope { .. })
         ));
-        let mut rows = all();
-        within_scope(&Scope::default(), InflowLevel::County, &mut rows).unwrap();
-        assert_eq!(rows.len(), 5);
+        assert_eq!(
+            within_scope(&Scope::default(), InflowLevel::County, &rows)
+                .unwrap()
+                .len(),
+            5
+        );
     }
 }
