@@ -8,8 +8,8 @@ use common::{Env, Server, http};
 const CASE: &str = "330302198005010112";
 const CONTACT: &str = "330302199001020334";
 
-#[test]
-fn serve_users_and_audit_end_to_end() {
+/// A data dir with a confirmed case and their household member in Lucheng C1.
+fn case_and_contact() -> Env {
     let env = Env::new();
     env.write(
         "in/persons.csv",
@@ -27,6 +27,12 @@ fn serve_users_and_audit_end_to_end() {
         ),
     );
     env.ok(&["ingest", env.path("in").to_str().unwrap()]);
+    env
+}
+
+#[test]
+fn serve_users_and_audit_end_to_end() {
+    let env = case_and_contact();
 
     // Accounts: the token is the last line of stdout.
     let token = env.ok(&[
@@ -120,23 +126,7 @@ fn serve_users_and_audit_end_to_end() {
 
 #[test]
 fn command_line_reads_are_audited_too() {
-    let env = Env::new();
-    env.write(
-        "in/persons.csv",
-        &format!(
-            "person_id,name,phone,birth_date,sex,home_region,community_id,household_id,address\n\
-             {CASE},张三,13812345678,1980-05-01,M,330302,C1,H1,鹿城区一号\n\
-             {CONTACT},王五,13712345678,1990-01-02,M,330302,C1,H1,鹿城区一号\n"
-        ),
-    );
-    env.write(
-        "in/lab_results.csv",
-        &format!(
-            "person_id,sample_time,result,diagnosis,onset_date,reported_time\n\
-             {CASE},2020-01-22T09:00:00+08:00,positive,confirmed,2020-01-21,2020-01-23T10:00:00+08:00\n"
-        ),
-    );
-    env.ok(&["ingest", env.path("in").to_str().unwrap()]);
+    let env = case_and_contact();
     env.ok(&["trace", CASE, "--as-of", "2020-01-25", "--format", "json"]);
     env.ok(&["code", CONTACT, "--as-of", "2020-01-25", "--format", "json"]);
     env.ok(&[

@@ -218,20 +218,8 @@ impl City {
         purpose: Option<&str>,
         path: &str,
     ) -> (StatusCode, Value) {
-        let mut r = self.client.get(format!("{}{path}", self.base));
-        if let Some(w) = who {
-            r = r.bearer_auth(self.token(w));
-        }
-        if let Some(p) = purpose {
-            r = r.header("X-Purpose", p);
-        }
-        let resp = r.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        let r = self.client.get(format!("{}{path}", self.base));
+        self.send(r, who, purpose).await
     }
 
     /// POST a JSON body.
@@ -242,7 +230,17 @@ impl City {
         path: &str,
         body: Value,
     ) -> (StatusCode, Value) {
-        let mut r = self.client.post(format!("{}{path}", self.base)).json(&body);
+        let r = self.client.post(format!("{}{path}", self.base)).json(&body);
+        self.send(r, who, purpose).await
+    }
+
+    /// Sends a request as `who` (None: no token) for `purpose`; the body as JSON when it is.
+    async fn send(
+        &self,
+        mut r: reqwest::RequestBuilder,
+        who: Option<&str>,
+        purpose: Option<&str>,
+    ) -> (StatusCode, Value) {
         if let Some(w) = who {
             r = r.bearer_auth(self.token(w));
         }
