@@ -103,12 +103,10 @@ pub fn record(a: &Alert) -> AlertRecord {
     }
 }
 
-/// One person under watch, as shown.
+/// What is shown of one person's watch, beside who they are (the API's and the CLI's shape).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize)]
-pub struct WatchedView {
-    #[serde(flatten)]
-    pub person: PersonView,
+pub struct WatchFields {
     /// Their latest arrival from a high-risk area: the day, from where, how.
     pub arrived: String,
     pub origin: String,
@@ -118,6 +116,30 @@ pub struct WatchedView {
     pub until: String,
     pub stay_region: Option<String>,
     pub stay_community: Option<String>,
+}
+
+impl WatchFields {
+    pub fn of(w: &alerts::Watched) -> WatchFields {
+        WatchFields {
+            arrived: w.arrived.to_string(),
+            origin: w.origin.to_string(),
+            origin_name: w.origin.place_name(),
+            kind: w.kind,
+            until: w.until.to_string(),
+            stay_region: w.stay.region.map(|r| r.to_string()),
+            stay_community: w.stay.community.clone(),
+        }
+    }
+}
+
+/// One person under watch, as shown.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize)]
+pub struct WatchedView {
+    #[serde(flatten)]
+    pub person: PersonView,
+    #[serde(flatten)]
+    pub watch: WatchFields,
 }
 
 /// Persons under watch in one place.
@@ -265,13 +287,7 @@ impl Engine {
                 .zip(shown)
                 .map(|(w, person)| WatchedView {
                     person,
-                    arrived: w.arrived.to_string(),
-                    origin: w.origin.to_string(),
-                    origin_name: w.origin.place_name(),
-                    kind: w.kind,
-                    until: w.until.to_string(),
-                    stay_region: w.stay.region.map(|r| r.to_string()),
-                    stay_community: w.stay.community.clone(),
+                    watch: WatchFields::of(w),
                 })
                 .collect();
             Ok(Answer {

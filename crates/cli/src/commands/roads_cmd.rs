@@ -1,7 +1,7 @@
 //! `fangyi roads` (checkpoint O/D and purposes per county) and `fangyi watch` (returnees from
 //! high-risk areas within their days, per community), through the engine's shared paths.
 
-use engine::alerts_api::{WatchCountView, watch_count_views, watch_list};
+use engine::alerts_api::{WatchCountView, WatchFields, watch_count_views, watch_list};
 use engine::inflow_api::{self, CountView, InflowParams, RoadView};
 use privacy::{Action, Purpose};
 use rules::RiskAreas;
@@ -122,13 +122,8 @@ pub fn roads(g: &Globals, a: RoadsArgs) -> anyhow::Result<()> {
 #[derive(Serialize)]
 struct WatchedOut {
     person_id: String,
-    arrived: String,
-    origin: String,
-    origin_name: Option<&'static str>,
-    kind: &'static str,
-    until: String,
-    stay_region: Option<String>,
-    stay_community: Option<String>,
+    #[serde(flatten)]
+    watch: WatchFields,
 }
 
 pub fn watch(g: &Globals, a: WatchArgs) -> anyhow::Result<()> {
@@ -180,13 +175,7 @@ pub fn watch(g: &Globals, a: WatchArgs) -> anyhow::Result<()> {
         .iter()
         .map(|w| WatchedOut {
             person_id: context::reveal(&keys, w.person),
-            arrived: w.arrived.to_string(),
-            origin: w.origin.to_string(),
-            origin_name: w.origin.place_name(),
-            kind: w.kind,
-            until: w.until.to_string(),
-            stay_region: w.stay.region.map(|r| r.to_string()),
-            stay_community: w.stay.community.clone(),
+            watch: WatchFields::of(w),
         })
         .collect();
     print_or_broken_pipe(|w| match (table_format(a.format), a.summary) {
@@ -223,12 +212,12 @@ pub fn watch(g: &Globals, a: WatchArgs) -> anyhow::Result<()> {
                     w,
                     "{},{},{},{},{},{},{}",
                     p.person_id,
-                    p.arrived,
-                    p.origin,
-                    p.kind,
-                    p.until,
-                    p.stay_region.as_deref().unwrap_or(""),
-                    csv_field(p.stay_community.as_deref().unwrap_or(""))
+                    p.watch.arrived,
+                    p.watch.origin,
+                    p.watch.kind,
+                    p.watch.until,
+                    p.watch.stay_region.as_deref().unwrap_or(""),
+                    csv_field(p.watch.stay_community.as_deref().unwrap_or(""))
                 )?;
             }
             Ok(())
@@ -262,11 +251,11 @@ pub fn watch(g: &Globals, a: WatchArgs) -> anyhow::Result<()> {
                         w,
                         "  {}  until {}  arrived {} from {} {} by {}",
                         p.person_id,
-                        p.until,
-                        p.arrived,
-                        p.origin,
-                        p.origin_name.unwrap_or(""),
-                        p.kind
+                        p.watch.until,
+                        p.watch.arrived,
+                        p.watch.origin,
+                        p.watch.origin_name.unwrap_or(""),
+                        p.watch.kind
                     )?;
                 }
             }
