@@ -459,6 +459,8 @@ async fn tokens_purposes_and_errors() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // Regression: the client reused this connection after it and lost the next request.
+    assert_eq!(resp.headers()["connection"], "close");
 
     // Revoking a token shuts it out at once.
     let id = ops::token_hash(c.token("epi"))[..12].to_string();
