@@ -10,6 +10,8 @@ pub mod policy;
 pub mod scope;
 
 pub use audit::{AuditEntry, ChainBreak, ChainChecker, GENESIS, chain_hash};
-pub use mask::{mask_id, mask_ids, mask_name, mask_phone};
-pub use policy::{Action, Denied, Disclosure, Purpose, Role, authorize, disclosure, purposes};
+pub use mask::{mask_id, mask_ids, mask_name, mask_personal, mask_phone};
+pub use policy::{
+    Action, Denied, Disclosure, Purpose, Role, authorize, disclosure, purposes, sees_travel,
+};
 pub use scope::{Residence, Scope};

@@ -52,25 +52,46 @@ pub fn mask_phone(phone: &str) -> String {
     }
 }
 
-/// `text` with every run that looks like a person id (17 digits and a check character)
-/// masked, so the audit log's record of a request never holds an ID number.
+/// `text` with every run that could hold a person id masked, so the audit log's record of a
+/// request never holds an ID number: a run of 14 or more digits (with a check character `X`
+/// after it, if any) keeps its first six and last four characters. That covers an 18-character
+/// id, the old 15-digit one, and an id inside a longer run of digits (a prefix or suffix added
+/// to slip past an exact-length match).
 pub fn mask_ids(text: &str) -> String {
+    mask_runs(text, false)
+}
+
+/// [`mask_ids`], and mobile numbers too (a run of exactly 11 digits starting with 1, masked as
+/// [`mask_phone`] does): for text written to the audit log, where no personal value may land.
+pub fn mask_personal(text: &str) -> String {
+    mask_runs(text, true)
+}
+
+fn mask_runs(text: &str, phones: bool) -> String {
     let b = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < b.len() {
-        let is_id = i + 18 <= b.len()
-            && b[i..i + 17].iter().all(u8::is_ascii_digit)
-            && (b[i + 17].is_ascii_digit() || b[i + 17] == b'X' || b[i + 17] == b'x')
-            && (i == 0 || !b[i - 1].is_ascii_digit())
-            && (i + 18 == b.len() || !b[i + 18].is_ascii_digit());
-        if is_id {
-            out.push_str(&mask_id(&text[i..i + 18]));
-            i += 18;
-        } else {
+        if !b[i].is_ascii_digit() {
             let c = text[i..].chars().next().expect("in bounds");
             out.push(c);
             i += c.len_utf8();
+            continue;
+        }
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let digits = i - start;
+        if digits >= 14 {
+            if i < b.len() && (b[i] == b'X' || b[i] == b'x') {
+                i += 1;
+            }
+            out.push_str(&mask_id(&text[start..i]));
+        } else if phones && digits == 11 && b[start] == b'1' {
+            out.push_str(&mask_phone(&text[start..i]));
+        } else {
+            out.push_str(&text[start..i]);
         }
     }
     out
@@ -115,9 +136,28 @@ mod tests {
             mask_ids("SELECT * FROM travel WHERE person_id = pseudonym('420106199001010015')"),
             "SELECT * FROM travel WHERE person_id = pseudonym('420106********0015')"
         );
-        // Not 18 characters of id: left alone.
-        assert_eq!(mask_ids("4201061990010100151"), "4201061990010100151");
-        assert_eq!(mask_ids("张三 420106"), "张三 420106");
+        // Short runs are left alone.
+        assert_eq!(
+            mask_ids("张三 420106 2020-01-25 1234567890123"),
+            "张三 420106 2020-01-25 1234567890123"
+        );
+        // Regression: an id inside a longer run of digits was left in clear.
+        assert_eq!(mask_ids("4201061990010100151"), "420106*********0151");
+        assert_eq!(mask_ids("/x/0420106199001010015/"), "/x/042010*********0015/");
+        // The old 15-digit ids.
+        assert_eq!(mask_ids("id 420106900101001"), "id 420106*****1001");
+    }
+
+    #[test]
+    fn personal_text_loses_ids_and_mobile_numbers() {
+        assert_eq!(
+            mask_personal("community 13812345678: id 420106199001010015, 2020-01-25, 23456789012"),
+            "community 138****5678: id 420106********0015, 2020-01-25, 23456789012"
+        );
+        assert_eq!(
+            mask_personal("the upload is larger than 2147483648 bytes"),
+            "the upload is larger than 2147483648 bytes"
+        );
     }
 
     proptest! {
@@ -126,6 +166,10 @@ mod tests {
             let _ = mask_ids(&s);
             let text = format!("{s}/{id}/");
             prop_assert!(!mask_ids(&text).contains(&id));
+            // Nor when digits are glued to either side of it.
+            let glued = format!("{s}7{id}3");
+            prop_assert!(!mask_ids(&glued).contains(&id[6..14]));
+            prop_assert!(!mask_personal(&glued).contains(&id[6..14]));
         }
 
         /// A masked ID never shows the birth date, and keeps its length.

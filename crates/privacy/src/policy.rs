@@ -128,6 +128,11 @@ vocabulary! {
         ManageUsers = "manage_users",
         /// Delete personal records past their retention.
         Retention = "retention",
+        /// Sign in with a password for a session token. Not in the policy table (anyone may
+        /// try, with no purpose); every attempt is audited.
+        Login = "login",
+        /// End a session: its token is revoked. Audited like a login.
+        Logout = "logout",
     }
 }
 
@@ -215,6 +220,15 @@ pub fn authorize(role: Role, action: Action, purpose: Purpose) -> Result<(), Den
     Ok(())
 }
 
+/// Whether person-level answers may show how people travelled — the mode, service, seat or
+/// car, and which case they met — to `role`. Community workers need who to visit and where,
+/// not how someone came (a returnee's origin and day are enough to register them), so their
+/// codes, returnee lists, watch lists and alerts leave it out. Analysts, checkpoints and the
+/// public get no person-level answers at all.
+pub fn sees_travel(role: Role) -> bool {
+    matches!(role, R::Admin | R::Epidemiologist)
+}
+
 /// How much of one person's identity an answer may show.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Disclosure {
@@ -291,6 +305,24 @@ mod tests {
         // Everyone may self-check, for that purpose only.
         for r in Role::ALL {
             assert_eq!(purposes(*r, Action::Cotravel), &[SelfCheck]);
+        }
+    }
+
+    #[test]
+    fn travel_detail_is_for_those_who_trace() {
+        assert!(sees_travel(Role::Admin) && sees_travel(Role::Epidemiologist));
+        for r in [
+            Role::CommunityWorker,
+            Role::Analyst,
+            Role::Checkpoint,
+            Role::Public,
+        ] {
+            assert!(!sees_travel(r), "{r}");
+        }
+        // Signing in and out is not an access to data: no role has a purpose for it.
+        for r in Role::ALL {
+            assert!(purposes(*r, Action::Login).is_empty());
+            assert!(purposes(*r, Action::Logout).is_empty());
         }
     }
 
