@@ -1,11 +1,14 @@
 //! Accounts and their credentials: API tokens (random, shown once, stored as a BLAKE3 hash) and
 //! optional passwords (Argon2id), for the sessions a login hands out.
 
+use std::sync::{Arc, OnceLock};
+
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use tokio::sync::Semaphore;
 
 use crate::{Ops, OpsError, random, to_hex};
 
@@ -52,6 +55,46 @@ pub struct TokenInfo {
 pub struct Principal {
     pub user: User,
     pub token_id: String,
+}
+
+/// Argon2 hashes being computed at once in this process: half the cores, at least one. Each
+/// takes tens of milliseconds of CPU and memory, so a flood of logins must neither occupy the
+/// async worker threads (every other request would wait behind it) nor every core.
+fn argon2_slots() -> &'static Arc<Semaphore> {
+    static SLOTS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Arc::new(Semaphore::new((cores / 2).max(1)))
+    })
+}
+
+/// Runs an Argon2 computation on the blocking pool, at most [`argon2_slots`] at a time; the
+/// slot is held by the computation itself, so a caller that gives up waiting does not free it
+/// early.
+async fn argon2_off_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let slot = argon2_slots().clone().acquire_owned().await.ok()?;
+    tokio::task::spawn_blocking(move || {
+        let out = work();
+        drop(slot);
+        out
+    })
+    .await
+    .ok()
+}
+
+/// A hash of no one's password, with the same parameters as every stored one: checked when an
+/// account is unknown, disabled or has no password, so those answers take as long as a wrong
+/// password and the timing does not tell which accounts have passwords.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| {
+        Argon2::default()
+            .hash_password(b"fangyi decoy: matches no password")
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
 }
 
 /// The stored hash of a token's text.
@@ -154,10 +197,15 @@ impl Ops {
                 "a password needs at least 12 characters".into(),
             ));
         }
-        let phc = Argon2::default()
-            .hash_password(password.as_bytes())
-            .map_err(|e| OpsError::Invalid(format!("hashing the password: {e}")))?
-            .to_string();
+        let password = password.to_string();
+        let phc = argon2_off_thread(move || {
+            Argon2::default()
+                .hash_password(password.as_bytes())
+                .map(|h| h.to_string())
+        })
+        .await
+        .ok_or_else(|| self.malformed("password hash (the hashing task failed)"))?
+        .map_err(|e| OpsError::Invalid(format!("hashing the password: {e}")))?;
         let done = sqlx::query("UPDATE users SET password = $1 WHERE name = $2")
             .bind(phc)
             .bind(name)
@@ -171,7 +219,9 @@ impl Ops {
     }
 
     /// The active account whose password this is; `None` for any mismatch (unknown user,
-    /// disabled, no password, wrong password — deliberately indistinguishable).
+    /// disabled, no password, wrong password — deliberately indistinguishable, in the answer
+    /// and in the time it takes: a decoy hash is checked when there is no stored one). Argon2
+    /// runs on the blocking pool, a bounded number at once.
     pub async fn check_password(
         &self,
         name: &str,
@@ -182,17 +232,28 @@ impl Ops {
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| self.db(e))?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let Some(phc) = row.get::<Option<String>, _>("password") else {
-            return Ok(None);
-        };
-        let parsed = PasswordHash::new(&phc).map_err(|_| self.malformed("password hash"))?;
-        let ok = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        Ok(ok.then(|| user_from(&row)))
+        let user = row.as_ref().map(user_from);
+        let stored = row
+            .as_ref()
+            .and_then(|r| r.get::<Option<String>, _>("password"));
+        let has_hash = stored.is_some();
+        let password = password.to_string();
+        let matched = argon2_off_thread(move || {
+            let phc = stored.unwrap_or_else(|| decoy_hash().to_string());
+            let parsed = PasswordHash::new(&phc).ok()?;
+            Some(
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok(),
+            )
+        })
+        .await
+        .ok_or_else(|| self.malformed("password check (the hashing task failed)"))?;
+        match matched {
+            None if has_hash => Err(self.malformed("password hash")),
+            Some(true) if has_hash => Ok(user),
+            _ => Ok(None),
+        }
     }
 
     /// Creates a token for an active account and returns its text, which is never stored:
@@ -403,5 +464,49 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    #[tokio::test]
+    async fn accounts_without_a_password_cost_a_check_like_those_with_one() {
+        let db = testing::sqlite().await;
+        let ops = &db.ops;
+        for name in ["admin", "nopass"] {
+            ops.add_user(
+                &NewUser {
+                    name,
+                    role: "admin",
+                    region: None,
+                    community: None,
+                },
+                1,
+            )
+            .await
+            .unwrap();
+        }
+        ops.set_password("admin", "correct horse battery")
+            .await
+            .unwrap();
+        // The decoy checked for an unknown account or one without a password is a hash of the
+        // same algorithm and cost as a stored one, so the check takes as long.
+        let stored: String = sqlx::query("SELECT password FROM users WHERE name = 'admin'")
+            .fetch_one(&ops.pool)
+            .await
+            .unwrap()
+            .get("password");
+        let (stored, decoy) = (
+            PasswordHash::new(&stored).unwrap(),
+            PasswordHash::new(decoy_hash()).unwrap(),
+        );
+        assert_eq!(stored.algorithm, decoy.algorithm);
+        assert_eq!(stored.version, decoy.version);
+        assert_eq!(stored.params, decoy.params);
+        // And nothing matches it, not even the text it was made from.
+        for (name, password) in [
+            ("nopass", "fangyi decoy: matches no password"),
+            ("nobody", "fangyi decoy: matches no password"),
+            ("nopass", ""),
+        ] {
+            assert_eq!(ops.check_password(name, password).await.unwrap(), None);
+        }
     }
 }
