@@ -60,8 +60,8 @@ pub struct DccClaims {
 impl DccClaims {
     /// Decodes the CWT claims of a COSE payload.
     pub fn decode(payload: &[u8]) -> Result<DccClaims, VerifyError> {
-        let v: Value = ciborium::from_reader(payload)
-            .map_err(|e| VerifyError::Claims(format!("CWT is not CBOR: {e}")))?;
+        let v = crate::cose::decode_exact(payload, "CWT claims").map_err(VerifyError::Claims)?;
+        crate::cose::unique_keys(&v, "the CWT claims").map_err(VerifyError::Claims)?;
         let Value::Map(m) = v else {
             return Err(VerifyError::Claims("CWT claims are not a CBOR map".into()));
         };

@@ -90,11 +90,23 @@ impl Claims {
         out
     }
 
-    /// Decodes claims written by [`Claims::to_cbor`].
+    /// Decodes claims written by [`Claims::to_cbor`], and only those: bytes that decode to
+    /// claims but are not exactly their encoding (another key order, a longer number, a key
+    /// twice, an unknown claim, anything after the map) are refused, so one code has one form.
     pub fn from_cbor(bytes: &[u8]) -> Result<Claims, VerifyError> {
+        let claims = Claims::read(bytes)?;
+        if claims.to_cbor() != bytes {
+            return Err(VerifyError::Claims(
+                "they are not in the one encoding fangyi signs them in".into(),
+            ));
+        }
+        Ok(claims)
+    }
+
+    fn read(bytes: &[u8]) -> Result<Claims, VerifyError> {
         let bad = |what: &str| VerifyError::Claims(what.to_string());
-        let v: Value =
-            ciborium::from_reader(bytes).map_err(|e| bad(&format!("claims are not CBOR: {e}")))?;
+        let v = crate::cose::decode_exact(bytes, "claims").map_err(VerifyError::Claims)?;
+        crate::cose::unique_keys(&v, "the claims").map_err(VerifyError::Claims)?;
         let Value::Map(m) = v else {
             return Err(bad("claims are not a CBOR map"));
         };
@@ -127,7 +139,8 @@ impl Claims {
             exp: int(4, "exp")?,
             cti: bytes16(map_get(&m, 7), "cti")?,
             sub: bytes16(get("sub"), "sub")?,
-            color: Color::parse(&color).ok_or_else(|| bad(&format!("unknown color {color:?}")))?,
+            color: Color::parse(&color)
+                .ok_or_else(|| bad("the color is not green, yellow or red"))?,
             valid_until: match get("valid_until") {
                 None | Some(Value::Null) => None,
                 Some(Value::Text(s)) => Some(s.clone()),

@@ -32,13 +32,16 @@ pub use verify::{CLOCK_SKEW_SECS, Checks, DecodedClaims, Outcome, Verifier};
 /// Why a payload failed verification; every failure has its own variant and message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
-    #[error("not a signed code: the payload must start with FY1: or HC1: (found {found:?})")]
+    #[error(
+        "not a signed code: the payload must start with FY1: or HC1: ({})",
+        shown_start(found)
+    )]
     BadPrefix { found: String },
-    #[error("the payload is not valid base45: {0}")]
+    #[error("the payload is not valid Base45: {0}")]
     Base45(String),
-    #[error("the compressed data is invalid or truncated (zlib: {0})")]
+    #[error("the compressed data is invalid: {0}")]
     Zlib(String),
-    #[error("malformed COSE_Sign1/CBOR: {0}")]
+    #[error("malformed COSE_Sign1: {0}")]
     Cose(String),
     #[error("malformed claims: {0}")]
     Claims(String),
@@ -46,7 +49,7 @@ pub enum VerifyError {
     UnknownKid { kid: String },
     #[error("no key id in the COSE headers")]
     NoKid,
-    #[error("unsupported signature algorithm {0}")]
+    #[error("unsupported signature algorithm: {0} (EdDSA, ES256 and PS256 are checked)")]
     UnsupportedAlgorithm(String),
     #[error("the key for kid {kid} ({key}) cannot check a {alg} signature")]
     AlgorithmMismatch {
@@ -74,6 +77,35 @@ pub enum VerifyError {
     KeyUsage { cert_type: String, allowed: String },
     #[error("the QR image could not be read: {0}")]
     Image(String),
+}
+
+/// How a payload that lacks a known prefix starts, for its message.
+fn shown_start(found: &str) -> String {
+    if found.is_empty() {
+        "it is empty".into()
+    } else {
+        format!("it starts with {}", printable(found, 4))
+    }
+}
+
+/// Untrusted text shown in a message: at most `max` characters, each control or other
+/// invisible character as `?`.
+pub(crate) fn printable(s: &str, max: usize) -> String {
+    let mut out: String = s
+        .chars()
+        .take(max)
+        .map(|c| {
+            if c.is_control() || c.is_whitespace() && c != ' ' {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if s.chars().count() > max {
+        out.push('…');
+    }
+    out
 }
 
 impl VerifyError {

@@ -78,14 +78,14 @@ pub fn from_png(bytes: &[u8]) -> Result<String, VerifyError> {
     dec.set_transformations(png::Transformations::normalize_to_color8());
     let mut reader = dec
         .read_info()
-        .map_err(|e| bad(format!("not a PNG: {e}")))?;
+        .map_err(|_| bad("the file is not a PNG image, or a damaged one".into()))?;
     let size = reader
         .output_buffer_size()
         .ok_or_else(|| bad("the image is too large".into()))?;
     let mut buf = vec![0u8; size];
     let info = reader
         .next_frame(&mut buf)
-        .map_err(|e| bad(format!("not a PNG: {e}")))?;
+        .map_err(|_| bad("the file is not a PNG image, or a damaged one".into()))?;
     let (w, h) = (info.width as usize, info.height as usize);
     let channels = match info.color_type {
         png::ColorType::Grayscale => 1,
@@ -117,14 +117,22 @@ pub fn from_png(bytes: &[u8]) -> Result<String, VerifyError> {
     if grids.is_empty() {
         return Err(bad("no QR code found in the image".into()));
     }
-    let mut last = String::new();
+    let mut last = None;
     for g in grids {
         match g.decode() {
             Ok((_, text)) => return Ok(text),
-            Err(e) => last = e.to_string(),
+            Err(e) => last = Some(e),
         }
     }
-    Err(bad(format!("the QR code cannot be decoded: {last}")))
+    use rqrr::DeQRError as E;
+    let why = match last {
+        Some(E::DataEcc | E::FormatEcc) => "too damaged to correct",
+        Some(E::InvalidVersion | E::InvalidGridSize) => "its size or version cannot be read",
+        Some(E::EncodingError) => "its text is not UTF-8",
+        Some(E::UnknownDataType) => "it holds data of a kind this reader does not know",
+        _ => "its data is cut short or too long",
+    };
+    Err(bad(format!("the QR code cannot be decoded: {why}")))
 }
 
 #[cfg(test)]

@@ -1,6 +1,10 @@
 //! Offline verification of `FY1:` and `HC1:` payloads: decode, signature (the key found by
 //! kid in the trust list), expiry, key usage, then revocation; the first failure stops and
-//! names its reason. The result has the contract's JSON shape (§6).
+//! names its reason in a plain sentence. The result has the contract's JSON shape (§6).
+//!
+//! Decoding is strict (see `transport.rs` and `cose.rs`): an `FY1:` text that verifies carries
+//! exactly the COSE bytes its issuer signed, so no two texts are the same code except by the
+//! whitespace around them or their deflate encoding.
 
 use crate::cose::{Alg, Sign1};
 use crate::dcc::DccClaims;
@@ -309,7 +313,11 @@ fn decode(payload: &str) -> Result<(Outcome, Sign1), Box<Outcome>> {
         }
     };
     out.kind = Some(kind);
-    let sign1 = match Sign1::parse(&cose) {
+    let parsed = match kind {
+        Kind::Fangyi => Sign1::parse_fangyi(&cose),
+        Kind::Dcc => Sign1::parse(&cose),
+    };
+    let sign1 = match parsed {
         Ok(s) => s,
         Err(e) => return Err(Box::new(out.fail(e))),
     };
@@ -598,5 +606,231 @@ mod tests {
         ];
         let texts: std::collections::HashSet<_> = all.iter().map(|e| e.to_string()).collect();
         assert_eq!(texts.len(), all.len());
+    }
+    /// A code's COSE bytes re-encoded as another `FY1:` text.
+    fn fy1(cose: &[u8]) -> String {
+        transport::encode(Kind::Fangyi, cose)
+    }
+
+    /// A COSE_Sign1 signed by key seed [1; 32] over any payload bytes.
+    fn signed(payload: Vec<u8>) -> Vec<u8> {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]);
+        let kid = crate::kid_of(key.verifying_key().as_bytes());
+        crate::cose::sign_ed25519(&key, &kid, payload).unwrap()
+    }
+
+    #[test]
+    fn bytes_the_signature_does_not_cover_cannot_vary() {
+        let key = IssuerKey::from_seed(&[1; 32]);
+        let v = verifier(&[(&key, None)]);
+        let at = T0 + 60;
+        let p = key.sign(&claims("330300"));
+        let (_, cose) = transport::decode(&p).unwrap();
+        assert_eq!(cose[..2], [0xd2, 0x84], "tag 18, an array of four");
+        assert!(v.verify(&fy1(&cose), at).valid());
+        let decode_fails = |text: &str| {
+            let o = v.verify(text, at);
+            assert!(!o.valid() && !o.checks.decode, "{text}: {}", o.reason());
+            o.reason()
+        };
+
+        // Each of these verified before, as the same code.
+        decode_fails(&fy1(&cose[1..])); // untagged
+        decode_fails(&fy1(&[&[0xd8, 0x3d][..], &cose].concat())); // wrapped in the CWT tag
+        decode_fails(&fy1(&[&[0xd2][..], &cose].concat())); // tagged twice
+        let r = decode_fails(&fy1(&[&cose[..], &[0]].concat())); // a byte after the item
+        assert!(r.contains("1 byte follows"), "{r}");
+        // The signature's length written in two bytes instead of one.
+        let sig_at = cose.len() - 66;
+        assert_eq!(cose[sig_at..sig_at + 2], [0x58, 0x40]);
+        let long = [&cose[..sig_at], &[0x59, 0x00, 0x40], &cose[sig_at + 2..]].concat();
+        decode_fails(&fy1(&long));
+        // The array of four written with an indefinite length.
+        let indefinite = [&[0xd2, 0x9f][..], &cose[2..], &[0xff]].concat();
+        decode_fails(&fy1(&indefinite));
+        // A kid added to the unprotected header, which the signature does not cover.
+        let mut m = Sign1::parse(&cose).unwrap().inner;
+        m.unprotected.key_id = key.kid().to_vec();
+        use coset::TaggedCborSerializable;
+        let r = decode_fails(&fy1(&m.to_tagged_vec().unwrap()));
+        assert!(r.contains("unprotected"), "{r}");
+        // Bytes after the zlib stream.
+        let mut z = transport::deflate(&cose);
+        z.push(0);
+        let text = format!("FY1:{}", transport::base45_encode(&z));
+        let r = decode_fails(&text);
+        assert!(r.contains("the end of the zlib stream"), "{r}");
+        // A final Base45 pair worth more than a byte, which wrapped onto the last byte.
+        let (odd, last) = (0u8..=255)
+            .map(|b| {
+                let c = key.sign(&Claims {
+                    cti: [b; 16],
+                    ..claims("330300")
+                });
+                let z = transport::base45_decode(&c[4..]).unwrap();
+                (c, *z.last().unwrap(), z.len())
+            })
+            .find(|(_, _, n)| n % 2 == 1)
+            .map(|(c, last, _)| (c, last))
+            .expect("some code whose zlib stream has an odd length");
+        assert!(v.verify(&odd, at).valid());
+        let wrapped = last as u32 + 256;
+        let alphabet = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+        let pair = [
+            alphabet[(wrapped % 45) as usize] as char,
+            alphabet[(wrapped / 45) as usize] as char,
+        ];
+        let forged = format!("{}{}{}", &odd[..odd.len() - 2], pair[0], pair[1]);
+        assert_ne!(forged, odd);
+        decode_fails(&forged);
+
+        // Inside the signed claims (only the signer can vary them, but one code has one form):
+        // a key twice, and the same claims in another order.
+        let good = claims("330300").to_cbor();
+        let mut twice = good.clone();
+        twice[0] += 1; // a map of six
+        twice.extend_from_slice(&[0x01, 0x66]);
+        twice.extend_from_slice(b"420100");
+        let r = decode_fails(&fy1(&signed(twice)));
+        assert!(r.contains("key twice"), "{r}");
+        let mut extra = good.clone();
+        extra.push(0);
+        decode_fails(&fy1(&signed(extra)));
+        let reordered = {
+            let ciborium::Value::Map(mut m) =
+                ciborium::from_reader::<ciborium::Value, _>(good.as_slice()).unwrap()
+            else {
+                panic!()
+            };
+            m.reverse();
+            let mut out = Vec::new();
+            ciborium::into_writer(&ciborium::Value::Map(m), &mut out).unwrap();
+            out
+        };
+        decode_fails(&fy1(&signed(reordered)));
+        assert!(v.verify(&fy1(&signed(good)), at).valid());
+
+        // What the DCC allows stays allowed for HC1: the CWT tag, no tag, the kid unprotected;
+        // not a tag twice, nor a byte after the message.
+        let tagged = Sign1::parse(&[&[0xd8, 0x3d][..], &cose].concat());
+        assert!(tagged.is_ok());
+        assert!(Sign1::parse(&cose[1..]).is_ok());
+        assert!(Sign1::parse(&[&[0xd2][..], &cose].concat()).is_err());
+        assert!(Sign1::parse(&[&cose[..], &[0]].concat()).is_err());
+    }
+
+    proptest::proptest! {
+        /// Any change to a valid `FY1:` text — a character replaced, inserted or deleted, text
+        /// appended — either fails or carries exactly the signed COSE bytes of the original.
+        #[test]
+        fn a_changed_text_fails_or_is_the_same_code(
+            edits in proptest::collection::vec((0u8..4, proptest::num::usize::ANY, 0usize..50), 1..4),
+            cti in proptest::array::uniform16(proptest::num::u8::ANY),
+        ) {
+            let key = IssuerKey::from_seed(&[1; 32]);
+            let v = verifier(&[(&key, None)]);
+            let original = key.sign(&Claims { cti, ..claims("330300") });
+            let (_, cose) = transport::decode(&original).unwrap();
+            // Base45 digits, and a few characters outside the alphabet.
+            let chars: Vec<char> =
+                "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:a~\n".chars().collect();
+            let mut text: Vec<char> = original.chars().collect();
+            for (op, at, c) in edits {
+                let c = chars[c % chars.len()];
+                let at = at % (text.len() + 1);
+                match op {
+                    0 if at < text.len() => text[at] = c,
+                    1 => text.insert(at, c),
+                    2 if at < text.len() => { text.remove(at); }
+                    _ => text.extend(std::iter::repeat_n(c, at % 4 + 1)),
+                }
+            }
+            let text: String = text.into_iter().collect();
+            let o = v.verify(&text, T0 + 60);
+            if o.valid() {
+                proptest::prop_assert_eq!(transport::decode(&text).unwrap().1, cose, "{}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn every_reason_is_a_plain_sentence() {
+        let key = IssuerKey::from_seed(&[1; 32]);
+        let v = verifier(&[(&key, None)]);
+        let p = key.sign(&claims("330300"));
+        let (_, cose) = transport::decode(&p).unwrap();
+        let z = transport::deflate(&cose);
+        let b45 = |bytes: &[u8]| format!("FY1:{}", transport::base45_encode(bytes));
+        let cbor = |v: &ciborium::Value| {
+            let mut out = Vec::new();
+            ciborium::into_writer(v, &mut out).unwrap();
+            out
+        };
+        let mut es384 = Sign1::parse(&cose).unwrap().inner;
+        es384.protected = coset::ProtectedHeader {
+            original_data: None,
+            header: coset::HeaderBuilder::new()
+                .algorithm(coset::iana::Algorithm::ES384)
+                .key_id(key.kid().to_vec())
+                .build(),
+        };
+        use coset::TaggedCborSerializable;
+        let payloads: Vec<String> = vec![
+            String::new(),
+            "FY9:ABC".into(),
+            "\u{7}\u{1b}[0m".into(),
+            "FY1:abc".into(),
+            "FY1:ABCD".into(),
+            "FY1:GGW".into(),
+            "FY1:::".into(),
+            b45(&z[..z.len() / 2]),
+            b45(&[&z[..], &[1, 2]].concat()),
+            b45(&[0x78, 0xbb, 0, 0, 0, 1, 3, 0]),
+            b45(&[0x78, 0x9c, 0xff, 0xff]),
+            fy1(&[0xff]),
+            fy1(&[0x1c]),
+            fy1(&cose[..cose.len() - 5]),
+            fy1(&[&cose[..], &[0, 0]].concat()),
+            fy1(&[0xd8, 0x40, 0x80]),
+            fy1(&cbor(&ciborium::Value::Array(vec![]))),
+            fy1(&[0x81; 100]),
+            fy1(&es384.to_tagged_vec().unwrap()),
+            fy1(&signed(vec![0xa1, 0x01, 0x01, 0x01, 0x02])),
+            fy1(&signed(cbor(&ciborium::Value::Text("x".into())))),
+            fy1(&signed(vec![0x5f])),
+        ];
+        let mut reasons = std::collections::BTreeSet::new();
+        for p in &payloads {
+            let o = v.verify(p, T0 + 60);
+            assert!(!o.valid(), "{p}");
+            reasons.insert(o.reason());
+        }
+        // An image that is no PNG, and a PNG without a readable code.
+        reasons.insert(crate::qr::from_png(b"GIF89a").unwrap_err().to_string());
+        let blank = crate::qr::to_png(&p[..10]).unwrap();
+        let mut smudged = blank.clone();
+        smudged.truncate(blank.len() / 2);
+        reasons.insert(crate::qr::from_png(&smudged).unwrap_err().to_string());
+        for r in &reasons {
+            for debug in [
+                "{",
+                "}",
+                "\"",
+                "\\",
+                "Some(",
+                "None",
+                "Syntax(",
+                "Semantic(",
+                "Io(",
+                "Error",
+                "::",
+                "Ecc(",
+            ] {
+                assert!(!r.contains(debug), "{r:?} shows {debug:?}");
+            }
+            assert!(r.chars().all(|c| !c.is_control()), "{r:?}");
+            assert!(r.chars().next().is_some_and(char::is_lowercase), "{r:?}");
+        }
+        assert!(reasons.len() >= 18, "{reasons:#?}");
     }
 }
