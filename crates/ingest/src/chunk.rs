@@ -14,15 +14,23 @@ use store::{Staging, StoreError, arrow_schema, vault_schema};
 use vault::{FileSealer, Keys};
 
 use crate::columns::ColBuf;
+use crate::rejects::Reason;
 
-/// One bad row: where it is and why it was refused.
+/// One bad row, or span of lines or range of rows refused together: where and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reject {
     /// Line of the row in its source (CSV, JSON Lines; the header is line 1), or row number (Parquet).
     pub line: u64,
+    /// The last line (or row) it covers: `line` for one line, more for a record over several
+    /// lines, a malformed span, or a range of Parquet rows that could not be read.
+    pub last_line: u64,
     /// The offending column; empty when the row as a whole is malformed.
     pub column: String,
+    /// Never quotes a value (built from a [`crate::rejects::Reason`]).
     pub reason: String,
+    /// The input rows it stands for: 1 for a row or a span of lines (however many lines a
+    /// garbled record took), the range's length for Parquet rows.
+    pub rows: u64,
 }
 
 /// Access to the fields of one source row by the kind's column index.
@@ -219,16 +227,32 @@ impl<'a> ChunkBuilder<'a> {
         self.spec
     }
 
-    pub(crate) fn reject(&mut self, line: u64, column: &str, reason: impl Into<String>) {
+    /// Records one bad row. The column is one of the kind's (or empty), never input text.
+    pub(crate) fn reject(&mut self, line: u64, column: &'static str, reason: Reason) {
+        self.reject_span(line, line, column, reason, 1);
+    }
+
+    /// Records lines (or rows) `first..=last`, standing for `rows` input rows, as refused.
+    pub(crate) fn reject_span(
+        &mut self,
+        first: u64,
+        last: u64,
+        column: &'static str,
+        reason: Reason,
+        rows: u64,
+    ) {
         self.rejects.push(Reject {
-            line,
+            line: first,
+            last_line: last,
             column: column.to_string(),
-            reason: reason.into(),
+            reason: reason.to_string(),
+            rows,
         });
     }
 
-    /// Validates and stores one row; records a reject and stores nothing if any field is bad.
-    pub(crate) fn push(&mut self, line: u64, row: &dyn Row) {
+    /// Validates and stores the row on lines `line..=last`; records a reject and stores
+    /// nothing if any field is bad.
+    pub(crate) fn push(&mut self, line: u64, last: u64, row: &dyn Row) {
         match self.try_push(line, row) {
             Ok(date) => {
                 self.accepted += 1;
@@ -238,7 +262,7 @@ impl<'a> ChunkBuilder<'a> {
             }
             Err((col, e)) => {
                 let column = col.map(|c| self.spec.columns[c].name).unwrap_or("");
-                self.reject(line, column, e.reason().to_string());
+                self.reject_span(line, last, column, Reason::Field(e), 1);
             }
         }
     }

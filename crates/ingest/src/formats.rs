@@ -2,27 +2,83 @@
 //! objects, and Parquet columns (typed or text) rendered to the same text the CSV would hold.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
-use arrow::datatypes::DataType;
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, make_array};
+use arrow::datatypes::{DataType, Int64Type};
 use model::{FieldError, FieldType, KindSpec};
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 
 use crate::chunk::{ChunkBuilder, Row};
+use crate::records::{Field, Found, Grammar, HeaderLine};
+use crate::rejects::{JsonShape, Reason};
+
+/// The words for a field whose bytes are not UTF-8.
+const NOT_UTF8: &str = "not valid UTF-8 (save the file as UTF-8)";
+
+/// The encoding of a text source that is not UTF-8, told by its byte-order mark or by the NUL
+/// bytes UTF-16 puts beside every ASCII letter; `None` for UTF-8 (or anything else, which
+/// then fails field by field).
+pub(crate) fn foreign_encoding(prefix: &[u8]) -> Option<&'static str> {
+    const MARKS: [(&[u8], &str); 4] = [
+        (b"\x00\x00\xFE\xFF", "UTF-32 (big-endian)"),
+        (b"\xFF\xFE\x00\x00", "UTF-32 (little-endian)"),
+        (b"\xFE\xFF", "UTF-16 (big-endian)"),
+        (b"\xFF\xFE", "UTF-16 (little-endian)"),
+    ];
+    if let Some((_, name)) = MARKS.iter().find(|(m, _)| prefix.starts_with(m)) {
+        return Some(name);
+    }
+    let head = &prefix[..prefix.len().min(4096)];
+    let pairs = head.len() / 2;
+    if pairs < 2 {
+        return None;
+    }
+    let even = head.iter().step_by(2).filter(|&&b| b == 0).count();
+    let odd = head.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
+    if even + odd > pairs {
+        return Some("UTF-32 or binary data (mostly NUL bytes)");
+    }
+    if odd * 2 > pairs && even * 8 < pairs {
+        return Some("UTF-16 (little-endian, without a byte-order mark)");
+    }
+    if even * 2 > pairs && odd * 8 < pairs {
+        return Some("UTF-16 (big-endian, without a byte-order mark)");
+    }
+    None
+}
 
 /// How each kind column is found in a CSV source.
 pub(crate) struct CsvHeader {
     /// For each spec column, its field index in the source.
     pub map: Vec<Option<usize>>,
-    pub fields: usize,
-    /// Required columns the header lacks: every row is refused for the first one.
-    pub missing: Option<&'static str>,
+    /// The record rule: the header's field count and line ending.
+    pub grammar: Grammar,
+    /// When the header makes every row unreadable: the column to name and why.
+    pub refuse_all: Option<(&'static str, &'static str)>,
     /// Source columns the kind does not know (ignored, reported once).
     pub unknown: Vec<String>,
+    /// The header line lacks a required column and reads as a data row: the file has no
+    /// header, and its first line is a row to reject too.
+    pub headless: bool,
 }
 
 impl CsvHeader {
-    pub(crate) fn new(spec: &KindSpec, header: &csv::ByteRecord) -> CsvHeader {
-        let names: Vec<String> = header
+    pub(crate) fn new(spec: &KindSpec, line: &HeaderLine) -> CsvHeader {
+        let grammar = Grammar {
+            fields: line.count,
+            ending: line.ending,
+        };
+        let Some(raw) = &line.names else {
+            return CsvHeader {
+                map: vec![None; spec.columns.len()],
+                grammar,
+                refuse_all: Some(("", "the header line is malformed (check its quotes)")),
+                unknown: Vec::new(),
+                headless: false,
+            };
+        };
+        let names: Vec<String> = raw
             .iter()
             .map(|f| {
                 String::from_utf8_lossy(f)
@@ -41,23 +97,98 @@ impl CsvHeader {
             .iter()
             .zip(&map)
             .find(|(c, m)| c.required && m.is_none())
-            .map(|(c, _)| c.name);
-        let unknown = names
-            .iter()
-            .filter(|n| spec.column(n).is_none() && !n.is_empty())
-            .cloned()
-            .collect();
+            .map(|(c, _)| (c.name, "required column is missing from the header"));
+        let unknown = if missing.is_none() {
+            shown_unknown(spec, names.iter().map(String::as_str))
+        } else {
+            Vec::new()
+        };
         CsvHeader {
             map,
-            fields: names.len(),
-            missing,
+            grammar,
+            headless: missing.is_some() && holds_values(names.iter().map(String::as_str)),
+            refuse_all: missing,
             unknown,
         }
     }
 }
 
+/// Does any of `names` read as a value (an id, a region, a phone, a date or time)? Then the
+/// "header" is a data row, or has one run into it.
+pub(crate) fn holds_values<'a>(mut names: impl Iterator<Item = &'a str>) -> bool {
+    names.any(|n| {
+        let n = n.trim();
+        !n.is_empty()
+            && [
+                FieldType::PersonId,
+                FieldType::EnterpriseId,
+                FieldType::Region,
+                FieldType::Phone,
+                FieldType::Date,
+                FieldType::Timestamp,
+            ]
+            .into_iter()
+            .any(|ty| model::field::parse(ty, n).is_ok())
+    })
+}
+
+/// The names among `names` the kind does not know, as they may be shown. Any of them may be a
+/// value run into the header, so a name is quoted only when the header holds no value and the
+/// name looks like a column name (ASCII, a letter first, no run of five digits); the rest
+/// are counted.
+pub(crate) fn shown_unknown<'a>(
+    spec: &KindSpec,
+    names: impl Iterator<Item = &'a str> + Clone,
+) -> Vec<String> {
+    let data_like = holds_values(names.clone());
+    let mut shown = Vec::new();
+    let mut withheld = 0;
+    for n in names {
+        if n.is_empty() || spec.column(n).is_some() {
+            continue;
+        }
+        let mut digits = 0;
+        let mut long_number = false;
+        for b in n.bytes() {
+            digits = if b.is_ascii_digit() { digits + 1 } else { 0 };
+            long_number |= digits >= 5;
+        }
+        let plain = n.len() <= 64
+            && n.as_bytes()[0].is_ascii_alphabetic()
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b' '));
+        if plain && !long_number && !data_like {
+            shown.push(n.to_string());
+        } else {
+            withheld += 1;
+        }
+    }
+    if withheld > 0 {
+        shown.push(format!("{withheld} more (names not shown)"));
+    }
+    shown
+}
+
+/// A field's bytes as trimmed text; `None` when empty.
+fn field_text(raw: Cow<'_, [u8]>) -> Result<Option<Cow<'_, str>>, FieldError> {
+    let text: Cow<'_, str> = match raw {
+        Cow::Borrowed(b) => {
+            let s = std::str::from_utf8(b).map_err(|_| FieldError::new(NOT_UTF8))?;
+            Cow::Borrowed(model::field::trim(s))
+        }
+        Cow::Owned(v) => {
+            let s = String::from_utf8(v).map_err(|_| FieldError::new(NOT_UTF8))?;
+            let t = model::field::trim(&s);
+            Cow::Owned(if t.len() == s.len() { s } else { t.to_string() })
+        }
+    };
+    Ok((!text.is_empty()).then_some(text))
+}
+
+/// A CSV record read by the record rule, its fields as ranges of the piece.
 struct CsvRow<'a> {
-    rec: &'a csv::ByteRecord,
+    data: &'a [u8],
+    fields: &'a [Field],
     map: &'a [Option<usize>],
 }
 
@@ -66,11 +197,7 @@ impl Row for CsvRow<'_> {
         let Some(i) = self.map[col] else {
             return Ok(None);
         };
-        let raw = self.rec.get(i).unwrap_or(b"");
-        let s = model::field::trim(
-            std::str::from_utf8(raw).map_err(|_| FieldError::new("not valid UTF-8"))?,
-        );
-        Ok((!s.is_empty()).then_some(Cow::Borrowed(s)))
+        field_text(self.fields[i].bytes(self.data))
     }
 }
 
@@ -87,11 +214,7 @@ impl Row for PlainRow<'_> {
             return Ok(None);
         };
         let (a, b) = self.fields[i];
-        let raw = &self.line[a as usize..b as usize];
-        let s = model::field::trim(
-            std::str::from_utf8(raw).map_err(|_| FieldError::new("not valid UTF-8"))?,
-        );
-        Ok((!s.is_empty()).then_some(Cow::Borrowed(s)))
+        field_text(Cow::Borrowed(&self.line[a as usize..b as usize]))
     }
 }
 
@@ -103,7 +226,8 @@ pub(crate) fn csv_piece(
     first_line: u64,
 ) {
     // Most exports quote nothing and end lines with \n: then a record is a line and a field
-    // what lies between commas, and a byte search beats the general CSV state machine.
+    // what lies between commas, and a byte search beats the general record rule (which reads
+    // such data the same way).
     if memchr::memchr2(b'"', b'\r', data).is_none() {
         csv_plain_piece(b, header, data, first_line);
     } else {
@@ -113,7 +237,8 @@ pub(crate) fn csv_piece(
 
 /// [`csv_piece`] for data without quote characters or carriage returns.
 fn csv_plain_piece(b: &mut ChunkBuilder<'_>, header: &CsvHeader, data: &[u8], first_line: u64) {
-    let mut fields: Vec<(u32, u32)> = Vec::with_capacity(header.fields.max(1));
+    let expected = header.grammar.fields;
+    let mut fields: Vec<(u32, u32)> = Vec::with_capacity(expected.max(1));
     let mut line_no = first_line;
     let mut start = 0;
     while start < data.len() {
@@ -132,16 +257,25 @@ fn csv_plain_piece(b: &mut ChunkBuilder<'_>, header: &CsvHeader, data: &[u8], fi
             a = c + 1;
         }
         fields.push((a as u32, line.len() as u32));
-        if let Some(col) = header.missing {
-            b.reject(this, col, "required column is missing from the header");
-        } else if fields.len() != header.fields {
+        if fields.len() != expected {
+            let what = crate::records::Malformed::FieldCount {
+                found: fields.len(),
+            };
             b.reject(
                 this,
                 "",
-                format!("expected {} fields, found {}", header.fields, fields.len()),
+                Reason::Malformed {
+                    what,
+                    fields: expected,
+                    first: this,
+                    last: this,
+                },
             );
+        } else if let Some((col, why)) = header.refuse_all {
+            b.reject(this, col, Reason::Fixed(why));
         } else {
             b.push(
+                this,
                 this,
                 &PlainRow {
                     line,
@@ -153,64 +287,74 @@ fn csv_plain_piece(b: &mut ChunkBuilder<'_>, header: &CsvHeader, data: &[u8], fi
     }
 }
 
-/// The line a record starts on. The CSV reader positions a record where it began reading it,
-/// before any blank lines it skipped, so those are counted here.
-fn record_line(data: &[u8], first_line: u64, pos: Option<&csv::Position>) -> u64 {
-    let Some(pos) = pos else { return first_line };
-    let mut line = first_line + pos.line() - 1;
-    for &c in data.get(pos.byte() as usize..).unwrap_or(&[]) {
-        match c {
-            b'\n' => line += 1,
-            b'\r' => {}
-            _ => break,
+/// [`csv_piece`] for any data, by the record rule of [`crate::records`].
+fn csv_quoted_piece(b: &mut ChunkBuilder<'_>, header: &CsvHeader, data: &[u8], first_line: u64) {
+    let g = header.grammar;
+    let mut fields = Vec::with_capacity(g.fields.max(1));
+    let mut pos = 0;
+    let mut line = first_line;
+    while pos < data.len() {
+        let step = g
+            .step(data, pos, true, &mut fields)
+            .expect("the end of a piece decides every step");
+        let last = line + step.lines - 1;
+        match step.found {
+            Found::Blank => {}
+            Found::Bad(what) => b.reject_span(
+                line,
+                last,
+                "",
+                Reason::Malformed {
+                    what,
+                    fields: g.fields,
+                    first: line,
+                    last,
+                },
+                1,
+            ),
+            Found::Record => match header.refuse_all {
+                Some((col, why)) => b.reject_span(line, last, col, Reason::Fixed(why), 1),
+                None => b.push(
+                    line,
+                    last,
+                    &CsvRow {
+                        data,
+                        fields: &fields,
+                        map: &header.map,
+                    },
+                ),
+            },
         }
+        line += step.lines;
+        pos = step.end;
     }
-    line
 }
 
-/// [`csv_piece`] for any RFC 4180 data, quotes and all.
-fn csv_quoted_piece(b: &mut ChunkBuilder<'_>, header: &CsvHeader, data: &[u8], first_line: u64) {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(data);
-    let mut rec = csv::ByteRecord::new();
-    loop {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = record_line(data, first_line, rec.position());
-                if rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                if let Some(col) = header.missing {
-                    b.reject(line, col, "required column is missing from the header");
-                } else if rec.len() != header.fields {
-                    b.reject(
-                        line,
-                        "",
-                        format!("expected {} fields, found {}", header.fields, rec.len()),
-                    );
-                } else {
-                    b.push(
-                        line,
-                        &CsvRow {
-                            rec: &rec,
-                            map: &header.map,
-                        },
-                    );
-                }
+/// The members of a JSON object in input order, duplicates kept (so they can be refused).
+struct Members(Vec<(String, serde_json::Value)>);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Members, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
             }
-            Err(e) => {
-                let line = first_line + e.position().map_or(1, |p| p.line()) - 1;
-                b.reject(line, "", format!("malformed CSV: {e}"));
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Members, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = m.next_entry::<String, serde_json::Value>()? {
+                    out.push(entry);
+                }
+                Ok(Members(out))
             }
         }
+        d.deserialize_map(V)
     }
 }
 
 struct JsonRow<'a> {
-    obj: &'a serde_json::Map<String, serde_json::Value>,
+    members: &'a [(String, serde_json::Value)],
     spec: &'static KindSpec,
 }
 
@@ -218,9 +362,14 @@ impl Row for JsonRow<'_> {
     fn text(&self, col: usize) -> Result<Option<Cow<'_, str>>, FieldError> {
         use serde_json::Value as J;
         let c = &self.spec.columns[col];
-        let text: Cow<'_, str> = match self.obj.get(c.name) {
+        let value = self
+            .members
+            .iter()
+            .find(|(k, _)| k == c.name)
+            .map(|(_, v)| v);
+        let text: Cow<'_, str> = match value {
             None | Some(J::Null) => return Ok(None),
-            Some(J::String(s)) => Cow::Borrowed(s.trim()),
+            Some(J::String(s)) => Cow::Borrowed(model::field::trim(s)),
             Some(J::Number(n)) => Cow::Owned(n.to_string()),
             Some(J::Bool(b)) => Cow::Borrowed(if *b { "true" } else { "false" }),
             Some(J::Array(items)) if c.ty == FieldType::RegionList => {
@@ -252,15 +401,48 @@ pub(crate) fn jsonl_piece(b: &mut ChunkBuilder<'_>, data: &[u8], first_line: u64
         if trimmed.is_empty() {
             continue;
         }
-        match serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(trimmed) {
-            Ok(obj) => b.push(line_no, &JsonRow { obj: &obj, spec }),
-            Err(e) => b.reject(line_no, "", format!("not a JSON object: {e}")),
+        if trimmed[0] != b'{' {
+            let reason = match serde_json::from_slice::<serde::de::IgnoredAny>(trimmed) {
+                Ok(_) => Reason::NotObject(JsonShape::of(trimmed)),
+                Err(e) => Reason::JsonSyntax(e),
+            };
+            b.reject(line_no, "", reason);
+            continue;
+        }
+        match serde_json::from_slice::<Members>(trimmed) {
+            Ok(Members(members)) => {
+                let twice = members
+                    .iter()
+                    .enumerate()
+                    .find(|(i, (k, _))| members[..*i].iter().any(|(other, _)| other == k));
+                match twice {
+                    Some((_, (k, _))) => {
+                        let known = spec.column(k).map(|(_, c)| c.name);
+                        b.reject(line_no, known.unwrap_or(""), Reason::DuplicateKey(known));
+                    }
+                    None => b.push(
+                        line_no,
+                        line_no,
+                        &JsonRow {
+                            members: &members,
+                            spec,
+                        },
+                    ),
+                }
+            }
+            Err(e) => b.reject(line_no, "", Reason::JsonSyntax(e)),
         }
     }
 }
 
-/// A Parquet column rendered as text.
-enum TextColumn {
+/// A Parquet column rendered as text, with the rows whose value cannot be.
+struct TextColumn {
+    values: Values,
+    /// Per row: why its value cannot be read, when it cannot.
+    unreadable: Option<Vec<Option<&'static str>>>,
+}
+
+enum Values {
     Absent,
     Strings(StringArray),
     /// Lists, joined with `;`.
@@ -274,15 +456,19 @@ struct ParquetRow<'a> {
 
 impl Row for ParquetRow<'_> {
     fn text(&self, col: usize) -> Result<Option<Cow<'_, str>>, FieldError> {
-        let s = match &self.cols[col] {
-            TextColumn::Absent => return Ok(None),
-            TextColumn::Strings(a) => {
+        let c = &self.cols[col];
+        if let Some(Some(why)) = c.unreadable.as_ref().map(|u| u[self.row]) {
+            return Err(FieldError::new(why));
+        }
+        let s = match &c.values {
+            Values::Absent => return Ok(None),
+            Values::Strings(a) => {
                 if a.is_null(self.row) {
                     return Ok(None);
                 }
-                a.value(self.row).trim()
+                model::field::trim(a.value(self.row))
             }
-            TextColumn::Joined(v) => match &v[self.row] {
+            Values::Joined(v) => match &v[self.row] {
                 None => return Ok(None),
                 Some(s) => s.as_str(),
             },
@@ -291,53 +477,139 @@ impl Row for ParquetRow<'_> {
     }
 }
 
-fn text_column(array: &ArrayRef) -> Result<TextColumn, String> {
-    match array.data_type() {
-        DataType::List(_) | DataType::LargeList(_) => {
-            let list: Vec<Option<ArrayRef>> = match array.data_type() {
-                DataType::List(_) => array.as_list::<i32>().iter().collect(),
-                _ => array.as_list::<i64>().iter().collect(),
-            };
-            let mut out = Vec::with_capacity(list.len());
-            for item in list {
-                out.push(match item {
-                    None => None,
-                    Some(values) => {
-                        let strings = arrow::compute::cast(&values, &DataType::Utf8)
-                            .map_err(|e| e.to_string())?;
-                        let strings = strings.as_string::<i32>();
-                        Some(strings.iter().flatten().collect::<Vec<_>>().join(";"))
-                    }
-                });
-            }
-            Ok(TextColumn::Joined(out))
+/// Is row `i` of `array` a value (not null, dictionaries and all)?
+fn present(nulls: Option<&arrow::buffer::NullBuffer>, i: usize) -> bool {
+    nulls.is_none_or(|n| n.is_valid(i))
+}
+
+/// Marks rows present in `source` but null in `text` (a cast that could not read them).
+fn lost_rows(
+    source: &ArrayRef,
+    text: &dyn Array,
+    why: &'static str,
+) -> Option<Vec<Option<&'static str>>> {
+    let nulls = source.logical_nulls();
+    let lost: Vec<Option<&'static str>> = (0..source.len())
+        .map(|i| (present(nulls.as_ref(), i) && text.is_null(i)).then_some(why))
+        .collect();
+    lost.iter().any(Option::is_some).then_some(lost)
+}
+
+/// Byte strings as text; those that are not UTF-8 become null (and are marked by the caller).
+fn utf8_rows<'a>(values: impl Iterator<Item = Option<&'a [u8]>>) -> ArrayRef {
+    let text: StringArray = values
+        .map(|v| v.and_then(|b| std::str::from_utf8(b).ok()))
+        .collect();
+    Arc::new(text)
+}
+
+/// `array` as UTF-8 text, row by row: what a text cast would give, except that rows it
+/// cannot read are marked (a cast would quietly make them null).
+fn strings(array: &ArrayRef) -> Result<TextColumn, Reason> {
+    let ms_per_day = 86_400_000;
+    let (text, why): (ArrayRef, &'static str) = match array.data_type() {
+        DataType::Binary => (utf8_rows(array.as_binary::<i32>().iter()), NOT_UTF8),
+        DataType::LargeBinary => (utf8_rows(array.as_binary::<i64>().iter()), NOT_UTF8),
+        DataType::BinaryView => (utf8_rows(array.as_binary_view().iter()), NOT_UTF8),
+        DataType::FixedSizeBinary(_) => (utf8_rows(array.as_fixed_size_binary().iter()), NOT_UTF8),
+        DataType::Date64 => {
+            // Milliseconds of a whole day; anything else is not a date.
+            let ms = arrow::compute::cast(array, &DataType::Int64)
+                .map_err(|_| Reason::ParquetType(array.data_type().to_string()))?;
+            let text: StringArray = ms
+                .as_primitive::<Int64Type>()
+                .iter()
+                .map(|v| {
+                    v.filter(|v| v % ms_per_day == 0)
+                        .and_then(|v| i32::try_from(v / ms_per_day).ok())
+                        .map(|d| model::Date(d).to_string())
+                })
+                .collect();
+            (Arc::new(text), "date64 value is not a whole day")
+        }
+        DataType::Timestamp(unit, Some(_)) => {
+            // Arrow keeps such instants in UTC whatever the zone's name; render them so,
+            // without needing to know the name.
+            let utc = DataType::Timestamp(*unit, Some("+00:00".into()));
+            let data = array.to_data().into_builder().data_type(utc).build();
+            let utc =
+                make_array(data.map_err(|_| Reason::ParquetType(array.data_type().to_string()))?);
+            let text = arrow::compute::cast(&utc, &DataType::Utf8)
+                .map_err(|_| Reason::ParquetType(array.data_type().to_string()))?;
+            (text, "cannot be read as a time")
         }
         _ => {
-            let strings =
-                arrow::compute::cast(array, &DataType::Utf8).map_err(|e| e.to_string())?;
-            Ok(TextColumn::Strings(strings.as_string::<i32>().clone()))
+            let text = arrow::compute::cast(array, &DataType::Utf8)
+                .map_err(|_| Reason::ParquetType(array.data_type().to_string()))?;
+            (text, "cannot be read as text")
         }
+    };
+    let unreadable = lost_rows(array, text.as_ref(), why);
+    let text = arrow::compute::cast(&text, &DataType::Utf8)
+        .map_err(|_| Reason::ParquetType(array.data_type().to_string()))?;
+    Ok(TextColumn {
+        values: Values::Strings(text.as_string::<i32>().clone()),
+        unreadable,
+    })
+}
+
+fn text_column(array: &ArrayRef, ty: FieldType) -> Result<TextColumn, Reason> {
+    let list: Vec<Option<ArrayRef>> = match array.data_type() {
+        DataType::List(_) => array.as_list::<i32>().iter().collect(),
+        DataType::LargeList(_) => array.as_list::<i64>().iter().collect(),
+        DataType::FixedSizeList(..) => array.as_fixed_size_list().iter().collect(),
+        _ => return strings(array),
+    };
+    let nulls = array.logical_nulls();
+    let mut out = Vec::with_capacity(list.len());
+    let mut unreadable = vec![None; list.len()];
+    for (i, item) in list.into_iter().enumerate() {
+        let values = match item {
+            Some(v) if present(nulls.as_ref(), i) => v,
+            _ => {
+                out.push(None);
+                continue;
+            }
+        };
+        if ty != FieldType::RegionList {
+            unreadable[i] = Some("expected one value, found a list");
+            out.push(None);
+            continue;
+        }
+        let items = strings(&values)?;
+        let Values::Strings(texts) = &items.values else {
+            unreachable!("strings gives strings")
+        };
+        if items.unreadable.is_some() || texts.null_count() > 0 {
+            unreadable[i] = Some("list items must be text and not null");
+            out.push(None);
+            continue;
+        }
+        out.push(Some(texts.iter().flatten().collect::<Vec<_>>().join(";")));
     }
+    Ok(TextColumn {
+        values: Values::Joined(out),
+        unreadable: unreadable.iter().any(Option::is_some).then_some(unreadable),
+    })
 }
 
 /// Parses one Parquet record batch, whose first row is row `first_row` (1-based), into `b`.
 pub(crate) fn parquet_batch(b: &mut ChunkBuilder<'_>, batch: &RecordBatch, first_row: u64) {
+    let n = batch.num_rows() as u64;
+    if n == 0 {
+        return;
+    }
+    let last = first_row + n - 1;
     let spec = b.spec();
     let schema = batch.schema();
     let mut cols = Vec::with_capacity(spec.columns.len());
     let mut missing = None;
     for c in spec.columns {
         match schema.index_of(c.name) {
-            Ok(i) => match text_column(batch.column(i)) {
+            Ok(i) => match text_column(batch.column(i), c.ty) {
                 Ok(t) => cols.push(t),
-                Err(e) => {
-                    for r in 0..batch.num_rows() {
-                        b.reject(
-                            first_row + r as u64,
-                            c.name,
-                            format!("column type cannot be read: {e}"),
-                        );
-                    }
+                Err(reason) => {
+                    b.reject_span(first_row, last, c.name, reason, n);
                     return;
                 }
             },
@@ -345,22 +617,28 @@ pub(crate) fn parquet_batch(b: &mut ChunkBuilder<'_>, batch: &RecordBatch, first
                 if c.required && missing.is_none() {
                     missing = Some(c.name);
                 }
-                cols.push(TextColumn::Absent);
+                cols.push(TextColumn {
+                    values: Values::Absent,
+                    unreadable: None,
+                });
             }
         }
     }
+    if let Some(col) = missing {
+        let why = Reason::Fixed("required column is missing from the file");
+        b.reject_span(first_row, last, col, why, n);
+        return;
+    }
     for r in 0..batch.num_rows() {
         let line = first_row + r as u64;
-        match missing {
-            Some(col) => b.reject(line, col, "required column is missing from the file"),
-            None => b.push(
-                line,
-                &ParquetRow {
-                    cols: &cols,
-                    row: r,
-                },
-            ),
-        }
+        b.push(
+            line,
+            line,
+            &ParquetRow {
+                cols: &cols,
+                row: r,
+            },
+        );
     }
 }
 
@@ -400,8 +678,9 @@ mod tests {
         let keys = Keys::derive(&MasterKey::from_bytes([4; 32]));
         let dir = tempfile::tempdir().unwrap();
         let mut w = Writer::open(dir.path(), keys.key_id(), Zone::CST, || {}).unwrap();
-        let header = csv::ByteRecord::from(vec!["person_id", "venue_id", "time_in", "time_out"]);
-        let header = CsvHeader::new(Kind::Checkins.spec(), &header);
+        let line = crate::records::header_line(b"person_id,venue_id,time_in,time_out\n", true)
+            .expect("a whole line");
+        let header = CsvHeader::new(Kind::Checkins.spec(), &line);
         let st = w.begin(Kind::Checkins, "c.csv".into(), 0, 1).unwrap();
         let today = model::Date::from_ymd(2026, 1, 1).unwrap();
         let mut b = ChunkBuilder::new(&st, 0, Zone::CST, &keys, today, 16).unwrap();

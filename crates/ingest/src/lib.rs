@@ -13,6 +13,7 @@ mod columns;
 mod discover;
 mod formats;
 mod pipeline;
+mod records;
 mod rejects;
 mod split;
 
@@ -55,6 +56,10 @@ pub struct FileReport {
     pub kind: String,
     /// Already ingested (same kind, same content): nothing added.
     pub duplicate: bool,
+    /// Why the file as a whole could not be read (not UTF-8 text, not a readable Parquet
+    /// file): nothing was added and the source is not recorded, so a fixed copy can follow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
     pub rows_accepted: u64,
     pub rows_rejected: u64,
     /// Source columns the kind does not know, which were ignored.
@@ -67,6 +72,8 @@ pub struct FileReport {
 pub struct Summary {
     pub files: u64,
     pub files_duplicate: u64,
+    /// Files refused as a whole (see [`FileReport::refused`]).
+    pub files_refused: u64,
     pub rows_accepted: u64,
     pub rows_rejected: u64,
     pub rejects: PathBuf,

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,15 +16,21 @@ use std::time::{Instant, SystemTime};
 
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use model::{Date, Timestamp, Zone};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
+};
 use store::{Committed, SourceId, Staging, Writer};
 use vault::Keys;
 
 use crate::chunk::ChunkBuilder;
 use crate::discover::{Format, Source, discover};
-use crate::formats::{CsvHeader, csv_piece, jsonl_piece, parquet_batch};
-use crate::rejects::RejectsFile;
-use crate::split::{Piece, Splitter};
+use crate::formats::{
+    CsvHeader, csv_piece, foreign_encoding, jsonl_piece, parquet_batch, shown_unknown,
+};
+use crate::records::{MAX_RECORD_BYTES, header_line};
+use crate::rejects::{Reason, RejectsFile};
+use crate::split::{Cut, Piece, Splitter};
 use crate::{FileReport, IngestError, KindCounts, Options, Progress, Reject, Summary};
 
 enum Job {
@@ -37,6 +44,7 @@ enum Job {
         file: usize,
         staging: Arc<Staging>,
         path: PathBuf,
+        meta: ArrowReaderMetadata,
         row_group: usize,
         first_row: u64,
     },
@@ -45,6 +53,11 @@ enum Job {
 enum Event {
     Duplicate {
         file: usize,
+    },
+    /// The file cannot be read at all; it is not staged.
+    Refused {
+        file: usize,
+        reason: String,
     },
     Planned {
         file: usize,
@@ -68,6 +81,7 @@ impl FileReport {
             path: src.path.display().to_string(),
             kind: src.kind.name().to_string(),
             duplicate: true,
+            refused: None,
             rows_accepted: 0,
             rows_rejected: 0,
             ignored_columns: Vec::new(),
@@ -150,6 +164,35 @@ pub fn run(
                     reports[file] = Some(report);
                     continue;
                 }
+                Event::Refused { file, reason } => {
+                    let src = &sources[file];
+                    let name = src.path.display().to_string();
+                    // Line 0: the file as a whole.
+                    let whole = Reject {
+                        line: 0,
+                        last_line: 0,
+                        column: String::new(),
+                        reason: format!("file refused: {reason}"),
+                        rows: 0,
+                    };
+                    if let Err(e) = rejects_file.write(&name, &[whole]) {
+                        stop.store(true, Ordering::SeqCst);
+                        failure.get_or_insert(e);
+                        continue;
+                    }
+                    let report = FileReport {
+                        path: name,
+                        kind: src.kind.name().to_string(),
+                        duplicate: false,
+                        refused: Some(reason),
+                        rows_accepted: 0,
+                        rows_rejected: 0,
+                        ignored_columns: Vec::new(),
+                    };
+                    progress(Progress::Finished(report.clone()));
+                    reports[file] = Some(report);
+                    continue;
+                }
                 Event::Planned {
                     file,
                     staging,
@@ -188,7 +231,7 @@ pub fn run(
             let staging = st.staging.take().expect("planned");
             let staging = Arc::try_unwrap(staging).expect("every chunk has let go of its staging");
             st.rejects.sort_by_key(|r| r.line);
-            let rejected = st.rejects.len() as u64;
+            let rejected = st.rejects.iter().map(|r| r.rows).sum::<u64>();
             let src = &sources[file];
             let name = src.path.display().to_string();
             let id = st.id.take().expect("planned");
@@ -217,6 +260,7 @@ pub fn run(
                     path: name,
                     kind: src.kind.name().to_string(),
                     duplicate: false,
+                    refused: None,
                     rows_accepted: st.accepted,
                     rows_rejected: rejected,
                     ignored_columns: std::mem::take(&mut st.ignored),
@@ -253,6 +297,7 @@ pub fn run(
     Ok(Summary {
         files: sources.len() as u64,
         files_duplicate: sources_done.iter().filter(|r| r.duplicate).count() as u64,
+        files_refused: sources_done.iter().filter(|r| r.refused.is_some()).count() as u64,
         rows_accepted: sources_done.iter().map(|r| r.rows_accepted).sum(),
         rows_rejected: sources_done.iter().map(|r| r.rows_rejected).sum(),
         rejects: rejects_path,
@@ -341,6 +386,86 @@ fn plan_source(
         }
         known = Some(hash);
     }
+    let refuse = |reason: String| {
+        progress(Progress::Bytes(src.bytes));
+        let _ = events.send(Event::Refused { file, reason });
+        Ok(())
+    };
+    // Everything that can refuse the file as a whole is decided before it is staged.
+    let mut input = HashingReader {
+        inner: File::open(&src.path).map_err(io)?,
+        hasher: blake3::Hasher::new(),
+    };
+    let mut text = None;
+    let mut parquet = None;
+    let mut header_reject = None;
+    match src.format {
+        Format::Csv | Format::JsonLines => {
+            let what = if src.format == Format::Csv {
+                "CSV"
+            } else {
+                "JSON Lines"
+            };
+            let (mut prefix, mut eof) = read_some(&mut input, Vec::new(), 64 << 10).map_err(io)?;
+            if let Some(encoding) = foreign_encoding(&prefix) {
+                return refuse(format!(
+                    "the file is {encoding} text; {what} must be UTF-8 (save it as UTF-8)"
+                ));
+            }
+            if prefix.starts_with(b"\xEF\xBB\xBF") {
+                prefix.drain(..3);
+            }
+            if src.format == Format::JsonLines {
+                text = Some((None, prefix, 1));
+            } else {
+                // The header: the first line that is not blank.
+                let line = loop {
+                    if let Some(line) = header_line(&prefix, eof) {
+                        break line;
+                    }
+                    if prefix.len() > MAX_RECORD_BYTES {
+                        return refuse(format!(
+                            "no line break in the first {} MiB: not a CSV file",
+                            MAX_RECORD_BYTES >> 20
+                        ));
+                    }
+                    let want = prefix.len().max(64 << 10);
+                    (prefix, eof) = read_some(&mut input, prefix, want).map_err(io)?;
+                };
+                let carry = prefix.split_off(line.end.min(prefix.len()));
+                let header = (line.count > 0).then(|| CsvHeader::new(src.kind.spec(), &line));
+                if let Some(h) = header.as_ref().filter(|h| h.headless) {
+                    let (col, _) = h.refuse_all.expect("a headless file lacks a column");
+                    header_reject = Some(Reject {
+                        line: line.line,
+                        last_line: line.line,
+                        column: col.to_string(),
+                        reason: Reason::Fixed(
+                            "the first line holds values, not column names: the file has no header",
+                        )
+                        .to_string(),
+                        rows: 1,
+                    });
+                }
+                text = Some((header, carry, line.line + 1));
+            }
+        }
+        Format::Parquet => {
+            let loaded = File::open(&src.path).map_err(io).map(|f| {
+                catch_unwind(AssertUnwindSafe(|| {
+                    ArrowReaderMetadata::load(&f, ArrowReaderOptions::new())
+                }))
+            })?;
+            match loaded {
+                Ok(Ok(meta)) => parquet = Some(meta),
+                Ok(Err(e)) => return refuse(format!("not a readable Parquet file: {e}")),
+                Err(_) => {
+                    return refuse("not a readable Parquet file: its metadata is corrupt".into());
+                }
+            }
+        }
+    }
+
     let name = src.path.display().to_string();
     let staging = Arc::new(writer.lock().expect("writer lock").begin(
         src.kind,
@@ -351,90 +476,86 @@ fn plan_source(
     let halted = || stop.load(Ordering::SeqCst) || cancel.load(Ordering::SeqCst);
     let mut chunks = 0u32;
     let mut ignored = Vec::new();
-    let mut rejects = Vec::new();
-    let blake3 = match src.format {
-        Format::Csv | Format::JsonLines => {
-            let mut input = HashingReader {
-                inner: File::open(&src.path).map_err(io)?,
-                hasher: blake3::Hasher::new(),
-            };
-            let mut header = None;
-            let (carry, first_line) = if src.format == Format::Csv {
-                let (h, carry, first_line) = read_csv_header(&mut input, src).map_err(io)?;
-                if let Some(h) = h {
-                    ignored.clone_from(&h.unknown);
-                    header = Some(Arc::new(h));
+    let mut rejects: Vec<Reject> = header_reject.into_iter().collect();
+    if let Some((header, carry, first_line)) = text {
+        let header = header.map(Arc::new);
+        let cut = match &header {
+            Some(h) => {
+                ignored.clone_from(&h.unknown);
+                Some(Cut::Csv(h.grammar))
+            }
+            None if src.format == Format::JsonLines => Some(Cut::Lines),
+            // A CSV file without a header line has no rows.
+            None => None,
+        };
+        if let Some(cut) = cut {
+            let mut splitter = Splitter::new(&mut input, opts.chunk_bytes, cut, first_line, carry);
+            while let Some(piece) = splitter.next_piece().map_err(io)? {
+                if halted() {
+                    return Ok(());
                 }
-                (carry, first_line)
-            } else {
-                (Vec::new(), 1)
-            };
-            if src.format == Format::JsonLines || header.is_some() {
-                let mut splitter = Splitter::new(
-                    &mut input,
-                    opts.chunk_bytes,
-                    src.format == Format::Csv,
-                    first_line,
-                    carry,
-                );
-                while let Some(piece) = splitter.next_piece().map_err(io)? {
-                    if halted() {
-                        return Ok(());
-                    }
-                    let job = Job::Text {
-                        file,
-                        staging: staging.clone(),
-                        piece,
-                        header: header.clone(),
-                    };
-                    chunks += 1;
-                    if jobs.send(job).is_err() {
-                        return Ok(());
-                    }
+                let job = Job::Text {
+                    file,
+                    staging: staging.clone(),
+                    piece,
+                    header: header.clone(),
+                };
+                chunks += 1;
+                if jobs.send(job).is_err() {
+                    return Ok(());
                 }
             }
+        }
+    }
+    if let Some(meta) = parquet {
+        let spec = src.kind.spec();
+        let schema = meta.schema();
+        let has_required = spec
+            .columns
+            .iter()
+            .all(|c| !c.required || schema.index_of(c.name).is_ok());
+        if has_required {
+            ignored = shown_unknown(spec, schema.fields().iter().map(|f| f.name().as_str()));
+        }
+        let groups = meta.metadata().row_groups();
+        let mut first_row = 1u64;
+        for (rg, info) in groups.iter().enumerate() {
+            if halted() {
+                return Ok(());
+            }
+            let job = Job::Parquet {
+                file,
+                staging: staging.clone(),
+                path: src.path.clone(),
+                meta: meta.clone(),
+                row_group: rg,
+                first_row,
+            };
+            first_row += info.num_rows().max(0) as u64;
+            chunks += 1;
+            if jobs.send(job).is_err() {
+                return Ok(());
+            }
+        }
+        // Rows the file declares that no row group holds are rows too.
+        let declared = meta.metadata().file_metadata().num_rows().max(0) as u64;
+        let held = first_row - 1;
+        if declared > held {
+            rejects.push(Reject {
+                line: held + 1,
+                last_line: declared,
+                column: String::new(),
+                reason: Reason::Fixed("rows the file declares but no row group holds").to_string(),
+                rows: declared - held,
+            });
+        }
+    }
+    let blake3 = match known {
+        Some(hash) => hash,
+        None => {
             // Whatever was not read (an empty or headerless file) still counts in the hash.
             std::io::copy(&mut input, &mut std::io::sink()).map_err(io)?;
-            known.unwrap_or_else(|| input.hasher.finalize().to_hex().to_string())
-        }
-        Format::Parquet => {
-            let opened = File::open(&src.path)
-                .map_err(|e| e.to_string())
-                .and_then(|f| {
-                    ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| e.to_string())
-                });
-            match opened {
-                Err(reason) => {
-                    rejects.push(Reject {
-                        line: 0,
-                        column: String::new(),
-                        reason: format!("not a readable Parquet file: {reason}"),
-                    });
-                    progress(Progress::Bytes(src.bytes));
-                }
-                Ok(builder) => {
-                    let meta = builder.metadata().clone();
-                    let mut first_row = 1u64;
-                    for (rg, info) in meta.row_groups().iter().enumerate() {
-                        if halted() {
-                            return Ok(());
-                        }
-                        let job = Job::Parquet {
-                            file,
-                            staging: staging.clone(),
-                            path: src.path.clone(),
-                            row_group: rg,
-                            first_row,
-                        };
-                        first_row += info.num_rows() as u64;
-                        chunks += 1;
-                        if jobs.send(job).is_err() {
-                            return Ok(());
-                        }
-                    }
-                }
-            }
-            known.expect("Parquet sources are hashed first")
+            input.hasher.finalize().to_hex().to_string()
         }
     };
     let id = SourceId { blake3, probe };
@@ -449,6 +570,12 @@ fn plan_source(
     Ok(())
 }
 
+/// Appends up to `want` bytes of `f` to `buf`; says whether the input ended.
+fn read_some(f: &mut impl Read, mut buf: Vec<u8>, want: usize) -> std::io::Result<(Vec<u8>, bool)> {
+    let n = f.take(want as u64).read_to_end(&mut buf)?;
+    Ok((buf, n < want))
+}
+
 /// Hashes what passes through it.
 struct HashingReader {
     inner: File,
@@ -460,42 +587,6 @@ impl Read for HashingReader {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
         Ok(n)
-    }
-}
-
-/// Reads the CSV header (the first record) and returns it, the bytes read past it, and the
-/// line the first data record starts on. An empty file has no header and no rows.
-fn read_csv_header(
-    f: &mut impl Read,
-    src: &Source,
-) -> std::io::Result<(Option<CsvHeader>, Vec<u8>, u64)> {
-    let mut buf = Vec::new();
-    let mut block = 64 << 10;
-    loop {
-        let start = buf.len();
-        buf.resize(start + block, 0);
-        let n = f.read(&mut buf[start..])?;
-        buf.truncate(start + n);
-        let eof = n == 0;
-        let body = buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buf);
-        let bom = buf.len() - body.len();
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(body);
-        let mut rec = csv::ByteRecord::new();
-        let got = rdr.read_byte_record(&mut rec).unwrap_or(false);
-        let pos = rdr.position().clone();
-        let complete = got && ((pos.byte() as usize) < body.len() || body.ends_with(b"\n") || eof);
-        if complete {
-            let header = CsvHeader::new(src.kind.spec(), &rec);
-            let carry = buf[bom + pos.byte() as usize..].to_vec();
-            return Ok((Some(header), carry, pos.line()));
-        }
-        if eof {
-            return Ok((None, Vec::new(), 2));
-        }
-        block *= 2;
     }
 }
 
@@ -554,45 +645,32 @@ fn run_job(
         }
         Job::Parquet {
             path,
+            meta,
             row_group,
             first_row,
             ..
         } => {
-            let bad = |reason: String| IngestError::ParquetInput {
-                path: path.clone(),
-                reason,
-            };
-            let f = File::open(&path).map_err(|cause| IngestError::Io {
-                path: path.clone(),
-                cause,
-            })?;
-            let builder =
-                ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| bad(e.to_string()))?;
-            let bytes = builder.metadata().row_group(row_group).compressed_size() as u64;
-            let reader = builder
-                .with_row_groups(vec![row_group])
-                .with_batch_size(64 << 10)
-                .build()
-                .map_err(|e| bad(e.to_string()))?;
-            let mut row = first_row;
-            for batch in reader {
-                match batch {
-                    Ok(batch) => {
-                        parquet_batch(&mut b, &batch, row);
-                        row += batch.num_rows() as u64;
+            let info = meta.metadata().row_group(row_group);
+            let (bytes, rows) = (info.compressed_size() as u64, info.num_rows().max(0) as u64);
+            let open =
+                |selection: Option<RowSelection>| -> Result<ParquetRecordBatchReader, IngestError> {
+                    let f = File::open(&path).map_err(|cause| IngestError::Io {
+                        path: path.clone(),
+                        cause,
+                    })?;
+                    let mut builder =
+                        ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta.clone())
+                            .with_row_groups(vec![row_group])
+                            .with_batch_size(64 << 10);
+                    if let Some(selection) = selection {
+                        builder = builder.with_row_selection(selection);
                     }
-                    Err(e) => {
-                        b.reject(
-                            row,
-                            "",
-                            format!(
-                                "unreadable rows from here to the end of row group {row_group}: {e}"
-                            ),
-                        );
-                        break;
-                    }
-                }
-            }
+                    builder.build().map_err(|e| IngestError::ParquetInput {
+                        path: path.clone(),
+                        reason: e.to_string(),
+                    })
+                };
+            read_row_group(&mut b, &open, row_group, first_row, rows)?;
             progress(Progress::Bytes(bytes));
         }
     }
@@ -605,4 +683,92 @@ fn run_job(
         accepted,
         rejects,
     })
+}
+
+/// How many times a row group's unreadable rows are split in two and read again, to keep
+/// the readable rows beside one bad value: enough to isolate a few bad rows in millions.
+const PARQUET_RETRIES: u32 = 64;
+
+/// Reads the `rows` rows of a row group, numbered from `first_row`, into `b`. Every row is
+/// stored or rejected: a range the decoder fails on (or panics on) is halved and read again
+/// while retries last, then rejected as a range; rows the reader does not return are rejected.
+fn read_row_group(
+    b: &mut ChunkBuilder<'_>,
+    open: &dyn Fn(Option<RowSelection>) -> Result<ParquetRecordBatchReader, IngestError>,
+    row_group: usize,
+    first_row: u64,
+    rows: u64,
+) -> Result<(), IngestError> {
+    let mut retries = PARQUET_RETRIES;
+    // Ranges of the group still to read, the first last.
+    let mut todo = vec![(0u64, rows)];
+    while let Some((from, to)) = todo.pop() {
+        if from >= to {
+            continue;
+        }
+        let selection = (from > 0 || to < rows).then(|| {
+            RowSelection::from(vec![
+                RowSelector::skip(from as usize),
+                RowSelector::select((to - from) as usize),
+            ])
+        });
+        let mut got = 0u64;
+        let mut failure = None;
+        match catch_unwind(AssertUnwindSafe(|| open(selection))) {
+            Ok(Ok(mut reader)) => loop {
+                match catch_unwind(AssertUnwindSafe(|| reader.next())) {
+                    Ok(None) => break,
+                    Ok(Some(Ok(batch))) => {
+                        let n = (batch.num_rows() as u64).min(to - from - got);
+                        parquet_batch(b, &batch.slice(0, n as usize), first_row + from + got);
+                        got += n;
+                    }
+                    Ok(Some(Err(e))) => {
+                        failure = Some(e.to_string());
+                        break;
+                    }
+                    Err(_) => {
+                        failure = Some("the Parquet decoder failed (corrupt data)".into());
+                        break;
+                    }
+                }
+            },
+            Ok(Err(IngestError::ParquetInput { reason, .. })) => failure = Some(reason),
+            Ok(Err(e)) => return Err(e),
+            Err(_) => failure = Some("the Parquet decoder failed (corrupt data)".into()),
+        }
+        let from = from + got;
+        if from >= to {
+            continue;
+        }
+        let (first, last) = (first_row + from, first_row + to - 1);
+        match failure {
+            None => b.reject_span(
+                first,
+                last,
+                "",
+                Reason::ParquetMissing {
+                    row_group,
+                    declared: rows,
+                },
+                to - from,
+            ),
+            Some(_) if to - from > 1 && retries > 0 => {
+                retries -= 1;
+                let mid = from + (to - from) / 2;
+                todo.push((mid, to));
+                todo.push((from, mid));
+            }
+            Some(cause) => {
+                b.reject_span(
+                    first,
+                    last,
+                    "",
+                    Reason::ParquetDecode { row_group, cause },
+                    to - from,
+                );
+            }
+        }
+    }
+    Ok(())
 }

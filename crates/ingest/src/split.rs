@@ -1,8 +1,20 @@
 //! Cutting a text source into chunks of whole records while streaming it, so chunks can be
-//! parsed in parallel: at the last newline when a block has no quote character, else at the
-//! last record end found by a CSV state machine (quoted fields may hold newlines).
+//! parsed in parallel: at the last line break when a block has no quote character, else at
+//! the last step boundary of the CSV record rule ([`crate::records`]) — the same rule the
+//! parser applies, so a chunk reads exactly as it would inside the whole file.
 
 use std::io::Read;
+
+use crate::records::{Ending, Grammar};
+
+/// Where a text source may be cut.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Cut {
+    /// JSON Lines: after any `\n`.
+    Lines,
+    /// CSV: between two steps of the record rule.
+    Csv(Grammar),
+}
 
 /// A run of whole records and the line its first record starts on.
 #[derive(Debug)]
@@ -12,11 +24,11 @@ pub(crate) struct Piece {
 }
 
 /// Reads `input` in blocks of about `target` bytes and yields pieces that end on a record
-/// boundary. `csv` selects quote-aware cutting; JSON Lines cut at newlines.
+/// boundary.
 pub(crate) struct Splitter<R> {
     input: R,
     target: usize,
-    csv: bool,
+    cut: Cut,
     carry: Vec<u8>,
     next_line: u64,
     done: bool,
@@ -26,14 +38,14 @@ impl<R: Read> Splitter<R> {
     pub(crate) fn new(
         input: R,
         target: usize,
-        csv: bool,
+        cut: Cut,
         first_line: u64,
         carry: Vec<u8>,
     ) -> Splitter<R> {
         Splitter {
             input,
             target: target.max(1024),
-            csv,
+            cut,
             carry,
             next_line: first_line,
             done: false,
@@ -67,7 +79,10 @@ impl<R: Read> Splitter<R> {
                     let rest = self.carry.split_off(cut);
                     let data = std::mem::replace(&mut self.carry, rest);
                     let first_line = self.next_line;
-                    self.next_line += memchr::memchr_iter(b'\n', &data).count() as u64;
+                    self.next_line += match self.cut {
+                        Cut::Lines => memchr::memchr_iter(b'\n', &data).count() as u64,
+                        Cut::Csv(g) => g.breaks(&data),
+                    };
                     return Ok(Some(Piece { data, first_line }));
                 }
                 _ => {
@@ -81,26 +96,34 @@ impl<R: Read> Splitter<R> {
     /// The end of the last complete record in `carry` (which starts at a record start).
     fn last_boundary(&self) -> Option<usize> {
         let buf = &self.carry;
-        if !self.csv || memchr::memchr(b'"', buf).is_none() {
-            return memchr::memrchr(b'\n', buf).map(|i| i + 1);
+        let g = match self.cut {
+            Cut::Lines => return memchr::memrchr(b'\n', buf).map(|i| i + 1),
+            Cut::Csv(g) => g,
+        };
+        if memchr::memchr(b'"', buf).is_none() {
+            // Without quotes every line is a step.
+            return match g.ending {
+                Ending::Lf => memchr::memrchr(b'\n', buf).map(|i| i + 1),
+                Ending::Cr => {
+                    let i = memchr::memrchr2(b'\n', b'\r', buf)?;
+                    if buf[i] == b'\r' && i + 1 == buf.len() {
+                        // Maybe the first half of a \r\n: cut at the break before.
+                        memchr::memrchr2(b'\n', b'\r', &buf[..i]).map(|j| j + 1)
+                    } else {
+                        Some(i + 1)
+                    }
+                }
+            };
         }
-        let mut rdr = csv_core::Reader::new();
-        let mut out = vec![0u8; 1 << 16];
-        let mut ends = vec![0usize; 1024];
+        let mut fields = Vec::new();
         let mut pos = 0;
-        let mut last = None;
-        loop {
-            let (res, nin, _, _) = rdr.read_record(&buf[pos..], &mut out, &mut ends);
-            pos += nin;
-            match res {
-                csv_core::ReadRecordResult::Record => last = Some(pos),
-                csv_core::ReadRecordResult::OutputFull
-                | csv_core::ReadRecordResult::OutputEndsFull => {}
-                csv_core::ReadRecordResult::InputEmpty | csv_core::ReadRecordResult::End => break,
+        while pos < buf.len() {
+            match g.step(buf, pos, false, &mut fields) {
+                Some(step) => pos = step.end,
+                None => break,
             }
         }
-        // A record "ends" at the end of the buffer only because input ran out; it may go on.
-        last.filter(|&p| p < buf.len() || buf.last() == Some(&b'\n'))
+        (pos > 0).then_some(pos)
     }
 }
 
@@ -109,7 +132,15 @@ mod tests {
     use super::*;
 
     fn pieces(text: &str, target: usize, csv: bool) -> Vec<(String, u64)> {
-        let mut s = Splitter::new(text.as_bytes(), target, csv, 2, Vec::new());
+        let cut = if csv {
+            Cut::Csv(Grammar {
+                fields: 3,
+                ending: Ending::Lf,
+            })
+        } else {
+            Cut::Lines
+        };
+        let mut s = Splitter::new(text.as_bytes(), target, cut, 2, Vec::new());
         s.target = target;
         let mut out = Vec::new();
         while let Some(p) = s.next_piece().unwrap() {
@@ -149,7 +180,7 @@ mod tests {
 
     #[test]
     fn a_record_longer_than_a_block_stays_whole() {
-        let long = format!("x,\"{}\"\n", "y\n".repeat(2000));
+        let long = format!("x,\"{}\",z\n", "y\n".repeat(2000));
         let text = format!("{long}{long}");
         let p = pieces(&text, 1024, true);
         assert_eq!(p.iter().map(|x| x.0.as_str()).collect::<String>(), text);
@@ -162,6 +193,27 @@ mod tests {
         assert_eq!(
             p.iter().map(|x| x.0.as_str()).collect::<String>(),
             "a,b\nc,d"
+        );
+    }
+
+    #[test]
+    fn a_stray_quote_does_not_hold_the_rest_of_the_file() {
+        // Regression: the quote-aware cut found no record end after a stray quote and read on
+        // to the end of the file, then parsed it all as one field. Now it looks at most
+        // MAX_RECORD_BYTES ahead.
+        let mut text = String::from("a,\"b,c\n");
+        let mut i = 0;
+        while text.len() < 3 * crate::records::MAX_RECORD_BYTES {
+            text.push_str(&format!("{i},x,y\n"));
+            i += 1;
+        }
+        text.push_str("\"q\",r,s\n");
+        let p = pieces(&text, 4096, true);
+        assert_eq!(p.iter().map(|x| x.0.as_str()).collect::<String>(), text);
+        assert!(p.len() > 2, "{} pieces", p.len());
+        assert!(
+            p.iter()
+                .all(|x| x.0.len() <= 2 * crate::records::MAX_RECORD_BYTES)
         );
     }
 }
