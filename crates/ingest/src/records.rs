@@ -313,9 +313,12 @@ impl Grammar {
         if span.is_empty() {
             return 0;
         }
-        let open = !matches!(span.last(), Some(b'\n'))
-            && !(self.ending == Ending::Cr && span.last() == Some(&b'\r'));
-        self.breaks(span) + u64::from(open)
+        let closed = match span.last() {
+            Some(b'\n') => true,
+            Some(b'\r') => self.ending == Ending::Cr,
+            _ => false,
+        };
+        self.breaks(span) + u64::from(!closed)
     }
 
     /// Reads the fields of the record at `start` into `out`.

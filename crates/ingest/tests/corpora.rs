@@ -205,7 +205,7 @@ fn json_test_suite_values_embedded_in_records_arrive_intact() {
             }
         }
         if name.starts_with("n_") {
-            assert!(stored.get(id).is_none(), "{name} must not be accepted");
+            assert!(!stored.contains_key(id), "{name} must not be accepted");
         }
     }
     assert!(landed > 40, "{landed} values landed");
@@ -271,7 +271,7 @@ fn parquet_testing_files_are_counted_row_by_row_or_refused() {
         assert_eq!(covered, declared, "{name}: rejects cover each row once");
     }
     // The deliberately broken footers are refused; most of the rest is readable.
-    assert!(refused >= 1 && refused < 20, "{refused} refused");
+    assert!((1..20).contains(&refused), "{refused} refused");
 }
 
 /// The naughty strings: the text list and the base64 list (which has bytes that are not
