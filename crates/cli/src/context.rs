@@ -89,7 +89,13 @@ fn append(
         .build()?
         .block_on(async move {
             let ops = ops::Ops::open_for(&data, db.as_deref()).await?;
-            let r = ops.append_audit(&key, &[entry]).await;
+            let mut r = ops.append_audit(&key, &[entry]).await.map(drop);
+            if r.is_ok() {
+                // The checkpoint outside the database follows the head at once: this process
+                // keeps no writer running to do it later.
+                let file = ops::CheckpointFile::in_data_dir(&data);
+                r = ops.checkpoint_audit(&key, &file).await.map(drop);
+            }
             ops.close().await;
             r
         })

@@ -1,6 +1,6 @@
 //! The audit log through the boundary: who looked at whose data, when and why (`?person=ID`
-//! answers "who looked at my data"), and the check of the whole chain. Reading the log is
-//! itself an audited access.
+//! answers "who looked at my data"), and the check of the whole chain, its head and the
+//! checkpoint kept outside the database. Reading and checking the log are audited accesses.
 
 use model::Timestamp;
 use ops::AuditFilter;
@@ -46,6 +46,9 @@ pub struct AuditCheck {
     pub entries: i64,
     pub head_seq: i64,
     pub head_hash: String,
+    /// The entry the checkpoint outside the database (`DIR/audit-checkpoint`) vouches for: the
+    /// log must reach it unchanged. `null` before anything was checkpointed.
+    pub checkpoint_seq: Option<i64>,
     pub problem: Option<String>,
 }
 
@@ -116,15 +119,41 @@ impl Engine {
         Ok(out)
     }
 
-    /// Checks the whole chain with this deployment's audit key.
-    pub async fn audit_check(&self) -> Result<AuditCheck, EngineError> {
-        let r = self.ops().verify_audit(&self.keys().audit_key()).await?;
-        Ok(AuditCheck {
-            valid: r.broken.is_none(),
-            entries: r.entries,
-            head_seq: r.head.0,
-            head_hash: hex(&r.head.1),
-            problem: r.broken.map(|b| b.to_string()),
-        })
+    /// Checks the whole chain with this deployment's audit key: every entry, the head's MAC,
+    /// and the checkpoint outside the database (`DIR/audit-checkpoint`). The check is itself
+    /// audited (action `audit_read`, rows = entries checked), a refusal included. A check that
+    /// finds the log broken is answered even when its own entry cannot be appended (a head that
+    /// fails authentication takes no more entries): the answer shows no person.
+    pub async fn audit_check(&self, caller: &Caller) -> Result<AuditCheck, EngineError> {
+        let action = Action::AuditRead;
+        if let Err(denied) = privacy::authorize(caller.account.role, action, caller.purpose) {
+            let e = EngineError::Denied(denied);
+            self.audit(caller, action, Vec::new(), 0, e.outcome())
+                .await?;
+            return Err(e);
+        }
+        let file = ops::CheckpointFile::in_data_dir(self.data());
+        let checked = self
+            .ops()
+            .verify_audit_anchored(&self.keys().audit_key(), Some(&file))
+            .await
+            .map_err(EngineError::from)
+            .map(|r| AuditCheck {
+                valid: r.broken.is_none(),
+                entries: r.entries,
+                head_seq: r.head.0,
+                head_hash: hex(&r.head.1),
+                checkpoint_seq: r.checkpoint,
+                problem: r.broken.map(|b| b.to_string()),
+            });
+        let (rows, outcome) = match &checked {
+            Ok(c) => (c.entries, "ok".to_string()),
+            Err(e) => (0, e.outcome()),
+        };
+        match self.audit(caller, action, Vec::new(), rows, outcome).await {
+            Ok(()) => checked,
+            Err(_) if checked.as_ref().is_ok_and(|c| !c.valid) => checked,
+            Err(e) => Err(e),
+        }
     }
 }

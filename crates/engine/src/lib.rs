@@ -264,7 +264,8 @@ impl Engine {
     /// them now).
     pub async fn open(opts: EngineOptions, keys: Keys) -> Result<Engine, EngineError> {
         let ops = Ops::open_for(&opts.data, opts.db_url.as_deref()).await?;
-        let audit = AuditLog::start(ops.clone(), keys.audit_key());
+        let checkpoint = ops::CheckpointFile::in_data_dir(&opts.data);
+        let audit = AuditLog::start(ops.clone(), keys.audit_key(), Some(checkpoint));
         Ok(Engine {
             inner: Arc::new(Inner {
                 data: opts.data,

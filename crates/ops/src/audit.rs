@@ -1,15 +1,19 @@
-//! The audit log in the database: appends that move the chain's head in the same transaction
-//! (so concurrent writers, even on different servers, never fork it), a group-committing writer
-//! for servers, queries by person, actor or action, and the check that finds tampering.
+//! The audit log in the database: appends that move the chain's head and its MAC in the same
+//! transaction (so concurrent writers, even on different servers, never fork it, and nobody
+//! without the key can move it back), a group-committing writer for servers that also keeps the
+//! checkpoint outside the database, queries by person, actor or action, and the check that
+//! finds tampering.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use privacy::AuditEntry;
-use privacy::audit::{ChainBreak, ChainChecker, chain_hash};
+use privacy::audit::{ChainBreak, ChainChecker, chain_hash, head_is_authentic, head_mac};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::checkpoint::{Checkpoint, CheckpointFile, CheckpointState};
 use crate::{Ops, OpsError, from_hex, to_hex};
 
 /// An entry as stored, with its place in the chain.
@@ -44,9 +48,16 @@ pub struct AuditReport {
     pub entries: i64,
     /// The head recorded beside the log (seq, hash).
     pub head: (i64, [u8; 32]),
+    /// The sequence number an authentic checkpoint outside the database vouches for (`None`:
+    /// none was consulted, or none exists yet).
+    pub checkpoint: Option<i64>,
     /// The first place the chain does not hold, if any.
     pub broken: Option<ChainBreak>,
 }
+
+/// How long a server's writer lets the checkpoint outside the database trail the head: it is
+/// written at most this often while entries arrive, and this long after the last of them.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// Retries when another writer moved the head between our read and our write.
 const MAX_RETRIES: usize = 64;
@@ -59,19 +70,96 @@ const PERSONS_PER_INSERT: usize = 500;
 impl Ops {
     /// The last sequence number and hash (0 and zeros for an empty log).
     pub async fn audit_head(&self) -> Result<(i64, [u8; 32]), OpsError> {
-        let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        let (seq, hash, _) = self.head_row().await?;
+        Ok((seq, hash))
+    }
+
+    /// The head with its MAC (`None` before the first append).
+    async fn head_row(&self) -> Result<(i64, [u8; 32], Option<[u8; 32]>), OpsError> {
+        let row = sqlx::query("SELECT seq, hash, mac FROM audit_head WHERE id = 1")
             .fetch_one(&self.pool)
             .await
             .map_err(|e| self.db(e))?;
         let hash: String = row.get("hash");
+        let mac: Option<String> = row.get("mac");
         Ok((
             row.get("seq"),
             from_hex::<32>(&hash).ok_or_else(|| self.malformed("audit head"))?,
+            match mac {
+                Some(m) => Some(from_hex::<32>(&m).ok_or_else(|| self.malformed("audit head"))?),
+                None => None,
+            },
         ))
+    }
+
+    /// The authentic head under `key`, or the error that refuses to build on it.
+    async fn authentic_head(&self, key: &[u8; 32]) -> Result<(i64, [u8; 32]), OpsError> {
+        let (seq, hash, mac) = self.head_row().await?;
+        if !head_is_authentic(key, seq, &hash, mac.as_ref()) {
+            return Err(OpsError::AuditHead {
+                target: self.target.clone(),
+                seq,
+            });
+        }
+        Ok((seq, hash))
+    }
+
+    /// Moves the checkpoint outside the database forward to the current head, if the head is
+    /// authentic and the log still holds the checkpointed entry (so the checkpoint follows one
+    /// chain and never moves onto a log someone cut back and wrote again); returns whether the
+    /// file was written.
+    pub async fn checkpoint_audit(
+        &self,
+        key: &[u8; 32],
+        file: &CheckpointFile,
+    ) -> Result<bool, OpsError> {
+        let (seq, hash) = self.authentic_head(key).await?;
+        let join = |e: tokio::task::JoinError| OpsError::Audit(e.to_string());
+        let (f, k) = (file.clone(), *key);
+        let from = tokio::task::spawn_blocking(move || f.read(&k))
+            .await
+            .map_err(join)??;
+        match &from {
+            CheckpointState::Valid(c) if c.seq >= seq => return Ok(false),
+            CheckpointState::Valid(c) if self.entry_hash(c.seq).await? != Some(c.hash) => {
+                tracing::error!(
+                    "the audit log no longer holds checkpointed entry {}; the checkpoint stays there — run fangyi audit verify",
+                    c.seq
+                );
+                return Ok(false);
+            }
+            CheckpointState::Invalid(_) => return Ok(false),
+            _ if seq == 0 => return Ok(false),
+            _ => {}
+        }
+        let (f, k) = (file.clone(), *key);
+        tokio::task::spawn_blocking(move || f.advance(&k, &from, Checkpoint { seq, hash }))
+            .await
+            .map_err(join)?
+    }
+
+    /// The stored hash of entry `seq`, if it exists.
+    async fn entry_hash(&self, seq: i64) -> Result<Option<[u8; 32]>, OpsError> {
+        let row = sqlx::query("SELECT hash FROM audit_log WHERE seq = $1")
+            .bind(seq)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        match row {
+            None => Ok(None),
+            Some(r) => {
+                let hash: String = r.get("hash");
+                Ok(Some(
+                    from_hex::<32>(&hash).ok_or_else(|| self.malformed("audit hash"))?,
+                ))
+            }
+        }
     }
 
     /// Appends entries to the chain under `key` in one transaction; returns their sequence
     /// numbers. If another writer appended in between, reads the new head and tries again.
+    /// Refuses to build on a head that fails authentication (`OpsError::AuditHead`): appending
+    /// would make a head someone moved back authentic again.
     pub async fn append_audit(
         &self,
         key: &[u8; 32],
@@ -83,7 +171,7 @@ impl Ops {
         // Persons are read back sorted; hash them that way.
         let entries: Vec<AuditEntry> = entries.iter().cloned().map(AuditEntry::normalize).collect();
         for _ in 0..MAX_RETRIES {
-            let (head_seq, head_hash) = self.audit_head().await?;
+            let (head_seq, head_hash) = self.authentic_head(key).await?;
             let mut prev = head_hash;
             let records: Vec<AuditRecord> = entries
                 .iter()
@@ -101,7 +189,7 @@ impl Ops {
                     r
                 })
                 .collect();
-            if self.insert_audit(head_seq, &records).await? {
+            if self.insert_audit(key, head_seq, &records).await? {
                 return Ok(records.iter().map(|r| r.seq).collect());
             }
         }
@@ -113,19 +201,26 @@ impl Ops {
 
     /// Inserts records and moves the head from `expected`; false (and nothing written) when the
     /// head is no longer `expected`.
-    async fn insert_audit(&self, expected: i64, records: &[AuditRecord]) -> Result<bool, OpsError> {
+    async fn insert_audit(
+        &self,
+        key: &[u8; 32],
+        expected: i64,
+        records: &[AuditRecord],
+    ) -> Result<bool, OpsError> {
         let last = records.last().expect("at least one record");
         let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
         // Moving the head first takes the write lock (SQLite) or the row lock (PostgreSQL), so
         // a concurrent writer waits here and then sees that the head moved.
-        let moved =
-            sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $3")
-                .bind(last.seq)
-                .bind(to_hex(&last.hash))
-                .bind(expected)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.db(e))?;
+        let moved = sqlx::query(
+            "UPDATE audit_head SET seq = $1, hash = $2, mac = $3 WHERE id = 1 AND seq = $4",
+        )
+        .bind(last.seq)
+        .bind(to_hex(&last.hash))
+        .bind(to_hex(&head_mac(key, last.seq, &last.hash)))
+        .bind(expected)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.db(e))?;
         if moved.rows_affected() != 1 {
             tx.rollback().await.map_err(|e| self.db(e))?;
             return Ok(false);
@@ -274,19 +369,48 @@ impl Ops {
         self.with_persons(rows).await
     }
 
-    /// Checks the whole chain under `key`, page by page, and the head beside it.
+    /// Checks the whole chain under `key`, page by page, and the head beside it (its MAC
+    /// included).
     pub async fn verify_audit(&self, key: &[u8; 32]) -> Result<AuditReport, OpsError> {
-        let head = self.audit_head().await?;
+        self.verify_audit_anchored(key, None).await
+    }
+
+    /// [`Ops::verify_audit`], and the log against the checkpoint outside the database: it must
+    /// reach the checkpoint's entry, with the checkpoint's hash there.
+    pub async fn verify_audit_anchored(
+        &self,
+        key: &[u8; 32],
+        file: Option<&CheckpointFile>,
+    ) -> Result<AuditReport, OpsError> {
+        // The checkpoint first: a writer may move it past the head read below, never before.
+        let checkpoint = match file {
+            Some(f) => {
+                let f = f.clone();
+                let key = *key;
+                tokio::task::spawn_blocking(move || f.read(&key))
+                    .await
+                    .map_err(|e| OpsError::Audit(e.to_string()))??
+            }
+            None => CheckpointState::Missing,
+        };
+        let (head_seq, head_hash, head_mac) = self.head_row().await?;
+        let head = (head_seq, head_hash);
         let mut checker = ChainChecker::new(*key);
         let mut after = 0i64;
         let mut broken = None;
+        // The hash of the checkpointed entry, once the chain reaches it.
+        let mut at_checkpoint: Option<[u8; 32]> = None;
         'pages: loop {
-            let rows = sqlx::query("SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2")
-                .bind(after)
-                .bind(PAGE)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| self.db(e))?;
+            // Up to the head read above: entries appended since are checked next time.
+            let rows = sqlx::query(
+                "SELECT * FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3",
+            )
+            .bind(after)
+            .bind(head.0)
+            .bind(PAGE)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
             if rows.is_empty() {
                 break;
             }
@@ -296,6 +420,11 @@ impl Ops {
                     broken = Some(b);
                     break 'pages;
                 }
+                if let CheckpointState::Valid(c) = &checkpoint
+                    && c.seq == r.seq
+                {
+                    at_checkpoint = Some(r.hash);
+                }
             }
         }
         if broken.is_none() {
@@ -304,15 +433,48 @@ impl Ops {
                     last: checker.last(),
                     head: head.0,
                 });
-            } else if checker.last() > head.0 || checker.head() != head.1 {
-                // Entries past the head, or a head that is not the last hash: written around
-                // the append path.
+            } else if checker.head() != head.1 {
+                // A head that is not the last entry's hash: written around the append path.
                 broken = Some(ChainBreak::Link { seq: head.0.max(1) });
+            } else if !head_is_authentic(key, head.0, &head.1, head_mac.as_ref()) {
+                broken = Some(ChainBreak::Head { seq: head.0 });
             }
+        }
+        if broken.is_none() {
+            // Every commit moves the head with its entries, so the largest sequence number, read
+            // before the head is read again, is never past it unless written around the appends.
+            let max: i64 = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM audit_log")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| self.db(e))?
+                .get("m");
+            if max > self.head_row().await?.0 {
+                broken = Some(ChainBreak::PastHead { seq: max });
+            }
+        }
+        if broken.is_none() {
+            broken = match &checkpoint {
+                CheckpointState::Missing => None,
+                CheckpointState::Invalid(_) => Some(ChainBreak::Checkpoint),
+                CheckpointState::Valid(c) if c.seq > checker.last() => {
+                    Some(ChainBreak::BehindCheckpoint {
+                        last: checker.last(),
+                        checkpoint: c.seq,
+                    })
+                }
+                CheckpointState::Valid(c) if c.seq > 0 && at_checkpoint != Some(c.hash) => {
+                    Some(ChainBreak::Rewritten { seq: c.seq })
+                }
+                CheckpointState::Valid(_) => None,
+            };
         }
         Ok(AuditReport {
             entries: checker.last(),
             head,
+            checkpoint: match checkpoint {
+                CheckpointState::Valid(c) => Some(c.seq),
+                _ => None,
+            },
             broken,
         })
     }
@@ -322,7 +484,8 @@ type Pending = (AuditEntry, oneshot::Sender<Result<i64, String>>);
 
 /// A server's audit writer: requests hand it entries and wait for their commit, and it commits
 /// everything that arrived meanwhile in one transaction (group commit), so the log keeps up
-/// with many requests at once while no answer leaves before its entry is durable.
+/// with many requests at once while no answer leaves before its entry is durable. It also moves
+/// the checkpoint outside the database forward, at most [`CHECKPOINT_EVERY`] behind the head.
 #[derive(Clone, Debug)]
 pub struct AuditLog {
     tx: mpsc::Sender<Pending>,
@@ -332,18 +495,47 @@ pub struct AuditLog {
 const BATCH: usize = 512;
 
 impl AuditLog {
-    /// Starts the writer task on the current tokio runtime.
-    pub fn start(ops: Ops, key: [u8; 32]) -> AuditLog {
+    /// Starts the writer task on the current tokio runtime; with `checkpoint`, keeps that file
+    /// (first brought up to the current head, if the head is authentic).
+    pub fn start(ops: Ops, key: [u8; 32], checkpoint: Option<CheckpointFile>) -> AuditLog {
         let (tx, mut rx) = mpsc::channel::<Pending>(4 * BATCH);
         tokio::spawn(async move {
+            let write_checkpoint = async |ops: &Ops| {
+                if let Some(file) = &checkpoint
+                    && let Err(e) = ops.checkpoint_audit(&key, file).await
+                {
+                    tracing::error!("the audit checkpoint was not written: {e}");
+                }
+            };
+            write_checkpoint(&ops).await;
             let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
-            while rx.recv_many(&mut batch, BATCH).await > 0 {
+            // Whether the head moved since the checkpoint was last written, and when that was.
+            let mut behind = false;
+            let mut written = tokio::time::Instant::now();
+            loop {
+                let received = if behind {
+                    let due = written + CHECKPOINT_EVERY;
+                    match tokio::time::timeout_at(due, rx.recv_many(&mut batch, BATCH)).await {
+                        Ok(n) => n,
+                        Err(_) => {
+                            write_checkpoint(&ops).await;
+                            (behind, written) = (false, tokio::time::Instant::now());
+                            continue;
+                        }
+                    }
+                } else {
+                    rx.recv_many(&mut batch, BATCH).await
+                };
+                if received == 0 {
+                    break;
+                }
                 let entries: Vec<AuditEntry> = batch.iter().map(|(e, _)| e.clone()).collect();
                 match ops.append_audit(&key, &entries).await {
                     Ok(seqs) => {
                         for ((_, reply), seq) in batch.drain(..).zip(seqs) {
                             let _ = reply.send(Ok(seq));
                         }
+                        behind = true;
                     }
                     Err(e) => {
                         let msg = e.to_string();
@@ -353,6 +545,13 @@ impl AuditLog {
                         }
                     }
                 }
+                if behind && written.elapsed() >= CHECKPOINT_EVERY {
+                    write_checkpoint(&ops).await;
+                    (behind, written) = (false, tokio::time::Instant::now());
+                }
+            }
+            if behind {
+                write_checkpoint(&ops).await;
             }
         });
         AuditLog { tx }
@@ -361,12 +560,12 @@ impl AuditLog {
     /// Appends one entry and waits until it is committed; returns its sequence number.
     pub async fn append(&self, entry: AuditEntry) -> Result<i64, OpsError> {
         let (reply, done) = oneshot::channel();
-        let gone = || OpsError::Invalid("the audit writer has stopped".into());
+        let gone = || OpsError::Audit("the audit writer has stopped".into());
         self.tx
             .send((entry.normalize(), reply))
             .await
             .map_err(|_| gone())?;
-        done.await.map_err(|_| gone())?.map_err(OpsError::Invalid)
+        done.await.map_err(|_| gone())?.map_err(OpsError::Audit)
     }
 }
 
@@ -415,7 +614,7 @@ mod tests {
                 .unwrap();
             assert_eq!((r.len(), r[0].entry.persons.len()), (1, 1200));
             // The group-committing writer, many at once.
-            let log = AuditLog::start(ops.clone(), key);
+            let log = AuditLog::start(ops.clone(), key, None);
             let mut tasks = Vec::new();
             for i in 4..=40 {
                 let log = log.clone();
@@ -504,6 +703,161 @@ mod tests {
                     found: 21
                 })
             );
+        }
+    }
+    /// Runs `sql` on the test database.
+    async fn exec(ops: &Ops, sql: &str) {
+        testing::execute(ops, sql).await;
+    }
+
+    async fn broken(ops: &Ops, key: &[u8; 32], file: &CheckpointFile) -> Option<ChainBreak> {
+        ops.verify_audit_anchored(key, Some(file))
+            .await
+            .unwrap()
+            .broken
+    }
+
+    #[tokio::test]
+    async fn a_shortened_or_emptied_log_is_found() {
+        let key = [5u8; 32];
+        for db in testing::all().await {
+            let ops = &db.ops;
+            let dir = tempfile::tempdir().unwrap();
+            let file = CheckpointFile::in_data_dir(dir.path());
+            for i in 1..=10 {
+                ops.append_audit(&key, &[entry(i, vec![i])]).await.unwrap();
+            }
+            assert!(ops.checkpoint_audit(&key, &file).await.unwrap());
+            let report = ops.verify_audit_anchored(&key, Some(&file)).await.unwrap();
+            assert_eq!((report.broken, report.checkpoint), (None, Some(10)));
+
+            // Delete the newest entries and move the head back by hand: its MAC is wrong, even
+            // without the checkpoint; and nothing more is appended on top of it.
+            exec(ops, "DELETE FROM audit_persons WHERE seq > 7").await;
+            exec(ops, "DELETE FROM audit_log WHERE seq > 7").await;
+            exec(
+                ops,
+                "UPDATE audit_head SET seq = 7, hash = (SELECT hash FROM audit_log WHERE seq = 7) WHERE id = 1",
+            )
+            .await;
+            assert_eq!(
+                ops.verify_audit(&key).await.unwrap().broken,
+                Some(ChainBreak::Head { seq: 7 })
+            );
+            assert!(matches!(
+                ops.append_audit(&key, &[entry(11, vec![])]).await,
+                Err(OpsError::AuditHead { seq: 7, .. })
+            ));
+            // The same with the MAC removed, as if the log were fresh.
+            exec(ops, "UPDATE audit_head SET mac = NULL WHERE id = 1").await;
+            assert_eq!(
+                broken(ops, &key, &file).await,
+                Some(ChainBreak::Head { seq: 7 })
+            );
+
+            // Empty the log and reset the head: only the checkpoint outside can tell.
+            exec(ops, "DELETE FROM audit_persons").await;
+            exec(ops, "DELETE FROM audit_log").await;
+            exec(
+                ops,
+                &format!(
+                    "UPDATE audit_head SET seq = 0, hash = '{}', mac = NULL WHERE id = 1",
+                    "0".repeat(64)
+                ),
+            )
+            .await;
+            assert_eq!(ops.verify_audit(&key).await.unwrap().broken, None);
+            assert_eq!(
+                broken(ops, &key, &file).await,
+                Some(ChainBreak::BehindCheckpoint {
+                    last: 0,
+                    checkpoint: 10
+                })
+            );
+            // Appends go on (a fresh log looks like this), and the checkpoint still tells.
+            for i in 1..=12 {
+                ops.append_audit(&key, &[entry(100 + i, vec![])])
+                    .await
+                    .unwrap();
+            }
+            assert_eq!(
+                broken(ops, &key, &file).await,
+                Some(ChainBreak::Rewritten { seq: 10 })
+            );
+            // The checkpoint never moves onto the rewritten log.
+            assert!(!ops.checkpoint_audit(&key, &file).await.unwrap());
+        }
+    }
+
+    #[tokio::test]
+    async fn moving_the_head_back_to_a_saved_authentic_one_is_found_by_the_checkpoint() {
+        let key = [5u8; 32];
+        for db in testing::all().await {
+            let ops = &db.ops;
+            let dir = tempfile::tempdir().unwrap();
+            let file = CheckpointFile::in_data_dir(dir.path());
+            for i in 1..=8 {
+                ops.append_audit(&key, &[entry(i, vec![i])]).await.unwrap();
+            }
+            // Someone with read access saves the head row now...
+            let row = sqlx::query("SELECT seq, hash, mac FROM audit_head WHERE id = 1")
+                .fetch_one(&ops.pool)
+                .await
+                .unwrap();
+            let (hash, mac): (String, String) = (row.get("hash"), row.get("mac"));
+            // ...the server appends and checkpoints (its writer, started on this database)...
+            let log = AuditLog::start(ops.clone(), key, Some(file.clone()));
+            log.append(entry(9, vec![9])).await.unwrap();
+            assert_eq!(
+                file.read(&key).unwrap(),
+                CheckpointState::Valid(Checkpoint {
+                    seq: 8,
+                    hash: from_hex(&hash).unwrap()
+                }),
+                "the writer brings the checkpoint up to the head it starts on"
+            );
+            ops.append_audit(&key, &[entry(10, vec![10])])
+                .await
+                .unwrap();
+            assert!(ops.checkpoint_audit(&key, &file).await.unwrap());
+            // ...and later the entries after the saved head are deleted and the head restored.
+            exec(ops, "DELETE FROM audit_persons WHERE seq > 8").await;
+            exec(ops, "DELETE FROM audit_log WHERE seq > 8").await;
+            exec(
+                ops,
+                &format!(
+                    "UPDATE audit_head SET seq = 8, hash = '{hash}', mac = '{mac}' WHERE id = 1"
+                ),
+            )
+            .await;
+            // The database alone cannot tell; the checkpoint can.
+            assert_eq!(ops.verify_audit(&key).await.unwrap().broken, None);
+            assert_eq!(
+                broken(ops, &key, &file).await,
+                Some(ChainBreak::BehindCheckpoint {
+                    last: 8,
+                    checkpoint: 10
+                })
+            );
+            // An entry written around the append path, past the head.
+            exec(
+                ops,
+                &format!(
+                    "INSERT INTO audit_log (seq, at_ms, actor, role, purpose, action, query, persons, \
+                     row_count, outcome, prev, hash) VALUES (20, 1, 'x', 'admin', 'oversight', \
+                     'trace', 'q', 0, 1, 'ok', '{hash}', '{hash}')"
+                ),
+            )
+            .await;
+            assert_eq!(
+                ops.verify_audit(&key).await.unwrap().broken,
+                Some(ChainBreak::PastHead { seq: 20 })
+            );
+            // A forged or edited checkpoint is reported as such.
+            let text = std::fs::read_to_string(file.path()).unwrap();
+            std::fs::write(file.path(), text.replace("seq 10", "seq 3")).unwrap();
+            exec(ops, "DELETE FROM audit_log WHERE seq = 20").await;
+            assert_eq!(broken(ops, &key, &file).await, Some(ChainBreak::Checkpoint));
         }
     }
 }

@@ -14,6 +14,7 @@
 
 mod alerts;
 mod audit;
+mod checkpoint;
 mod codes;
 mod users;
 
@@ -21,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 pub use alerts::{AlertEvent, AlertRecord, AlertState, AlertStatus, StoredAlert};
 pub use audit::{AuditFilter, AuditLog, AuditRecord, AuditReport};
+pub use checkpoint::{Checkpoint, CheckpointFile, CheckpointState};
 pub use codes::{IssuedCode, Revocation};
 pub use users::{NewUser, Principal, TOKEN_PREFIX, TokenInfo, User, token_hash};
 
@@ -44,6 +46,15 @@ pub enum OpsError {
     Invalid(String),
     #[error("no random numbers from the operating system: {0}")]
     Random(String),
+    #[error(
+        "{target}: the audit log's head (entry {seq}) fails authentication, so nothing more is \
+         appended to it: it was moved back or written without the key; run fangyi audit verify"
+    )]
+    AuditHead { target: String, seq: i64 },
+    #[error("the audit log could not be written: {0}")]
+    Audit(String),
+    #[error("the audit checkpoint {path}: {cause}")]
+    Checkpoint { path: String, cause: std::io::Error },
 }
 
 /// The migrations, in order, embedded at build time.
@@ -73,6 +84,11 @@ fn migrator() -> Migrator {
             4,
             "alerts and their status changes",
             include_str!("../migrations/0004_alerts.sql"),
+        ),
+        m(
+            5,
+            "the audit head's MAC",
+            include_str!("../migrations/0005_audit_head_mac.sql"),
         ),
     ])
 }

@@ -1,6 +1,9 @@
 //! The audit log's entries and their hash chain. Each entry's hash is a keyed BLAKE3 over the
 //! previous hash, its sequence number and every field, so editing, deleting or reordering an
-//! entry breaks every hash after it, and without the key nobody can rebuild the chain.
+//! entry breaks every hash after it, and without the key nobody can rebuild the chain. The
+//! chain's head (last sequence number and hash) and the checkpoints of it kept outside the
+//! database carry MACs under keys derived from the audit key, so nobody without it can move the
+//! head back to hide entries cut off the end.
 
 use serde::Serialize;
 
@@ -63,6 +66,44 @@ pub fn chain_hash(key: &[u8; 32], seq: i64, prev: &[u8; 32], e: &AuditEntry) -> 
     *h.finalize().as_bytes()
 }
 
+/// The MAC of the head row (`seq`, `hash`) stored beside the log, under a key derived from the
+/// audit key: a head moved back by someone without the key does not carry a valid one.
+pub fn head_mac(key: &[u8; 32], seq: i64, hash: &[u8; 32]) -> [u8; 32] {
+    mac("fangyi 2020 audit head v1", key, seq, hash)
+}
+
+/// The MAC of a checkpoint of the head kept outside the database. Its own derived key, so a
+/// checkpoint (which a reader of the data dir sees) cannot be copied into the head row.
+pub fn checkpoint_mac(key: &[u8; 32], seq: i64, hash: &[u8; 32]) -> [u8; 32] {
+    mac("fangyi 2020 audit checkpoint v1", key, seq, hash)
+}
+
+fn mac(context: &str, key: &[u8; 32], seq: i64, hash: &[u8; 32]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new_keyed(&blake3::derive_key(context, key));
+    h.update(&seq.to_le_bytes());
+    h.update(hash);
+    *h.finalize().as_bytes()
+}
+
+/// Whether a stored head is authentic: its MAC is right, or it is the empty log's head, which
+/// nobody has written yet (`mac` is `None` only there).
+pub fn head_is_authentic(
+    key: &[u8; 32],
+    seq: i64,
+    hash: &[u8; 32],
+    mac: Option<&[u8; 32]>,
+) -> bool {
+    match mac {
+        Some(m) => constant_time_eq(m, &head_mac(key, seq, hash)),
+        None => seq == 0 && hash == &GENESIS,
+    }
+}
+
+/// Compares MACs without an early exit.
+pub fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// What checking a chain found: the first entry whose hash does not follow, if any.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChainBreak {
@@ -74,6 +115,19 @@ pub enum ChainBreak {
     Hash { seq: i64 },
     /// The log ends before the head recorded beside it: entries removed from the end.
     Truncated { last: i64, head: i64 },
+    /// Entries lie past the head: written around the append path, or the head moved back.
+    PastHead { seq: i64 },
+    /// The head row's MAC is wrong or missing: the head was moved (back, to hide entries cut
+    /// off the end) or written by someone without the key.
+    Head { seq: i64 },
+    /// The checkpoint kept outside the database fails its MAC: edited, or not this key's.
+    Checkpoint,
+    /// The log ends before an authentic checkpoint says it once reached: entries were removed
+    /// from the end and the head moved back (or the whole log emptied).
+    BehindCheckpoint { last: i64, checkpoint: i64 },
+    /// The entry at the checkpoint's sequence number is not the one checkpointed: the log was
+    /// cut back and written again from an earlier point.
+    Rewritten { seq: i64 },
 }
 
 impl std::fmt::Display for ChainBreak {
@@ -94,6 +148,26 @@ impl std::fmt::Display for ChainBreak {
             ChainBreak::Truncated { last, head } => write!(
                 f,
                 "the log ends at entry {last} but its head says {head}: entries were removed from the end"
+            ),
+            ChainBreak::PastHead { seq } => write!(
+                f,
+                "entry {seq} lies past the head: it was written around the append path, or the head was moved back"
+            ),
+            ChainBreak::Head { seq } => write!(
+                f,
+                "the head (entry {seq}) fails authentication: it was moved back or written without the key (entries may have been removed from the end)"
+            ),
+            ChainBreak::Checkpoint => write!(
+                f,
+                "the checkpoint kept outside the database fails authentication: it was edited (or the key is not this log's)"
+            ),
+            ChainBreak::BehindCheckpoint { last, checkpoint } => write!(
+                f,
+                "the log ends at entry {last} but a checkpoint kept outside the database says it reached entry {checkpoint}: entries were removed from the end"
+            ),
+            ChainBreak::Rewritten { seq } => write!(
+                f,
+                "entry {seq} is not the one the checkpoint kept outside the database recorded: the log was cut back and written again"
             ),
         }
     }
@@ -230,5 +304,26 @@ mod tests {
 
         // Re-chained without the key: every hash differs.
         assert_eq!(check([8; 32], &rows), Err(ChainBreak::Hash { seq: 1 }));
+    }
+
+    #[test]
+    fn heads_are_authentic_only_with_their_mac() {
+        let key = [7; 32];
+        let rows = chain(&key, 3);
+        let (seq, hash) = (3, rows[2].3);
+        let mac = head_mac(&key, seq, &hash);
+        assert!(head_is_authentic(&key, seq, &hash, Some(&mac)));
+        // Moved back to an earlier entry, with or without the MAC it had.
+        assert!(!head_is_authentic(&key, 2, &rows[1].3, Some(&mac)));
+        assert!(!head_is_authentic(&key, 2, &rows[1].3, None));
+        // Another key, or a checkpoint's MAC copied into the head.
+        assert!(!head_is_authentic(&[8; 32], seq, &hash, Some(&mac)));
+        let checkpoint = checkpoint_mac(&key, seq, &hash);
+        assert_ne!(checkpoint, mac);
+        assert!(!head_is_authentic(&key, seq, &hash, Some(&checkpoint)));
+        // Only the empty log's head goes without one.
+        assert!(head_is_authentic(&key, 0, &GENESIS, None));
+        assert!(!head_is_authentic(&key, 0, &hash, None));
+        assert!(!head_is_authentic(&key, seq, &hash, None));
     }
 }

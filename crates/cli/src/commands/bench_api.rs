@@ -264,7 +264,13 @@ pub fn run(g: &Globals, a: BenchApiArgs) -> anyhow::Result<()> {
             );
         }
         let audited = engine.ops().audit_head().await?.0;
-        let check = engine.audit_check().await?;
+        let check = engine
+            .audit_check(&engine::Caller::new(
+                engine::Account::local(),
+                privacy::Purpose::Oversight,
+                "bench api: audit verify",
+            ))
+            .await?;
         println!(
             "audit log: {} entries, chain {}",
             thousands(audited as u64),

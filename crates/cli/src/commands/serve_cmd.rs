@@ -294,13 +294,21 @@ fn text(f: Option<TextFormat>) -> bool {
 fn verify(g: &Globals, a: AuditVerifyArgs) -> anyhow::Result<()> {
     let check = runtime()?.block_on(async {
         let engine = open_engine(g).await?;
-        anyhow::Ok(engine.audit_check().await?)
+        let caller = Caller::new(Account::local(), Purpose::Oversight, "fangyi audit verify");
+        anyhow::Ok(engine.audit_check(&caller).await?)
     })?;
     if text(a.format) {
         match &check.problem {
             None => println!(
-                "audit log intact: {} entries, head {} {}",
-                check.entries, check.head_seq, check.head_hash
+                "audit log intact: {} entries, head {} {}{}",
+                check.entries,
+                check.head_seq,
+                check.head_hash,
+                check
+                    .checkpoint_seq
+                    .map_or(String::new(), |c| format!(
+                        " (the checkpoint outside the database vouches for entry {c})"
+                    ))
             ),
             Some(p) => println!("audit log NOT intact: {p}"),
         }
