@@ -107,6 +107,10 @@ pub struct Alert {
     pub persons: Vec<i64>,
     /// The venue, for a venue on a case's trail.
     pub venue: Option<String>,
+    /// How the person the alert is about travelled (`rail`, `flight`, …), when it is about
+    /// one arrival. Kept out of `detail`, so whoever shows the alert decides whether the
+    /// viewer may see it (community workers may not).
+    pub travel: Option<&'static str>,
 }
 
 /// A 64-bit FNV-1a hash as 16 hex digits: short, stable ids for alert keys.

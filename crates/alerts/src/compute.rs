@@ -158,6 +158,7 @@ async fn inflow_alerts(
                 count: n,
                 persons: Vec::new(),
                 venue: None,
+                travel: None,
             });
         }
         let j = &rules.arrival_jump;
@@ -183,6 +184,7 @@ async fn inflow_alerts(
                 count: today.arrivals,
                 persons: Vec::new(),
                 venue: None,
+                travel: None,
             });
         }
     }
@@ -269,6 +271,7 @@ async fn case_trail_alerts(
                 count: 1,
                 persons: Vec::new(),
                 venue: Some(venue_id.to_string()),
+                travel: None,
             });
         }
         if let Some(Stay {
@@ -296,6 +299,7 @@ async fn case_trail_alerts(
                 count: 1,
                 persons: Vec::new(),
                 venue: None,
+                travel: None,
             });
         }
     }
@@ -386,10 +390,8 @@ fn returnee_alerts(
             region: *region,
             community: community.clone(),
             detail: format!(
-                "Arrived from high-risk {origin} on {} by {}; no returnee registration within {} h",
-                a.date,
-                a.kind.as_str(),
-                rule.hours
+                "Arrived from high-risk {origin} on {}; no returnee registration within {} h",
+                a.date, rule.hours
             ),
             task: Task::Register,
             task_detail:
@@ -397,6 +399,7 @@ fn returnee_alerts(
             count: 1,
             persons: vec![a.person],
             venue: None,
+            travel: Some(a.kind.as_str()),
         });
     }
 }

@@ -222,7 +222,9 @@ async fn each_rule_raises_the_alerts_worked_out_by_hand() {
         [keys().pseudonyms.pseudonym(id(8))],
         "the one who never registered"
     );
-    assert!(returnee.detail.contains("by road"), "{}", returnee.detail);
+    // How they came is a field of its own, for the viewer's role to show or not.
+    assert_eq!(returnee.travel, Some("road"));
+    assert!(!returnee.detail.contains("road"), "{}", returnee.detail);
     assert_eq!(alerts[0].task, Task::Visit);
 
     // Ids are stable: computing again gives the same.

@@ -840,6 +840,10 @@ pub struct ServeArgs {
     /// Where uploads are spooled before ingest (default: a private folder in the temp dir).
     #[arg(long)]
     pub spool: Option<PathBuf>,
+    /// Serve /metrics without a token (for a scraper on a private network); by default it
+    /// needs an admin's token.
+    #[arg(long)]
+    pub public_metrics: bool,
     /// A rule set file instead of the built-in health-code rules.
     #[arg(long)]
     pub rules: Option<PathBuf>,

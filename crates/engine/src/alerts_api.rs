@@ -44,6 +44,10 @@ pub struct AlertView {
     /// The persons the task is about, as the caller may see them.
     pub persons: Vec<PersonView>,
     pub venue: Option<String>,
+    /// How the person travelled (`rail`, …), for roles that may see travel detail
+    /// (`privacy::sees_travel`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub travel: Option<&'static str>,
     /// `open`, `acknowledged` or `done`.
     pub status: &'static str,
     /// When it was first raised and last changed (ms since the epoch), and by whom.
@@ -107,11 +111,13 @@ pub fn record(a: &Alert) -> AlertRecord {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize)]
 pub struct WatchFields {
-    /// Their latest arrival from a high-risk area: the day, from where, how.
+    /// Their latest arrival from a high-risk area: the day, from where, and how — the last
+    /// only for roles that may see travel detail (`privacy::sees_travel`).
     pub arrived: String,
     pub origin: String,
     pub origin_name: Option<&'static str>,
-    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'static str>,
     /// The last day of the watch.
     pub until: String,
     pub stay_region: Option<String>,
@@ -119,12 +125,13 @@ pub struct WatchFields {
 }
 
 impl WatchFields {
-    pub fn of(w: &alerts::Watched) -> WatchFields {
+    /// The fields as `role` may see them.
+    pub fn of(w: &alerts::Watched, role: privacy::Role) -> WatchFields {
         WatchFields {
             arrived: w.arrived.to_string(),
             origin: w.origin.to_string(),
             origin_name: w.origin.place_name(),
-            kind: w.kind,
+            kind: privacy::sees_travel(role).then_some(w.kind),
             until: w.until.to_string(),
             stay_region: w.stay.region.map(|r| r.to_string()),
             stay_community: w.stay.community.clone(),
@@ -277,6 +284,7 @@ impl Engine {
                 .await?;
             return Ok(base);
         }
+        let role = caller.account.role;
         self.run(caller, action, move |ctx| {
             let view = ctx.view()?;
             let pseudonyms: Vec<i64> = mine.iter().map(|w| w.person).collect();
@@ -287,7 +295,7 @@ impl Engine {
                 .zip(shown)
                 .map(|(w, person)| WatchedView {
                     person,
-                    watch: WatchFields::of(w),
+                    watch: WatchFields::of(w, role),
                 })
                 .collect();
             Ok(Answer {
@@ -368,6 +376,7 @@ impl Engine {
             Ok(m) => m,
             Err(e) => return Err(self.denied(caller, action, e).await?),
         };
+        let travel = privacy::sees_travel(caller.account.role);
         self.run(caller, action, move |ctx| {
             let view = ctx.view()?;
             let rows = mine.len() as i64;
@@ -389,6 +398,7 @@ impl Engine {
                     count: a.count,
                     persons,
                     venue: a.venue,
+                    travel: a.travel.filter(|_| travel),
                     status: s.status.as_str(),
                     first_seen: s.first_seen,
                     updated_at: s.updated_at,
@@ -422,19 +432,31 @@ impl Engine {
                     "a note of at most 2000 bytes".into(),
                 ));
             }
+            let scope = &caller.account.scope;
+            // A scoped account gets one refusal for an alert outside its scope and for one
+            // that does not exist: which alerts exist elsewhere is not its to learn.
+            let refused = || -> EngineError {
+                Denied::OutOfScope {
+                    what: format!("alert {}", crate::quoted(id.trim(), 40)),
+                    scope: scope.describe(),
+                }
+                .into()
+            };
             let Some(stored) = self.inner.ops.alert(id.trim()).await? else {
-                return Err(EngineError::NotFound(format!("no alert {id}")));
+                if !scope.is_everyone() {
+                    return Err(refused());
+                }
+                return Err(EngineError::NotFound(format!(
+                    "no alert {}",
+                    crate::quoted(id.trim(), 40)
+                )));
             };
             let region = Region::parse(stored.record.region.as_bytes())
                 .map_err(|_| EngineError::internal("a stored alert's region is not a code"))?;
             let community =
                 (!stored.record.community.is_empty()).then_some(stored.record.community.as_str());
-            if !in_scope(&caller.account.scope, region, community) {
-                return Err(Denied::OutOfScope {
-                    what: format!("alert {id}"),
-                    scope: caller.account.scope.describe(),
-                }
-                .into());
+            if !in_scope(scope, region, community) {
+                return Err(refused());
             }
             let from = self
                 .inner

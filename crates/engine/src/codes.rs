@@ -58,12 +58,13 @@ pub struct ColorCounts {
     pub red: u64,
 }
 
-/// Community workers see that someone met a case, not who or where.
+/// Roles without travel detail (community workers) see that someone met a case, not who or
+/// where.
 fn detail_level(role: Role) -> Detail {
-    if role == Role::CommunityWorker {
-        Detail::Local
-    } else {
+    if privacy::sees_travel(role) {
         Detail::Full
+    } else {
+        Detail::Local
     }
 }
 
@@ -152,28 +153,33 @@ impl Engine {
             let as_of = parse_as_of_date(as_of.as_deref(), ctx.zone())?;
             let view = ctx.view()?;
             let scope = &ctx.caller.account.scope;
+            // A scoped account gets one refusal for a community outside its scope and for one
+            // nobody lives in: which communities exist elsewhere is not its to learn.
+            let refused = || -> EngineError {
+                Denied::OutOfScope {
+                    what: format!("community {}", crate::quoted(&community, 64)),
+                    scope: view.scope_description(),
+                }
+                .into()
+            };
             if let Some(c) = &scope.community
                 && *c != community
             {
-                return Err(Denied::OutOfScope {
-                    what: format!("community {community}"),
-                    scope: view.scope_description(),
-                }
-                .into());
+                return Err(refused());
             }
             let residents = view.directory()?.residents(&community);
             if residents.is_empty() {
+                if !scope.is_everyone() {
+                    return Err(refused());
+                }
                 return Err(EngineError::NotFound(format!(
-                    "no resident of community {community} is known"
+                    "no resident of community {} is known",
+                    crate::quoted(&community, 64)
                 )));
             }
             // A region-scoped account sees a community within its region only.
             if residents.iter().any(|&p| !view.in_scope(p)) {
-                return Err(Denied::OutOfScope {
-                    what: format!("community {community}"),
-                    scope: view.scope_description(),
-                }
-                .into());
+                return Err(refused());
             }
             let people = view.persons(&residents)?;
             let mut counts = ColorCounts::default();

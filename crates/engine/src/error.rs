@@ -23,6 +23,9 @@ pub enum EngineError {
     /// The deployment lacks something the request needs (503: no issuer key, say).
     #[error("{0}")]
     Unavailable(String),
+    /// Too many attempts; try again after the seconds given (429: a locked login).
+    #[error("{0}")]
+    Throttled(String, u64),
     /// Anything else (500); the message is for the log, the client gets a generic one.
     #[error("{0}")]
     Internal(String),
@@ -38,12 +41,14 @@ impl EngineError {
             EngineError::NotFound(_) => "not_found",
             EngineError::Conflict(_) => "conflict",
             EngineError::Unavailable(_) => "unavailable",
+            EngineError::Throttled(..) => "throttled",
             EngineError::Internal(_) => "internal",
         }
     }
 
-    /// The audit log's outcome text: `denied: …` or `error: <kind>` (internal details stay in
-    /// the server log).
+    /// The audit log's outcome text: `denied: …` or `error: <kind>: …` (internal details stay
+    /// in the server log). The message may quote what the client sent; the engine's one audit
+    /// writer masks ids and mobile numbers in it before it is stored.
     pub fn outcome(&self) -> String {
         match self {
             EngineError::Denied(d) => format!("denied: {d}"),

@@ -1,6 +1,11 @@
-//! Uploads through the boundary: a file of one kind, already spooled by the caller, ingested
-//! with the CLI's validation and rejects, the trace index brought up to date, and the summary
-//! returned with the rejected rows (file, line, column, reason — never a personal value).
+//! Uploads through the boundary, in two steps. [`Engine::begin_upload`] checks the caller's
+//! role and purpose, the kind and the format before a byte of the body is read, audits a
+//! refusal, and hands out an [`Upload`] — the only way to the second step, and the only source
+//! of the spool file's name (the kind's and format's own names, never the request's text).
+//! [`Engine::ingest_file`] then ingests the spooled file with the CLI's validation and
+//! rejects, brings the trace index up to date, and returns the summary with the rejected rows
+//! (line, column, reason — never a personal value). An upload refused or abandoned after it
+//! began is audited too.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -11,7 +16,7 @@ use privacy::Action;
 use serde::Serialize;
 use store::Writer;
 
-use crate::{Answer, Caller, Engine, EngineError};
+use crate::{Answer, Caller, Engine, EngineError, quoted};
 
 /// At most this many rejected rows are listed in an answer (all are in the rejects file).
 pub const MAX_REJECTS_SHOWN: usize = 1_000;
@@ -32,6 +37,8 @@ pub struct IngestView {
     pub files: u64,
     pub rows_accepted: u64,
     pub rows_rejected: u64,
+    /// The run's rejects file, relative to the data dir (`rejects/<stamp>-<n>.csv`); the
+    /// rejected rows themselves are in `rejected`.
     pub rejects: String,
     /// True when the same content was ingested before (nothing was added).
     pub duplicate: bool,
@@ -46,8 +53,9 @@ pub fn extension(format: &str) -> Result<&'static str, EngineError> {
         "csv" | "text/csv" => Ok("csv"),
         "jsonl" | "ndjson" | "json" | "application/x-ndjson" | "application/jsonl" => Ok("jsonl"),
         "parquet" | "application/vnd.apache.parquet" | "application/x-parquet" => Ok("parquet"),
-        other => Err(EngineError::BadRequest(format!(
-            "format {other}: csv, jsonl or parquet"
+        _ => Err(EngineError::BadRequest(format!(
+            "format {}: csv, jsonl or parquet",
+            quoted(format, 40)
         ))),
     }
 }
@@ -69,22 +77,117 @@ fn rejects_of(rejects: &Path, source: &str) -> Vec<RejectView> {
         .collect()
 }
 
+/// Leave to receive one upload: the caller may ingest, and the kind and format are known.
+/// Made only by [`Engine::begin_upload`]; consumed by [`Engine::ingest_file`] or
+/// [`Engine::upload_refused`]. Dropped without either (the client went away, the request
+/// timed out), it still leaves an audit entry.
+pub struct Upload {
+    engine: Engine,
+    caller: Caller,
+    kind: Kind,
+    ext: &'static str,
+    settled: bool,
+}
+
+impl std::fmt::Debug for Upload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Upload({}.{})", self.kind.name(), self.ext)
+    }
+}
+
+impl Upload {
+    /// The name to spool the body under: the kind's registry name and the format's extension,
+    /// both from fixed vocabularies.
+    pub fn file_name(&self) -> String {
+        format!("{}.{}", self.kind.name(), self.ext)
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        let (engine, caller) = (self.engine.clone(), self.caller.clone());
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                let outcome = "error: the upload was not received to its end".to_string();
+                if let Err(e) = engine
+                    .audit(&caller, Action::Ingest, Vec::new(), 0, outcome)
+                    .await
+                {
+                    tracing::error!("auditing an abandoned upload: {e}");
+                }
+            });
+        }
+    }
+}
+
 impl Engine {
-    /// Ingests one spooled file as `kind`. One ingest runs at a time; others wait.
-    pub async fn ingest_file(
+    /// Checks an upload before its body is read: the role and purpose (403), the kind (404),
+    /// the format (400) — in that order, so a caller who may not upload learns nothing about
+    /// kinds. A refusal is audited.
+    pub async fn begin_upload(
         &self,
         caller: &Caller,
         kind: &str,
+        format: &str,
+    ) -> Result<Upload, EngineError> {
+        let checked = privacy::authorize(caller.account.role, Action::Ingest, caller.purpose)
+            .map_err(EngineError::from)
+            .and_then(|()| {
+                let k = Kind::parse(kind.trim()).ok_or_else(|| {
+                    let known: Vec<_> = Kind::ALL.iter().map(|k| k.name()).collect();
+                    EngineError::NotFound(format!(
+                        "no kind {} ({})",
+                        quoted(kind, 40),
+                        known.join(", ")
+                    ))
+                })?;
+                Ok((k, extension(format)?))
+            });
+        match checked {
+            Ok((kind, ext)) => Ok(Upload {
+                engine: self.clone(),
+                caller: caller.clone(),
+                kind,
+                ext,
+                settled: false,
+            }),
+            Err(e) => Err(self.refuse(caller, Action::Ingest, e).await),
+        }
+    }
+
+    /// Audits an upload refused while its body arrived (`reason`: too large, cut off, not
+    /// spooled).
+    pub async fn upload_refused(&self, mut upload: Upload, reason: &str) {
+        upload.settled = true;
+        let outcome = format!("error: {reason}");
+        if let Err(e) = self
+            .audit(&upload.caller, Action::Ingest, Vec::new(), 0, outcome)
+            .await
+        {
+            tracing::error!("auditing a refused upload: {e}");
+        }
+    }
+
+    /// Ingests the file the upload was spooled to. One ingest runs at a time; others wait.
+    pub async fn ingest_file(
+        &self,
+        mut upload: Upload,
         file: PathBuf,
     ) -> Result<IngestView, EngineError> {
-        let kind = Kind::parse(kind.trim()).ok_or_else(|| {
-            let known: Vec<_> = Kind::ALL.iter().map(|k| k.name()).collect();
-            EngineError::NotFound(format!("no kind {kind} ({})", known.join(", ")))
-        })?;
+        upload.settled = true;
+        let kind = upload.kind;
+        let caller = upload.caller.clone();
         let _one_at_a_time = self.inner.writer.lock().await;
         let engine = self.clone();
         let view = self
-            .run(caller, Action::Ingest, move |ctx| {
+            .run(&caller, Action::Ingest, move |ctx| {
                 let mut writer = Writer::open(ctx.data, ctx.keys.key_id(), ctx.zone(), || {})
                     .map_err(EngineError::internal)?;
                 let opts = Options {
@@ -111,7 +214,7 @@ impl Engine {
                     files: s.files,
                     rows_accepted: s.rows_accepted,
                     rows_rejected: s.rows_rejected,
-                    rejects: s.rejects.display().to_string(),
+                    rejects: relative_to(&s.rejects, ctx.data),
                     duplicate: report.is_some_and(|r| r.duplicate),
                     rejected: if s.rows_rejected > 0 {
                         rejects_of(&s.rejects, &source)
@@ -136,5 +239,42 @@ impl Engine {
             })
             .await?;
         Ok(view)
+    }
+}
+
+/// `path` as seen from `root` (`rejects/….csv`), so an answer never shows where the server
+/// keeps its files; just the file name if it lies elsewhere.
+fn relative_to(path: &Path, root: &Path) -> String {
+    match path.strip_prefix(root) {
+        Ok(rel) => rel.to_string_lossy().replace('\\', "/"),
+        Err(_) => path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_show_paths_relative_to_the_data_dir() {
+        let root = Path::new("/srv/fangyi/data");
+        assert_eq!(
+            relative_to(&root.join("rejects/20200101T000000Z-0.csv"), root),
+            "rejects/20200101T000000Z-0.csv"
+        );
+        assert_eq!(relative_to(Path::new("/elsewhere/r.csv"), root), "r.csv");
+    }
+
+    #[test]
+    fn formats_are_a_fixed_vocabulary_and_errors_quote_input_safely() {
+        assert_eq!(extension("text/csv").unwrap(), "csv");
+        assert_eq!(extension(" NDJSON ").unwrap(), "jsonl");
+        let long = format!("..\0/{}", "x".repeat(500));
+        let e = extension(&long).unwrap_err().to_string();
+        assert!(e.len() < 120, "{e}");
+        assert!(!e.contains('\0') && e.contains("\\0"), "{e}");
     }
 }

@@ -12,6 +12,7 @@ mod directory;
 mod disclose;
 mod error;
 mod recent;
+mod session;
 
 pub mod alerts_api;
 pub mod audit_api;
@@ -216,6 +217,10 @@ struct Inner {
     /// Recent inflow rows and alerts, by snapshot and request.
     inflow_rows: recent::Recent<inflow_api::CacheKey, Vec<inflow::InflowRow>>,
     day_alerts: recent::Recent<(Stamp, Date), Vec<alerts::Alert>>,
+    /// Failed password logins per account name, and the logins being checked now.
+    logins: session::LoginGuard,
+    /// The SQL threads and each role's tables per snapshot.
+    sql: sql::SqlState,
 }
 
 /// The engine; cheap to clone and share between requests.
@@ -279,6 +284,8 @@ impl Engine {
                 verifiers: signing::VerifierCache::default(),
                 inflow_rows: recent::Recent::new(16),
                 day_alerts: recent::Recent::new(8),
+                logins: session::LoginGuard::default(),
+                sql: sql::SqlState::new(opts.sql),
             }),
         })
     }
@@ -341,27 +348,6 @@ impl Engine {
         }
     }
 
-    /// A session token for a user name and password (Argon2id), valid for `hours`.
-    pub async fn login(
-        &self,
-        name: &str,
-        password: &str,
-        hours: i64,
-    ) -> Result<(String, Account), EngineError> {
-        let Some(user) = self.inner.ops.check_password(name, password).await? else {
-            return Err(EngineError::Unauthenticated(
-                "wrong user name or password".into(),
-            ));
-        };
-        let now = codesign::now_secs();
-        let (token, _) = self
-            .inner
-            .ops
-            .create_token(&user.name, "session", now, Some(now + hours * 3600))
-            .await?;
-        Ok((token, Account::from_user(&user)?))
-    }
-
     /// Appends one audit entry for `caller` and waits for its commit.
     pub(crate) async fn audit(
         &self,
@@ -371,21 +357,40 @@ impl Engine {
         rows: i64,
         outcome: String,
     ) -> Result<(), EngineError> {
-        self.inner
-            .audit
-            .append(AuditEntry {
-                at_ms: now_ms(),
-                actor: caller.account.name.clone(),
-                role: caller.account.role.as_str().into(),
-                purpose: caller.purpose.as_str().into(),
-                action: action.as_str().into(),
-                query: caller.request.clone(),
-                persons,
-                rows,
-                outcome,
-            })
-            .await?;
+        self.append_audit(AuditEntry {
+            at_ms: now_ms(),
+            actor: caller.account.name.clone(),
+            role: caller.account.role.as_str().into(),
+            purpose: caller.purpose.as_str().into(),
+            action: action.as_str().into(),
+            query: caller.request.clone(),
+            persons,
+            rows,
+            outcome,
+        })
+        .await
+    }
+
+    /// The one way the engine writes the audit log. The text fields — actor, request and
+    /// outcome, which may echo what a client sent (an error quoting a parameter, a login
+    /// name) — are masked here ([`privacy::mask_personal`]: ID numbers and mobile numbers)
+    /// and cut to a bounded length, so no caller can get a personal value or an unbounded
+    /// string into the log by the way it builds an entry.
+    async fn append_audit(&self, mut entry: AuditEntry) -> Result<(), EngineError> {
+        entry.actor = audit_text(&entry.actor, 128);
+        entry.query = audit_text(&entry.query, 2048);
+        entry.outcome = audit_text(&entry.outcome, 1024);
+        self.inner.audit.append(entry).await?;
         Ok(())
+    }
+
+    /// Audits a refusal decided outside the engine (a request the server could not even
+    /// parse, for an action that must leave a trace) and hands the error back.
+    pub async fn refuse(&self, caller: &Caller, action: Action, e: EngineError) -> EngineError {
+        match self.audit(caller, action, Vec::new(), 0, e.outcome()).await {
+            Ok(()) => e,
+            Err(audit) => audit,
+        }
     }
 
     /// Audits a finished request that showed no identity beyond `persons` (recorded only when
@@ -523,6 +528,32 @@ pub struct Status {
     pub last_date: Option<String>,
     pub index_events: u64,
     pub zone: String,
+}
+
+/// `text` as the audit log may hold it: personal numbers masked, at most `max` bytes (cut at
+/// a character boundary, with `…` saying so).
+fn audit_text(text: &str, max: usize) -> String {
+    let mut t = privacy::mask_personal(text);
+    if t.len() > max {
+        let mut end = max;
+        while !t.is_char_boundary(end) {
+            end -= 1;
+        }
+        t.truncate(end);
+        t.push('…');
+    }
+    t
+}
+
+/// At most `max` characters of a value a client sent, quoted and escaped, for an error
+/// message: control characters, NULs and very long input never reach a message or the log
+/// as they came.
+pub fn quoted(value: &str, max: usize) -> String {
+    let mut cut: String = value.chars().take(max).collect();
+    if value.chars().nth(max).is_some() {
+        cut.push('…');
+    }
+    format!("{cut:?}")
 }
 
 /// Parses a person id given in a request.

@@ -1,6 +1,8 @@
 //! Published figures and public trails through the boundary: risk areas valid on a day,
 //! movement shares (Baidu Qianxi), case curves (DXY), and a case's public trail. None of them
-//! shows a person; each request is audited like any other.
+//! shows a person; each request is audited like any other. A trail is asked for by ID number,
+//! so it is scoped like a trace: whether someone is a case is not told to an account whose
+//! scope the person is outside.
 
 use model::{Date, Region, Timestamp};
 use privacy::Action;
@@ -184,7 +186,9 @@ impl Engine {
         .await
     }
 
-    /// A case's public trail as of a time.
+    /// A case's public trail as of a time. The person must live within the caller's scope
+    /// (checked before their case status is looked at, so the refusal is the same for a case
+    /// and for anyone else); within it, someone who is not a case is 404.
     pub async fn case_trail(
         &self,
         caller: &Caller,
@@ -199,13 +203,19 @@ impl Engine {
             .map(|p| self.inner.keys.pseudonyms.pseudonym(*p));
         let result: Result<TrailView, EngineError> = async {
             privacy::authorize(caller.account.role, action, caller.purpose)?;
-            let Some(case) = pseudonym else {
-                return Err(EngineError::BadRequest(format!(
-                    "not a person id: {}",
-                    id.trim()
-                )));
+            let case = match (&person, pseudonym) {
+                (Ok(_), Some(case)) => case,
+                (Err(e), _) => return Err(EngineError::BadRequest(e.to_string())),
+                (Ok(_), None) => unreachable!("a parsed id has a pseudonym"),
             };
             let snap = self.current().await?;
+            let (engine, account, scoped) = (self.clone(), caller.account.clone(), snap.clone());
+            tokio::task::spawn_blocking(move || {
+                let view = crate::View::new(&scoped, &engine.inner.keys, &account)?;
+                crate::codes::require_in_scope(&view, case, "this person")
+            })
+            .await
+            .map_err(EngineError::internal)??;
             let zone = snap.zone();
             let at = crate::parse_as_of_instant(as_of, zone)?;
             let tracer = trace::Tracer::new(&snap.index, zone);

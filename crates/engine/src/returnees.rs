@@ -5,7 +5,7 @@
 
 use inflow::{ExposedPerson, Period, by_stay};
 use model::{Date, Region};
-use privacy::{Action, Role, Scope};
+use privacy::{Action, Scope};
 use serde::Serialize;
 
 use crate::disclose::PersonView;
@@ -28,7 +28,8 @@ pub struct ReturneeView {
     pub person: PersonView,
     pub first_arrival: String,
     pub last_arrival: String,
-    /// How they came (`rail`, `flight`, …); left out for community workers.
+    /// How they came (`rail`, `flight`, …); left out for roles without travel detail
+    /// (`privacy::sees_travel`: community workers).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kinds: Option<Vec<&'static str>>,
     pub origins: Vec<String>,
@@ -141,7 +142,7 @@ impl Engine {
                 return Err(e);
             }
         };
-        let community_worker = caller.account.role == Role::CommunityWorker;
+        let travel = privacy::sees_travel(caller.account.role);
         let answer = self
             .run(caller, Action::Returnees, move |ctx| {
                 let view = ctx.view()?;
@@ -156,8 +157,7 @@ impl Engine {
                         person,
                         first_arrival: e.first_arrival.to_string(),
                         last_arrival: e.last_arrival.to_string(),
-                        kinds: (!community_worker)
-                            .then(|| e.kinds.iter().map(|k| k.as_str()).collect()),
+                        kinds: travel.then(|| e.kinds.iter().map(|k| k.as_str()).collect()),
                         origins: e.origins.iter().map(|r| r.to_string()).collect(),
                         stay_region: e.stay.region.map(|r| r.to_string()),
                         stay_community: e.stay.community.clone(),

@@ -100,7 +100,7 @@ impl Engine {
             let as_of = parse_as_of_instant(as_of.as_deref(), ctx.zone())?;
             let case = ctx.keys.pseudonyms.pseudonym(id);
             let view = ctx.view()?;
-            require_in_scope(&view, case, "this case")?;
+            require_in_scope(&view, case, "this person")?;
             let tracer = Tracer::new(&ctx.snap.index, ctx.zone());
             let t = tracer.trace(case, as_of, depth)?;
             let (value, rows) = render(&t, &tracer, &|p| view.id(p));

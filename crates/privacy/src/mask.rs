@@ -143,7 +143,10 @@ mod tests {
         );
         // Regression: an id inside a longer run of digits was left in clear.
         assert_eq!(mask_ids("4201061990010100151"), "420106*********0151");
-        assert_eq!(mask_ids("/x/0420106199001010015/"), "/x/042010*********0015/");
+        assert_eq!(
+            mask_ids("/x/0420106199001010015/"),
+            "/x/042010*********0015/"
+        );
         // The old 15-digit ids.
         assert_eq!(mask_ids("id 420106900101001"), "id 420106*****1001");
     }

@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod headers;
 pub mod metrics;
 pub mod ratelimit;
 pub mod routes;
@@ -36,6 +37,10 @@ pub struct AppState {
     pub engine: Engine,
     pub metrics: Arc<Metrics>,
     pub limiter: Arc<RateLimiter>,
+    /// Password logins per client address.
+    pub login_limiter: Arc<RateLimiter>,
+    /// Whether `/metrics` answers without an admin token.
+    pub public_metrics: bool,
     /// Where uploads are spooled before ingest (outside the data dir).
     pub spool: PathBuf,
     pub max_upload: u64,
@@ -53,6 +58,12 @@ pub struct ServeOptions {
     /// Public self-checks per second per client address, and the burst allowed.
     pub public_rate: f64,
     pub public_burst: u32,
+    /// Password logins per second per client address, and the burst allowed.
+    pub login_rate: f64,
+    pub login_burst: u32,
+    /// Serve `/metrics` without a token (for a scraper on a private network); by default it
+    /// needs an admin's.
+    pub public_metrics: bool,
     /// Where uploads are spooled; default a private folder in the system's temp dir.
     pub spool: Option<PathBuf>,
 }
@@ -65,6 +76,9 @@ impl Default for ServeOptions {
             timeout: Duration::from_secs(60),
             public_rate: 5.0,
             public_burst: 20,
+            login_rate: 0.2,
+            login_burst: 10,
+            public_metrics: false,
             spool: None,
         }
     }
@@ -173,6 +187,8 @@ pub fn app(engine: Engine, opts: &ServeOptions, spool: PathBuf) -> Router {
         engine,
         metrics: Arc::new(Metrics::default()),
         limiter: Arc::new(RateLimiter::new(opts.public_rate, opts.public_burst)),
+        login_limiter: Arc::new(RateLimiter::new(opts.login_rate, opts.login_burst)),
+        public_metrics: opts.public_metrics,
         spool,
         max_upload: opts.max_upload,
         openapi: Arc::new(openapi),
@@ -197,6 +213,7 @@ pub fn app(engine: Engine, opts: &ServeOptions, spool: PathBuf) -> Router {
         .route("/metrics", get(routes::system::metrics))
         .route("/api/openapi.json", get(routes::system::openapi))
         .route("/api/docs", get(routes::system::docs))
+        .route("/api/docs.js", get(routes::system::docs_script))
         .layer(DefaultBodyLimit::max(1 << 20))
         .layer(axum::middleware::from_fn_with_state(
             opts.timeout,
@@ -215,11 +232,15 @@ pub fn app(engine: Engine, opts: &ServeOptions, spool: PathBuf) -> Router {
                 "internal error; the server log has the details",
             ))
         }))
+        .layer(axum::middleware::from_fn(headers::security))
         .with_state(state)
 }
 
 /// A private spool folder for uploads: `DIR` if given, else one in the system temp dir, made
-/// readable by this user only. Leftovers of an earlier run (a crash mid-upload) are removed.
+/// readable by this user only. It must be a real folder, not a symbolic link (in a shared temp
+/// dir someone else could have planted one). Leftovers of an earlier run (a crash
+/// mid-upload) are removed — only the folders the server itself makes for an upload
+/// (`upload-` and 16 hex digits), never anything else an operator keeps there.
 pub fn spool_dir(configured: Option<PathBuf>) -> std::io::Result<PathBuf> {
     let dir = configured.unwrap_or_else(|| {
         std::env::temp_dir().join(format!(
@@ -227,16 +248,26 @@ pub fn spool_dir(configured: Option<PathBuf>) -> std::io::Result<PathBuf> {
             std::env::var("USER").unwrap_or_else(|_| "server".into())
         ))
     });
-    if dir.exists() {
-        for e in std::fs::read_dir(&dir)?.flatten() {
-            let _ = std::fs::remove_dir_all(e.path());
-        }
-    }
     std::fs::create_dir_all(&dir)?;
+    if !std::fs::symlink_metadata(&dir)?.is_dir() {
+        return Err(std::io::Error::other(format!(
+            "the upload spool {} is not a folder (a symbolic link?)",
+            dir.display()
+        )));
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    for e in std::fs::read_dir(&dir)?.flatten() {
+        let ours = e
+            .file_name()
+            .to_str()
+            .is_some_and(routes::ingest::is_spool_folder);
+        if ours && e.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
     }
     Ok(dir)
 }

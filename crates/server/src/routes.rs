@@ -30,7 +30,9 @@ pub fn uploads() -> OpenApiRouter<AppState> {
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(session::login))
+        .routes(routes!(session::logout))
         .routes(routes!(session::me))
+        .routes(routes!(session::status))
         .routes(routes!(persons::code))
         .routes(routes!(persons::issue))
         .routes(routes!(persons::revoke))

@@ -38,6 +38,10 @@ fn calls(c: &City) -> Vec<Call> {
             format!("/api/v1/cases/{}/contacts?as_of=2020-01-25", p.case),
         ),
         get(
+            "case_trail",
+            format!("/api/v1/cases/{}/trail?as_of=2020-01-25", p.case),
+        ),
+        get(
             "community_codes",
             "/api/v1/communities/C1/codes?as_of=2020-01-25".into(),
         ),
@@ -92,6 +96,7 @@ fn expected(account: &str, call: &str) -> StatusCode {
         "admin" => &[
             "person_code",
             "trace",
+            "case_trail",
             "community_codes",
             "returnees",
             "returnees_summary",
@@ -105,6 +110,7 @@ fn expected(account: &str, call: &str) -> StatusCode {
         "epi" => &[
             "person_code",
             "trace",
+            "case_trail",
             "community_codes",
             "returnees",
             "returnees_summary",
@@ -124,6 +130,7 @@ fn expected(account: &str, call: &str) -> StatusCode {
         ],
         "cw" => &[
             "person_code",
+            "case_trail",
             "community_codes",
             "returnees",
             "returnees_summary",
@@ -389,13 +396,14 @@ async fn tokens_purposes_and_errors() {
         v["error"].as_str().unwrap().contains("purpose analysis"),
         "{v}"
     );
-    // The purpose may also come as a parameter.
-    assert_eq!(
-        c.get(Some("epi"), None, &format!("{code}?purpose=health_code"))
-            .await
-            .0,
-        OK
-    );
+    // The purpose may also come as a parameter, URL-decoded like any other (regression: an
+    // encoded `_` was refused).
+    for purpose in ["health_code", "health%5Fcode", "%68ealth_code"] {
+        let (s, v) = c
+            .get(Some("epi"), None, &format!("{code}?purpose={purpose}"))
+            .await;
+        assert_eq!(s, OK, "{purpose}: {v}");
+    }
     // Bad input: JSON errors, never a panic.
     for path in [
         "/api/v1/persons/123/code",
@@ -612,6 +620,14 @@ async fn uploads_validate_and_run_concurrently() {
         .await;
     assert_eq!(s, OK, "{v}");
     assert_eq!(v["rows_rejected"], 2, "{v}");
+    // Regression: `rejects` was the file's path on the server.
+    let rejects = v["rejects"].as_str().unwrap();
+    assert!(
+        rejects.starts_with("rejects/") && rejects.ends_with(".csv"),
+        "{v}"
+    );
+    let root = c.dir.path().to_string_lossy().to_string();
+    assert!(!v.to_string().contains(&root), "a server path: {v}");
     assert_eq!(v["rejected"][0]["line"], 2);
     assert_eq!(v["rejected"][0]["column"], "person_id");
     assert!(!v.to_string().contains("420106199001010016"), "{v}");
@@ -783,6 +799,7 @@ async fn signed_codes_public_check_and_documents() {
     let metrics = c
         .client
         .get(format!("{}/metrics", c.base))
+        .bearer_auth(c.token("admin"))
         .send()
         .await
         .unwrap()
@@ -971,6 +988,15 @@ async fn alerts_are_scoped_and_their_status_changes_audited() {
             "unregistered_returnee 420106/- open",
         ]
     );
+    // The admin sees how each returnee came.
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["rule"] == "unregistered_returnee")
+            .all(|a| a["travel"] == "rail"),
+        "{v}"
+    );
 
     // C1's worker sees C1's two, with the person in clear (name and phone to visit).
     let (s, v) = c.get(Some("cw"), Some("community_service"), url).await;
@@ -983,6 +1009,9 @@ async fn alerts_are_scoped_and_their_status_changes_audited() {
         .unwrap();
     assert_eq!(returnee["persons"][0]["name"], "张三");
     assert_eq!(returnee["task"], "register");
+    // Not how the returnee came (regression: "… by rail" was in the text).
+    assert!(returnee.get("travel").is_none(), "{returnee}");
+    assert!(!returnee.to_string().contains("rail"), "{returnee}");
     let trail = mine.iter().find(|a| a["rule"] == "case_trail").unwrap();
     assert!(trail["persons"].as_array().unwrap().is_empty(), "{trail}");
     assert!(
@@ -1029,11 +1058,24 @@ async fn alerts_are_scoped_and_their_status_changes_audited() {
     assert_eq!(done.len(), 1, "{v}");
     assert_eq!(done[0]["note"], "registered at home");
     assert_eq!(done[0]["updated_by"], "cw");
+    // An alert that does not exist and one outside the scope look the same to a scoped
+    // account (regression: 404 and 403 told which alert ids exist elsewhere); an admin is
+    // told it does not exist.
+    let unknown = "/api/v1/alerts/0000000000000000/status";
     let (s, v) = c
         .post(
-            Some("cw"),
+            Some("cw2"),
             Some("community_service"),
-            "/api/v1/alerts/0000000000000000/status",
+            unknown,
+            json!({"status": "done"}),
+        )
+        .await;
+    assert_eq!(s, FORBIDDEN, "{v}");
+    let (s, v) = c
+        .post(
+            Some("admin"),
+            Some("community_service"),
+            unknown,
             json!({"status": "done"}),
         )
         .await;
@@ -1095,6 +1137,27 @@ async fn returnees_under_watch_per_community() {
         .await;
     assert_eq!(s, OK, "{v}");
     assert_eq!(v["persons"], 2, "{v}");
+    // Who and where, not how they came (regression: the mode was in each entry).
+    for p in v["list"].as_array().unwrap() {
+        assert!(p.get("kind").is_none(), "{p}");
+        assert!(!p.to_string().contains("rail"), "{p}");
+    }
+    let (s, epi) = c
+        .get(
+            Some("epi"),
+            Some("outbreak_response"),
+            &format!("{url}&persons=true"),
+        )
+        .await;
+    assert_eq!(s, OK, "{epi}");
+    assert!(
+        epi["list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["kind"] == "rail"),
+        "the epidemiologist sees how they came: {epi}"
+    );
     let names: Vec<&str> = v["list"]
         .as_array()
         .unwrap()
@@ -1170,4 +1233,531 @@ async fn answers_kept_for_the_dashboard_follow_an_upload() {
         "the new traveller stays nowhere known, so no returnee alert: {alerts}"
     );
     c.stop().await;
+}
+
+/// Every file and folder under `root`, as paths relative to it, skipping `skip` (a folder
+/// whose contents legitimately change).
+fn tree(root: &std::path::Path, skip: &[&std::path::Path]) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let p = e.path();
+            if skip.contains(&p.as_path()) {
+                continue;
+            }
+            out.insert(p.strip_prefix(root).unwrap().display().to_string());
+            if e.file_type().unwrap().is_dir() {
+                stack.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_never_write_or_remove_outside_their_own_spool_folder() {
+    let c = City::start().await;
+    let root = c.dir.path();
+    let data = root.join("data");
+    let spool = root.join("spool");
+    // A folder beside the spool and the data dir, with something in it: the old code wrote
+    // `kind`.csv wherever `kind` pointed, then removed the folder it had landed in.
+    let victim = root.join("victim");
+    std::fs::create_dir_all(&victim).unwrap();
+    std::fs::write(victim.join("keep.txt"), "mine").unwrap();
+    let before = tree(root, &[data.as_path()]);
+    let before_log = c.engine.ops().audit_head().await.unwrap().0;
+    let body = "venue_id,name,kind,region,community_id,lat,lon\nV9,X,market,330302,C1,28,120\n";
+    for (who, kind, want) in [
+        // A checkpoint may not upload at all: refused before the kind is looked at.
+        ("gate", "..%2F..%2Fvictim%2Fwritten", FORBIDDEN),
+        ("gate", "..%2F..%2F..%2Fwritten", FORBIDDEN),
+        ("analyst", "%2E%2E%2F%2E%2E%2Fvictim%2Fwritten", FORBIDDEN),
+        // The admin may, but no such kind exists.
+        ("admin", "..%2F..%2Fvictim%2Fwritten", StatusCode::NOT_FOUND),
+        ("admin", "..%2F..%2F..%2Fwritten", StatusCode::NOT_FOUND),
+        (
+            "admin",
+            "venues%2F..%2F..%2F..%2Fvictim%2Fwritten",
+            StatusCode::NOT_FOUND,
+        ),
+        ("admin", "venues%00", StatusCode::NOT_FOUND),
+    ] {
+        let (s, v) = c
+            .upload(who, kind, body.as_bytes().to_vec(), "text/csv")
+            .await;
+        assert_eq!(s, want, "{who} {kind}: {v}");
+        assert!(v["error"].is_string(), "{v}");
+    }
+    // A hostile `name` or format changes no path either (the name is not used at all).
+    let r = c
+        .client
+        .post(format!(
+            "{}/api/v1/ingest/venues?name=..%2F..%2Fvictim%2Fwritten&format=..%2Fx",
+            c.base
+        ))
+        .bearer_auth(c.token("admin"))
+        .header("X-Purpose", "data_management")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let (s, v) = c
+        .upload("admin", "venues", body.as_bytes().to_vec(), "text/csv")
+        .await;
+    assert_eq!(s, OK, "{v}");
+    assert_eq!(v["rows_accepted"], 1, "{v}");
+    assert_eq!(
+        tree(root, &[data.as_path()]),
+        before,
+        "nothing outside the data dir appeared or went away"
+    );
+    assert_eq!(
+        std::fs::read_to_string(victim.join("keep.txt")).unwrap(),
+        "mine"
+    );
+    assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 0);
+    // Every refusal is in the audit log, with the role and the reason.
+    let (_, log) = c
+        .get(
+            Some("admin"),
+            Some("oversight"),
+            &format!("/api/v1/audit?action=ingest&after={before_log}&limit=50"),
+        )
+        .await;
+    let outcomes: Vec<(String, String)> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().to_string(),
+                e["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let refused = |who: &str, starts: &str| {
+        outcomes
+            .iter()
+            .filter(|(a, o)| a == who && o.starts_with(starts))
+            .count()
+    };
+    assert_eq!(refused("gate", "denied:"), 2, "{outcomes:?}");
+    assert_eq!(refused("analyst", "denied:"), 1, "{outcomes:?}");
+    assert_eq!(refused("admin", "error: not_found"), 4, "{outcomes:?}");
+    assert_eq!(refused("admin", "error: bad_request"), 1, "{outcomes:?}");
+    assert!(
+        outcomes.iter().all(|(_, o)| !o.contains('\u{0}')),
+        "{outcomes:?}"
+    );
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_is_refused_before_its_body_is_stored() {
+    let c = City::start().await;
+    let spool = c.dir.path().join("spool");
+    let files_in_spool = || {
+        tree(&spool, &[])
+            .into_iter()
+            .filter(|p| p.contains('.'))
+            .count()
+    };
+    for (who, kind, want) in [
+        ("gate", "venues", FORBIDDEN),
+        ("admin", "no_such_kind", StatusCode::NOT_FOUND),
+    ] {
+        // The body's first part arrives and the rest is held back: the answer must come while
+        // it is still open, and nothing of it may reach the spool.
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+        let request = tokio::spawn(
+            c.client
+                .post(format!("{}/api/v1/ingest/{kind}", c.base))
+                .bearer_auth(c.token(who))
+                .header("X-Purpose", "data_management")
+                .body(reqwest::Body::wrap_stream(stream_of(rx)))
+                .send(),
+        );
+        tx.send(Ok(
+            b"venue_id,name,kind,region,community_id,lat,lon\n".to_vec()
+        ))
+        .await
+        .unwrap();
+        while !request.is_finished() {
+            assert_eq!(
+                files_in_spool(),
+                0,
+                "{who} {kind}: the body was stored before the upload was checked"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        drop(tx);
+        let resp = request.await.unwrap().unwrap();
+        assert_eq!(resp.status(), want, "{who} {kind}");
+        assert_eq!(resp.headers()["connection"], "close");
+    }
+    // A declared length over the limit is refused before a byte is read, too.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    let resp = c
+        .client
+        .post(format!("{}/api/v1/ingest/venues", c.base))
+        .bearer_auth(c.token("admin"))
+        .header("X-Purpose", "data_management")
+        .header("Content-Length", (3u64 << 30).to_string())
+        .body(reqwest::Body::wrap_stream(stream_of(rx)))
+        .send()
+        .await
+        .unwrap();
+    drop(tx);
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(files_in_spool(), 0);
+    c.stop().await;
+}
+
+/// A stream over a channel's receiver.
+fn stream_of(
+    mut rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whether_someone_is_a_case_is_not_told_outside_the_scope() {
+    let c = City::start().await;
+    let p = &c.people;
+    let trail: fn(&model::PersonId) -> String =
+        |id| format!("/api/v1/cases/{id}/trail?as_of=2020-01-25");
+    let contacts: fn(&model::PersonId) -> String =
+        |id| format!("/api/v1/cases/{id}/contacts?as_of=2020-01-25");
+    // Within the scope: the case's trail, and 404 for a resident who is not a case.
+    let (s, v) = c
+        .get(Some("epi"), Some("outbreak_response"), &trail(&p.case))
+        .await;
+    assert_eq!(s, OK, "{v}");
+    let (s, _) = c
+        .get(Some("epi"), Some("outbreak_response"), &trail(&p.rail))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = c
+        .get(Some("cw"), Some("community_service"), &trail(&p.case))
+        .await;
+    assert_eq!(s, OK);
+    // Outside it (Hubei's epidemiologist; C2's worker for C1's case): one answer for the
+    // case, for someone who is not a case, and for an id nobody has (regression: 200 for a
+    // case and 404 for anyone else, to any account).
+    let nobody =
+        model::PersonId::from_parts(330302, model::Date::from_ymd(1970, 1, 1).unwrap(), 1).unwrap();
+    for (who, purpose) in [
+        ("epi_hubei", "outbreak_response"),
+        ("cw2", "community_service"),
+    ] {
+        for path in [trail, contacts] {
+            let paths = [&p.case, &p.household, &nobody].map(path);
+            let answers: Vec<(StatusCode, Value)> = futures_util::future::join_all(
+                paths.iter().map(|x| c.get(Some(who), Some(purpose), x)),
+            )
+            .await;
+            assert!(
+                answers.iter().all(|a| a == &answers[0]),
+                "{who} {}: {answers:?}",
+                path(&p.case)
+            );
+            assert_eq!(answers[0].0, FORBIDDEN, "{who}: {answers:?}");
+        }
+    }
+    // The same for communities: one that exists outside the region and one that does not.
+    let (s1, v1) = c
+        .get(
+            Some("epi_hubei"),
+            Some("outbreak_response"),
+            "/api/v1/communities/C1/codes",
+        )
+        .await;
+    let (s2, v2) = c
+        .get(
+            Some("epi_hubei"),
+            Some("outbreak_response"),
+            "/api/v1/communities/C9/codes",
+        )
+        .await;
+    assert_eq!((s1, s2), (FORBIDDEN, FORBIDDEN), "{v1} {v2}");
+    assert_eq!(
+        v1["error"].as_str().unwrap().replace("C1", "C9"),
+        v2["error"].as_str().unwrap()
+    );
+    let (s, _) = c
+        .get(
+            Some("admin"),
+            Some("outbreak_response"),
+            "/api/v1/communities/C9/codes",
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "the admin may know");
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_outcomes_never_hold_an_id_or_a_phone_from_the_request() {
+    let c = City::start().await;
+    let p = &c.people;
+    let before = c.engine.ops().audit_head().await.unwrap().0;
+    // Errors that quote what was asked: a community "named" by an id and by a phone, an id
+    // with digits around it, an upload kind.
+    let id = p.rail.to_string();
+    for path in [
+        format!("/api/v1/communities/{id}/codes"),
+        "/api/v1/communities/13812345678/codes".to_string(),
+        format!("/api/v1/cases/7{id}/trail"),
+        // A digit percent-encoded, so the raw text holds no run of 18 digits.
+        format!("/api/v1/persons/{}%3{}/code", &id[..10], &id[10..]),
+    ] {
+        let (s, v) = c.get(Some("cw"), Some("community_service"), &path).await;
+        assert!(s.is_client_error(), "{path}: {s} {v}");
+    }
+    let (s, _) = c
+        .upload("admin", &format!("x{id}"), b"x".to_vec(), "text/csv")
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, log) = c
+        .get(
+            Some("admin"),
+            Some("oversight"),
+            &format!("/api/v1/audit?after={before}&limit=50"),
+        )
+        .await;
+    let text = log.to_string();
+    assert!(log.as_array().unwrap().len() >= 5, "{log}");
+    let encoded = format!("{}%3", &id[..10]);
+    for secret in [id.as_str(), &id[6..14], "13812345678", &encoded] {
+        assert!(!text.contains(secret), "{secret} in the audit log: {log}");
+    }
+    assert!(text.contains("138****5678"), "{log}");
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_are_guarded_and_audited_and_logout_ends_a_session() {
+    let c = City::start().await;
+    for name in ["cw", "analyst"] {
+        c.engine
+            .ops()
+            .set_password(name, "a long enough passphrase")
+            .await
+            .unwrap();
+    }
+    let login = async |name: &str, password: &str| {
+        c.post(
+            None,
+            None,
+            "/api/v1/login",
+            json!({"name": name, "password": password}),
+        )
+        .await
+    };
+    let before = c.engine.ops().audit_head().await.unwrap().0;
+    // Five wrong passwords, then the name is locked: even the right one is refused, 429 with
+    // Retry-After. A name with no account is locked the same way, so the answers never tell
+    // which names exist.
+    for name in ["cw", "nobody"] {
+        for _ in 0..5 {
+            let (s, v) = login(name, "wrong passphrase!!").await;
+            assert_eq!(s, StatusCode::UNAUTHORIZED, "{name}: {v}");
+        }
+        let (s, v) = login(name, "a long enough passphrase").await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{name}: {v}");
+    }
+    let resp = c
+        .client
+        .post(format!("{}/api/v1/login", c.base))
+        .json(&json!({"name": "cw", "password": "a long enough passphrase"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    // Another account is not affected.
+    let (s, v) = login("analyst", "a long enough passphrase").await;
+    assert_eq!(s, OK, "{v}");
+    let session = v["token"].as_str().unwrap().to_string();
+
+    // Every attempt is audited, under the name tried.
+    let (_, log) = c
+        .get(
+            Some("admin"),
+            Some("oversight"),
+            &format!("/api/v1/audit?action=login&after={before}&limit=50"),
+        )
+        .await;
+    let entries = log.as_array().unwrap();
+    let of = |actor: &str, outcome: &str| {
+        entries
+            .iter()
+            .filter(|e| e["actor"] == actor && e["outcome"].as_str().unwrap().starts_with(outcome))
+            .count()
+    };
+    assert_eq!(of("cw", "error: unauthenticated"), 5, "{log}");
+    assert_eq!(of("cw", "error: throttled"), 2, "{log}");
+    assert_eq!(of("nobody", "error: unauthenticated"), 5, "{log}");
+    assert_eq!(of("analyst", "ok"), 1, "{log}");
+    assert!(entries.iter().all(|e| e["purpose"] == "-"), "{log}");
+
+    // Signing out revokes the session's token at once, and is audited.
+    let me = async |token: &str| {
+        c.client
+            .get(format!("{}/api/v1/me", c.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(me(&session).await, OK);
+    let resp = c
+        .client
+        .post(format!("{}/api/v1/logout", c.base))
+        .bearer_auth(&session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert_eq!(me(&session).await, StatusCode::UNAUTHORIZED);
+    let resp = c
+        .client
+        .post(format!("{}/api/v1/logout", c.base))
+        .bearer_auth(&session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "already revoked");
+    let (_, log) = c
+        .get(
+            Some("admin"),
+            Some("oversight"),
+            "/api/v1/audit?action=logout&actor=analyst",
+        )
+        .await;
+    assert_eq!(log.as_array().unwrap().len(), 1, "{log}");
+    assert_eq!(log[0]["outcome"], "ok");
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_carries_the_security_headers_and_api_answers_are_not_cached() {
+    let c = City::start().await;
+    let get = async |path: &str, token: Option<&str>| {
+        let mut r = c.client.get(format!("{}{path}", c.base));
+        if let Some(t) = token {
+            r = r.bearer_auth(t).header("X-Purpose", "health_code");
+        }
+        r.send().await.unwrap()
+    };
+    let code = format!("/api/v1/persons/{}/code", c.people.case);
+    for (path, token) in [
+        ("/", None),
+        ("/api/docs", None),
+        ("/api/docs.js", None),
+        ("/api/openapi.json", None),
+        ("/healthz", None),
+        ("/nowhere", None),
+        ("/api/v1/me", Some(c.token("epi"))),
+        (code.as_str(), Some(c.token("epi"))),
+        (code.as_str(), None),
+    ] {
+        let resp = get(path, token).await;
+        let h = resp.headers();
+        // Regression: /api/docs had none of the dashboard's headers.
+        let csp = h
+            .get("content-security-policy")
+            .unwrap_or_else(|| panic!("{path}: no CSP"))
+            .to_str()
+            .unwrap();
+        assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        if path.starts_with("/api/v1") {
+            // Regression: personal JSON said nothing about caching.
+            assert_eq!(h["cache-control"], "no-store", "{path}");
+        }
+    }
+    // The docs page's script is a file of its own: the policy allows no inline script.
+    let docs = get("/api/docs", None).await.text().await.unwrap();
+    assert!(docs.contains("<script src=\"/api/docs.js\"></script>"));
+    assert!(!docs.contains("<script>"));
+
+    // Without a token, nothing says how much data there is (regression: /healthz and /metrics
+    // showed counts to anyone).
+    let (s, v) = c.get(None, None, "/healthz").await;
+    assert_eq!(s, OK);
+    assert_eq!(v["status"], "ok");
+    assert!(!v.to_string().contains("rows"), "{v}");
+    assert_eq!(
+        get("/metrics", None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        get("/metrics", Some(c.token("analyst"))).await.status(),
+        FORBIDDEN
+    );
+    let metrics = get("/metrics", Some(c.token("admin"))).await;
+    assert_eq!(metrics.status(), OK);
+    assert!(metrics.text().await.unwrap().contains("fangyi_store_rows"));
+    // A signed-in account gets the figures (the dashboard's default day among them).
+    let (s, v) = c.get(Some("gate"), None, "/api/v1/status").await;
+    assert_eq!(s, OK, "{v}");
+    assert!(v["rows"].as_u64().unwrap() > 0, "{v}");
+    assert_eq!(v["last_date"].as_str().unwrap().len(), 10, "{v}");
+    assert_eq!(
+        c.get(None, None, "/api/v1/status").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_per_address_are_rate_limited_and_metrics_may_be_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine::Engine::open(
+        engine::EngineOptions::new(dir.path().join("data")),
+        common::test_keys(),
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let opts = server::ServeOptions {
+        login_rate: 0.01,
+        login_burst: 3,
+        public_metrics: true,
+        spool: Some(dir.path().join("spool")),
+        ..Default::default()
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let h = tokio::spawn(server::serve(engine, opts, listener, async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    // Different names each time: the address, not the name, runs out.
+    for i in 0..5 {
+        let r = client
+            .post(format!("{base}/api/v1/login"))
+            .json(&json!({"name": format!("user{i}"), "password": "wrong passphrase!!"}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, vec![401, 401, 401, 429, 429]);
+    let r = client.get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), OK, "opened by the operator");
+    let _ = stop.send(());
+    h.await.unwrap().unwrap();
 }

@@ -32,6 +32,9 @@ struct AlertOut<'a> {
     count: u32,
     persons: Vec<String>,
     venue: Option<&'a str>,
+    /// How the person travelled (the operator sees it; the API shows it by role).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    travel: Option<&'static str>,
     status: &'static str,
 }
 
@@ -121,6 +124,7 @@ fn view<'a>(
             .map(|&p| context::reveal(keys, p))
             .collect(),
         venue: x.venue.as_deref(),
+        travel: x.travel,
         status: states.get(&x.id).map_or("open", |s| s.status.as_str()),
     }
 }
@@ -178,7 +182,10 @@ fn write_table(w: &mut dyn Write, day: model::Date, rows: &[AlertOut<'_>]) -> an
             r.status,
             r.id
         )?;
-        writeln!(w, "    {}", r.detail)?;
+        match r.travel {
+            Some(t) => writeln!(w, "    {} (by {t})", r.detail)?,
+            None => writeln!(w, "    {}", r.detail)?,
+        }
         writeln!(w, "    → {}: {}", r.task, r.task_detail)?;
         if !r.persons.is_empty() {
             writeln!(w, "    persons: {}", r.persons.join(", "))?;

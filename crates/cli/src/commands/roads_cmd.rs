@@ -175,7 +175,7 @@ pub fn watch(g: &Globals, a: WatchArgs) -> anyhow::Result<()> {
         .iter()
         .map(|w| WatchedOut {
             person_id: context::reveal(&keys, w.person),
-            watch: WatchFields::of(w),
+            watch: WatchFields::of(w, engine::Account::local().role),
         })
         .collect();
     print_or_broken_pipe(|w| match (table_format(a.format), a.summary) {
@@ -214,7 +214,7 @@ pub fn watch(g: &Globals, a: WatchArgs) -> anyhow::Result<()> {
                     p.person_id,
                     p.watch.arrived,
                     p.watch.origin,
-                    p.watch.kind,
+                    p.watch.kind.unwrap_or(""),
                     p.watch.until,
                     p.watch.stay_region.as_deref().unwrap_or(""),
                     csv_field(p.watch.stay_community.as_deref().unwrap_or(""))
@@ -255,7 +255,7 @@ pub fn watch(g: &Globals, a: WatchArgs) -> anyhow::Result<()> {
                         p.watch.arrived,
                         p.watch.origin,
                         p.watch.origin_name.unwrap_or(""),
-                        p.watch.kind
+                        p.watch.kind.unwrap_or("?")
                     )?;
                 }
             }

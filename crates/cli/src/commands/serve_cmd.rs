@@ -47,6 +47,7 @@ pub fn serve(g: &Globals, a: ServeArgs) -> anyhow::Result<()> {
         timeout: Duration::from_secs(a.timeout.max(1)),
         public_rate: a.public_rate.max(0.01),
         spool: a.spool.clone(),
+        public_metrics: a.public_metrics,
         ..server::ServeOptions::default()
     };
     runtime()?.block_on(async move {

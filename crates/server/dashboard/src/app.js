@@ -141,6 +141,23 @@ async function login(event) {
   }
 }
 
+/// The sign-out button: the server revokes the session's token first (so a copy of it is
+/// worthless from now on), then the page forgets it.
+async function signOut() {
+  if (state.token) {
+    try {
+      await fetch("/api/v1/logout", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${state.token}` },
+      });
+    } catch {
+      // Offline: the token still expires with its session.
+    }
+  }
+  logout();
+}
+
+/// Forgets the session on this page (after a sign-out, or when the server no longer takes it).
 function logout() {
   state.token = null;
   state.account = null;
@@ -180,8 +197,8 @@ async function start() {
   $("#tabs").hidden = false;
   $("#logout").hidden = false;
   if (!state.asOf) {
-    const health = await (await fetch("/healthz")).json();
-    state.asOf = health.store?.last_date || new Date().toISOString().slice(0, 10);
+    const status = await api("/status");
+    state.asOf = status?.last_date || new Date().toISOString().slice(0, 10);
   }
   $("#as-of").value = state.asOf;
   await loadRegions();
@@ -653,7 +670,7 @@ async function showCode(event) {
 // ---- wiring ----------------------------------------------------------------------------
 
 $("#login-form").addEventListener("submit", login);
-$("#logout").addEventListener("click", logout);
+$("#logout").addEventListener("click", signOut);
 $("#tabs").addEventListener("click", (e) => {
   if (e.target.dataset.view) show(e.target.dataset.view);
 });

@@ -165,6 +165,15 @@ async function session(who) {
     await page.waitForSelector("#alert-list .status.acknowledged", { timeout: 20000 });
     check("worker: acknowledging shows the new status", true);
   }
+  // Signing out revokes the session on the server: the old token no longer answers.
+  const token = await page.evaluate(() => sessionStorage.getItem("fangyi.token"));
+  await page.click("#logout");
+  await page.waitForSelector("#login.active", { timeout: 20000 });
+  const after = await page.evaluate(
+    async (token) => (await fetch("/api/v1/me", { headers: { Authorization: `Bearer ${token}` } })).status,
+    token,
+  );
+  check("worker: signing out revokes the session's token", after === 401, `${after}`);
   check("worker: no script errors", errors.length === 0, errors.join("; "));
   await context.close();
 }

@@ -14,17 +14,13 @@ static STYLE: &str = include_str!(concat!(env!("OUT_DIR"), "/dashboard/style.css
 /// links to.
 static LEGAL: &str = include_str!(concat!(env!("OUT_DIR"), "/dashboard/app.js.LEGAL.txt"));
 
-/// Scripts and styles only from this server; ECharts sets styles from script.
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-                   img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
-
+/// An embedded file. The Content-Security-Policy and the other security headers are set for
+/// every response in one layer (`headers.rs`).
 fn asset(kind: &'static str, body: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, kind),
             (header::CACHE_CONTROL, "no-cache"),
-            (header::CONTENT_SECURITY_POLICY, CSP),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
         body,
     )

@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
 use engine::tracing_api::{CotravelParams, CotravelView};
 use serde::Deserialize;
 
@@ -38,9 +37,9 @@ pub async fn cotravel(
     ApiQuery(q): ApiQuery<CotravelQuery>,
 ) -> Result<Json<CotravelView>, ApiError> {
     if let Err(wait) = state.limiter.take(peer.ip()) {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
+        return Err(ApiError::too_many(
             format!("too many requests; try again in {:.0} s", wait.ceil()),
+            wait.ceil() as u64,
         ));
     }
     let p = CotravelParams {

@@ -1,42 +1,69 @@
-//! The health check, metrics, the OpenAPI document and its interactive page.
+//! The health check, metrics, the OpenAPI document and its interactive page. Neither the
+//! health check nor anything else without a token tells how much data there is: the figures
+//! are in `/metrics` (an admin's token, unless the operator opens it) and `/api/v1/status`.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Serialize;
 
 use crate::AppState;
+use crate::auth::bearer;
+use crate::error::ApiError;
 
 #[derive(Serialize)]
 pub struct Health {
     pub status: &'static str,
     pub version: &'static str,
-    pub store: Option<engine::Status>,
+    pub store: &'static str,
     pub database: &'static str,
 }
 
-/// `GET /healthz`: 200 with the store's figures when everything answers, 503 otherwise.
+/// `GET /healthz`: 200 when the store and the database answer, 503 otherwise; whether each
+/// does, and no figures.
 pub async fn healthz(State(state): State<AppState>) -> Response {
-    let status = state.engine.status().await;
+    let store = state.engine.status().await.is_ok();
     let db = state.engine.ops().audit_head().await.is_ok();
-    let ok = status.is_ok() && db;
+    let ok = store && db;
     let body = Health {
         status: if ok { "ok" } else { "degraded" },
         version: env!("CARGO_PKG_VERSION"),
-        store: status.ok(),
+        store: if store { "ok" } else { "unreadable" },
         database: if db { "ok" } else { "unreachable" },
     };
     let code = if ok {
-        axum::http::StatusCode::OK
+        StatusCode::OK
     } else {
-        axum::http::StatusCode::SERVICE_UNAVAILABLE
+        StatusCode::SERVICE_UNAVAILABLE
     };
     (code, Json(body)).into_response()
 }
 
-/// `GET /metrics`: Prometheus text format.
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// Refuses a `/metrics` request without an admin's token, unless metrics are public.
+async fn may_read_metrics(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    if state.public_metrics {
+        return Ok(());
+    }
+    let token = bearer(headers)?.ok_or_else(|| {
+        ApiError::unauthorized("metrics need an admin's token (or serve --public-metrics)")
+    })?;
+    let account = state.engine.authenticate(&token).await?;
+    if account.role != privacy::Role::Admin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("metrics are for admins, not the role {}", account.role),
+        ));
+    }
+    Ok(())
+}
+
+/// `GET /metrics`: Prometheus text format, for an admin's token (or anyone, with
+/// `public_metrics`).
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(e) = may_read_metrics(&state, &headers).await {
+        return e.into_response();
+    }
     let mut extra: Vec<(&str, &str, f64)> = Vec::new();
     if let Ok(s) = state.engine.status().await {
         extra.push(("fangyi_store_rows", "Rows in the store.", s.rows as f64));
@@ -77,4 +104,17 @@ pub async fn openapi(State(state): State<AppState>) -> Response {
 /// `GET /api/docs`: a page that reads the OpenAPI document and lets you try each call.
 pub async fn docs() -> Html<&'static str> {
     Html(include_str!("docs.html"))
+}
+
+/// `GET /api/docs.js`: the page's script (a file of its own: the Content-Security-Policy
+/// allows no inline script).
+pub async fn docs_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("docs.js"),
+    )
+        .into_response()
 }

@@ -159,6 +159,8 @@ impl City {
             spool: Some(dir.path().join("spool")),
             public_rate: 1000.0,
             public_burst: 1000,
+            login_rate: 1000.0,
+            login_burst: 1000,
             ..Default::default()
         };
         let server = tokio::spawn(server::serve(engine.clone(), opts, listener, async {
