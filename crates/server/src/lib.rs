@@ -151,11 +151,117 @@ impl utoipa::Modify for Vocabularies {
     }
 }
 
+/// Every response has the `description` OpenAPI requires (validators and client generators
+/// refuse a document without): a route that gives none gets its status's meaning in this API.
+/// Runs after the routes are merged in, so it sees every operation.
+struct Descriptions;
+
+impl Descriptions {
+    fn of(status: &str) -> &'static str {
+        match status {
+            "200" => "The answer.",
+            "201" => "Created.",
+            "204" => "Done; no body.",
+            "400" => "Bad input: a malformed id, date, query string or body; `error` says which.",
+            "401" => {
+                "No token, or an unknown, revoked or expired one (`WWW-Authenticate: Bearer`)."
+            }
+            "403" => "The role, purpose or scope does not allow this; the refusal is audited.",
+            "404" => "Not found.",
+            "409" => "Conflicts with the current state.",
+            "413" => "The body is over the limit.",
+            "429" => "Too many requests from this address; try again later.",
+            "500" => "Internal error; the server's log has the details.",
+            "503" => "Not available now: no issuer key yet, or the request took too long.",
+            s if s.starts_with('2') => "Success.",
+            s if s.starts_with('4') => "The request cannot be answered as sent; `error` says why.",
+            _ => "The server could not answer; `error` says why.",
+        }
+    }
+}
+
+impl utoipa::Modify for Descriptions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        let fill = |responses: &mut std::collections::BTreeMap<
+            String,
+            RefOr<utoipa::openapi::Response>,
+        >| {
+            for (status, r) in responses.iter_mut() {
+                if let RefOr::T(r) = r
+                    && r.description.trim().is_empty()
+                {
+                    r.description = Descriptions::of(status).to_string();
+                }
+            }
+        };
+        for op in operations(openapi) {
+            fill(&mut op.responses.responses);
+        }
+        if let Some(c) = openapi.components.as_mut() {
+            fill(&mut c.responses);
+        }
+    }
+}
+
+/// A request body sent as something other than JSON is a file uploaded as it is (CSV, JSON
+/// Lines, Parquet): its schema says so (`format: binary`, raw bytes), where a route's `String`
+/// would claim text — which a Parquet file is not — and leave client generators unable to send it.
+struct RawBodies;
+
+impl utoipa::Modify for RawBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{KnownFormat, Schema, SchemaFormat, SchemaType, Type};
+        use utoipa::openapi::RefOr;
+        for op in operations(openapi) {
+            let Some(RefOr::T(body)) = op.request_body.as_mut() else {
+                continue;
+            };
+            for (media, content) in body.content.iter_mut() {
+                let RefOr::T(content) = content else { continue };
+                if media.contains("json") {
+                    continue;
+                }
+                if let Some(RefOr::T(Schema::Object(o))) = content.schema.as_mut()
+                    && o.schema_type == SchemaType::Type(Type::String)
+                    && o.format.is_none()
+                {
+                    o.format = Some(SchemaFormat::KnownFormat(KnownFormat::Binary));
+                }
+            }
+        }
+    }
+}
+
+/// Every operation of the document.
+fn operations(
+    openapi: &mut utoipa::openapi::OpenApi,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    openapi.paths.paths.values_mut().flat_map(|item| {
+        [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+            &mut item.query,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(item.additional_operations.values_mut())
+    })
+}
+
 /// The OpenAPI document of the routes.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(routes::api().split_for_parts().1);
     doc.merge(routes::uploads().split_for_parts().1);
+    utoipa::Modify::modify(&Descriptions, &mut doc);
+    utoipa::Modify::modify(&RawBodies, &mut doc);
     doc
 }
 
