@@ -246,6 +246,9 @@ pub struct SqlArgs {
     pub query: String,
     #[arg(long, value_enum, default_value_t = TableFormat::Table)]
     pub format: TableFormat,
+    /// MiB of memory the query may hold for joins, sorts and aggregates; past it, it fails.
+    #[arg(long, env = "FANGYI_SQL_MEMORY_MIB", default_value_t = 1024)]
+    pub memory_mib: u64,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -850,6 +853,9 @@ pub struct ServeArgs {
     /// An alert rules file instead of the built-in thresholds (`fangyi alerts --show-rules`).
     #[arg(long)]
     pub alert_rules: Option<PathBuf>,
+    /// MiB of memory all running SQL queries together may hold; a query past it fails.
+    #[arg(long, env = "FANGYI_SQL_MEMORY_MIB", default_value_t = 1024)]
+    pub sql_memory_mib: u64,
 }
 
 #[derive(Subcommand, Debug)]

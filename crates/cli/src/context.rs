@@ -182,6 +182,23 @@ pub fn record(
     )
 }
 
+/// Records a command that failed after [`check`] allowed it (a query that did not finish),
+/// with `outcome` saying why.
+pub fn record_failure(
+    g: &crate::commands::Globals,
+    keys: &Keys,
+    action: privacy::Action,
+    purpose: privacy::Purpose,
+    request: String,
+    outcome: String,
+) -> anyhow::Result<()> {
+    append(
+        g,
+        keys,
+        entry(action, purpose, request, Vec::new(), 0, outcome),
+    )
+}
+
 /// Records a read of personal data by the operator at the command line in the audit log
 /// (contract §5): as `cli:<login>` with the admin role, for `--purpose` or the command's usual
 /// purpose, which the policy must allow for the action ([`check`], then [`record`]).

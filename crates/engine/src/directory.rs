@@ -219,6 +219,21 @@ impl Directory {
         }
     }
 
+    /// Everyone living within `scope`, sorted by pseudonym.
+    pub fn persons_in(&self, scope: &privacy::Scope) -> Vec<i64> {
+        self.entries
+            .iter()
+            .filter(|e| {
+                scope.contains(Residence {
+                    region: Region::new(e.region),
+                    community: (e.community != NONE)
+                        .then(|| self.communities[e.community as usize].as_str()),
+                })
+            })
+            .map(|e| e.person)
+            .collect()
+    }
+
     /// The residents of a community, sorted by pseudonym.
     pub fn residents(&self, community: &str) -> Vec<i64> {
         let Some(c) = self.communities.iter().position(|x| x == community) else {

@@ -130,6 +130,8 @@ pub struct EngineOptions {
     pub rules: RuleSet,
     /// The alert thresholds; default the built-in ones.
     pub alert_rules: alerts::AlertRules,
+    /// Bounds on SQL from outside: statement size and nesting, memory, threads.
+    pub sql: query::Limits,
 }
 
 impl EngineOptions {
@@ -139,6 +141,7 @@ impl EngineOptions {
             db_url: None,
             rules: RuleSet::builtin(),
             alert_rules: alerts::AlertRules::builtin(),
+            sql: query::Limits::default(),
         }
     }
 }

@@ -1,16 +1,31 @@
-//! Read-only SQL for analysts, over the pseudonymised tables only: person ids are the store's
-//! keyed pseudonyms, sealed fields are not tables, and `pseudonym()` (which would turn a known ID
-//! number into its pseudonym) is not available.
+//! Read-only SQL from outside: each role's session sees the tables [`privacy::sql_view`] gives it
+//! — an admin the stored tables, an epidemiologist the rows of the persons in their region, an
+//! analyst the de-identified tables (quasi-identifiers generalised until every combination is
+//! shared by at least [`privacy::sql::K`] persons) — built once per snapshot and scope and
+//! kept. Person ids are the store's keyed pseudonyms, sealed fields are not tables, and
+//! `pseudonym()` (which would turn a known ID number into its pseudonym) is not available.
+//!
+//! Statements are bounded ([`query::Limits`]) and planned and run on the SQL threads
+//! ([`query::SqlRunner`]: known stacks, one memory pool). Each runs as its own task: a request
+//! cut off by the server's time limit or a client that went away cancels the query, and the
+//! audit entry — with the statement — is written whatever happened.
+
+use std::sync::{Arc, OnceLock};
 
 use arrow::array::RecordBatch;
 use futures_util::StreamExt;
-use privacy::Action;
+use privacy::{Action, Scope, SqlView};
+use query::{Deidentified, PersonSet, Query, QueryError, SqlRunner, Tables};
 use serde::Serialize;
 
-use crate::{Caller, Engine, EngineError};
+use crate::recent::Recent;
+use crate::{Account, Caller, Engine, EngineError, Snapshot, Stamp};
 
 /// At most this many rows are returned; the answer says when it was cut.
 pub const MAX_ROWS: usize = 10_000;
+
+/// The most memory the returned rows may hold before they become JSON.
+pub const MAX_ANSWER_BYTES: usize = 64 << 20;
 
 /// `POST /sql`.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -22,6 +37,24 @@ pub struct SqlAnswer {
     pub rows: Vec<serde_json::Value>,
     /// True when more rows matched than [`MAX_ROWS`].
     pub truncated: bool,
+}
+
+/// The engine's SQL machinery: the runner (started on first use) and the tables of recent
+/// snapshots and scopes.
+pub(crate) struct SqlState {
+    limits: query::Limits,
+    runner: OnceLock<Result<Arc<SqlRunner>, String>>,
+    tables: Recent<(Stamp, SqlView, Scope), Tables>,
+}
+
+impl SqlState {
+    pub fn new(limits: query::Limits) -> SqlState {
+        SqlState {
+            limits,
+            runner: OnceLock::new(),
+            tables: Recent::new(8),
+        }
+    }
 }
 
 fn to_json(batches: &[RecordBatch]) -> Result<Vec<serde_json::Value>, EngineError> {
@@ -39,63 +72,180 @@ fn to_json(batches: &[RecordBatch]) -> Result<Vec<serde_json::Value>, EngineErro
     serde_json::from_slice(&buf).map_err(EngineError::internal)
 }
 
+/// The engine error of a query error: the statement's fault is a 400.
+fn query_error(e: QueryError) -> EngineError {
+    match e {
+        QueryError::Sql(m) | QueryError::Limit(m) | QueryError::Resources(m) => {
+            EngineError::BadRequest(m)
+        }
+        QueryError::Execution(m) => EngineError::BadRequest(m),
+        e @ QueryError::Output(_) => EngineError::internal(e),
+    }
+}
+
+/// The request as the audit log records it: what the caller said, and the statement.
+fn audited_request(caller: &Caller, statement: &str) -> Caller {
+    let mut c = caller.clone();
+    c.request = format!("{} {}", caller.request, privacy::mask_ids(statement.trim()));
+    c
+}
+
 impl Engine {
-    /// Runs one read-only statement and returns up to [`MAX_ROWS`] rows.
+    /// Runs one read-only statement and returns up to [`MAX_ROWS`] rows of the tables the
+    /// caller's role may see.
     pub async fn sql(&self, caller: &Caller, statement: &str) -> Result<SqlAnswer, EngineError> {
+        let engine = self.clone();
+        let caller = caller.clone();
+        let statement = statement.to_string();
+        // Dropped when this future is (the server's time limit, a client gone): the task
+        // sees it, cancels the query and still audits.
+        let (_here, gone) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move { engine.sql_task(&caller, &statement, gone).await })
+            .await
+            .map_err(EngineError::internal)?
+    }
+
+    async fn sql_task(
+        &self,
+        caller: &Caller,
+        statement: &str,
+        gone: tokio::sync::oneshot::Receiver<()>,
+    ) -> Result<SqlAnswer, EngineError> {
+        let caller = &audited_request(caller, statement);
         if let Err(denied) = privacy::authorize(caller.account.role, Action::Sql, caller.purpose) {
             let e = EngineError::Denied(denied);
             self.audit(caller, Action::Sql, Vec::new(), 0, e.outcome())
                 .await?;
             return Err(e);
         }
-        let result = self.sql_rows(statement).await;
-        match &result {
-            Ok(a) => {
-                self.audit(
-                    caller,
-                    Action::Sql,
-                    Vec::new(),
-                    a.rows.len() as i64,
-                    "ok".into(),
-                )
-                .await?
-            }
-            Err(e) => {
-                self.audit(caller, Action::Sql, Vec::new(), 0, e.outcome())
-                    .await?
-            }
-        }
+        let result = tokio::select! {
+            r = self.sql_rows(&caller.account, statement) => r,
+            _ = gone => Err(EngineError::Unavailable(
+                "the request was cut off (time limit, or the client went away); the query was \
+                 cancelled".into(),
+            )),
+        };
+        let (rows, outcome) = match &result {
+            Ok(a) => (a.rows.len() as i64, "ok".to_string()),
+            Err(e) => (0, e.outcome()),
+        };
+        self.audit(caller, Action::Sql, Vec::new(), rows, outcome)
+            .await?;
         result
     }
 
-    async fn sql_rows(&self, statement: &str) -> Result<SqlAnswer, EngineError> {
-        let q = self
-            .read(|snap| {
-                query::Query::open_pseudonymised(&snap.store).map_err(EngineError::internal)
+    /// The SQL threads, started on first use.
+    fn sql_runner(&self) -> Result<Arc<SqlRunner>, EngineError> {
+        let state = &self.inner.sql;
+        state
+            .runner
+            .get_or_init(|| {
+                SqlRunner::new(state.limits.clone())
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
             })
-            .await?;
-        let mut stream = q.stream(statement).await.map_err(|e| match e {
-            query::QueryError::Sql(m) => EngineError::BadRequest(m),
-            e => EngineError::BadRequest(e.to_string()),
-        })?;
-        let schema = stream.schema();
-        let mut batches = Vec::new();
-        let mut n = 0usize;
-        let mut truncated = false;
-        while let Some(b) = stream.next().await {
-            let b = b.map_err(|e| EngineError::BadRequest(e.to_string()))?;
-            if n + b.num_rows() > MAX_ROWS {
-                batches.push(b.slice(0, MAX_ROWS - n));
-                truncated = true;
-                break;
-            }
-            n += b.num_rows();
-            batches.push(b);
+            .clone()
+            .map_err(EngineError::Internal)
+    }
+
+    /// The tables `account` sees in the current snapshot: built once per snapshot, view and
+    /// scope, then kept.
+    async fn sql_tables(
+        &self,
+        account: &Account,
+        snap: &Arc<Snapshot>,
+        runner: &Arc<SqlRunner>,
+    ) -> Result<Arc<Tables>, EngineError> {
+        let view = privacy::sql_view(account.role);
+        let scope = account.scope.clone();
+        if view == SqlView::Stored || (view == SqlView::InScope && scope.is_everyone()) {
+            return Ok(Arc::new(Tables::Stored));
         }
-        Ok(SqlAnswer {
-            columns: schema.fields().iter().map(|f| f.name().clone()).collect(),
-            rows: to_json(&batches)?,
-            truncated,
-        })
+        let key = (snap.stamp, view, scope.clone());
+        self.inner
+            .sql
+            .tables
+            .get_or_try(key, async || {
+                let persons = if scope.is_everyone() {
+                    None
+                } else {
+                    let snap = snap.clone();
+                    let persons = tokio::task::spawn_blocking(move || {
+                        Ok::<_, EngineError>(snap.directory()?.persons_in(&scope))
+                    })
+                    .await
+                    .map_err(EngineError::internal)??;
+                    Some(PersonSet::new(persons))
+                };
+                match (view, persons) {
+                    (SqlView::InScope, Some(set)) => Ok(Tables::InScope(set)),
+                    (_, persons) => {
+                        let snap = snap.clone();
+                        let d = runner
+                            .spawn(async move { Deidentified::build(&snap.store, persons).await })
+                            .await
+                            .map_err(EngineError::internal)?
+                            .map_err(EngineError::internal)?;
+                        Ok(Tables::Deidentified(Arc::new(d)))
+                    }
+                }
+            })
+            .await
+    }
+
+    async fn sql_rows(&self, account: &Account, statement: &str) -> Result<SqlAnswer, EngineError> {
+        let runner = self.sql_runner()?;
+        let snap = {
+            let engine = self.clone();
+            tokio::task::spawn_blocking(move || engine.snapshot())
+                .await
+                .map_err(EngineError::internal)??
+        };
+        let tables = self.sql_tables(account, &snap, &runner).await?;
+        let statement = statement.to_string();
+        let r = runner.clone();
+        let work = runner.spawn(async move {
+            let q = Query::open_for(&snap.store, None, &tables, &r).map_err(query_error)?;
+            let mut stream = q.stream(&statement).await.map_err(query_error)?;
+            let schema = stream.schema();
+            let mut batches = Vec::new();
+            let (mut n, mut bytes) = (0usize, 0usize);
+            let mut truncated = false;
+            while let Some(b) = stream.next().await {
+                let b = b.map_err(|e| query_error(query::execution(e)))?;
+                bytes += b.get_array_memory_size();
+                if bytes > MAX_ANSWER_BYTES {
+                    return Err(EngineError::BadRequest(format!(
+                        "the answer is larger than {} MiB; select fewer columns or rows",
+                        MAX_ANSWER_BYTES >> 20
+                    )));
+                }
+                if n + b.num_rows() > MAX_ROWS {
+                    batches.push(b.slice(0, MAX_ROWS - n));
+                    truncated = true;
+                    break;
+                }
+                n += b.num_rows();
+                batches.push(b);
+            }
+            Ok(SqlAnswer {
+                columns: schema.fields().iter().map(|f| f.name().clone()).collect(),
+                rows: to_json(&batches)?,
+                truncated,
+            })
+        });
+        // Dropping this future (the request cut off) aborts the query on the SQL threads.
+        let abort = work.abort_handle();
+        let _cancel = CancelOnDrop(abort);
+        work.await.map_err(EngineError::internal)?
+    }
+}
+
+/// Aborts a task when dropped before it finished.
+struct CancelOnDrop(tokio::task::AbortHandle);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

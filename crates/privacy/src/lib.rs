@@ -8,6 +8,7 @@ pub mod audit;
 pub mod mask;
 pub mod policy;
 pub mod scope;
+pub mod sql;
 
 pub use audit::{AuditEntry, ChainBreak, ChainChecker, GENESIS, chain_hash};
 pub use mask::{mask_id, mask_ids, mask_name, mask_personal, mask_phone};
@@ -15,3 +16,4 @@ pub use policy::{
     Action, Denied, Disclosure, Purpose, Role, authorize, disclosure, purposes, sees_travel,
 };
 pub use scope::{Residence, Scope};
+pub use sql::{ColumnRule, SqlView, analyst_column, sql_view};

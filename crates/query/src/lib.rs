@@ -1,17 +1,25 @@
 //! SQL over a data dir with DataFusion: every kind is a table of its name over the committed
 //! Parquet files, read-only, with a few domain functions (`pseudonym`, `covers`, `prefecture`,
-//! `region_name`).
+//! `region_name`). Statements from outside are bounded before planning ([`Limits`]) and run on
+//! threads with a known stack and one memory pool ([`SqlRunner`]); a session for a role that
+//! may not see everything registers views instead of the stored files ([`Tables`]).
 //!
 //! Invariant: only the stored tables are visible, never the vault. Person ids appear as their
-//! pseudonyms; `pseudonym('…')` is how an operator holding the key finds a person's rows.
+//! pseudonyms; `pseudonym('…')` is how an operator holding the key finds a person's rows. Plans
+//! name stored files relative to the data dir, never by their path on the server.
 
+mod deidentify;
 mod functions;
+mod limits;
 mod output;
+mod runner;
+mod views;
 
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
+use datafusion::dataframe::DataFrame;
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
@@ -19,18 +27,31 @@ use datafusion::datasource::listing::{
 };
 use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
+use datafusion::sql::sqlparser::parser::ParserError;
 use model::Kind;
 use store::Store;
 use vault::Keys;
 
+pub use deidentify::{Deidentified, persons_schema};
+pub use limits::Limits;
 pub use output::{OutputFormat, write_stream};
+pub use runner::SqlRunner;
+pub use views::{PersonSet, Tables};
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     /// The SQL itself is wrong: syntax, unknown table or column, types, or a write attempt.
     #[error("{0}")]
     Sql(String),
+    /// The statement is past a [`Limits`] bound (length, nesting, size).
+    #[error("{0}")]
+    Limit(String),
+    /// The query needed more memory than the pool allows.
+    #[error("{0}")]
+    Resources(String),
     /// Running a valid query failed (I/O, resources).
     #[error("{0}")]
     Execution(String),
@@ -42,13 +63,25 @@ fn planning(e: DataFusionError) -> QueryError {
     QueryError::Sql(e.to_string())
 }
 
-fn execution(e: DataFusionError) -> QueryError {
+/// An error while running a query: running out of the memory pool is said plainly.
+pub fn execution(e: DataFusionError) -> QueryError {
+    if let DataFusionError::ResourcesExhausted(m) = e.find_root() {
+        return QueryError::Resources(format!(
+            "the query needs more memory than SQL may use ({m}); aggregate or filter more, or \
+             add a LIMIT"
+        ));
+    }
     QueryError::Execution(e.to_string())
 }
+
+/// The URL stored files are read through: an object store rooted at the data dir, so a plan
+/// (`EXPLAIN`) or an error names a file by its place in the data dir, not on the server.
+const STORE_URL: &str = "fangyi-store://data";
 
 /// A SQL session over one snapshot of a data dir.
 pub struct Query {
     ctx: SessionContext,
+    limits: Limits,
 }
 
 impl std::fmt::Debug for Query {
@@ -57,47 +90,109 @@ impl std::fmt::Debug for Query {
     }
 }
 
+/// Every stored file of `kind` as one table (an empty one when there are none).
+fn stored_table(
+    store: &Store,
+    kind: Kind,
+) -> Result<Arc<dyn datafusion::catalog::TableProvider>, QueryError> {
+    let schema = store::arrow_schema(kind, store.zone());
+    let files: Vec<String> = store
+        .manifest()
+        .files(kind)
+        .map(|f| f.path.replace('\\', "/"))
+        .collect();
+    if files.is_empty() {
+        return Ok(Arc::new(
+            MemTable::try_new(schema, vec![vec![]]).map_err(execution)?,
+        ));
+    }
+    let urls = files
+        .iter()
+        .map(|p| ListingTableUrl::parse(format!("{STORE_URL}/{p}")))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(execution)?;
+    let options =
+        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let config = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(options)
+        .with_schema(schema);
+    Ok(Arc::new(ListingTable::try_new(config).map_err(execution)?))
+}
+
 impl Query {
     /// Registers every kind as a table (an empty one when nothing of that kind is stored), and
     /// the functions, `pseudonym()` included (for the key holder).
     pub fn open(store: &Store, keys: &Keys) -> Result<Query, QueryError> {
-        Query::open_with(store, Some(keys))
+        Query::open_with(store, Some(keys), &Tables::Stored, None, Limits::default())
     }
 
     /// The tables and functions without `pseudonym()`: for analysts, who may count and join
     /// pseudonyms but must not turn an ID number they know into its pseudonym.
     pub fn open_pseudonymised(store: &Store) -> Result<Query, QueryError> {
-        Query::open_with(store, None)
+        Query::open_with(store, None, &Tables::Stored, None, Limits::default())
     }
 
-    fn open_with(store: &Store, keys: Option<&Keys>) -> Result<Query, QueryError> {
-        let config = SessionConfig::new()
+    /// A session for statements from outside: `tables` as the role may see them, without
+    /// `pseudonym()` unless `keys` are given, bounded by the runner's limits and running in
+    /// its memory pool.
+    pub fn open_for(
+        store: &Store,
+        keys: Option<&Keys>,
+        tables: &Tables,
+        runner: &SqlRunner,
+    ) -> Result<Query, QueryError> {
+        Query::open_with(
+            store,
+            keys,
+            tables,
+            Some(runner.env()),
+            runner.limits().clone(),
+        )
+    }
+
+    pub(crate) fn open_with(
+        store: &Store,
+        keys: Option<&Keys>,
+        tables: &Tables,
+        env: Option<Arc<RuntimeEnv>>,
+        limits: Limits,
+    ) -> Result<Query, QueryError> {
+        let mut config = SessionConfig::new()
             .with_information_schema(true)
             .with_default_catalog_and_schema("fangyi", "public");
-        let ctx = SessionContext::new_with_config(config);
-        let zone = store.zone();
+        config.options_mut().sql_parser.recursion_limit =
+            datafusion::common::config::ConfigNonZeroUsize::try_new(limits.parser_recursion.max(1))
+                .map_err(execution)?;
+        let ctx = match env {
+            Some(env) => SessionContext::new_with_config_rt(config, env),
+            None => SessionContext::new_with_config(config),
+        };
+        if store.root().is_dir() {
+            let root =
+                datafusion::object_store::local::LocalFileSystem::new_with_prefix(store.root())
+                    .map_err(|e| QueryError::Execution(format!("the data dir: {e}")))?;
+            let url = ObjectStoreUrl::parse(STORE_URL).map_err(execution)?;
+            ctx.register_object_store(url.as_ref(), Arc::new(root));
+        }
         for &kind in Kind::ALL {
-            let schema = store::arrow_schema(kind, zone);
-            let files = store.table_files(kind);
-            let table: Arc<dyn datafusion::catalog::TableProvider> = if files.is_empty() {
-                Arc::new(MemTable::try_new(schema, vec![vec![]]).map_err(execution)?)
-            } else {
-                let urls = files
-                    .iter()
-                    .map(|p| ListingTableUrl::parse(p.to_string_lossy()))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(execution)?;
-                let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-                    .with_file_extension(".parquet");
-                let config = ListingTableConfig::new_with_multi_paths(urls)
-                    .with_listing_options(options)
-                    .with_schema(schema);
-                Arc::new(ListingTable::try_new(config).map_err(execution)?)
+            let stored = stored_table(store, kind)?;
+            let table = match tables {
+                Tables::Stored => stored,
+                Tables::InScope(set) => {
+                    views::in_scope_view(&ctx, kind, stored, set).map_err(execution)?
+                }
+                Tables::Deidentified(d) if kind == Kind::Persons => Arc::new(
+                    MemTable::try_new(persons_schema(), vec![vec![d.persons().clone()]])
+                        .map_err(execution)?,
+                ),
+                Tables::Deidentified(d) => {
+                    views::deidentified_view(&ctx, kind, stored, d).map_err(execution)?
+                }
             };
             ctx.register_table(kind.name(), table).map_err(execution)?;
         }
         functions::register(&ctx, keys);
-        Ok(Query { ctx })
+        Ok(Query { ctx, limits })
     }
 
     fn options() -> SQLOptions {
@@ -107,23 +202,47 @@ impl Query {
             .with_allow_statements(false)
     }
 
-    /// Plans `sql` and starts it; planning errors are [`QueryError::Sql`].
+    /// Checks `sql` against the limits, plans it and refuses anything but a read. Planning
+    /// recurses over the statement: call it on a thread of a [`SqlRunner`] for statements
+    /// from outside.
+    pub async fn plan(&self, sql: &str) -> Result<DataFrame, QueryError> {
+        self.limits.check_text(sql)?;
+        let state = self.ctx.state();
+        let dialect = state.config().options().sql_parser.dialect;
+        let statement = state
+            .sql_to_statement(sql, &dialect)
+            .map_err(|e| match e.find_root() {
+                DataFusionError::SQL(p, _)
+                    if matches!(**p, ParserError::RecursionLimitExceeded) =>
+                {
+                    QueryError::Limit(format!(
+                        "the statement nests deeper than {} levels of parentheses, subqueries or \
+                         operators",
+                        self.limits.parser_recursion
+                    ))
+                }
+                _ => planning(e),
+            })?;
+        self.limits.check_statement(&statement)?;
+        let plan = state.statement_to_plan(statement).await.map_err(planning)?;
+        self.limits.check_plan(&plan)?;
+        Self::options().verify_plan(&plan).map_err(planning)?;
+        self.ctx.execute_logical_plan(plan).await.map_err(planning)
+    }
+
+    /// Plans `sql` and starts it; planning errors are [`QueryError::Sql`] (or
+    /// [`QueryError::Limit`]).
     pub async fn stream(&self, sql: &str) -> Result<SendableRecordBatchStream, QueryError> {
-        let df = self
-            .ctx
-            .sql_with_options(sql, Self::options())
+        self.plan(sql)
+            .await?
+            .execute_stream()
             .await
-            .map_err(planning)?;
-        df.execute_stream().await.map_err(execution)
+            .map_err(execution)
     }
 
     /// Runs `sql` to completion.
     pub async fn collect(&self, sql: &str) -> Result<(SchemaRef, Vec<RecordBatch>), QueryError> {
-        let df = self
-            .ctx
-            .sql_with_options(sql, Self::options())
-            .await
-            .map_err(planning)?;
+        let df = self.plan(sql).await?;
         let schema = Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await.map_err(execution)?;
         Ok((schema, batches))

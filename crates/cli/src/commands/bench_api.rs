@@ -138,6 +138,7 @@ pub fn run(g: &Globals, a: BenchApiArgs) -> anyhow::Result<()> {
                 db_url: Some(db_url),
                 rules: rules::RuleSet::builtin(),
                 alert_rules: alerts::AlertRules::builtin(),
+                ..EngineOptions::new(&data)
             },
             keys.clone(),
         )

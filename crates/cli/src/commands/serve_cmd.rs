@@ -57,6 +57,10 @@ pub fn serve(g: &Globals, a: ServeArgs) -> anyhow::Result<()> {
                 db_url: g.db.clone(),
                 rules,
                 alert_rules,
+                sql: query::Limits {
+                    memory_bytes: (a.sql_memory_mib.max(1) << 20) as usize,
+                    ..query::Limits::default()
+                },
             },
             keys,
         )
@@ -278,6 +282,7 @@ async fn open_engine(g: &Globals) -> anyhow::Result<Engine> {
             db_url: g.db.clone(),
             rules: rules::RuleSet::builtin(),
             alert_rules: alerts::AlertRules::builtin(),
+            ..EngineOptions::new(g.data())
         },
         keys,
     )

@@ -1,11 +1,12 @@
-//! `fangyi sql`: read-only SQL over the data dir, as a table, CSV or JSON.
+//! `fangyi sql`: read-only SQL over the data dir, as a table, CSV or JSON. Planned and run on
+//! the SQL threads with the same bounds as the server's (statement size and nesting, memory).
 
 use std::io::Write;
 
-use query::{OutputFormat, Query, QueryError};
+use query::{Limits, OutputFormat, Query, QueryError, SqlRunner, Tables};
 
 use crate::cli::{SqlArgs, TableFormat};
-use crate::commands::{Globals, runtime};
+use crate::commands::Globals;
 use crate::context;
 use crate::exit::usage;
 
@@ -17,24 +18,36 @@ pub fn output_format(f: TableFormat) -> OutputFormat {
     }
 }
 
-/// Runs `sql` and writes the result to `out`.
+/// Runs `sql` with the default limits and writes the result to `out`.
 pub fn query_to(
     g: &Globals,
     sql: &str,
     format: OutputFormat,
     out: &mut dyn Write,
 ) -> anyhow::Result<u64> {
+    query_with(g, sql, format, Limits::default(), out)
+}
+
+fn query_with(
+    g: &Globals,
+    sql: &str,
+    format: OutputFormat,
+    limits: Limits,
+    out: &mut dyn Write,
+) -> anyhow::Result<u64> {
     let keys = g.keys()?;
     let store = context::store(g.data(), &keys)?;
-    let q = Query::open(&store, &keys)?;
-    let rt = runtime()?;
-    rt.block_on(async {
-        let stream = q.stream(sql).await.map_err(|e| match e {
-            QueryError::Sql(m) => usage(format!("SQL: {m}")),
+    let runner = SqlRunner::new(limits)?;
+    let q = Query::open_for(&store, Some(&keys), &Tables::Stored, &runner)?;
+    let statement = sql.to_string();
+    // Planned on the SQL threads (known stacks); drained here into `out`.
+    let stream = runner
+        .run(async move { q.stream(&statement).await })?
+        .map_err(|e| match e {
+            QueryError::Sql(m) | QueryError::Limit(m) => usage(format!("SQL: {m}")),
             other => other.into(),
         })?;
-        Ok(query::write_stream(stream, format, out).await?)
-    })
+    Ok(runner.block_on(query::write_stream(stream, format, out))?)
 }
 
 pub fn run(g: &Globals, a: SqlArgs) -> anyhow::Result<()> {
@@ -49,16 +62,32 @@ pub fn run(g: &Globals, a: SqlArgs) -> anyhow::Result<()> {
     )?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let rows = query_to(g, &a.query, output_format(a.format), &mut out)?;
+    let limits = Limits {
+        memory_bytes: (a.memory_mib.max(1) << 20) as usize,
+        ..Limits::default()
+    };
+    let result = query_with(g, &a.query, output_format(a.format), limits, &mut out);
     out.flush()?;
-    // Pseudonymised rows: the statement and the count are what the log needs.
-    context::record(
-        g,
-        &keys,
-        privacy::Action::Sql,
-        purpose,
-        request,
-        Vec::new(),
-        rows as i64,
-    )
+    // Pseudonymised rows: the statement and the count are what the log needs. A query that
+    // failed is recorded too, with its statement.
+    match &result {
+        Ok(rows) => context::record(
+            g,
+            &keys,
+            privacy::Action::Sql,
+            purpose,
+            request,
+            Vec::new(),
+            *rows as i64,
+        )?,
+        Err(e) => context::record_failure(
+            g,
+            &keys,
+            privacy::Action::Sql,
+            purpose,
+            request,
+            format!("error: {e}"),
+        )?,
+    }
+    result.map(|_| ())
 }

@@ -124,6 +124,7 @@ impl City {
                 db_url,
                 rules: rules::RuleSet::builtin(),
                 alert_rules: alerts::AlertRules::builtin(),
+                ..EngineOptions::new(&data)
             },
             keys.clone(),
         )
