@@ -204,10 +204,7 @@ impl<'a> ChunkBuilder<'a> {
             spec,
             zone,
             keys,
-            today: {
-                let (y, m, d) = today.ymd();
-                y as u32 * 10_000 + m * 100 + d
-            },
+            today: yyyymmdd(today),
             rid_base: i64::from(staging.seq()) << 32,
             plan: Plan::new(spec, zone),
             staging,
@@ -253,36 +250,27 @@ impl<'a> ChunkBuilder<'a> {
     /// Validates and stores the row on lines `line..=last`; records a reject and stores
     /// nothing if any field is bad.
     pub(crate) fn push(&mut self, line: u64, last: u64, row: &dyn Row) {
+        if let Err((column, e)) = self.try_push_row(line, row) {
+            self.reject_span(line, last, column, Reason::Field(e), 1);
+        }
+    }
+
+    /// Validates and stores the row starting on `line`; says which column is bad and why
+    /// when it is refused (nothing is recorded then: the caller decides the reject's span).
+    pub(crate) fn try_push_row(
+        &mut self,
+        line: u64,
+        row: &dyn Row,
+    ) -> Result<(), (&'static str, FieldError)> {
         match self.try_push(line, row) {
             Ok(date) => {
                 self.accepted += 1;
                 if self.parts[&date].rows >= BATCH_ROWS {
                     self.flush(date);
                 }
+                Ok(())
             }
-            Err((col, e)) => {
-                let column = col.map(|c| self.spec.columns[c].name).unwrap_or("");
-                self.reject_span(line, last, column, Reason::Field(e), 1);
-            }
-        }
-    }
-
-    fn partition_of(&mut self, row: &dyn Row) -> Result<Option<Date>, (Option<usize>, FieldError)> {
-        let Some(p) = self.plan.partition else {
-            return Ok(None);
-        };
-        let col = &self.spec.columns[p];
-        let text = row.text(p).map_err(|e| (Some(p), e))?;
-        let text = text.ok_or_else(|| {
-            (
-                Some(p),
-                FieldError::new("required field is missing or empty"),
-            )
-        })?;
-        match self.parser.parse(col.ty, &text).map_err(|e| (Some(p), e))? {
-            Value::Timestamp(t) => Ok(Some(t.date(self.zone))),
-            Value::Date(d) => Ok(Some(d)),
-            _ => unreachable!("partition columns are times or dates"),
+            Err((col, e)) => Err((col.map(|c| self.spec.columns[c].name).unwrap_or(""), e)),
         }
     }
 
@@ -291,15 +279,14 @@ impl<'a> ChunkBuilder<'a> {
         line: u64,
         row: &dyn Row,
     ) -> Result<Option<Date>, (Option<usize>, FieldError)> {
-        let date = self.partition_of(row)?;
+        let date = partition_of(self.spec, &self.plan, self.zone, &mut self.parser, row)?;
         let (schema, capacity) = (&self.plan.schema, self.capacity);
         let part = self
             .parts
             .entry(date)
             .or_insert_with(|| Part::new(schema, capacity));
-        let before = part.rows;
         self.scratch.clear();
-        let result = fill_row(
+        validate_into(
             self.spec,
             &self.plan,
             self.keys,
@@ -308,14 +295,7 @@ impl<'a> ChunkBuilder<'a> {
             row,
             part,
             &mut self.scratch,
-        );
-        let result = result.and_then(|()| check_row(self.spec, &self.plan, part));
-        if let Err(e) = result {
-            for c in &mut part.cols {
-                c.truncate(before);
-            }
-            return Err(e);
-        }
+        )?;
         let rid = self.rid_base | (line as i64 & 0xFFFF_FFFF);
         part.cols[self.plan.rid].push_i64(rid);
         part.rows += 1;
@@ -367,6 +347,115 @@ impl<'a> ChunkBuilder<'a> {
             None => Ok(()),
         }
     }
+}
+
+/// The partition date of `row` (the deployment-zone date of the kind's partition column).
+fn partition_of(
+    spec: &KindSpec,
+    plan: &Plan,
+    zone: Zone,
+    parser: &mut field::Parser,
+    row: &dyn Row,
+) -> Result<Option<Date>, (Option<usize>, FieldError)> {
+    let Some(p) = plan.partition else {
+        return Ok(None);
+    };
+    let col = &spec.columns[p];
+    let text = row.text(p).map_err(|e| (Some(p), e))?;
+    let text = text.ok_or_else(|| {
+        (
+            Some(p),
+            FieldError::new("required field is missing or empty"),
+        )
+    })?;
+    match parser.parse(col.ty, &text).map_err(|e| (Some(p), e))? {
+        Value::Timestamp(t) => Ok(Some(t.date(zone))),
+        Value::Date(d) => Ok(Some(d)),
+        _ => unreachable!("partition columns are times or dates"),
+    }
+}
+
+/// Parses `row` into `part` and applies the cross-field checks; on failure the partial row
+/// is rolled back. Everything [`ChunkBuilder::push`] decides about a row is decided here.
+#[allow(clippy::too_many_arguments)]
+fn validate_into(
+    spec: &KindSpec,
+    plan: &Plan,
+    keys: &Keys,
+    today: u32,
+    parser: &mut field::Parser,
+    row: &dyn Row,
+    part: &mut Part,
+    sealed: &mut Vec<Option<String>>,
+) -> Result<(), (Option<usize>, FieldError)> {
+    let before = part.rows;
+    let result = fill_row(spec, plan, keys, today, parser, row, part, sealed)
+        .and_then(|()| check_row(spec, plan, part));
+    if result.is_err() {
+        for c in &mut part.cols {
+            c.truncate(before);
+        }
+    }
+    result
+}
+
+/// Decides rows exactly as [`ChunkBuilder::push`] would, storing nothing: the splitter asks
+/// it about records over several lines, whose validity decides where the next record starts
+/// ([`crate::records`]).
+pub(crate) struct Validator<'a> {
+    spec: &'static KindSpec,
+    plan: Plan,
+    zone: Zone,
+    keys: &'a Keys,
+    today: u32,
+    parser: field::Parser,
+    part: Part,
+    scratch: Vec<Option<String>>,
+}
+
+impl<'a> Validator<'a> {
+    pub(crate) fn new(kind: model::Kind, zone: Zone, keys: &'a Keys, today: Date) -> Validator<'a> {
+        let spec = kind.spec();
+        let plan = Plan::new(spec, zone);
+        let part = Part::new(&plan.schema, 1);
+        Validator {
+            spec,
+            zone,
+            keys,
+            today: yyyymmdd(today),
+            parser: field::Parser::default(),
+            part,
+            scratch: Vec::new(),
+            plan,
+        }
+    }
+
+    pub(crate) fn check(&mut self, row: &dyn Row) -> bool {
+        if partition_of(self.spec, &self.plan, self.zone, &mut self.parser, row).is_err() {
+            return false;
+        }
+        self.scratch.clear();
+        let ok = validate_into(
+            self.spec,
+            &self.plan,
+            self.keys,
+            self.today,
+            &mut self.parser,
+            row,
+            &mut self.part,
+            &mut self.scratch,
+        )
+        .is_ok();
+        for c in &mut self.part.cols {
+            c.truncate(0);
+        }
+        ok
+    }
+}
+
+fn yyyymmdd(d: Date) -> u32 {
+    let (y, m, d) = d.ymd();
+    y as u32 * 10_000 + m * 100 + d
 }
 
 /// Parses every field of `row` into `part` (vault fields into `sealed`).

@@ -9,7 +9,7 @@ use arrow::datatypes::{DataType, Int64Type};
 use model::{FieldError, FieldType, KindSpec};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 
-use crate::chunk::{ChunkBuilder, Row};
+use crate::chunk::{ChunkBuilder, Row, Validator};
 use crate::records::{Field, Found, Grammar, HeaderLine};
 use crate::rejects::{JsonShape, Reason};
 
@@ -287,6 +287,22 @@ fn csv_plain_piece(b: &mut ChunkBuilder<'_>, header: &CsvHeader, data: &[u8], fi
     }
 }
 
+/// Does the CSV record `fields` pass validation? For the splitter, which must decide records
+/// over several lines as [`csv_quoted_piece`] will.
+pub(crate) fn csv_record_valid(
+    v: &mut Validator<'_>,
+    header: &CsvHeader,
+    data: &[u8],
+    fields: &[Field],
+) -> bool {
+    header.refuse_all.is_none()
+        && v.check(&CsvRow {
+            data,
+            fields,
+            map: &header.map,
+        })
+}
+
 /// [`csv_piece`] for any data, by the record rule of [`crate::records`].
 fn csv_quoted_piece(b: &mut ChunkBuilder<'_>, header: &CsvHeader, data: &[u8], first_line: u64) {
     let g = header.grammar;
@@ -294,12 +310,40 @@ fn csv_quoted_piece(b: &mut ChunkBuilder<'_>, header: &CsvHeader, data: &[u8], f
     let mut pos = 0;
     let mut line = first_line;
     while pos < data.len() {
+        // A record is stored as the rule reads it; if it is refused, why.
+        let mut refused = None;
+        let mut store = |data: &[u8], fields: &[Field]| {
+            let outcome = match header.refuse_all {
+                Some((col, why)) => Err((col, Reason::Fixed(why))),
+                None => b
+                    .try_push_row(
+                        line,
+                        &CsvRow {
+                            data,
+                            fields,
+                            map: &header.map,
+                        },
+                    )
+                    .map_err(|(col, e)| (col, Reason::Field(e))),
+            };
+            match outcome {
+                Ok(()) => true,
+                Err(e) => {
+                    refused = Some(e);
+                    false
+                }
+            }
+        };
         let step = g
-            .step(data, pos, true, &mut fields)
+            .next(data, pos, true, &mut fields, &mut store)
             .expect("the end of a piece decides every step");
         let last = line + step.lines - 1;
         match step.found {
-            Found::Blank => {}
+            Found::Blank | Found::Record => {}
+            Found::Refused => {
+                let (col, why) = refused.expect("a refused record says why");
+                b.reject_span(line, last, col, why, 1);
+            }
             Found::Bad(what) => b.reject_span(
                 line,
                 last,
@@ -312,18 +356,6 @@ fn csv_quoted_piece(b: &mut ChunkBuilder<'_>, header: &CsvHeader, data: &[u8], f
                 },
                 1,
             ),
-            Found::Record => match header.refuse_all {
-                Some((col, why)) => b.reject_span(line, last, col, Reason::Fixed(why), 1),
-                None => b.push(
-                    line,
-                    last,
-                    &CsvRow {
-                        data,
-                        fields: &fields,
-                        map: &header.map,
-                    },
-                ),
-            },
         }
         line += step.lines;
         pos = step.end;

@@ -23,10 +23,11 @@ use parquet::arrow::arrow_reader::{
 use store::{Committed, SourceId, Staging, Writer};
 use vault::Keys;
 
-use crate::chunk::ChunkBuilder;
+use crate::chunk::{ChunkBuilder, Validator};
 use crate::discover::{Format, Source, discover};
 use crate::formats::{
-    CsvHeader, csv_piece, foreign_encoding, jsonl_piece, parquet_batch, shown_unknown,
+    CsvHeader, csv_piece, csv_record_valid, foreign_encoding, jsonl_piece, parquet_batch,
+    shown_unknown,
 };
 use crate::records::{MAX_RECORD_BYTES, header_line};
 use crate::rejects::{Reason, RejectsFile};
@@ -134,9 +135,10 @@ pub fn run(
     std::thread::scope(|s| {
         {
             let (sources, writer, stop, event_tx) = (&sources, &writer, &stop, event_tx.clone());
+            let rules = Rules { keys, zone, today };
             s.spawn(move || {
                 read_sources(
-                    sources, writer, opts, job_tx, event_tx, progress, stop, cancel,
+                    sources, writer, opts, rules, job_tx, event_tx, progress, stop, cancel,
                 )
             });
         }
@@ -317,11 +319,20 @@ fn today(zone: Zone) -> Date {
     Timestamp(ms).date(zone)
 }
 
+/// What the reader thread needs to decide records over several lines as the workers will.
+#[derive(Clone, Copy)]
+struct Rules<'a> {
+    keys: &'a Keys,
+    zone: Zone,
+    today: Date,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn read_sources(
     sources: &[Source],
     writer: &Mutex<&mut Writer>,
     opts: &Options,
+    rules: Rules<'_>,
     jobs: Sender<Job>,
     events: Sender<Event>,
     progress: &(dyn Fn(Progress) + Sync),
@@ -333,7 +344,7 @@ fn read_sources(
             break;
         }
         if let Err(e) = plan_source(
-            file, src, writer, opts, &jobs, &events, progress, stop, cancel,
+            file, src, writer, opts, rules, &jobs, &events, progress, stop, cancel,
         ) {
             let _ = events.send(Event::Failed(e));
             break;
@@ -347,6 +358,7 @@ fn plan_source(
     src: &Source,
     writer: &Mutex<&mut Writer>,
     opts: &Options,
+    rules: Rules<'_>,
     jobs: &Sender<Job>,
     events: &Sender<Event>,
     progress: &(dyn Fn(Progress) + Sync),
@@ -490,7 +502,12 @@ fn plan_source(
         };
         if let Some(cut) = cut {
             let mut splitter = Splitter::new(&mut input, opts.chunk_bytes, cut, first_line, carry);
-            while let Some(piece) = splitter.next_piece().map_err(io)? {
+            let mut validator = Validator::new(src.kind, rules.zone, rules.keys, rules.today);
+            let mut valid = |data: &[u8], fields: &[crate::records::Field]| match &header {
+                Some(h) => csv_record_valid(&mut validator, h, data, fields),
+                None => true,
+            };
+            while let Some(piece) = splitter.next_piece(&mut valid).map_err(io)? {
                 if halted() {
                     return Ok(());
                 }

@@ -3,9 +3,11 @@
 //! malformed record that spans lines, a resynchronisation at the next line that starts a
 //! well-formed record — one stray quote costs the lines it garbled and no more.
 //!
-//! The rule is a function of the bytes, the header's field count and the file's line ending
-//! only (never of validation), and it looks at most [`MAX_RECORD_BYTES`] ahead of a record's
-//! start, so the splitter can decide it on a bounded block.
+//! The rule is a function of the bytes, the header's field count, the file's line ending and
+//! the validity of records that span lines (the splitter asks a [`crate::chunk::Validator`],
+//! the parser the row it stores), and it looks at most [`MAX_RECORD_BYTES`] ahead of a
+//! record's start (twice that while resynchronising), so the splitter can decide it on a
+//! bounded block.
 //!
 //! - A physical line ends at `\n` or `\r\n` (files whose header ends in `\r\n` or `\n`), or at
 //!   `\r`, `\r\n` or `\n` (files whose header ends in a lone `\r`). Line numbers count
@@ -19,8 +21,10 @@
 //!   start, and must not hold as many commas as a whole record has separators: a stray quote
 //!   that swallowed whole rows is told apart from a legitimate multi-line field that way.
 //! - A malformed record confined to its first line is rejected as that line. A malformed
-//!   record that spans lines is rejected together with the lines after it up to the next line
-//!   where a well-formed record starts (at most [`MAX_RECORD_BYTES`] on); parsing resumes there.
+//!   record that spans lines — or a well-formed one that fails validation, which may be a
+//!   stray quote that happened to close where a record can end — is rejected together with
+//!   the lines after it up to the next line where a well-formed record starts (at most
+//!   [`MAX_RECORD_BYTES`] on); parsing resumes there.
 
 /// The longest a quoted field may reach past its record's start, and the furthest a
 /// malformed record's reject reaches.
@@ -51,6 +55,8 @@ pub(crate) enum Malformed {
     Unbalanced,
     /// A quoted field spanning lines with as many commas as a record has separators.
     Swallowed,
+    /// A record over several lines that is well formed but not valid (see [`Grammar::next`]).
+    Invalid,
 }
 
 impl Malformed {
@@ -77,6 +83,7 @@ impl Malformed {
                 "unbalanced quote: a quoted field spanning lines holds {} or more commas, as if it swallowed rows",
                 expected.saturating_sub(1)
             ),
+            Malformed::Invalid => "a record over several lines that is not valid".into(),
         };
         what + &span
     }
@@ -87,17 +94,21 @@ impl Malformed {
 pub(crate) enum Found {
     Blank,
     Record,
+    /// A well-formed record that validation refused: its line, or when it spans lines, its
+    /// lines up to where parsing resumes ([`Grammar::next`]).
+    Refused,
     Bad(Malformed),
 }
 
 /// One step: a blank line, a record (its fields in the caller's buffer) or a malformed span,
 /// ending at `end` (after its line break, or at the end of the data) and covering `lines`
-/// physical lines.
+/// physical lines. Deciding it looked at the data before `seen` (which may lie past `end`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Step {
     pub found: Found,
     pub end: usize,
     pub lines: u64,
+    pub seen: usize,
 }
 
 /// A field of a record as a range of the data; `escaped` when it holds `""` pairs to undo.
@@ -122,6 +133,16 @@ impl Field {
             i += if raw[i] == b'"' { 2 } else { 1 };
         }
         out.into()
+    }
+}
+
+/// How far a parse that failed with `what` at `at` read: up to the bound for a quote that
+/// never closed, else the byte it stopped on.
+fn reach_of(what: Malformed, at: usize) -> usize {
+    if what == Malformed::Unbalanced {
+        at
+    } else {
+        at + 1
     }
 }
 
@@ -165,9 +186,10 @@ impl Grammar {
                 found: Found::Blank,
                 end,
                 lines: 1,
+                seen: end,
             });
         }
-        let (what, at) = match self.parse_record(data, start, eof, out) {
+        let (what, at, reach) = match self.parse_record(data, start, eof, out) {
             Parse::More => return None,
             Parse::Ok {
                 end,
@@ -183,6 +205,7 @@ impl Grammar {
                         found: Found::Record,
                         end,
                         lines: self.lines_in(&data[start..end]),
+                        seen: end,
                     });
                 };
                 if !multiline {
@@ -190,10 +213,11 @@ impl Grammar {
                         found: Found::Bad(what),
                         end,
                         lines: 1,
+                        seen: end,
                     });
                 }
                 // Seen at the record's last byte.
-                (what, end - 1)
+                (what, end - 1, end)
             }
             Parse::Err {
                 what,
@@ -206,15 +230,92 @@ impl Grammar {
                         found: Found::Bad(what),
                         end,
                         lines: 1,
+                        seen: end,
                     });
                 }
-                (what, at)
+                (what, at, reach_of(what, at))
             }
         };
         // A malformed record over several lines: resume at the next line that starts a
         // well-formed record.
+        self.resync(data, start, eof, what, at, reach, out)
+    }
+
+    /// The step at `start` under the whole rule: [`Grammar::step`], where a well-formed
+    /// record is then put to `valid` (validation, or storing it). A record over several lines
+    /// that `valid` refuses may be a stray quote that happened to close where a record can
+    /// end, so it is treated as malformed: parsing resumes at the next line after its start
+    /// that starts a well-formed record.
+    pub(crate) fn next(
+        &self,
+        data: &[u8],
+        start: usize,
+        eof: bool,
+        out: &mut Vec<Field>,
+        valid: &mut dyn FnMut(&[u8], &[Field]) -> bool,
+    ) -> Option<Step> {
+        let step = self.step(data, start, eof, out)?;
+        if step.found != Found::Record || valid(data, out) {
+            return Some(step);
+        }
+        if step.lines == 1 {
+            return Some(Step {
+                found: Found::Refused,
+                ..step
+            });
+        }
+        let at = step.end - 1;
+        let step = self.resync(data, start, eof, Malformed::Invalid, at, step.end, out)?;
+        Some(match step.found {
+            Found::Bad(Malformed::Invalid) => Step {
+                found: Found::Refused,
+                ..step
+            },
+            _ => step,
+        })
+    }
+
+    /// Where a chunk of `data` (not the end of its file) may be cut: the end of the last step
+    /// decided within it such that no step before looked further. Read on its own, the chunk
+    /// then gives exactly the steps it gives inside the whole file.
+    pub(crate) fn last_cut(
+        &self,
+        data: &[u8],
+        out: &mut Vec<Field>,
+        valid: &mut dyn FnMut(&[u8], &[Field]) -> bool,
+    ) -> usize {
+        let (mut pos, mut seen, mut cut) = (0, 0, 0);
+        while pos < data.len() {
+            let Some(step) = self.next(data, pos, false, out, valid) else {
+                break;
+            };
+            seen = seen.max(step.seen);
+            pos = step.end;
+            if pos >= seen {
+                cut = pos;
+            }
+        }
+        cut
+    }
+
+    /// The span of a malformed record at `start` whose problem was seen at `at` (having read
+    /// the data before `reach`): up to the next line after `start` where a well-formed record
+    /// starts (or the bound).
+    #[allow(clippy::too_many_arguments)]
+    fn resync(
+        &self,
+        data: &[u8],
+        start: usize,
+        eof: bool,
+        what: Malformed,
+        at: usize,
+        reach: usize,
+        out: &mut Vec<Field>,
+    ) -> Option<Step> {
+        let mut seen = reach;
         let mut line = self.line_end(data, start, eof)?;
         let end = loop {
+            seen = seen.max(line);
             if line >= data.len() {
                 if eof {
                     break data.len();
@@ -228,20 +329,25 @@ impl Grammar {
                 match self.parse_record(data, line, eof, out) {
                     Parse::More => return None,
                     Parse::Ok {
-                        multiline, commas, ..
-                    } if out.len() == self.fields
-                        && !(multiline && self.fields >= 2 && commas >= self.fields - 1) =>
-                    {
-                        break line;
+                        end,
+                        multiline,
+                        commas,
+                    } => {
+                        seen = seen.max(end);
+                        if out.len() == self.fields
+                            && !(multiline && self.fields >= 2 && commas >= self.fields - 1)
+                        {
+                            break line;
+                        }
                     }
-                    _ => {}
+                    Parse::Err { what, at, .. } => seen = seen.max(reach_of(what, at)),
                 }
             }
             line = self.line_end(data, line, eof)?;
         };
         out.clear();
-        // A problem seen at or past the resumption point depends on how far the data reached
-        // (a chunk may end there): say what holds either way.
+        // A problem seen at or past the resumption point means the quoted field ran over a
+        // line that starts a well-formed record: most likely an unbalanced quote.
         let what = if at >= end {
             Malformed::Unbalanced
         } else {
@@ -251,6 +357,7 @@ impl Grammar {
             found: Found::Bad(what),
             end,
             lines: self.lines_in(&data[start..end]),
+            seen,
         })
     }
 
@@ -543,6 +650,11 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// A validity for tests: a record whose fields hold an `x` is refused.
+    fn no_x(data: &[u8], fields: &[Field]) -> bool {
+        fields.iter().all(|f| !f.bytes(data).contains(&b'x'))
+    }
+
     /// Every step of `text` read whole: (found, first line, lines, fields as text).
     fn steps(g: Grammar, text: &[u8]) -> Vec<(Found, u64, u64, Vec<String>)> {
         let mut out = Vec::new();
@@ -551,7 +663,7 @@ mod tests {
         let mut line = 2;
         while pos < text.len() {
             let s = g
-                .step(text, pos, true, &mut fields)
+                .next(text, pos, true, &mut fields, &mut no_x)
                 .expect("decided at eof");
             assert!(s.end > pos, "progress at {pos}");
             let shown = if s.found == Found::Record {
@@ -578,7 +690,7 @@ mod tests {
 
     #[test]
     fn quoted_fields_may_span_lines_and_escape_quotes() {
-        let s = steps(lf(3), b"a,\"b\nc\",d\n\"x\"\"y\", z ,\"\"\n");
+        let s = steps(lf(3), b"a,\"b\nc\",d\n\"q\"\"y\", z ,\"\"\n");
         assert_eq!(
             s,
             [
@@ -592,7 +704,7 @@ mod tests {
                     Found::Record,
                     4,
                     1,
-                    vec!["x\"y".into(), " z ".into(), "".into()]
+                    vec!["q\"y".into(), " z ".into(), "".into()]
                 ),
             ]
         );
@@ -659,6 +771,32 @@ mod tests {
                 (Found::Record, 4, 1),
             ]
         );
+    }
+
+    #[test]
+    fn a_stray_quote_closing_cleanly_into_an_invalid_record_costs_its_own_line() {
+        // Line 2's last field opens a quote; line 3's second field opens one followed by a
+        // line break, which closes it where a record can end: four well-formed fields, but
+        // not valid (an `x` here). Line 3 starts a good record over two lines, which
+        // survives.
+        let text = b"x,a,a,\"\na,\"\nb\",a,a\n";
+        let s = steps(lf(4), text);
+        let found: Vec<(Found, u64, u64)> = s.iter().map(|x| (x.0, x.1, x.2)).collect();
+        assert_eq!(
+            found,
+            [
+                (Found::Bad(Malformed::Unbalanced), 2, 1),
+                (Found::Record, 3, 2)
+            ]
+        );
+        // By syntax alone, line 3's record would have been swallowed.
+        let mut fields = Vec::new();
+        let s = lf(4).step(text, 0, true, &mut fields).unwrap();
+        assert_eq!((s.found, s.lines), (Found::Record, 2));
+        // A record over several lines that is simply invalid is refused with its lines.
+        let s = steps(lf(4), b"x,\"a\nb\",c,d\ne,f,g,h\n");
+        let found: Vec<(Found, u64, u64)> = s.iter().map(|x| (x.0, x.1, x.2)).collect();
+        assert_eq!(found, [(Found::Refused, 2, 2), (Found::Record, 4, 1)]);
     }
 
     #[test]
@@ -730,6 +868,7 @@ mod tests {
         proptest::collection::vec(
             prop_oneof![
                 4 => Just(b'a'),
+                1 => Just(b'x'),
                 2 => Just(b','),
                 2 => Just(b'"'),
                 2 => Just(b'\n'),
@@ -751,7 +890,7 @@ mod tests {
             let mut pos = 0;
             let mut lines = 0;
             while pos < text.len() {
-                let s = g.step(&text, pos, true, &mut out).unwrap();
+                let s = g.next(&text, pos, true, &mut out, &mut no_x).unwrap();
                 prop_assert!(s.end > pos);
                 prop_assert!(s.lines >= 1);
                 lines += s.lines;
@@ -776,14 +915,8 @@ mod tests {
                 seen = (seen.max(start) + blocks.next().unwrap()).min(text.len());
                 let eof = seen == text.len();
                 let view = &text[start..seen];
-                // The last boundary decided within the view.
-                let mut pos = 0;
-                while pos < view.len() {
-                    match g.step(view, pos, eof, &mut out) {
-                        Some(s) => pos = s.end,
-                        None => break,
-                    }
-                }
+                // The last safe cut decided within the view.
+                let pos = if eof { view.len() } else { g.last_cut(view, &mut out, &mut no_x) };
                 if pos == 0 {
                     continue;
                 }

@@ -100,6 +100,28 @@ fn a_stray_quote_costs_its_own_line_and_the_rows_after_it_land() {
 }
 
 #[test]
+fn a_stray_quote_closing_into_an_invalid_record_does_not_swallow_the_next() {
+    // Line 2's quote opens its household id and closes at line 3's quoted name (which
+    // starts with a comma): nine well-formed fields, but the household id holds a line break.
+    // Read by syntax alone, line 3's person would be gone; the record over several lines
+    // fails validation, so parsing resumes at line 3.
+    let dir = tempfile::tempdir().unwrap();
+    let header =
+        "person_id,name,phone,birth_date,sex,home_region,community_id,household_id,address";
+    let text = format!("{header}\n{P1},a,,,,330302,,\",\n{P2},\",\nb\",,,,330302,,,\n");
+    let data = dir.path().join("data");
+    let s = ingest(&data, &[write(dir.path(), "persons.csv", text)]);
+    let r = rejects(&s);
+    assert_eq!(spans(&r), [(2, 2)], "{r:?}");
+    assert!(r[0].reason.starts_with("unbalanced quote"), "{r:?}");
+    let rows = stored_persons(&data);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].0, 3);
+    assert_eq!(rows[0].1[0].as_deref(), Some(P2));
+    assert_eq!(rows[0].1[1].as_deref(), Some(",\nb"));
+}
+
+#[test]
 fn a_malformed_record_over_several_lines_is_one_reject_naming_them() {
     let dir = tempfile::tempdir().unwrap();
     // Lines 2-4: a quoted venue id over three lines, then one field too many.
