@@ -1,5 +1,6 @@
 //! Criterion benchmark of validated ingest: 200,000 `travel` CSV rows into a fresh data dir,
-//! on one worker thread and on all cores.
+//! on one worker thread and on all cores; plain (the byte-split fast path) and with every
+//! field quoted, as spreadsheet exports write them (the general record rule).
 
 use std::io::Write;
 use std::sync::atomic::AtomicBool;
@@ -12,8 +13,9 @@ use vault::{Keys, MasterKey};
 
 const ROWS: u64 = 200_000;
 
-fn travel_csv(path: &std::path::Path) {
+fn travel_csv(path: &std::path::Path, quoted: bool) {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut plain = Vec::new();
     writeln!(out, "person_id,mode,service_no,service_date,car,seat,from_station,from_region,depart_time,to_station,to_region,arrive_time").unwrap();
     for i in 0..ROWS {
         let id = PersonId::from_parts(
@@ -23,8 +25,9 @@ fn travel_csv(path: &std::path::Path) {
         )
         .unwrap();
         let day = 14 + i % 18;
+        plain.clear();
         writeln!(
-            out,
+            plain,
             "{id},rail,G{},2020-01-{day},{:02},{:02}F,汉口站,420100,2020-01-{day}T{:02}:10:00+08:00,温州南站,330302,2020-01-{day}T{:02}:40:00+08:00",
             1000 + i % 300,
             1 + i % 16,
@@ -33,13 +36,18 @@ fn travel_csv(path: &std::path::Path) {
             14 + i % 8
         )
         .unwrap();
+        if quoted {
+            let line = std::str::from_utf8(&plain).unwrap().trim_end();
+            let fields: Vec<String> = line.split(',').map(|f| format!("\"{f}\"")).collect();
+            writeln!(out, "{}", fields.join(",")).unwrap();
+        } else {
+            out.write_all(&plain).unwrap();
+        }
     }
 }
 
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("travel.csv");
-    travel_csv(&input);
     let keys = Keys::derive(&MasterKey::from_bytes([5; 32]));
     let mut group = c.benchmark_group("ingest");
     group.throughput(Throughput::Elements(ROWS));
@@ -47,31 +55,35 @@ fn bench(c: &mut Criterion) {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    for threads in [1, cores] {
-        group.bench_function(format!("travel_csv_{threads}_threads"), |b| {
-            let mut n = 0;
-            b.iter(|| {
-                n += 1;
-                let data = dir.path().join(format!("data-{threads}-{n}"));
-                let mut w = Writer::open(&data, keys.key_id(), Zone::CST, || {}).unwrap();
-                let opts = Options {
-                    threads,
-                    ..Options::default()
-                };
-                let s = run(
-                    &mut w,
-                    &keys,
-                    std::slice::from_ref(&input),
-                    &opts,
-                    &|_| {},
-                    &AtomicBool::new(false),
-                )
-                .unwrap();
-                assert_eq!(s.rows_accepted, ROWS);
-                drop(w);
-                std::fs::remove_dir_all(&data).unwrap();
+    for (quoted, name) in [(false, "travel_csv"), (true, "travel_csv_quoted")] {
+        let input = dir.path().join(format!("{name}.csv"));
+        travel_csv(&input, quoted);
+        for threads in [1, cores] {
+            group.bench_function(format!("{name}_{threads}_threads"), |b| {
+                let mut n = 0;
+                b.iter(|| {
+                    n += 1;
+                    let data = dir.path().join(format!("data-{name}-{threads}-{n}"));
+                    let mut w = Writer::open(&data, keys.key_id(), Zone::CST, || {}).unwrap();
+                    let opts = Options {
+                        threads,
+                        ..Options::default()
+                    };
+                    let s = run(
+                        &mut w,
+                        &keys,
+                        std::slice::from_ref(&input),
+                        &opts,
+                        &|_| {},
+                        &AtomicBool::new(false),
+                    )
+                    .unwrap();
+                    assert_eq!(s.rows_accepted, ROWS);
+                    drop(w);
+                    std::fs::remove_dir_all(&data).unwrap();
+                });
             });
-        });
+        }
     }
     group.finish();
 }
