@@ -211,8 +211,8 @@ struct RawBodies;
 
 impl utoipa::Modify for RawBodies {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::schema::{KnownFormat, Schema, SchemaFormat, SchemaType, Type};
         use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::{KnownFormat, Schema, SchemaFormat, SchemaType, Type};
         for op in operations(openapi) {
             let Some(RefOr::T(body)) = op.request_body.as_mut() else {
                 continue;
@@ -393,4 +393,42 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    /// What a validator and a client generator need of every operation (the full check with
+    /// standard tools is `crates/cli/tests/openapi.rs`): a description on every response, and
+    /// raw bytes for an uploaded file.
+    #[test]
+    fn every_response_is_described_and_uploads_are_bytes() {
+        let doc: serde_json::Value =
+            serde_json::from_str(&super::openapi().to_json().unwrap()).unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let mut responses = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                for (status, r) in op["responses"].as_object().unwrap() {
+                    let d = r["description"].as_str().unwrap_or("");
+                    assert!(
+                        !d.trim().is_empty(),
+                        "{method} {path} {status}: no description"
+                    );
+                    responses += 1;
+                }
+                for (media, c) in op["requestBody"]["content"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                {
+                    if !media.contains("json") {
+                        assert_eq!(c["schema"]["format"], "binary", "{method} {path} {media}");
+                    }
+                }
+            }
+        }
+        assert!(responses > 50, "{responses} responses");
+        let upload = &doc["paths"]["/ingest/{kind}"]["post"]["requestBody"]["content"];
+        assert_eq!(upload["text/csv"]["schema"]["format"], "binary", "{upload}");
+    }
 }

@@ -310,11 +310,9 @@ fn verify(g: &Globals, a: AuditVerifyArgs) -> anyhow::Result<()> {
                 check.entries,
                 check.head_seq,
                 check.head_hash,
-                check
-                    .checkpoint_seq
-                    .map_or(String::new(), |c| format!(
-                        " (the checkpoint outside the database vouches for entry {c})"
-                    ))
+                check.checkpoint_seq.map_or(String::new(), |c| format!(
+                    " (the checkpoint outside the database vouches for entry {c})"
+                ))
             ),
             Some(p) => println!("audit log NOT intact: {p}"),
         }
