@@ -387,9 +387,14 @@ impl Engine {
         Ok(())
     }
 
-    /// Audits a refusal decided outside the engine (a request the server could not even
-    /// parse, for an action that must leave a trace) and hands the error back.
-    pub async fn refuse(&self, caller: &Caller, action: Action, e: EngineError) -> EngineError {
+    /// Audits a refusal of `action` (decided before any work, so `run` did not audit it) and
+    /// hands the error back.
+    pub(crate) async fn refuse(
+        &self,
+        caller: &Caller,
+        action: Action,
+        e: EngineError,
+    ) -> EngineError {
         match self.audit(caller, action, Vec::new(), 0, e.outcome()).await {
             Ok(()) => e,
             Err(audit) => audit,

@@ -1262,7 +1262,9 @@ async fn uploads_never_write_or_remove_outside_their_own_spool_folder() {
     let data = root.join("data");
     let spool = root.join("spool");
     // A folder beside the spool and the data dir, with something in it: the old code wrote
-    // `kind`.csv wherever `kind` pointed, then removed the folder it had landed in.
+    // `kind`.csv wherever `kind` pointed, then removed the folder it had landed in. (No kind
+    // here points above the test's own folder, so a regression fails the test instead of
+    // emptying the system's temp dir.)
     let victim = root.join("victim");
     std::fs::create_dir_all(&victim).unwrap();
     std::fs::write(victim.join("keep.txt"), "mine").unwrap();
@@ -1272,11 +1274,11 @@ async fn uploads_never_write_or_remove_outside_their_own_spool_folder() {
     for (who, kind, want) in [
         // A checkpoint may not upload at all: refused before the kind is looked at.
         ("gate", "..%2F..%2Fvictim%2Fwritten", FORBIDDEN),
-        ("gate", "..%2F..%2F..%2Fwritten", FORBIDDEN),
+        ("gate", "..%2F..%2Fwritten", FORBIDDEN),
         ("analyst", "%2E%2E%2F%2E%2E%2Fvictim%2Fwritten", FORBIDDEN),
         // The admin may, but no such kind exists.
         ("admin", "..%2F..%2Fvictim%2Fwritten", StatusCode::NOT_FOUND),
-        ("admin", "..%2F..%2F..%2Fwritten", StatusCode::NOT_FOUND),
+        ("admin", "..%2F..%2Fwritten", StatusCode::NOT_FOUND),
         (
             "admin",
             "venues%2F..%2F..%2F..%2Fvictim%2Fwritten",

@@ -226,17 +226,20 @@ fn tokio_stream(
 }
 
 /// Kinds, names and formats that try to leave the spool or break a parser: encoded dot-dot
-/// segments and slashes (once and twice encoded), backslashes, NUL, absolute paths, very long
-/// text, other scripts, and real kinds with something appended. Each names the marker, so a
-/// file it managed to write can be found.
-fn hostile_part() -> impl Strategy<Value = String> {
+/// segments and slashes (once and twice encoded), backslashes, NUL, an absolute path, very
+/// long text, other scripts, and real kinds with something appended. Each names the marker, so
+/// a file it managed to write can be found. None points above `root` (the test's own folder,
+/// holding the spool and the data dir): the flaw this guards against removed the folder a
+/// file landed in, so a regression must fail the test, not empty the system's temp dir.
+fn hostile_part(root: &std::path::Path) -> impl Strategy<Value = String> + use<> {
+    let absolute = enc(&root.join("victim/fuzz-written").display().to_string());
     prop_oneof![
-        Just("..%2F..%2F..%2Ffuzz-written".to_string()),
+        Just("..%2F..%2Ffuzz-written".to_string()),
         Just("..%2F..%2Fvictim%2Ffuzz-written".to_string()),
         Just("%2E%2E%2F%2E%2E%2Fvictim%2Ffuzz-written".to_string()),
         Just("%252E%252E%252Ffuzz-written".to_string()),
         Just("..%5C..%5Cfuzz-written".to_string()),
-        Just("%2Ftmp%2Ffuzz-written".to_string()),
+        Just(absolute),
         Just("venues%2F..%2F..%2F..%2Fvictim%2Ffuzz-written".to_string()),
         Just("venues%00fuzz-written".to_string()),
         Just("venues%0A..%2Ffuzz-written".to_string()),
@@ -335,7 +338,7 @@ fn hostile_uploads_never_touch_a_path_outside_the_spool() {
     // Half the kinds real, so hostile formats, names and bodies reach the ingest; most
     // requests from the one role that may upload.
     let kinds = prop_oneof![
-        1 => hostile_part(),
+        1 => hostile_part(&root),
         1 => prop_oneof![
             Just("venues".to_string()),
             Just("travel".to_string()),
@@ -346,8 +349,8 @@ fn hostile_uploads_never_touch_a_path_outside_the_spool() {
     ];
     let strategy = (
         kinds,
-        proptest::option::of(hostile_part()),
-        proptest::option::of(hostile_part()),
+        proptest::option::of(hostile_part(&root)),
+        proptest::option::of(hostile_part(&root)),
         prop_oneof![
             Just("text/csv".to_string()),
             Just("application/x-ndjson".to_string()),
