@@ -210,6 +210,11 @@ impl Engine {
                 drop(writer);
                 let source = file.display().to_string();
                 let report = s.sources.first();
+                // A file that cannot be read at all (not UTF-8 text, not Parquet) is bad
+                // input, not an empty success; it was not recorded.
+                if let Some(why) = report.and_then(|r| r.refused.clone()) {
+                    return Err(EngineError::BadRequest(why));
+                }
                 let value = IngestView {
                     files: s.files,
                     rows_accepted: s.rows_accepted,

@@ -126,6 +126,11 @@ pub fn print_summary(s: &Summary) {
             r.ignored_columns.join(", ")
         );
     }
+    for r in &s.sources {
+        if let Some(why) = &r.refused {
+            println!("  refused {}: {why} (not recorded)", r.path);
+        }
+    }
     for (p, why) in &s.not_input {
         println!("  skipped {}: {why}", p.display());
     }
