@@ -151,9 +151,15 @@ async fn inflow_alerts(
                     origins.join(", ")
                 ),
                 task: Task::Visit,
+                // The counts come from inflow; who they are is the watch list's to say (everyone
+                // counted here is on it, as arrived on this day, for roles that may see them).
                 task_detail: format!(
-                    "Visit the {} from high-risk areas: register them and start 14 days of home health monitoring.",
-                    plural(n, "arrival", "arrivals")
+                    "Visit the {} from high-risk areas on {day}, named on the watch list of {} (arrived {day}): register them and start 14 days of home health monitoring.",
+                    plural(n, "person who arrived", "persons who arrived"),
+                    c.map_or_else(
+                        || format!("{region}, staying in no known community"),
+                        |c| format!("community {c}")
+                    )
                 ),
                 count: n,
                 persons: Vec::new(),

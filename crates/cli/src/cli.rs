@@ -48,9 +48,15 @@ pub enum Command {
     Demo(DemoArgs),
     /// Generate a deterministic synthetic province in the contract's input formats.
     #[command(
-        after_help = "Examples:\n  fangyi gen --persons 200000 --days 21 --out input/\n  fangyi gen --persons 1000000 --days 30 --seed 7 --format parquet --out big/\n  fangyi gen --persons 10000 --days 7 --bad-rows 0.001 --region 330300 --out small/\n  fangyi gen --rates wuhan_hazard=0.002,transmission=2 --out input/   a larger outbreak\n  fangyi gen --rates help                                             every rate, its range and default"
+        after_help = "Examples:\n  fangyi gen --persons 200000 --days 21 --out input/\n  fangyi gen --persons 1000000 --days 30 --seed 7 --format parquet --out big/\n  fangyi gen --persons 20000 --days 21 --bad-rows 0.001 --region 330300 --out small/\n  fangyi gen --rates wuhan_hazard=0.002,transmission=2 --out input/   a larger outbreak\n  fangyi gen --rates help                                             every rate, its range and default"
     )]
     Gen(GenArgs),
+    /// Create an empty data dir (ingest and import create one too); reading commands refuse a
+    /// folder that is not one.
+    #[command(
+        after_help = "Examples:\n  fangyi --data /srv/fangyi-data init\n  fangyi --data /srv/fangyi-data init --zone +07:00"
+    )]
+    Init(InitArgs),
     /// Validate files and add their good rows to the data dir; bad rows go to a rejects file.
     #[command(
         after_help = "Examples:\n  fangyi ingest input/                     every file in a folder, kinds from file names\n  fangyi ingest travel-2020-01-23.csv persons.jsonl\n  fangyi ingest --kind travel tickets.csv\n  fangyi ingest --format json input/       last line: {\"files\":…,\"rows_accepted\":…,\"rows_rejected\":…,\"rejects\":…}"
@@ -58,12 +64,12 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Run read-only SQL; every kind is a table of its name, person ids are pseudonyms.
     #[command(
-        after_help = "Examples:\n  fangyi sql \"SELECT mode, count(*) AS n FROM travel GROUP BY mode\"\n  fangyi sql --format csv \"SELECT * FROM lab_results WHERE diagnosis = 'confirmed'\"\n  fangyi sql \"SELECT * FROM travel WHERE person_id = pseudonym('420106199001010015')\"\n  fangyi sql \"SELECT region_name(prefecture(to_region)) AS city, count(*) FROM travel WHERE covers('420100', from_region) GROUP BY 1\"\n\nFunctions: pseudonym(id), covers(region, region), prefecture(region), region_name(region),\narrives(to, from, level) (contract §7: is a record from `from` into `to` an arrival at the level)."
+        after_help = "Examples:\n  fangyi sql \"SELECT mode, count(*) AS n FROM travel GROUP BY mode\"\n  fangyi sql --format csv \"SELECT * FROM lab_results WHERE diagnosis = 'confirmed'\"\n  fangyi sql \"SELECT * FROM travel WHERE person_id = pseudonym('420106199001010028')\"\n  fangyi sql \"SELECT region_name(prefecture(to_region)) AS city, count(*) FROM travel WHERE covers('420100', from_region) GROUP BY 1\"\n\nFunctions: pseudonym(id), covers(region, region), prefecture(region), region_name(region),\narrives(to, from, level) (contract §7: is a record from `from` into `to` an arrival at the level)."
     )]
     Sql(SqlArgs),
     /// Close contacts of a case (or of every case) with evidence and quarantine end.
     #[command(
-        after_help = "Examples:\n  fangyi trace 420106199001010015                       a table on a terminal, JSON otherwise\n  fangyi trace 420106199001010015 --as-of 2020-01-25 --depth 2 --format json\n  fangyi trace --all --as-of 2020-02-01 --out contacts.csv   every case (or .parquet)\n\nAnswered from the trace index beside the store, updated first if the store has new files."
+        after_help = "Examples:\n  fangyi trace 420106199001010028                       a table on a terminal, JSON otherwise\n  fangyi trace 420106199001010028 --as-of 2020-01-25 --depth 2 --format json\n  fangyi trace --all --as-of 2020-02-01 --out contacts.csv   every case (or .parquet)\n\nAnswered from the trace index beside the store, updated first if the store has new files."
     )]
     Trace(TraceArgs),
     /// Public co-travel self-check: was a case on this train (car) or flight (near this seat)?
@@ -108,7 +114,7 @@ pub enum Command {
     /// A person's health code: color, every reason and valid-until (or issue/revoke a signed one).
     #[command(
         args_conflicts_with_subcommands = true,
-        after_help = "Examples:\n  fangyi code 420106199001010015                          as of now\n  fangyi code 420106199001010015 --as-of 2020-02-01 --format json\n  fangyi code --rules strict.toml 420106199001010015      under another rule set\n  fangyi code issue 420106199001010015 --png code.png     a signed, offline-verifiable QR\n  fangyi code revoke 420106199001010015"
+        after_help = "Examples:\n  fangyi code 420106199001010028                          as of now\n  fangyi code 420106199001010028 --as-of 2020-02-01 --format json\n  fangyi code --rules strict.toml 420106199001010028      under another rule set\n  fangyi code issue 420106199001010028 --png code.png     a signed, offline-verifiable QR\n  fangyi code revoke 420106199001010028"
     )]
     Code(CodeArgs),
     /// Health codes for everyone in `persons`, written to a file with counts per color.
@@ -214,6 +220,13 @@ pub enum GenFormat {
 }
 
 #[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Deployment zone the data dir counts calendar days in, fixed when it is created.
+    #[arg(long, default_value = "+08:00")]
+    pub zone: String,
+}
+
+#[derive(Args, Debug)]
 pub struct IngestArgs {
     /// Files or folders (walked recursively).
     #[arg(required = true)]
@@ -226,9 +239,10 @@ pub struct IngestArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Deployment zone, fixed when a data dir is created.
-    #[arg(long, default_value = "+08:00")]
-    pub zone: String,
+    /// Deployment zone of a data dir created now (default +08:00); an existing one keeps its
+    /// own.
+    #[arg(long)]
+    pub zone: Option<String>,
     /// Do not update the trace index afterwards (the next trace does it).
     #[arg(long)]
     pub no_index: bool,
@@ -919,7 +933,7 @@ pub enum AuditCommand {
     Verify(AuditVerifyArgs),
     /// Who accessed what: entries, oldest first (this read is audited too).
     #[command(
-        after_help = "Examples:\n  fangyi audit show --person 420106199001010015     who looked at this person's data, and why\n  fangyi audit show --actor li.wei --limit 50\n  fangyi audit show --action trace --format json"
+        after_help = "Examples:\n  fangyi audit show --person 420106199001010028     who looked at this person's data, and why\n  fangyi audit show --actor li.wei --limit 50\n  fangyi audit show --action trace --format json"
     )]
     Show(AuditShowArgs),
 }
@@ -953,7 +967,7 @@ pub struct AuditShowArgs {
 pub enum RetentionCommand {
     /// Delete every dated personal record older than its period, as of a day.
     #[command(
-        after_help = "Examples:\n  fangyi retention apply --older-than 28d\n  fangyi retention apply --older-than 28d --keep lab_results=180d,registrations=56d\n  fangyi retention apply --older-than 28d --dry-run              count only\n\nApplies to travel, station_scans, checkpoint, checkins, self_reports, registrations and\nlab_results: whole date partitions (and their sealed vault files) go; the trace index and\nsaved codes are rebuilt. Reference kinds (persons, venues, …) are kept."
+        after_help = "Examples:\n  fangyi retention apply --older-than 28d --dry-run              count only\n  fangyi retention apply --older-than 28d                        shows what goes, asks\n  fangyi retention apply --older-than 28d --keep lab_results=180d,registrations=56d --yes   from cron\n  fangyi retention apply --older-than 28d --as-of 2020-02-10 --yes\n\nRefuses to delete every personal record unless --allow-everything (an --as-of far past\nthe data does that). Applies to travel, station_scans, checkpoint, checkins, self_reports, registrations and\nlab_results: whole date partitions (and their sealed vault files) go; the trace index and\nsaved codes are rebuilt. Reference kinds (persons, venues, …) are kept."
     )]
     Apply(RetentionArgs),
 }
@@ -972,6 +986,14 @@ pub struct RetentionArgs {
     /// Count what would go, delete nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Delete without asking (scripts, cron); without it, the command shows what goes and asks
+    /// on a terminal, and refuses elsewhere.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Go ahead even when every personal dated record in the store would go (refused
+    /// otherwise: usually an --as-of far past the data, like today against 2020 records).
+    #[arg(long)]
+    pub allow_everything: bool,
     #[arg(long, value_enum)]
     pub format: Option<TextFormat>,
 }

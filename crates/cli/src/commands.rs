@@ -24,7 +24,8 @@ mod trace_cmd;
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{BenchCommand, Cli, CodeAction, Command, RulesCommand};
+use crate::cli::{BenchCommand, Cli, CodeAction, Command, KeysCommand, RulesCommand, UsersCommand};
+use crate::context::Needs;
 
 /// Options every command may use.
 pub struct Globals {
@@ -44,7 +45,51 @@ impl Globals {
     }
 }
 
+/// What `command` needs of the data dir. Every command is named, so a new one has to say.
+fn needs(command: &Command, db: Option<&str>) -> Needs {
+    // Accounts and the audit log live in the database `--db` names, if one is named.
+    let ops = if db.is_some() {
+        Needs::Nothing
+    } else {
+        Needs::Deployment
+    };
+    match command {
+        Command::Demo(_)
+        | Command::Gen(_)
+        | Command::Kinds(_)
+        | Command::Rules(RulesCommand::Show(_))
+        | Command::Verify(_)
+        | Command::Bench(_) => Needs::Nothing,
+        Command::Init(_)
+        | Command::Ingest(_)
+        | Command::Import(_)
+        | Command::Users(UsersCommand::Add(_))
+        | Command::Keys(KeysCommand::Init(_)) => Needs::Creates,
+        Command::Alerts(a) if a.show_rules => Needs::Nothing,
+        Command::Sql(_)
+        | Command::Trace(_)
+        | Command::Cotravel(_)
+        | Command::Index(_)
+        | Command::Exposed(_)
+        | Command::Inflow(_)
+        | Command::Alerts(_)
+        | Command::Roads(_)
+        | Command::Watch(_)
+        | Command::Codes(_)
+        | Command::Rules(RulesCommand::Diff(_))
+        | Command::Retention(_)
+        | Command::Stats(_) => Needs::Store,
+        Command::Code(a) => match a.action {
+            None | Some(CodeAction::Issue(_)) => Needs::Store,
+            Some(CodeAction::Revoke(_)) => ops,
+        },
+        Command::Serve(_) | Command::Keys(_) => Needs::Deployment,
+        Command::Users(_) | Command::Audit(_) => ops,
+    }
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    crate::context::require(&cli.data, needs(&cli.command, cli.db.as_deref()))?;
     let g = Globals {
         data: cli.data,
         key_file: cli.key_file,
@@ -52,6 +97,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         purpose: cli.purpose,
     };
     match cli.command {
+        Command::Init(a) => ingest_cmd::init(&g, a),
         Command::Demo(a) => demo::run(&g, a),
         Command::Gen(a) => gen_cmd::run(a),
         Command::Ingest(a) => ingest_cmd::run(&g, a),
@@ -101,6 +147,11 @@ pub fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// A count with its noun in the right number: `1 file`, `2 files`, `12,345 rows`.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
 }
 
 /// Bytes in a human unit.
@@ -204,6 +255,9 @@ mod tests {
         assert_eq!(super::thousands(17_234_122), "17,234,122");
         assert_eq!(super::human_bytes(512), "512 B");
         assert_eq!(super::human_bytes(3 << 20), "3.0 MiB");
+        assert_eq!(super::plural(1, "file", "files"), "1 file");
+        assert_eq!(super::plural(0, "file", "files"), "0 files");
+        assert_eq!(super::plural(1234, "row", "rows"), "1,234 rows");
     }
 
     #[test]

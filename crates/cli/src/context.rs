@@ -1,6 +1,6 @@
 //! Opening what commands share: the master key (never from inside the data dir) and the store.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use store::Store;
@@ -8,62 +8,127 @@ use vault::{KeySource, Keys, MasterKey};
 
 use crate::exit::usage;
 
-/// Loads the master key and derives the keys; refuses a key file inside the data dir, since
-/// a copy of the data dir must never carry what unlocks it.
+/// Loads the master key and derives the keys. `vault` refuses a key file inside the data dir
+/// (before creating one there) or with a second name, since a copy of the data dir must never
+/// carry what unlocks it; a key file other users may read is used with a warning.
 pub fn keys(data: &Path, key_file: Option<&Path>) -> anyhow::Result<Keys> {
-    let (master, source) = MasterKey::load(key_file).context("loading the master key")?;
-    let path = match &source {
-        KeySource::Env => None,
-        KeySource::File(p) | KeySource::Created(p) => Some(p.clone()),
-    };
-    if let Some(p) = &path
-        && let (Ok(k), Ok(d)) = (absolute(p), absolute(data))
-        && k.starts_with(&d)
-    {
-        return Err(usage(format!(
-            "the master key {} is inside the data dir {}; keep it elsewhere so a copy of the data leaks nothing",
-            p.display(),
-            data.display()
-        )));
+    let loaded = MasterKey::load(key_file, data).map_err(|e| match e {
+        e @ (vault::VaultError::KeyInDataDir { .. } | vault::VaultError::KeyLinked { .. }) => {
+            usage(e.to_string())
+        }
+        e => anyhow::Error::new(e).context("loading the master key"),
+    })?;
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
     }
-    if let KeySource::Created(p) = &source {
+    if let KeySource::Created(p) = &loaded.source {
         eprintln!(
             "created a new master key at {} (back it up: without it the data cannot be read)",
             p.display()
         );
     }
-    Ok(Keys::derive(&master))
+    Ok(Keys::derive(&loaded.key))
 }
 
-fn absolute(p: &Path) -> std::io::Result<PathBuf> {
-    let p = if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        std::env::current_dir()?.join(p)
+/// What a command needs of the data dir before it may run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Needs {
+    /// Nothing (the generator, help texts, benchmarks in their own folders).
+    Nothing,
+    /// It creates the data dir when there is none (ingest, import, `init`, `users add`).
+    Creates,
+    /// A data dir with a store: something was ingested, or `fangyi init` made it. A reading
+    /// command on a folder that was never a data dir would answer from nothing (everyone
+    /// green, no contacts), so it is refused instead.
+    Store,
+    /// A data dir fangyi made: a store, an operational database or an issuer key (the server,
+    /// accounts and the audit log in `DIR/ops.db`, issuer keys).
+    Deployment,
+}
+
+/// Refuses to go on when the data dir is not what the command needs: a mistyped `--data`
+/// must not quietly create an empty data dir and answer from it. A usage error (exit 2)
+/// naming the path and how to make a data dir.
+pub fn require(data: &Path, needs: Needs) -> anyhow::Result<()> {
+    let has = |name: &str| data.join(name).exists();
+    let ok = match needs {
+        Needs::Nothing | Needs::Creates => true,
+        Needs::Store => has(store::MANIFEST_FILE),
+        Needs::Deployment => has(store::MANIFEST_FILE) || has("ops.db") || has("keys/issuer.json"),
     };
-    // Canonicalise the longest existing prefix so `..` and symlinks do not hide containment.
-    let mut existing = p.clone();
-    let mut rest = Vec::new();
-    while !existing.exists() {
-        match (existing.file_name(), existing.parent()) {
-            (Some(name), Some(parent)) => {
-                rest.push(name.to_os_string());
-                existing = parent.to_path_buf();
-            }
-            _ => break,
-        }
+    if ok {
+        return Ok(());
     }
-    let mut out = existing.canonicalize().unwrap_or(existing);
-    for r in rest.into_iter().rev() {
-        out.push(r);
-    }
-    Ok(out)
+    let d = data.display();
+    let create = format!(
+        "create one with `fangyi --data {d} ingest FILES…` (or an empty one with `fangyi --data {d} init`), or point --data / FANGYI_DATA at an existing data dir"
+    );
+    let msg = if !data.exists() {
+        format!("{d} does not exist, so there is no data to answer from; {create}")
+    } else if !data.is_dir() {
+        format!("{d} is not a folder; point --data / FANGYI_DATA at a data dir")
+    } else if needs == Needs::Store && (has("ops.db") || has("keys/issuer.json")) {
+        format!(
+            "{d} holds no data yet (nothing was ingested there); load some with `fangyi --data {d} ingest FILES…`"
+        )
+    } else {
+        format!(
+            "{d} is not a fangyi data dir (it has no {}); {create}",
+            store::MANIFEST_FILE
+        )
+    };
+    Err(usage(msg))
 }
 
-/// Opens the store for reading; an empty view when nothing was ingested yet.
+/// Opens the store for reading; [`require`] has checked that there is one.
 pub fn store(data: &Path, keys: &Keys) -> anyhow::Result<Store> {
-    Store::open_or_empty(data, keys.key_id(), model::Zone::CST)
-        .with_context(|| format!("opening {}", data.display()))
+    Store::open(data, keys.key_id()).with_context(|| format!("opening {}", data.display()))
+}
+
+/// The deployment zone of the data dir, or `zone` when there is no store yet (a command that
+/// creates one).
+pub fn zone_or(data: &Path, zone: model::Zone) -> anyhow::Result<model::Zone> {
+    Ok(store::Manifest::load(data)
+        .with_context(|| format!("opening {}", data.display()))?
+        .map_or(zone, |m| m.zone()))
+}
+
+/// How many days the newest record may lie behind today before answering for today is worth
+/// a warning (a daily export arrives a day or two late).
+const STALE_DAYS: i32 = 2;
+
+/// The latest partition date of any kind in the store: the day its newest dated record is of.
+pub fn newest_date(store: &Store) -> Option<model::Date> {
+    store
+        .manifest()
+        .kind_stats()
+        .values()
+        .filter_map(|k| k.last_date.as_deref())
+        .filter_map(|d| model::Date::parse(d.as_bytes()).ok())
+        .max()
+}
+
+/// Without `--as-of` a command answers for today. Against a store whose newest record is
+/// older — historical data, 2020 seen in 2026 — that is an answer about an empty present
+/// (everyone green, every quarantine over, nothing arriving), so it says so on stderr, naming
+/// the newest date in the store.
+pub fn warn_default_as_of(store: &Store, given: Option<&str>) {
+    if given.is_some() {
+        return;
+    }
+    if let Some((today, newest)) = stale(store, model::Timestamp(engine::now_ms())) {
+        eprintln!(
+            "warning: no --as-of given, so this answers for today ({today}), but the newest record in {} is from {newest}; pass --as-of {newest} (or another day) to answer for the data's own time",
+            store.root().display()
+        );
+    }
+}
+
+/// Today and the store's newest date, when that lies more than a couple of days before today.
+pub fn stale(store: &Store, now: model::Timestamp) -> Option<(model::Date, model::Date)> {
+    let today = now.date(store.zone());
+    let newest = newest_date(store)?;
+    (newest.add_days(STALE_DAYS) < today).then_some((today, newest))
 }
 
 /// A pseudonym shown as the person id it stands for (`#n` if it is not one of this key's).

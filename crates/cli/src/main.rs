@@ -29,6 +29,7 @@ fn keep_freed_memory_warm() {
 
 fn main() {
     keep_freed_memory_warm();
+    exit::quiet_on_closed_stdout();
     let args = cli::Cli::parse();
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("FANGYI_LOG").unwrap_or_else(|_| "warn".into());

@@ -216,9 +216,10 @@ fn the_three_formats_give_the_same_store() {
 #[test]
 fn usage_errors_exit_2_and_name_the_problem() {
     let env = Env::new();
-    let out = env.run(&["sql", "SELEC nothing"]);
+    // Nothing ingested yet: no data dir to read (see tests/datadir.rs).
+    let out = env.run(&["sql", "SELECT 1"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("SQL"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
 
     let out = env.run(&["ingest", env.path("missing.csv").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
@@ -239,18 +240,6 @@ fn usage_errors_exit_2_and_name_the_problem() {
     let out = env.run(&["frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
 
-    // A key file inside the data dir is refused.
-    std::fs::create_dir_all(env.path("data")).unwrap();
-    let out = env
-        .cmd()
-        .env("FANGYI_KEY_FILE", env.path("data/master.key"))
-        .args(["stats"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("inside the data dir"));
-
-    // Another key cannot read a data dir.
     std::fs::write(
         env.path("p.csv"),
         "person_id,home_region\n33030219800101006X,330302\n",
@@ -262,6 +251,21 @@ fn usage_errors_exit_2_and_name_the_problem() {
         "persons",
         env.path("p.csv").to_str().unwrap(),
     ]);
+    let out = env.run(&["sql", "SELEC nothing"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SQL"));
+
+    // A key file inside the data dir is refused.
+    let out = env
+        .cmd()
+        .env("FANGYI_KEY_FILE", env.path("data/master.key"))
+        .args(["stats"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("inside the data dir"));
+
+    // Another key cannot read a data dir.
     let out = env
         .cmd()
         .env("FANGYI_KEY_FILE", env.path("keys/other.key"))

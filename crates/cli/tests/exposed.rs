@@ -174,6 +174,8 @@ fn the_list_of_arrivals_from_wuhan_with_their_stays() {
 #[test]
 fn bad_arguments_exit_with_code_2() {
     let env = Env::new();
+    // An empty data dir: the arguments are what is wrong.
+    env.ok(&["init"]);
     for (args, says) in [
         (
             vec![

@@ -86,3 +86,54 @@ fn a_broken_file_names_its_line_and_column() {
     let err = env.fails(&["import", "baidu-migration", dir.to_str().unwrap()], 2);
     assert!(err.contains("outflow_wuhan_hubei.csv"), "{err}");
 }
+
+#[test]
+fn importing_again_with_other_thresholds_replaces_the_derived_risk_areas() {
+    let env = Env::new();
+    let dir = env.path("dxy");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("dxy_city_daily.csv"),
+        "date,province_name,province_code,city_name,city_code,confirmed,suspected,cured,dead\n\
+         2020-01-24,湖北省,420000,武汉,420100,60,0,0,0\n\
+         2020-01-25,湖北省,420000,武汉,420100,70,0,0,0\n",
+    )
+    .unwrap();
+    let dxy = dir.to_str().unwrap();
+    let levels = |env: &Env| {
+        env.ok(&[
+            "sql",
+            "--format",
+            "csv",
+            "SELECT level, count(*) AS n FROM risk_areas WHERE region = '420100' GROUP BY level ORDER BY level",
+        ])
+    };
+    env.ok(&["import", "dxy-cases", dxy]);
+    assert_eq!(levels(&env), "level,n\nhigh,1\n");
+    // 70 cases are below 100: medium, and only medium — the first set is gone.
+    let out = env.ok(&["import", "dxy-cases", dxy, "--high-cumulative", "100"]);
+    assert!(
+        out.contains("earlier risk_areas-dxy.csv import replaced"),
+        "{out}"
+    );
+    assert_eq!(levels(&env), "level,n\nmedium,1\n");
+    // Back to the first thresholds: the first set again, once.
+    env.ok(&["import", "dxy-cases", dxy]);
+    assert_eq!(levels(&env), "level,n\nhigh,1\n");
+    // The counts were the same each time: loaded once.
+    let n = env.ok(&[
+        "sql",
+        "--format",
+        "csv",
+        "SELECT count(*) AS n FROM city_cases",
+    ]);
+    assert_eq!(n, "n\n2\n");
+    // A published area ingested from another file is left alone.
+    env.write(
+        "in/risk_areas.csv",
+        "region,level,valid_from,valid_to\n420100,high,2020-01-20,\n",
+    );
+    env.ok(&["ingest", env.path("in").to_str().unwrap()]);
+    env.ok(&["import", "dxy-cases", dxy, "--high-cumulative", "100"]);
+    assert_eq!(levels(&env), "level,n\nhigh,1\nmedium,1\n");
+}

@@ -421,3 +421,43 @@ fn roads_and_the_watch_list_count_what_the_files_say() {
     let err = env.fails(&["watch", "--days", "0"], 2);
     assert!(err.contains("--days 0"), "{err}");
 }
+
+#[test]
+fn a_high_risk_arrivals_alert_says_where_the_persons_it_counts_are_named() {
+    let env = Env::new();
+    load_small(&env);
+    // On the 22nd, persons 1 (Lucheng C1) and 3 (C9) came from Wuhan, high risk that day.
+    let alerts: Value =
+        serde_json::from_str(&env.ok(&["alerts", "--as-of", "2020-01-22", "--format", "json"]))
+            .unwrap();
+    let high: Vec<&Value> = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["rule"] == "high_risk_arrivals")
+        .collect();
+    assert!(!high.is_empty(), "{alerts}");
+    for a in high {
+        let task = a["task_detail"].as_str().unwrap();
+        assert!(task.contains("watch list"), "{task}");
+        // The watch list of that place names at least as many who arrived that day.
+        let mut args = vec!["watch", "--as-of", "2020-01-22", "--format", "json"];
+        let region = a["region"].as_str().unwrap();
+        args.extend(["--region", region]);
+        if let Some(c) = a["community"].as_str() {
+            assert!(task.contains(&format!("community {c}")), "{task}");
+            args.extend(["--community", c]);
+        }
+        let listed: Value = serde_json::from_str(&env.ok(&args)).unwrap();
+        let that_day = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["arrived"] == "2020-01-22")
+            .count();
+        assert!(
+            that_day as u64 >= a["count"].as_u64().unwrap(),
+            "{a} but the watch list has {listed}"
+        );
+    }
+}

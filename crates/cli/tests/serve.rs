@@ -194,6 +194,24 @@ fn retention_deletes_old_partitions_and_logs_it() {
         env.path("data/tables/travel/2020-01-01").exists(),
         "a dry run deletes nothing"
     );
+    // Without a terminal to ask on, it shows what would go and needs --yes.
+    let err = env.fails(
+        &[
+            "retention",
+            "apply",
+            "--older-than",
+            "28d",
+            "--as-of",
+            "2020-02-10",
+        ],
+        2,
+    );
+    assert!(
+        err.contains("travel") && err.contains("1 row in 1 file"),
+        "{err}"
+    );
+    assert!(err.contains("--yes"), "{err}");
+    assert!(env.path("data/tables/travel/2020-01-01").exists());
     env.ok(&[
         "retention",
         "apply",
@@ -201,6 +219,7 @@ fn retention_deletes_old_partitions_and_logs_it() {
         "28d",
         "--as-of",
         "2020-02-10",
+        "--yes",
     ]);
     assert!(!env.path("data/tables/travel/2020-01-01").exists());
     let n = env.ok(&["sql", "--format", "csv", "SELECT count(*) AS n FROM travel"]);
@@ -215,7 +234,7 @@ fn retention_deletes_old_partitions_and_logs_it() {
     let v: serde_json::Value = serde_json::from_str(&log).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 2, "{log}");
     assert_eq!(v[1]["rows"], 1);
-    env.fails(&["retention", "apply", "--older-than", "soon"], 2);
+    env.fails(&["retention", "apply", "--older-than", "soon", "--yes"], 2);
     env.fails(
         &[
             "retention",
@@ -227,4 +246,75 @@ fn retention_deletes_old_partitions_and_logs_it() {
         ],
         2,
     );
+}
+
+#[test]
+fn retention_as_of_today_against_old_data_refuses_to_delete_everything() {
+    let env = Env::new();
+    env.write(
+        "in/travel.csv",
+        &format!(
+            "person_id,mode,service_no,service_date,car,seat,from_station,from_region,depart_time,to_station,to_region,arrive_time\n\
+             {CASE},rail,G1,2020-01-20,05,01A,A,420100,2020-01-20T08:00:00+08:00,B,330300,2020-01-20T12:00:00+08:00\n"
+        ),
+    );
+    env.ok(&["ingest", env.path("in").to_str().unwrap()]);
+    // The default as-of is today, years after the data: every record would go.
+    let err = env.fails(&["retention", "apply", "--older-than", "28d", "--yes"], 2);
+    assert!(
+        err.contains("newest record") && err.contains("2020-01-20"),
+        "{err}"
+    );
+    assert!(err.contains("every personal record"), "{err}");
+    assert!(err.contains("--allow-everything"), "{err}");
+    let n = env.ok(&["sql", "--format", "csv", "SELECT count(*) AS n FROM travel"]);
+    assert_eq!(n.lines().nth(1), Some("1"), "nothing deleted: {n}");
+    // A dry run says so too, and deletes nothing.
+    let dry = env.ok(&[
+        "retention",
+        "apply",
+        "--older-than",
+        "28d",
+        "--dry-run",
+        "--format",
+        "text",
+    ]);
+    assert!(dry.contains("would be deleted"), "{dry}");
+    // Told explicitly, it goes.
+    env.ok(&[
+        "retention",
+        "apply",
+        "--older-than",
+        "28d",
+        "--yes",
+        "--allow-everything",
+    ]);
+    let n = env.ok(&["sql", "--format", "csv", "SELECT count(*) AS n FROM travel"]);
+    assert_eq!(n.lines().nth(1), Some("0"), "{n}");
+}
+
+#[test]
+fn commands_defaulting_to_today_say_when_the_data_is_older() {
+    let env = case_and_contact();
+    for args in [
+        vec!["code", CONTACT],
+        vec!["inflow", "--format", "json"],
+        vec!["alerts", "--format", "json"],
+        vec!["watch", "--format", "json"],
+        vec!["roads", "--format", "json"],
+        vec!["trace", CASE, "--format", "json"],
+    ] {
+        let out = env.run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("answers for today")
+                && err.contains("newest record")
+                && err.contains("2020-01-23"),
+            "{args:?}: {err}"
+        );
+    }
+    // With --as-of, no word.
+    let out = env.run(&["code", CONTACT, "--as-of", "2020-01-25"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).is_empty());
 }

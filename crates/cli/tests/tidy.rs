@@ -1,4 +1,5 @@
-//! Repository hygiene: every Rust file says what it is for in a `//!` first line.
+//! Repository hygiene: every Rust file says what it is for in a `//!` first line, and every
+//! example id in the docs and `--help` is a valid number.
 
 use std::path::{Path, PathBuf};
 
@@ -30,5 +31,62 @@ fn every_rust_file_opens_with_a_module_doc_line() {
     assert!(
         missing.is_empty(),
         "files without a leading //! line: {missing:?}"
+    );
+}
+
+/// Every 18-character run that looks like a resident id (17 digits and a digit or X) in `text`.
+fn id_like(text: &str) -> Vec<String> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 18 <= b.len() {
+        let starts = i == 0 || !b[i - 1].is_ascii_alphanumeric();
+        let ends = b.get(i + 18).is_none_or(|c| !c.is_ascii_alphanumeric());
+        let digits = b[i..i + 17].iter().all(u8::is_ascii_digit);
+        let check = b[i + 17].is_ascii_digit() || b[i + 17] == b'X' || b[i + 17] == b'x';
+        if starts && ends && digits && check {
+            out.push(text[i..i + 18].to_string());
+            i += 18;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn every_example_id_in_the_docs_and_help_is_a_valid_number() {
+    // A newcomer copies the README's and --help's examples: an id failing its own check
+    // character is refused, which reads as fangyi being broken.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut files = vec![
+        root.join("README.md"),
+        root.join("ARCHITECTURE.md"),
+        root.join("crates/cli/src/cli.rs"),
+    ];
+    for dir in ["docs", "crates/synth", "crates/server/src/routes"] {
+        for e in std::fs::read_dir(root.join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "md" || x == "html") {
+                files.push(p);
+            }
+        }
+    }
+    let mut seen = 0;
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        for id in id_like(&text) {
+            seen += 1;
+            assert!(
+                id.parse::<model::PersonId>().is_ok(),
+                "{}: {id} is not a valid resident id (GB 11643 check character)",
+                f.display()
+            );
+        }
+    }
+    assert!(seen >= 10, "only {seen} example ids found");
+    assert_eq!(
+        id_like("x 420106199001010028, 4201061990010100281"),
+        ["420106199001010028"]
     );
 }

@@ -343,3 +343,46 @@ fn the_index_follows_new_files_and_rebuilds_on_request() {
     assert!(out.contains("1 segment"), "{out}");
     assert_eq!(count(&env), 7);
 }
+
+#[test]
+fn a_small_generated_province_has_cases_to_trace() {
+    // The README's small province: at the real rate it would have no case at all.
+    let env = Env::new();
+    let input = env.path("input");
+    let generated = env.ok(&[
+        "gen",
+        "--persons",
+        "20000",
+        "--days",
+        "21",
+        "--out",
+        input.to_str().unwrap(),
+    ]);
+    assert!(!generated.contains("outbreak: 0 infections"), "{generated}");
+    let ingested = env.ok(&["ingest", input.to_str().unwrap()]);
+    assert!(
+        !ingested.contains("truth"),
+        "ground truth mentioned: {ingested}"
+    );
+    let out = env.path("contacts.csv");
+    env.ok(&[
+        "trace",
+        "--all",
+        "--as-of",
+        "2020-02-03",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let rows = std::fs::read_to_string(&out).unwrap();
+    let cases: std::collections::BTreeSet<&str> = rows
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert!(!cases.is_empty(), "no case has a contact: {rows}");
+    // One of them traced alone, as a newcomer would.
+    let case = cases.iter().next().unwrap();
+    let one = env.ok(&["trace", case, "--as-of", "2020-02-03", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&one).unwrap();
+    assert!(!v["contacts"].as_array().unwrap().is_empty(), "{one}");
+}

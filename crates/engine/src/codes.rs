@@ -19,6 +19,10 @@ pub struct CodeView {
     pub color: &'static str,
     pub reasons: Vec<ReasonView>,
     pub valid_until: Option<String>,
+    /// `false` for someone with no row in `persons` (contract §8's `not_registered`), whose
+    /// color comes from their records alone; absent for everyone registered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registered: Option<bool>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -81,6 +85,15 @@ fn code_of(ctx: &Ctx<'_>, person: i64, as_of: Date, view: &crate::View<'_>) -> H
     )
 }
 
+/// The answer for someone with no row in `persons` whom no record makes red or yellow: not
+/// green, since nothing vouches for a person the store does not know (a mistyped number).
+pub(crate) fn not_registered(view: &crate::View<'_>, person: i64) -> EngineError {
+    EngineError::NotFound(format!(
+        "{} is not registered (no row in persons: not_registered) and no record makes their code red or yellow; no code is given to an unknown person",
+        view.masked_id(person)
+    ))
+}
+
 /// Refuses a person outside the caller's scope.
 pub(crate) fn require_in_scope(
     view: &crate::View<'_>,
@@ -114,6 +127,10 @@ impl Engine {
             let view = ctx.view()?;
             require_in_scope(&view, p, "this person")?;
             let code = code_of(ctx, p, as_of, &view);
+            let registered = view.directory()?.contains(p);
+            if !registered && code.color == rules::Color::Green {
+                return Err(not_registered(&view, p));
+            }
             let value = CodeView {
                 person_id: view.id(p),
                 as_of: code.as_of.to_string(),
@@ -127,6 +144,7 @@ impl Engine {
                     })
                     .collect(),
                 valid_until: code.valid_until.map(|d| d.to_string()),
+                registered: (!registered).then_some(false),
             };
             Ok(Answer {
                 value,

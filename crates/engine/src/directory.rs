@@ -198,6 +198,11 @@ impl Directory {
             .map(|i| &self.entries[i])
     }
 
+    /// Whether `person` has a row in `persons` (contract §8: not, `not_registered`).
+    pub fn contains(&self, person: i64) -> bool {
+        self.entry(person).is_some()
+    }
+
     /// How many persons it knows.
     pub fn len(&self) -> usize {
         self.entries.len()

@@ -94,6 +94,8 @@ pub struct KindRemoved {
     pub files: u64,
     pub rows: u64,
     pub bytes: u64,
+    /// Rows of the kind that stay.
+    pub left: u64,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -103,17 +105,80 @@ pub struct RetentionReport {
     pub dry_run: bool,
     pub kinds: Vec<KindRemoved>,
     pub rows: u64,
+    /// Personal dated rows that stay, over all the kinds.
+    pub left: u64,
+}
+
+impl RetentionReport {
+    /// Whether it removes every personal dated record there is: with an `--as-of` far past
+    /// the data (2020 records, "today" in 2026), a period leaves nothing.
+    pub fn everything(&self) -> bool {
+        self.rows > 0 && self.left == 0
+    }
+}
+
+/// What `policy` removes from `manifest` as of `as_of`, per kind, without removing anything:
+/// every partition dated before the kind's period ([`store::StoredFile::dated_before`], the
+/// rule the writer removes by).
+pub fn plan(
+    manifest: &store::Manifest,
+    policy: &RetentionPolicy,
+    as_of: Date,
+    dry_run: bool,
+) -> RetentionReport {
+    let kinds: Vec<KindRemoved> = policy
+        .days
+        .iter()
+        .map(|(&kind, &days)| {
+            let before = as_of.add_days(-(days as i32));
+            let mut k = KindRemoved {
+                kind: kind.name(),
+                days,
+                before: before.to_string(),
+                files: 0,
+                rows: 0,
+                bytes: 0,
+                left: 0,
+            };
+            for f in manifest.files(kind) {
+                if f.dated_before(before) {
+                    k.files += 1;
+                    k.rows += f.rows;
+                    k.bytes += f.bytes;
+                } else {
+                    k.left += f.rows;
+                }
+            }
+            for f in manifest
+                .vault_files(kind)
+                .filter(|f| f.dated_before(before))
+            {
+                k.files += 1;
+                k.bytes += f.bytes;
+            }
+            k
+        })
+        .collect();
+    RetentionReport {
+        as_of: as_of.to_string(),
+        dry_run,
+        rows: kinds.iter().map(|k| k.rows).sum(),
+        left: kinds.iter().map(|k| k.left).sum(),
+        kinds,
+    }
 }
 
 impl Engine {
     /// Deletes the partitions past their period as of `as_of` (default today); with `dry_run`,
-    /// only counts them.
+    /// only counts them. Refuses (409) to delete every personal dated record there is unless
+    /// `allow_everything`: that is nearly always an `as_of` far past historical data.
     pub async fn apply_retention(
         &self,
         caller: &Caller,
         policy: RetentionPolicy,
         as_of: Option<Date>,
         dry_run: bool,
+        allow_everything: bool,
     ) -> Result<RetentionReport, EngineError> {
         let _one_writer = self.inner.writer.lock().await;
         let engine = self.clone();
@@ -121,24 +186,29 @@ impl Engine {
             let as_of = as_of.unwrap_or_else(|| Timestamp(crate::now_ms()).date(ctx.zone()));
             let mut writer = Writer::open(ctx.data, ctx.keys.key_id(), ctx.zone(), || {})
                 .map_err(EngineError::internal)?;
-            let mut kinds = Vec::new();
-            for (&kind, &days) in &policy.days {
-                let before = as_of.add_days(-(days as i32));
-                let r = writer
-                    .remove_before(kind, before, dry_run)
-                    .map_err(EngineError::internal)?;
-                kinds.push(KindRemoved {
-                    kind: kind.name(),
-                    days,
-                    before: before.to_string(),
-                    files: r.files,
-                    rows: r.rows,
-                    bytes: r.bytes,
+            let report = plan(writer.manifest(), &policy, as_of, dry_run);
+            if dry_run {
+                return Ok(Answer {
+                    rows: report.rows as i64,
+                    value: report,
+                    persons: Vec::new(),
                 });
             }
+            if report.everything() && !allow_everything {
+                return Err(EngineError::Conflict(format!(
+                    "as of {as_of} this would delete every personal record in the store ({} rows; nothing dated later is left): check the day counted back from, or allow it explicitly",
+                    report.rows
+                )));
+            }
+            for k in &report.kinds {
+                let kind = Kind::parse(k.kind).expect("a policy's kind");
+                let before = as_of.add_days(-(k.days as i32));
+                writer
+                    .remove_before(kind, before, false)
+                    .map_err(EngineError::internal)?;
+            }
             drop(writer);
-            let rows: u64 = kinds.iter().map(|k| k.rows).sum();
-            if !dry_run && kinds.iter().any(|k| k.files > 0) {
+            if report.kinds.iter().any(|k| k.files > 0) {
                 // Derived data must not outlive what it came from.
                 let store = store::Store::open(ctx.data, ctx.keys.key_id())
                     .map_err(EngineError::internal)?;
@@ -151,14 +221,9 @@ impl Engine {
                 engine.refresh()?;
             }
             Ok(Answer {
-                value: RetentionReport {
-                    as_of: as_of.to_string(),
-                    dry_run,
-                    kinds,
-                    rows,
-                },
+                rows: report.rows as i64,
+                value: report,
                 persons: Vec::new(),
-                rows: rows as i64,
             })
         })
         .await

@@ -147,6 +147,13 @@ impl Engine {
                 let engine =
                     rules::CodeEngine::new(&ctx.snap.index, ctx.snap.risk.clone(), ctx.zone());
                 let code = engine.code(ctx.rules, p, as_of, &|c| view.masked_id(c));
+                // A signed code travels on its own: only a registered person gets one.
+                if !view.directory()?.contains(p) {
+                    return Err(EngineError::NotFound(format!(
+                        "{} is not registered (no row in persons: not_registered); a signed code is issued only to a registered person",
+                        view.masked_id(p)
+                    )));
+                }
                 view.id(p);
                 let signed = sign_code(ctx.keys, &issuer, &code, id, ttl, codesign::now_secs())?;
                 Ok(Answer {

@@ -93,7 +93,10 @@ fn walk(
         }
         let meta = e.metadata().map_err(io)?;
         if meta.is_dir() {
-            walk(&path, kind, out, skipped)?;
+            // The generator's ground truth is not input, whatever `--kind` says.
+            if !path.join(model::GROUND_TRUTH_MARKER).exists() {
+                walk(&path, kind, out, skipped)?;
+            }
         } else {
             match classify(&path, kind, meta.len()) {
                 Ok(s) => out.push(s),
@@ -173,5 +176,27 @@ mod tests {
         let (forced, _) = discover(&[d.join("truth/infections.csv")], Some(Kind::Travel)).unwrap();
         assert_eq!(forced[0].kind, Kind::Travel);
         assert!(discover(&[d.join("missing.csv")], None).is_err());
+    }
+
+    #[test]
+    fn the_generators_ground_truth_is_skipped_without_a_word() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for f in [
+            "travel-2020-01-21.csv",
+            "truth/infections.csv",
+            "truth/bad_rows.csv",
+            "truth/summary.json",
+        ] {
+            let p = d.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "x").unwrap();
+        }
+        std::fs::write(d.join("truth").join(model::GROUND_TRUTH_MARKER), "x").unwrap();
+        for kind in [None, Some(Kind::Travel)] {
+            let (sources, skipped) = discover(&[d.to_path_buf()], kind).unwrap();
+            assert_eq!(sources.len(), 1, "{kind:?}: {sources:?}");
+            assert!(skipped.is_empty(), "{kind:?}: {skipped:?}");
+        }
     }
 }

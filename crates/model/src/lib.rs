@@ -17,3 +17,7 @@ pub use kind::{Column, FieldType, Kind, KindSpec, RowCheck, Storage};
 pub use region::{Level, Region, RegionInfo, RegionTable};
 pub use time::{Date, MS_PER_DAY, Timestamp, Zone};
 pub use value::{Diagnosis, Direction, LabResult, Mode, OccupantRole, RiskLevel, Sex};
+
+/// The file the generator leaves in its ground-truth folder (`truth/`): ingest, walking a
+/// folder, skips a folder holding it without a word, since it is not input.
+pub const GROUND_TRUTH_MARKER: &str = ".fangyi-ground-truth";

@@ -28,7 +28,7 @@ pub use users::{NewUser, Principal, TOKEN_PREFIX, TokenInfo, User, token_hash};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 
 /// Everything that can go wrong with the operational database.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +55,37 @@ pub enum OpsError {
     Audit(String),
     #[error("the audit checkpoint {path}: {cause}")]
     Checkpoint { path: String, cause: std::io::Error },
+    #[error(
+        "{target}: the database server at {host} did not answer within {secs} s (is it running, \
+         and is the host and port right?)"
+    )]
+    Unreachable {
+        target: String,
+        host: String,
+        secs: u64,
+    },
+    #[error("{target}: cannot connect to the database server at {host}: {cause}")]
+    Connect {
+        target: String,
+        host: String,
+        cause: sqlx::Error,
+    },
+}
+
+/// How long reaching a database server may take before it is reported unreachable: a server
+/// that is not there is named at once instead of after the pool's 30 s of silent retries.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// `host:port` of a server URL (`postgres://user:pw@host:5432/db` → `host:5432`), for messages.
+fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |x| x.1);
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let host = authority.rsplit_once('@').map_or(authority, |x| x.1);
+    if host.is_empty() {
+        "localhost".into()
+    } else {
+        host.to_string()
+    }
 }
 
 /// The migrations, in order, embedded at build time.
@@ -152,7 +183,12 @@ impl Ops {
                 cause: sqlx::Error::Io(e),
             })?;
         }
-        Ops::connect_as(&sqlite_url(path), path.display().to_string()).await
+        Ops::connect_as(
+            &sqlite_url(path),
+            path.display().to_string(),
+            CONNECT_TIMEOUT,
+        )
+        .await
     }
 
     /// Opens the data dir's database: `url` when given (`postgres://…` or `sqlite://…`), else
@@ -166,10 +202,14 @@ impl Ops {
 
     /// Connects by URL and brings the schema up to date.
     pub async fn connect(url: &str) -> Result<Ops, OpsError> {
-        Ops::connect_as(url, redact(url)).await
+        Ops::connect_as(url, redact(url), CONNECT_TIMEOUT).await
     }
 
-    async fn connect_as(url: &str, target: String) -> Result<Ops, OpsError> {
+    async fn connect_as(
+        url: &str,
+        target: String,
+        timeout: std::time::Duration,
+    ) -> Result<Ops, OpsError> {
         install_default_drivers();
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres
@@ -201,6 +241,32 @@ impl Ops {
                     Ok(())
                 })
             });
+        }
+        if backend == Backend::Postgres {
+            // One connection first, bounded in time, so that a server that is not there (or
+            // a wrong host or port) is named with its cause instead of the pool retrying.
+            let host = host_of(url);
+            let probe = tokio::time::timeout(timeout, sqlx::AnyConnection::connect(url)).await;
+            match probe {
+                Err(_) => {
+                    return Err(OpsError::Unreachable {
+                        target,
+                        host,
+                        secs: timeout.as_secs().max(1),
+                    });
+                }
+                Ok(Err(cause)) => {
+                    return Err(OpsError::Connect {
+                        target,
+                        host,
+                        cause,
+                    });
+                }
+                Ok(Ok(c)) => {
+                    let _ = c.close().await;
+                }
+            }
+            options = options.acquire_timeout(timeout.max(CONNECT_TIMEOUT));
         }
         let pool = options.connect(url).await.map_err(db)?;
         migrator().run(&pool).await.map_err(|cause| match cause {
@@ -406,6 +472,48 @@ pub mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hosts_of_urls() {
+        assert_eq!(
+            host_of("postgres://fangyi:secret@db:5432/fangyi"),
+            "db:5432"
+        );
+        assert_eq!(host_of("postgres://db-host/fangyi?sslmode=off"), "db-host");
+        assert_eq!(host_of("postgresql://u@[::1]:5433"), "[::1]:5433");
+        assert_eq!(host_of("postgres:///fangyi"), "localhost");
+    }
+
+    #[tokio::test]
+    async fn a_database_server_that_is_not_there_is_named_with_the_cause() {
+        // Refused: nothing listens on the port of a listener just closed.
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let url = format!("postgres://fangyi:secret@127.0.0.1:{port}/fangyi");
+        let e = Ops::connect(&url).await.unwrap_err();
+        assert!(matches!(e, OpsError::Connect { .. }), "{e}");
+        let msg = e.to_string();
+        assert!(msg.contains(&format!("127.0.0.1:{port}")), "{msg}");
+        assert!(!msg.contains("secret"), "{msg}");
+
+        // Silent: a port that takes the connection and never answers.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!(
+            "postgres://fangyi:secret@{}/fangyi",
+            silent.local_addr().unwrap()
+        );
+        let e = Ops::connect_as(&url, redact(&url), std::time::Duration::from_millis(300))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, OpsError::Unreachable { .. }), "{e}");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("did not answer") && !msg.contains("secret"),
+            "{msg}"
+        );
+    }
 
     #[test]
     fn urls() {

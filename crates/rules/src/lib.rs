@@ -13,7 +13,7 @@ pub mod saved;
 pub use code::{Color, HealthCode, Reason};
 pub use engine::{CodeEngine, Summary, Sweep, SweepProgress};
 pub use output::{CodeJson, CodesWriter, code_json};
-pub use population::persons;
+pub use population::{persons, registered};
 pub use risk::{RiskArea, RiskAreas};
 pub use ruleset::{Condition, DEFAULT_RULES, RiskLevel, Rule, RuleSet, RulesError};
 

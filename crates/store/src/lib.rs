@@ -26,6 +26,9 @@ pub use writer::{Committed, Removed, SourceId, Staging, Writer};
 
 use model::{Kind, Zone};
 
+/// The manifest's file name in a data dir: a folder is a data dir when it has one.
+pub const MANIFEST_FILE: &str = manifest::MANIFEST;
+
 /// Errors of the store, each naming the path involved.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

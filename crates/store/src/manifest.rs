@@ -25,6 +25,16 @@ pub struct StoredFile {
     pub date: Option<String>,
 }
 
+impl StoredFile {
+    /// Whether its partition is dated before `before` (a reference kind's file never is):
+    /// what [`crate::Writer::remove_before`] removes.
+    pub fn dated_before(&self, before: Date) -> bool {
+        self.date
+            .as_deref()
+            .is_some_and(|d| Date::parse(d.as_bytes()).is_ok_and(|d| d < before))
+    }
+}
+
 /// One ingested source file.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct SourceEntry {
@@ -189,6 +199,11 @@ impl Manifest {
             .iter()
             .flat_map(|s| s.files.iter().chain(s.vault_files.iter()))
             .map(|f| f.path.as_str())
+    }
+
+    /// Keeps the sources `keep` says yes to.
+    pub(crate) fn retain_sources(&mut self, keep: impl FnMut(&SourceEntry) -> bool) {
+        self.sources.retain(keep);
     }
 
     pub(crate) fn sources_mut(&mut self) -> &mut [SourceEntry] {

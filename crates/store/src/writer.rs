@@ -222,8 +222,7 @@ impl Writer {
         before: Date,
         dry_run: bool,
     ) -> Result<Removed, StoreError> {
-        let before = before.to_string();
-        let old = |f: &StoredFile| f.date.as_deref().is_some_and(|d| d < before.as_str());
+        let old = |f: &StoredFile| f.dated_before(before);
         let mut removed = Removed::default();
         let mut next = self.manifest.clone();
         let mut doomed: Vec<String> = Vec::new();
@@ -252,19 +251,61 @@ impl Writer {
         }
         next.save(&self.root)?;
         self.manifest = next;
-        for path in &doomed {
+        self.delete_files(&doomed)?;
+        Ok(removed)
+    }
+
+    /// Removes whole sources — their manifest entries, table and vault files — that `doomed`
+    /// picks: one manifest commit, then the files are deleted, as [`Writer::remove_before`]
+    /// does. Unlike retention, the sources are forgotten, so their content may be ingested
+    /// again later (a dataset derived anew replaces the earlier derivation).
+    pub fn remove_sources(
+        &mut self,
+        doomed: impl Fn(&SourceEntry) -> bool,
+    ) -> Result<Removed, StoreError> {
+        let mut removed = Removed::default();
+        let mut next = self.manifest.clone();
+        let mut paths = Vec::new();
+        next.retain_sources(|s| {
+            if !doomed(s) {
+                return true;
+            }
+            for f in &s.files {
+                removed.files += 1;
+                removed.rows += f.rows;
+                removed.bytes += f.bytes;
+                paths.push(f.path.clone());
+            }
+            for f in &s.vault_files {
+                removed.files += 1;
+                removed.bytes += f.bytes;
+                paths.push(f.path.clone());
+            }
+            false
+        });
+        if next.sources().len() == self.manifest.sources().len() {
+            return Ok(removed);
+        }
+        next.save(&self.root)?;
+        self.manifest = next;
+        self.delete_files(&paths)?;
+        Ok(removed)
+    }
+
+    /// Deletes files the manifest no longer lists, and partition folders left empty.
+    fn delete_files(&self, paths: &[String]) -> Result<(), StoreError> {
+        for path in paths {
             let p = self.root.join(path);
             match std::fs::remove_file(&p) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(StoreError::Io { path: p, cause: e }),
             }
-            // Empty partition folders go too.
             if let Some(dir) = p.parent() {
                 let _ = std::fs::remove_dir(dir);
             }
         }
-        Ok(removed)
+        Ok(())
     }
 
     /// Drops a source's staged files.
@@ -616,6 +657,41 @@ mod tests {
             store.manifest().dates(Kind::Employment).len(),
             MAX_OPEN_PER_SLOT + 8
         );
+    }
+
+    #[test]
+    fn removed_sources_are_forgotten_with_their_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let mut w = Writer::open(root, "k1", Zone::CST, || {}).unwrap();
+        for (name, hash) in [("old/risk.csv", "h1"), ("new/risk.csv", "h2")] {
+            let st = w.begin(Kind::Employment, name.into(), 10, 1).unwrap();
+            st.append(0, false, None, &batch(2)).unwrap();
+            w.commit(st, id(hash), 2, 0).unwrap();
+        }
+        let old: Vec<_> = Store::open(root, "k1").unwrap().manifest().sources()[0]
+            .files
+            .iter()
+            .map(|f| root.join(&f.path))
+            .collect();
+        let r = w.remove_sources(|s| s.blake3 == "h1").unwrap();
+        assert_eq!((r.files, r.rows), (1, 2));
+        assert!(old.iter().all(|p| !p.exists()));
+        let store = Store::open(root, "k1").unwrap();
+        assert_eq!(store.manifest().sources().len(), 1);
+        assert_eq!(store.manifest().kind_stats()[&Kind::Employment].rows, 2);
+        // Forgotten: the same content is new again.
+        let st = w
+            .begin(Kind::Employment, "old/risk.csv".into(), 10, 1)
+            .unwrap();
+        st.append(0, false, None, &batch(2)).unwrap();
+        assert!(matches!(
+            w.commit(st, id("h1"), 2, 0).unwrap(),
+            Committed::New(_)
+        ));
+        // Nothing picked, nothing committed.
+        let r = w.remove_sources(|_| false).unwrap();
+        assert_eq!(r.files, 0);
     }
 
     #[test]

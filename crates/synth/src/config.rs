@@ -128,6 +128,14 @@ macro_rules! rates {
             pub const KEYS: &'static [(&'static str, f64, f64, &'static str)] =
                 &[$((stringify!($name), $lo, $hi, concat!($($doc),+))),+];
 
+            /// The value of the rate named `key`.
+            pub fn get(&self, key: &str) -> Option<f64> {
+                match key {
+                    $(stringify!($name) => Some(self.$name),)+
+                    _ => None,
+                }
+            }
+
             fn set(&mut self, key: &str, value: f64) -> Result<(), String> {
                 match key {
                     $(stringify!($name) => self.$name = value,)+
@@ -188,6 +196,10 @@ rates! {
     doubling_days: 6.4, [1.0, 100.0];
     /// Force of infection elsewhere in Hubei relative to Wuhan.
     hubei_relative_hazard: 0.25, [0.0, 10.0];
+    /// At least this many people bring an infection back from Hubei, however small the
+    /// province: at the real rate (about 20 cases per million) one of 20,000 residents has
+    /// none to trace. Those whose stays came closest are infected (0: the rate alone).
+    min_imported: 8.0, [0.0, 10000.0];
     /// Multiplier on every per-contact transmission probability.
     transmission: 1.0, [0.0, 100.0];
     /// Share of infections that stay asymptomatic (~18–20% on the Diamond Princess).
@@ -251,6 +263,18 @@ mod tests {
         assert!("checkins=x".parse::<Rates>().is_err());
         assert!("asymptomatic=2".parse::<Rates>().is_err());
         assert_eq!("".parse::<Rates>().unwrap(), Rates::default());
+    }
+
+    #[test]
+    fn every_rate_reads_back_by_its_key() {
+        let d = Rates::default();
+        for (key, lo, hi, _) in Rates::KEYS {
+            let v = d.get(key).unwrap();
+            assert!((*lo..=*hi).contains(&v), "{key} = {v}");
+        }
+        let r: Rates = "flu=0.01".parse().unwrap();
+        assert_eq!(r.get("flu"), Some(0.01));
+        assert_eq!(r.get("nope"), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use model::{Date, Kind, MS_PER_DAY, Timestamp};
+use model::{Date, Kind, MS_PER_DAY, Region, Timestamp};
 use serde::Serialize;
 
 use crate::bad_rows::BadRow;
@@ -16,7 +16,7 @@ use crate::economy::Economy;
 use crate::layout::{BlockCache, Layout};
 use crate::network::Network;
 use crate::outbreak::{Candidate, Case, Hot, LabRow, Outbreak, Via};
-use crate::plan::{By, Planner, Where};
+use crate::plan::{By, HubeiExposure, Planner, Where};
 use crate::rows::{self, EVENT_KINDS};
 use crate::schedule::{self, Event, Scratch};
 use crate::writer::{FileStat, Row, Sink};
@@ -34,6 +34,51 @@ fn part_range(total: u64, parts: usize, i: usize) -> (u64, u64) {
     let p = parts as u128;
     let t = u128::from(total);
     ((t * i as u128 / p) as u64, (t * (i as u128 + 1) / p) as u64)
+}
+
+/// A person who stayed in Hubei, and what that stay exposed them to.
+struct Import {
+    idx: u64,
+    exposure: HubeiExposure,
+    region: Region,
+    arrival: Timestamp,
+}
+
+/// Keeps the `n` candidates whose stays came closest to infecting them (ties: by person).
+fn keep_closest(c: &mut Vec<Import>, n: usize) {
+    c.sort_by(|a, b| {
+        b.exposure
+            .ratio()
+            .total_cmp(&a.exposure.ratio())
+            .then(a.idx.cmp(&b.idx))
+    });
+    c.truncate(n);
+}
+
+/// The factor on Hubei's force of infection for this province: 1, unless fewer than `min`
+/// of those who stayed there would be infected — a province of 20,000 residents at the real
+/// rate (about 20 cases per million) would have no outbreak to trace at all. Then the smallest
+/// factor that infects `min` of them (all of them when there are fewer): the ones whose stays
+/// came closest. Sorts `candidates` by person, so the outcome does not depend on the parts.
+fn import_scale(candidates: &mut [Import], min: f64) -> f64 {
+    candidates.sort_by_key(|c| c.idx);
+    let min = min.round() as usize;
+    let natural = candidates
+        .iter()
+        .filter(|c| c.exposure.ratio() >= 1.0)
+        .count();
+    if natural >= min || candidates.is_empty() {
+        return 1.0;
+    }
+    let mut ratios: Vec<f64> = candidates.iter().map(|c| c.exposure.ratio()).collect();
+    ratios.sort_by(|a, b| b.total_cmp(a));
+    let kth = ratios[min.min(ratios.len()) - 1];
+    if kth > 0.0 {
+        // A hair above 1/kth, so the k-th reaches its draw despite rounding.
+        (1.0 / kth) * (1.0 + 1e-9)
+    } else {
+        1.0
+    }
 }
 
 /// What a run wrote.
@@ -157,6 +202,7 @@ pub fn generate(
     let t0 = Instant::now();
     let truth_dir = out.join("truth");
     std::fs::create_dir_all(&truth_dir).map_err(|e| Error::io(&truth_dir, e))?;
+    truth::mark(&truth_dir)?;
     let layout = Layout::new(config)?;
     let net = Network::new(config.seed, config.region);
     let economy = Economy::new(&layout);
@@ -207,12 +253,15 @@ pub fn generate(
     step("reference files".into());
 
     // Infections brought in from Hubei: residents coming back, students, business travellers
-    // and visitors, each exposed to Wuhan's growing force of infection while there.
+    // and visitors, each exposed to Wuhan's growing force of infection while there. Each part
+    // keeps those infected and, for a small province, the few whose stays came closest.
     let mut outbreak = Outbreak::default();
     {
-        let seeds = run_parts(parts, threads, |i| {
+        let keep = config.rates.min_imported.round() as usize;
+        let candidates = run_parts(parts, threads, |i| {
             let mut cache = BlockCache::default();
             let mut found = Vec::new();
+            let mut closest: Vec<Import> = Vec::new();
             let (lo, hi) = part_range(total, parts, i);
             for idx in lo..hi {
                 if idx % 16_384 == 0 {
@@ -227,7 +276,7 @@ pub fn generate(
                         None => continue,
                     }
                 };
-                if let Some(t) = world.planner.hubei_infection(&p, &plan) {
+                if let Some(e) = world.planner.hubei_exposure(&p, &plan) {
                     let (_, back, region) = plan.hubei.expect("exposed in Hubei");
                     let arrival = plan
                         .legs
@@ -235,22 +284,42 @@ pub fn generate(
                         .flatten()
                         .find(|l| l.day == back)
                         .map_or(back.start(world.zone), |l| l.arrive);
-                    found.push((idx, t, region, arrival));
+                    let import = Import {
+                        idx,
+                        exposure: e,
+                        region,
+                        arrival,
+                    };
+                    if e.ratio() >= 1.0 {
+                        found.push(import);
+                    } else if keep > 0 {
+                        closest.push(import);
+                        if closest.len() >= 2 * keep {
+                            keep_closest(&mut closest, keep);
+                        }
+                    }
                 }
             }
+            keep_closest(&mut closest, keep);
+            found.extend(closest);
             Ok(found)
         })?;
+        let mut candidates: Vec<Import> = candidates.into_iter().flatten().collect();
+        let scale = import_scale(&mut candidates, config.rates.min_imported);
         let mut cache = BlockCache::default();
-        for (idx, t, region, arrival) in seeds.into_iter().flatten() {
-            let p = layout.person(idx, &mut cache);
+        for c in &candidates {
+            let Some(t) = world.planner.hubei_infection(&c.exposure, scale) else {
+                continue;
+            };
+            let p = layout.person(c.idx, &mut cache);
             let case = Case::new(
                 &world,
                 &p,
                 t,
                 None,
                 Via::Imported,
-                region.to_string(),
-                Some(arrival),
+                c.region.to_string(),
+                Some(c.arrival),
             );
             outbreak.add(&world, case);
         }

@@ -711,8 +711,9 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// Draws whether and when a person staying in Hubei over [from, to) was infected there.
-    pub fn hubei_infection(&self, p: &Person, plan: &Plan) -> Option<Timestamp> {
+    /// The force of infection a person staying in Hubei over [from, to) met there, against
+    /// their own draw of how much it takes to infect them.
+    pub fn hubei_exposure(&self, p: &Person, plan: &Plan) -> Option<HubeiExposure> {
         let (from, to, region) = plan.hubei?;
         let rel = if region.code() == 420100 {
             1.0
@@ -721,16 +722,55 @@ impl<'a> Planner<'a> {
         };
         let mut r = Rng::at(self.seed, tag::IMPORT, p.idx, 0);
         let target = -(1.0 - r.f64()).ln();
+        let minute = r.below(24 * 60) as i64;
         let mut acc = 0.0;
         let mut d = from;
         while d < to {
             acc += calendar::wuhan_hazard(d, self.rates) * rel;
-            if acc >= target {
-                let t = d.start(self.zone).add_ms(r.below(24 * 60) as i64 * 60_000);
-                return Some(t);
+            d = d.add_days(1);
+        }
+        Some(HubeiExposure {
+            from,
+            to,
+            rel,
+            target,
+            total: acc,
+            minute,
+        })
+    }
+
+    /// When a person with `e` was infected in Hubei with the force of infection multiplied by
+    /// `scale` (1 for the rate as it is): the first day its sum reaches their draw, if one does.
+    pub fn hubei_infection(&self, e: &HubeiExposure, scale: f64) -> Option<Timestamp> {
+        let mut acc = 0.0;
+        let mut d = e.from;
+        while d < e.to {
+            acc += calendar::wuhan_hazard(d, self.rates) * e.rel * scale;
+            if acc >= e.target {
+                return Some(d.start(self.zone).add_ms(e.minute * 60_000));
             }
             d = d.add_days(1);
         }
         None
+    }
+}
+
+/// What a stay in Hubei exposed a person to (see [`Planner::hubei_exposure`]).
+#[derive(Clone, Copy, Debug)]
+pub struct HubeiExposure {
+    from: Date,
+    to: Date,
+    rel: f64,
+    /// The person's draw: the summed force of infection that infects them.
+    target: f64,
+    /// The force of infection summed over the whole stay.
+    total: f64,
+    minute: i64,
+}
+
+impl HubeiExposure {
+    /// How close the stay came to infecting them: 1 or more means it did.
+    pub fn ratio(&self) -> f64 {
+        self.total / self.target
     }
 }

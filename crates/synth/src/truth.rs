@@ -103,6 +103,14 @@ pub fn bad_rows(dir: &Path, bad: &mut [BadRow]) -> Result<(), Error> {
     write_file(&dir.join("bad_rows.csv"), out.as_bytes())
 }
 
+/// Marks `dir` as ground truth, which ingest skips when it walks the generated folder.
+pub fn mark(dir: &Path) -> Result<(), Error> {
+    write_file(
+        &dir.join(model::GROUND_TRUTH_MARKER),
+        b"ground truth written by fangyi gen; `fangyi ingest` skips this folder\n",
+    )
+}
+
 pub fn summary(dir: &Path, json: &serde_json::Value) -> Result<(), Error> {
     let mut text = serde_json::to_string_pretty(json).expect("serialisable");
     text.push('\n');

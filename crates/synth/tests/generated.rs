@@ -581,3 +581,44 @@ fn cancelling_leaves_no_partial_files() {
         let _ = read(&path, kind);
     }
 }
+
+#[test]
+fn a_small_province_still_has_an_outbreak_to_trace() {
+    // 20,000 residents at the real rate (about 20 cases per million) would have none.
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        persons: 20_000,
+        days: 21,
+        ..Config::default()
+    };
+    let summary = run(&config, dir.path());
+    assert!(summary.infections >= 8, "{} infections", summary.infections);
+    assert!(summary.cases >= 1, "no case among {}", summary.infections);
+    // Some reported case shares a household with someone: a contact to trace.
+    let mut households: HashMap<String, Vec<String>> = HashMap::new();
+    for (path, kind) in data_files(dir.path()) {
+        if kind != Kind::Persons {
+            continue;
+        }
+        for rec in read(&path, kind) {
+            let (id, household) = (rec.cells[0].clone(), rec.cells[7].clone());
+            if let (Some(id), Some(h)) = (id, household) {
+                households.entry(h).or_default().push(id);
+            }
+        }
+    }
+    let truth = std::fs::read_to_string(dir.path().join("truth/infections.csv")).unwrap();
+    let reported: Vec<&str> = truth
+        .lines()
+        .skip(1)
+        .filter(|l| l.contains(",confirmed,") || l.contains(",asymptomatic,"))
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert!(!reported.is_empty(), "{truth}");
+    assert!(
+        reported.iter().any(|case| households
+            .values()
+            .any(|members| members.len() > 1 && members.iter().any(|m| m == case))),
+        "no reported case lives with anyone: {reported:?}"
+    );
+}

@@ -1,5 +1,6 @@
 //! The 32-byte master key: from `FANGYI_MASTER_KEY`, a key file, or a per-user default file
-//! created on first use (mode 0600), never from inside the data dir.
+//! created on first use (mode 0600), never from inside the data dir (checked before a file is
+//! read or created) and never through a hard link.
 
 use std::fmt;
 use std::io::Write;
@@ -24,6 +25,15 @@ pub enum KeySource {
     File(PathBuf),
     /// The default file was created just now.
     Created(PathBuf),
+}
+
+/// A loaded master key, where it came from, and what the operator should know about its file.
+#[derive(Debug)]
+pub struct LoadedKey {
+    pub key: MasterKey,
+    pub source: KeySource,
+    /// Problems that do not stop the key from being used (a file other users may read).
+    pub warnings: Vec<String>,
 }
 
 impl MasterKey {
@@ -65,20 +75,36 @@ impl MasterKey {
 
     /// Loads the key: `FANGYI_MASTER_KEY` (hex) if set, else the key file (`file`, or the
     /// default per-user file), created with a new random key if it does not exist yet.
-    pub fn load(file: Option<&Path>) -> Result<(MasterKey, KeySource), VaultError> {
+    ///
+    /// A key file is checked before it is read or created: it must not lie inside `data_dir`
+    /// (compared by canonical path, so `..` and symbolic links do not hide it) and must have
+    /// a single name (a hard link could put it inside a data dir under another name). A file
+    /// other users may read is used with a warning in [`LoadedKey::warnings`].
+    pub fn load(file: Option<&Path>, data_dir: &Path) -> Result<LoadedKey, VaultError> {
         if let Ok(hex) = std::env::var("FANGYI_MASTER_KEY") {
-            return Ok((
-                MasterKey::from_hex(&hex, "FANGYI_MASTER_KEY")?,
-                KeySource::Env,
-            ));
+            return Ok(LoadedKey {
+                key: MasterKey::from_hex(&hex, "FANGYI_MASTER_KEY")?,
+                source: KeySource::Env,
+                warnings: Vec::new(),
+            });
         }
         let path = file.map(Path::to_path_buf).unwrap_or_else(default_key_path);
+        refuse_inside(&path, data_dir)?;
         if path.exists() {
-            return Ok((MasterKey::read(&path)?, KeySource::File(path)));
+            let warnings = check_file(&path)?;
+            return Ok(LoadedKey {
+                key: MasterKey::read(&path)?,
+                source: KeySource::File(path),
+                warnings,
+            });
         }
         let key = MasterKey::generate()?;
         key.write_new(&path)?;
-        Ok((key, KeySource::Created(path)))
+        Ok(LoadedKey {
+            key,
+            source: KeySource::Created(path),
+            warnings: Vec::new(),
+        })
     }
 
     pub fn read(path: &Path) -> Result<MasterKey, VaultError> {
@@ -109,6 +135,90 @@ impl MasterKey {
         writeln!(f, "{}", self.to_hex()).map_err(io)?;
         f.sync_all().map_err(io)
     }
+}
+
+/// Refuses a key file that is, or would be created, inside `data_dir`. A path that cannot be
+/// resolved is refused too: the check fails closed.
+fn refuse_inside(key: &Path, data_dir: &Path) -> Result<(), VaultError> {
+    let resolve = |p: &Path| {
+        canonical(p).map_err(|cause| VaultError::KeyIo {
+            path: p.display().to_string(),
+            cause,
+        })
+    };
+    if resolve(key)?.starts_with(resolve(data_dir)?) {
+        return Err(VaultError::KeyInDataDir {
+            key: key.display().to_string(),
+            data: data_dir.display().to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// `p` made absolute and resolved component by component: each part that exists is
+/// canonicalised (so symbolic links are followed and `..` means the real parent), the parts
+/// that do not exist yet are appended as written (`..` among them removing the one before).
+fn canonical(p: &Path) -> std::io::Result<PathBuf> {
+    use std::path::Component;
+    let p = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(p)
+    };
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::Prefix(_) | Component::RootDir => out.push(c),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(name) => {
+                out.push(name);
+                if std::fs::symlink_metadata(&out).is_ok() {
+                    out = out.canonicalize()?;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Checks an existing key file: one name only (refused otherwise), readable by its owner
+/// only (a warning otherwise).
+#[cfg(unix)]
+fn check_file(path: &Path) -> Result<Vec<String>, VaultError> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).map_err(|cause| VaultError::KeyIo {
+        path: path.display().to_string(),
+        cause,
+    })?;
+    if meta.nlink() > 1 {
+        return Err(VaultError::KeyLinked {
+            path: path.display().to_string(),
+            links: meta.nlink(),
+        });
+    }
+    let mode = meta.mode() & 0o777;
+    let mut warnings = Vec::new();
+    if mode & 0o077 != 0 {
+        warnings.push(format!(
+            "the master key {} can be read by {} (mode {mode:04o}); run `chmod 600 {}`",
+            path.display(),
+            if mode & 0o007 != 0 {
+                "every user of this machine"
+            } else {
+                "its group"
+            },
+            path.display()
+        ));
+    }
+    Ok(warnings)
+}
+
+#[cfg(not(unix))]
+fn check_file(_path: &Path) -> Result<Vec<String>, VaultError> {
+    Ok(Vec::new())
 }
 
 /// `$FANGYI_KEY_FILE`, else `$XDG_CONFIG_HOME/fangyi/master.key`, else `~/.config/fangyi/master.key`.
@@ -156,5 +266,77 @@ mod tests {
                 0o600
             );
         }
+    }
+
+    /// Runs `f` unless the environment supplies the key (then `load` never reads a file).
+    fn with_file_keys(f: impl FnOnce()) {
+        if std::env::var_os("FANGYI_MASTER_KEY").is_none() {
+            f();
+        }
+    }
+
+    #[test]
+    fn a_key_inside_the_data_dir_is_refused_before_it_is_created() {
+        with_file_keys(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let data = dir.path().join("data");
+            // The data dir need not exist yet; `..` does not hide the key inside it.
+            for key in [
+                data.join("master.key"),
+                data.join("sub/../master.key"),
+                dir.path().join("elsewhere/../data/keys/master.key"),
+            ] {
+                let e = MasterKey::load(Some(&key), &data).unwrap_err();
+                assert!(matches!(e, VaultError::KeyInDataDir { .. }), "{e}");
+                assert!(!key.exists() && !data.exists(), "{} created", key.display());
+            }
+            // Nor does a symbolic link to the data dir.
+            std::fs::create_dir_all(&data).unwrap();
+            #[cfg(unix)]
+            {
+                let link = dir.path().join("link");
+                std::os::unix::fs::symlink(&data, &link).unwrap();
+                let e = MasterKey::load(Some(&link.join("master.key")), &data).unwrap_err();
+                assert!(matches!(e, VaultError::KeyInDataDir { .. }), "{e}");
+                let e = MasterKey::load(Some(&data.join("master.key")), &link).unwrap_err();
+                assert!(matches!(e, VaultError::KeyInDataDir { .. }), "{e}");
+            }
+            assert!(std::fs::read_dir(&data).unwrap().next().is_none());
+            // Beside it is fine, and created once.
+            let key = dir.path().join("keys/master.key");
+            let first = MasterKey::load(Some(&key), &data).unwrap();
+            assert_eq!(first.source, KeySource::Created(key.clone()));
+            let again = MasterKey::load(Some(&key), &data).unwrap();
+            assert_eq!(again.source, KeySource::File(key));
+            assert_eq!(again.key.bytes(), first.key.bytes());
+            assert!(again.warnings.is_empty(), "{:?}", again.warnings);
+        });
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn hard_linked_keys_are_refused_and_open_ones_warned_about() {
+        use std::os::unix::fs::PermissionsExt;
+        with_file_keys(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let data = dir.path().join("data");
+            std::fs::create_dir_all(&data).unwrap();
+            let key = dir.path().join("master.key");
+            MasterKey::generate().unwrap().write_new(&key).unwrap();
+            // A second name inside the data dir: the path outside it must not be trusted.
+            std::fs::hard_link(&key, data.join("copy.key")).unwrap();
+            let e = MasterKey::load(Some(&key), &data).unwrap_err();
+            assert!(matches!(e, VaultError::KeyLinked { links: 2, .. }), "{e}");
+            std::fs::remove_file(data.join("copy.key")).unwrap();
+            assert!(MasterKey::load(Some(&key), &data).is_ok());
+
+            for (mode, who) in [(0o644, "every user"), (0o640, "its group")] {
+                std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).unwrap();
+                let loaded = MasterKey::load(Some(&key), &data).unwrap();
+                assert_eq!(loaded.warnings.len(), 1, "{mode:o}");
+                assert!(loaded.warnings[0].contains(who), "{:?}", loaded.warnings);
+                assert!(loaded.warnings[0].contains("chmod 600"));
+            }
+        });
     }
 }

@@ -8,7 +8,7 @@ mod key;
 mod pseudonym;
 mod seal;
 
-pub use key::{KeySource, MasterKey};
+pub use key::{KeySource, LoadedKey, MasterKey};
 use model::PersonId;
 pub use pseudonym::Pseudonymizer;
 pub use seal::{FileSealer, Opener, SALT_LEN};
@@ -20,6 +20,16 @@ pub enum VaultError {
     KeyIo { path: String, cause: std::io::Error },
     #[error("the master key in {origin} is not 64 hex digits")]
     KeyFormat { origin: String },
+    #[error(
+        "the master key {key} is inside the data dir {data}; keep it elsewhere so a copy of the \
+         data leaks nothing"
+    )]
+    KeyInDataDir { key: String, data: String },
+    #[error(
+        "the master key {path} has {links} hard links; another name could put it inside a data \
+         dir unseen, so use a file with one name (copy it, then remove the links)"
+    )]
+    KeyLinked { path: String, links: u64 },
     #[error("no random numbers from the operating system: {0}")]
     Random(String),
     #[error("a sealed record failed authentication (wrong key, or the data was altered)")]

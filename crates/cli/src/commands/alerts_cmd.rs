@@ -47,6 +47,7 @@ pub fn run(g: &Globals, a: AlertsArgs) -> anyhow::Result<()> {
         AlertRules::load_or_builtin(a.rules.as_deref()).map_err(|e| usage(e.to_string()))?;
     let keys = g.keys()?;
     let store = context::store(g.data(), &keys)?;
+    context::warn_default_as_of(&store, a.as_of.as_deref());
     let day = engine::parse_as_of_date(a.as_of.as_deref(), store.zone())
         .map_err(|e| usage(e.to_string()))?;
     let within = region_flag("--region", a.region.as_deref())?;

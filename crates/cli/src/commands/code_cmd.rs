@@ -17,7 +17,7 @@ use vault::Keys;
 
 use crate::cli::{CodeArgs, CodesArgs, RulesDiffArgs, RulesShowArgs, SummaryFormat, TextFormat};
 use crate::commands::trace_cmd::open_index;
-use crate::commands::{Globals, thousands};
+use crate::commands::{Globals, plural, thousands};
 use crate::context;
 use crate::exit::usage;
 use crate::progress;
@@ -80,21 +80,60 @@ fn masked(keys: &Keys) -> impl Fn(i64) -> String + '_ {
     }
 }
 
+/// Contract §4's JSON, in its order, and `"registered": false` after it for someone not in
+/// `persons`.
+#[derive(serde::Serialize)]
+struct CodeOut<'a> {
+    #[serde(flatten)]
+    code: rules::CodeJson<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    registered: Option<bool>,
+}
+
+/// One person's code, and whether `persons` has them.
+pub struct Evaluated {
+    pub code: HealthCode,
+    pub id: PersonId,
+    /// False for someone with no row in `persons` (contract §8's `not_registered`).
+    pub registered: bool,
+}
+
+impl Evaluated {
+    /// Refuses what must not be shown: a green code for someone the store does not know (a
+    /// mistyped number, or a person from another data dir) would vouch for a stranger.
+    fn refuse_unregistered_green(&self, data: &Path) -> anyhow::Result<()> {
+        if self.registered || self.code.color != Color::Green {
+            return Ok(());
+        }
+        Err(usage(format!(
+            "{}: not registered — no row in persons in {} (not_registered), and no record there makes their code red or yellow; no code is given to an unknown person: check the number and the data dir",
+            self.id,
+            data.display()
+        )))
+    }
+}
+
 /// Evaluates one person's code as of the end of `as_of` (default today) under `rules` (default
-/// the built-in set). Returns the code and the person's id.
+/// the built-in set).
 pub fn evaluate(
     g: &Globals,
     person: &str,
     as_of: Option<&str>,
     rules: Option<&Path>,
-) -> anyhow::Result<(HealthCode, PersonId)> {
+) -> anyhow::Result<Evaluated> {
     let set = load_rules(rules)?;
     let id = parse_person(person)?;
     let o = Opened::open(g)?;
+    context::warn_default_as_of(&o.store, as_of);
     let as_of = parse_as_of_date(as_of, o.store.zone())?;
     let p = o.keys.pseudonyms.pseudonym(id);
     let code = o.engine().code(&set, p, as_of, &masked(&o.keys));
-    Ok((code, id))
+    let registered = rules::registered(&o.store, p)?;
+    Ok(Evaluated {
+        code,
+        id,
+        registered,
+    })
 }
 
 pub fn run(g: &Globals, a: CodeArgs) -> anyhow::Result<()> {
@@ -102,46 +141,57 @@ pub fn run(g: &Globals, a: CodeArgs) -> anyhow::Result<()> {
         .person
         .as_deref()
         .ok_or_else(|| usage("name a person (an ID number)"))?;
-    let (code, id) = evaluate(g, person, a.as_of.as_deref(), a.rules.as_deref())?;
+    let e = evaluate(g, person, a.as_of.as_deref(), a.rules.as_deref())?;
     let keys = g.keys()?;
     context::audit(
         g,
         &keys,
         privacy::Action::PersonCode,
         privacy::Purpose::HealthCode,
-        format!("fangyi code {} --as-of {}", id.masked(), code.as_of),
-        vec![keys.pseudonyms.pseudonym(id)],
+        format!("fangyi code {} --as-of {}", e.id.masked(), e.code.as_of),
+        vec![keys.pseudonyms.pseudonym(e.id)],
         1,
     )?;
+    e.refuse_unregistered_green(g.data())?;
     let format = a.format.unwrap_or(if std::io::stdout().is_terminal() {
         TextFormat::Text
     } else {
         TextFormat::Json
     });
-    let stdout = std::io::stdout();
-    let mut w = std::io::BufWriter::new(stdout.lock());
-    match format {
-        TextFormat::Json => writeln!(
-            w,
-            "{}",
-            serde_json::to_string(&rules::code_json(&code, &id.to_string()))?
-        )?,
-        TextFormat::Text => print_code(&mut w, &code, &id)?,
-    }
-    w.flush()?;
-    Ok(())
+    crate::commands::print_or_broken_pipe(|w| {
+        match format {
+            TextFormat::Json => {
+                let id = e.id.to_string();
+                let out = CodeOut {
+                    code: rules::code_json(&e.code, &id),
+                    registered: (!e.registered).then_some(false),
+                };
+                writeln!(w, "{}", serde_json::to_string(&out)?)?;
+            }
+            TextFormat::Text => print_code(w, &e)?,
+        }
+        Ok(())
+    })
 }
 
-fn print_code(w: &mut dyn Write, code: &HealthCode, id: &PersonId) -> anyhow::Result<()> {
+fn print_code(w: &mut dyn Write, e: &Evaluated) -> anyhow::Result<()> {
+    let code = &e.code;
     let until = code
         .valid_until
         .map_or_else(String::new, |d| format!(" until {d}"));
     writeln!(
         w,
-        "{id}: {}{until} (as of the end of {})",
+        "{}: {}{until} (as of the end of {})",
+        e.id,
         code.color.as_str().to_uppercase(),
         code.as_of
     )?;
+    if !e.registered {
+        writeln!(
+            w,
+            "  not registered: no row in persons; the color comes from their records alone"
+        )?;
+    }
     if code.reasons.is_empty() {
         writeln!(w, "  no rule applies")?;
     }
@@ -209,6 +259,7 @@ pub fn write_codes(
     let started = Instant::now();
     let o = Opened::open(g)?;
     let zone = o.store.zone();
+    context::warn_default_as_of(&o.store, as_of);
     let as_of = parse_as_of_date(as_of, zone)?;
     let engine = o.engine();
     let run = RunKey::new(&o.store, as_of, &set.digest);
@@ -324,8 +375,8 @@ pub fn write_codes(
 /// The counts line of a codes report.
 pub fn print_counts(r: &CodesReport, out: &Path) {
     println!(
-        "{} persons as of the end of {}: {} green, {} yellow, {} red → {}",
-        thousands(r.persons),
+        "{} as of the end of {}: {} green, {} yellow, {} red → {}",
+        plural(r.persons, "person", "persons"),
         r.as_of,
         thousands(r.counts[0]),
         thousands(r.counts[1]),
@@ -381,18 +432,18 @@ pub fn codes(g: &Globals, a: CodesArgs) -> anyhow::Result<()> {
         print_counts(&r, &a.out);
         if let Some((sources, people)) = r.incremental {
             println!(
-                "incremental: {sources} source{} ingested since the last run for this day and rules touch {} people (with their contacts); recomputed them in {:.2} s, written in {:.2} s",
-                if sources == 1 { "" } else { "s" },
-                thousands(people),
+                "incremental: {} ingested since the last run for this day and rules touch {} (with their contacts); recomputed them in {:.2} s, written in {:.2} s",
+                plural(sources as u64, "source", "sources"),
+                plural(people, "person", "people"),
                 r.sweep_seconds,
                 r.seconds - r.sweep_seconds
             );
             return Ok(());
         }
         println!(
-            "examined {} people a rule could touch (contacts of {} cases) in {:.2} s; written in {:.2} s",
-            thousands(r.examined),
-            thousands(r.cases_traced),
+            "examined {} a rule could touch (contacts of {}) in {:.2} s; written in {:.2} s",
+            plural(r.examined, "person", "people"),
+            plural(r.cases_traced, "case", "cases"),
             r.sweep_seconds,
             r.seconds - r.sweep_seconds
         );
@@ -402,10 +453,10 @@ pub fn codes(g: &Globals, a: CodesArgs) -> anyhow::Result<()> {
 
 /// Prints one person's code as text (the demo shows examples).
 pub fn show_code(g: &Globals, id: &PersonId, as_of: &str) -> anyhow::Result<()> {
-    let (code, id) = evaluate(g, &id.to_string(), Some(as_of), None)?;
+    let e = evaluate(g, &id.to_string(), Some(as_of), None)?;
     let stdout = std::io::stdout();
     let mut w = stdout.lock();
-    print_code(&mut w, &code, &id)
+    print_code(&mut w, &e)
 }
 
 pub fn rules_show(a: RulesShowArgs) -> anyhow::Result<()> {
@@ -421,6 +472,7 @@ pub fn rules_diff(g: &Globals, a: RulesDiffArgs) -> anyhow::Result<()> {
     let proposed = load_rules(Some(&a.file))?;
     let current = load_rules(a.against.as_deref())?;
     let o = Opened::open(g)?;
+    context::warn_default_as_of(&o.store, a.as_of.as_deref());
     let as_of = parse_as_of_date(a.as_of.as_deref(), o.store.zone())?;
     let engine = o.engine();
     let bar = SweepBar::new();
@@ -473,9 +525,9 @@ pub fn rules_diff(g: &Globals, a: RulesDiffArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "as of the end of {as_of}, {} of {} persons would change color under {} (against {}):",
+        "as of the end of {as_of}, {} of {} would change color under {} (against {}):",
         thousands(changed),
-        thousands(population.len() as u64),
+        plural(population.len() as u64, "person", "persons"),
         proposed.origin,
         current.origin
     );

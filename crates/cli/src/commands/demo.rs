@@ -11,7 +11,7 @@ use crate::cli::{
     DemoArgs, GenArgs, GenFormat, ImportBaiduArgs, ImportCommand, ImportDxyArgs, ServeArgs,
 };
 use crate::commands::{
-    Globals, code_cmd, gen_cmd, import_cmd, ingest_cmd, serve_cmd, signing, sql, thousands,
+    Globals, code_cmd, gen_cmd, import_cmd, ingest_cmd, plural, serve_cmd, signing, sql, thousands,
     trace_cmd,
 };
 use crate::exit::usage;
@@ -197,6 +197,8 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
             spool: None,
             rules: None,
             alert_rules: None,
+            public_metrics: false,
+            sql_memory_mib: 1024,
         },
     )
 }
@@ -225,7 +227,7 @@ fn alerts_step(demo: &Globals, day: model::Date) -> anyhow::Result<Option<(Strin
                 .or_default() += 1;
         }
     }
-    println!("  {} alerts", thousands(found.len() as u64));
+    println!("  {}", plural(found.len() as u64, "alert", "alerts"));
     for (rule, n) in &per_rule {
         println!("    {rule:<22} {}", thousands(*n as u64));
     }
@@ -412,13 +414,13 @@ fn trace_step(demo: &Globals, input: &Path, last_day: model::Date) -> anyhow::Re
     let reveal = |p: i64| crate::context::reveal(&keys, p);
     let contacts: usize = traces.iter().map(|t| t.contacts.len()).sum();
     println!(
-        "  index of {} events built in {:.1} s; {} cases as of {} traced in {:.0} ms: {} close contacts",
-        thousands(index.events() as u64),
+        "  index of {} built in {:.1} s; {} as of {} traced in {:.0} ms: {}",
+        plural(index.events() as u64, "event", "events"),
         indexed,
-        cases.len(),
+        plural(cases.len() as u64, "case", "cases"),
         last_day,
         traced * 1000.0,
-        thousands(contacts as u64)
+        plural(contacts as u64, "close contact", "close contacts")
     );
     let mut shown: Vec<&trace::Trace> = traces.iter().collect();
     shown.sort_by_key(|t| std::cmp::Reverse(t.contacts.len()));
@@ -431,11 +433,11 @@ fn trace_step(demo: &Globals, input: &Path, last_day: model::Date) -> anyhow::Re
             }
         }
         println!(
-            "\n  case {} (reported {}, infectious from {}): {} contacts; evidence {}",
+            "\n  case {} (reported {}, infectious from {}): {}; evidence {}",
             out.case.person_id,
             out.case.report_time,
             out.case.window.from,
-            out.contacts.len(),
+            plural(out.contacts.len() as u64, "contact", "contacts"),
             kinds
                 .iter()
                 .map(|(k, n)| format!("{k} ×{n}"))

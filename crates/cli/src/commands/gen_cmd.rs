@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use anyhow::Context;
 
 use crate::cli::{GenArgs, GenFormat};
-use crate::commands::{human_bytes, thousands};
+use crate::commands::{human_bytes, plural, thousands};
 use crate::exit::usage;
 use crate::progress;
 
@@ -80,15 +80,19 @@ pub fn generate(config: &synth::Config, out: &std::path::Path) -> anyhow::Result
     })
 }
 
-/// The rate keys with their ranges, meanings and defaults.
+/// The rate keys with their defaults, ranges and meanings.
 fn rates_help() -> String {
-    let d = format!("{:?}", synth::Rates::default());
-    let mut text =
-        String::from("Rates for --rates KEY=VALUE,KEY=VALUE (key, allowed range, meaning):\n");
+    let defaults = synth::Rates::default();
+    let mut text = String::from(
+        "Rates for --rates KEY=VALUE,KEY=VALUE (key, default, allowed range, meaning):\n",
+    );
     for (key, lo, hi, doc) in synth::Rates::KEYS {
-        text.push_str(&format!("  {key:<24} {lo}..{hi}  {}\n", doc.trim()));
+        let default = defaults.get(key).expect("every key has a default");
+        // The doc comment's lines, joined into one.
+        let doc = doc.split_whitespace().collect::<Vec<_>>().join(" ");
+        let range = format!("{lo}..{hi}");
+        text.push_str(&format!("  {key:<22} {default:<8} {range:<14} {doc}\n"));
     }
-    text.push_str(&format!("Defaults: {d}\n"));
     text
 }
 
@@ -117,11 +121,11 @@ pub fn print_summary(s: &synth::Summary, out: &std::path::Path) {
     let bad: u64 = s.bad_rows.values().sum();
     let secs = s.elapsed.as_secs_f64().max(1e-9);
     println!(
-        "generated {} residents, {} rows ({} bad on purpose) in {} files, {} on disk, in {:.1} s ({} rows/s)",
-        thousands(s.residents),
-        thousands(rows),
+        "generated {}, {} ({} bad on purpose) in {}, {} on disk, in {:.1} s ({} rows/s)",
+        plural(s.residents, "resident", "residents"),
+        plural(rows, "row", "rows"),
         thousands(bad),
-        s.files,
+        plural(s.files, "file", "files"),
         human_bytes(s.bytes),
         secs,
         thousands((rows as f64 / secs) as u64)
@@ -140,9 +144,14 @@ pub fn print_summary(s: &synth::Summary, out: &std::path::Path) {
         );
     }
     println!(
-        "outbreak: {} infections, {} cases; ground truth in {}",
-        thousands(s.infections),
-        thousands(s.cases),
+        "outbreak: {}, {}; ground truth in {}",
+        plural(s.infections, "infection", "infections"),
+        plural(s.cases, "case", "cases"),
         out.join("truth").display()
     );
+    if s.cases == 0 {
+        println!(
+            "  no case was reported in these days, so there is nothing to trace: tests began on 2020-01-19 and a report takes days after onset; generate three weeks or more from --start 2020-01-14 (--days 21)"
+        );
+    }
 }

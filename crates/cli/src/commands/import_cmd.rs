@@ -4,12 +4,13 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use model::Kind;
 use opendata::risk::{self, RiskRule};
 
 use crate::cli::{ImportCommand, ImportDxyArgs};
 use crate::commands::ingest_cmd::{ingest, print_summary};
-use crate::commands::{Globals, thousands};
+use crate::commands::{Globals, plural, thousands};
 use crate::exit::usage;
 
 pub fn run(g: &Globals, c: ImportCommand) -> anyhow::Result<()> {
@@ -24,11 +25,12 @@ fn read_error(e: opendata::OpenDataError) -> anyhow::Error {
 }
 
 /// Writes `files` (name, CSV text) to a fresh folder outside the data dir and ingests each as
-/// its kind.
+/// its kind. A file name stands for one dataset derived one way (`risk_areas-dxy.csv`: risk
+/// areas derived from DXY counts), so an earlier import under that name with other content —
+/// an updated dataset, or other thresholds — is replaced, not stacked beside the new one.
 fn stage_and_ingest(g: &Globals, files: &[(&str, Kind, String)]) -> anyhow::Result<()> {
     let staging = tempfile::Builder::new().prefix("fangyi-import").tempdir()?;
-    let keys = g.keys()?;
-    let zone = crate::context::store(g.data(), &keys)?.zone();
+    let zone = crate::context::zone_or(g.data(), model::Zone::CST)?;
     for (name, kind, text) in files {
         let path: PathBuf = staging.path().join(name);
         std::fs::write(&path, text)?;
@@ -42,8 +44,34 @@ fn stage_and_ingest(g: &Globals, files: &[(&str, Kind, String)]) -> anyhow::Resu
         } else {
             print_summary(&s);
         }
+        let replaced = replace_earlier(g, *kind, name, text)?;
+        if replaced.rows > 0 {
+            println!(
+                "{kind}: the earlier {name} import replaced ({} removed)",
+                plural(replaced.rows, "row", "rows")
+            );
+        }
     }
     Ok(())
+}
+
+/// Removes the sources of `kind` imported under `name` whose content is not `text`.
+fn replace_earlier(
+    g: &Globals,
+    kind: Kind,
+    name: &str,
+    text: &str,
+) -> anyhow::Result<store::Removed> {
+    let keys = g.keys()?;
+    let zone = crate::context::zone_or(g.data(), model::Zone::CST)?;
+    let hash = blake3::hash(text.as_bytes()).to_hex().to_string();
+    let mut writer = store::Writer::open(g.data(), keys.key_id(), zone, || {})
+        .with_context(|| format!("opening {}", g.data().display()))?;
+    Ok(writer.remove_sources(|s| {
+        s.kind() == Some(kind)
+            && s.blake3 != hash
+            && std::path::Path::new(&s.name).file_name() == Some(name.as_ref())
+    })?)
 }
 
 fn baidu(g: &Globals, dir: &std::path::Path) -> anyhow::Result<()> {

@@ -19,6 +19,7 @@ use crate::exit::usage;
 pub fn run(g: &Globals, a: InflowArgs) -> anyhow::Result<()> {
     let keys = g.keys()?;
     let store = context::store(g.data(), &keys)?;
+    context::warn_default_as_of(&store, a.as_of.as_deref());
     let params = InflowParams {
         as_of: a.as_of.clone(),
         level: Some(a.level.as_str().to_string()),

@@ -7,8 +7,8 @@ use anyhow::Context;
 use ingest::{IngestError, Options, Progress, Summary};
 use store::Writer;
 
-use crate::cli::{IngestArgs, SummaryFormat};
-use crate::commands::{Globals, human_bytes, thousands};
+use crate::cli::{IngestArgs, InitArgs, SummaryFormat};
+use crate::commands::{Globals, human_bytes, plural, thousands};
 use crate::exit::usage;
 use crate::progress;
 
@@ -58,6 +58,44 @@ pub fn ingest(
     }
 }
 
+fn parse_zone(zone: &str) -> anyhow::Result<model::Zone> {
+    model::Zone::parse(zone)
+        .ok_or_else(|| usage(format!("--zone {zone}: not an offset like +08:00")))
+}
+
+/// `fangyi init`: an empty data dir (its manifest) with the zone and the key's fingerprint.
+pub fn init(g: &Globals, a: InitArgs) -> anyhow::Result<()> {
+    let zone = parse_zone(&a.zone)?;
+    let keys = g.keys()?;
+    let existed = store::Manifest::load(g.data())
+        .with_context(|| format!("opening {}", g.data().display()))?;
+    let writer = Writer::open(g.data(), keys.key_id(), zone, || {})
+        .with_context(|| format!("opening {}", g.data().display()))?;
+    let m = writer.manifest();
+    match existed {
+        Some(_) => {
+            if m.zone() != zone {
+                eprintln!(
+                    "warning: --zone {zone} ignored: the data dir's zone was fixed at {} when it was created",
+                    m.zone()
+                );
+            }
+            println!(
+                "{} is a fangyi data dir already ({}, zone {})",
+                g.data().display(),
+                plural(m.sources().len() as u64, "source", "sources"),
+                m.zone()
+            );
+        }
+        None => println!(
+            "created an empty data dir at {} (zone {zone}); `fangyi --data {} ingest FILES…` loads data",
+            g.data().display(),
+            g.data().display()
+        ),
+    }
+    Ok(())
+}
+
 pub fn run(g: &Globals, a: IngestArgs) -> anyhow::Result<()> {
     let kind = match &a.kind {
         None => None,
@@ -66,8 +104,20 @@ pub fn run(g: &Globals, a: IngestArgs) -> anyhow::Result<()> {
             usage(format!("--kind {k}: not a kind ({})", known.join(", ")))
         })?),
     };
-    let zone = model::Zone::parse(&a.zone)
-        .ok_or_else(|| usage(format!("--zone {}: not an offset like +08:00", a.zone)))?;
+    let zone = match &a.zone {
+        None => model::Zone::CST,
+        Some(z) => {
+            let zone = parse_zone(z)?;
+            let fixed = crate::context::zone_or(g.data(), zone)?;
+            if fixed != zone {
+                eprintln!(
+                    "warning: --zone {zone} ignored: {} counts days in {fixed}, fixed when it was created",
+                    g.data().display()
+                );
+            }
+            zone
+        }
+    };
     let mut opts = Options {
         kind,
         ..Options::default()
@@ -100,10 +150,10 @@ pub fn print_summary(s: &Summary) {
     let secs = s.elapsed_secs.max(1e-9);
     let rows = s.rows_accepted + s.rows_rejected;
     println!(
-        "ingested {} files ({} already present): {} rows accepted, {} rejected, {} read in {:.1} s ({} rows/s)",
-        s.files,
-        s.files_duplicate,
-        thousands(s.rows_accepted),
+        "ingested {} ({} already present): {} accepted, {} rejected, {} read in {:.1} s ({} rows/s)",
+        plural(s.files, "file", "files"),
+        thousands(s.files_duplicate),
+        plural(s.rows_accepted, "row", "rows"),
         thousands(s.rows_rejected),
         human_bytes(s.bytes),
         secs,
@@ -131,8 +181,25 @@ pub fn print_summary(s: &Summary) {
             println!("  refused {}: {why} (not recorded)", r.path);
         }
     }
+    // One line per reason, not per file: a folder of notes is one remark.
+    let mut skipped: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
     for (p, why) in &s.not_input {
-        println!("  skipped {}: {why}", p.display());
+        skipped
+            .entry(why.as_str())
+            .or_default()
+            .push(p.display().to_string());
+    }
+    for (why, paths) in skipped {
+        let named = match paths.as_slice() {
+            [one] => one.clone(),
+            [a, b] => format!("{a} and {b}"),
+            [a, b, ..] => format!(
+                "{a}, {b} and {}",
+                plural(paths.len() as u64 - 2, "other file", "other files")
+            ),
+            [] => continue,
+        };
+        println!("  skipped {named}: {why}");
     }
     println!("rejects: {}", s.rejects.display());
 }

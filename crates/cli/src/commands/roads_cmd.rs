@@ -35,6 +35,7 @@ fn counts_cell(v: &[CountView]) -> String {
 pub fn roads(g: &Globals, a: RoadsArgs) -> anyhow::Result<()> {
     let keys = g.keys()?;
     let store = context::store(g.data(), &keys)?;
+    context::warn_default_as_of(&store, a.as_of.as_deref());
     let params = InflowParams {
         as_of: a.as_of.clone(),
         level: None,
@@ -132,6 +133,7 @@ pub fn watch(g: &Globals, a: WatchArgs) -> anyhow::Result<()> {
     }
     let keys = g.keys()?;
     let store = context::store(g.data(), &keys)?;
+    context::warn_default_as_of(&store, a.as_of.as_deref());
     let day = engine::parse_as_of_date(a.as_of.as_deref(), store.zone())
         .map_err(|e| usage(e.to_string()))?;
     let within = region_flag("--region", a.region.as_deref())?;

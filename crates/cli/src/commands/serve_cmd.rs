@@ -86,6 +86,16 @@ pub fn serve(g: &Globals, a: ServeArgs) -> anyhow::Result<()> {
         if users == 0 {
             eprintln!("  no accounts yet: fangyi users add NAME --role ROLE [--region CODE]");
         }
+        // Requests without `as_of` answer for today: against historical data, say so once.
+        if let Ok(store) = crate::context::store(g.data(), engine.keys())
+            && let Some((today, newest)) =
+                crate::context::stale(&store, model::Timestamp(now() * 1000))
+        {
+            eprintln!(
+                "  warning: the newest record in {} is from {newest}, but requests without as_of answer for today ({today})",
+                g.data().display()
+            );
+        }
         // Scripts read the address from the last line of stdout (port 0 picks a free one).
         println!("http://{local}");
         let shutdown = async {
@@ -407,7 +417,7 @@ pub fn retention(g: &Globals, a: RetentionArgs) -> anyhow::Result<()> {
         None => None,
     };
     let request = format!(
-        "fangyi retention apply --older-than {}{}{}{}",
+        "fangyi retention apply --older-than {}{}{}{}{}",
         a.older_than,
         if a.keep.is_empty() {
             String::new()
@@ -417,53 +427,121 @@ pub fn retention(g: &Globals, a: RetentionArgs) -> anyhow::Result<()> {
         a.as_of
             .as_deref()
             .map_or(String::new(), |d| format!(" --as-of {d}")),
-        if a.dry_run { " --dry-run" } else { "" }
+        if a.dry_run { " --dry-run" } else { "" },
+        if a.allow_everything {
+            " --allow-everything"
+        } else {
+            ""
+        }
     );
+    let text = text(a.format);
+    let keys = g.keys()?;
+    let store = crate::context::store(g.data(), &keys)?;
+    crate::context::warn_default_as_of(&store, a.as_of.as_deref());
+    if !a.dry_run {
+        // What would go, shown before anything goes (read from the manifest: no personal data).
+        let as_of = as_of.unwrap_or_else(|| model::Timestamp(now() * 1000).date(store.zone()));
+        let plan = engine::retention::plan(store.manifest(), &policy, as_of, true);
+        if plan.rows == 0 {
+            if text {
+                print_retention(&plan);
+            } else {
+                println!("{}", serde_json::to_string(&plan)?);
+            }
+            return Ok(());
+        }
+        eprint!("{}", retention_text(&plan));
+        if plan.everything() && !a.allow_everything {
+            let newest = crate::context::newest_date(&store).map_or(String::new(), |d| {
+                format!(" (the newest record is from {d})")
+            });
+            return Err(usage(format!(
+                "as of {as_of}{newest}, this deletes every personal record in {}: nothing dated later would be left. If the day counted back from is wrong, pass --as-of; if every record really is to go, add --allow-everything",
+                g.data().display()
+            )));
+        }
+        if !a.yes {
+            confirm_deletion(&plan)?;
+        }
+    }
     let report = runtime()?.block_on(async {
         let engine = open_engine(g).await?;
         let caller = Caller::new(Account::local(), Purpose::DataManagement, request);
-        anyhow::Ok(
-            engine
-                .apply_retention(&caller, policy, as_of, a.dry_run)
-                .await?,
-        )
+        engine
+            .apply_retention(&caller, policy, as_of, a.dry_run, a.allow_everything)
+            .await
+            .map_err(|e| match e {
+                engine::EngineError::Conflict(m) => usage(m),
+                e => e.into(),
+            })
     })?;
-    if text(a.format) {
-        println!(
-            "retention as of {}{}:",
-            report.as_of,
-            if report.dry_run {
-                " (dry run: nothing deleted)"
-            } else {
-                ""
-            }
-        );
-        for k in &report.kinds {
-            println!(
-                "  {:<14} kept {:>4} days: {} rows in {} files dated before {} {}",
-                k.kind,
-                k.days,
-                crate::commands::thousands(k.rows),
-                k.files,
-                k.before,
-                if report.dry_run {
-                    "would go"
-                } else {
-                    "deleted"
-                }
-            );
-        }
-        println!(
-            "{} rows {}; the audit log records it",
-            crate::commands::thousands(report.rows),
-            if report.dry_run {
-                "would be deleted"
-            } else {
-                "deleted"
-            }
-        );
+    if text {
+        print_retention(&report);
     } else {
         println!("{}", serde_json::to_string(&report)?);
     }
     Ok(())
+}
+
+/// What a retention run deletes (or would), per kind.
+fn retention_text(r: &engine::retention::RetentionReport) -> String {
+    let plural = crate::commands::plural;
+    let verb = if r.dry_run { "would go" } else { "deleted" };
+    let mut out = format!(
+        "retention as of {}{}:\n",
+        r.as_of,
+        if r.dry_run {
+            " (nothing deleted yet)"
+        } else {
+            ""
+        }
+    );
+    // Kinds the store has no rows of say nothing.
+    for k in r.kinds.iter().filter(|k| k.rows + k.left > 0) {
+        out.push_str(&format!(
+            "  {:<14} kept {:>4} days: {} in {} dated before {} {verb}, {} left\n",
+            k.kind,
+            k.days,
+            plural(k.rows, "row", "rows"),
+            plural(k.files, "file", "files"),
+            k.before,
+            crate::commands::thousands(k.left)
+        ));
+    }
+    out.push_str(&format!(
+        "{} {}, {} left\n",
+        plural(r.rows, "row", "rows"),
+        if r.dry_run {
+            "would be deleted"
+        } else {
+            "deleted"
+        },
+        plural(r.left, "personal dated row", "personal dated rows")
+    ));
+    out
+}
+
+fn print_retention(r: &engine::retention::RetentionReport) {
+    print!("{}", retention_text(r));
+    if !r.dry_run && r.rows > 0 {
+        println!("the audit log records it");
+    }
+}
+
+/// Asks on the terminal before deleting; without one (a script, cron), `--yes` must say so.
+fn confirm_deletion(plan: &engine::retention::RetentionReport) -> anyhow::Result<()> {
+    let rows = crate::commands::plural(plan.rows, "row", "rows");
+    if !std::io::stdin().is_terminal() {
+        return Err(usage(format!(
+            "retention deletes {rows} and asks first; add --yes to delete without asking (scripts, cron), or --dry-run to only count"
+        )));
+    }
+    eprint!("delete these {rows} for good? [y/N] ");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(usage("nothing deleted"))
+    }
 }

@@ -289,7 +289,15 @@ pub fn issue_code(
 ) -> anyhow::Result<Issued> {
     let issuer = load_issuer(g.data())?;
     let keys = g.keys()?;
-    let (code, id) = crate::commands::code_cmd::evaluate(g, person, as_of, rules)?;
+    let e = crate::commands::code_cmd::evaluate(g, person, as_of, rules)?;
+    if !e.registered {
+        return Err(usage(format!(
+            "{}: not registered — no row in persons in {} (not_registered); a signed code is issued only to a registered person",
+            e.id,
+            g.data().display()
+        )));
+    }
+    let (code, id) = (e.code, e.id);
     let signed = engine::signing::sign_code(&keys, &issuer, &code, id, ttl, now_secs()).map_err(
         |e| match e {
             engine::EngineError::BadRequest(m) => usage(m.replace("ttl", "--ttl")),

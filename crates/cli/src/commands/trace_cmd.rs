@@ -11,7 +11,7 @@ use trace::{EvidenceOut, Freshness, Index, TraceError, TraceOut, Tracer};
 use vault::Keys;
 
 use crate::cli::{CotravelArgs, IndexArgs, TableFormat, TraceArgs};
-use crate::commands::{Globals, human_bytes, thousands};
+use crate::commands::{Globals, human_bytes, plural, thousands};
 use crate::context;
 use crate::exit::usage;
 use crate::progress;
@@ -68,14 +68,13 @@ pub fn update_index(store: &Store, quiet: bool) -> anyhow::Result<()> {
     }
     if !quiet && report.sources_indexed > 0 {
         eprintln!(
-            "trace index: {} sources, {} rows → {} events in {} groups ({}), {} segment{}{} in {:.1} s",
-            report.sources_indexed,
-            thousands(report.stats.rows),
-            thousands(report.stats.events),
-            thousands(report.stats.groups),
+            "trace index: {}, {} → {} in {} ({}), {}{} in {:.1} s",
+            plural(report.sources_indexed as u64, "source", "sources"),
+            plural(report.stats.rows, "row", "rows"),
+            plural(report.stats.events, "event", "events"),
+            plural(report.stats.groups, "group", "groups"),
             human_bytes(report.stats.bytes),
-            report.segments,
-            if report.segments == 1 { "" } else { "s" },
+            plural(report.segments as u64, "segment", "segments"),
             if report.rebuilt { " (rebuilt)" } else { "" },
             started.elapsed().as_secs_f64()
         );
@@ -96,6 +95,7 @@ fn parse_person(s: &str) -> anyhow::Result<PersonId> {
 pub fn run(g: &Globals, a: TraceArgs) -> anyhow::Result<()> {
     let keys = g.keys()?;
     let store = context::store(g.data(), &keys)?;
+    context::warn_default_as_of(&store, a.as_of.as_deref());
     let zone = store.zone();
     let as_of = parse_as_of(a.as_of.as_deref(), zone)?;
     let index = open_index(&store)?;
@@ -298,9 +298,9 @@ fn trace_all(
     bar.finish_and_clear();
     let rows = writer.finish()?;
     eprintln!(
-        "{} cases, {} contact rows → {} in {:.2} s",
-        thousands(cases.len() as u64),
-        thousands(rows),
+        "{}, {} → {} in {:.2} s",
+        plural(cases.len() as u64, "case", "cases"),
+        plural(rows, "contact row", "contact rows"),
         out.display(),
         started.elapsed().as_secs_f64()
     );
@@ -310,6 +310,7 @@ fn trace_all(
 pub fn cotravel(g: &Globals, a: CotravelArgs) -> anyhow::Result<()> {
     let keys = g.keys()?;
     let store = context::store(g.data(), &keys)?;
+    context::warn_default_as_of(&store, a.as_of.as_deref());
     let zone = store.zone();
     let as_of = parse_as_of(a.as_of.as_deref(), zone)?;
     // The same validation as the API's self-check.
