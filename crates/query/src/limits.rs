@@ -9,7 +9,9 @@ use std::ops::ControlFlow;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::sql::parser::Statement as DfStatement;
-use datafusion::sql::sqlparser::ast::{Expr, Query, Select, SetExpr, TableFactor, Visit, Visitor};
+use datafusion::sql::sqlparser::ast::{
+    Expr, Query, Select, SetExpr, TableFactor, Visit, Visitor, visit_relations,
+};
 
 use crate::QueryError;
 
@@ -90,9 +92,16 @@ impl Limits {
                         nodes: explains,
                         queries: 0,
                     };
-                    return match inner.visit(&mut walk) {
+                    if let ControlFlow::Break(e) = inner.visit(&mut walk) {
+                        return Err(QueryError::Limit(e.message(self)));
+                    }
+                    // Within the depth limit, so this second walk recurses no deeper.
+                    let mut ctes = CteExpansion {
+                        limit: self.max_plan_nodes as u64,
+                    };
+                    return match inner.visit(&mut ctes) {
                         ControlFlow::Continue(()) => Ok(()),
-                        ControlFlow::Break(e) => Err(QueryError::Limit(e.message(self))),
+                        ControlFlow::Break(()) => Err(QueryError::Limit(self.plan_message())),
                     };
                 }
                 DfStatement::Explain(e) if explains < 2 => {
@@ -124,13 +133,63 @@ impl Limits {
         })
         .map_err(|e| QueryError::Sql(e.to_string()))?;
         if nodes > self.max_plan_nodes {
-            return Err(QueryError::Limit(format!(
-                "the statement plans to more than {} operators (a CTE read several times by the \
-                 next one multiplies them); simplify it",
-                self.max_plan_nodes
-            )));
+            return Err(QueryError::Limit(self.plan_message()));
         }
         Ok(())
+    }
+
+    fn plan_message(&self) -> String {
+        format!(
+            "the statement plans to more than {} operators (a CTE read several times by the \
+             next one multiplies them); simplify it",
+            self.max_plan_nodes
+        )
+    }
+}
+
+/// Estimates, before planning, how large CTEs make a plan: each reference to a CTE copies its
+/// plan, so a chain of CTEs each reading the one before twice doubles it at every step — and
+/// planning such a statement takes as long as the plan is large. Counts one per CTE plus what
+/// its references copy (any relation named like an earlier CTE of the same `WITH`), and stops
+/// past the limit.
+struct CteExpansion {
+    limit: u64,
+}
+
+impl Visitor for CteExpansion {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<()> {
+        let Some(with) = &q.with else {
+            return ControlFlow::Continue(());
+        };
+        let mut sizes: Vec<(String, u64)> = Vec::new();
+        let size_of = |sizes: &[(String, u64)], node: &Query| {
+            let mut n = 1u64;
+            let _ = visit_relations(node, |r| {
+                // Compared without case or quotes: counting too much is safe, too little not.
+                let name =
+                    r.0.last()
+                        .and_then(|p| p.as_ident())
+                        .map(|i| i.value.to_lowercase());
+                if let Some((_, s)) = sizes.iter().rev().find(|(c, _)| Some(c) == name.as_ref()) {
+                    n = n.saturating_add(*s);
+                }
+                ControlFlow::<()>::Continue(())
+            });
+            n
+        };
+        for cte in &with.cte_tables {
+            let n = size_of(&sizes, &cte.query);
+            if n > self.limit {
+                return ControlFlow::Break(());
+            }
+            sizes.push((cte.alias.name.value.to_lowercase(), n));
+        }
+        if size_of(&sizes, q) > self.limit {
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
     }
 }
 

@@ -258,6 +258,19 @@ fn statements_past_a_limit_are_refused_and_the_largest_accepted_fit_a_sixteenth_
             );
         }
     }
+    // CTEs doubling forty times are refused before planning, which alone would take hours.
+    let mut ctes = "WITH c0 AS (SELECT 1 AS x)".to_string();
+    for i in 1..40 {
+        ctes.push_str(&format!(
+            ", c{i} AS (SELECT x FROM c{p} UNION ALL SELECT x FROM \"C{p}\")",
+            p = i - 1
+        ));
+    }
+    ctes.push_str(" SELECT count(*) FROM c39");
+    assert!(matches!(
+        run(&runner, &store, &ctes),
+        Err(QueryError::Limit(m)) if m.contains("operators")
+    ));
     // The finding: a sum of a few thousand terms (~6 KB).
     let finding = format!("SELECT {}", vec!["1"; 3000].join("+"));
     assert!(matches!(
