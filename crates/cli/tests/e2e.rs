@@ -303,3 +303,72 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn generating_again_replaces_the_earlier_province_and_other_folders_are_refused() {
+    let env = Env::new();
+    let out = env.path("province");
+    let gen_into = |days: &str| {
+        env.ok(&[
+            "gen",
+            "--persons",
+            "1000",
+            "--days",
+            days,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    gen_into("3");
+    assert!(
+        out.join("travel-2020-01-16.csv").exists() || out.join("checkins-2020-01-16.csv").exists()
+    );
+    // Fewer days into the same folder: no file of the third day is left to be ingested.
+    gen_into("2");
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(!names.iter().any(|n| n.contains("2020-01-16")), "{names:?}");
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("truth/summary.json")).unwrap())
+            .unwrap();
+    let listed = truth["files_detail"].as_array().unwrap().len();
+    assert_eq!(
+        names.iter().filter(|n| *n != "truth").count(),
+        listed,
+        "{names:?}"
+    );
+
+    // A folder with other files: refused, untouched.
+    let mine = env.write("mine/persons.csv", "person_id,home_region\n");
+    let err = env.fails(
+        &[
+            "gen",
+            "--persons",
+            "1000",
+            "--out",
+            mine.parent().unwrap().to_str().unwrap(),
+        ],
+        2,
+    );
+    assert!(err.contains("not a province fangyi gen wrote"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&mine).unwrap(),
+        "person_id,home_region\n"
+    );
+    // Likewise a bench, which clears input/ and data/ below its --dir.
+    std::fs::create_dir_all(env.path("mine/data")).unwrap();
+    let err = env.fails(
+        &[
+            "bench",
+            "trace",
+            "--dir",
+            env.path("mine").to_str().unwrap(),
+            "--no-peers",
+        ],
+        2,
+    );
+    assert!(err.contains("not a bench folder"), "{err}");
+    assert!(env.path("mine/data").exists() && mine.exists());
+}

@@ -79,6 +79,14 @@ pub struct Province<'a> {
 /// Generates and ingests the province into `DIR/data` unless the folder already holds this
 /// one; returns the options for working on it (that data dir, `g`'s key file).
 pub fn province(g: &Globals, a: &Province<'_>) -> anyhow::Result<Globals> {
+    let marker = a.dir.join("province.json");
+    // It clears input/ and data/ below --dir: never in a folder a bench did not make.
+    if a.dir.exists() && !marker.exists() && std::fs::read_dir(a.dir)?.next().is_some() {
+        return Err(crate::exit::usage(format!(
+            "{} exists and is not a bench folder (no province.json); pick another --dir",
+            a.dir.display()
+        )));
+    }
     std::fs::create_dir_all(a.dir)?;
     let data = a.dir.join("data");
     let run = Globals {
@@ -87,7 +95,6 @@ pub fn province(g: &Globals, a: &Province<'_>) -> anyhow::Result<Globals> {
         db: None,
         purpose: None,
     };
-    let marker = a.dir.join("province.json");
     let params = serde_json::json!({
         "persons": a.persons, "days": a.days, "seed": SEED, "start": START, "rates": BENCH_RATES,
     })
@@ -98,7 +105,8 @@ pub fn province(g: &Globals, a: &Province<'_>) -> anyhow::Result<Globals> {
         println!("reusing the province in {}", a.dir.display());
         return Ok(run);
     }
-    let _ = std::fs::remove_file(&marker);
+    // Still a bench folder if this run is cut short; the parameters are written at the end.
+    std::fs::write(&marker, "generating\n")?;
     for sub in ["input", "data"] {
         let p = a.dir.join(sub);
         if p.exists() {

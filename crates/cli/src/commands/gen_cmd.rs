@@ -106,6 +106,7 @@ pub fn run(a: GenArgs) -> anyhow::Result<()> {
         .out
         .clone()
         .ok_or_else(|| usage("--out DIR is required"))?;
+    clear_previous(&out)?;
     let s =
         generate(&config, &out).with_context(|| format!("generating into {}", out.display()))?;
     if a.json {
@@ -113,6 +114,44 @@ pub fn run(a: GenArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     print_summary(&s, &out);
+    Ok(())
+}
+
+/// Makes `out` ready for a new province: a new or empty folder as it is; an earlier province
+/// (its `truth/` marked) loses the files that run listed, so no file of another size or span
+/// is left to be ingested with the new ones; any other folder is refused — the generator would
+/// overwrite files of the same names there.
+pub fn clear_previous(out: &std::path::Path) -> anyhow::Result<()> {
+    if !out.exists() || std::fs::read_dir(out)?.next().is_none() {
+        return Ok(());
+    }
+    let truth = out.join("truth");
+    if !truth.join(model::GROUND_TRUTH_MARKER).exists() {
+        return Err(usage(format!(
+            "{} is not empty and is not a province fangyi gen wrote; pick a new or empty --out",
+            out.display()
+        )));
+    }
+    let listed = std::fs::read_to_string(truth.join("summary.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+    let names: Vec<String> = match listed {
+        Some(listed) => listed["files_detail"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f["file"].as_str().map(str::to_string))
+            .collect(),
+        // An interrupted run wrote no summary: its files are those named after a kind.
+        None => std::fs::read_dir(out)?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| model::Kind::from_file_name(n).is_some())
+            .collect(),
+    };
+    for name in names.iter().filter(|n| !n.contains(['/', '\\'])) {
+        let _ = std::fs::remove_file(out.join(name));
+    }
+    std::fs::remove_dir_all(&truth).with_context(|| format!("clearing {}", truth.display()))?;
     Ok(())
 }
 
