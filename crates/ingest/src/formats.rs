@@ -10,7 +10,7 @@ use model::{FieldError, FieldType, KindSpec};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 
 use crate::chunk::{ChunkBuilder, Row, Validator};
-use crate::records::{Field, Found, Grammar, HeaderLine};
+use crate::records::{Ending, Field, Found, Grammar, HeaderLine};
 use crate::rejects::{JsonShape, Reason};
 
 /// The words for a field whose bytes are not UTF-8.
@@ -425,9 +425,9 @@ impl Row for JsonRow<'_> {
 }
 
 /// Parses the JSON Lines of one piece into `b`.
-pub(crate) fn jsonl_piece(b: &mut ChunkBuilder<'_>, data: &[u8], first_line: u64) {
+pub(crate) fn jsonl_piece(b: &mut ChunkBuilder<'_>, data: &[u8], first_line: u64, ending: Ending) {
     let spec = b.spec();
-    for (i, line) in data.split(|&c| c == b'\n').enumerate() {
+    for (i, line) in crate::records::lines(data, ending).enumerate() {
         let line_no = first_line + i as u64;
         let trimmed = line.trim_ascii();
         if trimmed.is_empty() {

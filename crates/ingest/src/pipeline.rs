@@ -29,7 +29,7 @@ use crate::formats::{
     CsvHeader, csv_piece, csv_record_valid, foreign_encoding, jsonl_piece, parquet_batch,
     shown_unknown,
 };
-use crate::records::{MAX_RECORD_BYTES, header_line};
+use crate::records::{Ending, MAX_RECORD_BYTES, first_ending, header_line};
 use crate::rejects::{Reason, RejectsFile};
 use crate::split::{Cut, Piece, Splitter};
 use crate::{FileReport, IngestError, KindCounts, Options, Progress, Reject, Summary};
@@ -40,6 +40,8 @@ enum Job {
         staging: Arc<Staging>,
         piece: Piece,
         header: Option<Arc<CsvHeader>>,
+        /// How the source's lines end.
+        ending: Ending,
     },
     Parquet {
         file: usize,
@@ -428,7 +430,27 @@ fn plan_source(
                 prefix.drain(..3);
             }
             if src.format == Format::JsonLines {
-                text = Some((None, prefix, 1));
+                // Lines end as the first one does (a lone `\r`: old Mac style).
+                let ending = loop {
+                    if let Some(ending) = first_ending(&prefix, eof) {
+                        break ending;
+                    }
+                    if prefix.len() > MAX_RECORD_BYTES {
+                        let array = prefix.trim_ascii_start().starts_with(b"[");
+                        return refuse(format!(
+                            "no line break in the first {} MiB: not JSON Lines{}",
+                            MAX_RECORD_BYTES >> 20,
+                            if array {
+                                " (a JSON array? write one object per line)"
+                            } else {
+                                ""
+                            }
+                        ));
+                    }
+                    let want = prefix.len().max(64 << 10);
+                    (prefix, eof) = read_some(&mut input, prefix, want).map_err(io)?;
+                };
+                text = Some((None, prefix, 1, ending));
             } else {
                 // The header: the first line that is not blank.
                 let line = loop {
@@ -459,7 +481,7 @@ fn plan_source(
                         rows: 1,
                     });
                 }
-                text = Some((header, carry, line.line + 1));
+                text = Some((header, carry, line.line + 1, line.ending));
             }
         }
         Format::Parquet => {
@@ -489,14 +511,14 @@ fn plan_source(
     let mut chunks = 0u32;
     let mut ignored = Vec::new();
     let mut rejects: Vec<Reject> = header_reject.into_iter().collect();
-    if let Some((header, carry, first_line)) = text {
+    if let Some((header, carry, first_line, ending)) = text {
         let header = header.map(Arc::new);
         let cut = match &header {
             Some(h) => {
                 ignored.clone_from(&h.unknown);
                 Some(Cut::Csv(h.grammar))
             }
-            None if src.format == Format::JsonLines => Some(Cut::Lines),
+            None if src.format == Format::JsonLines => Some(Cut::Lines(ending)),
             // A CSV file without a header line has no rows.
             None => None,
         };
@@ -516,6 +538,7 @@ fn plan_source(
                     staging: staging.clone(),
                     piece,
                     header: header.clone(),
+                    ending,
                 };
                 chunks += 1;
                 if jobs.send(job).is_err() {
@@ -653,10 +676,15 @@ fn run_job(
     };
     let mut b = ChunkBuilder::new(&staging, worker, zone, keys, today, rows_hint)?;
     match job {
-        Job::Text { piece, header, .. } => {
+        Job::Text {
+            piece,
+            header,
+            ending,
+            ..
+        } => {
             match header {
                 Some(h) => csv_piece(&mut b, &h, &piece.data, piece.first_line),
-                None => jsonl_piece(&mut b, &piece.data, piece.first_line),
+                None => jsonl_piece(&mut b, &piece.data, piece.first_line, ending),
             }
             progress(Progress::Bytes(piece.data.len() as u64));
         }

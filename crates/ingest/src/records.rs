@@ -584,19 +584,52 @@ pub(crate) struct HeaderLine {
     pub line: u64,
 }
 
+/// How a file's lines end, by its first line break: a lone `\r` makes a CR file. `None` when
+/// more data is needed to tell.
+pub(crate) fn first_ending(data: &[u8], eof: bool) -> Option<Ending> {
+    match memchr::memchr2(b'\n', b'\r', data) {
+        Some(i) if data[i] == b'\r' => match data.get(i + 1) {
+            Some(b'\n') => Some(Ending::Lf),
+            None if !eof => None,
+            _ => Some(Ending::Cr),
+        },
+        Some(_) => Some(Ending::Lf),
+        None if !eof => None,
+        None => Some(Ending::Lf),
+    }
+}
+
+/// The physical lines of `data` (a whole number of lines, or the end of the file).
+pub(crate) fn lines(data: &[u8], ending: Ending) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(data);
+    std::iter::from_fn(move || {
+        let d = rest?;
+        let found = match ending {
+            Ending::Lf => memchr::memchr(b'\n', d),
+            Ending::Cr => memchr::memchr2(b'\n', b'\r', d),
+        };
+        match found {
+            None => {
+                rest = None;
+                (!d.is_empty()).then_some(d)
+            }
+            Some(i) => {
+                let next = if d[i] == b'\r' && d.get(i + 1) == Some(&b'\n') {
+                    i + 2
+                } else {
+                    i + 1
+                };
+                rest = Some(&d[next..]);
+                Some(&d[..i])
+            }
+        }
+    })
+}
+
 /// Finds the header: the first line that is not blank. `None` when more data is needed.
 /// A file without any such line yields a header of no columns at the end of the data.
 pub(crate) fn header_line(data: &[u8], eof: bool) -> Option<HeaderLine> {
-    let ending = match memchr::memchr2(b'\n', b'\r', data) {
-        Some(i) if data[i] == b'\r' => match data.get(i + 1) {
-            Some(b'\n') => Ending::Lf,
-            None if !eof => return None,
-            _ => Ending::Cr,
-        },
-        Some(_) => Ending::Lf,
-        None if !eof => return None,
-        None => Ending::Lf,
-    };
+    let ending = first_ending(data, eof)?;
     let g = Grammar { fields: 0, ending };
     let mut start = 0;
     let mut line = 1;

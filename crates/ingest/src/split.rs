@@ -13,8 +13,8 @@ pub(crate) type Valid<'a> = dyn FnMut(&[u8], &[Field]) -> bool + 'a;
 /// Where a text source may be cut.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Cut {
-    /// JSON Lines: after any `\n`.
-    Lines,
+    /// JSON Lines: after any line break.
+    Lines(Ending),
     /// CSV: between two steps of the record rule.
     Csv(Grammar),
 }
@@ -84,7 +84,7 @@ impl<R: Read> Splitter<R> {
                     let data = std::mem::replace(&mut self.carry, rest);
                     let first_line = self.next_line;
                     self.next_line += match self.cut {
-                        Cut::Lines => memchr::memchr_iter(b'\n', &data).count() as u64,
+                        Cut::Lines(ending) => Grammar { fields: 0, ending }.breaks(&data),
                         Cut::Csv(g) => g.breaks(&data),
                     };
                     return Ok(Some(Piece { data, first_line }));
@@ -101,26 +101,31 @@ impl<R: Read> Splitter<R> {
     fn last_boundary(&self, valid: &mut Valid<'_>) -> Option<usize> {
         let buf = &self.carry;
         let g = match self.cut {
-            Cut::Lines => return memchr::memrchr(b'\n', buf).map(|i| i + 1),
+            Cut::Lines(ending) => return last_break(buf, ending),
             Cut::Csv(g) => g,
         };
         if memchr::memchr(b'"', buf).is_none() {
             // Without quotes every line is a step.
-            return match g.ending {
-                Ending::Lf => memchr::memrchr(b'\n', buf).map(|i| i + 1),
-                Ending::Cr => {
-                    let i = memchr::memrchr2(b'\n', b'\r', buf)?;
-                    if buf[i] == b'\r' && i + 1 == buf.len() {
-                        // Maybe the first half of a \r\n: cut at the break before.
-                        memchr::memrchr2(b'\n', b'\r', &buf[..i]).map(|j| j + 1)
-                    } else {
-                        Some(i + 1)
-                    }
-                }
-            };
+            return last_break(buf, g.ending);
         }
         let cut = g.last_cut(buf, &mut Vec::new(), valid);
         (cut > 0).then_some(cut)
+    }
+}
+
+/// The end of the last whole line in `buf`.
+fn last_break(buf: &[u8], ending: Ending) -> Option<usize> {
+    match ending {
+        Ending::Lf => memchr::memrchr(b'\n', buf).map(|i| i + 1),
+        Ending::Cr => {
+            let i = memchr::memrchr2(b'\n', b'\r', buf)?;
+            if buf[i] == b'\r' && i + 1 == buf.len() {
+                // Maybe the first half of a \r\n: cut at the break before.
+                memchr::memrchr2(b'\n', b'\r', &buf[..i]).map(|j| j + 1)
+            } else {
+                Some(i + 1)
+            }
+        }
     }
 }
 
@@ -135,7 +140,7 @@ mod tests {
                 ending: Ending::Lf,
             })
         } else {
-            Cut::Lines
+            Cut::Lines(Ending::Lf)
         };
         let mut s = Splitter::new(text.as_bytes(), target, cut, 2, Vec::new());
         s.target = target;

@@ -279,6 +279,50 @@ fn a_byte_order_mark_does_not_cost_the_first_json_line() {
 }
 
 #[test]
+fn json_lines_ending_in_carriage_returns_count_their_lines() {
+    // Regression (a sibling of the CSV one): a file of lines ending with a lone CR was one
+    // line, one reject for every record.
+    let dir = tempfile::tempdir().unwrap();
+    let row = |id: &str, v: &str, h: u32| {
+        format!(
+            "{{\"person_id\":\"{id}\",\"venue_id\":\"{v}\",\"time_in\":\"{}\"}}",
+            t(h)
+        )
+    };
+    let text = format!(
+        "{}\r\r{}\r[]\r{}",
+        row(P1, "V1", 8),
+        row(P2, "V2", 9),
+        row(P1, "V3", 10)
+    );
+    let data = dir.path().join("data");
+    let s = ingest(&data, &[write(dir.path(), "checkins.jsonl", text)]);
+    assert_eq!(spans(&rejects(&s)), [(4, 4)]);
+    assert_eq!(stored_lines(&data, Kind::Checkins), [1, 3, 5]);
+}
+
+#[test]
+fn a_json_array_is_refused_as_not_json_lines_without_being_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = format!(
+        "{{\"person_id\":\"{P1}\",\"venue_id\":\"V1\",\"time_in\":\"{}\"}}",
+        t(8)
+    );
+    let mut text = String::from("[");
+    while text.len() < 3 << 20 {
+        text.push_str(&one);
+        text.push(',');
+    }
+    text.push_str(&one);
+    text.push(']');
+    let data = dir.path().join("data");
+    let s = ingest(&data, &[write(dir.path(), "checkins.json", text)]);
+    assert_eq!(s.files_refused, 1);
+    let why = s.sources[0].refused.as_deref().unwrap();
+    assert!(why.contains("not JSON Lines (a JSON array?"), "{why}");
+}
+
+#[test]
 fn json_lines_refuse_duplicate_keys_and_say_what_a_line_holds() {
     let dir = tempfile::tempdir().unwrap();
     let good = format!(
