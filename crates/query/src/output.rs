@@ -43,7 +43,7 @@ pub async fn write_stream(
         OutputFormat::Table => {
             let mut batches: Vec<RecordBatch> = Vec::new();
             while let Some(b) = stream.next().await {
-                let b = b.map_err(|e| QueryError::Execution(e.to_string()))?;
+                let b = b.map_err(crate::execution)?;
                 rows += b.num_rows() as u64;
                 batches.push(b);
             }
@@ -60,7 +60,7 @@ pub async fn write_stream(
                 .build(&mut *out);
             let mut wrote_any = false;
             while let Some(b) = stream.next().await {
-                let b = b.map_err(|e| QueryError::Execution(e.to_string()))?;
+                let b = b.map_err(crate::execution)?;
                 rows += b.num_rows() as u64;
                 w.write(&b).map_err(out_err)?;
                 wrote_any = true;
@@ -73,7 +73,7 @@ pub async fn write_stream(
         OutputFormat::Json => {
             let mut w = arrow::json::ArrayWriter::new(&mut *out);
             while let Some(b) = stream.next().await {
-                let b = b.map_err(|e| QueryError::Execution(e.to_string()))?;
+                let b = b.map_err(crate::execution)?;
                 rows += b.num_rows() as u64;
                 w.write(&b).map_err(out_err)?;
             }

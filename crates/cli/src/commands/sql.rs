@@ -66,8 +66,8 @@ pub fn run(g: &Globals, a: SqlArgs) -> anyhow::Result<()> {
         memory_bytes: (a.memory_mib.max(1) << 20) as usize,
         ..Limits::default()
     };
-    let result = query_with(g, &a.query, output_format(a.format), limits, &mut out);
-    out.flush()?;
+    let result = query_with(g, &a.query, output_format(a.format), limits, &mut out)
+        .and_then(|rows| Ok(out.flush().map(|()| rows)?));
     // Pseudonymised rows: the statement and the count are what the log needs. A query that
     // failed is recorded too, with its statement.
     match &result {
