@@ -52,7 +52,8 @@ impl SqlState {
         SqlState {
             limits,
             runner: OnceLock::new(),
-            tables: Recent::new(8),
+            // An unscoped analyst's tables hold every person: keep few.
+            tables: Recent::new(4),
         }
     }
 }

@@ -220,6 +220,39 @@ async fn an_analyst_sees_no_combination_shared_by_fewer_than_k_persons() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_analyst_with_a_region_sees_its_persons_generalised_among_themselves() {
+    let e = engine().await;
+    let admin = caller("admin-k-region", Role::Admin, None);
+    let top = rows(
+        &e,
+        &admin,
+        "SELECT home_region, count(*) AS n FROM persons GROUP BY 1 ORDER BY n DESC, 1 LIMIT 1",
+    )
+    .await;
+    let county = top[0]["home_region"].as_str().unwrap().to_string();
+    let analyst = caller("analyst-k-region", Role::Analyst, Some(&county));
+    let n = rows(&e, &analyst, "SELECT count(*) AS n FROM persons").await;
+    assert_eq!(int(&n[0], "n"), int(&top[0], "n"));
+    let groups = rows(
+        &e,
+        &analyst,
+        "SELECT birth_decade, sex, home_region, community_id, count(*) AS n FROM persons \
+         GROUP BY 1, 2, 3, 4 ORDER BY n LIMIT 1",
+    )
+    .await;
+    assert!(int(&groups[0], "n") >= K as i64, "{groups:?}");
+    // Their other tables hold their region's persons only.
+    let outside = rows(
+        &e,
+        &analyst,
+        "SELECT count(*) AS n FROM checkins c LEFT JOIN persons p USING (person_id) \
+         WHERE p.person_id IS NULL",
+    )
+    .await;
+    assert_eq!(int(&outside[0], "n"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joining_quasi_identifiers_to_lab_results_no_longer_singles_anyone_out() {
     let e = engine().await;
     let analyst = caller("analyst-attack", Role::Analyst, None);
