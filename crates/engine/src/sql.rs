@@ -202,6 +202,15 @@ impl Engine {
                 .await
                 .map_err(EngineError::internal)??
         };
+        // Refused statements are refused before anything is built for them (on the SQL
+        // threads: dropping a refused statement's tree recurses as deep as it nests).
+        let limits = runner.limits().clone();
+        let text = statement.to_string();
+        runner
+            .spawn(async move { limits.parse(&text).map(drop) })
+            .await
+            .map_err(EngineError::internal)?
+            .map_err(query_error)?;
         let tables = self.sql_tables(account, &snap, &runner).await?;
         let statement = statement.to_string();
         let r = runner.clone();

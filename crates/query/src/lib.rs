@@ -30,7 +30,6 @@ use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
-use datafusion::sql::sqlparser::parser::ParserError;
 use model::Kind;
 use store::Store;
 use vault::Keys;
@@ -206,24 +205,8 @@ impl Query {
     /// recurses over the statement: call it on a thread of a [`SqlRunner`] for statements
     /// from outside.
     pub async fn plan(&self, sql: &str) -> Result<DataFrame, QueryError> {
-        self.limits.check_text(sql)?;
+        let statement = self.limits.parse(sql)?;
         let state = self.ctx.state();
-        let dialect = state.config().options().sql_parser.dialect;
-        let statement = state
-            .sql_to_statement(sql, &dialect)
-            .map_err(|e| match e.find_root() {
-                DataFusionError::SQL(p, _)
-                    if matches!(**p, ParserError::RecursionLimitExceeded) =>
-                {
-                    QueryError::Limit(format!(
-                        "the statement nests deeper than {} levels of parentheses, subqueries or \
-                         operators",
-                        self.limits.parser_recursion
-                    ))
-                }
-                _ => planning(e),
-            })?;
-        self.limits.check_statement(&statement)?;
         let plan = state.statement_to_plan(statement).await.map_err(planning)?;
         self.limits.check_plan(&plan)?;
         Self::options().verify_plan(&plan).map_err(planning)?;

@@ -7,11 +7,13 @@
 use std::ops::ControlFlow;
 
 use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::error::DataFusionError;
 use datafusion::logical_expr::LogicalPlan;
-use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::parser::{DFParserBuilder, Statement as DfStatement};
 use datafusion::sql::sqlparser::ast::{
     Expr, Query, Select, SetExpr, TableFactor, Visit, Visitor, visit_relations,
 };
+use datafusion::sql::sqlparser::parser::ParserError;
 
 use crate::QueryError;
 
@@ -74,6 +76,35 @@ impl Limits {
             )));
         }
         Ok(())
+    }
+
+    /// Parses `sql` as one statement and checks it against every bound that needs no plan.
+    /// Recurses as deep as sqlparser's limit, and dropping a refused statement as deep as its
+    /// text allows: call it on a thread of a [`crate::SqlRunner`] for statements from outside.
+    pub fn parse(&self, sql: &str) -> Result<DfStatement, QueryError> {
+        self.check_text(sql)?;
+        let parsed = DFParserBuilder::new(sql)
+            .with_recursion_limit(self.parser_recursion.max(1))
+            .build()
+            .and_then(|mut p| p.parse_statements());
+        let mut statements = parsed.map_err(|e| match e.find_root() {
+            DataFusionError::SQL(p, _) if matches!(**p, ParserError::RecursionLimitExceeded) => {
+                QueryError::Limit(format!(
+                    "the statement nests deeper than {} levels of parentheses, subqueries or \
+                     operators",
+                    self.parser_recursion
+                ))
+            }
+            _ => QueryError::Sql(e.to_string()),
+        })?;
+        if statements.len() != 1 {
+            return Err(QueryError::Sql(
+                "send exactly one statement (no `;` between two)".into(),
+            ));
+        }
+        let statement = statements.pop_front().expect("one statement");
+        self.check_statement(&statement)?;
+        Ok(statement)
     }
 
     /// Walks a parsed statement and refuses it when it nests deeper than
