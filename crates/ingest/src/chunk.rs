@@ -378,6 +378,7 @@ fn partition_of(
 /// Parses `row` into `part` and applies the cross-field checks; on failure the partial row
 /// is rolled back. Everything [`ChunkBuilder::push`] decides about a row is decided here.
 #[allow(clippy::too_many_arguments)]
+#[inline]
 fn validate_into(
     spec: &KindSpec,
     plan: &Plan,

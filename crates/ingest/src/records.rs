@@ -254,15 +254,35 @@ impl Grammar {
         out: &mut Vec<Field>,
         valid: &mut dyn FnMut(&[u8], &[Field]) -> bool,
     ) -> Option<Step> {
+        self.next_checking(data, start, eof, out, valid, true)
+    }
+
+    /// [`Grammar::next`], asking `valid` about records on one line only when `every` (their
+    /// validity does not move where the next step starts).
+    fn next_checking(
+        &self,
+        data: &[u8],
+        start: usize,
+        eof: bool,
+        out: &mut Vec<Field>,
+        valid: &mut dyn FnMut(&[u8], &[Field]) -> bool,
+        every: bool,
+    ) -> Option<Step> {
         let step = self.step(data, start, eof, out)?;
-        if step.found != Found::Record || valid(data, out) {
+        if step.found != Found::Record {
             return Some(step);
         }
         if step.lines == 1 {
+            if !every || valid(data, out) {
+                return Some(step);
+            }
             return Some(Step {
                 found: Found::Refused,
                 ..step
             });
+        }
+        if valid(data, out) {
+            return Some(step);
         }
         let at = step.end - 1;
         let step = self.resync(data, start, eof, Malformed::Invalid, at, step.end, out)?;
@@ -286,7 +306,7 @@ impl Grammar {
     ) -> usize {
         let (mut pos, mut seen, mut cut) = (0, 0, 0);
         while pos < data.len() {
-            let Some(step) = self.next(data, pos, false, out, valid) else {
+            let Some(step) = self.next_checking(data, pos, false, out, valid, false) else {
                 break;
             };
             seen = seen.max(step.seen);
