@@ -26,7 +26,7 @@ pub struct Reject {
     pub last_line: u64,
     /// The offending column; empty when the row as a whole is malformed.
     pub column: String,
-    /// Never quotes a value (built from a [`crate::rejects::Reason`]).
+    /// Never quotes a value (built from a typed reason, `rejects::Reason`).
     pub reason: String,
     /// The input rows it stands for: 1 for a row or a span of lines (however many lines a
     /// garbled record took), the range's length for Parquet rows.

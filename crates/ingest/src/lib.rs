@@ -3,7 +3,10 @@
 //! Each source is hashed (the same content is never ingested twice as one kind), cut into
 //! chunks of whole records, parsed in parallel against the contract's rules into partitioned
 //! Parquet files in a staging area, and committed atomically once all its chunks are done.
-//! Bad rows go to the run's rejects file; the good rows of the same source still land.
+//! Bad rows go to the run's rejects file; the good rows of the same source still land. Every
+//! input line (Parquet row) is stored, rejected, or blank and skipped; CSV records follow one
+//! rule (`records.rs`) for chunking and parsing alike. A file that cannot be read at all is
+//! refused by name and not recorded.
 //!
 //! Invariant: no person id, name, phone, address, plate or note leaves this crate in clear:
 //! ids become pseudonyms and personal fields are sealed before anything is written.
