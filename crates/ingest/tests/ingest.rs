@@ -109,7 +109,11 @@ fn every_rule_rejects_its_row_and_the_good_rows_land() {
     assert_eq!((s.files, s.rows_accepted, s.rows_rejected), (1, 3, 10));
     let got = rejects(&s);
     let want = [
-        ("4", "person_id", "check character is '1', expected 'X'"),
+        (
+            "4",
+            "person_id",
+            "check character does not match the other 17 digits (GB 11643 MOD 11-2)",
+        ),
         (
             "5",
             "depart_time",

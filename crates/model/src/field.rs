@@ -208,7 +208,8 @@ pub fn float(s: &str, min: f64, max: f64) -> Result<f64, FieldError> {
         return Err(FieldError::new("not a finite number"));
     }
     if v < min || v > max {
-        return Err(FieldError::new(format!("{v} is outside {min}..{max}")));
+        // The value is not quoted: a temperature or an age is personal.
+        return Err(FieldError::new(format!("is outside {min}..{max}")));
     }
     Ok(v)
 }
@@ -218,7 +219,8 @@ pub fn int(s: &str, min: i64, max: i64) -> Result<i64, FieldError> {
         .parse()
         .map_err(|_| FieldError::new("not a whole number"))?;
     if v < min || v > max {
-        return Err(FieldError::new(format!("{v} is outside {min}..{max}")));
+        // The value is not quoted: a temperature or an age is personal.
+        return Err(FieldError::new(format!("is outside {min}..{max}")));
     }
     Ok(v)
 }
@@ -346,5 +348,14 @@ mod tests {
         assert!(err(T::Timestamp, "2020-01-23T08:15:00").contains("offset"));
         assert!(err(T::Date, "2020-02-30").contains("calendar"));
         assert_eq!(ok(T::Sex, "女"), Value::Sex(Sex::Female));
+    }
+
+    #[test]
+    fn range_errors_do_not_quote_the_value() {
+        // A temperature or an age is personal; the reason names the limits only.
+        let e = float("45.3", 30.0, 45.0).unwrap_err().to_string();
+        assert!(!e.contains("45.3") && e.contains("30..45"), "{e}");
+        let e = int("131", 0, 130).unwrap_err().to_string();
+        assert!(!e.contains("131") && e.contains("0..130"), "{e}");
     }
 }
