@@ -8,6 +8,7 @@
 //! verifier learns the color and its validity, not who.
 
 use ciborium::Value;
+use model::Color;
 
 use crate::cose::{as_i64, map_get, to_json};
 use crate::transport::Kind;
@@ -19,33 +20,6 @@ pub const CLAIM_KEY: i64 = -65537;
 /// The longest time a code may stay valid offline (`code issue --ttl` at most): 7 days. A
 /// retired key stays trusted this long after rotation.
 pub const MAX_TTL_SECS: i64 = 7 * 86_400;
-
-/// A health code color.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Color {
-    Green,
-    Yellow,
-    Red,
-}
-
-impl Color {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Color::Green => "green",
-            Color::Yellow => "yellow",
-            Color::Red => "red",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Color> {
-        match s {
-            "green" => Some(Color::Green),
-            "yellow" => Some(Color::Yellow),
-            "red" => Some(Color::Red),
-            _ => None,
-        }
-    }
-}
 
 /// What an `FY1:` code says.
 #[derive(Debug, Clone, PartialEq, Eq)]

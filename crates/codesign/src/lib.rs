@@ -22,7 +22,9 @@ pub mod transport;
 pub mod trust;
 mod verify;
 
-pub use fy1::{Claims, Color, IssuerKey, MAX_TTL_SECS};
+pub use fy1::{Claims, IssuerKey, MAX_TTL_SECS};
+/// The color a code carries: the one defined in `model`, which the rules give.
+pub use model::Color;
 pub use issuer::{Generation, Issuer};
 pub use revocation::RevocationList;
 pub use transport::Kind;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use codesign::issuer::Issuer;
 use codesign::{
-    Claims, Color, IssuerKey, MAX_TTL_SECS, RevocationList, TrustList, Verifier, b64, hex,
+    Claims, IssuerKey, MAX_TTL_SECS, RevocationList, TrustList, Verifier, b64, hex,
 };
 use model::PersonId;
 use ops::IssuedCode;
@@ -57,9 +57,7 @@ pub fn sign_code(
         exp: now + i64::from(ttl) * 3600,
         cti: Claims::new_cti(),
         sub: keys.code_subject(id),
-        color: Color::parse(code.color.as_str()).ok_or_else(|| {
-            EngineError::Internal(format!("unknown color {}", code.color.as_str()))
-        })?,
+        color: code.color,
         valid_until: code.valid_until.map(|d| d.to_string()),
         as_of: code.as_of.to_string(),
     };

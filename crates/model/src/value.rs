@@ -79,6 +79,40 @@ impl Sex {
     }
 }
 
+/// A health code's color (contract §4), ordered by severity: green < yellow < red. The rules
+/// give it, a signed `FY1:` code carries it, and both spell it as here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Color {
+    Green,
+    Yellow,
+    Red,
+}
+
+impl Color {
+    /// Every color, least severe first.
+    pub const ALL: [Color; 3] = [Color::Green, Color::Yellow, Color::Red];
+
+    /// `green`, `yellow` or `red`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Color::Green => "green",
+            Color::Yellow => "yellow",
+            Color::Red => "red",
+        }
+    }
+
+    /// Exact, lowercase name.
+    pub fn parse(s: &str) -> Option<Color> {
+        Color::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+impl fmt::Display for Color {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +131,15 @@ mod tests {
         assert_eq!(Sex::parse_loose(" Female "), Some(Sex::Female));
         assert_eq!(Sex::parse_loose("男"), Some(Sex::Male));
         assert_eq!(Sex::parse_loose("x"), None);
+    }
+
+    #[test]
+    fn colors_by_name_and_by_severity() {
+        for c in Color::ALL {
+            assert_eq!(Color::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(Color::ALL.map(Color::as_str), ["green", "yellow", "red"]);
+        assert!(Color::Green < Color::Yellow && Color::Yellow < Color::Red);
+        assert_eq!(Color::parse("Red"), None);
     }
 }

@@ -10,7 +10,9 @@ pub mod risk;
 mod ruleset;
 pub mod saved;
 
-pub use code::{Color, HealthCode, Reason};
+pub use code::{HealthCode, Reason};
+/// A code's color: the one defined in `model`, which signed codes carry too.
+pub use model::Color;
 pub use engine::{CodeEngine, Summary, Sweep, SweepProgress};
 pub use output::{CodeJson, CodesWriter, code_json};
 pub use population::{persons, registered};
