@@ -10,8 +10,9 @@ use privacy::{Action, Denied, Scope};
 use serde::Serialize;
 use store::Store;
 
+use crate::ask::{Answer, Asking, Async, Ctx};
 use crate::disclose::PersonView;
-use crate::{Answer, Caller, Engine, EngineError, Snapshot, inflow_api, now_ms};
+use crate::{Caller, Engine, EngineError, inflow_api, now_ms};
 
 /// What an alert list asks.
 #[derive(Clone, Debug, Default)]
@@ -238,20 +239,19 @@ impl Engine {
         } else {
             Action::ReturneesSummary
         };
-        if let Err(d) = privacy::authorize(caller.account.role, action, caller.purpose) {
-            return Err(self.denied(caller, action, d.into()).await?);
-        }
+        let as_of = as_of.map(str::to_string);
         let days = days.unwrap_or(14);
-        let prepared = async {
+        let role = caller.account.role;
+        let work = Async(move |asking: Asking| async move {
             if !(1..=60).contains(&days) {
                 return Err(EngineError::BadRequest(format!(
                     "days {days}: between 1 and 60"
                 )));
             }
-            let snap = self.current().await?;
-            let day = parse_day(as_of, snap.zone())?;
+            let snap = asking.snapshot().await?;
+            let day = parse_day(as_of.as_deref(), snap.zone())?;
             let list = watch_list(&snap.store, &snap.index, &snap.risk, day, days).await?;
-            let scope = &caller.account.scope;
+            let scope = &asking.caller().account.scope;
             let mine: Vec<alerts::Watched> = list
                 .into_iter()
                 .filter(|w| {
@@ -264,68 +264,40 @@ impl Engine {
                         .is_none_or(|c| w.stay.community.as_deref() == Some(c))
                 })
                 .collect();
-            Ok::<_, EngineError>((day, mine))
-        }
-        .await;
-        let (day, mine) = match prepared {
-            Ok(m) => m,
-            Err(e) => return Err(self.denied(caller, action, e).await?),
-        };
-        let counts = watch_count_views(&mine, day);
-        let base = WatchView {
-            as_of: day.to_string(),
-            days,
-            persons: mine.len(),
-            communities: counts,
-            list: None,
-        };
-        if !with_persons {
-            self.audit(caller, action, Vec::new(), mine.len() as i64, "ok".into())
-                .await?;
-            return Ok(base);
-        }
-        let role = caller.account.role;
-        self.run(caller, action, move |ctx| {
-            let view = ctx.view()?;
-            let pseudonyms: Vec<i64> = mine.iter().map(|w| w.person).collect();
-            // The list is already the caller's by where the persons stay.
-            let shown = view.persons_where(&pseudonyms, &|_| true)?;
-            let list = mine
-                .iter()
-                .zip(shown)
-                .map(|(w, person)| WatchedView {
-                    person,
-                    watch: WatchFields::of(w, role),
+            let rows = mine.len() as i64;
+            let base = WatchView {
+                as_of: day.to_string(),
+                days,
+                persons: mine.len(),
+                communities: watch_count_views(&mine, day),
+                list: None,
+            };
+            if !with_persons {
+                return Ok(Answer::new(base, rows));
+            }
+            let list = asking
+                .blocking(move |ctx: &Ctx<'_>| {
+                    let view = ctx.view()?;
+                    let pseudonyms: Vec<i64> = mine.iter().map(|w| w.person).collect();
+                    // The list is already the caller's by where the persons stay.
+                    let shown = view.persons_where(&pseudonyms, &|_| true)?;
+                    Ok(mine
+                        .iter()
+                        .zip(shown)
+                        .map(|(w, person)| WatchedView {
+                            person,
+                            watch: WatchFields::of(w, role),
+                        })
+                        .collect())
                 })
-                .collect();
-            Ok(Answer {
-                rows: mine.len() as i64,
-                persons: view.shown(),
-                value: WatchView {
-                    list: Some(list),
-                    ..base
-                },
-            })
-        })
-        .await
-    }
-
-    pub(crate) async fn current(&self) -> Result<std::sync::Arc<Snapshot>, EngineError> {
-        let engine = self.clone();
-        tokio::task::spawn_blocking(move || engine.snapshot())
-            .await
-            .map_err(EngineError::internal)?
-    }
-
-    async fn denied(
-        &self,
-        caller: &Caller,
-        action: Action,
-        e: EngineError,
-    ) -> Result<EngineError, EngineError> {
-        self.audit(caller, action, Vec::new(), 0, e.outcome())
-            .await?;
-        Ok(e)
+                .await?;
+            let value = WatchView {
+                list: Some(list),
+                ..base
+            };
+            Ok(Answer::new(value, rows))
+        });
+        self.ask(caller, action, work).await
     }
 
     /// The alerts of a day within the caller's scope, each with its stored status.
@@ -334,15 +306,14 @@ impl Engine {
         caller: &Caller,
         params: &AlertParams,
     ) -> Result<Vec<AlertView>, EngineError> {
-        let action = Action::Alerts;
-        if let Err(d) = privacy::authorize(caller.account.role, action, caller.purpose) {
-            return Err(self.denied(caller, action, d.into()).await?);
-        }
-        let prepared = async {
-            let snap = self.current().await?;
+        let params = params.clone();
+        let travel = privacy::sees_travel(caller.account.role);
+        let work = Async(move |asking: Asking| async move {
+            let engine = asking.engine();
+            let snap = asking.snapshot().await?;
             let day = parse_day(params.as_of.as_deref(), snap.zone())?;
             let wanted = params.status.as_deref().map(parse_status).transpose()?;
-            let all = self
+            let all = engine
                 .inner
                 .day_alerts
                 .get_or_try((snap.stamp, day), async || {
@@ -350,69 +321,61 @@ impl Engine {
                         &snap.store,
                         &snap.index,
                         &snap.risk,
-                        &self.inner.alert_rules,
+                        &engine.inner.alert_rules,
                         day,
                     )
                     .await
                 })
                 .await?;
-            let scope = &caller.account.scope;
+            let scope = &asking.caller().account.scope;
             let mine: Vec<Alert> = all
                 .iter()
                 .filter(|a| in_scope(scope, a.region, a.community.as_deref()))
                 .cloned()
                 .collect();
             let records: Vec<AlertRecord> = mine.iter().map(record).collect();
-            let states = self.inner.ops.sync_alerts(&records, now_ms()).await?;
+            let states = engine.inner.ops.sync_alerts(&records, now_ms()).await?;
             let mine: Vec<(Alert, AlertState)> = mine
                 .into_iter()
                 .filter_map(|a| states.get(&a.id).cloned().map(|s| (a, s)))
                 .filter(|(_, s)| wanted.is_none_or(|w| s.status == w))
                 .collect();
-            Ok::<_, EngineError>(mine)
-        }
-        .await;
-        let mine = match prepared {
-            Ok(m) => m,
-            Err(e) => return Err(self.denied(caller, action, e).await?),
-        };
-        let travel = privacy::sees_travel(caller.account.role);
-        self.run(caller, action, move |ctx| {
-            let view = ctx.view()?;
-            let rows = mine.len() as i64;
-            let mut value = Vec::with_capacity(mine.len());
-            for (a, s) in mine {
-                // The alert is already the caller's by where the persons stay.
-                let persons = view.persons_where(&a.persons, &|_| true)?;
-                value.push(AlertView {
-                    id: a.id,
-                    rule: a.rule.as_str(),
-                    severity: a.severity.as_str(),
-                    date: a.date.to_string(),
-                    region: a.region.to_string(),
-                    region_name: a.region.place_name(),
-                    community: a.community,
-                    detail: a.detail,
-                    task: a.task.as_str(),
-                    task_detail: a.task_detail,
-                    count: a.count,
-                    persons,
-                    venue: a.venue,
-                    travel: a.travel.filter(|_| travel),
-                    status: s.status.as_str(),
-                    first_seen: s.first_seen,
-                    updated_at: s.updated_at,
-                    updated_by: (!s.updated_by.is_empty()).then_some(s.updated_by),
-                    note: (!s.note.is_empty()).then_some(s.note),
-                });
-            }
-            Ok(Answer {
-                value,
-                persons: view.shown(),
-                rows,
-            })
-        })
-        .await
+            let value = asking
+                .blocking(move |ctx: &Ctx<'_>| {
+                    let view = ctx.view()?;
+                    let mut value = Vec::with_capacity(mine.len());
+                    for (a, s) in mine {
+                        // The alert is already the caller's by where the persons stay.
+                        let persons = view.persons_where(&a.persons, &|_| true)?;
+                        value.push(AlertView {
+                            id: a.id,
+                            rule: a.rule.as_str(),
+                            severity: a.severity.as_str(),
+                            date: a.date.to_string(),
+                            region: a.region.to_string(),
+                            region_name: a.region.place_name(),
+                            community: a.community,
+                            detail: a.detail,
+                            task: a.task.as_str(),
+                            task_detail: a.task_detail,
+                            count: a.count,
+                            persons,
+                            venue: a.venue,
+                            travel: a.travel.filter(|_| travel),
+                            status: s.status.as_str(),
+                            first_seen: s.first_seen,
+                            updated_at: s.updated_at,
+                            updated_by: (!s.updated_by.is_empty()).then_some(s.updated_by),
+                            note: (!s.note.is_empty()).then_some(s.note),
+                        });
+                    }
+                    Ok(value)
+                })
+                .await?;
+            let rows = value.len() as i64;
+            Ok(Answer::new(value, rows))
+        });
+        self.ask(caller, Action::Alerts, work).await
     }
 
     /// Sets the status of an alert within the caller's scope; returns the status it had.
@@ -423,32 +386,33 @@ impl Engine {
         status: &str,
         note: &str,
     ) -> Result<(&'static str, &'static str), EngineError> {
-        let action = Action::UpdateAlert;
-        let result = async {
-            privacy::authorize(caller.account.role, action, caller.purpose)?;
-            let to = parse_status(status)?;
+        let (id, status, note) = (id.trim().to_string(), status.to_string(), note.to_string());
+        let work = Async(move |asking: Asking| async move {
+            let to = parse_status(&status)?;
             if note.len() > 2000 {
                 return Err(EngineError::BadRequest(
                     "a note of at most 2000 bytes".into(),
                 ));
             }
-            let scope = &caller.account.scope;
+            let account = &asking.caller().account;
+            let scope = &account.scope;
+            let ops = &asking.engine().inner.ops;
             // A scoped account gets one refusal for an alert outside its scope and for one
             // that does not exist: which alerts exist elsewhere is not its to learn.
             let refused = || -> EngineError {
                 Denied::OutOfScope {
-                    what: format!("alert {}", crate::quoted(id.trim(), 40)),
+                    what: format!("alert {}", crate::quoted(&id, 40)),
                     scope: scope.describe(),
                 }
                 .into()
             };
-            let Some(stored) = self.inner.ops.alert(id.trim()).await? else {
+            let Some(stored) = ops.alert(&id).await? else {
                 if !scope.is_everyone() {
                     return Err(refused());
                 }
                 return Err(EngineError::NotFound(format!(
                     "no alert {}",
-                    crate::quoted(id.trim(), 40)
+                    crate::quoted(&id, 40)
                 )));
             };
             let region = Region::parse(stored.record.region.as_bytes())
@@ -458,22 +422,16 @@ impl Engine {
             if !in_scope(scope, region, community) {
                 return Err(refused());
             }
-            let from = self
-                .inner
-                .ops
-                .set_alert_status(id.trim(), to, &caller.account.name, note.trim(), now_ms())
+            let from = ops
+                .set_alert_status(&id, to, &account.name, note.trim(), now_ms())
                 .await?
-                .ok_or_else(|| EngineError::NotFound(format!("no alert {id}")))?;
-            Ok((from.as_str(), to.as_str()))
-        }
-        .await;
-        let (rows, outcome) = match &result {
-            Ok((from, to)) => (1, format!("ok: {from} -> {to}")),
-            Err(e) => (0, e.outcome()),
-        };
-        self.audit(caller, action, Vec::new(), rows, outcome)
-            .await?;
-        result
+                .ok_or_else(|| {
+                    EngineError::NotFound(format!("no alert {}", crate::quoted(&id, 40)))
+                })?;
+            let value = (from.as_str(), to.as_str());
+            Ok(Answer::new(value, 1).outcome(format!("ok: {} -> {}", value.0, value.1)))
+        });
+        self.ask(caller, Action::UpdateAlert, work).await
     }
 }
 

@@ -7,6 +7,7 @@ use ops::AuditFilter;
 use privacy::Action;
 use serde::Serialize;
 
+use crate::ask::{Answer, Asking, Async};
 use crate::{Caller, Engine, EngineError, parse_person};
 
 /// One entry as listed.
@@ -57,66 +58,61 @@ fn hex(b: &[u8]) -> String {
 }
 
 impl Engine {
-    /// Entries matching `q`, oldest first.
+    /// Entries matching `q`, oldest first. Asked about one person, the entry of this read names
+    /// them (so the person can see who looked them up).
     pub async fn audit_entries(
         &self,
         caller: &Caller,
         q: &AuditQuery,
     ) -> Result<Vec<AuditEntryView>, EngineError> {
-        let action = Action::AuditRead;
-        if let Err(denied) = privacy::authorize(caller.account.role, action, caller.purpose) {
-            let e = EngineError::Denied(denied);
-            self.audit(caller, action, Vec::new(), 0, e.outcome())
-                .await?;
-            return Err(e);
-        }
-        let person = match q.person.as_deref().filter(|s| !s.trim().is_empty()) {
-            Some(s) => Some(self.keys().pseudonyms.pseudonym(parse_person(s)?)),
-            None => None,
-        };
-        if let Some(a) = q.action.as_deref()
-            && Action::parse(a).is_none()
-        {
-            return Err(EngineError::BadRequest(format!(
-                "action {a}: one of {}",
-                Action::names()
-            )));
-        }
-        let filter = AuditFilter {
-            person,
-            actor: q.actor.clone(),
-            action: q.action.clone(),
-            after_seq: q.after,
-            limit: q.limit,
-            ..Default::default()
-        };
-        let zone = model::Zone::CST;
-        let records = self.ops().audit_records(&filter).await?;
-        let out: Vec<AuditEntryView> = records
-            .into_iter()
-            .map(|r| AuditEntryView {
-                seq: r.seq,
-                at: Timestamp(r.entry.at_ms).to_rfc3339(zone),
-                actor: r.entry.actor,
-                role: r.entry.role,
-                purpose: r.entry.purpose,
-                action: r.entry.action,
-                query: r.entry.query,
-                persons: r.entry.persons.len(),
-                rows: r.entry.rows,
-                outcome: r.entry.outcome,
-                hash: hex(&r.hash),
-            })
-            .collect();
-        self.audit(
-            caller,
-            action,
-            person.into_iter().collect(),
-            out.len() as i64,
-            "ok".into(),
-        )
-        .await?;
-        Ok(out)
+        let q = q.clone();
+        let work = Async(move |asking: Asking| async move {
+            let engine = asking.engine();
+            let person = match q.person.as_deref().filter(|s| !s.trim().is_empty()) {
+                Some(s) => Some(engine.keys().pseudonyms.pseudonym(parse_person(s)?)),
+                None => None,
+            };
+            if let Some(a) = q.action.as_deref()
+                && Action::parse(a).is_none()
+            {
+                return Err(EngineError::BadRequest(format!(
+                    "action {a}: one of {}",
+                    Action::names()
+                )));
+            }
+            let filter = AuditFilter {
+                person,
+                actor: q.actor.clone(),
+                action: q.action.clone(),
+                after_seq: q.after,
+                limit: q.limit,
+                ..Default::default()
+            };
+            let zone = model::Zone::CST;
+            let records = engine.ops().audit_records(&filter).await?;
+            let out: Vec<AuditEntryView> = records
+                .into_iter()
+                .map(|r| AuditEntryView {
+                    seq: r.seq,
+                    at: Timestamp(r.entry.at_ms).to_rfc3339(zone),
+                    actor: r.entry.actor,
+                    role: r.entry.role,
+                    purpose: r.entry.purpose,
+                    action: r.entry.action,
+                    query: r.entry.query,
+                    persons: r.entry.persons.len(),
+                    rows: r.entry.rows,
+                    outcome: r.entry.outcome,
+                    hash: hex(&r.hash),
+                })
+                .collect();
+            if let Some(p) = person {
+                asking.note(p);
+            }
+            let rows = out.len() as i64;
+            Ok(Answer::new(out, rows))
+        });
+        self.ask(caller, Action::AuditRead, work).await
     }
 
     /// Checks the whole chain with this deployment's audit key: every entry, the head's MAC,
@@ -125,35 +121,28 @@ impl Engine {
     /// finds the log broken is answered even when its own entry cannot be appended (a head that
     /// fails authentication takes no more entries): the answer shows no person.
     pub async fn audit_check(&self, caller: &Caller) -> Result<AuditCheck, EngineError> {
-        let action = Action::AuditRead;
-        if let Err(denied) = privacy::authorize(caller.account.role, action, caller.purpose) {
-            let e = EngineError::Denied(denied);
-            self.audit(caller, action, Vec::new(), 0, e.outcome())
+        let work = Async(move |asking: Asking| async move {
+            let engine = asking.engine();
+            let file = ops::CheckpointFile::in_data_dir(engine.data());
+            let r = engine
+                .ops()
+                .verify_audit_anchored(&engine.keys().audit_key(), Some(&file))
                 .await?;
-            return Err(e);
-        }
-        let file = ops::CheckpointFile::in_data_dir(self.data());
-        let checked = self
-            .ops()
-            .verify_audit_anchored(&self.keys().audit_key(), Some(&file))
-            .await
-            .map_err(EngineError::from)
-            .map(|r| AuditCheck {
+            let check = AuditCheck {
                 valid: r.broken.is_none(),
                 entries: r.entries,
                 head_seq: r.head.0,
                 head_hash: hex(&r.head.1),
                 checkpoint_seq: r.checkpoint,
                 problem: r.broken.map(|b| b.to_string()),
-            });
-        let (rows, outcome) = match &checked {
-            Ok(c) => (c.entries, "ok".to_string()),
-            Err(e) => (0, e.outcome()),
-        };
-        match self.audit(caller, action, Vec::new(), rows, outcome).await {
-            Ok(()) => checked,
-            Err(_) if checked.as_ref().is_ok_and(|c| !c.valid) => checked,
-            Err(e) => Err(e),
-        }
+            };
+            let answer = Answer::new(check.clone(), check.entries);
+            Ok(if check.valid {
+                answer
+            } else {
+                answer.even_unaudited()
+            })
+        });
+        self.ask(caller, Action::AuditRead, work).await
     }
 }

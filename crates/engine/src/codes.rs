@@ -7,8 +7,9 @@ use rules::evaluate::{Detail, health_code_at};
 use rules::{CodeEngine, HealthCode};
 use serde::Serialize;
 
+use crate::ask::{Answer, Blocking, Ctx};
 use crate::disclose::PersonView;
-use crate::{Answer, Caller, Ctx, Engine, EngineError, parse_as_of_date, parse_person};
+use crate::{Caller, Engine, EngineError, parse_as_of_date, parse_person};
 
 /// Contract §4's JSON for one code, fields in the contract's order.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -119,9 +120,10 @@ impl Engine {
         person_id: &str,
         as_of: Option<&str>,
     ) -> Result<CodeView, EngineError> {
-        let id = parse_person(person_id)?;
+        let person_id = person_id.to_string();
         let as_of = as_of.map(str::to_string);
-        self.run(caller, Action::PersonCode, move |ctx| {
+        let work = Blocking(move |ctx: &Ctx<'_>| {
+            let id = parse_person(&person_id)?;
             let as_of = parse_as_of_date(as_of.as_deref(), ctx.zone())?;
             let p = ctx.keys.pseudonyms.pseudonym(id);
             let view = ctx.view()?;
@@ -146,13 +148,9 @@ impl Engine {
                 valid_until: code.valid_until.map(|d| d.to_string()),
                 registered: (!registered).then_some(false),
             };
-            Ok(Answer {
-                value,
-                persons: view.shown(),
-                rows: 1,
-            })
-        })
-        .await
+            Ok(Answer::new(value, 1))
+        });
+        self.ask(caller, Action::PersonCode, work).await
     }
 
     /// The codes of everyone living in a community, sorted by (shown) id.
@@ -163,11 +161,11 @@ impl Engine {
         as_of: Option<&str>,
     ) -> Result<CommunityCodes, EngineError> {
         let community = community.trim().to_string();
-        if community.is_empty() || community.len() > 64 {
-            return Err(EngineError::BadRequest("name a community id".into()));
-        }
         let as_of = as_of.map(str::to_string);
-        self.run(caller, Action::CommunityCodes, move |ctx| {
+        let work = Blocking(move |ctx: &Ctx<'_>| {
+            if community.is_empty() || community.len() > 64 {
+                return Err(EngineError::BadRequest("name a community id".into()));
+            }
             let as_of = parse_as_of_date(as_of.as_deref(), ctx.zone())?;
             let view = ctx.view()?;
             let scope = &ctx.caller.account.scope;
@@ -225,17 +223,14 @@ impl Engine {
                 .collect();
             out.sort_by(|a, b| a.person.person_id.cmp(&b.person.person_id));
             let rows = out.len() as i64;
-            Ok(Answer {
-                value: CommunityCodes {
-                    community,
-                    as_of: as_of.to_string(),
-                    counts,
-                    residents: out,
-                },
-                persons: view.shown(),
-                rows,
-            })
-        })
-        .await
+            let value = CommunityCodes {
+                community,
+                as_of: as_of.to_string(),
+                counts,
+                residents: out,
+            };
+            Ok(Answer::new(value, rows))
+        });
+        self.ask(caller, Action::CommunityCodes, work).await
     }
 }

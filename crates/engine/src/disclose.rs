@@ -1,14 +1,15 @@
 //! The one place identities are shown: a [`View`] turns a pseudonym into the ID number, name
-//! and phone the caller's role may see for that person (contract §5), and remembers whom it
-//! showed, for the audit entry.
+//! and phone the caller's role may see for that person (contract §5), and notes whom it showed
+//! in the request's [`Shown`], which [`crate::Engine::ask`] writes into the audit entry.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use privacy::Disclosure;
 use serde::Serialize;
 use vault::Keys;
 
+use crate::ask::Shown;
 use crate::directory::Directory;
 use crate::{Account, EngineError, Snapshot};
 
@@ -28,7 +29,7 @@ pub struct View<'a> {
     account: &'a Account,
     keys: &'a Keys,
     snap: &'a Snapshot,
-    shown: Mutex<BTreeSet<i64>>,
+    shown: &'a Shown,
 }
 
 impl std::fmt::Debug for View<'_> {
@@ -50,6 +51,7 @@ impl<'a> View<'a> {
         snap: &'a Snapshot,
         keys: &'a Keys,
         account: &'a Account,
+        shown: &'a Shown,
     ) -> Result<View<'a>, EngineError> {
         if !account.scope.is_everyone() {
             // Scoped answers need the directory; build it now so failures surface here.
@@ -59,7 +61,7 @@ impl<'a> View<'a> {
             account,
             keys,
             snap,
-            shown: Mutex::new(BTreeSet::new()),
+            shown,
         })
     }
 
@@ -92,7 +94,7 @@ impl<'a> View<'a> {
     /// The ID number as the caller may see it (clear for full disclosure, else masked), and
     /// notes that the answer showed this person.
     pub fn id(&self, person: i64) -> String {
-        self.shown.lock().expect("shown lock").insert(person);
+        self.shown.note(person);
         self.id_at(person, self.disclosure(person))
     }
 
@@ -107,7 +109,7 @@ impl<'a> View<'a> {
     /// A case as a health code's reason names it: always masked (contract §5: a code is shown
     /// to the person and to whoever checks it), but still noted as shown.
     pub fn masked_id(&self, person: i64) -> String {
-        self.shown.lock().expect("shown lock").insert(person);
+        self.shown.note(person);
         self.keys
             .pseudonyms
             .reveal(person)
@@ -128,6 +130,7 @@ impl<'a> View<'a> {
     ) -> Result<Vec<PersonView>, EngineError> {
         let identities: HashMap<i64, crate::Identity> =
             self.directory()?.identities(self.keys, persons)?;
+        self.shown.note_all(persons.iter().copied());
         Ok(persons
             .iter()
             .map(|&p| {
@@ -140,7 +143,6 @@ impl<'a> View<'a> {
                         ident.phone.as_deref().map(privacy::mask_phone),
                     ),
                 };
-                self.shown.lock().expect("shown lock").insert(p);
                 PersonView {
                     person_id: self.id_at(p, d),
                     name,
@@ -151,13 +153,8 @@ impl<'a> View<'a> {
             .collect())
     }
 
-    /// Everyone this view showed, sorted.
+    /// Everyone shown so far in this request, sorted.
     pub fn shown(&self) -> Vec<i64> {
-        self.shown
-            .lock()
-            .expect("shown lock")
-            .iter()
-            .copied()
-            .collect()
+        self.shown.sorted()
     }
 }

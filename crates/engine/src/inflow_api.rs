@@ -10,6 +10,7 @@ use rules::{RiskAreas, RiskLevel};
 use serde::Serialize;
 use store::Store;
 
+use crate::ask::{Answer, Asking, Async};
 use crate::{Caller, Engine, EngineError};
 
 /// The longest period one request may cover.
@@ -313,10 +314,9 @@ impl Engine {
         caller: &Caller,
         params: &InflowParams,
     ) -> Result<Vec<InflowView>, EngineError> {
-        let action = Action::Inflow;
-        let result: Result<Vec<InflowView>, EngineError> = async {
-            privacy::authorize(caller.account.role, action, caller.purpose)?;
-            let snap = self.current().await?;
+        let params = params.clone();
+        let work = Async(move |asking: Asking| async move {
+            let snap = asking.snapshot().await?;
             let request = params.parse(snap.zone())?;
             let q = request.query;
             let key = (
@@ -326,17 +326,19 @@ impl Engine {
                 q.period.last(),
                 request.within,
             );
-            let all = self
+            let all = asking
+                .engine()
                 .inner
                 .inflow_rows
                 .get_or_try(key, async || daily(&snap.store, &snap.risk, request).await)
                 .await?;
-            let rows = within_scope(&caller.account.scope, request.query.level, &all)?;
-            Ok(rows.into_iter().map(|r| InflowView::new(r, true)).collect())
-        }
-        .await;
-        self.audited(caller, action, Vec::new(), result, Vec::len)
-            .await
+            let rows = within_scope(&asking.caller().account.scope, q.level, &all)?;
+            let value: Vec<InflowView> =
+                rows.into_iter().map(|r| InflowView::new(r, true)).collect();
+            let n = value.len() as i64;
+            Ok(Answer::new(value, n))
+        });
+        self.ask(caller, Action::Inflow, work).await
     }
 
     /// Checkpoint passes per county and day within the caller's region (counts only; a
@@ -346,10 +348,9 @@ impl Engine {
         caller: &Caller,
         params: &InflowParams,
     ) -> Result<Vec<RoadView>, EngineError> {
-        let action = Action::Inflow;
-        let result: Result<Vec<RoadView>, EngineError> = async {
-            privacy::authorize(caller.account.role, action, caller.purpose)?;
-            let scope = &caller.account.scope;
+        let params = params.clone();
+        let work = Async(move |asking: Asking| async move {
+            let scope = &asking.caller().account.scope;
             if let Some(c) = &scope.community {
                 return Err(Denied::OutOfScope {
                     what: "road counts per county".into(),
@@ -357,15 +358,15 @@ impl Engine {
                 }
                 .into());
             }
-            let store = self.read(|snap| Ok(snap.store.clone())).await?;
-            let request = params.parse(store.zone())?;
-            let mut rows = roads(&store, request).await?;
+            let snap = asking.snapshot().await?;
+            let request = params.parse(snap.zone())?;
+            let mut rows = roads(&snap.store, request).await?;
             rows.retain(|r| scope.covers_region(r.region));
-            Ok(rows.iter().map(RoadView::new).collect())
-        }
-        .await;
-        self.audited(caller, action, Vec::new(), result, Vec::len)
-            .await
+            let value: Vec<RoadView> = rows.iter().map(RoadView::new).collect();
+            let n = value.len() as i64;
+            Ok(Answer::new(value, n))
+        });
+        self.ask(caller, Action::Inflow, work).await
     }
 }
 

@@ -16,7 +16,8 @@ use privacy::Action;
 use serde::Serialize;
 use store::Writer;
 
-use crate::{Answer, Caller, Engine, EngineError, quoted};
+use crate::ask::{Answer, Asking, Async, Blocking, Ctx};
+use crate::{Caller, Engine, EngineError, quoted};
 
 /// At most this many rejected rows are listed in an answer (all are in the rejects file).
 pub const MAX_REJECTS_SHOWN: usize = 1_000;
@@ -130,36 +131,34 @@ impl Drop for Upload {
 impl Engine {
     /// Checks an upload before its body is read: the role and purpose (403), the kind (404),
     /// the format (400) — in that order, so a caller who may not upload learns nothing about
-    /// kinds. A refusal is audited.
+    /// kinds. A refusal is audited; leave to upload is audited when the [`Upload`] is settled.
     pub async fn begin_upload(
         &self,
         caller: &Caller,
         kind: &str,
         format: &str,
     ) -> Result<Upload, EngineError> {
-        let checked = privacy::authorize(caller.account.role, Action::Ingest, caller.purpose)
-            .map_err(EngineError::from)
-            .and_then(|()| {
-                let k = Kind::parse(kind.trim()).ok_or_else(|| {
-                    let known: Vec<_> = Kind::ALL.iter().map(|k| k.name()).collect();
-                    EngineError::NotFound(format!(
-                        "no kind {} ({})",
-                        quoted(kind, 40),
-                        known.join(", ")
-                    ))
-                })?;
-                Ok((k, extension(format)?))
-            });
-        match checked {
-            Ok((kind, ext)) => Ok(Upload {
-                engine: self.clone(),
-                caller: caller.clone(),
-                kind,
-                ext,
+        let (kind, format) = (kind.to_string(), format.to_string());
+        let (engine, upload_caller) = (self.clone(), caller.clone());
+        let work = Blocking(move |_: &Ctx<'_>| {
+            let k = Kind::parse(kind.trim()).ok_or_else(|| {
+                let known: Vec<_> = Kind::ALL.iter().map(|k| k.name()).collect();
+                EngineError::NotFound(format!(
+                    "no kind {} ({})",
+                    quoted(&kind, 40),
+                    known.join(", ")
+                ))
+            })?;
+            let upload = Upload {
+                engine,
+                caller: upload_caller,
+                kind: k,
+                ext: extension(&format)?,
                 settled: false,
-            }),
-            Err(e) => Err(self.refuse(caller, Action::Ingest, e).await),
-        }
+            };
+            Ok(Answer::new(upload, 0).audited_later())
+        });
+        self.ask(caller, Action::Ingest, work).await
     }
 
     /// Audits an upload refused while its body arrived (`reason`: too large, cut off, not
@@ -184,67 +183,66 @@ impl Engine {
         upload.settled = true;
         let kind = upload.kind;
         let caller = upload.caller.clone();
-        let _one_at_a_time = self.inner.writer.lock().await;
-        let engine = self.clone();
-        let view = self
-            .run(&caller, Action::Ingest, move |ctx| {
-                let mut writer = Writer::open(ctx.data, ctx.keys.key_id(), ctx.zone(), || {})
-                    .map_err(EngineError::internal)?;
-                let opts = Options {
-                    kind: Some(kind),
-                    ..Options::default()
-                };
-                let cancel = AtomicBool::new(false);
-                let s = ingest::run(
-                    &mut writer,
-                    ctx.keys,
-                    std::slice::from_ref(&file),
-                    &opts,
-                    &|_| {},
-                    &cancel,
-                )
-                .map_err(|e| match e {
-                    ingest::IngestError::Input { reason, .. } => EngineError::BadRequest(reason),
-                    e => EngineError::Internal(e.to_string()),
-                })?;
-                drop(writer);
-                let source = file.display().to_string();
-                let report = s.sources.first();
-                // A file that cannot be read at all (not UTF-8 text, not Parquet) is bad
-                // input, not an empty success; it was not recorded.
-                if let Some(why) = report.and_then(|r| r.refused.clone()) {
-                    return Err(EngineError::BadRequest(why));
-                }
-                let value = IngestView {
-                    files: s.files,
-                    rows_accepted: s.rows_accepted,
-                    rows_rejected: s.rows_rejected,
-                    rejects: relative_to(&s.rejects, ctx.data),
-                    duplicate: report.is_some_and(|r| r.duplicate),
-                    rejected: if s.rows_rejected > 0 {
-                        rejects_of(&s.rejects, &source)
-                    } else {
-                        Vec::new()
-                    },
-                    ignored_columns: report
-                        .map(|r| r.ignored_columns.clone())
-                        .unwrap_or_default(),
-                };
-                // The index and every derived view follow the new sources at once.
-                let store = store::Store::open(ctx.data, ctx.keys.key_id())
-                    .map_err(EngineError::internal)?;
-                trace::update(&store, &|_| {})?;
-                engine.refresh()?;
-                let rows = (s.rows_accepted + s.rows_rejected) as i64;
-                Ok(Answer {
-                    value,
-                    persons: Vec::new(),
-                    rows,
-                })
-            })
-            .await?;
-        Ok(view)
+        let work = Async(move |asking: Asking| async move {
+            let _one_at_a_time = asking.engine().inner.writer.lock().await;
+            asking
+                .blocking(move |ctx: &Ctx<'_>| ingest_one(ctx, kind, file))
+                .await
+        });
+        self.ask(&caller, Action::Ingest, work).await
     }
+}
+
+/// Ingests one spooled file of `kind` and brings the index and the snapshot up to date.
+fn ingest_one(ctx: &Ctx<'_>, kind: Kind, file: PathBuf) -> Result<Answer<IngestView>, EngineError> {
+    let mut writer = Writer::open(ctx.data, ctx.keys.key_id(), ctx.zone(), || {})
+        .map_err(EngineError::internal)?;
+    let opts = Options {
+        kind: Some(kind),
+        ..Options::default()
+    };
+    let cancel = AtomicBool::new(false);
+    let s = ingest::run(
+        &mut writer,
+        ctx.keys,
+        std::slice::from_ref(&file),
+        &opts,
+        &|_| {},
+        &cancel,
+    )
+    .map_err(|e| match e {
+        ingest::IngestError::Input { reason, .. } => EngineError::BadRequest(reason),
+        e => EngineError::Internal(e.to_string()),
+    })?;
+    drop(writer);
+    let source = file.display().to_string();
+    let report = s.sources.first();
+    // A file that cannot be read at all (not UTF-8 text, not Parquet) is bad input, not an
+    // empty success; it was not recorded.
+    if let Some(why) = report.and_then(|r| r.refused.clone()) {
+        return Err(EngineError::BadRequest(why));
+    }
+    let value = IngestView {
+        files: s.files,
+        rows_accepted: s.rows_accepted,
+        rows_rejected: s.rows_rejected,
+        rejects: relative_to(&s.rejects, ctx.data),
+        duplicate: report.is_some_and(|r| r.duplicate),
+        rejected: if s.rows_rejected > 0 {
+            rejects_of(&s.rejects, &source)
+        } else {
+            Vec::new()
+        },
+        ignored_columns: report
+            .map(|r| r.ignored_columns.clone())
+            .unwrap_or_default(),
+    };
+    // The index and every derived view follow the new sources at once.
+    let store = store::Store::open(ctx.data, ctx.keys.key_id()).map_err(EngineError::internal)?;
+    trace::update(&store, &|_| {})?;
+    ctx.engine.refresh()?;
+    let rows = (s.rows_accepted + s.rows_rejected) as i64;
+    Ok(Answer::new(value, rows))
 }
 
 /// `path` as seen from `root` (`rejects/….csv`), so an answer never shows where the server

@@ -8,6 +8,7 @@
 //! returns an identity that did not pass through a [`View`], and no answer with personal data
 //! leaves before its audit entry is committed.
 
+mod ask;
 mod directory;
 mod disclose;
 mod error;
@@ -111,13 +112,6 @@ impl Caller {
             request: request.into(),
         }
     }
-}
-
-/// A person-level answer and what it showed, for the audit entry.
-pub(crate) struct Answer<T> {
-    pub value: T,
-    pub persons: Vec<i64>,
-    pub rows: i64,
 }
 
 /// How to open an engine.
@@ -235,26 +229,6 @@ pub struct Engine {
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Engine({})", self.inner.data.display())
-    }
-}
-
-/// What a blocking piece of work sees.
-pub(crate) struct Ctx<'a> {
-    pub snap: &'a Snapshot,
-    pub keys: &'a Keys,
-    pub rules: &'a RuleSet,
-    pub caller: &'a Caller,
-    pub data: &'a Path,
-}
-
-impl Ctx<'_> {
-    /// The view that shows identities to this caller.
-    pub fn view(&self) -> Result<View<'_>, EngineError> {
-        View::new(self.snap, self.keys, &self.caller.account)
-    }
-
-    pub fn zone(&self) -> Zone {
-        self.snap.zone()
     }
 }
 
@@ -385,107 +359,6 @@ impl Engine {
         entry.outcome = audit_text(&entry.outcome, 1024);
         self.inner.audit.append(entry).await?;
         Ok(())
-    }
-
-    /// Audits a refusal of `action` (decided before any work, so `run` did not audit it) and
-    /// hands the error back.
-    pub(crate) async fn refuse(
-        &self,
-        caller: &Caller,
-        action: Action,
-        e: EngineError,
-    ) -> EngineError {
-        match self.audit(caller, action, Vec::new(), 0, e.outcome()).await {
-            Ok(()) => e,
-            Err(audit) => audit,
-        }
-    }
-
-    /// Audits a finished request that showed no identity beyond `persons` (recorded only when
-    /// it succeeded): `ok` with the answer's row count, or the error's outcome; then hands the
-    /// result back.
-    pub(crate) async fn audited<T>(
-        &self,
-        caller: &Caller,
-        action: Action,
-        persons: Vec<i64>,
-        result: Result<T, EngineError>,
-        rows: impl FnOnce(&T) -> usize,
-    ) -> Result<T, EngineError> {
-        let (persons, rows, outcome) = match &result {
-            Ok(v) => (persons, rows(v) as i64, "ok".to_string()),
-            Err(e) => (Vec::new(), 0, e.outcome()),
-        };
-        self.audit(caller, action, persons, rows, outcome).await?;
-        result
-    }
-
-    /// Authorises `action` for `caller`, runs `work` on a blocking thread with the current
-    /// snapshot, and audits the outcome (granted or not) before returning. Runs as its own
-    /// task, so a client that goes away mid-request cannot cut the audit entry off.
-    pub(crate) async fn run<T, F>(
-        &self,
-        caller: &Caller,
-        action: Action,
-        work: F,
-    ) -> Result<T, EngineError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Ctx<'_>) -> Result<Answer<T>, EngineError> + Send + 'static,
-    {
-        let engine = self.clone();
-        let caller = caller.clone();
-        tokio::spawn(async move { engine.run_here(&caller, action, work).await })
-            .await
-            .map_err(EngineError::internal)?
-    }
-
-    async fn run_here<T, F>(
-        &self,
-        caller: &Caller,
-        action: Action,
-        work: F,
-    ) -> Result<T, EngineError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Ctx<'_>) -> Result<Answer<T>, EngineError> + Send + 'static,
-    {
-        if let Err(denied) = privacy::authorize(caller.account.role, action, caller.purpose) {
-            let e = EngineError::Denied(denied);
-            self.audit(caller, action, Vec::new(), 0, e.outcome())
-                .await?;
-            return Err(e);
-        }
-        let engine = self.clone();
-        let c = caller.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            let snap = engine.snapshot()?;
-            let ctx = Ctx {
-                snap: &snap,
-                keys: &engine.inner.keys,
-                rules: &engine.inner.rules,
-                caller: &c,
-                data: &engine.inner.data,
-            };
-            work(&ctx)
-        })
-        .await
-        .map_err(EngineError::internal)?;
-        match result {
-            Ok(a) => {
-                self.audit(caller, action, a.persons, a.rows, "ok".into())
-                    .await?;
-                Ok(a.value)
-            }
-            Err(e) => {
-                if let EngineError::Internal(m) = &e {
-                    tracing::error!("{} {}: {m}", action.as_str(), caller.request);
-                }
-                self.audit(caller, action, Vec::new(), 0, e.outcome())
-                    .await?;
-                Err(e)
-            }
-        }
     }
 
     /// Runs blocking work with the current snapshot, without authorisation or audit: for

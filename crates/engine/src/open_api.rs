@@ -8,6 +8,7 @@ use model::{Date, Region, Timestamp};
 use privacy::Action;
 use serde::Serialize;
 
+use crate::ask::{Answer, Asking, Async, Ctx};
 use crate::{Caller, Engine, EngineError};
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -78,48 +79,41 @@ fn date_param(s: &str, what: &str) -> Result<Date, EngineError> {
         .map_err(|e| EngineError::BadRequest(format!("{what} {s}: {}", e.reason())))
 }
 
-impl Engine {
-    /// Runs `work` for an open-data request: authorised, then audited with its row count.
-    async fn open_data<T, F>(&self, caller: &Caller, work: F) -> Result<Vec<T>, EngineError>
-    where
-        F: AsyncFnOnce() -> Result<Vec<T>, EngineError>,
-    {
-        let action = Action::OpenData;
-        let result = match privacy::authorize(caller.account.role, action, caller.purpose) {
-            Err(d) => Err(EngineError::Denied(d)),
-            Ok(()) => work().await,
-        };
-        self.audited(caller, action, Vec::new(), result, Vec::len)
-            .await
-    }
+/// An open-data answer: its rows, counted for the audit entry.
+fn rows<T>(value: Vec<T>) -> Result<Answer<Vec<T>>, EngineError> {
+    let n = value.len() as i64;
+    Ok(Answer::new(value, n))
+}
 
+impl Engine {
     /// The published risk areas valid on a day.
     pub async fn risk_areas(
         &self,
         caller: &Caller,
         as_of: Option<&str>,
     ) -> Result<Vec<RiskAreaView>, EngineError> {
-        self.open_data(caller, async || {
-            let (risk, zone) = self
-                .read(|snap| Ok((snap.risk.clone(), snap.zone())))
-                .await?;
-            let day = crate::parse_as_of_date(as_of, zone)?;
-            Ok(risk
-                .valid_on(day)
-                .into_iter()
-                .filter_map(|a| {
-                    let r = Region::new(a.region)?;
-                    Some(RiskAreaView {
-                        region: r.to_string(),
-                        name: r.place_name(),
-                        level: a.level.as_str(),
-                        valid_from: a.valid_from.to_string(),
-                        valid_to: a.valid_to.map(|d| d.to_string()),
+        let as_of = as_of.map(str::to_string);
+        let work = Async(move |asking: Asking| async move {
+            let snap = asking.snapshot().await?;
+            let day = crate::parse_as_of_date(as_of.as_deref(), snap.zone())?;
+            rows(
+                snap.risk
+                    .valid_on(day)
+                    .into_iter()
+                    .filter_map(|a| {
+                        let r = Region::new(a.region)?;
+                        Some(RiskAreaView {
+                            region: r.to_string(),
+                            name: r.place_name(),
+                            level: a.level.as_str(),
+                            valid_from: a.valid_from.to_string(),
+                            valid_to: a.valid_to.map(|d| d.to_string()),
+                        })
                     })
-                })
-                .collect())
-        })
-        .await
+                    .collect(),
+            )
+        });
+        self.ask(caller, Action::OpenData, work).await
     }
 
     /// The largest movement shares from (`outbound`) or into a place on a day.
@@ -131,26 +125,29 @@ impl Engine {
         day: &str,
         limit: usize,
     ) -> Result<Vec<ShareView>, EngineError> {
-        self.open_data(caller, async || {
-            let place = region_param(place, "region")?;
-            let day = date_param(day, "date")?;
-            let store = self.read(|snap| Ok(snap.store.clone())).await?;
-            let q = query::Query::open_pseudonymised(&store).map_err(EngineError::internal)?;
+        let (place, day) = (place.to_string(), day.to_string());
+        let work = Async(move |asking: Asking| async move {
+            let place = region_param(&place, "region")?;
+            let day = date_param(&day, "date")?;
+            let snap = asking.snapshot().await?;
+            let q = query::Query::open_pseudonymised(&snap.store).map_err(EngineError::internal)?;
             let shares = inflow::public::shares(&q, place, outbound, day, limit.clamp(1, 400))
                 .await
                 .map_err(EngineError::internal)?;
-            Ok(shares
-                .into_iter()
-                .map(|s| ShareView {
-                    origin: s.origin.to_string(),
-                    origin_name: s.origin.place_name(),
-                    destination: s.destination.to_string(),
-                    destination_name: s.destination.place_name(),
-                    share_pct: s.share_pct,
-                })
-                .collect())
-        })
-        .await
+            rows(
+                shares
+                    .into_iter()
+                    .map(|s| ShareView {
+                        origin: s.origin.to_string(),
+                        origin_name: s.origin.place_name(),
+                        destination: s.destination.to_string(),
+                        destination_name: s.destination.place_name(),
+                        share_pct: s.share_pct,
+                    })
+                    .collect(),
+            )
+        });
+        self.ask(caller, Action::OpenData, work).await
     }
 
     /// Published daily cases of an area.
@@ -161,63 +158,56 @@ impl Engine {
         from: &str,
         to: &str,
     ) -> Result<Vec<CaseDayView>, EngineError> {
-        self.open_data(caller, async || {
-            let area = region_param(area, "region")?;
-            let (first, last) = (date_param(from, "from")?, date_param(to, "to")?);
+        let (area, from, to) = (area.to_string(), from.to_string(), to.to_string());
+        let work = Async(move |asking: Asking| async move {
+            let area = region_param(&area, "region")?;
+            let (first, last) = (date_param(&from, "from")?, date_param(&to, "to")?);
             if first > last || last.days() - first.days() > 400 {
                 return Err(EngineError::BadRequest(
                     "from must be on or before to, at most 400 days apart".into(),
                 ));
             }
-            let store = self.read(|snap| Ok(snap.store.clone())).await?;
-            let q = query::Query::open_pseudonymised(&store).map_err(EngineError::internal)?;
+            let snap = asking.snapshot().await?;
+            let q = query::Query::open_pseudonymised(&snap.store).map_err(EngineError::internal)?;
             let days = inflow::public::case_curve(&q, area, first, last)
                 .await
                 .map_err(EngineError::internal)?;
-            Ok(days
-                .into_iter()
-                .map(|d| CaseDayView {
-                    date: d.date.to_string(),
-                    confirmed: d.confirmed,
-                    new: d.new,
-                })
-                .collect())
-        })
-        .await
+            rows(
+                days.into_iter()
+                    .map(|d| CaseDayView {
+                        date: d.date.to_string(),
+                        confirmed: d.confirmed,
+                        new: d.new,
+                    })
+                    .collect(),
+            )
+        });
+        self.ask(caller, Action::OpenData, work).await
     }
 
     /// A case's public trail as of a time. The person must live within the caller's scope
     /// (checked before their case status is looked at, so the refusal is the same for a case
-    /// and for anyone else); within it, someone who is not a case is 404.
+    /// and for anyone else); within it, someone who is not a case is 404. The audit entry
+    /// names the person whose trail was shown.
     pub async fn case_trail(
         &self,
         caller: &Caller,
         id: &str,
         as_of: Option<&str>,
     ) -> Result<TrailView, EngineError> {
-        let action = Action::CaseTrail;
-        let person = crate::parse_person(id);
-        let pseudonym = person
-            .as_ref()
-            .ok()
-            .map(|p| self.inner.keys.pseudonyms.pseudonym(*p));
-        let result: Result<TrailView, EngineError> = async {
-            privacy::authorize(caller.account.role, action, caller.purpose)?;
-            let case = match (&person, pseudonym) {
-                (Ok(_), Some(case)) => case,
-                (Err(e), _) => return Err(EngineError::BadRequest(e.to_string())),
-                (Ok(_), None) => unreachable!("a parsed id has a pseudonym"),
-            };
-            let snap = self.current().await?;
-            let (engine, account, scoped) = (self.clone(), caller.account.clone(), snap.clone());
-            tokio::task::spawn_blocking(move || {
-                let view = crate::View::new(&scoped, &engine.inner.keys, &account)?;
-                crate::codes::require_in_scope(&view, case, "this person")
-            })
-            .await
-            .map_err(EngineError::internal)??;
+        let id = id.to_string();
+        let as_of = as_of.map(str::to_string);
+        let work = Async(move |asking: Asking| async move {
+            let person = crate::parse_person(&id)?;
+            let case = asking.engine().keys().pseudonyms.pseudonym(person);
+            asking
+                .blocking(move |ctx: &Ctx<'_>| {
+                    crate::codes::require_in_scope(&ctx.view()?, case, "this person")
+                })
+                .await?;
+            let snap = asking.snapshot().await?;
             let zone = snap.zone();
-            let at = crate::parse_as_of_instant(as_of, zone)?;
+            let at = crate::parse_as_of_instant(as_of.as_deref(), zone)?;
             let tracer = trace::Tracer::new(&snap.index, zone);
             let Some(info) = tracer.assess(case, at).case else {
                 return Err(EngineError::NotFound(
@@ -235,7 +225,7 @@ impl Engine {
                 .await
                 .map_err(EngineError::internal)?;
             let (from, to) = alerts::trail_window(&info, zone);
-            Ok(TrailView {
+            let trail = TrailView {
                 onset: info.onset.to_string(),
                 reported: Timestamp(info.report_time).to_rfc3339(zone),
                 from: Timestamp(from).to_rfc3339(zone),
@@ -256,11 +246,11 @@ impl Engine {
                         }
                     })
                     .collect(),
-            })
-        }
-        .await;
-        let persons = pseudonym.into_iter().collect();
-        self.audited(caller, action, persons, result, |t| t.stops.len())
-            .await
+            };
+            asking.note(case);
+            let n = trail.stops.len() as i64;
+            Ok(Answer::new(trail, n))
+        });
+        self.ask(caller, Action::CaseTrail, work).await
     }
 }

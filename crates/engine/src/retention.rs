@@ -11,7 +11,8 @@ use privacy::Action;
 use serde::Serialize;
 use store::Writer;
 
-use crate::{Answer, Caller, Engine, EngineError};
+use crate::ask::{Answer, Asking, Async, Ctx};
+use crate::{Caller, Engine, EngineError};
 
 /// How long each kind is kept, in days.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -180,54 +181,62 @@ impl Engine {
         dry_run: bool,
         allow_everything: bool,
     ) -> Result<RetentionReport, EngineError> {
-        let _one_writer = self.inner.writer.lock().await;
-        let engine = self.clone();
-        self.run(caller, Action::Retention, move |ctx| {
-            let as_of = as_of.unwrap_or_else(|| Timestamp(crate::now_ms()).date(ctx.zone()));
-            let mut writer = Writer::open(ctx.data, ctx.keys.key_id(), ctx.zone(), || {})
-                .map_err(EngineError::internal)?;
-            let report = plan(writer.manifest(), &policy, as_of, dry_run);
-            if dry_run {
-                return Ok(Answer {
-                    rows: report.rows as i64,
-                    value: report,
-                    persons: Vec::new(),
-                });
-            }
-            if report.everything() && !allow_everything {
-                return Err(EngineError::Conflict(format!(
-                    "as of {as_of} this would delete every personal record in the store ({} rows; nothing dated later is left): check the day counted back from, or allow it explicitly",
-                    report.rows
-                )));
-            }
-            for k in &report.kinds {
-                let kind = Kind::parse(k.kind).expect("a policy's kind");
-                let before = as_of.add_days(-(k.days as i32));
-                writer
-                    .remove_before(kind, before, false)
-                    .map_err(EngineError::internal)?;
-            }
-            drop(writer);
-            if report.kinds.iter().any(|k| k.files > 0) {
-                // Derived data must not outlive what it came from.
-                let store = store::Store::open(ctx.data, ctx.keys.key_id())
-                    .map_err(EngineError::internal)?;
-                trace::index::remove(&store)?;
-                let codes = ctx.data.join("codes");
-                if codes.exists() {
-                    std::fs::remove_dir_all(&codes).map_err(EngineError::internal)?;
-                }
-                trace::update(&store, &|_| {})?;
-                engine.refresh()?;
-            }
-            Ok(Answer {
-                rows: report.rows as i64,
-                value: report,
-                persons: Vec::new(),
-            })
-        })
-        .await
+        let work = Async(move |asking: Asking| async move {
+            let _one_writer = asking.engine().inner.writer.lock().await;
+            asking
+                .blocking(move |ctx: &Ctx<'_>| {
+                    retain(ctx, &policy, as_of, dry_run, allow_everything)
+                })
+                .await
+        });
+        self.ask(caller, Action::Retention, work).await
     }
+}
+
+/// Applies `policy` as of `as_of` (default today) with the single writer held.
+fn retain(
+    ctx: &Ctx<'_>,
+    policy: &RetentionPolicy,
+    as_of: Option<Date>,
+    dry_run: bool,
+    allow_everything: bool,
+) -> Result<Answer<RetentionReport>, EngineError> {
+    let as_of = as_of.unwrap_or_else(|| Timestamp(crate::now_ms()).date(ctx.zone()));
+    let mut writer = Writer::open(ctx.data, ctx.keys.key_id(), ctx.zone(), || {})
+        .map_err(EngineError::internal)?;
+    let report = plan(writer.manifest(), policy, as_of, dry_run);
+    if dry_run {
+        let rows = report.rows as i64;
+        return Ok(Answer::new(report, rows));
+    }
+    if report.everything() && !allow_everything {
+        return Err(EngineError::Conflict(format!(
+            "as of {as_of} this would delete every personal record in the store ({} rows; nothing dated later is left): check the day counted back from, or allow it explicitly",
+            report.rows
+        )));
+    }
+    for k in &report.kinds {
+        let kind = Kind::parse(k.kind).expect("a policy's kind");
+        let before = as_of.add_days(-(k.days as i32));
+        writer
+            .remove_before(kind, before, false)
+            .map_err(EngineError::internal)?;
+    }
+    drop(writer);
+    if report.kinds.iter().any(|k| k.files > 0) {
+        // Derived data must not outlive what it came from.
+        let store =
+            store::Store::open(ctx.data, ctx.keys.key_id()).map_err(EngineError::internal)?;
+        trace::index::remove(&store)?;
+        let codes = ctx.data.join("codes");
+        if codes.exists() {
+            std::fs::remove_dir_all(&codes).map_err(EngineError::internal)?;
+        }
+        trace::update(&store, &|_| {})?;
+        ctx.engine.refresh()?;
+    }
+    let rows = report.rows as i64;
+    Ok(Answer::new(report, rows))
 }
 
 #[cfg(test)]

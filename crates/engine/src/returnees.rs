@@ -8,8 +8,9 @@ use model::{Date, Region};
 use privacy::{Action, Scope};
 use serde::Serialize;
 
+use crate::ask::{Answer, Asking, Async, Ctx};
 use crate::disclose::PersonView;
-use crate::{Answer, Caller, Engine, EngineError};
+use crate::{Caller, Engine, EngineError};
 
 /// What a returnee list asks.
 #[derive(Clone, Debug)]
@@ -94,84 +95,59 @@ fn stays_within(scope: &Scope, e: &ExposedPerson) -> bool {
     region_ok && community_ok
 }
 
-impl Engine {
-    async fn exposed_within(
-        &self,
-        caller: &Caller,
-        params: &ReturneesParams,
-    ) -> Result<Vec<ExposedPerson>, EngineError> {
-        let (region, period) = parse(params)?;
-        let scope = caller.account.scope.clone();
-        let q = self
-            .read(|snap| {
-                Ok((
-                    query::Query::open_pseudonymised(&snap.store).map_err(EngineError::internal)?,
-                    snap.zone(),
-                ))
-            })
-            .await?;
-        let (q, zone) = q;
-        let all = inflow::exposed(&q, zone, region, period)
-            .await
-            .map_err(EngineError::internal)?;
-        Ok(all
-            .into_iter()
-            .filter(|e| stays_within(&scope, e))
-            .collect())
-    }
+/// Everyone who arrived from the request's region in its period and stays within the
+/// caller's scope.
+async fn exposed_within(
+    asking: &Asking,
+    params: &ReturneesParams,
+) -> Result<Vec<ExposedPerson>, EngineError> {
+    let (region, period) = parse(params)?;
+    let snap = asking.snapshot().await?;
+    let q = query::Query::open_pseudonymised(&snap.store).map_err(EngineError::internal)?;
+    let all = inflow::exposed(&q, snap.zone(), region, period)
+        .await
+        .map_err(EngineError::internal)?;
+    let scope = &asking.caller().account.scope;
+    Ok(all.into_iter().filter(|e| stays_within(scope, e)).collect())
+}
 
+impl Engine {
     /// Everyone who arrived from `region` in the period and stays within the caller's scope.
     pub async fn returnees(
         &self,
         caller: &Caller,
         params: &ReturneesParams,
     ) -> Result<Vec<ReturneeView>, EngineError> {
-        if let Err(denied) =
-            privacy::authorize(caller.account.role, Action::Returnees, caller.purpose)
-        {
-            let e = EngineError::Denied(denied);
-            self.audit(caller, Action::Returnees, Vec::new(), 0, e.outcome())
-                .await?;
-            return Err(e);
-        }
-        let exposed = match self.exposed_within(caller, params).await {
-            Ok(x) => x,
-            Err(e) => {
-                self.audit(caller, Action::Returnees, Vec::new(), 0, e.outcome())
-                    .await?;
-                return Err(e);
-            }
-        };
+        let params = params.clone();
         let travel = privacy::sees_travel(caller.account.role);
-        let answer = self
-            .run(caller, Action::Returnees, move |ctx| {
-                let view = ctx.view()?;
-                let persons: Vec<i64> = exposed.iter().map(|e| e.person).collect();
-                // The list is narrowed to the caller's area by where people stay.
-                let shown = view.persons_where(&persons, &|_| true)?;
-                let rows = exposed.len() as i64;
-                let value: Vec<ReturneeView> = exposed
-                    .into_iter()
-                    .zip(shown)
-                    .map(|(e, person)| ReturneeView {
-                        person,
-                        first_arrival: e.first_arrival.to_string(),
-                        last_arrival: e.last_arrival.to_string(),
-                        kinds: travel.then(|| e.kinds.iter().map(|k| k.as_str()).collect()),
-                        origins: e.origins.iter().map(|r| r.to_string()).collect(),
-                        stay_region: e.stay.region.map(|r| r.to_string()),
-                        stay_community: e.stay.community.clone(),
-                        stay_source: e.stay.source.as_str(),
-                    })
-                    .collect();
-                Ok(Answer {
-                    value,
-                    persons: view.shown(),
-                    rows,
+        let work = Async(move |asking: Asking| async move {
+            let exposed = exposed_within(&asking, &params).await?;
+            let value = asking
+                .blocking(move |ctx: &Ctx<'_>| {
+                    let view = ctx.view()?;
+                    let persons: Vec<i64> = exposed.iter().map(|e| e.person).collect();
+                    // The list is narrowed to the caller's area by where people stay.
+                    let shown = view.persons_where(&persons, &|_| true)?;
+                    Ok(exposed
+                        .into_iter()
+                        .zip(shown)
+                        .map(|(e, person)| ReturneeView {
+                            person,
+                            first_arrival: e.first_arrival.to_string(),
+                            last_arrival: e.last_arrival.to_string(),
+                            kinds: travel.then(|| e.kinds.iter().map(|k| k.as_str()).collect()),
+                            origins: e.origins.iter().map(|r| r.to_string()).collect(),
+                            stay_region: e.stay.region.map(|r| r.to_string()),
+                            stay_community: e.stay.community.clone(),
+                            stay_source: e.stay.source.as_str(),
+                        })
+                        .collect::<Vec<_>>())
                 })
-            })
-            .await?;
-        Ok(answer)
+                .await?;
+            let rows = value.len() as i64;
+            Ok(Answer::new(value, rows))
+        });
+        self.ask(caller, Action::Returnees, work).await
     }
 
     /// How many returnees stay in each county and community within the caller's scope. No
@@ -181,16 +157,11 @@ impl Engine {
         caller: &Caller,
         params: &ReturneesParams,
     ) -> Result<ReturneesSummary, EngineError> {
-        let action = Action::ReturneesSummary;
-        if let Err(denied) = privacy::authorize(caller.account.role, action, caller.purpose) {
-            let e = EngineError::Denied(denied);
-            self.audit(caller, action, Vec::new(), 0, e.outcome())
-                .await?;
-            return Err(e);
-        }
-        let result = self.exposed_within(caller, params).await.map(|exposed| {
+        let params = params.clone();
+        let work = Async(move |asking: Asking| async move {
+            let exposed = exposed_within(&asking, &params).await?;
             let counts = by_stay(exposed.iter().map(|e| &e.stay));
-            ReturneesSummary {
+            let summary = ReturneesSummary {
                 region: params.region.trim().to_string(),
                 from: params.from.trim().to_string(),
                 to: params.to.trim().to_string(),
@@ -211,9 +182,10 @@ impl Engine {
                             .collect(),
                     })
                     .collect(),
-            }
+            };
+            let rows = summary.persons as i64;
+            Ok(Answer::new(summary, rows))
         });
-        self.audited(caller, action, Vec::new(), result, |s| s.persons)
-            .await
+        self.ask(caller, Action::ReturneesSummary, work).await
     }
 }

@@ -6,9 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use codesign::issuer::Issuer;
-use codesign::{
-    Claims, IssuerKey, MAX_TTL_SECS, RevocationList, TrustList, Verifier, b64, hex,
-};
+use codesign::{Claims, IssuerKey, MAX_TTL_SECS, RevocationList, TrustList, Verifier, b64, hex};
 use model::PersonId;
 use ops::IssuedCode;
 use privacy::Action;
@@ -16,8 +14,9 @@ use rules::HealthCode;
 use serde::Serialize;
 use vault::Keys;
 
+use crate::ask::{Answer, Asking, Async, Ctx};
 use crate::codes::require_in_scope;
-use crate::{Answer, Caller, Engine, EngineError, parse_as_of_date, parse_person};
+use crate::{Caller, Engine, EngineError, parse_as_of_date, parse_person};
 
 /// A code signed: the payload, and what to record of it.
 #[derive(Clone, Debug)]
@@ -132,41 +131,42 @@ impl Engine {
         as_of: Option<&str>,
         ttl: Option<u32>,
     ) -> Result<IssuedView, EngineError> {
-        let id = parse_person(person_id)?;
-        let issuer = self.issuer()?;
+        let person_id = person_id.to_string();
         let as_of = as_of.map(str::to_string);
         let ttl = ttl.unwrap_or(24);
-        let signed = self
-            .run(caller, Action::IssueCode, move |ctx| {
-                let as_of = parse_as_of_date(as_of.as_deref(), ctx.zone())?;
-                let p = ctx.keys.pseudonyms.pseudonym(id);
-                let view = ctx.view()?;
-                require_in_scope(&view, p, "this person")?;
-                let engine =
-                    rules::CodeEngine::new(&ctx.snap.index, ctx.snap.risk.clone(), ctx.zone());
-                let code = engine.code(ctx.rules, p, as_of, &|c| view.masked_id(c));
-                // A signed code travels on its own: only a registered person gets one.
-                if !view.directory()?.contains(p) {
-                    return Err(EngineError::NotFound(format!(
-                        "{} is not registered (no row in persons: not_registered); a signed code is issued only to a registered person",
-                        view.masked_id(p)
-                    )));
-                }
-                view.id(p);
-                let signed = sign_code(ctx.keys, &issuer, &code, id, ttl, codesign::now_secs())?;
-                Ok(Answer {
-                    value: signed,
-                    persons: view.shown(),
-                    rows: 1,
+        let work = Async(move |asking: Asking| async move {
+            let signed = asking
+                .blocking(move |ctx: &Ctx<'_>| {
+                    let id = parse_person(&person_id)?;
+                    let issuer = ctx.engine.issuer()?;
+                    let as_of = parse_as_of_date(as_of.as_deref(), ctx.zone())?;
+                    let p = ctx.keys.pseudonyms.pseudonym(id);
+                    let view = ctx.view()?;
+                    require_in_scope(&view, p, "this person")?;
+                    let engine =
+                        rules::CodeEngine::new(&ctx.snap.index, ctx.snap.risk.clone(), ctx.zone());
+                    let code = engine.code(ctx.rules, p, as_of, &|c| view.masked_id(c));
+                    // A signed code travels on its own: only a registered person gets one.
+                    if !view.directory()?.contains(p) {
+                        return Err(EngineError::NotFound(format!(
+                            "{} is not registered (no row in persons: not_registered); a signed code is issued only to a registered person",
+                            view.masked_id(p)
+                        )));
+                    }
+                    view.id(p);
+                    sign_code(ctx.keys, &issuer, &code, id, ttl, codesign::now_secs())
                 })
-            })
-            .await?;
-        self.ops().record_issued(&signed.record).await?;
-        Ok(IssuedView {
-            payload: signed.payload,
-            kid: signed.kid,
-            claims: signed.claims.to_json(),
-        })
+                .await?;
+            // Recorded before the answer leaves, so every code handed out can be revoked.
+            asking.engine().ops().record_issued(&signed.record).await?;
+            let value = IssuedView {
+                payload: signed.payload,
+                kid: signed.kid,
+                claims: signed.claims.to_json(),
+            };
+            Ok(Answer::new(value, 1))
+        });
+        self.ask(caller, Action::IssueCode, work).await
     }
 
     /// Revokes every live code of a person.
@@ -176,35 +176,36 @@ impl Engine {
         person_id: &str,
         reason: &str,
     ) -> Result<RevokedView, EngineError> {
-        let id = parse_person(person_id)?;
-        let subject = self.keys().code_subject(id);
-        // Scope and audit first; the revocation itself is a write to the operational db.
-        let shown = self
-            .run(caller, Action::RevokeCode, move |ctx| {
-                let p = ctx.keys.pseudonyms.pseudonym(id);
-                let view = ctx.view()?;
-                require_in_scope(&view, p, "this person")?;
-                Ok(Answer {
-                    value: view.id(p),
-                    persons: view.shown(),
-                    rows: 1,
-                })
-            })
-            .await?;
-        let reason = if reason.trim().is_empty() {
-            format!("revoked by {}", caller.account.name)
-        } else {
-            reason.trim().to_string()
+        let person_id = person_id.to_string();
+        let reason = match reason.trim() {
+            "" => format!("revoked by {}", caller.account.name),
+            r => r.to_string(),
         };
-        let codes = self
-            .ops()
-            .revoke_subject(&subject, codesign::now_secs(), &reason)
-            .await?;
-        self.inner.verifiers.clear();
-        Ok(RevokedView {
-            person_id: shown,
-            revoked: codes.iter().map(|c| hex(&c.cti)).collect(),
-        })
+        let work = Async(move |asking: Asking| async move {
+            // Scope first; the revocation itself is a write to the operational db.
+            let (id, shown) = asking
+                .blocking(move |ctx: &Ctx<'_>| {
+                    let id = parse_person(&person_id)?;
+                    let p = ctx.keys.pseudonyms.pseudonym(id);
+                    let view = ctx.view()?;
+                    require_in_scope(&view, p, "this person")?;
+                    Ok((id, view.id(p)))
+                })
+                .await?;
+            let engine = asking.engine();
+            let subject = engine.keys().code_subject(id);
+            let codes = engine
+                .ops()
+                .revoke_subject(&subject, codesign::now_secs(), &reason)
+                .await?;
+            engine.inner.verifiers.clear();
+            let value = RevokedView {
+                person_id: shown,
+                revoked: codes.iter().map(|c| hex(&c.cti)).collect(),
+            };
+            Ok(Answer::new(value, 1))
+        });
+        self.ask(caller, Action::RevokeCode, work).await
     }
 
     /// The verifier with the current trust list and revocations (rebuilt every 2 s at most).
@@ -235,28 +236,22 @@ impl Engine {
     /// in the contract's order. The answer names no one (a code's subject is a pseudonym); the
     /// check is audited all the same.
     pub async fn verify_code(&self, caller: &Caller, payload: &str) -> Result<String, EngineError> {
-        if payload.len() > 8192 {
-            return Err(EngineError::BadRequest(
-                "the payload is longer than any QR code holds".into(),
-            ));
-        }
-        if let Err(denied) =
-            privacy::authorize(caller.account.role, Action::VerifyCode, caller.purpose)
-        {
-            let e = EngineError::Denied(denied);
-            self.audit(caller, Action::VerifyCode, Vec::new(), 0, e.outcome())
-                .await?;
-            return Err(e);
-        }
-        let verifier = self.verifier().await?;
-        let outcome = verifier.verify(payload.trim(), codesign::now_secs());
-        let result = if outcome.valid() {
-            "ok".to_string()
-        } else {
-            format!("ok: not valid: {}", outcome.reason())
-        };
-        self.audit(caller, Action::VerifyCode, Vec::new(), 1, result)
-            .await?;
-        Ok(outcome.to_json_string())
+        let payload = payload.to_string();
+        let work = Async(move |asking: Asking| async move {
+            if payload.len() > 8192 {
+                return Err(EngineError::BadRequest(
+                    "the payload is longer than any QR code holds".into(),
+                ));
+            }
+            let verifier = asking.engine().verifier().await?;
+            let outcome = verifier.verify(payload.trim(), codesign::now_secs());
+            let answer = Answer::new(outcome.to_json_string(), 1);
+            Ok(if outcome.valid() {
+                answer
+            } else {
+                answer.outcome(format!("ok: not valid: {}", outcome.reason()))
+            })
+        });
+        self.ask(caller, Action::VerifyCode, work).await
     }
 }

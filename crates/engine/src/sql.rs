@@ -18,6 +18,7 @@ use privacy::{Action, Scope, SqlView};
 use query::{Deidentified, PersonSet, Query, QueryError, SqlRunner, Tables};
 use serde::Serialize;
 
+use crate::ask::{Answer, Asking, Async};
 use crate::recent::Recent;
 use crate::{Account, Caller, Engine, EngineError, Snapshot, Stamp};
 
@@ -93,46 +94,25 @@ fn audited_request(caller: &Caller, statement: &str) -> Caller {
 
 impl Engine {
     /// Runs one read-only statement and returns up to [`MAX_ROWS`] rows of the tables the
-    /// caller's role may see.
+    /// caller's role may see. A request cut off (the server's time limit, a client gone)
+    /// cancels the query; its entry, with the statement, is written either way.
     pub async fn sql(&self, caller: &Caller, statement: &str) -> Result<SqlAnswer, EngineError> {
-        let engine = self.clone();
-        let caller = caller.clone();
+        let caller = audited_request(caller, statement);
         let statement = statement.to_string();
-        // Dropped when this future is (the server's time limit, a client gone): the task
-        // sees it, cancels the query and still audits.
-        let (_here, gone) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move { engine.sql_task(&caller, &statement, gone).await })
-            .await
-            .map_err(EngineError::internal)?
-    }
-
-    async fn sql_task(
-        &self,
-        caller: &Caller,
-        statement: &str,
-        gone: tokio::sync::oneshot::Receiver<()>,
-    ) -> Result<SqlAnswer, EngineError> {
-        let caller = &audited_request(caller, statement);
-        if let Err(denied) = privacy::authorize(caller.account.role, Action::Sql, caller.purpose) {
-            let e = EngineError::Denied(denied);
-            self.audit(caller, Action::Sql, Vec::new(), 0, e.outcome())
-                .await?;
-            return Err(e);
-        }
-        let result = tokio::select! {
-            r = self.sql_rows(&caller.account, statement) => r,
-            _ = gone => Err(EngineError::Unavailable(
-                "the request was cut off (time limit, or the client went away); the query was \
-                 cancelled".into(),
-            )),
-        };
-        let (rows, outcome) = match &result {
-            Ok(a) => (a.rows.len() as i64, "ok".to_string()),
-            Err(e) => (0, e.outcome()),
-        };
-        self.audit(caller, Action::Sql, Vec::new(), rows, outcome)
-            .await?;
-        result
+        let work = Async(move |mut asking: Asking| async move {
+            let gone = asking.cut_off();
+            let engine = asking.engine();
+            let answer = tokio::select! {
+                r = engine.sql_rows(&asking, &statement) => r?,
+                _ = gone => return Err(EngineError::Unavailable(
+                    "the request was cut off (time limit, or the client went away); the query was \
+                     cancelled".into(),
+                )),
+            };
+            let rows = answer.rows.len() as i64;
+            Ok(Answer::new(answer, rows))
+        });
+        self.ask(&caller, Action::Sql, work).await
     }
 
     /// The SQL threads, started on first use.
@@ -194,14 +174,10 @@ impl Engine {
             .await
     }
 
-    async fn sql_rows(&self, account: &Account, statement: &str) -> Result<SqlAnswer, EngineError> {
+    async fn sql_rows(&self, asking: &Asking, statement: &str) -> Result<SqlAnswer, EngineError> {
+        let account = &asking.caller().account;
         let runner = self.sql_runner()?;
-        let snap = {
-            let engine = self.clone();
-            tokio::task::spawn_blocking(move || engine.snapshot())
-                .await
-                .map_err(EngineError::internal)??
-        };
+        let snap = asking.snapshot().await?;
         // Refused statements are refused before anything is built for them (on the SQL
         // threads: dropping a refused statement's tree recurses as deep as it nests).
         let limits = runner.limits().clone();

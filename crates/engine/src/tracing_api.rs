@@ -7,8 +7,9 @@ use privacy::Action;
 use serde::Serialize;
 use trace::{CotravelQuery, TraceOut, Tracer, Via};
 
+use crate::ask::{Answer, Blocking, Ctx};
 use crate::codes::require_in_scope;
-use crate::{Answer, Caller, Engine, EngineError, parse_as_of_instant, parse_person};
+use crate::{Caller, Engine, EngineError, parse_as_of_instant, parse_person};
 
 /// What the public self-check asks.
 #[derive(Clone, Debug, Default)]
@@ -91,12 +92,13 @@ impl Engine {
         T: Send + 'static,
         R: FnOnce(&trace::Trace, &Tracer<'_>, &dyn Fn(i64) -> String) -> (T, i64) + Send + 'static,
     {
-        let id = parse_person(case_id)?;
-        if !(1..=2).contains(&depth) {
-            return Err(bad("depth is 1 or 2"));
-        }
+        let case_id = case_id.to_string();
         let as_of = as_of.map(str::to_string);
-        self.run(caller, Action::Trace, move |ctx| {
+        let work = Blocking(move |ctx: &Ctx<'_>| {
+            let id = parse_person(&case_id)?;
+            if !(1..=2).contains(&depth) {
+                return Err(bad("depth is 1 or 2"));
+            }
             let as_of = parse_as_of_instant(as_of.as_deref(), ctx.zone())?;
             let case = ctx.keys.pseudonyms.pseudonym(id);
             let view = ctx.view()?;
@@ -104,13 +106,9 @@ impl Engine {
             let tracer = Tracer::new(&ctx.snap.index, ctx.zone());
             let t = tracer.trace(case, as_of, depth)?;
             let (value, rows) = render(&t, &tracer, &|p| view.id(p));
-            Ok(Answer {
-                value,
-                persons: view.shown(),
-                rows,
-            })
-        })
-        .await
+            Ok(Answer::new(value, rows))
+        });
+        self.ask(caller, Action::Trace, work).await
     }
 
     /// A case's close contacts, contract §3's JSON. The case must live within the caller's

@@ -1,0 +1,333 @@
+//! The one way in. [`Engine::ask`] is how every question about people is answered: it
+//! authorises the caller's role and purpose for the action with the policy table (a refusal is
+//! audited like any answer), runs the work — blocking ([`Blocking`]) or async ([`Async`]) — in a
+//! task of its own, so a client that goes away cannot cut the audit entry off, collects whom the
+//! answer showed (every [`View`] the work makes writes into the request's [`Shown`]), appends
+//! the audit entry (persons shown, rows, outcome) and only then returns. Nothing else in the
+//! crate calls `privacy::authorize`.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use futures_util::FutureExt;
+use privacy::Action;
+use rules::RuleSet;
+use tokio::sync::{OnceCell, oneshot};
+use vault::Keys;
+
+use crate::{Caller, Engine, EngineError, Snapshot, View};
+
+/// What a piece of work answers, and what its audit entry records beside the persons shown.
+pub(crate) struct Answer<T> {
+    pub value: T,
+    /// How many rows (persons, contacts, codes …) the answer holds.
+    pub rows: i64,
+    /// The outcome when it is more than `ok` (`ok: open -> done`).
+    outcome: Option<String>,
+    entry: Entry,
+}
+
+/// When an answer's audit entry is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Entry {
+    /// Now, and the answer is withheld if it cannot be.
+    Now,
+    /// Now, but the answer (which shows no one) still goes out if the entry cannot be written:
+    /// a check that found the log broken.
+    NowOrWithout,
+    /// By what the answer hands out, which audits itself when it is used or dropped (an
+    /// [`crate::ingest_api::Upload`]).
+    Later,
+}
+
+impl<T> Answer<T> {
+    pub fn new(value: T, rows: i64) -> Answer<T> {
+        Answer {
+            value,
+            rows,
+            outcome: None,
+            entry: Entry::Now,
+        }
+    }
+
+    /// The outcome text when plain `ok` says too little; it must begin with `ok`.
+    pub fn outcome(mut self, outcome: String) -> Answer<T> {
+        debug_assert!(outcome.starts_with("ok"), "{outcome}");
+        self.outcome = Some(outcome);
+        self
+    }
+
+    /// An answer that shows no one and is given even when its own entry cannot be appended.
+    pub fn even_unaudited(mut self) -> Answer<T> {
+        self.entry = Entry::NowOrWithout;
+        self
+    }
+
+    /// An answer whose entry the value itself writes later.
+    pub fn audited_later(mut self) -> Answer<T> {
+        self.entry = Entry::Later;
+        self
+    }
+}
+
+/// The persons one request has shown (store pseudonyms), for its audit entry: every [`View`]
+/// made for the request notes whom it showed here, so no work can forget to report them.
+#[derive(Debug, Default)]
+pub(crate) struct Shown(Mutex<Vec<i64>>);
+
+impl Shown {
+    pub fn note(&self, person: i64) {
+        self.0.lock().expect("shown lock").push(person);
+    }
+
+    pub fn note_all(&self, persons: impl IntoIterator<Item = i64>) {
+        self.0.lock().expect("shown lock").extend(persons);
+    }
+
+    /// Everyone noted so far, sorted, each once.
+    pub fn sorted(&self) -> Vec<i64> {
+        let mut all = self.0.lock().expect("shown lock").clone();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+
+    /// Everyone noted, sorted, each once.
+    pub fn take(&self) -> Vec<i64> {
+        let mut all = std::mem::take(&mut *self.0.lock().expect("shown lock"));
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+}
+
+/// What a blocking piece of work sees.
+pub(crate) struct Ctx<'a> {
+    pub engine: &'a Engine,
+    pub snap: &'a Snapshot,
+    pub keys: &'a Keys,
+    pub rules: &'a RuleSet,
+    pub caller: &'a Caller,
+    pub data: &'a Path,
+    pub(crate) shown: &'a Shown,
+}
+
+impl Ctx<'_> {
+    /// The view that shows identities to this caller (and notes them for the audit entry).
+    pub fn view(&self) -> Result<View<'_>, EngineError> {
+        View::new(self.snap, self.keys, &self.caller.account, self.shown)
+    }
+
+    pub fn zone(&self) -> model::Zone {
+        self.snap.zone()
+    }
+}
+
+/// What async work sees: the engine, the caller, the request's snapshot (taken on first use and
+/// kept, so every part of one answer reads the same store) and blocking steps on it.
+pub(crate) struct Asking {
+    engine: Engine,
+    caller: Caller,
+    shown: Arc<Shown>,
+    snap: OnceCell<Arc<Snapshot>>,
+    gone: Option<oneshot::Receiver<()>>,
+}
+
+impl Asking {
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    /// Notes a person the answer is about without showing who they are (a case's public trail,
+    /// the audit entries of one person): the audit entry still names them.
+    pub fn note(&self, person: i64) {
+        self.shown.note(person);
+    }
+
+    /// The request's snapshot.
+    pub async fn snapshot(&self) -> Result<Arc<Snapshot>, EngineError> {
+        self.snap
+            .get_or_try_init(|| async {
+                let engine = self.engine.clone();
+                tokio::task::spawn_blocking(move || engine.snapshot())
+                    .await
+                    .map_err(EngineError::internal)?
+            })
+            .await
+            .cloned()
+    }
+
+    /// Runs `work` on a blocking thread with the request's snapshot.
+    pub async fn blocking<R, F>(&self, work: F) -> Result<R, EngineError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Ctx<'_>) -> Result<R, EngineError> + Send + 'static,
+    {
+        let engine = self.engine.clone();
+        let caller = self.caller.clone();
+        let shown = self.shown.clone();
+        let known = self.snap.get().cloned();
+        let (snap, result) = tokio::task::spawn_blocking(move || {
+            let snap = match known {
+                Some(s) => s,
+                None => engine.snapshot()?,
+            };
+            let ctx = Ctx {
+                engine: &engine,
+                snap: &snap,
+                keys: &engine.inner.keys,
+                rules: &engine.inner.rules,
+                caller: &caller,
+                data: &engine.inner.data,
+                shown: &shown,
+            };
+            let result = work(&ctx);
+            Ok::<_, EngineError>((snap, result))
+        })
+        .await
+        .map_err(EngineError::internal)??;
+        let _ = self.snap.set(snap);
+        result
+    }
+
+    /// A future that completes when the caller went away (the server's time limit, a client
+    /// gone) before the answer was ready; for work that should stop then (a query). Work that
+    /// changes state runs to its end instead, so its entry tells what happened.
+    pub fn cut_off(&mut self) -> impl Future<Output = ()> + Send + 'static {
+        let gone = self.gone.take();
+        async move {
+            match gone {
+                Some(rx) => {
+                    let _ = rx.await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+    }
+}
+
+/// A request's work: how it runs given an [`Asking`].
+pub(crate) trait Work<T>: Send + 'static {
+    fn run(self, asking: Asking) -> impl Future<Output = Result<Answer<T>, EngineError>> + Send;
+}
+
+/// Work on a blocking thread with the current snapshot.
+pub(crate) struct Blocking<F>(pub F);
+
+impl<T, F> Work<T> for Blocking<F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Ctx<'_>) -> Result<Answer<T>, EngineError> + Send + 'static,
+{
+    async fn run(self, asking: Asking) -> Result<Answer<T>, EngineError> {
+        asking.blocking(self.0).await
+    }
+}
+
+/// Async work: a function of the [`Asking`] returning a future that owns it.
+pub(crate) struct Async<F>(pub F);
+
+impl<T, F, Fut> Work<T> for Async<F>
+where
+    T: Send + 'static,
+    F: FnOnce(Asking) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Answer<T>, EngineError>> + Send + 'static,
+{
+    async fn run(self, asking: Asking) -> Result<Answer<T>, EngineError> {
+        (self.0)(asking).await
+    }
+}
+
+impl Engine {
+    /// Answers `caller`'s request for `action`: authorised by the policy table, `work` run in a
+    /// task of its own, audited (a refusal too) before the answer is returned.
+    pub(crate) async fn ask<T, W>(
+        &self,
+        caller: &Caller,
+        action: Action,
+        work: W,
+    ) -> Result<T, EngineError>
+    where
+        T: Send + 'static,
+        W: Work<T>,
+    {
+        let engine = self.clone();
+        let caller = caller.clone();
+        // Dropped when this future is (the client went away): work that asked to be told
+        // ([`Asking::cut_off`]) stops, and the entry is written either way.
+        let (_here, gone) = oneshot::channel::<()>();
+        tokio::spawn(async move { engine.answer(caller, action, work, gone).await })
+            .await
+            .map_err(EngineError::internal)?
+    }
+
+    async fn answer<T, W>(
+        self,
+        caller: Caller,
+        action: Action,
+        work: W,
+        gone: oneshot::Receiver<()>,
+    ) -> Result<T, EngineError>
+    where
+        T: Send + 'static,
+        W: Work<T>,
+    {
+        if let Err(denied) = privacy::authorize(caller.account.role, action, caller.purpose) {
+            let e = EngineError::Denied(denied);
+            self.audit(&caller, action, Vec::new(), 0, e.outcome())
+                .await?;
+            return Err(e);
+        }
+        let shown = Arc::new(Shown::default());
+        let asking = Asking {
+            engine: self.clone(),
+            caller: caller.clone(),
+            shown: shown.clone(),
+            snap: OnceCell::new(),
+            gone: Some(gone),
+        };
+        let result = match AssertUnwindSafe(work.run(asking)).catch_unwind().await {
+            Ok(r) => r,
+            Err(_) => Err(EngineError::Internal("the work panicked".into())),
+        };
+        match result {
+            Ok(a) => {
+                let outcome = a.outcome.unwrap_or_else(|| "ok".into());
+                match a.entry {
+                    Entry::Later => {}
+                    Entry::Now => {
+                        self.audit(&caller, action, shown.take(), a.rows, outcome)
+                            .await?
+                    }
+                    Entry::NowOrWithout => {
+                        let persons = shown.take();
+                        debug_assert!(persons.is_empty(), "an answer given unaudited shows no one");
+                        if let Err(e) = self.audit(&caller, action, persons, a.rows, outcome).await
+                        {
+                            tracing::error!(
+                                "{} {}: answered without its audit entry: {e}",
+                                action.as_str(),
+                                caller.request
+                            );
+                        }
+                    }
+                }
+                Ok(a.value)
+            }
+            Err(e) => {
+                if let EngineError::Internal(m) = &e {
+                    tracing::error!("{} {}: {m}", action.as_str(), caller.request);
+                }
+                self.audit(&caller, action, Vec::new(), 0, e.outcome())
+                    .await?;
+                Err(e)
+            }
+        }
+    }
+}
