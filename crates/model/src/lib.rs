@@ -4,6 +4,7 @@
 //! Invariant: no I/O and no heavy dependencies here; every other crate builds on these types, so
 //! a rule of the contract is written once, in this crate.
 
+pub mod arrival;
 pub mod field;
 pub mod id;
 pub mod kind;
@@ -11,6 +12,7 @@ pub mod region;
 pub mod time;
 pub mod value;
 
+pub use arrival::{Arrival, ArrivalKind};
 pub use field::{FieldError, Value};
 pub use id::{EnterpriseId, PersonId};
 pub use kind::{Column, FieldType, Kind, KindSpec, RowCheck, Storage};

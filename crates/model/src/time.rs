@@ -164,8 +164,23 @@ impl DateMemo {
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
+    /// The wall clock, now: the one place fangyi reads it. Code whose answer depends on the
+    /// time takes the instant as an argument (verifying a code, expiring a token), so it is
+    /// tested with fixed instants; callers read this once at their edge.
+    pub fn now() -> Timestamp {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        Timestamp(ms)
+    }
+
     pub fn millis(self) -> i64 {
         self.0
+    }
+
+    /// Whole seconds since the epoch (rounded down).
+    pub fn secs(self) -> i64 {
+        self.0.div_euclid(1000)
     }
 
     pub fn add_ms(self, ms: i64) -> Timestamp {
@@ -366,6 +381,16 @@ mod tests {
 
     fn ts(s: &str) -> Result<Timestamp, FieldError> {
         Timestamp::parse_rfc3339(s.as_bytes())
+    }
+
+    #[test]
+    fn the_clock_reads_the_epoch_in_milliseconds_and_whole_seconds() {
+        // After the product's own test data (2020) and before the year 2100.
+        let now = Timestamp::now();
+        assert!(now > ts("2020-01-01T00:00:00Z").unwrap(), "{now:?}");
+        assert!(now < ts("2100-01-01T00:00:00Z").unwrap(), "{now:?}");
+        assert_eq!(Timestamp(1_999).secs(), 1);
+        assert_eq!(Timestamp(-1).secs(), -1);
     }
 
     #[test]
