@@ -10,17 +10,25 @@
 //! vault/<kind>/[<YYYY-MM-DD>/]<seq>-<chunk>.parquet  sealed personal fields of those rows
 //! staging/<seq>/…                    a source being written; never read
 //! rejects/<time>-<n>.csv             bad rows of each ingest run
+//! index/trace/, codes/               data derived from the records (see `Derived`)
 //! ```
 //! Invariant: a file is visible only once the manifest lists it, and the manifest changes by
-//! one rename, so a crash leaves each source either wholly present or absent.
+//! one rename, so a crash leaves each source either wholly present or absent. Other crates read
+//! the stored files only through typed scans ([`DataFile::scan`]); data derived from them is
+//! registered here ([`Derived`]) and invalidated by every removal.
 
+pub mod arrivals;
+mod derived;
 mod manifest;
+mod scan;
 mod schema;
 mod writer;
 
 use std::path::{Path, PathBuf};
 
+pub use derived::{Derived, DerivedLock, TRACE_INDEX_KINDS};
 pub use manifest::{KindStats, Manifest, SourceEntry, StoredFile};
+pub use scan::{BATCH_ROWS, Batch, Batches, DataFile, Part};
 pub use schema::{RID_COLUMN, VAULT_SCHEMA_FIELDS, arrow_schema, parquet_properties, vault_schema};
 pub use writer::{Committed, Removed, SourceId, Staging, Writer};
 
@@ -54,6 +62,14 @@ pub enum StoreError {
     Parquet {
         path: PathBuf,
         cause: parquet::errors::ParquetError,
+    },
+    #[error("{path}: unreadable stored file: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("{kind} stores no column {column}{}", if *vault { " in the vault" } else { "" })]
+    NoColumn {
+        kind: &'static str,
+        vault: bool,
+        column: String,
     },
 }
 
@@ -134,7 +150,8 @@ impl Store {
         self.manifest.zone()
     }
 
-    /// Absolute paths of the committed table files of `kind`.
+    /// Absolute paths of the committed table files of `kind`, for the crates that read Parquet
+    /// themselves (`query`'s tables, `ingest`'s tests); others scan [`Store::tables`].
     pub fn table_files(&self, kind: Kind) -> Vec<PathBuf> {
         self.manifest
             .files(kind)
@@ -142,7 +159,7 @@ impl Store {
             .collect()
     }
 
-    /// Absolute paths of the committed vault files of `kind`.
+    /// Absolute paths of the committed vault files of `kind` (see [`Store::table_files`]).
     pub fn vault_files(&self, kind: Kind) -> Vec<PathBuf> {
         self.manifest
             .vault_files(kind)

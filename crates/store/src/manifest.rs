@@ -8,7 +8,7 @@ use std::path::Path;
 use model::{Date, Kind, Zone};
 use serde::{Deserialize, Serialize};
 
-use crate::StoreError;
+use crate::{Derived, StoreError};
 
 pub(crate) const MANIFEST: &str = "manifest.json";
 const FORMAT: u32 = 1;
@@ -84,6 +84,9 @@ pub struct Manifest {
     key_id: String,
     next_seq: u32,
     sources: Vec<SourceEntry>,
+    /// The generation of each derived dataset ([`Derived::name`]); absent is 0.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    derived: BTreeMap<String, u64>,
 }
 
 impl Manifest {
@@ -94,6 +97,7 @@ impl Manifest {
             key_id: key_id.to_string(),
             next_seq: 1,
             sources: Vec::new(),
+            derived: BTreeMap::new(),
         }
     }
 
@@ -163,6 +167,24 @@ impl Manifest {
 
     pub fn sources(&self) -> &[SourceEntry] {
         &self.sources
+    }
+
+    /// The generation of `derived`: moved on by every removal of records it is derived from.
+    pub fn generation(&self, derived: Derived) -> u64 {
+        self.derived.get(derived.name()).copied().unwrap_or(0)
+    }
+
+    /// Moves on the generation of every derived dataset built from one of `kinds`; returns
+    /// those datasets.
+    pub(crate) fn invalidate(&mut self, kinds: &[Kind]) -> Vec<Derived> {
+        let touched: Vec<Derived> = Derived::ALL
+            .into_iter()
+            .filter(|d| d.kinds().iter().any(|k| kinds.contains(k)))
+            .collect();
+        for d in &touched {
+            *self.derived.entry(d.name().to_string()).or_default() += 1;
+        }
+        touched
     }
 
     /// The committed source of `kind` with this content hash, if any.

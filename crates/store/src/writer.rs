@@ -6,14 +6,13 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::SystemTime;
 
 use arrow::array::RecordBatch;
 use model::{Date, Kind, Timestamp, Zone};
 use parquet::arrow::ArrowWriter;
 
 use crate::manifest::sync_dir;
-use crate::{Manifest, SourceEntry, StoreError, StoredFile, parquet_properties};
+use crate::{Derived, Manifest, SourceEntry, StoreError, StoredFile, parquet_properties};
 
 /// What identifies a source's content.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -215,7 +214,9 @@ impl Writer {
     /// Removes every stored file (table and vault) of `kind` whose partition date is before
     /// `before`: one manifest commit, then the files are deleted (a crash in between leaves
     /// unlisted files, which the next writer removes). Sources stay listed with what is left,
-    /// so re-ingesting an old export does not bring its expired rows back. `dry_run` only counts.
+    /// so re-ingesting an old export does not bring its expired rows back. The commit moves on
+    /// the generation of the data derived from `kind` ([`Derived`]), whose folders are then
+    /// emptied. `dry_run` only counts.
     pub fn remove_before(
         &mut self,
         kind: Kind,
@@ -249,15 +250,17 @@ impl Writer {
         if dry_run || doomed.is_empty() {
             return Ok(removed);
         }
+        let derived = next.invalidate(&[kind]);
         next.save(&self.root)?;
         self.manifest = next;
         self.delete_files(&doomed)?;
+        self.clear_derived(&derived)?;
         Ok(removed)
     }
 
     /// Removes whole sources — their manifest entries, table and vault files — that `doomed`
-    /// picks: one manifest commit, then the files are deleted, as [`Writer::remove_before`]
-    /// does. Unlike retention, the sources are forgotten, so their content may be ingested
+    /// picks: one manifest commit, then the files are deleted and the derived data of their
+    /// kinds invalidated, as [`Writer::remove_before`] does. Unlike retention, the sources are forgotten, so their content may be ingested
     /// again later (a dataset derived anew replaces the earlier derivation).
     pub fn remove_sources(
         &mut self,
@@ -266,10 +269,12 @@ impl Writer {
         let mut removed = Removed::default();
         let mut next = self.manifest.clone();
         let mut paths = Vec::new();
+        let mut kinds = Vec::new();
         next.retain_sources(|s| {
             if !doomed(s) {
                 return true;
             }
+            kinds.extend(s.kind());
             for f in &s.files {
                 removed.files += 1;
                 removed.rows += f.rows;
@@ -286,10 +291,22 @@ impl Writer {
         if next.sources().len() == self.manifest.sources().len() {
             return Ok(removed);
         }
+        let derived = next.invalidate(&kinds);
         next.save(&self.root)?;
         self.manifest = next;
         self.delete_files(&paths)?;
+        self.clear_derived(&derived)?;
         Ok(removed)
+    }
+
+    /// Empties the folders of derived data a removal invalidated: what is derived from removed
+    /// records must not outlive them. (Its generation moved on in the commit already, so a
+    /// crash before this leaves nothing that looks current.)
+    fn clear_derived(&self, derived: &[Derived]) -> Result<(), StoreError> {
+        for d in derived {
+            d.clear(&self.root)?;
+        }
+        Ok(())
     }
 
     /// Deletes files the manifest no longer lists, and partition folders left empty.
@@ -370,11 +387,7 @@ fn relative(root: &Path, path: &Path) -> String {
 }
 
 fn now_rfc3339() -> String {
-    let ms = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    Timestamp(ms - ms % 1000).to_rfc3339(Zone::UTC)
+    Timestamp(Timestamp::now().secs() * 1000).to_rfc3339(Zone::UTC)
 }
 
 /// Files open at once per worker; past this the least recently used one is finished, so a
