@@ -2,12 +2,15 @@
 //! Parquet files, read-only, with a few domain functions (`pseudonym`, `covers`, `prefecture`,
 //! `region_name`). Statements from outside are bounded before planning ([`Limits`]) and run on
 //! threads with a known stack and one memory pool ([`SqlRunner`]); a session for a role that
-//! may not see everything registers views instead of the stored files ([`Tables`]).
+//! may not see everything registers views instead of the stored files ([`Tables`]). Values an
+//! expression makes beyond its inputs (`repeat`, `range`, `||`, …), which the memory pool does
+//! not see, are bounded before they are made (`bounded.rs`).
 //!
 //! Invariant: only the stored tables are visible, never the vault. Person ids appear as their
 //! pseudonyms; `pseudonym('…')` is how an operator holding the key finds a person's rows. Plans
 //! name stored files relative to the data dir, never by their path on the server.
 
+mod bounded;
 mod deidentify;
 mod functions;
 mod limits;
@@ -191,6 +194,7 @@ impl Query {
             ctx.register_table(kind.name(), table).map_err(execution)?;
         }
         functions::register(&ctx, keys);
+        ctx.add_analyzer_rule(Arc::new(bounded::BoundValues::new(limits.max_value_bytes)));
         Ok(Query { ctx, limits })
     }
 

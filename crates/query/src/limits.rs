@@ -39,6 +39,10 @@ pub struct Limits {
     /// The memory all running queries together may hold for joins, sorts and aggregates; a
     /// query past it fails with a message saying so.
     pub memory_bytes: usize,
+    /// The most bytes one expression that makes larger values than it is given (`repeat`,
+    /// `lpad`, `range`, `replace`, `concat`, `||`, …) may make in one step (a batch of rows):
+    /// the pool does not see such values, so each is bounded before it is made.
+    pub max_value_bytes: usize,
     /// The stack of every thread that plans or runs a query.
     pub stack_bytes: usize,
     /// Threads running queries.
@@ -46,7 +50,7 @@ pub struct Limits {
 }
 
 /// 64 KiB of text, depth 128, 20,000 nodes, queries 8 deep, 10,000 plan operators, 1 GiB of
-/// memory, 64 MiB stacks.
+/// memory, 64 MiB of values made by one expression at a time, 64 MiB stacks.
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
@@ -57,6 +61,7 @@ impl Default for Limits {
             max_query_depth: 8,
             max_plan_nodes: 10_000,
             memory_bytes: 1 << 30,
+            max_value_bytes: 64 << 20,
             stack_bytes: 64 << 20,
             threads: std::thread::available_parallelism()
                 .map(|n| n.get().min(8))
