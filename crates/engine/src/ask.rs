@@ -331,3 +331,148 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use ops::{AuditFilter, AuditRecord};
+    use privacy::{Purpose, Role, Scope};
+
+    use super::*;
+    use crate::audit_api::AuditQuery;
+    use crate::{Account, EngineOptions};
+
+    fn keys() -> Keys {
+        Keys::derive(&vault::MasterKey::from_bytes([21; 32]))
+    }
+
+    async fn engine(dir: &tempfile::TempDir) -> Engine {
+        Engine::open(EngineOptions::new(dir.path().join("data")), keys())
+            .await
+            .unwrap()
+    }
+
+    fn caller(name: &str, role: Role, purpose: Purpose) -> Caller {
+        let account = Account {
+            name: name.into(),
+            role,
+            scope: Scope::default(),
+        };
+        Caller::new(account, purpose, format!("request of {name}"))
+    }
+
+    async fn entries_of(e: &Engine, actor: &str) -> Vec<AuditRecord> {
+        let filter = AuditFilter {
+            actor: Some(actor.into()),
+            ..AuditFilter::default()
+        };
+        e.ops().audit_records(&filter).await.unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn refusals_and_bad_requests_are_audited_in_every_kind_of_method() {
+        // Regression: these answered without an entry — a bad parameter found after (or
+        // before) the policy check, a signed code asked for where no issuer key exists, an
+        // oversized payload — because each method wrote its own sequence.
+        let dir = tempfile::tempdir().unwrap();
+        let e = engine(&dir).await;
+        let admin = caller("admin-a", Role::Admin, Purpose::Oversight);
+        let q = AuditQuery {
+            action: Some("frobnicate".into()),
+            ..AuditQuery::default()
+        };
+        assert!(matches!(
+            e.audit_entries(&admin, &q).await,
+            Err(EngineError::BadRequest(_))
+        ));
+        let epi = caller("epi-a", Role::Epidemiologist, Purpose::OutbreakResponse);
+        assert!(matches!(
+            e.person_code(&epi, "not an id", None).await,
+            Err(EngineError::BadRequest(_))
+        ));
+        let analyst = caller("analyst-a", Role::Analyst, Purpose::Analysis);
+        assert!(matches!(
+            e.issue_code(&analyst, "not an id", None, None).await,
+            Err(EngineError::Denied(_))
+        ));
+        let checker = caller("checker-a", Role::Checkpoint, Purpose::Verification);
+        assert!(matches!(
+            e.verify_code(&checker, &"x".repeat(9000)).await,
+            Err(EngineError::BadRequest(_))
+        ));
+        for (actor, outcome) in [
+            ("admin-a", "error: bad_request: action frobnicate"),
+            ("epi-a", "error: bad_request: not a person id"),
+            ("analyst-a", "denied: "),
+            ("checker-a", "error: bad_request: the payload"),
+        ] {
+            let log = entries_of(&e, actor).await;
+            assert_eq!(log.len(), 1, "{actor}: {log:?}");
+            assert!(log[0].entry.outcome.starts_with(outcome), "{log:?}");
+            assert_eq!(log[0].entry.query, format!("request of {actor}"));
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_dropped_midway_is_still_audited() {
+        // Regression: async questions ran on the caller's task, so a client that went away
+        // after the policy check left no entry.
+        let dir = tempfile::tempdir().unwrap();
+        let e = engine(&dir).await;
+        let admin = caller("admin-d", Role::Admin, Purpose::Oversight);
+        // Polled once (the policy check and the first await), then dropped.
+        tokio::select! {
+            biased;
+            _ = e.audit_check(&admin) => {}
+            _ = std::future::ready(()) => {}
+        }
+        let mut waited = 0;
+        while entries_of(&e, "admin-d").await.is_empty() {
+            waited += 1;
+            assert!(waited < 3000, "no entry for the dropped request");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let log = entries_of(&e, "admin-d").await;
+        assert_eq!(log.len(), 1, "{log:?}");
+        assert_eq!(log[0].entry.action, "audit_read");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_entry_names_whom_the_views_showed_and_a_panic_is_audited() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = engine(&dir).await;
+        let admin = caller("admin-v", Role::Admin, Purpose::OutbreakResponse);
+        // The work reports no one; its views do.
+        let shown = e
+            .ask(
+                &admin,
+                Action::Trace,
+                Blocking(|ctx: &Ctx<'_>| {
+                    let view = ctx.view()?;
+                    let ids = [view.id(17), view.masked_id(5), view.id(17)];
+                    Ok(Answer::new(ids.len(), 2))
+                }),
+            )
+            .await
+            .unwrap();
+        assert_eq!(shown, 3);
+        let log = entries_of(&e, "admin-v").await;
+        assert_eq!(log[0].entry.persons, vec![5, 17]);
+        assert_eq!(
+            (log[0].entry.rows, log[0].entry.outcome.as_str()),
+            (2, "ok")
+        );
+
+        let r: Result<(), _> = e
+            .ask(
+                &admin,
+                Action::Trace,
+                Async(|_: Asking| async { panic!("work that fails badly") }),
+            )
+            .await;
+        assert!(matches!(r, Err(EngineError::Internal(_))), "{r:?}");
+        let log = entries_of(&e, "admin-v").await;
+        assert_eq!(log.len(), 2);
+        assert_eq!(log[1].entry.outcome, "error: internal");
+        assert!(log[1].entry.persons.is_empty());
+    }
+}
