@@ -181,6 +181,8 @@ pub(crate) struct ChunkBuilder<'a> {
     failed: Option<StoreError>,
     pub(crate) rejects: Vec<Reject>,
     pub(crate) accepted: u64,
+    /// Columns the kind does not know that rows named (JSON keys).
+    pub(crate) unknown: crate::formats::UnknownNames,
 }
 
 impl<'a> ChunkBuilder<'a> {
@@ -217,6 +219,7 @@ impl<'a> ChunkBuilder<'a> {
             failed: None,
             rejects: Vec::new(),
             accepted: 0,
+            unknown: Default::default(),
         })
     }
 

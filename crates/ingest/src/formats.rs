@@ -80,18 +80,9 @@ impl CsvHeader {
         };
         let names: Vec<String> = raw
             .iter()
-            .map(|f| {
-                String::from_utf8_lossy(f)
-                    .trim()
-                    .trim_start_matches('\u{feff}')
-                    .to_ascii_lowercase()
-            })
+            .map(|f| column_key(&String::from_utf8_lossy(f)).into_owned())
             .collect();
-        let map: Vec<Option<usize>> = spec
-            .columns
-            .iter()
-            .map(|c| names.iter().position(|n| n == c.name))
-            .collect();
+        let ColumnMap { map, twice } = ColumnMap::new(spec, names.iter().map(String::as_str));
         let missing = spec
             .columns
             .iter()
@@ -107,9 +98,50 @@ impl CsvHeader {
             map,
             grammar,
             headless: missing.is_some() && holds_values(names.iter().map(String::as_str)),
-            refuse_all: missing,
+            refuse_all: missing
+                .or(twice.map(|c| (c, "the header names this column more than once"))),
             unknown,
         }
+    }
+}
+
+/// A source's column name (CSV header field, JSON key, Parquet field) as it is matched with the
+/// kind's columns, one rule for every format: without surrounding whitespace or a byte-order
+/// mark, ASCII letters in lower case (`Person_ID ` is `person_id`).
+pub(crate) fn column_key(name: &str) -> Cow<'_, str> {
+    let t = model::field::trim(name.trim_start_matches('\u{feff}'));
+    if t.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(t.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(t)
+    }
+}
+
+/// Where a kind's columns are among a source's columns, by [`column_key`].
+pub(crate) struct ColumnMap {
+    /// For each spec column, the index of the source column holding it.
+    pub map: Vec<Option<usize>>,
+    /// A kind column the source has more than once: which of them holds the value cannot be
+    /// told, so no row of the source is read (JSON Lines refuses an object naming a key twice
+    /// the same way).
+    pub twice: Option<&'static str>,
+}
+
+impl ColumnMap {
+    /// Maps `names` (already keys, or raw names: each goes through [`column_key`]).
+    pub(crate) fn new<'a>(spec: &KindSpec, names: impl Iterator<Item = &'a str>) -> ColumnMap {
+        let mut map = vec![None; spec.columns.len()];
+        let mut twice = None;
+        for (i, name) in names.enumerate() {
+            if let Some((c, col)) = spec.column(&column_key(name)) {
+                if map[c].is_some() {
+                    twice.get_or_insert(col.name);
+                } else {
+                    map[c] = Some(i);
+                }
+            }
+        }
+        ColumnMap { map, twice }
     }
 }
 
@@ -144,7 +176,7 @@ pub(crate) fn shown_unknown<'a>(
     let mut shown = Vec::new();
     let mut withheld = 0;
     for n in names {
-        if n.is_empty() || spec.column(n).is_some() {
+        if n.is_empty() || spec.column(&column_key(n)).is_some() {
             continue;
         }
         let mut digits = 0;
@@ -167,6 +199,46 @@ pub(crate) fn shown_unknown<'a>(
         shown.push(format!("{withheld} more (names not shown)"));
     }
     shown
+}
+
+/// The names of a source's columns the kind does not know that only its rows tell (JSON
+/// keys): the first few distinct ones, and whether there were more.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct UnknownNames {
+    names: std::collections::BTreeSet<String>,
+    more: bool,
+}
+
+impl UnknownNames {
+    /// Names kept; past them (and for names too long to be shown) only that there are more.
+    const KEPT: usize = 64;
+
+    pub(crate) fn note(&mut self, name: &str) {
+        if self.names.contains(name) {
+            return;
+        }
+        if self.names.len() < Self::KEPT && name.len() <= 64 {
+            self.names.insert(name.to_string());
+        } else {
+            self.more = true;
+        }
+    }
+
+    pub(crate) fn merge(&mut self, other: UnknownNames) {
+        for n in other.names {
+            self.note(&n);
+        }
+        self.more |= other.more;
+    }
+
+    /// As they may be shown ([`shown_unknown`]).
+    pub(crate) fn shown(&self, spec: &KindSpec) -> Vec<String> {
+        let mut shown = shown_unknown(spec, self.names.iter().map(String::as_str));
+        if self.more {
+            shown.push("more (names not shown)".into());
+        }
+        shown
+    }
 }
 
 /// A field's bytes as trimmed text; `None` when empty. The fast path: no copy.
@@ -395,6 +467,8 @@ impl<'de> Deserialize<'de> for Members {
 
 struct JsonRow<'a> {
     members: &'a [(String, serde_json::Value)],
+    /// For each spec column, the member holding it.
+    map: &'a [Option<usize>],
     spec: &'static KindSpec,
 }
 
@@ -402,11 +476,7 @@ impl Row for JsonRow<'_> {
     fn text(&self, col: usize) -> Result<Option<Cow<'_, str>>, FieldError> {
         use serde_json::Value as J;
         let c = &self.spec.columns[col];
-        let value = self
-            .members
-            .iter()
-            .find(|(k, _)| k == c.name)
-            .map(|(_, v)| v);
+        let value = self.map[col].map(|m| &self.members[m].1);
         let text: Cow<'_, str> = match value {
             None | Some(J::Null) => return Ok(None),
             Some(J::String(s)) => Cow::Borrowed(model::field::trim(s)),
@@ -451,20 +521,29 @@ pub(crate) fn jsonl_piece(b: &mut ChunkBuilder<'_>, data: &[u8], first_line: u64
         }
         match serde_json::from_slice::<Members>(trimmed) {
             Ok(Members(members)) => {
+                // Keys name columns as CSV headers do; a column named twice (`time` and
+                // `Time `, or the same key again) is refused, not resolved.
+                let found = ColumnMap::new(spec, members.iter().map(|(k, _)| k.as_str()));
+                for (k, _) in &members {
+                    if spec.column(&column_key(k)).is_none() {
+                        b.unknown.note(k);
+                    }
+                }
                 let twice = members
                     .iter()
                     .enumerate()
-                    .find(|(i, (k, _))| members[..*i].iter().any(|(other, _)| other == k));
-                match twice {
-                    Some((_, (k, _))) => {
-                        let known = spec.column(k).map(|(_, c)| c.name);
-                        b.reject(line_no, known.unwrap_or(""), Reason::DuplicateKey(known));
+                    .any(|(i, (k, _))| members[..i].iter().any(|(other, _)| other == k));
+                match (found.twice, twice) {
+                    (Some(col), _) => {
+                        b.reject(line_no, col, Reason::DuplicateKey(Some(col)));
                     }
-                    None => b.push(
+                    (None, true) => b.reject(line_no, "", Reason::DuplicateKey(None)),
+                    (None, false) => b.push(
                         line_no,
                         line_no,
                         &JsonRow {
                             members: &members,
+                            map: &found.map,
                             spec,
                         },
                     ),
@@ -642,18 +721,24 @@ pub(crate) fn parquet_batch(b: &mut ChunkBuilder<'_>, batch: &RecordBatch, first
     let last = first_row + n - 1;
     let spec = b.spec();
     let schema = batch.schema();
+    let found = ColumnMap::new(spec, schema.fields().iter().map(|f| f.name().as_str()));
+    if let Some(col) = found.twice {
+        let why = Reason::Fixed("the file has this column more than once");
+        b.reject_span(first_row, last, col, why, n);
+        return;
+    }
     let mut cols = Vec::with_capacity(spec.columns.len());
     let mut missing = None;
-    for c in spec.columns {
-        match schema.index_of(c.name) {
-            Ok(i) => match text_column(batch.column(i), c.ty) {
+    for (c, at) in spec.columns.iter().zip(found.map) {
+        match at {
+            Some(i) => match text_column(batch.column(i), c.ty) {
                 Ok(t) => cols.push(t),
                 Err(reason) => {
                     b.reject_span(first_row, last, c.name, reason, n);
                     return;
                 }
             },
-            Err(_) => {
+            None => {
                 if c.required && missing.is_none() {
                     missing = Some(c.name);
                 }

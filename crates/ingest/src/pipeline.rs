@@ -12,7 +12,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use model::{Date, Timestamp, Zone};
@@ -26,8 +26,8 @@ use vault::Keys;
 use crate::chunk::{ChunkBuilder, Validator};
 use crate::discover::{Format, Source, discover};
 use crate::formats::{
-    CsvHeader, csv_piece, csv_record_valid, foreign_encoding, jsonl_piece, parquet_batch,
-    shown_unknown,
+    ColumnMap, CsvHeader, UnknownNames, csv_piece, csv_record_valid, foreign_encoding, jsonl_piece,
+    parquet_batch, shown_unknown,
 };
 use crate::records::{Ending, MAX_RECORD_BYTES, first_ending, header_line};
 use crate::rejects::{Reason, RejectsFile};
@@ -74,6 +74,7 @@ enum Event {
         file: usize,
         accepted: u64,
         rejects: Vec<Reject>,
+        unknown: UnknownNames,
     },
     Failed(IngestError),
 }
@@ -101,6 +102,8 @@ struct FileState {
     accepted: u64,
     rejects: Vec<Reject>,
     ignored: Vec<String>,
+    /// Columns the kind does not know that rows named (JSON keys).
+    unknown: UnknownNames,
 }
 
 /// Ingests `inputs` (files or folders) into the data dir `writer` holds.
@@ -217,11 +220,13 @@ pub fn run(
                     file,
                     accepted,
                     rejects,
+                    unknown,
                 } => {
                     let st = &mut states[file];
                     st.done += 1;
                     st.accepted += accepted;
                     st.rejects.extend(rejects);
+                    st.unknown.merge(unknown);
                     file
                 }
             };
@@ -258,6 +263,8 @@ pub fn run(
                 }
             };
             committed += u64::from(new);
+            let unknown = std::mem::take(&mut st.unknown);
+            st.ignored.extend(unknown.shown(src.kind.spec()));
             // A copy of a source committed earlier in this run adds nothing.
             let report = if new {
                 FileReport {
@@ -314,11 +321,7 @@ pub fn run(
 }
 
 fn today(zone: Zone) -> Date {
-    let ms = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    Timestamp(ms).date(zone)
+    Timestamp::now().date(zone)
 }
 
 /// What the reader thread needs to decide records over several lines as the workers will.
@@ -550,11 +553,13 @@ fn plan_source(
     if let Some(meta) = parquet {
         let spec = src.kind.spec();
         let schema = meta.schema();
+        let found = ColumnMap::new(spec, schema.fields().iter().map(|f| f.name().as_str()));
         let has_required = spec
             .columns
             .iter()
-            .all(|c| !c.required || schema.index_of(c.name).is_ok());
-        if has_required {
+            .zip(&found.map)
+            .all(|(c, at)| !c.required || at.is_some());
+        if has_required && found.twice.is_none() {
             ignored = shown_unknown(spec, schema.fields().iter().map(|f| f.name().as_str()));
         }
         let groups = meta.metadata().row_groups();
@@ -721,12 +726,14 @@ fn run_job(
     }
     let accepted = b.accepted;
     let rejects = std::mem::take(&mut b.rejects);
+    let unknown = std::mem::take(&mut b.unknown);
     b.finish()?;
     drop(staging);
     Ok(Event::Chunk {
         file,
         accepted,
         rejects,
+        unknown,
     })
 }
 

@@ -14,8 +14,8 @@
 //!   physical lines, inside quoted fields too.
 //! - A line of nothing but ASCII whitespace is blank and skipped.
 //! - A field is unquoted (no `"` in it, no line break; a lone `\r` in an `\n` file is
-//!   malformed) or quoted: `"…"`, with `""` for a quote, line breaks allowed, and after the
-//!   closing quote only spaces or tabs before the next `,` or the line's end.
+//!   malformed) or quoted: `"…"`, with `""` for a quote, line breaks allowed, and before the
+//!   opening quote and after the closing one only spaces or tabs (not part of the field).
 //! - A record must have the header's number of fields.
 //! - A quoted field that spans lines must close within [`MAX_RECORD_BYTES`] of the record's
 //!   start, and must not hold as many commas as a whole record has separators: a stray quote
@@ -456,6 +456,15 @@ impl Grammar {
         let mut commas = 0;
         let mut p = start;
         loop {
+            // Spaces or tabs before an opening quote are not part of the field (as those
+            // after its closing quote are not).
+            let mut q = p;
+            while matches!(data.get(q), Some(b' ' | b'\t')) {
+                q += 1;
+            }
+            if data.get(q) == Some(&b'"') {
+                p = q;
+            }
             if data.get(p) == Some(&b'"') {
                 let first = p + 1;
                 let mut q = first;
@@ -864,6 +873,23 @@ mod tests {
                 (Found::Record, 4, 1),
             ]
         );
+    }
+
+    #[test]
+    fn spaces_around_a_quoted_field_are_not_part_of_it() {
+        // Regression: spaces after a closing quote were allowed but spaces before an opening
+        // one made the record "a quote inside an unquoted field".
+        let s = steps(lf(2), b"  \"a b\" ,\t\"c\"\n x \"y\",z\n \"p\nq\",r\n");
+        assert_eq!(
+            s,
+            [
+                (Found::Record, 2, 1, vec!["a b".into(), "c".into()]),
+                (Found::Bad(Malformed::QuoteInUnquoted), 3, 1, vec![]),
+                (Found::Record, 4, 2, vec!["p\nq".into(), "r".into()]),
+            ]
+        );
+        let h = header_line(b" \"a\" , \"b\"\n", true).unwrap();
+        assert_eq!(h.names, Some(vec![b"a".to_vec(), b"b".to_vec()]));
     }
 
     #[test]

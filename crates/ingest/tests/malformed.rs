@@ -363,6 +363,92 @@ fn json_lines_refuse_duplicate_keys_and_say_what_a_line_holds() {
     assert_eq!(stored_lines(&data, Kind::Checkins), [1, 5]);
 }
 
+#[test]
+fn a_column_named_twice_is_refused_and_names_match_alike_in_every_format() {
+    // Regression: a CSV header or a Parquet file naming a column twice kept the first and
+    // silently dropped the second's values; a JSON key differing in case or spaces from the
+    // column was ignored without a word (CSV headers match such names), and so were unknown
+    // keys.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // The second time_in holds the first row's time; which one is meant cannot be told.
+    let csv = format!(
+        "{CHECKINS},Time_In\n{P1},V1,,,{}\n{P2},V2,{},,\n",
+        t(8),
+        t(9)
+    );
+    let s = ingest(&data, &[write(dir.path(), "checkins.csv", csv)]);
+    let r = rejects(&s);
+    assert_eq!(spans(&r), [(2, 2), (3, 3)], "{r:?}");
+    assert!(r.iter().all(
+        |r| r.column == "time_in" && r.reason == "the header names this column more than once"
+    ));
+    assert_eq!(s.rows_accepted, 0);
+
+    let json = [
+        format!(
+            "{{\"person_id\":\"{P1}\",\"venue_id\":\"V1\",\"Venue_ID \":\"V2\",\"time_in\":\"{}\"}}",
+            t(8)
+        ),
+        format!(
+            "{{\"Person_ID\":\"{P1}\",\"VENUE_ID\":\"V3\",\" time_in\":\"{}\",\"remark\":1}}",
+            t(10)
+        ),
+    ]
+    .join("\n");
+    let s = ingest(&data, &[write(dir.path(), "checkins.jsonl", json)]);
+    let r = rejects(&s);
+    let got: Vec<(u64, &str, &str)> = r
+        .iter()
+        .map(|r| (r.line, r.column.as_str(), r.reason.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [(1, "venue_id", "key venue_id appears more than once")]
+    );
+    assert_eq!(s.rows_accepted, 1);
+    assert_eq!(s.sources[0].ignored_columns, ["remark"]);
+
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("person_id", DataType::Utf8, true),
+        Field::new("venue_id", DataType::Utf8, true),
+        Field::new("time_in", DataType::Utf8, true),
+        Field::new("VENUE_ID", DataType::Utf8, true),
+    ]));
+    let col = |v: &[&str]| Arc::new(StringArray::from(v.to_vec())) as ArrayRef;
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            col(&[P1, P2]),
+            col(&["", ""]),
+            col(&[&t(8), &t(9)]),
+            col(&["V7", "V8"]),
+        ],
+    )
+    .unwrap();
+    let twice = dir.path().join("checkins-twice.parquet");
+    write_parquet(&twice, &[batch], 10);
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("Person_ID", DataType::Utf8, true),
+        Field::new("Venue_Id", DataType::Utf8, true),
+        Field::new("TIME_IN", DataType::Utf8, true),
+    ]));
+    let batch =
+        RecordBatch::try_new(schema, vec![col(&[P2]), col(&["V9"]), col(&[&t(11)])]).unwrap();
+    let cased = dir.path().join("checkins-cased.parquet");
+    write_parquet(&cased, &[batch], 10);
+    let s = ingest(&data, &[twice, cased]);
+    let r = rejects(&s);
+    assert_eq!(spans(&r), [(1, 2)], "{r:?}");
+    assert_eq!(
+        (r[0].column.as_str(), r[0].reason.as_str()),
+        ("venue_id", "the file has this column more than once")
+    );
+    assert_eq!((s.rows_accepted, s.rows_rejected), (1, 2));
+    // Stored: the JSON line's row and the cased Parquet row, nothing from the files above.
+    assert_eq!(stored_lines(&data, Kind::Checkins), [1, 2]);
+}
+
 fn persons_schema(name: DataType, birth: DataType) -> Arc<Schema> {
     Arc::new(Schema::new(vec![
         Field::new("person_id", DataType::Utf8, true),
