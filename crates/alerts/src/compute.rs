@@ -3,9 +3,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use inflow::{InflowLevel, InflowQuery, OriginRisk, Period, RiskOf, Stay, daily_inflow};
-use model::{Date, Region, Timestamp, Zone};
+use model::{ArrivalKind, Date, Region, Timestamp, Zone};
 use query::Query;
-use trace::{ArrivalKind, Index, Tracer, Via};
+use trace::{Index, Tracer, Via};
 
 use crate::alert::alert_id;
 use crate::trail::public_trail;

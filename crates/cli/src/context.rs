@@ -116,7 +116,7 @@ pub fn warn_default_as_of(store: &Store, given: Option<&str>) {
     if given.is_some() {
         return;
     }
-    if let Some((today, newest)) = stale(store, model::Timestamp(engine::now_ms())) {
+    if let Some((today, newest)) = stale(store, model::Timestamp::now()) {
         eprintln!(
             "warning: no --as-of given, so this answers for today ({today}), but the newest record in {} is from {newest}; pass --as-of {newest} (or another day) to answer for the data's own time",
             store.root().display()
@@ -178,7 +178,7 @@ fn entry(
 ) -> privacy::AuditEntry {
     let account = engine::Account::local();
     privacy::AuditEntry {
-        at_ms: engine::now_ms(),
+        at_ms: model::Timestamp::now().millis(),
         actor: account.name,
         role: account.role.as_str().into(),
         purpose: purpose.as_str().into(),

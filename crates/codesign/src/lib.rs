@@ -23,9 +23,9 @@ pub mod trust;
 mod verify;
 
 pub use fy1::{Claims, IssuerKey, MAX_TTL_SECS};
+pub use issuer::{Generation, Issuer};
 /// The color a code carries: the one defined in `model`, which the rules give.
 pub use model::Color;
-pub use issuer::{Generation, Issuer};
 pub use revocation::RevocationList;
 pub use transport::Kind;
 pub use trust::{PublicKey, TrustEntry, TrustList, TrustedKey, kid_of};
@@ -169,14 +169,6 @@ impl CodesignError {
             reason: reason.to_string(),
         }
     }
-}
-
-/// Seconds since the Unix epoch, now.
-pub fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 /// `secs` as an RFC 3339 UTC time (`2020-02-01T00:00:00Z`).

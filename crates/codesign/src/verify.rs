@@ -384,8 +384,8 @@ fn check_fangyi_time(c: &Claims, at: i64) -> Result<(), VerifyError> {
 mod tests {
     use super::*;
     use crate::fy1::IssuerKey;
-    use model::Color;
     use crate::transport;
+    use model::Color;
 
     const T0: i64 = 1_580_515_200; // 2020-02-01T00:00:00Z
 

@@ -4,19 +4,23 @@
 //!
 //! Each of the three tables is read once for the whole period, concurrently and only where its
 //! statistics overlap the period (one query per table: planning a query per day cost more than
-//! the scan). Rows become compact arrival records (32 bytes; moves within an area are dropped
+//! the scan), its batches read by `store::arrivals` (the one reader of what an arrival is, with
+//! both ends) and each arrival kept or not by §7's rule (`model::arrival::enters`). Arrivals
+//! become compact records (32 bytes; moves within an area are dropped
 //! as they stream), bucketed by day; each day's records are then reduced by one sort. At the
 //! community level the persons' stays are read once for the whole period.
 
 use std::collections::{HashMap, HashSet};
 
 use futures_util::future::try_join3;
-use model::{Date, Level, Mode, Region, Timestamp, Zone};
+use model::arrival::enters;
+use model::{Arrival, Date, Kind, Level, Region, Zone};
 use query::Query;
+use store::arrivals::{Ends, read_arrivals};
 
 use crate::InflowError;
 use crate::period::Period;
-use crate::scan::{Columns, date, for_each_batch, instant};
+use crate::scan::{Params, date, for_each_batch, instant};
 use crate::stay::stays;
 
 /// The area arrivals are counted into.
@@ -103,18 +107,6 @@ impl OriginRisk {
 /// The kinds an inflow row counts, in the contract's `by_kind` order.
 pub const INFLOW_KINDS: [&str; 6] = ["rail", "flight", "coach", "ship", "road", "registration"];
 
-const ROAD: u8 = 4;
-const REGISTRATION: u8 = 5;
-
-fn mode_kind(m: Mode) -> u8 {
-    match m {
-        Mode::Rail => 0,
-        Mode::Flight => 1,
-        Mode::Coach => 2,
-        Mode::Ship => 3,
-    }
-}
-
 /// Persons arriving from one origin prefecture.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OriginCount {
@@ -176,6 +168,7 @@ struct Record {
     /// Index into the community names (0: none), filled at the community level.
     community: u32,
     person: i64,
+    /// The arrival's kind by its number (`ArrivalKind::index`), the position in `by_kind`.
     kind: u8,
     /// The origin rolled up to its prefecture; 0 when the record names none.
     origin: u32,
@@ -244,47 +237,36 @@ impl Lookups<'_> {
             .or_insert_with(|| r.at_level(level).code())
     }
 
-    /// Files the arrival on `day` into `to` from `from` (`None`: the record names no origin),
-    /// unless the day is outside the period or the destination area covers the origin (a move
-    /// within the area).
-    fn add(&mut self, day: Date, person: i64, kind: u8, to: &str, from: Option<&str>) {
-        if !self.period.contains(day) {
+    /// Files an arrival on its day, unless the day is outside the period or it is no arrival
+    /// into an area at the level (see [`Lookups::record`]).
+    fn add(&mut self, a: &Arrival) {
+        if !self.period.contains(a.date) {
             return;
         }
-        if let Some(r) = self.record(day, person, kind, to, from) {
-            self.days[(day.days() - self.period.first().days()) as usize].push(r);
+        if let Some(r) = self.record(a) {
+            self.days[(a.date.days() - self.period.first().days()) as usize].push(r);
         }
     }
 
-    /// The record for an arrival into `to` from `from` on `day`, or `None` when the
-    /// destination area covers the origin.
-    fn record(
-        &mut self,
-        day: Date,
-        person: i64,
-        kind: u8,
-        to: &str,
-        from: Option<&str>,
-    ) -> Option<Record> {
-        // Stored regions were validated at ingest; an unreadable one says nothing.
-        let to = to.parse::<Region>().ok()?;
-        let dest = Region::new(self.roll(to, self.level))?;
-        let from = match from {
-            Some(s) if !s.is_empty() => Some(s.parse::<Region>().ok()?),
-            _ => None,
-        };
-        if from.is_some_and(|f| dest.covers(f)) {
+    /// The record of an arrival into its destination's area at the level, or `None` when inflow
+    /// does not count its kind, it names no destination, or that area covers its origin.
+    fn record(&mut self, a: &Arrival) -> Option<Record> {
+        if !a.kind.counts_as_inflow() {
             return None;
         }
-        let (origin, risk) = match from {
-            Some(f) => (self.roll(f, Level::Prefecture), self.risk(f, day)),
+        let dest = Region::new(self.roll(a.to?, self.level))?;
+        if !enters(dest, a.from) {
+            return None;
+        }
+        let (origin, risk) = match a.from {
+            Some(f) => (self.roll(f, Level::Prefecture), self.risk(f, a.date)),
             None => (0, OriginRisk::None as u8),
         };
         Some(Record {
             region: dest.code(),
             community: 0,
-            person,
-            kind,
+            person: a.person,
+            kind: a.kind.index() as u8,
             origin,
             risk,
         })
@@ -310,82 +292,42 @@ async fn period_records(
         days: vec![Vec::new(); period.days() as usize],
     };
     let instants = || vec![("start", instant(start, zone)), ("end", instant(end, zone))];
-    // Arrivals are told from moves in the loops below, on the text as the scan hands it over:
-    // measured faster than filtering in the scan with the `arrives` SQL function, whose
-    // arguments DataFusion copies out of their string views first.
-    let travel = async {
-        let sql = "SELECT person_id, arrive_time, mode, from_region, to_region FROM travel \
-                   WHERE arrive_time >= $start AND arrive_time < $end";
+    // Each scan filters only by date; the reader's arrivals are filtered in Rust, on the text as
+    // the scan hands it over: measured faster than filtering in the scan with the `arrives` SQL
+    // function, whose arguments DataFusion copies out of their string views first.
+    let scan = |kind: Kind, sql: &'static str, params: Params| {
         let mut l = lookups();
-        for_each_batch(query, "travel", sql, instants(), |b| {
-            let c = Columns {
-                table: "travel",
-                batch: b,
-            };
-            let (person, at, mode) = (c.ints(0)?, c.instants(1)?, c.text(2)?);
-            let (from, to) = (c.text(3)?, c.text(4)?);
-            for i in 0..b.num_rows() {
-                let Some(kind) = Mode::parse(mode.value(i)).map(mode_kind) else {
-                    continue;
-                };
-                let day = Timestamp(at.value(i)).date(zone);
-                l.add(day, person.value(i), kind, to.value(i), Some(from.value(i)));
-            }
-            Ok(())
-        })
-        .await?;
-        Ok(l.days)
+        async move {
+            let table = kind.name();
+            for_each_batch(query, table, sql, params, |b| {
+                read_arrivals(kind, b, zone, Ends::FromAndTo, |a| l.add(&a)).map_err(|e| {
+                    InflowError::Query {
+                        table,
+                        message: e.to_string(),
+                    }
+                })
+            })
+            .await?;
+            Ok::<_, InflowError>(l.days)
+        }
     };
-    let road = async {
-        let sql = "SELECT person_id, time, region, origin_region FROM checkpoint \
-                   WHERE time >= $start AND time < $end";
-        let mut l = lookups();
-        for_each_batch(query, "checkpoint", sql, instants(), |b| {
-            let c = Columns {
-                table: "checkpoint",
-                batch: b,
-            };
-            let (person, time, at, from) = (c.ints(0)?, c.instants(1)?, c.text(2)?, c.text(3)?);
-            for i in 0..b.num_rows() {
-                let from = from.is_valid(i).then(|| from.value(i));
-                let day = Timestamp(time.value(i)).date(zone);
-                l.add(day, person.value(i), ROAD, at.value(i), from);
-            }
-            Ok(())
-        })
-        .await?;
-        Ok(l.days)
-    };
-    let registrations = async {
-        let sql = "SELECT person_id, arrival_date, stay_region, from_region FROM registrations \
-                   WHERE arrival_date >= $first AND arrival_date <= $last \
-                   AND stay_region IS NOT NULL";
-        let params = vec![
-            ("first", date(period.first())),
-            ("last", date(period.last())),
-        ];
-        let mut l = lookups();
-        for_each_batch(query, "registrations", sql, params, |b| {
-            let c = Columns {
-                table: "registrations",
-                batch: b,
-            };
-            let (person, day, stay, from) = (c.ints(0)?, c.dates(1)?, c.text(2)?, c.text(3)?);
-            for i in 0..b.num_rows() {
-                l.add(
-                    Date(day.value(i)),
-                    person.value(i),
-                    REGISTRATION,
-                    stay.value(i),
-                    Some(from.value(i)),
-                );
-            }
-            Ok(())
-        })
-        .await?;
-        Ok(l.days)
-    };
-    let (mut all, road, registrations) = try_join3(travel, road, registrations).await?;
+    let travel = "SELECT person_id, arrive_time, mode, from_region, to_region FROM travel \
+                  WHERE arrive_time >= $start AND arrive_time < $end";
+    let road = "SELECT person_id, time, region, origin_region FROM checkpoint \
+                WHERE time >= $start AND time < $end";
+    let registrations = "SELECT person_id, arrival_date, stay_region, from_region \
+                         FROM registrations WHERE arrival_date >= $first AND arrival_date <= $last \
+                         AND stay_region IS NOT NULL";
+    let dates = vec![
+        ("first", date(period.first())),
+        ("last", date(period.last())),
+    ];
+    let (mut all, road, registrations) = try_join3(
+        scan(Kind::Travel, travel, instants()),
+        scan(Kind::Checkpoint, road, instants()),
+        scan(Kind::Registrations, registrations, dates),
+    )
+    .await?;
     for (day, (r, g)) in all.iter_mut().zip(road.into_iter().zip(registrations)) {
         day.extend(r);
         day.extend(g);
@@ -499,6 +441,8 @@ fn aggregate(
 
 #[cfg(test)]
 mod tests {
+    use model::ArrivalKind;
+
     use super::*;
 
     fn rec(region: u32, person: i64, kind: u8, origin: u32, risk: u8) -> Record {
@@ -600,6 +544,18 @@ mod tests {
         assert_eq!(row(0).share_millis(0), 0);
     }
 
+    /// An arrival on `day()` into `to` from `from` (empty: none), as the reader gives it.
+    fn arrival(kind: ArrivalKind, to: &str, from: &str) -> Arrival {
+        Arrival {
+            person: 1,
+            date: day(),
+            time: day().start(Zone::CST),
+            kind,
+            from: (!from.is_empty()).then(|| from.parse().unwrap()),
+            to: Some(to.parse().unwrap()),
+        }
+    }
+
     #[test]
     fn a_move_within_the_area_is_not_an_arrival() {
         let risk = |_: Region, _: Date| OriginRisk::None;
@@ -611,20 +567,27 @@ mod tests {
             rolled: HashMap::new(),
             days: vec![Vec::new()],
         };
+        let rail = ArrivalKind::Rail;
         // 420111 → 420106: within Wuhan.
-        assert_eq!(l.record(day(), 1, 0, "420106", Some("420111")), None);
+        assert_eq!(l.record(&arrival(rail, "420106", "420111")), None);
         l.level = Level::County;
-        let r = l.record(day(), 1, 0, "420106", Some("420111")).unwrap();
+        let r = l.record(&arrival(rail, "420106", "420111")).unwrap();
         assert_eq!((r.region, r.origin), (420106, 420100));
         // A checkpoint pass with no origin is an arrival, with no origin.
-        let r = l.record(day(), 1, ROAD, "330302", None).unwrap();
-        assert_eq!((r.region, r.origin, r.risk), (330302, 0, 0));
-        let r = l.record(day(), 1, ROAD, "330302", Some("")).unwrap();
-        assert_eq!(r.origin, 0);
+        let r = l.record(&arrival(ArrivalKind::Road, "330302", "")).unwrap();
+        assert_eq!((r.region, r.origin, r.risk, r.kind), (330302, 0, 0, 4));
         // A county not in the table rolls up by its digits.
         l.level = Level::Prefecture;
-        let r = l.record(day(), 1, 0, "330399", Some("429004")).unwrap();
+        let r = l.record(&arrival(rail, "330399", "429004")).unwrap();
         assert_eq!((r.region, r.origin), (330300, 429000));
+        // A self-reported visit is not inflow, nor is a record naming no destination.
+        let visit = arrival(ArrivalKind::SelfReport, "330302", "420100");
+        assert_eq!(l.record(&visit), None);
+        let nowhere = Arrival {
+            to: None,
+            ..arrival(ArrivalKind::Registration, "330302", "420100")
+        };
+        assert_eq!(l.record(&nowhere), None);
     }
 
     #[test]

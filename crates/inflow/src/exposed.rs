@@ -4,11 +4,11 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use model::{Date, Region, Zone};
+use model::{ArrivalKind, Date, Region, Zone};
 use query::Query;
 
 use crate::InflowError;
-use crate::arrival::{ArrivalKind, arrivals_from};
+use crate::arrival::arrivals_from;
 use crate::period::Period;
 use crate::stay::{Stay, stays};
 
@@ -53,7 +53,7 @@ pub async fn exposed(
         e.first = e.first.min(a.date);
         e.last = e.last.max(a.date);
         e.kinds[a.kind.index()] = true;
-        e.origins.insert(a.origin);
+        e.origins.extend(a.from);
     }
     let who: HashSet<i64> = acc.keys().copied().collect();
     let mut stays = stays(query, &who).await?;

@@ -57,12 +57,14 @@ mod scan;
 mod stay;
 mod venue;
 
-pub use arrival::{Arrival, ArrivalKind, arrivals_from};
+pub use arrival::arrivals_from;
 pub use daily::{
     INFLOW_KINDS, InflowLevel, InflowQuery, InflowRow, OriginCount, OriginRisk, RiskOf,
     daily_inflow,
 };
 pub use exposed::{CommunityCount, ExposedPerson, StayCount, by_stay, exposed};
+/// How a person arrived: the one kind `model` defines, which exposed rows list.
+pub use model::ArrivalKind;
 pub use period::Period;
 pub use roads::{Counted, RoadRow, road_flows};
 pub use stay::{Stay, StaySource, stays};

@@ -61,28 +61,6 @@ pub(crate) async fn for_each_batch(
     Ok(())
 }
 
-/// A text column of a batch, read in place.
-pub(crate) enum Text {
-    View(arrow::array::StringViewArray),
-    Plain(StringArray),
-}
-
-impl Text {
-    pub fn value(&self, i: usize) -> &str {
-        match self {
-            Text::View(a) => a.value(i),
-            Text::Plain(a) => a.value(i),
-        }
-    }
-
-    pub fn is_valid(&self, i: usize) -> bool {
-        match self {
-            Text::View(a) => a.is_valid(i),
-            Text::Plain(a) => a.is_valid(i),
-        }
-    }
-}
-
 /// Typed access to the columns of one result batch, naming the table in errors.
 pub(crate) struct Columns<'a> {
     pub table: &'static str,
@@ -136,17 +114,6 @@ impl Columns<'_> {
             }
             _ => Err(self.unexpected(i, "Timestamp(ms)")),
         }
-    }
-
-    /// Text without copying it: `Utf8View` (what DataFusion reads Parquet strings as) or
-    /// `Utf8` as they come; anything else converted to `Utf8`.
-    pub fn text(&self, i: usize) -> Result<Text, InflowError> {
-        let c = self.column(i)?;
-        Ok(match c.data_type() {
-            DataType::Utf8View => Text::View(c.as_string_view().clone()),
-            DataType::Utf8 => Text::Plain(c.as_string::<i32>().clone()),
-            _ => Text::Plain(self.strings(i)?),
-        })
     }
 
     /// Text, as `Utf8` (a view or large string column is converted).

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use common::*;
 
 use fangyi_inflow::{ArrivalKind, ExposedPerson, Period, StaySource, by_stay, exposed};
-use model::{Date, Mode, Region, Zone};
+use model::{Date, Region, Zone};
 use query::Query;
 use store::Store;
 
@@ -319,7 +319,7 @@ async fn a_store_in_another_zone_counts_its_own_days() {
             .all(|r| r.kinds.iter().all(|k| ArrivalKind::ALL.contains(k))),
         "kinds are the contract's"
     );
-    assert_eq!(m[&'B'].kinds, [ArrivalKind::Travel(Mode::Flight)]);
+    assert_eq!(m[&'B'].kinds, [ArrivalKind::Flight]);
 }
 
 #[tokio::test]

@@ -124,17 +124,6 @@ impl PersonId {
         out[17] = self.check_char();
         out
     }
-
-    /// The id as shown to someone not allowed to see it (contract §5): the six region digits,
-    /// eight stars, the last four characters — `420106********1234`.
-    pub fn masked(self) -> String {
-        let b = self.to_bytes();
-        let mut s = String::with_capacity(18);
-        s.push_str(std::str::from_utf8(&b[..6]).expect("ascii"));
-        s.push_str("********");
-        s.push_str(std::str::from_utf8(&b[14..]).expect("ascii"));
-        s
-    }
 }
 
 impl fmt::Display for PersonId {
@@ -259,7 +248,6 @@ mod tests {
         let m = PersonId::parse(b"440524188001010014").unwrap();
         assert!(m.is_male());
         assert_eq!(m.birth_date().unwrap().to_string(), "1880-01-01");
-        assert_eq!(id.masked(), "110105********002X");
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub mod scope;
 pub mod sql;
 
 pub use audit::{AuditEntry, ChainBreak, ChainChecker, GENESIS, chain_hash};
-pub use mask::{mask_id, mask_ids, mask_name, mask_personal, mask_phone};
+pub use mask::{mask_id, mask_ids, mask_name, mask_person_id, mask_personal, mask_phone};
 pub use policy::{
     Action, Denied, Disclosure, Purpose, Role, authorize, disclosure, purposes, sees_travel,
 };

@@ -1,5 +1,7 @@
 //! Masking of identities as contract §5 shows them: names `张*`, phones `138****5678`, ID
-//! numbers `420106********1234`.
+//! numbers `420106********1234`. The one place masking is written: `model` only formats an id.
+
+use model::PersonId;
 
 /// An ID number with its 8 middle characters (the birth date) hidden: the first six (the
 /// region of registration) and the last four stay. Anything shorter than 10 characters is
@@ -14,6 +16,12 @@ pub fn mask_id(id: &str) -> String {
     out.push_str(&"*".repeat(n - 10));
     out.extend(&chars[n - 4..]);
     out
+}
+
+/// A person's ID number as shown to someone not allowed to see it (contract §5): [`mask_id`]
+/// of its 18 characters, `420106********1234`.
+pub fn mask_person_id(id: PersonId) -> String {
+    mask_id(std::str::from_utf8(&id.to_bytes()).expect("ASCII"))
 }
 
 /// A name with every character after the first hidden: `张三` → `张*`, `欧阳娜娜` → `欧***`,
@@ -107,6 +115,8 @@ mod tests {
         assert_eq!(mask_name("张三"), "张*");
         assert_eq!(mask_phone("13812345678"), "138****5678");
         assert_eq!(mask_id("420106199001011234"), "420106********1234");
+        let id: PersonId = "11010519491231002X".parse().unwrap();
+        assert_eq!(mask_person_id(id), "110105********002X");
     }
 
     #[test]

@@ -76,7 +76,9 @@ pub fn run(g: &Globals, a: AlertsArgs) -> anyhow::Result<()> {
             .collect();
         let records: Vec<_> = found.iter().map(engine::alerts_api::record).collect();
         let ops = Ops::open_for(g.data(), g.db.as_deref()).await?;
-        let states = ops.sync_alerts(&records, engine::now_ms()).await?;
+        let states = ops
+            .sync_alerts(&records, model::Timestamp::now().millis())
+            .await?;
         ops.close().await;
         Ok::<_, anyhow::Error>((found, states))
     })?;

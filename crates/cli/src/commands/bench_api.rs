@@ -144,7 +144,7 @@ pub fn run(g: &Globals, a: BenchApiArgs) -> anyhow::Result<()> {
         )
         .await?;
         engine.warm().await?;
-        let now = codesign::now_secs();
+        let now = model::Timestamp::now().secs();
         engine
             .ops()
             .add_user(

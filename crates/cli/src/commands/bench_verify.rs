@@ -19,7 +19,7 @@ pub fn run(a: BenchVerifyArgs) -> anyhow::Result<()> {
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let key = IssuerKey::random();
-    let now = codesign::now_secs();
+    let now = model::Timestamp::now().secs();
     let colors = [
         Color::Green,
         Color::Green,
@@ -151,7 +151,7 @@ fn bench_dcc(dir: &Path, repeat: usize) -> anyhow::Result<()> {
         let at = v["TESTCTX"]["VALIDATIONCLOCK"]
             .as_str()
             .and_then(|t| model::Timestamp::parse_rfc3339(t.as_bytes()).ok())
-            .map_or(codesign::now_secs(), |t| t.millis() / 1000);
+            .map_or(model::Timestamp::now().secs(), |t| t.millis() / 1000);
         cases.push((
             Verifier::new(trust, RevocationList::default()),
             prefix.to_string(),

@@ -76,7 +76,7 @@ fn masked(keys: &Keys) -> impl Fn(i64) -> String + '_ {
     |p| {
         keys.pseudonyms
             .reveal(p)
-            .map_or_else(|| format!("#{p}"), PersonId::masked)
+            .map_or_else(|| format!("#{p}"), privacy::mask_person_id)
     }
 }
 
@@ -148,7 +148,11 @@ pub fn run(g: &Globals, a: CodeArgs) -> anyhow::Result<()> {
         &keys,
         privacy::Action::PersonCode,
         privacy::Purpose::HealthCode,
-        format!("fangyi code {} --as-of {}", e.id.masked(), e.code.as_of),
+        format!(
+            "fangyi code {} --as-of {}",
+            privacy::mask_person_id(e.id),
+            e.code.as_of
+        ),
         vec![keys.pseudonyms.pseudonym(e.id)],
         1,
     )?;

@@ -293,9 +293,7 @@ fn demo_accounts(
     }
     crate::commands::runtime()?.block_on(async {
         let ops = ops::Ops::open_for(demo.data(), None).await?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
+        let now = model::Timestamp::now().secs();
         let mut out = Vec::new();
         for (name, role, region, community, what) in wanted {
             ops.add_user(
@@ -364,7 +362,7 @@ fn signed_code_step(
     println!(
         "  {} code of {} as of {}, signed by kid {}; {} characters:\n  {}",
         issued.claims.color.as_str(),
-        id.masked(),
+        privacy::mask_person_id(*id),
         issued.claims.as_of,
         issued.kid,
         issued.payload.len(),
@@ -377,7 +375,7 @@ fn signed_code_step(
     let text = codesign::qr::from_png(&std::fs::read(&png)?)?;
     let trust = codesign::TrustList::from_entries(&codesign::issuer::read_trust(demo.data())?)?;
     let verifier = codesign::Verifier::new(trust, codesign::RevocationList::default());
-    let outcome = verifier.verify(&text, codesign::now_secs());
+    let outcome = verifier.verify(&text, model::Timestamp::now().secs());
     println!(
         "  {} read back from {} and verified offline against the trust list: {}",
         if outcome.valid() { "ok  " } else { "FAIL" },

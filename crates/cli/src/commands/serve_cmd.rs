@@ -24,7 +24,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn now() -> i64 {
-    codesign::now_secs()
+    model::Timestamp::now().secs()
 }
 
 async fn ops(g: &Globals) -> anyhow::Result<Ops> {

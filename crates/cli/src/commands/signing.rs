@@ -11,9 +11,9 @@ use codesign::issuer::{self, Issuer};
 use codesign::trust::{self, TrustEntry};
 use codesign::{
     Claims, IssuerKey, MAX_TTL_SECS, Outcome, RevocationList, TrustList, Verifier, b64, hex,
-    now_secs, rfc3339,
+    rfc3339,
 };
-use model::PersonId;
+use model::{PersonId, Timestamp};
 use ops::Ops;
 
 use crate::cli::{
@@ -85,7 +85,7 @@ pub fn init_issuer(g: &Globals, region: &str) -> anyhow::Result<IssuerKey> {
     }
     let keys = g.keys()?;
     let key = IssuerKey::from_seed(&keys.issuer_seed(1));
-    let issuer = Issuer::new(&region, &key, now_secs());
+    let issuer = Issuer::new(&region, &key, Timestamp::now().secs());
     issuer.save(g.data())?;
     issuer.sync_trust(g.data())?;
     Ok(key)
@@ -110,7 +110,7 @@ fn keys_rotate(g: &Globals) -> anyhow::Result<()> {
     let (old, keys) = signing_key(g, &issuer)?;
     let generation = issuer.current().generation + 1;
     let next = IssuerKey::from_seed(&keys.issuer_seed(generation));
-    let now = now_secs();
+    let now = Timestamp::now().secs();
     issuer.rotate(&next, now);
     issuer.save(g.data())?;
     issuer.sync_trust(g.data())?;
@@ -247,7 +247,7 @@ fn keys_list(g: &Globals, a: KeysListArgs) -> anyhow::Result<()> {
 fn export_revocations(g: &Globals, a: KeysExportArgs) -> anyhow::Result<()> {
     let db = g.db.clone();
     let data = g.data().to_path_buf();
-    let now = now_secs();
+    let now = Timestamp::now().secs();
     let revoked = if db.is_some() || Ops::path(&data).exists() {
         block_on(async {
             let ops = Ops::open_for(&data, db.as_deref()).await?;
@@ -298,12 +298,12 @@ pub fn issue_code(
         )));
     }
     let (code, id) = (e.code, e.id);
-    let signed = engine::signing::sign_code(&keys, &issuer, &code, id, ttl, now_secs()).map_err(
-        |e| match e {
-            engine::EngineError::BadRequest(m) => usage(m.replace("ttl", "--ttl")),
-            e => e.into(),
-        },
-    )?;
+    let signed =
+        engine::signing::sign_code(&keys, &issuer, &code, id, ttl, Timestamp::now().secs())
+            .map_err(|e| match e {
+                engine::EngineError::BadRequest(m) => usage(m.replace("ttl", "--ttl")),
+                e => e.into(),
+            })?;
     let db = g.db.clone();
     let data = g.data().to_path_buf();
     let record = signed.record.clone();
@@ -343,7 +343,7 @@ pub fn issue(g: &Globals, a: CodeIssueArgs) -> anyhow::Result<()> {
         &keys,
         privacy::Action::IssueCode,
         privacy::Purpose::HealthCode,
-        format!("fangyi code issue {}", id.masked()),
+        format!("fangyi code issue {}", privacy::mask_person_id(id)),
         vec![keys.pseudonyms.pseudonym(id)],
         1,
     )?;
@@ -387,7 +387,7 @@ pub fn issue(g: &Globals, a: CodeIssueArgs) -> anyhow::Result<()> {
 pub fn revoke(g: &Globals, a: CodeRevokeArgs) -> anyhow::Result<()> {
     let db = g.db.clone();
     let data = g.data().to_path_buf();
-    let now = now_secs();
+    let now = Timestamp::now().secs();
     if let Some(code) = &a.code {
         let cti = codesign::unhex(code)
             .and_then(|b| <[u8; 16]>::try_from(b).ok())
@@ -419,7 +419,7 @@ pub fn revoke(g: &Globals, a: CodeRevokeArgs) -> anyhow::Result<()> {
             &keys,
             privacy::Action::RevokeCode,
             privacy::Purpose::HealthCode,
-            format!("fangyi code revoke {}", id.masked()),
+            format!("fangyi code revoke {}", privacy::mask_person_id(id)),
             vec![keys.pseudonyms.pseudonym(id)],
             1,
         )?;
@@ -478,7 +478,7 @@ pub fn verify(g: &Globals, a: VerifyArgs) -> anyhow::Result<()> {
             if db.is_some() || Ops::path(&data).exists() {
                 let rows = block_on(async {
                     let ops = Ops::open_for(&data, db.as_deref()).await?;
-                    let r = ops.revocations(at.min(now_secs())).await;
+                    let r = ops.revocations(at.min(Timestamp::now().secs())).await;
                     ops.close().await;
                     r
                 })??;

@@ -21,11 +21,7 @@ use privacy::{Action, Purpose};
 /// absent, now.
 pub fn parse_as_of(s: Option<&str>, zone: Zone) -> anyhow::Result<i64> {
     let Some(s) = s else {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        return Ok(now);
+        return Ok(Timestamp::now().millis());
     };
     let s = s.trim();
     if let Ok(d) = Date::parse(s.as_bytes()) {

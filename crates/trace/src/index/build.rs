@@ -14,13 +14,14 @@ use arrow::array::{
     TimestampMillisecondArray,
 };
 use arrow::datatypes::{Date32Type, Float64Type, Int64Type, TimestampMillisecondType};
-use model::{Diagnosis, Kind, Timestamp, Zone};
+use model::{Diagnosis, Kind, Zone};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rayon::prelude::*;
+use store::arrivals::{ARRIVAL_KINDS, Ends, arrival_columns, read_arrivals};
 
 use super::segment::SegmentWriter;
-use super::{ArrivalKind, FEVER_FLOOR_C, GroupKey, NO_LABEL, NO_ONSET, NO_ROW, lab_flags};
+use super::{FEVER_FLOOR_C, GroupKey, NO_LABEL, NO_ONSET, NO_ROW, lab_flags};
 use crate::rules::{seat_row, stay_end};
 use crate::{TraceError, Via};
 
@@ -56,7 +57,7 @@ struct RawLab {
     onset: i32,
 }
 
-/// An arrival from a region (contract §4), for health codes.
+/// An arrival from a region (contract §4, as `store::arrivals` reads it), for health codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct RawArrival {
     person: i64,
@@ -152,11 +153,6 @@ fn floats<'a>(b: &'a RecordBatch, p: &Path, n: &str) -> Result<&'a Float64Array,
         .ok_or_else(|| corrupt(p, format!("column {n} is not a number")))
 }
 
-/// A stored region code as a number (ingest checked it is six digits).
-fn region_code(a: &StringArray, i: usize) -> Option<u32> {
-    opt_str(a, i).and_then(|s| s.parse().ok())
-}
-
 fn ints<'a>(b: &'a RecordBatch, p: &Path, n: &str) -> Result<&'a Int64Array, TraceError> {
     column(b, p, n)?
         .as_primitive_opt::<Int64Type>()
@@ -167,7 +163,8 @@ fn opt_str(a: &StringArray, i: usize) -> Option<&str> {
     (a.is_valid(i) && !a.value(i).is_empty()).then(|| a.value(i))
 }
 
-/// The columns each kind contributes.
+/// The columns each kind contributes to events, lab results and fevers (its arrivals' are
+/// `store::arrivals`'s).
 fn columns_of(kind: Kind) -> &'static [&'static str] {
     match kind {
         Kind::Travel => &[
@@ -179,17 +176,9 @@ fn columns_of(kind: Kind) -> &'static [&'static str] {
             "seat",
             "depart_time",
             "arrive_time",
-            "from_region",
         ],
-        Kind::Checkpoint => &[
-            "pass_id",
-            "person_id",
-            "checkpoint_id",
-            "time",
-            "origin_region",
-        ],
-        Kind::Registrations => &["person_id", "arrival_date", "from_region"],
-        Kind::SelfReports => &["person_id", "time", "temperature_c", "visited_regions"],
+        Kind::Checkpoint => &["pass_id", "person_id", "checkpoint_id", "time"],
+        Kind::SelfReports => &["person_id", "time", "temperature_c"],
         Kind::Checkins => &["person_id", "venue_id", "time_in", "time_out"],
         Kind::Persons => &["person_id", "household_id"],
         Kind::LabResults => &[
@@ -215,8 +204,10 @@ impl Partial {
     ) -> Result<(), TraceError> {
         let f = File::open(path).map_err(TraceError::io(path))?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| corrupt(path, e))?;
-        let mask =
-            ProjectionMask::columns(builder.parquet_schema(), columns_of(kind).iter().copied());
+        let wanted = columns_of(kind)
+            .iter()
+            .chain(arrival_columns(kind, Ends::From));
+        let mask = ProjectionMask::columns(builder.parquet_schema(), wanted.copied());
         let reader = builder
             .with_projection(mask)
             .with_batch_size(64 * 1024)
@@ -225,14 +216,16 @@ impl Partial {
         for batch in reader {
             let batch = batch.map_err(|e| corrupt(path, e))?;
             match kind {
-                Kind::Travel => self.travel(&batch, path, zone)?,
-                Kind::Checkpoint => self.checkpoint(&batch, path, zone)?,
-                Kind::Registrations => self.registrations(&batch, path, zone)?,
-                Kind::SelfReports => self.self_reports(&batch, path, zone)?,
+                Kind::Travel => self.travel(&batch, path)?,
+                Kind::Checkpoint => self.checkpoint(&batch, path)?,
+                Kind::SelfReports => self.self_reports(&batch, path)?,
                 Kind::Checkins => self.checkins(&batch, path)?,
                 Kind::Persons => self.persons(&batch, path)?,
                 Kind::LabResults => self.lab_results(&batch, path)?,
                 _ => {}
+            }
+            if ARRIVAL_KINDS.contains(&kind) {
+                self.arrivals(kind, &batch, path, zone)?;
             }
             self.rows += batch.num_rows() as u64;
             progress.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
@@ -244,26 +237,29 @@ impl Partial {
         s.map_or(NO_LABEL, |s| self.labels.id(s.as_bytes()))
     }
 
-    fn arrival(
+    /// The arrivals from a region the rows state (those naming an origin).
+    fn arrivals(
         &mut self,
-        person: i64,
-        date: i32,
-        time: i64,
-        origin: Option<u32>,
-        kind: ArrivalKind,
-    ) {
-        if let Some(origin) = origin {
-            self.arrivals.push(RawArrival {
-                person,
-                date,
-                origin,
-                kind: kind as u8,
-                time,
-            });
-        }
+        kind: Kind,
+        b: &RecordBatch,
+        p: &Path,
+        zone: Zone,
+    ) -> Result<(), TraceError> {
+        read_arrivals(kind, b, zone, Ends::From, |a| {
+            if let Some(origin) = a.from {
+                self.arrivals.push(RawArrival {
+                    person: a.person,
+                    date: a.date.days(),
+                    origin: origin.code(),
+                    kind: a.kind as u8,
+                    time: a.time.millis(),
+                });
+            }
+        })
+        .map_err(|e| corrupt(p, e))
     }
 
-    fn travel(&mut self, b: &RecordBatch, p: &Path, zone: Zone) -> Result<(), TraceError> {
+    fn travel(&mut self, b: &RecordBatch, p: &Path) -> Result<(), TraceError> {
         let person = ints(b, p, "person_id")?;
         let mode = strings(b, p, "mode")?;
         let service = strings(b, p, "service_no")?;
@@ -272,15 +268,10 @@ impl Partial {
         let seat = strings(b, p, "seat")?;
         let depart = times(b, p, "depart_time")?;
         let arrive = times(b, p, "arrive_time")?;
-        let from = strings(b, p, "from_region")?;
         let mut key = Vec::with_capacity(32);
         for i in 0..b.num_rows() {
             let via = Via::from_mode(mode.value(i))
                 .ok_or_else(|| corrupt(p, format!("unknown mode {:?}", mode.value(i))))?;
-            let kind = ArrivalKind::from_via(via).expect("rides arrive");
-            let arrived = Timestamp(arrive.value(i)).date(zone).0;
-            let when = arrive.value(i);
-            self.arrival(person.value(i), arrived, when, region_code(from, i), kind);
             GroupKey::ride(&mut key, via, date.value(i), service.value(i));
             let (label, num) = match via {
                 Via::Rail => (self.label(opt_str(car, i)), NO_ROW),
@@ -302,22 +293,13 @@ impl Partial {
         Ok(())
     }
 
-    fn checkpoint(&mut self, b: &RecordBatch, p: &Path, zone: Zone) -> Result<(), TraceError> {
+    fn checkpoint(&mut self, b: &RecordBatch, p: &Path) -> Result<(), TraceError> {
         let pass = strings(b, p, "pass_id")?;
         let person = ints(b, p, "person_id")?;
         let checkpoint = strings(b, p, "checkpoint_id")?;
         let time = times(b, p, "time")?;
-        let origin = strings(b, p, "origin_region")?;
         let mut key = Vec::with_capacity(32);
         for i in 0..b.num_rows() {
-            let date = Timestamp(time.value(i)).date(zone).0;
-            self.arrival(
-                person.value(i),
-                date,
-                time.value(i),
-                region_code(origin, i),
-                ArrivalKind::Road,
-            );
             GroupKey::id(&mut key, Via::Vehicle, pass.value(i));
             let label = self.label(opt_str(checkpoint, i));
             self.events.push(RawEvent {
@@ -376,48 +358,17 @@ impl Partial {
         Ok(())
     }
 
-    fn registrations(&mut self, b: &RecordBatch, p: &Path, zone: Zone) -> Result<(), TraceError> {
-        let person = ints(b, p, "person_id")?;
-        let date = dates(b, p, "arrival_date")?;
-        let from = strings(b, p, "from_region")?;
-        for i in 0..b.num_rows() {
-            self.arrival(
-                person.value(i),
-                date.value(i),
-                model::Date(date.value(i)).start(zone).millis(),
-                region_code(from, i),
-                ArrivalKind::Registration,
-            );
-        }
-        Ok(())
-    }
-
-    fn self_reports(&mut self, b: &RecordBatch, p: &Path, zone: Zone) -> Result<(), TraceError> {
+    fn self_reports(&mut self, b: &RecordBatch, p: &Path) -> Result<(), TraceError> {
         let person = ints(b, p, "person_id")?;
         let time = times(b, p, "time")?;
         let temperature = floats(b, p, "temperature_c")?;
-        let visited = column(b, p, "visited_regions")?
-            .as_list_opt::<i32>()
-            .ok_or_else(|| corrupt(p, "column visited_regions is not a list"))?;
         for i in 0..b.num_rows() {
-            let (who, when) = (person.value(i), time.value(i));
             if temperature.is_valid(i) && temperature.value(i) >= FEVER_FLOOR_C {
                 self.fevers.push(RawFever {
-                    person: who,
-                    time: when,
+                    person: person.value(i),
+                    time: time.value(i),
                     temperature: temperature.value(i),
                 });
-            }
-            if visited.is_valid(i) {
-                let regions = visited.value(i);
-                let regions = regions
-                    .as_string_opt::<i32>()
-                    .ok_or_else(|| corrupt(p, "visited_regions holds no text"))?;
-                let date = Timestamp(when).date(zone).0;
-                for j in 0..regions.len() {
-                    let region = region_code(regions, j);
-                    self.arrival(who, date, when, region, ArrivalKind::SelfReport);
-                }
             }
         }
         Ok(())

@@ -12,7 +12,7 @@ use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use model::{Date, Diagnosis, Kind};
+use model::{ArrivalKind, Date, Diagnosis, Kind};
 use serde::{Deserialize, Serialize};
 use store::Store;
 
@@ -36,63 +36,6 @@ pub const INDEXED_KINDS: [Kind; 7] = [
 /// Self-reported temperatures below this are not kept: no fever rule may use a lower
 /// threshold (the rules crate refuses one).
 pub const FEVER_FLOOR_C: f64 = 37.0;
-
-/// How a person arrived from a region (contract §4's four sources; rides by mode).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[repr(u8)]
-pub enum ArrivalKind {
-    Rail = 0,
-    Flight = 1,
-    Coach = 2,
-    Ship = 3,
-    /// An expressway checkpoint pass with an origin.
-    Road = 4,
-    Registration = 5,
-    /// A region listed in a self-report's `visited_regions`.
-    SelfReport = 6,
-}
-
-impl ArrivalKind {
-    pub const ALL: [ArrivalKind; 7] = [
-        ArrivalKind::Rail,
-        ArrivalKind::Flight,
-        ArrivalKind::Coach,
-        ArrivalKind::Ship,
-        ArrivalKind::Road,
-        ArrivalKind::Registration,
-        ArrivalKind::SelfReport,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ArrivalKind::Rail => "rail",
-            ArrivalKind::Flight => "flight",
-            ArrivalKind::Coach => "coach",
-            ArrivalKind::Ship => "ship",
-            ArrivalKind::Road => "road",
-            ArrivalKind::Registration => "registration",
-            ArrivalKind::SelfReport => "self_report",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<ArrivalKind> {
-        ArrivalKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
-    fn from_u8(n: u8) -> ArrivalKind {
-        ArrivalKind::ALL[usize::from(n).min(6)]
-    }
-
-    pub(crate) fn from_via(via: Via) -> Option<ArrivalKind> {
-        match via {
-            Via::Rail => Some(ArrivalKind::Rail),
-            Via::Flight => Some(ArrivalKind::Flight),
-            Via::Coach => Some(ArrivalKind::Coach),
-            Via::Ship => Some(ArrivalKind::Ship),
-            _ => None,
-        }
-    }
-}
 
 /// An arrival from `origin` (a region code) on `date` (deployment zone).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -396,7 +339,8 @@ impl Segment {
             person: self.arr_person()[i],
             date: Date(self.arr_date()[i]),
             origin: self.arr_origin()[i],
-            kind: ArrivalKind::from_u8(self.arr_kind()[i]),
+            kind: ArrivalKind::from_index(usize::from(self.arr_kind()[i]))
+                .unwrap_or(ArrivalKind::SelfReport),
             time: self.arr_time()[i],
         }
     }
