@@ -6,16 +6,11 @@
 //! kept in memory: 24 bytes a person, sorted by pseudonym; a person's latest `persons` row wins.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
-use std::path::PathBuf;
 
-use arrow::array::{Array, AsArray};
-use arrow::datatypes::Int64Type;
+use arrow::array::Array;
 use model::{Kind, Region};
-use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
 use privacy::Residence;
-use store::Store;
+use store::{DataFile, Store};
 use vault::Keys;
 
 use crate::EngineError;
@@ -48,64 +43,33 @@ pub struct Directory {
     communities: Vec<String>,
     /// Positions in `entries`, sorted by (community, person).
     by_community: Vec<u32>,
-    vault_files: Vec<PathBuf>,
-}
-
-fn corrupt(path: &std::path::Path, e: impl std::fmt::Display) -> EngineError {
-    EngineError::Internal(format!("{}: {e}", path.display()))
+    vault_files: Vec<DataFile>,
 }
 
 impl Directory {
     /// Reads `persons` and its vault files.
     pub fn build(store: &Store) -> Result<Directory, EngineError> {
+        Directory::read(store).map_err(EngineError::internal)
+    }
+
+    fn read(store: &Store) -> Result<Directory, store::StoreError> {
         // person → (rid, region, community) of the latest row.
         let mut latest: HashMap<i64, (i64, u32, u32)> = HashMap::new();
         let mut communities: Vec<String> = Vec::new();
         let mut community_ids: HashMap<String, u32> = HashMap::new();
-        for path in store.table_files(Kind::Persons) {
-            let f = File::open(&path).map_err(|e| corrupt(&path, e))?;
-            let b = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| corrupt(&path, e))?;
-            let mask = ProjectionMask::columns(
-                b.parquet_schema(),
-                [
-                    "person_id",
-                    "home_region",
-                    "community_id",
-                    store::RID_COLUMN,
-                ],
-            );
-            let reader = b
-                .with_projection(mask)
-                .with_batch_size(64 * 1024)
-                .build()
-                .map_err(|e| corrupt(&path, e))?;
-            for batch in reader {
-                let batch = batch.map_err(|e| corrupt(&path, e))?;
-                let col = |name: &str| {
-                    batch
-                        .column_by_name(name)
-                        .cloned()
-                        .ok_or_else(|| corrupt(&path, format!("no column {name}")))
-                };
-                let (ids, regions, comms, rids) = (
-                    col("person_id")?,
-                    col("home_region")?,
-                    col("community_id")?,
-                    col(store::RID_COLUMN)?,
-                );
-                let ids = ids
-                    .as_primitive_opt::<Int64Type>()
-                    .ok_or_else(|| corrupt(&path, "person_id is not a pseudonym"))?;
-                let rids = rids
-                    .as_primitive_opt::<Int64Type>()
-                    .ok_or_else(|| corrupt(&path, "_rid is not an integer"))?;
-                let regions = regions
-                    .as_string_opt::<i32>()
-                    .ok_or_else(|| corrupt(&path, "home_region is not text"))?;
-                let comms = comms
-                    .as_string_opt::<i32>()
-                    .ok_or_else(|| corrupt(&path, "community_id is not text"))?;
-                for i in 0..batch.num_rows() {
+        for file in store.tables(Kind::Persons) {
+            let columns = [
+                "person_id",
+                "home_region",
+                "community_id",
+                store::RID_COLUMN,
+            ];
+            for batch in file.scan(&columns)? {
+                let batch = batch?;
+                let (ids, rids) = (batch.ints("person_id")?, batch.ints(store::RID_COLUMN)?);
+                let regions = batch.texts("home_region")?;
+                let comms = batch.texts("community_id")?;
+                for i in 0..batch.rows() {
                     let (p, rid) = (ids.value(i), rids.value(i));
                     if latest.get(&p).is_some_and(|(r, _, _)| *r > rid) {
                         continue;
@@ -134,24 +98,14 @@ impl Directory {
             }
         }
         // person → (rid, file, row) of their latest sealed row.
-        let vault_files = store.vault_files(Kind::Persons);
+        let vault_files = store.vaults(Kind::Persons);
         let mut sealed: HashMap<i64, (i64, u32, u32)> = HashMap::new();
-        for (fi, path) in vault_files.iter().enumerate() {
-            let f = File::open(path).map_err(|e| corrupt(path, e))?;
-            let b = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| corrupt(path, e))?;
-            let mask =
-                ProjectionMask::columns(b.parquet_schema(), [store::RID_COLUMN, "person_id"]);
-            let reader = b
-                .with_projection(mask)
-                .with_batch_size(64 * 1024)
-                .build()
-                .map_err(|e| corrupt(path, e))?;
+        for (fi, file) in vault_files.iter().enumerate() {
             let mut row = 0u32;
-            for batch in reader {
-                let batch = batch.map_err(|e| corrupt(path, e))?;
-                let rids = batch.column(0).as_primitive::<Int64Type>();
-                let ids = batch.column(1).as_primitive::<Int64Type>();
-                for i in 0..batch.num_rows() {
+            for batch in file.scan(&[store::RID_COLUMN, "person_id"])? {
+                let batch = batch?;
+                let (rids, ids) = (batch.ints(store::RID_COLUMN)?, batch.ints("person_id")?);
+                for i in 0..batch.rows() {
                     let (p, rid) = (ids.value(i), rids.value(i));
                     if sealed.get(&p).is_none_or(|(r, _, _)| *r <= rid) {
                         sealed.insert(p, (rid, fi as u32, row));
@@ -262,6 +216,15 @@ impl Directory {
         keys: &Keys,
         persons: &[i64],
     ) -> Result<HashMap<i64, Identity>, EngineError> {
+        self.open_identities(keys, persons)
+            .map_err(EngineError::internal)
+    }
+
+    fn open_identities(
+        &self,
+        keys: &Keys,
+        persons: &[i64],
+    ) -> Result<HashMap<i64, Identity>, store::StoreError> {
         let mut by_file: BTreeMap<u32, Vec<(u32, i64)>> = BTreeMap::new();
         for &p in persons {
             if let Some(e) = self.entry(p).filter(|e| e.vault_file != NONE) {
@@ -275,48 +238,29 @@ impl Directory {
         for (file, mut rows) in by_file {
             rows.sort_unstable();
             rows.dedup();
-            let path = &self.vault_files[file as usize];
-            let f = File::open(path).map_err(|e| corrupt(path, e))?;
-            let b = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| corrupt(path, e))?;
-            let total = b.metadata().file_metadata().num_rows() as usize;
-            let mut selectors = Vec::new();
-            let mut at = 0usize;
-            for &(row, _) in &rows {
-                let row = row as usize;
-                if row >= total {
-                    return Err(corrupt(path, "a directory row is past the end of the file"));
-                }
-                if row > at {
-                    selectors.push(RowSelector::skip(row - at));
-                }
-                selectors.push(RowSelector::select(1));
-                at = row + 1;
-            }
-            let reader = b
-                .with_row_selection(RowSelection::from(selectors))
-                .build()
-                .map_err(|e| corrupt(path, e))?;
+            let vault_file = &self.vault_files[file as usize];
+            let positions: Vec<u32> = rows.iter().map(|r| r.0).collect();
             let mut k = 0usize;
-            for batch in reader {
-                let batch = batch.map_err(|e| corrupt(path, e))?;
-                let rids = batch.column(0).as_primitive::<Int64Type>();
-                let ids = batch.column(1).as_primitive::<Int64Type>();
-                let salts = batch.column(2).as_fixed_size_binary();
-                let sealed = batch.column(3).as_binary::<i32>();
-                for i in 0..batch.num_rows() {
+            for batch in vault_file.scan_rows(&store::VAULT_SCHEMA_FIELDS, &positions)? {
+                let batch = batch?;
+                let (rids, ids) = (batch.ints(store::RID_COLUMN)?, batch.ints("person_id")?);
+                let (salts, sealed) = (batch.fixed_binaries("salt")?, batch.binaries("sealed")?);
+                for i in 0..batch.rows() {
                     let p = ids.value(i);
                     if rows.get(k).map(|r| r.1) != Some(p) {
-                        return Err(corrupt(path, "the vault row does not belong to its person"));
+                        return Err(
+                            vault_file.corrupt("the vault row does not belong to its person")
+                        );
                     }
                     k += 1;
                     let salt: [u8; vault::SALT_LEN] = salts
                         .value(i)
                         .try_into()
-                        .map_err(|_| corrupt(path, "a salt is not 16 bytes"))?;
+                        .map_err(|_| vault_file.corrupt("a salt is not 16 bytes"))?;
                     let fields = keys
                         .opener(&salt)
                         .open(Kind::Persons.name(), p, rids.value(i), sealed.value(i))
-                        .map_err(|e| corrupt(path, e))?;
+                        .map_err(|e| vault_file.corrupt(e))?;
                     let mut it = fields.into_iter();
                     out.insert(
                         p,

@@ -2,7 +2,8 @@
 //! kind that names a person (tickets, gate scans, checkpoint passes, check-ins, self-reports,
 //! registrations, lab results) has a period; whole date partitions older than it are deleted,
 //! with their sealed vault files, and what is derived from them (the trace index, saved codes)
-//! is rebuilt. The deletion is audited like any access.
+//! is invalidated by the store in the same commit and rebuilt. The deletion is audited like any
+//! access.
 
 use std::collections::BTreeMap;
 
@@ -201,7 +202,7 @@ fn retain(
     dry_run: bool,
     allow_everything: bool,
 ) -> Result<Answer<RetentionReport>, EngineError> {
-    let as_of = as_of.unwrap_or_else(|| Timestamp(crate::now_ms()).date(ctx.zone()));
+    let as_of = as_of.unwrap_or_else(|| Timestamp::now().date(ctx.zone()));
     let mut writer = Writer::open(ctx.data, ctx.keys.key_id(), ctx.zone(), || {})
         .map_err(EngineError::internal)?;
     let report = plan(writer.manifest(), policy, as_of, dry_run);
@@ -224,14 +225,10 @@ fn retain(
     }
     drop(writer);
     if report.kinds.iter().any(|k| k.files > 0) {
-        // Derived data must not outlive what it came from.
+        // The writer's removals invalidated and emptied what is derived from those kinds (the
+        // trace index, saved codes: `store::Derived`); the index is built again at once.
         let store =
             store::Store::open(ctx.data, ctx.keys.key_id()).map_err(EngineError::internal)?;
-        trace::index::remove(&store)?;
-        let codes = ctx.data.join("codes");
-        if codes.exists() {
-            std::fs::remove_dir_all(&codes).map_err(EngineError::internal)?;
-        }
         trace::update(&store, &|_| {})?;
         ctx.engine.refresh()?;
     }

@@ -11,9 +11,9 @@ mod ruleset;
 pub mod saved;
 
 pub use code::{HealthCode, Reason};
+pub use engine::{CodeEngine, Summary, Sweep, SweepProgress};
 /// A code's color: the one defined in `model`, which signed codes carry too.
 pub use model::Color;
-pub use engine::{CodeEngine, Summary, Sweep, SweepProgress};
 pub use output::{CodeJson, CodesWriter, code_json};
 pub use population::{persons, registered};
 pub use risk::{RiskArea, RiskAreas};
@@ -22,8 +22,8 @@ pub use ruleset::{Condition, DEFAULT_RULES, RiskLevel, Rule, RuleSet, RulesError
 /// What can go wrong computing codes.
 #[derive(Debug, thiserror::Error)]
 pub enum CodeError {
-    #[error("reading {path}: {reason}")]
-    Store { path: String, reason: String },
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
     #[error("writing {path}: {cause}")]
     Write { path: String, cause: std::io::Error },
     #[error(transparent)]

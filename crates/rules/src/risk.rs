@@ -2,15 +2,10 @@
 //! three possible covering prefixes instead of a scan of the published areas.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::path::Path;
 
-use arrow::array::{Array, AsArray};
-use arrow::datatypes::Date32Type;
+use arrow::array::Array;
 use model::{Date, Kind};
-use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use store::Store;
+use store::{DataFile, Store};
 
 use crate::CodeError;
 use crate::ruleset::RiskLevel;
@@ -60,8 +55,8 @@ impl RiskAreas {
     /// Every `risk_areas` row in the store.
     pub fn load(store: &Store) -> Result<RiskAreas, CodeError> {
         let mut areas = Vec::new();
-        for path in store.table_files(Kind::RiskAreas) {
-            read_file(&path, &mut areas)?;
+        for file in store.tables(Kind::RiskAreas) {
+            read_file(&file, &mut areas)?;
         }
         Ok(RiskAreas::new(areas))
     }
@@ -113,47 +108,21 @@ impl RiskAreas {
     }
 }
 
-fn read_file(path: &Path, out: &mut Vec<RiskArea>) -> Result<(), CodeError> {
-    let corrupt = |e: &dyn std::fmt::Display| CodeError::Store {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    };
-    let f = File::open(path).map_err(|e| corrupt(&e))?;
-    let b = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| corrupt(&e))?;
-    let mask = ProjectionMask::columns(
-        b.parquet_schema(),
-        ["region", "level", "valid_from", "valid_to"],
-    );
-    for batch in b.with_projection(mask).build().map_err(|e| corrupt(&e))? {
-        let batch = batch.map_err(|e| corrupt(&e))?;
-        let col = |n: &str| {
-            batch
-                .column_by_name(n)
-                .cloned()
-                .ok_or_else(|| corrupt(&format!("column {n} missing")))
-        };
-        let (region, level, from, to) = (
-            col("region")?,
-            col("level")?,
-            col("valid_from")?,
-            col("valid_to")?,
-        );
-        let (Some(region), Some(level), Some(from), Some(to)) = (
-            region.as_string_opt::<i32>(),
-            level.as_string_opt::<i32>(),
-            from.as_primitive_opt::<Date32Type>(),
-            to.as_primitive_opt::<Date32Type>(),
-        ) else {
-            return Err(corrupt(&"risk_areas columns have unexpected types"));
-        };
-        for i in 0..batch.num_rows() {
+fn read_file(file: &DataFile, out: &mut Vec<RiskArea>) -> Result<(), CodeError> {
+    for batch in file.scan(&["region", "level", "valid_from", "valid_to"])? {
+        let batch = batch?;
+        let (region, level) = (batch.texts("region")?, batch.texts("level")?);
+        let (from, to) = (batch.dates("valid_from")?, batch.dates("valid_to")?);
+        for i in 0..batch.rows() {
             let (Ok(code), Some(lv)) = (region.value(i).parse(), RiskLevel::parse(level.value(i)))
             else {
-                return Err(corrupt(&format!(
-                    "risk area {:?} level {:?} is not valid",
-                    region.value(i),
-                    level.value(i)
-                )));
+                return Err(file
+                    .corrupt(format!(
+                        "risk area {:?} level {:?} is not valid",
+                        region.value(i),
+                        level.value(i)
+                    ))
+                    .into());
             };
             out.push(RiskArea {
                 region: code,

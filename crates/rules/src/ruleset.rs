@@ -3,9 +3,10 @@
 
 use std::path::Path;
 
+use model::ArrivalKind;
 use serde::Deserialize;
 use toml::Spanned;
-use trace::{ArrivalKind, FEVER_FLOOR_C, Status};
+use trace::{FEVER_FLOOR_C, Status};
 
 use crate::Color;
 

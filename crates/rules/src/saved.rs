@@ -1,5 +1,7 @@
-//! The last whole-population run, kept in `DIR/codes/` so the next run for the same day and
-//! rules recomputes only the people that sources ingested since then touch.
+//! The last whole-population run, kept in `DIR/codes/` (the store's [`Derived::SavedCodes`])
+//! so the next run for the same day and rules recomputes only the people that sources
+//! ingested since then touch. A removal of records in the store moves its generation on and
+//! empties the folder; a run saved at another generation is never read.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
@@ -8,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use model::{Date, Kind};
 use serde::{Deserialize, Serialize};
-use store::Store;
+use store::{Derived, Part, Store};
 
 use crate::engine::Summary;
 use crate::{CodeError, Color};
@@ -23,6 +25,9 @@ pub struct RunKey {
     pub rules_digest: String,
     pub key_id: String,
     pub zone: String,
+    /// The store's generation of saved codes when the run was made ([`Store::generation`]).
+    #[serde(default)]
+    pub generation: u64,
 }
 
 impl RunKey {
@@ -33,6 +38,7 @@ impl RunKey {
             rules_digest: rules_digest.to_string(),
             key_id: store.manifest().key_id().to_string(),
             zone: store.zone().to_string(),
+            generation: store.generation(Derived::SavedCodes),
         }
     }
 }
@@ -52,7 +58,7 @@ pub struct SavedCodes {
 }
 
 fn dir(store: &Store) -> PathBuf {
-    store.root().join("codes")
+    store.derived_dir(Derived::SavedCodes)
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> CodeError + '_ {
@@ -113,8 +119,13 @@ impl SavedCodes {
     /// Saves the codes (those not green) of a run; the head is written last, so a crash leaves
     /// the previous run or none.
     pub fn save(&self, store: &Store, run: &RunKey) -> Result<(), CodeError> {
-        let d = dir(store);
-        std::fs::create_dir_all(&d).map_err(io(&d))?;
+        // A removal in the store empties the folder under the same lock, never mid-save; a run
+        // computed before a removal is not saved after it.
+        let lock = Derived::SavedCodes.lock(store.root())?;
+        if !store.still_current(Derived::SavedCodes)? {
+            return Ok(());
+        }
+        let d = lock.dir();
         let _ = std::fs::remove_file(d.join("last.json"));
         let tmp = d.join("last.csv.tmp");
         let mut w = BufWriter::new(File::create(&tmp).map_err(io(&tmp))?);
@@ -168,7 +179,7 @@ pub fn changes(store: &Store, saved: &SavedCodes) -> Result<Changes, CodeError> 
         match s.kind() {
             Some(Kind::RiskAreas) => c.everyone = true,
             Some(k) if k.spec().column("person_id").is_some() => {
-                files.extend(s.files.iter().map(|f| store.root().join(&f.path)));
+                files.extend(store.source_files(s, Part::Table));
             }
             _ => {}
         }
