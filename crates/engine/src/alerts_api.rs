@@ -12,7 +12,7 @@ use store::Store;
 
 use crate::ask::{Answer, Asking, Async, Ctx};
 use crate::disclose::PersonView;
-use crate::{Caller, Engine, EngineError, inflow_api, now_ms};
+use crate::{Caller, Engine, EngineError, inflow_api};
 
 /// What an alert list asks.
 #[derive(Clone, Debug, Default)]
@@ -334,7 +334,11 @@ impl Engine {
                 .cloned()
                 .collect();
             let records: Vec<AlertRecord> = mine.iter().map(record).collect();
-            let states = engine.inner.ops.sync_alerts(&records, now_ms()).await?;
+            let states = engine
+                .inner
+                .ops
+                .sync_alerts(&records, model::Timestamp::now().millis())
+                .await?;
             let mine: Vec<(Alert, AlertState)> = mine
                 .into_iter()
                 .filter_map(|a| states.get(&a.id).cloned().map(|s| (a, s)))
@@ -423,7 +427,13 @@ impl Engine {
                 return Err(refused());
             }
             let from = ops
-                .set_alert_status(&id, to, &account.name, note.trim(), now_ms())
+                .set_alert_status(
+                    &id,
+                    to,
+                    &account.name,
+                    note.trim(),
+                    model::Timestamp::now().millis(),
+                )
                 .await?
                 .ok_or_else(|| {
                     EngineError::NotFound(format!("no alert {}", crate::quoted(&id, 40)))

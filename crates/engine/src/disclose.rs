@@ -102,7 +102,7 @@ impl<'a> View<'a> {
         match self.keys.pseudonyms.reveal(person) {
             None => format!("#{person}"),
             Some(id) if d == Disclosure::Full => id.to_string(),
-            Some(id) => id.masked(),
+            Some(id) => privacy::mask_person_id(id),
         }
     }
 
@@ -113,7 +113,7 @@ impl<'a> View<'a> {
         self.keys
             .pseudonyms
             .reveal(person)
-            .map_or_else(|| format!("#{person}"), |id| id.masked())
+            .map_or_else(|| format!("#{person}"), privacy::mask_person_id)
     }
 
     /// The persons with names and phones, each as the caller may see them.

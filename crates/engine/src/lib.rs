@@ -32,7 +32,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use model::{Date, PersonId, Timestamp, Zone};
 use ops::{AuditLog, Ops};
-use privacy::{Action, AuditEntry, Purpose, Role, Scope};
+use privacy::AuditEntry;
 use rules::{RiskAreas, RuleSet};
 use store::Store;
 use trace::{Freshness, Index};
@@ -42,6 +42,16 @@ pub use directory::{Directory, Identity};
 pub use disclose::{PersonView, View};
 pub use error::EngineError;
 pub use trace::TraceOut;
+
+/// The policy's vocabulary as callers name it (roles, purposes, actions, scopes), and the
+/// masking of ids in free text a caller records: the server and the CLI reach the policy only
+/// through the engine.
+pub use privacy::{Action, Purpose, Role, Scope, mask_ids, purposes};
+
+/// A signed code's payload drawn as a QR code, a PNG image.
+pub fn qr_png(payload: &str) -> Result<Vec<u8>, String> {
+    codesign::qr::to_png(payload)
+}
 
 /// Who is asking: an account's name, role and scope.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -232,14 +242,6 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-/// Milliseconds since the Unix epoch, now.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 impl Engine {
     /// Opens the data dir with the master key's derived keys. Needs a tokio runtime (the audit
     /// writer runs on it). The store and its indexes are opened on first use (`warm` opens
@@ -315,7 +317,7 @@ impl Engine {
         match self
             .inner
             .ops
-            .authenticate(token.trim(), codesign::now_secs())
+            .authenticate(token.trim(), Timestamp::now().secs())
             .await?
         {
             Some(p) => Account::from_user(&p.user),
@@ -335,7 +337,7 @@ impl Engine {
         outcome: String,
     ) -> Result<(), EngineError> {
         self.append_audit(AuditEntry {
-            at_ms: now_ms(),
+            at_ms: Timestamp::now().millis(),
             actor: caller.account.name.clone(),
             role: caller.account.role.as_str().into(),
             purpose: caller.purpose.as_str().into(),
@@ -459,14 +461,14 @@ pub fn parse_as_of_date(s: Option<&str>, zone: Zone) -> Result<Date, EngineError
                     ))
                 }),
         },
-        None => Ok(Timestamp(now_ms()).date(zone)),
+        None => Ok(Timestamp::now().date(zone)),
     }
 }
 
 /// `as_of` for traces: an RFC 3339 time, or a date meaning the end of that day; absent, now.
 pub fn parse_as_of_instant(s: Option<&str>, zone: Zone) -> Result<i64, EngineError> {
     match s.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(now_ms()),
+        None => Ok(Timestamp::now().millis()),
         Some(s) => {
             if let Ok(d) = Date::parse(s.as_bytes()) {
                 return Ok(d.end_of_day(zone).millis());

@@ -69,6 +69,27 @@ pub struct TrailView {
     pub stops: Vec<TrailStopView>,
 }
 
+/// `[[code, name, level, parent, lon, lat], …]` for every region of the embedded table
+/// (GB/T 2260) that has a point, as JSON: public facts, a map's backdrop and positions.
+pub fn region_points_json() -> String {
+    let rows: Vec<serde_json::Value> = model::RegionTable::get()
+        .rows()
+        .iter()
+        .filter_map(|r| {
+            let (lon, lat) = r.point?;
+            Some(serde_json::json!([
+                r.region.to_string(),
+                r.region.place_name().unwrap_or(&r.name),
+                r.level.name(),
+                r.parent.map(|p| p.to_string()),
+                (lon * 1e4).round() / 1e4,
+                (lat * 1e4).round() / 1e4,
+            ]))
+        })
+        .collect();
+    serde_json::Value::Array(rows).to_string()
+}
+
 fn region_param(s: &str, what: &str) -> Result<Region, EngineError> {
     Region::parse(s.trim().as_bytes())
         .map_err(|e| EngineError::BadRequest(format!("{what} {s}: {}", e.reason())))

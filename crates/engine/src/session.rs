@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use privacy::{Action, AuditEntry};
 
-use crate::{Account, Engine, EngineError, now_ms};
+use crate::{Account, Engine, EngineError};
 
 /// Failures allowed before a name is locked.
 pub const FREE_FAILURES: u32 = 5;
@@ -126,7 +126,7 @@ impl Engine {
             Err(e) => e.outcome(),
         };
         self.append_audit(AuditEntry {
-            at_ms: now_ms(),
+            at_ms: model::Timestamp::now().millis(),
             actor,
             role: role.into(),
             purpose: NO_PURPOSE.into(),
@@ -170,7 +170,7 @@ impl Engine {
             return Err(wrong());
         };
         guard.succeeded(name);
-        let now = codesign::now_secs();
+        let now = model::Timestamp::now().secs();
         let (token, _) = self
             .inner
             .ops
@@ -186,14 +186,14 @@ impl Engine {
         let revoked = self
             .inner
             .ops
-            .revoke_token(token.trim(), codesign::now_secs())
+            .revoke_token(token.trim(), model::Timestamp::now().secs())
             .await;
         let outcome = match &revoked {
             Ok(_) => "ok".to_string(),
             Err(_) => "error: internal".to_string(),
         };
         self.append_audit(AuditEntry {
-            at_ms: now_ms(),
+            at_ms: model::Timestamp::now().millis(),
             actor: account.name.clone(),
             role: account.role.as_str().into(),
             purpose: NO_PURPOSE.into(),

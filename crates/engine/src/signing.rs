@@ -154,7 +154,7 @@ impl Engine {
                         )));
                     }
                     view.id(p);
-                    sign_code(ctx.keys, &issuer, &code, id, ttl, codesign::now_secs())
+                    sign_code(ctx.keys, &issuer, &code, id, ttl, model::Timestamp::now().secs())
                 })
                 .await?;
             // Recorded before the answer leaves, so every code handed out can be revoked.
@@ -196,7 +196,7 @@ impl Engine {
             let subject = engine.keys().code_subject(id);
             let codes = engine
                 .ops()
-                .revoke_subject(&subject, codesign::now_secs(), &reason)
+                .revoke_subject(&subject, model::Timestamp::now().secs(), &reason)
                 .await?;
             engine.inner.verifiers.clear();
             let value = RevokedView {
@@ -224,7 +224,11 @@ impl Engine {
         let entries = codesign::issuer::read_trust(self.data()).map_err(EngineError::internal)?;
         let trust = TrustList::from_entries(&entries).map_err(EngineError::internal)?;
         let mut revoked = RevocationList::default();
-        for r in self.ops().revocations(codesign::now_secs()).await? {
+        for r in self
+            .ops()
+            .revocations(model::Timestamp::now().secs())
+            .await?
+        {
             revoked.insert(r.cti, r.revoked_at);
         }
         let v = Arc::new(Verifier::new(trust, revoked));
@@ -244,7 +248,7 @@ impl Engine {
                 ));
             }
             let verifier = asking.engine().verifier().await?;
-            let outcome = verifier.verify(payload.trim(), codesign::now_secs());
+            let outcome = verifier.verify(payload.trim(), model::Timestamp::now().secs());
             let answer = Answer::new(outcome.to_json_string(), 1);
             Ok(if outcome.valid() {
                 answer

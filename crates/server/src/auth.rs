@@ -7,7 +7,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use engine::Caller;
-use privacy::Purpose;
+use engine::Purpose;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -105,7 +105,7 @@ pub fn request_text(parts: &Parts) -> String {
         text.push('?');
         text.push_str(&decoded(q, true));
     }
-    privacy::mask_ids(&text)
+    engine::mask_ids(&text)
 }
 
 impl FromRequestParts<AppState> for Authed {

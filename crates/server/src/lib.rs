@@ -135,7 +135,7 @@ impl utoipa::Modify for Vocabularies {
         components.schemas.insert(
             "Purpose".into(),
             vocabulary(
-                privacy::Purpose::ALL.iter().map(|p| p.as_str()).collect(),
+                engine::Purpose::ALL.iter().map(|p| p.as_str()).collect(),
                 "The purpose named in X-Purpose.",
             )
             .into(),
@@ -143,7 +143,7 @@ impl utoipa::Modify for Vocabularies {
         components.schemas.insert(
             "Role".into(),
             vocabulary(
-                privacy::Role::ALL.iter().map(|r| r.as_str()).collect(),
+                engine::Role::ALL.iter().map(|r| r.as_str()).collect(),
                 "An account's role.",
             )
             .into(),

@@ -215,7 +215,10 @@ async fn identities_are_masked_by_role_and_scope() {
     );
     assert!(ids.contains(&rail.as_str()), "{ids:?}");
     assert!(ids.contains(&household.as_str()), "{ids:?}");
-    assert!(ids.contains(&p.far.masked().as_str()), "{ids:?}");
+    assert!(
+        ids.contains(&privacy::mask_person_id(p.far).as_str()),
+        "{ids:?}"
+    );
     assert!(
         !v.to_string().contains(&far),
         "the Wuhan resident's id leaked: {v}"
@@ -255,7 +258,7 @@ async fn identities_are_masked_by_role_and_scope() {
     assert_eq!(residents.len(), 3, "{v}");
     let case = residents
         .iter()
-        .find(|r| r["person_id"] == p.case.masked())
+        .find(|r| r["person_id"] == privacy::mask_person_id(p.case))
         .expect("the case, masked");
     assert_eq!(case["name"], "张三");
     assert_eq!(case["phone"], "13812345678");
@@ -270,7 +273,7 @@ async fn identities_are_masked_by_role_and_scope() {
         )
         .await;
     assert_eq!(s, OK, "{v}");
-    assert_eq!(v["person_id"], p.household.masked());
+    assert_eq!(v["person_id"], privacy::mask_person_id(p.household));
     let detail = v["reasons"][0]["detail"].as_str().unwrap();
     assert!(
         detail.starts_with("close contact of a case, quarantine until"),
@@ -286,7 +289,7 @@ async fn identities_are_masked_by_role_and_scope() {
         .await;
     let detail = v["reasons"][0]["detail"].as_str().unwrap();
     assert!(
-        detail.contains(&p.case.masked()) && detail.contains("household"),
+        detail.contains(&privacy::mask_person_id(p.case)) && detail.contains("household"),
         "{detail}"
     );
 
@@ -302,7 +305,7 @@ async fn identities_are_masked_by_role_and_scope() {
     let list = v.as_array().unwrap();
     let r = list
         .iter()
-        .find(|r| r["person_id"] == p.returnee.masked())
+        .find(|r| r["person_id"] == privacy::mask_person_id(p.returnee))
         .unwrap_or_else(|| panic!("the returnee staying in C1: {v}"));
     assert_eq!(r["name"], "钱七");
     assert!(r.get("kinds").is_none(), "{r}");
@@ -475,7 +478,7 @@ async fn tokens_purposes_and_errors() {
     assert!(
         c.engine
             .ops()
-            .revoke_token(&id, codesign::now_secs())
+            .revoke_token(&id, model::Timestamp::now().secs())
             .await
             .unwrap()
     );
@@ -572,7 +575,10 @@ async fn every_access_is_audited_and_the_chain_holds() {
     assert_eq!(trace["purpose"], "outbreak_response");
     assert_eq!(trace["outcome"], "ok");
     assert!(
-        trace["query"].as_str().unwrap().contains(&p.case.masked()),
+        trace["query"]
+            .as_str()
+            .unwrap()
+            .contains(&privacy::mask_person_id(p.case)),
         "{trace}"
     );
     assert!(
@@ -711,7 +717,7 @@ async fn signed_codes_public_check_and_documents() {
         .await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
     let key = codesign::IssuerKey::from_seed(&c.keys.issuer_seed(1));
-    let issuer = codesign::Issuer::new("330300", &key, codesign::now_secs());
+    let issuer = codesign::Issuer::new("330300", &key, model::Timestamp::now().secs());
     issuer.save(c.engine.data()).unwrap();
     issuer.sync_trust(c.engine.data()).unwrap();
     let (s, v) = c

@@ -55,24 +55,7 @@ pub async fn legal() -> Response {
 /// (the embedded GB/T 2260 table), the map's backdrop and positions.
 pub async fn regions() -> Response {
     static JSON: OnceLock<String> = OnceLock::new();
-    let body = JSON.get_or_init(|| {
-        let rows: Vec<serde_json::Value> = model::RegionTable::get()
-            .rows()
-            .iter()
-            .filter_map(|r| {
-                let (lon, lat) = r.point?;
-                Some(serde_json::json!([
-                    r.region.to_string(),
-                    r.region.place_name().unwrap_or(&r.name),
-                    r.level.name(),
-                    r.parent.map(|p| p.to_string()),
-                    (lon * 1e4).round() / 1e4,
-                    (lat * 1e4).round() / 1e4,
-                ]))
-            })
-            .collect();
-        serde_json::Value::Array(rows).to_string()
-    });
+    let body = JSON.get_or_init(engine::open_api::region_points_json);
     (
         [
             (header::CONTENT_TYPE, "application/json"),

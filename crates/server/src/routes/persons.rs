@@ -73,7 +73,7 @@ pub async fn issue(
         .issue_code(&caller, &id, q.as_of.as_deref(), q.ttl)
         .await?;
     if png {
-        let bytes = codesign::qr::to_png(&issued.payload).map_err(ApiError::bad_request)?;
+        let bytes = engine::qr_png(&issued.payload).map_err(ApiError::bad_request)?;
         return Ok(([(header::CONTENT_TYPE, "image/png")], bytes).into_response());
     }
     Ok(Json(issued).into_response())

@@ -42,10 +42,10 @@ pub struct AccountView {
 const SESSION_HOURS: i64 = 12;
 
 fn account_view(a: &engine::Account) -> AccountView {
-    let purposes = privacy::Action::ALL
+    let purposes = engine::Action::ALL
         .iter()
         .filter_map(|action| {
-            let p = privacy::purposes(a.role, *action);
+            let p = engine::purposes(a.role, *action);
             (!p.is_empty()).then(|| {
                 (
                     action.as_str().to_string(),

@@ -49,7 +49,7 @@ async fn may_read_metrics(state: &AppState, headers: &HeaderMap) -> Result<(), A
         ApiError::unauthorized("metrics need an admin's token (or serve --public-metrics)")
     })?;
     let account = state.engine.authenticate(&token).await?;
-    if account.role != privacy::Role::Admin {
+    if account.role != engine::Role::Admin {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             format!("metrics are for admins, not the role {}", account.role),
