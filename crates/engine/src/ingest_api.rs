@@ -197,8 +197,11 @@ impl Engine {
 fn ingest_one(ctx: &Ctx<'_>, kind: Kind, file: PathBuf) -> Result<Answer<IngestView>, EngineError> {
     let mut writer = Writer::open(ctx.data, ctx.keys.key_id(), ctx.zone(), || {})
         .map_err(EngineError::internal)?;
+    // Recorded as what it is (`upload:travel.csv`), never by the server's spool path.
+    let spooled = file.file_name().map(|n| n.to_string_lossy().into_owned());
     let opts = Options {
         kind: Some(kind),
+        source_name: Some(format!("upload:{}", spooled.unwrap_or_default())),
         ..Options::default()
     };
     let cancel = AtomicBool::new(false);

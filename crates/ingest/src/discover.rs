@@ -32,6 +32,9 @@ impl Format {
 #[derive(Clone, Debug)]
 pub struct Source {
     pub path: PathBuf,
+    /// What the source is called in the manifest, the rejects file and the reports: its path
+    /// as given, or the name [`crate::Options::source_name`] gives it.
+    pub name: String,
     pub kind: Kind,
     pub format: Format,
     pub bytes: u64,
@@ -125,6 +128,7 @@ fn classify(path: &Path, kind: Option<Kind>, bytes: u64) -> Result<Source, Strin
     };
     Ok(Source {
         path: path.to_path_buf(),
+        name: path.display().to_string(),
         kind,
         format,
         bytes,

@@ -38,6 +38,10 @@ pub struct Options {
     pub threads: usize,
     /// Target size of a chunk of text input, in bytes.
     pub chunk_bytes: usize,
+    /// What to call every source in the manifest, the rejects file and the reports instead of
+    /// its path: an upload is named by what it is (`upload:travel.csv`), not by where the
+    /// server spooled it, so no server path is stored in the data dir or shown to a client.
+    pub source_name: Option<String>,
 }
 
 impl Default for Options {
@@ -48,6 +52,7 @@ impl Default for Options {
                 .map(|n| n.get())
                 .unwrap_or(2),
             chunk_bytes: 16 << 20,
+            source_name: None,
         }
     }
 }

@@ -82,7 +82,7 @@ enum Event {
 impl FileReport {
     fn duplicate(src: &Source) -> FileReport {
         FileReport {
-            path: src.path.display().to_string(),
+            path: src.name.clone(),
             kind: src.kind.name().to_string(),
             duplicate: true,
             refused: None,
@@ -116,7 +116,12 @@ pub fn run(
     cancel: &AtomicBool,
 ) -> Result<Summary, IngestError> {
     let started = Instant::now();
-    let (sources, not_input) = discover(inputs, opts.kind)?;
+    let (mut sources, not_input) = discover(inputs, opts.kind)?;
+    if let Some(name) = &opts.source_name {
+        for s in &mut sources {
+            s.name.clone_from(name);
+        }
+    }
     let total: u64 = sources.iter().map(|s| s.bytes).sum();
     progress(Progress::Started {
         files: sources.len(),
@@ -173,7 +178,7 @@ pub fn run(
                 }
                 Event::Refused { file, reason } => {
                     let src = &sources[file];
-                    let name = src.path.display().to_string();
+                    let name = src.name.clone();
                     // Line 0: the file as a whole.
                     let whole = Reject {
                         line: 0,
@@ -242,7 +247,7 @@ pub fn run(
             st.rejects.sort_by_key(|r| r.line);
             let rejected = st.rejects.iter().map(|r| r.rows).sum::<u64>();
             let src = &sources[file];
-            let name = src.path.display().to_string();
+            let name = src.name.clone();
             let id = st.id.take().expect("planned");
             let committed_now =
                 match writer
@@ -503,7 +508,7 @@ fn plan_source(
         }
     }
 
-    let name = src.path.display().to_string();
+    let name = src.name.clone();
     let staging = Arc::new(writer.lock().expect("writer lock").begin(
         src.kind,
         name,

@@ -461,6 +461,7 @@ fn many_small_chunks_keep_every_row_and_its_line() {
             threads: 3,
             chunk_bytes: 4096,
             kind: None,
+            source_name: None,
         },
     );
     let bad: Vec<u64> = (0..5000).filter(|i| i % 997 == 0).map(|i| i + 2).collect();

@@ -216,6 +216,18 @@ async fn shutdown_finishes_an_upload_in_flight() {
     // Both rows are in the store after the server stopped.
     let store = store::Store::open(&dir.path().join("data"), common::test_keys().key_id()).unwrap();
     assert_eq!(store.manifest().kind_stats()[&model::Kind::Venues].rows, 2);
+    // Regression: the source was recorded (and answered) by the server's spool path.
+    let names: Vec<&str> = store
+        .manifest()
+        .sources()
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(names, ["upload:venues.csv"]);
+    let spool = dir.path().join("spool").display().to_string();
+    assert!(!v.to_string().contains(&spool), "{v}");
+    let manifest = std::fs::read_to_string(dir.path().join("data/manifest.json")).unwrap();
+    assert!(!manifest.contains(&spool) && !manifest.contains("upload-"));
 }
 
 /// A stream over a channel's receiver.
