@@ -1,6 +1,7 @@
-//! The 32-byte master key: from `FANGYI_MASTER_KEY`, a key file, or a per-user default file
-//! created on first use (mode 0600), never from inside the data dir (checked before a file is
-//! read or created) and never through a hard link.
+//! The 32-byte master key: the operator's from `FANGYI_MASTER_KEY`, a key file, or a per-user
+//! default file created on first use (mode 0600), or a folder's own key file for synthetic data
+//! (`KeyLocation::Own`); never from inside the data dir (checked before a file is read or
+//! created) and never through a hard link.
 
 use std::fmt;
 use std::io::Write;
@@ -89,6 +90,14 @@ impl MasterKey {
             });
         }
         let path = file.map(Path::to_path_buf).unwrap_or_else(default_key_path);
+        MasterKey::load_file(&path, data_dir)
+    }
+
+    /// Loads the key from `path` alone, created with a new random key if it does not exist yet;
+    /// `FANGYI_MASTER_KEY` and the per-user default file are not consulted. The same checks as
+    /// [`MasterKey::load`] apply: never inside `data_dir`, one name only.
+    pub fn load_file(path: &Path, data_dir: &Path) -> Result<LoadedKey, VaultError> {
+        let path = path.to_path_buf();
         refuse_inside(&path, data_dir)?;
         if path.exists() {
             let warnings = check_file(&path)?;
@@ -134,6 +143,28 @@ impl MasterKey {
         let mut f = opts.open(path).map_err(io)?;
         writeln!(f, "{}", self.to_hex()).map_err(io)?;
         f.sync_all().map_err(io)
+    }
+}
+
+/// Where a command's master key comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyLocation {
+    /// The operator's key: `FANGYI_MASTER_KEY`, else this file, else the per-user default file
+    /// ([`default_key_path`]).
+    Operator(Option<PathBuf>),
+    /// A folder's own key, for data fangyi makes up itself (the demo, a benchmark's province):
+    /// this file only, kept beside that data dir. The operator's key — the environment and
+    /// the per-user file — is neither read nor created, so synthetic data never touches it.
+    Own(PathBuf),
+}
+
+impl KeyLocation {
+    /// Loads (or on first use creates) the key this location names, for `data_dir`.
+    pub fn load(&self, data_dir: &Path) -> Result<LoadedKey, VaultError> {
+        match self {
+            KeyLocation::Operator(file) => MasterKey::load(file.as_deref(), data_dir),
+            KeyLocation::Own(file) => MasterKey::load_file(file, data_dir),
+        }
     }
 }
 
@@ -311,6 +342,25 @@ mod tests {
             assert_eq!(again.key.bytes(), first.key.bytes());
             assert!(again.warnings.is_empty(), "{:?}", again.warnings);
         });
+    }
+
+    #[test]
+    fn an_own_key_is_its_file_alone_beside_the_data_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let own = KeyLocation::Own(dir.path().join("demo.key"));
+        // Whatever the environment says (FANGYI_MASTER_KEY, FANGYI_KEY_FILE, HOME), the file is
+        // created where the location names, then read back from there.
+        let first = own.load(&data).unwrap();
+        assert_eq!(first.source, KeySource::Created(dir.path().join("demo.key")));
+        let again = own.load(&data).unwrap();
+        assert_eq!(again.source, KeySource::File(dir.path().join("demo.key")));
+        assert_eq!(again.key.bytes(), first.key.bytes());
+        // Inside the data dir it is refused like any key file, before anything is created.
+        let inside = KeyLocation::Own(data.join("demo.key"));
+        let e = inside.load(&data).unwrap_err();
+        assert!(matches!(e, VaultError::KeyInDataDir { .. }), "{e}");
+        assert!(!data.exists());
     }
 
     #[cfg(unix)]

@@ -8,7 +8,7 @@ mod key;
 mod pseudonym;
 mod seal;
 
-pub use key::{KeySource, LoadedKey, MasterKey};
+pub use key::{KeyLocation, KeySource, LoadedKey, MasterKey};
 use model::PersonId;
 pub use pseudonym::Pseudonymizer;
 pub use seal::{FileSealer, Opener, SALT_LEN};
