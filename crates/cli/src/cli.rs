@@ -35,6 +35,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "FANGYI_PURPOSE")]
     pub purpose: Option<String>,
 
+    /// Read as this role instead of the key holder's (admin): the engine's policy, masking and
+    /// audit apply as to an account of that role with no region (epidemiologist, analyst, …).
+    #[arg(long, global = true, env = "FANGYI_AS_ROLE")]
+    pub as_role: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -159,7 +164,8 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
-    /// Folder for the generated input and the demo's data dir (input/ and data/ inside).
+    /// Folder for the generated input, the demo's data dir and its own master key (input/,
+    /// data/ and demo.key inside; your own key is neither read nor created).
     #[arg(long, default_value = "./fangyi-demo")]
     pub dir: PathBuf,
     #[arg(long, default_value_t = 200_000)]
@@ -544,7 +550,8 @@ pub struct BenchApiArgs {
     /// Days simulated.
     #[arg(long, default_value_t = 21)]
     pub days: u32,
-    /// Work folder; a province generated there before with the same size is reused.
+    /// Work folder (its own master key, bench.key, beside the data); a province generated there
+    /// before with the same size is reused.
     #[arg(long, default_value = "./fangyi-bench-api")]
     pub dir: PathBuf,
     /// Seconds of load per scenario.
@@ -650,7 +657,8 @@ pub struct BenchCodesArgs {
     /// Days simulated.
     #[arg(long, default_value_t = 7)]
     pub days: u32,
-    /// Work folder; a province generated there before with the same size is reused.
+    /// Work folder (its own master key, bench.key, beside the data); a province generated there
+    /// before with the same size is reused.
     #[arg(long, default_value = "./fangyi-bench-codes")]
     pub dir: PathBuf,
     /// Runs of the recompute; the best and the median are reported.
@@ -666,7 +674,8 @@ pub struct BenchTraceArgs {
     /// Days simulated.
     #[arg(long, default_value_t = 30)]
     pub days: u32,
-    /// Work folder; a province generated there before with the same size is reused.
+    /// Work folder (its own master key, bench.key, beside the data); a province generated there
+    /// before with the same size is reused.
     #[arg(long, default_value = "./fangyi-bench-trace")]
     pub dir: PathBuf,
     /// Random cases timed one at a time (fangyi).
@@ -691,7 +700,8 @@ pub struct BenchInflowArgs {
     /// The days counted, ending on the last simulated day.
     #[arg(long, default_value_t = 14)]
     pub window: u32,
-    /// Work folder; a province generated there before with the same size is reused.
+    /// Work folder (its own master key, bench.key, beside the data); a province generated there
+    /// before with the same size is reused.
     #[arg(long, default_value = "./fangyi-bench-inflow")]
     pub dir: PathBuf,
     /// Runs of each engine; the best is reported.
@@ -711,7 +721,8 @@ pub struct BenchIngestArgs {
     /// stored as 30 partitions).
     #[arg(long, default_value_t = 1)]
     pub dates: u64,
-    /// Work folder (default: a temporary one, removed afterwards).
+    /// Work folder, with its own master key bench.key (default: a temporary one, removed
+    /// afterwards).
     #[arg(long)]
     pub dir: Option<PathBuf>,
     /// Runs of each configuration; the best is reported (this machine's timings vary).

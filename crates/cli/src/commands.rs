@@ -30,14 +30,27 @@ use crate::context::Needs;
 /// Options every command may use.
 pub struct Globals {
     pub data: PathBuf,
-    pub key_file: Option<PathBuf>,
+    pub key: vault::KeyLocation,
     pub db: Option<String>,
     pub purpose: Option<String>,
+    pub as_role: Option<String>,
 }
 
 impl Globals {
+    /// Options for a data dir of synthetic data a command makes itself (the demo, a
+    /// benchmark's): its own key file `key` beside it, never the operator's key.
+    pub fn own(data: PathBuf, key: PathBuf) -> Globals {
+        Globals {
+            data,
+            key: vault::KeyLocation::Own(key),
+            db: None,
+            purpose: None,
+            as_role: None,
+        }
+    }
+
     pub fn keys(&self) -> anyhow::Result<vault::Keys> {
-        crate::context::keys(&self.data, self.key_file.as_deref())
+        crate::context::keys(&self.data, &self.key)
     }
 
     pub fn data(&self) -> &Path {
@@ -92,13 +105,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     crate::context::require(&cli.data, needs(&cli.command, cli.db.as_deref()))?;
     let g = Globals {
         data: cli.data,
-        key_file: cli.key_file,
+        key: vault::KeyLocation::Operator(cli.key_file),
         db: cli.db,
         purpose: cli.purpose,
+        as_role: cli.as_role,
     };
     match cli.command {
         Command::Init(a) => ingest_cmd::init(&g, a),
-        Command::Demo(a) => demo::run(&g, a),
+        Command::Demo(a) => demo::run(a),
         Command::Gen(a) => gen_cmd::run(a),
         Command::Ingest(a) => ingest_cmd::run(&g, a),
         Command::Sql(a) => sql::run(&g, a),
@@ -127,12 +141,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Retention(crate::cli::RetentionCommand::Apply(a)) => serve_cmd::retention(&g, a),
         Command::Stats(a) => stats::run(&g, a),
         Command::Kinds(a) => kinds::run(a),
-        Command::Bench(BenchCommand::Ingest(a)) => bench::ingest(&g, a),
-        Command::Bench(BenchCommand::Trace(a)) => bench_trace::run(&g, a),
+        // Benchmarks work on data of their own, under keys of their own.
+        Command::Bench(BenchCommand::Ingest(a)) => bench::ingest(a),
+        Command::Bench(BenchCommand::Trace(a)) => bench_trace::run(a),
         Command::Bench(BenchCommand::Verify(a)) => bench_verify::run(a),
-        Command::Bench(BenchCommand::Codes(a)) => bench_codes::run(&g, a),
-        Command::Bench(BenchCommand::Api(a)) => bench_api::run(&g, a),
-        Command::Bench(BenchCommand::Inflow(a)) => bench_inflow::run(&g, a),
+        Command::Bench(BenchCommand::Codes(a)) => bench_codes::run(a),
+        Command::Bench(BenchCommand::Api(a)) => bench_api::run(a),
+        Command::Bench(BenchCommand::Inflow(a)) => bench_inflow::run(a),
     }
 }
 

@@ -4,15 +4,15 @@ use std::path::Path;
 
 use anyhow::Context;
 use store::Store;
-use vault::{KeySource, Keys, MasterKey};
+use vault::{KeyLocation, KeySource, Keys};
 
 use crate::exit::usage;
 
 /// Loads the master key and derives the keys. `vault` refuses a key file inside the data dir
 /// (before creating one there) or with a second name, since a copy of the data dir must never
 /// carry what unlocks it; a key file other users may read is used with a warning.
-pub fn keys(data: &Path, key_file: Option<&Path>) -> anyhow::Result<Keys> {
-    let loaded = MasterKey::load(key_file, data).map_err(|e| match e {
+pub fn keys(data: &Path, key: &KeyLocation) -> anyhow::Result<Keys> {
+    let loaded = key.load(data).map_err(|e| match e {
         e @ (vault::VaultError::KeyInDataDir { .. } | vault::VaultError::KeyLinked { .. }) => {
             usage(e.to_string())
         }
@@ -21,11 +21,17 @@ pub fn keys(data: &Path, key_file: Option<&Path>) -> anyhow::Result<Keys> {
     for w in &loaded.warnings {
         eprintln!("warning: {w}");
     }
-    if let KeySource::Created(p) = &loaded.source {
-        eprintln!(
+    match (&loaded.source, key) {
+        (KeySource::Created(p), KeyLocation::Operator(_)) => eprintln!(
             "created a new master key at {} (back it up: without it the data cannot be read)",
             p.display()
-        );
+        ),
+        (KeySource::Created(p), KeyLocation::Own(_)) => eprintln!(
+            "created {}, the master key of {} alone (your own key is neither read nor created)",
+            p.display(),
+            data.display()
+        ),
+        _ => {}
     }
     Ok(Keys::derive(&loaded.key))
 }

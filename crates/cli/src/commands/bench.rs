@@ -9,11 +9,11 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::cli::BenchIngestArgs;
-use crate::commands::{Globals, human_bytes, ingest_cmd, thousands};
+use crate::commands::{Globals, bench_trace, human_bytes, ingest_cmd, thousands};
 
 const PEER_SCRIPT: &str = include_str!("../../../../scripts/peers/csv_to_parquet.py");
 
-pub fn ingest(g: &Globals, a: BenchIngestArgs) -> anyhow::Result<()> {
+pub fn ingest(a: BenchIngestArgs) -> anyhow::Result<()> {
     let tmp;
     let dir = match &a.dir {
         Some(d) => d.clone(),
@@ -50,12 +50,7 @@ pub fn ingest(g: &Globals, a: BenchIngestArgs) -> anyhow::Result<()> {
             if data.exists() {
                 std::fs::remove_dir_all(&data)?;
             }
-            let run = Globals {
-                data: data.clone(),
-                key_file: g.key_file.clone(),
-                db: None,
-                purpose: None,
-            };
+            let run = Globals::own(data.clone(), dir.join(bench_trace::BENCH_KEY));
             let opts = ingest::Options {
                 threads,
                 ..ingest::Options::default()

@@ -10,7 +10,7 @@ use ops::NewUser;
 
 use crate::cli::BenchApiArgs;
 use crate::commands::bench_trace::{Province, START, machine, province};
-use crate::commands::{Globals, thousands};
+use crate::commands::thousands;
 
 /// One kind of request, with the paths (or bodies) it cycles through.
 struct Scenario {
@@ -104,9 +104,8 @@ async fn load(
     })
 }
 
-pub fn run(g: &Globals, a: BenchApiArgs) -> anyhow::Result<()> {
+pub fn run(a: BenchApiArgs) -> anyhow::Result<()> {
     let run = province(
-        g,
         &Province {
             persons: a.persons,
             days: a.days,

@@ -7,12 +7,11 @@ use crate::cli::BenchCodesArgs;
 use crate::commands::bench_trace::{Province, START, machine, province};
 use crate::commands::code_cmd::{print_counts, write_codes};
 use crate::commands::trace_cmd::update_index;
-use crate::commands::{Globals, human_bytes, thousands};
+use crate::commands::{human_bytes, thousands};
 use crate::context;
 
-pub fn run(g: &Globals, a: BenchCodesArgs) -> anyhow::Result<()> {
+pub fn run(a: BenchCodesArgs) -> anyhow::Result<()> {
     let run = province(
-        g,
         &Province {
             persons: a.persons,
             days: a.days,

@@ -13,7 +13,7 @@ use model::Date;
 
 use crate::cli::BenchInflowArgs;
 use crate::commands::bench_trace::{Province, START, ensure_peers, machine, province};
-use crate::commands::{Globals, thousands};
+use crate::commands::thousands;
 
 const PEER_SCRIPT: &str = include_str!("../../../../scripts/peers/inflow.py");
 const REGIONS: &str = include_str!("../../../model/data/regions.csv");
@@ -49,9 +49,8 @@ fn peer_csv(rows: &[InflowRow]) -> String {
     out
 }
 
-pub fn run(g: &Globals, a: BenchInflowArgs) -> anyhow::Result<()> {
+pub fn run(a: BenchInflowArgs) -> anyhow::Result<()> {
     let run = province(
-        g,
         &Province {
             persons: a.persons,
             days: a.days,

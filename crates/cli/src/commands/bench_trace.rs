@@ -20,6 +20,8 @@ const PEER_SCRIPT: &str = include_str!("../../../../scripts/peers/trace.py");
 const BENCH_RATES: &str = "checkins=4,wuhan_hazard=0.002,transmission=2";
 pub const START: &str = "2020-01-14";
 const SEED: u64 = 2020;
+/// A bench folder's own master key, beside its data dir.
+pub const BENCH_KEY: &str = "bench.key";
 
 pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
@@ -77,8 +79,9 @@ pub struct Province<'a> {
 }
 
 /// Generates and ingests the province into `DIR/data` unless the folder already holds this
-/// one; returns the options for working on it (that data dir, `g`'s key file).
-pub fn province(g: &Globals, a: &Province<'_>) -> anyhow::Result<Globals> {
+/// one; returns the options for working on it: that data dir and its own key, `DIR/bench.key`
+/// (the operator's key is neither read nor created).
+pub fn province(a: &Province<'_>) -> anyhow::Result<Globals> {
     let marker = a.dir.join("province.json");
     // It clears input/ and data/ below --dir: never in a folder a bench did not make.
     if a.dir.exists() && !marker.exists() && std::fs::read_dir(a.dir)?.next().is_some() {
@@ -89,18 +92,15 @@ pub fn province(g: &Globals, a: &Province<'_>) -> anyhow::Result<Globals> {
     }
     std::fs::create_dir_all(a.dir)?;
     let data = a.dir.join("data");
-    let run = Globals {
-        data: data.clone(),
-        key_file: g.key_file.clone(),
-        db: None,
-        purpose: None,
-    };
+    let key = a.dir.join(BENCH_KEY);
+    let run = Globals::own(data.clone(), key.clone());
     let params = serde_json::json!({
         "persons": a.persons, "days": a.days, "seed": SEED, "start": START, "rates": BENCH_RATES,
     })
     .to_string();
     if std::fs::read_to_string(&marker).ok().as_deref() == Some(params.as_str())
         && data.join("manifest.json").exists()
+        && key.exists()
     {
         println!("reusing the province in {}", a.dir.display());
         return Ok(run);
@@ -157,10 +157,9 @@ pub fn province(g: &Globals, a: &Province<'_>) -> anyhow::Result<Globals> {
     Ok(run)
 }
 
-pub fn run(g: &Globals, a: BenchTraceArgs) -> anyhow::Result<()> {
+pub fn run(a: BenchTraceArgs) -> anyhow::Result<()> {
     println!("machine: {}", machine());
     let run = province(
-        g,
         &Province {
             persons: a.persons,
             days: a.days,

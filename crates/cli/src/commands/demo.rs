@@ -17,6 +17,8 @@ use crate::commands::{
 use crate::exit::usage;
 
 const MARKER: &str = ".fangyi-demo";
+/// The demo's own master key, in its folder beside (never inside) its data dir.
+const KEY: &str = "demo.key";
 
 /// A larger outbreak than Wenzhou's real one (about 20 cases per million by March 2020), so
 /// the demo has cases to show: Wuhan's force of infection ×3.3 and contacts twice as infectious.
@@ -59,17 +61,26 @@ const QUESTIONS: &[(&str, &str)] = &[
     ),
 ];
 
-pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
+pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     prepare(&a.dir)?;
     let input = a.dir.join("input");
     let data = a.dir.join("data");
+    // Synthetic data under a key of its own: the operator's key (FANGYI_MASTER_KEY,
+    // --key-file, ~/.config/fangyi/master.key) is neither read nor created.
+    let key = a.dir.join(KEY);
+    let demo = Globals::own(data.clone(), key.clone());
+    demo.keys()?;
 
     println!(
         "fangyi demo: a synthetic Wenzhou (温州, 330300) of {} residents over {} days from 2020-01-14,\n\
          with an outbreak seeded from Wuhan, larger than the real one (--rates {DEMO_RATES})",
         thousands(a.persons),
         a.days
+    );
+    println!(
+        "its own master key is {} (beside its data, not yours)",
+        key.display()
     );
     println!("\n[1/7] generating input files into {}", input.display());
     let gen_args = GenArgs {
@@ -89,12 +100,6 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
     gen_cmd::print_summary(&generated, &input);
 
     println!("\n[2/7] ingesting into {}", data.display());
-    let demo = Globals {
-        data: data.clone(),
-        key_file: g.key_file.clone(),
-        db: None,
-        purpose: None,
-    };
     let ingested = ingest_cmd::ingest(
         &demo,
         std::slice::from_ref(&input),
@@ -165,12 +170,10 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
     }
     let worker_place = alerts_step(&demo, last_day)?;
     let accounts = demo_accounts(&demo, worker_place.as_ref())?;
+    let opts = format!("--data {} --key-file {}", data.display(), key.display());
     println!(
-        "\ndone in {:.0} s. Try it yourself:\n  fangyi --data {} stats\n  fangyi --data {} inflow --as-of {last_day}\n  fangyi --data {} sql \"SELECT kind, count(*) FROM venues GROUP BY kind\"",
+        "\ndone in {:.0} s. Try it yourself (the demo's data opens with the demo's key):\n  fangyi {opts} stats\n  fangyi {opts} inflow --as-of {last_day}\n  fangyi {opts} sql \"SELECT kind, count(*) FROM venues GROUP BY kind\"",
         started.elapsed().as_secs_f64(),
-        data.display(),
-        data.display(),
-        data.display()
     );
     println!("\nDashboard accounts (made for this demo; passwords shown once):");
     for (name, what, password) in &accounts {
@@ -178,8 +181,7 @@ pub fn run(g: &Globals, a: DemoArgs) -> anyhow::Result<()> {
     }
     if a.no_serve {
         println!(
-            "\nServe the dashboard with: fangyi --data {} serve --addr {}",
-            data.display(),
+            "\nServe the dashboard with: fangyi {opts} serve --addr {}",
             a.addr
         );
         return Ok(());
@@ -522,7 +524,8 @@ fn prepare(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     std::fs::write(
         dir.join(MARKER),
-        "made by `fangyi demo`; the demo clears input/ and data/ here on each run\n",
+        "made by `fangyi demo`; the demo clears input/ and data/ here on each run and keeps its \
+         master key demo.key\n",
     )?;
     Ok(())
 }

@@ -1,0 +1,163 @@
+//! `fangyi demo` keeps its master key in its own folder, beside (not inside) its data dir, says
+//! where, and neither reads nor creates the user's own key.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// `fangyi args…` with `home` as HOME and no key, data dir or config folder from the caller's
+/// environment.
+fn fangyi(home: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_fangyi"));
+    c.args(args)
+        .env("HOME", home)
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("FANGYI_MASTER_KEY")
+        .env_remove("FANGYI_KEY_FILE")
+        .env_remove("FANGYI_DATA")
+        .env_remove("FANGYI_DB")
+        .env_remove("FANGYI_PURPOSE");
+    c
+}
+
+fn ok(out: Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed ({:?}):\n{}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Every file below `dir`.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+const SMALL: &[&str] = &["--persons", "3000", "--days", "10", "--no-serve"];
+
+#[test]
+fn the_demo_keeps_its_own_key_beside_its_data_and_leaves_the_users_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let dir = tmp.path().join("demo");
+    let dir_s = dir.to_str().unwrap();
+
+    let mut args = vec!["demo", "--dir", dir_s];
+    args.extend_from_slice(SMALL);
+    let out = ok(fangyi(&home, &args).output().unwrap(), "fangyi demo");
+
+    // The key is where the demo says, private, and not inside the data dir.
+    let key = dir.join("demo.key");
+    assert!(key.is_file(), "no {}", key.display());
+    assert!(
+        out.contains(&format!("its own master key is {}", key.display())),
+        "{out}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let hex = std::fs::read_to_string(&key).unwrap().trim().to_string();
+    for f in files(&dir.join("data")) {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(
+            !bytes.windows(hex.len()).any(|w| w == hex.as_bytes()),
+            "{} holds the key",
+            f.display()
+        );
+    }
+    // Nothing under HOME: no ~/.config/fangyi/master.key made for synthetic data.
+    assert_eq!(files(&home), Vec::<PathBuf>::new());
+
+    // The commands it suggests open its data with its key, still without touching HOME.
+    let data = dir.join("data");
+    let hint = format!(
+        "fangyi --data {} --key-file {} stats",
+        data.display(),
+        key.display()
+    );
+    assert!(out.contains(&hint), "{out}");
+    let stats = [
+        "--data",
+        data.to_str().unwrap(),
+        "--key-file",
+        key.to_str().unwrap(),
+        "stats",
+    ];
+    ok(fangyi(&home, &stats).output().unwrap(), "fangyi stats");
+    assert_eq!(files(&home), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn a_configured_key_is_neither_used_nor_changed_by_the_demo() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    // The user's real key, named every way the operator's key can be.
+    let real = home.join(".config/fangyi/master.key");
+    std::fs::create_dir_all(real.parent().unwrap()).unwrap();
+    let real_hex = "ab".repeat(32);
+    std::fs::write(&real, format!("{real_hex}\n")).unwrap();
+    let dir = tmp.path().join("demo");
+    let dir_s = dir.to_str().unwrap();
+    let mut args = vec!["--key-file", real.to_str().unwrap(), "demo", "--dir", dir_s];
+    args.extend_from_slice(SMALL);
+    let run = || {
+        ok(
+            fangyi(&home, &args)
+                .env("FANGYI_MASTER_KEY", "cd".repeat(32))
+                .env("FANGYI_KEY_FILE", &real)
+                .output()
+                .unwrap(),
+            "fangyi demo",
+        )
+    };
+    run();
+    let key = dir.join("demo.key");
+    let first = std::fs::read_to_string(&key).unwrap();
+    assert_ne!(first.trim(), real_hex);
+    assert_ne!(first.trim(), "cd".repeat(32));
+    // A second run clears its data and keeps its key.
+    run();
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), first);
+    assert_eq!(
+        std::fs::read_to_string(&real).unwrap(),
+        format!("{real_hex}\n")
+    );
+    assert_eq!(files(&home), vec![real.clone()]);
+
+    // Its data was written under its own key: that opens it, the user's does not.
+    let data = dir.join("data");
+    let with = |k: &Path| {
+        fangyi(
+            &home,
+            &[
+                "--data",
+                data.to_str().unwrap(),
+                "--key-file",
+                k.to_str().unwrap(),
+                "stats",
+            ],
+        )
+        .output()
+        .unwrap()
+    };
+    ok(with(&key), "stats with the demo's key");
+    assert!(!with(&real).status.success());
+}
