@@ -14,6 +14,7 @@ mod disclose;
 mod error;
 mod recent;
 mod session;
+pub mod local;
 
 pub mod alerts_api;
 pub mod audit_api;

@@ -5,17 +5,17 @@ use std::io::Write;
 use std::time::Instant;
 
 use anyhow::Context;
-use model::{Date, PersonId, Timestamp, Zone};
+use model::{Date, Timestamp, Zone};
 use store::Store;
-use trace::{EvidenceOut, Freshness, Index, TraceError, TraceOut, Tracer};
-use vault::Keys;
+use trace::{EvidenceOut, Freshness, Index, TraceOut, Tracer};
 
 use crate::cli::{CotravelArgs, IndexArgs, TableFormat, TraceArgs};
 use crate::commands::{Globals, human_bytes, plural, thousands};
 use crate::context;
 use crate::exit::usage;
+use crate::operator::Operator;
 use crate::progress;
-use privacy::{Action, Purpose};
+use engine::Purpose;
 
 /// `--as-of`: an RFC 3339 time, or a date meaning the end of that day in the deployment zone;
 /// absent, now.
@@ -78,92 +78,71 @@ pub fn update_index(store: &Store, quiet: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn reveal(keys: &Keys) -> impl Fn(i64) -> String + Sync + '_ {
-    |p| context::reveal(keys, p)
-}
-
-fn parse_person(s: &str) -> anyhow::Result<PersonId> {
-    s.trim()
-        .parse::<PersonId>()
-        .map_err(|e| usage(format!("{s}: not a person id: {e}")))
-}
-
 pub fn run(g: &Globals, a: TraceArgs) -> anyhow::Result<()> {
-    let keys = g.keys()?;
-    let store = context::store(g.data(), &keys)?;
-    context::warn_default_as_of(&store, a.as_of.as_deref());
-    let zone = store.zone();
-    let as_of = parse_as_of(a.as_of.as_deref(), zone)?;
-    let index = open_index(&store)?;
-    let tracer = Tracer::new(&index, zone);
+    {
+        // The index brought up to date here shows its progress; the engine then finds it current.
+        let keys = g.keys()?;
+        let store = context::store(g.data(), &keys)?;
+        context::warn_default_as_of(&store, a.as_of.as_deref());
+        if trace::freshness(&store)? != Freshness::Current {
+            update_index(&store, false)?;
+        }
+    }
+    let op = Operator::open(g)?;
+    let as_of = a.as_of.as_deref();
+    let at = as_of.map_or(String::new(), |t| format!(" --as-of {}", t.trim()));
     if a.all {
         let out = a
             .out
-            .as_ref()
+            .clone()
             .ok_or_else(|| usage("trace --all needs --out FILE.csv or FILE.parquet"))?;
         let request = format!(
-            "fangyi trace --all --as-of {} --depth {} --out {}",
-            Timestamp(as_of).to_rfc3339(zone),
+            "fangyi trace --all{at} --depth {} --out {}",
             a.depth,
             out.display()
         );
-        // Checked before the file is written: a refused purpose gets nothing.
-        let purpose = context::check(g, &keys, Action::Trace, Purpose::OutbreakResponse, &request)?;
-        let rows = trace_all(&tracer, &keys, zone, as_of, a.depth, out)?;
-        return context::record(
-            g,
-            &keys,
-            Action::Trace,
-            purpose,
-            request,
-            Vec::new(),
-            rows as i64,
+        let caller = op.caller(Purpose::OutbreakResponse, &request);
+        let started = Instant::now();
+        let bar = progress::steps_bar(0, "trace");
+        let b = bar.clone();
+        let progress = engine::local::Progress {
+            advance: std::sync::Arc::new(move |done, total| {
+                b.set_length(total);
+                b.set_position(done);
+            }),
+            cancel: progress::interrupt_flag(),
+        };
+        let r = op.ask(op.engine().trace_all_to(&caller, as_of, a.depth, out.clone(), progress));
+        bar.finish_and_clear();
+        let r = r?;
+        eprintln!(
+            "{}, {} → {} in {:.2} s",
+            plural(r.cases, "case", "cases"),
+            plural(r.rows, "contact row", "contact rows"),
+            out.display(),
+            started.elapsed().as_secs_f64()
         );
+        return Ok(());
     }
     let id = a
         .case
         .as_deref()
         .ok_or_else(|| usage("name a case (a person id), or use --all --out FILE"))?;
-    let case = keys.pseudonyms.pseudonym(parse_person(id)?);
-    let t = tracer.trace(case, as_of, a.depth).map_err(|e| match e {
-        TraceError::NotACase { .. } => usage(format!("{id}: {e}")),
-        other => other.into(),
-    })?;
-    let mut shown: Vec<i64> = t.contacts.iter().map(|c| c.person).collect();
-    shown.push(case);
-    let request = context::request(&[
-        "fangyi trace",
-        id.trim(),
-        &format!(
-            "--as-of {} --depth {}",
-            Timestamp(as_of).to_rfc3339(zone),
-            a.depth
-        ),
-    ]);
-    context::audit(
-        g,
-        &keys,
-        Action::Trace,
-        Purpose::OutbreakResponse,
-        request,
-        shown,
-        t.contacts.len() as i64,
-    )?;
-    let out = TraceOut::new(&t, &tracer, &reveal(&keys));
-    let stdout = std::io::stdout();
-    let mut w = std::io::BufWriter::new(stdout.lock());
-    match crate::commands::table_format(a.format) {
-        TableFormat::Json => writeln!(w, "{}", serde_json::to_string(&out)?)?,
-        TableFormat::Csv => {
-            writeln!(w, "{}", trace::ContactRow::HEADER.join(","))?;
-            for r in trace::contact_rows(&t, zone, &reveal(&keys)) {
-                writeln!(w, "{}", r.csv_line())?;
-            }
-        }
-        TableFormat::Table => print_trace(&mut w, &out)?,
+    let request = format!("fangyi trace {}{at} --depth {}", id.trim(), a.depth);
+    let caller = op.caller(Purpose::OutbreakResponse, &request);
+    let format = crate::commands::table_format(a.format);
+    if format == TableFormat::Csv {
+        let csv = op.ask(op.engine().contacts_csv(&caller, id, as_of, a.depth))?;
+        return crate::commands::print_or_broken_pipe(|w| Ok(w.write_all(csv.as_bytes())?));
     }
-    w.flush()?;
-    Ok(())
+    let out = op.ask(op.engine().contacts(&caller, id, as_of, a.depth))?;
+    crate::commands::print_or_broken_pipe(|w| {
+        match format {
+            TableFormat::Table => print_trace(w, &out)?,
+            _ => writeln!(w, "{}", serde_json::to_string(&out)?)?,
+        }
+        Ok(())
+    })
 }
 
 /// One line per piece of evidence, as an operator reads it.
@@ -251,56 +230,6 @@ fn print_trace(w: &mut dyn Write, t: &TraceOut) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn trace_all(
-    tracer: &Tracer<'_>,
-    keys: &Keys,
-    zone: Zone,
-    as_of: i64,
-    depth: u8,
-    out: &std::path::Path,
-) -> anyhow::Result<u64> {
-    let started = Instant::now();
-    let reveal = reveal(keys);
-    let mut cases: Vec<(String, i64, trace::CaseInfo)> = tracer
-        .cases(as_of)
-        .into_iter()
-        .map(|(p, info)| (reveal(p), p, info))
-        .collect();
-    cases.sort_by(|a, b| a.0.cmp(&b.0));
-    let all = trace::CaseSet::new(&cases.iter().map(|c| (c.1, c.2)).collect::<Vec<_>>());
-    let cancel = progress::interrupt_flag();
-    let bar = progress::steps_bar(cases.len() as u64, "trace");
-    let mut writer = trace::ContactsWriter::create(out, zone)
-        .with_context(|| format!("creating {}", out.display()))?;
-    // Chunks keep memory bounded and let Ctrl-C stop between them (the partial file is
-    // removed: a result is either whole or absent).
-    for chunk in cases.chunks(256) {
-        if cancel.load(std::sync::atomic::Ordering::SeqCst) {
-            drop(writer);
-            let _ = std::fs::remove_file(out.with_file_name(format!(
-                ".{}.tmp",
-                out.file_name().unwrap_or_default().to_string_lossy()
-            )));
-            anyhow::bail!("interrupted; {} not written", out.display());
-        }
-        let list: Vec<(i64, trace::CaseInfo)> = chunk.iter().map(|c| (c.1, c.2)).collect();
-        for t in tracer.trace_many(&list, &all, as_of, depth) {
-            writer.write(&t, &reveal)?;
-        }
-        bar.inc(chunk.len() as u64);
-    }
-    bar.finish_and_clear();
-    let rows = writer.finish()?;
-    eprintln!(
-        "{}, {} → {} in {:.2} s",
-        plural(cases.len() as u64, "case", "cases"),
-        plural(rows, "contact row", "contact rows"),
-        out.display(),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(rows)
 }
 
 pub fn cotravel(g: &Globals, a: CotravelArgs) -> anyhow::Result<()> {
