@@ -69,6 +69,7 @@ impl Operator {
         let purpose = purpose(g)?;
         let mut opts = EngineOptions::new(g.data());
         opts.db_url = g.db.clone();
+        opts.short_lived = true;
         configure(&mut opts)?;
         let keys = g.keys()?;
         let runtime = crate::commands::runtime()?;
@@ -110,9 +111,19 @@ impl Operator {
         })
     }
 
-    /// Runs async work that needs no audit entry of its own (it calls engine methods that
-    /// write theirs).
-    pub fn block_on<T>(&self, work: impl Future<Output = T>) -> T {
-        self.runtime.block_on(work)
+    /// [`Operator::ask`] about what the operator typed (`subject`, an id): an error names it
+    /// first, as the command line always has, with the same exit code.
+    pub fn ask_about<T, F>(&self, subject: &str, question: F) -> anyhow::Result<T>
+    where
+        F: Future<Output = Result<T, EngineError>>,
+    {
+        self.ask(question).map_err(|e| {
+            let named = format!("{}: {e:#}", subject.trim());
+            if e.is::<crate::exit::Usage>() {
+                usage(named)
+            } else {
+                anyhow::anyhow!(named)
+            }
+        })
     }
 }

@@ -31,6 +31,9 @@ pub struct CodeView {
 pub struct ReasonView {
     pub rule: String,
     pub detail: String,
+    /// The color this reason gives (not in contract §4's JSON; the CLI's text shows it).
+    #[serde(skip)]
+    pub color: &'static str,
 }
 
 /// One resident's code in a community list.
@@ -129,7 +132,7 @@ impl Engine {
             let view = ctx.view()?;
             require_in_scope(&view, p, "this person")?;
             let code = code_of(ctx, p, as_of, &view);
-            let registered = view.directory()?.contains(p);
+            let registered = ctx.registered(p)?;
             if !registered && code.color == rules::Color::Green {
                 return Err(not_registered(&view, p));
             }
@@ -143,6 +146,7 @@ impl Engine {
                     .map(|r| ReasonView {
                         rule: r.rule.clone(),
                         detail: r.detail.clone(),
+                        color: r.color.as_str(),
                     })
                     .collect(),
                 valid_until: code.valid_until.map(|d| d.to_string()),

@@ -137,6 +137,10 @@ pub struct EngineOptions {
     pub alert_rules: alerts::AlertRules,
     /// Bounds on SQL from outside: statement size and nesting, memory, threads.
     pub sql: query::Limits,
+    /// The engine answers a question or two and goes (the command line): a question about one
+    /// person reads what it needs rather than building the directory of everyone for requests
+    /// that will not come.
+    pub short_lived: bool,
 }
 
 impl EngineOptions {
@@ -147,6 +151,7 @@ impl EngineOptions {
             rules: RuleSet::builtin(),
             alert_rules: alerts::AlertRules::builtin(),
             sql: query::Limits::default(),
+            short_lived: false,
         }
     }
 }
@@ -229,6 +234,7 @@ struct Inner {
     logins: session::LoginGuard,
     /// The SQL threads and each role's tables per snapshot.
     sql: sql::SqlState,
+    short_lived: bool,
 }
 
 /// The engine; cheap to clone and share between requests.
@@ -266,6 +272,7 @@ impl Engine {
                 day_alerts: recent::Recent::new(8),
                 logins: session::LoginGuard::default(),
                 sql: sql::SqlState::new(opts.sql),
+                short_lived: opts.short_lived,
             }),
         })
     }

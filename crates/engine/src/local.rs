@@ -14,6 +14,20 @@ use trace::Tracer;
 use crate::ask::{Answer, Blocking, Ctx};
 use crate::{Caller, Engine, EngineError, parse_as_of_instant};
 
+impl Ctx<'_> {
+    /// Whether `persons` has this person: from the directory when it is built (or the engine
+    /// keeps it for later requests), else by reading the `persons` ids alone.
+    pub(crate) fn registered(&self, person: i64) -> Result<bool, EngineError> {
+        match self.snap.directory.get() {
+            Some(Ok(d)) => Ok(d.contains(person)),
+            _ if self.engine.inner.short_lived => {
+                rules::registered(&self.snap.store, person).map_err(EngineError::internal)
+            }
+            _ => Ok(self.snap.directory()?.contains(person)),
+        }
+    }
+}
+
 impl Engine {
     /// Moves the checkpoint outside the database (`DIR/audit-checkpoint`) to the current head
     /// of the audit log now, for a process about to exit. Writes no entry.

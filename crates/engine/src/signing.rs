@@ -147,7 +147,7 @@ impl Engine {
                         rules::CodeEngine::new(&ctx.snap.index, ctx.snap.risk.clone(), ctx.zone());
                     let code = engine.code(ctx.rules, p, as_of, &|c| view.masked_id(c));
                     // A signed code travels on its own: only a registered person gets one.
-                    if !view.directory()?.contains(p) {
+                    if !ctx.registered(p)? {
                         return Err(EngineError::NotFound(format!(
                             "{} is not registered (no row in persons: not_registered); a signed code is issued only to a registered person",
                             view.masked_id(p)

@@ -20,6 +20,7 @@ use crate::commands::trace_cmd::open_index;
 use crate::commands::{Globals, plural, thousands};
 use crate::context;
 use crate::exit::usage;
+use crate::operator::Operator;
 use crate::progress;
 
 /// `--as-of` for codes: a date (the end of that day in the deployment zone), or a time whose
@@ -80,37 +81,12 @@ fn masked(keys: &Keys) -> impl Fn(i64) -> String + '_ {
     }
 }
 
-/// Contract §4's JSON, in its order, and `"registered": false` after it for someone not in
-/// `persons`.
-#[derive(serde::Serialize)]
-struct CodeOut<'a> {
-    #[serde(flatten)]
-    code: rules::CodeJson<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    registered: Option<bool>,
-}
-
 /// One person's code, and whether `persons` has them.
 pub struct Evaluated {
     pub code: HealthCode,
     pub id: PersonId,
     /// False for someone with no row in `persons` (contract §8's `not_registered`).
     pub registered: bool,
-}
-
-impl Evaluated {
-    /// Refuses what must not be shown: a green code for someone the store does not know (a
-    /// mistyped number, or a person from another data dir) would vouch for a stranger.
-    fn refuse_unregistered_green(&self, data: &Path) -> anyhow::Result<()> {
-        if self.registered || self.code.color != Color::Green {
-            return Ok(());
-        }
-        Err(usage(format!(
-            "{}: not registered — no row in persons in {} (not_registered), and no record there makes their code red or yellow; no code is given to an unknown person: check the number and the data dir",
-            self.id,
-            data.display()
-        )))
-    }
 }
 
 /// Evaluates one person's code as of the end of `as_of` (default today) under `rules` (default
@@ -141,56 +117,61 @@ pub fn run(g: &Globals, a: CodeArgs) -> anyhow::Result<()> {
         .person
         .as_deref()
         .ok_or_else(|| usage("name a person (an ID number)"))?;
-    let e = evaluate(g, person, a.as_of.as_deref(), a.rules.as_deref())?;
-    let keys = g.keys()?;
-    context::audit(
-        g,
-        &keys,
-        privacy::Action::PersonCode,
-        privacy::Purpose::HealthCode,
-        format!(
-            "fangyi code {} --as-of {}",
-            privacy::mask_person_id(e.id),
-            e.code.as_of
-        ),
-        vec![keys.pseudonyms.pseudonym(e.id)],
-        1,
-    )?;
-    e.refuse_unregistered_green(g.data())?;
     let format = a.format.unwrap_or(if std::io::stdout().is_terminal() {
         TextFormat::Text
     } else {
         TextFormat::Json
     });
+    let code = person_code(g, person, a.as_of.as_deref(), a.rules.as_deref())?;
     crate::commands::print_or_broken_pipe(|w| {
         match format {
-            TextFormat::Json => {
-                let id = e.id.to_string();
-                let out = CodeOut {
-                    code: rules::code_json(&e.code, &id),
-                    registered: (!e.registered).then_some(false),
-                };
-                writeln!(w, "{}", serde_json::to_string(&out)?)?;
-            }
-            TextFormat::Text => print_code(w, &e)?,
+            TextFormat::Json => writeln!(w, "{}", serde_json::to_string(&code)?)?,
+            TextFormat::Text => print_code(w, &code)?,
         }
         Ok(())
     })
 }
 
-fn print_code(w: &mut dyn Write, e: &Evaluated) -> anyhow::Result<()> {
-    let code = &e.code;
+/// One person's code from the engine, as the operator may see it (`--as-role`, `--purpose`),
+/// under `rules` (default the built-in set); audited there. An error names the id as typed.
+pub fn person_code(
+    g: &Globals,
+    person: &str,
+    as_of: Option<&str>,
+    rules: Option<&Path>,
+) -> anyhow::Result<engine::codes::CodeView> {
+    let set = load_rules(rules)?;
+    {
+        let keys = g.keys()?;
+        let store = context::store(g.data(), &keys)?;
+        context::warn_default_as_of(&store, as_of);
+        open_index(&store)?;
+    }
+    let op = Operator::open_with(g, |o| {
+        o.rules = set;
+        Ok(())
+    })?;
+    let mut request = format!("fangyi code {}", person.trim());
+    if let Some(t) = as_of {
+        request.push_str(&format!(" --as-of {}", t.trim()));
+    }
+    let caller = op.caller(engine::Purpose::HealthCode, &request);
+    op.ask_about(person, op.engine().person_code(&caller, person, as_of))
+}
+
+fn print_code(w: &mut dyn Write, code: &engine::codes::CodeView) -> anyhow::Result<()> {
     let until = code
         .valid_until
+        .as_ref()
         .map_or_else(String::new, |d| format!(" until {d}"));
     writeln!(
         w,
         "{}: {}{until} (as of the end of {})",
-        e.id,
-        code.color.as_str().to_uppercase(),
+        code.person_id,
+        code.color.to_uppercase(),
         code.as_of
     )?;
-    if !e.registered {
+    if code.registered == Some(false) {
         writeln!(
             w,
             "  not registered: no row in persons; the color comes from their records alone"
@@ -200,7 +181,7 @@ fn print_code(w: &mut dyn Write, e: &Evaluated) -> anyhow::Result<()> {
         writeln!(w, "  no rule applies")?;
     }
     for r in &code.reasons {
-        writeln!(w, "  {:<7} {:<20} {}", r.color.as_str(), r.rule, r.detail)?;
+        writeln!(w, "  {:<7} {:<20} {}", r.color, r.rule, r.detail)?;
     }
     Ok(())
 }
@@ -457,10 +438,10 @@ pub fn codes(g: &Globals, a: CodesArgs) -> anyhow::Result<()> {
 
 /// Prints one person's code as text (the demo shows examples).
 pub fn show_code(g: &Globals, id: &PersonId, as_of: &str) -> anyhow::Result<()> {
-    let e = evaluate(g, &id.to_string(), Some(as_of), None)?;
+    let code = person_code(g, &id.to_string(), Some(as_of), None)?;
     let stdout = std::io::stdout();
     let mut w = stdout.lock();
-    print_code(&mut w, &e)
+    print_code(&mut w, &code)
 }
 
 pub fn rules_show(a: RulesShowArgs) -> anyhow::Result<()> {

@@ -61,6 +61,7 @@ pub fn serve(g: &Globals, a: ServeArgs) -> anyhow::Result<()> {
                     memory_bytes: (a.sql_memory_mib.max(1) << 20) as usize,
                     ..query::Limits::default()
                 },
+                ..EngineOptions::new(g.data())
             },
             keys,
         )
