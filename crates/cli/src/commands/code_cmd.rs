@@ -10,7 +10,7 @@ use anyhow::Context;
 use indicatif::ProgressBar;
 use model::{Date, PersonId, Timestamp, Zone};
 use rules::saved::{self, RunKey, SavedCodes};
-use rules::{CodeEngine, Color, HealthCode, RiskAreas, RuleSet, Summary, SweepProgress};
+use rules::{CodeEngine, Color, RiskAreas, RuleSet, Summary, SweepProgress};
 use store::Store;
 use trace::Index;
 use vault::Keys;
@@ -39,12 +39,6 @@ fn load_rules(path: Option<&Path>) -> anyhow::Result<RuleSet> {
     RuleSet::load_or_builtin(path).map_err(|e| usage(e.to_string()))
 }
 
-fn parse_person(s: &str) -> anyhow::Result<PersonId> {
-    s.trim()
-        .parse::<PersonId>()
-        .map_err(|e| usage(format!("{s}: not a person id: {e}")))
-}
-
 /// What every code command opens: keys, store, index and risk areas.
 struct Opened {
     keys: Keys,
@@ -70,46 +64,6 @@ impl Opened {
     fn engine(&self) -> CodeEngine<'_> {
         CodeEngine::new(&self.index, self.risk.clone(), self.store.zone())
     }
-}
-
-/// A case as a code's reason names it: the masked id (contract §5).
-fn masked(keys: &Keys) -> impl Fn(i64) -> String + '_ {
-    |p| {
-        keys.pseudonyms
-            .reveal(p)
-            .map_or_else(|| format!("#{p}"), privacy::mask_person_id)
-    }
-}
-
-/// One person's code, and whether `persons` has them.
-pub struct Evaluated {
-    pub code: HealthCode,
-    pub id: PersonId,
-    /// False for someone with no row in `persons` (contract §8's `not_registered`).
-    pub registered: bool,
-}
-
-/// Evaluates one person's code as of the end of `as_of` (default today) under `rules` (default
-/// the built-in set).
-pub fn evaluate(
-    g: &Globals,
-    person: &str,
-    as_of: Option<&str>,
-    rules: Option<&Path>,
-) -> anyhow::Result<Evaluated> {
-    let set = load_rules(rules)?;
-    let id = parse_person(person)?;
-    let o = Opened::open(g)?;
-    context::warn_default_as_of(&o.store, as_of);
-    let as_of = parse_as_of_date(as_of, o.store.zone())?;
-    let p = o.keys.pseudonyms.pseudonym(id);
-    let code = o.engine().code(&set, p, as_of, &masked(&o.keys));
-    let registered = rules::registered(&o.store, p)?;
-    Ok(Evaluated {
-        code,
-        id,
-        registered,
-    })
 }
 
 pub fn run(g: &Globals, a: CodeArgs) -> anyhow::Result<()> {

@@ -10,10 +10,10 @@ use std::path::Path;
 use codesign::issuer::{self, Issuer};
 use codesign::trust::{self, TrustEntry};
 use codesign::{
-    Claims, IssuerKey, MAX_TTL_SECS, Outcome, RevocationList, TrustList, Verifier, b64, hex,
+    IssuerKey, MAX_TTL_SECS, Outcome, RevocationList, TrustList, Verifier, b64, hex,
     rfc3339,
 };
-use model::{PersonId, Timestamp};
+use model::Timestamp;
 use ops::Ops;
 
 use crate::cli::{
@@ -23,6 +23,7 @@ use crate::cli::{
 use crate::commands::Globals;
 use crate::commands::trace_cmd::parse_as_of;
 use crate::exit::usage;
+use crate::operator::Operator;
 
 fn text_format(f: Option<TextFormat>) -> TextFormat {
     f.unwrap_or(if std::io::stdout().is_terminal() {
@@ -269,17 +270,29 @@ fn export_revocations(g: &Globals, a: KeysExportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A code just signed and recorded.
+/// A code just signed and recorded, as the engine answers `POST /persons/{id}/code/issue`.
 pub struct Issued {
     pub payload: String,
-    pub claims: Claims,
     pub kid: String,
-    pub generation: u32,
-    pub region: String,
+    pub claims: IssuedClaims,
+    /// The claims as the API shows them.
+    pub claims_json: serde_json::Value,
 }
 
-/// Evaluates a person's code, signs it with the current key generation and records it in
-/// `ops.db` (for revocation); `ttl` in hours.
+/// The claims of a code just signed, as their JSON names them.
+#[derive(serde::Deserialize)]
+pub struct IssuedClaims {
+    pub iss: String,
+    pub exp: String,
+    pub cti: String,
+    pub color: String,
+    pub valid_until: Option<String>,
+    pub as_of: String,
+}
+
+/// Asks the engine to evaluate a person's code (under `rules`, default the built-in set), sign
+/// it with the current key generation and record it (for revocation); `ttl` in hours. The
+/// policy is checked before anything is signed, and the issue is audited.
 pub fn issue_code(
     g: &Globals,
     person: &str,
@@ -287,38 +300,26 @@ pub fn issue_code(
     rules: Option<&Path>,
     ttl: u32,
 ) -> anyhow::Result<Issued> {
-    let issuer = load_issuer(g.data())?;
-    let keys = g.keys()?;
-    let e = crate::commands::code_cmd::evaluate(g, person, as_of, rules)?;
-    if !e.registered {
-        return Err(usage(format!(
-            "{}: not registered — no row in persons in {} (not_registered); a signed code is issued only to a registered person",
-            e.id,
-            g.data().display()
-        )));
+    let set = rules::RuleSet::load_or_builtin(rules).map_err(|e| usage(e.to_string()))?;
+    let op = Operator::open_with(g, |o| {
+        o.rules = set;
+        Ok(())
+    })?;
+    let mut request = format!("fangyi code issue {}", person.trim());
+    if let Some(t) = as_of {
+        request.push_str(&format!(" --as-of {}", t.trim()));
     }
-    let (code, id) = (e.code, e.id);
-    let signed =
-        engine::signing::sign_code(&keys, &issuer, &code, id, ttl, Timestamp::now().secs())
-            .map_err(|e| match e {
-                engine::EngineError::BadRequest(m) => usage(m.replace("ttl", "--ttl")),
-                e => e.into(),
-            })?;
-    let db = g.db.clone();
-    let data = g.data().to_path_buf();
-    let record = signed.record.clone();
-    block_on(async {
-        let ops = Ops::open_for(&data, db.as_deref()).await?;
-        let r = ops.record_issued(&record).await;
-        ops.close().await;
-        r
-    })??;
+    let caller = op.caller(engine::Purpose::HealthCode, &request);
+    let v = op.ask_about(
+        person,
+        op.engine().issue_code(&caller, person, as_of, Some(ttl)),
+    )?;
+    let claims = anyhow::Context::context(serde_json::from_value(v.claims.clone()), "the signed code's claims")?;
     Ok(Issued {
-        payload: signed.payload,
-        claims: signed.claims,
-        kid: signed.kid,
-        generation: signed.generation,
-        region: issuer.region,
+        payload: v.payload,
+        kid: v.kid,
+        claims,
+        claims_json: v.claims,
     })
 }
 
@@ -331,26 +332,14 @@ pub fn write_png(path: &Path, payload: &str) -> anyhow::Result<()> {
 pub fn issue(g: &Globals, a: CodeIssueArgs) -> anyhow::Result<()> {
     let Issued {
         payload,
-        claims,
         kid,
-        generation,
-        region,
+        claims,
+        claims_json,
     } = issue_code(g, &a.person, a.as_of.as_deref(), a.rules.as_deref(), a.ttl)?;
-    let keys = g.keys()?;
-    let id: PersonId = a.person.trim().parse()?;
-    crate::context::audit(
-        g,
-        &keys,
-        privacy::Action::IssueCode,
-        privacy::Purpose::HealthCode,
-        format!("fangyi code issue {}", privacy::mask_person_id(id)),
-        vec![keys.pseudonyms.pseudonym(id)],
-        1,
-    )?;
     let png_path = a
         .png
         .clone()
-        .unwrap_or_else(|| format!("code-{}.png", &hex(&claims.cti)[..8]).into());
+        .unwrap_or_else(|| format!("code-{}.png", &claims.cti[..8]).into());
     write_png(&png_path, &payload)?;
 
     match a.format.unwrap_or(TextFormat::Text) {
@@ -360,22 +349,21 @@ pub fn issue(g: &Globals, a: CodeIssueArgs) -> anyhow::Result<()> {
                 "payload": payload,
                 "png": png_path.display().to_string(),
                 "kid": kid,
-                "claims": claims.to_json(),
+                "claims": claims_json,
             })
         ),
         TextFormat::Text => {
             eprintln!(
-                "issued a {} code as of {}{}: signed by {} key {} (generation {}), expires {}; QR: {}",
-                claims.color.as_str(),
+                "issued a {} code as of {}{}: signed by {} key {}, expires {}; QR: {}",
+                claims.color,
                 claims.as_of,
                 claims
                     .valid_until
                     .as_deref()
                     .map_or(String::new(), |d| format!(" (color valid until {d})")),
-                region,
+                claims.iss,
                 kid,
-                generation,
-                rfc3339(claims.exp),
+                claims.exp,
                 png_path.display()
             );
             println!("{payload}");
@@ -409,27 +397,15 @@ pub fn revoke(g: &Globals, a: CodeRevokeArgs) -> anyhow::Result<()> {
         );
     } else {
         let person = a.person.as_deref().unwrap_or_default();
-        let id: PersonId = person
-            .trim()
-            .parse()
-            .map_err(|e| usage(format!("{person}: not a person id: {e}")))?;
-        let keys = g.keys()?;
-        crate::context::audit(
-            g,
-            &keys,
-            privacy::Action::RevokeCode,
-            privacy::Purpose::HealthCode,
-            format!("fangyi code revoke {}", privacy::mask_person_id(id)),
-            vec![keys.pseudonyms.pseudonym(id)],
-            1,
-        )?;
-        let subject = keys.code_subject(id);
-        let codes = block_on(async {
-            let ops = Ops::open_for(&data, db.as_deref()).await?;
-            let r = ops.revoke_subject(&subject, now, &a.reason).await;
-            ops.close().await;
-            r
-        })??;
+        let op = Operator::open(g)?;
+        let request = format!("fangyi code revoke {}", person.trim());
+        let caller = op.caller(engine::Purpose::HealthCode, &request);
+        let codes = op
+            .ask_about(
+                person,
+                op.engine().revoke_codes(&caller, person, &a.reason),
+            )?
+            .revoked;
         if codes.is_empty() {
             println!("no live codes to revoke for this person");
         } else {
@@ -437,11 +413,7 @@ pub fn revoke(g: &Globals, a: CodeRevokeArgs) -> anyhow::Result<()> {
                 "revoked {} code{} (ids {}); a code issued from now on is valid again",
                 codes.len(),
                 if codes.len() == 1 { "" } else { "s" },
-                codes
-                    .iter()
-                    .map(|c| hex(&c.cti))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                codes.join(", ")
             );
         }
     }
