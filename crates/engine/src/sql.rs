@@ -227,6 +227,88 @@ impl Engine {
     }
 }
 
+/// How `fangyi sql` writes its rows (a table, CSV or one JSON array).
+pub use query::OutputFormat;
+
+/// A query error as the command line reports it: what the statement asked beyond the bounds or
+/// the memory pool is a failure (exit 1, as before the CLI asked the engine), a bad statement
+/// bad usage; a write that failed says so (a reader that went away ends quietly).
+fn written_query_error(e: QueryError) -> EngineError {
+    match e {
+        QueryError::Resources(m) => EngineError::Unavailable(m),
+        e @ QueryError::Output(_) => EngineError::Unavailable(format!("writing the answer: {e}")),
+        e => query_error(e),
+    }
+}
+
+impl Engine {
+    /// `fangyi sql`: one read-only statement over the tables the caller's role may see, every
+    /// row written to `out` in `format` as the query streams them (no row cap: the memory pool
+    /// bounds what the query holds). The engine the key holder opened on the command line
+    /// (`EngineOptions::short_lived`) gives an admin's session `pseudonym()` too — they can
+    /// compute pseudonyms anyway; the server's never does. Audited with the statement and the
+    /// rows written, a failure (a write included) with its reason.
+    pub async fn sql_to(
+        &self,
+        caller: &Caller,
+        statement: &str,
+        format: OutputFormat,
+        out: Box<dyn std::io::Write + Send>,
+    ) -> Result<u64, EngineError> {
+        let caller = audited_request(caller, statement);
+        let statement = statement.to_string();
+        let work = Async(move |asking: Asking| async move {
+            let engine = asking.engine().clone();
+            let rows = engine.sql_write(&asking, &statement, format, out).await?;
+            Ok(Answer::new(rows, rows as i64))
+        });
+        self.ask(&caller, Action::Sql, work).await
+    }
+
+    async fn sql_write(
+        &self,
+        asking: &Asking,
+        statement: &str,
+        format: OutputFormat,
+        mut out: Box<dyn std::io::Write + Send>,
+    ) -> Result<u64, EngineError> {
+        let account = &asking.caller().account;
+        let runner = self.sql_runner()?;
+        let snap = asking.snapshot().await?;
+        let limits = runner.limits().clone();
+        let text = statement.to_string();
+        runner
+            .spawn(async move { limits.parse(&text).map(drop) })
+            .await
+            .map_err(EngineError::internal)?
+            .map_err(written_query_error)?;
+        let tables = self.sql_tables(account, &snap, &runner).await?;
+        let keys = (self.inner.short_lived && privacy::sql_view(account.role) == SqlView::Stored)
+            .then(|| self.inner.keys.clone());
+        let statement = statement.to_string();
+        let r = runner.clone();
+        let stream = runner
+            .spawn(async move {
+                let q = Query::open_for(&snap.store, keys.as_ref(), &tables, &r)
+                    .map_err(written_query_error)?;
+                q.stream(&statement).await.map_err(written_query_error)
+            })
+            .await
+            .map_err(EngineError::internal)??;
+        // Drained on a blocking thread, through the SQL threads' runtime, into `out`.
+        tokio::task::spawn_blocking(move || {
+            let rows = runner
+                .block_on(query::write_stream(stream, format, &mut out))
+                .map_err(written_query_error)?;
+            out.flush()
+                .map_err(|e| EngineError::Unavailable(format!("writing the answer: {e}")))?;
+            Ok(rows)
+        })
+        .await
+        .map_err(EngineError::internal)?
+    }
+}
+
 /// Aborts a task when dropped before it finished.
 struct CancelOnDrop(tokio::task::AbortHandle);
 

@@ -9,6 +9,7 @@ use crate::cli::{SqlArgs, TableFormat};
 use crate::commands::Globals;
 use crate::context;
 use crate::exit::usage;
+use crate::operator::Operator;
 
 pub fn output_format(f: TableFormat) -> OutputFormat {
     match f {
@@ -51,43 +52,13 @@ fn query_with(
 }
 
 pub fn run(g: &Globals, a: SqlArgs) -> anyhow::Result<()> {
-    let keys = g.keys()?;
-    let request = context::request(&["fangyi sql", &a.query]);
-    let purpose = context::check(
-        g,
-        &keys,
-        privacy::Action::Sql,
-        privacy::Purpose::Analysis,
-        &request,
-    )?;
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let limits = Limits {
-        memory_bytes: (a.memory_mib.max(1) << 20) as usize,
-        ..Limits::default()
-    };
-    let result = query_with(g, &a.query, output_format(a.format), limits, &mut out)
-        .and_then(|rows| Ok(out.flush().map(|()| rows)?));
-    // Pseudonymised rows: the statement and the count are what the log needs. A query that
-    // failed is recorded too, with its statement.
-    match &result {
-        Ok(rows) => context::record(
-            g,
-            &keys,
-            privacy::Action::Sql,
-            purpose,
-            request,
-            Vec::new(),
-            *rows as i64,
-        )?,
-        Err(e) => context::record_failure(
-            g,
-            &keys,
-            privacy::Action::Sql,
-            purpose,
-            request,
-            format!("error: {e}"),
-        )?,
-    }
-    result.map(|_| ())
+    let memory_bytes = (a.memory_mib.max(1) << 20) as usize;
+    let op = Operator::open_with(g, |o| {
+        o.sql.memory_bytes = memory_bytes;
+        Ok(())
+    })?;
+    let caller = op.caller(engine::Purpose::Analysis, "fangyi sql");
+    let out = Box::new(std::io::BufWriter::new(std::io::stdout()));
+    op.ask(op.engine().sql_to(&caller, &a.query, output_format(a.format), out))
+        .map(drop)
 }
