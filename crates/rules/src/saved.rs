@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use model::{Date, Kind};
 use serde::{Deserialize, Serialize};
-use store::{Derived, Part, Store};
+use store::{Basis, Derived, Part, Standing, Store};
 
 use crate::engine::Summary;
 use crate::{CodeError, Color};
@@ -163,19 +163,36 @@ pub struct Changes {
     pub persons: Vec<i64>,
 }
 
-/// The store's sources, and the changes since `saved`.
+/// The changes since `saved` (loaded for this store's generation: [`SavedCodes::load`]), as
+/// the store's registry judges them ([`Store::standing`]).
 pub fn changes(store: &Store, saved: &SavedCodes) -> Result<Changes, CodeError> {
-    let now: BTreeSet<u32> = store.manifest().sources().iter().map(|s| s.seq).collect();
+    let built = Basis {
+        generation: store.generation(Derived::SavedCodes),
+        sources: saved.sources.clone(),
+    };
+    let new_sources = match store.standing(Derived::SavedCodes, &built) {
+        Standing::Current => return Ok(Changes::default()),
+        Standing::Behind(new) => new,
+        Standing::Invalid => {
+            return Ok(Changes {
+                new_sources: all_sources(store)
+                    .difference(&saved.sources)
+                    .copied()
+                    .collect(),
+                everyone: true,
+                persons: Vec::new(),
+            });
+        }
+    };
     let mut c = Changes {
-        everyone: !saved.sources.is_subset(&now),
+        new_sources,
         ..Changes::default()
     };
     let mut files = Vec::new();
-    for s in store.manifest().sources() {
-        if saved.sources.contains(&s.seq) {
+    for s in store.sources_of(Derived::SavedCodes) {
+        if !c.new_sources.contains(&s.seq) {
             continue;
         }
-        c.new_sources.push(s.seq);
         match s.kind() {
             Some(Kind::RiskAreas) => c.everyone = true,
             Some(k) if k.spec().column("person_id").is_some() => {
@@ -190,7 +207,7 @@ pub fn changes(store: &Store, saved: &SavedCodes) -> Result<Changes, CodeError> 
     Ok(c)
 }
 
-/// Every source the store has now.
+/// Every source the saved codes are computed from now.
 pub fn all_sources(store: &Store) -> BTreeSet<u32> {
-    store.manifest().sources().iter().map(|s| s.seq).collect()
+    store.basis(Derived::SavedCodes).sources
 }

@@ -2,20 +2,22 @@
 //! the trace index and the last population run's codes. The store says where each lives, which
 //! kinds it is derived from, and its *generation*, a number in the manifest.
 //!
-//! New sources are noticed by the derived data itself (it lists the sources it covers).
-//! Removing records is the store's to announce: every removal ([`crate::Writer::remove_before`],
-//! [`crate::Writer::remove_sources`]) moves on the generation of each derived dataset built from
-//! a kind it touched, in the same manifest commit, and then empties that dataset's folder under
-//! its lock. Derived data records the generation it was built at and is current only while the
-//! manifest still has it — so neither a crash between the commit and the deletion nor a build
+//! Derived data records its [`Basis`]: the generation it was built at and the sources it
+//! covers. [`Store::standing`] is the one judgement of whether it may still be used: a source
+//! of its kinds committed since (an ingest) makes it [`Standing::Behind`], with the sources to
+//! add; a removal ([`crate::Writer::remove_before`], [`crate::Writer::remove_sources`]) moves
+//! on the generation of each derived dataset built from a kind it touched, in the same manifest
+//! commit, and then empties that dataset's folder under its lock, which makes it
+//! [`Standing::Invalid`] — so neither a crash between the commit and the deletion nor a build
 //! racing a removal can leave data derived from removed records looking current.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use model::Kind;
 
-use crate::{Store, StoreError};
+use crate::{SourceEntry, Store, StoreError};
 
 /// The kinds the trace index is built from.
 pub const TRACE_INDEX_KINDS: [Kind; 7] = [
@@ -132,7 +134,62 @@ impl DerivedLock {
     }
 }
 
+/// What a derived dataset was built from: the store's generation of it then, and the sources
+/// (of its kinds, by sequence number) it covers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Basis {
+    pub generation: u64,
+    pub sources: BTreeSet<u32>,
+}
+
+/// How data derived from a [`Basis`] stands against a view of the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// It covers exactly the view's sources of its kinds.
+    Current,
+    /// Sources of its kinds were committed since (these, in commit order): it holds none of
+    /// their records, and everything else it holds is still true.
+    Behind(Vec<u32>),
+    /// Records it was built from were removed since (its generation moved on, or a source it
+    /// covers is gone): never answer from it; build it anew.
+    Invalid,
+}
+
 impl Store {
+    /// The committed sources `derived` is built from: those of its kinds, in commit order.
+    pub fn sources_of(&self, derived: Derived) -> impl Iterator<Item = &SourceEntry> {
+        self.manifest()
+            .sources()
+            .iter()
+            .filter(move |s| s.kind().is_some_and(|k| derived.kinds().contains(&k)))
+    }
+
+    /// What `derived` built from this view would be built from.
+    pub fn basis(&self, derived: Derived) -> Basis {
+        Basis {
+            generation: self.generation(derived),
+            sources: self.sources_of(derived).map(|s| s.seq).collect(),
+        }
+    }
+
+    /// Whether data derived from `built` may answer for this view, or what it lacks.
+    pub fn standing(&self, derived: Derived, built: &Basis) -> Standing {
+        let now = self.basis(derived);
+        if built.generation != now.generation || !built.sources.is_subset(&now.sources) {
+            return Standing::Invalid;
+        }
+        let new: Vec<u32> = self
+            .sources_of(derived)
+            .map(|s| s.seq)
+            .filter(|s| !built.sources.contains(s))
+            .collect();
+        if new.is_empty() {
+            Standing::Current
+        } else {
+            Standing::Behind(new)
+        }
+    }
+
     /// The folder of `derived` in this data dir.
     pub fn derived_dir(&self, derived: Derived) -> PathBuf {
         derived.dir(self.root())
@@ -156,7 +213,8 @@ mod tests {
     use std::sync::Arc;
 
     use arrow::array::{
-        ArrayRef, Date32Array, Int64Array, RecordBatch, StringArray, new_null_array,
+        ArrayRef, Date32Array, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray,
+        new_null_array,
     };
     use arrow::datatypes::DataType;
     use model::{Date, Zone};
@@ -176,6 +234,9 @@ mod tests {
                     DataType::Int64 => Arc::new(Int64Array::from(vec![1])),
                     DataType::Date32 => Arc::new(Date32Array::from(vec![1])),
                     DataType::Utf8 => Arc::new(StringArray::from(vec!["1"])),
+                    DataType::Timestamp(_, zone) => Arc::new(
+                        TimestampMillisecondArray::from(vec![1]).with_timezone_opt(zone.clone()),
+                    ),
                     t => new_null_array(t, 1),
                 }
             })
@@ -264,6 +325,72 @@ mod tests {
             "an older view"
         );
         assert!(!store.still_current(Derived::TraceIndex).unwrap());
+    }
+
+    #[test]
+    fn standing_follows_ingests_of_its_kinds_and_every_removal() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let mut w = Writer::open(root, "k1", Zone::CST, || {}).unwrap();
+        let day = |d: &str| Some(d.parse::<Date>().unwrap());
+        let view = || Store::open(root, "k1").unwrap();
+        commit(&mut w, Kind::Travel, "travel.csv", day("2020-01-10"));
+        let index = view().basis(Derived::TraceIndex);
+        let codes = view().basis(Derived::SavedCodes);
+        assert_eq!(index.sources, BTreeSet::from([1]));
+        assert_eq!(
+            view().standing(Derived::TraceIndex, &index),
+            Standing::Current
+        );
+
+        // A source of a kind the index is not derived from is nothing to it; codes lack it.
+        commit(&mut w, Kind::Employment, "employment.csv", None);
+        assert_eq!(
+            view().standing(Derived::TraceIndex, &index),
+            Standing::Current
+        );
+        assert_eq!(
+            view().standing(Derived::SavedCodes, &codes),
+            Standing::Behind(vec![2])
+        );
+        commit(&mut w, Kind::Travel, "more.csv", day("2020-01-20"));
+        assert_eq!(
+            view().standing(Derived::TraceIndex, &index),
+            Standing::Behind(vec![3])
+        );
+
+        // Retention keeps every source listed, yet what was built before it is invalid.
+        let before = view().basis(Derived::TraceIndex);
+        let r = w
+            .remove_before(Kind::Travel, "2020-01-15".parse().unwrap(), false)
+            .unwrap();
+        assert_eq!(r.files, 1);
+        assert_eq!(view().basis(Derived::TraceIndex).sources, before.sources);
+        assert_eq!(
+            view().standing(Derived::TraceIndex, &before),
+            Standing::Invalid
+        );
+        let now = view().basis(Derived::TraceIndex);
+        assert_eq!(
+            view().standing(Derived::TraceIndex, &now),
+            Standing::Current
+        );
+
+        // A basis naming a source the view does not have (forgotten, or another data dir's).
+        let mut odd = now.clone();
+        odd.sources.insert(99);
+        assert_eq!(
+            view().standing(Derived::TraceIndex, &odd),
+            Standing::Invalid
+        );
+        // Forgetting a source moves the generation on as well.
+        w.remove_sources(|s| s.seq == 3).unwrap();
+        let mut kept = now;
+        kept.sources.remove(&3);
+        assert_eq!(
+            view().standing(Derived::TraceIndex, &kept),
+            Standing::Invalid
+        );
     }
 
     #[test]

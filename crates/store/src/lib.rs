@@ -26,7 +26,7 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 
-pub use derived::{Derived, DerivedLock, TRACE_INDEX_KINDS};
+pub use derived::{Basis, Derived, DerivedLock, Standing, TRACE_INDEX_KINDS};
 pub use manifest::{KindStats, Manifest, SourceEntry, StoredFile};
 pub use scan::{BATCH_ROWS, Batch, Batches, DataFile, Part};
 pub use schema::{RID_COLUMN, VAULT_SCHEMA_FIELDS, arrow_schema, parquet_properties, vault_schema};
