@@ -14,13 +14,20 @@ use crate::ask::{Answer, Asking, Async, Ctx};
 use crate::disclose::PersonView;
 use crate::{Caller, Engine, EngineError, inflow_api};
 
-/// What an alert list asks.
-#[derive(Clone, Debug, Default)]
+/// What an alert list asks: the same parameters for `GET /alerts`, the engine and
+/// `fangyi alerts` (which converts its flags into this).
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct AlertParams {
-    /// The day (a date, or a time whose date is taken); absent, today.
+    /// The day (YYYY-MM-DD, or a time whose date is taken; default today).
     pub as_of: Option<String>,
-    /// Only alerts with this status.
+    /// Only alerts with this status: `open`, `acknowledged` or `done`.
     pub status: Option<String>,
+    /// Only alerts in places this region code covers (within your scope).
+    pub region: Option<String>,
+    /// Only alerts of this community (within your scope).
+    pub community: Option<String>,
 }
 
 /// One alert as shown.
@@ -223,6 +230,24 @@ fn parse_day(s: Option<&str>, zone: Zone) -> Result<Date, EngineError> {
     crate::parse_as_of_date(s, zone)
 }
 
+/// What a watch request asks: the same parameters for `GET /watch`, the engine and
+/// `fangyi watch` (which converts its flags into this).
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct WatchParams {
+    /// The day (YYYY-MM-DD; default today).
+    pub as_of: Option<String>,
+    /// The length of the watch (default 14 days, at most 60).
+    pub days: Option<u32>,
+    /// Also list the persons (a returnee list: epidemiologists and community workers).
+    pub persons: Option<bool>,
+    /// Only persons staying where this region code covers (within your scope).
+    pub region: Option<String>,
+    /// Only persons staying in this community (within your scope).
+    pub community: Option<String>,
+}
+
 impl Engine {
     /// Returnees from high-risk areas within their `days` (14) as of a day, staying within the
     /// caller's scope: counts per community, and with `with_persons` the list itself (a
@@ -234,13 +259,32 @@ impl Engine {
         days: Option<u32>,
         with_persons: bool,
     ) -> Result<WatchView, EngineError> {
+        let params = WatchParams {
+            as_of: as_of.map(str::to_string),
+            days,
+            persons: Some(with_persons),
+            ..WatchParams::default()
+        };
+        self.watch_for(caller, &params).await
+    }
+
+    /// [`Engine::watch`] for a [`WatchParams`], narrowed further to a region or community where
+    /// it names one (counts, list and audit entry alike).
+    pub async fn watch_for(
+        &self,
+        caller: &Caller,
+        params: &WatchParams,
+    ) -> Result<WatchView, EngineError> {
+        let with_persons = params.persons.unwrap_or(false);
         let action = if with_persons {
             Action::Returnees
         } else {
             Action::ReturneesSummary
         };
-        let as_of = as_of.map(str::to_string);
-        let days = days.unwrap_or(14);
+        let as_of = params.as_of.clone();
+        let days = params.days.unwrap_or(14);
+        let region = params.region.clone();
+        let community = params.community.clone();
         let role = caller.account.role;
         let work = Async(move |asking: Asking| async move {
             if !(1..=60).contains(&days) {
@@ -248,6 +292,12 @@ impl Engine {
                     "days {days}: between 1 and 60"
                 )));
             }
+            let within = match region.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(r) => Some(Region::parse(r.as_bytes()).map_err(|e| {
+                    EngineError::BadRequest(format!("region {r}: {}", e.reason()))
+                })?),
+            };
             let snap = asking.snapshot().await?;
             let day = parse_day(as_of.as_deref(), snap.zone())?;
             let list = watch_list(&snap.store, &snap.index, &snap.risk, day, days).await?;
@@ -260,6 +310,12 @@ impl Engine {
                 .filter(|w| {
                     scope
                         .community
+                        .as_deref()
+                        .is_none_or(|c| w.stay.community.as_deref() == Some(c))
+                })
+                .filter(|w| within.is_none_or(|r| w.stay.region.is_some_and(|s| r.covers(s))))
+                .filter(|w| {
+                    community
                         .as_deref()
                         .is_none_or(|c| w.stay.community.as_deref() == Some(c))
                 })
@@ -313,6 +369,12 @@ impl Engine {
             let snap = asking.snapshot().await?;
             let day = parse_day(params.as_of.as_deref(), snap.zone())?;
             let wanted = params.status.as_deref().map(parse_status).transpose()?;
+            let within = match params.region.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(r) => Some(Region::parse(r.as_bytes()).map_err(|e| {
+                    EngineError::BadRequest(format!("region {r}: {}", e.reason()))
+                })?),
+            };
             let all = engine
                 .inner
                 .day_alerts
@@ -331,6 +393,13 @@ impl Engine {
             let mine: Vec<Alert> = all
                 .iter()
                 .filter(|a| in_scope(scope, a.region, a.community.as_deref()))
+                .filter(|a| within.is_none_or(|w| w.covers(a.region)))
+                .filter(|a| {
+                    params
+                        .community
+                        .as_deref()
+                        .is_none_or(|c| a.community.as_deref() == Some(c))
+                })
                 .cloned()
                 .collect();
             let records: Vec<AlertRecord> = mine.iter().map(record).collect();

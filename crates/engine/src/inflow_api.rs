@@ -3,7 +3,8 @@
 //! counts of persons, never identities, so analysts may ask, narrowed to the caller's region
 //! (and a community worker to their community).
 
-use inflow::{INFLOW_KINDS, InflowLevel, InflowQuery, InflowRow, OriginRisk, Period};
+pub use inflow::InflowRow;
+use inflow::{INFLOW_KINDS, InflowLevel, InflowQuery, OriginRisk, Period};
 use model::{Date, Region, Zone};
 use privacy::{Action, Denied, Scope};
 use rules::{RiskAreas, RiskLevel};
@@ -229,6 +230,32 @@ fn within_scope<'r>(
         .collect())
 }
 
+/// The day's inflow rows for `params` (kept per snapshot and request), narrowed to the caller's
+/// scope.
+async fn scoped_rows(
+    asking: &Asking,
+    params: &InflowParams,
+) -> Result<(InflowRequest, Vec<InflowRow>), EngineError> {
+    let snap = asking.snapshot().await?;
+    let request = params.parse(snap.zone())?;
+    let q = request.query;
+    let key = (
+        snap.stamp,
+        q.level,
+        q.period.first(),
+        q.period.last(),
+        request.within,
+    );
+    let all = asking
+        .engine()
+        .inner
+        .inflow_rows
+        .get_or_try(key, async || daily(&snap.store, &snap.risk, request).await)
+        .await?;
+    let rows = within_scope(&asking.caller().account.scope, q.level, &all)?;
+    Ok((request, rows.into_iter().cloned().collect()))
+}
+
 /// A count under a label, as shown.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize)]
@@ -316,27 +343,26 @@ impl Engine {
     ) -> Result<Vec<InflowView>, EngineError> {
         let params = params.clone();
         let work = Async(move |asking: Asking| async move {
-            let snap = asking.snapshot().await?;
-            let request = params.parse(snap.zone())?;
-            let q = request.query;
-            let key = (
-                snap.stamp,
-                q.level,
-                q.period.first(),
-                q.period.last(),
-                request.within,
-            );
-            let all = asking
-                .engine()
-                .inner
-                .inflow_rows
-                .get_or_try(key, async || daily(&snap.store, &snap.risk, request).await)
-                .await?;
-            let rows = within_scope(&asking.caller().account.scope, q.level, &all)?;
-            let value: Vec<InflowView> =
-                rows.into_iter().map(|r| InflowView::new(r, true)).collect();
+            let (_, rows) = scoped_rows(&asking, &params).await?;
+            let value: Vec<InflowView> = rows.iter().map(|r| InflowView::new(r, true)).collect();
             let n = value.len() as i64;
             Ok(Answer::new(value, n))
+        });
+        self.ask(caller, Action::Inflow, work).await
+    }
+
+    /// The same rows as [`Engine::inflow`], as computed, with the request they answer (the
+    /// command line prints them as a table or CSV).
+    pub async fn inflow_rows(
+        &self,
+        caller: &Caller,
+        params: &InflowParams,
+    ) -> Result<(InflowRequest, Vec<InflowRow>), EngineError> {
+        let params = params.clone();
+        let work = Async(move |asking: Asking| async move {
+            let answer = scoped_rows(&asking, &params).await?;
+            let n = answer.1.len() as i64;
+            Ok(Answer::new(answer, n))
         });
         self.ask(caller, Action::Inflow, work).await
     }
@@ -348,6 +374,16 @@ impl Engine {
         caller: &Caller,
         params: &InflowParams,
     ) -> Result<Vec<RoadView>, EngineError> {
+        Ok(self.roads_for(caller, params).await?.1)
+    }
+
+    /// [`Engine::roads`] with the request the rows answer (its period, for the command line's
+    /// heading).
+    pub async fn roads_for(
+        &self,
+        caller: &Caller,
+        params: &InflowParams,
+    ) -> Result<(InflowRequest, Vec<RoadView>), EngineError> {
         let params = params.clone();
         let work = Async(move |asking: Asking| async move {
             let scope = &asking.caller().account.scope;
@@ -364,7 +400,7 @@ impl Engine {
             rows.retain(|r| scope.covers_region(r.region));
             let value: Vec<RoadView> = rows.iter().map(RoadView::new).collect();
             let n = value.len() as i64;
-            Ok(Answer::new(value, n))
+            Ok(Answer::new((request, value), n))
         });
         self.ask(caller, Action::Inflow, work).await
     }

@@ -1,41 +1,61 @@
 //! `fangyi alerts`: the day's community alerts, computed by the engine's one path, stored with
 //! their status in the operational database, as a table, JSON or CSV.
 
-use std::collections::HashMap;
 use std::io::Write;
 
-use alerts::{Alert, AlertRules, DEFAULT_ALERT_RULES};
-use ops::{AlertState, Ops};
-use privacy::{Action, Purpose};
-use rules::RiskAreas;
+use alerts::{AlertRules, DEFAULT_ALERT_RULES};
+use engine::Purpose;
+use engine::alerts_api::{AlertParams, AlertView};
 use serde::Serialize;
 
 use crate::cli::{AlertsArgs, TableFormat};
-use crate::commands::{
-    Globals, csv_field, pad, print_or_broken_pipe, region_flag, runtime, table_format,
-};
-use crate::context;
+use crate::commands::{Globals, csv_field, pad, print_or_broken_pipe, region_flag, table_format};
 use crate::exit::usage;
+use crate::operator::Operator;
 
+/// An alert as the command line prints it: the engine's view, with the persons as their ids
+/// (as the view shows them to this role).
 #[derive(Serialize)]
 struct AlertOut<'a> {
     id: &'a str,
     rule: &'static str,
     severity: &'static str,
-    date: String,
-    region: String,
+    date: &'a str,
+    region: &'a str,
     region_name: Option<&'static str>,
     community: Option<&'a str>,
     detail: &'a str,
     task: &'static str,
     task_detail: &'a str,
     count: u32,
-    persons: Vec<String>,
+    persons: Vec<&'a str>,
     venue: Option<&'a str>,
-    /// How the person travelled (the operator sees it; the API shows it by role).
+    /// How the person travelled (for roles that may see travel detail).
     #[serde(skip_serializing_if = "Option::is_none")]
     travel: Option<&'static str>,
     status: &'static str,
+}
+
+impl<'a> AlertOut<'a> {
+    fn of(x: &'a AlertView) -> AlertOut<'a> {
+        AlertOut {
+            id: &x.id,
+            rule: x.rule,
+            severity: x.severity,
+            date: &x.date,
+            region: &x.region,
+            region_name: x.region_name,
+            community: x.community.as_deref(),
+            detail: &x.detail,
+            task: x.task,
+            task_detail: &x.task_detail,
+            count: x.count,
+            persons: x.persons.iter().map(|p| p.person_id.as_str()).collect(),
+            venue: x.venue.as_deref(),
+            travel: x.travel,
+            status: x.status,
+        }
+    }
 }
 
 pub fn run(g: &Globals, a: AlertsArgs) -> anyhow::Result<()> {
@@ -45,14 +65,19 @@ pub fn run(g: &Globals, a: AlertsArgs) -> anyhow::Result<()> {
     }
     let rules =
         AlertRules::load_or_builtin(a.rules.as_deref()).map_err(|e| usage(e.to_string()))?;
-    let keys = g.keys()?;
-    let store = context::store(g.data(), &keys)?;
-    context::warn_default_as_of(&store, a.as_of.as_deref());
-    let day = engine::parse_as_of_date(a.as_of.as_deref(), store.zone())
-        .map_err(|e| usage(e.to_string()))?;
-    let within = region_flag("--region", a.region.as_deref())?;
+    super::inflow_cmd::warn_default_as_of(g, a.as_of.as_deref())?;
+    region_flag("--region", a.region.as_deref())?;
+    let params = AlertParams {
+        as_of: a.as_of.clone(),
+        status: None,
+        region: a.region.clone(),
+        community: a.community.clone(),
+    };
     let words = format!(
-        "fangyi alerts --as-of {day}{}{}",
+        "fangyi alerts{}{}{}",
+        a.as_of
+            .as_deref()
+            .map_or(String::new(), |t| format!(" --as-of {}", t.trim())),
         a.region
             .as_deref()
             .map_or(String::new(), |r| format!(" --region {r}")),
@@ -60,39 +85,18 @@ pub fn run(g: &Globals, a: AlertsArgs) -> anyhow::Result<()> {
             .as_deref()
             .map_or(String::new(), |c| format!(" --community {c}"))
     );
-    let purpose = context::check(g, &keys, Action::Alerts, Purpose::CommunityService, &words)?;
-    let index = super::trace_cmd::open_index(&store)?;
-    let risk = RiskAreas::load(&store)?;
-    let (found, states) = runtime()?.block_on(async {
-        let all = engine::alerts_api::compute(&store, &index, &risk, &rules, day).await?;
-        let found: Vec<Alert> = all
-            .into_iter()
-            .filter(|x| within.is_none_or(|w| w.covers(x.region)))
-            .filter(|x| {
-                a.community
-                    .as_deref()
-                    .is_none_or(|c| x.community.as_deref() == Some(c))
-            })
-            .collect();
-        let records: Vec<_> = found.iter().map(engine::alerts_api::record).collect();
-        let ops = Ops::open_for(g.data(), g.db.as_deref()).await?;
-        let states = ops
-            .sync_alerts(&records, model::Timestamp::now().millis())
-            .await?;
-        ops.close().await;
-        Ok::<_, anyhow::Error>((found, states))
+    let op = Operator::open_with(g, |o| {
+        o.alert_rules = rules;
+        Ok(())
     })?;
-    let persons: Vec<i64> = found.iter().flat_map(|x| x.persons.clone()).collect();
-    context::record(
-        g,
-        &keys,
-        Action::Alerts,
-        purpose,
-        words,
-        persons,
-        found.len() as i64,
-    )?;
-    let out: Vec<AlertOut<'_>> = found.iter().map(|x| view(&keys, x, &states)).collect();
+    let caller = op.caller(Purpose::CommunityService, &words);
+    let found = op.ask(op.engine().alerts(&caller, &params))?;
+    let day = found
+        .first()
+        .map(|x| x.date.clone())
+        .or_else(|| a.as_of.clone())
+        .unwrap_or_else(|| "today".into());
+    let out: Vec<AlertOut<'_>> = found.iter().map(AlertOut::of).collect();
     let format = table_format(a.format);
     print_or_broken_pipe(|w| match format {
         TableFormat::Json => {
@@ -100,36 +104,8 @@ pub fn run(g: &Globals, a: AlertsArgs) -> anyhow::Result<()> {
             Ok(())
         }
         TableFormat::Csv => write_csv(w, &out),
-        TableFormat::Table => write_table(w, day, &out),
+        TableFormat::Table => write_table(w, &day, &out),
     })
-}
-
-fn view<'a>(
-    keys: &vault::Keys,
-    x: &'a Alert,
-    states: &HashMap<String, AlertState>,
-) -> AlertOut<'a> {
-    AlertOut {
-        id: &x.id,
-        rule: x.rule.as_str(),
-        severity: x.severity.as_str(),
-        date: x.date.to_string(),
-        region: x.region.to_string(),
-        region_name: x.region.place_name(),
-        community: x.community.as_deref(),
-        detail: &x.detail,
-        task: x.task.as_str(),
-        task_detail: &x.task_detail,
-        count: x.count,
-        persons: x
-            .persons
-            .iter()
-            .map(|&p| context::reveal(keys, p))
-            .collect(),
-        venue: x.venue.as_deref(),
-        travel: x.travel,
-        status: states.get(&x.id).map_or("open", |s| s.status.as_str()),
-    }
 }
 
 fn write_csv(w: &mut dyn Write, rows: &[AlertOut<'_>]) -> anyhow::Result<()> {
@@ -160,7 +136,7 @@ fn write_csv(w: &mut dyn Write, rows: &[AlertOut<'_>]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_table(w: &mut dyn Write, day: model::Date, rows: &[AlertOut<'_>]) -> anyhow::Result<()> {
+fn write_table(w: &mut dyn Write, day: &str, rows: &[AlertOut<'_>]) -> anyhow::Result<()> {
     let open = rows.iter().filter(|r| r.status == "open").count();
     writeln!(
         w,

@@ -3,53 +3,39 @@
 
 use std::io::Write;
 
-use engine::inflow_api::{self, InflowParams, InflowView};
-use inflow::InflowRow;
+use engine::Purpose;
+use engine::inflow_api::{self, InflowParams, InflowRow, InflowView};
 use model::Region;
-use privacy::{Action, Purpose};
-use rules::RiskAreas;
 
 use crate::cli::{InflowArgs, TableFormat};
 use crate::commands::{
-    Globals, csv_field, pad, print_or_broken_pipe, runtime, table_format, thousands,
+    Globals, csv_field, pad, print_or_broken_pipe, table_format, thousands,
 };
 use crate::context;
-use crate::exit::usage;
+use crate::operator::Operator;
 
 pub fn run(g: &Globals, a: InflowArgs) -> anyhow::Result<()> {
-    let keys = g.keys()?;
-    let store = context::store(g.data(), &keys)?;
-    context::warn_default_as_of(&store, a.as_of.as_deref());
+    warn_default_as_of(g, a.as_of.as_deref())?;
     let params = InflowParams {
         as_of: a.as_of.clone(),
         level: Some(a.level.as_str().to_string()),
         days: Some(a.days),
         region: a.region.clone(),
     };
-    let request = params
-        .parse(store.zone())
-        .map_err(|e| usage(e.to_string()))?;
     let words = format!(
-        "fangyi inflow --as-of {} --level {} --days {}{}",
-        request.query.period.last(),
+        "fangyi inflow{} --level {} --days {}{}",
+        a.as_of
+            .as_deref()
+            .map_or(String::new(), |t| format!(" --as-of {}", t.trim())),
         a.level.as_str(),
         a.days,
         a.region
             .as_deref()
             .map_or(String::new(), |r| format!(" --region {r}"))
     );
-    let purpose = context::check(g, &keys, Action::Inflow, Purpose::Analysis, &words)?;
-    let risk = RiskAreas::load(&store)?;
-    let rows = runtime()?.block_on(inflow_api::daily(&store, &risk, request))?;
-    context::record(
-        g,
-        &keys,
-        Action::Inflow,
-        purpose,
-        words,
-        Vec::new(),
-        rows.len() as i64,
-    )?;
+    let op = Operator::open(g)?;
+    let caller = op.caller(Purpose::Analysis, &words);
+    let (request, rows) = op.ask(op.engine().inflow_rows(&caller, &params))?;
     let format = table_format(a.format);
     print_or_broken_pipe(|w| match format {
         TableFormat::Json => {
@@ -61,6 +47,16 @@ pub fn run(g: &Globals, a: InflowArgs) -> anyhow::Result<()> {
         TableFormat::Csv => write_csv(w, &rows, a.detail),
         TableFormat::Table => write_table(w, &rows, &request),
     })
+}
+
+/// Warns when no `--as-of` was given and the store's newest record is older than today.
+pub fn warn_default_as_of(g: &Globals, as_of: Option<&str>) -> anyhow::Result<()> {
+    if as_of.is_none() {
+        let keys = g.keys()?;
+        let store = context::store(g.data(), &keys)?;
+        context::warn_default_as_of(&store, as_of);
+    }
+    Ok(())
 }
 
 /// `420100:120:0.291;…` — origin, persons, share.

@@ -1,18 +1,15 @@
 //! `fangyi roads` (checkpoint O/D and purposes per county) and `fangyi watch` (returnees from
 //! high-risk areas within their days, per community), through the engine's shared paths.
 
-use engine::alerts_api::{WatchCountView, WatchFields, watch_count_views, watch_list};
-use engine::inflow_api::{self, CountView, InflowParams, RoadView};
-use privacy::{Action, Purpose};
-use rules::RiskAreas;
-use serde::Serialize;
+use engine::Purpose;
+use engine::alerts_api::WatchParams;
+use engine::inflow_api::{CountView, InflowParams};
 
 use crate::cli::{RoadsArgs, TableFormat, WatchArgs};
 use crate::commands::{
-    Globals, csv_field, pad, print_or_broken_pipe, region_flag, runtime, table_format, thousands,
+    Globals, csv_field, pad, print_or_broken_pipe, region_flag, table_format, thousands,
 };
-use crate::context;
-use crate::exit::usage;
+use crate::operator::Operator;
 
 fn counts(v: &[CountView], n: usize) -> String {
     v.iter()
@@ -33,38 +30,26 @@ fn counts_cell(v: &[CountView]) -> String {
 }
 
 pub fn roads(g: &Globals, a: RoadsArgs) -> anyhow::Result<()> {
-    let keys = g.keys()?;
-    let store = context::store(g.data(), &keys)?;
-    context::warn_default_as_of(&store, a.as_of.as_deref());
+    super::inflow_cmd::warn_default_as_of(g, a.as_of.as_deref())?;
     let params = InflowParams {
         as_of: a.as_of.clone(),
         level: None,
         days: Some(a.days),
         region: a.region.clone(),
     };
-    let request = params
-        .parse(store.zone())
-        .map_err(|e| usage(e.to_string()))?;
     let words = format!(
-        "fangyi roads --as-of {} --days {}{}",
-        request.query.period.last(),
+        "fangyi roads{} --days {}{}",
+        a.as_of
+            .as_deref()
+            .map_or(String::new(), |t| format!(" --as-of {}", t.trim())),
         a.days,
         a.region
             .as_deref()
             .map_or(String::new(), |r| format!(" --region {r}"))
     );
-    let purpose = context::check(g, &keys, Action::Inflow, Purpose::Analysis, &words)?;
-    let rows = runtime()?.block_on(inflow_api::roads(&store, request))?;
-    context::record(
-        g,
-        &keys,
-        Action::Inflow,
-        purpose,
-        words,
-        Vec::new(),
-        rows.len() as i64,
-    )?;
-    let views: Vec<RoadView> = rows.iter().map(RoadView::new).collect();
+    let op = Operator::open(g)?;
+    let caller = op.caller(Purpose::Analysis, &words);
+    let (request, views) = op.ask(op.engine().roads_for(&caller, &params))?;
     print_or_broken_pipe(|w| match table_format(a.format) {
         TableFormat::Json => {
             writeln!(w, "{}", serde_json::to_string(&views)?)?;
@@ -120,30 +105,27 @@ pub fn roads(g: &Globals, a: RoadsArgs) -> anyhow::Result<()> {
     })
 }
 
-#[derive(Serialize)]
-struct WatchedOut {
-    person_id: String,
-    #[serde(flatten)]
-    watch: WatchFields,
-}
-
 pub fn watch(g: &Globals, a: WatchArgs) -> anyhow::Result<()> {
     if !(1..=60).contains(&a.days) {
-        return Err(usage(format!("--days {}: between 1 and 60", a.days)));
+        return Err(crate::exit::usage(format!(
+            "--days {}: between 1 and 60",
+            a.days
+        )));
     }
-    let keys = g.keys()?;
-    let store = context::store(g.data(), &keys)?;
-    context::warn_default_as_of(&store, a.as_of.as_deref());
-    let day = engine::parse_as_of_date(a.as_of.as_deref(), store.zone())
-        .map_err(|e| usage(e.to_string()))?;
-    let within = region_flag("--region", a.region.as_deref())?;
-    let action = if a.summary {
-        Action::ReturneesSummary
-    } else {
-        Action::Returnees
+    super::inflow_cmd::warn_default_as_of(g, a.as_of.as_deref())?;
+    region_flag("--region", a.region.as_deref())?;
+    let params = WatchParams {
+        as_of: a.as_of.clone(),
+        days: Some(a.days),
+        persons: Some(!a.summary),
+        region: a.region.clone(),
+        community: a.community.clone(),
     };
     let words = format!(
-        "fangyi watch --as-of {day} --days {}{}{}{}",
+        "fangyi watch{} --days {}{}{}{}",
+        a.as_of
+            .as_deref()
+            .map_or(String::new(), |t| format!(" --as-of {}", t.trim())),
         a.days,
         a.region
             .as_deref()
@@ -153,33 +135,12 @@ pub fn watch(g: &Globals, a: WatchArgs) -> anyhow::Result<()> {
             .map_or(String::new(), |c| format!(" --community {c}")),
         if a.summary { " --summary" } else { "" }
     );
-    let purpose = context::check(g, &keys, action, Purpose::OutbreakResponse, &words)?;
-    let index = super::trace_cmd::open_index(&store)?;
-    let risk = RiskAreas::load(&store)?;
-    let list: Vec<alerts::Watched> = runtime()?
-        .block_on(watch_list(&store, &index, &risk, day, a.days))?
-        .into_iter()
-        .filter(|w| within.is_none_or(|r| w.stay.region.is_some_and(|s| r.covers(s))))
-        .filter(|w| {
-            a.community
-                .as_deref()
-                .is_none_or(|c| w.stay.community.as_deref() == Some(c))
-        })
-        .collect();
-    let persons = if a.summary {
-        Vec::new()
-    } else {
-        list.iter().map(|w| w.person).collect()
-    };
-    context::record(g, &keys, action, purpose, words, persons, list.len() as i64)?;
-    let counts: Vec<WatchCountView> = watch_count_views(&list, day);
-    let out: Vec<WatchedOut> = list
-        .iter()
-        .map(|w| WatchedOut {
-            person_id: context::reveal(&keys, w.person),
-            watch: WatchFields::of(w, engine::Account::local().role),
-        })
-        .collect();
+    let op = Operator::open(g)?;
+    let caller = op.caller(Purpose::OutbreakResponse, &words);
+    let view = op.ask(op.engine().watch_for(&caller, &params))?;
+    let day = view.as_of.clone();
+    let counts = view.communities;
+    let out = view.list.unwrap_or_default();
     print_or_broken_pipe(|w| match (table_format(a.format), a.summary) {
         (TableFormat::Json, true) => {
             writeln!(w, "{}", serde_json::to_string(&counts)?)?;
@@ -213,7 +174,7 @@ pub fn watch(g: &Globals, a: WatchArgs) -> anyhow::Result<()> {
                 writeln!(
                     w,
                     "{},{},{},{},{},{},{}",
-                    p.person_id,
+                    p.person.person_id,
                     p.watch.arrived,
                     p.watch.origin,
                     p.watch.kind.unwrap_or(""),
@@ -228,7 +189,7 @@ pub fn watch(g: &Globals, a: WatchArgs) -> anyhow::Result<()> {
             writeln!(
                 w,
                 "{} under watch on {day} (arrived from a high-risk area in the last {} days)",
-                thousands(out.len() as u64),
+                thousands(view.persons as u64),
                 a.days
             )?;
             for c in &counts {
@@ -252,7 +213,7 @@ pub fn watch(g: &Globals, a: WatchArgs) -> anyhow::Result<()> {
                     writeln!(
                         w,
                         "  {}  until {}  arrived {} from {} {} by {}",
-                        p.person_id,
+                        p.person.person_id,
                         p.watch.until,
                         p.watch.arrived,
                         p.watch.origin,

@@ -10,31 +10,18 @@ use crate::AppState;
 use crate::auth::Authed;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AlertsQuery {
-    /// The day (YYYY-MM-DD; default today).
-    pub as_of: Option<String>,
-    /// Only alerts with this status: `open`, `acknowledged` or `done`.
-    pub status: Option<String>,
-}
-
 /// The day's alerts in your region (community workers: your community), with severity, task
 /// and status.
 #[utoipa::path(get, path = "/alerts", tag = "inflow", security(("bearer" = [])),
-    params(AlertsQuery),
+    params(AlertParams),
     responses((status = 200, body = Vec<AlertView>),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     Authed(caller): Authed,
-    ApiQuery(q): ApiQuery<AlertsQuery>,
+    ApiQuery(q): ApiQuery<AlertParams>,
 ) -> Result<Json<Vec<AlertView>>, ApiError> {
-    let p = AlertParams {
-        as_of: q.as_of,
-        status: q.status,
-    };
-    Ok(Json(state.engine.alerts(&caller, &p).await?))
+    Ok(Json(state.engine.alerts(&caller, &q).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

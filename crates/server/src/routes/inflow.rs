@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use engine::alerts_api::WatchView;
+use engine::alerts_api::{WatchParams, WatchView};
 use engine::inflow_api::{InflowParams, InflowView, RoadView};
 use serde::Deserialize;
 
@@ -75,36 +75,15 @@ pub async fn roads(
     Ok(Json(state.engine.roads(&caller, &p).await?))
 }
 
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct WatchQuery {
-    /// The day (YYYY-MM-DD; default today).
-    pub as_of: Option<String>,
-    /// The length of the watch (default 14 days).
-    pub days: Option<u32>,
-    /// Also list the persons (a returnee list: epidemiologists and community workers).
-    pub persons: Option<bool>,
-}
-
 /// Returnees from high-risk areas within their days, per community where they stay.
 #[utoipa::path(get, path = "/watch", tag = "inflow", security(("bearer" = [])),
-    params(WatchQuery),
+    params(WatchParams),
     responses((status = 200, body = WatchView),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn watch(
     State(state): State<AppState>,
     Authed(caller): Authed,
-    ApiQuery(q): ApiQuery<WatchQuery>,
+    ApiQuery(q): ApiQuery<WatchParams>,
 ) -> Result<Json<WatchView>, ApiError> {
-    Ok(Json(
-        state
-            .engine
-            .watch(
-                &caller,
-                q.as_of.as_deref(),
-                q.days,
-                q.persons.unwrap_or(false),
-            )
-            .await?,
-    ))
+    Ok(Json(state.engine.watch_for(&caller, &q).await?))
 }
