@@ -352,7 +352,10 @@ mod tests {
         // Whatever the environment says (FANGYI_MASTER_KEY, FANGYI_KEY_FILE, HOME), the file is
         // created where the location names, then read back from there.
         let first = own.load(&data).unwrap();
-        assert_eq!(first.source, KeySource::Created(dir.path().join("demo.key")));
+        assert_eq!(
+            first.source,
+            KeySource::Created(dir.path().join("demo.key"))
+        );
         let again = own.load(&data).unwrap();
         assert_eq!(again.source, KeySource::File(dir.path().join("demo.key")));
         assert_eq!(again.key.bytes(), first.key.bytes());

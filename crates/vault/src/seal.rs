@@ -214,7 +214,11 @@ mod tests {
         let o = super::Opener::new(&[9; 32], &[3; super::SALT_LEN]);
         assert_eq!(
             o.open("persons", 42, 7, &sealed).unwrap(),
-            vec![Some("张三".to_string()), None, Some("13800000000".to_string())]
+            vec![
+                Some("张三".to_string()),
+                None,
+                Some("13800000000".to_string())
+            ]
         );
     }
 

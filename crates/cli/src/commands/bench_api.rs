@@ -140,13 +140,11 @@ async fn load(
 }
 
 pub fn run(a: BenchApiArgs) -> anyhow::Result<()> {
-    let run = province(
-        &Province {
-            persons: a.persons,
-            days: a.days,
-            dir: &a.dir,
-        },
-    )?;
+    let run = province(&Province {
+        persons: a.persons,
+        days: a.days,
+        dir: &a.dir,
+    })?;
     let data = run.data.clone();
     let keys = run.keys()?;
     let start: model::Date = START.parse()?;

@@ -11,13 +11,11 @@ use crate::commands::{human_bytes, thousands};
 use crate::context;
 
 pub fn run(a: BenchCodesArgs) -> anyhow::Result<()> {
-    let run = province(
-        &Province {
-            persons: a.persons,
-            days: a.days,
-            dir: &a.dir,
-        },
-    )?;
+    let run = province(&Province {
+        persons: a.persons,
+        days: a.days,
+        dir: &a.dir,
+    })?;
     let data = run.data.clone();
     let keys = run.keys()?;
     let store = context::store(&data, &keys)?;

@@ -50,13 +50,11 @@ fn peer_csv(rows: &[InflowRow]) -> String {
 }
 
 pub fn run(a: BenchInflowArgs) -> anyhow::Result<()> {
-    let run = province(
-        &Province {
-            persons: a.persons,
-            days: a.days,
-            dir: &a.dir,
-        },
-    )?;
+    let run = province(&Province {
+        persons: a.persons,
+        days: a.days,
+        dir: &a.dir,
+    })?;
     let data = run.data.clone();
     let keys = run.keys()?;
     let store = crate::context::store(&data, &keys)?;

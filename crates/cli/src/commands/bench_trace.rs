@@ -159,13 +159,11 @@ pub fn province(a: &Province<'_>) -> anyhow::Result<Globals> {
 
 pub fn run(a: BenchTraceArgs) -> anyhow::Result<()> {
     println!("machine: {}", machine());
-    let run = province(
-        &Province {
-            persons: a.persons,
-            days: a.days,
-            dir: &a.dir,
-        },
-    )?;
+    let run = province(&Province {
+        persons: a.persons,
+        days: a.days,
+        dir: &a.dir,
+    })?;
     let data = run.data.clone();
     let keys = run.keys()?;
     let store = crate::context::store(&data, &keys)?;
