@@ -3,18 +3,16 @@
 
 use std::io::Write;
 
-use inflow::{ExposedPerson, InflowError, Period, Stay, StayCount};
+use engine::Purpose;
+use engine::returnees::{ReturneeView, ReturneesParams, ReturneesSummary};
+use inflow::{InflowError, Period};
 use model::{Date, Region};
-use query::Query;
 use serde::Serialize;
-use vault::Keys;
 
 use crate::cli::{ExposedArgs, TableFormat};
-use crate::commands::{
-    Globals, csv_field, pad, print_or_broken_pipe, runtime, table_format, thousands,
-};
-use crate::context;
+use crate::commands::{Globals, csv_field, pad, print_or_broken_pipe, table_format, thousands};
 use crate::exit::usage;
+use crate::operator::Operator;
 
 /// One person as printed: the id revealed, dates and codes as text.
 #[derive(Serialize)]
@@ -63,18 +61,88 @@ fn parse_args(a: &ExposedArgs) -> anyhow::Result<(Region, Period)> {
     Ok((region, period))
 }
 
-fn person_out(keys: &Keys, p: &ExposedPerson) -> PersonOut {
+/// Arrivals staying in one county (or nowhere known), by community.
+struct StayCount {
+    region: Option<Region>,
+    persons: usize,
+    communities: Vec<CommunityCount>,
+}
+
+struct CommunityCount {
+    community: Option<String>,
+    persons: usize,
+}
+
+fn person_out(p: ReturneeView) -> PersonOut {
+    let stay_region = p.stay_region.as_deref().and_then(|r| r.parse::<Region>().ok());
     PersonOut {
-        person_id: context::reveal(keys, p.person),
-        first_arrival: p.first_arrival.to_string(),
-        last_arrival: p.last_arrival.to_string(),
-        kinds: p.kinds.iter().map(|k| k.as_str()).collect(),
-        origins: p.origins.iter().map(Region::to_string).collect(),
-        stay_region: p.stay.region.map(|r| r.to_string()),
-        stay_region_name: p.stay.region.and_then(Region::name),
-        stay_community: p.stay.community.clone(),
-        stay_source: p.stay.source.as_str(),
+        person_id: p.person.person_id,
+        first_arrival: p.first_arrival,
+        last_arrival: p.last_arrival,
+        kinds: p.kinds.unwrap_or_default(),
+        origins: p.origins,
+        stay_region: p.stay_region,
+        stay_region_name: stay_region.and_then(Region::name),
+        stay_community: p.stay_community,
+        stay_source: p.stay_source,
     }
+}
+
+/// The order of places: counties by code, then communities by id, unknown ones last.
+fn place_key(p: &PersonOut) -> (bool, Option<&str>, bool, Option<&str>) {
+    (
+        p.stay_region.is_none(),
+        p.stay_region.as_deref(),
+        p.stay_community.is_none(),
+        p.stay_community.as_deref(),
+    )
+}
+
+/// The persons' counts per place, in the persons' (place) order.
+fn counts_of(persons: &[PersonOut]) -> Vec<StayCount> {
+    let mut out: Vec<StayCount> = Vec::new();
+    for p in persons {
+        let region = p.stay_region.as_deref().and_then(|r| r.parse::<Region>().ok());
+        match out.last_mut() {
+            Some(c) if c.region == region => {
+                c.persons += 1;
+                match c.communities.last_mut() {
+                    Some(m) if m.community == p.stay_community => m.persons += 1,
+                    _ => c.communities.push(CommunityCount {
+                        community: p.stay_community.clone(),
+                        persons: 1,
+                    }),
+                }
+            }
+            _ => out.push(StayCount {
+                region,
+                persons: 1,
+                communities: vec![CommunityCount {
+                    community: p.stay_community.clone(),
+                    persons: 1,
+                }],
+            }),
+        }
+    }
+    out
+}
+
+fn summary_counts(s: ReturneesSummary) -> Vec<StayCount> {
+    s.counties
+        .into_iter()
+        .map(|c| StayCount {
+            region: c.region.as_deref().and_then(|r| r.parse::<Region>().ok()),
+            persons: c.persons,
+            communities: c
+                .communities
+                .into_iter()
+                .map(|m| CommunityCount {
+                    community: m.community,
+                    persons: m.persons,
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 fn region_label(r: Option<Region>) -> String {
@@ -101,44 +169,33 @@ fn persons_label(n: usize) -> String {
 
 pub fn run(g: &Globals, a: ExposedArgs) -> anyhow::Result<()> {
     let (region, period) = parse_args(&a)?;
-    let keys = g.keys()?;
-    let store = context::store(g.data(), &keys)?;
-    let q = Query::open(&store, &keys)?;
-    let found = runtime()?.block_on(inflow::exposed(&q, store.zone(), region, period))?;
-    let (action, persons) = if a.summary {
-        (privacy::Action::ReturneesSummary, Vec::new())
-    } else {
-        (
-            privacy::Action::Returnees,
-            found.iter().map(|p| p.person).collect(),
-        )
+    let params = ReturneesParams {
+        region: region.to_string(),
+        from: period.first().to_string(),
+        to: period.last().to_string(),
     };
-    context::audit(
-        g,
-        &keys,
-        action,
-        privacy::Purpose::OutbreakResponse,
-        format!(
-            "fangyi exposed --region {region} --from {} --to {}{}",
-            period.first(),
-            period.last(),
-            if a.summary { " --summary" } else { "" }
-        ),
-        persons,
-        found.len() as i64,
-    )?;
-
-    // Revealed ids order the persons within a place (pseudonyms order them arbitrarily).
-    let mut persons: Vec<(&Stay, PersonOut)> = found
-        .iter()
-        .map(|p| (&p.stay, person_out(&keys, p)))
-        .collect();
-    persons.sort_by(|a, b| {
-        a.0.cmp_place(b.0)
-            .then_with(|| a.1.person_id.cmp(&b.1.person_id))
-    });
-    let counts = inflow::by_stay(found.iter().map(|p| &p.stay));
-
+    let op = Operator::open(g)?;
+    let words = format!(
+        "fangyi exposed --region {region} --from {} --to {}{}",
+        period.first(),
+        period.last(),
+        if a.summary { " --summary" } else { "" }
+    );
+    let caller = op.caller(Purpose::OutbreakResponse, &words);
+    let (counts, persons) = if a.summary {
+        let s = op.ask(op.engine().returnees_summary(&caller, &params))?;
+        (summary_counts(s), Vec::new())
+    } else {
+        let found = op.ask(op.engine().returnees(&caller, &params))?;
+        // Shown ids order the persons within a place (pseudonyms order them arbitrarily).
+        let mut persons: Vec<PersonOut> = found.into_iter().map(person_out).collect();
+        persons.sort_by(|a, b| {
+            place_key(a)
+                .cmp(&place_key(b))
+                .then_with(|| a.person_id.cmp(&b.person_id))
+        });
+        (counts_of(&persons), persons)
+    };
     let format = table_format(a.format);
     print_or_broken_pipe(|w| write(w, format, a.summary, region, period, &counts, &persons))
 }
@@ -150,12 +207,11 @@ fn write(
     region: Region,
     period: Period,
     counts: &[StayCount],
-    persons: &[(&Stay, PersonOut)],
+    persons: &[PersonOut],
 ) -> anyhow::Result<()> {
     match (format, summary) {
         (TableFormat::Json, false) => {
-            let rows: Vec<&PersonOut> = persons.iter().map(|p| &p.1).collect();
-            writeln!(w, "{}", serde_json::to_string(&rows)?)?;
+            writeln!(w, "{}", serde_json::to_string(persons)?)?;
         }
         (TableFormat::Json, true) => {
             writeln!(w, "{}", serde_json::to_string(&counts_out(counts))?)?;
@@ -202,12 +258,12 @@ fn counts_out(counts: &[StayCount]) -> Vec<CountyOut<'_>> {
         .collect()
 }
 
-fn write_csv(w: &mut dyn Write, persons: &[(&Stay, PersonOut)]) -> anyhow::Result<()> {
+fn write_csv(w: &mut dyn Write, persons: &[PersonOut]) -> anyhow::Result<()> {
     writeln!(
         w,
         "person_id,first_arrival,last_arrival,kinds,origins,stay_region,stay_region_name,stay_community,stay_source"
     )?;
-    for (_, p) in persons {
+    for p in persons {
         writeln!(
             w,
             "{},{},{},{},{},{},{},{},{}",
@@ -230,7 +286,7 @@ fn print_table(
     origin: Region,
     period: Period,
     counts: &[StayCount],
-    persons: &[(&Stay, PersonOut)],
+    persons: &[PersonOut],
     summary: bool,
 ) -> anyhow::Result<()> {
     let total: usize = counts.iter().map(|c| c.persons).sum();
@@ -288,7 +344,7 @@ fn print_table(
                 thousands(m.persons as u64)
             )?;
             let (here, after) = rest.split_at(m.persons.min(rest.len()));
-            for (_, p) in here {
+            for p in here {
                 writeln!(
                     w,
                     "    {:<18}  {:<10}  {:<10}  {:<24}  {:<20}  {}",
