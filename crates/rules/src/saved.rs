@@ -211,3 +211,101 @@ pub fn changes(store: &Store, saved: &SavedCodes) -> Result<Changes, CodeError> 
 pub fn all_sources(store: &Store) -> BTreeSet<u32> {
     store.basis(Derived::SavedCodes).sources
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use model::{PersonId, Zone};
+    use store::Writer;
+    use vault::{Keys, MasterKey};
+
+    use super::*;
+
+    fn keys() -> Keys {
+        Keys::derive(&MasterKey::from_bytes([9; 32]))
+    }
+
+    fn person(i: u32) -> PersonId {
+        PersonId::from_parts(420106, Date::from_ymd(1980, 1, 1 + i).unwrap(), 10 + i).unwrap()
+    }
+
+    fn ingest(data: &Path, dir: &Path, name: &str, text: String) {
+        std::fs::create_dir_all(dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let k = keys();
+        let mut w = Writer::open(data, k.key_id(), Zone::CST, || {}).unwrap();
+        let s = ingest::run(
+            &mut w,
+            &k,
+            &[path],
+            &ingest::Options::default(),
+            &|_| {},
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+        assert_eq!(s.rows_rejected, 0);
+    }
+
+    fn checkin(p: u32, day: u32) -> String {
+        format!(
+            "person_id,venue_id,time_in,time_out\n{},V1,2020-01-{day}T10:00:00+08:00,\n",
+            person(p)
+        )
+    }
+
+    #[test]
+    fn saved_codes_learn_of_new_sources_and_are_never_read_after_a_removal() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let view = || Store::open(&data, keys().key_id()).unwrap();
+        let run = |s: &Store| RunKey::new(s, "2020-01-25".parse().unwrap(), "rules");
+        ingest(&data, &dir.path().join("a"), "checkins.csv", checkin(1, 18));
+        let first = view();
+        let red = Summary {
+            color: Color::Red,
+            rules: "case".into(),
+            valid_until: None,
+        };
+        let saved = SavedCodes {
+            sources: all_sources(&first),
+            codes: HashMap::from([(7, red)]),
+        };
+        saved.save(&first, &run(&first)).unwrap();
+        let loaded = SavedCodes::load(&first, &run(&first)).unwrap().unwrap();
+        assert_eq!(changes(&first, &loaded).unwrap(), Changes::default());
+
+        // A source ingested since: the saved run still holds, and names whom to recompute.
+        ingest(&data, &dir.path().join("b"), "checkins.csv", checkin(2, 22));
+        let now = view();
+        let loaded = SavedCodes::load(&now, &run(&now)).unwrap().unwrap();
+        let c = changes(&now, &loaded).unwrap();
+        assert_eq!(c.new_sources, [2]);
+        assert!(!c.everyone);
+        assert_eq!(c.persons, [keys().pseudonyms.pseudonym(person(2))]);
+
+        // Retention removes the first check-in. Suppose it stopped before emptying `codes/`:
+        // the saved run is still there, but not for this generation.
+        let folder = Derived::SavedCodes.dir(&data);
+        let kept: Vec<(PathBuf, Vec<u8>)> = ["last.json", "last.csv"]
+            .iter()
+            .map(|f| (folder.join(f), std::fs::read(folder.join(f)).unwrap()))
+            .collect();
+        let mut w = Writer::open(&data, keys().key_id(), Zone::CST, || {}).unwrap();
+        w.remove_before(Kind::Checkins, "2020-01-20".parse().unwrap(), false)
+            .unwrap();
+        drop(w);
+        assert!(!folder.join("last.json").exists(), "the store empties it");
+        for (path, bytes) in &kept {
+            std::fs::write(path, bytes).unwrap();
+        }
+        let after = view();
+        assert!(SavedCodes::load(&after, &run(&after)).unwrap().is_none());
+        // A run computed from a view older than the removal is not saved.
+        std::fs::remove_file(folder.join("last.json")).unwrap();
+        saved.save(&now, &run(&now)).unwrap();
+        assert!(!folder.join("last.json").exists());
+        assert!(SavedCodes::load(&after, &run(&after)).unwrap().is_none());
+    }
+}
