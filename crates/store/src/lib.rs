@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 pub use derived::{Basis, Derived, DerivedLock, Standing, TRACE_INDEX_KINDS};
 pub use manifest::{KindStats, Manifest, SourceEntry, StoredFile};
-pub use scan::{BATCH_ROWS, Batch, Batches, DataFile, Part};
+pub use scan::{BATCH_ROWS, Batch, Batches, DataFile, KeyedTexts, Part};
 pub use schema::{RID_COLUMN, VAULT_SCHEMA_FIELDS, arrow_schema, parquet_properties, vault_schema};
 pub use writer::{Committed, Removed, SourceId, Staging, Writer};
 

@@ -3,22 +3,31 @@
 //!
 //! A scan names the columns it needs; only those are decoded, a name the kind does not store is
 //! refused before a byte is read, and a column is handed out only as the Arrow type the
-//! schema gives it ([`Batch::ints`], [`Batch::texts`], …), with errors naming the file. Each
+//! schema gives it ([`Batch::ints`], [`Batch::texts`], …), with errors naming the file. A text
+//! column whose values repeat (a venue, a pass) may be asked for *keyed*
+//! ([`DataFile::scan_keyed`], [`Batch::keyed_texts`]): each distinct value once, as Parquet's
+//! dictionary holds it, and a key per row — no string copied or compared per row. Each
 //! [`DataFile`] is one unit of work, cheap to clone and `Send + Sync`: callers scan many in
 //! parallel (the trace index build does, with rayon) and stop early by dropping the iterator.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use arrow::array::{
-    Array, AsArray, BinaryArray, Date32Array, FixedSizeBinaryArray, Float64Array, Int64Array,
-    ListArray, RecordBatch, StringArray, TimestampMillisecondArray,
+    Array, AsArray, BinaryArray, Date32Array, FixedSizeBinaryArray, Float64Array, Int32Array,
+    Int64Array, ListArray, RecordBatch, StringArray, TimestampMillisecondArray,
 };
-use arrow::datatypes::{Date32Type, Float64Type, Int64Type, TimestampMillisecondType};
+use arrow::datatypes::{
+    DataType, Date32Type, Field, Float64Type, Int32Type, Int64Type, Schema,
+    TimestampMillisecondType,
+};
 use model::{Kind, Storage};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
-    ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
 };
 
 use crate::{RID_COLUMN, SourceEntry, Store, StoreError, StoredFile, VAULT_SCHEMA_FIELDS};
@@ -141,8 +150,9 @@ impl DataFile {
     fn reader(
         &self,
         columns: &[&str],
+        keyed: &[&str],
     ) -> Result<ParquetRecordBatchReaderBuilder<File>, StoreError> {
-        if let Some(c) = columns.iter().find(|c| !self.stores(c)) {
+        if let Some(c) = columns.iter().chain(keyed).find(|c| !self.stores(c)) {
             return Err(StoreError::NoColumn {
                 kind: self.kind.name(),
                 vault: self.part == Part::Vault,
@@ -150,21 +160,56 @@ impl DataFile {
             });
         }
         let f = File::open(&self.path).map_err(StoreError::io(&self.path))?;
-        let b = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| self.corrupt(e))?;
-        let mask = ProjectionMask::columns(b.parquet_schema(), columns.iter().copied());
+        let mut meta = ArrowReaderMetadata::load(&f, ArrowReaderOptions::new())
+            .map_err(|e| self.corrupt(e))?;
+        if !keyed.is_empty() {
+            // The file's own schema, with the keyed text columns as dictionaries: Parquet's
+            // dictionary pages are then handed out as they are.
+            let schema = meta.schema();
+            let mut fields = Vec::with_capacity(schema.fields().len());
+            for f in schema.fields() {
+                if !keyed.contains(&f.name().as_str()) {
+                    fields.push(f.as_ref().clone());
+                } else if f.data_type() == &DataType::Utf8 {
+                    let dictionary =
+                        DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+                    fields.push(Field::new(f.name(), dictionary, f.is_nullable()));
+                } else {
+                    return Err(self.corrupt(format!("column {} is not text", f.name())));
+                }
+            }
+            let hint = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+            meta = ArrowReaderMetadata::try_new(
+                meta.metadata().clone(),
+                ArrowReaderOptions::new().with_schema(hint),
+            )
+            .map_err(|e| self.corrupt(e))?;
+        }
+        let b = ParquetRecordBatchReaderBuilder::new_with_metadata(f, meta);
+        let mask =
+            ProjectionMask::columns(b.parquet_schema(), columns.iter().chain(keyed).copied());
         Ok(b.with_projection(mask).with_batch_size(BATCH_ROWS))
     }
 
     /// Reads `columns` (stored names of its kind; in any order) of every row, a batch of up to
     /// [`BATCH_ROWS`] at a time.
     pub fn scan(&self, columns: &[&str]) -> Result<Batches<'_>, StoreError> {
-        let reader = self.reader(columns)?.build().map_err(|e| self.corrupt(e))?;
+        self.scan_keyed(columns, &[])
+    }
+
+    /// Like [`DataFile::scan`], with the text columns `keyed` (not also in `columns`) read as
+    /// keys into their distinct values ([`Batch::keyed_texts`]).
+    pub fn scan_keyed(&self, columns: &[&str], keyed: &[&str]) -> Result<Batches<'_>, StoreError> {
+        let reader = self
+            .reader(columns, keyed)?
+            .build()
+            .map_err(|e| self.corrupt(e))?;
         Ok(Batches { file: self, reader })
     }
 
     /// Reads `columns` of the rows at these positions in the file (ascending, each once).
     pub fn scan_rows(&self, columns: &[&str], rows: &[u32]) -> Result<Batches<'_>, StoreError> {
-        let b = self.reader(columns)?;
+        let b = self.reader(columns, &[])?;
         let total = b.metadata().file_metadata().num_rows().max(0) as u64;
         let mut selectors = Vec::new();
         let mut at = 0u64;
@@ -258,6 +303,19 @@ impl Batch<'_> {
         self.typed(name, "text", |a| a.as_string_opt::<i32>())
     }
 
+    /// A text column scanned keyed ([`DataFile::scan_keyed`]).
+    pub fn keyed_texts(&self, name: &str) -> Result<KeyedTexts<'_>, StoreError> {
+        let d = self.typed(name, "keyed text", |a| a.as_dictionary_opt::<Int32Type>())?;
+        let values = d.values().as_string_opt::<i32>().ok_or_else(|| {
+            self.file
+                .corrupt(format!("column {name} is not keyed text"))
+        })?;
+        Ok(KeyedTexts {
+            keys: d.keys(),
+            values,
+        })
+    }
+
     /// An instant column (milliseconds since the epoch).
     pub fn instants(&self, name: &str) -> Result<&TimestampMillisecondArray, StoreError> {
         self.typed(name, "a time", |a| {
@@ -288,6 +346,32 @@ impl Batch<'_> {
     /// A fixed-width bytes column (the vault's salts).
     pub fn fixed_binaries(&self, name: &str) -> Result<&FixedSizeBinaryArray, StoreError> {
         self.typed(name, "fixed-width bytes", |a| a.as_fixed_size_binary_opt())
+    }
+}
+
+/// A text column as keys into its distinct values: what repeats is decoded once.
+#[derive(Clone, Copy)]
+pub struct KeyedTexts<'a> {
+    keys: &'a Int32Array,
+    values: &'a StringArray,
+}
+
+impl<'a> KeyedTexts<'a> {
+    /// The distinct values the keys point into (some perhaps used by no row of this batch);
+    /// several batches may share them.
+    pub fn values(&self) -> &'a StringArray {
+        self.values
+    }
+
+    /// Row `i`'s position in [`KeyedTexts::values`]; `None` for no value.
+    #[inline]
+    pub fn key(&self, i: usize) -> Option<usize> {
+        self.keys.is_valid(i).then(|| self.keys.value(i) as usize)
+    }
+
+    /// Row `i`'s text; `None` for no value.
+    pub fn get(&self, i: usize) -> Option<&'a str> {
+        self.key(i).map(|k| self.values.value(k))
     }
 }
 
@@ -371,6 +455,33 @@ mod tests {
             b.texts("enterprise_id").unwrap().value(0),
             "91350100M000100Y43"
         );
+    }
+
+    #[test]
+    fn a_keyed_scan_hands_out_each_distinct_text_once() {
+        let (_dir, store) = store(5);
+        let f = &store.tables(Kind::Employment)[0];
+        let mut rows = 0;
+        for b in f.scan_keyed(&["person_id"], &["enterprise_id"]).unwrap() {
+            let b = b.unwrap();
+            let e = b.keyed_texts("enterprise_id").unwrap();
+            assert_eq!(e.values().len(), 1, "one enterprise, stored once");
+            for i in 0..b.rows() {
+                assert_eq!(e.key(i), Some(0));
+                assert_eq!(e.get(i), Some("91350100M000100Y43"));
+            }
+            assert!(b.texts("enterprise_id").is_err(), "keyed, not plain");
+            assert_eq!(b.ints("person_id").unwrap().value(0), 0);
+            rows += b.rows();
+        }
+        assert_eq!(rows, 5);
+        let e = f.scan_keyed(&[], &["person_id"]).err().unwrap().to_string();
+        assert!(e.contains("column person_id is not text"), "{e}");
+        let e = f.scan_keyed(&[], &["name"]).err().unwrap().to_string();
+        assert_eq!(e, "employment stores no column name");
+        // Unkeyed, the same column reads as plain text.
+        let b = f.scan(&["enterprise_id"]).unwrap().next().unwrap().unwrap();
+        assert!(b.keyed_texts("enterprise_id").is_err());
     }
 
     #[test]
