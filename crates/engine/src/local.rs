@@ -43,6 +43,8 @@ impl Engine {
 /// How long work that writes a file reports its progress and hears it should stop.
 #[derive(Clone)]
 pub struct Progress {
+    /// Called when the work begins a stage (its name and how many steps it has).
+    pub stage: Arc<dyn Fn(&str, u64) + Send + Sync>,
     /// Called with (done, total) as the work advances.
     pub advance: Arc<dyn Fn(u64, u64) + Send + Sync>,
     /// Set when the work should stop at its next safe point (the file is then not written).
@@ -52,6 +54,7 @@ pub struct Progress {
 impl Default for Progress {
     fn default() -> Progress {
         Progress {
+            stage: Arc::new(|_, _| {}),
             advance: Arc::new(|_, _| {}),
             cancel: Arc::new(AtomicBool::new(false)),
         }
@@ -127,4 +130,197 @@ impl Engine {
         });
         self.ask(caller, Action::Trace, work).await
     }
+}
+
+/// What [`Engine::codes_to`] wrote.
+#[derive(Clone, Debug)]
+pub struct CodesReport {
+    pub as_of: model::Date,
+    pub persons: u64,
+    /// Per color: green, yellow, red.
+    pub counts: [u64; 3],
+    pub examined: u64,
+    pub cases_traced: u64,
+    pub sweep_seconds: f64,
+    pub seconds: f64,
+    /// A person of each color, when there is one, as the caller's view shows them.
+    pub examples: [Option<String>; 3],
+    /// Set when the run reused the last one: sources new since, and people recomputed.
+    pub incremental: Option<(usize, u64)>,
+}
+
+/// A sweep's stages reported through a [`Progress`].
+struct SweepStages<'a> {
+    progress: &'a Progress,
+    at: std::sync::Mutex<(u64, u64)>,
+}
+
+impl rules::SweepProgress for SweepStages<'_> {
+    fn stage(&self, name: &str, total: u64) {
+        *self.at.lock().expect("stage") = (0, total);
+        (self.progress.stage)(name, total);
+    }
+
+    fn advance(&self, n: u64) {
+        let (done, total) = {
+            let mut at = self.at.lock().expect("stage");
+            at.0 += n;
+            *at
+        };
+        (self.progress.advance)(done, total);
+    }
+}
+
+impl Engine {
+    /// Everyone's health code in `persons` as of the end of `as_of` (default today) under the
+    /// engine's rules, written to `out` (`.csv` or `.parquet`, whole or not at all) in id order,
+    /// ids as the caller's view shows them. Incremental unless `full`: a second run for the same
+    /// day and rules recomputes only the people that sources ingested since touch. Authorised
+    /// and audited as the codes of many persons (rows = persons written).
+    pub async fn codes_to(
+        &self,
+        caller: &Caller,
+        as_of: Option<&str>,
+        out: PathBuf,
+        full: bool,
+        progress: Progress,
+    ) -> Result<CodesReport, EngineError> {
+        let as_of = as_of.map(str::to_string);
+        let work = Blocking(move |ctx: &Ctx<'_>| {
+            let r = write_codes(ctx, as_of.as_deref(), &out, full, &progress)?;
+            let rows = r.persons as i64;
+            Ok(Answer::new(r, rows))
+        });
+        self.ask(caller, Action::CommunityCodes, work).await
+    }
+}
+
+fn write_codes(
+    ctx: &Ctx<'_>,
+    as_of: Option<&str>,
+    out: &std::path::Path,
+    full: bool,
+    progress: &Progress,
+) -> Result<CodesReport, EngineError> {
+    use rules::saved::{self, RunKey, SavedCodes};
+    use rules::{CodeEngine, Color, Summary};
+
+    let started = std::time::Instant::now();
+    let store = &ctx.snap.store;
+    let set = ctx.rules;
+    let as_of = crate::parse_as_of_date(as_of, ctx.zone())?;
+    let view = ctx.view()?;
+    let internal = EngineError::internal;
+    let engine = CodeEngine::new(&ctx.snap.index, ctx.snap.risk.clone(), ctx.zone());
+    let run = RunKey::new(store, as_of, &set.digest);
+    let saved = if full {
+        None
+    } else {
+        SavedCodes::load(store, &run).map_err(internal)?
+    };
+    let (mut incremental, mut examined, mut cases_traced) = (None, 0, 0);
+    let codes = match saved {
+        // Only what sources ingested since the last run touch, unless one changes everyone
+        // (risk areas) or second-degree rules make the reach of a new record unbounded.
+        Some(mut saved) => {
+            let ch = saved::changes(store, &saved).map_err(internal)?;
+            if ch.everyone || (set.contact_depth() == 2 && !ch.new_sources.is_empty()) {
+                None
+            } else {
+                let affected = engine.affected(set, &ch.persons, as_of);
+                for p in &affected {
+                    saved.codes.remove(p);
+                }
+                for (p, s) in engine.recompute(set, &affected, as_of) {
+                    if s.color != Color::Green {
+                        saved.codes.insert(p, s);
+                    }
+                }
+                incremental = Some((ch.new_sources.len(), affected.len() as u64));
+                examined = affected.len() as u64;
+                Some(saved.codes)
+            }
+        }
+        None => None,
+    };
+    let codes = match codes {
+        Some(c) => c,
+        None => {
+            let stages = SweepStages {
+                progress,
+                at: std::sync::Mutex::new((0, 0)),
+            };
+            let sweep = engine.sweep(&[set], as_of, &stages);
+            examined = sweep.examined;
+            cases_traced = sweep.cases_traced;
+            sweep
+                .codes
+                .into_iter()
+                .map(|(p, mut v)| (p, v.swap_remove(0)))
+                .collect()
+        }
+    };
+    let state = SavedCodes {
+        sources: saved::all_sources(store),
+        codes,
+    };
+    state.save(store, &run).map_err(internal)?;
+    let swept = started.elapsed();
+
+    // Everyone in `persons` within the caller's scope, in id order.
+    let mut people: Vec<(u64, i64)> = rules::persons(store)
+        .map_err(internal)?
+        .into_iter()
+        .filter(|&p| view.in_scope(p))
+        .map(|p| {
+            let n = ctx
+                .keys
+                .pseudonyms
+                .reveal(p)
+                .map_or(u64::MAX, model::PersonId::number);
+            (n, p)
+        })
+        .collect();
+    people.sort_unstable();
+    let total = people.len() as u64;
+    (progress.stage)("write", total);
+    let mut writer = rules::CodesWriter::create(out)
+        .map_err(|e| EngineError::BadRequest(format!("creating {}: {e}", out.display())))?;
+    let green = Summary::green();
+    let mut counts = [0u64; 3];
+    let mut examples: [Option<String>; 3] = [None, None, None];
+    for (i, (_, p)) in people.iter().enumerate() {
+        if i % 65_536 == 0 {
+            (progress.advance)(i as u64, total);
+            if progress.cancel.load(Ordering::SeqCst) {
+                drop(writer);
+                let name = out.file_name().unwrap_or_default().to_string_lossy();
+                let _ = std::fs::remove_file(out.with_file_name(format!(".{name}.tmp")));
+                return Err(EngineError::Conflict(format!(
+                    "interrupted; {} not written",
+                    out.display()
+                )));
+            }
+        }
+        let s = state.codes.get(p).unwrap_or(&green);
+        let c = s.color as usize;
+        counts[c] += 1;
+        let id = view.id(*p);
+        if examples[c].is_none() {
+            examples[c] = Some(id.clone());
+        }
+        writer.write(&id, s).map_err(internal)?;
+    }
+    let persons = writer.finish().map_err(internal)?;
+    Ok(CodesReport {
+        as_of,
+        persons,
+        counts,
+        examined,
+        cases_traced,
+        sweep_seconds: swept.as_secs_f64(),
+        seconds: started.elapsed().as_secs_f64(),
+        examples,
+        incremental,
+    })
 }

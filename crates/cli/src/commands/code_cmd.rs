@@ -2,18 +2,13 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
-use std::sync::Mutex;
-use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
 
-use anyhow::Context;
 use indicatif::ProgressBar;
 use model::{Date, PersonId, Timestamp, Zone};
-use rules::saved::{self, RunKey, SavedCodes};
-use rules::{CodeEngine, Color, RiskAreas, RuleSet, Summary, SweepProgress};
+use rules::{CodeEngine, Color, RiskAreas, RuleSet, SweepProgress};
 use store::Store;
 use trace::Index;
-use vault::Keys;
 
 use crate::cli::{CodeArgs, CodesArgs, RulesDiffArgs, RulesShowArgs, SummaryFormat, TextFormat};
 use crate::commands::trace_cmd::open_index;
@@ -41,7 +36,6 @@ fn load_rules(path: Option<&Path>) -> anyhow::Result<RuleSet> {
 
 /// What every code command opens: keys, store, index and risk areas.
 struct Opened {
-    keys: Keys,
     store: Store,
     index: Index,
     risk: RiskAreas,
@@ -54,7 +48,6 @@ impl Opened {
         let index = open_index(&store)?;
         let risk = RiskAreas::load(&store)?;
         Ok(Opened {
-            keys,
             store,
             index,
             risk,
@@ -140,6 +133,41 @@ fn print_code(w: &mut dyn Write, code: &engine::codes::CodeView) -> anyhow::Resu
     Ok(())
 }
 
+/// What `codes` wrote.
+pub struct CodesReport {
+    pub as_of: Date,
+    pub persons: u64,
+    /// Per color: green, yellow, red.
+    pub counts: [u64; 3],
+    pub examined: u64,
+    pub cases_traced: u64,
+    pub sweep_seconds: f64,
+    pub seconds: f64,
+    /// A person of each color, when there is one (for the demo's examples).
+    pub examples: [Option<PersonId>; 3],
+    /// Set when the run reused the last one: sources new since, and people recomputed.
+    pub incremental: Option<(usize, u64)>,
+}
+
+/// Progress shown on one bar, a stage at a time, and Ctrl-C asking the work to stop.
+pub fn progress_bar(first: &str) -> (ProgressBar, engine::local::Progress) {
+    let bar = progress::steps_bar(0, first);
+    let (b1, b2) = (bar.clone(), bar.clone());
+    let p = engine::local::Progress {
+        stage: Arc::new(move |name, total| {
+            b1.set_prefix(name.to_string());
+            b1.set_length(total);
+            b1.set_position(0);
+        }),
+        advance: Arc::new(move |done, total| {
+            b2.set_length(total);
+            b2.set_position(done);
+        }),
+        cancel: progress::interrupt_flag(),
+    };
+    (bar, p)
+}
+
 /// Shows a sweep's stages on one bar.
 struct SweepBar(Mutex<Option<ProgressBar>>);
 
@@ -171,23 +199,8 @@ impl SweepBar {
     }
 }
 
-/// What `codes` wrote.
-pub struct CodesReport {
-    pub as_of: Date,
-    pub persons: u64,
-    /// Per color: green, yellow, red.
-    pub counts: [u64; 3],
-    pub examined: u64,
-    pub cases_traced: u64,
-    pub sweep_seconds: f64,
-    pub seconds: f64,
-    /// A person of each color, when there is one (for the demo's examples).
-    pub examples: [Option<PersonId>; 3],
-    /// Set when the run reused the last one: sources new since, and people recomputed.
-    pub incremental: Option<(usize, u64)>,
-}
-
-/// Computes everyone's code as of the end of `as_of` under `set` and writes them to `out`.
+/// Asks the engine for everyone's code as of the end of `as_of` under `set`, written to `out`
+/// (incremental unless `full`), as the operator for `--purpose` or outbreak response.
 pub fn write_codes(
     g: &Globals,
     set: &RuleSet,
@@ -195,119 +208,41 @@ pub fn write_codes(
     out: &Path,
     full: bool,
 ) -> anyhow::Result<CodesReport> {
-    let started = Instant::now();
-    let o = Opened::open(g)?;
-    let zone = o.store.zone();
-    context::warn_default_as_of(&o.store, as_of);
-    let as_of = parse_as_of_date(as_of, zone)?;
-    let engine = o.engine();
-    let run = RunKey::new(&o.store, as_of, &set.digest);
-    let saved = if full {
-        None
-    } else {
-        SavedCodes::load(&o.store, &run)?
-    };
-    let mut incremental = None;
-    let mut examined = 0;
-    let mut cases_traced = 0;
-    let codes = match saved {
-        // Only what sources ingested since the last run touch, unless one changes everyone
-        // (risk areas) or second-degree rules make the reach of a new record unbounded.
-        Some(mut saved) => {
-            let ch = saved::changes(&o.store, &saved)?;
-            if ch.everyone || (set.contact_depth() == 2 && !ch.new_sources.is_empty()) {
-                None
-            } else {
-                let affected = engine.affected(set, &ch.persons, as_of);
-                for p in &affected {
-                    saved.codes.remove(p);
-                }
-                for (p, s) in engine.recompute(set, &affected, as_of) {
-                    if s.color != Color::Green {
-                        saved.codes.insert(p, s);
-                    }
-                }
-                incremental = Some((ch.new_sources.len(), affected.len() as u64));
-                examined = affected.len() as u64;
-                Some(saved.codes)
-            }
-        }
-        None => None,
-    };
-    let codes = match codes {
-        Some(c) => c,
-        None => {
-            let bar = SweepBar::new();
-            let sweep = engine.sweep(&[set], as_of, &bar);
-            bar.done();
-            examined = sweep.examined;
-            cases_traced = sweep.cases_traced;
-            sweep
-                .codes
-                .into_iter()
-                .map(|(p, mut v)| (p, v.swap_remove(0)))
-                .collect()
-        }
-    };
-    let state = SavedCodes {
-        sources: saved::all_sources(&o.store),
-        codes,
-    };
-    state.save(&o.store, &run)?;
-    let swept = started.elapsed();
-
-    // Everyone in `persons`, in id order.
-    let mut people: Vec<(u64, i64)> = rules::persons(&o.store)?
-        .into_iter()
-        .map(|p| {
-            let n = o
-                .keys
-                .pseudonyms
-                .reveal(p)
-                .map_or(u64::MAX, PersonId::number);
-            (n, p)
-        })
-        .collect();
-    people.sort_unstable();
-    let cancel = progress::interrupt_flag();
-    let bar = progress::steps_bar(people.len() as u64, "write");
-    let mut writer =
-        rules::CodesWriter::create(out).with_context(|| format!("creating {}", out.display()))?;
-    let green = Summary::green();
-    let mut counts = [0u64; 3];
-    let mut examples = [None; 3];
-    for (i, (n, p)) in people.iter().enumerate() {
-        if i % 65_536 == 0 {
-            bar.set_position(i as u64);
-            if cancel.load(Ordering::SeqCst) {
-                drop(writer);
-                let name = out.file_name().unwrap_or_default().to_string_lossy();
-                let _ = std::fs::remove_file(out.with_file_name(format!(".{name}.tmp")));
-                anyhow::bail!("interrupted; {} not written", out.display());
-            }
-        }
-        let s = state.codes.get(p).unwrap_or(&green);
-        let c = s.color as usize;
-        counts[c] += 1;
-        let id = PersonId::from_number(*n);
-        if examples[c].is_none() {
-            examples[c] = id;
-        }
-        let id = id.map_or_else(|| format!("#{p}"), |id| id.to_string());
-        writer.write(&id, s)?;
+    {
+        let keys = g.keys()?;
+        let store = context::store(g.data(), &keys)?;
+        context::warn_default_as_of(&store, as_of);
+        open_index(&store)?;
     }
+    let set = set.clone();
+    let op = Operator::open_with(g, |o| {
+        o.rules = set;
+        Ok(())
+    })?;
+    let request = format!(
+        "fangyi codes --as-of {} --out {}{}",
+        as_of.unwrap_or("today"),
+        out.display(),
+        if full { " --full" } else { "" }
+    );
+    let caller = op.caller(engine::Purpose::OutbreakResponse, &request);
+    let (bar, progress) = progress_bar("sweep");
+    let r = op.ask(
+        op.engine()
+            .codes_to(&caller, as_of, out.to_path_buf(), full, progress),
+    );
     bar.finish_and_clear();
-    let persons = writer.finish()?;
+    let r = r?;
     Ok(CodesReport {
-        as_of,
-        persons,
-        counts,
-        examined,
-        cases_traced,
-        sweep_seconds: swept.as_secs_f64(),
-        seconds: started.elapsed().as_secs_f64(),
-        examples,
-        incremental,
+        as_of: r.as_of,
+        persons: r.persons,
+        counts: r.counts,
+        examined: r.examined,
+        cases_traced: r.cases_traced,
+        sweep_seconds: r.sweep_seconds,
+        seconds: r.seconds,
+        examples: r.examples.map(|e| e.and_then(|id| id.parse().ok())),
+        incremental: r.incremental,
     })
 }
 
@@ -326,30 +261,7 @@ pub fn print_counts(r: &CodesReport, out: &Path) {
 
 pub fn codes(g: &Globals, a: CodesArgs) -> anyhow::Result<()> {
     let set = load_rules(a.rules.as_deref())?;
-    let keys = g.keys()?;
-    let request = format!(
-        "fangyi codes --as-of {} --out {}",
-        a.as_of.as_deref().unwrap_or("today"),
-        a.out.display()
-    );
-    // Checked before the file is written: a refused purpose gets nothing.
-    let purpose = context::check(
-        g,
-        &keys,
-        privacy::Action::CommunityCodes,
-        privacy::Purpose::OutbreakResponse,
-        &request,
-    )?;
     let r = write_codes(g, &set, a.as_of.as_deref(), &a.out, a.full)?;
-    context::record(
-        g,
-        &keys,
-        privacy::Action::CommunityCodes,
-        purpose,
-        request,
-        Vec::new(),
-        r.persons as i64,
-    )?;
     if a.format == SummaryFormat::Json {
         println!(
             "{}",

@@ -106,6 +106,7 @@ pub fn run(g: &Globals, a: TraceArgs) -> anyhow::Result<()> {
         let bar = progress::steps_bar(0, "trace");
         let b = bar.clone();
         let progress = engine::local::Progress {
+            stage: std::sync::Arc::new(|_, _| {}),
             advance: std::sync::Arc::new(move |done, total| {
                 b.set_length(total);
                 b.set_position(done);
