@@ -6,9 +6,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
-use engine::{Account, Caller, Engine, EngineOptions};
+use engine::{Engine, EngineOptions, Purpose, Role};
 use ops::{NewUser, Ops};
-use privacy::{Purpose, Role};
 
 use crate::cli::{
     AuditCommand, AuditShowArgs, AuditVerifyArgs, RetentionArgs, ServeArgs, TextFormat,
@@ -16,6 +15,7 @@ use crate::cli::{
 };
 use crate::commands::Globals;
 use crate::exit::usage;
+use crate::operator::Operator;
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
@@ -285,21 +285,6 @@ pub fn users(g: &Globals, u: UsersCommand) -> anyhow::Result<()> {
     }
 }
 
-async fn open_engine(g: &Globals) -> anyhow::Result<Engine> {
-    let keys = g.keys()?;
-    Ok(Engine::open(
-        EngineOptions {
-            data: g.data().to_path_buf(),
-            db_url: g.db.clone(),
-            rules: rules::RuleSet::builtin(),
-            alert_rules: alerts::AlertRules::builtin(),
-            ..EngineOptions::new(g.data())
-        },
-        keys,
-    )
-    .await?)
-}
-
 fn text(f: Option<TextFormat>) -> bool {
     match f {
         Some(TextFormat::Text) => true,
@@ -309,11 +294,9 @@ fn text(f: Option<TextFormat>) -> bool {
 }
 
 fn verify(g: &Globals, a: AuditVerifyArgs) -> anyhow::Result<()> {
-    let check = runtime()?.block_on(async {
-        let engine = open_engine(g).await?;
-        let caller = Caller::new(Account::local(), Purpose::Oversight, "fangyi audit verify");
-        anyhow::Ok(engine.audit_check(&caller).await?)
-    })?;
+    let op = Operator::open(g)?;
+    let caller = op.caller(Purpose::Oversight, "fangyi audit verify");
+    let check = op.ask(op.engine().audit_check(&caller))?;
     if text(a.format) {
         match &check.problem {
             None => println!(
@@ -361,17 +344,9 @@ fn show(g: &Globals, a: AuditShowArgs) -> anyhow::Result<()> {
             .as_deref()
             .map_or(String::new(), |x| format!(" --action {x}"))
     );
-    let entries = runtime()?.block_on(async {
-        let engine = open_engine(g).await?;
-        let caller = Caller::new(Account::local(), Purpose::Oversight, request);
-        engine
-            .audit_entries(&caller, &q)
-            .await
-            .map_err(|e| match e {
-                engine::EngineError::BadRequest(m) => usage(m),
-                e => e.into(),
-            })
-    })?;
+    let op = Operator::open(g)?;
+    let caller = op.caller(Purpose::Oversight, &request);
+    let entries = op.ask(op.engine().audit_entries(&caller, &q))?;
     if text(a.format) {
         if entries.is_empty() {
             println!("no entries");
@@ -465,17 +440,15 @@ pub fn retention(g: &Globals, a: RetentionArgs) -> anyhow::Result<()> {
             confirm_deletion(&plan)?;
         }
     }
-    let report = runtime()?.block_on(async {
-        let engine = open_engine(g).await?;
-        let caller = Caller::new(Account::local(), Purpose::DataManagement, request);
-        engine
-            .apply_retention(&caller, policy, as_of, a.dry_run, a.allow_everything)
-            .await
-            .map_err(|e| match e {
-                engine::EngineError::Conflict(m) => usage(m),
-                e => e.into(),
-            })
-    })?;
+    let op = Operator::open(g)?;
+    let caller = op.caller(Purpose::DataManagement, &request);
+    let report = op.ask(op.engine().apply_retention(
+        &caller,
+        policy,
+        as_of,
+        a.dry_run,
+        a.allow_everything,
+    ))?;
     if text {
         print_retention(&report);
     } else {
