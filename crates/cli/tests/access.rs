@@ -1,0 +1,300 @@
+//! The access matrix at the command line, like the API's (`crates/server/tests/api.rs`): every
+//! command that reads personal data, run as the real binary under each role (`--as-role`) and
+//! each purpose (`--purpose`), is answered exactly when the policy allows that role the purpose
+//! for the command's action, is refused (exit 2) otherwise, and writes exactly one audit entry
+//! either way — with the role, purpose and action, and for an answer about people, whom it
+//! showed.
+
+mod common;
+
+use common::Env;
+use engine::{Action, Purpose, Role};
+use ops::{AuditFilter, AuditRecord};
+
+const CASE: &str = "330302198005010112";
+const CONTACT: &str = "330302199001020334";
+
+/// A data dir with a confirmed case and their household member in Lucheng C1, and an issuer
+/// key for signed codes.
+fn case_and_contact() -> Env {
+    let env = Env::new();
+    env.write(
+        "in/persons.csv",
+        &format!(
+            "person_id,name,phone,birth_date,sex,home_region,community_id,household_id,address\n\
+             {CASE},张三,13812345678,1980-05-01,M,330302,C1,H1,鹿城区一号\n\
+             {CONTACT},王五,13712345678,1990-01-02,M,330302,C1,H1,鹿城区一号\n"
+        ),
+    );
+    env.write(
+        "in/lab_results.csv",
+        &format!(
+            "person_id,sample_time,result,diagnosis,onset_date,reported_time\n\
+             {CASE},2020-01-22T09:00:00+08:00,positive,confirmed,2020-01-21,2020-01-23T10:00:00+08:00\n"
+        ),
+    );
+    env.ok(&["ingest", env.path("in").to_str().unwrap()]);
+    env.ok(&["keys", "init", "--region", "330300"]);
+    env
+}
+
+/// Every entry of the data dir's audit log, read from the database (reading it through
+/// `fangyi audit show` would add an entry of its own).
+fn audit_log(env: &Env) -> Vec<AuditRecord> {
+    let path = ops::Ops::path(&env.path("data"));
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let db = ops::Ops::open(&path).await.unwrap();
+            let filter = AuditFilter {
+                limit: Some(1_000_000),
+                ..AuditFilter::default()
+            };
+            let all = db.audit_records(&filter).await.unwrap();
+            db.close().await;
+            all
+        })
+}
+
+/// A command that reads personal data (or the log), the action the policy knows it by, and
+/// whether an answer shows persons.
+struct Read {
+    args: Vec<String>,
+    action: Action,
+    shows_persons: bool,
+}
+
+fn reads(env: &Env) -> Vec<Read> {
+    let out = |name: &str| env.path(name).to_str().unwrap().to_string();
+    let read = |args: &[&str], action, shows_persons| Read {
+        args: args.iter().map(|s| s.to_string()).collect(),
+        action,
+        shows_persons,
+    };
+    let json = ["--format", "json"];
+    vec![
+        read(
+            &[&["trace", CASE, "--as-of", "2020-01-25"], &json[..]].concat(),
+            Action::Trace,
+            true,
+        ),
+        read(
+            &[&["code", CONTACT, "--as-of", "2020-01-25"], &json[..]].concat(),
+            Action::PersonCode,
+            true,
+        ),
+        read(
+            &[
+                "code",
+                "issue",
+                CONTACT,
+                "--as-of",
+                "2020-01-25",
+                "--format",
+                "json",
+                "--png",
+                &out("code.png"),
+            ],
+            Action::IssueCode,
+            true,
+        ),
+        read(&["code", "revoke", CONTACT], Action::RevokeCode, true),
+        read(
+            &["codes", "--as-of", "2020-01-25", "--out", &out("codes.csv")],
+            Action::CommunityCodes,
+            true,
+        ),
+        read(
+            &[
+                &[
+                    "exposed",
+                    "--region",
+                    "420100",
+                    "--from",
+                    "2020-01-10",
+                    "--to",
+                    "2020-01-23",
+                ],
+                &json[..],
+            ]
+            .concat(),
+            Action::Returnees,
+            false,
+        ),
+        read(
+            &[
+                &[
+                    "exposed",
+                    "--region",
+                    "420100",
+                    "--from",
+                    "2020-01-10",
+                    "--to",
+                    "2020-01-23",
+                    "--summary",
+                ],
+                &json[..],
+            ]
+            .concat(),
+            Action::ReturneesSummary,
+            false,
+        ),
+        read(
+            &[&["watch", "--as-of", "2020-01-25"], &json[..]].concat(),
+            Action::Returnees,
+            false,
+        ),
+        read(
+            &[&["watch", "--as-of", "2020-01-25", "--summary"], &json[..]].concat(),
+            Action::ReturneesSummary,
+            false,
+        ),
+        read(
+            &[&["inflow", "--as-of", "2020-01-25"], &json[..]].concat(),
+            Action::Inflow,
+            false,
+        ),
+        read(
+            &[&["roads", "--as-of", "2020-01-25"], &json[..]].concat(),
+            Action::Inflow,
+            false,
+        ),
+        read(
+            &[&["alerts", "--as-of", "2020-01-25"], &json[..]].concat(),
+            Action::Alerts,
+            false,
+        ),
+        read(
+            &["sql", "--format", "csv", "SELECT count(*) AS n FROM persons"],
+            Action::Sql,
+            false,
+        ),
+        read(&["audit", "show", "--format", "json"], Action::AuditRead, false),
+        read(
+            &["audit", "verify", "--format", "json"],
+            Action::AuditRead,
+            false,
+        ),
+    ]
+}
+
+#[test]
+fn every_command_line_read_is_decided_by_the_policy_and_audited_once() {
+    let env = case_and_contact();
+    let mut seen = audit_log(&env).len();
+    let mut answered = 0;
+    let mut refused = 0;
+    let mut wrong = Vec::new();
+    for read in reads(&env) {
+        for &role in Role::ALL {
+            for &purpose in Purpose::ALL {
+                let allowed = engine::purposes(role, read.action).contains(&purpose);
+                let mut args = vec![
+                    "--as-role".to_string(),
+                    role.as_str().to_string(),
+                    "--purpose".to_string(),
+                    purpose.as_str().to_string(),
+                ];
+                args.extend(read.args.iter().cloned());
+                let words: Vec<&str> = args.iter().map(String::as_str).collect();
+                let out = env.run(&words);
+                let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+                let code = out.status.code();
+                let what = format!("{role} for {purpose}: fangyi {}", read.args.join(" "));
+                match (allowed, code) {
+                    (true, Some(0)) => answered += 1,
+                    (false, Some(2)) if stderr.contains("not allowed") || stderr.contains("does not allow") => {
+                        refused += 1;
+                        if !out.stdout.is_empty() {
+                            wrong.push(format!("{what}: refused but printed an answer"));
+                        }
+                    }
+                    _ => wrong.push(format!(
+                        "{what}: allowed {allowed}, exit {code:?}: {}",
+                        stderr.trim()
+                    )),
+                }
+                let log = audit_log(&env);
+                let new = &log[seen..];
+                seen = log.len();
+                if new.len() != 1 {
+                    wrong.push(format!("{what}: {} audit entries", new.len()));
+                    continue;
+                }
+                let e = &new[0].entry;
+                let ok = e.actor.starts_with("cli:")
+                    && e.role == role.as_str()
+                    && e.purpose == purpose.as_str()
+                    && e.action == read.action.as_str()
+                    && if allowed {
+                        e.outcome.starts_with("ok")
+                    } else {
+                        e.outcome.starts_with("denied: ") && e.persons.is_empty()
+                    };
+                if !ok {
+                    wrong.push(format!("{what}: entry {e:?}"));
+                }
+                if allowed && read.shows_persons && e.persons.is_empty() {
+                    wrong.push(format!("{what}: the entry names no one it showed: {e:?}"));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "access matrix:\n{}", wrong.join("\n"));
+    assert!(answered > 20 && refused > 100, "{answered} answered, {refused} refused");
+    // No ID number in the log, whoever asked.
+    let log = audit_log(&env);
+    assert!(
+        log.iter()
+            .all(|r| !format!("{:?}", r.entry).contains(CASE) && !format!("{:?}", r.entry).contains(CONTACT)),
+        "ids in the audit log"
+    );
+}
+
+#[test]
+fn a_role_below_the_operators_sees_what_that_role_sees() {
+    let env = case_and_contact();
+    // An epidemiologist traces with full identities; a community worker may ask for a code but
+    // sees the case behind it masked, and may not trace at all.
+    let traced = env.ok(&[
+        "--as-role",
+        "epidemiologist",
+        "trace",
+        CASE,
+        "--as-of",
+        "2020-01-25",
+        "--format",
+        "json",
+    ]);
+    assert!(traced.contains(CONTACT), "{traced}");
+    let code = env.ok(&[
+        "--as-role",
+        "community_worker",
+        "--purpose",
+        "health_code",
+        "code",
+        CONTACT,
+        "--as-of",
+        "2020-01-25",
+        "--format",
+        "json",
+    ]);
+    assert!(code.contains("\"color\":\"red\""), "{code}");
+    assert!(!code.contains(CASE), "the case is masked in a reason: {code}");
+    let err = env.fails(&["--as-role", "community_worker", "trace", CASE], 2);
+    assert!(err.contains("does not allow trace"), "{err}");
+    // An analyst's SQL sees the de-identified tables: no pseudonym() to look a person up.
+    let err = env.fails(
+        &[
+            "--as-role",
+            "analyst",
+            "sql",
+            &format!("SELECT count(*) FROM persons WHERE person_id = pseudonym('{CASE}')"),
+        ],
+        2,
+    );
+    assert!(err.contains("pseudonym"), "{err}");
+    env.fails(&["--as-role", "root", "trace", CASE], 2);
+}
