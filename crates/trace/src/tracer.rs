@@ -287,8 +287,8 @@ impl<'a> Tracer<'a> {
     /// give for this person, found from the person's own groups. The matching rules are
     /// symmetric, so the person's co-members are the candidates and each one's window decides.
     pub fn exposures_to_cases(&self, person: i64, as_of: i64, depth: u8) -> Vec<CaseExposure> {
-        // At degree 1 only people with lab results can be the case: skip the rest before
-        // building anything (most of whom a person meets at a market are not).
+        // At degree 1 only the diagnosed can be the case: visit their events alone (the
+        // index keeps them by group), not everyone a person met at a market.
         let everyone = self.exposures(
             person,
             Window {
@@ -297,8 +297,12 @@ impl<'a> Tracer<'a> {
             },
             depth < 2,
         );
+        let diagnosed = self.index.diagnosed();
         let mut found: BTreeMap<i64, CaseExposure> = BTreeMap::new();
         for (&other, e) in &everyone {
+            if !diagnosed.contains(other) {
+                continue;
+            }
             if let Some(info) = self.assess(other, as_of).case
                 && let Some(x) = self.within(e, info.window)
             {
@@ -367,12 +371,18 @@ impl<'a> Tracer<'a> {
         out
     }
 
-    /// Everyone who shared a group with `person` within `window`, with clipped exposures.
     /// Everyone who shared a group with `person` within `window`, with the shared intervals;
-    /// `only_tested` keeps only people with at least one lab row.
-    fn exposures(&self, person: i64, window: Window, only_tested: bool) -> HashMap<i64, Exposure> {
+    /// `only_diagnosed` keeps only those who can be a case (a confirmed or asymptomatic lab
+    /// result), visiting their events alone.
+    fn exposures(
+        &self,
+        person: i64,
+        window: Window,
+        only_diagnosed: bool,
+    ) -> HashMap<i64, Exposure> {
         let mut out: HashMap<i64, Exposure> = HashMap::new();
         let segs = self.segments();
+        let diagnosed = only_diagnosed.then(|| self.index.diagnosed());
         for (si, seg) in segs.iter().enumerate() {
             for &ev in seg.events_of(person) {
                 let ev = ev as usize;
@@ -406,11 +416,17 @@ impl<'a> Tracer<'a> {
                     } else {
                         other.candidates(g, start, end)
                     };
-                    for j in range {
+                    let picked: &[u32] = match diagnosed {
+                        Some(d) => d.events(ti, g, &range),
+                        None => &[],
+                    };
+                    let positions: &mut dyn Iterator<Item = usize> = match diagnosed {
+                        Some(_) => &mut picked.iter().map(|&j| j as usize),
+                        None => &mut range.clone(),
+                    };
+                    for j in positions {
                         let them = other.event(j);
-                        if them.person == person
-                            || (only_tested && !self.index.has_labs(them.person))
-                        {
+                        if them.person == person {
                             continue;
                         }
                         let same_label = || {

@@ -4,6 +4,7 @@
 //! into one, so a lookup touches few files however often data arrives.
 
 mod build;
+mod diagnosed;
 mod segment;
 
 use std::collections::BTreeSet;
@@ -11,6 +12,7 @@ use std::fs::File;
 use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use model::{ArrivalKind, Date, Diagnosis, Kind};
 use serde::{Deserialize, Serialize};
@@ -659,6 +661,8 @@ fn remove_unlisted(dir: &Path, m: &IndexManifest) -> Result<(), TraceError> {
 #[derive(Debug)]
 pub struct Index {
     pub(crate) segments: Vec<Segment>,
+    /// The events of everyone who could be a case, built on first use.
+    diagnosed: OnceLock<diagnosed::Diagnosed>,
 }
 
 impl Index {
@@ -672,6 +676,7 @@ impl Index {
             let Some(m) = IndexManifest::load(&dir)?.filter(|m| m.matches(store)) else {
                 return Ok(Index {
                     segments: Vec::new(),
+                    diagnosed: OnceLock::new(),
                 });
             };
             match m
@@ -680,11 +685,22 @@ impl Index {
                 .map(|s| Segment::open(&dir.join(&s.file)))
                 .collect::<Result<Vec<_>, _>>()
             {
-                Ok(segments) => return Ok(Index { segments }),
+                Ok(segments) => {
+                    return Ok(Index {
+                        segments,
+                        diagnosed: OnceLock::new(),
+                    });
+                }
                 Err(e) => last = Some(e),
             }
         }
         Err(last.expect("tried"))
+    }
+
+    /// The diagnosed persons' events (built on first use).
+    pub(crate) fn diagnosed(&self) -> &diagnosed::Diagnosed {
+        self.diagnosed
+            .get_or_init(|| diagnosed::Diagnosed::build(&self.segments))
     }
 
     /// Total events over all segments.
