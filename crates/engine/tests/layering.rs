@@ -1,5 +1,7 @@
-//! Layering, checked rather than hoped for: the access decision (`privacy::authorize`) is made
-//! only inside the engine, and the server depends on no crate of the workspace but the engine.
+//! Layering, checked rather than hoped for: the access decision (`privacy::authorize`) is made,
+//! and audit entries are written, only inside the engine (for the CLI too); the server depends
+//! on no crate of the workspace but the engine; and no crate but the store (with `query` and
+//! `ingest`) decodes the store's files.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -68,17 +70,47 @@ fn authorize_calls() -> Vec<String> {
 #[test]
 fn only_the_engine_decides_access() {
     let calls = authorize_calls();
-    // Issue 15: the CLI still checks its operator's purpose itself (`context::check`) until it
-    // calls the engine's methods like the server does; that one call is allowed until then.
-    let allowed = |c: &String| c.starts_with("cli/src/context.rs:");
-    let outside: Vec<&String> = calls.iter().filter(|c| !allowed(c)).collect();
     assert!(
-        outside.is_empty(),
-        "privacy::authorize called outside the engine (answer through Engine::ask instead): {outside:?}"
+        calls.is_empty(),
+        "privacy::authorize called outside the engine (answer through Engine::ask instead): {calls:?}"
     );
+}
+
+/// Where a crate outside `engine` and `ops` (which keeps the log) writes an audit entry itself.
+fn audit_writers() -> Vec<String> {
+    let crates = root().join("crates");
+    let mut files = Vec::new();
+    rust_files(&crates, &mut files);
+    let mut found = Vec::new();
+    for f in files {
+        let rel = f
+            .strip_prefix(&crates)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if rel.starts_with("engine/") || rel.starts_with("ops/") || rel.starts_with("privacy/") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if ["append_audit", "AuditLog", "AuditEntry"]
+                .iter()
+                .any(|w| names(line, w))
+            {
+                found.push(format!("{rel}:{}", n + 1));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn only_the_engine_writes_the_audit_log() {
+    // The CLI audited its own reads until issue 15; every entry now comes from Engine::ask.
+    let found = audit_writers();
     assert!(
-        calls.iter().filter(|c| allowed(c)).count() <= 1,
-        "the CLI's one allowed call has company: {calls:?}"
+        found.is_empty(),
+        "audit entries written outside the engine (answer through Engine::ask instead): {found:?}"
     );
 }
 
@@ -160,4 +192,132 @@ fn the_checks_see_what_they_look_for() {
         .map(String::from)
         .collect();
     assert_eq!(deps, want);
+}
+
+/// Parquet and Arrow IPC reader types: who names one decodes files itself.
+const FILE_READERS: [&str; 11] = [
+    "ParquetRecordBatchReader",
+    "ParquetRecordBatchReaderBuilder",
+    "ParquetRecordBatchStream",
+    "ParquetRecordBatchStreamBuilder",
+    "ParquetObjectReader",
+    "ParquetMetaDataReader",
+    "SerializedFileReader",
+    "serialized_reader",
+    "arrow_reader",
+    "FileReader",
+    "StreamReader",
+];
+
+/// Whether `line` (its `//` comment cut off) spells a path into a data dir's table or vault
+/// folders.
+fn names_stored_folder(line: &str) -> bool {
+    let code = line.split("//").next().unwrap_or("");
+    ["\"tables", "/tables/", "\"vault/", "/vault/", "\"vault\""]
+        .iter()
+        .any(|p| code.contains(p))
+}
+
+/// Where a crate outside `store` reads the store's files itself: names a file reader or a
+/// path into `tables/` or `vault/`. `query` (DataFusion's tables over the manifest's files)
+/// and `ingest` (its input files, and its tests checking what it stored) may; this file names
+/// what it looks for.
+fn store_file_readers() -> Vec<String> {
+    let crates = root().join("crates");
+    let mut files = Vec::new();
+    rust_files(&crates, &mut files);
+    let mut found = Vec::new();
+    for f in files {
+        let rel = f
+            .strip_prefix(&crates)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if ["store/", "query/", "ingest/"]
+            .iter()
+            .any(|c| rel.starts_with(c))
+            || rel == "engine/tests/layering.rs"
+        {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if FILE_READERS.iter().any(|w| names(line, w)) || names_stored_folder(line) {
+                found.push(format!("{rel}:{}", n + 1));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn only_the_store_reads_its_files() {
+    // Tests reading what a command wrote (not the store), or looking at the store from outside
+    // without decoding it; each file allowed by name, with why.
+    const ALLOWED: [(&str, &str); 6] = [
+        (
+            "cli/tests/codes.rs",
+            "reads codes.parquet, the file `fangyi codes` wrote",
+        ),
+        (
+            "synth/tests/generated.rs",
+            "reads the generator's own Parquet output",
+        ),
+        (
+            "cli/tests/serve.rs",
+            "checks retention removed a partition folder",
+        ),
+        (
+            "cli/tests/sql.rs",
+            "checks SQL errors name files relative to the data dir",
+        ),
+        (
+            "engine/tests/sql.rs",
+            "checks SQL errors name files relative to the data dir",
+        ),
+        (
+            "server/tests/sql.rs",
+            "checks SQL errors name files relative to the data dir",
+        ),
+    ];
+    let found = store_file_readers();
+    let outside: Vec<&String> = found
+        .iter()
+        .filter(|f| {
+            !ALLOWED
+                .iter()
+                .any(|(file, _)| f.starts_with(&format!("{file}:")))
+        })
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "stored files read outside the store (scan them with store::DataFile::scan): {outside:?}"
+    );
+    for (file, why) in ALLOWED {
+        assert!(
+            found.iter().any(|f| f.starts_with(&format!("{file}:"))),
+            "{file} is allowed ({why}) but no longer needs to be: take it off the list"
+        );
+    }
+}
+
+#[test]
+fn the_store_file_check_sees_what_it_looks_for() {
+    let hit = |l: &str| FILE_READERS.iter().any(|w| names(l, w)) || names_stored_folder(l);
+    assert!(hit(
+        "let b = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)?;"
+    ));
+    assert!(hit("use parquet::file::reader::SerializedFileReader;"));
+    assert!(hit(
+        "let r = arrow::ipc::reader::FileReader::try_new(f, None)?;"
+    ));
+    assert!(hit("let p = root.join(\"tables\").join(kind.name());"));
+    assert!(hit(
+        "File::open(dir.join(\"data/tables/travel/2020-01-01/1-0.parquet\"))"
+    ));
+    assert!(hit("let v = root.join(\"vault\");"));
+    assert!(!hit("// ParquetRecordBatchReaderBuilder in a comment"));
+    assert!(!hit("for b in file.scan(&[\"person_id\"])? {"));
+    assert!(!hit("use vault::MasterKey;"));
+    assert!(!hit("let tables = Tables::stored(&store);"));
 }
