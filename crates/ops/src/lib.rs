@@ -16,6 +16,7 @@ mod alerts;
 mod audit;
 mod checkpoint;
 mod codes;
+mod credentials;
 mod users;
 
 use std::path::{Path, PathBuf};
@@ -138,6 +139,8 @@ pub struct Ops {
     /// Where it is, for messages (a file path, or a URL without its password).
     target: String,
     backend: Backend,
+    /// Tokens checked, until credentials change.
+    credentials: std::sync::Arc<credentials::Credentials>,
 }
 
 /// `sqlite://` URL of a file path, with the characters the URL syntax would misread escaped.
@@ -279,10 +282,15 @@ impl Ops {
                 cause,
             },
         })?;
+        let sharing = match backend {
+            Backend::Sqlite => credentials::Sharing::sqlite_url(url),
+            Backend::Postgres => credentials::Sharing::Server,
+        };
         Ok(Ops {
             pool,
             target,
             backend,
+            credentials: std::sync::Arc::new(credentials::Credentials::new(sharing)),
         })
     }
 

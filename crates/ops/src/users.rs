@@ -10,6 +10,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use tokio::sync::Semaphore;
 
+use crate::credentials::Lookup;
 use crate::{Ops, OpsError, random, to_hex};
 
 /// Token text starts with this, so a leaked one is recognisable (and scannable for) as ours.
@@ -187,6 +188,7 @@ impl Ops {
             .await
             .map_err(|e| self.db(e))?;
         tx.commit().await.map_err(|e| self.db(e))?;
+        self.credentials_changed()?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -303,20 +305,44 @@ impl Ops {
         if !token.starts_with(TOKEN_PREFIX) || token.len() != TOKEN_PREFIX.len() + 64 {
             return Ok(None);
         }
+        let hash = token_hash(token);
+        // A token checked since credentials last changed (anywhere) needs no query.
+        let stamp = match self.credentials.lookup(&hash, now) {
+            Lookup::Known(p) => return Ok(Some(p)),
+            Lookup::Ask(stamp) => stamp,
+        };
         let row = sqlx::query(
-            "SELECT u.*, t.id AS token_id FROM tokens t JOIN users u ON u.name = t.user_name \
+            "SELECT u.*, t.id AS token_id, t.expires AS token_expires FROM tokens t \
+             JOIN users u ON u.name = t.user_name \
              WHERE t.hash = $1 AND t.revoked IS NULL AND (t.expires IS NULL OR t.expires > $2) \
              AND u.disabled IS NULL",
         )
-        .bind(token_hash(token))
+        .bind(&hash)
         .bind(now)
         .fetch_optional(&self.pool)
         .await
         .map_err(|e| self.db(e))?;
-        Ok(row.map(|r| Principal {
-            user: user_from(&r),
-            token_id: r.get("token_id"),
+        Ok(row.map(|r| {
+            let p = Principal {
+                user: user_from(&r),
+                token_id: r.get("token_id"),
+            };
+            self.credentials
+                .remember(&hash, stamp, &p, r.get("token_expires"));
+            p
         }))
+    }
+
+    /// Credentials changed: forget the tokens checked here, and tell the other processes
+    /// sharing this database's file. Called after the change is committed.
+    fn credentials_changed(&self) -> Result<(), OpsError> {
+        self.credentials.changed().map_err(|e| {
+            OpsError::Invalid(format!(
+                "{}: the change is made, but servers running on this database could not be told \
+                 (the stamp file beside it: {e}); restart them",
+                self.target
+            ))
+        })
     }
 
     /// Revokes a token by id (or by its text); false when no live token matched.
@@ -332,6 +358,7 @@ impl Ops {
             .execute(&self.pool)
             .await
             .map_err(|e| self.db(e))?;
+        self.credentials_changed()?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -424,6 +451,42 @@ mod tests {
             assert_eq!(ops.authenticate(&t2, 80).await.unwrap(), None);
             assert!(ops.create_token("epi", "x", 90, None).await.is_err());
         }
+    }
+
+    #[tokio::test]
+    async fn a_remembered_token_is_refused_once_another_process_revokes_it() {
+        // Tokens checked once are remembered (no query per request); a revocation or a
+        // disabled account through another handle on the same file — another process, as
+        // `fangyi users revoke-token` beside a running server — must still shut them out.
+        let db = testing::sqlite().await;
+        let server = &db.ops;
+        let other = Ops::connect(&db.url).await.unwrap();
+        for name in ["epi", "cw"] {
+            let u = NewUser {
+                name,
+                role: "epidemiologist",
+                region: None,
+                community: None,
+            };
+            server.add_user(&u, 10).await.unwrap();
+        }
+        let (epi, info) = server.create_token("epi", "t", 20, None).await.unwrap();
+        let (cw, _) = server.create_token("cw", "t", 20, None).await.unwrap();
+        let (session, _) = server.create_token("cw", "s", 20, Some(100)).await.unwrap();
+        for t in [&epi, &cw, &session] {
+            assert!(server.authenticate(t, 30).await.unwrap().is_some());
+            assert!(
+                server.authenticate(t, 31).await.unwrap().is_some(),
+                "remembered"
+            );
+        }
+        // A remembered session still expires.
+        assert!(server.authenticate(&session, 100).await.unwrap().is_none());
+        assert!(other.revoke_token(&info.id, 40).await.unwrap());
+        assert_eq!(server.authenticate(&epi, 41).await.unwrap(), None);
+        assert!(server.authenticate(&cw, 41).await.unwrap().is_some());
+        assert!(other.disable_user("cw", 50).await.unwrap());
+        assert_eq!(server.authenticate(&cw, 51).await.unwrap(), None);
     }
 
     #[tokio::test]
