@@ -59,6 +59,13 @@ pub struct AuditReport {
 /// written at most this often while entries arrive, and this long after the last of them.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
+/// Entries whose persons the writer leaves out of the index by person before it folds them in,
+/// beside the appends (in transactions of [`INDEX_CHUNK`] entries): many entries at once write
+/// each page of the index once, where one entry at a time wrote a page per person. A question
+/// by person folds in whatever is left first.
+const INDEX_AFTER: usize = 1024;
+const INDEX_CHUNK: i64 = 32;
+
 /// Retries when another writer moved the head between our read and our write.
 const MAX_RETRIES: usize = 64;
 /// Entries per verification page.
@@ -66,6 +73,36 @@ const PAGE: i64 = 10_000;
 /// Rows per multi-row insert, within both servers' limits on bound parameters.
 const ENTRIES_PER_INSERT: usize = 64;
 const PERSONS_PER_INSERT: usize = 500;
+
+/// An entry's persons (sorted, each once) as `audit_log.person_list` holds them: the first in
+/// hex, then the differences, comma-separated — about 14 characters a person.
+pub(crate) fn pack_persons(persons: &[i64]) -> String {
+    let mut out = String::with_capacity(persons.len() * 14);
+    let mut prev = 0u64;
+    for (i, &p) in persons.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let v = p as u64;
+        out.push_str(&format!("{:x}", v.wrapping_sub(prev)));
+        prev = v;
+    }
+    out
+}
+
+/// The persons of a packed list; `None` when it is malformed.
+pub(crate) fn unpack_persons(text: &str) -> Option<Vec<i64>> {
+    if text.is_empty() {
+        return Some(Vec::new());
+    }
+    let mut prev = 0u64;
+    text.split(',')
+        .map(|d| {
+            prev = prev.wrapping_add(u64::from_str_radix(d, 16).ok()?);
+            Some(prev as i64)
+        })
+        .collect()
+}
 
 impl Ops {
     /// The last sequence number and hash (0 and zeros for an empty log).
@@ -225,19 +262,20 @@ impl Ops {
             tx.rollback().await.map_err(|e| self.db(e))?;
             return Ok(false);
         }
-        // Multi-row inserts: a trace can show thousands of persons, and one statement per row
-        // would make its audit entry the slowest part of the request.
+        // Multi-row inserts, the persons packed in each entry's row: a trace can show
+        // thousands of persons, and a row for each (in an index by person) made its audit entry
+        // the slowest part of the request; they are indexed later, in bulk.
         for chunk in records.chunks(ENTRIES_PER_INSERT) {
             let mut sql = String::from(
                 "INSERT INTO audit_log (seq, at_ms, actor, role, purpose, action, query, persons, \
-                 row_count, outcome, prev, hash) VALUES ",
+                 row_count, outcome, prev, hash, person_list) VALUES ",
             );
             for i in 0..chunk.len() {
                 if i > 0 {
                     sql.push(',');
                 }
                 sql.push('(');
-                sql.push_str(&self.placeholders(i * 12, 12));
+                sql.push_str(&self.placeholders(i * 13, 13));
                 sql.push(')');
             }
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -255,14 +293,81 @@ impl Ops {
                     .bind(e.rows)
                     .bind(e.outcome.clone())
                     .bind(to_hex(&r.prev))
-                    .bind(to_hex(&r.hash));
+                    .bind(to_hex(&r.hash))
+                    .bind(pack_persons(&e.persons));
             }
             q.execute(&mut *tx).await.map_err(|e| self.db(e))?;
         }
-        let pairs: Vec<(i64, i64)> = records
-            .iter()
-            .flat_map(|r| r.entry.persons.iter().map(move |&p| (p, r.seq)))
-            .collect();
+        tx.commit().await.map_err(|e| self.db(e))?;
+        Ok(true)
+    }
+
+    /// Up to which entry `audit_persons` holds the persons of every entry.
+    async fn audit_indexed(&self) -> Result<i64, OpsError> {
+        let row = sqlx::query("SELECT seq FROM audit_indexed WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        Ok(row.get("seq"))
+    }
+
+    /// Folds the persons of the entries not yet in the index by person into it, oldest first,
+    /// [`INDEX_CHUNK`] entries per transaction; returns up to which entry it now reaches. Safe
+    /// beside appends and other processes doing the same (each chunk moves the mark with a
+    /// compare-and-set, and a row already there is left as it is).
+    pub async fn index_audit_persons(&self) -> Result<i64, OpsError> {
+        loop {
+            let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+            let from: i64 = sqlx::query("SELECT seq FROM audit_indexed WHERE id = 1")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| self.db(e))?
+                .get("seq");
+            let rows = sqlx::query(
+                "SELECT seq, person_list FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+            )
+            .bind(from)
+            .bind(INDEX_CHUNK)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.db(e))?;
+            let Some(last) = rows.last().map(|r| r.get::<i64, _>("seq")) else {
+                tx.rollback().await.map_err(|e| self.db(e))?;
+                return Ok(from);
+            };
+            // Moving the mark first takes the write lock (SQLite) or the row lock (PostgreSQL).
+            let moved = sqlx::query("UPDATE audit_indexed SET seq = $1 WHERE id = 1 AND seq = $2")
+                .bind(last)
+                .bind(from)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.db(e))?;
+            if moved.rows_affected() != 1 {
+                // Another process indexed these meanwhile.
+                tx.rollback().await.map_err(|e| self.db(e))?;
+                continue;
+            }
+            let mut pairs: Vec<(i64, i64)> = Vec::new();
+            for r in &rows {
+                let seq: i64 = r.get("seq");
+                if let Some(list) = r.get::<Option<String>, _>("person_list") {
+                    let persons =
+                        unpack_persons(&list).ok_or_else(|| self.malformed("audit person list"))?;
+                    pairs.extend(persons.into_iter().map(|p| (p, seq)));
+                }
+            }
+            // In key order, so each page of the index is written once per chunk.
+            pairs.sort_unstable();
+            self.insert_audit_persons(&mut tx, &pairs).await?;
+            tx.commit().await.map_err(|e| self.db(e))?;
+        }
+    }
+
+    async fn insert_audit_persons(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        pairs: &[(i64, i64)],
+    ) -> Result<(), OpsError> {
         for chunk in pairs.chunks(PERSONS_PER_INSERT) {
             let mut sql = String::from("INSERT INTO audit_persons (person, seq) VALUES ");
             for i in 0..chunk.len() {
@@ -278,10 +383,9 @@ impl Ops {
             for &(p, seq) in chunk {
                 q = q.bind(p).bind(seq);
             }
-            q.execute(&mut *tx).await.map_err(|e| self.db(e))?;
+            q.execute(&mut **tx).await.map_err(|e| self.db(e))?;
         }
-        tx.commit().await.map_err(|e| self.db(e))?;
-        Ok(true)
+        Ok(())
     }
 
     fn record_from(&self, r: &AnyRow, persons: Vec<i64>) -> Result<AuditRecord, OpsError> {
@@ -322,31 +426,60 @@ impl Ops {
     }
 
     async fn with_persons(&self, rows: Vec<AnyRow>) -> Result<Vec<AuditRecord>, OpsError> {
+        // Entries since the lists were packed into their rows carry them.
+        let mut packed: Vec<Option<Vec<i64>>> = Vec::with_capacity(rows.len());
+        for r in &rows {
+            packed.push(match r.get::<Option<String>, _>("person_list") {
+                Some(list) => {
+                    Some(unpack_persons(&list).ok_or_else(|| self.malformed("audit person list"))?)
+                }
+                None => None,
+            });
+        }
+        // Older entries, only in the index by person.
+        let legacy: Vec<&AnyRow> = rows
+            .iter()
+            .zip(&packed)
+            .filter(|(_, p)| p.is_none())
+            .map(|(r, _)| r)
+            .collect();
+        let mut persons = self.persons_of(&legacy).await?;
+        rows.iter()
+            .zip(packed)
+            .map(|(r, p)| {
+                let seq: i64 = r.get("seq");
+                let p = p.unwrap_or_else(|| persons.remove(&seq).unwrap_or_default());
+                self.record_from(r, p)
+            })
+            .collect()
+    }
+
+    /// The persons of entries from the index by person.
+    async fn persons_of(&self, rows: &[&AnyRow]) -> Result<BTreeMap<i64, Vec<i64>>, OpsError> {
         let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
-            return Ok(Vec::new());
+            return Ok(BTreeMap::new());
         };
         let (from, to): (i64, i64) = (first.get("seq"), last.get("seq"));
-        let mut persons = if to - from < 4 * rows.len() as i64 + 64 {
+        let persons = if to - from < 4 * rows.len() as i64 + 64 {
             self.audit_persons(from, to).await?
         } else {
             // Sparse results (a person's entries across a long log): ask per entry.
             let mut m = BTreeMap::new();
-            for r in &rows {
+            for r in rows {
                 let seq: i64 = r.get("seq");
                 m.extend(self.audit_persons(seq, seq).await?);
             }
             m
         };
-        rows.iter()
-            .map(|r| {
-                let seq: i64 = r.get("seq");
-                self.record_from(r, persons.remove(&seq).unwrap_or_default())
-            })
-            .collect()
+        Ok(persons)
     }
 
     /// Entries matching `f`, oldest first.
     pub async fn audit_records(&self, f: &AuditFilter) -> Result<Vec<AuditRecord>, OpsError> {
+        if f.person.is_some() {
+            // Everything appended so far is found through the index by person.
+            self.index_audit_persons().await?;
+        }
         let rows = sqlx::query(
             "SELECT l.* FROM audit_log l \
              WHERE (CAST($1 AS BIGINT) IS NULL OR l.seq IN (SELECT seq FROM audit_persons WHERE person = $1)) \
@@ -395,6 +528,8 @@ impl Ops {
         };
         let (head_seq, head_hash, head_mac) = self.head_row().await?;
         let head = (head_seq, head_hash);
+        // The index by person must agree with the lists up to where it reaches.
+        let indexed = self.audit_indexed().await?;
         let mut checker = ChainChecker::new(*key);
         let mut after = 0i64;
         let mut broken = None;
@@ -414,10 +549,21 @@ impl Ops {
             if rows.is_empty() {
                 break;
             }
-            for r in self.with_persons(rows).await? {
+            let records = self.with_persons(rows).await?;
+            let (first, last) = (records[0].seq, records[records.len() - 1].seq);
+            let mut index = if first <= indexed {
+                self.audit_persons(first, last.min(indexed)).await?
+            } else {
+                BTreeMap::new()
+            };
+            for r in records {
                 after = r.seq;
                 if let Err(b) = checker.check(r.seq, &r.entry, &r.prev, &r.hash) {
                     broken = Some(b);
+                    break 'pages;
+                }
+                if r.seq <= indexed && index.remove(&r.seq).unwrap_or_default() != r.entry.persons {
+                    broken = Some(ChainBreak::PersonIndex { seq: r.seq });
                     break 'pages;
                 }
                 if let CheckpointState::Valid(c) = &checkpoint
@@ -509,6 +655,10 @@ impl AuditLog {
             };
             write_checkpoint(&ops).await;
             let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
+            // Entries appended since the index by person was last brought up to date, and
+            // whether that is running now (beside the appends, one at a time).
+            let mut unindexed = 0usize;
+            let indexing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
             // Whether the head moved since the checkpoint was last written, and when that was.
             let mut behind = false;
             let mut written = tokio::time::Instant::now();
@@ -532,10 +682,23 @@ impl AuditLog {
                 let entries: Vec<AuditEntry> = batch.iter().map(|(e, _)| e.clone()).collect();
                 match ops.append_audit(&key, &entries).await {
                     Ok(seqs) => {
+                        unindexed += seqs.len();
                         for ((_, reply), seq) in batch.drain(..).zip(seqs) {
                             let _ = reply.send(Ok(seq));
                         }
                         behind = true;
+                        if unindexed >= INDEX_AFTER
+                            && !indexing.swap(true, std::sync::atomic::Ordering::AcqRel)
+                        {
+                            unindexed = 0;
+                            let (ops, indexing) = (ops.clone(), indexing.clone());
+                            tokio::spawn(async move {
+                                if let Err(e) = ops.index_audit_persons().await {
+                                    tracing::error!("the audit log's index by person: {e}");
+                                }
+                                indexing.store(false, std::sync::atomic::Ordering::Release);
+                            });
+                        }
                     }
                     Err(e) => {
                         let msg = e.to_string();
@@ -552,6 +715,11 @@ impl AuditLog {
             }
             if behind {
                 write_checkpoint(&ops).await;
+            }
+            if unindexed > 0
+                && let Err(e) = ops.index_audit_persons().await
+            {
+                tracing::error!("the audit log's index by person: {e}");
             }
         });
         AuditLog { tx }
@@ -668,14 +836,28 @@ mod tests {
                 .execute(&ops.pool)
                 .await
                 .unwrap();
-            // Remove a person from an entry.
-            sqlx::query("DELETE FROM audit_persons WHERE seq = 9 AND person = 9")
+            // Remove a person from an entry's list: its hash covers the list.
+            sqlx::query("UPDATE audit_log SET person_list = '9' WHERE seq = 9")
                 .execute(&ops.pool)
                 .await
                 .unwrap();
             assert_eq!(
                 ops.verify_audit(&key).await.unwrap().broken,
                 Some(ChainBreak::Hash { seq: 9 })
+            );
+            sqlx::query("UPDATE audit_log SET person_list = '9,1' WHERE seq = 9")
+                .execute(&ops.pool)
+                .await
+                .unwrap();
+            assert_eq!(ops.verify_audit(&key).await.unwrap().broken, None);
+            // Or from the index by person, so that asking about them would not find the entry.
+            sqlx::query("DELETE FROM audit_persons WHERE seq = 9 AND person = 9")
+                .execute(&ops.pool)
+                .await
+                .unwrap();
+            assert_eq!(
+                ops.verify_audit(&key).await.unwrap().broken,
+                Some(ChainBreak::PersonIndex { seq: 9 })
             );
             sqlx::query("INSERT INTO audit_persons (person, seq) VALUES (9, 9)")
                 .execute(&ops.pool)
@@ -705,6 +887,64 @@ mod tests {
             );
         }
     }
+    #[test]
+    fn person_lists_pack_and_unpack() {
+        for persons in [
+            vec![],
+            vec![0],
+            vec![i64::MIN, -5, 0, 7, 1 << 40, i64::MAX],
+            (0..700)
+                .map(|i| i * 6_588_000_000_000_001 % (1 << 62))
+                .collect(),
+        ] {
+            let mut persons = persons;
+            persons.sort_unstable();
+            let packed = pack_persons(&persons);
+            assert_eq!(unpack_persons(&packed), Some(persons));
+        }
+        assert_eq!(unpack_persons("1,x"), None);
+    }
+
+    #[tokio::test]
+    async fn an_append_writes_one_row_and_the_index_by_person_follows_in_bulk() {
+        // Regression: every person an answer showed was a row of the index by person, written
+        // with the entry — a trace of 640 contacts dirtied a page of it per contact and made
+        // its audit entry the slowest part of the request.
+        let key = [5u8; 32];
+        for db in testing::all().await {
+            let ops = &db.ops;
+            let persons: Vec<i64> = (0..640).map(|i| 1_000_003 * i + 17).collect();
+            ops.append_audit(&key, &[entry(1, persons.clone()), entry(2, vec![17])])
+                .await
+                .unwrap();
+            let rows = |sql: &'static str| async move {
+                let r = sqlx::query(sql).fetch_one(&ops.pool).await.unwrap();
+                r.get::<i64, _>("n")
+            };
+            assert_eq!(rows("SELECT COUNT(*) AS n FROM audit_persons").await, 0);
+            // Read back whole from the entry's own row, and the chain holds.
+            let all = ops.audit_records(&AuditFilter::default()).await.unwrap();
+            assert_eq!(all[0].entry.persons, persons);
+            assert_eq!(ops.verify_audit(&key).await.unwrap().broken, None);
+            // Who looked at person 17: both entries, found through the index, filled now.
+            let f = AuditFilter {
+                person: Some(17),
+                ..Default::default()
+            };
+            let seqs: Vec<i64> = ops
+                .audit_records(&f)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.seq)
+                .collect();
+            assert_eq!(seqs, vec![1, 2]);
+            assert_eq!(rows("SELECT COUNT(*) AS n FROM audit_persons").await, 641);
+            assert_eq!(ops.index_audit_persons().await.unwrap(), 2);
+            assert_eq!(ops.verify_audit(&key).await.unwrap().broken, None);
+        }
+    }
+
     /// Runs `sql` on the test database.
     async fn exec(ops: &Ops, sql: &str) {
         testing::execute(ops, sql).await;

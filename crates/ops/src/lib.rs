@@ -122,6 +122,11 @@ fn migrator() -> Migrator {
             "the audit head's MAC",
             include_str!("../migrations/0005_audit_head_mac.sql"),
         ),
+        m(
+            6,
+            "the audit log's persons packed in each entry, indexed in bulk",
+            include_str!("../migrations/0006_audit_person_lists.sql"),
+        ),
     ])
 }
 

@@ -128,6 +128,10 @@ pub enum ChainBreak {
     /// The entry at the checkpoint's sequence number is not the one checkpointed: the log was
     /// cut back and written again from an earlier point.
     Rewritten { seq: i64 },
+    /// The index by person disagrees with the persons the entry lists (which its hash covers):
+    /// rows of the index were deleted or added, so asking who looked at a person's data would
+    /// answer wrong.
+    PersonIndex { seq: i64 },
 }
 
 impl std::fmt::Display for ChainBreak {
@@ -168,6 +172,10 @@ impl std::fmt::Display for ChainBreak {
             ChainBreak::Rewritten { seq } => write!(
                 f,
                 "entry {seq} is not the one the checkpoint kept outside the database recorded: the log was cut back and written again"
+            ),
+            ChainBreak::PersonIndex { seq } => write!(
+                f,
+                "the index of persons disagrees with the persons entry {seq} lists: rows of it were deleted or added"
             ),
         }
     }
