@@ -119,6 +119,12 @@ pub enum TraceError {
     NotACase { status: &'static str },
     #[error("{0}")]
     BadQuery(String),
+    /// The trace index was built from records the store no longer has.
+    #[error("the trace index is out of date with the store: {why}")]
+    Outdated { why: &'static str },
+    /// A stored file the index is built from could not be read.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
 }
 
 impl TraceError {

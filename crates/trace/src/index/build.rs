@@ -1,24 +1,19 @@
-//! Building a segment: read the needed columns of the sources' Parquet files in parallel,
-//! turn rows into events keyed by group, merge the per-thread dictionaries, sort, write.
+//! Building a segment: scan the needed columns of the sources' stored files in parallel
+//! (through the store's typed scans), turn rows into events keyed by group, merge the
+//! per-thread dictionaries, sort, write.
 //!
 //! Memory is about 40 bytes per event plus 16 per posting while sorting (4 GB for 100 M
 //! events); the sort is in memory, which is what a province's data needs on one machine.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use arrow::array::{
-    Array, AsArray, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
-    TimestampMillisecondArray,
-};
-use arrow::datatypes::{Date32Type, Float64Type, Int64Type, TimestampMillisecondType};
+use arrow::array::{Array, StringArray};
 use model::{Diagnosis, Kind, Zone};
-use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rayon::prelude::*;
 use store::arrivals::{ARRIVAL_KINDS, Ends, arrival_columns, read_arrivals};
+use store::{Batch, DataFile, StoreError};
 
 use super::segment::SegmentWriter;
 use super::{FEVER_FLOOR_C, GroupKey, NO_LABEL, NO_ONSET, NO_ROW, lab_flags};
@@ -114,51 +109,6 @@ fn corrupt(path: &Path, reason: impl std::fmt::Display) -> TraceError {
     }
 }
 
-fn column<'a>(
-    batch: &'a RecordBatch,
-    path: &Path,
-    name: &str,
-) -> Result<&'a dyn Array, TraceError> {
-    batch
-        .column_by_name(name)
-        .map(|c| c.as_ref())
-        .ok_or_else(|| corrupt(path, format!("column {name} missing")))
-}
-
-fn strings<'a>(b: &'a RecordBatch, p: &Path, n: &str) -> Result<&'a StringArray, TraceError> {
-    column(b, p, n)?
-        .as_string_opt::<i32>()
-        .ok_or_else(|| corrupt(p, format!("column {n} is not text")))
-}
-
-fn times<'a>(
-    b: &'a RecordBatch,
-    p: &Path,
-    n: &str,
-) -> Result<&'a TimestampMillisecondArray, TraceError> {
-    column(b, p, n)?
-        .as_primitive_opt::<TimestampMillisecondType>()
-        .ok_or_else(|| corrupt(p, format!("column {n} is not a time")))
-}
-
-fn dates<'a>(b: &'a RecordBatch, p: &Path, n: &str) -> Result<&'a Date32Array, TraceError> {
-    column(b, p, n)?
-        .as_primitive_opt::<Date32Type>()
-        .ok_or_else(|| corrupt(p, format!("column {n} is not a date")))
-}
-
-fn floats<'a>(b: &'a RecordBatch, p: &Path, n: &str) -> Result<&'a Float64Array, TraceError> {
-    column(b, p, n)?
-        .as_primitive_opt::<Float64Type>()
-        .ok_or_else(|| corrupt(p, format!("column {n} is not a number")))
-}
-
-fn ints<'a>(b: &'a RecordBatch, p: &Path, n: &str) -> Result<&'a Int64Array, TraceError> {
-    column(b, p, n)?
-        .as_primitive_opt::<Int64Type>()
-        .ok_or_else(|| corrupt(p, format!("column {n} is not an integer")))
-}
-
 fn opt_str(a: &StringArray, i: usize) -> Option<&str> {
     (a.is_valid(i) && !a.value(i).is_empty()).then(|| a.value(i))
 }
@@ -179,7 +129,7 @@ fn columns_of(kind: Kind) -> &'static [&'static str] {
         ],
         Kind::Checkpoint => &["pass_id", "person_id", "checkpoint_id", "time"],
         Kind::SelfReports => &["person_id", "time", "temperature_c"],
-        Kind::Checkins => &["person_id", "venue_id", "time_in", "time_out"],
+        Kind::Checkins => &["person_id", "time_in", "time_out"],
         Kind::Persons => &["person_id", "household_id"],
         Kind::LabResults => &[
             "person_id",
@@ -194,41 +144,45 @@ fn columns_of(kind: Kind) -> &'static [&'static str] {
     }
 }
 
+/// The text columns each kind contributes read keyed (each distinct value decoded and interned
+/// once per batch): the venues of check-ins, most of a province's events.
+fn keyed_of(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Checkins => &["venue_id"],
+        _ => &[],
+    }
+}
+
 impl Partial {
+    /// Reads the columns of `file` the index needs, a batch at a time.
     fn read(
         &mut self,
-        kind: Kind,
-        path: &Path,
+        file: &DataFile,
         zone: Zone,
         progress: &AtomicU64,
-    ) -> Result<(), TraceError> {
-        let f = File::open(path).map_err(TraceError::io(path))?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| corrupt(path, e))?;
-        let wanted = columns_of(kind)
+    ) -> Result<(), StoreError> {
+        let kind = file.kind();
+        let wanted: Vec<&str> = columns_of(kind)
             .iter()
-            .chain(arrival_columns(kind, Ends::From));
-        let mask = ProjectionMask::columns(builder.parquet_schema(), wanted.copied());
-        let reader = builder
-            .with_projection(mask)
-            .with_batch_size(64 * 1024)
-            .build()
-            .map_err(|e| corrupt(path, e))?;
-        for batch in reader {
-            let batch = batch.map_err(|e| corrupt(path, e))?;
+            .chain(arrival_columns(kind, Ends::From))
+            .copied()
+            .collect();
+        for batch in file.scan_keyed(&wanted, keyed_of(kind))? {
+            let batch = batch?;
             match kind {
-                Kind::Travel => self.travel(&batch, path)?,
-                Kind::Checkpoint => self.checkpoint(&batch, path)?,
-                Kind::SelfReports => self.self_reports(&batch, path)?,
-                Kind::Checkins => self.checkins(&batch, path)?,
-                Kind::Persons => self.persons(&batch, path)?,
-                Kind::LabResults => self.lab_results(&batch, path)?,
+                Kind::Travel => self.travel(&batch)?,
+                Kind::Checkpoint => self.checkpoint(&batch)?,
+                Kind::SelfReports => self.self_reports(&batch)?,
+                Kind::Checkins => self.checkins(&batch)?,
+                Kind::Persons => self.persons(&batch)?,
+                Kind::LabResults => self.lab_results(&batch)?,
                 _ => {}
             }
             if ARRIVAL_KINDS.contains(&kind) {
-                self.arrivals(kind, &batch, path, zone)?;
+                self.arrivals(kind, &batch, zone)?;
             }
-            self.rows += batch.num_rows() as u64;
-            progress.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+            self.rows += batch.rows() as u64;
+            progress.fetch_add(batch.rows() as u64, Ordering::Relaxed);
         }
         Ok(())
     }
@@ -238,14 +192,8 @@ impl Partial {
     }
 
     /// The arrivals from a region the rows state (those naming an origin).
-    fn arrivals(
-        &mut self,
-        kind: Kind,
-        b: &RecordBatch,
-        p: &Path,
-        zone: Zone,
-    ) -> Result<(), TraceError> {
-        read_arrivals(kind, b, zone, Ends::From, |a| {
+    fn arrivals(&mut self, kind: Kind, b: &Batch<'_>, zone: Zone) -> Result<(), StoreError> {
+        read_arrivals(kind, b.record_batch(), zone, Ends::From, |a| {
             if let Some(origin) = a.from {
                 self.arrivals.push(RawArrival {
                     person: a.person,
@@ -256,22 +204,24 @@ impl Partial {
                 });
             }
         })
-        .map_err(|e| corrupt(p, e))
+        .map_err(|e| b.file().corrupt(e))
     }
 
-    fn travel(&mut self, b: &RecordBatch, p: &Path) -> Result<(), TraceError> {
-        let person = ints(b, p, "person_id")?;
-        let mode = strings(b, p, "mode")?;
-        let service = strings(b, p, "service_no")?;
-        let date = dates(b, p, "service_date")?;
-        let car = strings(b, p, "car")?;
-        let seat = strings(b, p, "seat")?;
-        let depart = times(b, p, "depart_time")?;
-        let arrive = times(b, p, "arrive_time")?;
+    fn travel(&mut self, b: &Batch<'_>) -> Result<(), StoreError> {
+        let person = b.ints("person_id")?;
+        let mode = b.texts("mode")?;
+        let service = b.texts("service_no")?;
+        let date = b.dates("service_date")?;
+        let car = b.texts("car")?;
+        let seat = b.texts("seat")?;
+        let depart = b.instants("depart_time")?;
+        let arrive = b.instants("arrive_time")?;
         let mut key = Vec::with_capacity(32);
-        for i in 0..b.num_rows() {
-            let via = Via::from_mode(mode.value(i))
-                .ok_or_else(|| corrupt(p, format!("unknown mode {:?}", mode.value(i))))?;
+        for i in 0..b.rows() {
+            let via = Via::from_mode(mode.value(i)).ok_or_else(|| {
+                b.file()
+                    .corrupt(format!("unknown mode {:?}", mode.value(i)))
+            })?;
             GroupKey::ride(&mut key, via, date.value(i), service.value(i));
             let (label, num) = match via {
                 Via::Rail => (self.label(opt_str(car, i)), NO_ROW),
@@ -293,13 +243,13 @@ impl Partial {
         Ok(())
     }
 
-    fn checkpoint(&mut self, b: &RecordBatch, p: &Path) -> Result<(), TraceError> {
-        let pass = strings(b, p, "pass_id")?;
-        let person = ints(b, p, "person_id")?;
-        let checkpoint = strings(b, p, "checkpoint_id")?;
-        let time = times(b, p, "time")?;
+    fn checkpoint(&mut self, b: &Batch<'_>) -> Result<(), StoreError> {
+        let pass = b.texts("pass_id")?;
+        let person = b.ints("person_id")?;
+        let checkpoint = b.texts("checkpoint_id")?;
+        let time = b.instants("time")?;
         let mut key = Vec::with_capacity(32);
-        for i in 0..b.num_rows() {
+        for i in 0..b.rows() {
             GroupKey::id(&mut key, Via::Vehicle, pass.value(i));
             let label = self.label(opt_str(checkpoint, i));
             self.events.push(RawEvent {
@@ -314,18 +264,30 @@ impl Partial {
         Ok(())
     }
 
-    fn checkins(&mut self, b: &RecordBatch, p: &Path) -> Result<(), TraceError> {
-        let person = ints(b, p, "person_id")?;
-        let venue = strings(b, p, "venue_id")?;
-        let time_in = times(b, p, "time_in")?;
-        let time_out = times(b, p, "time_out")?;
+    fn checkins(&mut self, b: &Batch<'_>) -> Result<(), StoreError> {
+        let person = b.ints("person_id")?;
+        let venue = b.keyed_texts("venue_id")?;
+        let time_in = b.instants("time_in")?;
+        let time_out = b.instants("time_out")?;
         let mut key = Vec::with_capacity(32);
-        for i in 0..b.num_rows() {
-            GroupKey::id(&mut key, Via::Venue, venue.value(i));
+        // Each venue's group, interned when a row of the batch first names it.
+        let mut group_of = vec![u32::MAX; venue.values().len()];
+        for i in 0..b.rows() {
+            let group = match venue.key(i) {
+                Some(k) if group_of[k] != u32::MAX => group_of[k],
+                k => {
+                    GroupKey::id(&mut key, Via::Venue, venue.get(i).unwrap_or(""));
+                    let g = self.groups.id(&key);
+                    if let Some(k) = k {
+                        group_of[k] = g;
+                    }
+                    g
+                }
+            };
             let start = time_in.value(i);
             let out = time_out.is_valid(i).then(|| time_out.value(i));
             self.events.push(RawEvent {
-                group: self.groups.id(&key),
+                group,
                 label: NO_LABEL,
                 num: NO_ROW,
                 person: person.value(i),
@@ -336,11 +298,11 @@ impl Partial {
         Ok(())
     }
 
-    fn persons(&mut self, b: &RecordBatch, p: &Path) -> Result<(), TraceError> {
-        let person = ints(b, p, "person_id")?;
-        let household = strings(b, p, "household_id")?;
+    fn persons(&mut self, b: &Batch<'_>) -> Result<(), StoreError> {
+        let person = b.ints("person_id")?;
+        let household = b.texts("household_id")?;
         let mut key = Vec::with_capacity(32);
-        for i in 0..b.num_rows() {
+        for i in 0..b.rows() {
             let Some(h) = opt_str(household, i) else {
                 continue;
             };
@@ -358,11 +320,11 @@ impl Partial {
         Ok(())
     }
 
-    fn self_reports(&mut self, b: &RecordBatch, p: &Path) -> Result<(), TraceError> {
-        let person = ints(b, p, "person_id")?;
-        let time = times(b, p, "time")?;
-        let temperature = floats(b, p, "temperature_c")?;
-        for i in 0..b.num_rows() {
+    fn self_reports(&mut self, b: &Batch<'_>) -> Result<(), StoreError> {
+        let person = b.ints("person_id")?;
+        let time = b.instants("time")?;
+        let temperature = b.floats("temperature_c")?;
+        for i in 0..b.rows() {
             if temperature.is_valid(i) && temperature.value(i) >= FEVER_FLOOR_C {
                 self.fevers.push(RawFever {
                     person: person.value(i),
@@ -374,20 +336,20 @@ impl Partial {
         Ok(())
     }
 
-    fn lab_results(&mut self, b: &RecordBatch, p: &Path) -> Result<(), TraceError> {
-        let person = ints(b, p, "person_id")?;
-        let sample = times(b, p, "sample_time")?;
-        let result = strings(b, p, "result")?;
-        let diagnosis = strings(b, p, "diagnosis")?;
-        let onset = dates(b, p, "onset_date")?;
-        let reported = times(b, p, "reported_time")?;
-        let rid = ints(b, p, store::RID_COLUMN)?;
-        for i in 0..b.num_rows() {
+    fn lab_results(&mut self, b: &Batch<'_>) -> Result<(), StoreError> {
+        let person = b.ints("person_id")?;
+        let sample = b.instants("sample_time")?;
+        let result = b.texts("result")?;
+        let diagnosis = b.texts("diagnosis")?;
+        let onset = b.dates("onset_date")?;
+        let reported = b.instants("reported_time")?;
+        let rid = b.ints(store::RID_COLUMN)?;
+        for i in 0..b.rows() {
             let d = match opt_str(diagnosis, i) {
                 None => None,
                 Some(s) => Some(
                     Diagnosis::parse(s)
-                        .ok_or_else(|| corrupt(p, format!("unknown diagnosis {s:?}")))?,
+                        .ok_or_else(|| b.file().corrupt(format!("unknown diagnosis {s:?}")))?,
                 ),
             };
             self.labs.push(RawLab {
@@ -423,9 +385,9 @@ fn merge_dictionaries(lists: Vec<&[Box<[u8]>]>) -> (Vec<Box<[u8]>>, Vec<Vec<u32>
     (all, maps)
 }
 
-/// Builds one segment from `files` into `out`.
+/// Builds one segment from the store's table `files` into `out`.
 pub(crate) fn build(
-    files: &[(Kind, PathBuf)],
+    files: &[DataFile],
     out: &Path,
     zone: Zone,
     progress: &(dyn Fn(u64) + Sync),
@@ -433,10 +395,10 @@ pub(crate) fn build(
     let counter = AtomicU64::new(0);
     let partials: Vec<Partial> = files
         .par_iter()
-        .try_fold(Partial::default, |mut p, (kind, path)| {
-            p.read(*kind, path, zone, &counter)?;
+        .try_fold(Partial::default, |mut p, file| {
+            p.read(file, zone, &counter)?;
             progress(counter.load(Ordering::Relaxed));
-            Ok::<_, TraceError>(p)
+            Ok::<_, StoreError>(p)
         })
         .collect::<Result<_, _>>()?;
     let rows = partials.iter().map(|p| p.rows).sum();

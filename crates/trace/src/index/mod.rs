@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 
 use model::{ArrivalKind, Date, Diagnosis, Kind};
 use serde::{Deserialize, Serialize};
-use store::Store;
+use store::{Basis, DataFile, Derived, Part, Standing, Store};
 
 use crate::rules::LabRow;
 use crate::{TraceError, Via};
@@ -24,16 +24,8 @@ use segment::SegmentFile;
 
 pub use build::BuildStats;
 
-/// The kinds the index reads.
-pub const INDEXED_KINDS: [Kind; 7] = [
-    Kind::Travel,
-    Kind::Checkpoint,
-    Kind::Checkins,
-    Kind::Persons,
-    Kind::LabResults,
-    Kind::Registrations,
-    Kind::SelfReports,
-];
+/// The kinds the index reads (the store's registry of derived data says so).
+pub const INDEXED_KINDS: [Kind; 7] = store::TRACE_INDEX_KINDS;
 
 /// Self-reported temperatures below this are not kept: no fever rule may use a lower
 /// threshold (the rules crate refuses one).
@@ -425,6 +417,10 @@ struct IndexManifest {
     zone: String,
     next_segment: u32,
     segments: Vec<SegmentEntry>,
+    /// The store's generation of the trace index it was built at ([`Store::generation`]):
+    /// a removal of records moves it on, and an index of another generation is never used.
+    #[serde(default)]
+    generation: u64,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone)]
@@ -472,27 +468,50 @@ impl IndexManifest {
             .collect()
     }
 
+    /// Built the way this build would build it (format, key, zone).
     fn matches(&self, store: &Store) -> bool {
         self.format == FORMAT
             && self.key_id == store.manifest().key_id()
             && self.zone == store.zone().to_string()
     }
+
+    /// What its segments were built from, for the store's judgement ([`Store::standing`]).
+    fn basis(&self) -> Basis {
+        Basis {
+            generation: self.generation,
+            sources: self.covered(),
+        }
+    }
+
+    /// How it stands against `store`: built another way, it is invalid too.
+    fn standing(&self, store: &Store) -> Standing {
+        if self.matches(store) {
+            store.standing(Derived::TraceIndex, &self.basis())
+        } else {
+            Standing::Invalid
+        }
+    }
+
+    /// An empty index for `store`.
+    fn empty(store: &Store) -> IndexManifest {
+        IndexManifest {
+            format: FORMAT,
+            key_id: store.manifest().key_id().to_string(),
+            zone: store.zone().to_string(),
+            generation: store.generation(Derived::TraceIndex),
+            ..IndexManifest::default()
+        }
+    }
 }
 
-/// The store's sources the index should cover, with their table files.
-fn indexed_sources(store: &Store) -> Vec<(u32, Kind, Vec<PathBuf>)> {
-    store
-        .manifest()
-        .sources()
-        .iter()
-        .filter_map(|s| {
-            let kind = s.kind()?;
-            INDEXED_KINDS.contains(&kind).then(|| {
-                let files = s.files.iter().map(|f| store.root().join(&f.path)).collect();
-                (s.seq, kind, files)
-            })
-        })
-        .collect()
+/// How the index in `dir` stands against `store` (no index is an empty one).
+fn standing(dir: &Path, store: &Store) -> Result<(Option<IndexManifest>, Standing), TraceError> {
+    let m = IndexManifest::load(dir)?;
+    let standing = m
+        .as_ref()
+        .unwrap_or(&IndexManifest::empty(store))
+        .standing(store);
+    Ok((m, standing))
 }
 
 /// How far the index is behind the store.
@@ -505,49 +524,46 @@ pub enum Freshness {
     Invalid,
 }
 
-/// Compares the index with the store.
+/// Compares the index with the store (the store's judgement: [`Store::standing`]).
 pub fn freshness(store: &Store) -> Result<Freshness, TraceError> {
-    let dir = index_dir(store.root());
-    let Some(m) = IndexManifest::load(&dir)? else {
-        let n = indexed_sources(store).len();
-        return Ok(if n == 0 {
-            Freshness::Current
-        } else {
-            Freshness::Behind(n)
-        });
-    };
-    if !m.matches(store) {
-        return Ok(Freshness::Invalid);
-    }
-    let wanted: BTreeSet<u32> = indexed_sources(store).iter().map(|s| s.0).collect();
-    let covered = m.covered();
-    if !covered.is_subset(&wanted) {
-        return Ok(Freshness::Invalid);
-    }
-    Ok(match wanted.difference(&covered).count() {
-        0 => Freshness::Current,
-        n => Freshness::Behind(n),
+    Ok(match standing(&index_dir(store.root()), store)?.1 {
+        Standing::Current => Freshness::Current,
+        Standing::Behind(new) => Freshness::Behind(new.len()),
+        Standing::Invalid => Freshness::Invalid,
     })
+}
+
+/// The sources an update reads now: those the index lacks, or all of them when it is rebuilt
+/// (invalid, or one segment past [`MAX_SEGMENTS`]). `None` when it is current.
+fn pending(
+    m: Option<&IndexManifest>,
+    standing: Standing,
+    store: &Store,
+) -> Option<(bool, Vec<u32>)> {
+    match standing {
+        Standing::Current => None,
+        Standing::Behind(new) if m.is_none_or(|m| m.segments.len() < MAX_SEGMENTS) => {
+            Some((false, new))
+        }
+        _ => Some((
+            true,
+            store
+                .sources_of(Derived::TraceIndex)
+                .map(|s| s.seq)
+                .collect(),
+        )),
+    }
 }
 
 /// Rows an [`update`] would read now (for a progress bar).
 pub fn pending_rows(store: &Store) -> Result<u64, TraceError> {
-    let dir = index_dir(store.root());
-    let m = IndexManifest::load(&dir)?.filter(|m| m.matches(store));
-    let covered = m.as_ref().map(IndexManifest::covered).unwrap_or_default();
-    let rebuild = match freshness(store)? {
-        Freshness::Current => return Ok(0),
-        Freshness::Invalid => true,
-        Freshness::Behind(_) => m
-            .as_ref()
-            .is_some_and(|m| m.segments.len() + 1 > MAX_SEGMENTS),
+    let (m, standing) = standing(&index_dir(store.root()), store)?;
+    let Some((_, todo)) = pending(m.as_ref(), standing, store) else {
+        return Ok(0);
     };
     Ok(store
-        .manifest()
-        .sources()
-        .iter()
-        .filter(|s| s.kind().is_some_and(|k| INDEXED_KINDS.contains(&k)))
-        .filter(|s| rebuild || !covered.contains(&s.seq))
+        .sources_of(Derived::TraceIndex)
+        .filter(|s| todo.contains(&s.seq))
         .map(|s| s.rows_accepted)
         .sum())
 }
@@ -575,61 +591,52 @@ pub struct UpdateReport {
 
 /// Brings the index up to date with the store: indexes sources committed since the last update
 /// (a new segment), or rebuilds it whole when it has too many segments, was built with another
-/// key, or covers a source the store no longer has. `progress` receives rows read.
+/// key, or from records the store has removed since (the store's [`Standing::Invalid`]).
+/// Refuses to save what it built when records were removed while it read them (this view of
+/// the store is older than the data dir's). `progress` receives rows read.
 pub fn update(store: &Store, progress: &(dyn Fn(u64) + Sync)) -> Result<UpdateReport, TraceError> {
-    let dir = index_dir(store.root());
-    std::fs::create_dir_all(&dir).map_err(TraceError::io(&dir))?;
-    let lock_path = dir.join(".lock");
-    let lock = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(TraceError::io(&lock_path))?;
-    lock.lock().map_err(TraceError::io(&lock_path))?;
-
-    let sources = indexed_sources(store);
-    let wanted: BTreeSet<u32> = sources.iter().map(|s| s.0).collect();
-    let mut m = IndexManifest::load(&dir)?
-        .filter(|m| m.matches(store))
-        .unwrap_or_else(|| IndexManifest {
-            format: FORMAT,
-            key_id: store.manifest().key_id().to_string(),
-            zone: store.zone().to_string(),
-            ..IndexManifest::default()
-        });
-    let covered = m.covered();
-    let valid = covered.is_subset(&wanted);
-    if valid && wanted.is_subset(&covered) {
+    // The store's removals empty the folder under the same lock, never mid-update.
+    let lock = Derived::TraceIndex.lock(store.root())?;
+    let dir = lock.dir().to_path_buf();
+    let (m, standing) = standing(&dir, store)?;
+    let Some((rebuild, todo)) = pending(m.as_ref(), standing, store) else {
         return Ok(UpdateReport {
-            segments: m.segments.len(),
+            segments: m.map_or(0, |m| m.segments.len()),
             ..UpdateReport::default()
         });
-    }
-    // A new segment past the limit merges everything into one instead.
-    let rebuild = !valid || m.segments.len() + 1 > MAX_SEGMENTS;
-    let todo: Vec<&(u32, Kind, Vec<PathBuf>)> = sources
-        .iter()
-        .filter(|s| rebuild || !covered.contains(&s.0))
-        .collect();
-    let files: Vec<(Kind, PathBuf)> = todo
-        .iter()
-        .flat_map(|(_, kind, files)| files.iter().map(|f| (*kind, f.clone())))
+    };
+    // Another key, zone or format: nothing of the old index is kept, not even its numbering.
+    let mut m = m
+        .filter(|m| m.matches(store))
+        .unwrap_or_else(|| IndexManifest::empty(store));
+    let files: Vec<DataFile> = store
+        .sources_of(Derived::TraceIndex)
+        .filter(|s| todo.contains(&s.seq))
+        .flat_map(|s| store.source_files(s, Part::Table))
         .collect();
     let name = format!("seg-{:06}.fyx", m.next_segment);
     let tmp = dir.join(format!("{name}.tmp"));
-    let stats = build::build(&files, &tmp, store.zone(), progress)?;
+    let built = build::build(&files, &tmp, store.zone(), progress);
+    // Records removed meanwhile (files gone mid-read, or read before they went): keep nothing.
+    if !store.still_current(Derived::TraceIndex)? {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(TraceError::Outdated {
+            why: "records were removed from the store while it was built; open the store again",
+        });
+    }
+    let stats = built?;
     let path = dir.join(&name);
     std::fs::rename(&tmp, &path).map_err(TraceError::io(&path))?;
     let entry = SegmentEntry {
         file: name,
-        sources: todo.iter().map(|s| s.0).collect(),
+        sources: todo.clone(),
         events: stats.events,
         labs: stats.labs,
         bytes: stats.bytes,
     };
     if rebuild {
         m.segments.clear();
+        m.generation = store.generation(Derived::TraceIndex);
     }
     m.segments.push(entry);
     m.next_segment += 1;
@@ -679,6 +686,13 @@ impl Index {
                     diagnosed: OnceLock::new(),
                 });
             };
+            // Behind is fine (the caller decides whether to update first); built from records
+            // the store has removed since is not.
+            if m.standing(store) == Standing::Invalid {
+                return Err(TraceError::Outdated {
+                    why: "records it was built from were removed since (run `fangyi index`)",
+                });
+            }
             match m
                 .segments
                 .iter()
