@@ -17,16 +17,21 @@ use crate::{Caller, Engine, EngineError};
 /// The longest period one request may cover.
 pub const MAX_DAYS: u32 = 366;
 
-/// What an inflow request asks, as given (CLI flags or query parameters).
-#[derive(Clone, Debug, Default)]
+/// What an inflow request asks, as given: the query parameters of `GET /inflow` (and, with
+/// its own default period, `/inflow/roads`), and what `fangyi inflow` and `roads` convert
+/// their flags into — defined once here.
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct InflowParams {
-    /// The last day (a date, or a time whose date is taken); absent, today.
+    /// The last day counted (YYYY-MM-DD, or a time whose date is taken; default today).
     pub as_of: Option<String>,
-    /// `province`, `prefecture` (default), `county` or `community`.
+    /// `province`, `prefecture` (default), `county` or `community` (community workers: only
+    /// `community`).
     pub level: Option<String>,
-    /// How many days ending on `as_of` (default 14).
+    /// How many days ending on `as_of` (default 14, at most 366).
     pub days: Option<u32>,
-    /// Only destinations this code covers (default: all).
+    /// Only destinations this code covers.
     pub region: Option<String>,
 }
 

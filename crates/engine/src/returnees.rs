@@ -12,13 +12,20 @@ use crate::ask::{Answer, Asking, Async, Ctx};
 use crate::disclose::PersonView;
 use crate::{Caller, Engine, EngineError};
 
-/// What a returnee list asks.
-#[derive(Clone, Debug)]
+/// What a returnee list asks: the query parameters of `GET /returnees`, and what
+/// `fangyi exposed` converts its flags into — defined once here.
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct ReturneesParams {
-    /// The origin region (`420100`: Wuhan and its districts).
+    /// The origin region (420100 is Wuhan with its districts).
     pub region: String,
+    /// First arrival date, YYYY-MM-DD.
     pub from: String,
+    /// Last arrival date (included).
     pub to: String,
+    /// Only counts per stay county and community.
+    pub summary: Option<bool>,
 }
 
 /// One returnee.

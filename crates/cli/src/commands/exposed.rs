@@ -74,7 +74,10 @@ struct CommunityCount {
 }
 
 fn person_out(p: ReturneeView) -> PersonOut {
-    let stay_region = p.stay_region.as_deref().and_then(|r| r.parse::<Region>().ok());
+    let stay_region = p
+        .stay_region
+        .as_deref()
+        .and_then(|r| r.parse::<Region>().ok());
     PersonOut {
         person_id: p.person.person_id,
         first_arrival: p.first_arrival,
@@ -102,7 +105,10 @@ fn place_key(p: &PersonOut) -> (bool, Option<&str>, bool, Option<&str>) {
 fn counts_of(persons: &[PersonOut]) -> Vec<StayCount> {
     let mut out: Vec<StayCount> = Vec::new();
     for p in persons {
-        let region = p.stay_region.as_deref().and_then(|r| r.parse::<Region>().ok());
+        let region = p
+            .stay_region
+            .as_deref()
+            .and_then(|r| r.parse::<Region>().ok());
         match out.last_mut() {
             Some(c) if c.region == region => {
                 c.persons += 1;
@@ -173,6 +179,7 @@ pub fn run(g: &Globals, a: ExposedArgs) -> anyhow::Result<()> {
         region: region.to_string(),
         from: period.first().to_string(),
         to: period.last().to_string(),
+        summary: Some(a.summary),
     };
     let op = Operator::open(g)?;
     let words = format!(
