@@ -30,8 +30,8 @@ pub struct Cli {
     #[arg(long, global = true, env = "FANGYI_DB")]
     pub db: Option<String>,
 
-    /// Why you read personal data, recorded in the audit log with every trace, code, exposed
-    /// list and SQL query (default: the usual purpose of each command).
+    /// Why you read personal data, checked by the policy and recorded in the audit log with
+    /// every command that reads it (default: the usual purpose of each command).
     #[arg(long, global = true, env = "FANGYI_PURPOSE")]
     pub purpose: Option<String>,
 

@@ -167,11 +167,20 @@ fn reads(env: &Env) -> Vec<Read> {
             false,
         ),
         read(
-            &["sql", "--format", "csv", "SELECT count(*) AS n FROM persons"],
+            &[
+                "sql",
+                "--format",
+                "csv",
+                "SELECT count(*) AS n FROM persons",
+            ],
             Action::Sql,
             false,
         ),
-        read(&["audit", "show", "--format", "json"], Action::AuditRead, false),
+        read(
+            &["audit", "show", "--format", "json"],
+            Action::AuditRead,
+            false,
+        ),
         read(
             &["audit", "verify", "--format", "json"],
             Action::AuditRead,
@@ -205,7 +214,9 @@ fn every_command_line_read_is_decided_by_the_policy_and_audited_once() {
                 let what = format!("{role} for {purpose}: fangyi {}", read.args.join(" "));
                 match (allowed, code) {
                     (true, Some(0)) => answered += 1,
-                    (false, Some(2)) if stderr.contains("not allowed") || stderr.contains("does not allow") => {
+                    (false, Some(2))
+                        if stderr.contains("not allowed") || stderr.contains("does not allow") =>
+                    {
                         refused += 1;
                         if !out.stdout.is_empty() {
                             wrong.push(format!("{what}: refused but printed an answer"));
@@ -243,12 +254,15 @@ fn every_command_line_read_is_decided_by_the_policy_and_audited_once() {
         }
     }
     assert!(wrong.is_empty(), "access matrix:\n{}", wrong.join("\n"));
-    assert!(answered > 20 && refused > 100, "{answered} answered, {refused} refused");
+    assert!(
+        answered > 20 && refused > 100,
+        "{answered} answered, {refused} refused"
+    );
     // No ID number in the log, whoever asked.
     let log = audit_log(&env);
     assert!(
-        log.iter()
-            .all(|r| !format!("{:?}", r.entry).contains(CASE) && !format!("{:?}", r.entry).contains(CONTACT)),
+        log.iter().all(|r| !format!("{:?}", r.entry).contains(CASE)
+            && !format!("{:?}", r.entry).contains(CONTACT)),
         "ids in the audit log"
     );
 }
@@ -282,7 +296,10 @@ fn a_role_below_the_operators_sees_what_that_role_sees() {
         "json",
     ]);
     assert!(code.contains("\"color\":\"red\""), "{code}");
-    assert!(!code.contains(CASE), "the case is masked in a reason: {code}");
+    assert!(
+        !code.contains(CASE),
+        "the case is masked in a reason: {code}"
+    );
     let err = env.fails(&["--as-role", "community_worker", "trace", CASE], 2);
     assert!(err.contains("does not allow trace"), "{err}");
     // An analyst's SQL sees the de-identified tables: no pseudonym() to look a person up.

@@ -292,12 +292,13 @@ impl Engine {
                     "days {days}: between 1 and 60"
                 )));
             }
-            let within = match region.as_deref().map(str::trim) {
-                None | Some("") => None,
-                Some(r) => Some(Region::parse(r.as_bytes()).map_err(|e| {
-                    EngineError::BadRequest(format!("region {r}: {}", e.reason()))
-                })?),
-            };
+            let within =
+                match region.as_deref().map(str::trim) {
+                    None | Some("") => None,
+                    Some(r) => Some(Region::parse(r.as_bytes()).map_err(|e| {
+                        EngineError::BadRequest(format!("region {r}: {}", e.reason()))
+                    })?),
+                };
             let snap = asking.snapshot().await?;
             let day = parse_day(as_of.as_deref(), snap.zone())?;
             let list = watch_list(&snap.store, &snap.index, &snap.risk, day, days).await?;
@@ -369,12 +370,13 @@ impl Engine {
             let snap = asking.snapshot().await?;
             let day = parse_day(params.as_of.as_deref(), snap.zone())?;
             let wanted = params.status.as_deref().map(parse_status).transpose()?;
-            let within = match params.region.as_deref().map(str::trim) {
-                None | Some("") => None,
-                Some(r) => Some(Region::parse(r.as_bytes()).map_err(|e| {
-                    EngineError::BadRequest(format!("region {r}: {}", e.reason()))
-                })?),
-            };
+            let within =
+                match params.region.as_deref().map(str::trim) {
+                    None | Some("") => None,
+                    Some(r) => Some(Region::parse(r.as_bytes()).map_err(|e| {
+                        EngineError::BadRequest(format!("region {r}: {}", e.reason()))
+                    })?),
+                };
             let all = engine
                 .inner
                 .day_alerts

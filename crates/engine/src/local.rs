@@ -98,9 +98,8 @@ impl Engine {
                 .map(|(p, info)| (reveal(p), p, info))
                 .collect();
             cases.sort_by(|a, b| a.0.cmp(&b.0));
-            let mut writer = trace::ContactsWriter::create(&out, ctx.zone()).map_err(|e| {
-                EngineError::BadRequest(format!("creating {}: {e}", out.display()))
-            })?;
+            let mut writer = trace::ContactsWriter::create(&out, ctx.zone())
+                .map_err(|e| EngineError::BadRequest(format!("creating {}: {e}", out.display())))?;
             let total = cases.len() as u64;
             let mut done = 0;
             // Chunks keep memory bounded and let a cancel stop between them; the writer's

@@ -47,11 +47,7 @@ impl Opened {
         let store = context::store(g.data(), &keys)?;
         let index = open_index(&store)?;
         let risk = RiskAreas::load(&store)?;
-        Ok(Opened {
-            store,
-            index,
-            risk,
-        })
+        Ok(Opened { store, index, risk })
     }
 
     fn engine(&self) -> CodeEngine<'_> {

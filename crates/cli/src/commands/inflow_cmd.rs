@@ -8,9 +8,7 @@ use engine::inflow_api::{self, InflowParams, InflowRow, InflowView};
 use model::Region;
 
 use crate::cli::{InflowArgs, TableFormat};
-use crate::commands::{
-    Globals, csv_field, pad, print_or_broken_pipe, table_format, thousands,
-};
+use crate::commands::{Globals, csv_field, pad, print_or_broken_pipe, table_format, thousands};
 use crate::context;
 use crate::operator::Operator;
 

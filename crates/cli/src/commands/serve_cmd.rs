@@ -442,13 +442,11 @@ pub fn retention(g: &Globals, a: RetentionArgs) -> anyhow::Result<()> {
     }
     let op = Operator::open(g)?;
     let caller = op.caller(Purpose::DataManagement, &request);
-    let report = op.ask(op.engine().apply_retention(
-        &caller,
-        policy,
-        as_of,
-        a.dry_run,
-        a.allow_everything,
-    ))?;
+    let report =
+        op.ask(
+            op.engine()
+                .apply_retention(&caller, policy, as_of, a.dry_run, a.allow_everything),
+        )?;
     if text {
         print_retention(&report);
     } else {

@@ -10,8 +10,7 @@ use std::path::Path;
 use codesign::issuer::{self, Issuer};
 use codesign::trust::{self, TrustEntry};
 use codesign::{
-    IssuerKey, MAX_TTL_SECS, Outcome, RevocationList, TrustList, Verifier, b64, hex,
-    rfc3339,
+    IssuerKey, MAX_TTL_SECS, Outcome, RevocationList, TrustList, Verifier, b64, hex, rfc3339,
 };
 use model::Timestamp;
 use ops::Ops;
@@ -314,7 +313,10 @@ pub fn issue_code(
         person,
         op.engine().issue_code(&caller, person, as_of, Some(ttl)),
     )?;
-    let claims = anyhow::Context::context(serde_json::from_value(v.claims.clone()), "the signed code's claims")?;
+    let claims = anyhow::Context::context(
+        serde_json::from_value(v.claims.clone()),
+        "the signed code's claims",
+    )?;
     Ok(Issued {
         payload: v.payload,
         kid: v.kid,
@@ -401,10 +403,7 @@ pub fn revoke(g: &Globals, a: CodeRevokeArgs) -> anyhow::Result<()> {
         let request = format!("fangyi code revoke {}", person.trim());
         let caller = op.caller(engine::Purpose::HealthCode, &request);
         let codes = op
-            .ask_about(
-                person,
-                op.engine().revoke_codes(&caller, person, &a.reason),
-            )?
+            .ask_about(person, op.engine().revoke_codes(&caller, person, &a.reason))?
             .revoked;
         if codes.is_empty() {
             println!("no live codes to revoke for this person");

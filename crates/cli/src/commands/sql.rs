@@ -59,6 +59,9 @@ pub fn run(g: &Globals, a: SqlArgs) -> anyhow::Result<()> {
     })?;
     let caller = op.caller(engine::Purpose::Analysis, "fangyi sql");
     let out = Box::new(std::io::BufWriter::new(std::io::stdout()));
-    op.ask(op.engine().sql_to(&caller, &a.query, output_format(a.format), out))
-        .map(drop)
+    op.ask(
+        op.engine()
+            .sql_to(&caller, &a.query, output_format(a.format), out),
+    )
+    .map(drop)
 }

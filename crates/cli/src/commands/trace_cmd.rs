@@ -113,7 +113,10 @@ pub fn run(g: &Globals, a: TraceArgs) -> anyhow::Result<()> {
             }),
             cancel: progress::interrupt_flag(),
         };
-        let r = op.ask(op.engine().trace_all_to(&caller, as_of, a.depth, out.clone(), progress));
+        let r = op.ask(
+            op.engine()
+                .trace_all_to(&caller, as_of, a.depth, out.clone(), progress),
+        );
         bar.finish_and_clear();
         let r = r?;
         eprintln!(
