@@ -40,13 +40,19 @@ impl Engine {
     }
 }
 
-/// How long work that writes a file reports its progress and hears it should stop.
+/// Told when work begins a stage: its name and how many steps it has.
+pub type StageFn = Arc<dyn Fn(&str, u64) + Send + Sync>;
+
+/// Told how far work has come: steps done of the stage's total.
+pub type AdvanceFn = Arc<dyn Fn(u64, u64) + Send + Sync>;
+
+/// How work that writes a file reports its progress and hears it should stop.
 #[derive(Clone)]
 pub struct Progress {
     /// Called when the work begins a stage (its name and how many steps it has).
-    pub stage: Arc<dyn Fn(&str, u64) + Send + Sync>,
+    pub stage: StageFn,
     /// Called with (done, total) as the work advances.
-    pub advance: Arc<dyn Fn(u64, u64) + Send + Sync>,
+    pub advance: AdvanceFn,
     /// Set when the work should stop at its next safe point (the file is then not written).
     pub cancel: Arc<AtomicBool>,
 }
