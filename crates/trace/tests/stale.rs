@@ -157,4 +157,11 @@ fn new_sources_are_indexed_and_removed_records_are_never_answered_from() {
     assert_eq!(r.sources_indexed, 4, "all of them, anew");
     assert_eq!(freshness(&view()).unwrap(), Freshness::Current);
     assert_eq!(contacts(&view()), Vec::<u32>::new());
+
+    // Throwing the index away (`fangyi index --rebuild`) empties its folder under the lock an
+    // update holds, rather than deleting the lock under a running update.
+    fangyi_trace::index::remove(&view()).unwrap();
+    assert!(index_dir.join(".lock").exists());
+    assert!(!index_dir.join("index.json").exists());
+    assert_eq!(freshness(&view()).unwrap(), Freshness::Behind(4));
 }

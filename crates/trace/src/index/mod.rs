@@ -72,9 +72,9 @@ pub const MAX_SEGMENTS: usize = 6;
 const FORMAT: u32 = 3;
 const MANIFEST: &str = "index.json";
 
-/// Where the index lives inside a data dir.
+/// Where the index lives inside a data dir (the store's registry says: [`Derived::dir`]).
 pub fn index_dir(store_root: &Path) -> PathBuf {
-    store_root.join("index").join("trace")
+    Derived::TraceIndex.dir(store_root)
 }
 
 /// A group's key: its kind (one byte, the [`Via`] tag), then for rides the service date
@@ -568,16 +568,10 @@ pub fn pending_rows(store: &Store) -> Result<u64, TraceError> {
         .sum())
 }
 
-/// Deletes the index, so the next [`update`] builds it whole.
+/// Deletes the index, so the next [`update`] builds it whole: its folder emptied under its
+/// lock, as the store's removals do, so an update running meanwhile finishes first.
 pub fn remove(store: &Store) -> Result<(), TraceError> {
-    let dir = index_dir(store.root());
-    match std::fs::remove_dir_all(&dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(TraceError::Io {
-            path: dir,
-            cause: e,
-        }),
-        _ => Ok(()),
-    }
+    Ok(Derived::TraceIndex.clear(store.root())?)
 }
 
 /// What an update did.
