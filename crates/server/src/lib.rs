@@ -12,6 +12,7 @@ pub mod headers;
 pub mod metrics;
 pub mod ratelimit;
 pub mod routes;
+pub mod stream;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

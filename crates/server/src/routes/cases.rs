@@ -1,8 +1,7 @@
 //! A case's close contacts: contract §3's JSON, or CSV for a spreadsheet.
 
-use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use engine::TraceOut;
 use serde::Deserialize;
@@ -10,6 +9,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::Authed;
 use crate::error::{ApiError, ApiPath, ApiQuery, ErrorBody};
+use crate::stream::{ListHead, json_with_list};
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -69,5 +69,8 @@ pub async fn contacts(
         .engine
         .contacts(&caller, &id, q.as_of.as_deref(), depth)
         .await?;
-    Ok(Json(out).into_response())
+    // Hundreds of contacts: written as the connection takes them, not built whole first.
+    let head = ListHead::new(&[("case", &out.case), ("as_of", &out.as_of)], "contacts")
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    Ok(json_with_list(head, out.contacts))
 }
