@@ -1,14 +1,14 @@
-//! `fangyi sql`: read-only SQL over the data dir, as a table, CSV or JSON. Planned and run on
-//! the SQL threads with the same bounds as the server's (statement size and nesting, memory).
+//! `fangyi sql`: read-only SQL over the tables the operator's role may see, as a table, CSV or
+//! JSON, asked of the engine like the API's `POST /sql` (same bounds, same audit), every row
+//! streamed out.
 
 use std::io::Write;
+use std::sync::{Arc, Mutex};
 
-use query::{Limits, OutputFormat, Query, QueryError, SqlRunner, Tables};
+use engine::sql::OutputFormat;
 
 use crate::cli::{SqlArgs, TableFormat};
 use crate::commands::Globals;
-use crate::context;
-use crate::exit::usage;
 use crate::operator::Operator;
 
 pub fn output_format(f: TableFormat) -> OutputFormat {
@@ -19,36 +19,38 @@ pub fn output_format(f: TableFormat) -> OutputFormat {
     }
 }
 
-/// Runs `sql` with the default limits and writes the result to `out`.
+/// Output gathered in memory for a writer that is not `Send` (the demo's locked stdout).
+#[derive(Clone, Default)]
+struct Gathered(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Gathered {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("gathered").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Asks the engine to run `sql` (as `fangyi sql` does, audited) and writes the result to `out`;
+/// for small answers (the demo's questions), which are gathered first.
 pub fn query_to(
     g: &Globals,
     sql: &str,
     format: OutputFormat,
     out: &mut dyn Write,
 ) -> anyhow::Result<u64> {
-    query_with(g, sql, format, Limits::default(), out)
-}
-
-fn query_with(
-    g: &Globals,
-    sql: &str,
-    format: OutputFormat,
-    limits: Limits,
-    out: &mut dyn Write,
-) -> anyhow::Result<u64> {
-    let keys = g.keys()?;
-    let store = context::store(g.data(), &keys)?;
-    let runner = SqlRunner::new(limits)?;
-    let q = Query::open_for(&store, Some(&keys), &Tables::Stored, &runner)?;
-    let statement = sql.to_string();
-    // Planned on the SQL threads (known stacks); drained here into `out`.
-    let stream = runner
-        .run(async move { q.stream(&statement).await })?
-        .map_err(|e| match e {
-            QueryError::Sql(m) | QueryError::Limit(m) => usage(format!("SQL: {m}")),
-            other => other.into(),
-        })?;
-    Ok(runner.block_on(query::write_stream(stream, format, out))?)
+    let op = Operator::open(g)?;
+    let caller = op.caller(engine::Purpose::Analysis, "fangyi sql");
+    let gathered = Gathered::default();
+    let rows = op.ask(
+        op.engine()
+            .sql_to(&caller, sql, format, Box::new(gathered.clone())),
+    )?;
+    out.write_all(&gathered.0.lock().expect("gathered"))?;
+    Ok(rows)
 }
 
 pub fn run(g: &Globals, a: SqlArgs) -> anyhow::Result<()> {
