@@ -1,8 +1,19 @@
-//! Command-line arguments: the global options and every command, with examples in `--help`.
+//! Command-line arguments: the global options and the list of commands, with examples in
+//! `--help`. The commands that ask the engine own their arguments in their own files
+//! (`commands/trace_cmd.rs`, …), re-exported here for the list; the rest are still below.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub(crate) use crate::commands::alerts_cmd::AlertsArgs;
+pub(crate) use crate::commands::code_cmd::{CodeArgs, CodesArgs};
+pub(crate) use crate::commands::exposed::ExposedArgs;
+pub(crate) use crate::commands::inflow_cmd::InflowArgs;
+pub(crate) use crate::commands::roads_cmd::{RoadsArgs, WatchArgs};
+pub(crate) use crate::commands::signing::CodeAction;
+pub(crate) use crate::commands::sql::SqlArgs;
+pub(crate) use crate::commands::trace_cmd::{CotravelArgs, IndexArgs, TraceArgs};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -260,199 +271,11 @@ pub enum SummaryFormat {
     Json,
 }
 
-#[derive(Args, Debug)]
-pub struct SqlArgs {
-    /// The query.
-    pub query: String,
-    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
-    pub format: TableFormat,
-    /// MiB of memory the query may hold for joins, sorts and aggregates; past it, it fails.
-    #[arg(long, env = "FANGYI_SQL_MEMORY_MIB", default_value_t = 1024)]
-    pub memory_mib: u64,
-}
-
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum TableFormat {
     Table,
     Csv,
     Json,
-}
-
-#[derive(Args, Debug)]
-pub struct TraceArgs {
-    /// The case's person id.
-    #[arg(required_unless_present = "all", conflicts_with = "all")]
-    pub case: Option<String>,
-    /// Trace every case, writing one row per (case, contact) to --out.
-    #[arg(long, requires = "out")]
-    pub all: bool,
-    /// Answer as of this time (RFC 3339) or the end of this date (YYYY-MM-DD); default now.
-    #[arg(long)]
-    pub as_of: Option<String>,
-    /// 1: contacts of the case; 2: also the contacts of those contacts.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
-    pub depth: u8,
-    /// Output (default: a table on a terminal, JSON otherwise).
-    #[arg(long, value_enum)]
-    pub format: Option<TableFormat>,
-    /// With --all: the file to write (.csv or .parquet).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-}
-
-#[derive(Args, Debug)]
-pub struct CotravelArgs {
-    /// rail, flight, coach or ship.
-    #[arg(long)]
-    pub mode: String,
-    /// Train, flight or coach number (G1234, CA1234).
-    #[arg(long)]
-    pub service: String,
-    /// The service date (YYYY-MM-DD).
-    #[arg(long)]
-    pub date: String,
-    /// Rail: your car.
-    #[arg(long)]
-    pub car: Option<String>,
-    /// Flight: your seat (cases within 3 rows count).
-    #[arg(long)]
-    pub seat: Option<String>,
-    /// Answer as of this time or the end of this date; default now.
-    #[arg(long)]
-    pub as_of: Option<String>,
-    /// Output (default: a sentence on a terminal, JSON otherwise).
-    #[arg(long, value_enum)]
-    pub format: Option<TableFormat>,
-}
-
-#[derive(Args, Debug)]
-pub struct IndexArgs {
-    /// Throw the index away and build it again from the store.
-    #[arg(long)]
-    pub rebuild: bool,
-}
-
-#[derive(Args, Debug)]
-pub struct ExposedArgs {
-    /// Where they came from: a county, prefecture (420100 Wuhan) or province code; it covers
-    /// the regions under it.
-    #[arg(long)]
-    pub region: String,
-    /// First day of the period (YYYY-MM-DD, deployment zone).
-    #[arg(long)]
-    pub from: String,
-    /// Last day of the period, included.
-    #[arg(long)]
-    pub to: String,
-    /// Print only the number of persons per stay county and community.
-    #[arg(long)]
-    pub summary: bool,
-    /// Output (default: a table on a terminal, JSON otherwise).
-    #[arg(long, value_enum)]
-    pub format: Option<TableFormat>,
-}
-
-#[derive(Args, Debug)]
-pub struct InflowArgs {
-    /// The last day counted (YYYY-MM-DD, deployment zone; default today).
-    #[arg(long)]
-    pub as_of: Option<String>,
-    /// The areas arrivals are counted into.
-    #[arg(long, value_enum, default_value_t = InflowLevelArg::Prefecture)]
-    pub level: InflowLevelArg,
-    /// How many days, ending on --as-of.
-    #[arg(long, default_value_t = 14)]
-    pub days: u32,
-    /// Only destinations this code covers (330300: Wenzhou and its counties).
-    #[arg(long)]
-    pub region: Option<String>,
-    /// Add region names and the split by origin risk level (high, medium, low, none) to JSON
-    /// and CSV; the default JSON is exactly the contract's shape.
-    #[arg(long)]
-    pub detail: bool,
-    /// Output (default: a table on a terminal, JSON otherwise).
-    #[arg(long, value_enum)]
-    pub format: Option<TableFormat>,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InflowLevelArg {
-    Province,
-    Prefecture,
-    County,
-    /// County arrivals split by the community where each person stays.
-    Community,
-}
-
-impl InflowLevelArg {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InflowLevelArg::Province => "province",
-            InflowLevelArg::Prefecture => "prefecture",
-            InflowLevelArg::County => "county",
-            InflowLevelArg::Community => "community",
-        }
-    }
-}
-
-#[derive(Args, Debug)]
-pub struct AlertsArgs {
-    /// The day (YYYY-MM-DD, deployment zone; default today).
-    #[arg(long)]
-    pub as_of: Option<String>,
-    /// An alert rules file instead of the built-in thresholds.
-    #[arg(long)]
-    pub rules: Option<PathBuf>,
-    /// Print the built-in alert rules and exit.
-    #[arg(long)]
-    pub show_rules: bool,
-    /// Only alerts in regions this code covers.
-    #[arg(long)]
-    pub region: Option<String>,
-    /// Only alerts of this community.
-    #[arg(long)]
-    pub community: Option<String>,
-    /// Output (default: a table on a terminal, JSON otherwise).
-    #[arg(long, value_enum)]
-    pub format: Option<TableFormat>,
-}
-
-#[derive(Args, Debug)]
-pub struct RoadsArgs {
-    /// The last day counted (YYYY-MM-DD; default today).
-    #[arg(long)]
-    pub as_of: Option<String>,
-    /// How many days, ending on --as-of.
-    #[arg(long, default_value_t = 1)]
-    pub days: u32,
-    /// Only checkpoints in regions this code covers.
-    #[arg(long)]
-    pub region: Option<String>,
-    /// Output (default: a table on a terminal, JSON otherwise).
-    #[arg(long, value_enum)]
-    pub format: Option<TableFormat>,
-}
-
-#[derive(Args, Debug)]
-pub struct WatchArgs {
-    /// The day (YYYY-MM-DD; default today).
-    #[arg(long)]
-    pub as_of: Option<String>,
-    /// The length of the watch in days.
-    #[arg(long, default_value_t = 14)]
-    pub days: u32,
-    /// Only persons staying in regions this code covers.
-    #[arg(long)]
-    pub region: Option<String>,
-    /// Only persons staying in this community.
-    #[arg(long)]
-    pub community: Option<String>,
-    /// Print only the counts per community.
-    #[arg(long)]
-    pub summary: bool,
-    /// Output (default: a table on a terminal, JSON otherwise).
-    #[arg(long, value_enum)]
-    pub format: Option<TableFormat>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -733,89 +556,10 @@ pub struct BenchIngestArgs {
     pub peers: bool,
 }
 
-#[derive(Args, Debug)]
-pub struct CodeArgs {
-    /// The person's ID number.
-    #[arg(required = true)]
-    pub person: Option<String>,
-    /// The end of this date (YYYY-MM-DD) in the deployment zone; default today.
-    #[arg(long)]
-    pub as_of: Option<String>,
-    /// Output (default: text on a terminal, JSON otherwise).
-    #[arg(long, value_enum)]
-    pub format: Option<TextFormat>,
-    /// A rule set file instead of the built-in one (`fangyi rules show` prints that).
-    #[arg(long)]
-    pub rules: Option<PathBuf>,
-    #[command(subcommand)]
-    pub action: Option<CodeAction>,
-}
-
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum TextFormat {
     Text,
     Json,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum CodeAction {
-    /// Evaluate a person's code and sign it as an `FY1:` payload and a QR PNG.
-    Issue(CodeIssueArgs),
-    /// Make a person's issued codes (or one code) fail verification from now on.
-    Revoke(CodeRevokeArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct CodeIssueArgs {
-    /// The person's ID number.
-    pub person: String,
-    /// The end of this date (YYYY-MM-DD); default today.
-    #[arg(long)]
-    pub as_of: Option<String>,
-    /// A rule set file instead of the built-in one.
-    #[arg(long)]
-    pub rules: Option<PathBuf>,
-    /// Where to write the QR code as PNG (default: code-<id>.png in the current folder).
-    #[arg(long)]
-    pub png: Option<PathBuf>,
-    /// Hours the signed code stays valid offline (at most 168); a color is one day's judgment.
-    #[arg(long, default_value_t = 24)]
-    pub ttl: u32,
-    /// Output (default: the payload alone on stdout, details on stderr).
-    #[arg(long, value_enum)]
-    pub format: Option<TextFormat>,
-}
-
-#[derive(Args, Debug)]
-pub struct CodeRevokeArgs {
-    /// The person's ID number: revokes all of their codes that have not expired.
-    #[arg(required_unless_present = "code", conflicts_with = "code")]
-    pub person: Option<String>,
-    /// Revoke one code by its id (`cti` in `verify --format json`, 32 hex digits).
-    #[arg(long)]
-    pub code: Option<String>,
-    /// Why, kept with the revocation.
-    #[arg(long, default_value = "revoked by operator")]
-    pub reason: String,
-}
-
-#[derive(Args, Debug)]
-pub struct CodesArgs {
-    /// The end of this date (YYYY-MM-DD) in the deployment zone; default today.
-    #[arg(long)]
-    pub as_of: Option<String>,
-    /// The file to write (.csv or .parquet).
-    #[arg(long)]
-    pub out: PathBuf,
-    /// A rule set file instead of the built-in one.
-    #[arg(long)]
-    pub rules: Option<PathBuf>,
-    /// Recompute everyone, ignoring the previous run.
-    #[arg(long)]
-    pub full: bool,
-    /// Print the summary as JSON.
-    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
-    pub format: SummaryFormat,
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,26 +1,26 @@
 //! Dispatch of commands, and small helpers they share for printing.
 
-mod alerts_cmd;
+pub(crate) mod alerts_cmd;
 mod bench;
 mod bench_api;
 mod bench_codes;
 mod bench_inflow;
 mod bench_trace;
 mod bench_verify;
-mod code_cmd;
+pub(crate) mod code_cmd;
 mod demo;
-mod exposed;
+pub(crate) mod exposed;
 mod gen_cmd;
 mod import_cmd;
-mod inflow_cmd;
+pub(crate) mod inflow_cmd;
 mod ingest_cmd;
 mod kinds;
-mod roads_cmd;
+pub(crate) mod roads_cmd;
 mod serve_cmd;
-mod signing;
-mod sql;
+pub(crate) mod signing;
+pub(crate) mod sql;
 mod stats;
-mod trace_cmd;
+pub(crate) mod trace_cmd;
 
 use std::path::{Path, PathBuf};
 

@@ -2,16 +2,40 @@
 //! their status in the operational database, as a table, JSON or CSV.
 
 use std::io::Write;
+use std::path::PathBuf;
 
 use alerts::{AlertRules, DEFAULT_ALERT_RULES};
+use clap::Args;
 use engine::Purpose;
 use engine::alerts_api::{AlertParams, AlertView};
 use serde::Serialize;
 
-use crate::cli::{AlertsArgs, TableFormat};
+use crate::cli::TableFormat;
 use crate::commands::{Globals, csv_field, pad, print_or_broken_pipe, region_flag, table_format};
 use crate::exit::usage;
 use crate::operator::Operator;
+
+#[derive(Args, Debug)]
+pub struct AlertsArgs {
+    /// The day (YYYY-MM-DD, deployment zone; default today).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// An alert rules file instead of the built-in thresholds.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// Print the built-in alert rules and exit.
+    #[arg(long)]
+    pub show_rules: bool,
+    /// Only alerts in regions this code covers.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Only alerts of this community.
+    #[arg(long)]
+    pub community: Option<String>,
+    /// Output (default: a table on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<TableFormat>,
+}
 
 /// An alert as the command line prints it: the engine's view, with the persons as their ids
 /// (as the view shows them to this role).

@@ -1,22 +1,61 @@
 //! `fangyi code`, `codes` and `rules`: health codes for one person or everyone, and the rule set.
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use clap::Args;
 use indicatif::ProgressBar;
 use model::{Date, PersonId, Timestamp, Zone};
 use rules::{CodeEngine, Color, RiskAreas, RuleSet, SweepProgress};
 use store::Store;
 use trace::Index;
 
-use crate::cli::{CodeArgs, CodesArgs, RulesDiffArgs, RulesShowArgs, SummaryFormat, TextFormat};
+use crate::cli::{RulesDiffArgs, RulesShowArgs, SummaryFormat, TextFormat};
+use crate::commands::signing::CodeAction;
 use crate::commands::trace_cmd::open_index;
 use crate::commands::{Globals, plural, thousands};
 use crate::context;
 use crate::exit::usage;
 use crate::operator::Operator;
 use crate::progress;
+
+#[derive(Args, Debug)]
+pub struct CodeArgs {
+    /// The person's ID number.
+    #[arg(required = true)]
+    pub person: Option<String>,
+    /// The end of this date (YYYY-MM-DD) in the deployment zone; default today.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Output (default: text on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<TextFormat>,
+    /// A rule set file instead of the built-in one (`fangyi rules show` prints that).
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    #[command(subcommand)]
+    pub action: Option<CodeAction>,
+}
+
+#[derive(Args, Debug)]
+pub struct CodesArgs {
+    /// The end of this date (YYYY-MM-DD) in the deployment zone; default today.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// The file to write (.csv or .parquet).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A rule set file instead of the built-in one.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// Recompute everyone, ignoring the previous run.
+    #[arg(long)]
+    pub full: bool,
+    /// Print the summary as JSON.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
+}
 
 /// `--as-of` for codes: a date (the end of that day in the deployment zone), or a time whose
 /// date is taken; absent, today.

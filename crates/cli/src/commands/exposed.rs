@@ -3,16 +3,37 @@
 
 use std::io::Write;
 
+use clap::Args;
 use engine::Purpose;
 use engine::returnees::{ReturneeView, ReturneesParams, ReturneesSummary};
 use inflow::{InflowError, Period};
 use model::{Date, Region};
 use serde::Serialize;
 
-use crate::cli::{ExposedArgs, TableFormat};
+use crate::cli::TableFormat;
 use crate::commands::{Globals, csv_field, pad, print_or_broken_pipe, table_format, thousands};
 use crate::exit::usage;
 use crate::operator::Operator;
+
+#[derive(Args, Debug)]
+pub struct ExposedArgs {
+    /// Where they came from: a county, prefecture (420100 Wuhan) or province code; it covers
+    /// the regions under it.
+    #[arg(long)]
+    pub region: String,
+    /// First day of the period (YYYY-MM-DD, deployment zone).
+    #[arg(long)]
+    pub from: String,
+    /// Last day of the period, included.
+    #[arg(long)]
+    pub to: String,
+    /// Print only the number of persons per stay county and community.
+    #[arg(long)]
+    pub summary: bool,
+    /// Output (default: a table on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<TableFormat>,
+}
 
 /// One person as printed: the id revealed, dates and codes as text.
 #[derive(Serialize)]

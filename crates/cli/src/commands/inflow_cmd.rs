@@ -3,14 +3,58 @@
 
 use std::io::Write;
 
+use clap::{Args, ValueEnum};
 use engine::Purpose;
 use engine::inflow_api::{self, InflowParams, InflowRow, InflowView};
 use model::Region;
 
-use crate::cli::{InflowArgs, TableFormat};
+use crate::cli::TableFormat;
 use crate::commands::{Globals, csv_field, pad, print_or_broken_pipe, table_format, thousands};
 use crate::context;
 use crate::operator::Operator;
+
+#[derive(Args, Debug)]
+pub struct InflowArgs {
+    /// The last day counted (YYYY-MM-DD, deployment zone; default today).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// The areas arrivals are counted into.
+    #[arg(long, value_enum, default_value_t = InflowLevelArg::Prefecture)]
+    pub level: InflowLevelArg,
+    /// How many days, ending on --as-of.
+    #[arg(long, default_value_t = 14)]
+    pub days: u32,
+    /// Only destinations this code covers (330300: Wenzhou and its counties).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Add region names and the split by origin risk level (high, medium, low, none) to JSON
+    /// and CSV; the default JSON is exactly the contract's shape.
+    #[arg(long)]
+    pub detail: bool,
+    /// Output (default: a table on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<TableFormat>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InflowLevelArg {
+    Province,
+    Prefecture,
+    County,
+    /// County arrivals split by the community where each person stays.
+    Community,
+}
+
+impl InflowLevelArg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InflowLevelArg::Province => "province",
+            InflowLevelArg::Prefecture => "prefecture",
+            InflowLevelArg::County => "county",
+            InflowLevelArg::Community => "community",
+        }
+    }
+}
 
 pub fn run(g: &Globals, a: InflowArgs) -> anyhow::Result<()> {
     warn_default_as_of(g, a.as_of.as_deref())?;

@@ -1,15 +1,54 @@
 //! `fangyi roads` (checkpoint O/D and purposes per county) and `fangyi watch` (returnees from
 //! high-risk areas within their days, per community), through the engine's shared paths.
 
+use clap::Args;
 use engine::Purpose;
 use engine::alerts_api::WatchParams;
 use engine::inflow_api::{CountView, InflowParams};
 
-use crate::cli::{RoadsArgs, TableFormat, WatchArgs};
+use crate::cli::TableFormat;
 use crate::commands::{
     Globals, csv_field, pad, print_or_broken_pipe, region_flag, table_format, thousands,
 };
 use crate::operator::Operator;
+
+#[derive(Args, Debug)]
+pub struct RoadsArgs {
+    /// The last day counted (YYYY-MM-DD; default today).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// How many days, ending on --as-of.
+    #[arg(long, default_value_t = 1)]
+    pub days: u32,
+    /// Only checkpoints in regions this code covers.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Output (default: a table on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<TableFormat>,
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    /// The day (YYYY-MM-DD; default today).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// The length of the watch in days.
+    #[arg(long, default_value_t = 14)]
+    pub days: u32,
+    /// Only persons staying in regions this code covers.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Only persons staying in this community.
+    #[arg(long)]
+    pub community: Option<String>,
+    /// Print only the counts per community.
+    #[arg(long)]
+    pub summary: bool,
+    /// Output (default: a table on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<TableFormat>,
+}
 
 fn counts(v: &[CountView], n: usize) -> String {
     v.iter()

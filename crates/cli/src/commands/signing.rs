@@ -5,8 +5,9 @@
 //! and revoked codes (`ops.db`).
 
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use clap::{Args, Subcommand};
 use codesign::issuer::{self, Issuer};
 use codesign::trust::{self, TrustEntry};
 use codesign::{
@@ -16,13 +17,54 @@ use model::Timestamp;
 use ops::Ops;
 
 use crate::cli::{
-    CodeIssueArgs, CodeRevokeArgs, KeysCommand, KeysExportArgs, KeysImportArgs, KeysInitArgs,
-    KeysListArgs, TextFormat, VerifyArgs,
+    KeysCommand, KeysExportArgs, KeysImportArgs, KeysInitArgs, KeysListArgs, TextFormat, VerifyArgs,
 };
 use crate::commands::Globals;
 use crate::commands::trace_cmd::parse_as_of;
 use crate::exit::usage;
 use crate::operator::Operator;
+
+#[derive(Subcommand, Debug)]
+pub enum CodeAction {
+    /// Evaluate a person's code and sign it as an `FY1:` payload and a QR PNG.
+    Issue(CodeIssueArgs),
+    /// Make a person's issued codes (or one code) fail verification from now on.
+    Revoke(CodeRevokeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CodeIssueArgs {
+    /// The person's ID number.
+    pub person: String,
+    /// The end of this date (YYYY-MM-DD); default today.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// A rule set file instead of the built-in one.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// Where to write the QR code as PNG (default: code-<id>.png in the current folder).
+    #[arg(long)]
+    pub png: Option<PathBuf>,
+    /// Hours the signed code stays valid offline (at most 168); a color is one day's judgment.
+    #[arg(long, default_value_t = 24)]
+    pub ttl: u32,
+    /// Output (default: the payload alone on stdout, details on stderr).
+    #[arg(long, value_enum)]
+    pub format: Option<TextFormat>,
+}
+
+#[derive(Args, Debug)]
+pub struct CodeRevokeArgs {
+    /// The person's ID number: revokes all of their codes that have not expired.
+    #[arg(required_unless_present = "code", conflicts_with = "code")]
+    pub person: Option<String>,
+    /// Revoke one code by its id (`cti` in `verify --format json`, 32 hex digits).
+    #[arg(long)]
+    pub code: Option<String>,
+    /// Why, kept with the revocation.
+    #[arg(long, default_value = "revoked by operator")]
+    pub reason: String,
+}
 
 fn text_format(f: Option<TextFormat>) -> TextFormat {
     f.unwrap_or(if std::io::stdout().is_terminal() {

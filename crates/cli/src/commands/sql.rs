@@ -5,11 +5,23 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use clap::Args;
 use engine::sql::OutputFormat;
 
-use crate::cli::{SqlArgs, TableFormat};
+use crate::cli::TableFormat;
 use crate::commands::Globals;
 use crate::operator::Operator;
+
+#[derive(Args, Debug)]
+pub struct SqlArgs {
+    /// The query.
+    pub query: String,
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+    /// MiB of memory the query may hold for joins, sorts and aggregates; past it, it fails.
+    #[arg(long, env = "FANGYI_SQL_MEMORY_MIB", default_value_t = 1024)]
+    pub memory_mib: u64,
+}
 
 pub fn output_format(f: TableFormat) -> OutputFormat {
     match f {

@@ -2,20 +2,76 @@
 //! case), the public co-travel self-check, and the trace index they are answered from.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
+use clap::Args;
+use engine::Purpose;
 use model::{Date, Timestamp, Zone};
 use store::Store;
 use trace::{EvidenceOut, Freshness, Index, TraceOut, Tracer};
 
-use crate::cli::{CotravelArgs, IndexArgs, TableFormat, TraceArgs};
+use crate::cli::TableFormat;
 use crate::commands::{Globals, human_bytes, plural, thousands};
 use crate::context;
 use crate::exit::usage;
 use crate::operator::Operator;
 use crate::progress;
-use engine::Purpose;
+
+#[derive(Args, Debug)]
+pub struct TraceArgs {
+    /// The case's person id.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub case: Option<String>,
+    /// Trace every case, writing one row per (case, contact) to --out.
+    #[arg(long, requires = "out")]
+    pub all: bool,
+    /// Answer as of this time (RFC 3339) or the end of this date (YYYY-MM-DD); default now.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// 1: contacts of the case; 2: also the contacts of those contacts.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub depth: u8,
+    /// Output (default: a table on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<TableFormat>,
+    /// With --all: the file to write (.csv or .parquet).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct CotravelArgs {
+    /// rail, flight, coach or ship.
+    #[arg(long)]
+    pub mode: String,
+    /// Train, flight or coach number (G1234, CA1234).
+    #[arg(long)]
+    pub service: String,
+    /// The service date (YYYY-MM-DD).
+    #[arg(long)]
+    pub date: String,
+    /// Rail: your car.
+    #[arg(long)]
+    pub car: Option<String>,
+    /// Flight: your seat (cases within 3 rows count).
+    #[arg(long)]
+    pub seat: Option<String>,
+    /// Answer as of this time or the end of this date; default now.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Output (default: a sentence on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<TableFormat>,
+}
+
+#[derive(Args, Debug)]
+pub struct IndexArgs {
+    /// Throw the index away and build it again from the store.
+    #[arg(long)]
+    pub rebuild: bool,
+}
 
 /// `--as-of`: an RFC 3339 time, or a date meaning the end of that day in the deployment zone;
 /// absent, now.
