@@ -10,7 +10,7 @@ use clap::Args;
 use engine::Purpose;
 use model::{Date, Timestamp, Zone};
 use store::Store;
-use trace::{EvidenceOut, Freshness, Index, TraceOut, Tracer};
+use trace::{EvidenceOut, Freshness, Index, TraceOut};
 
 use crate::cli::TableFormat;
 use crate::commands::{Globals, human_bytes, plural, thousands};
@@ -293,36 +293,33 @@ fn print_trace(w: &mut dyn Write, t: &TraceOut) -> anyhow::Result<()> {
 }
 
 pub fn cotravel(g: &Globals, a: CotravelArgs) -> anyhow::Result<()> {
-    let keys = g.keys()?;
-    let store = context::store(g.data(), &keys)?;
-    context::warn_default_as_of(&store, a.as_of.as_deref());
-    let zone = store.zone();
-    let as_of = parse_as_of(a.as_of.as_deref(), zone)?;
-    // The same validation as the API's self-check.
-    let q = engine::tracing_api::cotravel_query(&engine::tracing_api::CotravelParams {
+    {
+        let keys = g.keys()?;
+        let store = context::store(g.data(), &keys)?;
+        context::warn_default_as_of(&store, a.as_of.as_deref());
+        parse_as_of(a.as_of.as_deref(), store.zone())?;
+        if trace::freshness(&store)? != Freshness::Current {
+            update_index(&store, false)?;
+        }
+    }
+    // The API's self-check itself: the same validation, counts and view.
+    let params = engine::tracing_api::CotravelParams {
         mode: a.mode.clone(),
         service: a.service.clone(),
         date: a.date.clone(),
         car: a.car.clone(),
         seat: a.seat.clone(),
-        as_of: None,
-    })
-    .map_err(|e| usage(format!("--{e}")))?;
-    let via = q.via;
-    let index = open_index(&store)?;
-    let tracer = Tracer::new(&index, zone);
-    let answer = tracer.cotravel(&q, as_of);
-    let json = serde_json::json!({
-        "mode": via.as_str(),
-        "service_no": q.service,
-        "service_date": q.date.to_string(),
-        "car": q.car,
-        "seat": q.seat,
-        "as_of": Timestamp(as_of).to_rfc3339(zone),
-        "case_aboard": answer.cases > 0,
-        "cases": answer.cases,
-        "infectious": answer.infectious,
-    });
+        as_of: a.as_of.clone(),
+    };
+    let op = Operator::open(g)?;
+    let q = op.ask(op.engine().cotravel(params)).map_err(|e| {
+        if e.is::<crate::exit::Usage>() {
+            usage(format!("--{e}"))
+        } else {
+            e
+        }
+    })?;
+    let json = serde_json::to_string(&q)?;
     match crate::commands::table_format(a.format) {
         TableFormat::Json | TableFormat::Csv => println!("{json}"),
         TableFormat::Table => {
@@ -331,23 +328,21 @@ pub fn cotravel(g: &Globals, a: CotravelArgs) -> anyhow::Result<()> {
                 (_, Some(s)) => format!(" near seat {s} (within 3 rows)"),
                 _ => String::new(),
             };
-            if answer.cases == 0 {
+            if q.cases == 0 {
                 println!(
                     "no confirmed or asymptomatic case is known to have travelled on {} {} {}{place}",
-                    via.as_str(),
-                    q.service,
-                    q.date
+                    q.mode, q.service_no, q.service_date
                 );
             } else {
                 println!(
                     "{} case{} travelled on {} {} {}{place}; {} of them while infectious. \
                      If you were aboard, report to your community and watch for symptoms for 14 days.",
-                    answer.cases,
-                    if answer.cases == 1 { "" } else { "s" },
-                    via.as_str(),
-                    q.service,
-                    q.date,
-                    answer.infectious
+                    q.cases,
+                    if q.cases == 1 { "" } else { "s" },
+                    q.mode,
+                    q.service_no,
+                    q.service_date,
+                    q.infectious
                 );
             }
         }
