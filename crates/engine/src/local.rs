@@ -329,3 +329,131 @@ fn write_codes(
         incremental,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use model::{Date, PersonId, Zone};
+    use privacy::{Purpose, Role, Scope};
+    use vault::{Keys, MasterKey};
+
+    use super::*;
+    use crate::{Account, EngineOptions};
+
+    fn keys() -> Keys {
+        Keys::derive(&MasterKey::from_bytes([33; 32]))
+    }
+
+    fn person(region: u32, i: u32) -> PersonId {
+        PersonId::from_parts(region, Date::from_ymd(1980, 1, 1 + i).unwrap(), 10 + i).unwrap()
+    }
+
+    /// Two households, one in Wenzhou (330302) and one in Hangzhou (330102), each a confirmed
+    /// case and the person they live with.
+    fn two_households(data: &std::path::Path, input: &std::path::Path) {
+        std::fs::create_dir_all(input).unwrap();
+        let (a, b) = (person(330302, 1), person(330302, 2));
+        let (c, d) = (person(330102, 3), person(330102, 4));
+        std::fs::write(
+            input.join("persons.csv"),
+            format!(
+                "person_id,home_region,community_id,household_id\n\
+                 {a},330302,C1,H1\n{b},330302,C1,H1\n{c},330102,C5,H2\n{d},330102,C5,H2\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            input.join("lab_results.csv"),
+            format!(
+                "person_id,sample_time,result,diagnosis,onset_date,reported_time\n\
+                 {a},2020-01-22T09:00:00+08:00,positive,confirmed,2020-01-21,2020-01-23T10:00:00+08:00\n\
+                 {c},2020-01-22T09:00:00+08:00,positive,confirmed,2020-01-21,2020-01-23T10:00:00+08:00\n"
+            ),
+        )
+        .unwrap();
+        let k = keys();
+        let mut w = store::Writer::open(data, k.key_id(), Zone::CST, || {}).unwrap();
+        let files = [input.join("persons.csv"), input.join("lab_results.csv")];
+        let s = ingest::run(
+            &mut w,
+            &k,
+            &files,
+            &ingest::Options::default(),
+            &|_| {},
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+        assert_eq!(s.rows_rejected, 0);
+    }
+
+    fn caller(role: Role, region: Option<u32>) -> Caller {
+        let account = Account {
+            name: format!("{role}-test"),
+            role,
+            scope: Scope {
+                region: region.map(|r| model::Region::parse(r.to_string().as_bytes()).unwrap()),
+                community: None,
+            },
+        };
+        Caller::new(account, Purpose::OutbreakResponse, "test")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn files_of_everyone_hold_only_the_callers_scope() {
+        // Regression: `fangyi trace --all` and `fangyi codes` traced and wrote every case and
+        // resident whatever the caller's scope, and checked the policy only after the work.
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        two_households(&data, &dir.path().join("in"));
+        let e = Engine::open(EngineOptions::new(&data), keys())
+            .await
+            .unwrap();
+        let as_of = Some("2020-01-25");
+        let wenzhou = caller(Role::Epidemiologist, Some(330300));
+        let admin = caller(Role::Admin, None);
+        let out = |name: &str| dir.path().join(name);
+
+        let mine = e
+            .trace_all_to(&wenzhou, as_of, 1, out("w.csv"), Progress::default())
+            .await
+            .unwrap();
+        let all = e
+            .trace_all_to(&admin, as_of, 1, out("a.csv"), Progress::default())
+            .await
+            .unwrap();
+        assert_eq!((mine.cases, all.cases), (1, 2));
+        let text = std::fs::read_to_string(out("w.csv")).unwrap();
+        assert!(text.contains(&person(330302, 1).to_string()), "{text}");
+        assert!(!text.contains(&person(330102, 3).to_string()), "{text}");
+
+        let mine = e
+            .codes_to(
+                &wenzhou,
+                as_of,
+                out("w-codes.csv"),
+                true,
+                Progress::default(),
+            )
+            .await
+            .unwrap();
+        let all = e
+            .codes_to(&admin, as_of, out("a-codes.csv"), true, Progress::default())
+            .await
+            .unwrap();
+        assert_eq!((mine.persons, all.persons), (2, 4));
+        assert_eq!(
+            mine.counts,
+            [0, 0, 2],
+            "the case and their household contact"
+        );
+
+        // A role the policy does not allow writes nothing.
+        let analyst = caller(Role::Analyst, None);
+        let r = e
+            .trace_all_to(&analyst, as_of, 1, out("x.csv"), Progress::default())
+            .await;
+        assert!(matches!(r, Err(EngineError::Denied(_))), "{r:?}");
+        assert!(!out("x.csv").exists());
+    }
+}
