@@ -312,41 +312,28 @@ impl Ops {
     }
 
     /// Folds the persons of the entries not yet in the index by person into it, oldest first,
-    /// [`INDEX_CHUNK`] entries per transaction; returns up to which entry it now reaches. Safe
-    /// beside appends and other processes doing the same (each chunk moves the mark with a
-    /// compare-and-set, and a row already there is left as it is).
-    pub async fn index_audit_persons(&self) -> Result<i64, OpsError> {
+    /// [`INDEX_CHUNK`] entries per transaction, as far as entry `upto` (every entry: `None`);
+    /// returns up to which entry it now reaches. Safe beside appends and other processes doing
+    /// the same: entries never change once written, so they are read before the transaction,
+    /// whose first statement moves the mark with a compare-and-set (taking SQLite's write lock
+    /// as an append does), and a row already in the index is left as it is.
+    pub async fn index_audit_persons(&self, upto: Option<i64>) -> Result<i64, OpsError> {
         loop {
-            let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
-            let from: i64 = sqlx::query("SELECT seq FROM audit_indexed WHERE id = 1")
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(|e| self.db(e))?
-                .get("seq");
+            let from = self.audit_indexed().await?;
+            if upto.is_some_and(|u| from >= u) {
+                return Ok(from);
+            }
             let rows = sqlx::query(
                 "SELECT seq, person_list FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
             )
             .bind(from)
             .bind(INDEX_CHUNK)
-            .fetch_all(&mut *tx)
+            .fetch_all(&self.pool)
             .await
             .map_err(|e| self.db(e))?;
             let Some(last) = rows.last().map(|r| r.get::<i64, _>("seq")) else {
-                tx.rollback().await.map_err(|e| self.db(e))?;
                 return Ok(from);
             };
-            // Moving the mark first takes the write lock (SQLite) or the row lock (PostgreSQL).
-            let moved = sqlx::query("UPDATE audit_indexed SET seq = $1 WHERE id = 1 AND seq = $2")
-                .bind(last)
-                .bind(from)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.db(e))?;
-            if moved.rows_affected() != 1 {
-                // Another process indexed these meanwhile.
-                tx.rollback().await.map_err(|e| self.db(e))?;
-                continue;
-            }
             let mut pairs: Vec<(i64, i64)> = Vec::new();
             for r in &rows {
                 let seq: i64 = r.get("seq");
@@ -358,6 +345,18 @@ impl Ops {
             }
             // In key order, so each page of the index is written once per chunk.
             pairs.sort_unstable();
+            let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+            let moved = sqlx::query("UPDATE audit_indexed SET seq = $1 WHERE id = 1 AND seq = $2")
+                .bind(last)
+                .bind(from)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.db(e))?;
+            if moved.rows_affected() != 1 {
+                // Another process indexed these meanwhile.
+                tx.rollback().await.map_err(|e| self.db(e))?;
+                continue;
+            }
             self.insert_audit_persons(&mut tx, &pairs).await?;
             tx.commit().await.map_err(|e| self.db(e))?;
         }
@@ -478,7 +477,7 @@ impl Ops {
     pub async fn audit_records(&self, f: &AuditFilter) -> Result<Vec<AuditRecord>, OpsError> {
         if f.person.is_some() {
             // Everything appended so far is found through the index by person.
-            self.index_audit_persons().await?;
+            self.index_audit_persons(None).await?;
         }
         let rows = sqlx::query(
             "SELECT l.* FROM audit_log l \
@@ -683,6 +682,7 @@ impl AuditLog {
                 match ops.append_audit(&key, &entries).await {
                     Ok(seqs) => {
                         unindexed += seqs.len();
+                        let last = seqs.last().copied();
                         for ((_, reply), seq) in batch.drain(..).zip(seqs) {
                             let _ = reply.send(Ok(seq));
                         }
@@ -692,8 +692,9 @@ impl AuditLog {
                         {
                             unindexed = 0;
                             let (ops, indexing) = (ops.clone(), indexing.clone());
+                            // As far as this batch: the next round starts from there.
                             tokio::spawn(async move {
-                                if let Err(e) = ops.index_audit_persons().await {
+                                if let Err(e) = ops.index_audit_persons(last).await {
                                     tracing::error!("the audit log's index by person: {e}");
                                 }
                                 indexing.store(false, std::sync::atomic::Ordering::Release);
@@ -717,7 +718,7 @@ impl AuditLog {
                 write_checkpoint(&ops).await;
             }
             if unindexed > 0
-                && let Err(e) = ops.index_audit_persons().await
+                && let Err(e) = ops.index_audit_persons(None).await
             {
                 tracing::error!("the audit log's index by person: {e}");
             }
@@ -940,7 +941,7 @@ mod tests {
                 .collect();
             assert_eq!(seqs, vec![1, 2]);
             assert_eq!(rows("SELECT COUNT(*) AS n FROM audit_persons").await, 641);
-            assert_eq!(ops.index_audit_persons().await.unwrap(), 2);
+            assert_eq!(ops.index_audit_persons(None).await.unwrap(), 2);
             assert_eq!(ops.verify_audit(&key).await.unwrap().broken, None);
         }
     }
