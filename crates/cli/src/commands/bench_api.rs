@@ -149,11 +149,14 @@ pub fn run(a: BenchApiArgs) -> anyhow::Result<()> {
     let keys = run.keys()?;
     let start: model::Date = START.parse()?;
     let as_of = start.add_days(a.days as i32 - 1);
-    // A fresh operational database for the bench's accounts and audit entries.
+    // A fresh operational database for the bench's accounts and audit entries, and no
+    // checkpoint of an earlier run's log: one vouching for more entries than the new log holds
+    // would (rightly) report it cut back.
     let db = a.dir.join("bench-ops.db");
-    for suffix in ["", "-wal", "-shm"] {
+    for suffix in ["", "-wal", "-shm", "-credentials"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
+    let _ = std::fs::remove_file(data.join("audit-checkpoint"));
     let db_url = format!("sqlite://{}?mode=rwc", db.display());
     if codesign::Issuer::load(&data)?.is_none() {
         crate::commands::signing::init_issuer(&run, "330000")?;
