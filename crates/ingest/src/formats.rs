@@ -824,7 +824,7 @@ mod tests {
         .unwrap();
         let store = Store::open(dir.path(), keys.key_id()).unwrap();
         let mut rows = Vec::new();
-        for f in store.table_files(Kind::Checkins) {
+        for f in store.table_paths(Kind::Checkins) {
             for batch in read(&f) {
                 for r in 0..batch.num_rows() {
                     let cells: Vec<String> = (0..batch.num_columns())

@@ -111,7 +111,7 @@ fn json_test_suite_documents_are_each_read_or_refused() {
 fn stored_names(data: &Path) -> BTreeMap<String, Option<String>> {
     let store = Store::open(data, keys().key_id()).unwrap();
     let mut out = BTreeMap::new();
-    for b in read_all(&store.table_files(Kind::Venues)) {
+    for b in read_all(&store.table_paths(Kind::Venues)) {
         let id = b
             .column_by_name("venue_id")
             .unwrap()

@@ -143,7 +143,7 @@ fn every_rule_rejects_its_row_and_the_good_rows_land() {
     assert_eq!(got, want);
 
     let store = Store::open(&data, keys().key_id()).unwrap();
-    let files = store.table_files(Kind::Travel);
+    let files = store.table_paths(Kind::Travel);
     // Two service dates: two partitions.
     assert_eq!(files.len(), 2);
     assert!(
@@ -324,7 +324,7 @@ fn csv_jsonl_and_parquet_sources_store_the_same_rows() {
         }
         let store = Store::open(&data, keys().key_id()).unwrap();
         let mut rows = Vec::new();
-        for b in read_all(&store.table_files(Kind::SelfReports)) {
+        for b in read_all(&store.table_paths(Kind::SelfReports)) {
             let b = b.project(&[0, 1, 2, 3, 4]).unwrap();
             for r in 0..b.num_rows() {
                 rows.push(
@@ -379,7 +379,7 @@ fn personal_fields_are_sealed_and_nothing_readable_is_stored() {
     }
     // The vault opens with the key.
     let store = Store::open(&data, keys().key_id()).unwrap();
-    let vault = read_all(&store.vault_files(Kind::Persons));
+    let vault = read_all(&store.vault_paths(Kind::Persons));
     assert_eq!(
         vault.iter().map(RecordBatch::num_rows).sum::<usize>(),
         1,
@@ -470,10 +470,10 @@ fn many_small_chunks_keep_every_row_and_its_line() {
     assert_eq!(got, bad);
     let store = Store::open(&dir.path().join("data"), keys().key_id()).unwrap();
     // Many chunks, yet each worker keeps one file per date: at most 3 dates x 3 workers.
-    let files = store.table_files(Kind::Checkins).len();
+    let files = store.table_paths(Kind::Checkins).len();
     assert!((3..=9).contains(&files), "{files} files");
     assert_eq!(store.manifest().dates(Kind::Checkins).len(), 3);
-    let lines: std::collections::BTreeSet<i64> = read_all(&store.table_files(Kind::Checkins))
+    let lines: std::collections::BTreeSet<i64> = read_all(&store.table_paths(Kind::Checkins))
         .iter()
         .flat_map(|b| {
             let r = b

@@ -29,7 +29,7 @@ fn t(h: u32) -> String {
 /// The source lines of the stored check-ins.
 fn stored_lines(data: &Path, kind: Kind) -> Vec<u64> {
     let store = Store::open(data, keys().key_id()).unwrap();
-    let mut lines: Vec<u64> = support::read_all(&store.table_files(kind))
+    let mut lines: Vec<u64> = support::read_all(&store.table_paths(kind))
         .iter()
         .flat_map(|b| {
             use arrow::array::AsArray;

@@ -354,7 +354,7 @@ fn plans_and_errors_name_files_within_the_data_dir() {
         }
     }
     // A damaged stored file is named by its place in the data dir too.
-    let file = store.table_files(model::Kind::Travel).remove(0);
+    let file = store.table_paths(model::Kind::Travel).remove(0);
     std::fs::write(&file, b"not parquet").unwrap();
     let err = run(&runner, &store, "SELECT * FROM travel").unwrap_err();
     assert!(

@@ -152,15 +152,15 @@ impl Store {
 
     /// Absolute paths of the committed table files of `kind`, for the crates that read Parquet
     /// themselves (`query`'s tables, `ingest`'s tests); others scan [`Store::tables`].
-    pub fn table_files(&self, kind: Kind) -> Vec<PathBuf> {
+    pub fn table_paths(&self, kind: Kind) -> Vec<PathBuf> {
         self.manifest
             .files(kind)
             .map(|f| self.root.join(&f.path))
             .collect()
     }
 
-    /// Absolute paths of the committed vault files of `kind` (see [`Store::table_files`]).
-    pub fn vault_files(&self, kind: Kind) -> Vec<PathBuf> {
+    /// Absolute paths of the committed vault files of `kind` (see [`Store::table_paths`]).
+    pub fn vault_paths(&self, kind: Kind) -> Vec<PathBuf> {
         self.manifest
             .vault_files(kind)
             .map(|f| self.root.join(&f.path))

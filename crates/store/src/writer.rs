@@ -594,12 +594,12 @@ mod tests {
         assert!(
             Store::open(root, "k1")
                 .unwrap()
-                .table_files(Kind::Employment)
+                .table_paths(Kind::Employment)
                 .is_empty()
         );
         w.commit(st, id("h1"), 3, 1).unwrap();
         let store = Store::open(root, "k1").unwrap();
-        let files = store.table_files(Kind::Employment);
+        let files = store.table_paths(Kind::Employment);
         assert_eq!(files.len(), 1);
         assert!(files[0].exists());
         assert!(store.manifest().find(Kind::Employment, "h1").is_some());

@@ -89,7 +89,7 @@ pub fn stored_persons(data: &Path) -> Vec<PersonRow> {
     let k = keys();
     let store = Store::open(data, k.key_id()).unwrap();
     let mut sealed: BTreeMap<i64, Vec<Option<String>>> = BTreeMap::new();
-    for b in read_all(&store.vault_files(Kind::Persons)) {
+    for b in read_all(&store.vault_paths(Kind::Persons)) {
         let rid = b.column(0).as_primitive::<Int64Type>();
         let pid = b.column(1).as_primitive::<Int64Type>();
         let salt = b.column(2).as_fixed_size_binary();
@@ -104,7 +104,7 @@ pub fn stored_persons(data: &Path) -> Vec<PersonRow> {
         }
     }
     let mut rows = Vec::new();
-    for b in read_all(&store.table_files(Kind::Persons)) {
+    for b in read_all(&store.table_paths(Kind::Persons)) {
         let col = |name: &str| b.column_by_name(name).unwrap().clone();
         let (id, birth, rid) = (col("person_id"), col("birth_date"), col("_rid"));
         let (id, birth, rid) = (
