@@ -199,9 +199,10 @@ fn ingest_one(ctx: &Ctx<'_>, kind: Kind, file: PathBuf) -> Result<Answer<IngestV
         .map_err(EngineError::internal)?;
     // Recorded as what it is (`upload:travel.csv`), never by the server's spool path.
     let spooled = file.file_name().map(|n| n.to_string_lossy().into_owned());
+    let source = format!("upload:{}", spooled.unwrap_or_default());
     let opts = Options {
         kind: Some(kind),
-        source_name: Some(format!("upload:{}", spooled.unwrap_or_default())),
+        source_name: Some(source.clone()),
         ..Options::default()
     };
     let cancel = AtomicBool::new(false);
@@ -218,7 +219,6 @@ fn ingest_one(ctx: &Ctx<'_>, kind: Kind, file: PathBuf) -> Result<Answer<IngestV
         e => EngineError::Internal(e.to_string()),
     })?;
     drop(writer);
-    let source = file.display().to_string();
     let report = s.sources.first();
     // A file that cannot be read at all (not UTF-8 text, not Parquet) is bad input, not an
     // empty success; it was not recorded.
