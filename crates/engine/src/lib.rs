@@ -12,9 +12,9 @@ mod ask;
 mod directory;
 mod disclose;
 mod error;
+pub mod local;
 mod recent;
 mod session;
-pub mod local;
 
 pub mod alerts_api;
 pub mod audit_api;
@@ -181,13 +181,18 @@ pub(crate) struct Snapshot {
 
 impl Snapshot {
     fn open(data: &Path, keys: &Keys) -> Result<Snapshot, EngineError> {
-        let stamp = Stamp::of(data);
-        let store =
-            Store::open_or_empty(data, keys.key_id(), Zone::CST).map_err(EngineError::internal)?;
-        if trace::freshness(&store)? != Freshness::Current {
-            trace::update(&store, &|_| {})?;
-        }
-        let index = Index::open(&store)?;
+        // Records removed by another process between opening the store and its index make
+        // the index outdated for this view (the store's registry says so): open both again.
+        let mut tries = 0;
+        let (stamp, store, index) = loop {
+            let stamp = Stamp::of(data);
+            let store = Store::open_or_empty(data, keys.key_id(), Zone::CST)
+                .map_err(EngineError::internal)?;
+            match Snapshot::index(&store) {
+                Err(trace::TraceError::Outdated { .. }) if tries < 2 => tries += 1,
+                index => break (stamp, store, index?),
+            }
+        };
         let risk = RiskAreas::load(&store).map_err(EngineError::internal)?;
         Ok(Snapshot {
             stamp,
@@ -196,6 +201,14 @@ impl Snapshot {
             risk,
             directory: OnceLock::new(),
         })
+    }
+
+    /// The trace index of `store`, brought up to date with it first.
+    fn index(store: &Store) -> Result<Index, trace::TraceError> {
+        if trace::freshness(store)? != Freshness::Current {
+            trace::update(store, &|_| {})?;
+        }
+        Index::open(store)
     }
 
     /// The directory of persons, built on first use.
