@@ -520,7 +520,8 @@ pub enum Freshness {
     Current,
     /// This many committed sources are not indexed yet.
     Behind(usize),
-    /// Built with another key or zone, or a source it covers is gone: it must be rebuilt.
+    /// Built with another key or zone, or from records the store has removed since (its
+    /// generation moved on, or a source it covers is gone): it must be rebuilt.
     Invalid,
 }
 
@@ -539,11 +540,11 @@ fn pending(
     m: Option<&IndexManifest>,
     standing: Standing,
     store: &Store,
-) -> Option<(bool, Vec<u32>)> {
+) -> Option<(bool, BTreeSet<u32>)> {
     match standing {
         Standing::Current => None,
         Standing::Behind(new) if m.is_none_or(|m| m.segments.len() < MAX_SEGMENTS) => {
-            Some((false, new))
+            Some((false, new.into_iter().collect()))
         }
         _ => Some((
             true,
@@ -623,7 +624,7 @@ pub fn update(store: &Store, progress: &(dyn Fn(u64) + Sync)) -> Result<UpdateRe
     std::fs::rename(&tmp, &path).map_err(TraceError::io(&path))?;
     let entry = SegmentEntry {
         file: name,
-        sources: todo.clone(),
+        sources: todo.iter().copied().collect(),
         events: stats.events,
         labs: stats.labs,
         bytes: stats.bytes,
