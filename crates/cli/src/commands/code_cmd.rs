@@ -168,21 +168,8 @@ fn print_code(w: &mut dyn Write, code: &engine::codes::CodeView) -> anyhow::Resu
     Ok(())
 }
 
-/// What `codes` wrote.
-pub struct CodesReport {
-    pub as_of: Date,
-    pub persons: u64,
-    /// Per color: green, yellow, red.
-    pub counts: [u64; 3],
-    pub examined: u64,
-    pub cases_traced: u64,
-    pub sweep_seconds: f64,
-    pub seconds: f64,
-    /// A person of each color, when there is one (for the demo's examples).
-    pub examples: [Option<PersonId>; 3],
-    /// Set when the run reused the last one: sources new since, and people recomputed.
-    pub incremental: Option<(usize, u64)>,
-}
+/// What `codes` wrote: the engine's report (examples as the caller's view shows them).
+pub use engine::local::CodesReport;
 
 /// Progress shown on one bar, a stage at a time, and Ctrl-C asking the work to stop.
 pub fn progress_bar(first: &str) -> (ProgressBar, engine::local::Progress) {
@@ -267,18 +254,7 @@ pub fn write_codes(
             .codes_to(&caller, as_of, out.to_path_buf(), full, progress),
     );
     bar.finish_and_clear();
-    let r = r?;
-    Ok(CodesReport {
-        as_of: r.as_of,
-        persons: r.persons,
-        counts: r.counts,
-        examined: r.examined,
-        cases_traced: r.cases_traced,
-        sweep_seconds: r.sweep_seconds,
-        seconds: r.seconds,
-        examples: r.examples.map(|e| e.and_then(|id| id.parse().ok())),
-        incremental: r.incremental,
-    })
+    r
 }
 
 /// The counts line of a codes report.

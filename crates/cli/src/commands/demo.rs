@@ -335,10 +335,18 @@ fn codes_step(
         thousands(r.examined),
         r.seconds
     );
-    for id in r.examples.iter().rev().flatten() {
+    // The operator's view shows ids in full, so each example reads back as an id.
+    let examples: Vec<model::PersonId> = r
+        .examples
+        .iter()
+        .rev()
+        .flatten()
+        .filter_map(|id| id.parse().ok())
+        .collect();
+    for id in &examples {
         code_cmd::show_code(demo, id, &last_day.to_string())?;
     }
-    Ok(r.examples.iter().rev().flatten().next().copied())
+    Ok(examples.first().copied())
 }
 
 /// An issuer key for the city, one person's code signed as a QR (printed and written as PNG),
