@@ -3,8 +3,8 @@
 mod cli;
 mod commands;
 mod context;
-mod operator;
 mod exit;
+mod operator;
 mod progress;
 
 use clap::Parser;
