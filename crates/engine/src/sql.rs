@@ -129,6 +129,31 @@ impl Engine {
             .map_err(EngineError::Internal)
     }
 
+    /// Checks `statement` against the bounds, then gives the runner, the snapshot and the
+    /// caller's tables to run it on. A refused statement is refused before anything is built
+    /// for it (on the SQL threads: dropping a refused statement's tree recurses as deep as it
+    /// nests); `refused` maps the refusal as the caller answers errors.
+    async fn checked_session(
+        &self,
+        asking: &Asking,
+        statement: &str,
+        refused: fn(QueryError) -> EngineError,
+    ) -> Result<(Arc<SqlRunner>, Arc<Snapshot>, Arc<Tables>), EngineError> {
+        let runner = self.sql_runner()?;
+        let snap = asking.snapshot().await?;
+        let limits = runner.limits().clone();
+        let text = statement.to_string();
+        runner
+            .spawn(async move { limits.parse(&text).map(drop) })
+            .await
+            .map_err(EngineError::internal)?
+            .map_err(refused)?;
+        let tables = self
+            .sql_tables(&asking.caller().account, &snap, &runner)
+            .await?;
+        Ok((runner, snap, tables))
+    }
+
     /// The tables `account` sees in the current snapshot: built once per snapshot, view and
     /// scope, then kept.
     async fn sql_tables(
@@ -175,19 +200,7 @@ impl Engine {
     }
 
     async fn sql_rows(&self, asking: &Asking, statement: &str) -> Result<SqlAnswer, EngineError> {
-        let account = &asking.caller().account;
-        let runner = self.sql_runner()?;
-        let snap = asking.snapshot().await?;
-        // Refused statements are refused before anything is built for them (on the SQL
-        // threads: dropping a refused statement's tree recurses as deep as it nests).
-        let limits = runner.limits().clone();
-        let text = statement.to_string();
-        runner
-            .spawn(async move { limits.parse(&text).map(drop) })
-            .await
-            .map_err(EngineError::internal)?
-            .map_err(query_error)?;
-        let tables = self.sql_tables(account, &snap, &runner).await?;
+        let (runner, snap, tables) = self.checked_session(asking, statement, query_error).await?;
         let statement = statement.to_string();
         let r = runner.clone();
         let work = runner.spawn(async move {
@@ -273,16 +286,9 @@ impl Engine {
         mut out: Box<dyn std::io::Write + Send>,
     ) -> Result<u64, EngineError> {
         let account = &asking.caller().account;
-        let runner = self.sql_runner()?;
-        let snap = asking.snapshot().await?;
-        let limits = runner.limits().clone();
-        let text = statement.to_string();
-        runner
-            .spawn(async move { limits.parse(&text).map(drop) })
-            .await
-            .map_err(EngineError::internal)?
-            .map_err(written_query_error)?;
-        let tables = self.sql_tables(account, &snap, &runner).await?;
+        let (runner, snap, tables) = self
+            .checked_session(asking, statement, written_query_error)
+            .await?;
         let keys = (self.inner.short_lived && privacy::sql_view(account.role) == SqlView::Stored)
             .then(|| self.inner.keys.clone());
         let statement = statement.to_string();
