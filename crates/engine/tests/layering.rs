@@ -36,8 +36,9 @@ fn names(line: &str, word: &str) -> bool {
     })
 }
 
-/// The calls of the access decision outside `engine` (and `privacy`, which defines it).
-fn authorize_calls() -> Vec<String> {
+/// Every line (as `crate/path.rs:line`) of the workspace's `.rs` files for which `hit` holds,
+/// in files whose path under `crates/` `skip` does not pass over.
+fn lines_where(skip: impl Fn(&str) -> bool, hit: impl Fn(&str) -> bool) -> Vec<String> {
     let crates = root().join("crates");
     let mut files = Vec::new();
     rust_files(&crates, &mut files);
@@ -54,17 +55,25 @@ fn authorize_calls() -> Vec<String> {
             .unwrap()
             .to_string_lossy()
             .replace('\\', "/");
-        if rel.starts_with("engine/") || rel.starts_with("privacy/") {
+        if skip(&rel) {
             continue;
         }
         let text = std::fs::read_to_string(&f).unwrap();
         for (n, line) in text.lines().enumerate() {
-            if names(line, "authorize") {
+            if hit(line) {
                 found.push(format!("{rel}:{}", n + 1));
             }
         }
     }
     found
+}
+
+/// The calls of the access decision outside `engine` (and `privacy`, which defines it).
+fn authorize_calls() -> Vec<String> {
+    lines_where(
+        |rel| rel.starts_with("engine/") || rel.starts_with("privacy/"),
+        |line| names(line, "authorize"),
+    )
 }
 
 #[test]
@@ -78,30 +87,18 @@ fn only_the_engine_decides_access() {
 
 /// Where a crate outside `engine` and `ops` (which keeps the log) writes an audit entry itself.
 fn audit_writers() -> Vec<String> {
-    let crates = root().join("crates");
-    let mut files = Vec::new();
-    rust_files(&crates, &mut files);
-    let mut found = Vec::new();
-    for f in files {
-        let rel = f
-            .strip_prefix(&crates)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
-        if rel.starts_with("engine/") || rel.starts_with("ops/") || rel.starts_with("privacy/") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&f).unwrap();
-        for (n, line) in text.lines().enumerate() {
-            if ["append_audit", "AuditLog", "AuditEntry"]
+    lines_where(
+        |rel| {
+            ["engine/", "ops/", "privacy/"]
+                .iter()
+                .any(|c| rel.starts_with(c))
+        },
+        |line| {
+            ["append_audit", "AuditLog", "AuditEntry"]
                 .iter()
                 .any(|w| names(line, w))
-            {
-                found.push(format!("{rel}:{}", n + 1));
-            }
-        }
-    }
-    found
+        },
+    )
 }
 
 #[test]
@@ -226,31 +223,15 @@ fn names_stored_folder(line: &str) -> bool {
 /// and `ingest` (its input files, and its tests checking what it stored) may; this file names
 /// what it looks for.
 fn store_file_readers() -> Vec<String> {
-    let crates = root().join("crates");
-    let mut files = Vec::new();
-    rust_files(&crates, &mut files);
-    let mut found = Vec::new();
-    for f in files {
-        let rel = f
-            .strip_prefix(&crates)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
-        if ["store/", "query/", "ingest/"]
-            .iter()
-            .any(|c| rel.starts_with(c))
-            || rel == "engine/tests/layering.rs"
-        {
-            continue;
-        }
-        let text = std::fs::read_to_string(&f).unwrap();
-        for (n, line) in text.lines().enumerate() {
-            if FILE_READERS.iter().any(|w| names(line, w)) || names_stored_folder(line) {
-                found.push(format!("{rel}:{}", n + 1));
-            }
-        }
-    }
-    found
+    lines_where(
+        |rel| {
+            ["store/", "query/", "ingest/"]
+                .iter()
+                .any(|c| rel.starts_with(c))
+                || rel == "engine/tests/layering.rs"
+        },
+        |line| FILE_READERS.iter().any(|w| names(line, w)) || names_stored_folder(line),
+    )
 }
 
 #[test]
