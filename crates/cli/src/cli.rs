@@ -1,19 +1,29 @@
 //! Command-line arguments: the global options and the list of commands, with examples in
-//! `--help`. The commands that ask the engine own their arguments in their own files
-//! (`commands/trace_cmd.rs`, …), re-exported here for the list; the rest are still below.
+//! `--help`. Each command file owns its arguments (`commands/trace_cmd.rs`, …), re-exported
+//! here for the list; the benchmarks' are still below until they move to their own crate.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 pub(crate) use crate::commands::alerts_cmd::AlertsArgs;
-pub(crate) use crate::commands::code_cmd::{CodeArgs, CodesArgs};
+pub(crate) use crate::commands::code_cmd::{CodeArgs, CodesArgs, RulesCommand};
+pub(crate) use crate::commands::demo::DemoArgs;
 pub(crate) use crate::commands::exposed::ExposedArgs;
+pub(crate) use crate::commands::gen_cmd::{GenArgs, GenFormat};
+pub(crate) use crate::commands::import_cmd::{ImportBaiduArgs, ImportCommand, ImportDxyArgs};
 pub(crate) use crate::commands::inflow_cmd::InflowArgs;
+pub(crate) use crate::commands::ingest_cmd::{IngestArgs, InitArgs};
+pub(crate) use crate::commands::kinds::KindsArgs;
 pub(crate) use crate::commands::roads_cmd::{RoadsArgs, WatchArgs};
-pub(crate) use crate::commands::signing::CodeAction;
+pub(crate) use crate::commands::serve_cmd::{
+    AuditCommand, RetentionCommand, ServeArgs, UsersCommand,
+};
+pub(crate) use crate::commands::signing::{CodeAction, KeysCommand, VerifyArgs};
 pub(crate) use crate::commands::sql::SqlArgs;
+pub(crate) use crate::commands::stats::StatsArgs;
 pub(crate) use crate::commands::trace_cmd::{CotravelArgs, IndexArgs, TraceArgs};
+pub(crate) use crate::commands::{SummaryFormat, TableFormat, TextFormat};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -173,159 +183,6 @@ pub enum Command {
     Bench(BenchCommand),
 }
 
-#[derive(Args, Debug)]
-pub struct DemoArgs {
-    /// Folder for the generated input, the demo's data dir and its own master key (input/,
-    /// data/ and demo.key inside; your own key is neither read nor created).
-    #[arg(long, default_value = "./fangyi-demo")]
-    pub dir: PathBuf,
-    #[arg(long, default_value_t = 200_000)]
-    pub persons: u64,
-    #[arg(long, default_value_t = 21)]
-    pub days: u32,
-    #[arg(long, default_value_t = 2020)]
-    pub seed: u64,
-    /// Also load the real public data (Baidu migration, DXY cases) from this folder, which
-    /// holds baidu_migration/ and dxy_cases/ (e.g. ../shared/data).
-    #[arg(long)]
-    pub public_data: Option<PathBuf>,
-    /// Where the dashboard is served at the end.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub addr: String,
-    /// Stop after the report instead of serving the dashboard (for scripts).
-    #[arg(long)]
-    pub no_serve: bool,
-}
-
-#[derive(Args, Debug)]
-pub struct GenArgs {
-    /// Residents.
-    #[arg(long, default_value_t = 100_000)]
-    pub persons: u64,
-    /// Days simulated from --start.
-    #[arg(long, default_value_t = 21)]
-    pub days: u32,
-    #[arg(long, default_value_t = 2020)]
-    pub seed: u64,
-    /// Output folder.
-    #[arg(long, required_unless_present = "rates")]
-    pub out: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = GenFormat::Csv)]
-    pub format: GenFormat,
-    /// Home area: a province (330000) or prefecture (330300) code.
-    #[arg(long, default_value = "330000")]
-    pub region: String,
-    /// First day (YYYY-MM-DD).
-    #[arg(long, default_value = "2020-01-14")]
-    pub start: String,
-    /// Share of extra, deliberately bad rows to inject (0 = none).
-    #[arg(long, default_value_t = 0.0)]
-    pub bad_rows: f64,
-    /// Override rates, e.g. `checkins=2.0,transmission=2` (`--rates help` lists them).
-    #[arg(long)]
-    pub rates: Option<String>,
-    /// Print the summary as JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum GenFormat {
-    Csv,
-    Jsonl,
-    Parquet,
-}
-
-#[derive(Args, Debug)]
-pub struct InitArgs {
-    /// Deployment zone the data dir counts calendar days in, fixed when it is created.
-    #[arg(long, default_value = "+08:00")]
-    pub zone: String,
-}
-
-#[derive(Args, Debug)]
-pub struct IngestArgs {
-    /// Files or folders (walked recursively).
-    #[arg(required = true)]
-    pub paths: Vec<PathBuf>,
-    /// Read every file as this kind instead of naming it by its file name.
-    #[arg(long)]
-    pub kind: Option<String>,
-    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
-    pub format: SummaryFormat,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Deployment zone of a data dir created now (default +08:00); an existing one keeps its
-    /// own.
-    #[arg(long)]
-    pub zone: Option<String>,
-    /// Do not update the trace index afterwards (the next trace does it).
-    #[arg(long)]
-    pub no_index: bool,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-pub enum SummaryFormat {
-    Text,
-    Json,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-pub enum TableFormat {
-    Table,
-    Csv,
-    Json,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum ImportCommand {
-    /// Baidu Qianxi migration shares (a `baidu_migration` folder) as the `migration` table.
-    #[command(
-        after_help = "Examples:\n  fangyi import baidu-migration ../shared/data/baidu_migration\n  fangyi sql \"SELECT date, destination_region, share_pct FROM migration WHERE direction = 'out' AND origin_region = '420100' ORDER BY date, share_pct DESC\"\n\nReads outflow_wuhan_hubei.csv, inflow_major_cities.csv and inflow_share_from_hubei.csv.\nShares, not volumes: out = % of the origin's departures, in = % of the destination's arrivals."
-    )]
-    BaiduMigration(ImportBaiduArgs),
-    /// DXY cumulative case counts per city (`dxy_city_daily.csv`) as the `city_cases` table,
-    /// and risk areas derived from them.
-    #[command(
-        after_help = "Examples:\n  fangyi import dxy-cases ../shared/data/dxy_cases\n  fangyi import dxy-cases ../shared/data/dxy_cases --high-cumulative 100 --window-days 14\n  fangyi import dxy-cases ../shared/data/dxy_cases --no-risk-areas\n\nDerived risk (per city and day): high = at least --high-cumulative cases and new cases in the\nlast --window-days days; medium = new cases in the window; low = none. Runs of days of one\nlevel become risk_areas rows valid from their first to their last day."
-    )]
-    DxyCases(ImportDxyArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct ImportBaiduArgs {
-    /// The folder with the three Baidu files.
-    pub dir: PathBuf,
-}
-
-#[derive(Args, Debug)]
-pub struct ImportDxyArgs {
-    /// The folder with dxy_city_daily.csv (or the file).
-    pub path: PathBuf,
-    /// Cumulative cases from which a city with new cases is high risk.
-    #[arg(long, default_value_t = 50)]
-    pub high_cumulative: u64,
-    /// The days in which new cases make a city medium or high risk.
-    #[arg(long, default_value_t = 14)]
-    pub window_days: u32,
-    /// Load the counts only; derive no risk areas.
-    #[arg(long)]
-    pub no_risk_areas: bool,
-}
-
-#[derive(Args, Debug)]
-pub struct StatsArgs {
-    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
-    pub format: TableFormat,
-}
-
-#[derive(Args, Debug)]
-pub struct KindsArgs {
-    /// Show one kind only.
-    pub kind: Option<String>,
-}
-
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
     /// Ingest throughput on generated `travel` CSV: rows/s in total and per core.
@@ -396,80 +253,6 @@ pub struct BenchVerifyArgs {
     /// A folder of EU DCC test vectors (with vectors_index.csv) to time as well.
     #[arg(long)]
     pub dcc: Option<PathBuf>,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum KeysCommand {
-    /// Create this data dir's issuer: Ed25519 key generation 1 for a region, and its trust list.
-    #[command(after_help = "Examples:\n  fangyi keys init --region 330300")]
-    Init(KeysInitArgs),
-    /// Make a new key generation the signer; the old key stays trusted until its codes expire.
-    Rotate,
-    /// Print or write this issuer's trust list (kid, public key, region, not_after per key).
-    #[command(
-        after_help = "Examples:\n  fangyi keys export --out zhejiang-trust.json\n  fangyi keys export --all        also the keys imported from other provinces"
-    )]
-    Export(KeysExportArgs),
-    /// Trust another province's exported list, so its codes verify here.
-    #[command(after_help = "Examples:\n  fangyi keys import hubei-trust.json")]
-    Import(KeysImportArgs),
-    /// The keys this data dir trusts: its own generations and imported ones.
-    List(KeysListArgs),
-    /// Write the revoked, not yet expired code ids for offline verifiers (`verify --revoked`).
-    #[command(after_help = "Examples:\n  fangyi keys export-revocations --out revoked.json")]
-    ExportRevocations(KeysExportArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct KeysInitArgs {
-    /// The 6-digit region code this issuer signs for (the codes' `iss`).
-    #[arg(long)]
-    pub region: String,
-}
-
-#[derive(Args, Debug)]
-pub struct KeysExportArgs {
-    /// The file to write (default: stdout).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Include keys imported from elsewhere (default: this issuer's own keys only).
-    #[arg(long)]
-    pub all: bool,
-}
-
-#[derive(Args, Debug)]
-pub struct KeysImportArgs {
-    /// A trust list file (a JSON array of {"kid", "certificate" | "public_key", …}).
-    pub file: PathBuf,
-}
-
-#[derive(Args, Debug)]
-pub struct KeysListArgs {
-    /// Output (default: a table on a terminal, JSON otherwise).
-    #[arg(long, value_enum)]
-    pub format: Option<TextFormat>,
-}
-
-#[derive(Args, Debug)]
-pub struct VerifyArgs {
-    /// The payload: `FY1:…` or `HC1:…`.
-    #[arg(required_unless_present = "image", conflicts_with = "image")]
-    pub payload: Option<String>,
-    /// Read the payload from a QR code in a PNG image instead.
-    #[arg(long)]
-    pub image: Option<PathBuf>,
-    /// Trust list file (JSON array of signer entries); default: the data dir's.
-    #[arg(long)]
-    pub trust: Option<PathBuf>,
-    /// Revoked code ids (from `keys export-revocations`); default: the data dir's ops.db if any.
-    #[arg(long)]
-    pub revoked: Option<PathBuf>,
-    /// Check expiry at this time (RFC 3339) or the end of this date instead of now.
-    #[arg(long)]
-    pub at: Option<String>,
-    /// Output (default: text on a terminal, JSON otherwise).
-    #[arg(long, value_enum)]
-    pub format: Option<TextFormat>,
 }
 
 #[derive(Args, Debug)]
@@ -554,201 +337,4 @@ pub struct BenchIngestArgs {
     /// Also time DuckDB reading the same CSV into Parquet, if python3 can import duckdb.
     #[arg(long)]
     pub peers: bool,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-pub enum TextFormat {
-    Text,
-    Json,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum RulesCommand {
-    /// Print a rule set (the built-in one unless --rules names a file).
-    Show(RulesShowArgs),
-    /// How many people would change color under FILE compared with the current rules.
-    #[command(
-        after_help = "Examples:\n  fangyi rules diff strict.toml --as-of 2020-02-01\n  fangyi rules diff strict.toml --against old.toml"
-    )]
-    Diff(RulesDiffArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct RulesShowArgs {
-    /// A rule set file to check and print in full.
-    #[arg(long)]
-    pub rules: Option<PathBuf>,
-}
-
-#[derive(Args, Debug)]
-pub struct RulesDiffArgs {
-    /// The proposed rule set.
-    pub file: PathBuf,
-    /// The rule set to compare with (default: the built-in one).
-    #[arg(long)]
-    pub against: Option<PathBuf>,
-    /// The end of this date (YYYY-MM-DD); default today.
-    #[arg(long)]
-    pub as_of: Option<String>,
-    /// Print the summary as JSON.
-    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
-    pub format: SummaryFormat,
-}
-
-#[derive(Args, Debug)]
-pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub addr: String,
-    /// The largest upload accepted, in MiB.
-    #[arg(long, default_value_t = 2048)]
-    pub max_upload_mib: u64,
-    /// Seconds any request may take (uploads: ten times as long).
-    #[arg(long, default_value_t = 60)]
-    pub timeout: u64,
-    /// Public self-checks per second per client address.
-    #[arg(long, default_value_t = 5.0)]
-    pub public_rate: f64,
-    /// Where uploads are spooled before ingest (default: a private folder in the temp dir).
-    #[arg(long)]
-    pub spool: Option<PathBuf>,
-    /// Serve /metrics without a token (for a scraper on a private network); by default it
-    /// needs an admin's token.
-    #[arg(long)]
-    pub public_metrics: bool,
-    /// A rule set file instead of the built-in health-code rules.
-    #[arg(long)]
-    pub rules: Option<PathBuf>,
-    /// An alert rules file instead of the built-in thresholds (`fangyi alerts --show-rules`).
-    #[arg(long)]
-    pub alert_rules: Option<PathBuf>,
-    /// MiB of memory all running SQL queries together may hold; a query past it fails.
-    #[arg(long, env = "FANGYI_SQL_MEMORY_MIB", default_value_t = 1024)]
-    pub sql_memory_mib: u64,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum UsersCommand {
-    /// Create an account; its first API token is the last line of stdout.
-    #[command(
-        after_help = "Examples:\n  fangyi users add li.wei --role epidemiologist --region 330300\n  fangyi users add wang.fang --role community_worker --region 330302 --community C330302001\n  fangyi users add gate-7 --role checkpoint\n\nRoles: admin, epidemiologist, community_worker, analyst, checkpoint."
-    )]
-    Add(UsersAddArgs),
-    /// List accounts and their tokens (never the tokens' text).
-    List,
-    /// A new API token for an account (last line of stdout).
-    Token(UsersTokenArgs),
-    /// Revoke a token by its id (from `users list`) or its text.
-    RevokeToken(UsersRevokeArgs),
-    /// Set an account's password for POST /api/v1/login (read from FANGYI_PASSWORD or stdin).
-    Passwd(UsersNameArgs),
-    /// Disable an account and revoke its tokens.
-    Disable(UsersNameArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct UsersAddArgs {
-    pub name: String,
-    /// admin, epidemiologist, community_worker, analyst or checkpoint.
-    #[arg(long)]
-    pub role: String,
-    /// Limit what the account sees to people living in this region (covers rule).
-    #[arg(long)]
-    pub region: Option<String>,
-    /// A community worker's community (`community_id` in persons).
-    #[arg(long)]
-    pub community: Option<String>,
-    /// A label for the first token.
-    #[arg(long, default_value = "created with the account")]
-    pub label: String,
-}
-
-#[derive(Args, Debug)]
-pub struct UsersTokenArgs {
-    pub name: String,
-    #[arg(long, default_value = "api")]
-    pub label: String,
-}
-
-#[derive(Args, Debug)]
-pub struct UsersRevokeArgs {
-    /// The token's id (12 hex digits) or its text.
-    pub token: String,
-}
-
-#[derive(Args, Debug)]
-pub struct UsersNameArgs {
-    pub name: String,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum AuditCommand {
-    /// Check every entry's hash and link and the head: exit 1 if anything was edited, deleted
-    /// or reordered.
-    Verify(AuditVerifyArgs),
-    /// Who accessed what: entries, oldest first (this read is audited too).
-    #[command(
-        after_help = "Examples:\n  fangyi audit show --person 420106199001010028     who looked at this person's data, and why\n  fangyi audit show --actor li.wei --limit 50\n  fangyi audit show --action trace --format json"
-    )]
-    Show(AuditShowArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct AuditVerifyArgs {
-    /// Output (default: text on a terminal, JSON otherwise).
-    #[arg(long, value_enum)]
-    pub format: Option<TextFormat>,
-}
-
-#[derive(Args, Debug)]
-pub struct AuditShowArgs {
-    /// Entries that showed this person (their ID number).
-    #[arg(long)]
-    pub person: Option<String>,
-    #[arg(long)]
-    pub actor: Option<String>,
-    #[arg(long)]
-    pub action: Option<String>,
-    /// Entries after this sequence number.
-    #[arg(long)]
-    pub after: Option<i64>,
-    #[arg(long, default_value_t = 100)]
-    pub limit: i64,
-    #[arg(long, value_enum)]
-    pub format: Option<TextFormat>,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum RetentionCommand {
-    /// Delete every dated personal record older than its period, as of a day.
-    #[command(
-        after_help = "Examples:\n  fangyi retention apply --older-than 28d --dry-run              count only\n  fangyi retention apply --older-than 28d                        shows what goes, asks\n  fangyi retention apply --older-than 28d --keep lab_results=180d,registrations=56d --yes   from cron\n  fangyi retention apply --older-than 28d --as-of 2020-02-10 --yes\n\nRefuses to delete every personal record unless --allow-everything (an --as-of far past\nthe data does that). Applies to travel, station_scans, checkpoint, checkins, self_reports, registrations and\nlab_results: whole date partitions (and their sealed vault files) go; the trace index and\nsaved codes are rebuilt. Reference kinds (persons, venues, …) are kept."
-    )]
-    Apply(RetentionArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct RetentionArgs {
-    /// The period for every kind: 28d, 4w, or a number of days.
-    #[arg(long)]
-    pub older_than: String,
-    /// Other periods for some kinds: kind=period,… (e.g. lab_results=180d).
-    #[arg(long, default_value = "")]
-    pub keep: String,
-    /// The day to count back from (YYYY-MM-DD); default today.
-    #[arg(long)]
-    pub as_of: Option<String>,
-    /// Count what would go, delete nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Delete without asking (scripts, cron); without it, the command shows what goes and asks
-    /// on a terminal, and refuses elsewhere.
-    #[arg(long, short = 'y')]
-    pub yes: bool,
-    /// Go ahead even when every personal dated record in the store would go (refused
-    /// otherwise: usually an --as-of far past the data, like today against 2020 records).
-    #[arg(long)]
-    pub allow_everything: bool,
-    #[arg(long, value_enum)]
-    pub format: Option<TextFormat>,
 }

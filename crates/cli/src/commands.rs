@@ -8,21 +8,23 @@ mod bench_inflow;
 mod bench_trace;
 mod bench_verify;
 pub(crate) mod code_cmd;
-mod demo;
+pub(crate) mod demo;
 pub(crate) mod exposed;
-mod gen_cmd;
-mod import_cmd;
+pub(crate) mod gen_cmd;
+pub(crate) mod import_cmd;
 pub(crate) mod inflow_cmd;
-mod ingest_cmd;
-mod kinds;
+pub(crate) mod ingest_cmd;
+pub(crate) mod kinds;
 pub(crate) mod roads_cmd;
-mod serve_cmd;
+pub(crate) mod serve_cmd;
 pub(crate) mod signing;
 pub(crate) mod sql;
-mod stats;
+pub(crate) mod stats;
 pub(crate) mod trace_cmd;
 
 use std::path::{Path, PathBuf};
+
+use clap::ValueEnum;
 
 use crate::cli::{BenchCommand, Cli, CodeAction, Command, KeysCommand, RulesCommand, UsersCommand};
 use crate::context::Needs;
@@ -186,12 +188,12 @@ pub fn human_bytes(n: u64) -> String {
 }
 
 /// The output format asked for; without one, a table on a terminal and JSON otherwise.
-pub fn table_format(f: Option<crate::cli::TableFormat>) -> crate::cli::TableFormat {
+pub fn table_format(f: Option<TableFormat>) -> TableFormat {
     use std::io::IsTerminal;
     f.unwrap_or(if std::io::stdout().is_terminal() {
-        crate::cli::TableFormat::Table
+        TableFormat::Table
     } else {
-        crate::cli::TableFormat::Json
+        TableFormat::Json
     })
 }
 
@@ -258,6 +260,25 @@ pub fn print_or_broken_pipe(
         }
         other => other,
     }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum SummaryFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum TableFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum TextFormat {
+    Text,
+    Json,
 }
 
 #[cfg(test)]

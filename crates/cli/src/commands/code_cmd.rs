@@ -4,14 +4,14 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use clap::Args;
+use clap::{Args, Subcommand};
 use indicatif::ProgressBar;
 use model::{Date, PersonId, Timestamp, Zone};
 use rules::{CodeEngine, Color, RiskAreas, RuleSet, SweepProgress};
 use store::Store;
 use trace::Index;
 
-use crate::cli::{RulesDiffArgs, RulesShowArgs, SummaryFormat, TextFormat};
+use crate::cli::{SummaryFormat, TextFormat};
 use crate::commands::signing::CodeAction;
 use crate::commands::trace_cmd::open_index;
 use crate::commands::{Globals, plural, thousands};
@@ -415,4 +415,37 @@ pub fn rules_diff(g: &Globals, a: RulesDiffArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RulesCommand {
+    /// Print a rule set (the built-in one unless --rules names a file).
+    Show(RulesShowArgs),
+    /// How many people would change color under FILE compared with the current rules.
+    #[command(
+        after_help = "Examples:\n  fangyi rules diff strict.toml --as-of 2020-02-01\n  fangyi rules diff strict.toml --against old.toml"
+    )]
+    Diff(RulesDiffArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RulesShowArgs {
+    /// A rule set file to check and print in full.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct RulesDiffArgs {
+    /// The proposed rule set.
+    pub file: PathBuf,
+    /// The rule set to compare with (default: the built-in one).
+    #[arg(long)]
+    pub against: Option<PathBuf>,
+    /// The end of this date (YYYY-MM-DD); default today.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Print the summary as JSON.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
 }

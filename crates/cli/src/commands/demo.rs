@@ -2,14 +2,13 @@
 //! own counts, and show a few answers a command centre asks for on day one.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
+use clap::Args;
 
-use crate::cli::{
-    DemoArgs, GenArgs, GenFormat, ImportBaiduArgs, ImportCommand, ImportDxyArgs, ServeArgs,
-};
+use crate::cli::{GenArgs, GenFormat, ImportBaiduArgs, ImportCommand, ImportDxyArgs, ServeArgs};
 use crate::commands::{
     Globals, code_cmd, gen_cmd, import_cmd, ingest_cmd, plural, serve_cmd, signing, sql, thousands,
     trace_cmd,
@@ -536,4 +535,28 @@ fn prepare(dir: &Path) -> anyhow::Result<()> {
          master key demo.key\n",
     )?;
     Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Folder for the generated input, the demo's data dir and its own master key (input/,
+    /// data/ and demo.key inside; your own key is neither read nor created).
+    #[arg(long, default_value = "./fangyi-demo")]
+    pub dir: PathBuf,
+    #[arg(long, default_value_t = 200_000)]
+    pub persons: u64,
+    #[arg(long, default_value_t = 21)]
+    pub days: u32,
+    #[arg(long, default_value_t = 2020)]
+    pub seed: u64,
+    /// Also load the real public data (Baidu migration, DXY cases) from this folder, which
+    /// holds baidu_migration/ and dxy_cases/ (e.g. ../shared/data).
+    #[arg(long)]
+    pub public_data: Option<PathBuf>,
+    /// Where the dashboard is served at the end.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// Stop after the report instead of serving the dashboard (for scripts).
+    #[arg(long)]
+    pub no_serve: bool,
 }

@@ -1,10 +1,11 @@
 //! `fangyi gen`: the synthetic province generator with a progress bar and a summary.
 
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
 use anyhow::Context;
+use clap::{Args, ValueEnum};
 
-use crate::cli::{GenArgs, GenFormat};
 use crate::commands::{human_bytes, plural, thousands};
 use crate::exit::usage;
 use crate::progress;
@@ -193,4 +194,43 @@ pub fn print_summary(s: &synth::Summary, out: &std::path::Path) {
             "  no case was reported in these days, so there is nothing to trace: tests began on 2020-01-19 and a report takes days after onset; generate three weeks or more from --start 2020-01-14 (--days 21)"
         );
     }
+}
+
+#[derive(Args, Debug)]
+pub struct GenArgs {
+    /// Residents.
+    #[arg(long, default_value_t = 100_000)]
+    pub persons: u64,
+    /// Days simulated from --start.
+    #[arg(long, default_value_t = 21)]
+    pub days: u32,
+    #[arg(long, default_value_t = 2020)]
+    pub seed: u64,
+    /// Output folder.
+    #[arg(long, required_unless_present = "rates")]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = GenFormat::Csv)]
+    pub format: GenFormat,
+    /// Home area: a province (330000) or prefecture (330300) code.
+    #[arg(long, default_value = "330000")]
+    pub region: String,
+    /// First day (YYYY-MM-DD).
+    #[arg(long, default_value = "2020-01-14")]
+    pub start: String,
+    /// Share of extra, deliberately bad rows to inject (0 = none).
+    #[arg(long, default_value_t = 0.0)]
+    pub bad_rows: f64,
+    /// Override rates, e.g. `checkins=2.0,transmission=2` (`--rates help` lists them).
+    #[arg(long)]
+    pub rates: Option<String>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum GenFormat {
+    Csv,
+    Jsonl,
+    Parquet,
 }

@@ -5,10 +5,10 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use clap::{Args, Subcommand};
 use model::Kind;
 use opendata::risk::{self, RiskRule};
 
-use crate::cli::{ImportCommand, ImportDxyArgs};
 use crate::commands::ingest_cmd::{ingest, print_summary};
 use crate::commands::{Globals, plural, thousands};
 use crate::exit::usage;
@@ -124,4 +124,40 @@ fn dxy(g: &Globals, a: &ImportDxyArgs) -> anyhow::Result<()> {
         files.push(("risk_areas-dxy.csv", Kind::RiskAreas, risk::to_csv(&areas)));
     }
     stage_and_ingest(g, &files)
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Baidu Qianxi migration shares (a `baidu_migration` folder) as the `migration` table.
+    #[command(
+        after_help = "Examples:\n  fangyi import baidu-migration ../shared/data/baidu_migration\n  fangyi sql \"SELECT date, destination_region, share_pct FROM migration WHERE direction = 'out' AND origin_region = '420100' ORDER BY date, share_pct DESC\"\n\nReads outflow_wuhan_hubei.csv, inflow_major_cities.csv and inflow_share_from_hubei.csv.\nShares, not volumes: out = % of the origin's departures, in = % of the destination's arrivals."
+    )]
+    BaiduMigration(ImportBaiduArgs),
+    /// DXY cumulative case counts per city (`dxy_city_daily.csv`) as the `city_cases` table,
+    /// and risk areas derived from them.
+    #[command(
+        after_help = "Examples:\n  fangyi import dxy-cases ../shared/data/dxy_cases\n  fangyi import dxy-cases ../shared/data/dxy_cases --high-cumulative 100 --window-days 14\n  fangyi import dxy-cases ../shared/data/dxy_cases --no-risk-areas\n\nDerived risk (per city and day): high = at least --high-cumulative cases and new cases in the\nlast --window-days days; medium = new cases in the window; low = none. Runs of days of one\nlevel become risk_areas rows valid from their first to their last day."
+    )]
+    DxyCases(ImportDxyArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ImportBaiduArgs {
+    /// The folder with the three Baidu files.
+    pub dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportDxyArgs {
+    /// The folder with dxy_city_daily.csv (or the file).
+    pub path: PathBuf,
+    /// Cumulative cases from which a city with new cases is high risk.
+    #[arg(long, default_value_t = 50)]
+    pub high_cumulative: u64,
+    /// The days in which new cases make a city medium or high risk.
+    #[arg(long, default_value_t = 14)]
+    pub window_days: u32,
+    /// Load the counts only; derive no risk areas.
+    #[arg(long)]
+    pub no_risk_areas: bool,
 }

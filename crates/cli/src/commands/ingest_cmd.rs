@@ -1,20 +1,22 @@
 //! `fangyi ingest`: validate sources into the data dir, with a progress bar and a summary
 //! (text, or the contract's one-line JSON).
 
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
 use anyhow::Context;
+use clap::Args;
 use ingest::{IngestError, Options, Progress, Summary};
 use store::Writer;
 
-use crate::cli::{IngestArgs, InitArgs, SummaryFormat};
+use crate::cli::SummaryFormat;
 use crate::commands::{Globals, human_bytes, plural, thousands};
 use crate::exit::usage;
 use crate::progress;
 
 pub fn ingest(
     g: &Globals,
-    paths: &[std::path::PathBuf],
+    paths: &[PathBuf],
     opts: &Options,
     zone: model::Zone,
 ) -> anyhow::Result<Summary> {
@@ -202,4 +204,33 @@ pub fn print_summary(s: &Summary) {
         println!("  skipped {named}: {why}");
     }
     println!("rejects: {}", s.rejects.display());
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Deployment zone the data dir counts calendar days in, fixed when it is created.
+    #[arg(long, default_value = "+08:00")]
+    pub zone: String,
+}
+
+#[derive(Args, Debug)]
+pub struct IngestArgs {
+    /// Files or folders (walked recursively).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Read every file as this kind instead of naming it by its file name.
+    #[arg(long)]
+    pub kind: Option<String>,
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Deployment zone of a data dir created now (default +08:00); an existing one keeps its
+    /// own.
+    #[arg(long)]
+    pub zone: Option<String>,
+    /// Do not update the trace index afterwards (the next trace does it).
+    #[arg(long)]
+    pub no_index: bool,
 }

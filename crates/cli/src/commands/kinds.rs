@@ -1,8 +1,8 @@
 //! `fangyi kinds`: the input kinds and their columns, straight from the registry.
 
+use clap::Args;
 use model::{Kind, Storage};
 
-use crate::cli::KindsArgs;
 use crate::exit::usage;
 
 pub fn run(a: KindsArgs) -> anyhow::Result<()> {
@@ -33,4 +33,10 @@ pub fn run(a: KindsArgs) -> anyhow::Result<()> {
         println!();
     }
     Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct KindsArgs {
+    /// Show one kind only.
+    pub kind: Option<String>,
 }

@@ -3,16 +3,15 @@
 
 use std::io::{BufRead, IsTerminal};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+use clap::{Args, Subcommand};
 use engine::{Engine, EngineOptions, Purpose, Role};
 use ops::{NewUser, Ops};
 
-use crate::cli::{
-    AuditCommand, AuditShowArgs, AuditVerifyArgs, RetentionArgs, ServeArgs, TextFormat,
-    UsersAddArgs, UsersCommand,
-};
+use crate::cli::TextFormat;
 use crate::commands::Globals;
 use crate::exit::usage;
 use crate::operator::Operator;
@@ -516,4 +515,162 @@ fn confirm_deletion(plan: &engine::retention::RetentionReport) -> anyhow::Result
     } else {
         Err(usage("nothing deleted"))
     }
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// The largest upload accepted, in MiB.
+    #[arg(long, default_value_t = 2048)]
+    pub max_upload_mib: u64,
+    /// Seconds any request may take (uploads: ten times as long).
+    #[arg(long, default_value_t = 60)]
+    pub timeout: u64,
+    /// Public self-checks per second per client address.
+    #[arg(long, default_value_t = 5.0)]
+    pub public_rate: f64,
+    /// Where uploads are spooled before ingest (default: a private folder in the temp dir).
+    #[arg(long)]
+    pub spool: Option<PathBuf>,
+    /// Serve /metrics without a token (for a scraper on a private network); by default it
+    /// needs an admin's token.
+    #[arg(long)]
+    pub public_metrics: bool,
+    /// A rule set file instead of the built-in health-code rules.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// An alert rules file instead of the built-in thresholds (`fangyi alerts --show-rules`).
+    #[arg(long)]
+    pub alert_rules: Option<PathBuf>,
+    /// MiB of memory all running SQL queries together may hold; a query past it fails.
+    #[arg(long, env = "FANGYI_SQL_MEMORY_MIB", default_value_t = 1024)]
+    pub sql_memory_mib: u64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UsersCommand {
+    /// Create an account; its first API token is the last line of stdout.
+    #[command(
+        after_help = "Examples:\n  fangyi users add li.wei --role epidemiologist --region 330300\n  fangyi users add wang.fang --role community_worker --region 330302 --community C330302001\n  fangyi users add gate-7 --role checkpoint\n\nRoles: admin, epidemiologist, community_worker, analyst, checkpoint."
+    )]
+    Add(UsersAddArgs),
+    /// List accounts and their tokens (never the tokens' text).
+    List,
+    /// A new API token for an account (last line of stdout).
+    Token(UsersTokenArgs),
+    /// Revoke a token by its id (from `users list`) or its text.
+    RevokeToken(UsersRevokeArgs),
+    /// Set an account's password for POST /api/v1/login (read from FANGYI_PASSWORD or stdin).
+    Passwd(UsersNameArgs),
+    /// Disable an account and revoke its tokens.
+    Disable(UsersNameArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct UsersAddArgs {
+    pub name: String,
+    /// admin, epidemiologist, community_worker, analyst or checkpoint.
+    #[arg(long)]
+    pub role: String,
+    /// Limit what the account sees to people living in this region (covers rule).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// A community worker's community (`community_id` in persons).
+    #[arg(long)]
+    pub community: Option<String>,
+    /// A label for the first token.
+    #[arg(long, default_value = "created with the account")]
+    pub label: String,
+}
+
+#[derive(Args, Debug)]
+pub struct UsersTokenArgs {
+    pub name: String,
+    #[arg(long, default_value = "api")]
+    pub label: String,
+}
+
+#[derive(Args, Debug)]
+pub struct UsersRevokeArgs {
+    /// The token's id (12 hex digits) or its text.
+    pub token: String,
+}
+
+#[derive(Args, Debug)]
+pub struct UsersNameArgs {
+    pub name: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check every entry's hash and link and the head: exit 1 if anything was edited, deleted
+    /// or reordered.
+    Verify(AuditVerifyArgs),
+    /// Who accessed what: entries, oldest first (this read is audited too).
+    #[command(
+        after_help = "Examples:\n  fangyi audit show --person 420106199001010028     who looked at this person's data, and why\n  fangyi audit show --actor li.wei --limit 50\n  fangyi audit show --action trace --format json"
+    )]
+    Show(AuditShowArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AuditVerifyArgs {
+    /// Output (default: text on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<TextFormat>,
+}
+
+#[derive(Args, Debug)]
+pub struct AuditShowArgs {
+    /// Entries that showed this person (their ID number).
+    #[arg(long)]
+    pub person: Option<String>,
+    #[arg(long)]
+    pub actor: Option<String>,
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Entries after this sequence number.
+    #[arg(long)]
+    pub after: Option<i64>,
+    #[arg(long, default_value_t = 100)]
+    pub limit: i64,
+    #[arg(long, value_enum)]
+    pub format: Option<TextFormat>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RetentionCommand {
+    /// Delete every dated personal record older than its period, as of a day.
+    #[command(
+        after_help = "Examples:\n  fangyi retention apply --older-than 28d --dry-run              count only\n  fangyi retention apply --older-than 28d                        shows what goes, asks\n  fangyi retention apply --older-than 28d --keep lab_results=180d,registrations=56d --yes   from cron\n  fangyi retention apply --older-than 28d --as-of 2020-02-10 --yes\n\nRefuses to delete every personal record unless --allow-everything (an --as-of far past\nthe data does that). Applies to travel, station_scans, checkpoint, checkins, self_reports, registrations and\nlab_results: whole date partitions (and their sealed vault files) go; the trace index and\nsaved codes are rebuilt. Reference kinds (persons, venues, …) are kept."
+    )]
+    Apply(RetentionArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RetentionArgs {
+    /// The period for every kind: 28d, 4w, or a number of days.
+    #[arg(long)]
+    pub older_than: String,
+    /// Other periods for some kinds: kind=period,… (e.g. lab_results=180d).
+    #[arg(long, default_value = "")]
+    pub keep: String,
+    /// The day to count back from (YYYY-MM-DD); default today.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Count what would go, delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Delete without asking (scripts, cron); without it, the command shows what goes and asks
+    /// on a terminal, and refuses elsewhere.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Go ahead even when every personal dated record in the store would go (refused
+    /// otherwise: usually an --as-of far past the data, like today against 2020 records).
+    #[arg(long)]
+    pub allow_everything: bool,
+    #[arg(long, value_enum)]
+    pub format: Option<TextFormat>,
 }

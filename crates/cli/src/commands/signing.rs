@@ -16,9 +16,7 @@ use codesign::{
 use model::Timestamp;
 use ops::Ops;
 
-use crate::cli::{
-    KeysCommand, KeysExportArgs, KeysImportArgs, KeysInitArgs, KeysListArgs, TextFormat, VerifyArgs,
-};
+use crate::cli::TextFormat;
 use crate::commands::Globals;
 use crate::commands::trace_cmd::parse_as_of;
 use crate::exit::usage;
@@ -566,4 +564,78 @@ fn print_outcome(o: &Outcome) {
         ),
         _ => {}
     }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Create this data dir's issuer: Ed25519 key generation 1 for a region, and its trust list.
+    #[command(after_help = "Examples:\n  fangyi keys init --region 330300")]
+    Init(KeysInitArgs),
+    /// Make a new key generation the signer; the old key stays trusted until its codes expire.
+    Rotate,
+    /// Print or write this issuer's trust list (kid, public key, region, not_after per key).
+    #[command(
+        after_help = "Examples:\n  fangyi keys export --out zhejiang-trust.json\n  fangyi keys export --all        also the keys imported from other provinces"
+    )]
+    Export(KeysExportArgs),
+    /// Trust another province's exported list, so its codes verify here.
+    #[command(after_help = "Examples:\n  fangyi keys import hubei-trust.json")]
+    Import(KeysImportArgs),
+    /// The keys this data dir trusts: its own generations and imported ones.
+    List(KeysListArgs),
+    /// Write the revoked, not yet expired code ids for offline verifiers (`verify --revoked`).
+    #[command(after_help = "Examples:\n  fangyi keys export-revocations --out revoked.json")]
+    ExportRevocations(KeysExportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct KeysInitArgs {
+    /// The 6-digit region code this issuer signs for (the codes' `iss`).
+    #[arg(long)]
+    pub region: String,
+}
+
+#[derive(Args, Debug)]
+pub struct KeysExportArgs {
+    /// The file to write (default: stdout).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Include keys imported from elsewhere (default: this issuer's own keys only).
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct KeysImportArgs {
+    /// A trust list file (a JSON array of {"kid", "certificate" | "public_key", …}).
+    pub file: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct KeysListArgs {
+    /// Output (default: a table on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<TextFormat>,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The payload: `FY1:…` or `HC1:…`.
+    #[arg(required_unless_present = "image", conflicts_with = "image")]
+    pub payload: Option<String>,
+    /// Read the payload from a QR code in a PNG image instead.
+    #[arg(long)]
+    pub image: Option<PathBuf>,
+    /// Trust list file (JSON array of signer entries); default: the data dir's.
+    #[arg(long)]
+    pub trust: Option<PathBuf>,
+    /// Revoked code ids (from `keys export-revocations`); default: the data dir's ops.db if any.
+    #[arg(long)]
+    pub revoked: Option<PathBuf>,
+    /// Check expiry at this time (RFC 3339) or the end of this date instead of now.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Output (default: text on a terminal, JSON otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<TextFormat>,
 }

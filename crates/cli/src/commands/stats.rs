@@ -1,6 +1,8 @@
 //! `fangyi stats`: rows, rejects, files, bytes and date range per kind, from the manifest.
 
-use crate::cli::{StatsArgs, TableFormat};
+use clap::Args;
+
+use crate::cli::TableFormat;
 use crate::commands::{Globals, human_bytes, thousands};
 use crate::context;
 
@@ -79,4 +81,10 @@ pub fn run(g: &Globals, a: StatsArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
 }
