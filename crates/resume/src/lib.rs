@@ -4,3 +4,5 @@
 //!
 //! Each part is a module with one job; the engine asks them on behalf of a caller, so the
 //! policy, masking and audit apply as to every other answer.
+
+pub mod power;

@@ -23,7 +23,7 @@ use arrow::datatypes::{
     DataType, Date32Type, Field, Float64Type, Int32Type, Int64Type, Schema,
     TimestampMillisecondType,
 };
-use model::{Kind, Storage};
+use model::{Date, Kind, Storage};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
@@ -51,6 +51,8 @@ pub struct DataFile {
     part: Part,
     source: u32,
     rows: u64,
+    /// The partition date, for a partitioned kind (every row's partition column holds it).
+    date: Option<Date>,
     path: PathBuf,
 }
 
@@ -61,6 +63,10 @@ impl Store {
             part,
             source,
             rows: f.rows,
+            date: f
+                .date
+                .as_deref()
+                .and_then(|d| Date::parse(d.as_bytes()).ok()),
             path: self.root().join(&f.path),
         }
     }
@@ -117,6 +123,12 @@ impl DataFile {
     /// Rows, as the manifest lists them.
     pub fn rows(&self) -> u64 {
         self.rows
+    }
+
+    /// The day every row of it is partitioned under, for a kind partitioned by date (as the
+    /// manifest lists it): a reader of a period skips the other days' files unopened.
+    pub fn date(&self) -> Option<Date> {
+        self.date
     }
 
     /// Where it is (for messages).
