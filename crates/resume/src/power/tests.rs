@@ -244,3 +244,115 @@ proptest! {
         prop_assert_eq!(&power_index(&mem, &q).unwrap(), &want);
     }
 }
+
+/// A valid unified social credit code for enterprise `n` of county 330106.
+fn uscc(n: usize) -> String {
+    let mut body = *b"91330106MA0000000";
+    let charset = model::EnterpriseId::charset();
+    let mut v = n;
+    for b in body[10..17].iter_mut().rev() {
+        *b = charset[v % 31];
+        v /= 31;
+    }
+    model::EnterpriseId::from_body(&body).unwrap().to_string()
+}
+
+#[test]
+fn from_the_store_a_day_at_a_time_with_corrections() {
+    use std::sync::atomic::AtomicBool;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (data, input) = (dir.path().join("data"), dir.path().join("in"));
+    std::fs::create_dir_all(&input).unwrap();
+    let files = [
+        (
+            "enterprises.csv",
+            format!(
+                "enterprise_id,name,industry,region\n{},A,retail,330106\n{},B,retail,330108\n{},C,chemicals,330203\n",
+                uscc(0),
+                uscc(1),
+                uscc(2)
+            ),
+        ),
+        // Baseline: A 10 kWh, B 4 and 6 (mean 5), C none (not indexed).
+        (
+            "power-baseline.csv",
+            format!(
+                "enterprise_id,date,kwh\n{a},2019-12-01,10\n{b},2019-12-01,4\n{b},2019-12-02,6\n",
+                a = uscc(0),
+                b = uscc(1)
+            ),
+        ),
+        // February 3: A 2.9 (not resumed), B 1.5 (resumed: 0.3 × 5), C 100; a later line of the
+        // same file corrects A to 3.5.
+        (
+            "power-feb.csv",
+            format!(
+                "enterprise_id,date,kwh\n{a},2020-02-03,2.9\n{b},2020-02-03,1.5\n{c},2020-02-03,100\n{a},2020-02-03,3.5\n",
+                a = uscc(0),
+                b = uscc(1),
+                c = uscc(2)
+            ),
+        ),
+    ];
+    let mut paths = Vec::new();
+    for (name, text) in &files {
+        let p = input.join(name);
+        std::fs::write(&p, text).unwrap();
+        paths.push(p);
+    }
+    let keys = vault::Keys::derive(&vault::MasterKey::from_bytes([3; 32]));
+    let mut w = store::Writer::open(&data, keys.key_id(), model::Zone::CST, || {}).unwrap();
+    let run = |w: &mut store::Writer, paths: &[std::path::PathBuf]| {
+        let s = ingest::run(
+            w,
+            &keys,
+            paths,
+            &ingest::Options::default(),
+            &|_| {},
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+        assert_eq!(s.rows_rejected, 0);
+    };
+    run(&mut w, &paths);
+    let index = || {
+        let st = store::Store::open(&data, keys.key_id()).unwrap();
+        let mut q = IndexQuery::new(day(2, 3), day(2, 4));
+        q.level = Level::County;
+        power_index(&StoreSource::new(&st).unwrap(), &q).unwrap()
+    };
+    let rows = index();
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.region.code(),
+                r.date.to_string(),
+                r.indexed,
+                r.resumed,
+                r.index(),
+            )
+        })
+        .collect();
+    // A: 3.5 ≥ 3 resumed, power 0.35 → 100 × (0.175 + 0.5) = 67.5; B: 1.5 ≥ 1.5 → 65.
+    assert_eq!(
+        got,
+        [
+            (330106, "2020-02-03".to_string(), 1, 1, 67.5),
+            (330106, "2020-02-04".to_string(), 1, 0, 0.0),
+            (330108, "2020-02-03".to_string(), 1, 1, 65.0),
+            (330108, "2020-02-04".to_string(), 1, 0, 0.0),
+        ]
+    );
+    // A later file corrects A's February 3 down to 1 kWh: the later source wins.
+    let fix = input.join("power-fix.csv");
+    std::fs::write(
+        &fix,
+        format!("enterprise_id,date,kwh\n{},2020-02-03,1\n", uscc(0)),
+    )
+    .unwrap();
+    run(&mut w, &[fix]);
+    let rows = index();
+    assert_eq!((rows[0].resumed, rows[0].index()), (0, 0.0));
+}
