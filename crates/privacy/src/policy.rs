@@ -120,6 +120,9 @@ vocabulary! {
         OpenData = "open_data",
         /// A case's public trail: rides and venues from the day before onset, no identity.
         CaseTrail = "case_trail",
+        /// The power index of resumption: per region, industry and day (counts and shares of
+        /// enterprises, no persons).
+        ResumeIndex = "resume_index",
         /// Read-only SQL over the pseudonymised tables.
         Sql = "sql",
         /// Read the audit log.
@@ -175,6 +178,7 @@ pub fn purposes(role: Role, action: Action) -> &'static [Purpose] {
         }
         (A::CaseTrail, R::Admin | R::Epidemiologist) => &[P::OutbreakResponse],
         (A::CaseTrail, R::CommunityWorker) => &[P::CommunityService],
+        (A::ResumeIndex, R::Admin | R::Epidemiologist | R::Analyst) => &[P::Analysis],
         (A::Sql, R::Admin | R::Epidemiologist | R::Analyst) => &[P::Analysis],
         (A::AuditRead, R::Admin) => &[P::Oversight],
         (A::ManageUsers, R::Admin) => &[P::Administration],

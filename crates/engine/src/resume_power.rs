@@ -1,0 +1,163 @@
+//! The power index of resumption through the boundary (contract §8.3): the one place its
+//! parameters are read and its rows shaped, for the CLI and the API alike. Rows are counts and
+//! shares of enterprises, never a person, so analysts may ask; each caller sees the regions
+//! their scope covers.
+
+use model::{Date, Level, Region, Zone};
+use privacy::{Action, Denied};
+use resume::power::{self, IndexQuery, IndexRow, StoreSource, Theta};
+use serde::Serialize;
+
+use crate::ask::{Answer, Blocking, Ctx};
+use crate::{Caller, Engine, EngineError};
+
+/// What an index request asks, as given: the query parameters of `GET /resume/index`, and
+/// what `fangyi resume index` converts its flags into.
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct ResumeIndexParams {
+    /// The first day (YYYY-MM-DD).
+    pub from: String,
+    /// The last day (YYYY-MM-DD; default: `from`). At most 366 days.
+    pub to: Option<String>,
+    /// `province`, `prefecture` (default) or `county`.
+    pub level: Option<String>,
+    /// `industry` for one row per industry instead of `all`.
+    pub by: Option<String>,
+    /// The share of its baseline an enterprise must use to count as resumed (0–1, default 0.3).
+    pub theta: Option<String>,
+    /// The baseline period `D0..D1` (default: October 1 to December 31 of the year before
+    /// `from`'s).
+    pub baseline: Option<String>,
+    /// Only regions this code covers.
+    pub region: Option<String>,
+}
+
+/// The parsed request.
+#[derive(Clone, Copy, Debug)]
+pub struct ResumeIndexRequest {
+    pub query: IndexQuery,
+    pub within: Option<Region>,
+}
+
+fn date(what: &str, s: &str) -> Result<Date, EngineError> {
+    Date::parse(s.trim().as_bytes())
+        .map_err(|e| EngineError::BadRequest(format!("{what} {s}: {}", e.reason())))
+}
+
+impl ResumeIndexParams {
+    pub fn parse(&self, _zone: Zone) -> Result<ResumeIndexRequest, EngineError> {
+        let bad = EngineError::BadRequest;
+        let from = date("from", &self.from)?;
+        let to = match self.to.as_deref().map(str::trim) {
+            None | Some("") => from,
+            Some(s) => date("to", s)?,
+        };
+        let mut query = IndexQuery::new(from, to);
+        if let Some(s) = self.level.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            query.level = Level::parse(s).ok_or_else(|| {
+                bad(format!("level {s}: expected province, prefecture or county"))
+            })?;
+        }
+        match self.by.as_deref().map(str::trim) {
+            None | Some("") => {}
+            Some("industry") => query.by_industry = true,
+            Some(s) => return Err(bad(format!("by {s}: expected industry"))),
+        }
+        if let Some(s) = self.theta.as_deref().filter(|s| !s.trim().is_empty()) {
+            query.theta = Theta::parse(s).map_err(bad)?;
+        }
+        if let Some(s) = self.baseline.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let (a, b) = s
+                .split_once("..")
+                .ok_or_else(|| bad(format!("baseline {s}: expected D0..D1")))?;
+            query.baseline = (date("baseline", a)?, date("baseline", b)?);
+        }
+        query
+            .check()
+            .map_err(|e| EngineError::BadRequest(e.to_string()))?;
+        let within = match self.region.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(s) => Some(
+                Region::parse(s.as_bytes())
+                    .map_err(|e| bad(format!("region {s}: {}", e.reason())))?,
+            ),
+        };
+        Ok(ResumeIndexRequest { query, within })
+    }
+}
+
+/// One row: contract §8.3's shape.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ResumeIndexView {
+    pub region: String,
+    /// The industry, or `all`.
+    pub industry: String,
+    pub date: String,
+    /// Enterprises with a baseline above 0.
+    pub indexed: u64,
+    /// Those that used at least θ × their baseline that day.
+    pub resumed: u64,
+    /// resumed / indexed, rounded half up to 4 decimals.
+    pub firms_share: f64,
+    /// The resumed's kWh / the indexed's baselines, rounded half up to 4 decimals.
+    pub power_share: f64,
+    /// 100 × (½ power_share + ½ firms_share) from the unrounded shares, rounded half up to 2
+    /// decimals.
+    pub index: f64,
+}
+
+impl ResumeIndexView {
+    pub fn new(r: &IndexRow) -> ResumeIndexView {
+        ResumeIndexView {
+            region: r.region.to_string(),
+            industry: r.industry_name().to_string(),
+            date: r.date.to_string(),
+            indexed: r.indexed,
+            resumed: r.resumed,
+            firms_share: r.firms_share(),
+            power_share: r.power_share(),
+            index: r.index(),
+        }
+    }
+}
+
+impl Engine {
+    /// The power index's rows for `params`, the regions the caller's scope covers only.
+    pub async fn resume_index(
+        &self,
+        caller: &Caller,
+        params: &ResumeIndexParams,
+    ) -> Result<Vec<ResumeIndexView>, EngineError> {
+        let params = params.clone();
+        let work = Blocking(move |ctx: &Ctx<'_>| {
+            let scope = &ctx.caller.account.scope;
+            if let Some(c) = &scope.community {
+                return Err(Denied::OutOfScope {
+                    what: "the power index per region".into(),
+                    scope: format!("community {c}"),
+                }
+                .into());
+            }
+            let request = params.parse(ctx.zone())?;
+            let source = StoreSource::new(&ctx.snap.store).map_err(EngineError::internal)?;
+            let rows = power::power_index(&source, &request.query).map_err(|e| match e {
+                power::PowerError::Bad(m) => EngineError::BadRequest(m),
+                e => EngineError::internal(e),
+            })?;
+            let value: Vec<ResumeIndexView> = rows
+                .iter()
+                .filter(|r| {
+                    scope.covers_region(r.region)
+                        && request.within.is_none_or(|w| w.covers(r.region))
+                })
+                .map(ResumeIndexView::new)
+                .collect();
+            let n = value.len() as i64;
+            Ok(Answer::new(value, n))
+        });
+        self.ask(caller, Action::ResumeIndex, work).await
+    }
+}
