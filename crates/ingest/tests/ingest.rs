@@ -641,3 +641,54 @@ fn lines_after_blank_lines_are_counted_in_quoted_crlf_files() {
     let lines: Vec<String> = rejects(&s).into_iter().map(|r| r.0).collect();
     assert_eq!(lines, ["3", "6"]);
 }
+
+#[test]
+fn applications_reject_bad_rows_by_line_and_field_and_store_the_person_as_a_pseudonym() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("applications.csv");
+    let ent = model::EnterpriseId::from_body(b"91330106MA2B0C0D1").unwrap();
+    let ent = ent.as_str();
+    let bad = format!(
+        "{}{}",
+        &ent[..17],
+        if ent.ends_with('0') { '1' } else { '0' }
+    );
+    let text = format!(
+        "application_id,enterprise_id,person_id,start_date,submitted_time\n\
+         a-1,{ent},{P1},2020-02-10,2020-02-07T09:00:00+08:00\n\
+         A-1,{ent},{P2},2020-02-10,\n\
+         A-1,{bad},{P1},2020-02-10,\n\
+         A-1,{ent},{P1},2020-02-30,\n\
+         ,{ent},{P1},2020-02-10,\n\
+         A-1,{ent},{P1},2020-02-10,2020-02-07T09:00:00\n"
+    );
+    std::fs::write(&input, text).unwrap();
+    let data = dir.path().join("data");
+    let s = ingest(&data, std::slice::from_ref(&input));
+    assert_eq!((s.rows_accepted, s.rows_rejected), (2, 4));
+    let got: Vec<_> = rejects(&s).into_iter().map(|(l, c, _)| (l, c)).collect();
+    let want = [
+        ("4", "enterprise_id"),
+        ("5", "start_date"),
+        ("6", "application_id"),
+        ("7", "submitted_time"),
+    ];
+    let want: Vec<_> = want
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(got, want);
+    let store = Store::open(&data, keys().key_id()).unwrap();
+    let batches = read_all(&store.table_paths(Kind::Applications));
+    let b = &batches[0];
+    let person = b
+        .column_by_name("person_id")
+        .unwrap()
+        .as_primitive::<arrow::datatypes::Int64Type>();
+    assert_eq!(person.value(0), pid(P1));
+    let app = b
+        .column_by_name("application_id")
+        .unwrap()
+        .as_string::<i32>();
+    assert_eq!((app.value(0), app.value(1)), ("A-1", "A-1"));
+}

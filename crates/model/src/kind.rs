@@ -6,6 +6,7 @@ use std::fmt;
 
 use crate::value::{Diagnosis, Direction, LabResult, Mode, OccupantRole, RiskLevel};
 
+mod applications;
 mod checkins;
 mod checkpoint;
 mod city_cases;
@@ -226,6 +227,7 @@ kinds! {
     Power => power,
     Jobs => jobs,
     JobSeekers => job_seekers,
+    Applications => applications,
     Migration => migration,
     CityCases => city_cases,
 }
@@ -267,8 +269,9 @@ mod tests {
 
     #[test]
     fn the_registry_is_consistent() {
-        // The contract's 15, then the two public-data kinds (migration, city_cases).
-        assert_eq!(Kind::ALL.len(), 17);
+        // The contract's 15 and §8's `applications`, then the two public-data kinds
+        // (migration, city_cases).
+        assert_eq!(Kind::ALL.len(), 18);
         for &k in Kind::ALL {
             let spec = k.spec();
             assert_eq!(spec.kind, k);
@@ -339,6 +342,14 @@ mod tests {
         assert_eq!(
             cols(Kind::JobSeekers),
             "person_id,skill,region,available_from"
+        );
+        assert_eq!(
+            cols(Kind::Applications),
+            "application_id,enterprise_id,person_id,start_date,submitted_time"
+        );
+        assert_eq!(
+            required(Kind::Applications),
+            "application_id,enterprise_id,person_id,start_date"
         );
     }
 }

@@ -92,6 +92,10 @@ pub fn analyst_column(kind: Kind, column: &str) -> ColumnRule {
         (Kind::Employment, "enterprise_id") => Common,
         (Kind::JobSeekers, "skill") => Common,
         (Kind::JobSeekers, "region" | "available_from") => Keep,
+        // An application names an employer and a handful of its staff: like employment.
+        (Kind::Applications, "enterprise_id" | "application_id") => Common,
+        (Kind::Applications, "start_date") => Keep,
+        (Kind::Applications, "submitted_time") => Hour,
         _ => Drop,
     }
 }

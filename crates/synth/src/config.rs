@@ -218,6 +218,9 @@ rates! {
     registration: 0.8, [0.0, 1.0];
     /// Cases reported within 14 days that make a county a high-risk area (one makes it medium).
     high_risk_cases: 5.0, [1.0, 1e9];
+    /// Share of enterprises that apply for employees to return around their restart (besides
+    /// the one large application of about 1,700), each for 40–100% of its staff.
+    applications: 0.01, [0.0, 1.0];
 }
 
 impl FromStr for Rates {

@@ -245,9 +245,10 @@ pub fn generate(
             )
         });
         written.push(a?);
-        let (e, j) = b?;
+        let (e, j, a) = b?;
         written.push(e);
         written.push(j);
+        written.push(a);
         written.extend(c?);
     }
     step("reference files".into());

@@ -7,6 +7,7 @@
 //! where infectious people are ("hot units"), then streams everybody in fixed parts on
 //! parallel threads and checks their day against those units.
 
+mod applications;
 mod bad_rows;
 mod calendar;
 mod config;

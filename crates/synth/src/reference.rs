@@ -1,5 +1,5 @@
 //! The reference kinds, written once: persons, venues, enterprises, employment, jobs, job
-//! seekers, and (after the simulation) risk areas.
+//! seekers, return-to-work applications, and (after the simulation) risk areas.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,8 +8,10 @@ use model::{Date, Kind, Region, RegionTable, RiskLevel};
 
 use crate::Error;
 use crate::World;
+use crate::applications::{Applicants, Application};
 use crate::bad_rows::BadRow;
 use crate::calendar;
+use crate::economy::Enterprise;
 use crate::layout::{BlockCache, push_padded};
 use crate::names::{INDUSTRIES, SKILLS};
 use crate::rng::{Rng, tag};
@@ -54,14 +56,20 @@ pub fn persons(world: &World, dir: &Path, cancel: &AtomicBool) -> Result<Written
     s.finish()
 }
 
-/// Employment and job seekers, both streamed over residents.
+/// Employment, job seekers and return-to-work applications, streamed over residents.
 pub fn employment(
     world: &World,
     dir: &Path,
     cancel: &AtomicBool,
-) -> Result<(Written, Written), Error> {
+) -> Result<(Written, Written, Written), Error> {
     let mut emp = sink(world, dir, Kind::Employment)?;
     let mut seek = sink(world, dir, Kind::JobSeekers)?;
+    let mut apps = sink(world, dir, Kind::Applications)?;
+    let applicants = Applicants::new(world);
+    let large = applicants
+        .large()
+        .map(|g| world.economy.enterprise(world.layout, g))
+        .and_then(|e| applicants.of(&e).map(|a| (e, a)));
     let mut row = Row::default();
     let mut cache = BlockCache::default();
     let layout = world.layout;
@@ -84,6 +92,22 @@ pub fn employment(
             row.str(e.id.as_str());
             row.person(p.id);
             emp.write(&row)?;
+            if let Some(a) = applicants.of(&e)
+                && let Some(at) = applicants.row(world, &a, idx)
+            {
+                write_application(world, &mut apps, &mut row, &e, &a, p.id, at)?;
+            }
+        }
+        if let Some((e, a)) = &large
+            && employer != Some(e.idx)
+            && applicants.stray(idx)
+        {
+            let at = e
+                .reopen
+                .add_days(-2)
+                .start(world.zone)
+                .add_ms(10 * 3_600_000);
+            write_application(world, &mut apps, &mut row, e, a, p.id, at)?;
         }
         let mut r = Rng::at(world.seed, tag::JOBS, idx, 0);
         let seeking = if employer.is_none() {
@@ -108,7 +132,25 @@ pub fn employment(
             seek.write(&row)?;
         }
     }
-    Ok((emp.finish()?, seek.finish()?))
+    Ok((emp.finish()?, seek.finish()?, apps.finish()?))
+}
+
+fn write_application(
+    world: &World,
+    sink: &mut Sink,
+    row: &mut Row,
+    e: &Enterprise,
+    a: &Application,
+    person: model::PersonId,
+    submitted: model::Timestamp,
+) -> Result<(), Error> {
+    row.clear();
+    row.str(&a.id);
+    row.str(e.id.as_str());
+    row.person(person);
+    row.date(a.start);
+    row.ts(submitted, world.zone);
+    sink.write(row)
 }
 
 /// Venues, enterprises and jobs.

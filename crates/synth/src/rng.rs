@@ -132,6 +132,7 @@ pub mod tag {
     pub const POWER: u64 = 111866;
     pub const JOBS: u64 = 119785;
     pub const IMPORT: u64 = 127704;
+    pub const APPLICATION: u64 = 135623;
 }
 
 /// An affine permutation of [0, n): `i -> (a*i + c) mod n` with `gcd(a, n) = 1`.
