@@ -22,6 +22,7 @@ pub mod codes;
 pub mod inflow_api;
 pub mod ingest_api;
 pub mod open_api;
+pub mod resume_power;
 pub mod retention;
 pub mod returnees;
 pub mod signing;

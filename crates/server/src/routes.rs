@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod open;
 pub mod persons;
 pub mod public;
+pub mod resume_power;
 pub mod returnees;
 pub mod session;
 pub mod sql;
@@ -44,6 +45,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(inflow::inflow))
         .routes(routes!(inflow::roads))
         .routes(routes!(inflow::watch))
+        .routes(routes!(resume_power::index))
         .routes(routes!(alerts::list))
         .routes(routes!(alerts::set_status))
         .routes(routes!(open::risk_areas))
