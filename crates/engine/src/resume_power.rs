@@ -55,9 +55,16 @@ impl ResumeIndexParams {
             Some(s) => date("to", s)?,
         };
         let mut query = IndexQuery::new(from, to);
-        if let Some(s) = self.level.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        if let Some(s) = self
+            .level
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             query.level = Level::parse(s).ok_or_else(|| {
-                bad(format!("level {s}: expected province, prefecture or county"))
+                bad(format!(
+                    "level {s}: expected province, prefecture or county"
+                ))
             })?;
         }
         match self.by.as_deref().map(str::trim) {
@@ -68,7 +75,12 @@ impl ResumeIndexParams {
         if let Some(s) = self.theta.as_deref().filter(|s| !s.trim().is_empty()) {
             query.theta = Theta::parse(s).map_err(bad)?;
         }
-        if let Some(s) = self.baseline.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        if let Some(s) = self
+            .baseline
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             let (a, b) = s
                 .split_once("..")
                 .ok_or_else(|| bad(format!("baseline {s}: expected D0..D1")))?;

@@ -9,7 +9,10 @@ use serde_json::{Value, json};
 
 /// A valid unified social credit code for enterprise `n` of `county`.
 fn uscc(county: u32, n: usize) -> String {
-    let mut body = *format!("91{county}MA0000000").as_bytes().first_chunk::<17>().unwrap();
+    let mut body = *format!("91{county}MA0000000")
+        .as_bytes()
+        .first_chunk::<17>()
+        .unwrap();
     let charset = model::EnterpriseId::charset();
     let mut v = n;
     for b in body[10..17].iter_mut().rev() {
@@ -68,11 +71,20 @@ async fn the_index_by_role_and_region() {
     };
     // The analyst sees every region; the epidemiologists their own only.
     let (status, v) = city.get(Some("analyst"), Some("analysis"), PATH).await;
-    assert_eq!((status, regions(&v)), (StatusCode::OK, vec!["330300".into(), "420100".into()]));
+    assert_eq!(
+        (status, regions(&v)),
+        (StatusCode::OK, vec!["330300".into(), "420100".into()])
+    );
     let (status, v) = city.get(Some("epi"), Some("analysis"), PATH).await;
-    assert_eq!((status, regions(&v)), (StatusCode::OK, vec!["330300".into()]));
+    assert_eq!(
+        (status, regions(&v)),
+        (StatusCode::OK, vec!["330300".into()])
+    );
     let (status, v) = city.get(Some("epi_hubei"), Some("analysis"), PATH).await;
-    assert_eq!((status, regions(&v)), (StatusCode::OK, vec!["420100".into()]));
+    assert_eq!(
+        (status, regions(&v)),
+        (StatusCode::OK, vec!["420100".into()])
+    );
     // By industry and county.
     let (status, v) = city
         .get(
@@ -121,10 +133,17 @@ async fn the_index_by_role_and_region() {
         ("from=2020-02-10&level=city", "level city"),
         ("from=2020-02-10&by=region", "by region"),
         ("from=2020-02-10&baseline=2019-12-01", "baseline 2019-12-01"),
-        ("from=2020-02-10&to=2020-02-01", "the end is before the start"),
+        (
+            "from=2020-02-10&to=2020-02-01",
+            "the end is before the start",
+        ),
     ] {
         let (status, v) = city
-            .get(Some("admin"), Some("analysis"), &format!("/api/v1/resume/index?{query}"))
+            .get(
+                Some("admin"),
+                Some("analysis"),
+                &format!("/api/v1/resume/index?{query}"),
+            )
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {v}");
         let e = v["error"].as_str().unwrap();
