@@ -1,12 +1,6 @@
 //! Dispatch of commands, and small helpers they share for printing.
 
 pub(crate) mod alerts_cmd;
-mod bench;
-mod bench_api;
-mod bench_codes;
-mod bench_inflow;
-mod bench_trace;
-mod bench_verify;
 pub(crate) mod code_cmd;
 pub(crate) mod demo;
 pub(crate) mod exposed;
@@ -26,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 
-use crate::cli::{BenchCommand, Cli, CodeAction, Command, KeysCommand, RulesCommand, UsersCommand};
+use crate::cli::{Cli, CodeAction, Command, KeysCommand, RulesCommand, UsersCommand};
 use crate::context::Needs;
 
 /// Options every command may use.
@@ -144,12 +138,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Stats(a) => stats::run(&g, a),
         Command::Kinds(a) => kinds::run(a),
         // Benchmarks work on data of their own, under keys of their own.
-        Command::Bench(BenchCommand::Ingest(a)) => bench::ingest(a),
-        Command::Bench(BenchCommand::Trace(a)) => bench_trace::run(a),
-        Command::Bench(BenchCommand::Verify(a)) => bench_verify::run(a),
-        Command::Bench(BenchCommand::Codes(a)) => bench_codes::run(a),
-        Command::Bench(BenchCommand::Api(a)) => bench_api::run(a),
-        Command::Bench(BenchCommand::Inflow(a)) => bench_inflow::run(a),
+        Command::Bench(b) => bench::run(b).map_err(|e| match e.downcast::<bench::Usage>() {
+            Ok(bench::Usage(m)) => crate::exit::usage(m),
+            Err(e) => e,
+        }),
     }
 }
 

@@ -11,12 +11,11 @@ use engine::inflow_api::{self, InflowParams};
 use inflow::InflowRow;
 use model::Date;
 
-use crate::cli::BenchInflowArgs;
-use crate::commands::bench_trace::{Province, START, ensure_peers, machine, province};
-use crate::commands::thousands;
+use crate::province::{Province, START, ensure_peers, machine, province};
+use crate::{BenchInflowArgs, thousands};
 
-const PEER_SCRIPT: &str = include_str!("../../../../scripts/peers/inflow.py");
-const REGIONS: &str = include_str!("../../../model/data/regions.csv");
+const PEER_SCRIPT: &str = include_str!("../../../scripts/peers/inflow.py");
+const REGIONS: &str = include_str!("../../model/data/regions.csv");
 
 /// The rows as the peer script writes them.
 fn peer_csv(rows: &[InflowRow]) -> String {
@@ -57,7 +56,7 @@ pub fn run(a: BenchInflowArgs) -> anyhow::Result<()> {
     })?;
     let data = run.data.clone();
     let keys = run.keys()?;
-    let store = crate::context::store(&data, &keys)?;
+    let store = run.store(&keys)?;
     let risk = rules::RiskAreas::load(&store)?;
     let start: Date = START.parse().expect("a date");
     let last = start.add_days(a.days as i32 - 1);
@@ -68,7 +67,7 @@ pub fn run(a: BenchInflowArgs) -> anyhow::Result<()> {
         days: Some(window),
         region: None,
     };
-    let rt = crate::commands::runtime()?;
+    let rt = crate::runtime()?;
     println!(
         "\ninflow (contract §7), {window} days to {last}, on {}",
         machine()

@@ -6,9 +6,7 @@ use std::time::Instant;
 
 use codesign::{Claims, Color, IssuerKey, RevocationList, TrustEntry, TrustList, Verifier};
 
-use crate::cli::BenchVerifyArgs;
-use crate::commands::thousands;
-use crate::exit::usage;
+use crate::{BenchVerifyArgs, thousands, usage};
 
 /// The per-core target of issue 5.
 const TARGET_PER_CORE: f64 = 30_000.0;

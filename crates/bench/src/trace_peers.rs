@@ -10,41 +10,10 @@ use anyhow::Context;
 use model::{Date, Kind};
 use trace::Tracer;
 
-use crate::cli::{BenchTraceArgs, GenArgs, GenFormat};
-use crate::commands::{Globals, gen_cmd, human_bytes, ingest_cmd, thousands, trace_cmd};
+use crate::province::{Province, START, ensure_peers, machine, province, update_index};
+use crate::{BenchTraceArgs, thousands};
 
-const PEER_SCRIPT: &str = include_str!("../../../../scripts/peers/trace.py");
-
-/// More check-ins than the default and the demo's larger outbreak, so a province of a few
-/// million people has 100 M+ records and enough cases to time.
-const BENCH_RATES: &str = "checkins=4,wuhan_hazard=0.002,transmission=2";
-pub const START: &str = "2020-01-14";
-const SEED: u64 = 2020;
-/// A bench folder's own master key, beside its data dir.
-pub const BENCH_KEY: &str = "bench.key";
-
-pub fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|s| s.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let mem = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("MemTotal"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or_else(String::new, |kb| format!(", {}", human_bytes(kb * 1024)));
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    format!("{cpu}, {cores} cores{mem}")
-}
+const PEER_SCRIPT: &str = include_str!("../../../scripts/peers/trace.py");
 
 /// A peer's single-case (p50 ms, p99 ms, cases) and all-cases (s) timings.
 #[derive(Default)]
@@ -71,92 +40,6 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i]
 }
 
-/// A generated province for a benchmark: its size and folder.
-pub struct Province<'a> {
-    pub persons: u64,
-    pub days: u32,
-    pub dir: &'a Path,
-}
-
-/// Generates and ingests the province into `DIR/data` unless the folder already holds this
-/// one; returns the options for working on it: that data dir and its own key, `DIR/bench.key`
-/// (the operator's key is neither read nor created).
-pub fn province(a: &Province<'_>) -> anyhow::Result<Globals> {
-    let marker = a.dir.join("province.json");
-    // It clears input/ and data/ below --dir: never in a folder a bench did not make.
-    if a.dir.exists() && !marker.exists() && std::fs::read_dir(a.dir)?.next().is_some() {
-        return Err(crate::exit::usage(format!(
-            "{} exists and is not a bench folder (no province.json); pick another --dir",
-            a.dir.display()
-        )));
-    }
-    std::fs::create_dir_all(a.dir)?;
-    let data = a.dir.join("data");
-    let key = a.dir.join(BENCH_KEY);
-    let run = Globals::own(data.clone(), key.clone());
-    let params = serde_json::json!({
-        "persons": a.persons, "days": a.days, "seed": SEED, "start": START, "rates": BENCH_RATES,
-    })
-    .to_string();
-    if std::fs::read_to_string(&marker).ok().as_deref() == Some(params.as_str())
-        && data.join("manifest.json").exists()
-        && key.exists()
-    {
-        println!("reusing the province in {}", a.dir.display());
-        return Ok(run);
-    }
-    // Still a bench folder if this run is cut short; the parameters are written at the end.
-    std::fs::write(&marker, "generating\n")?;
-    for sub in ["input", "data"] {
-        let p = a.dir.join(sub);
-        if p.exists() {
-            std::fs::remove_dir_all(&p).with_context(|| format!("clearing {}", p.display()))?;
-        }
-    }
-    let input = a.dir.join("input");
-    println!(
-        "generating {} residents × {} days (Parquet) into {}",
-        thousands(a.persons),
-        a.days,
-        input.display()
-    );
-    let started = Instant::now();
-    let config = gen_cmd::config(&GenArgs {
-        persons: a.persons,
-        days: a.days,
-        seed: SEED,
-        out: Some(input.clone()),
-        format: GenFormat::Parquet,
-        region: "330000".into(),
-        start: START.into(),
-        bad_rows: 0.0,
-        rates: Some(BENCH_RATES.into()),
-        json: false,
-    })?;
-    let generated = gen_cmd::generate(&config, &input)?;
-    let rows: u64 = generated.rows.values().sum();
-    println!(
-        "  {} rows in {:.0} s",
-        thousands(rows),
-        started.elapsed().as_secs_f64()
-    );
-    let started = Instant::now();
-    let s = ingest_cmd::ingest(
-        &run,
-        std::slice::from_ref(&input),
-        &ingest::Options::default(),
-        model::Zone::CST,
-    )?;
-    println!(
-        "  ingested {} rows in {:.0} s",
-        thousands(s.rows_accepted),
-        started.elapsed().as_secs_f64()
-    );
-    std::fs::remove_dir_all(&input).ok();
-    std::fs::write(&marker, params)?;
-    Ok(run)
-}
-
 pub fn run(a: BenchTraceArgs) -> anyhow::Result<()> {
     println!("machine: {}", machine());
     let run = province(&Province {
@@ -166,7 +49,7 @@ pub fn run(a: BenchTraceArgs) -> anyhow::Result<()> {
     })?;
     let data = run.data.clone();
     let keys = run.keys()?;
-    let store = crate::context::store(&data, &keys)?;
+    let store = run.store(&keys)?;
     let zone = store.zone();
     let stats = store.manifest().kind_stats();
     let records: u64 = [Kind::Travel, Kind::Checkins, Kind::Checkpoint]
@@ -183,8 +66,8 @@ pub fn run(a: BenchTraceArgs) -> anyhow::Result<()> {
 
     // The index: built once per store, incrementally as files arrive; timed here when built.
     let started = Instant::now();
-    let fresh = trace::freshness(&store)? != trace::Freshness::Current;
-    let index = trace_cmd::open_index(&store)?;
+    let fresh = update_index(&store)?;
+    let index = trace::Index::open(&store)?;
     if fresh {
         println!(
             "trace index built in {:.1} s ({} events)",
@@ -338,30 +221,6 @@ pub fn run(a: BenchTraceArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Whether DuckDB, Polars and PyArrow can be imported, installing them with pip when not;
-/// says so when they cannot be had.
-pub fn ensure_peers() -> anyhow::Result<bool> {
-    let present = Command::new("python3")
-        .args(["-c", "import duckdb, polars, pyarrow"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if present {
-        return Ok(true);
-    }
-    println!("installing duckdb, polars and pyarrow with pip…");
-    let installed = Command::new("python3")
-        .args([
-            "-m", "pip", "install", "--quiet", "duckdb", "polars", "pyarrow",
-        ])
-        .status()
-        .context("running pip")?
-        .success();
-    if !installed {
-        println!("peers unavailable: pip install failed");
-    }
-    Ok(installed)
 }
 
 /// One (case, contact) as the peer script writes it: pseudonyms, epoch milliseconds.

@@ -13,9 +13,8 @@ use hyper::client::conn::http1::SendRequest;
 use engine::{Engine, EngineOptions};
 use ops::NewUser;
 
-use crate::cli::BenchApiArgs;
-use crate::commands::bench_trace::{Province, START, machine, province};
-use crate::commands::thousands;
+use crate::province::{Province, START, machine, province, reveal};
+use crate::{BenchApiArgs, thousands};
 
 /// One kind of request, with the paths (or bodies) it cycles through.
 struct Scenario {
@@ -158,9 +157,7 @@ pub fn run(a: BenchApiArgs) -> anyhow::Result<()> {
     }
     let _ = std::fs::remove_file(data.join("audit-checkpoint"));
     let db_url = format!("sqlite://{}?mode=rwc", db.display());
-    if codesign::Issuer::load(&data)?.is_none() {
-        crate::commands::signing::init_issuer(&run, "330000")?;
-    }
+    run.ensure_issuer("330000")?;
 
     println!("machine: {}", machine());
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -171,8 +168,6 @@ pub fn run(a: BenchApiArgs) -> anyhow::Result<()> {
             EngineOptions {
                 data: data.clone(),
                 db_url: Some(db_url),
-                rules: rules::RuleSet::builtin(),
-                alert_rules: alerts::AlertRules::builtin(),
                 ..EngineOptions::new(&data)
             },
             keys.clone(),
@@ -195,10 +190,10 @@ pub fn run(a: BenchApiArgs) -> anyhow::Result<()> {
         let (token, _) = engine.ops().create_token("bench", "bench", now, None).await?;
 
         // Who to ask about: residents spread over the population, and the cases.
-        let store = crate::context::store(&data, &keys)?;
+        let store = run.store(&keys)?;
         let everyone = rules::persons(&store)?;
         let step = (everyone.len() / 2000).max(1);
-        let reveal = |p: i64| crate::context::reveal(&keys, p);
+        let reveal = |p: i64| reveal(&keys, p);
         let residents: Vec<String> = everyone.iter().step_by(step).map(|&p| reveal(p)).collect();
         let cases: Vec<String> = {
             let index = trace::Index::open(&store)?;

@@ -8,12 +8,13 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::cli::BenchIngestArgs;
-use crate::commands::{Globals, bench_trace, human_bytes, ingest_cmd, thousands};
+use crate::BenchIngestArgs;
+use crate::province::{BENCH_KEY, Run};
+use crate::{human_bytes, thousands};
 
-const PEER_SCRIPT: &str = include_str!("../../../../scripts/peers/csv_to_parquet.py");
+const PEER_SCRIPT: &str = include_str!("../../../scripts/peers/csv_to_parquet.py");
 
-pub fn ingest(a: BenchIngestArgs) -> anyhow::Result<()> {
+pub fn run(a: BenchIngestArgs) -> anyhow::Result<()> {
     let tmp;
     let dir = match &a.dir {
         Some(d) => d.clone(),
@@ -50,12 +51,12 @@ pub fn ingest(a: BenchIngestArgs) -> anyhow::Result<()> {
             if data.exists() {
                 std::fs::remove_dir_all(&data)?;
             }
-            let run = Globals::own(data.clone(), dir.join(bench_trace::BENCH_KEY));
+            let run = Run::new(data.clone(), dir.join(BENCH_KEY));
             let opts = ingest::Options {
                 threads,
                 ..ingest::Options::default()
             };
-            let s = ingest_cmd::ingest(&run, std::slice::from_ref(&csv), &opts, model::Zone::CST)?;
+            let s = run.ingest(std::slice::from_ref(&csv), &opts)?;
             anyhow::ensure!(
                 s.rows_accepted == a.rows,
                 "expected {} rows accepted, got {}",

@@ -1,0 +1,162 @@
+//! The arguments of `fangyi bench …`, one struct per benchmark, with examples in `--help`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Ingest throughput on generated `travel` CSV: rows/s in total and per core.
+    #[command(
+        after_help = "Examples:\n  fangyi bench ingest --rows 4000000\n  fangyi bench ingest --rows 4000000 --dates 30 --peers"
+    )]
+    Ingest(BenchIngestArgs),
+    /// Contact tracing on a generated province of 100 M+ records: single-case latency and
+    /// all-cases time, side by side with DuckDB and Polars on the same Parquet files.
+    #[command(
+        after_help = "Examples:\n  fangyi bench trace                                  generate (or reuse) ./fangyi-bench-trace\n  fangyi bench trace --persons 200000 --days 14 --no-peers    a quick run\n  fangyi bench trace --peer-cases 1000"
+    )]
+    Trace(BenchTraceArgs),
+    /// Whole-population health codes on a generated province (default 10 million residents):
+    /// the full recompute, timed.
+    #[command(
+        after_help = "Examples:\n  fangyi bench codes                                   generate (or reuse) ./fangyi-bench-codes\n  fangyi bench codes --persons 1000000 --days 7        a quicker run"
+    )]
+    Codes(BenchCodesArgs),
+    /// Signed-code verification throughput: FY1 codes per second on one core and on all, and
+    /// the EU DCC test vectors if a folder is given.
+    #[command(
+        after_help = "Examples:\n  fangyi bench verify\n  fangyi bench verify --codes 200000 --dcc ../shared/data/dcc_testdata"
+    )]
+    Verify(BenchVerifyArgs),
+    /// The HTTP API under load on loopback: requests/s, p50/p99 latency and the server's CPU
+    /// time per request for code lookups, traces and verifications, each audited as in
+    /// production.
+    #[command(
+        after_help = "Examples:\n  fangyi bench api                                    a 200,000-resident province in ./fangyi-bench-api\n  fangyi bench api --seconds 20 --concurrency 32\n  fangyi bench api --dir ./fangyi-bench-trace --persons 2100000 --days 30   reuse the tracing bench's province"
+    )]
+    Api(BenchApiArgs),
+    /// Daily inflow (contract §7) of a generated province, against DuckDB computing the same
+    /// rows from the same Parquet files, in the same run.
+    #[command(
+        after_help = "Examples:\n  fangyi bench inflow                                 1,000,000 residents × 21 days in ./fangyi-bench-inflow\n  fangyi bench inflow --persons 10000000 --days 7 --window 7\n  fangyi bench inflow --dir ./fangyi-bench-trace --persons 2100000 --days 30   reuse the tracing bench's province"
+    )]
+    Inflow(BenchInflowArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchApiArgs {
+    /// Residents of the generated province.
+    #[arg(long, default_value_t = 200_000)]
+    pub persons: u64,
+    /// Days simulated.
+    #[arg(long, default_value_t = 21)]
+    pub days: u32,
+    /// Work folder (its own master key, bench.key, beside the data); a province generated there
+    /// before with the same size is reused.
+    #[arg(long, default_value = "./fangyi-bench-api")]
+    pub dir: PathBuf,
+    /// Seconds of load per scenario.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Connections sending requests at once.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchVerifyArgs {
+    /// Distinct FY1 codes to issue (with a temporary key) and verify.
+    #[arg(long, default_value_t = 100_000)]
+    pub codes: usize,
+    /// Runs of each configuration; the best is reported.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
+    /// A folder of EU DCC test vectors (with vectors_index.csv) to time as well.
+    #[arg(long)]
+    pub dcc: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchCodesArgs {
+    /// Residents of the generated province.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub persons: u64,
+    /// Days simulated.
+    #[arg(long, default_value_t = 7)]
+    pub days: u32,
+    /// Work folder (its own master key, bench.key, beside the data); a province generated there
+    /// before with the same size is reused.
+    #[arg(long, default_value = "./fangyi-bench-codes")]
+    pub dir: PathBuf,
+    /// Runs of the recompute; the best and the median are reported.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchTraceArgs {
+    /// Residents of the generated province.
+    #[arg(long, default_value_t = 2_100_000)]
+    pub persons: u64,
+    /// Days simulated.
+    #[arg(long, default_value_t = 30)]
+    pub days: u32,
+    /// Work folder (its own master key, bench.key, beside the data); a province generated there
+    /// before with the same size is reused.
+    #[arg(long, default_value = "./fangyi-bench-trace")]
+    pub dir: PathBuf,
+    /// Random cases timed one at a time (fangyi).
+    #[arg(long, default_value_t = 1000)]
+    pub cases: usize,
+    /// Of those, how many the peers answer one at a time (each scans the tables, so slowly).
+    #[arg(long, default_value_t = 100)]
+    pub peer_cases: usize,
+    /// Skip DuckDB and Polars.
+    #[arg(long)]
+    pub no_peers: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchInflowArgs {
+    /// Residents of the generated province.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub persons: u64,
+    /// Days simulated.
+    #[arg(long, default_value_t = 21)]
+    pub days: u32,
+    /// The days counted, ending on the last simulated day.
+    #[arg(long, default_value_t = 14)]
+    pub window: u32,
+    /// Work folder (its own master key, bench.key, beside the data); a province generated there
+    /// before with the same size is reused.
+    #[arg(long, default_value = "./fangyi-bench-inflow")]
+    pub dir: PathBuf,
+    /// Runs of each engine; the best is reported.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: u32,
+    /// Skip DuckDB.
+    #[arg(long)]
+    pub no_peers: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchIngestArgs {
+    /// Rows of travel CSV to generate and ingest.
+    #[arg(long, default_value_t = 4_000_000)]
+    pub rows: u64,
+    /// Service dates the rows spread over (1 = a daily export; 30 = a month in one file,
+    /// stored as 30 partitions).
+    #[arg(long, default_value_t = 1)]
+    pub dates: u64,
+    /// Work folder, with its own master key bench.key (default: a temporary one, removed
+    /// afterwards).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Runs of each configuration; the best is reported (this machine's timings vary).
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
+    /// Also time DuckDB reading the same CSV into Parquet, if python3 can import duckdb.
+    #[arg(long)]
+    pub peers: bool,
+}
