@@ -8,6 +8,7 @@
 mod api;
 mod args;
 mod codes;
+mod cpu;
 mod inflow_peers;
 mod ingest_rate;
 mod province;
