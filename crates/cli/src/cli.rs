@@ -16,6 +16,7 @@ pub(crate) use crate::commands::import_cmd::{ImportBaiduArgs, ImportCommand, Imp
 pub(crate) use crate::commands::inflow_cmd::InflowArgs;
 pub(crate) use crate::commands::ingest_cmd::{IngestArgs, InitArgs};
 pub(crate) use crate::commands::kinds::KindsArgs;
+pub(crate) use crate::commands::resume::ResumeArgs;
 pub(crate) use crate::commands::roads_cmd::{RoadsArgs, WatchArgs};
 pub(crate) use crate::commands::serve_cmd::{
     AuditCommand, RetentionCommand, ServeArgs, UsersCommand,
@@ -117,6 +118,8 @@ pub enum Command {
         after_help = "Examples:\n  fangyi inflow --as-of 2020-01-23                              14 days per prefecture\n  fangyi inflow --as-of 2020-01-23 --level county --days 7 --format json\n  fangyi inflow --as-of 2020-01-23 --level community --region 330302 --detail\n  fangyi inflow --as-of 2020-01-23 --format csv > inflow.csv\n\nAn arrival into a region is a ticket arriving there, a checkpoint pass there or a returnee\nregistration staying there, from a region it does not cover (by road: or from nowhere named),\ndated in the deployment zone. Each row counts distinct persons."
     )]
     Inflow(InflowArgs),
+    /// Work resumption (contract §8): how far enterprises have resumed, by their power use.
+    Resume(ResumeArgs),
     /// The day's community alerts with severity, task and status (high-risk arrivals, arrival
     /// jumps, case trails, unregistered returnees).
     #[command(

@@ -9,6 +9,7 @@ pub(crate) mod import_cmd;
 pub(crate) mod inflow_cmd;
 pub(crate) mod ingest_cmd;
 pub(crate) mod kinds;
+pub(crate) mod resume;
 pub(crate) mod roads_cmd;
 pub(crate) mod serve_cmd;
 pub(crate) mod signing;
@@ -81,6 +82,7 @@ fn needs(command: &Command, db: Option<&str>) -> Needs {
         | Command::Index(_)
         | Command::Exposed(_)
         | Command::Inflow(_)
+        | Command::Resume(_)
         | Command::Alerts(_)
         | Command::Roads(_)
         | Command::Watch(_)
@@ -117,6 +119,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Index(a) => trace_cmd::index(&g, a),
         Command::Exposed(a) => exposed::run(&g, a),
         Command::Inflow(a) => inflow_cmd::run(&g, a),
+        Command::Resume(a) => resume::run(&g, a),
         Command::Alerts(a) => alerts_cmd::run(&g, a),
         Command::Roads(a) => roads_cmd::roads(&g, a),
         Command::Watch(a) => roads_cmd::watch(&g, a),
