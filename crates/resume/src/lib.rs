@@ -5,4 +5,8 @@
 //! Each part is a module with one job; the engine asks them on behalf of a caller, so the
 //! policy, masking and audit apply as to every other answer.
 
+pub mod decide;
+mod error;
 pub mod power;
+
+pub use error::ResumeError;

@@ -153,6 +153,78 @@ impl<'a> CodeEngine<'a> {
     /// The people some rule of `sets` could touch as of `as_of`, and their summaries under
     /// each set. Everyone else is green under all of them.
     pub fn sweep(&self, sets: &[&RuleSet], as_of: Date, progress: &dyn SweepProgress) -> Sweep {
+        let (candidates, contacts, cases_traced) = self.candidates(sets, as_of, progress);
+        progress.stage("evaluating", candidates.len() as u64);
+        let done = AtomicU64::new(0);
+        let codes: HashMap<i64, Vec<Summary>> = candidates
+            .par_iter()
+            .with_min_len(256)
+            .filter_map(|&p| {
+                let mut facts = self.facts_with(p, &contacts);
+                let summaries: Vec<Summary> = sets
+                    .iter()
+                    .map(|set| {
+                        let f = evaluate(set, &mut facts, &self.risk, as_of, self.zone);
+                        Summary::of(set, &f)
+                    })
+                    .collect();
+                if (done.fetch_add(1, Ordering::Relaxed) + 1).is_multiple_of(4096) {
+                    progress.advance(4096);
+                }
+                summaries
+                    .iter()
+                    .any(|s| s.color != Color::Green)
+                    .then_some((p, summaries))
+            })
+            .collect();
+        Sweep {
+            examined: candidates.len() as u64,
+            cases_traced,
+            codes,
+        }
+    }
+
+    /// The findings — every rule that applies, each with its own `valid_until` — of those of
+    /// `persons` (sorted) some rule could touch as of `as_of`, gathered by the same sweep as
+    /// [`CodeEngine::sweep`] (cases traced in bulk, not one person at a time) but evaluated
+    /// for `persons` only. Whoever is missing from the answer has no finding: green.
+    pub fn sweep_findings(
+        &self,
+        rules: &RuleSet,
+        persons: &[i64],
+        as_of: Date,
+    ) -> HashMap<i64, Vec<Finding>> {
+        let (candidates, contacts, _) = self.candidates(&[rules], as_of, &());
+        candidates
+            .par_iter()
+            .with_min_len(256)
+            .filter(|p| persons.binary_search(p).is_ok())
+            .filter_map(|&p| {
+                let mut facts = self.facts_with(p, &contacts);
+                let f = evaluate(rules, &mut facts, &self.risk, as_of, self.zone);
+                (!f.is_empty()).then_some((p, f))
+            })
+            .collect()
+    }
+
+    fn facts_with(&self, p: i64, contacts: &HashMap<i64, Vec<ContactFact>>) -> Facts {
+        Facts {
+            labs: self.index.labs_of(p),
+            arrivals: self.index.arrivals_of(p),
+            fevers: self.index.fevers_of(p),
+            contacts: contacts.get(&p).cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Everyone some rule of `sets` could touch as of `as_of` (sorted), the contacts of the
+    /// cases traced for it by person, and how many cases were traced.
+    #[allow(clippy::type_complexity)]
+    fn candidates(
+        &self,
+        sets: &[&RuleSet],
+        as_of: Date,
+        progress: &dyn SweepProgress,
+    ) -> (Vec<i64>, HashMap<i64, Vec<ContactFact>>, u64) {
         let end = as_of.end_of_day(self.zone).millis();
         let day_start = |d: Date| d.start(self.zone).millis();
         let mut candidates: Vec<i64> = self.index.lab_persons();
@@ -188,40 +260,7 @@ impl<'a> CodeEngine<'a> {
         candidates.extend(contacts.keys().copied());
         candidates.par_sort_unstable();
         candidates.dedup();
-
-        progress.stage("evaluating", candidates.len() as u64);
-        let done = AtomicU64::new(0);
-        let codes: HashMap<i64, Vec<Summary>> = candidates
-            .par_iter()
-            .with_min_len(256)
-            .filter_map(|&p| {
-                let mut facts = Facts {
-                    labs: self.index.labs_of(p),
-                    arrivals: self.index.arrivals_of(p),
-                    fevers: self.index.fevers_of(p),
-                    contacts: contacts.get(&p).cloned().unwrap_or_default(),
-                };
-                let summaries: Vec<Summary> = sets
-                    .iter()
-                    .map(|set| {
-                        let f = evaluate(set, &mut facts, &self.risk, as_of, self.zone);
-                        Summary::of(set, &f)
-                    })
-                    .collect();
-                if (done.fetch_add(1, Ordering::Relaxed) + 1).is_multiple_of(4096) {
-                    progress.advance(4096);
-                }
-                summaries
-                    .iter()
-                    .any(|s| s.color != Color::Green)
-                    .then_some((p, summaries))
-            })
-            .collect();
-        Sweep {
-            examined: candidates.len() as u64,
-            cases_traced,
-            codes,
-        }
+        (candidates, contacts, cases_traced)
     }
 
     /// The people whose codes new records of `touched` may change: they, and — for those who
