@@ -21,6 +21,9 @@ pub struct Applicants {
     large: Option<u64>,
     /// Share of the other enterprises that apply.
     rate: f64,
+    /// The chance that a resident working elsewhere is on the large application by mistake:
+    /// about 2% of its rows.
+    stray: f64,
     seed: u64,
 }
 
@@ -39,6 +42,7 @@ impl Applicants {
         let eco = world.economy;
         let mut large = None;
         let mut best = f64::INFINITY;
+        let mut staff_of_large = 0.0;
         for g in 0..eco.total {
             let e = eco.enterprise(world.layout, g);
             let staff = e.employees as f64 * e.local_share;
@@ -46,11 +50,13 @@ impl Applicants {
             if miss < best {
                 best = miss;
                 large = Some(g);
+                staff_of_large = staff;
             }
         }
         Applicants {
             large,
             rate: world.rates.applications,
+            stray: 0.02 * staff_of_large / world.layout.residents.max(1) as f64,
             seed: world.seed,
         }
     }
@@ -91,7 +97,7 @@ impl Applicants {
     /// Whether resident `idx`, who works elsewhere (or nowhere), is put on the large
     /// application by mistake: a few rows the decision answers `not_employee`.
     pub fn stray(&self, idx: u64) -> bool {
-        self.large.is_some() && Rng::at(self.seed, tag::APPLICATION, idx, 2).chance(0.002)
+        self.large.is_some() && Rng::at(self.seed, tag::APPLICATION, idx, 2).chance(self.stray)
     }
 
     pub fn large(&self) -> Option<u64> {

@@ -27,6 +27,61 @@ pub const STRICT: Date = Date(ymd(2, 3));
 /// Fever clinics start testing every fever patient.
 pub const TESTING_OPEN: Date = Date(ymd(1, 20));
 
+/// Lunar new year's day of 2020 and of the year before: 354 days (one lunar year) apart, so
+/// the day `d − LUNAR_YEAR` stands where `d` does relative to the festival.
+pub const FESTIVAL: Date = Date(ymd(1, 25));
+pub const FESTIVAL_2019: Date = Date(17_932);
+pub const LUNAR_YEAR: i32 = FESTIVAL.0 - FESTIVAL_2019.0;
+/// 2019's festival holiday (February 4–10) and National Day week (October 1–7).
+const HOLIDAY_2019: (Date, Date) = (Date(17_931), Date(17_937));
+const NATIONAL_DAY_2019: (Date, Date) = (Date(18_170), Date(18_176));
+/// The first day of 2020: days before it follow the year before's calendar.
+pub const YEAR_2020: Date = Date(ymd(1, 1));
+
+/// Share of an enterprise's normal activity on day `d` of 2019 (a normal year), and whether
+/// `d` is a working day. The festival holiday closes those not critical from `close_before`
+/// days before lunar new year to their reopening, a third of their 2020 delay after the
+/// holiday, ramping up over half their industry's 2020 ramp; National Day week runs at half.
+pub fn activity_2019(
+    d: Date,
+    close_before: i32,
+    reopen_delay: i32,
+    critical: bool,
+    ramp_days: f64,
+) -> (f64, bool) {
+    let floor = if critical { 0.65 } else { 0.12 };
+    let in_range = |(a, b): (Date, Date)| d >= a && d <= b;
+    let workday = weekday(d) < 5 && !in_range(HOLIDAY_2019) && !in_range(NATIONAL_DAY_2019);
+    if in_range(NATIONAL_DAY_2019) {
+        return (if critical { 0.9 } else { 0.5 }, false);
+    }
+    let close = FESTIVAL_2019.add_days(-close_before);
+    let reopen = HOLIDAY_2019.1.add_days(1 + reopen_delay / 3);
+    let a = if d <= close {
+        1.0
+    } else if d < reopen {
+        floor
+    } else {
+        let ramp = f64::from(d.0 - reopen.0 + 1) / (ramp_days / 2.0).max(1.0);
+        floor + (1.0 - floor) * ramp.min(1.0)
+    };
+    (a, workday)
+}
+
+/// Like [`activity`], with the ramp after reopening lasting `ramp_days` (power use recovers at
+/// its industry's pace: the per-industry recovery curves).
+pub fn power_activity(d: Date, close: Date, reopen: Date, critical: bool, ramp_days: f64) -> f64 {
+    let floor = if critical { 0.65 } else { 0.12 };
+    if d <= close {
+        return 1.0;
+    }
+    if d < reopen {
+        return floor;
+    }
+    let ramp = f64::from(d.0 - reopen.0 + 1) / ramp_days.max(1.0);
+    (floor + (1.0 - floor) * ramp.min(1.0) * 0.85).min(1.0)
+}
+
 /// Monday = 0 … Sunday = 6.
 pub fn weekday(d: Date) -> u32 {
     (d.0 + 3).rem_euclid(7) as u32
@@ -110,5 +165,12 @@ mod tests {
         assert!(is_workday(MAKEUP_WORKDAY));
         assert!(!is_workday(Date::from_ymd(2020, 1, 25).unwrap()));
         assert!(is_workday(Date::from_ymd(2020, 2, 10).unwrap()));
+        assert_eq!(FESTIVAL_2019.to_string(), "2019-02-05");
+        assert_eq!(LUNAR_YEAR, 354);
+        assert_eq!(HOLIDAY_2019.0.to_string(), "2019-02-04");
+        assert_eq!(HOLIDAY_2019.1.to_string(), "2019-02-10");
+        assert_eq!(NATIONAL_DAY_2019.0.to_string(), "2019-10-01");
+        assert_eq!(NATIONAL_DAY_2019.1.to_string(), "2019-10-07");
+        assert_eq!(YEAR_2020.to_string(), "2020-01-01");
     }
 }

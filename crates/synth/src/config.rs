@@ -24,6 +24,13 @@ pub struct Config {
     pub rates: Rates,
     /// Deployment zone: times are written with this offset and files are split by its dates.
     pub zone: Zone,
+    /// Days of power readings before the year of `start` ends, up to its December 31 (default
+    /// 92: October 1 to December 31, the power index's default baseline period; 0: none).
+    pub power_baseline_days: u32,
+    /// Also write the year before's readings for the simulated days' lunar-calendar twins (each
+    /// day 354 days earlier: the same distance from the Spring Festival), for forecasts that
+    /// align on the festival.
+    pub power_last_year: bool,
 }
 
 impl Default for Config {
@@ -38,6 +45,8 @@ impl Default for Config {
             bad_row_rate: 0.0,
             rates: Rates::default(),
             zone: Zone::CST,
+            power_baseline_days: 92,
+            power_last_year: true,
         }
     }
 }
@@ -50,6 +59,12 @@ impl Config {
         }
         if self.days == 0 || self.days > 366 {
             return bad(format!("days must be 1..=366, not {}", self.days));
+        }
+        if self.power_baseline_days > 366 {
+            return bad(format!(
+                "power_baseline_days must be 0..=366, not {}",
+                self.power_baseline_days
+            ));
         }
         if !(0.0..=0.5).contains(&self.bad_row_rate) {
             return bad(format!(

@@ -15,6 +15,15 @@ const ALPHA: f64 = 2.2;
 /// Expected share of residents who hold a job (for sizing enterprises).
 const EMPLOYED_SHARE: f64 = 0.5;
 
+/// Days power use takes to recover after an enterprise reopens, per industry of
+/// [`INDUSTRIES`]: continuous processes and utilities within days, labour-intensive
+/// manufacturing, construction and catering (waiting for migrant workers and customers) over
+/// weeks. The truth's per-industry recovery curves follow from them.
+pub const POWER_RAMP_DAYS: [f64; 14] = [
+    24.0, 16.0, 18.0, 8.0, 12.0, 8.0, 20.0, 30.0, 26.0, 14.0, 10.0, 4.0, 8.0, 6.0,
+];
+const _: () = assert!(POWER_RAMP_DAYS.len() == INDUSTRIES.len());
+
 #[derive(Debug)]
 pub struct Economy {
     /// Per county: global index of its first enterprise and how many it has.
@@ -152,11 +161,28 @@ impl Economy {
         calendar::activity(day, e.close, e.reopen, e.critical)
     }
 
+    /// Share of its normal power use an enterprise draws on `day` before weekends and noise:
+    /// in 2020 the holiday dip and reopening at its industry's pace ([`POWER_RAMP_DAYS`]); before
+    /// 2020 a normal year (2019's festival and National Day). Also whether `day` is an off day
+    /// outside a holiday (a weekend, at 60 %).
+    pub fn power_activity(&self, e: &Enterprise, day: Date) -> (f64, bool) {
+        let ramp = POWER_RAMP_DAYS[e.industry];
+        if day < calendar::YEAR_2020 {
+            let close_before = calendar::FESTIVAL.0 - e.close.0;
+            let delay = e.reopen.0 - calendar::HOLIDAY_LAST.0 - 1;
+            let (a, workday) = calendar::activity_2019(day, close_before, delay, e.critical, ramp);
+            (a, !workday && calendar::weekday(day) >= 5)
+        } else {
+            let a = calendar::power_activity(day, e.close, e.reopen, e.critical, ramp);
+            (a, !calendar::is_workday(day) && !calendar::is_holiday(day))
+        }
+    }
+
     /// Daily electricity use, with weekends, the holiday dip and reopening.
     pub fn kwh(&self, layout: &Layout, e: &Enterprise, day: Date) -> f64 {
         let base = e.employees as f64 * INDUSTRIES[e.industry].3;
-        let mut a = self.activity(e, day);
-        if !calendar::is_workday(day) && !calendar::is_holiday(day) {
+        let (mut a, off) = self.power_activity(e, day);
+        if off {
             a *= 0.6;
         }
         let noise = 0.9 + 0.2 * unit(hash(layout.seed, tag::POWER, e.idx, day.0 as u64));

@@ -20,7 +20,7 @@ use crate::plan::{By, HubeiExposure, Planner, Where};
 use crate::rows::{self, EVENT_KINDS};
 use crate::schedule::{self, Event, Scratch};
 use crate::writer::{FileStat, Row, Sink};
-use crate::{Error, World, reference, seats, truth};
+use crate::{Error, World, calendar, reference, seats, truth};
 
 /// Parts grow with the square root of the population (2 at 100,000, 5 at a million, 15 at
 /// ten million): enough to keep cores busy, few enough files. They depend on N only, so the
@@ -329,6 +329,40 @@ pub fn generate(
 
     let ext = config.format.extension();
     let end = config.start.add_days(config.days as i32).start(config.zone);
+    // The year before's power: the baseline period, and the simulated days' lunar twins.
+    let mut curves = truth::Curves::new();
+    let year_end = Date::from_ymd(config.start.ymd().0 - 1, 12, 31).expect("a valid day");
+    let baseline: Vec<Date> = (0..config.power_baseline_days as i32)
+        .rev()
+        .map(|k| year_end.add_days(-k))
+        .collect();
+    if let Some(first) = baseline.first() {
+        written.push(power_file(
+            &world,
+            &baseline,
+            &format!("power-baseline-{first}.{ext}"),
+            out,
+            cancel,
+            None,
+        )?);
+    }
+    if config.power_last_year {
+        let before = baseline.first().copied().unwrap_or(year_end.add_days(1));
+        let twins: Vec<Date> = (0..config.days as i32)
+            .map(|d| config.start.add_days(d - calendar::LUNAR_YEAR))
+            .filter(|d| *d < before)
+            .collect();
+        if let Some(first) = twins.first() {
+            written.push(power_file(
+                &world,
+                &twins,
+                &format!("power-lastyear-{first}.{ext}"),
+                out,
+                cancel,
+                None,
+            )?);
+        }
+    }
     for d in 0..config.days {
         check(cancel)?;
         let day = config.start.add_days(d as i32);
@@ -381,12 +415,13 @@ pub fn generate(
             }
             written.push(s.finish()?);
         }
-        written.push(power_day(
+        written.push(power_file(
             &world,
-            day,
+            &[day],
             &format!("power-{date_text}.{ext}"),
             out,
             cancel,
+            Some(&mut curves),
         )?);
         step(format!(
             "day {date_text}: {} infected so far",
@@ -396,6 +431,7 @@ pub fn generate(
     check(cancel)?;
 
     let (infections, cases, reports) = truth::infections(&world, &outbreak, &truth_dir, end)?;
+    curves.write(&truth_dir)?;
     written.push(reference::risk_areas(&world, out, &reports)?);
     let mut summary = Summary {
         infections,
@@ -636,12 +672,15 @@ fn lab_day(world: &World, outbreak: &Outbreak, day: Date, end: Timestamp, labs: 
     labs.sort_by_key(|l| (l.reported, l.person, l.sample));
 }
 
-fn power_day(
+/// Power readings of every enterprise for `days`, in one file; with `curves`, each
+/// industry-day's true share of normal power use is added to them.
+fn power_file(
     world: &World,
-    day: Date,
+    days: &[Date],
     name: &str,
     dir: &Path,
     cancel: &AtomicBool,
+    mut curves: Option<&mut truth::Curves>,
 ) -> Result<(FileStat, Vec<BadRow>), Error> {
     let config = world.config;
     let mut s = Sink::create(
@@ -658,11 +697,16 @@ fn power_day(
             check(cancel)?;
         }
         let e = world.economy.enterprise(world.layout, g);
-        row.clear();
-        row.str(e.id.as_str());
-        row.date(day);
-        row.float(world.economy.kwh(world.layout, &e, day));
-        s.write(&row)?;
+        for &day in days {
+            row.clear();
+            row.str(e.id.as_str());
+            row.date(day);
+            row.float(world.economy.kwh(world.layout, &e, day));
+            s.write(&row)?;
+            if let Some(c) = curves.as_deref_mut() {
+                c.add(world.economy, &e, day);
+            }
+        }
     }
     s.finish()
 }

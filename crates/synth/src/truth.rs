@@ -116,3 +116,47 @@ pub fn summary(dir: &Path, json: &serde_json::Value) -> Result<(), Error> {
     text.push('\n');
     write_file(&dir.join("summary.json"), text.as_bytes())
 }
+
+/// The true per-industry recovery curves: per industry and simulated day, the share of their
+/// normal power use the industry's enterprises drew (weighted by their normal use; before
+/// weekends and meter noise). Constant memory: one sum per industry-day.
+#[derive(Debug, Default)]
+pub struct Curves {
+    sums: std::collections::BTreeMap<(model::Date, usize), (f64, f64, u64)>,
+}
+
+impl Curves {
+    pub fn new() -> Curves {
+        Curves::default()
+    }
+
+    pub fn add(
+        &mut self,
+        economy: &crate::economy::Economy,
+        e: &crate::economy::Enterprise,
+        day: model::Date,
+    ) {
+        let base = e.employees as f64 * crate::names::INDUSTRIES[e.industry].3;
+        let (a, _) = economy.power_activity(e, day);
+        let s = self.sums.entry((day, e.industry)).or_default();
+        s.0 += base * a;
+        s.1 += base;
+        s.2 += 1;
+    }
+
+    /// `power_recovery.csv`: `industry,date,enterprises,activity` (4 decimals), by industry
+    /// and date.
+    pub fn write(&self, dir: &Path) -> Result<(), Error> {
+        let mut rows: Vec<_> = self.sums.iter().collect();
+        rows.sort_by_key(|((day, industry), _)| (crate::names::INDUSTRIES[*industry].0, *day));
+        let mut out = String::from("industry,date,enterprises,activity\n");
+        for ((day, industry), (used, normal, n)) in rows {
+            let share = if *normal > 0.0 { used / normal } else { 0.0 };
+            out.push_str(&format!(
+                "{},{day},{n},{share:.4}\n",
+                crate::names::INDUSTRIES[*industry].0
+            ));
+        }
+        write_file(&dir.join("power_recovery.csv"), out.as_bytes())
+    }
+}

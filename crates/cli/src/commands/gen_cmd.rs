@@ -11,11 +11,11 @@ use crate::exit::usage;
 use crate::progress;
 
 pub fn config(a: &GenArgs) -> anyhow::Result<synth::Config> {
-    let region: model::Region = a
+    let region: engine::Region = a
         .region
         .parse()
         .map_err(|e| usage(format!("--region {}: {e}", a.region)))?;
-    let start: model::Date = a
+    let start: engine::Date = a
         .start
         .parse()
         .map_err(|e| usage(format!("--start {}: {e}", a.start)))?;
@@ -38,7 +38,9 @@ pub fn config(a: &GenArgs) -> anyhow::Result<synth::Config> {
         },
         bad_row_rate: a.bad_rows,
         rates,
-        zone: model::Zone::CST,
+        zone: engine::Zone::CST,
+        power_baseline_days: a.power_baseline_days,
+        power_last_year: true,
     })
 }
 
@@ -127,7 +129,7 @@ pub fn clear_previous(out: &std::path::Path) -> anyhow::Result<()> {
         return Ok(());
     }
     let truth = out.join("truth");
-    if !truth.join(model::GROUND_TRUTH_MARKER).exists() {
+    if !truth.join(engine::datadir::GROUND_TRUTH_MARKER).exists() {
         return Err(usage(format!(
             "{} is not empty and is not a province fangyi gen wrote; pick a new or empty --out",
             out.display()
@@ -146,7 +148,7 @@ pub fn clear_previous(out: &std::path::Path) -> anyhow::Result<()> {
         // An interrupted run wrote no summary: its files are those named after a kind.
         None => std::fs::read_dir(out)?
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .filter(|n| model::Kind::from_file_name(n).is_some())
+            .filter(|n| engine::Kind::from_file_name(n).is_some())
             .collect(),
     };
     for name in names.iter().filter(|n| !n.contains(['/', '\\'])) {
@@ -226,6 +228,10 @@ pub struct GenArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Days of power readings up to December 31 of the year before --start (the power index's
+    /// baseline; default October 1 to December 31; 0: none).
+    #[arg(long, default_value_t = 92)]
+    pub power_baseline_days: u32,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
