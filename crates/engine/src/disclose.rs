@@ -98,6 +98,13 @@ impl<'a> View<'a> {
         self.id_at(person, self.disclosure(person))
     }
 
+    /// [`View::id`] with the scope decided by the caller: an enterprise sees in full the ids
+    /// it named itself (its own applications) and those who consented to it, masked otherwise.
+    pub fn id_where(&self, person: i64, in_scope: bool) -> String {
+        self.shown.note(person);
+        self.id_at(person, privacy::disclosure(self.account.role, in_scope))
+    }
+
     fn id_at(&self, person: i64, d: Disclosure) -> String {
         match self.keys.pseudonyms.reveal(person) {
             None => format!("#{person}"),

@@ -122,6 +122,10 @@ struct Plan {
     person: Option<usize>,
     /// Spec index pairs of the not-before checks.
     checks: Vec<(usize, usize)>,
+    /// Spec index of `enterprise_id` and the one value it may take ([`Options::only_enterprise`]).
+    ///
+    /// [`Options::only_enterprise`]: crate::Options::only_enterprise
+    only: Option<(usize, String)>,
     rid: usize,
 }
 
@@ -155,8 +159,17 @@ impl Plan {
                     )
                 })
                 .collect(),
+            only: None,
             rid: next,
         }
+    }
+
+    /// Accepts only rows whose `enterprise_id` is `only` (no effect on a kind without one).
+    fn restrict(&mut self, spec: &KindSpec, only: Option<&str>) {
+        self.only = only.and_then(|v| {
+            spec.column("enterprise_id")
+                .map(|(i, _)| (i, v.to_string()))
+        });
     }
 }
 
@@ -186,6 +199,11 @@ pub(crate) struct ChunkBuilder<'a> {
 }
 
 impl<'a> ChunkBuilder<'a> {
+    /// Accepts only rows whose `enterprise_id` is `only` ([`crate::Options::only_enterprise`]).
+    pub(crate) fn restrict(&mut self, only: Option<&str>) {
+        self.plan.restrict(self.spec, only);
+    }
+
     /// A builder for a chunk of about `rows_hint` rows of `staging`'s source, writing through
     /// the worker's `slot`.
     pub(crate) fn new(
@@ -418,6 +436,11 @@ pub(crate) struct Validator<'a> {
 }
 
 impl<'a> Validator<'a> {
+    /// Accepts only rows whose `enterprise_id` is `only`, as [`ChunkBuilder::restrict`].
+    pub(crate) fn restrict(&mut self, only: Option<&str>) {
+        self.plan.restrict(self.spec, only);
+    }
+
     pub(crate) fn new(kind: model::Kind, zone: Zone, keys: &'a Keys, today: Date) -> Validator<'a> {
         let spec = kind.spec();
         let plan = Plan::new(spec, zone);
@@ -535,6 +558,12 @@ fn fill_row(
 
 /// Applies the kind's cross-field checks to the row just filled.
 fn check_row(spec: &KindSpec, plan: &Plan, part: &Part) -> Result<(), (Option<usize>, FieldError)> {
+    if let Some((i, only)) = &plan.only
+        && plan.stored[*i].and_then(|s| part.cols[s].last_str()) != Some(only.as_str())
+    {
+        let reason = "is not the uploading account's enterprise".to_string();
+        return Err((Some(*i), FieldError::new(reason)));
+    }
     for &(earlier, later) in &plan.checks {
         let get = |i: usize| plan.stored[i].and_then(|s| part.cols[s].last_number());
         if let (Some(a), Some(b)) = (get(earlier), get(later))

@@ -184,6 +184,24 @@ impl ColBuf {
         }
     }
 
+    /// The text of the last row, if present.
+    pub(crate) fn last_str(&self) -> Option<&str> {
+        let ColBuf::Str {
+            offsets,
+            data,
+            valid,
+        } = self
+        else {
+            return None;
+        };
+        if !valid.last().copied().unwrap_or(false) {
+            return None;
+        }
+        let n = offsets.len();
+        let (a, b) = (offsets[n - 2] as usize, offsets[n - 1] as usize);
+        std::str::from_utf8(&data[a..b]).ok()
+    }
+
     /// Cuts the column back to `rows` rows.
     pub(crate) fn truncate(&mut self, rows: usize) {
         match self {

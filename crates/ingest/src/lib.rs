@@ -42,6 +42,9 @@ pub struct Options {
     /// its path: an upload is named by what it is (`upload:travel.csv`), not by where the
     /// server spooled it, so no server path is stored in the data dir or shown to a client.
     pub source_name: Option<String>,
+    /// Accept only rows whose `enterprise_id` is this one (an enterprise uploading its own
+    /// applications); any other row is rejected at its `enterprise_id`.
+    pub only_enterprise: Option<String>,
 }
 
 impl Default for Options {
@@ -53,6 +56,7 @@ impl Default for Options {
                 .unwrap_or(2),
             chunk_bytes: 16 << 20,
             source_name: None,
+            only_enterprise: None,
         }
     }
 }

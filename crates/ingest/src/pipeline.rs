@@ -145,7 +145,13 @@ pub fn run(
     std::thread::scope(|s| {
         {
             let (sources, writer, stop, event_tx) = (&sources, &writer, &stop, event_tx.clone());
-            let rules = Rules { keys, zone, today };
+            let only = opts.only_enterprise.as_deref();
+            let rules = Rules {
+                keys,
+                zone,
+                today,
+                only,
+            };
             s.spawn(move || {
                 read_sources(
                     sources, writer, opts, rules, job_tx, event_tx, progress, stop, cancel,
@@ -155,9 +161,13 @@ pub fn run(
         for worker in 0..threads {
             let (job_rx, event_tx, stop) = (job_rx.clone(), event_tx.clone(), &stop);
             s.spawn(move || {
-                work(
-                    worker, job_rx, event_tx, keys, zone, today, progress, stop, cancel,
-                )
+                let rules = Rules {
+                    keys,
+                    zone,
+                    today,
+                    only: opts.only_enterprise.as_deref(),
+                };
+                work(worker, job_rx, event_tx, rules, progress, stop, cancel)
             });
         }
         drop(event_tx);
@@ -335,6 +345,8 @@ struct Rules<'a> {
     keys: &'a Keys,
     zone: Zone,
     today: Date,
+    /// [`Options::only_enterprise`].
+    only: Option<&'a str>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -533,6 +545,7 @@ fn plan_source(
         if let Some(cut) = cut {
             let mut splitter = Splitter::new(&mut input, opts.chunk_bytes, cut, first_line, carry);
             let mut validator = Validator::new(src.kind, rules.zone, rules.keys, rules.today);
+            validator.restrict(rules.only);
             let mut valid = |data: &[u8], fields: &[crate::records::Field]| match &header {
                 Some(h) => csv_record_valid(&mut validator, h, data, fields),
                 None => true,
@@ -645,9 +658,7 @@ fn work(
     worker: usize,
     jobs: Receiver<Job>,
     events: Sender<Event>,
-    keys: &Keys,
-    zone: Zone,
-    today: Date,
+    rules: Rules<'_>,
     progress: &(dyn Fn(Progress) + Sync),
     stop: &AtomicBool,
     cancel: &AtomicBool,
@@ -656,7 +667,7 @@ fn work(
         if stop.load(Ordering::SeqCst) || cancel.load(Ordering::SeqCst) {
             continue;
         }
-        let event = match run_job(worker, job, keys, zone, today, progress) {
+        let event = match run_job(worker, job, rules, progress) {
             Ok(e) => e,
             Err(e) => Event::Failed(e),
         };
@@ -669,11 +680,12 @@ fn work(
 fn run_job(
     worker: usize,
     job: Job,
-    keys: &Keys,
-    zone: Zone,
-    today: Date,
+    rules: Rules<'_>,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Event, IngestError> {
+    let Rules {
+        keys, zone, today, ..
+    } = rules;
     let (file, staging) = match &job {
         Job::Text { file, staging, .. } | Job::Parquet { file, staging, .. } => {
             (*file, staging.clone())
@@ -685,6 +697,7 @@ fn run_job(
         Job::Parquet { .. } => 64 << 10,
     };
     let mut b = ChunkBuilder::new(&staging, worker, zone, keys, today, rows_hint)?;
+    b.restrict(rules.only);
     match job {
         Job::Text {
             piece,

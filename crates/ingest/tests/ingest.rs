@@ -462,6 +462,7 @@ fn many_small_chunks_keep_every_row_and_its_line() {
             chunk_bytes: 4096,
             kind: None,
             source_name: None,
+            only_enterprise: None,
         },
     );
     let bad: Vec<u64> = (0..5000).filter(|i| i % 997 == 0).map(|i| i + 2).collect();
@@ -691,4 +692,39 @@ fn applications_reject_bad_rows_by_line_and_field_and_store_the_person_as_a_pseu
         .unwrap()
         .as_string::<i32>();
     assert_eq!((app.value(0), app.value(1)), ("A-1", "A-1"));
+}
+
+#[test]
+fn an_upload_for_one_enterprise_rejects_every_other_enterprises_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("applications.csv");
+    let own = model::EnterpriseId::from_body(b"91330106MA2B0C0D1").unwrap();
+    let other = model::EnterpriseId::from_body(b"91330106MA2B0C0D2").unwrap();
+    let text = format!(
+        "application_id,enterprise_id,person_id,start_date,submitted_time\n\
+         A-1,{own},{P1},2020-02-10,\n\
+         A-1,{other},{P2},2020-02-10,\n",
+        own = own.as_str(),
+        other = other.as_str()
+    );
+    std::fs::write(&input, text).unwrap();
+    let data = dir.path().join("data");
+    let s = ingest_with(
+        &data,
+        std::slice::from_ref(&input),
+        &Options {
+            threads: 2,
+            only_enterprise: Some(own.as_str().to_string()),
+            ..Options::default()
+        },
+    );
+    assert_eq!((s.rows_accepted, s.rows_rejected), (1, 1));
+    assert_eq!(
+        rejects(&s),
+        [(
+            "3".to_string(),
+            "enterprise_id".to_string(),
+            "is not the uploading account's enterprise".to_string()
+        )]
+    );
 }

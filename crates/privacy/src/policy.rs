@@ -58,6 +58,11 @@ vocabulary! {
         Analyst = "analyst",
         /// Verifies presented codes and nothing else.
         Checkpoint = "checkpoint",
+        /// An enterprise bringing its staff back (contract §8), scoped to its own
+        /// `enterprise_id`: uploads its own applications, sees its own employees' verdicts and
+        /// office dates (never the reasons) and the seekers matched to its openings, masked
+        /// until each consents.
+        Enterprise = "enterprise",
         /// Anyone without an account: the co-travel self-check.
         Public = "public",
     }
@@ -84,6 +89,9 @@ vocabulary! {
         Administration = "administration",
         /// A member of the public checking their own trip.
         SelfCheck = "self_check",
+        /// Bringing people back to work (contract §8): applications and their decisions, the
+        /// whitelist, job matching and seekers' consent.
+        WorkResumption = "work_resumption",
     }
 }
 
@@ -123,6 +131,15 @@ vocabulary! {
         /// The power index of resumption: per region, industry and day (counts and shares of
         /// enterprises, no persons).
         ResumeIndex = "resume_index",
+        /// Per-employee return decisions on applications (§8.1): verdicts, office dates and,
+        /// for the command centre, reasons.
+        ResumeDecide = "resume_decide",
+        /// The whitelist plan (§8.2): enterprises by tier and rank with counts, no persons.
+        ResumePlan = "resume_plan",
+        /// Job matching (§8.4): openings filled with seekers.
+        ResumeMatch = "resume_match",
+        /// Record that a job seeker consents to an enterprise seeing who they are.
+        ResumeConsent = "resume_consent",
         /// Read-only SQL over the pseudonymised tables.
         Sql = "sql",
         /// Read the audit log.
@@ -148,6 +165,8 @@ use Role as R;
 pub fn purposes(role: Role, action: Action) -> &'static [Purpose] {
     match (action, role) {
         (A::Ingest, R::Admin) => &[P::DataManagement],
+        // Its own applications only: the engine holds the kind and every row's enterprise_id.
+        (A::Ingest, R::Enterprise) => &[P::WorkResumption],
         (A::Trace, R::Admin | R::Epidemiologist) => &[P::OutbreakResponse],
         (A::PersonCode, R::Admin | R::Epidemiologist) => &[P::OutbreakResponse, P::HealthCode],
         (A::PersonCode, R::CommunityWorker) => &[P::CommunityService, P::HealthCode],
@@ -179,6 +198,12 @@ pub fn purposes(role: Role, action: Action) -> &'static [Purpose] {
         (A::CaseTrail, R::Admin | R::Epidemiologist) => &[P::OutbreakResponse],
         (A::CaseTrail, R::CommunityWorker) => &[P::CommunityService],
         (A::ResumeIndex, R::Admin | R::Epidemiologist | R::Analyst) => &[P::Analysis],
+        (A::ResumeDecide, R::Admin | R::Epidemiologist) => &[P::WorkResumption, P::HealthCode],
+        (A::ResumeDecide | A::ResumeMatch, R::Enterprise) => &[P::WorkResumption],
+        (A::ResumePlan, R::Admin | R::Epidemiologist | R::Analyst) => {
+            &[P::WorkResumption, P::Analysis]
+        }
+        (A::ResumeMatch | A::ResumeConsent, R::Admin) => &[P::WorkResumption],
         (A::Sql, R::Admin | R::Epidemiologist | R::Analyst) => &[P::Analysis],
         (A::AuditRead, R::Admin) => &[P::Oversight],
         (A::ManageUsers, R::Admin) => &[P::Administration],
@@ -245,12 +270,14 @@ pub enum Disclosure {
 }
 
 /// The disclosure of a person to `role`: `in_scope` says whether the person lives within the
-/// caller's region (or community, for community workers). Analysts, checkpoints and the public
+/// caller's region (or community, for community workers) — for an enterprise, whether it named
+/// the person itself (an employee on its own application) or the person consented to it (a
+/// matched job seeker); everyone else it sees masked. Analysts, checkpoints and the public
 /// never see identities, so they get [`Disclosure::Masked`] — the engine gives them none at all.
 pub fn disclosure(role: Role, in_scope: bool) -> Disclosure {
     match (role, in_scope) {
         (R::Admin, _) => Disclosure::Full,
-        (R::Epidemiologist, true) => Disclosure::Full,
+        (R::Epidemiologist | R::Enterprise, true) => Disclosure::Full,
         (R::CommunityWorker, true) => Disclosure::Contact,
         _ => Disclosure::Masked,
     }
@@ -306,6 +333,19 @@ mod tests {
         ] {
             assert!(purposes(Role::Analyst, a).is_empty(), "{a}");
         }
+        // An enterprise reaches work resumption and nothing personal besides.
+        for a in Action::ALL {
+            let ok = !purposes(Role::Enterprise, *a).is_empty();
+            assert_eq!(
+                ok,
+                matches!(
+                    a,
+                    Action::Ingest | Action::ResumeDecide | Action::ResumeMatch | Action::Cotravel
+                ),
+                "{a}"
+            );
+        }
+        assert!(!sees_travel(Role::Enterprise));
         // Everyone may self-check, for that purpose only.
         for r in Role::ALL {
             assert_eq!(purposes(*r, Action::Cotravel), &[SelfCheck]);
@@ -338,5 +378,7 @@ mod tests {
         assert_eq!(disclosure(Role::CommunityWorker, true), Disclosure::Contact);
         assert_eq!(disclosure(Role::CommunityWorker, false), Disclosure::Masked);
         assert_eq!(disclosure(Role::Analyst, true), Disclosure::Masked);
+        assert_eq!(disclosure(Role::Enterprise, true), Disclosure::Full);
+        assert_eq!(disclosure(Role::Enterprise, false), Disclosure::Masked);
     }
 }

@@ -263,13 +263,13 @@ pub fn applying(rules: &RuleSet, findings: &[Finding]) -> Vec<Applying> {
         .collect()
 }
 
-/// Decides `rows`: whether each person is registered (`registered`, sorted), employed by the
+/// Decides `rows`: whether each person is registered (in `persons`), employed by the
 /// applying enterprise (from `employment`), and their code from one sweep per distinct code
 /// day. Sorted by application, then person (pseudonym; the caller re-sorts by the id it
 /// shows), then start date.
 pub fn decide_rows(
     rows: Vec<ApplicationRow>,
-    registered: &[i64],
+    registered: &dyn Fn(i64) -> bool,
     employment: &HashSet<(String, i64)>,
     as_of: Timestamp,
     zone: Zone,
@@ -286,7 +286,7 @@ pub fn decide_rows(
     for (day, mut persons) in by_day {
         persons.sort_unstable();
         persons.dedup();
-        persons.retain(|p| registered.binary_search(p).is_ok());
+        persons.retain(|&p| registered(p));
         codes.insert(day, code_of(&persons, day));
     }
     let mut out: Vec<Decided> = rows
@@ -299,7 +299,7 @@ pub fn decide_rows(
                 .map_or(&[][..], Vec::as_slice);
             let decision = decide(
                 row.start_date,
-                registered.binary_search(&row.person).is_ok(),
+                registered(row.person),
                 employment.contains(&(row.enterprise_id.clone(), row.person)),
                 code,
             );
