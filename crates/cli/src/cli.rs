@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-pub(crate) use bench::BenchCommand;
 pub(crate) use crate::commands::alerts_cmd::AlertsArgs;
 pub(crate) use crate::commands::code_cmd::{CodeArgs, CodesArgs, RulesCommand};
 pub(crate) use crate::commands::demo::DemoArgs;
@@ -26,6 +25,7 @@ pub(crate) use crate::commands::sql::SqlArgs;
 pub(crate) use crate::commands::stats::StatsArgs;
 pub(crate) use crate::commands::trace_cmd::{CotravelArgs, IndexArgs, TraceArgs};
 pub(crate) use crate::commands::{SummaryFormat, TableFormat, TextFormat};
+pub(crate) use bench::BenchCommand;
 
 #[derive(Parser, Debug)]
 #[command(

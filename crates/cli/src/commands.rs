@@ -20,6 +20,7 @@ pub(crate) mod trace_cmd;
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
+use engine::datadir::{KeyLocation, Keys};
 
 use crate::cli::{Cli, CodeAction, Command, KeysCommand, RulesCommand, UsersCommand};
 use crate::context::Needs;
@@ -27,7 +28,7 @@ use crate::context::Needs;
 /// Options every command may use.
 pub struct Globals {
     pub data: PathBuf,
-    pub key: vault::KeyLocation,
+    pub key: KeyLocation,
     pub db: Option<String>,
     pub purpose: Option<String>,
     pub as_role: Option<String>,
@@ -39,14 +40,14 @@ impl Globals {
     pub fn own(data: PathBuf, key: PathBuf) -> Globals {
         Globals {
             data,
-            key: vault::KeyLocation::Own(key),
+            key: KeyLocation::Own(key),
             db: None,
             purpose: None,
             as_role: None,
         }
     }
 
-    pub fn keys(&self) -> anyhow::Result<vault::Keys> {
+    pub fn keys(&self) -> anyhow::Result<Keys> {
         crate::context::keys(&self.data, &self.key)
     }
 
@@ -103,7 +104,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     crate::context::require(&cli.data, needs(&cli.command, cli.db.as_deref()))?;
     let g = Globals {
         data: cli.data,
-        key: vault::KeyLocation::Operator(cli.key_file),
+        key: KeyLocation::Operator(cli.key_file),
         db: cli.db,
         purpose: cli.purpose,
         as_role: cli.as_role,
@@ -193,9 +194,9 @@ pub fn table_format(f: Option<TableFormat>) -> TableFormat {
 }
 
 /// An optional region flag (`--region 330300`), parsed; a bad code is bad usage naming it.
-pub fn region_flag(flag: &str, s: Option<&str>) -> anyhow::Result<Option<model::Region>> {
+pub fn region_flag(flag: &str, s: Option<&str>) -> anyhow::Result<Option<engine::Region>> {
     s.map(|r| {
-        r.parse::<model::Region>()
+        r.parse::<engine::Region>()
             .map_err(|e| crate::exit::usage(format!("{flag} {r}: {}", e.reason())))
     })
     .transpose()

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use anyhow::Context;
-use store::Store;
-use vault::{KeyLocation, KeySource, Keys};
+use engine::datadir::{DataDir, KeyLocation, KeySource, Keys, MANIFEST_FILE, VaultError};
+use engine::{Date, Timestamp, Zone};
 
 use crate::exit::usage;
 
@@ -13,7 +13,7 @@ use crate::exit::usage;
 /// carry what unlocks it; a key file other users may read is used with a warning.
 pub fn keys(data: &Path, key: &KeyLocation) -> anyhow::Result<Keys> {
     let loaded = key.load(data).map_err(|e| match e {
-        e @ (vault::VaultError::KeyInDataDir { .. } | vault::VaultError::KeyLinked { .. }) => {
+        e @ (VaultError::KeyInDataDir { .. } | VaultError::KeyLinked { .. }) => {
             usage(e.to_string())
         }
         e => anyhow::Error::new(e).context("loading the master key"),
@@ -59,8 +59,8 @@ pub fn require(data: &Path, needs: Needs) -> anyhow::Result<()> {
     let has = |name: &str| data.join(name).exists();
     let ok = match needs {
         Needs::Nothing | Needs::Creates => true,
-        Needs::Store => has(store::MANIFEST_FILE),
-        Needs::Deployment => has(store::MANIFEST_FILE) || has("ops.db") || has("keys/issuer.json"),
+        Needs::Store => has(MANIFEST_FILE),
+        Needs::Deployment => has(MANIFEST_FILE) || has("ops.db") || has("keys/issuer.json"),
     };
     if ok {
         return Ok(());
@@ -80,49 +80,38 @@ pub fn require(data: &Path, needs: Needs) -> anyhow::Result<()> {
     } else {
         format!(
             "{d} is not a fangyi data dir (it has no {}); {create}",
-            store::MANIFEST_FILE
+            MANIFEST_FILE
         )
     };
     Err(usage(msg))
 }
 
 /// Opens the store for reading; [`require`] has checked that there is one.
-pub fn store(data: &Path, keys: &Keys) -> anyhow::Result<Store> {
-    Store::open(data, keys.key_id()).with_context(|| format!("opening {}", data.display()))
+pub fn store(data: &Path, keys: &Keys) -> anyhow::Result<DataDir> {
+    DataDir::open(data, keys).with_context(|| format!("opening {}", data.display()))
 }
 
 /// The deployment zone of the data dir, or `zone` when there is no store yet (a command that
 /// creates one).
-pub fn zone_or(data: &Path, zone: model::Zone) -> anyhow::Result<model::Zone> {
-    Ok(store::Manifest::load(data)
+pub fn zone_or(data: &Path, zone: Zone) -> anyhow::Result<Zone> {
+    Ok(engine::datadir::zone_of(data)
         .with_context(|| format!("opening {}", data.display()))?
-        .map_or(zone, |m| m.zone()))
+        .unwrap_or(zone))
 }
 
 /// How many days the newest record may lie behind today before answering for today is worth
 /// a warning (a daily export arrives a day or two late).
 const STALE_DAYS: i32 = 2;
 
-/// The latest partition date of any kind in the store: the day its newest dated record is of.
-pub fn newest_date(store: &Store) -> Option<model::Date> {
-    store
-        .manifest()
-        .kind_stats()
-        .values()
-        .filter_map(|k| k.last_date.as_deref())
-        .filter_map(|d| model::Date::parse(d.as_bytes()).ok())
-        .max()
-}
-
 /// Without `--as-of` a command answers for today. Against a store whose newest record is
 /// older — historical data, 2020 seen in 2026 — that is an answer about an empty present
 /// (everyone green, every quarantine over, nothing arriving), so it says so on stderr, naming
 /// the newest date in the store.
-pub fn warn_default_as_of(store: &Store, given: Option<&str>) {
+pub fn warn_default_as_of(store: &DataDir, given: Option<&str>) {
     if given.is_some() {
         return;
     }
-    if let Some((today, newest)) = stale(store, model::Timestamp::now()) {
+    if let Some((today, newest)) = stale(store, Timestamp::now()) {
         eprintln!(
             "warning: no --as-of given, so this answers for today ({today}), but the newest record in {} is from {newest}; pass --as-of {newest} (or another day) to answer for the data's own time",
             store.root().display()
@@ -131,9 +120,9 @@ pub fn warn_default_as_of(store: &Store, given: Option<&str>) {
 }
 
 /// Today and the store's newest date, when that lies more than a couple of days before today.
-pub fn stale(store: &Store, now: model::Timestamp) -> Option<(model::Date, model::Date)> {
+pub fn stale(store: &DataDir, now: Timestamp) -> Option<(Date, Date)> {
     let today = now.date(store.zone());
-    let newest = newest_date(store)?;
+    let newest = store.newest_date()?;
     (newest.add_days(STALE_DAYS) < today).then_some((today, newest))
 }
 

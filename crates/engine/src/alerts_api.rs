@@ -3,7 +3,8 @@
 //! caller's region and community, the persons they name shown as the role allows, and every
 //! list and status change audited.
 
-use alerts::{Alert, AlertRules, Sources};
+pub use alerts::AlertRules;
+use alerts::{Alert, Sources};
 use model::{Date, Region, Zone};
 use ops::{AlertRecord, AlertState, AlertStatus};
 use privacy::{Action, Denied, Scope};
@@ -13,6 +14,9 @@ use store::Store;
 use crate::ask::{Answer, Asking, Async, Ctx};
 use crate::disclose::PersonView;
 use crate::{Caller, Engine, EngineError, inflow_api};
+
+/// The alert thresholds and the built-in ones as a file to edit (`fangyi alerts --show-rules`).
+pub use alerts::DEFAULT_ALERT_RULES;
 
 /// What an alert list asks: the same parameters for `GET /alerts`, the engine and
 /// `fangyi alerts` (which converts its flags into this).

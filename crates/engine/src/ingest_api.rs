@@ -14,7 +14,6 @@ use ingest::Options;
 use model::Kind;
 use privacy::Action;
 use serde::Serialize;
-use store::Writer;
 
 use crate::ask::{Answer, Asking, Async, Blocking, Ctx};
 use crate::{Caller, Engine, EngineError, quoted};
@@ -195,8 +194,6 @@ impl Engine {
 
 /// Ingests one spooled file of `kind` and brings the index and the snapshot up to date.
 fn ingest_one(ctx: &Ctx<'_>, kind: Kind, file: PathBuf) -> Result<Answer<IngestView>, EngineError> {
-    let mut writer = Writer::open(ctx.data, ctx.keys.key_id(), ctx.zone(), || {})
-        .map_err(EngineError::internal)?;
     // Recorded as what it is (`upload:travel.csv`), never by the server's spool path.
     let spooled = file.file_name().map(|n| n.to_string_lossy().into_owned());
     let source = format!("upload:{}", spooled.unwrap_or_default());
@@ -206,19 +203,20 @@ fn ingest_one(ctx: &Ctx<'_>, kind: Kind, file: PathBuf) -> Result<Answer<IngestV
         ..Options::default()
     };
     let cancel = AtomicBool::new(false);
-    let s = ingest::run(
-        &mut writer,
+    let s = crate::datadir::ingest_files(
+        ctx.data,
         ctx.keys,
+        ctx.zone(),
         std::slice::from_ref(&file),
         &opts,
         &|_| {},
         &cancel,
+        || {},
     )
     .map_err(|e| match e {
         ingest::IngestError::Input { reason, .. } => EngineError::BadRequest(reason),
         e => EngineError::Internal(e.to_string()),
     })?;
-    drop(writer);
     let report = s.sources.first();
     // A file that cannot be read at all (not UTF-8 text, not Parquet) is bad input, not an
     // empty success; it was not recorded.

@@ -9,6 +9,7 @@
 //! leaves before its audit entry is committed.
 
 mod ask;
+pub mod datadir;
 mod directory;
 mod disclose;
 mod error;
@@ -19,6 +20,7 @@ mod session;
 pub mod alerts_api;
 pub mod audit_api;
 pub mod codes;
+pub mod import_api;
 pub mod inflow_api;
 pub mod ingest_api;
 pub mod open_api;
@@ -32,7 +34,6 @@ pub mod tracing_api;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock, RwLock};
 
-use model::{Date, PersonId, Timestamp, Zone};
 use ops::{AuditLog, Ops};
 use privacy::AuditEntry;
 use rules::{RiskAreas, RuleSet};
@@ -43,12 +44,18 @@ use vault::Keys;
 pub use directory::{Directory, Identity};
 pub use disclose::{PersonView, View};
 pub use error::EngineError;
-pub use trace::TraceOut;
+pub use trace::{EvidenceOut, TraceOut};
+
+/// The plain types callers name (ids, days, instants, zones, regions, the input kinds), so the
+/// server and the CLI need no crate beneath the engine for them.
+pub use model::{Date, Kind, PersonId, Region, Storage, Timestamp, Zone};
+/// Bounds on SQL from outside ([`EngineOptions::sql`]).
+pub use query::Limits as SqlLimits;
 
 /// The policy's vocabulary as callers name it (roles, purposes, actions, scopes), and the
 /// masking of ids in free text a caller records: the server and the CLI reach the policy only
 /// through the engine.
-pub use privacy::{Action, Purpose, Role, Scope, mask_ids, purposes};
+pub use privacy::{Action, Purpose, Role, Scope, mask_id, mask_ids, mask_person_id, purposes};
 
 /// A signed code's payload drawn as a QR code, a PNG image.
 pub fn qr_png(payload: &str) -> Result<Vec<u8>, String> {
@@ -92,7 +99,7 @@ impl Account {
             EngineError::Internal(format!("user {} has an unknown role {}", u.name, u.role))
         })?;
         let region = match &u.region {
-            Some(r) => Some(model::Region::parse(r.as_bytes()).map_err(|_| {
+            Some(r) => Some(Region::parse(r.as_bytes()).map_err(|_| {
                 EngineError::Internal(format!("user {} has a malformed region {r}", u.name))
             })?),
             None => None,

@@ -3,7 +3,7 @@
 //! (names and phones, no ticket detail) — and the counts per county and community, which
 //! analysts may see too.
 
-use inflow::{ExposedPerson, Period, by_stay};
+use inflow::{ExposedPerson, by_stay};
 use model::{Date, Region};
 use privacy::{Action, Scope};
 use serde::Serialize;
@@ -11,6 +11,9 @@ use serde::Serialize;
 use crate::ask::{Answer, Asking, Async, Ctx};
 use crate::disclose::PersonView;
 use crate::{Caller, Engine, EngineError};
+
+/// A period of days, and why one is refused.
+pub use inflow::{InflowError, Period};
 
 /// What a returnee list asks: the query parameters of `GET /returnees`, and what
 /// `fangyi exposed` converts its flags into — defined once here.

@@ -4,10 +4,10 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use alerts::{AlertRules, DEFAULT_ALERT_RULES};
 use clap::Args;
 use engine::Purpose;
 use engine::alerts_api::{AlertParams, AlertView};
+use engine::alerts_api::{AlertRules, DEFAULT_ALERT_RULES};
 use serde::Serialize;
 
 use crate::cli::TableFormat;

@@ -5,15 +5,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use clap::{Args, Subcommand};
+use engine::datadir::{Color, RuleSet, SweepProgress};
+use engine::{Date, PersonId, Timestamp, Zone};
 use indicatif::ProgressBar;
-use model::{Date, PersonId, Timestamp, Zone};
-use rules::{CodeEngine, Color, RiskAreas, RuleSet, SweepProgress};
-use store::Store;
-use trace::Index;
 
 use crate::cli::{SummaryFormat, TextFormat};
 use crate::commands::signing::CodeAction;
-use crate::commands::trace_cmd::open_index;
+use crate::commands::trace_cmd::ensure_index;
 use crate::commands::{Globals, plural, thousands};
 use crate::context;
 use crate::exit::usage;
@@ -73,27 +71,6 @@ fn load_rules(path: Option<&Path>) -> anyhow::Result<RuleSet> {
     RuleSet::load_or_builtin(path).map_err(|e| usage(e.to_string()))
 }
 
-/// What every code command opens: keys, store, index and risk areas.
-struct Opened {
-    store: Store,
-    index: Index,
-    risk: RiskAreas,
-}
-
-impl Opened {
-    fn open(g: &Globals) -> anyhow::Result<Opened> {
-        let keys = g.keys()?;
-        let store = context::store(g.data(), &keys)?;
-        let index = open_index(&store)?;
-        let risk = RiskAreas::load(&store)?;
-        Ok(Opened { store, index, risk })
-    }
-
-    fn engine(&self) -> CodeEngine<'_> {
-        CodeEngine::new(&self.index, self.risk.clone(), self.store.zone())
-    }
-}
-
 pub fn run(g: &Globals, a: CodeArgs) -> anyhow::Result<()> {
     let person = a
         .person
@@ -127,7 +104,7 @@ pub fn person_code(
         let keys = g.keys()?;
         let store = context::store(g.data(), &keys)?;
         context::warn_default_as_of(&store, as_of);
-        open_index(&store)?;
+        ensure_index(&store)?;
     }
     let op = Operator::open_with(g, |o| {
         o.rules = set;
@@ -234,7 +211,7 @@ pub fn write_codes(
         let keys = g.keys()?;
         let store = context::store(g.data(), &keys)?;
         context::warn_default_as_of(&store, as_of);
-        open_index(&store)?;
+        ensure_index(&store)?;
     }
     let set = set.clone();
     let op = Operator::open_with(g, |o| {
@@ -333,23 +310,16 @@ pub fn rules_show(a: RulesShowArgs) -> anyhow::Result<()> {
 pub fn rules_diff(g: &Globals, a: RulesDiffArgs) -> anyhow::Result<()> {
     let proposed = load_rules(Some(&a.file))?;
     let current = load_rules(a.against.as_deref())?;
-    let o = Opened::open(g)?;
-    context::warn_default_as_of(&o.store, a.as_of.as_deref());
-    let as_of = parse_as_of_date(a.as_of.as_deref(), o.store.zone())?;
-    let engine = o.engine();
+    let keys = g.keys()?;
+    let store = context::store(g.data(), &keys)?;
+    ensure_index(&store)?;
+    context::warn_default_as_of(&store, a.as_of.as_deref());
+    let as_of = parse_as_of_date(a.as_of.as_deref(), store.zone())?;
     let bar = SweepBar::new();
-    let sweep = engine.sweep(&[&current, &proposed], as_of, &bar);
+    let diff = store.rules_diff(&current, &proposed, as_of, &bar);
     bar.done();
-    let population = rules::persons(&o.store)?;
-    // moves[from][to], over people in `persons`; everyone not swept is green under both.
-    let mut moves = [[0u64; 3]; 3];
-    for p in &population {
-        let (from, to) = sweep
-            .codes
-            .get(p)
-            .map_or((Color::Green, Color::Green), |v| (v[0].color, v[1].color));
-        moves[from as usize][to as usize] += 1;
-    }
+    let diff = diff?;
+    let (moves, persons) = (diff.moves, diff.persons);
     let changed: u64 = (0..3)
         .flat_map(|i| (0..3).map(move |j| (i, j)))
         .filter(|(i, j)| i != j)
@@ -377,7 +347,7 @@ pub fn rules_diff(g: &Globals, a: RulesDiffArgs) -> anyhow::Result<()> {
                 "as_of": as_of.to_string(),
                 "current": current.origin,
                 "proposed": proposed.origin,
-                "persons": population.len(),
+                "persons": persons,
                 "changed": changed,
                 "moves": m,
                 "current_counts": Color::ALL.map(|c| count(c as usize, 0)),
@@ -389,7 +359,7 @@ pub fn rules_diff(g: &Globals, a: RulesDiffArgs) -> anyhow::Result<()> {
     println!(
         "as of the end of {as_of}, {} of {} would change color under {} (against {}):",
         thousands(changed),
-        plural(population.len() as u64, "person", "persons"),
+        plural(persons, "person", "persons"),
         proposed.origin,
         current.origin
     );

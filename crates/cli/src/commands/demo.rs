@@ -93,6 +93,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         bad_rows: 0.0002,
         rates: Some(DEMO_RATES.into()),
         json: false,
+        power_baseline_days: 92,
     };
     let config = gen_cmd::config(&gen_args)?;
     let generated = gen_cmd::generate(&config, &input)?;
@@ -102,8 +103,8 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let ingested = ingest_cmd::ingest(
         &demo,
         std::slice::from_ref(&input),
-        &ingest::Options::default(),
-        model::Zone::CST,
+        &engine::datadir::IngestOptions::default(),
+        engine::Zone::CST,
     )?;
     ingest_cmd::print_summary(&ingested);
     if let Some(dir) = &a.public_data {
@@ -164,7 +165,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         println!("\n{title}:");
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
-        sql::query_to(&demo, q, query::OutputFormat::Table, &mut out)
+        sql::query_to(&demo, q, engine::sql::OutputFormat::Table, &mut out)
             .with_context(|| format!("demo query: {q}"))?;
     }
     let worker_place = alerts_step(&demo, last_day)?;
@@ -206,13 +207,11 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
 
 /// The last day's alerts, counted per rule; returns the community with the most open alerts
 /// (county, community), for the demo's community worker.
-fn alerts_step(demo: &Globals, day: model::Date) -> anyhow::Result<Option<(String, String)>> {
+fn alerts_step(demo: &Globals, day: engine::Date) -> anyhow::Result<Option<(String, String)>> {
     println!(
         "\n[7/7] community alerts for {day} (high-risk arrivals, arrival jumps, case trails, unregistered returnees)"
     );
-    let keys = demo.keys()?;
-    let store = crate::context::store(demo.data(), &keys)?;
-    let index = trace_cmd::open_index(&store)?;
+    let (store, index) = open_index(demo)?;
     let risk = rules::RiskAreas::load(&store)?;
     let rules = alerts::AlertRules::builtin();
     let found = crate::commands::runtime()?.block_on(engine::alerts_api::compute(
@@ -294,7 +293,7 @@ fn demo_accounts(
     }
     crate::commands::runtime()?.block_on(async {
         let ops = ops::Ops::open_for(demo.data(), None).await?;
-        let now = model::Timestamp::now().secs();
+        let now = engine::Timestamp::now().secs();
         let mut out = Vec::new();
         for (name, role, region, community, what) in wanted {
             ops.add_user(
@@ -321,11 +320,11 @@ fn demo_accounts(
 fn codes_step(
     demo: &Globals,
     dir: &Path,
-    last_day: model::Date,
-) -> anyhow::Result<Option<model::PersonId>> {
+    last_day: engine::Date,
+) -> anyhow::Result<Option<engine::PersonId>> {
     println!("\n[5/7] health codes for the whole population (contract §4, built-in rules)");
     let out = dir.join("codes.csv");
-    let set = rules::RuleSet::builtin();
+    let set = engine::datadir::RuleSet::builtin();
     let r = code_cmd::write_codes(demo, &set, Some(&last_day.to_string()), &out, true)?;
     print!("  ");
     code_cmd::print_counts(&r, &out);
@@ -335,7 +334,7 @@ fn codes_step(
         r.seconds
     );
     // The operator's view shows ids in full, so each example reads back as an id.
-    let examples: Vec<model::PersonId> = r
+    let examples: Vec<engine::PersonId> = r
         .examples
         .iter()
         .rev()
@@ -353,8 +352,8 @@ fn codes_step(
 fn signed_code_step(
     demo: &Globals,
     dir: &Path,
-    id: &model::PersonId,
-    last_day: model::Date,
+    id: &engine::PersonId,
+    last_day: engine::Date,
 ) -> anyhow::Result<()> {
     println!(
         "\n[6/7] a signed, offline-verifiable health code (FY1: Ed25519 COSE_Sign1, Base45, QR)"
@@ -371,7 +370,7 @@ fn signed_code_step(
     println!(
         "  {} code of {} as of {}, signed by kid {}; {} characters:\n  {}",
         issued.claims.color.as_str(),
-        privacy::mask_person_id(*id),
+        engine::mask_person_id(*id),
         issued.claims.as_of,
         issued.kid,
         issued.payload.len(),
@@ -384,7 +383,7 @@ fn signed_code_step(
     let text = codesign::qr::from_png(&std::fs::read(&png)?)?;
     let trust = codesign::TrustList::from_entries(&codesign::issuer::read_trust(demo.data())?)?;
     let verifier = codesign::Verifier::new(trust, codesign::RevocationList::default());
-    let outcome = verifier.verify(&text, model::Timestamp::now().secs());
+    let outcome = verifier.verify(&text, engine::Timestamp::now().secs());
     println!(
         "  {} read back from {} and verified offline against the trust list: {}",
         if outcome.valid() { "ok  " } else { "FAIL" },
@@ -400,17 +399,24 @@ fn signed_code_step(
     Ok(())
 }
 
+/// The demo's store and its trace index, brought up to date first (quietly).
+fn open_index(demo: &Globals) -> anyhow::Result<(store::Store, trace::Index)> {
+    let keys = demo.keys()?;
+    trace_cmd::update_index(&crate::context::store(demo.data(), &keys)?, true)?;
+    let store = store::Store::open(demo.data(), keys.key_id())?;
+    let index = trace::Index::open(&store)?;
+    Ok((store, index))
+}
+
 /// Indexes the store for tracing, traces every case as of the last day, shows a few, and
 /// measures recall against the generator's ground truth: of the people a reported case really
 /// infected, how many its trace names as close contacts.
-fn trace_step(demo: &Globals, input: &Path, last_day: model::Date) -> anyhow::Result<()> {
+fn trace_step(demo: &Globals, input: &Path, last_day: engine::Date) -> anyhow::Result<()> {
     println!("\n[4/7] tracing every case's close contacts (contract §3)");
     let keys = demo.keys()?;
-    let store = crate::context::store(demo.data(), &keys)?;
-    let zone = store.zone();
     let started = Instant::now();
-    trace_cmd::update_index(&store, true)?;
-    let index = trace_cmd::open_index(&store)?;
+    let (store, index) = open_index(demo)?;
+    let zone = store.zone();
     let indexed = started.elapsed().as_secs_f64();
     let tracer = trace::Tracer::new(&index, zone);
     let as_of = last_day.end_of_day(zone).millis();

@@ -5,9 +5,9 @@ use std::io::Write;
 
 use clap::Args;
 use engine::Purpose;
+use engine::returnees::{InflowError, Period};
 use engine::returnees::{ReturneeView, ReturneesParams, ReturneesSummary};
-use inflow::{InflowError, Period};
-use model::{Date, Region};
+use engine::{Date, Region};
 use serde::Serialize;
 
 use crate::cli::TableFormat;

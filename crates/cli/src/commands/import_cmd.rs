@@ -2,12 +2,12 @@
 //! store's public kinds and ingested through the ordinary path, so they are validated,
 //! deduplicated (importing twice adds nothing) and queryable like any input.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use model::Kind;
-use opendata::risk::{self, RiskRule};
+use engine::Zone;
+use engine::import_api::{self, ImportFile, OpenDataError, RiskRule};
 
 use crate::commands::ingest_cmd::{ingest, print_summary};
 use crate::commands::{Globals, plural, thousands};
@@ -20,110 +20,86 @@ pub fn run(g: &Globals, c: ImportCommand) -> anyhow::Result<()> {
     }
 }
 
-fn read_error(e: opendata::OpenDataError) -> anyhow::Error {
+fn read_error(e: OpenDataError) -> anyhow::Error {
     usage(e.to_string())
 }
 
-/// Writes `files` (name, CSV text) to a fresh folder outside the data dir and ingests each as
-/// its kind. A file name stands for one dataset derived one way (`risk_areas-dxy.csv`: risk
-/// areas derived from DXY counts), so an earlier import under that name with other content —
-/// an updated dataset, or other thresholds — is replaced, not stacked beside the new one.
-fn stage_and_ingest(g: &Globals, files: &[(&str, Kind, String)]) -> anyhow::Result<()> {
-    let staging = tempfile::Builder::new().prefix("fangyi-import").tempdir()?;
-    let zone = crate::context::zone_or(g.data(), model::Zone::CST)?;
-    for (name, kind, text) in files {
-        let path: PathBuf = staging.path().join(name);
-        std::fs::write(&path, text)?;
-        let opts = ingest::Options {
-            kind: Some(*kind),
-            ..ingest::Options::default()
+/// Writes `files` to a fresh folder outside the data dir and ingests each as its kind. A file
+/// name stands for one dataset derived one way (`risk_areas-dxy.csv`: risk areas derived from
+/// DXY counts), so an earlier import under that name with other content — an updated dataset,
+/// or other thresholds — is replaced, not stacked beside the new one.
+fn stage_and_ingest(g: &Globals, files: &[ImportFile]) -> anyhow::Result<()> {
+    let staged = import_api::stage(files)?;
+    let zone = crate::context::zone_or(g.data(), Zone::CST)?;
+    for (file, path) in files.iter().zip(&staged.paths) {
+        let kind = file.kind;
+        let opts = engine::datadir::IngestOptions {
+            kind: Some(kind),
+            ..Default::default()
         };
-        let s = ingest(g, &[path], &opts, zone)?;
+        let s = ingest(g, std::slice::from_ref(path), &opts, zone)?;
         if s.files_duplicate > 0 {
             println!("{kind}: already loaded, nothing added");
         } else {
             print_summary(&s);
         }
-        let replaced = replace_earlier(g, *kind, name, text)?;
-        if replaced.rows > 0 {
+        let keys = g.keys()?;
+        let replaced = import_api::replace_earlier(g.data(), &keys, zone, file)
+            .with_context(|| format!("opening {}", g.data().display()))?;
+        if replaced > 0 {
             println!(
-                "{kind}: the earlier {name} import replaced ({} removed)",
-                plural(replaced.rows, "row", "rows")
+                "{kind}: the earlier {} import replaced ({} removed)",
+                file.name,
+                plural(replaced, "row", "rows")
             );
         }
     }
     Ok(())
 }
 
-/// Removes the sources of `kind` imported under `name` whose content is not `text`.
-fn replace_earlier(
-    g: &Globals,
-    kind: Kind,
-    name: &str,
-    text: &str,
-) -> anyhow::Result<store::Removed> {
-    let keys = g.keys()?;
-    let zone = crate::context::zone_or(g.data(), model::Zone::CST)?;
-    let hash = blake3::hash(text.as_bytes()).to_hex().to_string();
-    let mut writer = store::Writer::open(g.data(), keys.key_id(), zone, || {})
-        .with_context(|| format!("opening {}", g.data().display()))?;
-    Ok(writer.remove_sources(|s| {
-        s.kind() == Some(kind)
-            && s.blake3 != hash
-            && std::path::Path::new(&s.name).file_name() == Some(name.as_ref())
-    })?)
-}
-
-fn baidu(g: &Globals, dir: &std::path::Path) -> anyhow::Result<()> {
-    let m = opendata::baidu::read(dir).map_err(read_error)?;
-    let (Some(first), Some(last)) = (m.first_date(), m.last_date()) else {
+fn baidu(g: &Globals, dir: &Path) -> anyhow::Result<()> {
+    let m = import_api::read_baidu(dir).map_err(read_error)?;
+    let Some((first, last)) = m.dates else {
         return Err(usage(format!("{}: no shares to load", dir.display())));
     };
     println!(
         "Baidu Qianxi: {} shares from {first} to {last} ({} rows read; {} without a region code and {} repeated, left out)",
-        thousands(m.shares.len() as u64),
-        thousands(m.rows_read.iter().sum()),
+        thousands(m.shares),
+        thousands(m.rows_read),
         thousands(m.unmapped),
         thousands(m.duplicates),
     );
-    stage_and_ingest(g, &[("migration-baidu.csv", Kind::Migration, m.to_csv())])
+    stage_and_ingest(g, &m.files)
 }
 
 fn dxy(g: &Globals, a: &ImportDxyArgs) -> anyhow::Result<()> {
     if a.window_days == 0 {
         return Err(usage("--window-days must be at least 1"));
     }
-    let c = opendata::dxy::read(&a.path).map_err(read_error)?;
-    let (Some(first), Some(last)) = (c.first_date(), c.last_date()) else {
+    let rule = RiskRule {
+        high_cumulative: a.high_cumulative,
+        window_days: a.window_days,
+    };
+    let c =
+        import_api::read_dxy(&a.path, (!a.no_risk_areas).then_some(rule)).map_err(read_error)?;
+    let Some((first, last)) = c.dates else {
         return Err(usage(format!("{}: no counts to load", a.path.display())));
     };
     println!(
         "DXY: {} daily counts of {} regions from {first} to {last} ({} rows read; {} without a region code left out, {} merged into another name of the same code)",
-        thousands(c.counts.len() as u64),
-        c.regions(),
+        thousands(c.counts),
+        c.regions,
         thousands(c.rows_read),
         thousands(c.unmapped),
         thousands(c.merged),
     );
-    let mut files = vec![("city_cases-dxy.csv", Kind::CityCases, c.to_csv())];
-    if !a.no_risk_areas {
-        let rule = RiskRule {
-            high_cumulative: a.high_cumulative,
-            window_days: a.window_days,
-        };
-        let areas = risk::derive(&c.counts, rule);
-        let count = |l: risk::Level| areas.iter().filter(|x| x.level == l).count();
+    if let Some(r) = c.risk {
         println!(
             "risk areas (high: ≥ {} cases and new cases in {} days; medium: new cases; low: none): {} high, {} medium, {} low periods",
-            rule.high_cumulative,
-            rule.window_days,
-            count(risk::Level::High),
-            count(risk::Level::Medium),
-            count(risk::Level::Low),
+            rule.high_cumulative, rule.window_days, r.high, r.medium, r.low,
         );
-        files.push(("risk_areas-dxy.csv", Kind::RiskAreas, risk::to_csv(&areas)));
     }
-    stage_and_ingest(g, &files)
+    stage_and_ingest(g, &c.files)
 }
 
 #[derive(Subcommand, Debug)]

@@ -5,8 +5,8 @@ use std::io::Write;
 
 use clap::{Args, ValueEnum};
 use engine::Purpose;
+use engine::Region;
 use engine::inflow_api::{self, InflowParams, InflowRow, InflowView};
-use model::Region;
 
 use crate::cli::TableFormat;
 use crate::commands::{Globals, csv_field, pad, print_or_broken_pipe, table_format, thousands};

@@ -6,8 +6,8 @@ use std::sync::atomic::Ordering;
 
 use anyhow::Context;
 use clap::Args;
-use ingest::{IngestError, Options, Progress, Summary};
-use store::Writer;
+use engine::Zone;
+use engine::datadir::{IngestError, IngestOptions, IngestProgress, IngestSummary};
 
 use crate::cli::SummaryFormat;
 use crate::commands::{Globals, human_bytes, plural, thousands};
@@ -17,36 +17,46 @@ use crate::progress;
 pub fn ingest(
     g: &Globals,
     paths: &[PathBuf],
-    opts: &Options,
-    zone: model::Zone,
-) -> anyhow::Result<Summary> {
+    opts: &IngestOptions,
+    zone: Zone,
+) -> anyhow::Result<IngestSummary> {
     let keys = g.keys()?;
-    let mut writer = Writer::open(g.data(), keys.key_id(), zone, || {
-        eprintln!(
-            "waiting for another writer of {} to finish…",
-            g.data().display()
-        );
-    })
-    .with_context(|| format!("opening {}", g.data().display()))?;
     let cancel = progress::interrupt_flag();
     let bar = std::sync::Mutex::new(None::<indicatif::ProgressBar>);
-    let on_progress = |p: Progress| {
+    let on_progress = |p: IngestProgress| {
         let mut b = bar.lock().expect("bar lock");
         match p {
-            Progress::Started { bytes, .. } => *b = Some(progress::bytes_bar(bytes, "ingest")),
-            Progress::Bytes(n) => {
+            IngestProgress::Started { bytes, .. } => {
+                *b = Some(progress::bytes_bar(bytes, "ingest"))
+            }
+            IngestProgress::Bytes(n) => {
                 if let Some(b) = b.as_ref() {
                     b.inc(n);
                 }
             }
-            Progress::Finished(r) => {
+            IngestProgress::Finished(r) => {
                 if let Some(b) = b.as_ref() {
                     b.set_message(r.path.rsplit('/').next().unwrap_or("").to_string());
                 }
             }
         }
     };
-    let result = ingest::run(&mut writer, &keys, paths, opts, &on_progress, &cancel);
+    let waiting = || {
+        eprintln!(
+            "waiting for another writer of {} to finish…",
+            g.data().display()
+        );
+    };
+    let result = engine::datadir::ingest_files(
+        g.data(),
+        &keys,
+        zone,
+        paths,
+        opts,
+        &on_progress,
+        &cancel,
+        waiting,
+    );
     if let Some(b) = bar.lock().expect("bar lock").take() {
         b.finish_and_clear();
     }
@@ -56,44 +66,42 @@ pub fn ingest(
             Err(usage(format!("{}: {reason}", path.display())))
         }
         Err(e @ IngestError::Interrupted { .. }) if cancel.load(Ordering::SeqCst) => Err(e.into()),
+        Err(e @ IngestError::Store(_)) => {
+            Err(anyhow::Error::new(e).context(format!("opening {}", g.data().display())))
+        }
         Err(e) => Err(e.into()),
     }
 }
 
-fn parse_zone(zone: &str) -> anyhow::Result<model::Zone> {
-    model::Zone::parse(zone)
-        .ok_or_else(|| usage(format!("--zone {zone}: not an offset like +08:00")))
+fn parse_zone(zone: &str) -> anyhow::Result<Zone> {
+    Zone::parse(zone).ok_or_else(|| usage(format!("--zone {zone}: not an offset like +08:00")))
 }
 
 /// `fangyi init`: an empty data dir (its manifest) with the zone and the key's fingerprint.
 pub fn init(g: &Globals, a: InitArgs) -> anyhow::Result<()> {
     let zone = parse_zone(&a.zone)?;
     let keys = g.keys()?;
-    let existed = store::Manifest::load(g.data())
+    let m = engine::datadir::init(g.data(), &keys, zone)
         .with_context(|| format!("opening {}", g.data().display()))?;
-    let writer = Writer::open(g.data(), keys.key_id(), zone, || {})
-        .with_context(|| format!("opening {}", g.data().display()))?;
-    let m = writer.manifest();
-    match existed {
-        Some(_) => {
-            if m.zone() != zone {
-                eprintln!(
-                    "warning: --zone {zone} ignored: the data dir's zone was fixed at {} when it was created",
-                    m.zone()
-                );
-            }
-            println!(
-                "{} is a fangyi data dir already ({}, zone {})",
-                g.data().display(),
-                plural(m.sources().len() as u64, "source", "sources"),
-                m.zone()
+    if m.existed {
+        if m.zone != zone {
+            eprintln!(
+                "warning: --zone {zone} ignored: the data dir's zone was fixed at {} when it was created",
+                m.zone
             );
         }
-        None => println!(
+        println!(
+            "{} is a fangyi data dir already ({}, zone {})",
+            g.data().display(),
+            plural(m.sources as u64, "source", "sources"),
+            m.zone
+        );
+    } else {
+        println!(
             "created an empty data dir at {} (zone {zone}); `fangyi --data {} ingest FILES…` loads data",
             g.data().display(),
             g.data().display()
-        ),
+        );
     }
     Ok(())
 }
@@ -101,13 +109,13 @@ pub fn init(g: &Globals, a: InitArgs) -> anyhow::Result<()> {
 pub fn run(g: &Globals, a: IngestArgs) -> anyhow::Result<()> {
     let kind = match &a.kind {
         None => None,
-        Some(k) => Some(model::Kind::parse(k).ok_or_else(|| {
-            let known: Vec<_> = model::Kind::ALL.iter().map(|k| k.name()).collect();
+        Some(k) => Some(engine::Kind::parse(k).ok_or_else(|| {
+            let known: Vec<_> = engine::Kind::ALL.iter().map(|k| k.name()).collect();
             usage(format!("--kind {k}: not a kind ({})", known.join(", ")))
         })?),
     };
     let zone = match &a.zone {
-        None => model::Zone::CST,
+        None => Zone::CST,
         Some(z) => {
             let zone = parse_zone(z)?;
             let fixed = crate::context::zone_or(g.data(), zone)?;
@@ -120,9 +128,9 @@ pub fn run(g: &Globals, a: IngestArgs) -> anyhow::Result<()> {
             zone
         }
     };
-    let mut opts = Options {
+    let mut opts = IngestOptions {
         kind,
-        ..Options::default()
+        ..IngestOptions::default()
     };
     if let Some(t) = a.threads {
         opts.threads = t.max(1);
@@ -148,7 +156,7 @@ pub fn run(g: &Globals, a: IngestArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn print_summary(s: &Summary) {
+pub fn print_summary(s: &IngestSummary) {
     let secs = s.elapsed_secs.max(1e-9);
     let rows = s.rows_accepted + s.rows_rejected;
     println!(

@@ -1,7 +1,7 @@
 //! `fangyi kinds`: the input kinds and their columns, straight from the registry.
 
 use clap::Args;
-use model::{Kind, Storage};
+use engine::{Kind, Storage};
 
 use crate::exit::usage;
 

@@ -23,7 +23,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn now() -> i64 {
-    model::Timestamp::now().secs()
+    engine::Timestamp::now().secs()
 }
 
 async fn ops(g: &Globals) -> anyhow::Result<Ops> {
@@ -35,9 +35,9 @@ pub fn serve(g: &Globals, a: ServeArgs) -> anyhow::Result<()> {
         .addr
         .parse()
         .map_err(|e| usage(format!("--addr {}: {e} (HOST:PORT)", a.addr)))?;
-    let rules =
-        rules::RuleSet::load_or_builtin(a.rules.as_deref()).map_err(|e| usage(e.to_string()))?;
-    let alert_rules = alerts::AlertRules::load_or_builtin(a.alert_rules.as_deref())
+    let rules = engine::datadir::RuleSet::load_or_builtin(a.rules.as_deref())
+        .map_err(|e| usage(e.to_string()))?;
+    let alert_rules = engine::alerts_api::AlertRules::load_or_builtin(a.alert_rules.as_deref())
         .map_err(|e| usage(e.to_string()))?;
     let keys = g.keys()?;
     let opts = server::ServeOptions {
@@ -56,9 +56,9 @@ pub fn serve(g: &Globals, a: ServeArgs) -> anyhow::Result<()> {
                 db_url: g.db.clone(),
                 rules,
                 alert_rules,
-                sql: query::Limits {
+                sql: engine::SqlLimits {
                     memory_bytes: (a.sql_memory_mib.max(1) << 20) as usize,
-                    ..query::Limits::default()
+                    ..engine::SqlLimits::default()
                 },
                 ..EngineOptions::new(g.data())
             },
@@ -89,7 +89,7 @@ pub fn serve(g: &Globals, a: ServeArgs) -> anyhow::Result<()> {
         // Requests without `as_of` answer for today: against historical data, say so once.
         if let Ok(store) = crate::context::store(g.data(), engine.keys())
             && let Some((today, newest)) =
-                crate::context::stale(&store, model::Timestamp(now() * 1000))
+                crate::context::stale(&store, engine::Timestamp(now() * 1000))
         {
             eprintln!(
                 "  warning: the newest record in {} is from {newest}, but requests without as_of answer for today ({today})",
@@ -121,7 +121,7 @@ fn add(g: &Globals, a: UsersAddArgs) -> anyhow::Result<()> {
     let role = parse_role(&a.role)?;
     let region = match &a.region {
         Some(r) => Some(
-            model::Region::parse(r.trim().as_bytes())
+            engine::Region::parse(r.trim().as_bytes())
                 .map_err(|e| usage(format!("--region {r}: {}", e.reason())))?
                 .to_string(),
         ),
@@ -171,7 +171,7 @@ fn add(g: &Globals, a: UsersAddArgs) -> anyhow::Result<()> {
 fn date_time(secs: Option<i64>) -> String {
     secs.map_or_else(
         || "-".into(),
-        |s| model::Timestamp(s * 1000).to_rfc3339(model::Zone::CST),
+        |s| engine::Timestamp(s * 1000).to_rfc3339(engine::Zone::CST),
     )
 }
 
@@ -334,7 +334,7 @@ fn show(g: &Globals, a: AuditShowArgs) -> anyhow::Result<()> {
         "fangyi audit show{}{}{}",
         a.person.as_deref().map_or(String::new(), |p| format!(
             " --person {}",
-            privacy::mask_id(p)
+            engine::mask_id(p)
         )),
         a.actor
             .as_deref()
@@ -386,7 +386,7 @@ pub fn retention(g: &Globals, a: RetentionArgs) -> anyhow::Result<()> {
     let policy = engine::retention::RetentionPolicy::new(days, &a.keep).map_err(bad)?;
     let as_of = match &a.as_of {
         Some(s) => Some(
-            model::Date::parse(s.trim().as_bytes())
+            engine::Date::parse(s.trim().as_bytes())
                 .map_err(|e| usage(format!("--as-of {s}: {}", e.reason())))?,
         ),
         None => None,
@@ -415,8 +415,8 @@ pub fn retention(g: &Globals, a: RetentionArgs) -> anyhow::Result<()> {
     crate::context::warn_default_as_of(&store, a.as_of.as_deref());
     if !a.dry_run {
         // What would go, shown before anything goes (read from the manifest: no personal data).
-        let as_of = as_of.unwrap_or_else(|| model::Timestamp(now() * 1000).date(store.zone()));
-        let plan = engine::retention::plan(store.manifest(), &policy, as_of, true);
+        let as_of = as_of.unwrap_or_else(|| engine::Timestamp(now() * 1000).date(store.zone()));
+        let plan = store.retention_plan(&policy, as_of);
         if plan.rows == 0 {
             if text {
                 print_retention(&plan);
@@ -427,7 +427,7 @@ pub fn retention(g: &Globals, a: RetentionArgs) -> anyhow::Result<()> {
         }
         eprint!("{}", retention_text(&plan));
         if plan.everything() && !a.allow_everything {
-            let newest = crate::context::newest_date(&store).map_or(String::new(), |d| {
+            let newest = store.newest_date().map_or(String::new(), |d| {
                 format!(" (the newest record is from {d})")
             });
             return Err(usage(format!(

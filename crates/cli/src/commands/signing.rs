@@ -13,7 +13,7 @@ use codesign::trust::{self, TrustEntry};
 use codesign::{
     IssuerKey, MAX_TTL_SECS, Outcome, RevocationList, TrustList, Verifier, b64, hex, rfc3339,
 };
-use model::Timestamp;
+use engine::Timestamp;
 use ops::Ops;
 
 use crate::cli::TextFormat;
@@ -111,7 +111,7 @@ pub fn keys(g: &Globals, k: KeysCommand) -> anyhow::Result<()> {
 
 /// Creates this data dir's issuer for `region` with key generation 1; refuses a second one.
 pub fn init_issuer(g: &Globals, region: &str) -> anyhow::Result<IssuerKey> {
-    let region = model::Region::parse(region.trim().as_bytes())
+    let region = engine::Region::parse(region.trim().as_bytes())
         .map_err(|e| usage(format!("--region {region}: {}", e.reason())))?
         .to_string();
     if let Some(i) = Issuer::load(g.data())? {
@@ -339,7 +339,7 @@ pub fn issue_code(
     rules: Option<&Path>,
     ttl: u32,
 ) -> anyhow::Result<Issued> {
-    let set = rules::RuleSet::load_or_builtin(rules).map_err(|e| usage(e.to_string()))?;
+    let set = engine::datadir::RuleSet::load_or_builtin(rules).map_err(|e| usage(e.to_string()))?;
     let op = Operator::open_with(g, |o| {
         o.rules = set;
         Ok(())
@@ -463,7 +463,7 @@ pub fn revoke(g: &Globals, a: CodeRevokeArgs) -> anyhow::Result<()> {
 }
 
 pub fn verify(g: &Globals, a: VerifyArgs) -> anyhow::Result<()> {
-    let at = parse_as_of(a.at.as_deref(), model::Zone::CST)
+    let at = parse_as_of(a.at.as_deref(), engine::Zone::CST)
         .map_err(|e| usage(format!("{e}").replace("--as-of", "--at")))?
         .div_euclid(1000);
     let entries = match &a.trust {

@@ -9,7 +9,7 @@ use crate::context;
 pub fn run(g: &Globals, a: StatsArgs) -> anyhow::Result<()> {
     let keys = g.keys()?;
     let store = context::store(g.data(), &keys)?;
-    let stats = store.manifest().kind_stats();
+    let stats = store.kind_stats();
     match a.format {
         TableFormat::Json => {
             let map: serde_json::Map<String, serde_json::Value> = stats
@@ -44,7 +44,7 @@ pub fn run(g: &Globals, a: StatsArgs) -> anyhow::Result<()> {
                 "data dir {} (zone {}, key {})",
                 g.data().display(),
                 store.zone(),
-                store.manifest().key_id()
+                store.key_id()
             );
             println!(
                 "{:<14} {:>14} {:>10} {:>8} {:>8} {:>10}  dates",

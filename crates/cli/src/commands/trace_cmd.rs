@@ -7,10 +7,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use engine::Purpose;
-use model::{Date, Timestamp, Zone};
-use store::Store;
-use trace::{EvidenceOut, Freshness, Index, TraceOut};
+use engine::datadir::{DataDir, Freshness};
+use engine::{Date, EvidenceOut, Purpose, Timestamp, TraceOut, Zone};
 
 use crate::cli::TableFormat;
 use crate::commands::{Globals, human_bytes, plural, thousands};
@@ -93,28 +91,30 @@ pub fn parse_as_of(s: Option<&str>, zone: Zone) -> anyhow::Result<i64> {
         })
 }
 
-/// Brings the trace index up to date with the store (showing progress) and opens it.
-pub fn open_index(store: &Store) -> anyhow::Result<Index> {
-    if trace::freshness(store)? != Freshness::Current {
+/// Brings the trace index up to date with the store, showing progress, so the engine finds
+/// it current.
+pub fn ensure_index(store: &DataDir) -> anyhow::Result<()> {
+    if store.index_freshness()? != Freshness::Current {
         update_index(store, false)?;
     }
-    Ok(Index::open(store)?)
+    Ok(())
 }
 
 /// Indexes what the store has and the index lacks; prints one line when it did anything.
-pub fn update_index(store: &Store, quiet: bool) -> anyhow::Result<()> {
-    let total = trace::pending_rows(store)?;
-    if total == 0 && trace::freshness(store)? == Freshness::Current {
+pub fn update_index(store: &DataDir, quiet: bool) -> anyhow::Result<()> {
+    let total = store.index_pending_rows()?;
+    if total == 0 && store.index_freshness()? == Freshness::Current {
         return Ok(());
     }
     let started = Instant::now();
     let bar = (!quiet).then(|| progress::steps_bar(total, "index"));
-    let report = trace::update(store, &|n| {
-        if let Some(b) = &bar {
-            b.set_position(n);
-        }
-    })
-    .context("updating the trace index")?;
+    let report = store
+        .update_index(&|n| {
+            if let Some(b) = &bar {
+                b.set_position(n);
+            }
+        })
+        .context("updating the trace index")?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -140,9 +140,7 @@ pub fn run(g: &Globals, a: TraceArgs) -> anyhow::Result<()> {
         let keys = g.keys()?;
         let store = context::store(g.data(), &keys)?;
         context::warn_default_as_of(&store, a.as_of.as_deref());
-        if trace::freshness(&store)? != Freshness::Current {
-            update_index(&store, false)?;
-        }
+        ensure_index(&store)?;
     }
     let op = Operator::open(g)?;
     let as_of = a.as_of.as_deref();
@@ -298,9 +296,7 @@ pub fn cotravel(g: &Globals, a: CotravelArgs) -> anyhow::Result<()> {
         let store = context::store(g.data(), &keys)?;
         context::warn_default_as_of(&store, a.as_of.as_deref());
         parse_as_of(a.as_of.as_deref(), store.zone())?;
-        if trace::freshness(&store)? != Freshness::Current {
-            update_index(&store, false)?;
-        }
+        ensure_index(&store)?;
     }
     // The API's self-check itself: the same validation, counts and view.
     let params = engine::tracing_api::CotravelParams {
@@ -354,20 +350,20 @@ pub fn index(g: &Globals, a: IndexArgs) -> anyhow::Result<()> {
     let keys = g.keys()?;
     let store = context::store(g.data(), &keys)?;
     if a.rebuild {
-        trace::index::remove(&store)?;
+        store.remove_index()?;
     }
-    match trace::freshness(&store)? {
+    match store.index_freshness()? {
         Freshness::Current if !a.rebuild => {}
         _ => update_index(&store, false)?,
     }
-    let index = Index::open(&store)?;
+    let index = store.index_summary()?;
     println!(
         "trace index: {} events in {} segment{}: {}",
-        thousands(index.events() as u64),
-        index.segment_count(),
-        if index.segment_count() == 1 { "" } else { "s" },
+        thousands(index.events),
+        index.segments,
+        if index.segments == 1 { "" } else { "s" },
         index
-            .files()
+            .files
             .iter()
             .map(|p| p.display().to_string())
             .collect::<Vec<_>>()
