@@ -7,6 +7,8 @@
 
 pub mod decide;
 mod error;
+pub mod plan;
+pub mod forecast;
 pub mod power;
 
 pub use error::ResumeError;
