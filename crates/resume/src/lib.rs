@@ -7,7 +7,6 @@
 
 pub mod decide;
 mod error;
-pub mod plan;
 pub mod forecast;
 pub mod power;
 
