@@ -148,6 +148,17 @@ impl Engine {
                     known.join(", ")
                 ))
             })?;
+            // An enterprise uploads its own applications and nothing else.
+            let account = &upload_caller.account;
+            if account.role == privacy::Role::Enterprise
+                && (k != Kind::Applications || account.enterprise().is_none())
+            {
+                return Err(privacy::Denied::OutOfScope {
+                    what: format!("uploading {k}"),
+                    scope: "enterprise account (applications only)".into(),
+                }
+                .into());
+            }
             let upload = Upload {
                 engine,
                 caller: upload_caller,
@@ -200,6 +211,8 @@ fn ingest_one(ctx: &Ctx<'_>, kind: Kind, file: PathBuf) -> Result<Answer<IngestV
     let opts = Options {
         kind: Some(kind),
         source_name: Some(source.clone()),
+        // An enterprise's rows must name that enterprise; any other is rejected.
+        only_enterprise: ctx.caller.account.enterprise().map(str::to_string),
         ..Options::default()
     };
     let cancel = AtomicBool::new(false);

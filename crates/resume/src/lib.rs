@@ -7,6 +7,7 @@
 
 pub mod decide;
 mod error;
+pub mod plan;
 pub mod forecast;
 pub mod power;
 

@@ -1,7 +1,9 @@
 //! `fangyi resume`: work resumption (contract §8), one file per action, each owning its
 //! arguments and its `run`.
 
+pub(crate) mod decide;
 pub(crate) mod index;
+pub(crate) mod plan;
 
 use clap::{Args, Subcommand};
 
@@ -20,10 +22,22 @@ pub enum ResumeAction {
         after_help = "Examples:\n  fangyi resume index --from 2020-02-03 --to 2020-02-16\n  fangyi resume index --from 2020-02-10 --to 2020-02-10 --level county --by industry --format json\n  fangyi resume index --from 2020-02-03 --to 2020-02-09 --theta 0.5 --baseline 2019-11-01..2019-11-30\n\nAn enterprise's baseline is its mean kWh over the days with a reading in the baseline period\n(default October 1 to December 31 of the year before --from's); it has resumed on a day when\nits kWh that day is at least theta (default 0.3) times its baseline. index = 100 x (1/2 power\nshare + 1/2 firms share), rounded half up to 2 decimals."
     )]
     Index(index::IndexArgs),
+    /// Per-employee return decisions on applications (contract §8.1).
+    #[command(
+        after_help = "Examples:\n  fangyi resume decide --format json\n  fangyi resume decide --application A330109-000091 --summary\n  fangyi resume decide --as-of 2020-02-17 --format csv\n\nEach row's code is taken as of the end of the day before its start date (or of --as-of's day\nwhen that is earlier). Verdicts: not_registered, not_employee, not_allowed (red by case),\noffice (green, or green by the start date), quarantine (office_date = the green date: the\nlatest end among all the rules that apply, of any colour)."
+    )]
+    Decide(decide::DecideArgs),
+    /// The whitelist (contract §8.2): enterprises by tier and rank, with office_ready.
+    #[command(
+        after_help = "Examples:\n  fangyi resume plan --format json\n  fangyi resume plan --plan my-plan.toml --diff other-plan.toml\n  fangyi resume plan --show-builtin > my-plan.toml\n\nAn enterprise belongs to the first tier whose condition it meets; the list is ordered by\ntier, then local_worker_share and annual_output_cny (descending, absent = 0), then\nenterprise_id. office_ready: its employees whose decision (contract 8.1) for start date = the\ntier's resume date is office."
+    )]
+    Plan(plan::PlanArgs),
 }
 
 pub fn run(g: &Globals, a: ResumeArgs) -> anyhow::Result<()> {
     match a.action {
         ResumeAction::Index(a) => index::run(g, a),
+        ResumeAction::Decide(a) => decide::run(g, a),
+        ResumeAction::Plan(a) => plan::run(g, a),
     }
 }

@@ -1,0 +1,32 @@
+//! Work resumption's person-level answers (contract §8.1, §8.4): an application's decisions,
+//! job matching and seekers' consent. An enterprise sees its own applications and openings
+//! only, never the reasons.
+
+use axum::Json;
+use axum::extract::State;
+use engine::resume_decide::{DecideAnswer, DecideParams};
+
+use crate::AppState;
+use crate::auth::Authed;
+use crate::error::{ApiError, ApiPath, ApiQuery, ErrorBody};
+use crate::routes::persons::AsOf;
+
+/// One application's decisions: the count of each verdict and one row per employee (verdict,
+/// office date, and for the command centre the reasons). An enterprise sees its own
+/// applications only (another's is 404), without reasons.
+#[utoipa::path(get, path = "/resume/applications/{id}", tag = "resume", security(("bearer" = [])),
+    params(("id" = String, Path, description = "application id"), AsOf),
+    responses((status = 200, body = DecideAnswer), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn application(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<AsOf>,
+) -> Result<Json<DecideAnswer>, ApiError> {
+    let params = DecideParams {
+        application: Some(id),
+        as_of: q.as_of,
+    };
+    Ok(Json(state.engine.resume_decide(&caller, &params).await?))
+}
