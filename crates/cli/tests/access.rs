@@ -7,33 +7,15 @@
 
 mod common;
 
-use common::Env;
+use common::{CASE, CONTACT, EXPOSED_WUHAN, Env};
 use engine::{Action, Purpose, Role};
 use ops::{AuditFilter, AuditRecord};
-
-const CASE: &str = "330302198005010112";
-const CONTACT: &str = "330302199001020334";
 
 /// A data dir with a confirmed case and their household member in Lucheng C1, and an issuer
 /// key for signed codes.
 fn case_and_contact() -> Env {
     let env = Env::new();
-    env.write(
-        "in/persons.csv",
-        &format!(
-            "person_id,name,phone,birth_date,sex,home_region,community_id,household_id,address\n\
-             {CASE},张三,13812345678,1980-05-01,M,330302,C1,H1,鹿城区一号\n\
-             {CONTACT},王五,13712345678,1990-01-02,M,330302,C1,H1,鹿城区一号\n"
-        ),
-    );
-    env.write(
-        "in/lab_results.csv",
-        &format!(
-            "person_id,sample_time,result,diagnosis,onset_date,reported_time\n\
-             {CASE},2020-01-22T09:00:00+08:00,positive,confirmed,2020-01-21,2020-01-23T10:00:00+08:00\n"
-        ),
-    );
-    env.ok(&["ingest", env.path("in").to_str().unwrap()]);
+    env.ingest_case_and_contact();
     env.ok(&["keys", "init", "--region", "330300"]);
     env
 }
@@ -41,21 +23,13 @@ fn case_and_contact() -> Env {
 /// Every entry of the data dir's audit log, read from the database (reading it through
 /// `fangyi audit show` would add an entry of its own).
 fn audit_log(env: &Env) -> Vec<AuditRecord> {
-    let path = ops::Ops::path(&env.path("data"));
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            let db = ops::Ops::open(&path).await.unwrap();
-            let filter = AuditFilter {
-                limit: Some(1_000_000),
-                ..AuditFilter::default()
-            };
-            let all = db.audit_records(&filter).await.unwrap();
-            db.close().await;
-            all
-        })
+    env.ops_db(async |db| {
+        let filter = AuditFilter {
+            limit: Some(1_000_000),
+            ..AuditFilter::default()
+        };
+        db.audit_records(&filter).await.unwrap()
+    })
 }
 
 /// A command that reads personal data (or the log), the action the policy knows it by, and
@@ -107,37 +81,12 @@ fn reads(env: &Env) -> Vec<Read> {
             true,
         ),
         read(
-            &[
-                &[
-                    "exposed",
-                    "--region",
-                    "420100",
-                    "--from",
-                    "2020-01-10",
-                    "--to",
-                    "2020-01-23",
-                ],
-                &json[..],
-            ]
-            .concat(),
+            &[&EXPOSED_WUHAN[..], &json[..]].concat(),
             Action::Returnees,
             false,
         ),
         read(
-            &[
-                &[
-                    "exposed",
-                    "--region",
-                    "420100",
-                    "--from",
-                    "2020-01-10",
-                    "--to",
-                    "2020-01-23",
-                    "--summary",
-                ],
-                &json[..],
-            ]
-            .concat(),
+            &[&EXPOSED_WUHAN[..], &["--summary"], &json[..]].concat(),
             Action::ReturneesSummary,
             false,
         ),

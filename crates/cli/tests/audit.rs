@@ -9,18 +9,11 @@ use common::Env;
 
 /// Runs SQL on the data dir's operational database, as someone with write access to it.
 fn tamper(env: &Env, statements: &[&str]) {
-    let path = ops::Ops::path(&env.path("data"));
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            let db = ops::Ops::open(&path).await.unwrap();
-            for s in statements {
-                ops::testing::execute(&db, s).await;
-            }
-            db.close().await;
-        });
+    env.ops_db(async |db| {
+        for s in statements {
+            ops::testing::execute(db, s).await;
+        }
+    });
 }
 
 fn verify(env: &Env) -> serde_json::Value {

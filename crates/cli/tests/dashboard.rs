@@ -44,17 +44,7 @@ fn user(env: &Env, name: &str, role: &str, scope: &[&str], password: &str) {
     let mut args = vec!["users", "add", name, "--role", role];
     args.extend_from_slice(scope);
     env.ok(&args);
-    let out = env
-        .cmd()
-        .args(["users", "passwd", name])
-        .env("FANGYI_PASSWORD", password)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    env.passwd(name, password);
 }
 
 /// A confirmed case reported by `AS_OF`, from the generated lab results.

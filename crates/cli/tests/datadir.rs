@@ -5,32 +5,10 @@
 
 mod common;
 
-use common::{Env, Server, http};
+use common::{CASE, CONTACT, Env, Server, http};
 
-const CASE: &str = "330302198005010112";
-const CONTACT: &str = "330302199001020334";
 /// Valid, but in nobody's `persons` row.
 const STRANGER: &str = "420106199001010028";
-
-/// A data dir with a confirmed case and their household member, who is red as a contact.
-fn case_and_contact(env: &Env) {
-    env.write(
-        "in/persons.csv",
-        &format!(
-            "person_id,name,phone,birth_date,sex,home_region,community_id,household_id,address\n\
-             {CASE},张三,13812345678,1980-05-01,M,330302,C1,H1,鹿城区一号\n\
-             {CONTACT},王五,13712345678,1990-01-02,M,330302,C1,H1,鹿城区一号\n"
-        ),
-    );
-    env.write(
-        "in/lab_results.csv",
-        &format!(
-            "person_id,sample_time,result,diagnosis,onset_date,reported_time\n\
-             {CASE},2020-01-22T09:00:00+08:00,positive,confirmed,2020-01-21,2020-01-23T10:00:00+08:00\n"
-        ),
-    );
-    env.ok(&["ingest", env.path("in").to_str().unwrap()]);
-}
 
 /// Every command that reads the store, the operational database or issuer keys.
 fn reading_commands(env: &Env) -> Vec<Vec<String>> {
@@ -144,7 +122,7 @@ fn reading_commands_refuse_a_data_dir_that_was_never_made() {
 #[test]
 fn the_server_refuses_a_wrong_data_dir_and_starts_on_a_real_one() {
     let env = Env::new();
-    case_and_contact(&env);
+    env.ingest_case_and_contact();
     let out = env
         .cmd()
         .args(["--data", env.path("data-typo").to_str().unwrap()])
@@ -182,7 +160,7 @@ fn the_server_refuses_a_wrong_data_dir_and_starts_on_a_real_one() {
 #[test]
 fn a_code_for_someone_not_in_persons_is_never_green() {
     let env = Env::new();
-    case_and_contact(&env);
+    env.ingest_case_and_contact();
     let json = |args: &[&str]| -> serde_json::Value {
         serde_json::from_str(&env.ok(&[args, &["--format", "json"]].concat())).unwrap()
     };

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::Env;
+use common::{EXPOSED_WUHAN, Env};
 
 use std::path::Path;
 
@@ -82,22 +82,12 @@ fn load(env: &Env) {
     assert_eq!(summary["rows_rejected"], 0, "{out}");
 }
 
-const WUHAN: [&str; 7] = [
-    "exposed",
-    "--region",
-    "420100",
-    "--from",
-    "2020-01-10",
-    "--to",
-    "2020-01-23",
-];
-
 #[test]
 fn the_list_of_arrivals_from_wuhan_with_their_stays() {
     let env = Env::new();
     load(&env);
 
-    let out = env.ok(&[&WUHAN[..], &["--format", "json"]].concat());
+    let out = env.ok(&[&EXPOSED_WUHAN[..], &["--format", "json"]].concat());
     let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
         rows,
@@ -114,7 +104,7 @@ fn the_list_of_arrivals_from_wuhan_with_their_stays() {
         ])
     );
 
-    let out = env.ok(&[&WUHAN[..], &["--format", "json", "--summary"]].concat());
+    let out = env.ok(&[&EXPOSED_WUHAN[..], &["--format", "json", "--summary"]].concat());
     let counts: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
         counts,
@@ -128,7 +118,7 @@ fn the_list_of_arrivals_from_wuhan_with_their_stays() {
         ])
     );
 
-    let csv = env.ok(&[&WUHAN[..], &["--format", "csv"]].concat());
+    let csv = env.ok(&[&EXPOSED_WUHAN[..], &["--format", "csv"]].concat());
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
@@ -160,7 +150,7 @@ fn the_list_of_arrivals_from_wuhan_with_their_stays() {
     assert_eq!(rows[0]["person_id"], id(3));
     assert_eq!(rows[0]["kinds"], json!(["road"]));
 
-    let table = env.ok(&[&WUHAN[..], &["--format", "table"]].concat());
+    let table = env.ok(&[&EXPOSED_WUHAN[..], &["--format", "table"]].concat());
     assert!(
         table.starts_with("3 persons arrived from 420100 武汉市 between 2020-01-10 and 2020-01-23"),
         "{table}"

@@ -13,10 +13,8 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{Env, Server};
+use common::{CONTACT, Env, Server};
 
-const CASE: &str = "330302198005010112";
-const CONTACT: &str = "330302199001020334";
 const PASSWORD: &str = "openapi-test-password";
 
 #[test]
@@ -45,34 +43,9 @@ fn the_openapi_document_is_valid_and_a_generated_client_works() {
     }
 
     let env = Env::new();
-    env.write(
-        "in/persons.csv",
-        &format!(
-            "person_id,name,phone,birth_date,sex,home_region,community_id,household_id,address\n\
-             {CASE},张三,13812345678,1980-05-01,M,330302,C1,H1,鹿城区一号\n\
-             {CONTACT},王五,13712345678,1990-01-02,M,330302,C1,H1,鹿城区一号\n"
-        ),
-    );
-    env.write(
-        "in/lab_results.csv",
-        &format!(
-            "person_id,sample_time,result,diagnosis,onset_date,reported_time\n\
-             {CASE},2020-01-22T09:00:00+08:00,positive,confirmed,2020-01-21,2020-01-23T10:00:00+08:00\n"
-        ),
-    );
-    env.ok(&["ingest", env.path("in").to_str().unwrap()]);
+    env.ingest_case_and_contact();
     env.ok(&["users", "add", "chen.admin", "--role", "admin"]);
-    let out = env
-        .cmd()
-        .args(["users", "passwd", "chen.admin"])
-        .env("FANGYI_PASSWORD", PASSWORD)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    env.passwd("chen.admin", PASSWORD);
     let upload = env.write(
         "upload/venues.csv",
         "venue_id,name,kind,region,community_id,lat,lon\nV9,Market,market,330302,C1,28.0,120.6\n",

@@ -3,30 +3,12 @@
 
 mod common;
 
-use common::{Env, Server, http};
-
-const CASE: &str = "330302198005010112";
-const CONTACT: &str = "330302199001020334";
+use common::{CASE, CONTACT, Env, Server, http};
 
 /// A data dir with a confirmed case and their household member in Lucheng C1.
 fn case_and_contact() -> Env {
     let env = Env::new();
-    env.write(
-        "in/persons.csv",
-        &format!(
-            "person_id,name,phone,birth_date,sex,home_region,community_id,household_id,address\n\
-             {CASE},张三,13812345678,1980-05-01,M,330302,C1,H1,鹿城区一号\n\
-             {CONTACT},王五,13712345678,1990-01-02,M,330302,C1,H1,鹿城区一号\n"
-        ),
-    );
-    env.write(
-        "in/lab_results.csv",
-        &format!(
-            "person_id,sample_time,result,diagnosis,onset_date,reported_time\n\
-             {CASE},2020-01-22T09:00:00+08:00,positive,confirmed,2020-01-21,2020-01-23T10:00:00+08:00\n"
-        ),
-    );
-    env.ok(&["ingest", env.path("in").to_str().unwrap()]);
+    env.ingest_case_and_contact();
     env
 }
 

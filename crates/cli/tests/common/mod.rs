@@ -1,5 +1,6 @@
 //! What the end-to-end tests share: a temporary environment (data dir, key file) that runs the
-//! real `fangyi` binary, and golden files updated with `UPDATE_GOLDEN=1 cargo test`.
+//! real `fangyi` binary, the small city most of them start from (a case and a contact), its
+//! operational database, and golden files updated with `UPDATE_GOLDEN=1 cargo test`.
 
 #![allow(dead_code)]
 
@@ -7,6 +8,22 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+
+/// A confirmed case (reported 2020-01-23) and their household member, who is red as a contact,
+/// both in Lucheng (330302) community C1: [`Env::ingest_case_and_contact`].
+pub const CASE: &str = "330302198005010112";
+pub const CONTACT: &str = "330302199001020334";
+
+/// `fangyi exposed` for Wuhan's returnees of 10–23 January 2020.
+pub const EXPOSED_WUHAN: [&str; 7] = [
+    "exposed",
+    "--region",
+    "420100",
+    "--from",
+    "2020-01-10",
+    "--to",
+    "2020-01-23",
+];
 
 pub struct Env {
     pub dir: tempfile::TempDir,
@@ -75,6 +92,57 @@ impl Env {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stderr).unwrap()
+    }
+
+    /// Ingests [`CASE`] and [`CONTACT`]: their `persons` rows and the case's positive result.
+    pub fn ingest_case_and_contact(&self) {
+        self.write(
+            "in/persons.csv",
+            &format!(
+                "person_id,name,phone,birth_date,sex,home_region,community_id,household_id,address\n\
+                 {CASE},张三,13812345678,1980-05-01,M,330302,C1,H1,鹿城区一号\n\
+                 {CONTACT},王五,13712345678,1990-01-02,M,330302,C1,H1,鹿城区一号\n"
+            ),
+        );
+        self.write(
+            "in/lab_results.csv",
+            &format!(
+                "person_id,sample_time,result,diagnosis,onset_date,reported_time\n\
+                 {CASE},2020-01-22T09:00:00+08:00,positive,confirmed,2020-01-21,2020-01-23T10:00:00+08:00\n"
+            ),
+        );
+        self.ok(&["ingest", self.path("in").to_str().unwrap()]);
+    }
+
+    /// Sets the password of the account `name` (`fangyi users passwd`, from FANGYI_PASSWORD).
+    pub fn passwd(&self, name: &str, password: &str) {
+        let out = self
+            .cmd()
+            .args(["users", "passwd", name])
+            .env("FANGYI_PASSWORD", password)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Runs `work` on the data dir's operational database, opened directly (as someone with
+    /// access to it, not through a command, which would audit itself).
+    pub fn ops_db<T>(&self, work: impl AsyncFnOnce(&ops::Ops) -> T) -> T {
+        let path = ops::Ops::path(&self.path("data"));
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let db = ops::Ops::open(&path).await.unwrap();
+                let out = work(&db).await;
+                db.close().await;
+                out
+            })
     }
 
     /// Writes `text` to `name` under the environment's folder.
