@@ -150,3 +150,44 @@ fn the_index_as_json_csv_and_by_industry() {
         assert!(e.contains(says), "{flags:?}: {e}");
     }
 }
+
+#[test]
+fn a_forecast_per_series_with_its_backtest() {
+    let env = Env::new();
+    load(&env);
+    let out = env.ok(&[
+        "resume",
+        "forecast",
+        "--as-of",
+        "2020-02-11",
+        "--days",
+        "2",
+        "--level",
+        "prefecture",
+        "--history",
+        "10",
+        "--method",
+        "drift",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let series: Vec<(&str, &str)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["region"].as_str().unwrap(), s["method"].as_str().unwrap()))
+        .collect();
+    assert_eq!(series, [("330100", "drift"), ("330200", "drift")]);
+    // Hangzhou rose 43.92 → 65.02 on the last day; drift over the known days continues the
+    // week's average change (from 0 on February 4 to 65.02: 9.29 a day).
+    let points = v[0]["forecast"].as_array().unwrap();
+    assert_eq!(points.len(), 2);
+    assert_eq!(points[0]["date"], "2020-02-12");
+    assert_eq!(points[0]["index"], 74.31);
+    let e = env.fails(
+        &["resume", "forecast", "--as-of", "2020-02-11", "--days", "0"],
+        2,
+    );
+    assert!(e.contains("days 0"), "{e}");
+}

@@ -1,10 +1,11 @@
-//! The power index of resumption through the boundary (contract §8.3): the one place its
-//! parameters are read and its rows shaped, for the CLI and the API alike. Rows are counts and
+//! The power index of resumption and its forecasts through the boundary (contract §8.3): the
+//! one place their parameters are read and their rows shaped, for the CLI and the API alike. Rows are counts and
 //! shares of enterprises, never a person, so analysts may ask; each caller sees the regions
 //! their scope covers.
 
 use model::{Date, Level, Region, Zone};
 use privacy::{Action, Denied};
+use resume::forecast::{self, ForecastQuery, Method};
 use resume::power::{self, IndexQuery, IndexRow, StoreSource, Theta};
 use serde::Serialize;
 
@@ -166,6 +167,162 @@ impl Engine {
                         && request.within.is_none_or(|w| w.covers(r.region))
                 })
                 .map(ResumeIndexView::new)
+                .collect();
+            let n = value.len() as i64;
+            Ok(Answer::new(value, n))
+        });
+        self.ask(caller, Action::ResumeIndex, work).await
+    }
+}
+
+/// What a forecast request asks: the query parameters of `GET /resume/forecast`, and what
+/// `fangyi resume forecast` converts its flags into.
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct ResumeForecastParams {
+    /// The last day whose data is used (YYYY-MM-DD).
+    pub as_of: String,
+    /// Days forecast after it (default 7, at most 60).
+    pub days: Option<u32>,
+    /// `province` (default), `prefecture` or `county`.
+    pub level: Option<String>,
+    /// `industry` for one series per industry instead of `all`.
+    pub by: Option<String>,
+    /// θ of the index (default 0.3).
+    pub theta: Option<String>,
+    /// The index's baseline period `D0..D1` (default: October 1 to December 31 of the year
+    /// before `as_of`'s).
+    pub baseline: Option<String>,
+    /// Days of index up to `as_of` the forecast reads and backtests (default 60).
+    pub history: Option<u32>,
+    /// `weekly` (default), `drift`, `festival` or `naive`.
+    pub method: Option<String>,
+    /// Only regions this code covers.
+    pub region: Option<String>,
+}
+
+impl ResumeForecastParams {
+    pub fn parse(&self, zone: Zone) -> Result<(ForecastQuery, Option<Region>), EngineError> {
+        let bad = EngineError::BadRequest;
+        let as_of = date("as_of", &self.as_of)?;
+        let index = ResumeIndexParams {
+            from: self.as_of.clone(),
+            to: None,
+            level: Some(self.level.clone().unwrap_or_else(|| "province".into())),
+            by: self.by.clone(),
+            theta: self.theta.clone(),
+            baseline: self.baseline.clone(),
+            region: self.region.clone(),
+        }
+        .parse(zone)?;
+        let mut q = ForecastQuery::new(as_of);
+        q.index = index.query;
+        q.days = self.days.unwrap_or(7) as usize;
+        q.history = self.history.unwrap_or(60) as usize;
+        if let Some(m) = self.method.as_deref().filter(|m| !m.trim().is_empty()) {
+            q.method = Method::parse(m).ok_or_else(|| {
+                bad(format!(
+                    "method {m}: expected weekly, drift, festival or naive"
+                ))
+            })?;
+        }
+        Ok((q, index.within))
+    }
+}
+
+/// A method's backtest on the series' own history.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BacktestView {
+    /// Forecast origins scored (each with its following days known).
+    pub origins: usize,
+    /// Mean absolute error of the method, and of "same as the last day", on the same points.
+    pub mae: f64,
+    pub naive_mae: f64,
+    /// Mean absolute scaled error: mae / naive_mae (below 1 beats the last day; absent when
+    /// the last day made no error).
+    pub mase: Option<f64>,
+}
+
+/// One forecast day with its 80 % interval.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ForecastPointView {
+    pub date: String,
+    pub index: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+/// One series' forecast.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ResumeForecastView {
+    pub region: String,
+    /// The industry, or `all`.
+    pub industry: String,
+    pub as_of: String,
+    pub method: &'static str,
+    pub backtest: BacktestView,
+    pub forecast: Vec<ForecastPointView>,
+}
+
+fn round(v: f64, decimals: i32) -> f64 {
+    let k = 10f64.powi(decimals);
+    (v * k).round() / k
+}
+
+impl Engine {
+    /// Forecasts of the power index per region (and industry) the caller's scope covers.
+    pub async fn resume_forecast(
+        &self,
+        caller: &Caller,
+        params: &ResumeForecastParams,
+    ) -> Result<Vec<ResumeForecastView>, EngineError> {
+        let params = params.clone();
+        let work = Blocking(move |ctx: &Ctx<'_>| {
+            let scope = &ctx.caller.account.scope;
+            if let Some(c) = &scope.community {
+                return Err(Denied::OutOfScope {
+                    what: "the power index per region".into(),
+                    scope: format!("community {c}"),
+                }
+                .into());
+            }
+            let (q, within) = params.parse(ctx.zone())?;
+            let source = StoreSource::new(&ctx.snap.store).map_err(EngineError::internal)?;
+            let series = forecast::power_forecast(&source, &q).map_err(|e| match e {
+                power::PowerError::Bad(m) => EngineError::BadRequest(m),
+                e => EngineError::internal(e),
+            })?;
+            let value: Vec<ResumeForecastView> = series
+                .iter()
+                .filter(|s| {
+                    scope.covers_region(s.region) && within.is_none_or(|w| w.covers(s.region))
+                })
+                .map(|s| ResumeForecastView {
+                    region: s.region.to_string(),
+                    industry: s.industry.clone().unwrap_or_else(|| "all".into()),
+                    as_of: q.as_of.to_string(),
+                    method: q.method.as_str(),
+                    backtest: BacktestView {
+                        origins: s.backtest.origins,
+                        mae: round(s.backtest.mae, 3),
+                        naive_mae: round(s.backtest.naive_mae, 3),
+                        mase: s.backtest.mase.map(|m| round(m, 3)),
+                    },
+                    forecast: s
+                        .points
+                        .iter()
+                        .map(|p| ForecastPointView {
+                            date: p.date.to_string(),
+                            index: p.index,
+                            low: p.low,
+                            high: p.high,
+                        })
+                        .collect(),
+                })
                 .collect();
             let n = value.len() as i64;
             Ok(Answer::new(value, n))

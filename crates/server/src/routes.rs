@@ -46,6 +46,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(inflow::roads))
         .routes(routes!(inflow::watch))
         .routes(routes!(resume_power::index))
+        .routes(routes!(resume_power::forecast))
         .routes(routes!(alerts::list))
         .routes(routes!(alerts::set_status))
         .routes(routes!(open::risk_areas))

@@ -150,6 +150,32 @@ async fn the_index_by_role_and_region() {
         assert!(e.contains(says), "{query}: {e}");
     }
 
+    // Forecasts: one series per region, the days asked for, each inside its interval.
+    let forecast = "/api/v1/resume/forecast?as_of=2020-02-10&days=3&level=prefecture";
+    let (status, v) = city.get(Some("epi"), Some("analysis"), forecast).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(regions(&v), ["330300"]);
+    assert_eq!(v[0]["method"], "weekly");
+    let days: Vec<&str> = v[0]["forecast"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["date"].as_str().unwrap())
+        .collect();
+    assert_eq!(days, ["2020-02-11", "2020-02-12", "2020-02-13"]);
+    let (status, _) = city
+        .get(Some("cw"), Some("community_service"), forecast)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, v) = city
+        .get(
+            Some("admin"),
+            Some("analysis"),
+            "/api/v1/resume/forecast?as_of=2020-02-10&method=magic",
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+
     let (status, doc) = city.get(None, None, "/api/openapi.json").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -157,7 +183,9 @@ async fn the_index_by_role_and_region() {
             .as_object()
             .unwrap()
             .keys()
-            .any(|p| p.ends_with("/resume/index")),
+            .filter(|p| p.ends_with("/resume/index") || p.ends_with("/resume/forecast"))
+            .count()
+            == 2,
         "documented"
     );
     city.stop().await;

@@ -1,9 +1,11 @@
-//! The power index of resumption (contract §8.3): counts and shares of enterprises per region,
-//! industry and day, narrowed to the caller's region.
+//! The power index of resumption (contract §8.3) and its forecasts: counts and shares of
+//! enterprises per region, industry and day, narrowed to the caller's region.
 
 use axum::Json;
 use axum::extract::State;
-use engine::resume_power::{ResumeIndexParams, ResumeIndexView};
+use engine::resume_power::{
+    ResumeForecastParams, ResumeForecastView, ResumeIndexParams, ResumeIndexView,
+};
 
 use crate::AppState;
 use crate::auth::Authed;
@@ -21,4 +23,19 @@ pub async fn index(
     ApiQuery(p): ApiQuery<ResumeIndexParams>,
 ) -> Result<Json<Vec<ResumeIndexView>>, ApiError> {
     Ok(Json(state.engine.resume_index(&caller, &p).await?))
+}
+
+/// Forecasts of the power index per region (and industry): the next days with an 80 %
+/// interval, and the method's backtest error on the series' own history (MASE against "same
+/// as the last day").
+#[utoipa::path(get, path = "/resume/forecast", tag = "resume", security(("bearer" = [])),
+    params(ResumeForecastParams),
+    responses((status = 200, body = Vec<ResumeForecastView>),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn forecast(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    ApiQuery(p): ApiQuery<ResumeForecastParams>,
+) -> Result<Json<Vec<ResumeForecastView>>, ApiError> {
+    Ok(Json(state.engine.resume_forecast(&caller, &p).await?))
 }

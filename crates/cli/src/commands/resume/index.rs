@@ -48,7 +48,7 @@ pub enum LevelArg {
 }
 
 impl LevelArg {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             LevelArg::Province => "province",
             LevelArg::Prefecture => "prefecture",

@@ -2,6 +2,7 @@
 //! arguments and its `run`.
 
 pub(crate) mod decide;
+pub(crate) mod forecast;
 pub(crate) mod index;
 pub(crate) mod plan;
 
@@ -22,6 +23,11 @@ pub enum ResumeAction {
         after_help = "Examples:\n  fangyi resume index --from 2020-02-03 --to 2020-02-16\n  fangyi resume index --from 2020-02-10 --to 2020-02-10 --level county --by industry --format json\n  fangyi resume index --from 2020-02-03 --to 2020-02-09 --theta 0.5 --baseline 2019-11-01..2019-11-30\n\nAn enterprise's baseline is its mean kWh over the days with a reading in the baseline period\n(default October 1 to December 31 of the year before --from's); it has resumed on a day when\nits kWh that day is at least theta (default 0.3) times its baseline. index = 100 x (1/2 power\nshare + 1/2 firms share), rounded half up to 2 decimals."
     )]
     Index(index::IndexArgs),
+    /// Forecasts of the power index (contract §8.3) with an interval and their backtest error.
+    #[command(
+        after_help = "Examples:\n  fangyi resume forecast --as-of 2020-02-14 --days 7\n  fangyi resume forecast --as-of 2020-02-14 --days 7 --by industry --format json\n  fangyi resume forecast --as-of 2020-02-14 --method festival     last year's moves, aligned on the Spring Festival\n\nEach series reads the index for --history days up to --as-of; its backtest forecasts from\nevery earlier day whose following days are known and reports MASE: the mean absolute error\nover that of \"same as the last day\" (below 1 beats it). The interval is the backtest's 10th\nto 90th percentile error at each horizon."
+    )]
+    Forecast(forecast::ForecastArgs),
     /// Per-employee return decisions on applications (contract §8.1).
     #[command(
         after_help = "Examples:\n  fangyi resume decide --format json\n  fangyi resume decide --application A330109-000091 --summary\n  fangyi resume decide --as-of 2020-02-17 --format csv\n\nEach row's code is taken as of the end of the day before its start date (or of --as-of's day\nwhen that is earlier). Verdicts: not_registered, not_employee, not_allowed (red by case),\noffice (green, or green by the start date), quarantine (office_date = the green date: the\nlatest end among all the rules that apply, of any colour)."
@@ -37,6 +43,7 @@ pub enum ResumeAction {
 pub fn run(g: &Globals, a: ResumeArgs) -> anyhow::Result<()> {
     match a.action {
         ResumeAction::Index(a) => index::run(g, a),
+        ResumeAction::Forecast(a) => forecast::run(g, a),
         ResumeAction::Decide(a) => decide::run(g, a),
         ResumeAction::Plan(a) => plan::run(g, a),
     }
