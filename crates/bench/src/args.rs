@@ -42,6 +42,34 @@ pub enum BenchCommand {
         after_help = "Examples:\n  fangyi bench inflow                                 1,000,000 residents × 21 days in ./fangyi-bench-inflow\n  fangyi bench inflow --persons 10000000 --days 7 --window 7\n  fangyi bench inflow --dir ./fangyi-bench-trace --persons 2100000 --days 30   reuse the tracing bench's province"
     )]
     Inflow(BenchInflowArgs),
+    /// The power index of resumption (contract §8.3) by prefecture × industry over a synthetic
+    /// economy (300,000 enterprises × 120 days of readings), against DuckDB computing the same
+    /// rows from the same Parquet files, in the same run.
+    #[command(
+        after_help = "Examples:\n  fangyi bench resume                                 300,000 enterprises × 120 days in ./fangyi-bench-resume\n  fangyi bench resume --enterprises 30000 --days 60 --no-peers   a quick run"
+    )]
+    Resume(BenchResumeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchResumeArgs {
+    /// Enterprises of the synthetic economy.
+    #[arg(long, default_value_t = 300_000)]
+    pub enterprises: u64,
+    /// Days of readings from December 1, 2019 (December is the baseline; the index runs from
+    /// January 1).
+    #[arg(long, default_value_t = 120)]
+    pub days: u32,
+    /// Work folder (its own master key, bench.key, beside the data); an economy written there
+    /// before with the same size is reused.
+    #[arg(long, default_value = "./fangyi-bench-resume")]
+    pub dir: PathBuf,
+    /// Runs of each engine; the best is reported.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: u32,
+    /// Skip DuckDB.
+    #[arg(long)]
+    pub no_peers: bool,
 }
 
 #[derive(Args, Debug)]

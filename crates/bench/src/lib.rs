@@ -1,6 +1,6 @@
 //! fangyi's benchmarks, run by `fangyi bench …`: each generates (or reuses) data of its own
 //! under a master key of its own and times the product's internals on it — ingest, the trace
-//! index, the health-code sweep, code verification, daily inflow and the HTTP API under load —
+//! index, the health-code sweep, code verification, daily inflow, the power index of resumption and the HTTP API under load —
 //! beside named peers (DuckDB, Polars) in the same run where there are some. A harness that
 //! prints its figures, like a binary: it reports with `anyhow`, and marks what the user asked
 //! wrongly as [`Usage`] so the command line can exit 2.
@@ -12,12 +12,13 @@ mod cpu;
 mod inflow_peers;
 mod ingest_rate;
 mod province;
+mod resume_peers;
 mod trace_peers;
 mod verify;
 
 pub use args::{
-    BenchApiArgs, BenchCodesArgs, BenchCommand, BenchInflowArgs, BenchIngestArgs, BenchTraceArgs,
-    BenchVerifyArgs,
+    BenchApiArgs, BenchCodesArgs, BenchCommand, BenchInflowArgs, BenchIngestArgs, BenchResumeArgs,
+    BenchTraceArgs, BenchVerifyArgs,
 };
 
 /// An error caused by what the user asked for (a bad folder, a bad count): bad usage.
@@ -39,6 +40,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Codes(a) => codes::run(a),
         BenchCommand::Api(a) => api::run(a),
         BenchCommand::Inflow(a) => inflow_peers::run(a),
+        BenchCommand::Resume(a) => resume_peers::run(a),
     }
 }
 
