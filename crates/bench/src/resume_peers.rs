@@ -189,6 +189,13 @@ pub fn run(a: BenchResumeArgs) -> anyhow::Result<()> {
     let want = format!("{{\"enterprises\":{},\"days\":{}}}", a.enterprises, a.days);
     if std::fs::read_to_string(&stamp).ok().as_deref() != Some(want.as_str()) {
         if data.exists() {
+            // Only an economy this benchmark wrote (its stamp beside it) is replaced.
+            if !stamp.exists() {
+                return Err(crate::usage(format!(
+                    "{} holds data this benchmark did not write; choose another --dir",
+                    a.dir.display()
+                )));
+            }
             std::fs::remove_dir_all(&data)?;
         }
         let input = a.dir.join("input");
