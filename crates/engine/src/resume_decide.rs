@@ -129,7 +129,13 @@ impl Engine {
                 enterprise,
             };
             let one = filter.application.clone();
-            let decided = decided(ctx, filter, as_of)?;
+            let mut decided = decided(ctx, filter, as_of)?;
+            let view = ctx.view()?;
+            if !own {
+                // A region's epidemiologist decides for the persons living there only: the
+                // reasons are health facts.
+                decided.retain(|d| view.in_scope(d.row.person));
+            }
             if let Some(app) = one
                 && decided.is_empty()
             {
@@ -139,7 +145,6 @@ impl Engine {
                     if own { " by your enterprise" } else { "" }
                 )));
             }
-            let view = ctx.view()?;
             let mut rows: Vec<DecisionView> = decided
                 .iter()
                 .map(|d| DecisionView {

@@ -16,6 +16,7 @@ mod alerts;
 mod audit;
 mod checkpoint;
 mod codes;
+mod consents;
 mod credentials;
 mod users;
 
@@ -126,6 +127,11 @@ fn migrator() -> Migrator {
             6,
             "the audit log's persons packed in each entry, indexed in bulk",
             include_str!("../migrations/0006_audit_person_lists.sql"),
+        ),
+        m(
+            7,
+            "job seekers' consent to an enterprise",
+            include_str!("../migrations/0007_resume_consents.sql"),
         ),
     ])
 }

@@ -9,6 +9,7 @@ pub mod decide;
 mod error;
 pub mod plan;
 pub mod forecast;
+pub mod matching;
 pub mod power;
 
 pub use error::ResumeError;

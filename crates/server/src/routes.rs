@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod open;
 pub mod persons;
 pub mod public;
+pub mod resume;
 pub mod resume_power;
 pub mod returnees;
 pub mod session;
@@ -47,6 +48,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(inflow::watch))
         .routes(routes!(resume_power::index))
         .routes(routes!(resume_power::forecast))
+        .routes(routes!(resume::application))
+        .routes(routes!(resume::matches))
+        .routes(routes!(resume::consent))
         .routes(routes!(alerts::list))
         .routes(routes!(alerts::set_status))
         .routes(routes!(open::risk_areas))

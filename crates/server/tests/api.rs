@@ -71,6 +71,22 @@ fn calls(c: &City) -> Vec<Call> {
             path: "/api/v1/codes/verify".into(),
             body: json!({"payload": "FY1:NOTACODE"}),
         },
+        get(
+            "resume_decide",
+            "/api/v1/resume/applications/APP1?as_of=2020-02-02".into(),
+        ),
+        Call {
+            name: "resume_match",
+            method: "POST",
+            path: "/api/v1/resume/match".into(),
+            body: json!({"date": "2020-02-03"}),
+        },
+        Call {
+            name: "resume_consent",
+            method: "POST",
+            path: "/api/v1/resume/consents".into(),
+            body: json!({"person_id": p.returnee.to_string(), "enterprise_id": common::OTHER_ENT}),
+        },
     ]
 }
 
@@ -84,6 +100,9 @@ fn purpose_for(role: privacy::Role, action: privacy::Action) -> &'static str {
             }
             privacy::Action::AuditRead => "oversight",
             privacy::Action::VerifyCode => "verification",
+            privacy::Action::ResumeDecide
+            | privacy::Action::ResumeMatch
+            | privacy::Action::ResumeConsent => "work_resumption",
             _ => "outbreak_response",
         },
         |p| p.as_str(),
@@ -92,6 +111,10 @@ fn purpose_for(role: privacy::Role, action: privacy::Action) -> &'static str {
 
 /// Who may do what (account name → the calls answered 200), with everything else 403.
 fn expected(account: &str, call: &str) -> StatusCode {
+    // Hubei's epidemiologist may decide, but APP1's employees live in Wenzhou: none to show.
+    if (account, call) == ("epi_hubei", "resume_decide") {
+        return StatusCode::NOT_FOUND;
+    }
     let allowed: &[&str] = match account {
         "admin" => &[
             "person_code",
@@ -105,6 +128,9 @@ fn expected(account: &str, call: &str) -> StatusCode {
             "sql",
             "audit_read",
             "verify_code",
+            "resume_decide",
+            "resume_match",
+            "resume_consent",
         ],
         // Within Wenzhou: the case and community C1 are theirs.
         "epi" => &[
@@ -118,6 +144,7 @@ fn expected(account: &str, call: &str) -> StatusCode {
             "alerts",
             "sql",
             "verify_code",
+            "resume_decide",
         ],
         // Hubei's epidemiologist: the list calls answer (empty), the Wenzhou people do not.
         "epi_hubei" => &[
@@ -148,6 +175,8 @@ fn expected(account: &str, call: &str) -> StatusCode {
         ],
         "analyst" => &["returnees_summary", "inflow", "sql"],
         "gate" => &["verify_code"],
+        // Its own application and openings, nothing else.
+        "ent" => &["resume_decide", "resume_match"],
         _ => &[],
     };
     if allowed.contains(&call) {

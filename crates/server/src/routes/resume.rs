@@ -5,10 +5,11 @@
 use axum::Json;
 use axum::extract::State;
 use engine::resume_decide::{DecideAnswer, DecideParams};
+use engine::resume_match::{ConsentParams, ConsentView, MatchParams, MatchView};
 
 use crate::AppState;
 use crate::auth::Authed;
-use crate::error::{ApiError, ApiPath, ApiQuery, ErrorBody};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 use crate::routes::persons::AsOf;
 
 /// One application's decisions: the count of each verdict and one row per employee (verdict,
@@ -29,4 +30,32 @@ pub async fn application(
         as_of: q.as_of,
     };
     Ok(Json(state.engine.resume_decide(&caller, &params).await?))
+}
+
+/// Contract §8.4's matches on a day: one object per job in the order filled. An enterprise
+/// sees its own jobs only, each seeker masked until they consent to it.
+#[utoipa::path(post, path = "/resume/match", tag = "resume", security(("bearer" = [])),
+    request_body = MatchParams,
+    responses((status = 200, body = Vec<MatchView>), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+pub async fn matches(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    ApiJson(p): ApiJson<MatchParams>,
+) -> Result<Json<Vec<MatchView>>, ApiError> {
+    Ok(Json(state.engine.resume_match(&caller, &p).await?))
+}
+
+/// Records that a job seeker consents to an enterprise seeing who they are (the command
+/// centre, audited naming the person).
+#[utoipa::path(post, path = "/resume/consents", tag = "resume", security(("bearer" = [])),
+    request_body = ConsentParams,
+    responses((status = 200, body = ConsentView), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+pub async fn consent(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    ApiJson(p): ApiJson<ConsentParams>,
+) -> Result<Json<ConsentView>, ApiError> {
+    Ok(Json(state.engine.resume_consent(&caller, &p).await?))
 }

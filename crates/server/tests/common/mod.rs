@@ -86,14 +86,48 @@ pub fn files(p: &People) -> Vec<(&'static str, String)> {
         p.returnee
     );
     let risk = "region,level,valid_from,valid_to\n420100,high,2020-01-01,\n".to_string();
+    // The enterprise ENT (Lucheng) employs the case, the rail rider and the returnee, and asks
+    // for them and the household member (not its employee) to return on 2020-02-03; it has
+    // one opening for a welder, which the returnee seeks.
+    let enterprises = format!(
+        "enterprise_id,name,industry,region,employees,local_worker_share,annual_output_cny,critical\n\
+         {ENT},鹿城机械,manufacturing,330302,3,0.9,30000000,false\n"
+    );
+    let employment = format!(
+        "enterprise_id,person_id\n{ENT},{}\n{ENT},{}\n{ENT},{}\n",
+        p.case, p.rail, p.returnee
+    );
+    let applications = format!(
+        "application_id,enterprise_id,person_id,start_date,submitted_time\n\
+         APP1,{ENT},{},2020-02-03,2020-01-24T09:00:00+08:00\n\
+         APP1,{ENT},{},2020-02-03,2020-01-24T09:00:00+08:00\n\
+         APP1,{ENT},{},2020-02-03,2020-01-24T09:00:00+08:00\n\
+         APP1,{ENT},{},2020-02-03,2020-01-24T09:00:00+08:00\n",
+        p.case, p.rail, p.returnee, p.household
+    );
+    let jobs = format!("job_id,enterprise_id,skill,openings,region\nJ1,{ENT},welder,1,330302\n");
+    let seekers = format!(
+        "person_id,skill,region,available_from\n{},welder,330302,2020-02-01\n",
+        p.returnee
+    );
     vec![
         ("persons", persons),
         ("travel", travel),
         ("lab_results", labs),
         ("registrations", registrations),
         ("risk_areas", risk),
+        ("enterprises", enterprises),
+        ("employment", employment),
+        ("applications", applications),
+        ("jobs", jobs),
+        ("job_seekers", seekers),
     ]
 }
+
+/// The city's one enterprise, which the `ent` account speaks for.
+pub const ENT: &str = "91330302MA0000001N";
+/// Another enterprise.
+pub const OTHER_ENT: &str = "91330302MA0000002R";
 
 /// The accounts created, by the name the tests use.
 pub const ACCOUNTS: &[(&str, &str, Option<&str>, Option<&str>)] = &[
@@ -104,6 +138,8 @@ pub const ACCOUNTS: &[(&str, &str, Option<&str>, Option<&str>)] = &[
     ("cw2", "community_worker", Some("330302"), Some("C2")),
     ("analyst", "analyst", None, None),
     ("gate", "checkpoint", None, None),
+    // An enterprise account keeps its enterprise where a community worker's community is.
+    ("ent", "enterprise", None, Some(ENT)),
 ];
 
 pub fn test_keys() -> vault::Keys {

@@ -4,6 +4,7 @@
 pub(crate) mod decide;
 pub(crate) mod forecast;
 pub(crate) mod index;
+pub(crate) mod matching;
 pub(crate) mod plan;
 
 use clap::{Args, Subcommand};
@@ -38,6 +39,11 @@ pub enum ResumeAction {
         after_help = "Examples:\n  fangyi resume plan --format json\n  fangyi resume plan --plan my-plan.toml --diff other-plan.toml\n  fangyi resume plan --show-builtin > my-plan.toml\n\nAn enterprise belongs to the first tier whose condition it meets; the list is ordered by\ntier, then local_worker_share and annual_output_cny (descending, absent = 0), then\nenterprise_id. office_ready: its employees whose decision (contract 8.1) for start date = the\ntier's resume date is office."
     )]
     Plan(plan::PlanArgs),
+    /// Labour matching (contract §8.4): job openings filled with green, available seekers.
+    #[command(
+        after_help = "Examples:\n  fangyi resume match --date 2020-02-17 --format json\n  fangyi resume match --consent 330302199001011234 --enterprise 91330109MAWEMR2B5D\n\nJobs go in their enterprise's whitelist rank (the built-in plan), then job_id; each opening\ntakes the best remaining seeker of the same skill in the job's prefecture, available that\nday, registered and green as of the end of the day before: same county first, then the\nearliest available_from, then person_id. An enterprise sees its seekers masked until each\nconsents (--consent, recorded and audited)."
+    )]
+    Match(matching::MatchArgs),
 }
 
 pub fn run(g: &Globals, a: ResumeArgs) -> anyhow::Result<()> {
@@ -46,5 +52,6 @@ pub fn run(g: &Globals, a: ResumeArgs) -> anyhow::Result<()> {
         ResumeAction::Forecast(a) => forecast::run(g, a),
         ResumeAction::Decide(a) => decide::run(g, a),
         ResumeAction::Plan(a) => plan::run(g, a),
+        ResumeAction::Match(a) => matching::run(g, a),
     }
 }

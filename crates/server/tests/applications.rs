@@ -1,0 +1,293 @@
+//! Work resumption's person-level answers end to end (contract §8.1, §8.4): an application's
+//! decisions as the command centre and as the enterprise see them, an enterprise's uploads
+//! held to its own applications, and matched seekers masked until they consent — each
+//! access in the audit log.
+
+mod common;
+
+use common::{City, ENT, OTHER_ENT};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// Uploads as `who` for work resumption (the enterprise's purpose).
+async fn upload_as(c: &City, who: &str, kind: &str, body: Vec<u8>) -> (StatusCode, Value) {
+    let resp = c
+        .client
+        .post(format!("{}/api/v1/ingest/{kind}", c.base))
+        .bearer_auth(c.token(who))
+        .header("X-Purpose", "work_resumption")
+        .header("Content-Type", "text/csv")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+const APP: &str = "/api/v1/resume/applications/APP1?as_of=2020-02-02";
+
+fn by_person(v: &Value) -> Vec<(String, String, Value, Value)> {
+    v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["person_id"].as_str().unwrap().to_string(),
+                r["verdict"].as_str().unwrap().to_string(),
+                r["office_date"].clone(),
+                r["reasons"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_application_as_the_command_centre_and_as_its_enterprise() {
+    let c = City::start().await;
+    let p = &c.people;
+    let (s, v) = c.get(Some("admin"), Some("work_resumption"), APP).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["summary"],
+        json!([{"application_id": "APP1", "enterprise_id": ENT, "rows": 4,
+            "not_registered": 0, "not_employee": 1, "not_allowed": 1, "office": 1,
+            "quarantine": 1}])
+    );
+    let mut want = vec![
+        // Confirmed: red by case, whatever else applies.
+        (
+            p.case.to_string(),
+            "not_allowed".to_string(),
+            Value::Null,
+            json!(["case", "high_risk_arrival"]),
+        ),
+        // Not on ENT's payroll, though on its application.
+        (
+            p.household.to_string(),
+            "not_employee".into(),
+            Value::Null,
+            json!([]),
+        ),
+        // Rode with the case and came from Wuhan on 01-20: red until 02-03, the start day.
+        (
+            p.rail.to_string(),
+            "office".into(),
+            json!("2020-02-03"),
+            json!([]),
+        ),
+        // Came from Wuhan on 01-21: until 02-04, a day after the start.
+        (
+            p.returnee.to_string(),
+            "quarantine".into(),
+            json!("2020-02-04"),
+            json!(["high_risk_arrival"]),
+        ),
+    ];
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(by_person(&v), want);
+
+    // The enterprise: the same verdicts and dates, the ids it submitted, never a reason.
+    let (s, e) = c.get(Some("ent"), Some("work_resumption"), APP).await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    assert_eq!(e["summary"], v["summary"]);
+    let ent_rows: Vec<_> = want
+        .iter()
+        .map(|(id, verdict, date, _)| (id.clone(), verdict.clone(), date.clone(), json!([])))
+        .collect();
+    assert_eq!(by_person(&e), ent_rows);
+
+    // Before the application was submitted there is none.
+    let (s, _) = c
+        .get(
+            Some("admin"),
+            Some("work_resumption"),
+            "/api/v1/resume/applications/APP1?as_of=2020-01-23",
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Another enterprise's application looks like none at all to the enterprise.
+    let (status, body) = c
+        .upload(
+            "admin",
+            "applications",
+            format!("application_id,enterprise_id,person_id,start_date\nAPP2,{OTHER_ENT},{},2020-02-03\n", p.rail)
+                .into_bytes(),
+            "text/csv",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (s, _) = c
+        .get(
+            Some("ent"),
+            Some("work_resumption"),
+            "/api/v1/resume/applications/APP2",
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = c
+        .get(
+            Some("admin"),
+            Some("work_resumption"),
+            "/api/v1/resume/applications/APP2",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    // Each read is audited, naming the persons shown (masked in the log).
+    let (s, log) = c
+        .get(
+            Some("admin"),
+            Some("oversight"),
+            &format!("/api/v1/audit?person={}", p.returnee),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{log}");
+    let actors: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["action"] == "resume_decide")
+        .map(|x| x["actor"].as_str().unwrap())
+        .collect();
+    assert!(
+        actors.contains(&"admin") && actors.contains(&"ent"),
+        "{log}"
+    );
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enterprise_uploads_its_own_applications_only() {
+    let c = City::start().await;
+    let p = &c.people;
+    let body = format!(
+        "application_id,enterprise_id,person_id,start_date\n\
+         APP3,{ENT},{},2020-02-10\nAPP3,{OTHER_ENT},{},2020-02-10\n",
+        p.rail, p.case
+    );
+    let (s, v) = upload_as(&c, "ent", "applications", body.into_bytes()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["rows_accepted"].clone(), v["rows_rejected"].clone()),
+        (json!(1), json!(1))
+    );
+    assert!(
+        v.to_string()
+            .contains("is not the uploading account's enterprise"),
+        "{v}"
+    );
+    let travel =
+        "person_id,mode,service_no,service_date,from_region,depart_time,to_region,arrive_time\n";
+    let (s, _) = upload_as(&c, "ent", "travel", travel.as_bytes().to_vec()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matched_seekers_are_masked_until_they_consent() {
+    let c = City::start().await;
+    let p = &c.people;
+    let day = json!({"date": "2020-02-05"});
+    let (s, v) = c
+        .post(
+            Some("admin"),
+            Some("work_resumption"),
+            "/api/v1/resume/match",
+            day.clone(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v,
+        json!([{"job_id": "J1", "enterprise_id": ENT, "openings": 1, "filled": 1,
+            "seekers": [p.returnee.to_string()]}])
+    );
+    // Not green yet on 02-03 (back from Wuhan on 01-21, until 02-04): nobody to match.
+    let (_, early) = c
+        .post(
+            Some("admin"),
+            Some("work_resumption"),
+            "/api/v1/resume/match",
+            json!({"date": "2020-02-03"}),
+        )
+        .await;
+    assert_eq!(early[0]["filled"], 0, "{early}");
+
+    let masked = privacy::mask_person_id(p.returnee);
+    let (_, v) = c
+        .post(
+            Some("ent"),
+            Some("work_resumption"),
+            "/api/v1/resume/match",
+            day.clone(),
+        )
+        .await;
+    assert_eq!(v[0]["seekers"], json!([masked]));
+    // The enterprise cannot record a consent; the command centre does, once.
+    let consent = json!({"person_id": p.returnee.to_string(), "enterprise_id": ENT});
+    let (s, _) = c
+        .post(
+            Some("ent"),
+            Some("work_resumption"),
+            "/api/v1/resume/consents",
+            consent.clone(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, r) = c
+        .post(
+            Some("admin"),
+            Some("work_resumption"),
+            "/api/v1/resume/consents",
+            consent.clone(),
+        )
+        .await;
+    assert_eq!(
+        (s, r["recorded"].clone()),
+        (StatusCode::OK, json!(true)),
+        "{r}"
+    );
+    let (_, r) = c
+        .post(
+            Some("admin"),
+            Some("work_resumption"),
+            "/api/v1/resume/consents",
+            consent,
+        )
+        .await;
+    assert_eq!(r["recorded"], false);
+    let (_, v) = c
+        .post(
+            Some("ent"),
+            Some("work_resumption"),
+            "/api/v1/resume/match",
+            day,
+        )
+        .await;
+    assert_eq!(v[0]["seekers"], json!([p.returnee.to_string()]));
+
+    let (_, log) = c
+        .get(
+            Some("admin"),
+            Some("oversight"),
+            &format!("/api/v1/audit?person={}", p.returnee),
+        )
+        .await;
+    let actions: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"resume_consent") && actions.contains(&"resume_match"),
+        "{log}"
+    );
+    c.stop().await;
+}
