@@ -83,7 +83,7 @@ fn kwh(i: u64, day: Date) -> Option<f64> {
     let base = 20.0 + 2_000.0 * unit(i * 7 + 1).powi(3);
     let (y, m, _) = day.ymd();
     // One in a hundred has no December readings (not indexed).
-    if (y, m) == (2019, 12) && mix(i * 7 + 2) % 100 == 0 {
+    if (y, m) == (2019, 12) && mix(i * 7 + 2).is_multiple_of(100) {
         return None;
     }
     let shutdown = Date::from_ymd(2020, 1, 24).expect("a day");
