@@ -125,10 +125,3 @@ pub fn stale(store: &DataDir, now: Timestamp) -> Option<(Date, Date)> {
     let newest = store.newest_date()?;
     (newest.add_days(STALE_DAYS) < today).then_some((today, newest))
 }
-
-/// A pseudonym shown as the person id it stands for (`#n` if it is not one of this key's).
-pub fn reveal(keys: &Keys, pseudonym: i64) -> String {
-    keys.pseudonyms
-        .reveal(pseudonym)
-        .map_or_else(|| format!("#{pseudonym}"), |id| id.to_string())
-}

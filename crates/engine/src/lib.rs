@@ -8,6 +8,7 @@
 //! returns an identity that did not pass through a [`View`], and no answer with personal data
 //! leaves before its audit entry is committed.
 
+pub mod accounts;
 mod ask;
 pub mod datadir;
 mod directory;
@@ -23,6 +24,7 @@ pub mod codes;
 pub mod import_api;
 pub mod inflow_api;
 pub mod ingest_api;
+pub mod issuer_api;
 pub mod open_api;
 pub mod resume_power;
 pub mod retention;

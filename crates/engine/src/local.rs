@@ -137,6 +137,41 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Every case's close contacts as of `as_of` (an RFC 3339 time or a date's end; default
+    /// now), to depth 1, in memory: the demo's tour of a generated city. Cases living in the
+    /// caller's scope, in the index's order; ids as the caller's view shows them. Authorised and
+    /// audited as a trace (rows = contacts).
+    pub async fn trace_every_case(
+        &self,
+        caller: &Caller,
+        as_of: Option<&str>,
+    ) -> Result<Vec<trace::TraceOut>, EngineError> {
+        let as_of = as_of.map(str::to_string);
+        let work = Blocking(move |ctx: &Ctx<'_>| {
+            let as_of = parse_as_of_instant(as_of.as_deref(), ctx.zone())?;
+            let view = ctx.view()?;
+            let tracer = Tracer::new(&ctx.snap.index, ctx.zone());
+            let cases_all = tracer.cases(as_of);
+            let all = trace::CaseSet::new(&cases_all);
+            let mine: Vec<(i64, trace::CaseInfo)> = cases_all
+                .iter()
+                .filter(|(p, _)| view.in_scope(*p))
+                .copied()
+                .collect();
+            let reveal = |p: i64| view.id(p);
+            let outs: Vec<trace::TraceOut> = tracer
+                .trace_many(&mine, &all, as_of, 1)
+                .iter()
+                .map(|t| trace::TraceOut::new(t, &tracer, &reveal))
+                .collect();
+            let rows = outs.iter().map(|o| o.contacts.len() as i64).sum();
+            Ok(Answer::new(outs, rows))
+        });
+        self.ask(caller, Action::Trace, work).await
+    }
+}
+
 /// What [`Engine::codes_to`] wrote.
 #[derive(Clone, Debug)]
 pub struct CodesReport {

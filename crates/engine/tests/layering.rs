@@ -184,33 +184,14 @@ fn the_server_depends_on_the_engine_alone() {
 /// the generator (`gen` and the demo's synthetic city) and the benchmarks' crate (`bench`).
 const CLI_ALLOWED: [&str; 4] = ["engine", "server", "synth", "bench"];
 
-/// Crates the command line still calls beneath the engine, until those commands ask it too:
-/// `keys`, `verify` and `code issue/revoke`'s signing setup (vault, codesign, ops), `users`
-/// (ops), and the demo's trace, alerts and signed-code steps (store, trace, rules, alerts,
-/// codesign, ops). Take a crate off this list when its last use goes; never add one.
-const CLI_NOT_YET: [&str; 7] = [
-    "vault", "store", "trace", "alerts", "rules", "codesign", "ops",
-];
-
 #[test]
 fn the_command_line_is_a_shell_over_the_engine() {
-    let allowed: Vec<&str> = CLI_ALLOWED.iter().chain(&CLI_NOT_YET).copied().collect();
-    let beside = reaches_past("cli", &allowed);
+    let beside = reaches_past("cli", &CLI_ALLOWED);
     assert!(
         beside.is_empty(),
         "the fangyi command reaches past the engine to {beside:?}: call the engine method the \
          server calls (or add one beside them: engine/src/datadir.rs for what shows no person), \
          or name the type the engine re-exports (engine::Kind, engine::Date, …)"
-    );
-    // The list of crates not yet behind the engine only shrinks.
-    let still = reaches_past("cli", &CLI_ALLOWED);
-    let gone: Vec<&&str> = CLI_NOT_YET
-        .iter()
-        .filter(|c| !still.iter().any(|s| s == *c))
-        .collect();
-    assert!(
-        gone.is_empty(),
-        "the fangyi command no longer depends on {gone:?}: take them off CLI_NOT_YET"
     );
 }
 

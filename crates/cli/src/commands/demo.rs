@@ -211,20 +211,25 @@ fn alerts_step(demo: &Globals, day: engine::Date) -> anyhow::Result<Option<(Stri
     println!(
         "\n[7/7] community alerts for {day} (high-risk arrivals, arrival jumps, case trails, unregistered returnees)"
     );
-    let (store, index) = open_index(demo)?;
-    let risk = rules::RiskAreas::load(&store)?;
-    let rules = alerts::AlertRules::builtin();
-    let found = crate::commands::runtime()?.block_on(engine::alerts_api::compute(
-        &store, &index, &risk, &rules, day,
-    ))?;
+    // Asked as the operator, like `fangyi alerts` and the dashboard (audited in the demo's log).
+    let op = crate::operator::Operator::open(demo)?;
+    let caller = op.caller(
+        engine::Purpose::CommunityService,
+        &format!("fangyi demo: alerts --as-of {day}"),
+    );
+    let params = engine::alerts_api::AlertParams {
+        as_of: Some(day.to_string()),
+        status: None,
+        region: None,
+        community: None,
+    };
+    let found = op.ask(op.engine().alerts(&caller, &params))?;
     let mut per_rule: BTreeMap<&str, usize> = BTreeMap::new();
     let mut per_place: BTreeMap<(String, String), usize> = BTreeMap::new();
     for x in &found {
-        *per_rule.entry(x.rule.as_str()).or_default() += 1;
+        *per_rule.entry(x.rule).or_default() += 1;
         if let Some(c) = &x.community {
-            *per_place
-                .entry((x.region.to_string(), c.clone()))
-                .or_default() += 1;
+            *per_place.entry((x.region.clone(), c.clone())).or_default() += 1;
         }
     }
     println!("  {}", plural(found.len() as u64, "alert", "alerts"));
@@ -234,12 +239,12 @@ fn alerts_step(demo: &Globals, day: engine::Date) -> anyhow::Result<Option<(Stri
     if let Some(x) = found.first() {
         println!(
             "  the first: [{}] {} / {}",
-            x.severity.as_str(),
+            x.severity,
             x.region,
             x.community.as_deref().unwrap_or("no community")
         );
         println!("    {}", x.detail);
-        println!("    → {}: {}", x.task.as_str(), x.task_detail);
+        println!("    → {}: {}", x.task, x.task_detail);
     }
     Ok(per_place
         .into_iter()
@@ -292,12 +297,12 @@ fn demo_accounts(
         ));
     }
     crate::commands::runtime()?.block_on(async {
-        let ops = ops::Ops::open_for(demo.data(), None).await?;
+        let ops = engine::accounts::Accounts::open(demo.data(), None).await?;
         let now = engine::Timestamp::now().secs();
         let mut out = Vec::new();
         for (name, role, region, community, what) in wanted {
-            ops.add_user(
-                &ops::NewUser {
+            ops.add(
+                &engine::accounts::NewUser {
                     name,
                     role,
                     region,
@@ -358,11 +363,11 @@ fn signed_code_step(
     println!(
         "\n[6/7] a signed, offline-verifiable health code (FY1: Ed25519 COSE_Sign1, Base45, QR)"
     );
-    let key = signing::init_issuer(demo, "330300")?;
+    let issuer = signing::init_issuer(demo, "330300")?;
     println!(
         "  issuer 330300 (Wenzhou): Ed25519 key generation 1, kid {}, derived from the master key;\n  its public key is the trust list {}",
-        codesign::b64(&key.kid()),
-        codesign::issuer::Issuer::trust_path(demo.data()).display()
+        issuer.kid,
+        issuer.trust_list.display()
     );
     let issued = signing::issue_code(demo, &id.to_string(), Some(&last_day.to_string()), None, 24)?;
     let png = dir.join("code.png");
@@ -376,14 +381,23 @@ fn signed_code_step(
         issued.payload.len(),
         issued.payload
     );
-    let qr = codesign::qr::to_terminal(&issued.payload).map_err(anyhow::Error::msg)?;
+    let qr = engine::issuer_api::qr_terminal(&issued.payload).map_err(anyhow::Error::msg)?;
     for line in qr.lines() {
         println!("  {line}");
     }
-    let text = codesign::qr::from_png(&std::fs::read(&png)?)?;
-    let trust = codesign::TrustList::from_entries(&codesign::issuer::read_trust(demo.data())?)?;
-    let verifier = codesign::Verifier::new(trust, codesign::RevocationList::default());
-    let outcome = verifier.verify(&text, engine::Timestamp::now().secs());
+    // Offline, against the city's trust list and its revocations (none).
+    let image = std::fs::read(&png)?;
+    let from = engine::issuer_api::OfflineTrust {
+        trust: None,
+        revoked: None,
+        db: None,
+    };
+    let (outcome, _) = crate::commands::runtime()?.block_on(engine::issuer_api::verify_offline(
+        demo.data(),
+        engine::issuer_api::Presented::Png(&image),
+        from,
+        engine::Timestamp::now().secs(),
+    ))?;
     println!(
         "  {} read back from {} and verified offline against the trust list: {}",
         if outcome.valid() { "ok  " } else { "FAIL" },
@@ -399,46 +413,42 @@ fn signed_code_step(
     Ok(())
 }
 
-/// The demo's store and its trace index, brought up to date first (quietly).
-fn open_index(demo: &Globals) -> anyhow::Result<(store::Store, trace::Index)> {
-    let keys = demo.keys()?;
-    trace_cmd::update_index(&crate::context::store(demo.data(), &keys)?, true)?;
-    let store = store::Store::open(demo.data(), keys.key_id())?;
-    let index = trace::Index::open(&store)?;
-    Ok((store, index))
-}
-
 /// Indexes the store for tracing, traces every case as of the last day, shows a few, and
 /// measures recall against the generator's ground truth: of the people a reported case really
-/// infected, how many its trace names as close contacts.
+/// infected, how many its trace names as close contacts. Asked of the engine as the operator,
+/// like `fangyi trace` (one audit entry in the demo's log).
 fn trace_step(demo: &Globals, input: &Path, last_day: engine::Date) -> anyhow::Result<()> {
     println!("\n[4/7] tracing every case's close contacts (contract §3)");
     let keys = demo.keys()?;
+    let store = crate::context::store(demo.data(), &keys)?;
     let started = Instant::now();
-    let (store, index) = open_index(demo)?;
-    let zone = store.zone();
+    trace_cmd::update_index(&store, true)?;
     let indexed = started.elapsed().as_secs_f64();
-    let tracer = trace::Tracer::new(&index, zone);
-    let as_of = last_day.end_of_day(zone).millis();
+    let events = store.index_summary()?.events;
+    let op = crate::operator::Operator::open(demo)?;
+    let caller = op.caller(
+        engine::Purpose::OutbreakResponse,
+        &format!("fangyi demo: trace every case --as-of {last_day}"),
+    );
     let started = Instant::now();
-    let cases = tracer.cases(as_of);
-    let traces = tracer.trace_many(&cases, &trace::CaseSet::new(&cases), as_of, 1);
+    let traces = op.ask(
+        op.engine()
+            .trace_every_case(&caller, Some(&last_day.to_string())),
+    )?;
     let traced = started.elapsed().as_secs_f64();
-    let reveal = |p: i64| crate::context::reveal(&keys, p);
     let contacts: usize = traces.iter().map(|t| t.contacts.len()).sum();
     println!(
         "  index of {} built in {:.1} s; {} as of {} traced in {:.0} ms: {}",
-        plural(index.events() as u64, "event", "events"),
+        plural(events, "event", "events"),
         indexed,
-        plural(cases.len() as u64, "case", "cases"),
+        plural(traces.len() as u64, "case", "cases"),
         last_day,
         traced * 1000.0,
         plural(contacts as u64, "close contact", "close contacts")
     );
-    let mut shown: Vec<&trace::Trace> = traces.iter().collect();
+    let mut shown: Vec<&engine::TraceOut> = traces.iter().collect();
     shown.sort_by_key(|t| std::cmp::Reverse(t.contacts.len()));
-    for t in shown.iter().take(3) {
-        let out = trace::TraceOut::new(t, &tracer, &reveal);
+    for out in shown.iter().take(3) {
         let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
         for c in &out.contacts {
             for e in &c.evidence {
@@ -472,12 +482,13 @@ fn trace_step(demo: &Globals, input: &Path, last_day: engine::Date) -> anyhow::R
     }
 
     // Recall against the ground truth.
+    // The operator's view shows ids in full, as the generator's truth names them.
     let by_case: BTreeMap<String, BTreeSet<String>> = traces
         .iter()
         .map(|t| {
             (
-                reveal(t.case),
-                t.contacts.iter().map(|c| reveal(c.person)).collect(),
+                t.case.person_id.clone(),
+                t.contacts.iter().map(|c| c.person_id.clone()).collect(),
             )
         })
         .collect();

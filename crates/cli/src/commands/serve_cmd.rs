@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use engine::{Engine, EngineOptions, Purpose, Role};
-use ops::{NewUser, Ops};
+use engine::accounts::{Accounts, NewUser};
 
 use crate::cli::TextFormat;
 use crate::commands::Globals;
@@ -26,8 +26,8 @@ fn now() -> i64 {
     engine::Timestamp::now().secs()
 }
 
-async fn ops(g: &Globals) -> anyhow::Result<Ops> {
-    Ok(Ops::open_for(g.data(), g.db.as_deref()).await?)
+async fn ops(g: &Globals) -> anyhow::Result<Accounts> {
+    Ok(Accounts::open(g.data(), g.db.as_deref()).await?)
 }
 
 pub fn serve(g: &Globals, a: ServeArgs) -> anyhow::Result<()> {
@@ -138,7 +138,7 @@ fn add(g: &Globals, a: UsersAddArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let ops = ops(g).await?;
         let user = ops
-            .add_user(
+            .add(
                 &NewUser {
                     name: &a.name,
                     role: role.as_str(),
@@ -149,7 +149,7 @@ fn add(g: &Globals, a: UsersAddArgs) -> anyhow::Result<()> {
             )
             .await
             .map_err(|e| usage(e.to_string()))?;
-        let (token, info) = ops.create_token(&user.name, &a.label, now(), None).await?;
+        let (token, info) = ops.create_token(&user.name, &a.label, now()).await?;
         eprintln!(
             "user {} ({}{}{}) created; token {} — shown once, keep it secret:",
             user.name,
@@ -223,7 +223,7 @@ pub fn users(g: &Globals, u: UsersCommand) -> anyhow::Result<()> {
         UsersCommand::Token(a) => runtime()?.block_on(async {
             let ops = ops(g).await?;
             let (token, info) = ops
-                .create_token(&a.name, &a.label, now(), None)
+                .create_token(&a.name, &a.label, now())
                 .await
                 .map_err(|e| usage(e.to_string()))?;
             eprintln!("token {} for {} — shown once:", info.id, a.name);
@@ -272,7 +272,7 @@ pub fn users(g: &Globals, u: UsersCommand) -> anyhow::Result<()> {
         }
         UsersCommand::Disable(a) => runtime()?.block_on(async {
             let ops = ops(g).await?;
-            let done = ops.disable_user(&a.name, now()).await?;
+            let done = ops.disable(&a.name, now()).await?;
             ops.close().await;
             if done {
                 println!("{} disabled; their tokens are revoked", a.name);

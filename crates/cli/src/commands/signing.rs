@@ -8,13 +8,8 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use codesign::issuer::{self, Issuer};
-use codesign::trust::{self, TrustEntry};
-use codesign::{
-    IssuerKey, MAX_TTL_SECS, Outcome, RevocationList, TrustList, Verifier, b64, hex, rfc3339,
-};
-use engine::Timestamp;
-use ops::Ops;
+use engine::EngineError;
+use engine::issuer_api::{self, OfflineTrust, Outcome, Presented};
 
 use crate::cli::TextFormat;
 use crate::commands::Globals;
@@ -80,22 +75,13 @@ fn block_on<F: Future>(f: F) -> anyhow::Result<F::Output> {
         .block_on(f))
 }
 
-fn load_issuer(data: &Path) -> anyhow::Result<Issuer> {
-    Issuer::load(data)?.ok_or_else(|| {
-        usage(format!(
-            "{} has no issuer key yet: run `fangyi keys init --region CODE` first",
-            data.display()
-        ))
-    })
-}
-
-/// The current generation's signing key, derived from the master key and checked against the
-/// public key recorded in the data dir.
-fn signing_key(g: &Globals, issuer: &Issuer) -> anyhow::Result<(IssuerKey, vault::Keys)> {
-    let keys = g.keys()?;
-    let key = IssuerKey::from_seed(&keys.issuer_seed(issuer.current().generation));
-    issuer.check_key(&key)?;
-    Ok((key, keys))
+/// An error of the issuer's keeping: what the operator asked wrongly (no issuer yet, a second
+/// one, a file that is not a trust list) is bad usage, the rest a failure.
+fn keeping(e: EngineError) -> anyhow::Error {
+    match e {
+        EngineError::BadRequest(_) | EngineError::Conflict(_) => usage(e.to_string()),
+        e => anyhow::Error::new(e),
+    }
 }
 
 pub fn keys(g: &Globals, k: KeysCommand) -> anyhow::Result<()> {
@@ -110,59 +96,37 @@ pub fn keys(g: &Globals, k: KeysCommand) -> anyhow::Result<()> {
 }
 
 /// Creates this data dir's issuer for `region` with key generation 1; refuses a second one.
-pub fn init_issuer(g: &Globals, region: &str) -> anyhow::Result<IssuerKey> {
+pub fn init_issuer(g: &Globals, region: &str) -> anyhow::Result<issuer_api::IssuerStarted> {
     let region = engine::Region::parse(region.trim().as_bytes())
-        .map_err(|e| usage(format!("--region {region}: {}", e.reason())))?
-        .to_string();
-    if let Some(i) = Issuer::load(g.data())? {
-        return Err(usage(format!(
-            "{} already has an issuer for {} (key generation {}, kid {}); use `fangyi keys rotate` for a new key",
-            g.data().display(),
-            i.region,
-            i.current().generation,
-            i.current().kid
-        )));
-    }
+        .map_err(|e| usage(format!("--region {region}: {}", e.reason())))?;
     let keys = g.keys()?;
-    let key = IssuerKey::from_seed(&keys.issuer_seed(1));
-    let issuer = Issuer::new(&region, &key, Timestamp::now().secs());
-    issuer.save(g.data())?;
-    issuer.sync_trust(g.data())?;
-    Ok(key)
+    issuer_api::init_issuer(g.data(), &keys, region).map_err(keeping)
 }
 
 fn keys_init(g: &Globals, a: KeysInitArgs) -> anyhow::Result<()> {
-    let key = init_issuer(g, &a.region)?;
+    let started = init_issuer(g, &a.region)?;
     println!(
         "issuer {}: key generation 1, kid {} (Ed25519, derived from the master key; not stored)",
         a.region.trim(),
-        b64(&key.kid())
+        started.kid
     );
     println!(
         "trust list: {} (publish it with `fangyi keys export`)",
-        Issuer::trust_path(g.data()).display()
+        started.trust_list.display()
     );
     Ok(())
 }
 
 fn keys_rotate(g: &Globals) -> anyhow::Result<()> {
-    let mut issuer = load_issuer(g.data())?;
-    let (old, keys) = signing_key(g, &issuer)?;
-    let generation = issuer.current().generation + 1;
-    let next = IssuerKey::from_seed(&keys.issuer_seed(generation));
-    let now = Timestamp::now().secs();
-    issuer.rotate(&next, now);
-    issuer.save(g.data())?;
-    issuer.sync_trust(g.data())?;
+    let keys = g.keys()?;
+    let r = issuer_api::rotate_issuer(g.data(), &keys).map_err(keeping)?;
     println!(
-        "issuer {}: key generation {generation}, kid {} signs from now on",
-        issuer.region,
-        b64(&next.kid())
+        "issuer {}: key generation {}, kid {} signs from now on",
+        r.region, r.generation, r.kid
     );
     println!(
         "kid {} retired; still trusted until {} so the codes it signed verify until they expire",
-        b64(&old.kid()),
-        rfc3339(now + MAX_TTL_SECS)
+        r.retired_kid, r.retired_trusted_until
     );
     println!("publish the new trust list with `fangyi keys export`");
     Ok(())
@@ -170,7 +134,7 @@ fn keys_rotate(g: &Globals) -> anyhow::Result<()> {
 
 fn write_or_print(out: Option<&Path>, text: &str) -> anyhow::Result<()> {
     match out {
-        Some(p) => issuer::write_atomic(p, text.as_bytes())
+        Some(p) => issuer_api::write_atomic(p, text.as_bytes())
             .map_err(|e| usage(format!("writing {}: {e}", p.display()))),
         None => {
             std::io::stdout().write_all(text.as_bytes())?;
@@ -179,87 +143,35 @@ fn write_or_print(out: Option<&Path>, text: &str) -> anyhow::Result<()> {
     }
 }
 
-fn trust_text(entries: &[TrustEntry]) -> String {
-    let mut text = String::from("[\n");
-    for (i, e) in entries.iter().enumerate() {
-        text.push_str("  ");
-        text.push_str(&serde_json::to_string(e).expect("serialisable"));
-        text.push_str(if i + 1 < entries.len() { ",\n" } else { "\n" });
-    }
-    text.push_str("]\n");
-    text
-}
-
 fn keys_export(g: &Globals, a: KeysExportArgs) -> anyhow::Result<()> {
-    let issuer = load_issuer(g.data())?;
-    let entries = if a.all {
-        issuer.sync_trust(g.data())?
-    } else {
-        issuer.trust_entries()
-    };
-    write_or_print(a.out.as_deref(), &trust_text(&entries))?;
+    let (text, n) = issuer_api::export_trust(g.data(), a.all).map_err(keeping)?;
+    write_or_print(a.out.as_deref(), &text)?;
     if let Some(p) = &a.out {
-        eprintln!("wrote {} keys to {}", entries.len(), p.display());
+        eprintln!("wrote {n} keys to {}", p.display());
     }
     Ok(())
 }
 
 fn keys_import(g: &Globals, a: KeysImportArgs) -> anyhow::Result<()> {
-    let incoming = trust::read_entries(&a.file).map_err(|e| usage(e.to_string()))?;
-    // Every entry must be usable before any is trusted.
-    TrustList::from_entries(&incoming).map_err(|e| usage(format!("{}: {e}", a.file.display())))?;
-    let mut entries = issuer::read_trust(g.data())?;
-    let (added, updated) = trust::merge(&mut entries, &incoming);
-    trust::write_entries(&Issuer::trust_path(g.data()), &entries)?;
+    let r = issuer_api::import_trust(g.data(), &a.file).map_err(keeping)?;
     println!(
-        "imported {}: {added} new keys, {updated} updated, {} already trusted; the trust list has {} keys",
+        "imported {}: {} new keys, {} updated, {} already trusted; the trust list has {} keys",
         a.file.display(),
-        incoming.len() - added - updated,
-        entries.len()
+        r.added,
+        r.updated,
+        r.incoming - r.added - r.updated,
+        r.total
     );
     Ok(())
 }
 
 fn keys_list(g: &Globals, a: KeysListArgs) -> anyhow::Result<()> {
-    let issuer = Issuer::load(g.data())?;
-    let entries = issuer::read_trust(g.data())?;
-    let own = |e: &TrustEntry| {
-        issuer.as_ref().and_then(|i| {
-            i.generations
-                .iter()
-                .find(|gn| Some(&gn.public_key) == e.public_key.as_ref())
-        })
-    };
-    let rows: Vec<serde_json::Value> = entries
-        .iter()
-        .map(|e| {
-            let key = e.resolve();
-            let status = match own(e) {
-                Some(gn) if gn.retired_at.is_none() => {
-                    format!("signing (generation {})", gn.generation)
-                }
-                Some(gn) => format!("retired (generation {})", gn.generation),
-                None => "imported".to_string(),
-            };
-            serde_json::json!({
-                "kid": e.kid_b64(),
-                "key": key.as_ref().map_or("invalid", |k| k.key.name()),
-                "region": e.region,
-                "issuer": e.issuer,
-                "not_after": e.not_after,
-                "status": status,
-            })
-        })
-        .collect();
+    let (issuer, rows) = issuer_api::trusted_keys(g.data()).map_err(keeping)?;
     match text_format(a.format) {
         TextFormat::Json => println!("{}", serde_json::Value::Array(rows)),
         TextFormat::Text => {
-            if let Some(i) = &issuer {
-                println!(
-                    "issuer {} — key generation {} signs",
-                    i.region,
-                    i.current().generation
-                );
+            if let Some((region, generation)) = &issuer {
+                println!("issuer {region} — key generation {generation} signs");
             }
             println!(
                 "{:<14} {:<9} {:<8} {:<26} {:<22}",
@@ -285,26 +197,11 @@ fn keys_list(g: &Globals, a: KeysListArgs) -> anyhow::Result<()> {
 }
 
 fn export_revocations(g: &Globals, a: KeysExportArgs) -> anyhow::Result<()> {
-    let db = g.db.clone();
-    let data = g.data().to_path_buf();
-    let now = Timestamp::now().secs();
-    let revoked = if db.is_some() || Ops::path(&data).exists() {
-        block_on(async {
-            let ops = Ops::open_for(&data, db.as_deref()).await?;
-            let r = ops.revocations(now).await;
-            ops.close().await;
-            r
-        })??
-    } else {
-        Vec::new()
-    };
-    let rows: Vec<_> = revoked
-        .iter()
-        .map(|r| (r.cti, r.revoked_at, r.exp.unwrap_or(now + MAX_TTL_SECS)))
-        .collect();
-    write_or_print(a.out.as_deref(), &codesign::revocation::entries_text(&rows))?;
+    let (text, n) =
+        block_on(issuer_api::export_revocations(g.data(), g.db.as_deref()))?.map_err(keeping)?;
+    write_or_print(a.out.as_deref(), &text)?;
     if let Some(p) = &a.out {
-        eprintln!("wrote {} revoked codes to {}", rows.len(), p.display());
+        eprintln!("wrote {n} revoked codes to {}", p.display());
     }
     Ok(())
 }
@@ -367,8 +264,9 @@ pub fn issue_code(
 
 /// Writes the payload's QR code as a PNG (atomically).
 pub fn write_png(path: &Path, payload: &str) -> anyhow::Result<()> {
-    let png = codesign::qr::to_png(payload).map_err(anyhow::Error::msg)?;
-    issuer::write_atomic(path, &png).map_err(|e| usage(format!("writing {}: {e}", path.display())))
+    let png = engine::qr_png(payload).map_err(anyhow::Error::msg)?;
+    issuer_api::write_atomic(path, &png)
+        .map_err(|e| usage(format!("writing {}: {e}", path.display())))
 }
 
 pub fn issue(g: &Globals, a: CodeIssueArgs) -> anyhow::Result<()> {
@@ -415,22 +313,19 @@ pub fn issue(g: &Globals, a: CodeIssueArgs) -> anyhow::Result<()> {
 }
 
 pub fn revoke(g: &Globals, a: CodeRevokeArgs) -> anyhow::Result<()> {
-    let db = g.db.clone();
-    let data = g.data().to_path_buf();
-    let now = Timestamp::now().secs();
     if let Some(code) = &a.code {
-        let cti = codesign::unhex(code)
-            .and_then(|b| <[u8; 16]>::try_from(b).ok())
-            .ok_or_else(|| usage(format!("--code {code}: a code id is 32 hex digits")))?;
-        let fresh = block_on(async {
-            let ops = Ops::open_for(&data, db.as_deref()).await?;
-            let r = ops.revoke_code(&cti, now, &a.reason).await;
-            ops.close().await;
-            r
-        })??;
+        let (cti, fresh) = block_on(issuer_api::revoke_code_id(
+            g.data(),
+            g.db.as_deref(),
+            code,
+            &a.reason,
+        ))?
+        .map_err(|e| match e {
+            EngineError::BadRequest(m) => usage(format!("--code {code}: {m}")),
+            e => anyhow::Error::new(e),
+        })?;
         println!(
-            "code {} {}",
-            hex(&cti),
+            "code {cti} {}",
             if fresh {
                 "revoked"
             } else {
@@ -466,53 +361,29 @@ pub fn verify(g: &Globals, a: VerifyArgs) -> anyhow::Result<()> {
     let at = parse_as_of(a.at.as_deref(), engine::Zone::CST)
         .map_err(|e| usage(format!("{e}").replace("--as-of", "--at")))?
         .div_euclid(1000);
-    let entries = match &a.trust {
-        Some(p) => trust::read_entries(p).map_err(|e| usage(e.to_string()))?,
-        None => {
-            let entries = issuer::read_trust(g.data())?;
-            if entries.is_empty() {
-                eprintln!(
-                    "warning: {} has no trust list; every signer is unknown (give --trust FILE)",
-                    g.data().display()
-                );
-            }
-            entries
-        }
-    };
-    let trust = TrustList::from_entries(&entries).map_err(|e| usage(e.to_string()))?;
-    let revoked = match &a.revoked {
-        Some(p) => RevocationList::read(p).map_err(|e| usage(e.to_string()))?,
-        None => {
-            let db = g.db.clone();
-            let data = g.data().to_path_buf();
-            let mut list = RevocationList::default();
-            if db.is_some() || Ops::path(&data).exists() {
-                let rows = block_on(async {
-                    let ops = Ops::open_for(&data, db.as_deref()).await?;
-                    let r = ops.revocations(at.min(Timestamp::now().secs())).await;
-                    ops.close().await;
-                    r
-                })??;
-                for r in rows {
-                    list.insert(r.cti, r.revoked_at);
-                }
-            }
-            list
-        }
-    };
-    let verifier = Verifier::new(trust, revoked);
-    let outcome = match (&a.payload, &a.image) {
-        (Some(p), _) => verifier.verify(p, at),
+    let image;
+    let code = match (&a.payload, &a.image) {
+        (Some(p), _) => Presented::Payload(p),
         (None, Some(img)) => {
-            let bytes =
+            image =
                 std::fs::read(img).map_err(|e| usage(format!("reading {}: {e}", img.display())))?;
-            match codesign::qr::from_png(&bytes) {
-                Ok(text) => verifier.verify(&text, at),
-                Err(e) => Outcome::undecodable(e),
-            }
+            Presented::Png(&image)
         }
         (None, None) => return Err(usage("give a payload or --image PNG")),
     };
+    let from = OfflineTrust {
+        trust: a.trust.as_deref(),
+        revoked: a.revoked.as_deref(),
+        db: g.db.as_deref(),
+    };
+    let (outcome, no_trust) =
+        block_on(issuer_api::verify_offline(g.data(), code, from, at))?.map_err(keeping)?;
+    if no_trust {
+        eprintln!(
+            "warning: {} has no trust list; every signer is unknown (give --trust FILE)",
+            g.data().display()
+        );
+    }
     match text_format(a.format) {
         TextFormat::Json => println!("{}", outcome.to_json_string()),
         TextFormat::Text => print_outcome(&outcome),
