@@ -26,6 +26,9 @@ pub mod inflow_api;
 pub mod ingest_api;
 pub mod issuer_api;
 pub mod open_api;
+pub mod resume_decide;
+pub mod resume_match;
+pub mod resume_plan;
 pub mod resume_power;
 pub mod retention;
 pub mod returnees;
@@ -50,7 +53,7 @@ pub use trace::{EvidenceOut, TraceOut};
 
 /// The plain types callers name (ids, days, instants, zones, regions, the input kinds), so the
 /// server and the CLI need no crate beneath the engine for them.
-pub use model::{Date, Kind, PersonId, Region, Storage, Timestamp, Zone};
+pub use model::{Date, EnterpriseId, Kind, PersonId, Region, Storage, Timestamp, Zone};
 /// Bounds on SQL from outside ([`EngineOptions::sql`]).
 pub use query::Limits as SqlLimits;
 
@@ -106,6 +109,16 @@ impl Account {
             })?),
             None => None,
         };
+        if role == Role::Enterprise
+            && u.community
+                .as_deref()
+                .is_none_or(|e| EnterpriseId::parse(e.as_bytes()).is_err())
+        {
+            return Err(EngineError::Internal(format!(
+                "enterprise account {} names no valid enterprise",
+                u.name
+            )));
+        }
         Ok(Account {
             name: u.name.clone(),
             role,
@@ -114,6 +127,15 @@ impl Account {
                 community: u.community.clone(),
             },
         })
+    }
+
+    /// The enterprise an `enterprise` account speaks for (kept where a community worker's
+    /// community is: the one unit the account serves); `None` for every other role.
+    pub fn enterprise(&self) -> Option<&str> {
+        match self.role {
+            Role::Enterprise => self.scope.community.as_deref(),
+            _ => None,
+        }
     }
 }
 

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use engine::{Engine, EngineOptions, Purpose, Role};
 use engine::accounts::{Accounts, NewUser};
+use engine::{Engine, EngineOptions, Purpose, Role};
 
 use crate::cli::TextFormat;
 use crate::commands::Globals;
@@ -111,7 +111,7 @@ pub fn serve(g: &Globals, a: ServeArgs) -> anyhow::Result<()> {
 fn parse_role(s: &str) -> anyhow::Result<Role> {
     match Role::parse(s) {
         Some(Role::Public) | None => Err(usage(format!(
-            "--role {s}: one of admin, epidemiologist, community_worker, analyst, checkpoint"
+            "--role {s}: one of admin, epidemiologist, community_worker, analyst, checkpoint, enterprise"
         ))),
         Some(r) => Ok(r),
     }
@@ -135,6 +135,23 @@ fn add(g: &Globals, a: UsersAddArgs) -> anyhow::Result<()> {
             "a community worker serves one community: give --community ID (community_id in persons)",
         ));
     }
+    // An enterprise account speaks for one enterprise, kept where a community worker's
+    // community is (the one unit an account serves).
+    let enterprise = match (&a.enterprise, role) {
+        (Some(e), Role::Enterprise) => Some(
+            engine::EnterpriseId::parse(e.trim().as_bytes())
+                .map_err(|err| usage(format!("--enterprise {e}: {}", err.reason())))?
+                .as_str()
+                .to_string(),
+        ),
+        (None, Role::Enterprise) => {
+            return Err(usage(
+                "an enterprise account speaks for one enterprise: give --enterprise ID (its enterprise_id)",
+            ));
+        }
+        (Some(_), _) => return Err(usage("--enterprise is for enterprise accounts")),
+        (None, _) => None,
+    };
     runtime()?.block_on(async {
         let ops = ops(g).await?;
         let user = ops
@@ -143,7 +160,7 @@ fn add(g: &Globals, a: UsersAddArgs) -> anyhow::Result<()> {
                     name: &a.name,
                     role: role.as_str(),
                     region: region.as_deref(),
-                    community: a.community.as_deref(),
+                    community: a.community.as_deref().or(enterprise.as_deref()),
                 },
                 now(),
             )
@@ -157,9 +174,13 @@ fn add(g: &Globals, a: UsersAddArgs) -> anyhow::Result<()> {
             user.region
                 .as_deref()
                 .map_or(String::new(), |r| format!(", region {r}")),
-            user.community
-                .as_deref()
-                .map_or(String::new(), |c| format!(", community {c}")),
+            user.community.as_deref().map_or(String::new(), |c| {
+                if role == Role::Enterprise {
+                    format!(", enterprise {c}")
+                } else {
+                    format!(", community {c}")
+                }
+            }),
             info.id
         );
         println!("{token}");
@@ -553,7 +574,7 @@ pub struct ServeArgs {
 pub enum UsersCommand {
     /// Create an account; its first API token is the last line of stdout.
     #[command(
-        after_help = "Examples:\n  fangyi users add li.wei --role epidemiologist --region 330300\n  fangyi users add wang.fang --role community_worker --region 330302 --community C330302001\n  fangyi users add gate-7 --role checkpoint\n\nRoles: admin, epidemiologist, community_worker, analyst, checkpoint."
+        after_help = "Examples:\n  fangyi users add li.wei --role epidemiologist --region 330300\n  fangyi users add wang.fang --role community_worker --region 330302 --community C330302001\n  fangyi users add gate-7 --role checkpoint\n  fangyi users add acme-hr --role enterprise --enterprise 91330109MAWEMR2B5D\n\nRoles: admin, epidemiologist, community_worker, analyst, checkpoint, enterprise."
     )]
     Add(UsersAddArgs),
     /// List accounts and their tokens (never the tokens' text).
@@ -571,7 +592,7 @@ pub enum UsersCommand {
 #[derive(Args, Debug)]
 pub struct UsersAddArgs {
     pub name: String,
-    /// admin, epidemiologist, community_worker, analyst or checkpoint.
+    /// admin, epidemiologist, community_worker, analyst, checkpoint or enterprise.
     #[arg(long)]
     pub role: String,
     /// Limit what the account sees to people living in this region (covers rule).
@@ -580,6 +601,10 @@ pub struct UsersAddArgs {
     /// A community worker's community (`community_id` in persons).
     #[arg(long)]
     pub community: Option<String>,
+    /// The enterprise an enterprise account speaks for (its `enterprise_id`): it sees its own
+    /// applications' decisions and its own openings' matches only.
+    #[arg(long)]
+    pub enterprise: Option<String>,
     /// A label for the first token.
     #[arg(long, default_value = "created with the account")]
     pub label: String,
