@@ -155,12 +155,18 @@ pub fn import_trust(data: &Path, file: &Path) -> Result<TrustImport, EngineError
     })
 }
 
-/// The keys the data dir trusts, each as `{"kid", "key", "region", "issuer", "not_after",
-/// "status"}` (status: signing or retired with its generation, or imported), and the issuer's
-/// region and signing generation if it has one.
-pub fn trusted_keys(
-    data: &Path,
-) -> Result<(Option<(String, u32)>, Vec<serde_json::Value>), EngineError> {
+/// The keys a data dir trusts.
+#[derive(Clone, Debug)]
+pub struct TrustedKeys {
+    /// The issuer's region and its signing key generation, if the data dir has an issuer.
+    pub signer: Option<(String, u32)>,
+    /// Each key as `{"kid", "key", "region", "issuer", "not_after", "status"}` (status: signing
+    /// or retired with its generation, or imported).
+    pub keys: Vec<serde_json::Value>,
+}
+
+/// The keys the data dir trusts: its own generations and imported ones.
+pub fn trusted_keys(data: &Path) -> Result<TrustedKeys, EngineError> {
     let issuer = Issuer::load(data).map_err(failed)?;
     let entries = issuer::read_trust(data).map_err(failed)?;
     let own = |e: &TrustEntry| {
@@ -170,7 +176,7 @@ pub fn trusted_keys(
                 .find(|gn| Some(&gn.public_key) == e.public_key.as_ref())
         })
     };
-    let rows = entries
+    let keys = entries
         .iter()
         .map(|e| {
             let key = e.resolve();
@@ -192,7 +198,7 @@ pub fn trusted_keys(
         })
         .collect();
     let signer = issuer.map(|i| (i.region.clone(), i.current().generation));
-    Ok((signer, rows))
+    Ok(TrustedKeys { signer, keys })
 }
 
 /// The revocations not yet expired at `now`, from the deployment's operational database (none

@@ -166,7 +166,8 @@ fn keys_import(g: &Globals, a: KeysImportArgs) -> anyhow::Result<()> {
 }
 
 fn keys_list(g: &Globals, a: KeysListArgs) -> anyhow::Result<()> {
-    let (issuer, rows) = issuer_api::trusted_keys(g.data()).map_err(keeping)?;
+    let trusted = issuer_api::trusted_keys(g.data()).map_err(keeping)?;
+    let (issuer, rows) = (trusted.signer, trusted.keys);
     match text_format(a.format) {
         TextFormat::Json => println!("{}", serde_json::Value::Array(rows)),
         TextFormat::Text => {
