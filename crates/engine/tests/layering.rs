@@ -154,21 +154,24 @@ fn normal_dependencies(manifest: &str) -> BTreeSet<String> {
     out
 }
 
-/// The workspace crates the package in `crates/<dir>` builds with (its normal dependencies),
-/// other than `allowed`.
-fn reaches_past(dir: &str, allowed: &[&str]) -> Vec<String> {
+/// The workspace crates a manifest builds with (its normal dependencies), other than `allowed`.
+fn beyond(manifest: &str, allowed: &[&str]) -> Vec<String> {
     let ours = workspace_crates();
     assert!(
         ours.contains("engine") && ours.contains("privacy"),
         "{ours:?}"
     );
-    let manifest =
-        std::fs::read_to_string(root().join("crates").join(dir).join("Cargo.toml")).unwrap();
-    let deps = normal_dependencies(&manifest);
-    assert!(deps.contains("engine"), "crates/{dir}: {deps:?}");
+    let deps = normal_dependencies(manifest);
+    assert!(deps.contains("engine"), "{deps:?}");
     deps.into_iter()
         .filter(|d| ours.contains(d) && !allowed.contains(&d.as_str()))
         .collect()
+}
+
+/// [`beyond`] for the package in `crates/<dir>`.
+fn reaches_past(dir: &str, allowed: &[&str]) -> Vec<String> {
+    let path = root().join("crates").join(dir).join("Cargo.toml");
+    beyond(&std::fs::read_to_string(path).unwrap(), allowed)
 }
 
 #[test]
@@ -210,6 +213,10 @@ fn the_checks_see_what_they_look_for() {
         .map(String::from)
         .collect();
     assert_eq!(deps, want);
+    // Crates beneath the engine are caught, in every spelling; the allowed ones and
+    // dev-dependencies are not.
+    assert_eq!(beyond(m, &CLI_ALLOWED), ["model", "ops", "privacy"]);
+    assert!(beyond(m, &["engine", "privacy", "model", "ops"]).is_empty());
 }
 
 /// Parquet and Arrow IPC reader types, and the store's methods handing out its files' paths:
