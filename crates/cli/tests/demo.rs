@@ -1,5 +1,6 @@
 //! `fangyi demo` keeps its master key in its own folder, beside (not inside) its data dir, says
-//! where, and neither reads nor creates the user's own key.
+//! where, and neither reads nor creates the user's own key; what it shows of people it asks the
+//! engine for, as the operator, so its own audit log records it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -103,6 +104,25 @@ fn the_demo_keeps_its_own_key_beside_its_data_and_leaves_the_users_alone() {
     ];
     ok(fangyi(&home, &stats).output().unwrap(), "fangyi stats");
     assert_eq!(files(&home), Vec::<PathBuf>::new());
+
+    // It traced every case and read the day's alerts by asking the engine as the operator, so
+    // its own log records both (it reveals no pseudonym itself).
+    let audit = [
+        "--data",
+        data.to_str().unwrap(),
+        "--key-file",
+        key.to_str().unwrap(),
+        "audit",
+        "show",
+        "--limit",
+        "1000",
+        "--format",
+        "json",
+    ];
+    let log = ok(fangyi(&home, &audit).output().unwrap(), "fangyi audit show");
+    for asked in ["fangyi demo: trace every case", "fangyi demo: alerts"] {
+        assert!(log.contains(asked), "no entry for {asked:?} in {log}");
+    }
 }
 
 #[test]
