@@ -59,6 +59,9 @@ pub struct Applying {
     pub valid_until: Option<Date>,
 }
 
+/// The rules applying to each person (absent: none, green).
+pub type Codes = HashMap<i64, Vec<Applying>>;
+
 /// The decision for one row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decision {
@@ -234,12 +237,7 @@ pub fn code_day(start: Date, as_of: Timestamp, zone: Zone) -> Date {
 }
 
 /// The rules applying to each of `persons` (sorted) as of the end of `day`, from one sweep.
-pub fn codes_on(
-    codes: &CodeEngine<'_>,
-    rules: &RuleSet,
-    persons: &[i64],
-    day: Date,
-) -> HashMap<i64, Vec<Applying>> {
+pub fn codes_on(codes: &CodeEngine<'_>, rules: &RuleSet, persons: &[i64], day: Date) -> Codes {
     codes
         .sweep_findings(rules, persons, day)
         .into_iter()
@@ -273,7 +271,7 @@ pub fn decide_rows(
     employment: &HashSet<(String, i64)>,
     as_of: Timestamp,
     zone: Zone,
-    code_of: &dyn Fn(&[i64], Date) -> HashMap<i64, Vec<Applying>>,
+    code_of: &dyn Fn(&[i64], Date) -> Codes,
 ) -> Vec<Decided> {
     let mut by_day: BTreeMap<Date, Vec<i64>> = BTreeMap::new();
     for r in &rows {
@@ -282,7 +280,7 @@ pub fn decide_rows(
             .or_default()
             .push(r.person);
     }
-    let mut codes: HashMap<Date, HashMap<i64, Vec<Applying>>> = HashMap::new();
+    let mut codes: HashMap<Date, Codes> = HashMap::new();
     for (day, mut persons) in by_day {
         persons.sort_unstable();
         persons.dedup();

@@ -7,9 +7,9 @@
 
 pub mod decide;
 mod error;
-pub mod plan;
 pub mod forecast;
 pub mod matching;
+pub mod plan;
 pub mod power;
 
 pub use error::ResumeError;

@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use store::Store;
 
 use crate::ResumeError;
-use crate::decide::{Applying, Verdict, decide};
+use crate::decide::{Codes, Verdict, decide};
 
 /// The built-in plan: contract §8.2's three tiers. The contract gives no dates; these are
 /// Zhejiang's in 2020 — essential enterprises from February 3, enterprises above designated
@@ -452,7 +452,7 @@ pub fn office_ready(
     employment: &[(String, i64)],
     registered: &dyn Fn(i64) -> bool,
     code_day: &dyn Fn(Date) -> Date,
-    code_of: &dyn Fn(&[i64], Date) -> HashMap<i64, Vec<Applying>>,
+    code_of: &dyn Fn(&[i64], Date) -> Codes,
 ) -> HashMap<String, u64> {
     let start_of: HashMap<&str, Date> = placed
         .iter()
@@ -471,7 +471,7 @@ pub fn office_ready(
             }
         }
     }
-    let mut codes: HashMap<Date, HashMap<i64, Vec<Applying>>> = HashMap::new();
+    let mut codes: HashMap<Date, Codes> = HashMap::new();
     for (day, mut persons) in by_day {
         persons.sort_unstable();
         persons.dedup();
@@ -584,6 +584,7 @@ pub fn diff(plan: &Plan, other: &Plan, enterprises: &[Enterprise]) -> Vec<Move> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decide::Applying;
 
     fn ent(id: &str, critical: bool, output: Option<f64>, share: Option<f64>) -> Enterprise {
         Enterprise {
