@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{CASE, CONTACT, Env, Server, http};
+use common::{CASE, CONTACT, EXPOSED_WUHAN, Env, Server, http};
 
 /// Valid, but in nobody's `persons` row.
 const STRANGER: &str = "420106199001010028";
@@ -33,15 +33,7 @@ fn reading_commands(env: &Env) -> Vec<Vec<String>> {
             "2020-01-20",
         ],
         vec!["index"],
-        vec![
-            "exposed",
-            "--region",
-            "420100",
-            "--from",
-            "2020-01-10",
-            "--to",
-            "2020-01-23",
-        ],
+        EXPOSED_WUHAN.to_vec(),
         vec!["inflow", "--as-of", "2020-01-23"],
         vec!["alerts", "--as-of", "2020-01-23"],
         vec!["roads", "--as-of", "2020-01-23"],
