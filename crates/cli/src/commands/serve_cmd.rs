@@ -210,9 +210,13 @@ pub fn users(g: &Globals, u: UsersCommand) -> anyhow::Result<()> {
                     u.region
                         .as_deref()
                         .map_or(String::new(), |r| format!("  region {r}")),
-                    u.community
-                        .as_deref()
-                        .map_or(String::new(), |c| format!("  community {c}")),
+                    u.community.as_deref().map_or(String::new(), |c| {
+                        if u.role == Role::Enterprise.as_str() {
+                            format!("  enterprise {c}")
+                        } else {
+                            format!("  community {c}")
+                        }
+                    }),
                     if u.has_password {
                         "  (password set)"
                     } else {
