@@ -261,7 +261,8 @@ pub fn applying(rules: &RuleSet, findings: &[Finding]) -> Vec<Applying> {
         .collect()
 }
 
-/// Decides `rows`: whether each person is registered (in `persons`), employed by the
+/// Decides `rows` (a row stored twice — the same application, enterprise, person and start
+/// date from two files — once): whether each person is registered (in `persons`), employed by the
 /// applying enterprise (from `employment`), and their code from one sweep per distinct code
 /// day. Sorted by application, then person (pseudonym; the caller re-sorts by the id it
 /// shows), then start date.
@@ -304,13 +305,12 @@ pub fn decide_rows(
             Decided { row, decision }
         })
         .collect();
-    out.sort_by(|a, b| {
-        (&a.row.application_id, a.row.person, a.row.start_date).cmp(&(
-            &b.row.application_id,
-            b.row.person,
-            b.row.start_date,
-        ))
-    });
+    fn key(d: &Decided) -> (&str, i64, Date, &str) {
+        let r = &d.row;
+        (&r.application_id, r.person, r.start_date, &r.enterprise_id)
+    }
+    out.sort_by(|a, b| key(a).cmp(&key(b)));
+    out.dedup_by(|a, b| key(a) == key(b));
     out
 }
 
@@ -505,6 +505,45 @@ mod tests {
             ("A", 3, 2, 1)
         );
         assert_eq!((s[1].application_id.as_str(), s[1].office), ("B", 1));
+    }
+
+    #[test]
+    fn a_row_stored_twice_is_decided_once() {
+        let row = |app: &str, person| ApplicationRow {
+            application_id: app.into(),
+            enterprise_id: "E1".into(),
+            person,
+            start_date: d("2020-02-10"),
+            submitted: None,
+        };
+        let rows = vec![row("B", 1), row("A", 2), row("A", 1), row("A", 2)];
+        let employment: HashSet<(String, i64)> = [("E1".to_string(), 1)].into();
+        let got = decide_rows(
+            rows,
+            &|_| true,
+            &employment,
+            d("2020-03-01").end_of_day(Zone::CST),
+            Zone::CST,
+            &|_, _| Codes::new(),
+        );
+        let seen: Vec<(&str, i64, Verdict)> = got
+            .iter()
+            .map(|x| {
+                (
+                    x.row.application_id.as_str(),
+                    x.row.person,
+                    x.decision.verdict,
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("A", 1, Verdict::Office),
+                ("A", 2, Verdict::NotEmployee),
+                ("B", 1, Verdict::Office)
+            ]
+        );
     }
 
     #[test]
