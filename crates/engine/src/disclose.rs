@@ -75,8 +75,13 @@ impl<'a> View<'a> {
         self.account.scope.describe()
     }
 
-    /// Whether the person lives within the caller's scope.
+    /// Whether the person lives within the caller's scope. An enterprise account reaches no
+    /// one by where they live (its scope holds its enterprise, not a community): only the
+    /// persons its answers decide on ([`View::id_where`]).
     pub fn in_scope(&self, person: i64) -> bool {
+        if self.account.role == privacy::Role::Enterprise {
+            return false;
+        }
         if self.account.scope.is_everyone() {
             return true;
         }
