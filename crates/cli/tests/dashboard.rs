@@ -88,17 +88,8 @@ fn the_dashboard_shows_each_role_its_own_numbers() {
         return;
     }
     let env = Env::new();
+    env.generate_and_ingest(6000, 14);
     let input = env.path("input");
-    env.ok(&[
-        "gen",
-        "--persons",
-        "6000",
-        "--days",
-        "14",
-        "--out",
-        input.to_str().unwrap(),
-    ]);
-    env.ok(&["ingest", input.to_str().unwrap()]);
     env.ok(&[
         "import",
         "baidu-migration",

@@ -173,17 +173,8 @@ fn reference(input: &Path, level: &str, first: Date, last: Date) -> Value {
 #[test]
 fn figures_match_a_plain_reading_of_the_generated_files() {
     let env = Env::new();
+    env.generate_and_ingest(4000, 14);
     let input = env.path("input");
-    env.ok(&[
-        "gen",
-        "--persons",
-        "4000",
-        "--days",
-        "14",
-        "--out",
-        input.to_str().unwrap(),
-    ]);
-    env.ok(&["ingest", input.to_str().unwrap()]);
     let (first, last): (Date, Date) =
         ("2020-01-16".parse().unwrap(), "2020-01-25".parse().unwrap());
     for level in ["province", "prefecture", "county"] {

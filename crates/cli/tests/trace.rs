@@ -348,18 +348,8 @@ fn the_index_follows_new_files_and_rebuilds_on_request() {
 fn a_small_generated_province_has_cases_to_trace() {
     // The README's small province: at the real rate it would have no case at all.
     let env = Env::new();
-    let input = env.path("input");
-    let generated = env.ok(&[
-        "gen",
-        "--persons",
-        "20000",
-        "--days",
-        "21",
-        "--out",
-        input.to_str().unwrap(),
-    ]);
+    let (generated, ingested) = env.generate_and_ingest(20_000, 21);
     assert!(!generated.contains("outbreak: 0 infections"), "{generated}");
-    let ingested = env.ok(&["ingest", input.to_str().unwrap()]);
     assert!(
         !ingested.contains("truth"),
         "ground truth mentioned: {ingested}"

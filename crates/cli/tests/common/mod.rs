@@ -114,6 +114,24 @@ impl Env {
         self.ok(&["ingest", self.path("in").to_str().unwrap()]);
     }
 
+    /// Generates a province of `persons` residents over `days` (`fangyi gen`, its default seed,
+    /// region and start) into `input/` and ingests it; returns what each printed.
+    pub fn generate_and_ingest(&self, persons: u32, days: u32) -> (String, String) {
+        let input = self.path("input");
+        let input = input.to_str().unwrap();
+        let (persons, days) = (persons.to_string(), days.to_string());
+        let generated = self.ok(&[
+            "gen",
+            "--persons",
+            &persons,
+            "--days",
+            &days,
+            "--out",
+            input,
+        ]);
+        (generated, self.ok(&["ingest", input]))
+    }
+
     /// Sets the password of the account `name` (`fangyi users passwd`, from FANGYI_PASSWORD).
     pub fn passwd(&self, name: &str, password: &str) {
         let out = self
