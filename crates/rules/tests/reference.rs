@@ -959,11 +959,32 @@ fn check(world: &World) -> Result<(), TestCaseError> {
             engine.sweep(&[&builtin], d, &()),
             engine.sweep(&[&extra], d, &()),
         ];
+        // The same sweep's findings for the persons asked about (here half of them), each
+        // applying rule with its own valid_until: what work resumption's green date reads.
+        let mut asked: Vec<i64> = pseudo.iter().copied().step_by(2).collect();
+        asked.sort_unstable();
+        let findings = engine.sweep_findings(&builtin, &asked, d);
+        prop_assert!(findings.keys().all(|p| asked.binary_search(p).is_ok()));
         for (p, &who) in pseudo.iter().enumerate() {
             let wants = [
                 want_builtin(&w, p, who, d, &contacts),
                 want_extra(&w, p, who, d, &contacts),
             ];
+            if asked.binary_search(&who).is_ok() {
+                let got: BTreeSet<(String, Color, Option<Date>)> = findings
+                    .get(&who)
+                    .into_iter()
+                    .flatten()
+                    .map(|f| (builtin.rules[f.rule].id.clone(), f.color, f.valid_until))
+                    .collect();
+                prop_assert_eq!(
+                    got,
+                    wants[0].reasons(),
+                    "sweep_findings of person {} as of {}",
+                    p,
+                    d
+                );
+            }
             for (set, want) in [&builtin, &extra].into_iter().zip(&wants) {
                 let code = engine.code(set, who, d, &name);
                 let s = want.summary();
