@@ -88,9 +88,9 @@ async fn with_sources<T>(
     work(&src).await.map_err(EngineError::internal)
 }
 
-/// Computes the alerts of `day` from a store and its index (no scope, no status): the CLI's
-/// and the API's one path.
-pub async fn compute(
+/// Computes the alerts of `day` from a store and its index (no scope, no status), for
+/// [`Engine::alerts`]: the one path of the CLI, the API and the demo.
+pub(crate) async fn compute(
     store: &Store,
     index: &trace::Index,
     risk: &rules::RiskAreas,
