@@ -49,6 +49,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(resume_power::index))
         .routes(routes!(resume_power::forecast))
         .routes(routes!(resume::application))
+        .routes(routes!(resume::plan))
         .routes(routes!(resume::matches))
         .routes(routes!(resume::consent))
         .routes(routes!(alerts::list))

@@ -75,6 +75,7 @@ fn calls(c: &City) -> Vec<Call> {
             "resume_decide",
             "/api/v1/resume/applications/APP1?as_of=2020-02-02".into(),
         ),
+        get("resume_plan", "/api/v1/resume/plan".into()),
         Call {
             name: "resume_match",
             method: "POST",
@@ -129,6 +130,7 @@ fn expected(account: &str, call: &str) -> StatusCode {
             "audit_read",
             "verify_code",
             "resume_decide",
+            "resume_plan",
             "resume_match",
             "resume_consent",
         ],
@@ -145,6 +147,7 @@ fn expected(account: &str, call: &str) -> StatusCode {
             "sql",
             "verify_code",
             "resume_decide",
+            "resume_plan",
         ],
         // Hubei's epidemiologist: the list calls answer (empty), the Wenzhou people do not.
         "epi_hubei" => &[
@@ -154,6 +157,7 @@ fn expected(account: &str, call: &str) -> StatusCode {
             "alerts",
             "sql",
             "verify_code",
+            "resume_plan",
         ],
         "cw" => &[
             "person_code",
@@ -173,7 +177,7 @@ fn expected(account: &str, call: &str) -> StatusCode {
             "alerts",
             "verify_code",
         ],
-        "analyst" => &["returnees_summary", "inflow", "sql"],
+        "analyst" => &["returnees_summary", "inflow", "sql", "resume_plan"],
         "gate" => &["verify_code"],
         // Its own application and openings, nothing else.
         "ent" => &["resume_decide", "resume_match"],

@@ -1,7 +1,7 @@
-//! Work resumption's person-level answers end to end (contract §8.1, §8.4): an application's
-//! decisions as the command centre and as the enterprise see them, an enterprise's uploads
-//! held to its own applications, and matched seekers masked until they consent — each
-//! access in the audit log.
+//! Work resumption's answers about enterprises and their people end to end (contract §8.1,
+//! §8.2, §8.4): an application's decisions as the command centre and as the enterprise see
+//! them, an enterprise's uploads held to its own applications, the whitelist by region,
+//! matched seekers masked until they consent — each access in the audit log.
 
 mod common;
 
@@ -288,6 +288,76 @@ async fn matched_seekers_are_masked_until_they_consent() {
     assert!(
         actions.contains(&"resume_consent") && actions.contains(&"resume_match"),
         "{log}"
+    );
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whitelist_by_region_and_never_to_an_enterprise() {
+    let c = City::start().await;
+    // ENT: not critical, 30 M CNY of output: tier 2 from 02-10, when the rail rider and the
+    // returnee are green again and the case is not.
+    let (s, v) = c
+        .get(
+            Some("admin"),
+            Some("work_resumption"),
+            "/api/v1/resume/plan",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v,
+        json!([{"enterprise_id": ENT, "name": "鹿城机械", "tier": 2,
+            "tier_name": "above designated size", "rank": 1, "resume_date": "2020-02-10",
+            "employees": 3, "local_worker_share": 0.9, "annual_output_cny": 30000000.0,
+            "office_ready": 2}])
+    );
+    // The analyst sees the same counts; Hubei's epidemiologist no enterprise of Wenzhou.
+    let (s, a) = c
+        .get(Some("analyst"), Some("analysis"), "/api/v1/resume/plan")
+        .await;
+    assert_eq!((s, a), (StatusCode::OK, v));
+    let (s, h) = c
+        .get(
+            Some("epi_hubei"),
+            Some("work_resumption"),
+            "/api/v1/resume/plan",
+        )
+        .await;
+    assert_eq!((s, h), (StatusCode::OK, json!([])));
+    // An enterprise is not shown the others' ranks.
+    let (s, _) = c
+        .get(Some("ent"), Some("work_resumption"), "/api/v1/resume/plan")
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enterprise_account_is_named_by_its_enterprise_not_as_a_community() {
+    let c = City::start().await;
+    let me = |who: &'static str| {
+        let c = &c;
+        async move {
+            let resp = c
+                .client
+                .get(format!("{}/api/v1/me", c.base))
+                .bearer_auth(c.token(who))
+                .send()
+                .await
+                .unwrap();
+            resp.json::<Value>().await.unwrap()
+        }
+    };
+    let ent = me("ent").await;
+    assert_eq!(ent["role"], "enterprise", "{ent}");
+    assert_eq!(ent["enterprise"], ENT, "{ent}");
+    assert_eq!(ent["community"], Value::Null, "{ent}");
+    let cw = me("cw").await;
+    assert_eq!(
+        (cw["community"].clone(), cw["enterprise"].clone()),
+        (json!("C1"), Value::Null),
+        "{cw}"
     );
     c.stop().await;
 }

@@ -1,11 +1,12 @@
-//! Work resumption's person-level answers (contract §8.1, §8.4): an application's decisions,
-//! job matching and seekers' consent. An enterprise sees its own applications and openings
-//! only, never the reasons.
+//! Work resumption's answers about enterprises and their people (contract §8.1, §8.2, §8.4):
+//! an application's decisions, the whitelist, job matching and seekers' consent. An enterprise
+//! sees its own applications and openings only, never the reasons.
 
 use axum::Json;
 use axum::extract::State;
 use engine::resume_decide::{DecideAnswer, DecideParams};
 use engine::resume_match::{ConsentParams, ConsentView, MatchParams, MatchView};
+use engine::resume_plan::{PlanParams, PlanRowView};
 
 use crate::AppState;
 use crate::auth::Authed;
@@ -30,6 +31,25 @@ pub async fn application(
         as_of: q.as_of,
     };
     Ok(Json(state.engine.resume_decide(&caller, &params).await?))
+}
+
+/// The whitelist under the built-in plan (contract §8.2): every enterprise the caller's region
+/// covers with its tier, rank in the whole list, resume date and `office_ready` (its employees
+/// whose §8.1 verdict for that date is `office`). Counts per enterprise, never a person.
+#[utoipa::path(get, path = "/resume/plan", tag = "resume", security(("bearer" = [])),
+    params(AsOf),
+    responses((status = 200, body = Vec<PlanRowView>), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+pub async fn plan(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    ApiQuery(q): ApiQuery<AsOf>,
+) -> Result<Json<Vec<PlanRowView>>, ApiError> {
+    let params = PlanParams {
+        plan: None,
+        as_of: q.as_of,
+    };
+    Ok(Json(state.engine.resume_plan(&caller, &params).await?))
 }
 
 /// Contract §8.4's matches on a day: one object per job in the order filled. An enterprise

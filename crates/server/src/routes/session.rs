@@ -33,7 +33,11 @@ pub struct AccountView {
     pub name: String,
     pub role: String,
     pub region: Option<String>,
+    /// A community worker's community.
     pub community: Option<String>,
+    /// An enterprise account's enterprise (`enterprise_id`), whose own applications and
+    /// openings are all it sees.
+    pub enterprise: Option<String>,
     /// The purposes this role may name, per action.
     pub purposes: std::collections::BTreeMap<String, Vec<String>>,
 }
@@ -58,7 +62,14 @@ fn account_view(a: &engine::Account) -> AccountView {
         name: a.name.clone(),
         role: a.role.as_str().into(),
         region: a.scope.region.map(|r| r.to_string()),
-        community: a.scope.community.clone(),
+        // An enterprise account keeps its enterprise where a worker's community is kept; it is
+        // named as what it is, never as a community.
+        community: a
+            .enterprise()
+            .is_none()
+            .then(|| a.scope.community.clone())
+            .flatten(),
+        enterprise: a.enterprise().map(str::to_string),
         purposes,
     }
 }
