@@ -81,7 +81,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         "its own master key is {} (beside its data, not yours)",
         key.display()
     );
-    println!("\n[1/7] generating input files into {}", input.display());
+    println!("\n[1/8] generating input files into {}", input.display());
     let gen_args = GenArgs {
         persons: a.persons,
         days: a.days,
@@ -99,7 +99,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let generated = gen_cmd::generate(&config, &input)?;
     gen_cmd::print_summary(&generated, &input);
 
-    println!("\n[2/7] ingesting into {}", data.display());
+    println!("\n[2/8] ingesting into {}", data.display());
     let ingested = ingest_cmd::ingest(
         &demo,
         std::slice::from_ref(&input),
@@ -129,7 +129,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         )?;
     }
 
-    println!("\n[3/7] checking the store against the generator's own counts");
+    println!("\n[3/8] checking the store against the generator's own counts");
     let mut all_match = true;
     for (kind, &rows) in &generated.rows {
         let bad = generated.bad_rows.get(kind).copied().unwrap_or(0);
@@ -169,6 +169,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
             .with_context(|| format!("demo query: {q}"))?;
     }
     let worker_place = alerts_step(&demo, last_day)?;
+    resume_step(&demo)?;
     let accounts = demo_accounts(&demo, worker_place.as_ref())?;
     let opts = format!("--data {} --key-file {}", data.display(), key.display());
     println!(
@@ -209,7 +210,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
 /// (county, community), for the demo's community worker.
 fn alerts_step(demo: &Globals, day: engine::Date) -> anyhow::Result<Option<(String, String)>> {
     println!(
-        "\n[7/7] community alerts for {day} (high-risk arrivals, arrival jumps, case trails, unregistered returnees)"
+        "\n[7/8] community alerts for {day} (high-risk arrivals, arrival jumps, case trails, unregistered returnees)"
     );
     // Asked as the operator, like `fangyi alerts` and the dashboard (audited in the demo's log).
     let op = crate::operator::Operator::open(demo)?;
@@ -250,6 +251,65 @@ fn alerts_step(demo: &Globals, day: engine::Date) -> anyhow::Result<Option<(Stri
         .into_iter()
         .max_by_key(|(place, n)| (*n, std::cmp::Reverse(place.clone())))
         .map(|(place, _)| place))
+}
+
+/// Work resumption: the largest application decided employee by employee (contract §8.1),
+/// and the job openings filled on its start date (§8.4), asked as the operator.
+fn resume_step(demo: &Globals) -> anyhow::Result<()> {
+    println!("\n[8/8] work resumption: the largest return-to-work application, and job matching");
+    let op = crate::operator::Operator::open(demo)?;
+    let caller = op.caller(
+        engine::Purpose::WorkResumption,
+        "fangyi demo: resume decide --summary",
+    );
+    let params = engine::resume_decide::DecideParams::default();
+    let decided = op.ask(op.engine().resume_decide(&caller, &params))?;
+    let Some(s) = decided.summary.iter().max_by_key(|s| s.rows) else {
+        println!("  no applications");
+        return Ok(());
+    };
+    println!(
+        "  {} ({}): applied {} → office {}, quarantine {}, not allowed {}, not an employee {}, not registered {}",
+        s.application_id,
+        s.enterprise_id,
+        thousands(s.rows),
+        thousands(s.office),
+        thousands(s.quarantine),
+        thousands(s.not_allowed),
+        thousands(s.not_employee),
+        thousands(s.not_registered)
+    );
+    // An `office` row's office date is the application's start date.
+    let Some(start) = decided
+        .rows
+        .iter()
+        .find(|r| r.application_id == s.application_id && r.verdict == "office")
+        .and_then(|r| r.office_date.clone())
+    else {
+        return Ok(());
+    };
+    let caller = op.caller(
+        engine::Purpose::WorkResumption,
+        &format!("fangyi demo: resume match --date {start}"),
+    );
+    let params = engine::resume_match::MatchParams {
+        date: start.clone(),
+    };
+    let jobs = op.ask(op.engine().resume_match(&caller, &params))?;
+    let openings: u64 = jobs.iter().map(|j| u64::from(j.openings)).sum();
+    let filled: u64 = jobs.iter().map(|j| j.filled as u64).sum();
+    println!(
+        "  jobs on {start}: {} openings, {} filled with green, available seekers of the same skill and prefecture",
+        thousands(openings),
+        thousands(filled)
+    );
+    if let Some(j) = jobs.iter().find(|j| j.filled > 0) {
+        println!(
+            "    e.g. job {} of {}: {} of {} filled",
+            j.job_id, j.enterprise_id, j.filled, j.openings
+        );
+    }
+    Ok(())
 }
 
 /// A password of 16 letters and digits from the operating system's random numbers.
@@ -327,7 +387,7 @@ fn codes_step(
     dir: &Path,
     last_day: engine::Date,
 ) -> anyhow::Result<Option<engine::PersonId>> {
-    println!("\n[5/7] health codes for the whole population (contract §4, built-in rules)");
+    println!("\n[5/8] health codes for the whole population (contract §4, built-in rules)");
     let out = dir.join("codes.csv");
     let set = engine::datadir::RuleSet::builtin();
     let r = code_cmd::write_codes(demo, &set, Some(&last_day.to_string()), &out, true)?;
@@ -361,7 +421,7 @@ fn signed_code_step(
     last_day: engine::Date,
 ) -> anyhow::Result<()> {
     println!(
-        "\n[6/7] a signed, offline-verifiable health code (FY1: Ed25519 COSE_Sign1, Base45, QR)"
+        "\n[6/8] a signed, offline-verifiable health code (FY1: Ed25519 COSE_Sign1, Base45, QR)"
     );
     let issuer = signing::init_issuer(demo, "330300")?;
     println!(
@@ -418,7 +478,7 @@ fn signed_code_step(
 /// infected, how many its trace names as close contacts. Asked of the engine as the operator,
 /// like `fangyi trace` (one audit entry in the demo's log).
 fn trace_step(demo: &Globals, input: &Path, last_day: engine::Date) -> anyhow::Result<()> {
-    println!("\n[4/7] tracing every case's close contacts (contract §3)");
+    println!("\n[4/8] tracing every case's close contacts (contract §3)");
     let keys = demo.keys()?;
     let store = crate::context::store(demo.data(), &keys)?;
     let started = Instant::now();
