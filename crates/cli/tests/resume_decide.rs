@@ -207,3 +207,51 @@ fn a_plan_file_is_checked_and_diffed() {
     let builtin = env.ok(&["resume", "plan", "--show-builtin"]);
     assert!(builtin.contains("when = \"critical = true\""), "{builtin}");
 }
+
+#[test]
+fn an_enterprise_account_names_its_enterprise() {
+    let env = city();
+    let err = env.fails(&["users", "add", "acme", "--role", "enterprise"], 2);
+    assert!(err.contains("give --enterprise ID"), "{err}");
+    let err = env.fails(
+        &[
+            "users",
+            "add",
+            "acme",
+            "--role",
+            "enterprise",
+            "--enterprise",
+            "91330302MA0000001X",
+        ],
+        2,
+    );
+    assert!(err.contains("check character"), "{err}");
+    let err = env.fails(
+        &[
+            "users",
+            "add",
+            "li",
+            "--role",
+            "epidemiologist",
+            "--enterprise",
+            CRITICAL,
+        ],
+        2,
+    );
+    assert!(
+        err.contains("--enterprise is for enterprise accounts"),
+        "{err}"
+    );
+    let token = env.ok(&[
+        "users",
+        "add",
+        "acme",
+        "--role",
+        "enterprise",
+        "--enterprise",
+        CRITICAL,
+    ]);
+    assert!(token.trim().starts_with("fyt_"), "{token}");
+    let list = env.ok(&["users", "list"]);
+    assert!(list.contains(&format!("enterprise {CRITICAL}")), "{list}");
+}
