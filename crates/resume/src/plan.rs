@@ -118,7 +118,7 @@ enum Value {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PlanFile {
-    tier: Vec<toml::Spanned<TierFile>>,
+    tier: Vec<TierFile>,
 }
 
 #[derive(Deserialize)]
@@ -152,15 +152,12 @@ impl Plan {
         }
         let mut tiers = Vec::new();
         for (i, t) in file.tier.iter().enumerate() {
-            let span = t.span();
-            let t = t.get_ref();
             let date_line = line_of(text, t.resume_date.span().start);
             let resume_date = Date::parse(t.resume_date.get_ref().trim().as_bytes())
                 .map_err(|e| bad(date_line, format!("resume_date: {}", e.reason())))?;
             let when_line = line_of(text, t.when.span().start);
             let condition = parse_condition(t.when.get_ref())
                 .map_err(|e| bad(when_line, format!("when: {e}")))?;
-            let _ = span;
             tiers.push(Tier {
                 name: t.name.clone().unwrap_or_else(|| format!("tier {}", i + 1)),
                 resume_date,
