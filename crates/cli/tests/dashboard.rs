@@ -1,8 +1,9 @@
 //! The dashboard in a real browser: a generated province with the real Baidu and DXY data is
 //! served by the real `fangyi serve`, and headless Chromium (Debian's, driven by Playwright in
 //! `crates/server/dashboard/test/browser.mjs`) signs in as an admin and as a community worker
-//! and checks the numbers on the page against what the CLI computes. Screenshots are kept in
-//! `target/dashboard-screenshots/`.
+//! and checks the numbers on the page against what the CLI computes; on the enterprises page,
+//! after the restart, the admin, an enterprise account and a community worker each see what
+//! their role may (work resumption). Screenshots are kept in `target/dashboard-screenshots/`.
 //!
 //! Needs `/usr/bin/chromium` and the dashboard's npm packages (the server's build script
 //! installs those). Without Chromium the test says so and passes, unless
@@ -17,6 +18,10 @@ use common::{Env, Server};
 use serde_json::{Value, json};
 
 const AS_OF: &str = "2020-01-27";
+/// The enterprises page's day: the last generated one, a week after the restart.
+const RESTART_AS_OF: &str = "2020-02-17";
+/// Its power index shows the four weeks to it.
+const INDEX_FROM: &str = "2020-01-21";
 
 fn shared(folder: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -88,8 +93,21 @@ fn the_dashboard_shows_each_role_its_own_numbers() {
         return;
     }
     let env = Env::new();
-    env.generate_and_ingest(6000, 14);
+    // To a week after the restart (2020-01-14 + 35 days), for the enterprises page, with
+    // applications from a fifth of the enterprises (so there is another enterprise's too).
     let input = env.path("input");
+    env.ok(&[
+        "gen",
+        "--persons",
+        "6000",
+        "--days",
+        "35",
+        "--rates",
+        "applications=0.2",
+        "--out",
+        input.to_str().unwrap(),
+    ]);
+    env.ok(&["ingest", input.to_str().unwrap()]);
     env.ok(&[
         "import",
         "baidu-migration",
@@ -204,6 +222,8 @@ fn the_dashboard_shows_each_role_its_own_numbers() {
     );
     let code = json(&env, &["code", &case, "--as-of", AS_OF, "--format", "json"]);
 
+    let resume = resume_expect(&env);
+
     let server = Server::start(&env);
     let expect = json!({
         "url": server.base,
@@ -231,6 +251,7 @@ fn the_dashboard_shows_each_role_its_own_numbers() {
         },
         "case": {"id": case, "contacts": trace["contacts"].as_array().unwrap().len()},
         "code": {"id": case, "color": code["color"]},
+        "resume": resume,
     });
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/dashboard-screenshots");
     let out = Command::new("node")
@@ -249,4 +270,142 @@ fn the_dashboard_shows_each_role_its_own_numbers() {
         String::from_utf8_lossy(&out.stderr)
     );
     println!("{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// What the enterprises page should show on `RESTART_AS_OF`, from the CLI: the power index of
+/// the province with the most enterprises (rows by industry, forecast series), the whitelist,
+/// the largest application's summary and the day's matching; an enterprise account for the
+/// largest application's enterprise, and another enterprise's application it must not see.
+fn resume_expect(env: &Env) -> Value {
+    let index = json(
+        env,
+        &[
+            "resume",
+            "index",
+            "--from",
+            INDEX_FROM,
+            "--to",
+            RESTART_AS_OF,
+            "--level",
+            "province",
+            "--by",
+            "industry",
+            "--format",
+            "json",
+        ],
+    );
+    let mut indexed: std::collections::BTreeMap<String, u64> = Default::default();
+    for r in index.as_array().unwrap() {
+        *indexed
+            .entry(r["region"].as_str().unwrap().to_string())
+            .or_default() += r["indexed"].as_u64().unwrap();
+    }
+    let region = indexed
+        .iter()
+        .max_by_key(|(r, n)| (**n, std::cmp::Reverse((*r).clone())))
+        .map(|(r, _)| r.clone())
+        .expect("power readings in the generated province");
+    let in_region = |v: &Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["region"] == region.as_str())
+            .count()
+    };
+    let forecast = json(
+        env,
+        &[
+            "resume",
+            "forecast",
+            "--as-of",
+            RESTART_AS_OF,
+            "--days",
+            "7",
+            "--level",
+            "province",
+            "--by",
+            "industry",
+            "--format",
+            "json",
+        ],
+    );
+    let plan = json(
+        env,
+        &[
+            "resume",
+            "plan",
+            "--as-of",
+            RESTART_AS_OF,
+            "--format",
+            "json",
+        ],
+    );
+    let plan = plan.as_array().unwrap();
+    let mut apps = json(
+        env,
+        &[
+            "resume",
+            "decide",
+            "--as-of",
+            RESTART_AS_OF,
+            "--summary",
+            "--format",
+            "json",
+        ],
+    )
+    .as_array()
+    .unwrap()
+    .clone();
+    apps.sort_by_key(|a| std::cmp::Reverse(a["rows"].as_u64().unwrap()));
+    let app = apps
+        .first()
+        .expect("an application submitted by then")
+        .clone();
+    let enterprise = app["enterprise_id"].as_str().unwrap().to_string();
+    let other = apps
+        .iter()
+        .find(|a| a["enterprise_id"] != enterprise.as_str())
+        .map(|a| a["application_id"].clone());
+    let jobs = json(
+        env,
+        &[
+            "resume",
+            "match",
+            "--date",
+            RESTART_AS_OF,
+            "--format",
+            "json",
+        ],
+    );
+    let jobs = jobs.as_array().unwrap();
+    let sum = |rows: &[&Value], field: &str| -> u64 {
+        rows.iter().map(|r| r[field].as_u64().unwrap()).sum()
+    };
+    let all: Vec<&Value> = jobs.iter().collect();
+    let own: Vec<&Value> = jobs
+        .iter()
+        .filter(|j| j["enterprise_id"] == enterprise.as_str())
+        .collect();
+    user(
+        env,
+        "li.enterprise",
+        "enterprise",
+        &["--enterprise", &enterprise],
+        "enterprise-password-1",
+    );
+    json!({
+        "as_of": RESTART_AS_OF,
+        "power": {"region": region, "points": in_region(&index), "forecasts": in_region(&forecast)},
+        "plan": {
+            "count": plan.len(),
+            "office_ready": plan.iter().map(|p| p["office_ready"].as_u64().unwrap()).sum::<u64>(),
+        },
+        "application": app,
+        "other_application": other,
+        "jobs": {"count": all.len(), "openings": sum(&all, "openings"), "filled": sum(&all, "filled")},
+        "enterprise": {
+            "name": "li.enterprise", "password": "enterprise-password-1", "id": enterprise,
+            "jobs": own.len(), "openings": sum(&own, "openings"), "filled": sum(&own, "filled"),
+        },
+    })
 }

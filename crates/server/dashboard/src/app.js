@@ -189,7 +189,11 @@ async function loadRegions() {
 
 async function start() {
   const a = state.account;
-  const scope = [a.region && `region ${a.region}`, a.community && `community ${a.community}`]
+  const scope = [
+    a.region && `region ${a.region}`,
+    a.community && `community ${a.community}`,
+    a.enterprise && `enterprise ${a.enterprise}`,
+  ]
     .filter(Boolean)
     .join(", ");
   $("#who").textContent = `${a.name} · ${a.role.replace(/_/g, " ")}${scope ? ` · ${scope}` : ""}`;
@@ -202,6 +206,13 @@ async function start() {
   }
   $("#as-of").value = state.asOf;
   await loadRegions();
+  state.entFor = null;
+  // An enterprise works on its own applications and jobs: its page first.
+  if (a.role === "enterprise") {
+    show("enterprises");
+    await Promise.all([refresh(), enterprises()]);
+    return;
+  }
   show("overview");
   await refresh();
 }
@@ -667,17 +678,368 @@ async function showCode(event) {
   }
 }
 
+// ---- enterprises (work resumption) -----------------------------------------------------
+
+const NOT_FOR_ROLE = "not available to your role";
+
+/// A panel the viewer's role may not see: said so, in place of its content.
+function unavailable(el, what) {
+  el.innerHTML = `<p class="empty unavailable">${esc(what)}: ${NOT_FOR_ROLE}</p>`;
+  el.dataset.unavailable = "true";
+}
+
+/// A panel's request failed: a refusal (the role, or its scope) reads as the role's limit,
+/// anything else as the API's one-line error.
+function panelFailed(el, what, e) {
+  if (e instanceof ApiError && e.status === 403) {
+    unavailable(el, what);
+  } else {
+    el.innerHTML = `<p class="error">${esc(what)}: ${esc(e.message)}</p>`;
+  }
+}
+
+/// The level and region the power index is shown at: the viewer's own region, else provinces.
+function powerScope() {
+  const r = state.account.region;
+  if (!r) return { level: "province", region: "" };
+  if (r.endsWith("0000")) return { level: "province", region: r };
+  if (r.endsWith("00")) return { level: "prefecture", region: r };
+  return { level: "county", region: r };
+}
+
+const pct = (x) => `${(100 * x).toFixed(1)} %`;
+
+function entKpis(values) {
+  const tiles = [
+    ["kpi-resumed", `enterprises resumed on ${state.asOf}`, values.resumed],
+    ["kpi-whitelist", "enterprises on the whitelist", values.whitelist],
+    ["kpi-office-ready", "employees office-ready on their resume date", values.officeReady],
+    ["kpi-fill", `job openings filled on ${state.asOf}`, values.fill],
+  ];
+  $("#ent-kpis").innerHTML = tiles
+    .map(([id, label, value]) => `<div class="kpi" id="${id}"><div class="value">${value ?? "—"}</div><div class="label">${esc(label)}</div></div>`)
+    .join("");
+}
+
+/// The enterprises page: the power index by industry with its forecast, the whitelist and the
+/// day's job matching, each panel asked for only when the role may see it.
+async function enterprises() {
+  state.entFor = state.asOf;
+  const kpis = {};
+  entKpis(kpis);
+  await Promise.all([
+    powerPanel().then((v) => (kpis.resumed = v)),
+    planPanel().then((v) => Object.assign(kpis, v)),
+    jobsPanel().then((v) => (kpis.fill = v)),
+  ]);
+  entKpis(kpis);
+  if (!may("resume_decide")) {
+    $("#app-form").querySelectorAll("input, button").forEach((x) => (x.disabled = true));
+    unavailable($("#app-summary"), "Applications");
+  }
+}
+
+const PALETTE = ["#1f5fbf", "#c62828", "#2e7d32", "#ef8f00", "#6a1b9a", "#00838f", "#8d6e63", "#5d6b7e", "#ad1457", "#9e9d24", "#283593", "#00695c"];
+
+async function powerPanel() {
+  const status = $("#power-status");
+  const el = document.getElementById("power-chart");
+  status.innerHTML = "";
+  delete status.dataset.unavailable;
+  delete el.dataset.points;
+  $("#power-note").textContent = "";
+  state.power = null;
+  const failed = () => {
+    el.hidden = true;
+    el.dataset.points = 0;
+    $("#power-band").hidden = true;
+    return null;
+  };
+  if (!may("resume_index")) {
+    unavailable(status, "The power index");
+    return failed();
+  }
+  el.hidden = false;
+  $("#power-band").hidden = false;
+  const { level, region } = powerScope();
+  const within = `&level=${level}${region ? `&region=${region}` : ""}`;
+  const from = addDays(state.asOf, -27);
+  const index = (by) => api(`/resume/index?from=${from}&to=${state.asOf}${within}${by}`, { action: "resume_index" });
+  const forecast = (by) => api(`/resume/forecast?as_of=${state.asOf}&days=7${within}${by}`, { action: "resume_index" });
+  let answers;
+  try {
+    answers = await Promise.all([index("&by=industry"), forecast("&by=industry"), index(""), forecast("")]);
+  } catch (e) {
+    panelFailed(status, "The power index", e);
+    return failed();
+  }
+  // One region's curves: the one with the most enterprises indexed.
+  const indexed = new Map();
+  for (const r of answers[2]) indexed.set(r.region, (indexed.get(r.region) || 0) + r.indexed);
+  const shown = [...indexed.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0];
+  const [rows, forecasts, allRows, allForecasts] = answers.map((a) => a.filter((r) => r.region === shown));
+  state.power = { from, shown, rows, forecasts, allRows, allForecasts };
+  const band = $("#power-band");
+  const industries = [...new Set(rows.map((r) => r.industry))].sort();
+  const keep = band.value;
+  band.innerHTML = [`<option value="all">band: all industries</option>`, ...industries.map((i) => `<option value="${esc(i)}">band: ${esc(i)}</option>`)].join("");
+  band.value = industries.includes(keep) ? keep : "all";
+  drawPower();
+  const today = allRows.find((r) => r.date === state.asOf);
+  return today ? `${fmt(today.resumed)} of ${fmt(today.indexed)}` : null;
+}
+
+/// Draws the power index held in `state.power`: each industry's curve and forecast, all
+/// industries in black, and the forecast interval of the one the band selector names.
+function drawPower() {
+  const el = document.getElementById("power-chart");
+  const { from, shown, rows, forecasts, allRows, allForecasts } = state.power;
+  $("#power-title").textContent = shown
+    ? `Power index of resumption by industry · ${shown} ${regionName(shown)}`
+    : "Power index of resumption by industry";
+  const all = allForecasts[0];
+  $("#power-note").textContent = all
+    ? `forecast: ${all.method}, backtest MASE ${all.backtest.mase ?? "—"} for all industries (below 1 beats "same as the last day")`
+    : "";
+  const days = [];
+  for (let d = from; d <= state.asOf; d = addDays(d, 1)) days.push(d);
+  const ahead = (all ?? forecasts[0])?.forecast.map((p) => p.date) ?? [];
+  const axis = [...days, ...ahead];
+  const at = new Map(axis.map((d, i) => [d, i]));
+  const industries = [...new Set(rows.map((r) => r.industry))].sort();
+  const last = at.get(state.asOf);
+  const series = [];
+  const curve = (name, color, width, hist, f) => {
+    const h = axis.map(() => null);
+    for (const r of hist) if (at.has(r.date)) h[at.get(r.date)] = r.index;
+    series.push({ id: `${name}|index`, name, type: "line", data: h, symbol: "none", z: width > 2 ? 5 : 2, lineStyle: { width, color }, itemStyle: { color } });
+    if (!f) return;
+    // The forecast joins the last known day.
+    const m = axis.map(() => null);
+    if (h[last] != null) m[last] = h[last];
+    for (const p of f.forecast) if (at.has(p.date)) m[at.get(p.date)] = p.index;
+    series.push({ id: `${name}|forecast`, name, type: "line", data: m, symbol: "none", z: width > 2 ? 5 : 2, lineStyle: { width, type: "dashed", color }, itemStyle: { color } });
+  };
+  industries.forEach((ind, i) => {
+    curve(ind, PALETTE[i % PALETTE.length], 1.5, rows.filter((r) => r.industry === ind), forecasts.find((f) => f.industry === ind));
+  });
+  const ALL = "all industries";
+  curve(ALL, "#14213d", 3, allRows, all);
+  // The chosen forecast's 80 % interval: its low, and the width above it, stacked.
+  const chosen = $("#power-band").value;
+  const f = chosen === "all" ? all : forecasts.find((x) => x.industry === chosen);
+  const color = chosen === "all" ? "#14213d" : PALETTE[industries.indexOf(chosen) % PALETTE.length];
+  const low = axis.map(() => null);
+  const width = axis.map(() => null);
+  for (const p of f?.forecast ?? []) {
+    if (!at.has(p.date)) continue;
+    low[at.get(p.date)] = p.low;
+    width[at.get(p.date)] = Math.max(0, p.high - p.low);
+  }
+  series.push({ id: "band|low", name: "band", type: "line", data: low, stack: "band", symbol: "none", lineStyle: { opacity: 0 }, silent: true });
+  series.push({ id: "band|width", name: "band", type: "line", data: width, stack: "band", symbol: "none", lineStyle: { opacity: 0 }, areaStyle: { color, opacity: 0.18 }, silent: true });
+  el.dataset.points = rows.length;
+  el.dataset.industries = industries.length;
+  el.dataset.forecasts = forecasts.length;
+  el.dataset.band = f ? f.forecast.length : 0;
+  el.dataset.region = shown ?? "";
+  const c = chart("power-chart");
+  if (!rows.length && !allRows.length) {
+    c.clear();
+    c.setOption({
+      title: { text: "No power readings for this area and period", left: "center", top: "middle", textStyle: { fontSize: 13, color: "#5d6b7e" } },
+    });
+    return;
+  }
+  const bandAt = new Map((f?.forecast ?? []).map((p) => [p.date.slice(5), p]));
+  c.setOption(
+    {
+      tooltip: {
+        trigger: "axis",
+        formatter: (ps) => {
+          const seen = new Set();
+          const lines = [];
+          for (const p of ps) {
+            if (p.value == null || p.seriesName === "band" || seen.has(p.seriesName)) continue;
+            seen.add(p.seriesName);
+            lines.push(`${esc(p.seriesName)}: ${p.value}`);
+          }
+          const b = bandAt.get(ps[0]?.axisValue);
+          if (b) lines.push(`interval (${esc(chosen === "all" ? ALL : chosen)}): ${b.low}–${b.high}`);
+          return [ps[0]?.axisValue, ...lines].join("<br>");
+        },
+      },
+      legend: { data: [ALL, ...industries], top: 0, type: "scroll" },
+      grid: { left: 48, right: 16, top: 36, bottom: 28 },
+      xAxis: { type: "category", data: axis.map((d) => d.slice(5)) },
+      yAxis: { type: "value", min: 0, max: 100 },
+      series,
+    },
+    true,
+  );
+}
+
+async function planPanel() {
+  const el = $("#plan-table");
+  delete el.dataset.count;
+  if (!may("resume_plan")) {
+    unavailable(el, "The whitelist");
+    el.dataset.count = 0;
+    return {};
+  }
+  let plan;
+  try {
+    plan = await api(`/resume/plan?as_of=${state.asOf}`, { action: "resume_plan" });
+  } catch (e) {
+    panelFailed(el, "The whitelist", e);
+    el.dataset.count = 0;
+    return {};
+  }
+  const shownRows = plan.slice(0, 200);
+  table(
+    el,
+    [
+      { label: "rank", num: true, value: (p) => fmt(p.rank) },
+      { label: "tier", value: (p) => `${p.tier} ${p.tier_name}` },
+      { label: "resumes", value: (p) => p.resume_date },
+      { label: "enterprise", html: (p) => `${esc(p.name)}<br><span class="hint">${esc(p.enterprise_id)}</span>` },
+      { label: "employees", num: true, value: (p) => (p.employees == null ? "" : fmt(p.employees)) },
+      { label: "local workers", num: true, value: (p) => (p.local_worker_share == null ? "" : pct(p.local_worker_share)) },
+      { label: "office-ready", num: true, value: (p) => fmt(p.office_ready) },
+    ],
+    shownRows,
+    "no enterprises in your area",
+  );
+  if (plan.length > shownRows.length) {
+    el.insertAdjacentHTML("beforeend", `<p class="hint">The first ${shownRows.length} of ${fmt(plan.length)} enterprises.</p>`);
+  }
+  el.dataset.count = plan.length;
+  el.dataset.officeReady = plan.reduce((s, p) => s + p.office_ready, 0);
+  return { whitelist: fmt(plan.length), officeReady: fmt(Number(el.dataset.officeReady)) };
+}
+
+async function jobsPanel() {
+  const el = $("#jobs-table");
+  delete el.dataset.jobs;
+  $("#jobs-title").textContent = `Open jobs on ${state.asOf}`;
+  if (!may("resume_match")) {
+    unavailable(el, "Job matching");
+    el.dataset.jobs = 0;
+    return null;
+  }
+  let jobs;
+  try {
+    jobs = await api("/resume/match", { action: "resume_match", method: "POST", body: { date: state.asOf } });
+  } catch (e) {
+    panelFailed(el, "Job matching", e);
+    el.dataset.jobs = 0;
+    return null;
+  }
+  const openings = jobs.reduce((s, j) => s + j.openings, 0);
+  const filled = jobs.reduce((s, j) => s + j.filled, 0);
+  const rate = openings ? filled / openings : 0;
+  $("#jobs-title").textContent = `Open jobs on ${state.asOf} · ${fmt(filled)} of ${fmt(openings)} openings filled (${pct(rate)})`;
+  // Those still short of staff first, then in the order matching filled them.
+  const order = jobs.map((j, i) => ({ ...j, i })).sort((a, b) => (b.openings - b.filled) - (a.openings - a.filled) || a.i - b.i);
+  const shownRows = order.slice(0, 100);
+  table(
+    el,
+    [
+      { label: "job", value: (j) => j.job_id },
+      { label: "enterprise", value: (j) => j.enterprise_id },
+      { label: "openings", num: true, value: (j) => fmt(j.openings) },
+      { label: "filled", num: true, value: (j) => fmt(j.filled) },
+      { label: "fill rate", num: true, value: (j) => (j.openings ? pct(j.filled / j.openings) : "") },
+      { label: "seekers matched", value: (j) => j.seekers.slice(0, 3).join(", ") + (j.seekers.length > 3 ? ", …" : "") },
+    ],
+    shownRows,
+    "no jobs open",
+  );
+  if (order.length > shownRows.length) {
+    el.insertAdjacentHTML("beforeend", `<p class="hint">The first ${shownRows.length} of ${fmt(order.length)} jobs.</p>`);
+  }
+  el.dataset.jobs = jobs.length;
+  el.dataset.openings = openings;
+  el.dataset.filled = filled;
+  return openings ? `${fmt(filled)} of ${fmt(openings)}` : null;
+}
+
+async function showApplication(event) {
+  event.preventDefault();
+  const id = event.target.id.value.trim();
+  const summaryEl = $("#app-summary");
+  const rowsEl = $("#app-rows");
+  $("#app-error").textContent = "";
+  delete summaryEl.dataset.rows;
+  let answer;
+  try {
+    answer = await api(`/resume/applications/${encodeURIComponent(id)}?as_of=${state.asOf}`, { action: "resume_decide" });
+  } catch (e) {
+    rowsEl.innerHTML = "";
+    if (e.status === 403) {
+      unavailable(summaryEl, "Applications");
+    } else {
+      $("#app-error").textContent = e.message;
+      summaryEl.innerHTML = "";
+    }
+    summaryEl.dataset.rows = 0;
+    return;
+  }
+  const s = answer.summary[0];
+  $("#app-title").textContent = `Application ${s.application_id} · ${s.enterprise_id}`;
+  const counts = [
+    ["office", s.office],
+    ["quarantine", s.quarantine],
+    ["not allowed", s.not_allowed],
+    ["not an employee", s.not_employee],
+    ["not registered", s.not_registered],
+  ];
+  summaryEl.innerHTML = `<p class="app-line">applied ${fmt(s.rows)} → ${counts.map(([k, n]) => `${k} ${fmt(n)}`).join(", ")}</p>`;
+  Object.assign(summaryEl.dataset, {
+    rows: s.rows,
+    office: s.office,
+    quarantine: s.quarantine,
+    notAllowed: s.not_allowed,
+    notEmployee: s.not_employee,
+    notRegistered: s.not_registered,
+  });
+  const reasons = answer.rows.some((r) => r.reasons.length);
+  const shownRows = answer.rows.slice(0, 100);
+  table(
+    rowsEl,
+    [
+      { label: "employee", value: (r) => r.person_id },
+      { label: "verdict", value: (r) => r.verdict.replace(/_/g, " ") },
+      { label: "office from", value: (r) => r.office_date ?? "" },
+      ...(reasons ? [{ label: "why", value: (r) => r.reasons.join(", ") }] : []),
+    ],
+    shownRows,
+    "no employees on it",
+  );
+  if (answer.rows.length > shownRows.length) {
+    rowsEl.insertAdjacentHTML("beforeend", `<p class="hint">The first ${shownRows.length} of ${fmt(answer.rows.length)} employees.</p>`);
+  }
+}
+
 // ---- wiring ----------------------------------------------------------------------------
 
 $("#login-form").addEventListener("submit", login);
 $("#logout").addEventListener("click", signOut);
 $("#tabs").addEventListener("click", (e) => {
-  if (e.target.dataset.view) show(e.target.dataset.view);
+  const view = e.target.dataset.view;
+  if (!view) return;
+  show(view);
+  // The enterprises page asks for its panels when first shown for a day.
+  if (view === "enterprises" && state.entFor !== state.asOf) enterprises();
 });
 $("#as-of").addEventListener("change", (e) => {
   state.asOf = e.target.value;
+  state.entFor = null;
   refresh();
+  if ($("#enterprises").classList.contains("active")) enterprises();
 });
+$("#app-form").addEventListener("submit", showApplication);
+$("#power-band").addEventListener("change", () => state.power && drawPower());
 $("#alert-status").addEventListener("change", () => communities());
 $("#alert-list").addEventListener("click", (e) => {
   if (e.target.dataset.alert) changeAlert(e.target);

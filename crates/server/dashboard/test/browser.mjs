@@ -6,8 +6,12 @@
 // Run by crates/cli/tests/dashboard.rs, which starts the server and passes, as JSON in
 // $FANGYI_EXPECT: {url, as_of, admin: {name, password, arrivals, destinations, risk_areas,
 // baidu_flows, alerts}, worker: {name, password, community, arrivals, alerts}, case: {id,
-// contacts}, code: {id, color}} — numbers the CLI computed. The case curve and the trail are
-// compared with the API's own answers.
+// contacts}, code: {id, color}, resume: {as_of, power: {region, points, forecasts}, plan:
+// {count, office_ready}, application (its summary), other_application, jobs: {count, openings,
+// filled}, enterprise: {name, password, id, jobs, openings, filled}}} — numbers the CLI
+// computed. The case curve and the trail are compared with the API's own answers. On the
+// enterprises page the admin sees every panel, an enterprise account its own application and
+// jobs only (the rest "not available to your role"), a community worker none of it.
 
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
@@ -53,16 +57,39 @@ function apiFromPage(page, path, purpose) {
   );
 }
 
-async function session(who) {
+async function signIn(who, asOf) {
   const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-  await page.goto(`${expect.url}/?as_of=${expect.as_of}`);
+  await page.goto(`${expect.url}/?as_of=${asOf}`);
   await page.fill("input[name=name]", who.name);
   await page.fill("input[name=password]", who.password);
   await page.click("#login-form button[type=submit]");
+  return { context, page, errors };
+}
+
+/// Waits for the enterprises page's three panels to have drawn (or said they may not).
+async function enterprisesDrawn(page) {
+  for (const sel of ["#power-chart", "#plan-table", "#jobs-table"]) {
+    const attr = sel === "#power-chart" ? "points" : sel === "#plan-table" ? "count" : "jobs";
+    await page.waitForFunction(([sel, attr]) => document.querySelector(sel)?.dataset[attr] !== undefined, [sel, attr], { timeout: 120000 });
+  }
+}
+
+/// Shows an application on the enterprises page and waits for its answer.
+async function showApplication(page, id) {
+  await page.fill("#app-form input[name=id]", id);
+  await page.click("#app-form button");
+  await page.waitForFunction(() => document.querySelector("#app-summary")?.dataset.rows !== undefined, null, { timeout: 120000 });
+}
+
+const unavailableText = (page, sel) =>
+  page.locator(`${sel} .unavailable`).count().then(async (n) => (n ? (await page.textContent(`${sel} .unavailable`)) : ""));
+
+async function session(who) {
+  const { context, page, errors } = await signIn(who, expect.as_of);
   await page.waitForSelector("#overview.active #kpi-arrivals", { timeout: 20000 });
   // The charts draw after their data arrive.
   await page.waitForFunction(() => document.querySelector("#map")?.dataset.destinations !== undefined, null, { timeout: 20000 });
@@ -134,6 +161,96 @@ async function session(who) {
   await context.close();
 }
 
+// --- work resumption, a week after the restart --------------------------------------------
+const r = expect.resume;
+{
+  // The admin: every panel.
+  const { context, page, errors } = await signIn(expect.admin, r.as_of);
+  await page.waitForSelector("#overview.active #kpi-arrivals", { timeout: 20000 });
+  await page.click("#tabs button[data-view=enterprises]");
+  await enterprisesDrawn(page);
+  const region = await page.getAttribute("#power-chart", "data-region");
+  check("admin: the power index shows the province with most enterprises", region === r.power.region, `${region} vs ${r.power.region}`);
+  const points = num(await page.getAttribute("#power-chart", "data-points"));
+  check("admin: power index points = the CLI's rows", points === r.power.points && points > 0, `${points} vs ${r.power.points}`);
+  const forecasts = num(await page.getAttribute("#power-chart", "data-forecasts"));
+  check("admin: a forecast band per industry = the CLI's series", forecasts === r.power.forecasts && forecasts > 0, `${forecasts} vs ${r.power.forecasts}`);
+  check("admin: the power chart is drawn", (await page.locator("#power-chart canvas").count()) > 0);
+  const band = num(await page.getAttribute("#power-chart", "data-band"));
+  check("admin: the forecast band covers the 7 days ahead", band === 7, `${band}`);
+  const industry = await page.$eval("#power-band", (s) => s.options[1]?.value ?? "");
+  if (industry) {
+    await page.selectOption("#power-band", industry);
+    const other = num(await page.getAttribute("#power-chart", "data-band"));
+    check("admin: an industry's band on choosing it", other === 7, `${industry}: ${other}`);
+  }
+  const plan = num(await page.getAttribute("#plan-table", "data-count"));
+  check("admin: whitelist = the CLI's plan", plan === r.plan.count && plan > 0, `${plan} vs ${r.plan.count}`);
+  const planRows = await page.locator("#plan-table tbody tr").count();
+  check("admin: whitelist table rows", planRows === Math.min(200, r.plan.count), `${planRows}`);
+  const ready = num(await page.getAttribute("#plan-table", "data-office-ready"));
+  check("admin: office-ready on the whitelist = the CLI's", ready === r.plan.office_ready, `${ready} vs ${r.plan.office_ready}`);
+  const jobs = num(await page.getAttribute("#jobs-table", "data-jobs"));
+  const openings = num(await page.getAttribute("#jobs-table", "data-openings"));
+  const filled = num(await page.getAttribute("#jobs-table", "data-filled"));
+  check(
+    "admin: jobs, openings and filled = the CLI's matching",
+    jobs === r.jobs.count && openings === r.jobs.openings && filled === r.jobs.filled,
+    `${jobs}/${openings}/${filled} vs ${r.jobs.count}/${r.jobs.openings}/${r.jobs.filled}`,
+  );
+  await showApplication(page, r.application.application_id);
+  const d = await page.$eval("#app-summary", (el) => ({ ...el.dataset }));
+  const a = r.application;
+  check(
+    "admin: the application's summary = the CLI's",
+    num(d.rows) === a.rows && num(d.office) === a.office && num(d.quarantine) === a.quarantine &&
+      num(d.notAllowed) === a.not_allowed && num(d.notEmployee) === a.not_employee && num(d.notRegistered) === a.not_registered,
+    `${JSON.stringify(d)} vs ${JSON.stringify(a)}`,
+  );
+  const line = await page.textContent("#app-summary");
+  check("admin: the summary reads applied … → office …", line.includes(`applied ${a.rows.toLocaleString("en-US")} → office ${a.office.toLocaleString("en-US")}`), line);
+  await page.screenshot({ path: join(shots, "enterprises-admin.png"), fullPage: true });
+  check("admin (enterprises): no script errors", errors.length === 0, errors.join("; "));
+  await context.close();
+}
+{
+  // The enterprise: its own application and jobs; the index and the whitelist are not its.
+  const e = r.enterprise;
+  const { context, page, errors } = await signIn(e, r.as_of);
+  await page.waitForSelector("#enterprises.active", { timeout: 20000 });
+  await enterprisesDrawn(page);
+  const who = await page.textContent("#who");
+  check("enterprise: header names its enterprise", who.includes(`enterprise ${e.id}`) && !who.includes("community"), who);
+  const power = await unavailableText(page, "#power-status");
+  check("enterprise: power index not available to its role", power.includes("not available to your role"), power);
+  const plan = await unavailableText(page, "#plan-table");
+  check("enterprise: whitelist not available to its role", plan.includes("not available to your role"), plan);
+  const jobs = num(await page.getAttribute("#jobs-table", "data-jobs"));
+  const filled = num(await page.getAttribute("#jobs-table", "data-filled"));
+  const openings = num(await page.getAttribute("#jobs-table", "data-openings"));
+  check(
+    "enterprise: only its own jobs",
+    jobs === e.jobs && openings === e.openings && filled === e.filled,
+    `${jobs}/${openings}/${filled} vs ${e.jobs}/${e.openings}/${e.filled}`,
+  );
+  await showApplication(page, r.application.application_id);
+  const d = await page.$eval("#app-summary", (el) => ({ ...el.dataset }));
+  check("enterprise: its application's summary = the CLI's", num(d.rows) === r.application.rows && num(d.office) === r.application.office, JSON.stringify(d));
+  const why = await page.locator("#app-rows th", { hasText: "why" }).count();
+  check("enterprise: no reasons shown", why === 0);
+  await page.screenshot({ path: join(shots, "enterprises-enterprise.png"), fullPage: true });
+  // The page itself made no failing request; the probe below fails on purpose (a 404).
+  check("enterprise: no script errors", errors.length === 0, errors.join("; "));
+  check("enterprise: the data has another enterprise's application to try", Boolean(r.other_application));
+  if (r.other_application) {
+    await showApplication(page, r.other_application);
+    const err = (await page.textContent("#app-error")).trim();
+    const rows = await page.getAttribute("#app-summary", "data-rows");
+    check("enterprise: another enterprise's application is none to it", err.startsWith("no application") && rows === "0", `${err} / ${rows}`);
+  }
+  await context.close();
+}
+
 // --- a community worker -----------------------------------------------------------------
 {
   const w = expect.worker;
@@ -159,6 +276,13 @@ async function session(who) {
   const places = await page.$$eval("#alert-list tbody tr td:nth-child(2)", (tds) => tds.map((t) => t.textContent));
   check("worker: every alert is in their community", places.every((p) => p.endsWith(`/ ${w.community}`)), places.join("; "));
   await page.screenshot({ path: join(shots, "communities-worker.png"), fullPage: true });
+  // Work resumption is none of a community worker's: every panel says so, nothing fails.
+  await page.click("#tabs button[data-view=enterprises]");
+  await enterprisesDrawn(page);
+  const panels = await Promise.all(["#power-status", "#plan-table", "#jobs-table", "#app-summary"].map((sel) => unavailableText(page, sel)));
+  check("worker: the enterprises page is not available to the role", panels.every((t) => t.includes("not available to your role")), panels.join(" | "));
+  check("worker: the application form is disabled", await page.locator("#app-form button").isDisabled());
+  await page.click("#tabs button[data-view=communities]");
   // Acknowledging an alert changes its status on the page.
   if (alerts > 0) {
     await page.click("#alert-list button[data-status=acknowledged]");
