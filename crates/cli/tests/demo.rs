@@ -1,6 +1,7 @@
 //! `fangyi demo` keeps its master key in its own folder, beside (not inside) its data dir, says
 //! where, and neither reads nor creates the user's own key; what it shows of people it asks the
-//! engine for, as the operator, so its own audit log records it.
+//! engine for, as the operator, so its own audit log records it; its work-resumption step
+//! decides the largest application, shows the power index and a matched job.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -120,9 +121,96 @@ fn the_demo_keeps_its_own_key_beside_its_data_and_leaves_the_users_alone() {
         "json",
     ];
     let log = ok(fangyi(&home, &audit).output().unwrap(), "fangyi audit show");
-    for asked in ["fangyi demo: trace every case", "fangyi demo: alerts"] {
+    for asked in [
+        "fangyi demo: trace every case",
+        "fangyi demo: alerts",
+        "fangyi demo: resume decide",
+        "fangyi demo: resume index",
+        "fangyi demo: resume match",
+    ] {
         assert!(log.contains(asked), "no entry for {asked:?} in {log}");
     }
+    work_resumption_step(&out);
+}
+
+/// The demo's work-resumption step: the largest application's summary, the city's power index
+/// for the seven days to its start date (here the generated ten days end before it, and it says
+/// so), the day's matching with one job filled, and an enterprise account for the dashboard.
+fn work_resumption_step(out: &str) {
+    let step = out
+        .split("\n[8/8] work resumption")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no work-resumption step in {out}"));
+    let lines: Vec<&str> = step.lines().collect();
+    let summary = lines
+        .iter()
+        .find(|l| l.contains(": applied "))
+        .unwrap_or_else(|| panic!("no application summary in {step}"));
+    // "A330302-000125 (91330302…): applied 1,015 → office 964, quarantine 41, not allowed 2, …"
+    let counts: Vec<u64> = summary
+        .split(": applied ")
+        .nth(1)
+        .unwrap()
+        .split(['→', ','])
+        .map(|part| {
+            part.trim()
+                .rsplit(' ')
+                .next()
+                .unwrap()
+                .replace(',', "")
+                .parse()
+                .unwrap_or_else(|_| panic!("not a count in {summary}"))
+        })
+        .collect();
+    assert_eq!(counts.len(), 6, "{summary}");
+    assert!(
+        summary.contains("→ office ") && summary.contains(", quarantine "),
+        "{summary}"
+    );
+    assert_eq!(counts[0], counts[1..].iter().sum::<u64>(), "{summary}");
+    assert!(counts[0] > 0, "{summary}");
+
+    let at = lines
+        .iter()
+        .position(|l| l.contains("power index of resumption, Wenzhou"))
+        .unwrap_or_else(|| panic!("no power index in {step}"));
+    // Ten days from 2020-01-14 end before any start date: the last seven generated days.
+    assert!(
+        lines[at].contains("2020-01-17 to 2020-01-23")
+            && lines[at].contains("the generated days end before the start date"),
+        "{}",
+        lines[at]
+    );
+    let days: Vec<&str> = lines[at + 1..]
+        .iter()
+        .take_while(|l| l.starts_with("    2020-"))
+        .copied()
+        .collect();
+    assert_eq!(days.len(), 7, "{step}");
+    for d in &days {
+        assert!(
+            d.contains(" index ") && d.contains(" enterprises resumed, "),
+            "{d}"
+        );
+    }
+    let jobs = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with("jobs on "))
+        .unwrap_or_else(|| panic!("no job matching in {step}"));
+    assert!(
+        jobs.contains(" openings, ") && jobs.contains(" filled"),
+        "{jobs}"
+    );
+    let job = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with("e.g. job "))
+        .unwrap_or_else(|| panic!("no matched job in {step}"));
+    // Its seekers are printed masked: birth date and sequence hidden.
+    assert!(job.contains("********"), "{job}");
+    assert!(
+        out.contains("  enterprise     ") && out.contains("its own applications and jobs"),
+        "no enterprise account in {out}"
+    );
 }
 
 #[test]

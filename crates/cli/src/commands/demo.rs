@@ -169,8 +169,8 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
             .with_context(|| format!("demo query: {q}"))?;
     }
     let worker_place = alerts_step(&demo, last_day)?;
-    resume_step(&demo)?;
-    let accounts = demo_accounts(&demo, worker_place.as_ref())?;
+    let enterprise = resume_step(&demo, last_day)?;
+    let accounts = demo_accounts(&demo, worker_place.as_ref(), enterprise.as_deref())?;
     let opts = format!("--data {} --key-file {}", data.display(), key.display());
     println!(
         "\ndone in {:.0} s. Try it yourself (the demo's data opens with the demo's key):\n  fangyi {opts} stats\n  fangyi {opts} inflow --as-of {last_day}\n  fangyi {opts} sql \"SELECT kind, count(*) FROM venues GROUP BY kind\"",
@@ -253,10 +253,14 @@ fn alerts_step(demo: &Globals, day: engine::Date) -> anyhow::Result<Option<(Stri
         .map(|(place, _)| place))
 }
 
-/// Work resumption: the largest application decided employee by employee (contract §8.1),
-/// and the job openings filled on its start date (§8.4), asked as the operator.
-fn resume_step(demo: &Globals) -> anyhow::Result<()> {
-    println!("\n[8/8] work resumption: the largest return-to-work application, and job matching");
+/// Work resumption: the largest application decided employee by employee (contract §8.1), the
+/// city's power index in the week to its start date (§8.3, as far as the generated days reach)
+/// and the job openings filled on that date (§8.4), asked as the operator. Returns the largest
+/// application's enterprise, for the demo's enterprise account.
+fn resume_step(demo: &Globals, last_day: engine::Date) -> anyhow::Result<Option<String>> {
+    println!(
+        "\n[8/8] work resumption: the largest return-to-work application, the power index, and job matching"
+    );
     let op = crate::operator::Operator::open(demo)?;
     let caller = op.caller(
         engine::Purpose::WorkResumption,
@@ -266,8 +270,9 @@ fn resume_step(demo: &Globals) -> anyhow::Result<()> {
     let decided = op.ask(op.engine().resume_decide(&caller, &params))?;
     let Some(s) = decided.summary.iter().max_by_key(|s| s.rows) else {
         println!("  no applications");
-        return Ok(());
+        return Ok(None);
     };
+    let enterprise = Some(s.enterprise_id.clone());
     println!(
         "  {} ({}): applied {} → office {}, quarantine {}, not allowed {}, not an employee {}, not registered {}",
         s.application_id,
@@ -286,8 +291,9 @@ fn resume_step(demo: &Globals) -> anyhow::Result<()> {
         .find(|r| r.application_id == s.application_id && r.verdict == "office")
         .and_then(|r| r.office_date.clone())
     else {
-        return Ok(());
+        return Ok(enterprise);
     };
+    index_week(&op, &start, last_day)?;
     let caller = op.caller(
         engine::Purpose::WorkResumption,
         &format!("fangyi demo: resume match --date {start}"),
@@ -304,9 +310,66 @@ fn resume_step(demo: &Globals) -> anyhow::Result<()> {
         thousands(filled)
     );
     if let Some(j) = jobs.iter().find(|j| j.filled > 0) {
+        // The operator's view shows the seekers' ids in full; the demo prints them masked.
+        let seekers: Vec<String> = j
+            .seekers
+            .iter()
+            .map(|p| {
+                p.parse::<engine::PersonId>()
+                    .map_or_else(|_| p.clone(), engine::mask_person_id)
+            })
+            .collect();
         println!(
-            "    e.g. job {} of {}: {} of {} filled",
-            j.job_id, j.enterprise_id, j.filled, j.openings
+            "    e.g. job {} of {}: {} of {} filled by {}",
+            j.job_id,
+            j.enterprise_id,
+            j.filled,
+            j.openings,
+            seekers.join(", ")
+        );
+    }
+    Ok(enterprise)
+}
+
+/// The city's power index of resumption (contract §8.3) for the seven days to `start`, or to
+/// the last generated day when the data ends before it.
+fn index_week(
+    op: &crate::operator::Operator,
+    start: &str,
+    last_day: engine::Date,
+) -> anyhow::Result<()> {
+    let start = engine::Date::parse(start.as_bytes())
+        .map_err(|e| anyhow::anyhow!("start date {start}: {}", e.reason()))?;
+    let to = start.min(last_day);
+    let from = to.add_days(-6);
+    let caller = op.caller(
+        engine::Purpose::Analysis,
+        &format!("fangyi demo: resume index --from {from} --to {to} --region 330300"),
+    );
+    let params = engine::resume_power::ResumeIndexParams {
+        from: from.to_string(),
+        to: Some(to.to_string()),
+        level: Some("prefecture".into()),
+        region: Some("330300".into()),
+        ..Default::default()
+    };
+    let rows = op.ask(op.engine().resume_index(&caller, &params))?;
+    println!(
+        "  power index of resumption, Wenzhou, {from} to {to}{}:",
+        if to < start {
+            format!(" (the generated days end before the start date {start}; more --days reach it)")
+        } else {
+            " (the week to the start date)".to_string()
+        }
+    );
+    for r in &rows {
+        println!(
+            "    {}  index {:>6.2}  {} of {} enterprises resumed, {:.1} % of baseline power",
+            r.date,
+            r.index,
+            thousands(r.resumed),
+            thousands(r.indexed),
+            100.0 * r.power_share
         );
     }
     Ok(())
@@ -323,11 +386,13 @@ fn random_password() -> anyhow::Result<String> {
         .collect())
 }
 
-/// Accounts for the dashboard: an admin, an analyst and a community worker for the community
-/// with the most alerts. Returns (name, what, password).
+/// Accounts for the dashboard: an admin, an analyst, a community worker for the community
+/// with the most alerts and the enterprise of the largest application. Returns (name, what,
+/// password).
 fn demo_accounts(
     demo: &Globals,
     worker_place: Option<&(String, String)>,
+    enterprise: Option<&str>,
 ) -> anyhow::Result<Vec<(String, String, String)>> {
     // (name, role, region, community, what it is for)
     type Wanted<'a> = (&'a str, &'a str, Option<&'a str>, Option<&'a str>, String);
@@ -354,6 +419,16 @@ fn demo_accounts(
             Some(county.as_str()),
             Some(community.as_str()),
             format!("community worker of {county} / {community}"),
+        ));
+    }
+    // An enterprise account keeps its enterprise where a community worker's community is.
+    if let Some(e) = enterprise {
+        wanted.push((
+            "enterprise",
+            "enterprise",
+            None,
+            Some(e),
+            format!("enterprise {e}: its own applications and jobs"),
         ));
     }
     crate::commands::runtime()?.block_on(async {
