@@ -131,6 +131,15 @@ impl Engine {
             let one = filter.application.clone();
             let mut decided = decided(ctx, filter, as_of)?;
             let view = ctx.view()?;
+            // An enterprise sees the verdict of its own employees only: anyone else it named
+            // is `not_employee` to it, registered or not.
+            let verdict = |d: &Decided| {
+                if own {
+                    d.verdict_for_enterprise()
+                } else {
+                    d.decision.verdict
+                }
+            };
             if !own {
                 // A region's epidemiologist decides for the persons living there only: the
                 // reasons are health facts.
@@ -156,7 +165,7 @@ impl Engine {
                     } else {
                         view.id(d.row.person)
                     },
-                    verdict: d.decision.verdict.as_str(),
+                    verdict: verdict(d).as_str(),
                     office_date: date_text(d.decision.office_date),
                     reasons: if own {
                         Vec::new()
@@ -172,7 +181,7 @@ impl Engine {
                 (
                     d.row.application_id.as_str(),
                     d.row.enterprise_id.as_str(),
-                    d.decision.verdict,
+                    verdict(d),
                 )
             }))
             .into_iter()

@@ -145,6 +145,20 @@ pub struct ApplicationRow {
 pub struct Decided {
     pub row: ApplicationRow,
     pub decision: Decision,
+    /// An `employment` row links the person to the applying enterprise.
+    pub employed: bool,
+}
+
+impl Decided {
+    /// The verdict as the applying enterprise may see it: a person it does not employ is
+    /// `not_employee` to it whether or not they are in `persons` — it learns nothing of
+    /// someone else's registration by naming them (contract §8.1: its own employees only).
+    pub fn verdict_for_enterprise(&self) -> Verdict {
+        match self.decision.verdict {
+            Verdict::NotRegistered if !self.employed => Verdict::NotEmployee,
+            v => v,
+        }
+    }
 }
 
 /// Which rows to decide.
@@ -296,13 +310,13 @@ pub fn decide_rows(
                 .get(&day)
                 .and_then(|c| c.get(&row.person))
                 .map_or(&[][..], Vec::as_slice);
-            let decision = decide(
-                row.start_date,
-                registered(row.person),
-                employment.contains(&(row.enterprise_id.clone(), row.person)),
-                code,
-            );
-            Decided { row, decision }
+            let employed = employment.contains(&(row.enterprise_id.clone(), row.person));
+            let decision = decide(row.start_date, registered(row.person), employed, code);
+            Decided {
+                row,
+                decision,
+                employed,
+            }
         })
         .collect();
     fn key(d: &Decided) -> (&str, i64, Date, &str) {
@@ -327,13 +341,14 @@ pub struct ApplicationSummary {
     pub quarantine: u64,
 }
 
-/// One summary per application, by application id.
+/// One summary per application, by application id then enterprise: two enterprises that
+/// chose the same application id each get their own counts.
 pub fn summarise<'a>(
     rows: impl IntoIterator<Item = (&'a str, &'a str, Verdict)>,
 ) -> Vec<ApplicationSummary> {
-    let mut by: BTreeMap<&str, ApplicationSummary> = BTreeMap::new();
+    let mut by: BTreeMap<(&str, &str), ApplicationSummary> = BTreeMap::new();
     for (app, ent, v) in rows {
-        let s = by.entry(app).or_insert_with(|| ApplicationSummary {
+        let s = by.entry((app, ent)).or_insert_with(|| ApplicationSummary {
             application_id: app.to_string(),
             enterprise_id: ent.to_string(),
             rows: 0,
@@ -505,6 +520,62 @@ mod tests {
             ("A", 3, 2, 1)
         );
         assert_eq!((s[1].application_id.as_str(), s[1].office), ("B", 1));
+    }
+
+    #[test]
+    fn an_application_id_two_enterprises_chose_is_summarised_per_enterprise() {
+        let rows = [
+            ("A", "E2", Verdict::Office),
+            ("A", "E1", Verdict::Quarantine),
+            ("A", "E1", Verdict::Office),
+        ];
+        let s = summarise(rows.iter().copied());
+        let seen: Vec<(&str, &str, u64, u64, u64)> = s
+            .iter()
+            .map(|x| {
+                (
+                    x.application_id.as_str(),
+                    x.enterprise_id.as_str(),
+                    x.rows,
+                    x.office,
+                    x.quarantine,
+                )
+            })
+            .collect();
+        assert_eq!(seen, [("A", "E1", 2, 1, 1), ("A", "E2", 1, 1, 0)]);
+    }
+
+    #[test]
+    fn an_enterprise_learns_no_registration_of_someone_it_does_not_employ() {
+        let row = |person| ApplicationRow {
+            application_id: "A".into(),
+            enterprise_id: "E1".into(),
+            person,
+            start_date: d("2020-02-10"),
+            submitted: None,
+        };
+        // 1: employed, not registered; 2: neither; 3: registered, not employed.
+        let employment: HashSet<(String, i64)> = [("E1".to_string(), 1)].into();
+        let got = decide_rows(
+            vec![row(1), row(2), row(3)],
+            &|p| p == 3,
+            &employment,
+            d("2020-03-01").end_of_day(Zone::CST),
+            Zone::CST,
+            &|_, _| Codes::new(),
+        );
+        let seen: Vec<(Verdict, Verdict)> = got
+            .iter()
+            .map(|x| (x.decision.verdict, x.verdict_for_enterprise()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (Verdict::NotRegistered, Verdict::NotRegistered),
+                (Verdict::NotRegistered, Verdict::NotEmployee),
+                (Verdict::NotEmployee, Verdict::NotEmployee),
+            ]
+        );
     }
 
     #[test]

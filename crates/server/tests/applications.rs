@@ -361,3 +361,61 @@ async fn an_enterprise_account_is_named_by_its_enterprise_not_as_a_community() {
     );
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn naming_a_stranger_tells_an_enterprise_nothing_of_their_registration() {
+    let c = City::start().await;
+    let p = &c.people;
+    // Nobody in `persons` has this id; the household member is registered. Neither works for
+    // ENT: to ENT both are `not_employee`, to the command centre the first is `not_registered`.
+    let stranger =
+        model::PersonId::from_parts(330302, model::Date::from_ymd(1970, 1, 1).expect("date"), 66)
+            .expect("id");
+    let body = format!(
+        "application_id,enterprise_id,person_id,start_date\n\
+         PROBE,{ENT},{stranger},2020-02-10\nPROBE,{ENT},{},2020-02-10\n",
+        p.household
+    );
+    let (s, v) = upload_as(&c, "ent", "applications", body.into_bytes()).await;
+    assert_eq!(
+        (s, v["rows_accepted"].clone()),
+        (StatusCode::OK, json!(2)),
+        "{v}"
+    );
+    let url = "/api/v1/resume/applications/PROBE";
+    let verdicts = |v: &Value| {
+        let mut got: Vec<(String, String)> = by_person(v)
+            .into_iter()
+            .map(|(id, verdict, _, _)| (id, verdict))
+            .collect();
+        got.sort();
+        got
+    };
+    let mut want = vec![
+        (stranger.to_string(), "not_employee".to_string()),
+        (p.household.to_string(), "not_employee".to_string()),
+    ];
+    want.sort();
+    let (s, e) = c.get(Some("ent"), Some("work_resumption"), url).await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    assert_eq!(verdicts(&e), want);
+    assert_eq!(
+        (
+            e["summary"][0]["not_registered"].clone(),
+            e["summary"][0]["not_employee"].clone()
+        ),
+        (json!(0), json!(2)),
+        "{e}"
+    );
+    let (s, a) = c.get(Some("admin"), Some("work_resumption"), url).await;
+    assert_eq!(s, StatusCode::OK, "{a}");
+    assert_eq!(
+        (
+            a["summary"][0]["not_registered"].clone(),
+            a["summary"][0]["not_employee"].clone()
+        ),
+        (json!(1), json!(1)),
+        "{a}"
+    );
+    c.stop().await;
+}
