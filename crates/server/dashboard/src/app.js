@@ -161,6 +161,10 @@ async function signOut() {
 function logout() {
   state.token = null;
   state.account = null;
+  state.application = null;
+  state.entFor = null;
+  state.power = null;
+  forgetViews();
   sessionStorage.removeItem("fangyi.token");
   sessionStorage.removeItem("fangyi.account");
   Object.values(state.charts).forEach((c) => c.dispose());
@@ -169,6 +173,24 @@ function logout() {
   $("#logout").hidden = true;
   $("#who").textContent = "";
   show("login");
+}
+
+/// Empties every panel and form a viewer filled, so the next one to sign in on this page sees
+/// nothing of theirs.
+function forgetViews() {
+  for (const sel of ["#kpis", "#inflow-table", "#community-table", "#alert-list", "#trail", "#contacts", "#code-result",
+    "#ent-kpis", "#power-status", "#plan-table", "#app-summary", "#app-rows", "#jobs-table"]) {
+    const el = $(sel);
+    el.innerHTML = "";
+    for (const k of Object.keys(el.dataset)) delete el.dataset[k];
+  }
+  for (const sel of ["#map", "#arrivals-chart", "#cases-chart", "#power-chart"]) {
+    const el = $(sel);
+    for (const k of Object.keys(el.dataset)) delete el.dataset[k];
+  }
+  for (const sel of ["#case-error", "#code-error", "#app-error", "#power-note"]) $(sel).textContent = "";
+  document.querySelectorAll("main form:not(#login-form) input").forEach((x) => (x.value = ""));
+  $("#app-title").textContent = "Application";
 }
 
 function show(view) {
@@ -733,9 +755,12 @@ async function enterprises() {
     jobsPanel().then((v) => (kpis.fill = v)),
   ]);
   entKpis(kpis);
-  if (!may("resume_decide")) {
-    $("#app-form").querySelectorAll("input, button").forEach((x) => (x.disabled = true));
+  const decide = may("resume_decide");
+  $("#app-form").querySelectorAll("input, button").forEach((x) => (x.disabled = !decide));
+  if (!decide) {
     unavailable($("#app-summary"), "Applications");
+  } else if (state.application) {
+    await loadApplication(state.application);
   }
 }
 
@@ -964,9 +989,14 @@ async function jobsPanel() {
   return openings ? `${fmt(filled)} of ${fmt(openings)}` : null;
 }
 
-async function showApplication(event) {
+function showApplication(event) {
   event.preventDefault();
-  const id = event.target.id.value.trim();
+  return loadApplication(event.target.id.value.trim());
+}
+
+/// One application's decisions as of the page's day (asked again when the day changes).
+async function loadApplication(id) {
+  state.application = id;
   const summaryEl = $("#app-summary");
   const rowsEl = $("#app-rows");
   $("#app-error").textContent = "";

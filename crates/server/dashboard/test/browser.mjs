@@ -293,6 +293,12 @@ const r = expect.resume;
   const token = await page.evaluate(() => sessionStorage.getItem("fangyi.token"));
   await page.click("#logout");
   await page.waitForSelector("#login.active", { timeout: 20000 });
+  // Nothing of theirs stays on the page for whoever signs in next.
+  const left = await page.$$eval(
+    ["#kpis", "#community-table", "#alert-list", "#plan-table", "#jobs-table", "#app-summary", "#power-status"].join(","),
+    (els) => els.filter((e) => e.textContent.trim() !== "").map((e) => e.id),
+  );
+  check("worker: signing out empties every panel", left.length === 0, left.join(", "));
   // The page itself must make no failing request after signing out; the probe below fails
   // on purpose (a revoked token), so the errors are checked before it.
   await page.waitForTimeout(1000);
