@@ -91,7 +91,7 @@ impl AlertRules {
         match path {
             None => Ok(AlertRules::builtin()),
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| AlertError::Rules {
+                let text = store::read_settings(p).map_err(|e| AlertError::Rules {
                     origin: p.display().to_string(),
                     line: 0,
                     message: e.to_string(),

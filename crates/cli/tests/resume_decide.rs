@@ -209,6 +209,22 @@ fn a_plan_file_is_checked_and_diffed() {
 }
 
 #[test]
+fn a_plan_path_at_a_device_folder_or_huge_file_is_refused_unread() {
+    let env = city();
+    let huge = env.write("huge.toml", &"#".repeat(2 << 20));
+    let err = env.fails(&["resume", "plan", "--plan", huge.to_str().unwrap()], 2);
+    assert!(err.contains("huge.toml: larger than 1024 KiB"), "{err}");
+    let folder = huge.parent().unwrap().to_str().unwrap().to_string();
+    let err = env.fails(&["resume", "plan", "--diff", &folder], 2);
+    assert!(err.contains("not a regular file"), "{err}");
+    #[cfg(unix)]
+    {
+        let err = env.fails(&["resume", "plan", "--plan", "/dev/zero"], 2);
+        assert!(err.contains("/dev/zero: not a regular file"), "{err}");
+    }
+}
+
+#[test]
 fn an_enterprise_account_names_its_enterprise() {
     let env = city();
     let err = env.fails(&["users", "add", "acme", "--role", "enterprise"], 2);

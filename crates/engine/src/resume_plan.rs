@@ -43,6 +43,14 @@ pub struct PlanRowView {
     pub office_ready: u64,
 }
 
+/// A plan file as [`PlanParams::plan`] takes it: `(its path as given, its text)`. Only a regular
+/// file of at most [`store::MAX_SETTINGS_BYTES`] is read (not a folder, device or pipe).
+pub fn plan_file(path: &std::path::Path) -> Result<(String, String), EngineError> {
+    let text = store::read_settings(path)
+        .map_err(|e| EngineError::BadRequest(format!("{}: {e}", path.display())))?;
+    Ok((path.display().to_string(), text))
+}
+
 fn read_plan(p: &Option<(String, String)>) -> Result<Plan, EngineError> {
     match p {
         None => Ok(Plan::built_in()),

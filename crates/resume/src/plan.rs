@@ -657,6 +657,47 @@ mod tests {
     }
 
     #[test]
+    fn hostile_plans_are_refused_not_crashed_on() {
+        let tier = "[[tier]]\nresume_date = \"2020-02-03\"\n";
+        // Deep nesting, at a known key and an unknown one.
+        for deep in [
+            format!(
+                "{tier}when = {}1{}\n",
+                "[".repeat(100_000),
+                "]".repeat(100_000)
+            ),
+            format!(
+                "{tier}when = \"all\"\nx = {}1{}\n",
+                "{a=".repeat(100_000),
+                "}".repeat(100_000)
+            ),
+        ] {
+            assert!(Plan::parse("deep.toml", &deep).is_err());
+        }
+        // Wrong types: a TOML date, a number, an array for the condition.
+        for bad in [
+            "[[tier]]\nresume_date = 2020-02-03\nwhen = \"all\"\n",
+            "[[tier]]\nresume_date = \"2020-02-03\"\nwhen = 5\n",
+            "[[tier]]\nresume_date = \"2020-02-03\"\nwhen = [\"all\"]\n",
+            "tier = 1\n",
+        ] {
+            let e = Plan::parse("mine.toml", bad).unwrap_err().to_string();
+            assert!(e.starts_with("mine.toml:"), "{e}");
+        }
+        // Numbers that are not numbers.
+        for x in ["nan", "NaN", "inf", "-inf", "1e999"] {
+            let text = format!("{tier}when = \"employees >= {x}\"\n");
+            let e = Plan::parse("mine.toml", &text).unwrap_err().to_string();
+            assert!(e.contains("compares with a number"), "{x}: {e}");
+        }
+        // Dates outside the calendar the store keeps.
+        for d in ["99999-01-01", "2020-13-01", "-2020-01-01"] {
+            let text = format!("[[tier]]\nresume_date = \"{d}\"\nwhen = \"all\"\n");
+            assert!(Plan::parse("mine.toml", &text).is_err(), "{d}");
+        }
+    }
+
+    #[test]
     fn conditions_combine_with_and_and_regions_cover() {
         let text = "[[tier]]\nresume_date = \"2020-02-03\"\nwhen = \"region in 330100 and employees >= 100 and industry = \\\"manufacturing\\\"\"\n[[tier]]\nresume_date = \"2020-02-10\"\nwhen = \"all\"\n";
         let plan = Plan::parse("p.toml", text).unwrap();

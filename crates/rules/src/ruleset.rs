@@ -147,7 +147,7 @@ impl RuleSet {
 
     /// Reads and checks a rule set file.
     pub fn load(path: &Path) -> Result<RuleSet, RulesError> {
-        let text = std::fs::read_to_string(path).map_err(|cause| RulesError::Io {
+        let text = store::read_settings(path).map_err(|cause| RulesError::Io {
             path: path.display().to_string(),
             cause,
         })?;

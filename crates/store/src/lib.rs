@@ -22,6 +22,7 @@ mod derived;
 mod manifest;
 mod scan;
 mod schema;
+mod settings;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -30,6 +31,7 @@ pub use derived::{Basis, Derived, DerivedLock, Standing, TRACE_INDEX_KINDS};
 pub use manifest::{KindStats, Manifest, SourceEntry, StoredFile};
 pub use scan::{BATCH_ROWS, Batch, Batches, DataFile, KeyedTexts, Part};
 pub use schema::{RID_COLUMN, VAULT_SCHEMA_FIELDS, arrow_schema, parquet_properties, vault_schema};
+pub use settings::{MAX_SETTINGS_BYTES, read_settings};
 pub use writer::{Committed, Removed, SourceId, Staging, Writer};
 
 use model::{Kind, Zone};

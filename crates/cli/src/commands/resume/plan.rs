@@ -34,9 +34,7 @@ pub struct PlanArgs {
 }
 
 fn read(path: &Path) -> anyhow::Result<(String, String)> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| usage(format!("{}: {e}", path.display())))?;
-    Ok((path.display().to_string(), text))
+    engine::resume_plan::plan_file(path).map_err(|e| usage(e.to_string()))
 }
 
 pub fn run(g: &Globals, a: PlanArgs) -> anyhow::Result<()> {
