@@ -109,23 +109,28 @@ impl Account {
             })?),
             None => None,
         };
-        if role == Role::Enterprise
-            && u.community
-                .as_deref()
-                .is_none_or(|e| EnterpriseId::parse(e.as_bytes()).is_err())
-        {
-            return Err(EngineError::Internal(format!(
-                "enterprise account {} names no valid enterprise",
-                u.name
-            )));
-        }
+        // An enterprise account's enterprise is held in its one spelling (upper case, no
+        // spaces), the one every stored enterprise_id and consent has: compared as written, a
+        // lower-case or padded id would match none of its own rows.
+        let community = match role {
+            Role::Enterprise => Some(
+                u.community
+                    .as_deref()
+                    .and_then(|e| EnterpriseId::parse(e.trim().as_bytes()).ok())
+                    .ok_or_else(|| {
+                        EngineError::Internal(format!(
+                            "enterprise account {} names no valid enterprise",
+                            u.name
+                        ))
+                    })?
+                    .to_string(),
+            ),
+            _ => u.community.clone(),
+        };
         Ok(Account {
             name: u.name.clone(),
             role,
-            scope: Scope {
-                region,
-                community: u.community.clone(),
-            },
+            scope: Scope { region, community },
         })
     }
 

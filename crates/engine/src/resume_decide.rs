@@ -202,3 +202,30 @@ impl Engine {
         self.ask(caller, Action::ResumeDecide, work).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_enterprise_account_speaks_for_its_enterprise_in_the_stored_spelling() {
+        let user = |community: &str| ops::User {
+            name: "acme".into(),
+            role: "enterprise".into(),
+            region: None,
+            community: Some(community.into()),
+            created: 0,
+            disabled: None,
+            has_password: false,
+        };
+        for written in ["91330302ma0000001n", " 91330302MA0000001N "] {
+            let account = crate::Account::from_user(&user(written)).unwrap();
+            assert_eq!(
+                own_enterprise(&account).unwrap().as_deref(),
+                Some("91330302MA0000001N"),
+                "{written:?}"
+            );
+        }
+        assert!(crate::Account::from_user(&user("91330302MA0000001X")).is_err());
+    }
+}
