@@ -402,7 +402,7 @@ fn plan_source(
     // costs one read per old file, not a parse.
     let mut known = None;
     if maybe_seen || src.format == Format::Parquet {
-        let mut hasher = blake3::Hasher::new();
+        let mut hasher = source_hasher(opts);
         hasher
             .update_reader(File::open(&src.path).map_err(io)?)
             .map_err(io)?;
@@ -428,7 +428,7 @@ fn plan_source(
     // Everything that can refuse the file as a whole is decided before it is staged.
     let mut input = HashingReader {
         inner: File::open(&src.path).map_err(io)?,
-        hasher: blake3::Hasher::new(),
+        hasher: source_hasher(opts),
     };
     let mut text = None;
     let mut parquet = None;
@@ -631,6 +631,23 @@ fn plan_source(
         rejects,
     });
     Ok(())
+}
+
+/// The hash a source is known by in the manifest: BLAKE3 of its bytes; for an upload held to one
+/// enterprise ([`Options::only_enterprise`]), BLAKE3 of its bytes under a key derived from that
+/// enterprise. An enterprise re-sending its own file is told it is a duplicate, but one sending
+/// a file another enterprise or the command centre stored is not: "already stored" would
+/// otherwise confirm a guess at someone else's application, row for row.
+fn source_hasher(opts: &Options) -> blake3::Hasher {
+    match opts.only_enterprise.as_deref() {
+        None => blake3::Hasher::new(),
+        Some(e) => {
+            let mut h = blake3::Hasher::new_derive_key("fangyi 2026 upload held to one enterprise");
+            h.update(e.as_bytes());
+            h.update(b"\n");
+            h
+        }
+    }
 }
 
 /// Appends up to `want` bytes of `f` to `buf`; says whether the input ended.

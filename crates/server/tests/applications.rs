@@ -419,3 +419,48 @@ async fn naming_a_stranger_tells_an_enterprise_nothing_of_their_registration() {
     );
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn re_sending_someone_elses_file_does_not_confirm_it_was_stored() {
+    let c = City::start().await;
+    let p = &c.people;
+    // The command centre stored OTHER_ENT's one-row application; ENT guesses it byte for byte.
+    let theirs = format!(
+        "application_id,enterprise_id,person_id,start_date\nA9,{OTHER_ENT},{},2020-02-10\n",
+        p.far
+    );
+    let (s, v) = c
+        .upload(
+            "admin",
+            "applications",
+            theirs.clone().into_bytes(),
+            "text/csv",
+        )
+        .await;
+    assert_eq!(
+        (s, v["duplicate"].clone()),
+        (StatusCode::OK, json!(false)),
+        "{v}"
+    );
+    let (s, v) = upload_as(&c, "ent", "applications", theirs.into_bytes()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["duplicate"].clone(), v["rows_rejected"].clone()),
+        (json!(false), json!(1)),
+        "{v}"
+    );
+    // Its own file, sent twice, is a duplicate the second time.
+    let mine = format!(
+        "application_id,enterprise_id,person_id,start_date\nA10,{ENT},{},2020-02-10\n",
+        p.rail
+    );
+    let (_, v) = upload_as(&c, "ent", "applications", mine.clone().into_bytes()).await;
+    assert_eq!(
+        (v["duplicate"].clone(), v["rows_accepted"].clone()),
+        (json!(false), json!(1)),
+        "{v}"
+    );
+    let (_, v) = upload_as(&c, "ent", "applications", mine.into_bytes()).await;
+    assert_eq!(v["duplicate"], json!(true), "{v}");
+    c.stop().await;
+}
