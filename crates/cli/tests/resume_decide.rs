@@ -225,6 +225,26 @@ fn a_plan_path_at_a_device_folder_or_huge_file_is_refused_unread() {
 }
 
 #[test]
+fn a_plan_at_the_ends_of_the_calendar_is_answered() {
+    let env = city();
+    let plan = env.write(
+        "ends.toml",
+        "[[tier]]\nresume_date = \"0000-01-01\"\nwhen = \"critical = true\"\n\
+         [[tier]]\nresume_date = \"9999-12-31\"\nwhen = \"all\"\n",
+    );
+    let out = env.ok(&[
+        "resume",
+        "plan",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(!v.as_array().unwrap().is_empty(), "{v}");
+}
+
+#[test]
 fn an_enterprise_account_names_its_enterprise() {
     let env = city();
     let err = env.fails(&["users", "add", "acme", "--role", "enterprise"], 2);

@@ -464,3 +464,30 @@ async fn re_sending_someone_elses_file_does_not_confirm_it_was_stored() {
     assert_eq!(v["duplicate"], json!(true), "{v}");
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_dates_at_the_ends_of_the_calendar_are_decided() {
+    let c = City::start().await;
+    let p = &c.people;
+    let body = format!(
+        "application_id,enterprise_id,person_id,start_date\n\
+         ENDS,{ENT},{},0000-01-01\nENDS,{ENT},{},9999-12-31\n",
+        p.rail, p.returnee
+    );
+    let (s, v) = upload_as(&c, "ent", "applications", body.into_bytes()).await;
+    assert_eq!(
+        (s, v["rows_accepted"].clone()),
+        (StatusCode::OK, json!(2)),
+        "{v}"
+    );
+    let (s, v) = c
+        .get(
+            Some("admin"),
+            Some("work_resumption"),
+            "/api/v1/resume/applications/ENDS",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["summary"][0]["rows"], json!(2), "{v}");
+    c.stop().await;
+}
