@@ -124,7 +124,7 @@ struct PlanFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TierFile {
-    name: Option<String>,
+    name: Option<toml::Spanned<String>>,
     resume_date: toml::Spanned<String>,
     when: toml::Spanned<String>,
 }
@@ -158,8 +158,23 @@ impl Plan {
             let when_line = line_of(text, t.when.span().start);
             let condition = parse_condition(t.when.get_ref())
                 .map_err(|e| bad(when_line, format!("when: {e}")))?;
+            let name = t.name.as_ref().map_or_else(
+                || format!("tier {}", i + 1),
+                |n| n.get_ref().trim().to_string(),
+            );
+            // Two tiers of one name could not be told apart in the answer or in --diff's
+            // reasons; an unnamed tier is called `tier N`, so a name may clash with that too.
+            if tiers.iter().any(|x: &Tier| x.name == name) {
+                let line = t
+                    .name
+                    .as_ref()
+                    .map_or(line_of(text, t.resume_date.span().start), |n| {
+                        line_of(text, n.span().start)
+                    });
+                return Err(bad(line, format!("name {name:?}: another tier has it")));
+            }
             tiers.push(Tier {
-                name: t.name.clone().unwrap_or_else(|| format!("tier {}", i + 1)),
+                name,
                 resume_date,
                 when: t.when.get_ref().trim().to_string(),
                 condition,
@@ -684,6 +699,24 @@ mod tests {
             let e = Plan::parse("mine.toml", bad).unwrap_err().to_string();
             assert!(e.starts_with("mine.toml:"), "{e}");
         }
+        // Two tiers of one name, given or by default.
+        let e = Plan::parse(
+            "mine.toml",
+            &format!("{tier}name = \"a\"\nwhen = \"all\"\n{tier}name = \"a\"\nwhen = \"all\"\n"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("mine.toml:7: name \"a\": another tier has it"),
+            "{e}"
+        );
+        let e = Plan::parse(
+            "mine.toml",
+            &format!("{tier}when = \"all\"\n{tier}name = \"tier 1\"\nwhen = \"all\"\n"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("another tier has it"), "{e}");
         // Numbers that are not numbers.
         for x in ["nan", "NaN", "inf", "-inf", "1e999"] {
             let text = format!("{tier}when = \"employees >= {x}\"\n");
