@@ -77,7 +77,7 @@ fn detail_level(role: Role) -> Detail {
 }
 
 fn code_of(ctx: &Ctx<'_>, person: i64, as_of: Date, view: &crate::View<'_>) -> HealthCode {
-    let engine = CodeEngine::new(&ctx.snap.index, ctx.snap.risk.clone(), ctx.zone());
+    let engine = CodeEngine::new(&ctx.snap.index, &ctx.snap.risk, ctx.zone());
     let findings = engine.findings(ctx.rules, person, as_of);
     health_code_at(
         ctx.rules,

@@ -251,7 +251,7 @@ fn write_codes(
     let as_of = crate::parse_as_of_date(as_of, ctx.zone())?;
     let view = ctx.view()?;
     let internal = EngineError::internal;
-    let engine = CodeEngine::new(&ctx.snap.index, ctx.snap.risk.clone(), ctx.zone());
+    let engine = CodeEngine::new(&ctx.snap.index, &ctx.snap.risk, ctx.zone());
     let run = RunKey::new(store, as_of, &set.digest);
     let saved = if full {
         None

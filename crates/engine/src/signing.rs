@@ -144,7 +144,7 @@ impl Engine {
                     let view = ctx.view()?;
                     require_in_scope(&view, p, "this person")?;
                     let engine =
-                        rules::CodeEngine::new(&ctx.snap.index, ctx.snap.risk.clone(), ctx.zone());
+                        rules::CodeEngine::new(&ctx.snap.index, &ctx.snap.risk, ctx.zone());
                     let code = engine.code(ctx.rules, p, as_of, &|c| view.masked_id(c));
                     // A signed code travels on its own: only a registered person gets one.
                     if !ctx.registered(p)? {

@@ -2,6 +2,7 @@
 //! fevers and the cases they met), or everyone by gathering only the people some rule could
 //! touch — the rest of the population is green without being looked at.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -73,16 +74,23 @@ impl SweepProgress for () {
 pub struct CodeEngine<'a> {
     index: &'a Index,
     tracer: Tracer<'a>,
-    risk: RiskAreas,
+    /// Borrowed from whoever keeps them (a server's snapshot, for every request), or owned.
+    risk: Cow<'a, RiskAreas>,
     zone: Zone,
 }
 
 impl<'a> CodeEngine<'a> {
-    pub fn new(index: &'a Index, risk: RiskAreas, zone: Zone) -> CodeEngine<'a> {
+    /// An engine over `index` with the risk areas `risk`, borrowed (`&RiskAreas`: nothing is
+    /// copied per question) or handed over.
+    pub fn new(
+        index: &'a Index,
+        risk: impl Into<Cow<'a, RiskAreas>>,
+        zone: Zone,
+    ) -> CodeEngine<'a> {
         CodeEngine {
             index,
             tracer: Tracer::new(index, zone),
-            risk,
+            risk: risk.into(),
             zone,
         }
     }

@@ -28,6 +28,20 @@ pub struct RiskAreas {
     count: usize,
 }
 
+/// Risk areas lent to a [`crate::CodeEngine`] (a server's snapshot keeps them for every request).
+impl<'a> From<&'a RiskAreas> for std::borrow::Cow<'a, RiskAreas> {
+    fn from(risk: &'a RiskAreas) -> Self {
+        std::borrow::Cow::Borrowed(risk)
+    }
+}
+
+/// Risk areas handed over to a [`crate::CodeEngine`] for good.
+impl From<RiskAreas> for std::borrow::Cow<'_, RiskAreas> {
+    fn from(risk: RiskAreas) -> Self {
+        std::borrow::Cow::Owned(risk)
+    }
+}
+
 /// The prefix a code covers, as (digits, value): `420000` → (2, 42), `420106` → (6, 420106).
 fn covered_prefix(code: u32) -> (u8, u32) {
     match code {
