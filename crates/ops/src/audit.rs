@@ -16,6 +16,16 @@ use tokio::sync::{mpsc, oneshot};
 use crate::checkpoint::{Checkpoint, CheckpointFile, CheckpointState};
 use crate::{Ops, OpsError, from_hex, to_hex};
 
+/// What one step of folding the index by person did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexStep {
+    /// The entry the index reaches now.
+    pub reached: i64,
+    /// The entries it folded in, each counted as the persons it names and as one when it
+    /// names no one (0: there was nothing to do).
+    pub folded: usize,
+}
+
 /// An entry as stored, with its place in the chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditRecord {
@@ -59,12 +69,21 @@ pub struct AuditReport {
 /// written at most this often while entries arrive, and this long after the last of them.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
-/// Entries whose persons the writer leaves out of the index by person before it folds them in,
-/// beside the appends (in transactions of [`INDEX_CHUNK`] entries): many entries at once write
-/// each page of the index once, where one entry at a time wrote a page per person. A question
-/// by person folds in whatever is left first.
-const INDEX_AFTER: usize = 1024;
-const INDEX_CHUNK: i64 = 32;
+/// How the index by person (`audit_persons`, behind "who looked at my data") keeps up with the
+/// log. It is filled from the entries' packed lists in bulk, in key order, so that many entries
+/// at once write each page of the index once (one entry at a time wrote a page per person),
+/// by the writer itself between appends: it is the only writer of a server's database, so the
+/// index never waits for SQLite's write lock against an append nor an append against it, and
+/// requests are never held up by more than one step. A step folds in [`INDEX_STEP`] pairs of
+/// (person, entry) — whole entries, at least one; an entry naming no one counts as one. The
+/// writer takes a step when it has had nothing to append for [`INDEX_IDLE`], and at once while
+/// more than [`INDEX_BACKLOG`] pairs wait, so a busy server's backlog stays bounded. A question by person folds in whatever is left first,
+/// so it sees every entry either way.
+const INDEX_STEP: usize = 32_768;
+const INDEX_IDLE: Duration = Duration::from_millis(100);
+const INDEX_BACKLOG: usize = 4 * INDEX_STEP;
+/// Entries read for one step, at most.
+const INDEX_ENTRIES: i64 = 4096;
 
 /// Retries when another writer moved the head between our read and our write.
 const MAX_RETRIES: usize = 64;
@@ -312,38 +331,71 @@ impl Ops {
     }
 
     /// Folds the persons of the entries not yet in the index by person into it, oldest first,
-    /// [`INDEX_CHUNK`] entries per transaction, as far as entry `upto` (every entry: `None`);
-    /// returns up to which entry it now reaches. Safe beside appends and other processes doing
-    /// the same: entries never change once written, so they are read before the transaction,
-    /// whose first statement moves the mark with a compare-and-set (taking SQLite's write lock
-    /// as an append does), and a row already in the index is left as it is.
+    /// a step of [`INDEX_STEP`] pairs per transaction, as far as entry `upto` (every entry:
+    /// `None`); returns up to which entry it now reaches.
     pub async fn index_audit_persons(&self, upto: Option<i64>) -> Result<i64, OpsError> {
+        loop {
+            let step = self.index_audit_step(upto, INDEX_STEP).await?;
+            if step.folded == 0 {
+                return Ok(step.reached);
+            }
+        }
+    }
+
+    /// One step of folding the index by person: the persons of the entries after its mark
+    /// (not past `upto`), whole entries up to `max_pairs` pairs (at least one entry), in one
+    /// transaction. Safe beside appends and other processes doing the same: entries never
+    /// change once written, so they are read before the transaction, whose first statement
+    /// moves the mark with a compare-and-set (taking SQLite's write lock as an append does),
+    /// and a row already in the index is left as it is.
+    pub async fn index_audit_step(
+        &self,
+        upto: Option<i64>,
+        max_pairs: usize,
+    ) -> Result<IndexStep, OpsError> {
         loop {
             let from = self.audit_indexed().await?;
             if upto.is_some_and(|u| from >= u) {
-                return Ok(from);
+                return Ok(IndexStep {
+                    reached: from,
+                    folded: 0,
+                });
             }
             let rows = sqlx::query(
-                "SELECT seq, person_list FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+                "SELECT seq, person_list FROM audit_log WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3",
             )
             .bind(from)
-            .bind(INDEX_CHUNK)
+            .bind(upto.unwrap_or(i64::MAX))
+            .bind(INDEX_ENTRIES)
             .fetch_all(&self.pool)
             .await
             .map_err(|e| self.db(e))?;
-            let Some(last) = rows.last().map(|r| r.get::<i64, _>("seq")) else {
-                return Ok(from);
-            };
+            let mut last = None;
             let mut pairs: Vec<(i64, i64)> = Vec::new();
+            // Each entry counts as its persons, and as one when it names no one.
+            let mut folded = 0usize;
             for r in &rows {
+                if last.is_some() && folded >= max_pairs {
+                    break;
+                }
                 let seq: i64 = r.get("seq");
+                let mut named = 0;
                 if let Some(list) = r.get::<Option<String>, _>("person_list") {
                     let persons =
                         unpack_persons(&list).ok_or_else(|| self.malformed("audit person list"))?;
+                    named = persons.len();
                     pairs.extend(persons.into_iter().map(|p| (p, seq)));
                 }
+                folded += named.max(1);
+                last = Some(seq);
             }
-            // In key order, so each page of the index is written once per chunk.
+            let Some(last) = last else {
+                return Ok(IndexStep {
+                    reached: from,
+                    folded: 0,
+                });
+            };
+            // In key order, so each page of the index is written once per step.
             pairs.sort_unstable();
             let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
             let moved = sqlx::query("UPDATE audit_indexed SET seq = $1 WHERE id = 1 AND seq = $2")
@@ -359,6 +411,10 @@ impl Ops {
             }
             self.insert_audit_persons(&mut tx, &pairs).await?;
             tx.commit().await.map_err(|e| self.db(e))?;
+            return Ok(IndexStep {
+                reached: last,
+                folded,
+            });
         }
     }
 
@@ -654,58 +710,76 @@ impl AuditLog {
             };
             write_checkpoint(&ops).await;
             let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
-            // Entries appended since the index by person was last brought up to date, and
-            // whether that is running now (beside the appends, one at a time).
+            // What this writer appended that the index by person does not hold yet (each entry
+            // counted as its persons, at least one), up to which entry, and when it last
+            // appended.
             let mut unindexed = 0usize;
-            let indexing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let mut appended: Option<i64> = None;
+            let mut active = tokio::time::Instant::now();
             // Whether the head moved since the checkpoint was last written, and when that was.
             let mut behind = false;
             let mut written = tokio::time::Instant::now();
-            loop {
-                let received = if behind {
-                    let due = written + CHECKPOINT_EVERY;
-                    match tokio::time::timeout_at(due, rx.recv_many(&mut batch, BATCH)).await {
-                        Ok(n) => n,
-                        Err(_) => {
-                            write_checkpoint(&ops).await;
-                            (behind, written) = (false, tokio::time::Instant::now());
-                            continue;
-                        }
-                    }
-                } else {
-                    rx.recv_many(&mut batch, BATCH).await
-                };
-                if received == 0 {
-                    break;
-                }
-                let entries: Vec<AuditEntry> = batch.iter().map(|(e, _)| e.clone()).collect();
-                match ops.append_audit(&key, &entries).await {
-                    Ok(seqs) => {
-                        unindexed += seqs.len();
-                        let last = seqs.last().copied();
-                        for ((_, reply), seq) in batch.drain(..).zip(seqs) {
-                            let _ = reply.send(Ok(seq));
-                        }
-                        behind = true;
-                        if unindexed >= INDEX_AFTER
-                            && !indexing.swap(true, std::sync::atomic::Ordering::AcqRel)
-                        {
-                            unindexed = 0;
-                            let (ops, indexing) = (ops.clone(), indexing.clone());
-                            // As far as this batch: the next round starts from there.
-                            tokio::spawn(async move {
-                                if let Err(e) = ops.index_audit_persons(last).await {
-                                    tracing::error!("the audit log's index by person: {e}");
-                                }
-                                indexing.store(false, std::sync::atomic::Ordering::Release);
-                            });
-                        }
-                    }
+            let index_step = async |ops: &Ops, upto: Option<i64>, unindexed: &mut usize| {
+                match ops.index_audit_step(upto, INDEX_STEP).await {
+                    Ok(step) if step.folded == 0 => *unindexed = 0,
+                    Ok(step) => *unindexed = unindexed.saturating_sub(step.folded),
                     Err(e) => {
-                        let msg = e.to_string();
-                        tracing::error!("audit log append failed: {msg}");
-                        for (_, reply) in batch.drain(..) {
-                            let _ = reply.send(Err(msg.clone()));
+                        tracing::error!("the audit log's index by person: {e}");
+                        // A question by person folds the rest in first (or says why not).
+                        *unindexed = 0;
+                    }
+                }
+            };
+            loop {
+                // Besides entries, the writer waits for the checkpoint's time and for a quiet
+                // moment to fold entries into the index by person.
+                let checkpoint_due = behind.then(|| written + CHECKPOINT_EVERY);
+                let quiet_due = (unindexed > 0).then(|| active + INDEX_IDLE);
+                let due = match (checkpoint_due, quiet_due) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                let received = match due {
+                    Some(due) => tokio::time::timeout_at(due, rx.recv_many(&mut batch, BATCH))
+                        .await
+                        .ok(),
+                    None => Some(rx.recv_many(&mut batch, BATCH).await),
+                };
+                match received {
+                    Some(0) => break,
+                    Some(_) => {
+                        let entries: Vec<AuditEntry> =
+                            batch.iter().map(|(e, _)| e.clone()).collect();
+                        match ops.append_audit(&key, &entries).await {
+                            Ok(seqs) => {
+                                unindexed += entries
+                                    .iter()
+                                    .map(|e| e.persons.len().max(1))
+                                    .sum::<usize>();
+                                appended = seqs.last().copied().or(appended);
+                                for ((_, reply), seq) in batch.drain(..).zip(seqs) {
+                                    let _ = reply.send(Ok(seq));
+                                }
+                                behind = true;
+                            }
+                            Err(e) => {
+                                let msg = e.to_string();
+                                tracing::error!("audit log append failed: {msg}");
+                                for (_, reply) in batch.drain(..) {
+                                    let _ = reply.send(Err(msg.clone()));
+                                }
+                            }
+                        }
+                        active = tokio::time::Instant::now();
+                        // Busy: a step now and then keeps the backlog bounded.
+                        if unindexed > INDEX_BACKLOG {
+                            index_step(&ops, appended, &mut unindexed).await;
+                        }
+                    }
+                    None => {
+                        // Quiet for a while: one step, then listen again.
+                        if unindexed > 0 && active.elapsed() >= INDEX_IDLE {
+                            index_step(&ops, appended, &mut unindexed).await;
                         }
                     }
                 }
@@ -944,6 +1018,62 @@ mod tests {
             assert_eq!(ops.index_audit_persons(None).await.unwrap(), 2);
             assert_eq!(ops.verify_audit(&key).await.unwrap().broken, None);
         }
+    }
+
+    #[tokio::test]
+    async fn a_step_folds_whole_entries_up_to_its_budget_and_counts_an_empty_one() {
+        let key = [6u8; 32];
+        for db in testing::all().await {
+            let ops = &db.ops;
+            let entries = [
+                entry(1, (1..=3).collect()),
+                entry(2, Vec::new()),
+                entry(3, (10..=14).collect()),
+                entry(4, vec![7]),
+            ];
+            ops.append_audit(&key, &entries).await.unwrap();
+            // Budget 4: entry 1 (3 persons) and the empty entry 2 (counted as one).
+            let step = ops.index_audit_step(None, 4).await.unwrap();
+            assert_eq!((step.reached, step.folded), (2, 4));
+            // Budget 1: still a whole entry, however many it names.
+            let step = ops.index_audit_step(None, 1).await.unwrap();
+            assert_eq!((step.reached, step.folded), (3, 5));
+            // Not past `upto`; then nothing left to do.
+            let step = ops.index_audit_step(Some(3), 100).await.unwrap();
+            assert_eq!((step.reached, step.folded), (3, 0));
+            let step = ops.index_audit_step(None, 100).await.unwrap();
+            assert_eq!((step.reached, step.folded), (4, 1));
+            assert_eq!(ops.index_audit_step(None, 100).await.unwrap().folded, 0);
+            assert_eq!(ops.verify_audit(&key).await.unwrap().broken, None);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_quiet_writer_folds_what_it_appended_into_the_index_by_person() {
+        // Regression: the writer folded entries into the index by person only after 1,024
+        // of them, in a task of its own that fought the appends for SQLite's write lock; a
+        // server with fewer entries left them all to the first question by person.
+        let key = [7u8; 32];
+        let db = testing::sqlite().await;
+        let log = AuditLog::start(db.ops.clone(), key, None);
+        for i in 1..=5 {
+            log.append(entry(i, vec![100 + i, 200])).await.unwrap();
+        }
+        let count = async || {
+            let r = sqlx::query("SELECT COUNT(*) AS n FROM audit_persons")
+                .fetch_one(&db.ops.pool)
+                .await
+                .unwrap();
+            r.get::<i64, _>("n")
+        };
+        let mut waited = 0;
+        while count().await < 10 {
+            waited += 1;
+            assert!(waited < 3000, "the index by person was never folded in");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(db.ops.audit_indexed().await.unwrap(), 5);
+        assert_eq!(db.ops.verify_audit(&key).await.unwrap().broken, None);
     }
 
     /// Runs `sql` on the test database.

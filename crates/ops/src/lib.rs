@@ -23,7 +23,7 @@ mod users;
 use std::path::{Path, PathBuf};
 
 pub use alerts::{AlertEvent, AlertRecord, AlertState, AlertStatus, StoredAlert};
-pub use audit::{AuditFilter, AuditLog, AuditRecord, AuditReport};
+pub use audit::{AuditFilter, AuditLog, AuditRecord, AuditReport, IndexStep};
 pub use checkpoint::{Checkpoint, CheckpointFile, CheckpointState};
 pub use codes::{IssuedCode, Revocation};
 pub use users::{NewUser, Principal, TOKEN_PREFIX, TokenInfo, User, token_hash};
