@@ -77,11 +77,13 @@ pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// requests are never held up by more than one step. A step folds in [`INDEX_STEP`] pairs of
 /// (person, entry) — whole entries, at least one; an entry naming no one counts as one. The
 /// writer takes a step when it has had nothing to append for [`INDEX_IDLE`], and at once while
-/// more than [`INDEX_BACKLOG`] pairs wait, so a busy server's backlog stays bounded. A question by person folds in whatever is left first,
-/// so it sees every entry either way.
+/// more than [`INDEX_BACKLOG`] pairs wait, so a busy server's backlog stays bounded. The bound is
+/// large (about a million pairs, some 1,600 traces): a burst of requests is not held up by
+/// steps, and is folded in once it is over. A question by person folds in whatever is left
+/// first (the longer, the more is waiting), so it sees every entry either way.
 const INDEX_STEP: usize = 32_768;
 const INDEX_IDLE: Duration = Duration::from_millis(100);
-const INDEX_BACKLOG: usize = 4 * INDEX_STEP;
+const INDEX_BACKLOG: usize = 32 * INDEX_STEP;
 /// Entries read for one step, at most.
 const INDEX_ENTRIES: i64 = 4096;
 
