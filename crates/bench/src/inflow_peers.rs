@@ -3,19 +3,17 @@
 //! Parquet files (`scripts/peers/inflow.py`), in the same run, with the answers compared.
 
 use std::fmt::Write as _;
-use std::process::Command;
 use std::time::Instant;
 
-use anyhow::Context;
 use engine::inflow_api::{self, InflowParams};
 use inflow::InflowRow;
 use model::Date;
 
+use crate::duckdb_peer::Peer;
 use crate::province::{Province, START, ensure_peers, machine, province};
 use crate::{BenchInflowArgs, thousands};
 
 const PEER_SCRIPT: &str = include_str!("../../../scripts/peers/inflow.py");
-const REGIONS: &str = include_str!("../../model/data/regions.csv");
 
 /// The rows as the peer script writes them.
 fn peer_csv(rows: &[InflowRow]) -> String {
@@ -107,59 +105,20 @@ pub fn run(a: BenchInflowArgs) -> anyhow::Result<()> {
     if !ensure_peers()? {
         return Ok(());
     }
-    let peers = a.dir.join("peers");
-    std::fs::create_dir_all(&peers)?;
-    let script = peers.join("inflow.py");
-    std::fs::write(&script, PEER_SCRIPT)?;
-    let regions = peers.join("regions.csv");
-    std::fs::write(&regions, REGIONS)?;
-    let ours = peers.join("fangyi-inflow.csv");
-    std::fs::write(&ours, peer_csv(&rows))?;
-    let theirs = peers.join("duckdb-inflow.csv");
     let first = last.add_days(1 - window as i32);
-    let out = Command::new("python3")
-        .arg(&script)
-        .arg("--data")
-        .arg(&data)
-        .arg("--regions")
-        .arg(&regions)
-        .args(["--first", &first.to_string(), "--last", &last.to_string()])
-        .arg("--out")
-        .arg(&theirs)
-        .args(["--repeat", &a.repeat.max(1).to_string()])
-        .args(["--zone", &store.zone().to_string()])
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .context("running python3")?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let Some(secs) = text.lines().find_map(|l| {
-        let p: Vec<&str> = l.split_whitespace().collect();
-        (p.len() == 4 && p[0] == "duckdb")
-            .then(|| p[2].parse::<f64>().ok())
-            .flatten()
-    }) else {
-        println!("duckdb failed (exit {:?})", out.status.code());
-        return Ok(());
-    };
-    let same = std::fs::read(&ours)? == std::fs::read(&theirs)?;
-    println!("{:<8} {:>10.3} {:>8}", "duckdb", secs, {
-        std::fs::read_to_string(&theirs)?
-            .lines()
-            .count()
-            .saturating_sub(1)
-    });
-    println!("\nfangyi is {:.1}× faster than duckdb", secs / best);
-    if same {
-        println!(
-            "results: duckdb computed exactly the same {} rows",
-            rows.len()
-        );
-    } else {
-        println!(
-            "results: duckdb DIFFERS (compare {} and {})",
-            ours.display(),
-            theirs.display()
-        );
+    Peer {
+        name: "inflow",
+        script: PEER_SCRIPT,
+        data: &data,
+        args: vec![
+            "--first".into(),
+            first.to_string(),
+            "--last".into(),
+            last.to_string(),
+            "--zone".into(),
+            store.zone().to_string(),
+        ],
+        repeat: a.repeat,
     }
-    Ok(())
+    .compare(&a.dir, &peer_csv(&rows), rows.len(), best)
 }

@@ -9,6 +9,7 @@ mod api;
 mod args;
 mod codes;
 mod cpu;
+mod duckdb_peer;
 mod inflow_peers;
 mod ingest_rate;
 mod province;

@@ -12,18 +12,16 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
-use anyhow::Context;
 use model::{Date, EnterpriseId, Level, Region, RegionTable};
 use resume::power::{IndexQuery, IndexRow, StoreSource, power_index};
 
+use crate::duckdb_peer::Peer;
 use crate::province::{BENCH_KEY, Run, ensure_peers, machine};
 use crate::{BenchResumeArgs, thousands};
 
 const PEER_SCRIPT: &str = include_str!("../../../scripts/peers/resume.py");
-const REGIONS: &str = include_str!("../../model/data/regions.csv");
 
 const INDUSTRIES: [&str; 14] = [
     "apparel",
@@ -254,59 +252,21 @@ pub fn run(a: BenchResumeArgs) -> anyhow::Result<()> {
     if a.no_peers || !ensure_peers()? {
         return Ok(());
     }
-    let peers = a.dir.join("peers");
-    std::fs::create_dir_all(&peers)?;
-    let script = peers.join("resume.py");
-    std::fs::write(&script, PEER_SCRIPT)?;
-    let regions = peers.join("regions.csv");
-    std::fs::write(&regions, REGIONS)?;
-    let ours = peers.join("fangyi-resume.csv");
-    std::fs::write(&ours, peer_csv(&rows))?;
-    let theirs = peers.join("duckdb-resume.csv");
-    let out = Command::new("python3")
-        .arg(&script)
-        .arg("--data")
-        .arg(&data)
-        .arg("--regions")
-        .arg(&regions)
-        .args(["--from", &from.to_string(), "--to", &to.to_string()])
-        .args(["--baseline", &format!("{}..{}", q.baseline.0, q.baseline.1)])
-        .args(["--theta-micros", &q.theta.micros().to_string()])
-        .arg("--out")
-        .arg(&theirs)
-        .args(["--repeat", &a.repeat.max(1).to_string()])
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .context("running python3")?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let Some(secs) = text.lines().find_map(|l| {
-        let p: Vec<&str> = l.split_whitespace().collect();
-        (p.len() == 4 && p[0] == "duckdb")
-            .then(|| p[2].parse::<f64>().ok())
-            .flatten()
-    }) else {
-        println!("duckdb failed (exit {:?})", out.status.code());
-        return Ok(());
-    };
-    let lines = std::fs::read_to_string(&theirs)?.lines().count();
-    println!(
-        "{:<8} {:>10.3} {:>8}",
-        "duckdb",
-        secs,
-        lines.saturating_sub(1)
-    );
-    println!("\nfangyi is {:.1}× faster than duckdb", secs / best);
-    if std::fs::read(&ours)? == std::fs::read(&theirs)? {
-        println!(
-            "results: duckdb computed exactly the same {} rows",
-            rows.len()
-        );
-    } else {
-        println!(
-            "results: duckdb DIFFERS (compare {} and {})",
-            ours.display(),
-            theirs.display()
-        );
+    Peer {
+        name: "resume",
+        script: PEER_SCRIPT,
+        data: &data,
+        args: vec![
+            "--from".into(),
+            from.to_string(),
+            "--to".into(),
+            to.to_string(),
+            "--baseline".into(),
+            format!("{}..{}", q.baseline.0, q.baseline.1),
+            "--theta-micros".into(),
+            q.theta.micros().to_string(),
+        ],
+        repeat: a.repeat,
     }
-    Ok(())
+    .compare(&a.dir, &peer_csv(&rows), rows.len(), best)
 }
