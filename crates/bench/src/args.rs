@@ -42,11 +42,13 @@ pub enum BenchCommand {
         after_help = "Examples:\n  fangyi bench inflow                                 1,000,000 residents × 21 days in ./fangyi-bench-inflow\n  fangyi bench inflow --persons 10000000 --days 7 --window 7\n  fangyi bench inflow --dir ./fangyi-bench-trace --persons 2100000 --days 30   reuse the tracing bench's province"
     )]
     Inflow(BenchInflowArgs),
-    /// The power index of resumption (contract §8.3) by prefecture × industry over a synthetic
-    /// economy (300,000 enterprises × 120 days of readings), against DuckDB computing the same
-    /// rows from the same Parquet files, in the same run.
+    /// Work resumption: the power index (contract §8.3) by prefecture × industry over a
+    /// synthetic economy (300,000 enterprises × 120 days of readings), against DuckDB computing
+    /// the same rows from the same Parquet files, in the same run; then the decisions (§8.1,
+    /// 100,000 application rows) and the labour matching (§8.4, 100,000 seekers × 10,000 jobs)
+    /// through the engine, against the bars.
     #[command(
-        after_help = "Examples:\n  fangyi bench resume                                 300,000 enterprises × 120 days in ./fangyi-bench-resume\n  fangyi bench resume --enterprises 30000 --days 60 --no-peers   a quick run"
+        after_help = "Examples:\n  fangyi bench resume                                 all three parts in ./fangyi-bench-resume\n  fangyi bench resume --enterprises 30000 --days 60 --no-peers   a quick power index\n  fangyi bench resume --no-power --persons 20000 --applications 20000 --seekers 20000 --jobs 2000   quick decisions and matching"
     )]
     Resume(BenchResumeArgs),
 }
@@ -70,6 +72,27 @@ pub struct BenchResumeArgs {
     /// Skip DuckDB.
     #[arg(long)]
     pub no_peers: bool,
+    /// Skip the power index.
+    #[arg(long)]
+    pub no_power: bool,
+    /// Skip the decisions (contract §8.1).
+    #[arg(long)]
+    pub no_decide: bool,
+    /// Skip the labour matching (contract §8.4).
+    #[arg(long)]
+    pub no_match: bool,
+    /// Residents of the province generated for the decisions and the matching (in DIR/work).
+    #[arg(long, default_value_t = 100_000)]
+    pub persons: u64,
+    /// Application rows decided (the generator's, topped up from its employment).
+    #[arg(long, default_value_t = 100_000)]
+    pub applications: u64,
+    /// Job seekers matched (drawn from the residents).
+    #[arg(long, default_value_t = 100_000)]
+    pub seekers: u64,
+    /// Jobs filled (of the generated enterprises, 1–8 openings each).
+    #[arg(long, default_value_t = 10_000)]
+    pub jobs: u64,
 }
 
 #[derive(Args, Debug)]

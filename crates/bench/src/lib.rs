@@ -14,6 +14,7 @@ mod inflow_peers;
 mod ingest_rate;
 mod province;
 mod resume_peers;
+mod resume_work;
 mod trace_peers;
 mod verify;
 

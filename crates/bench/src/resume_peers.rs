@@ -175,7 +175,20 @@ fn peer_csv(rows: &[IndexRow]) -> String {
     out
 }
 
+/// The parts asked for: the power index beside DuckDB, then the decisions and the matching.
 pub fn run(a: BenchResumeArgs) -> anyhow::Result<()> {
+    if !a.no_power {
+        power(&a)?;
+    }
+    if !(a.no_decide && a.no_match) {
+        let figures = crate::resume_work::run(&a)?;
+        crate::resume_work::print(&figures);
+    }
+    Ok(())
+}
+
+/// The power index by prefecture × industry, fangyi's and DuckDB's, compared.
+fn power(a: &BenchResumeArgs) -> anyhow::Result<()> {
     if a.days < 32 {
         return Err(crate::usage(
             "--days: at least 32 (December is the baseline)",
