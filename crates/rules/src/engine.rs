@@ -10,7 +10,8 @@ use model::{Date, Timestamp, Zone};
 use rayon::prelude::*;
 use trace::{CaseSet, Index, Tracer};
 
-use crate::evaluate::{ContactFact, Facts, Finding, evaluate, rule_ids, verdict};
+use crate::evaluate::{ContactFact, Detail, Facts, Finding, evaluate, rule_ids, verdict};
+use crate::overrides::{OVERRIDE, Overrides};
 use crate::risk::RiskAreas;
 use crate::ruleset::{Condition, RuleSet};
 use crate::{Color, HealthCode};
@@ -36,13 +37,26 @@ impl Summary {
         }
     }
 
-    fn of(rules: &RuleSet, findings: &[Finding]) -> Summary {
+    /// The summary of `findings` (rules set aside already dropped); `overridden` adds the
+    /// `override` rule to the ids, which changes neither color nor `valid_until`.
+    fn of(rules: &RuleSet, findings: &[Finding], overridden: bool) -> Summary {
         let (color, valid_until) = verdict(findings);
+        let mut ids = rule_ids(rules, findings);
+        if overridden {
+            ids.push(OVERRIDE);
+            ids.sort_unstable();
+            ids.dedup();
+        }
         Summary {
             color,
-            rules: rule_ids(rules, findings).join(";"),
+            rules: ids.join(";"),
             valid_until,
         }
+    }
+
+    /// Whether the summary says anything: not green, or a rule (an override) listed.
+    pub fn is_plain_green(&self) -> bool {
+        self.color == Color::Green && self.rules.is_empty()
     }
 }
 
@@ -76,6 +90,8 @@ pub struct CodeEngine<'a> {
     tracer: Tracer<'a>,
     /// Borrowed from whoever keeps them (a server's snapshot, for every request), or owned.
     risk: Cow<'a, RiskAreas>,
+    /// Rules set aside per person (accepted corrections); none unless given.
+    overrides: Cow<'a, Overrides>,
     zone: Zone,
 }
 
@@ -91,12 +107,24 @@ impl<'a> CodeEngine<'a> {
             index,
             tracer: Tracer::new(index, zone),
             risk: risk.into(),
+            overrides: Cow::Owned(Overrides::none()),
             zone,
         }
     }
 
+    /// The same engine with rules set aside per person by `overrides` (borrowed or handed
+    /// over), in every code, sweep and finding it gives.
+    pub fn with_overrides(mut self, overrides: impl Into<Cow<'a, Overrides>>) -> CodeEngine<'a> {
+        self.overrides = overrides.into();
+        self
+    }
+
     pub fn risk(&self) -> &RiskAreas {
         &self.risk
+    }
+
+    pub fn overrides(&self) -> &Overrides {
+        &self.overrides
     }
 
     /// The facts of one person; contacts found from the person's side, at `depth`.
@@ -140,8 +168,23 @@ impl<'a> CodeEngine<'a> {
         }
     }
 
-    /// The findings for one person under `rules`.
+    /// The findings for one person under `rules`, without those of rules an override sets
+    /// aside.
     pub fn findings(&self, rules: &RuleSet, person: i64, as_of: Date) -> Vec<Finding> {
+        let mut facts = self.facts(person, as_of, rules.contact_depth(), true);
+        let mut f = evaluate(rules, &mut facts, &self.risk, as_of, self.zone);
+        self.overrides.set_aside(rules, person, as_of, &mut f);
+        f
+    }
+
+    /// The findings for one person under `rules` as the rules alone give them, overrides
+    /// ignored: the evidence behind a disputed rule.
+    pub fn findings_without_overrides(
+        &self,
+        rules: &RuleSet,
+        person: i64,
+        as_of: Date,
+    ) -> Vec<Finding> {
         let mut facts = self.facts(person, as_of, rules.contact_depth(), true);
         evaluate(rules, &mut facts, &self.risk, as_of, self.zone)
     }
@@ -154,14 +197,38 @@ impl<'a> CodeEngine<'a> {
         as_of: Date,
         name: &dyn Fn(i64) -> String,
     ) -> HealthCode {
+        self.code_at(rules, person, as_of, name, Detail::Full)
+    }
+
+    /// [`CodeEngine::code`] with reasons' details at `level`; an override in force is listed
+    /// last, as a green reason of rule `override`.
+    pub fn code_at(
+        &self,
+        rules: &RuleSet,
+        person: i64,
+        as_of: Date,
+        name: &dyn Fn(i64) -> String,
+        level: Detail,
+    ) -> HealthCode {
         let f = self.findings(rules, person, as_of);
-        crate::evaluate::health_code(rules, person, as_of, &f, name)
+        let mut code = crate::evaluate::health_code_at(rules, person, as_of, &f, name, level);
+        code.reasons.extend(self.overrides.reasons(person, as_of));
+        code
     }
 
     /// The people some rule of `sets` could touch as of `as_of`, and their summaries under
     /// each set. Everyone else is green under all of them.
+    ///
+    /// An override only sets rules aside, so it cannot make someone not gathered here yellow or
+    /// red: the invariant holds with overrides. Those with one in force are gathered too, so
+    /// their summary lists `override` (green when nothing else applies).
     pub fn sweep(&self, sets: &[&RuleSet], as_of: Date, progress: &dyn SweepProgress) -> Sweep {
-        let (candidates, contacts, cases_traced) = self.candidates(sets, as_of, progress);
+        let (mut candidates, contacts, cases_traced) = self.candidates(sets, as_of, progress);
+        if !self.overrides.is_empty() {
+            candidates.extend(self.overrides.persons_in_force(as_of));
+            candidates.par_sort_unstable();
+            candidates.dedup();
+        }
         progress.stage("evaluating", candidates.len() as u64);
         let done = AtomicU64::new(0);
         let codes: HashMap<i64, Vec<Summary>> = candidates
@@ -172,8 +239,9 @@ impl<'a> CodeEngine<'a> {
                 let summaries: Vec<Summary> = sets
                     .iter()
                     .map(|set| {
-                        let f = evaluate(set, &mut facts, &self.risk, as_of, self.zone);
-                        Summary::of(set, &f)
+                        let mut f = evaluate(set, &mut facts, &self.risk, as_of, self.zone);
+                        let overridden = self.overrides.set_aside(set, p, as_of, &mut f);
+                        Summary::of(set, &f, overridden)
                     })
                     .collect();
                 if (done.fetch_add(1, Ordering::Relaxed) + 1).is_multiple_of(4096) {
@@ -181,7 +249,7 @@ impl<'a> CodeEngine<'a> {
                 }
                 summaries
                     .iter()
-                    .any(|s| s.color != Color::Green)
+                    .any(|s| !s.is_plain_green())
                     .then_some((p, summaries))
             })
             .collect();
@@ -195,7 +263,8 @@ impl<'a> CodeEngine<'a> {
     /// The findings — every rule that applies, each with its own `valid_until` — of those of
     /// `persons` (sorted) some rule could touch as of `as_of`, gathered by the same sweep as
     /// [`CodeEngine::sweep`] (cases traced in bulk, not one person at a time) but evaluated
-    /// for `persons` only. Whoever is missing from the answer has no finding: green.
+    /// for `persons` only. Whoever is missing from the answer has no finding: green. Rules an
+    /// override sets aside are left out (they block no one); the override itself is no finding.
     pub fn sweep_findings(
         &self,
         rules: &RuleSet,
@@ -209,7 +278,8 @@ impl<'a> CodeEngine<'a> {
             .filter(|p| persons.binary_search(p).is_ok())
             .filter_map(|&p| {
                 let mut facts = self.facts_with(p, &contacts);
-                let f = evaluate(rules, &mut facts, &self.risk, as_of, self.zone);
+                let mut f = evaluate(rules, &mut facts, &self.risk, as_of, self.zone);
+                self.overrides.set_aside(rules, p, as_of, &mut f);
                 (!f.is_empty()).then_some((p, f))
             })
             .collect()
@@ -301,8 +371,9 @@ impl<'a> CodeEngine<'a> {
             .with_min_len(64)
             .map(|&p| {
                 let mut facts = self.facts(p, as_of, depth, false);
-                let f = evaluate(rules, &mut facts, &self.risk, as_of, self.zone);
-                (p, Summary::of(rules, &f))
+                let mut f = evaluate(rules, &mut facts, &self.risk, as_of, self.zone);
+                let overridden = self.overrides.set_aside(rules, p, as_of, &mut f);
+                (p, Summary::of(rules, &f, overridden))
             })
             .collect()
     }

@@ -5,6 +5,7 @@ mod code;
 mod engine;
 pub mod evaluate;
 mod output;
+pub mod overrides;
 mod population;
 pub mod risk;
 mod ruleset;
@@ -15,6 +16,7 @@ pub use engine::{CodeEngine, Summary, Sweep, SweepProgress};
 /// A code's color: the one defined in `model`, which signed codes carry too.
 pub use model::Color;
 pub use output::{CodeJson, CodesWriter, code_json};
+pub use overrides::{OVERRIDE, OVERRIDE_DESCRIPTION, Override, Overrides};
 pub use population::{persons, registered};
 pub use risk::{RiskArea, RiskAreas};
 pub use ruleset::{Condition, DEFAULT_RULES, RiskLevel, Rule, RuleSet, RulesError};

@@ -28,9 +28,14 @@ pub struct RunKey {
     /// The store's generation of saved codes when the run was made ([`Store::generation`]).
     #[serde(default)]
     pub generation: u64,
+    /// The fingerprint of the code overrides the run applied ([`crate::Overrides::digest`]):
+    /// a decision on a correction makes the saved run stale, whatever the store did.
+    #[serde(default)]
+    pub overrides: String,
 }
 
 impl RunKey {
+    /// The run of `as_of` under the rules of `rules_digest`, with no overrides.
     pub fn new(store: &Store, as_of: Date, rules_digest: &str) -> RunKey {
         RunKey {
             format: FORMAT,
@@ -39,7 +44,14 @@ impl RunKey {
             key_id: store.manifest().key_id().to_string(),
             zone: store.zone().to_string(),
             generation: store.generation(Derived::SavedCodes),
+            overrides: String::new(),
         }
+    }
+
+    /// The same run with the overrides of fingerprint `digest` ([`crate::Overrides::digest`]).
+    pub fn with_overrides(mut self, digest: &str) -> RunKey {
+        self.overrides = digest.to_string();
+        self
     }
 }
 
@@ -116,7 +128,7 @@ impl SavedCodes {
         }))
     }
 
-    /// Saves the codes (those not green) of a run; the head is written last, so a crash leaves
+    /// Saves the codes (those not green, or listing a rule: an override) of a run; the head is written last, so a crash leaves
     /// the previous run or none.
     pub fn save(&self, store: &Store, run: &RunKey) -> Result<(), CodeError> {
         // A removal in the store empties the folder under the same lock, never mid-save; a run
@@ -130,7 +142,7 @@ impl SavedCodes {
         let tmp = d.join("last.csv.tmp");
         let mut w = BufWriter::new(File::create(&tmp).map_err(io(&tmp))?);
         for (p, s) in &self.codes {
-            if s.color == Color::Green {
+            if s.is_plain_green() {
                 continue;
             }
             let until = s.valid_until.map_or_else(String::new, |d| d.0.to_string());
@@ -307,5 +319,30 @@ mod tests {
         saved.save(&now, &run(&now)).unwrap();
         assert!(!folder.join("last.json").exists());
         assert!(SavedCodes::load(&after, &run(&after)).unwrap().is_none());
+    }
+
+    #[test]
+    fn an_override_decided_since_makes_the_saved_run_stale_and_a_green_override_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        ingest(&data, &dir.path().join("a"), "checkins.csv", checkin(1, 18));
+        let store = Store::open(&data, keys().key_id()).unwrap();
+        let day: Date = "2020-01-25".parse().unwrap();
+        let before = RunKey::new(&store, day, "rules");
+        let overridden = Summary {
+            color: Color::Green,
+            rules: "override".into(),
+            valid_until: None,
+        };
+        let saved = SavedCodes {
+            sources: all_sources(&store),
+            codes: HashMap::from([(7, overridden.clone()), (8, Summary::green())]),
+        };
+        saved.save(&store, &before).unwrap();
+        let loaded = SavedCodes::load(&store, &before).unwrap().unwrap();
+        assert_eq!(loaded.codes, HashMap::from([(7, overridden)]));
+        // A decision since: another fingerprint, and the saved run is not read.
+        let after = RunKey::new(&store, day, "rules").with_overrides("0123456789abcdef");
+        assert!(SavedCodes::load(&store, &after).unwrap().is_none());
     }
 }

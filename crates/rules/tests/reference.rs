@@ -1,13 +1,14 @@
 //! Health codes (contract §4) against a plain reference reading of the contract: random small
 //! worlds go through the real ingest and index, and every person's code on every day across
 //! the world's rule boundaries is compared with the reference, person by person and by sweep,
-//! under the built-in rules and an extra rule set (degree-2 contacts, low-risk rail arrivals).
+//! under the built-in rules and an extra rule set (degree-2 contacts, low-risk rail arrivals),
+//! with random code overrides (a rule set aside for a person through an end date).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use fangyi_rules::{CodeEngine, Color, RiskAreas, RuleSet, Summary};
+use fangyi_rules::{CodeEngine, Color, Override, Overrides, RiskAreas, RuleSet, Summary};
 use model::{Date, PersonId, Timestamp, Zone};
 use proptest::prelude::*;
 use store::{Store, Writer};
@@ -34,6 +35,17 @@ const TEMPS: [&str; 9] = [
     "36.8", "36.9", "37.0", "37.2", "37.3", "37.4", "37.8", "38.0", "38.5",
 ];
 const DIAGNOSES: [&str; 4] = ["confirmed", "asymptomatic", "suspected", "recovered"];
+/// The rules an override may name: the built-in ones and the extra set's.
+const OVERRIDABLE: [&str; 8] = [
+    "case",
+    "close_contact",
+    "high_risk_arrival",
+    "medium_risk_arrival",
+    "fever",
+    "recovered",
+    "second_degree",
+    "low_risk_rail",
+];
 
 /// Degree-2 contacts and low-risk rail arrivals, both yellow.
 const EXTRA_RULES: &str = r#"
@@ -162,6 +174,14 @@ struct Risk {
     len: Option<u8>,
 }
 
+/// A rule (of [`OVERRIDABLE`]) set aside for a person through a day (from the first day).
+#[derive(Clone, Debug)]
+struct Ov {
+    person: usize,
+    rule: usize,
+    until: i8,
+}
+
 #[derive(Clone, Debug)]
 struct World {
     zone: u8,
@@ -175,6 +195,7 @@ struct World {
     reports: Vec<Report>,
     labs: Vec<Lab>,
     risks: Vec<Risk>,
+    overrides: Vec<Ov>,
     /// Ingest in two batches (two index segments).
     split: bool,
 }
@@ -315,13 +336,21 @@ fn world() -> impl Strategy<Value = World> {
             proptest::collection::vec(report, 0..14),
             proptest::collection::vec(lab, 1..16),
             proptest::collection::vec(risk, 0..7),
+            proptest::collection::vec(
+                (0..PERSONS, 0..OVERRIDABLE.len(), -2..36i8).prop_map(|(person, rule, until)| Ov {
+                    person,
+                    rule,
+                    until,
+                }),
+                0..4,
+            ),
             any::<bool>(),
         ),
     )
         .prop_map(
             |(
                 (zone, households, trips, legs, pass_times, passes),
-                (stays, regs, reports, labs, risks, split),
+                (stays, regs, reports, labs, risks, overrides, split),
             )| World {
                 zone,
                 households,
@@ -334,6 +363,7 @@ fn world() -> impl Strategy<Value = World> {
                 reports,
                 labs,
                 risks,
+                overrides,
                 split,
             },
         )
@@ -833,6 +863,32 @@ impl Want {
             .collect()
     }
 
+    /// The reasons that are findings of the rule set (no `override`).
+    fn findings(&self) -> BTreeSet<(String, Color, Option<Date>)> {
+        let mut r = self.reasons();
+        r.retain(|h| h.0 != "override");
+        r
+    }
+
+    /// The overrides of person `p` in force on `d`: their rules no longer apply, and a green
+    /// `override` reason says so.
+    fn overridden(mut self, world: &World, p: usize, d: Date) -> Want {
+        let set_aside: BTreeSet<&str> = world
+            .overrides
+            .iter()
+            .filter(|o| o.person == p && d <= first_day().add_days(i32::from(o.until)))
+            .map(|o| OVERRIDABLE[o.rule])
+            .collect();
+        if set_aside.is_empty() {
+            return self;
+        }
+        self.hits.retain(|h| !set_aside.contains(h.0));
+        self.arrival_details
+            .retain(|(id, _)| !set_aside.contains(id.as_str()));
+        self.hits.push(("override", Color::Green, None));
+        self
+    }
+
     fn arrival(&mut self, id: &'static str, color: Color, a: Date, r: u32, days: i32) {
         self.hits.push((id, color, Some(a.add_days(days))));
         self.arrival_details
@@ -922,7 +978,6 @@ fn check(world: &World) -> Result<(), TestCaseError> {
     let store = load(dir.path(), &w, world.split, z);
     prop_assert_eq!(store.zone(), z);
     let index = Index::open(&store).unwrap();
-    let engine = CodeEngine::new(&index, RiskAreas::load(&store).unwrap(), z);
     let tracer = Tracer::new(&index, z);
     let builtin = RuleSet::builtin();
     let extra = RuleSet::parse(EXTRA_RULES, "extra rules").unwrap();
@@ -930,6 +985,15 @@ fn check(world: &World) -> Result<(), TestCaseError> {
     let pseudo: Vec<i64> = (0..PERSONS)
         .map(|i| k.pseudonyms.pseudonym(person_id(i)))
         .collect();
+    let overrides = Overrides::new(world.overrides.iter().map(|o| Override {
+        person: pseudo[o.person],
+        rule: OVERRIDABLE[o.rule].to_string(),
+        until: first_day().add_days(i32::from(o.until)),
+        reason: "a test".into(),
+        correction: None,
+    }));
+    let engine =
+        CodeEngine::new(&index, RiskAreas::load(&store).unwrap(), z).with_overrides(overrides);
     let name = |c: i64| c.to_string();
 
     // Every day from before the first event to after the last rule can end (reports by day
@@ -967,8 +1031,8 @@ fn check(world: &World) -> Result<(), TestCaseError> {
         prop_assert!(findings.keys().all(|p| asked.binary_search(p).is_ok()));
         for (p, &who) in pseudo.iter().enumerate() {
             let wants = [
-                want_builtin(&w, p, who, d, &contacts),
-                want_extra(&w, p, who, d, &contacts),
+                want_builtin(&w, p, who, d, &contacts).overridden(world, p, d),
+                want_extra(&w, p, who, d, &contacts).overridden(world, p, d),
             ];
             if asked.binary_search(&who).is_ok() {
                 let got: BTreeSet<(String, Color, Option<Date>)> = findings
@@ -979,7 +1043,7 @@ fn check(world: &World) -> Result<(), TestCaseError> {
                     .collect();
                 prop_assert_eq!(
                     got,
-                    wants[0].reasons(),
+                    wants[0].findings(),
                     "sweep_findings of person {} as of {}",
                     p,
                     d
@@ -1126,6 +1190,7 @@ fn subsecond_world() -> World {
             from: 0,
             len: None,
         }],
+        overrides: vec![],
         split: false,
     }
 }
