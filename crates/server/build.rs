@@ -1,12 +1,21 @@
-//! Builds the dashboard with npm (ECharts, bundled by esbuild) into OUT_DIR for the crate to
-//! embed, so the binary serves it with no CDN at run time. Runs `npm ci` once when
-//! `dashboard/node_modules` is missing. Without npm (or with `FANGYI_NO_DASHBOARD=1`) the
-//! server embeds a page saying how to build it, and cargo prints a warning.
+//! Builds the dashboard with npm (ECharts, bundled by esbuild) and the residents' page (`/me`)
+//! into OUT_DIR for the crate to embed, so the binary serves them with no CDN at run time.
+//! Runs `npm ci` once when `dashboard/node_modules` is missing. Without npm (or with
+//! `FANGYI_NO_DASHBOARD=1`) the server embeds a page saying how to build it, and cargo prints a
+//! warning.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const FILES: [&str; 4] = ["index.html", "app.js", "style.css", "app.js.LEGAL.txt"];
+const FILES: [&str; 7] = [
+    "index.html",
+    "app.js",
+    "style.css",
+    "app.js.LEGAL.txt",
+    "me.html",
+    "me.js",
+    "me.css",
+];
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
@@ -32,7 +41,10 @@ fn main() {
              (it runs <code>npm ci</code> and <code>npm run build</code> in <code>crates/server/dashboard</code>).</p>\
              <p>The API is available: <a href=/api/docs>/api/docs</a>.</p>"
         );
-        std::fs::write(out.join("index.html"), page).expect("OUT_DIR is writable");
+        std::fs::write(out.join("index.html"), &page).expect("OUT_DIR is writable");
+        std::fs::write(out.join("me.html"), &page).expect("OUT_DIR is writable");
+        std::fs::write(out.join("me.js"), "").expect("OUT_DIR is writable");
+        std::fs::write(out.join("me.css"), "").expect("OUT_DIR is writable");
         std::fs::write(out.join("app.js"), "").expect("OUT_DIR is writable");
         std::fs::write(out.join("style.css"), "").expect("OUT_DIR is writable");
         std::fs::write(out.join("app.js.LEGAL.txt"), "").expect("OUT_DIR is writable");

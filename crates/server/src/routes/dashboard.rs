@@ -1,6 +1,7 @@
 //! The command-centre dashboard: one page, its script and stylesheet (built with npm and
-//! embedded at compile time by `build.rs`), and the region table it draws its map from. The
-//! page holds no data: everything it shows comes from the API with the viewer's token.
+//! embedded at compile time by `build.rs`), and the region table it draws its map from; and
+//! the residents' page at `/me` (its own script and stylesheet, built the same way). Neither
+//! page holds data: everything they show comes from the API with the viewer's token.
 
 use std::sync::OnceLock;
 
@@ -10,6 +11,9 @@ use axum::response::{IntoResponse, Response};
 static INDEX: &str = include_str!(concat!(env!("OUT_DIR"), "/dashboard/index.html"));
 static APP: &str = include_str!(concat!(env!("OUT_DIR"), "/dashboard/app.js"));
 static STYLE: &str = include_str!(concat!(env!("OUT_DIR"), "/dashboard/style.css"));
+static ME: &str = include_str!(concat!(env!("OUT_DIR"), "/dashboard/me.html"));
+static ME_SCRIPT: &str = include_str!(concat!(env!("OUT_DIR"), "/dashboard/me.js"));
+static ME_STYLE: &str = include_str!(concat!(env!("OUT_DIR"), "/dashboard/me.css"));
 /// The licence notices of the bundled libraries (ECharts, zrender, tslib), which the script
 /// links to.
 static LEGAL: &str = include_str!(concat!(env!("OUT_DIR"), "/dashboard/app.js.LEGAL.txt"));
@@ -37,6 +41,20 @@ pub async fn app() -> Response {
 
 pub async fn style() -> Response {
     asset("text/css; charset=utf-8", STYLE)
+}
+
+/// The residents' page (contract §10): sign in, one's own code, reports, corrections, the
+/// access log and cases nearby, for a phone.
+pub async fn me() -> Response {
+    asset("text/html; charset=utf-8", ME)
+}
+
+pub async fn me_script() -> Response {
+    asset("text/javascript; charset=utf-8", ME_SCRIPT)
+}
+
+pub async fn me_style() -> Response {
+    asset("text/css; charset=utf-8", ME_STYLE)
 }
 
 /// A small mark for the browser tab (drawn here, not a file).
