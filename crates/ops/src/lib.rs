@@ -17,6 +17,7 @@ mod audit;
 mod checkpoint;
 mod codes;
 mod consents;
+mod corrections;
 mod credentials;
 mod users;
 
@@ -26,6 +27,9 @@ pub use alerts::{AlertEvent, AlertRecord, AlertState, AlertStatus, StoredAlert};
 pub use audit::{AuditFilter, AuditLog, AuditRecord, AuditReport, IndexStep};
 pub use checkpoint::{Checkpoint, CheckpointFile, CheckpointState};
 pub use codes::{IssuedCode, Revocation};
+pub use corrections::{
+    CorrectionFilter, CorrectionRecord, CorrectionStatus, Decision, Filed, NewCorrection,
+};
 pub use users::{NewUser, Principal, TOKEN_PREFIX, TokenInfo, User, token_hash};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -132,6 +136,11 @@ fn migrator() -> Migrator {
             7,
             "job seekers' consent to an enterprise",
             include_str!("../migrations/0007_resume_consents.sql"),
+        ),
+        m(
+            9,
+            "corrections of health codes (accepted ones are the code overrides)",
+            include_str!("../migrations/0009_corrections.sql"),
         ),
     ])
 }

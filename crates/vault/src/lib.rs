@@ -7,11 +7,13 @@
 mod key;
 mod pseudonym;
 mod seal;
+mod text;
 
 pub use key::{KeyLocation, KeySource, LoadedKey, MasterKey};
 use model::PersonId;
 pub use pseudonym::Pseudonymizer;
 pub use seal::{FileSealer, Opener, SALT_LEN};
+pub use text::TextSealer;
 
 /// Everything that can go wrong with keys and sealed data.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +49,7 @@ pub struct Keys {
     issuer_key: [u8; 32],
     subject_key: [u8; 32],
     audit_key: [u8; 32],
+    text_key: [u8; 32],
 }
 
 impl std::fmt::Debug for Keys {
@@ -71,6 +74,7 @@ impl Keys {
             issuer_key: blake3::derive_key("fangyi 2020 code issuer v1", bytes),
             subject_key: blake3::derive_key("fangyi 2020 code subject v1", bytes),
             audit_key: blake3::derive_key("fangyi 2020 audit chain v1", bytes),
+            text_key: blake3::derive_key("fangyi 2020 operational texts v1", bytes),
         }
     }
 
@@ -95,6 +99,12 @@ impl Keys {
     /// The key of the audit log's hash chain: whoever lacks it cannot re-chain an edited log.
     pub fn audit_key(&self) -> [u8; 32] {
         self.audit_key
+    }
+
+    /// The sealer of operational texts (a correction's reason and outcome): the operational
+    /// database stores only what it seals.
+    pub fn text_sealer(&self) -> TextSealer {
+        TextSealer::new(&self.text_key)
     }
 
     /// A public fingerprint of the master key, stored in the data dir so that opening it with
