@@ -16,6 +16,15 @@ pub fn keys(data: &Path, key: &KeyLocation) -> anyhow::Result<Keys> {
         e @ (VaultError::KeyInDataDir { .. } | VaultError::KeyLinked { .. }) => {
             usage(e.to_string())
         }
+        // A folder, device or pipe named as the key file, or a huge file: the path is wrong.
+        VaultError::KeyIo { ref cause, .. }
+            if matches!(
+                cause.kind(),
+                std::io::ErrorKind::InvalidInput | std::io::ErrorKind::FileTooLarge
+            ) =>
+        {
+            usage(e.to_string())
+        }
         e => anyhow::Error::new(e).context("loading the master key"),
     })?;
     for w in &loaded.warnings {

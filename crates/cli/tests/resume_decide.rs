@@ -213,7 +213,7 @@ fn a_plan_path_at_a_device_folder_or_huge_file_is_refused_unread() {
     let env = city();
     let huge = env.write("huge.toml", &"#".repeat(2 << 20));
     let err = env.fails(&["resume", "plan", "--plan", huge.to_str().unwrap()], 2);
-    assert!(err.contains("huge.toml: larger than 1024 KiB"), "{err}");
+    assert!(err.contains("huge.toml: larger than 1 MiB"), "{err}");
     let folder = huge.parent().unwrap().to_str().unwrap().to_string();
     let err = env.fails(&["resume", "plan", "--diff", &folder], 2);
     assert!(err.contains("not a regular file"), "{err}");

@@ -274,3 +274,89 @@ fn a_dcc_vector_verifies_against_a_dcc_trust_list() {
     );
     assert!(no["reason"].as_str().unwrap().starts_with("unknown key id"));
 }
+
+/// Runs `fangyi args…`, which must exit 2 within 30 s with an error naming `path`; a run that
+/// blocks (on a pipe waiting for a writer) or reads without end is killed and fails the test.
+fn refused_promptly(env: &Env, args: &[&str], path: &std::path::Path) -> String {
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+    let mut child = env
+        .cmd()
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("fangyi {args:?} did not return within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(2), "fangyi {args:?}: {err}");
+    assert!(
+        err.contains(&path.display().to_string()),
+        "fangyi {args:?} does not name {}: {err}",
+        path.display()
+    );
+    err
+}
+
+#[test]
+fn files_named_to_verify_and_import_are_refused_unless_regular_and_bounded() {
+    let env = Env::new();
+    env.ok(&["init"]);
+    let folder = env.path("folder");
+    std::fs::create_dir_all(&folder).unwrap();
+    let sized = |name: &str, len: u64| {
+        let p = env.path(name);
+        std::fs::File::create(&p).unwrap().set_len(len).unwrap();
+        p
+    };
+    let mut hostile = vec![folder.clone(), std::path::PathBuf::from("/dev/zero")];
+    let pipe = env.path("pipe");
+    match std::process::Command::new("mkfifo").arg(&pipe).status() {
+        Ok(s) if s.success() => hostile.push(pipe),
+        _ => eprintln!("mkfifo unavailable: the named-pipe check is skipped"),
+    }
+    let image = engine::issuer_api::MAX_IMAGE_BYTES;
+    let list = 16 << 20;
+    let cases: [(&[&str], &str, u64); 4] = [
+        (&["verify", "--image"], "huge.png", image),
+        (&["verify", "FY1:X", "--trust"], "huge-trust.json", list),
+        (&["verify", "FY1:X", "--revoked"], "huge-revoked.json", list),
+        (&["keys", "import"], "huge-import.json", list),
+    ];
+    for (words, name, limit) in cases {
+        let big = sized(name, limit + 1);
+        for p in hostile.iter().chain([&big]) {
+            let args = [words, &[p.to_str().unwrap()]].concat();
+            let err = refused_promptly(&env, &args, p);
+            let why = if *p == big {
+                format!("larger than {} MiB", limit >> 20)
+            } else {
+                "not a regular file".to_string()
+            };
+            assert!(err.contains(&why), "fangyi {args:?}: {err}");
+        }
+    }
+    // The master key file, as --key-file names it.
+    for p in &hostile {
+        let args = ["--key-file", p.to_str().unwrap(), "init"];
+        let err = refused_promptly(&env, &args, p);
+        assert!(err.contains("not a regular file"), "fangyi {args:?}: {err}");
+    }
+}

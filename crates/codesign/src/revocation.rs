@@ -18,6 +18,9 @@ pub struct RevokedEntry {
     pub exp: Option<String>,
 }
 
+/// The most a revocation list file may hold: some 130,000 live revoked codes.
+pub const MAX_REVOCATION_BYTES: u64 = 16 * model::files::MIB;
+
 /// Revoked code ids and when they were revoked.
 #[derive(Debug, Clone, Default)]
 pub struct RevocationList {
@@ -42,9 +45,12 @@ impl RevocationList {
         self.revoked.is_empty()
     }
 
-    /// Reads a file written by [`write_entries`].
+    /// Reads a file written by [`write_entries`]: a regular file of at most
+    /// [`MAX_REVOCATION_BYTES`], so a pipe, a device or a folder named by `--revoked` is
+    /// refused by name.
     pub fn read(path: &Path) -> Result<RevocationList, CodesignError> {
-        let text = std::fs::read_to_string(path).map_err(|e| CodesignError::io(path, e))?;
+        let text = model::files::read_text(path, MAX_REVOCATION_BYTES)
+            .map_err(|e| CodesignError::io(path, e))?;
         let entries: Vec<RevokedEntry> = serde_json::from_str(&text).map_err(|e| {
             CodesignError::format(path, format!("not a JSON array of revoked codes: {e}"))
         })?;
@@ -86,4 +92,34 @@ pub fn entries_text(rows: &[([u8; 16], i64, i64)]) -> String {
 /// Writes revoked codes `(cti, revoked_at, exp)` to `path` (atomically).
 pub fn write_entries(path: &Path, rows: &[([u8; 16], i64, i64)]) -> Result<(), CodesignError> {
     crate::issuer::write_atomic(path, entries_text(rows).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_written_list_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("revoked.json");
+        write_entries(&path, &[([7; 16], 1_580_000_000, 1_580_100_000)]).unwrap();
+        let list = RevocationList::read(&path).unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!(list.get(&[7; 16]), Some(1_580_000_000));
+    }
+
+    #[test]
+    fn a_pipe_device_folder_or_oversized_list_is_refused_promptly_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        model::files::testing::refuses_hostile_files(
+            dir.path(),
+            "revoked.json",
+            MAX_REVOCATION_BYTES,
+            |p| {
+                RevocationList::read(p)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            },
+        );
+    }
 }

@@ -250,9 +250,15 @@ impl TrustList {
     }
 }
 
-/// Reads a trust list file (a JSON array of entries).
+/// The most a trust list file may hold: some 40,000 entries with certificates, far above the
+/// EU's whole gateway list.
+pub const MAX_TRUST_BYTES: u64 = 16 * model::files::MIB;
+
+/// Reads a trust list file (a JSON array of entries): a regular file of at most
+/// [`MAX_TRUST_BYTES`], so a pipe, a device or a folder named by `--trust` is refused by name.
 pub fn read_entries(path: &Path) -> Result<Vec<TrustEntry>, CodesignError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CodesignError::io(path, e))?;
+    let text =
+        model::files::read_text(path, MAX_TRUST_BYTES).map_err(|e| CodesignError::io(path, e))?;
     serde_json::from_str(&text)
         .map_err(|e| CodesignError::format(path, format!("not a JSON array of trust entries: {e}")))
 }
@@ -293,4 +299,34 @@ pub fn merge(into: &mut Vec<TrustEntry>, incoming: &[TrustEntry]) -> (usize, usi
         }
     }
     (added, updated)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_written_list_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trust.json");
+        let entry = TrustEntry {
+            kid: Some("AAAAAAAAAAA=".into()),
+            public_key: Some("MCowBQYDK2VwAyEA".into()),
+            region: Some("330300".into()),
+            ..Default::default()
+        };
+        write_entries(&path, std::slice::from_ref(&entry)).unwrap();
+        assert_eq!(read_entries(&path).unwrap(), vec![entry]);
+    }
+
+    #[test]
+    fn a_pipe_device_folder_or_oversized_list_is_refused_promptly_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        model::files::testing::refuses_hostile_files(
+            dir.path(),
+            "trust.json",
+            MAX_TRUST_BYTES,
+            |p| read_entries(p).map(|_| ()).map_err(|e| e.to_string()),
+        );
+    }
 }

@@ -249,6 +249,17 @@ pub async fn revoke_code_id(
     Ok((codesign::hex(&cti), r?))
 }
 
+/// The most a QR image to verify may hold (`fangyi verify --image`): a code's PNG is a few
+/// KiB, a photo of one a few MiB.
+pub const MAX_IMAGE_BYTES: u64 = 8 * model::files::MIB;
+
+/// The bytes of an image file to verify ([`Presented::Png`]): a regular file of at most
+/// [`MAX_IMAGE_BYTES`], so a pipe, a device or a folder is refused by name (a bad request).
+pub fn read_image(path: &Path) -> Result<Vec<u8>, EngineError> {
+    model::files::read(path, MAX_IMAGE_BYTES)
+        .map_err(|e| EngineError::BadRequest(format!("{}: {e}", path.display())))
+}
+
 /// What a code to verify offline comes as.
 pub enum Presented<'a> {
     /// The payload's text (`FY1:…`, `HC1:…`).

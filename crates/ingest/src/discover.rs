@@ -40,6 +40,8 @@ pub struct Source {
     pub bytes: u64,
 }
 
+const NOT_REGULAR: &str = "not a regular file (a device, a pipe or a socket)";
+
 /// A file met while walking a folder that is not input, with the reason.
 pub type NotInput = (PathBuf, String);
 
@@ -58,6 +60,12 @@ pub fn discover(
         })?;
         if meta.is_dir() {
             walk(input, kind, &mut sources, &mut skipped)?;
+        } else if !meta.is_file() {
+            // A pipe would block the reader waiting for a writer, a device never ends.
+            return Err(IngestError::Input {
+                path: input.clone(),
+                reason: NOT_REGULAR.into(),
+            });
         } else {
             match classify(input, kind, meta.len()) {
                 Ok(s) => sources.push(s),
@@ -101,6 +109,18 @@ fn walk(
                 walk(&path, kind, out, skipped)?;
             }
         } else {
+            // What a symbolic link names, and its length rather than the link's.
+            let meta = match std::fs::metadata(&path) {
+                Ok(m) if m.is_file() => m,
+                Ok(_) => {
+                    skipped.push((path, NOT_REGULAR.into()));
+                    continue;
+                }
+                Err(e) => {
+                    skipped.push((path, e.to_string()));
+                    continue;
+                }
+            };
             match classify(&path, kind, meta.len()) {
                 Ok(s) => out.push(s),
                 Err(reason) => skipped.push((path, reason)),
@@ -180,6 +200,53 @@ mod tests {
         let (forced, _) = discover(&[d.join("truth/infections.csv")], Some(Kind::Travel)).unwrap();
         assert_eq!(forced[0].kind, Kind::Travel);
         assert!(discover(&[d.join("missing.csv")], None).is_err());
+    }
+
+    #[test]
+    fn a_pipe_or_device_is_refused_when_named_and_skipped_when_met() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("persons.csv"), "x").unwrap();
+        let pipe = d.join("travel.csv");
+        let made = std::process::Command::new("mkfifo").arg(&pipe).status();
+        let mut named = vec![PathBuf::from("/dev/zero")];
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("/dev/zero", d.join("lab_results.csv")).unwrap();
+        #[cfg(unix)]
+        named.push(d.join("lab_results.csv"));
+        if matches!(made, Ok(s) if s.success()) {
+            named.push(pipe);
+        } else {
+            eprintln!("mkfifo unavailable: the named-pipe check is skipped");
+        }
+        for p in &named {
+            let e = discover(std::slice::from_ref(p), Some(Kind::Travel)).unwrap_err();
+            let text = e.to_string();
+            assert!(
+                text.contains(&p.display().to_string()) && text.contains("not a regular file"),
+                "{text}"
+            );
+        }
+        // Walking the folder: the regular file is a source, the others are skipped with why.
+        let (sources, skipped) = discover(&[d.to_path_buf()], None).unwrap();
+        assert_eq!(sources.len(), 1, "{sources:?}");
+        assert_eq!(sources[0].bytes, 1);
+        assert_eq!(skipped.len(), named.len() - 1, "{skipped:?}");
+        assert!(
+            skipped
+                .iter()
+                .all(|(_, why)| why.contains("not a regular file"))
+        );
+        // A link to a regular file is followed, with the file's length.
+        #[cfg(unix)]
+        {
+            let linked = tempfile::tempdir().unwrap();
+            std::os::unix::fs::symlink(d.join("persons.csv"), linked.path().join("persons.csv"))
+                .unwrap();
+            let (sources, _) = discover(&[linked.path().to_path_buf()], None).unwrap();
+            assert_eq!(sources.len(), 1);
+            assert_eq!(sources[0].bytes, 1);
+        }
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! Shared types of fangyi: ids with check characters, regions and the covers rule, times in the
 //! deployment zone, the contract's vocabularies and the registry of input kinds.
 //!
-//! Invariant: no I/O and no heavy dependencies here; every other crate builds on these types, so
-//! a rule of the contract is written once, in this crate.
+//! Invariant: no I/O and no heavy dependencies here (but [`files`], the one bounded reader of a
+//! file a user names, std only); every other crate builds on these types, so a rule of the
+//! contract is written once, in this crate.
 
 pub mod arrival;
 pub mod field;
+pub mod files;
 pub mod id;
 pub mod kind;
 pub mod region;

@@ -17,6 +17,11 @@ pub mod risk;
 
 use std::path::{Path, PathBuf};
 
+/// The most one dataset file may hold. The files are read whole into rows (the readers sort
+/// and deduplicate them), so this bounds memory as well as refusing a device: some two hundred
+/// times the largest published file (2.4 MiB).
+pub const MAX_FILE_BYTES: u64 = 512 * model::files::MIB;
+
 /// A problem with an input file.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenDataError {
@@ -44,9 +49,8 @@ impl Table {
             path: path.to_path_buf(),
             message,
         };
-        let mut reader = csv::ReaderBuilder::new()
-            .from_path(path)
-            .map_err(|e| file_err(e.to_string()))?;
+        let file = model::files::open(path, MAX_FILE_BYTES).map_err(|e| file_err(e.to_string()))?;
+        let mut reader = csv::ReaderBuilder::new().from_reader(file);
         let headers: Vec<String> = reader
             .headers()
             .map_err(|e| file_err(e.to_string()))?
@@ -147,5 +151,38 @@ impl Row<'_> {
         s.parse::<u64>()
             .map(Some)
             .map_err(|_| self.error(column, format!("{s:?}: not a whole number ≥ 0")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pipe_device_folder_or_oversized_file_is_refused_promptly_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        model::files::testing::refuses_hostile_files(
+            dir.path(),
+            "dxy_city_daily.csv",
+            MAX_FILE_BYTES,
+            |p| {
+                Table::read(p, &["date"])
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            },
+        );
+        // Through the readers, as `fangyi import` names them.
+        let err = dxy::read(Path::new("/dev/zero")).unwrap_err().to_string();
+        assert!(err.starts_with("/dev/zero: not a regular file"), "{err}");
+        let other = dir.path().join("other");
+        std::fs::create_dir_all(&other).unwrap();
+        let pipe = model::files::testing::fifo(&other);
+        if let Some(pipe) = pipe {
+            let err = model::files::testing::refusal(
+                |p| dxy::read(p).map(|_| ()).map_err(|e| e.to_string()),
+                &pipe,
+            );
+            assert!(err.contains("not a regular file"), "{err}");
+        }
     }
 }

@@ -116,10 +116,15 @@ impl MasterKey {
         })
     }
 
+    /// Reads a key file: 64 hex digits, in a regular file of at most [`MAX_KEY_FILE_BYTES`]
+    /// (a pipe, a device or a folder named by `--key-file` is refused, not waited on or read
+    /// without end).
     pub fn read(path: &Path) -> Result<MasterKey, VaultError> {
-        let text = std::fs::read_to_string(path).map_err(|cause| VaultError::KeyIo {
-            path: path.display().to_string(),
-            cause,
+        let text = model::files::read_text(path, MAX_KEY_FILE_BYTES).map_err(|cause| {
+            VaultError::KeyIo {
+                path: path.display().to_string(),
+                cause,
+            }
         })?;
         MasterKey::from_hex(&text, &path.display().to_string())
     }
@@ -145,6 +150,9 @@ impl MasterKey {
         f.sync_all().map_err(io)
     }
 }
+
+/// The most a key file may hold: its 64 hex digits with room for surrounding whitespace.
+pub const MAX_KEY_FILE_BYTES: u64 = 4 * model::files::KIB;
 
 /// Where a command's master key comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -224,6 +232,14 @@ fn check_file(path: &Path) -> Result<Vec<String>, VaultError> {
         path: path.display().to_string(),
         cause,
     })?;
+    // A folder's link count is not a hard link's: say what is wrong with it (a pipe or a
+    // device is refused the same way by the read).
+    if !meta.is_file() {
+        return Err(VaultError::KeyIo {
+            path: path.display().to_string(),
+            cause: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
+        });
+    }
     if meta.nlink() > 1 {
         return Err(VaultError::KeyLinked {
             path: path.display().to_string(),
@@ -295,6 +311,40 @@ mod tests {
             assert_eq!(
                 std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
                 0o600
+            );
+        }
+    }
+
+    #[test]
+    fn a_key_file_at_a_pipe_device_folder_or_oversized_file_is_refused_promptly() {
+        let dir = tempfile::tempdir().unwrap();
+        let read = |p: &Path| MasterKey::read(p).map(|_| ()).map_err(|e| e.to_string());
+        model::files::testing::refuses_hostile_files(
+            dir.path(),
+            "master.key",
+            MAX_KEY_FILE_BYTES,
+            read,
+        );
+        // The same through `load_file`, the way `--key FILE` is read.
+        let data = dir.path().join("data");
+        let load = move |p: &Path| {
+            MasterKey::load_file(p, &data)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        let mut paths = vec![dir.path().join("folder")];
+        #[cfg(unix)]
+        paths.push(Path::new("/dev/zero").to_path_buf());
+        let other = dir.path().join("other");
+        std::fs::create_dir_all(&other).unwrap();
+        if let Some(p) = model::files::testing::fifo(&other) {
+            paths.push(p);
+        }
+        for p in paths {
+            let err = model::files::testing::refusal(load.clone(), &p);
+            assert!(
+                err.contains(&p.display().to_string()) && err.contains("not a regular file"),
+                "{err}"
             );
         }
     }

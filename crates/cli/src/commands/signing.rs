@@ -366,8 +366,7 @@ pub fn verify(g: &Globals, a: VerifyArgs) -> anyhow::Result<()> {
     let code = match (&a.payload, &a.image) {
         (Some(p), _) => Presented::Payload(p),
         (None, Some(img)) => {
-            image =
-                std::fs::read(img).map_err(|e| usage(format!("reading {}: {e}", img.display())))?;
+            image = issuer_api::read_image(img).map_err(keeping)?;
             Presented::Png(&image)
         }
         (None, None) => return Err(usage("give a payload or --image PNG")),
