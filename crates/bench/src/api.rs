@@ -17,6 +17,7 @@ use engine::{Engine, EngineOptions};
 use ops::NewUser;
 
 use crate::province::{Province, START, machine, province, reveal};
+use crate::trace_peers::SplitMix;
 use crate::{BenchApiArgs, thousands};
 
 /// One kind of request, with the paths (or bodies) it cycles through.
@@ -68,6 +69,45 @@ async fn settle() {
         }
         last = now;
     }
+}
+
+/// Where the province's venues are (latitude, longitude), for searches around them.
+fn venue_points(store: &store::Store) -> anyhow::Result<Vec<(f64, f64)>> {
+    let mut out = Vec::new();
+    for file in store.tables(model::Kind::Venues) {
+        for batch in file.scan(&["lat", "lon"])? {
+            let batch = batch?;
+            let (lat, lon) = (batch.floats("lat")?, batch.floats("lon")?);
+            for point in lat.iter().zip(lon.iter()) {
+                if let (Some(a), Some(b)) = point {
+                    out.push((a, b));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Nearby searches around random venues of the province (moved up to 2 km either way), of
+/// radii from 1 km to the largest allowed, as of the province's last day.
+fn nearby_requests(spots: &[(f64, f64)], as_of: model::Date, n: usize) -> Vec<String> {
+    let mut rng = SplitMix(17);
+    let mut offset = || ((rng.next() % 20_001) as f64 / 10_000.0 - 1.0) * 0.02;
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let (lat, lon) = spots[(mix(i as u64) % spots.len() as u64) as usize];
+        let radius = [1_000, 3_000, 3_000, 10_000, 50_000][i % 5];
+        let lat = (lat + offset()).clamp(-90.0, 90.0);
+        let lon = (lon + offset()).clamp(-180.0, 180.0);
+        out.push(format!(
+            "/api/v1/public/nearby?lat={lat:.5}&lon={lon:.5}&radius_m={radius}&as_of={as_of}"
+        ));
+    }
+    out
+}
+
+fn mix(i: u64) -> u64 {
+    SplitMix(i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).next()
 }
 
 fn percentile(sorted: &[u32], p: f64) -> f64 {
@@ -289,6 +329,40 @@ pub fn run(a: BenchApiArgs) -> anyhow::Result<()> {
                 post: None,
             },
         ];
+        let spots = venue_points(&store)?;
+        if !spots.is_empty() {
+            // The first search gathers every case's trail points (once per snapshot): timed
+            // here, outside the load.
+            let t = Instant::now();
+            let (lat, lon) = spots[0];
+            let first = engine
+                .nearby(
+                    &engine::Caller::new(
+                        engine::Account::public(),
+                        privacy::Purpose::SelfCheck,
+                        "bench api: the first nearby search",
+                    ),
+                    engine::nearby::NearbyParams {
+                        lat: Some(lat.to_string()),
+                        lon: Some(lon.to_string()),
+                        radius_m: Some("50000".into()),
+                        as_of: Some(as_of.to_string()),
+                    },
+                )
+                .await?;
+            println!(
+                "nearby: the first search gathered the cases' trail points in {:.2} s; 50 km around a venue: {} points{}",
+                t.elapsed().as_secs_f64(),
+                first.points.len(),
+                if first.truncated { " (the nearest; more left out)" } else { "" }
+            );
+            scenarios.push(Scenario {
+                name: "public nearby search (GET /public/nearby)",
+                purpose: "self_check",
+                requests: nearby_requests(&spots, as_of, 2_000),
+                post: None,
+            });
+        }
         if !cases.is_empty() {
             scenarios.insert(
                 1,

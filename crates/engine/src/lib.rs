@@ -25,6 +25,7 @@ pub mod import_api;
 pub mod inflow_api;
 pub mod ingest_api;
 pub mod issuer_api;
+pub mod nearby;
 pub mod open_api;
 pub mod resume_decide;
 pub mod resume_match;
@@ -214,6 +215,8 @@ pub(crate) struct Snapshot {
     pub index: Index,
     pub risk: RiskAreas,
     directory: OnceLock<Result<Arc<Directory>, String>>,
+    /// Every case's public trail points by place, for the nearby search; built on first use.
+    nearby: OnceLock<Result<Arc<nearby::NearbyIndex>, String>>,
 }
 
 impl Snapshot {
@@ -237,6 +240,7 @@ impl Snapshot {
             index,
             risk,
             directory: OnceLock::new(),
+            nearby: OnceLock::new(),
         })
     }
 
@@ -253,6 +257,18 @@ impl Snapshot {
         self.directory
             .get_or_init(|| {
                 Directory::build(&self.store)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(EngineError::Internal)
+    }
+
+    /// The nearby search's index of public trail points, built on first use.
+    pub(crate) fn nearby(&self) -> Result<Arc<nearby::NearbyIndex>, EngineError> {
+        self.nearby
+            .get_or_init(|| {
+                nearby::NearbyIndex::build(&self.store, &self.index)
                     .map(Arc::new)
                     .map_err(|e| e.to_string())
             })

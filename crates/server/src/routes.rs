@@ -42,6 +42,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(communities::codes))
         .routes(routes!(verify::verify))
         .routes(routes!(public::cotravel))
+        .routes(routes!(public::nearby))
         .routes(routes!(returnees::returnees))
         .routes(routes!(inflow::inflow))
         .routes(routes!(inflow::roads))
