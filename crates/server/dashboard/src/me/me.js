@@ -35,6 +35,7 @@ const state = {
   regions: null,
   pendingOtp: null,
   refreshTimer: null,
+  sendAgainTimer: null,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -163,7 +164,10 @@ function say(sel, text, ok = false) {
 }
 
 function busy(form, on) {
-  for (const b of $$("button", form)) b.disabled = on;
+  for (const b of $$("button", form)) {
+    // "Send again" keeps its own minute's wait.
+    if (b.id !== "send-again") b.disabled = on;
+  }
 }
 
 function ruleShort(rule) {
@@ -233,6 +237,23 @@ async function requestOtp(personId, phone) {
   $("#code-form").hidden = false;
   $("#code-form input[name=code]").value = "";
   $("#code-form input[name=code]").focus();
+  holdSendAgain();
+}
+
+/// The service sends at most one code a minute to a person, so "send again" waits that long
+/// (a request sooner would be answered as usual and send nothing).
+function holdSendAgain() {
+  const b = $("#send-again");
+  clearInterval(state.sendAgainTimer);
+  const until = Date.now() + 60000;
+  const tick = () => {
+    const left = Math.ceil((until - Date.now()) / 1000);
+    b.disabled = left > 0;
+    b.textContent = left > 0 ? `${t("send_again")} (${left} s)` : t("send_again");
+    if (left <= 0) clearInterval(state.sendAgainTimer);
+  };
+  tick();
+  state.sendAgainTimer = setInterval(tick, 1000);
 }
 
 function initSignIn() {
@@ -291,6 +312,7 @@ function initSignIn() {
 }
 
 function signedIn(session) {
+  clearInterval(state.sendAgainTimer);
   state.session = session;
   state.pendingOtp = null;
   try {
@@ -382,7 +404,8 @@ function show(name) {
   clearInterval(state.refreshTimer);
   if (name === "code") {
     // The code changes when reports reach the store: look again while it is on screen.
-    state.refreshTimer = setInterval(() => loadCode().catch(() => {}), 60000);
+    // Not while the page is hidden: each look signs a code afresh.
+    state.refreshTimer = setInterval(() => document.visibilityState === "visible" && loadCode(), 60000);
   }
   LOADERS[name]?.();
 }
