@@ -138,6 +138,32 @@ fn reads(env: &Env) -> Vec<Read> {
         read(
             &[
                 "resume",
+                "index",
+                "--from",
+                "2020-01-20",
+                "--to",
+                "2020-01-25",
+                "--format",
+                "json",
+            ],
+            Action::ResumeIndex,
+            false,
+        ),
+        read(
+            &[
+                "resume",
+                "forecast",
+                "--as-of",
+                "2020-01-25",
+                "--format",
+                "json",
+            ],
+            Action::ResumeIndex,
+            false,
+        ),
+        read(
+            &[
+                "resume",
                 "decide",
                 "--as-of",
                 "2020-01-25",

@@ -76,6 +76,15 @@ fn calls(c: &City) -> Vec<Call> {
             "/api/v1/resume/applications/APP1?as_of=2020-02-02".into(),
         ),
         get("resume_plan", "/api/v1/resume/plan".into()),
+        // Both power routes are one action (an aggregate of enterprises, no persons).
+        get(
+            "resume_index",
+            "/api/v1/resume/index?from=2020-01-20&to=2020-01-25".into(),
+        ),
+        get(
+            "resume_index",
+            "/api/v1/resume/forecast?as_of=2020-01-25".into(),
+        ),
         Call {
             name: "resume_match",
             method: "POST",
@@ -96,9 +105,10 @@ fn calls(c: &City) -> Vec<Call> {
 fn purpose_for(role: privacy::Role, action: privacy::Action) -> &'static str {
     privacy::purposes(role, action).first().map_or(
         match action {
-            privacy::Action::Sql | privacy::Action::ReturneesSummary | privacy::Action::Inflow => {
-                "analysis"
-            }
+            privacy::Action::Sql
+            | privacy::Action::ReturneesSummary
+            | privacy::Action::Inflow
+            | privacy::Action::ResumeIndex => "analysis",
             privacy::Action::AuditRead => "oversight",
             privacy::Action::VerifyCode => "verification",
             privacy::Action::ResumeDecide
@@ -131,6 +141,7 @@ fn expected(account: &str, call: &str) -> StatusCode {
             "verify_code",
             "resume_decide",
             "resume_plan",
+            "resume_index",
             "resume_match",
             "resume_consent",
         ],
@@ -148,6 +159,7 @@ fn expected(account: &str, call: &str) -> StatusCode {
             "verify_code",
             "resume_decide",
             "resume_plan",
+            "resume_index",
         ],
         // Hubei's epidemiologist: the list calls answer (empty), the Wenzhou people do not.
         "epi_hubei" => &[
@@ -158,6 +170,7 @@ fn expected(account: &str, call: &str) -> StatusCode {
             "sql",
             "verify_code",
             "resume_plan",
+            "resume_index",
         ],
         "cw" => &[
             "person_code",
@@ -177,7 +190,13 @@ fn expected(account: &str, call: &str) -> StatusCode {
             "alerts",
             "verify_code",
         ],
-        "analyst" => &["returnees_summary", "inflow", "sql", "resume_plan"],
+        "analyst" => &[
+            "returnees_summary",
+            "inflow",
+            "sql",
+            "resume_plan",
+            "resume_index",
+        ],
         "gate" => &["verify_code"],
         // Its own application and openings, nothing else.
         "ent" => &["resume_decide", "resume_match"],
@@ -199,6 +218,7 @@ async fn every_role_against_every_endpoint() {
         for call in calls(&c) {
             let action = privacy::Action::parse(call.name).unwrap();
             let purpose = purpose_for(role, action);
+            let before = c.engine.ops().audit_head().await.unwrap().0;
             let (status, body) = match call.method {
                 "GET" => c.get(Some(account), Some(purpose), &call.path).await,
                 _ => {
@@ -215,6 +235,35 @@ async fn every_role_against_every_endpoint() {
             }
             if status != OK {
                 assert!(body["error"].is_string(), "{account} {}: {body}", call.path);
+            }
+            // Exactly one audit entry either way, of this account, role, purpose and action,
+            // written before the answer.
+            let filter = ops::AuditFilter {
+                after_seq: Some(before),
+                ..ops::AuditFilter::default()
+            };
+            let new = c.engine.ops().audit_records(&filter).await.unwrap();
+            let outcome_fits = |o: &str| {
+                if status == OK {
+                    o.starts_with("ok")
+                } else if status == FORBIDDEN {
+                    o.starts_with("denied: ")
+                } else {
+                    !o.starts_with("ok")
+                }
+            };
+            match &new[..] {
+                [r] if r.entry.actor == *account
+                    && r.entry.role == role.as_str()
+                    && r.entry.purpose == purpose
+                    && r.entry.action == call.name
+                    && outcome_fits(&r.entry.outcome) => {}
+                _ => failures.push(format!(
+                    "{account} {} {} (purpose {purpose}): audit entries {:?}",
+                    call.method,
+                    call.path,
+                    new.iter().map(|r| &r.entry).collect::<Vec<_>>()
+                )),
             }
         }
     }
