@@ -51,6 +51,45 @@ pub enum BenchCommand {
         after_help = "Examples:\n  fangyi bench resume                                 all three parts in ./fangyi-bench-resume\n  fangyi bench resume --enterprises 30000 --days 60 --no-peers   a quick power index\n  fangyi bench resume --no-power --persons 20000 --applications 20000 --seekers 20000 --jobs 2000   quick decisions and matching"
     )]
     Resume(BenchResumeArgs),
+    /// Residents in a wave against the real server (a `fangyi serve` process on loopback):
+    /// sign-in through the outbox, self-reports with the server killed (SIGKILL) halfway and
+    /// restarted, code lookups; then every acknowledged report is looked for in the store and
+    /// the audit chain verified.
+    #[command(
+        after_help = "Examples:\n  fangyi bench residents                              2,000 residents, 200 at once, in ./fangyi-bench-residents\n  fangyi bench residents --residents 500 --seconds 10   a quick run\n  fangyi bench residents --no-kill                    the wave without the SIGKILL"
+    )]
+    Residents(BenchResidentsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchResidentsArgs {
+    /// Residents of the generated province around the bench's own (its cases and records).
+    #[arg(long, default_value_t = 50_000)]
+    pub persons: u64,
+    /// Days of the generated province.
+    #[arg(long, default_value_t = 14)]
+    pub days: u32,
+    /// Residents who sign in and report (registered by the bench with phones of their own).
+    #[arg(long, default_value_t = 2_000)]
+    pub residents: u64,
+    /// Residents reporting at once.
+    #[arg(long, default_value_t = 200)]
+    pub concurrency: usize,
+    /// Residents fetching their codes at once.
+    #[arg(long, default_value_t = 200)]
+    pub code_concurrency: usize,
+    /// Seconds of the report wave (the code phase takes half as long).
+    #[arg(long, default_value_t = 20.0)]
+    pub seconds: f64,
+    /// The server's flush interval, seconds (`serve --flush-every`).
+    #[arg(long, default_value_t = 5)]
+    pub flush_every: u64,
+    /// Do not kill the server mid-wave.
+    #[arg(long)]
+    pub no_kill: bool,
+    /// Work folder (its own master key, bench.key, beside the data).
+    #[arg(long, default_value = "./fangyi-bench-residents")]
+    pub dir: PathBuf,
 }
 
 #[derive(Args, Debug)]

@@ -13,14 +13,15 @@ mod duckdb_peer;
 mod inflow_peers;
 mod ingest_rate;
 mod province;
+mod residents;
 mod resume_peers;
 mod resume_work;
 mod trace_peers;
 mod verify;
 
 pub use args::{
-    BenchApiArgs, BenchCodesArgs, BenchCommand, BenchInflowArgs, BenchIngestArgs, BenchResumeArgs,
-    BenchTraceArgs, BenchVerifyArgs,
+    BenchApiArgs, BenchCodesArgs, BenchCommand, BenchInflowArgs, BenchIngestArgs, BenchResidentsArgs,
+    BenchResumeArgs, BenchTraceArgs, BenchVerifyArgs,
 };
 
 /// An error caused by what the user asked for (a bad folder, a bad count): bad usage.
@@ -43,6 +44,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Api(a) => api::run(a),
         BenchCommand::Inflow(a) => inflow_peers::run(a),
         BenchCommand::Resume(a) => resume_peers::run(a),
+        BenchCommand::Residents(a) => residents::run(a),
     }
 }
 

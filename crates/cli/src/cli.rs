@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 pub(crate) use crate::commands::alerts_cmd::AlertsArgs;
 pub(crate) use crate::commands::code_cmd::{CodeArgs, CodesArgs, RulesCommand};
+pub(crate) use crate::commands::corrections_cmd::CorrectionsCommand;
 pub(crate) use crate::commands::demo::DemoArgs;
 pub(crate) use crate::commands::exposed::ExposedArgs;
 pub(crate) use crate::commands::gen_cmd::{GenArgs, GenFormat};
@@ -155,6 +156,13 @@ pub enum Command {
     /// The health-code rule set: print the built-in one, check a file, or count who would change.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Corrections of health codes: the queue with the evidence behind each disputed rule,
+    /// accept (an override of the rule until a date) or reject, file one at a service desk.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  fangyi corrections list --status open\n  fangyi corrections show 3\n  fangyi corrections accept 3 --until 2020-02-10 --reason \"not aboard: ticket refunded\"\n  fangyi corrections reject 4 --reason \"the car matches the ticket\"\n  fangyi corrections file 420106199001010028 --rule close_contact --reason \"…\""
+    )]
+    Corrections(CorrectionsCommand),
     /// Issuer keys for signed codes and the trust list: init, rotate, export, import, list.
     #[command(subcommand)]
     Keys(KeysCommand),

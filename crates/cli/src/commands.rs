@@ -2,6 +2,7 @@
 
 pub(crate) mod alerts_cmd;
 pub(crate) mod code_cmd;
+pub(crate) mod corrections_cmd;
 pub(crate) mod demo;
 pub(crate) mod exposed;
 pub(crate) mod gen_cmd;
@@ -88,6 +89,7 @@ fn needs(command: &Command, db: Option<&str>) -> Needs {
         | Command::Roads(_)
         | Command::Watch(_)
         | Command::Codes(_)
+        | Command::Corrections(_)
         | Command::Rules(RulesCommand::Diff(_))
         | Command::Retention(_)
         | Command::Stats(_) => Needs::Store,
@@ -131,6 +133,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Some(CodeAction::Revoke(r)) => signing::revoke(&g, r),
         },
         Command::Codes(a) => code_cmd::codes(&g, a),
+        Command::Corrections(c) => corrections_cmd::run(&g, c),
         Command::Rules(RulesCommand::Show(a)) => code_cmd::rules_show(a),
         Command::Rules(RulesCommand::Diff(a)) => code_cmd::rules_diff(&g, a),
         Command::Keys(k) => signing::keys(&g, k),

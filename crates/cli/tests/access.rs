@@ -242,9 +242,18 @@ fn every_command_line_read_is_decided_by_the_policy_and_audited_once() {
                 let what = format!("{role} for {purpose}: fangyi {}", read.args.join(" "));
                 // `--as-role enterprise` names no enterprise: allowed by the table, it is
                 // refused by its scope (nothing of any enterprise's), audited as a denial.
-                let no_enterprise = allowed && role == Role::Enterprise;
+                // `--as-role resident` names no person: refused the same way, but for what
+                // anyone may do.
+                let no_person = allowed
+                    && role == Role::Resident
+                    && engine::purposes(Role::Public, read.action).is_empty();
+                let no_enterprise = allowed && role == Role::Enterprise || no_person;
                 match (allowed, code) {
-                    (true, Some(2)) if no_enterprise && stderr.contains("names no enterprise") => {
+                    (true, Some(2))
+                        if no_enterprise
+                            && (stderr.contains("names no enterprise")
+                                || stderr.contains("names no person")) =>
+                    {
                         refused += 1;
                     }
                     (true, Some(0)) if !no_enterprise => answered += 1,

@@ -530,6 +530,7 @@ mod tests {
         let county = Scope {
             region: Some(r(330302)),
             community: None,
+            person: None,
         };
         assert!(in_scope(&county, r(330302), Some("C1")));
         assert!(in_scope(&county, r(330302), None));
@@ -537,6 +538,7 @@ mod tests {
         let c1 = Scope {
             region: Some(r(330302)),
             community: Some("C1".into()),
+            person: None,
         };
         assert!(in_scope(&c1, r(330302), Some("C1")));
         assert!(!in_scope(&c1, r(330302), Some("C2")));

@@ -112,6 +112,9 @@ pub(crate) struct Ctx<'a> {
     pub caller: &'a Caller,
     pub data: &'a Path,
     pub(crate) shown: &'a Shown,
+    /// The code overrides (accepted corrections) as the engine keeps them: every code computed
+    /// for this request applies them ([`Ctx::code_engine`]).
+    pub overrides: &'a rules::Overrides,
 }
 
 impl Ctx<'_> {
@@ -122,6 +125,13 @@ impl Ctx<'_> {
 
     pub fn zone(&self) -> model::Zone {
         self.snap.zone()
+    }
+
+    /// The health-code engine over the request's snapshot, with the overrides in force: the one
+    /// way the engine's questions compute codes.
+    pub fn code_engine(&self) -> rules::CodeEngine<'_> {
+        rules::CodeEngine::new(&self.snap.index, &self.snap.risk, self.zone())
+            .with_overrides(self.overrides)
     }
 }
 
@@ -173,6 +183,8 @@ impl Asking {
         let caller = self.caller.clone();
         let shown = self.shown.clone();
         let known = self.snap.get().cloned();
+        // Kept by the engine and reloaded at most every few seconds: no query per request.
+        let overrides = self.engine.overrides().await?;
         let (snap, result) = tokio::task::spawn_blocking(move || {
             let snap = match known {
                 Some(s) => s,
@@ -186,6 +198,7 @@ impl Asking {
                 caller: &caller,
                 data: &engine.inner.data,
                 shown: &shown,
+                overrides: &overrides,
             };
             let result = work(&ctx);
             Ok::<_, EngineError>((snap, result))
@@ -210,6 +223,20 @@ impl Asking {
             }
         }
     }
+}
+
+/// A resident account reaches only its own person; one that names none (the command line's
+/// `--as-role resident`) may take only what anyone may (the public self-checks).
+fn resident_names_a_person(caller: &Caller, action: Action) -> Result<(), privacy::Denied> {
+    let account = &caller.account;
+    let public = !privacy::purposes(privacy::Role::Public, action).is_empty();
+    if account.role == privacy::Role::Resident && account.scope.person.is_none() && !public {
+        return Err(privacy::Denied::OutOfScope {
+            what: "anyone's data".into(),
+            scope: "resident account, which names no person".into(),
+        });
+    }
+    Ok(())
 }
 
 /// A request's work: how it runs given an [`Asking`].
@@ -278,7 +305,9 @@ impl Engine {
         T: Send + 'static,
         W: Work<T>,
     {
-        if let Err(denied) = privacy::authorize(caller.account.role, action, caller.purpose) {
+        let authorized = privacy::authorize(caller.account.role, action, caller.purpose)
+            .and_then(|()| resident_names_a_person(&caller, action));
+        if let Err(denied) = authorized {
             let e = EngineError::Denied(denied);
             self.audit(&caller, action, Vec::new(), 0, e.outcome())
                 .await?;

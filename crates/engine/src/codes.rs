@@ -3,8 +3,8 @@
 
 use model::Date;
 use privacy::{Action, Denied, Role};
-use rules::evaluate::{Detail, health_code_at};
-use rules::{CodeEngine, HealthCode};
+use rules::HealthCode;
+use rules::evaluate::Detail;
 use serde::Serialize;
 
 use crate::ask::{Answer, Blocking, Ctx};
@@ -76,14 +76,17 @@ fn detail_level(role: Role) -> Detail {
     }
 }
 
-fn code_of(ctx: &Ctx<'_>, person: i64, as_of: Date, view: &crate::View<'_>) -> HealthCode {
-    let engine = CodeEngine::new(&ctx.snap.index, &ctx.snap.risk, ctx.zone());
-    let findings = engine.findings(ctx.rules, person, as_of);
-    health_code_at(
+pub(crate) fn code_of(
+    ctx: &Ctx<'_>,
+    person: i64,
+    as_of: Date,
+    view: &crate::View<'_>,
+) -> HealthCode {
+    // The overrides in force are applied (and listed as `override` reasons).
+    ctx.code_engine().code_at(
         ctx.rules,
         person,
         as_of,
-        &findings,
         &|p| view.masked_id(p),
         detail_level(ctx.caller.account.role),
     )
@@ -96,6 +99,31 @@ pub(crate) fn not_registered(view: &crate::View<'_>, person: i64) -> EngineError
         "{} is not registered (no row in persons: not_registered) and no record makes their code red or yellow; no code is given to an unknown person",
         view.masked_id(person)
     ))
+}
+
+/// Contract §4's JSON of `code`, the person shown as `view` may show them.
+pub(crate) fn code_view(
+    view: &crate::View<'_>,
+    person: i64,
+    code: &HealthCode,
+    registered: bool,
+) -> CodeView {
+    CodeView {
+        person_id: view.id(person),
+        as_of: code.as_of.to_string(),
+        color: code.color.as_str(),
+        reasons: code
+            .reasons
+            .iter()
+            .map(|r| ReasonView {
+                rule: r.rule.clone(),
+                detail: r.detail.clone(),
+                color: r.color.as_str(),
+            })
+            .collect(),
+        valid_until: code.valid_until.map(|d| d.to_string()),
+        registered: (!registered).then_some(false),
+    }
 }
 
 /// Refuses a person outside the caller's scope.
@@ -136,23 +164,7 @@ impl Engine {
             if !registered && code.color == rules::Color::Green {
                 return Err(not_registered(&view, p));
             }
-            let value = CodeView {
-                person_id: view.id(p),
-                as_of: code.as_of.to_string(),
-                color: code.color.as_str(),
-                reasons: code
-                    .reasons
-                    .iter()
-                    .map(|r| ReasonView {
-                        rule: r.rule.clone(),
-                        detail: r.detail.clone(),
-                        color: r.color.as_str(),
-                    })
-                    .collect(),
-                valid_until: code.valid_until.map(|d| d.to_string()),
-                registered: (!registered).then_some(false),
-            };
-            Ok(Answer::new(value, 1))
+            Ok(Answer::new(code_view(&view, p, &code, registered), 1))
         });
         self.ask(caller, Action::PersonCode, work).await
     }

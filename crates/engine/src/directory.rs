@@ -169,11 +169,15 @@ impl Directory {
     /// Where a person lives; empty for someone not in `persons`.
     pub fn residence(&self, person: i64) -> Residence<'_> {
         match self.entry(person) {
-            None => Residence::default(),
+            None => Residence {
+                person: Some(person),
+                ..Residence::default()
+            },
             Some(e) => Residence {
                 region: Region::new(e.region),
                 community: (e.community != NONE)
                     .then(|| self.communities[e.community as usize].as_str()),
+                person: Some(person),
             },
         }
     }
@@ -187,6 +191,7 @@ impl Directory {
                     region: Region::new(e.region),
                     community: (e.community != NONE)
                         .then(|| self.communities[e.community as usize].as_str()),
+                    person: Some(e.person),
                 })
             })
             .map(|e| e.person)

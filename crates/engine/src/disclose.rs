@@ -82,6 +82,11 @@ impl<'a> View<'a> {
         if self.account.role == privacy::Role::Enterprise {
             return false;
         }
+        // A resident reaches their own person only; a resident account naming no one (the
+        // command line's `--as-role resident`) reaches no one.
+        if self.account.role == privacy::Role::Resident || self.account.scope.person.is_some() {
+            return self.account.scope.person == Some(person);
+        }
         if self.account.scope.is_everyone() {
             return true;
         }

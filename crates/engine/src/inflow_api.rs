@@ -498,6 +498,7 @@ mod tests {
         let wenzhou = Scope {
             region: Some(Region::new(330300).unwrap()),
             community: None,
+            person: None,
         };
         let rows = all();
         assert_eq!(
@@ -509,6 +510,7 @@ mod tests {
         let c1 = Scope {
             region: Some(Region::new(330302).unwrap()),
             community: Some("C1".into()),
+            person: None,
         };
         let mine = within_scope(&c1, InflowLevel::Community, &rows).unwrap();
         assert_eq!(mine.len(), 1);

@@ -14,13 +14,17 @@ pub mod datadir;
 mod directory;
 mod disclose;
 mod error;
+mod inbox;
 pub mod local;
 mod recent;
+pub mod resident;
+pub mod resident_api;
 mod session;
 
 pub mod alerts_api;
 pub mod audit_api;
 pub mod codes;
+pub mod corrections;
 pub mod import_api;
 pub mod inflow_api;
 pub mod ingest_api;
@@ -50,6 +54,7 @@ use vault::Keys;
 pub use directory::{Directory, Identity};
 pub use disclose::{PersonView, View};
 pub use error::EngineError;
+pub use inbox::FlushReport;
 pub use trace::{EvidenceOut, TraceOut};
 
 /// The plain types callers name (ids, days, instants, zones, regions, the input kinds), so the
@@ -131,7 +136,11 @@ impl Account {
         Ok(Account {
             name: u.name.clone(),
             role,
-            scope: Scope { region, community },
+            scope: Scope {
+                region,
+                community,
+                person: None,
+            },
         })
     }
 
@@ -300,7 +309,13 @@ struct Inner {
     logins: session::LoginGuard,
     /// The SQL threads and each role's tables per snapshot.
     sql: sql::SqlState,
+    /// The code overrides (accepted corrections), kept between requests.
+    overrides: corrections::OverrideCache,
     short_lived: bool,
+    /// Where residents' one-time codes go (set by the server).
+    notifier: RwLock<Option<Arc<dyn resident::Notifier>>>,
+    /// Residents' reports on their way into the store.
+    inbox: inbox::InboxWriter,
 }
 
 /// The engine; cheap to clone and share between requests.
@@ -327,7 +342,7 @@ impl Engine {
             inner: Arc::new(Inner {
                 data: opts.data,
                 keys,
-                ops,
+                ops: ops.clone(),
                 audit,
                 rules: opts.rules,
                 alert_rules: opts.alert_rules,
@@ -338,7 +353,10 @@ impl Engine {
                 day_alerts: recent::Recent::new(8),
                 logins: session::LoginGuard::default(),
                 sql: sql::SqlState::new(opts.sql),
+                overrides: corrections::OverrideCache::default(),
                 short_lived: opts.short_lived,
+                notifier: RwLock::new(None),
+                inbox: inbox::InboxWriter::start(ops.clone()),
             }),
         })
     }
@@ -386,8 +404,13 @@ impl Engine {
         Ok(())
     }
 
-    /// The account a bearer token belongs to.
+    /// The account a bearer token belongs to: a staff account's, or a resident's session
+    /// ([`resident::RESIDENT_TOKEN_PREFIX`]), which reaches that one person only.
     pub async fn authenticate(&self, token: &str) -> Result<Account, EngineError> {
+        let token = token.trim();
+        if token.starts_with(resident::RESIDENT_TOKEN_PREFIX) {
+            return self.resident_session(token).await;
+        }
         match self
             .inner
             .ops

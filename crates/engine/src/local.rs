@@ -243,7 +243,7 @@ fn write_codes(
     progress: &Progress,
 ) -> Result<CodesReport, EngineError> {
     use rules::saved::{self, RunKey, SavedCodes};
-    use rules::{CodeEngine, Color, Summary};
+    use rules::Summary;
 
     let started = std::time::Instant::now();
     let store = &ctx.snap.store;
@@ -251,8 +251,10 @@ fn write_codes(
     let as_of = crate::parse_as_of_date(as_of, ctx.zone())?;
     let view = ctx.view()?;
     let internal = EngineError::internal;
-    let engine = CodeEngine::new(&ctx.snap.index, &ctx.snap.risk, ctx.zone());
-    let run = RunKey::new(store, as_of, &set.digest);
+    let engine = ctx.code_engine();
+    // A decision on a correction since the last run makes it stale: the overrides' fingerprint
+    // is part of the run's key.
+    let run = RunKey::new(store, as_of, &set.digest).with_overrides(ctx.overrides.digest());
     let saved = if full {
         None
     } else {
@@ -272,7 +274,7 @@ fn write_codes(
                     saved.codes.remove(p);
                 }
                 for (p, s) in engine.recompute(set, &affected, as_of) {
-                    if s.color != Color::Green {
+                    if !s.is_plain_green() {
                         saved.codes.insert(p, s);
                     }
                 }
@@ -429,6 +431,7 @@ mod tests {
             scope: Scope {
                 region: region.map(|r| model::Region::parse(r.to_string().as_bytes()).unwrap()),
                 community: None,
+                person: None,
             },
         };
         Caller::new(account, Purpose::OutbreakResponse, "test")

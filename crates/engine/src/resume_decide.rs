@@ -96,7 +96,7 @@ pub(crate) fn decided(
         rows.iter().map(|r| r.enterprise_id.as_str()).collect();
     let employment = decide::employment(store, &enterprises).map_err(EngineError::internal)?;
     let directory = ctx.snap.directory()?;
-    let codes = rules::CodeEngine::new(&ctx.snap.index, ctx.snap.risk.clone(), zone);
+    let codes = ctx.code_engine();
     let rules = ctx.rules;
     Ok(decide::decide_rows(
         rows,

@@ -68,7 +68,7 @@ pub(crate) fn filled(ctx: &Ctx<'_>, date: Date) -> Result<Vec<Filled>, EngineErr
     persons.dedup();
     // Green as of the end of D − 1, and nothing after now.
     let day = date.add_days(-1).min(Timestamp::now().date(zone));
-    let codes = rules::CodeEngine::new(&ctx.snap.index, ctx.snap.risk.clone(), zone);
+    let codes = ctx.code_engine();
     let not_green: HashSet<i64> = codes
         .sweep_findings(ctx.rules, &persons, day)
         .into_keys()

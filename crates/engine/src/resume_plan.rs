@@ -86,7 +86,7 @@ impl Engine {
                 .into_iter()
                 .collect();
             let directory = ctx.snap.directory()?;
-            let codes = rules::CodeEngine::new(&ctx.snap.index, ctx.snap.risk.clone(), zone);
+            let codes = ctx.code_engine();
             let rules = ctx.rules;
             let shown: Vec<plan::Placed> = placed
                 .iter()

@@ -112,7 +112,7 @@ impl VerifierCache {
 }
 
 impl Engine {
-    fn issuer(&self) -> Result<Issuer, EngineError> {
+    pub(crate) fn issuer(&self) -> Result<Issuer, EngineError> {
         Issuer::load(self.data())
             .map_err(EngineError::internal)?
             .ok_or_else(|| {
@@ -138,14 +138,16 @@ impl Engine {
             let signed = asking
                 .blocking(move |ctx: &Ctx<'_>| {
                     let id = parse_person(&person_id)?;
-                    let issuer = ctx.engine.issuer()?;
                     let as_of = parse_as_of_date(as_of.as_deref(), ctx.zone())?;
                     let p = ctx.keys.pseudonyms.pseudonym(id);
                     let view = ctx.view()?;
+                    // The scope first: someone who may not have this person's code learns
+                    // nothing about the deployment either.
                     require_in_scope(&view, p, "this person")?;
-                    let engine =
-                        rules::CodeEngine::new(&ctx.snap.index, &ctx.snap.risk, ctx.zone());
-                    let code = engine.code(ctx.rules, p, as_of, &|c| view.masked_id(c));
+                    let issuer = ctx.engine.issuer()?;
+                    let code =
+                        ctx.code_engine()
+                            .code(ctx.rules, p, as_of, &|c| view.masked_id(c));
                     // A signed code travels on its own: only a registered person gets one.
                     if !ctx.registered(p)? {
                         return Err(EngineError::NotFound(format!(

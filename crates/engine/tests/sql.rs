@@ -79,6 +79,7 @@ fn caller(name: &str, role: Role, region: Option<&str>) -> Caller {
             scope: Scope {
                 region: region.map(|r| model::Region::parse(r.as_bytes()).unwrap()),
                 community: None,
+                person: None,
             },
         },
         Purpose::Analysis,

@@ -14,6 +14,7 @@ fn admin() -> Caller {
             scope: Scope {
                 region: None,
                 community: None,
+                person: None,
             },
         },
         Purpose::DataManagement,

@@ -458,9 +458,12 @@ impl<'a> Validator<'a> {
     }
 
     pub(crate) fn check(&mut self, row: &dyn Row) -> bool {
-        if partition_of(self.spec, &self.plan, self.zone, &mut self.parser, row).is_err() {
-            return false;
-        }
+        self.decide(row).is_ok()
+    }
+
+    /// [`Validator::check`] saying which column is bad and why.
+    pub(crate) fn decide(&mut self, row: &dyn Row) -> Result<(), (Option<usize>, FieldError)> {
+        partition_of(self.spec, &self.plan, self.zone, &mut self.parser, row)?;
         self.scratch.clear();
         let ok = validate_into(
             self.spec,
@@ -471,12 +474,16 @@ impl<'a> Validator<'a> {
             row,
             &mut self.part,
             &mut self.scratch,
-        )
-        .is_ok();
+        );
         for c in &mut self.part.cols {
             c.truncate(0);
         }
         ok
+    }
+
+    /// The kind's column `i`'s name.
+    pub(crate) fn column_name(&self, i: usize) -> &'static str {
+        self.spec.columns[i].name
     }
 }
 

@@ -502,6 +502,61 @@ impl Row for JsonRow<'_> {
     }
 }
 
+/// Why one record, checked alone ([`check_json_record`]), would be rejected.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{column}: {reason}")]
+pub struct RecordError {
+    /// The offending column; empty when the record as a whole is malformed.
+    pub column: String,
+    /// Never quotes a value, like every reject reason.
+    pub reason: String,
+}
+
+/// Decides one JSON object exactly as an ingest of it as a line of JSON Lines would (the same
+/// fields, types, checks and keys), storing nothing: records that arrive one at a time (a
+/// resident's self-report) are held to the rules of a file. `today` is the day "future" dates
+/// are judged against.
+pub fn check_json_record(
+    kind: model::Kind,
+    zone: model::Zone,
+    keys: &vault::Keys,
+    today: model::Date,
+    record: &[u8],
+) -> Result<(), RecordError> {
+    let refuse = |column: &str, reason: Reason| RecordError {
+        column: column.to_string(),
+        reason: reason.to_string(),
+    };
+    let trimmed = record.trim_ascii();
+    if trimmed.first() != Some(&b'{') {
+        return Err(refuse("", Reason::NotObject(JsonShape::of(trimmed))));
+    }
+    let Members(members) =
+        serde_json::from_slice::<Members>(trimmed).map_err(|e| refuse("", Reason::JsonSyntax(e)))?;
+    let spec = kind.spec();
+    let found = ColumnMap::new(spec, members.iter().map(|(k, _)| k.as_str()));
+    if let Some(col) = found.twice {
+        return Err(refuse(col, Reason::DuplicateKey(Some(col))));
+    }
+    let twice = members
+        .iter()
+        .enumerate()
+        .any(|(i, (k, _))| members[..i].iter().any(|(other, _)| other == k));
+    if twice {
+        return Err(refuse("", Reason::DuplicateKey(None)));
+    }
+    let mut validator = Validator::new(kind, zone, keys, today);
+    let row = JsonRow {
+        members: &members,
+        map: &found.map,
+        spec,
+    };
+    validator.decide(&row).map_err(|(col, e)| {
+        let column = col.map_or("", |c| validator.column_name(c));
+        refuse(column, Reason::Field(e))
+    })
+}
+
 /// Parses the JSON Lines of one piece into `b`.
 pub(crate) fn jsonl_piece(b: &mut ChunkBuilder<'_>, data: &[u8], first_line: u64, ending: Ending) {
     let spec = b.spec();

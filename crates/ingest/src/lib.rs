@@ -27,6 +27,7 @@ use serde::Serialize;
 
 pub use chunk::Reject;
 pub use discover::{Format, Source, discover};
+pub use formats::{RecordError, check_json_record};
 pub use pipeline::run;
 
 /// How to run an ingest.

@@ -19,6 +19,7 @@ mod codes;
 mod consents;
 mod corrections;
 mod credentials;
+mod resident;
 mod users;
 
 use std::path::{Path, PathBuf};
@@ -30,6 +31,7 @@ pub use codes::{IssuedCode, Revocation};
 pub use corrections::{
     CorrectionFilter, CorrectionRecord, CorrectionStatus, Decision, Filed, NewCorrection,
 };
+pub use resident::{InboxBatch, InboxRow, OtpState, ResidentSession};
 pub use users::{NewUser, Principal, TOKEN_PREFIX, TokenInfo, User, token_hash};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -136,6 +138,11 @@ fn migrator() -> Migrator {
             7,
             "job seekers' consent to an enterprise",
             include_str!("../migrations/0007_resume_consents.sql"),
+        ),
+        m(
+            8,
+            "residents' one-time codes, sessions and report inbox",
+            include_str!("../migrations/0008_resident.sql"),
         ),
         m(
             9,

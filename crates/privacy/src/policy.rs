@@ -63,6 +63,9 @@ vocabulary! {
         /// office dates (never the reasons) and the seekers matched to its openings, masked
         /// until each consents.
         Enterprise = "enterprise",
+        /// A resident signed in with a one-time code (contract §10): their own data and
+        /// nothing else — their code, their reports, their corrections, who looked at them.
+        Resident = "resident",
         /// Anyone without an account: the co-travel self-check.
         Public = "public",
     }
@@ -140,6 +143,20 @@ vocabulary! {
         ResumeMatch = "resume_match",
         /// Record that a job seeker consents to an enterprise seeing who they are.
         ResumeConsent = "resume_consent",
+        /// A resident's own report: a self-report or an arrival registration (§10).
+        ResidentReport = "resident_report",
+        /// Who read one person's data: the resident's own access log (§10).
+        AccessLog = "access_log",
+        /// Ask for a correction of a rule behind a code (a resident, or a community worker at a
+        /// service desk for someone without a phone).
+        FileCorrection = "file_correction",
+        /// Read corrections: a resident their own; staff the queue of their region with the
+        /// evidence behind each disputed rule.
+        ReadCorrections = "read_corrections",
+        /// Accept (an override with a reason and an end date) or reject a correction.
+        DecideCorrection = "decide_correction",
+        /// The public nearby-cases search: cases' public trail points near a place, no identity.
+        Nearby = "nearby",
         /// Read-only SQL over the pseudonymised tables.
         Sql = "sql",
         /// Read the audit log.
@@ -151,6 +168,9 @@ vocabulary! {
         /// Sign in with a password for a session token. Not in the policy table (anyone may
         /// try, with no purpose); every attempt is audited.
         Login = "login",
+        /// A resident asks for a one-time code or signs in with one (§10). Not in the policy
+        /// table, like a login; every attempt is audited.
+        ResidentSignIn = "resident_sign_in",
         /// End a session: its token is revoked. Audited like a login.
         Logout = "logout",
     }
@@ -178,7 +198,23 @@ pub fn purposes(role: Role, action: Action) -> &'static [Purpose] {
         (A::VerifyCode, R::Admin | R::Epidemiologist | R::CommunityWorker | R::Checkpoint) => {
             &[P::Verification]
         }
-        (A::Cotravel, _) => &[P::SelfCheck],
+        (A::Cotravel | A::Nearby, _) => &[P::SelfCheck],
+        // A resident's own data only: the engine holds every such answer to the account's
+        // person.
+        (
+            A::PersonCode
+            | A::IssueCode
+            | A::ResidentReport
+            | A::AccessLog
+            | A::FileCorrection
+            | A::ReadCorrections,
+            R::Resident,
+        ) => &[P::SelfCheck],
+        (A::FileCorrection | A::ReadCorrections, R::CommunityWorker) => &[P::CommunityService],
+        (A::FileCorrection, R::Admin) => &[P::HealthCode],
+        (A::ReadCorrections | A::DecideCorrection, R::Admin | R::Epidemiologist) => {
+            &[P::HealthCode, P::OutbreakResponse]
+        }
         (A::Returnees, R::Admin) => &[P::OutbreakResponse, P::CommunityService],
         (A::Returnees, R::Epidemiologist) => &[P::OutbreakResponse],
         (A::Returnees, R::CommunityWorker) => &[P::CommunityService],
@@ -279,6 +315,8 @@ pub fn disclosure(role: Role, in_scope: bool) -> Disclosure {
         (R::Admin, _) => Disclosure::Full,
         (R::Epidemiologist | R::Enterprise, true) => Disclosure::Full,
         (R::CommunityWorker, true) => Disclosure::Contact,
+        // A resident's own data ([`crate::Scope::person`]).
+        (R::Resident, true) => Disclosure::Full,
         _ => Disclosure::Masked,
     }
 }
@@ -318,7 +356,7 @@ mod tests {
             let ok = !purposes(Role::Checkpoint, *a).is_empty();
             assert_eq!(
                 ok,
-                matches!(a, Action::VerifyCode | Action::Cotravel),
+                matches!(a, Action::VerifyCode | Action::Cotravel | Action::Nearby),
                 "{a}"
             );
         }
@@ -340,7 +378,11 @@ mod tests {
                 ok,
                 matches!(
                     a,
-                    Action::Ingest | Action::ResumeDecide | Action::ResumeMatch | Action::Cotravel
+                    Action::Ingest
+                        | Action::ResumeDecide
+                        | Action::ResumeMatch
+                        | Action::Cotravel
+                        | Action::Nearby
                 ),
                 "{a}"
             );
@@ -349,7 +391,30 @@ mod tests {
         // Everyone may self-check, for that purpose only.
         for r in Role::ALL {
             assert_eq!(purposes(*r, Action::Cotravel), &[SelfCheck]);
+            assert_eq!(purposes(*r, Action::Nearby), &[SelfCheck]);
         }
+        // A resident reaches their own data, for self_check only, and nothing of anyone's
+        // else: no trace, no lists, no SQL, no log but their own.
+        for a in Action::ALL {
+            let p = purposes(Role::Resident, *a);
+            assert!(p.is_empty() || p == [SelfCheck], "{a}");
+            assert_eq!(
+                !p.is_empty(),
+                matches!(
+                    a,
+                    Action::PersonCode
+                        | Action::IssueCode
+                        | Action::ResidentReport
+                        | Action::AccessLog
+                        | Action::FileCorrection
+                        | Action::ReadCorrections
+                        | Action::Cotravel
+                        | Action::Nearby
+                ),
+                "{a}"
+            );
+        }
+        assert!(!sees_travel(Role::Resident));
     }
 
     #[test]
@@ -380,5 +445,7 @@ mod tests {
         assert_eq!(disclosure(Role::Analyst, true), Disclosure::Masked);
         assert_eq!(disclosure(Role::Enterprise, true), Disclosure::Full);
         assert_eq!(disclosure(Role::Enterprise, false), Disclosure::Masked);
+        assert_eq!(disclosure(Role::Resident, true), Disclosure::Full);
+        assert_eq!(disclosure(Role::Resident, false), Disclosure::Masked);
     }
 }

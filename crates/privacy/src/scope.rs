@@ -11,6 +11,8 @@ pub struct Scope {
     pub region: Option<Region>,
     /// A community id (`community_id` in `persons`) the person must live in.
     pub community: Option<String>,
+    /// A resident's own account: this person (store pseudonym) and no one else.
+    pub person: Option<i64>,
 }
 
 /// Where a person lives, as the directory knows it.
@@ -18,6 +20,8 @@ pub struct Scope {
 pub struct Residence<'a> {
     pub region: Option<Region>,
     pub community: Option<&'a str>,
+    /// The person's store pseudonym, when known.
+    pub person: Option<i64>,
 }
 
 impl Scope {
@@ -32,7 +36,8 @@ impl Scope {
             None => true,
             Some(c) => home.community == Some(c.as_str()),
         };
-        region_ok && community_ok
+        let person_ok = self.person.is_none_or(|p| home.person == Some(p));
+        region_ok && community_ok && person_ok
     }
 
     /// Whether a region (a query's area, say) lies within this scope's region. A community
@@ -43,11 +48,14 @@ impl Scope {
 
     /// Whether the scope is restricted at all.
     pub fn is_everyone(&self) -> bool {
-        self.region.is_none() && self.community.is_none()
+        self.region.is_none() && self.community.is_none() && self.person.is_none()
     }
 
     /// `region 330300, community C1`, for messages.
     pub fn describe(&self) -> String {
+        if self.person.is_some() {
+            return "own data".into();
+        }
         match (&self.region, &self.community) {
             (None, None) => "scope (everyone)".into(),
             (Some(r), None) => format!("region {r}"),
@@ -70,14 +78,17 @@ mod tests {
         let wenzhou = Scope {
             region: Some(region("330300")),
             community: None,
+            person: None,
         };
         let lucheng = Residence {
             region: Some(region("330302")),
             community: Some("C1"),
+            person: Some(7),
         };
         let wuhan = Residence {
             region: Some(region("420106")),
             community: None,
+            person: Some(8),
         };
         assert!(wenzhou.contains(lucheng));
         assert!(!wenzhou.contains(wuhan));
@@ -86,6 +97,7 @@ mod tests {
         let c1 = Scope {
             region: Some(region("330302")),
             community: Some("C1".into()),
+            person: None,
         };
         assert!(c1.contains(lucheng));
         assert!(!c1.contains(Residence {
@@ -94,5 +106,14 @@ mod tests {
         }));
         assert!(wenzhou.covers_region(region("330302")));
         assert!(!wenzhou.covers_region(region("330000")));
+        // A resident's scope is the one person, wherever they live.
+        let own = Scope {
+            person: Some(7),
+            ..Scope::default()
+        };
+        assert!(own.contains(lucheng));
+        assert!(!own.contains(wuhan));
+        assert!(!own.contains(Residence::default()));
+        assert!(!own.is_everyone());
     }
 }

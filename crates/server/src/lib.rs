@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod ratelimit;
 pub mod routes;
 pub mod stream;
+pub mod webhook;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Password logins per client address.
     pub login_limiter: Arc<RateLimiter>,
+    /// Residents' code requests and sign-ins per client address.
+    pub resident_limiter: Arc<RateLimiter>,
     /// Whether `/metrics` answers without an admin token.
     pub public_metrics: bool,
     /// Where uploads are spooled before ingest (outside the data dir).
@@ -67,6 +70,17 @@ pub struct ServeOptions {
     pub public_metrics: bool,
     /// Where uploads are spooled; default a private folder in the system's temp dir.
     pub spool: Option<PathBuf>,
+    /// Residents' one-time code requests and sign-ins per second per client address, and the
+    /// burst allowed (each person is limited by the engine besides).
+    pub resident_rate: f64,
+    pub resident_burst: u32,
+    /// Where residents' one-time codes go: an outbox folder, or an SMS gateway's webhook
+    /// (`http://…`). Neither: no codes are sent (each request is audited as such).
+    pub outbox: Option<PathBuf>,
+    pub sms_webhook: Option<String>,
+    /// How often residents' reports are moved from the inbox into the store; zero: only at
+    /// start and stop.
+    pub flush_every: Duration,
 }
 
 impl Default for ServeOptions {
@@ -81,6 +95,11 @@ impl Default for ServeOptions {
             login_burst: 10,
             public_metrics: false,
             spool: None,
+            resident_rate: 2.0,
+            resident_burst: 30,
+            outbox: None,
+            sms_webhook: None,
+            flush_every: Duration::from_secs(30),
         }
     }
 }
@@ -295,6 +314,7 @@ pub fn app(engine: Engine, opts: &ServeOptions, spool: PathBuf) -> Router {
         metrics: Arc::new(Metrics::default()),
         limiter: Arc::new(RateLimiter::new(opts.public_rate, opts.public_burst)),
         login_limiter: Arc::new(RateLimiter::new(opts.login_rate, opts.login_burst)),
+        resident_limiter: Arc::new(RateLimiter::new(opts.resident_rate, opts.resident_burst)),
         public_metrics: opts.public_metrics,
         spool,
         max_upload: opts.max_upload,
@@ -390,13 +410,49 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let spool = spool_dir(opts.spool.clone())?;
-    let app = app(engine, &opts, spool);
-    axum::serve(
+    if let Some(n) = notifier(&opts)? {
+        tracing::info!("residents' one-time codes go to the {}", n.describe());
+        engine.set_notifier(n);
+    }
+    // Reports acknowledged before a crash reach the store now; then every `flush_every`.
+    let flusher = tokio::spawn(
+        engine
+            .clone()
+            .run_inbox_flusher(opts.flush_every.max(Duration::from_millis(100))),
+    );
+    if opts.flush_every.is_zero() {
+        flusher.abort();
+        if let Err(e) = engine.flush_inbox().await {
+            tracing::error!("flushing residents' reports: {e}");
+        }
+    }
+    let app = app(engine.clone(), &opts, spool);
+    let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    flusher.abort();
+    // Whatever was acknowledged meanwhile goes into the store before the process ends.
+    if let Err(e) = engine.flush_inbox().await {
+        tracing::error!("flushing residents' reports: {e}");
+    }
+    served
+}
+
+/// The notifier the options name: the webhook, else the outbox folder, else none.
+pub fn notifier(
+    opts: &ServeOptions,
+) -> std::io::Result<Option<Arc<dyn engine::resident::Notifier>>> {
+    if let Some(url) = &opts.sms_webhook {
+        let hook = webhook::Webhook::new(url).map_err(std::io::Error::other)?;
+        return Ok(Some(Arc::new(hook)));
+    }
+    match &opts.outbox {
+        Some(dir) => Ok(Some(Arc::new(engine::resident::Outbox::new(dir)?))),
+        None => Ok(None),
+    }
 }
 
 #[cfg(test)]

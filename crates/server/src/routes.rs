@@ -4,12 +4,15 @@ pub mod alerts;
 pub mod audit;
 pub mod cases;
 pub mod communities;
+pub mod corrections;
 pub mod dashboard;
 pub mod inflow;
 pub mod ingest;
 pub mod open;
 pub mod persons;
 pub mod public;
+pub mod resident;
+pub mod resident_qr;
 pub mod resume;
 pub mod resume_power;
 pub mod returnees;
@@ -40,9 +43,20 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(persons::revoke))
         .routes(routes!(cases::contacts))
         .routes(routes!(communities::codes))
+        .routes(routes!(corrections::list, corrections::file))
+        .routes(routes!(corrections::one))
+        .routes(routes!(corrections::decide))
         .routes(routes!(verify::verify))
         .routes(routes!(public::cotravel))
         .routes(routes!(public::nearby))
+        .routes(routes!(resident::otp))
+        .routes(routes!(resident::session))
+        .routes(routes!(resident::logout))
+        .routes(routes!(resident::self_report))
+        .routes(routes!(resident::registration))
+        .routes(routes!(resident::code))
+        .routes(routes!(resident_qr::code_png))
+        .routes(routes!(resident::access_log))
         .routes(routes!(returnees::returnees))
         .routes(routes!(inflow::inflow))
         .routes(routes!(inflow::roads))

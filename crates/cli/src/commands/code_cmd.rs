@@ -301,6 +301,10 @@ pub fn show_code(g: &Globals, id: &PersonId, as_of: &str) -> anyhow::Result<()> 
 pub fn rules_show(a: RulesShowArgs) -> anyhow::Result<()> {
     let set = load_rules(a.rules.as_deref())?;
     print!("{}", set.text);
+    // The override is no rule of the file but applies beside every set; said as a TOML
+    // comment, so the output still reads as a rule set.
+    let sep = if set.text.ends_with('\n') { "" } else { "\n" };
+    println!("{sep}\n# {}", engine::datadir::OVERRIDE_DESCRIPTION);
     if a.rules.is_some() {
         eprintln!("{}: {} rules, valid", set.origin, set.rules.len());
     }

@@ -160,6 +160,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     if let Some(id) = example {
         signed_code_step(&demo, &a.dir, &id, last_day)?;
     }
+    let resident = example.and_then(|id| resident_phone(&input, &id).map(|phone| (id, phone)));
 
     for (title, q) in QUESTIONS {
         println!("\n{title}:");
@@ -179,6 +180,16 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     println!("\nDashboard accounts (made for this demo; passwords shown once):");
     for (name, what, password) in &accounts {
         println!("  {name:<14} {password}   {what}");
+    }
+    let outbox = a.dir.join("outbox");
+    if let Some((id, phone)) = &resident {
+        println!(
+            "\nA resident's phone page: open http://{}/me?as_of={last_day} (the demo's last day; without\n\
+             as_of a code is for today) and sign in as {id} with the phone {phone}; the one-time code\n\
+             is written to {} (the demo's SMS gateway), one JSON file per code.",
+            a.addr,
+            outbox.display()
+        );
     }
     if a.no_serve {
         println!(
@@ -202,8 +213,37 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
             alert_rules: None,
             public_metrics: false,
             sql_memory_mib: 1024,
+            outbox: Some(outbox),
+            sms_webhook: None,
+            flush_every: 30,
+            resident_rate: 2.0,
         },
     )
+}
+
+/// The phone of one generated resident, from the demo's own input files (synthetic data it
+/// wrote itself), so the demo can say how to sign in as them.
+fn resident_phone(input: &Path, id: &engine::PersonId) -> Option<String> {
+    let wanted = id.to_string();
+    let files = std::fs::read_dir(input).ok()?;
+    for f in files.flatten() {
+        let name = f.file_name().to_string_lossy().into_owned();
+        if !(name.starts_with("persons") && name.ends_with(".csv")) {
+            continue;
+        }
+        let mut rdr = csv::Reader::from_path(f.path()).ok()?;
+        let headers = rdr.headers().ok()?.clone();
+        let (pid, phone) = (
+            headers.iter().position(|h| h == "person_id")?,
+            headers.iter().position(|h| h == "phone")?,
+        );
+        for rec in rdr.records().flatten() {
+            if rec.get(pid) == Some(wanted.as_str()) {
+                return rec.get(phone).filter(|p| !p.is_empty()).map(str::to_string);
+            }
+        }
+    }
+    None
 }
 
 /// The last day's alerts, counted per rule; returns the community with the most open alerts

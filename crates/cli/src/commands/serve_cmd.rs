@@ -47,7 +47,20 @@ pub fn serve(g: &Globals, a: ServeArgs) -> anyhow::Result<()> {
         public_rate: a.public_rate.max(0.01),
         spool: a.spool.clone(),
         public_metrics: a.public_metrics,
+        outbox: match (&a.outbox, &a.sms_webhook) {
+            (_, Some(_)) => None,
+            (Some(dir), None) => Some(dir.clone()),
+            (None, None) => Some(default_outbox(g.data())),
+        },
+        sms_webhook: a.sms_webhook.clone(),
+        flush_every: Duration::from_secs(a.flush_every),
+        resident_rate: a.resident_rate.max(0.01),
         ..server::ServeOptions::default()
+    };
+    let codes_to = match (&opts.sms_webhook, &opts.outbox) {
+        (Some(url), _) => format!("the SMS webhook {url}"),
+        (None, Some(dir)) => format!("the outbox {}", dir.display()),
+        (None, None) => "nowhere".into(),
     };
     runtime()?.block_on(async move {
         let engine = Engine::open(
@@ -83,6 +96,7 @@ pub fn serve(g: &Globals, a: ServeArgs) -> anyhow::Result<()> {
             if users == 1 { "" } else { "s" }
         );
         eprintln!("  API docs: http://{local}/api/docs   OpenAPI: http://{local}/api/openapi.json");
+        eprintln!("  residents: http://{local}/me (one-time codes go to {codes_to})");
         if users == 0 {
             eprintln!("  no accounts yet: fangyi users add NAME --role ROLE [--region CODE]");
         }
@@ -110,7 +124,7 @@ pub fn serve(g: &Globals, a: ServeArgs) -> anyhow::Result<()> {
 
 fn parse_role(s: &str) -> anyhow::Result<Role> {
     match Role::parse(s) {
-        Some(Role::Public) | None => Err(usage(format!(
+        Some(Role::Public | Role::Resident) | None => Err(usage(format!(
             "--role {s}: one of admin, epidemiologist, community_worker, analyst, checkpoint, enterprise"
         ))),
         Some(r) => Ok(r),
@@ -572,6 +586,30 @@ pub struct ServeArgs {
     /// MiB of memory all running SQL queries together may hold; a query past it fails.
     #[arg(long, env = "FANGYI_SQL_MEMORY_MIB", default_value_t = 1024)]
     pub sql_memory_mib: u64,
+    /// Where residents' one-time codes are written, one JSON file each (default: the folder
+    /// `<data dir>-outbox` beside the data dir, never inside it).
+    #[arg(long)]
+    pub outbox: Option<PathBuf>,
+    /// Send residents' one-time codes to an SMS gateway instead: each POSTed as JSON to this
+    /// http:// URL.
+    #[arg(long, conflicts_with = "outbox")]
+    pub sms_webhook: Option<String>,
+    /// Seconds between moves of residents' reports from the inbox into the store.
+    #[arg(long, default_value_t = 30)]
+    pub flush_every: u64,
+    /// Residents' code requests and sign-ins per second per client address.
+    #[arg(long, default_value_t = 2.0)]
+    pub resident_rate: f64,
+}
+
+/// The outbox beside a data dir: `DIR-outbox` (one-time codes are personal: never inside it).
+fn default_outbox(data: &std::path::Path) -> PathBuf {
+    let mut name = data
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "fangyi-data".into());
+    name.push("-outbox");
+    data.with_file_name(name)
 }
 
 #[derive(Subcommand, Debug)]

@@ -198,6 +198,11 @@ impl City {
             public_burst: 1000,
             login_rate: 1000.0,
             login_burst: 1000,
+            resident_rate: 1000.0,
+            resident_burst: 1000,
+            outbox: Some(dir.path().join("outbox")),
+            // The tests flush residents' reports themselves (`Engine::flush_inbox`).
+            flush_every: std::time::Duration::from_secs(3600),
             ..Default::default()
         };
         let server = tokio::spawn(server::serve(engine.clone(), opts, listener, async {
