@@ -355,8 +355,7 @@ impl Engine {
             .await
     }
 
-    /// [`Engine::file_correction`] disputing the code as of the end of `as_of` (default today;
-    /// staff only: a resident disputes their code of today).
+    /// [`Engine::file_correction`] disputing the code as of the end of `as_of` (default today).
     pub async fn file_correction_as_of(
         &self,
         caller: &Caller,
@@ -372,12 +371,9 @@ impl Engine {
         let work = Async(move |asking: Asking| async move {
             let rule = check_rule_id(&rule)?;
             let reason = check_text(&reason, "reason")?;
+            // A resident may dispute their code of any day they can see it for (`GET
+            // /resident/code?as_of=`): it is their own.
             let role = asking.caller().account.role;
-            if role == Role::Resident && as_of.as_deref().is_some_and(|d| !d.trim().is_empty()) {
-                return Err(EngineError::BadRequest(
-                    "a resident disputes their code of today; leave out as_of".into(),
-                ));
-            }
             let own = if role == Role::Resident {
                 Some(own_person(asking.caller())?)
             } else {

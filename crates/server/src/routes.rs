@@ -57,6 +57,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(resident::code))
         .routes(routes!(resident_qr::code_png))
         .routes(routes!(resident::access_log))
+        .routes(routes!(resident::file_correction, resident::corrections))
         .routes(routes!(returnees::returnees))
         .routes(routes!(inflow::inflow))
         .routes(routes!(inflow::roads))

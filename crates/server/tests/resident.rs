@@ -469,3 +469,63 @@ async fn the_access_log_shows_staff_by_role_and_region_and_a_token_reaches_no_on
     assert!(mine.iter().all(|r| r.entry.actor.starts_with("resident:")));
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resident_disputes_a_rule_and_sees_the_outcome() {
+    let c = City::start().await;
+    let me = c.people.returnee.to_string();
+    let token = sign_in(&c, &me, "13512345678").await;
+    // A rule that does not apply is refused; the one behind the code is taken.
+    let (s, v) = send(
+        &c,
+        "POST",
+        "/resident/corrections",
+        Some(&token),
+        Some(json!({"rule": "fever", "reason": "no fever", "as_of": "2020-01-25"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, filed) = send(
+        &c,
+        "POST",
+        "/resident/corrections",
+        Some(&token),
+        Some(json!({"rule": "high_risk_arrival", "reason": "I came from Wenzhou, not Wuhan",
+                    "as_of": "2020-01-25"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{filed}");
+    assert_eq!(filed["status"], "open");
+    let id = filed["id"].as_i64().unwrap();
+    // Another person's rule cannot be filed through a resident token.
+    let (s, _) = send(
+        &c,
+        "POST",
+        "/resident/corrections",
+        Some(&token),
+        Some(json!({"rule": "high_risk_arrival", "reason": "x", "person_id": c.people.case.to_string()})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "unknown field");
+
+    // Wenzhou's epidemiologist accepts it until a day.
+    let (s, v) = c
+        .post(
+            Some("epi"),
+            Some("health_code"),
+            &format!("/api/v1/corrections/{id}/decision"),
+            json!({"accept": true, "reason": "ticket shows Wenzhou", "until": "2020-02-04"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, mine) = send(&c, "GET", "/resident/corrections", Some(&token), None).await;
+    assert_eq!(s, StatusCode::OK, "{mine}");
+    let list = mine.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{mine}");
+    assert_eq!(list[0]["status"], "accepted", "{mine}");
+    // The code now sets the rule aside, saying so.
+    let (_, code) = send(&c, "GET", "/resident/code?as_of=2020-01-25", Some(&token), None).await;
+    assert_eq!(code["color"], "green", "{code}");
+    assert!(code.to_string().contains("override"), "{code}");
+    c.stop().await;
+}

@@ -9,6 +9,7 @@ use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use engine::resident::ResidentSessionView;
+use engine::corrections::{CorrectionOut, CorrectionQuery};
 use engine::resident_api::{AccessView, ReportAck, ResidentCodeView};
 use engine::{Caller, Kind, Purpose};
 use serde::Deserialize;
@@ -199,4 +200,45 @@ pub async fn access_log(
     ResidentAuthed(caller): ResidentAuthed,
 ) -> Result<Json<Vec<AccessView>>, ApiError> {
     Ok(Json(state.engine.access_log(&caller).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResidentCorrectionRequest {
+    /// The rule behind the code disputed (`close_contact`, `high_risk_arrival`, …).
+    pub rule: String,
+    /// Why, in the resident's words (1 to 500 characters).
+    pub reason: String,
+    /// The day of the code disputed (default today), as `GET /resident/code?as_of=`.
+    #[serde(default)]
+    pub as_of: Option<String>,
+}
+
+/// Asks for a correction of one rule behind the resident's code; an epidemiologist of their
+/// region reviews it with the evidence and accepts (the rule set aside until a day) or rejects.
+#[utoipa::path(post, path = "/resident/corrections", tag = "resident", security(("bearer" = [])),
+    request_body = ResidentCorrectionRequest,
+    responses((status = 201, body = CorrectionOut), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn file_correction(
+    State(state): State<AppState>,
+    ResidentAuthed(caller): ResidentAuthed,
+    ApiJson(req): ApiJson<ResidentCorrectionRequest>,
+) -> Result<(StatusCode, Json<CorrectionOut>), ApiError> {
+    let out = state
+        .engine
+        .file_correction_as_of(&caller, None, &req.rule, &req.reason, req.as_of.as_deref())
+        .await?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// The resident's own corrections, newest first, with status and the reviewer's words.
+#[utoipa::path(get, path = "/resident/corrections", tag = "resident", security(("bearer" = [])),
+    responses((status = 200, body = Vec<CorrectionOut>), (status = 401, body = ErrorBody)))]
+pub async fn corrections(
+    State(state): State<AppState>,
+    ResidentAuthed(caller): ResidentAuthed,
+) -> Result<Json<Vec<CorrectionOut>>, ApiError> {
+    let q = CorrectionQuery::default();
+    Ok(Json(state.engine.corrections(&caller, &q).await?))
 }
