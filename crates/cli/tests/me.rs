@@ -3,9 +3,12 @@
 //! one-second flush, and headless Chromium (Debian's, driven by Playwright in
 //! `crates/server/dashboard/test/me.mjs`) at a phone's size signs in as the contact with the
 //! one-time code read from the outbox, sees their code, reports a fever and sees the code turn
-//! yellow, registers an arrival, asks for a correction, reads the access log, searches for cases
-//! nearby and switches language. The QR on the screen is screenshotted, decoded and verified
-//! offline here with `fangyi verify --image`. Screenshots are kept in `target/me-screenshots/`.
+//! yellow, registers an arrival, asks for a correction that an epidemiologist accepts (through
+//! the staff API) and sees the outcome and the code green again, reads the access log, searches
+//! for cases nearby and switches language. The QRs on the screen are screenshotted, decoded and
+//! verified offline with `fangyi verify --image`: the yellow one valid while current, revoked
+//! once the correction is accepted, the green one after it valid. Screenshots are kept in
+//! `target/me-screenshots/`.
 //!
 //! Needs `/usr/bin/chromium` and the dashboard's npm packages (the server's build script
 //! installs those). Without Chromium the test says so and passes, unless
@@ -102,6 +105,22 @@ fn a_resident_signs_in_reports_and_shows_a_verifiable_code_on_a_phone() {
         &["code", CONTACT, "--as-of", PAST, "--format", "json"],
     );
     assert_eq!(past["color"], "red", "{past}");
+    // Wenzhou's epidemiologist, who decides the resident's correction.
+    let epi_token = env
+        .ok(&[
+            "users",
+            "add",
+            "li.epi",
+            "--role",
+            "epidemiologist",
+            "--region",
+            "330300",
+        ])
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string();
 
     let outbox = env.path("outbox");
     let server = serve(
@@ -111,8 +130,11 @@ fn a_resident_signs_in_reports_and_shows_a_verifiable_code_on_a_phone() {
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target");
     let shots = target.join("me-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
-    let qr = shots.join("qr-yellow.png");
-    let _ = std::fs::remove_file(&qr);
+    let qr_yellow = shots.join("qr-yellow.png");
+    let qr_green = shots.join("qr-green.png");
+    for f in [&qr_yellow, &qr_green] {
+        let _ = std::fs::remove_file(f);
+    }
     let expect = json!({
         "url": server.base,
         "outbox": outbox,
@@ -126,7 +148,8 @@ fn a_resident_signs_in_reports_and_shows_a_verifiable_code_on_a_phone() {
             "valid_until": past["valid_until"],
         },
         "near": {"lat": NEAR.0, "lon": NEAR.1, "venue": "Market"},
-        "qr": qr,
+        "qr": {"yellow": qr_yellow, "green": qr_green},
+        "epidemiologist": epi_token,
     });
     let out = Command::new("node")
         .arg("test/me.mjs")
@@ -134,6 +157,10 @@ fn a_resident_signs_in_reports_and_shows_a_verifiable_code_on_a_phone() {
         .env("FANGYI_EXPECT", expect.to_string())
         .env("SCREENSHOTS", &shots)
         .env("CHROMIUM", &chromium)
+        // For `fangyi verify --image` on the QR while it is current.
+        .env("FANGYI_BIN", env!("CARGO_BIN_EXE_fangyi"))
+        .env("FANGYI_DATA", env.path("data"))
+        .env("FANGYI_KEY_FILE", env.path("keys/master.key"))
         .output()
         .unwrap();
     let stderr = server.stop();
@@ -145,32 +172,46 @@ fn a_resident_signs_in_reports_and_shows_a_verifiable_code_on_a_phone() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    // The QR as the phone showed it, read back from the screenshot and verified offline
-    // against the data dir's published key: a valid fangyi code, yellow, for the contact.
-    let verified = env.run(&[
+    // The QRs as the phone showed them, read back from the screenshots and verified offline
+    // against the data dir's published key. The page checked the yellow one while it was
+    // current; the correction's acceptance revoked it, and the green one that followed is valid.
+    let green = verify_image(&env, &qr_green);
+    assert_eq!(green["valid"], true, "{green}");
+    assert_eq!(green["kind"], "fangyi", "{green}");
+    assert_eq!(green["claims"]["color"], "green", "{green}");
+    assert_eq!(green["claims"]["iss"], "330300", "{green}");
+    assert!(
+        !green.to_string().contains(CONTACT),
+        "the signed code carries a pseudonym, not the ID number: {green}"
+    );
+    let yellow = verify_image(&env, &qr_yellow);
+    assert_eq!(yellow["kind"], "fangyi", "{yellow}");
+    assert_eq!(yellow["claims"]["color"], "yellow", "{yellow}");
+    assert_eq!(
+        yellow["valid"], false,
+        "revoked by the accepted correction: {yellow}"
+    );
+    assert!(
+        yellow["reason"].as_str().unwrap_or("").contains("revoked"),
+        "{yellow}"
+    );
+}
+
+/// `fangyi verify --image PNG --format json`.
+fn verify_image(env: &Env, png: &Path) -> Value {
+    let out = env.run(&[
         "verify",
         "--image",
-        qr.to_str().unwrap(),
+        png.to_str().unwrap(),
         "--format",
         "json",
     ]);
-    let text = String::from_utf8_lossy(&verified.stdout);
-    let v: Value = serde_json::from_str(text.trim()).unwrap_or_else(|e| {
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| {
         panic!(
-            "verify printed no JSON ({e}): {text}\n{}",
-            String::from_utf8_lossy(&verified.stderr)
+            "verify {} printed no JSON ({e}): {text}\n{}",
+            png.display(),
+            String::from_utf8_lossy(&out.stderr)
         )
-    });
-    assert_eq!(v["valid"], true, "{v}");
-    assert_eq!(v["kind"], "fangyi", "{v}");
-    assert!(verified.status.success(), "{v}");
-    assert_eq!(
-        v["claims"]["color"], "yellow",
-        "the QR is of the yellow code: {v}"
-    );
-    assert_eq!(v["claims"]["iss"], "330300", "{v}");
-    assert!(
-        !text.contains(CONTACT),
-        "the signed code carries a pseudonym, not the ID number: {v}"
-    );
+    })
 }

@@ -4,16 +4,20 @@
 // A resident asks for a one-time code, reads it from the outbox, signs in (a wrong code
 // first), sees their code, their code on the outbreak's day (red, its reasons, when it turns
 // green), cases near them, reports a fever and sees the code turn yellow, registers an arrival
-// (a bad region first), asks for a correction, reads who looked at their data, switches to
-// English and back, and signs out. Screenshots go to $SCREENSHOTS; the yellow code's QR is
-// saved to expect.qr for the Rust side to decode and verify offline.
+// (bad places first), asks for a correction, which an epidemiologist accepts through the staff
+// API, and sees the outcome and the code green again, reads who looked at their data (the
+// epidemiologist by role and region), switches to English and back, and signs out.
+// Screenshots go to $SCREENSHOTS. The yellow code's QR, screenshotted, is verified offline at
+// once with `$FANGYI_BIN verify --image` (in $FANGYI_DATA), and kept at expect.qr.yellow; the
+// green one after the correction at expect.qr.green, for the Rust side to verify after.
 //
 // Run by crates/cli/tests/me.rs, which passes, as JSON in $FANGYI_EXPECT: {url, outbox,
 // resident: {id, phone}, wrong_pair: {id, phone}, past: {as_of, color, rules, valid_until},
-// near: {lat, lon, venue}, qr}.
+// near: {lat, lon, venue}, qr: {yellow, green}, epidemiologist (an API token)}.
 
 import { chromium } from "playwright-core";
 import { mkdirSync, readdirSync, readFileSync, existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 
 const expect = JSON.parse(process.env.FANGYI_EXPECT);
@@ -93,6 +97,31 @@ async function tab(name) {
 async function codeShown(color, timeoutMs = 20000) {
   await page.waitForFunction((c) => document.querySelector("#code-card")?.dataset.color === c, color, { timeout: timeoutMs });
 }
+/// `fangyi verify --image PNG --format json` in the test's data dir.
+function verifyImage(png) {
+  const r = spawnSync(process.env.FANGYI_BIN, ["verify", "--image", png, "--format", "json"], { encoding: "utf8" });
+  try {
+    return JSON.parse(r.stdout.trim());
+  } catch {
+    return { error: `${r.status}: ${r.stdout} ${r.stderr}` };
+  }
+}
+
+/// A day `days` after today in the deployment's zone (+08:00).
+function dayAfter(days) {
+  return new Date(Date.now() + 8 * 3600e3 + days * 86400e3).toISOString().slice(0, 10);
+}
+
+async function refreshUntil(color, seconds = 40) {
+  for (let i = 0; i < seconds; i++) {
+    if ((await page.locator("#code-card").getAttribute("data-color")) === color) return true;
+    await sleep(1000);
+    await page.click("#refresh");
+    await page.waitForFunction(() => !document.querySelector("#refresh").disabled);
+  }
+  return (await page.locator("#code-card").getAttribute("data-color")) === color;
+}
+
 async function qrShown() {
   await page.waitForFunction(() => document.querySelector("#qr")?.dataset.loaded === "1", null, { timeout: 20000 });
 }
@@ -208,14 +237,7 @@ try {
   check("the self-report is received", (await page.locator("#report-msg.ok").count()) === 1, await text("#report-msg"));
   await page.screenshot({ path: join(shots, "6-report.png"), fullPage: true });
   await tab("code");
-  let yellow = false;
-  for (let i = 0; i < 40 && !yellow; i++) {
-    await sleep(1000);
-    await page.click("#refresh");
-    await page.waitForFunction(() => !document.querySelector("#refresh").disabled);
-    yellow = (await page.locator("#code-card").getAttribute("data-color")) === "yellow";
-  }
-  check("after the flush the code is yellow", yellow);
+  check("after the flush the code is yellow", await refreshUntil("yellow"));
   await codeShown("yellow", 5000).catch(() => {});
   check("yellow, its name written", (await text("#color-name")) === "黄码", await text("#color-name"));
   const feverRules = await page.$$eval("#reasons li.reason", (l) => l.map((e) => e.dataset.rule));
@@ -223,8 +245,9 @@ try {
   check("the day it turns green is shown", /\d{4}-\d{2}-\d{2} 转为绿码/.test(await text("#valid-until")), await text("#valid-until"));
   await qrShown();
   await page.screenshot({ path: join(shots, "7-code-yellow.png"), fullPage: true });
-  await page.locator(".qr-box").screenshot({ path: expect.qr });
-  check("the QR is saved for decoding", existsSync(expect.qr));
+  await page.locator(".qr-box").screenshot({ path: expect.qr.yellow });
+  const yellowQr = verifyImage(expect.qr.yellow);
+  check("the QR on the screen verifies offline: valid, fangyi, yellow", yellowQr.valid === true && yellowQr.kind === "fangyi" && yellowQr.claims?.color === "yellow", JSON.stringify(yellowQr));
 
   // Arrival: a place the page does not know is said on the page; a code the server refuses
   // comes back with the field named; then a good registration.
@@ -271,8 +294,33 @@ try {
     await page.click("#correction-form button[type=submit]");
     await page.waitForFunction(() => document.querySelector("#correction-msg").textContent && !document.querySelector("#correction-msg").classList.contains("ok"), null, { timeout: 20000 }).catch(() => {});
     check("corrections: a second open one is refused", (await text("#correction-msg")).length > 0 && (await page.locator("#correction-msg.ok").count()) === 0, await text("#correction-msg"));
+    await page.screenshot({ path: join(shots, "9-corrections.png"), fullPage: true });
+
+    // Wenzhou's epidemiologist accepts it through the staff API; the resident sees the outcome.
+    const id = await item.getAttribute("data-id");
+    const until = dayAfter(7);
+    const decided = await fetch(`${expect.url}/api/v1/corrections/${id}/decision`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${expect.epidemiologist}`, "X-Purpose": "health_code", "Content-Type": "application/json" },
+      body: JSON.stringify({ accept: true, reason: "复测体温正常", until }),
+    });
+    check("the epidemiologist's decision is taken", decided.status === 200, `${decided.status} ${await decided.text()}`);
+    await tab("code");
+    await tab("corrections");
+    await page.waitForSelector("#corrections-list li.correction[data-status=accepted]", { timeout: 20000 }).catch(() => {});
+    const done = await text("#corrections-list");
+    check("corrections: accepted, with the reviewer's words and the day it holds to", done.includes("已接受") && done.includes("复测体温正常") && done.includes(until), done);
+    await page.screenshot({ path: join(shots, "10-correction-accepted.png"), fullPage: true });
+
+    // The fever is set aside: the code is green again, the override said in plain words.
+    await tab("code");
+    check("after the correction the code is green", await refreshUntil("green", 20));
+    const after = await page.$$eval("#reasons li.reason", (l) => l.map((e) => e.dataset.rule));
+    check("the accepted correction is a reason shown", after.includes("override") && (await text("#reasons")).includes("申诉已被接受"), `${after}`);
+    await qrShown();
+    await page.locator(".qr-box").screenshot({ path: expect.qr.green });
+    await page.screenshot({ path: join(shots, "11-code-green-again.png"), fullPage: true });
   }
-  await page.screenshot({ path: join(shots, "9-corrections.png"), fullPage: true });
 
   // Who looked: the command line's read before the server started, and the resident's own.
   await tab("access");
@@ -283,16 +331,18 @@ try {
   const accessText = await text("#access-list");
   check("access log: role and purpose in words, no account name", accessText.includes("指挥部操作员") && accessText.includes("本人查询") && !/cli:/.test(accessText), accessText.slice(0, 300));
   await noSideways("access log");
-  await page.screenshot({ path: join(shots, "10-access.png"), fullPage: true });
+  const staff = await page.$$eval("#access-list li.access", (l) => l.filter((e) => e.dataset.who === "epidemiologist").map((e) => e.innerText));
+  check("access log: the epidemiologist by role and region, no name", staff.length > 0 && staff.every((s) => s.includes("流调人员") && s.includes("330300") && !s.includes("li.epi")), staff.join(" | "));
+  await page.screenshot({ path: join(shots, "12-access.png"), fullPage: true });
 
   // English, everywhere, and kept on reload.
   await page.click("#lang");
   check("switched to English", (await page.evaluate(() => document.documentElement.lang)) === "en" && (await text("#lang")) === "中文");
   check("the access log redrawn in English", (await text("#access-list")).includes("Command centre operator"));
   await tab("code");
-  await codeShown("yellow");
-  check("the code in English", (await text("#color-name")) === "Yellow" && (await text("#reasons")).includes("Fever"), await text("#color-name"));
-  await page.screenshot({ path: join(shots, "11-code-english.png"), fullPage: true });
+  await codeShown("green");
+  check("the code in English", (await text("#color-name")) === "Green" && (await text("#reasons")).includes("Correction accepted"), await text("#color-name"));
+  await page.screenshot({ path: join(shots, "13-code-english.png"), fullPage: true });
   await page.reload();
   await page.waitForSelector("#app:not([hidden])");
   check("the language is kept", (await text("#tabs button[data-screen=code]")) === "My code");
