@@ -126,6 +126,11 @@ fn reads(env: &Env) -> Vec<Read> {
             false,
         ),
         read(
+            &["corrections", "list", "--format", "json"],
+            Action::ReadCorrections,
+            false,
+        ),
+        read(
             &["audit", "show", "--format", "json"],
             Action::AuditRead,
             false,
