@@ -224,6 +224,12 @@ try {
   await noSideways("nearby");
   await page.screenshot({ path: join(shots, "5-nearby.png"), fullPage: true });
 
+  // A correction on that day is of that day's reasons.
+  await tab("corrections");
+  await page.waitForFunction(() => document.querySelectorAll("#correction-form select option").length > 0, null, { timeout: 20000 }).catch(() => {});
+  const pastChoices = await page.$$eval("#correction-form select option", (l) => l.map((o) => o.value));
+  check(`corrections on ${expect.past.as_of}: that day's reasons to choose from`, JSON.stringify(pastChoices) === JSON.stringify(expect.past.rules), `${pastChoices}`);
+
   // Back to today: a fever report turns the code yellow once flushed into the store.
   await page.goto(`${expect.url}/me`);
   await page.waitForSelector("#app:not([hidden])");

@@ -27,7 +27,7 @@ const state = {
   code: null,
   qr: null,
   qrState: null,
-  todayRules: null,
+  ruleChoices: null,
   corrections: null,
   correctionsMissing: false,
   access: null,
@@ -64,7 +64,7 @@ function setLang(lang) {
   if (state.session) $("#who").textContent = t("signed_in_as", { id: maskId(state.session.person_id) });
   // Everything drawn from data, again in the new language.
   if (state.code) renderCode();
-  if (state.todayRules) renderRuleChoices();
+  if (state.ruleChoices) renderRuleChoices();
   if (state.corrections || state.correctionsMissing) renderCorrections();
   if (state.access) renderAccess();
   if (state.nearby) renderNearby();
@@ -345,7 +345,7 @@ function signedOut(message) {
     code: null,
     qr: null,
     qrState: null,
-    todayRules: null,
+    ruleChoices: null,
     corrections: null,
     correctionsMissing: false,
     access: null,
@@ -418,7 +418,7 @@ async function loadCode() {
   try {
     const code = await api(`/resident/code${asOfQuery()}`);
     state.code = code;
-    if (!AS_OF) state.todayRules = rulesOf(code);
+    state.ruleChoices = rulesOf(code);
     state.qrState = code.payload ? "loading" : "none";
     renderCode();
     $("#updated").dataset.at = new Date().toISOString();
@@ -583,11 +583,11 @@ function initReports() {
 
 async function loadCorrections() {
   say("#correction-msg", "");
-  // The rules to choose from are today's (a correction is of a rule that applies now),
-  // whatever day the code screen shows.
+  // The rules to choose from are those of the code on the day shown (today, or `as_of`): a
+  // correction is of a rule that applies to the code disputed.
   try {
-    const code = await api("/resident/code");
-    state.todayRules = rulesOf(code);
+    const code = await api(`/resident/code${asOfQuery()}`);
+    state.ruleChoices = rulesOf(code);
     renderRuleChoices();
   } catch (e) {
     if (state.session) say("#correction-msg", e.message);
@@ -610,14 +610,14 @@ function renderRuleChoices() {
   const select = $("#correction-form select[name=rule]");
   const keep = select.value;
   select.replaceChildren();
-  for (const rule of state.todayRules || []) {
+  for (const rule of state.ruleChoices || []) {
     const o = document.createElement("option");
     o.value = rule;
     o.textContent = ruleShort(rule);
     select.append(o);
   }
   if (keep) select.value = keep;
-  const none = !(state.todayRules || []).length;
+  const none = !(state.ruleChoices || []).length;
   $("#correction-form button[type=submit]").disabled = none || state.correctionsMissing;
   if (none && !$("#correction-msg").textContent) say("#correction-msg", t("correction_none"));
 }
@@ -659,7 +659,9 @@ function initCorrections() {
     if (!f.rule.value || !reason) return;
     busy(f, true);
     try {
-      const c = await api("/resident/corrections", { method: "POST", body: { rule: f.rule.value, reason } });
+      const body = { rule: f.rule.value, reason };
+      if (AS_OF) body.as_of = AS_OF;
+      const c = await api("/resident/corrections", { method: "POST", body });
       f.reason.value = "";
       await loadCorrections();
       say("#correction-msg", t("correction_sent", { id: c.id }), true);
