@@ -208,7 +208,7 @@ fn print_list(w: &mut dyn Write, list: &[CorrectionOut]) -> anyhow::Result<()> {
         pad("status", 9),
         pad("rule", 20),
         pad("person", 19),
-        pad("filed", 26)
+        pad("filed", 29)
     )?;
     for c in list {
         writeln!(
@@ -218,7 +218,7 @@ fn print_list(w: &mut dyn Write, list: &[CorrectionOut]) -> anyhow::Result<()> {
             pad(c.status, 9),
             pad(&c.rule, 20),
             pad(person_of(c), 19),
-            pad(&c.filed, 26),
+            pad(&c.filed, 29),
             c.reason
         )?;
     }
