@@ -523,14 +523,20 @@ impl Engine {
                     _ => None,
                 }
             };
-            // A scoped caller's list is filtered after reading, so read more than the limit.
+            // A region's or community's list is filtered after reading, so it reads them all;
+            // one person's, or everyone's (an admin), reads no more than the limit.
+            let unscoped = asking.caller().account.scope.is_everyone();
             let records = asking
                 .engine()
                 .ops()
                 .corrections(&CorrectionFilter {
                     status,
                     person,
-                    limit: if person.is_some() { limit } else { 0 },
+                    limit: if person.is_some() || unscoped {
+                        limit
+                    } else {
+                        0
+                    },
                 })
                 .await?;
             let out = asking
@@ -1164,6 +1170,23 @@ mod tests {
         assert!(seen.decided_by.is_none());
         let a_code = e.person_code(&admin, &a_id, day).await.unwrap();
         assert_eq!(a_code.color, "red");
+
+        // Lists are bounded: the newest first, at most `limit`, which must make sense.
+        let one = CorrectionQuery {
+            limit: Some(1),
+            ..CorrectionQuery::default()
+        };
+        let newest = e.corrections(&admin, &one).await.unwrap();
+        assert_eq!(newest.len(), 1);
+        assert_eq!(newest[0].id, filed.id);
+        for bad in [0, -1, MAX_LIST + 1] {
+            let q = CorrectionQuery {
+                limit: Some(bad),
+                ..CorrectionQuery::default()
+            };
+            let r = e.corrections(&admin, &q).await;
+            assert!(matches!(r, Err(EngineError::BadRequest(_))), "{r:?}");
+        }
 
         // Every step, refused or not, is one entry.
         assert_eq!(entries(&e, "cw-c1").await, 6);
