@@ -37,6 +37,10 @@ pub const MAX_TEXT_CHARS: usize = 500;
 /// The most corrections one list answers.
 pub const MAX_LIST: i64 = 1000;
 
+/// The longest an override may last, in days after the day of the code disputed: a rule is set
+/// aside for a while, never for good.
+pub const MAX_OVERRIDE_DAYS: i32 = 366;
+
 const REASON_CONTEXT: &str = "correction reason";
 const OUTCOME_CONTEXT: &str = "correction outcome";
 
@@ -610,6 +614,16 @@ impl Engine {
                     record.status.as_str()
                 )));
             }
+            // The override covers the code disputed, and lasts a bounded while.
+            if let (Some(u), Ok(day)) = (until, record.code_day.parse::<Date>()) {
+                let last = day.add_days(MAX_OVERRIDE_DAYS);
+                if u < day || u > last {
+                    return Err(EngineError::BadRequest(format!(
+                        "until {u} is not between {day}, the day of the code disputed, and {last} \
+                         ({MAX_OVERRIDE_DAYS} days after it)"
+                    )));
+                }
+            }
             let engine = asking.engine().clone();
             let sealed = engine
                 .keys()
@@ -1100,6 +1114,15 @@ mod tests {
         };
         let r = e.decide_correction(&wenzhou, 1, &no_until).await;
         assert!(matches!(r, Err(EngineError::BadRequest(_))), "{r:?}");
+        // An override covers the code disputed (2020-01-25) and lasts at most 366 days.
+        for bad in ["2020-01-24", "2021-01-26", "9999-12-31", "2020-02-30"] {
+            let until = CorrectionDecision {
+                until: Some(bad.into()),
+                ..accept.clone()
+            };
+            let r = e.decide_correction(&wenzhou, 1, &until).await;
+            assert!(matches!(r, Err(EngineError::BadRequest(_))), "{bad}: {r:?}");
+        }
         let done = e.decide_correction(&wenzhou, 1, &accept).await.unwrap();
         assert_eq!(
             (done.status, done.until.as_deref()),
