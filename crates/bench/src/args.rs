@@ -75,9 +75,16 @@ pub struct BenchResidentsArgs {
     /// Residents reporting at once.
     #[arg(long, default_value_t = 200)]
     pub concurrency: usize,
+    /// Self-reports offered per second, spread over the residents reporting at once (latency
+    /// counted from when each was due); 0: each resident sends as soon as answered.
+    #[arg(long, default_value_t = 2000.0)]
+    pub rate: f64,
     /// Residents fetching their codes at once.
     #[arg(long, default_value_t = 200)]
     pub code_concurrency: usize,
+    /// Code lookups offered per second (0: as fast as answered).
+    #[arg(long, default_value_t = 0.0)]
+    pub code_rate: f64,
     /// Seconds of the report wave (the code phase takes half as long).
     #[arg(long, default_value_t = 20.0)]
     pub seconds: f64,

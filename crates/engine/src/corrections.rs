@@ -665,6 +665,7 @@ impl Engine {
                         )
                         .await?
                         .len();
+                    engine.inner.signed_codes.forget();
                     engine.inner.verifiers.clear();
                 }
             }

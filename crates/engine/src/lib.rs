@@ -316,6 +316,10 @@ struct Inner {
     notifier: RwLock<Option<Arc<dyn resident::Notifier>>>,
     /// Residents' reports on their way into the store.
     inbox: inbox::InboxWriter,
+    /// Codes signed for residents lately, handed out again while they say the same.
+    signed_codes: resident_api::SignedCodes,
+    /// Resident sessions checked lately.
+    resident_sessions: resident::SessionCache,
 }
 
 /// The engine; cheap to clone and share between requests.
@@ -357,6 +361,8 @@ impl Engine {
                 short_lived: opts.short_lived,
                 notifier: RwLock::new(None),
                 inbox: inbox::InboxWriter::start(ops.clone()),
+                signed_codes: resident_api::SignedCodes::default(),
+                resident_sessions: resident::SessionCache::default(),
             }),
         })
     }

@@ -138,6 +138,38 @@ pub fn normalize_phone(phone: &str) -> Option<String> {
     (5..=15).contains(&digits.len()).then_some(digits)
 }
 
+/// Resident sessions this process checked lately (token hash → person, expiry, when checked),
+/// so a resident's requests do not each ask the database. An entry is trusted for
+/// [`SESSION_RECHECK`]; a sign-out here forgets it at once, one on another server within that.
+#[derive(Debug, Default)]
+pub(crate) struct SessionCache(std::sync::Mutex<std::collections::HashMap<String, (i64, i64, std::time::Instant)>>);
+
+/// How long a checked session is trusted before the database is asked again.
+const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
+/// Sessions remembered at most; past it the memory starts afresh.
+const SESSIONS_MAX: usize = 200_000;
+
+impl SessionCache {
+    fn get(&self, hash: &str, now_ms: i64) -> Option<i64> {
+        let map = self.0.lock().expect("session cache lock");
+        map.get(hash)
+            .filter(|(_, expires, at)| *expires > now_ms && at.elapsed() < SESSION_RECHECK)
+            .map(|(person, _, _)| *person)
+    }
+
+    fn put(&self, hash: String, person: i64, expires: i64) {
+        let mut map = self.0.lock().expect("session cache lock");
+        if map.len() >= SESSIONS_MAX {
+            map.clear();
+        }
+        map.insert(hash, (person, expires, std::time::Instant::now()));
+    }
+
+    fn forget(&self, hash: &str) {
+        self.0.lock().expect("session cache lock").remove(hash);
+    }
+}
+
 /// A resident's token's session as the account it is.
 pub fn resident_account(person: i64) -> Account {
     Account {
@@ -343,8 +375,16 @@ impl Engine {
     /// The account of a resident token, if it is one that is current.
     pub(crate) async fn resident_session(&self, token: &str) -> Result<Account, EngineError> {
         let now = Timestamp::now().millis();
-        match self.ops().resident_session(&ops::token_hash(token), now).await? {
-            Some(s) => Ok(resident_account(s.person)),
+        let hash = ops::token_hash(token);
+        let cache = &self.inner.resident_sessions;
+        if let Some(person) = cache.get(&hash, now) {
+            return Ok(resident_account(person));
+        }
+        match self.ops().resident_session(&hash, now).await? {
+            Some(s) => {
+                cache.put(hash, s.person, s.expires_at);
+                Ok(resident_account(s.person))
+            }
             None => Err(EngineError::Unauthenticated(
                 "the resident session is unknown or has expired; sign in again".into(),
             )),
@@ -354,7 +394,9 @@ impl Engine {
     /// Ends a resident's session (their token stops working at once).
     pub async fn resident_sign_out(&self, token: &str, request: &str) -> Result<(), EngineError> {
         let account = self.resident_session(token).await?;
-        self.ops().end_resident_session(&ops::token_hash(token)).await?;
+        let hash = ops::token_hash(token);
+        self.inner.resident_sessions.forget(&hash);
+        self.ops().end_resident_session(&hash).await?;
         let person = account.scope.person.unwrap_or_default();
         self.sign_in_entry(&account.name, Role::Resident, request, true, person, "ok: signed out".into())
             .await

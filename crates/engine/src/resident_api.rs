@@ -4,6 +4,7 @@
 //! at their data. Every method answers for the account's one person only and is audited.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use model::{Kind, Timestamp};
 use privacy::Action;
@@ -71,6 +72,47 @@ pub struct AccessView {
     pub outcome: String,
 }
 
+/// Codes signed for residents lately, so a resident looking at their code again and again gets
+/// the same payload (signed and recorded once) while the code says the same thing.
+#[derive(Debug, Default)]
+pub(crate) struct SignedCodes(Mutex<HashMap<SignedKey, (String, i64)>>);
+
+/// What a signed code says: who, for which day, the verdict with its reasons, by which key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct SignedKey {
+    person: i64,
+    as_of: model::Date,
+    verdict: String,
+    kid: String,
+}
+
+/// How long a signed payload is handed out again (it stays valid for its 24 hours).
+const SIGNED_REUSE_SECS: i64 = 600;
+/// Payloads remembered at most; past it the memory starts afresh.
+const SIGNED_MAX: usize = 200_000;
+
+impl SignedCodes {
+    fn get(&self, key: &SignedKey, now: i64) -> Option<String> {
+        let map = self.0.lock().expect("signed codes lock");
+        map.get(key)
+            .filter(|(_, at)| now - at < SIGNED_REUSE_SECS)
+            .map(|(p, _)| p.clone())
+    }
+
+    fn put(&self, key: SignedKey, payload: String, now: i64) {
+        let mut map = self.0.lock().expect("signed codes lock");
+        if map.len() >= SIGNED_MAX {
+            map.clear();
+        }
+        map.insert(key, (payload, now));
+    }
+
+    /// Forgets every payload: after a revocation none of them may be handed out again.
+    pub fn forget(&self) {
+        self.0.lock().expect("signed codes lock").clear();
+    }
+}
+
 /// The resident behind a caller.
 fn own_person(caller: &Caller) -> Result<i64, EngineError> {
     caller.account.scope.person.ok_or_else(|| {
@@ -80,6 +122,12 @@ fn own_person(caller: &Caller) -> Result<i64, EngineError> {
         }
         .into()
     })
+}
+
+/// A payload signed now, or one signed lately for the same code.
+enum Signing {
+    Again(String),
+    New(Box<crate::signing::Signed>, SignedKey, i64),
 }
 
 /// The at-most reads shown in the access log, newest first.
@@ -169,11 +217,28 @@ impl Engine {
                     let json = code_view(&view, person, &code, registered);
                     let signed = match (registered, ctx.engine.issuer()) {
                         (true, Ok(issuer)) => {
-                            let id = ctx.keys.pseudonyms.reveal(person).ok_or_else(|| {
-                                EngineError::Internal("a resident's pseudonym does not reveal".into())
-                            })?;
                             let now = Timestamp::now().secs();
-                            Some(crate::signing::sign_code(ctx.keys, &issuer, &code, id, 24, now)?)
+                            let key = SignedKey {
+                                person,
+                                as_of,
+                                verdict: serde_json::to_string(&json)
+                                    .map_err(EngineError::internal)?,
+                                kid: format!("{}/{}", issuer.region, issuer.current().kid),
+                            };
+                            match ctx.engine.inner.signed_codes.get(&key, now) {
+                                Some(payload) => Some(Signing::Again(payload)),
+                                None => {
+                                    let id = ctx.keys.pseudonyms.reveal(person).ok_or_else(|| {
+                                        EngineError::Internal(
+                                            "a resident's pseudonym does not reveal".into(),
+                                        )
+                                    })?;
+                                    let s = crate::signing::sign_code(
+                                        ctx.keys, &issuer, &code, id, 24, now,
+                                    )?;
+                                    Some(Signing::New(Box::new(s), key, now))
+                                }
+                            }
                         }
                         (_, Err(EngineError::Unavailable(_))) | (false, _) => None,
                         (_, Err(e)) => return Err(e),
@@ -181,14 +246,18 @@ impl Engine {
                     Ok((json, signed))
                 })
                 .await?;
-            if let Some(s) = &signed {
-                // Recorded before it leaves, so it can be revoked like any code handed out.
-                asking.engine().ops().record_issued(&s.record).await?;
-            }
-            let value = ResidentCodeView {
-                code,
-                payload: signed.map(|s| s.payload),
+            let payload = match signed {
+                None => None,
+                Some(Signing::Again(payload)) => Some(payload),
+                Some(Signing::New(s, key, now)) => {
+                    // Recorded before it leaves, so it can be revoked like any code handed out.
+                    asking.engine().ops().record_issued(&s.record).await?;
+                    let signed_codes = &asking.engine().inner.signed_codes;
+                    signed_codes.put(key, s.payload.clone(), now);
+                    Some(s.payload)
+                }
             };
+            let value = ResidentCodeView { code, payload };
             Ok(Answer::new(value, 1))
         });
         self.ask(caller, Action::PersonCode, work).await

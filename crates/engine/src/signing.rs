@@ -200,6 +200,7 @@ impl Engine {
                 .ops()
                 .revoke_subject(&subject, model::Timestamp::now().secs(), &reason)
                 .await?;
+            engine.inner.signed_codes.forget();
             engine.inner.verifiers.clear();
             let value = RevokedView {
                 person_id: shown,

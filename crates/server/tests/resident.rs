@@ -529,3 +529,58 @@ async fn a_resident_disputes_a_rule_and_sees_the_outcome() {
     assert!(code.to_string().contains("override"), "{code}");
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resident_gets_one_signed_payload_until_it_is_revoked() {
+    let c = City::start().await;
+    let key = codesign::IssuerKey::from_seed(&c.keys.issuer_seed(1));
+    let issuer = codesign::Issuer::new("330300", &key, model::Timestamp::now().secs());
+    issuer.save(c.engine.data()).unwrap();
+    issuer.sync_trust(c.engine.data()).unwrap();
+    let me = c.people.returnee.to_string();
+    let token = sign_in(&c, &me, "13512345678").await;
+    let code = |token: String| {
+        let c = &c;
+        async move {
+            let (s, v) = send(c, "GET", "/resident/code?as_of=2020-01-25", Some(&token), None).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            v["payload"].as_str().unwrap().to_string()
+        }
+    };
+    let first = code(token.clone()).await;
+    assert!(first.starts_with("FY1:"), "{first}");
+    // Looking again: the same payload, signed and recorded once.
+    assert_eq!(code(token.clone()).await, first);
+    // Revoked by staff: never handed out again.
+    let (s, v) = c
+        .post(
+            Some("admin"),
+            Some("health_code"),
+            &format!("/api/v1/persons/{me}/code/revoke"),
+            json!({"reason": "test"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let again = code(token.clone()).await;
+    assert_ne!(again, first);
+    let (s, v) = c
+        .post(
+            Some("gate"),
+            Some("verification"),
+            "/api/v1/codes/verify",
+            json!({"payload": again}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["valid"], true, "{v}");
+    let (_, v) = c
+        .post(
+            Some("gate"),
+            Some("verification"),
+            "/api/v1/codes/verify",
+            json!({"payload": first}),
+        )
+        .await;
+    assert_eq!(v["valid"], false, "{v}");
+    c.stop().await;
+}
