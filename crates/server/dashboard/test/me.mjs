@@ -254,6 +254,16 @@ try {
   await page.locator(".qr-box").screenshot({ path: expect.qr.yellow });
   const yellowQr = verifyImage(expect.qr.yellow);
   check("the QR on the screen verifies offline: valid, fangyi, yellow", yellowQr.valid === true && yellowQr.kind === "fangyi" && yellowQr.claims?.color === "yellow", JSON.stringify(yellowQr));
+  // The QR route refuses what it should: a malformed day, and a staff token (it draws only the
+  // resident's own code; a staff account has no "own").
+  const bad = await page.evaluate(async () => {
+    const t = JSON.parse(sessionStorage.getItem("fangyi.me.session")).token;
+    return (await fetch("/api/v1/resident/code.png?as_of=2020-13-45", { headers: { Authorization: `Bearer ${t}` } })).status;
+  });
+  check("the QR route: a malformed as_of is 400", bad === 400, `${bad}`);
+  const staffPng = await fetch(`${expect.url}/api/v1/resident/code.png`, { headers: { Authorization: `Bearer ${expect.epidemiologist}` } });
+  check("the QR route: a staff token draws nobody's code", staffPng.status === 403 || staffPng.status === 401, `${staffPng.status}`);
+  check("…and gets no image", !(staffPng.headers.get("content-type") || "").startsWith("image/"));
 
   // Arrival: a place the page does not know is said on the page; a code the server refuses
   // comes back with the field named; then a good registration.
