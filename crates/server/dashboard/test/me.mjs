@@ -86,9 +86,9 @@ page.on("request", (r) => !r.url().startsWith(expect.url) && !r.url().startsWith
 
 const text = (sel) => page.locator(sel).innerText();
 const visible = (sel) => page.locator(sel).isVisible();
-async function noSideways(what) {
+async function noSideways(what, width = 390) {
   const w = await page.evaluate(() => document.documentElement.scrollWidth);
-  check(`${what}: fits the phone's width (no sideways scrolling)`, w <= 390, `scrollWidth ${w}`);
+  check(`${what}: fits the phone's width (no sideways scrolling)`, w <= width, `scrollWidth ${w} > ${width}`);
 }
 async function tab(name) {
   await page.click(`#tabs button[data-screen=${name}]`);
@@ -364,6 +364,17 @@ try {
   check("the language is kept", (await text("#tabs button[data-screen=code]")) === "My code");
   await page.click("#lang");
   check("and back to Chinese", (await text("#tabs button[data-screen=code]")) === "我的码");
+
+  // The narrowest and widest phones the page is made for.
+  for (const width of [360, 414]) {
+    await page.setViewportSize({ width, height: 780 });
+    for (const screen of ["code", "report", "corrections", "access", "nearby"]) {
+      await tab(screen);
+      await noSideways(`${width} px, ${screen}`, width);
+    }
+  }
+  await page.setViewportSize({ width: 390, height: 844 });
+  await tab("code");
 
   // Signing out empties the page and ends the token.
   const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem("fangyi.me.session")).token);
