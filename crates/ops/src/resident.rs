@@ -268,19 +268,22 @@ impl Ops {
                 kind: kind.to_string(),
             }));
         }
-        let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
         // Numbered by the claim's time, so batches (and the sources named after them) count up
-        // across restarts without a counter kept anywhere.
+        // across restarts without a counter kept anywhere. Read before the transaction, which
+        // then writes first: on SQLite a transaction that reads and then writes fails at once
+        // ("database is locked") when another writer got in between, where one that writes
+        // first waits its turn. Two claims at once collide on the batch's key and one fails.
         let last: i64 = sqlx::query(
             "SELECT COALESCE(MAX(b), 0) AS last FROM \
              (SELECT MAX(batch) AS b FROM resident_batches \
               UNION ALL SELECT MAX(batch) AS b FROM resident_inbox) AS t",
         )
-        .fetch_one(&mut *tx)
+        .fetch_one(&self.pool)
         .await
         .map_err(|e| self.db(e))?
         .get("last");
         let batch = now.max(last + 1);
+        let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
         sqlx::query("INSERT INTO resident_batches (batch, kind, created_at) VALUES ($1, $2, $3)")
             .bind(batch)
             .bind(kind)

@@ -457,6 +457,25 @@ pub fn notifier(
 
 #[cfg(test)]
 mod tests {
+    /// Regression: three routes of the same function name (`code`, `logout`, `list`) gave the
+    /// document duplicate operation ids, which validators and client generators refuse.
+    #[test]
+    fn operation_ids_are_unique() {
+        let doc: serde_json::Value =
+            serde_json::from_str(&super::openapi().to_json().unwrap()).unwrap();
+        let mut seen = std::collections::BTreeMap::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if let Some(id) = op["operationId"].as_str()
+                    && let Some(other) = seen.insert(id.to_string(), format!("{method} {path}"))
+                {
+                    panic!("operation id {id} of {method} {path} and of {other}");
+                }
+            }
+        }
+        assert!(seen.len() > 40, "{}", seen.len());
+    }
+
     /// What a validator and a client generator need of every operation (the full check with
     /// standard tools is `crates/cli/tests/openapi.rs`): a description on every response, and
     /// raw bytes for an uploaded file.

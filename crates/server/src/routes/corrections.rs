@@ -17,7 +17,7 @@ use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 /// The corrections of persons in your scope, newest first (`?status=open`: the queue), each
 /// with the person and the evidence behind the disputed rule: the contact (train and car,
 /// flight and seat, venue, household), the arrival, the self-report or the lab results.
-#[utoipa::path(get, path = "/corrections", tag = "health codes", security(("bearer" = [])),
+#[utoipa::path(get, path = "/corrections", operation_id = "list_corrections", tag = "health codes", security(("bearer" = [])),
     params(CorrectionQuery),
     responses((status = 200, body = Vec<CorrectionOut>),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]

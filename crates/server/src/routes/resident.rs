@@ -68,7 +68,7 @@ pub struct OtpRequest {
 /// Asks for a one-time code. Always `202` for a well-formed request: when the ID number and
 /// phone match a registered person, a 6-digit code valid for 10 minutes is sent to the phone
 /// (at most one a minute); the answer never says whether they matched.
-#[utoipa::path(post, path = "/resident/otp", tag = "resident",
+#[utoipa::path(post, path = "/resident/otp", operation_id = "resident_otp", tag = "resident",
     request_body = OtpRequest,
     responses((status = 202, description = "accepted; a code is sent if the pair matches"),
         (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -95,7 +95,7 @@ pub struct SessionRequest {
 
 /// Signs in with the one-time code: a token that reaches only this person's own data, for one
 /// hour. Five wrong codes in a row lock the ID number for 15 minutes (429).
-#[utoipa::path(post, path = "/resident/session", tag = "resident",
+#[utoipa::path(post, path = "/resident/session", operation_id = "resident_session", tag = "resident",
     request_body = SessionRequest,
     responses((status = 200, body = ResidentSessionView), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -113,7 +113,7 @@ pub async fn session(
 }
 
 /// Signs out: the resident token stops working at once.
-#[utoipa::path(post, path = "/resident/logout", tag = "resident", security(("bearer" = [])),
+#[utoipa::path(post, path = "/resident/logout", operation_id = "resident_logout", tag = "resident", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = ErrorBody)))]
 pub async fn logout(
     State(state): State<AppState>,
@@ -131,7 +131,7 @@ pub async fn logout(
 
 /// A self-report: `time` (RFC 3339; default now), `temperature_c`, `symptoms`,
 /// `visited_regions` (a list of region codes). Checked as a row of a `self_reports` file is.
-#[utoipa::path(post, path = "/resident/self-reports", tag = "resident", security(("bearer" = [])),
+#[utoipa::path(post, path = "/resident/self-reports", operation_id = "resident_self_report", tag = "resident", security(("bearer" = [])),
     request_body(content = Object, description = "time?, temperature_c?, symptoms?, visited_regions?"),
     responses((status = 201, body = ReportAck), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody)))]
@@ -150,7 +150,7 @@ pub async fn self_report(
 /// An arrival registration: `arrival_date`, `from_region`, and where the resident stays
 /// (`stay_region`, `stay_community`, `stay_address`). Checked as a row of a `registrations`
 /// file is.
-#[utoipa::path(post, path = "/resident/registrations", tag = "resident", security(("bearer" = [])),
+#[utoipa::path(post, path = "/resident/registrations", operation_id = "resident_registration", tag = "resident", security(("bearer" = [])),
     request_body(content = Object, description = "arrival_date, from_region, stay_region?, stay_community?, stay_address?"),
     responses((status = 201, body = ReportAck), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody)))]
@@ -175,7 +175,7 @@ pub struct CodeQuery {
 
 /// The resident's own code (contract §4's JSON) and, when the deployment signs codes, its
 /// `FY1:` payload to show as a QR.
-#[utoipa::path(get, path = "/resident/code", tag = "resident", security(("bearer" = [])),
+#[utoipa::path(get, path = "/resident/code", operation_id = "resident_code", tag = "resident", security(("bearer" = [])),
     params(CodeQuery),
     responses((status = 200, body = ResidentCodeView), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody)))]
@@ -193,7 +193,7 @@ pub async fn code(
 }
 
 /// Who read this resident's data: when, role and region (never a name), purpose, what.
-#[utoipa::path(get, path = "/resident/access-log", tag = "resident", security(("bearer" = [])),
+#[utoipa::path(get, path = "/resident/access-log", operation_id = "resident_access_log", tag = "resident", security(("bearer" = [])),
     responses((status = 200, body = Vec<AccessView>), (status = 401, body = ErrorBody)))]
 pub async fn access_log(
     State(state): State<AppState>,
@@ -216,7 +216,7 @@ pub struct ResidentCorrectionRequest {
 
 /// Asks for a correction of one rule behind the resident's code; an epidemiologist of their
 /// region reviews it with the evidence and accepts (the rule set aside until a day) or rejects.
-#[utoipa::path(post, path = "/resident/corrections", tag = "resident", security(("bearer" = [])),
+#[utoipa::path(post, path = "/resident/corrections", operation_id = "resident_file_correction", tag = "resident", security(("bearer" = [])),
     request_body = ResidentCorrectionRequest,
     responses((status = 201, body = CorrectionOut), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -233,7 +233,7 @@ pub async fn file_correction(
 }
 
 /// The resident's own corrections, newest first, with status and the reviewer's words.
-#[utoipa::path(get, path = "/resident/corrections", tag = "resident", security(("bearer" = [])),
+#[utoipa::path(get, path = "/resident/corrections", operation_id = "resident_corrections", tag = "resident", security(("bearer" = [])),
     responses((status = 200, body = Vec<CorrectionOut>), (status = 401, body = ErrorBody)))]
 pub async fn corrections(
     State(state): State<AppState>,
