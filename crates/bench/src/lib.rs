@@ -20,8 +20,8 @@ mod trace_peers;
 mod verify;
 
 pub use args::{
-    BenchApiArgs, BenchCodesArgs, BenchCommand, BenchInflowArgs, BenchIngestArgs, BenchResidentsArgs,
-    BenchResumeArgs, BenchTraceArgs, BenchVerifyArgs,
+    BenchApiArgs, BenchCodesArgs, BenchCommand, BenchInflowArgs, BenchIngestArgs,
+    BenchResidentsArgs, BenchResumeArgs, BenchTraceArgs, BenchVerifyArgs,
 };
 
 /// An error caused by what the user asked for (a bad folder, a bad count): bad usage.

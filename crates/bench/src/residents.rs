@@ -176,7 +176,9 @@ fn read_outbox(dir: &Path, codes: &Mutex<HashMap<String, String>>) -> anyhow::Re
         if p.extension().is_none_or(|x| x != "json") {
             continue;
         }
-        let Ok(bytes) = std::fs::read(&p) else { continue };
+        let Ok(bytes) = std::fs::read(&p) else {
+            continue;
+        };
         let Ok(m) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
             continue;
         };
@@ -255,7 +257,12 @@ async fn sign_in(
                 };
                 let body = serde_json::json!({"person_id": id.to_string(), "code": code});
                 let token = match client
-                    .send("POST", "/api/v1/resident/session", None, Some(body.to_string()))
+                    .send(
+                        "POST",
+                        "/api/v1/resident/session",
+                        None,
+                        Some(body.to_string()),
+                    )
                     .await
                 {
                     Some((200, b)) => serde_json::from_slice::<serde_json::Value>(&b)
@@ -339,7 +346,12 @@ where
                     let temp = 36.0 + (k % 12) as f64 / 10.0;
                     let body = format!("{{\"temperature_c\":{temp:.1},\"symptoms\":\"none\"}}");
                     client
-                        .send("POST", "/api/v1/resident/self-reports", Some(&tokens[i]), Some(body))
+                        .send(
+                            "POST",
+                            "/api/v1/resident/self-reports",
+                            Some(&tokens[i]),
+                            Some(body),
+                        )
                         .await
                 } else {
                     client
@@ -440,7 +452,12 @@ pub fn run(a: BenchResidentsArgs) -> anyhow::Result<()> {
 
     // 1. Sign-in: a code each through the outbox, then a session.
     let started = Instant::now();
-    let tokens = rt.block_on(sign_in(addr.clone(), &people, outbox.clone(), a.concurrency))?;
+    let tokens = rt.block_on(sign_in(
+        addr.clone(),
+        &people,
+        outbox.clone(),
+        a.concurrency,
+    ))?;
     let signed = tokens.iter().flatten().count();
     let secs = started.elapsed().as_secs_f64();
     println!(
@@ -534,8 +551,7 @@ pub fn run(a: BenchResidentsArgs) -> anyhow::Result<()> {
     let mut missing = 0u64;
     for (i, (id, _)) in people.iter().enumerate() {
         let p = keys.pseudonyms.pseudonym(*id);
-        let stored =
-            after.get(&p).copied().unwrap_or(0) - before.get(&p).copied().unwrap_or(0);
+        let stored = after.get(&p).copied().unwrap_or(0) - before.get(&p).copied().unwrap_or(0);
         missing += u64::from(reports.acked[i].saturating_sub(stored));
     }
     println!(
@@ -544,7 +560,8 @@ pub fn run(a: BenchResidentsArgs) -> anyhow::Result<()> {
         thousands(missing)
     );
     let audit = rt.block_on(async {
-        let engine = engine::Engine::open(engine::EngineOptions::new(&run.data), keys.clone()).await?;
+        let engine =
+            engine::Engine::open(engine::EngineOptions::new(&run.data), keys.clone()).await?;
         let admin = engine::Caller::new(
             engine::Account::local(),
             engine::Purpose::Oversight,
@@ -565,8 +582,16 @@ pub fn run(a: BenchResidentsArgs) -> anyhow::Result<()> {
     println!(
         "bars: 2,000 self-reports/s with p99 < 100 ms: {}; code p99 < 20 ms at 200 residents: {}; nothing acknowledged lost: {}",
         // Offered at least 2,000/s and (but for what the kill cut off) all acknowledged.
-        if a.rate >= 2000.0 && rate >= 0.97 * a.rate && report_p99 < 100.0 { "met" } else { "NOT met" },
-        if a.code_concurrency >= 200 && code_p99 < 20.0 { "met" } else { "NOT met" },
+        if a.rate >= 2000.0 && rate >= 0.97 * a.rate && report_p99 < 100.0 {
+            "met"
+        } else {
+            "NOT met"
+        },
+        if a.code_concurrency >= 200 && code_p99 < 20.0 {
+            "met"
+        } else {
+            "NOT met"
+        },
         if missing == 0 { "met" } else { "NOT met" },
     );
     anyhow::ensure!(missing == 0, "acknowledged reports were lost");

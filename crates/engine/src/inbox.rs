@@ -153,10 +153,11 @@ impl Engine {
             while let Some(batch) = self.ops().inbox_claim(kind.name(), now).await? {
                 let rows = self.ops().inbox_rows(batch.batch).await?;
                 let engine = self.clone();
-                let summary =
-                    tokio::task::spawn_blocking(move || engine.ingest_batch(kind, batch.batch, &rows))
-                        .await
-                        .map_err(EngineError::internal)??;
+                let summary = tokio::task::spawn_blocking(move || {
+                    engine.ingest_batch(kind, batch.batch, &rows)
+                })
+                .await
+                .map_err(EngineError::internal)??;
                 self.ops().inbox_done(batch.batch).await?;
                 report.batches += 1;
                 report.rows_accepted += summary.rows_accepted;
@@ -255,13 +256,19 @@ mod tests {
             received_at: 0,
             sealed: sealed.into(),
         };
-        assert_eq!(open(&keys, &row("r1", "self_reports", &sealed)).unwrap(), record);
+        assert_eq!(
+            open(&keys, &row("r1", "self_reports", &sealed)).unwrap(),
+            record
+        );
         assert!(open(&keys, &row("r2", "self_reports", &sealed)).is_err());
         assert!(open(&keys, &row("r1", "registrations", &sealed)).is_err());
         let other = Keys::derive(&vault::MasterKey::from_bytes([6; 32]));
         assert!(open(&other, &row("r1", "self_reports", &sealed)).is_err());
         for bad in ["", "zz:00", "00", "0:0", &sealed[..sealed.len() - 2]] {
-            assert!(open(&keys, &row("r1", "self_reports", bad)).is_err(), "{bad}");
+            assert!(
+                open(&keys, &row("r1", "self_reports", bad)).is_err(),
+                "{bad}"
+            );
         }
     }
 }

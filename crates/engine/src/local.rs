@@ -242,8 +242,8 @@ fn write_codes(
     full: bool,
     progress: &Progress,
 ) -> Result<CodesReport, EngineError> {
-    use rules::saved::{self, RunKey, SavedCodes};
     use rules::Summary;
+    use rules::saved::{self, RunKey, SavedCodes};
 
     let started = std::time::Instant::now();
     let store = &ctx.snap.store;

@@ -142,7 +142,9 @@ pub fn normalize_phone(phone: &str) -> Option<String> {
 /// so a resident's requests do not each ask the database. An entry is trusted for
 /// [`SESSION_RECHECK`]; a sign-out here forgets it at once, one on another server within that.
 #[derive(Debug, Default)]
-pub(crate) struct SessionCache(std::sync::Mutex<std::collections::HashMap<String, (i64, i64, std::time::Instant)>>);
+pub(crate) struct SessionCache(
+    std::sync::Mutex<std::collections::HashMap<String, (i64, i64, std::time::Instant)>>,
+);
 
 /// How long a checked session is trusted before the database is asked again.
 const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
@@ -204,7 +206,10 @@ impl Engine {
     /// The keyed hash a one-time code is stored as (the key derived from the audit key, which
     /// the database does not hold).
     fn otp_mac(&self, person: i64, code: &str) -> String {
-        let key = blake3::derive_key("fangyi 2020 resident one-time code v1", &self.keys().audit_key());
+        let key = blake3::derive_key(
+            "fangyi 2020 resident one-time code v1",
+            &self.keys().audit_key(),
+        );
         let mut h = blake3::Hasher::new_keyed(&key);
         h.update(&person.to_le_bytes());
         h.update(code.as_bytes());
@@ -233,7 +238,12 @@ impl Engine {
         Ok(())
     }
 
-    async fn send_otp(&self, id: PersonId, phone: String, request: String) -> Result<(), EngineError> {
+    async fn send_otp(
+        &self,
+        id: PersonId,
+        phone: String,
+        request: String,
+    ) -> Result<(), EngineError> {
         let person = self.keys().pseudonyms.pseudonym(id);
         let (engine, wanted) = (self.clone(), phone.clone());
         let matches = tokio::task::spawn_blocking(move || -> Result<bool, EngineError> {
@@ -331,10 +341,20 @@ impl Engine {
         let state = self.ops().otp_state(person).await?;
         if state.locked_until > now {
             let wait = ((state.locked_until - now + 999) / 1000) as u64;
-            self.sign_in_entry("public", Role::Public, request, false, person, "denied: locked".into())
-                .await?;
+            self.sign_in_entry(
+                "public",
+                Role::Public,
+                request,
+                false,
+                person,
+                "denied: locked".into(),
+            )
+            .await?;
             return Err(EngineError::Throttled(
-                format!("too many wrong codes: try again in {} minutes", wait.div_ceil(60)),
+                format!(
+                    "too many wrong codes: try again in {} minutes",
+                    wait.div_ceil(60)
+                ),
                 wait,
             ));
         }
@@ -344,8 +364,15 @@ impl Engine {
                 .ops()
                 .otp_failed(person, now, OTP_LOCK_AFTER, OTP_LOCK_MS)
                 .await?;
-            self.sign_in_entry("public", Role::Public, request, false, person, "denied: wrong code".into())
-                .await?;
+            self.sign_in_entry(
+                "public",
+                Role::Public,
+                request,
+                false,
+                person,
+                "denied: wrong code".into(),
+            )
+            .await?;
             return Err(match locked {
                 Some(_) => EngineError::Throttled(
                     "too many wrong codes: try again in 15 minutes".into(),
@@ -364,8 +391,15 @@ impl Engine {
             .add_resident_session(&ops::token_hash(&token), person, now, expires)
             .await?;
         let account = resident_account(person);
-        self.sign_in_entry(&account.name, Role::Resident, request, true, person, "ok".into())
-            .await?;
+        self.sign_in_entry(
+            &account.name,
+            Role::Resident,
+            request,
+            true,
+            person,
+            "ok".into(),
+        )
+        .await?;
         Ok(ResidentSessionView {
             token,
             expires: Timestamp(expires).to_rfc3339(model::Zone::CST),
@@ -398,8 +432,15 @@ impl Engine {
         self.inner.resident_sessions.forget(&hash);
         self.ops().end_resident_session(&hash).await?;
         let person = account.scope.person.unwrap_or_default();
-        self.sign_in_entry(&account.name, Role::Resident, request, true, person, "ok: signed out".into())
-            .await
+        self.sign_in_entry(
+            &account.name,
+            Role::Resident,
+            request,
+            true,
+            person,
+            "ok: signed out".into(),
+        )
+        .await
     }
 }
 
@@ -422,12 +463,34 @@ mod tests {
 
     #[test]
     fn phones_reduce_to_their_digits() {
-        assert_eq!(normalize_phone("13800138000").as_deref(), Some("13800138000"));
-        assert_eq!(normalize_phone("+86 138-0013-8000").as_deref(), Some("13800138000"));
-        assert_eq!(normalize_phone("0086 13800138000").as_deref(), Some("13800138000"));
-        assert_eq!(normalize_phone("8613800138000").as_deref(), Some("13800138000"));
-        assert_eq!(normalize_phone("(010) 6512 3456").as_deref(), Some("01065123456"));
-        for bad in ["", "abc", "1234", "+1 555 0100", "1380013800x", &"1".repeat(40)] {
+        assert_eq!(
+            normalize_phone("13800138000").as_deref(),
+            Some("13800138000")
+        );
+        assert_eq!(
+            normalize_phone("+86 138-0013-8000").as_deref(),
+            Some("13800138000")
+        );
+        assert_eq!(
+            normalize_phone("0086 13800138000").as_deref(),
+            Some("13800138000")
+        );
+        assert_eq!(
+            normalize_phone("8613800138000").as_deref(),
+            Some("13800138000")
+        );
+        assert_eq!(
+            normalize_phone("(010) 6512 3456").as_deref(),
+            Some("01065123456")
+        );
+        for bad in [
+            "",
+            "abc",
+            "1234",
+            "+1 555 0100",
+            "1380013800x",
+            &"1".repeat(40),
+        ] {
             assert_eq!(normalize_phone(bad), None, "{bad}");
         }
     }

@@ -174,14 +174,20 @@ impl Engine {
                         record.insert("time".into(), Value::String(now.to_rfc3339(ctx.zone())));
                     }
                     let line = serde_json::to_string(&record).map_err(EngineError::internal)?;
-                    ingest::check_json_record(kind, ctx.zone(), ctx.keys, now.date(ctx.zone()), line.as_bytes())
-                        .map_err(|e| {
-                            EngineError::BadRequest(if e.column.is_empty() {
-                                e.reason
-                            } else {
-                                format!("{}: {}", e.column, e.reason)
-                            })
-                        })?;
+                    ingest::check_json_record(
+                        kind,
+                        ctx.zone(),
+                        ctx.keys,
+                        now.date(ctx.zone()),
+                        line.as_bytes(),
+                    )
+                    .map_err(|e| {
+                        EngineError::BadRequest(if e.column.is_empty() {
+                            e.reason
+                        } else {
+                            format!("{}: {}", e.column, e.reason)
+                        })
+                    })?;
                     ctx.shown.note(person);
                     Ok((line, now.to_rfc3339(ctx.zone())))
                 })
@@ -228,11 +234,12 @@ impl Engine {
                             match ctx.engine.inner.signed_codes.get(&key, now) {
                                 Some(payload) => Some(Signing::Again(payload)),
                                 None => {
-                                    let id = ctx.keys.pseudonyms.reveal(person).ok_or_else(|| {
-                                        EngineError::Internal(
-                                            "a resident's pseudonym does not reveal".into(),
-                                        )
-                                    })?;
+                                    let id =
+                                        ctx.keys.pseudonyms.reveal(person).ok_or_else(|| {
+                                            EngineError::Internal(
+                                                "a resident's pseudonym does not reveal".into(),
+                                            )
+                                        })?;
                                     let s = crate::signing::sign_code(
                                         ctx.keys, &issuer, &code, id, 24, now,
                                     )?;

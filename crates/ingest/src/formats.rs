@@ -531,8 +531,8 @@ pub fn check_json_record(
     if trimmed.first() != Some(&b'{') {
         return Err(refuse("", Reason::NotObject(JsonShape::of(trimmed))));
     }
-    let Members(members) =
-        serde_json::from_slice::<Members>(trimmed).map_err(|e| refuse("", Reason::JsonSyntax(e)))?;
+    let Members(members) = serde_json::from_slice::<Members>(trimmed)
+        .map_err(|e| refuse("", Reason::JsonSyntax(e)))?;
     let spec = kind.spec();
     let found = ColumnMap::new(spec, members.iter().map(|(k, _)| k.as_str()));
     if let Some(col) = found.twice {

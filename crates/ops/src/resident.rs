@@ -92,7 +92,12 @@ impl Ops {
 
     /// Uses the pending code if it is `code_mac`, unexpired and the person not locked at `now`:
     /// true once (the code is gone after, and the failures cleared).
-    pub async fn otp_consume(&self, person: i64, code_mac: &str, now: i64) -> Result<bool, OpsError> {
+    pub async fn otp_consume(
+        &self,
+        person: i64,
+        code_mac: &str,
+        now: i64,
+    ) -> Result<bool, OpsError> {
         let done = sqlx::query(
             "UPDATE resident_otp SET code_mac = NULL, failures = 0 \
              WHERE person = $1 AND code_mac = $2 AND expires_at > $3 AND locked_until <= $3",
@@ -291,15 +296,14 @@ impl Ops {
             .execute(&mut *tx)
             .await
             .map_err(|e| self.db(e))?;
-        let claimed = sqlx::query(
-            "UPDATE resident_inbox SET batch = $1 WHERE kind = $2 AND batch IS NULL",
-        )
-        .bind(batch)
-        .bind(kind)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| self.db(e))?
-        .rows_affected();
+        let claimed =
+            sqlx::query("UPDATE resident_inbox SET batch = $1 WHERE kind = $2 AND batch IS NULL")
+                .bind(batch)
+                .bind(kind)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.db(e))?
+                .rows_affected();
         if claimed == 0 {
             tx.rollback().await.map_err(|e| self.db(e))?;
             return Ok(None);
@@ -363,7 +367,10 @@ mod tests {
             assert_eq!(ops.otp_state(7).await.unwrap(), OtpState::default());
             ops.otp_set_code(7, "mac-1", 1_000, 10).await.unwrap();
             assert!(!ops.otp_consume(7, "mac-2", 20).await.unwrap());
-            assert!(!ops.otp_consume(7, "mac-1", 1_000).await.unwrap(), "expired");
+            assert!(
+                !ops.otp_consume(7, "mac-1", 1_000).await.unwrap(),
+                "expired"
+            );
             assert!(ops.otp_consume(7, "mac-1", 20).await.unwrap());
             assert!(!ops.otp_consume(7, "mac-1", 21).await.unwrap(), "used");
 
@@ -392,7 +399,13 @@ mod tests {
             let ops = &db.ops;
             ops.add_resident_session("h1", 42, 0, 100).await.unwrap();
             let s = ops.resident_session("h1", 50).await.unwrap();
-            assert_eq!(s, Some(ResidentSession { person: 42, expires_at: 100 }));
+            assert_eq!(
+                s,
+                Some(ResidentSession {
+                    person: 42,
+                    expires_at: 100
+                })
+            );
             assert_eq!(ops.resident_session("h1", 100).await.unwrap(), None);
             assert_eq!(ops.resident_session("h2", 50).await.unwrap(), None);
             assert!(ops.end_resident_session("h1").await.unwrap());
@@ -419,7 +432,9 @@ mod tests {
             ops.inbox_add(&[row("b", "self_reports", 2), row("a", "self_reports", 2)])
                 .await
                 .unwrap();
-            ops.inbox_add(&[row("c", "registrations", 1)]).await.unwrap();
+            ops.inbox_add(&[row("c", "registrations", 1)])
+                .await
+                .unwrap();
             let first = ops.inbox_claim("self_reports", 5).await.unwrap().unwrap();
             // Reports arriving after the claim wait for the next batch.
             ops.inbox_add(&[row("d", "self_reports", 6)]).await.unwrap();

@@ -33,7 +33,9 @@ impl Webhook {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
         };
-        if authority.is_empty() || authority.contains('@') || authority.contains(char::is_whitespace)
+        if authority.is_empty()
+            || authority.contains('@')
+            || authority.contains(char::is_whitespace)
         {
             return Err(format!("{url}: no host (http://HOST[:PORT]/PATH)"));
         }
@@ -105,9 +107,18 @@ mod tests {
     #[test]
     fn only_plain_http_urls_with_a_host() {
         let w = Webhook::new("http://sms.internal:8080/send").unwrap();
-        assert_eq!((w.authority.as_str(), w.path.as_str()), ("sms.internal:8080", "/send"));
+        assert_eq!(
+            (w.authority.as_str(), w.path.as_str()),
+            ("sms.internal:8080", "/send")
+        );
         assert_eq!(Webhook::new("http://gw").unwrap().path, "/");
-        for bad in ["https://gw/x", "ftp://gw", "http:///x", "http://u:p@gw/x", "gw/x"] {
+        for bad in [
+            "https://gw/x",
+            "ftp://gw",
+            "http:///x",
+            "http://u:p@gw/x",
+            "gw/x",
+        ] {
             assert!(Webhook::new(bad).is_err(), "{bad}");
         }
     }
@@ -130,7 +141,11 @@ mod tests {
                     if let Some(i) = text.find("\r\n\r\n") {
                         let len: usize = text
                             .lines()
-                            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap())
+                            })
                             .unwrap_or(0);
                         if got.len() >= i + 4 + len {
                             break;
@@ -161,11 +176,19 @@ mod tests {
         assert_eq!(json["code"], "123456");
 
         let (url, task) = receiver("503 Service Unavailable").await;
-        let e = Webhook::new(&url).unwrap().send(&message).await.unwrap_err();
+        let e = Webhook::new(&url)
+            .unwrap()
+            .send(&message)
+            .await
+            .unwrap_err();
         assert!(e.contains("503"), "{e}");
         task.await.unwrap();
         // Nobody listening: a clear error, not a hang.
-        let e = Webhook::new("http://127.0.0.1:9/x").unwrap().send(&message).await.unwrap_err();
+        let e = Webhook::new("http://127.0.0.1:9/x")
+            .unwrap()
+            .send(&message)
+            .await
+            .unwrap_err();
         assert!(e.contains("127.0.0.1:9"), "{e}");
     }
 }

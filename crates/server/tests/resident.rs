@@ -82,7 +82,10 @@ async fn sign_in(c: &City, person: &str, phone: &str) -> String {
     .await;
     assert_eq!(s, StatusCode::ACCEPTED, "{v}");
     let messages = wait_for_messages(c, before + 1).await;
-    let code = messages.last().unwrap()["code"].as_str().unwrap().to_string();
+    let code = messages.last().unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (s, v) = send(
         c,
         "POST",
@@ -192,7 +195,10 @@ async fn no_answer_tells_whether_a_pair_exists_and_wrong_codes_lock() {
             Some(json!({"person_id": person, "phone": phone})),
         )
         .await;
-        assert_eq!((s, v.clone()), (StatusCode::ACCEPTED, Value::String(String::new())));
+        assert_eq!(
+            (s, v.clone()),
+            (StatusCode::ACCEPTED, Value::String(String::new()))
+        );
         assert!(t.elapsed() < Duration::from_secs(2));
     }
     let m = wait_for_messages(&c, 1).await;
@@ -273,7 +279,10 @@ async fn no_answer_tells_whether_a_pair_exists_and_wrong_codes_lock() {
     assert!(log.len() >= 16, "{}", log.len());
     for r in &log {
         let text = format!("{:?}", r.entry);
-        assert!(!text.contains(&me) && !text.contains("13512345678"), "{text}");
+        assert!(
+            !text.contains(&me) && !text.contains("13512345678"),
+            "{text}"
+        );
     }
     c.stop().await;
 }
@@ -290,7 +299,14 @@ async fn reports_are_checked_like_file_rows_and_reach_the_code() {
         (json!({"person_id": c.people.case.to_string()}), "person_id"),
         (json!({"note": "x"}), "note"),
     ] {
-        let (s, v) = send(&c, "POST", "/resident/self-reports", Some(&token), Some(body)).await;
+        let (s, v) = send(
+            &c,
+            "POST",
+            "/resident/self-reports",
+            Some(&token),
+            Some(body),
+        )
+        .await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
         assert!(v["error"].as_str().unwrap().contains(field), "{field}: {v}");
     }
@@ -299,8 +315,10 @@ async fn reports_are_checked_like_file_rows_and_reach_the_code() {
         "POST",
         "/resident/self-reports",
         Some(&token),
-        Some(json!({"time": "2020-01-24T08:00:00+08:00", "temperature_c": 37.8,
-                    "symptoms": "cough", "visited_regions": ["330302"]})),
+        Some(
+            json!({"time": "2020-01-24T08:00:00+08:00", "temperature_c": 37.8,
+                    "symptoms": "cough", "visited_regions": ["330302"]}),
+        ),
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -310,8 +328,10 @@ async fn reports_are_checked_like_file_rows_and_reach_the_code() {
         "POST",
         "/resident/registrations",
         Some(&token),
-        Some(json!({"arrival_date": "2020-01-22", "from_region": "430100",
-                    "stay_region": "330302", "stay_address": "温州市鹿城区二号"})),
+        Some(
+            json!({"arrival_date": "2020-01-22", "from_region": "430100",
+                    "stay_region": "330302", "stay_address": "温州市鹿城区二号"}),
+        ),
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -339,7 +359,14 @@ async fn reports_are_checked_like_file_rows_and_reach_the_code() {
     assert_eq!(c.engine.inbox_pending().await.unwrap(), 0);
 
     // The fever counts towards the resident's code, as staff see it too.
-    let (s, v) = send(&c, "GET", "/resident/code?as_of=2020-01-25", Some(&token), None).await;
+    let (s, v) = send(
+        &c,
+        "GET",
+        "/resident/code?as_of=2020-01-25",
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let rules: Vec<&str> = v["reasons"]
         .as_array()
@@ -358,7 +385,12 @@ async fn reports_are_checked_like_file_rows_and_reach_the_code() {
     // The same rules; a resident's details leave out how the case travelled, as a community
     // worker's do.
     let ids = |v: &Value| -> Vec<String> {
-        v["reasons"].as_array().unwrap().iter().map(|r| r["rule"].to_string()).collect()
+        v["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["rule"].to_string())
+            .collect()
     };
     assert_eq!(ids(&staff), ids(&v));
     assert!(!v.to_string().contains(&c.people.case.to_string()), "{v}");
@@ -408,21 +440,48 @@ async fn the_access_log_shows_staff_by_role_and_region_and_a_token_reaches_no_on
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let others = [
-        ("GET", format!("/api/v1/persons/{}/code?as_of=2020-01-25", p.case)),
-        ("GET", format!("/api/v1/persons/{}/code?as_of=2020-01-25", p.household)),
-        ("GET", format!("/api/v1/cases/{}/contacts?as_of=2020-01-25", p.case)),
-        ("GET", format!("/api/v1/cases/{}/trail?as_of=2020-01-25", p.case)),
-        ("GET", "/api/v1/communities/C1/codes?as_of=2020-01-25".to_string()),
-        ("GET", "/api/v1/returnees?region=420100&from=2020-01-15&to=2020-01-25".to_string()),
+        (
+            "GET",
+            format!("/api/v1/persons/{}/code?as_of=2020-01-25", p.case),
+        ),
+        (
+            "GET",
+            format!("/api/v1/persons/{}/code?as_of=2020-01-25", p.household),
+        ),
+        (
+            "GET",
+            format!("/api/v1/cases/{}/contacts?as_of=2020-01-25", p.case),
+        ),
+        (
+            "GET",
+            format!("/api/v1/cases/{}/trail?as_of=2020-01-25", p.case),
+        ),
+        (
+            "GET",
+            "/api/v1/communities/C1/codes?as_of=2020-01-25".to_string(),
+        ),
+        (
+            "GET",
+            "/api/v1/returnees?region=420100&from=2020-01-15&to=2020-01-25".to_string(),
+        ),
         ("GET", "/api/v1/alerts?as_of=2020-01-23".to_string()),
         ("GET", "/api/v1/audit?limit=5".to_string()),
         ("GET", format!("/api/v1/audit?person={}", p.case)),
         ("POST", "/api/v1/sql".to_string()),
         ("POST", format!("/api/v1/persons/{}/code/issue", p.case)),
-        ("GET", "/api/v1/resume/applications/APP1?as_of=2020-02-02".to_string()),
+        (
+            "GET",
+            "/api/v1/resume/applications/APP1?as_of=2020-02-02".to_string(),
+        ),
     ];
     for (method, path) in others {
-        for purpose in ["self_check", "outbreak_response", "health_code", "analysis", "oversight"] {
+        for purpose in [
+            "self_check",
+            "outbreak_response",
+            "health_code",
+            "analysis",
+            "oversight",
+        ] {
             let url = format!("{}{path}", c.base);
             let r = match method {
                 "GET" => c.client.get(url),
@@ -490,8 +549,10 @@ async fn a_resident_disputes_a_rule_and_sees_the_outcome() {
         "POST",
         "/resident/corrections",
         Some(&token),
-        Some(json!({"rule": "high_risk_arrival", "reason": "I came from Wenzhou, not Wuhan",
-                    "as_of": "2020-01-25"})),
+        Some(
+            json!({"rule": "high_risk_arrival", "reason": "I came from Wenzhou, not Wuhan",
+                    "as_of": "2020-01-25"}),
+        ),
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{filed}");
@@ -524,7 +585,14 @@ async fn a_resident_disputes_a_rule_and_sees_the_outcome() {
     assert_eq!(list.len(), 1, "{mine}");
     assert_eq!(list[0]["status"], "accepted", "{mine}");
     // The code now sets the rule aside, saying so.
-    let (_, code) = send(&c, "GET", "/resident/code?as_of=2020-01-25", Some(&token), None).await;
+    let (_, code) = send(
+        &c,
+        "GET",
+        "/resident/code?as_of=2020-01-25",
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(code["color"], "green", "{code}");
     assert!(code.to_string().contains("override"), "{code}");
     c.stop().await;
@@ -542,7 +610,14 @@ async fn a_resident_gets_one_signed_payload_until_it_is_revoked() {
     let code = |token: String| {
         let c = &c;
         async move {
-            let (s, v) = send(c, "GET", "/resident/code?as_of=2020-01-25", Some(&token), None).await;
+            let (s, v) = send(
+                c,
+                "GET",
+                "/resident/code?as_of=2020-01-25",
+                Some(&token),
+                None,
+            )
+            .await;
             assert_eq!(s, StatusCode::OK, "{v}");
             v["payload"].as_str().unwrap().to_string()
         }
