@@ -234,23 +234,32 @@ async fn sign_in(
             for i in (w..people.len()).step_by(concurrency) {
                 let (id, phone) = &people[i];
                 let body = serde_json::json!({"person_id": id.to_string(), "phone": phone});
-                let sent = client
-                    .send("POST", "/api/v1/resident/otp", None, Some(body.to_string()))
-                    .await;
-                if sent.map(|s| s.0) != Some(202) {
-                    out.push((i, None));
-                    continue;
+                // A code goes to one person at most once a minute: a resident signed in by a run
+                // that ended moments ago gets none now, so ask again once the minute is over.
+                let mut code = None;
+                for attempt in 0..2 {
+                    if attempt == 1 {
+                        tokio::time::sleep(Duration::from_secs(61)).await;
+                    }
+                    let sent = client
+                        .send("POST", "/api/v1/resident/otp", None, Some(body.to_string()))
+                        .await;
+                    if sent.map(|s| s.0) != Some(202) {
+                        break;
+                    }
+                    let started = Instant::now();
+                    while started.elapsed() < Duration::from_secs(if attempt == 0 { 5 } else { 30 })
+                    {
+                        if let Some(c) = codes.lock().expect("codes lock").remove(phone) {
+                            code = Some(c);
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    if code.is_some() {
+                        break;
+                    }
                 }
-                let started = Instant::now();
-                let code = loop {
-                    if let Some(c) = codes.lock().expect("codes lock").remove(phone) {
-                        break Some(c);
-                    }
-                    if started.elapsed() > Duration::from_secs(30) {
-                        break None;
-                    }
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                };
                 let Some(code) = code else {
                     out.push((i, None));
                     continue;
