@@ -20,6 +20,8 @@ mod recent;
 pub mod resident;
 pub mod resident_api;
 mod session;
+#[cfg(test)]
+mod test_city;
 
 pub mod alerts_api;
 pub mod audit_api;
