@@ -14,7 +14,9 @@ use crate::routes::resident::{CodeQuery, ResidentAuthed};
 /// `503` when the deployment signs no codes (no issuer key) or the resident is not registered.
 #[utoipa::path(get, path = "/resident/code.png", tag = "resident", security(("bearer" = [])),
     params(CodeQuery),
-    responses((status = 200, content_type = "image/png", description = "the QR code"),
+    // The PNG is described in words, not as an `image/png` content: client generators
+    // (openapi-python-client) refuse that content type and the document's check fails.
+    responses((status = 200, description = "the QR code, a PNG image (image/png)"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 503, body = ErrorBody, description = "no signed code to show")))]
 pub async fn code_png(
