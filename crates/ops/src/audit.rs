@@ -49,6 +49,8 @@ pub struct AuditFilter {
     pub after_seq: Option<i64>,
     /// At most this many, oldest first (default 1,000).
     pub limit: Option<i64>,
+    /// The newest `limit` instead, newest first (a person's access log).
+    pub newest_first: bool,
 }
 
 /// What checking the whole log found.
@@ -537,25 +539,27 @@ impl Ops {
             // Everything appended so far is found through the index by person.
             self.index_audit_persons(None).await?;
         }
-        let rows = sqlx::query(
+        let sql = format!(
             "SELECT l.* FROM audit_log l \
              WHERE (CAST($1 AS BIGINT) IS NULL OR l.seq IN (SELECT seq FROM audit_persons WHERE person = $1)) \
              AND (CAST($2 AS TEXT) IS NULL OR l.actor = $2) \
              AND (CAST($3 AS TEXT) IS NULL OR l.action = $3) \
              AND (CAST($4 AS BIGINT) IS NULL OR l.at_ms >= $4) \
              AND (CAST($5 AS BIGINT) IS NULL OR l.at_ms <= $5) \
-             AND l.seq > $6 ORDER BY l.seq LIMIT $7",
-        )
-        .bind(f.person)
-        .bind(f.actor.as_deref())
-        .bind(f.action.as_deref())
-        .bind(f.from_ms)
-        .bind(f.to_ms)
-        .bind(f.after_seq.unwrap_or(0))
-        .bind(f.limit.unwrap_or(1000).clamp(1, 100_000))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| self.db(e))?;
+             AND l.seq > $6 ORDER BY l.seq {} LIMIT $7",
+            if f.newest_first { "DESC" } else { "ASC" }
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(f.person)
+            .bind(f.actor.as_deref())
+            .bind(f.action.as_deref())
+            .bind(f.from_ms)
+            .bind(f.to_ms)
+            .bind(f.after_seq.unwrap_or(0))
+            .bind(f.limit.unwrap_or(1000).clamp(1, 100_000))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
         self.with_persons(rows).await
     }
 
@@ -1016,6 +1020,21 @@ mod tests {
                 .map(|r| r.seq)
                 .collect();
             assert_eq!(seqs, vec![1, 2]);
+            // The newest first, as many as asked (a resident's access log).
+            let newest = AuditFilter {
+                person: Some(17),
+                limit: Some(1),
+                newest_first: true,
+                ..Default::default()
+            };
+            let seqs: Vec<i64> = ops
+                .audit_records(&newest)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.seq)
+                .collect();
+            assert_eq!(seqs, vec![2]);
             assert_eq!(rows("SELECT COUNT(*) AS n FROM audit_persons").await, 641);
             assert_eq!(ops.index_audit_persons(None).await.unwrap(), 2);
             assert_eq!(ops.verify_audit(&key).await.unwrap().broken, None);
