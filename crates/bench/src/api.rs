@@ -142,7 +142,7 @@ fn mix(i: u64) -> u64 {
     SplitMix(i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).next()
 }
 
-fn percentile(sorted: &[u32], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[u32], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -152,7 +152,7 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 
 /// One keep-alive HTTP/1.1 connection to the server under test (Nagle off, as HTTP clients
 /// set it).
-async fn connect(addr: SocketAddr) -> anyhow::Result<SendRequest<Full<Bytes>>> {
+pub(crate) async fn connect(addr: SocketAddr) -> anyhow::Result<SendRequest<Full<Bytes>>> {
     let stream = tokio::net::TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     let (sender, conn) =

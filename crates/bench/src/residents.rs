@@ -18,6 +18,7 @@ use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
 use model::{Date, Kind, PersonId};
 
+use crate::api::{connect, percentile};
 use crate::args::BenchResidentsArgs;
 use crate::province::{Province, Run, machine, province};
 use crate::thousands;
@@ -102,15 +103,6 @@ impl Server {
     }
 }
 
-async fn connect(addr: SocketAddr) -> anyhow::Result<SendRequest<Full<Bytes>>> {
-    let stream = tokio::net::TcpStream::connect(addr).await?;
-    stream.set_nodelay(true)?;
-    let (sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
-    tokio::spawn(conn);
-    Ok(sender)
-}
-
 /// One client connection that follows the server to its current address.
 struct Client {
     addr: Arc<RwLock<SocketAddr>>,
@@ -192,14 +184,6 @@ fn read_outbox(dir: &Path, codes: &Mutex<HashMap<String, String>>) -> anyhow::Re
         std::fs::remove_file(&p).ok();
     }
     Ok(n)
-}
-
-fn percentile(sorted: &[u32], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    f64::from(sorted[i]) / 1000.0
 }
 
 fn micros(t: Instant) -> u32 {

@@ -2,6 +2,7 @@
 //! answers "who looked at my data"), and the check of the whole chain, its head and the
 //! checkpoint kept outside the database. Reading and checking the log are audited accesses.
 
+use codesign::hex;
 use model::Timestamp;
 use ops::AuditFilter;
 use privacy::Action;
@@ -51,10 +52,6 @@ pub struct AuditCheck {
     /// log must reach it unchanged. `null` before anything was checkpointed.
     pub checkpoint_seq: Option<i64>,
     pub problem: Option<String>,
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 impl Engine {

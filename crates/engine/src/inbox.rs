@@ -7,6 +7,7 @@
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use codesign::{hex, unhex};
 use model::{Kind, Timestamp};
 use ops::{InboxRow, Ops};
 use tokio::sync::{mpsc, oneshot};
@@ -66,20 +67,6 @@ async fn commit_loop(ops: Ops, mut rx: mpsc::Receiver<Pending>) {
             let _ = p.done.send(result.clone());
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// What a row's seal is bound to: its kind and id, so a sealed record cannot be moved to
@@ -166,14 +153,9 @@ impl Engine {
         }
         if report.batches > 0 {
             let engine = self.clone();
-            tokio::task::spawn_blocking(move || -> Result<(), EngineError> {
-                let store = store::Store::open(engine.data(), engine.keys().key_id())
-                    .map_err(EngineError::internal)?;
-                trace::update(&store, &|_| {})?;
-                engine.refresh()
-            })
-            .await
-            .map_err(EngineError::internal)??;
+            tokio::task::spawn_blocking(move || engine.follow_new_sources())
+                .await
+                .map_err(EngineError::internal)??;
         }
         Ok(report)
     }

@@ -251,12 +251,20 @@ fn ingest_one(ctx: &Ctx<'_>, kind: Kind, file: PathBuf) -> Result<Answer<IngestV
             .map(|r| r.ignored_columns.clone())
             .unwrap_or_default(),
     };
-    // The index and every derived view follow the new sources at once.
-    let store = store::Store::open(ctx.data, ctx.keys.key_id()).map_err(EngineError::internal)?;
-    trace::update(&store, &|_| {})?;
-    ctx.engine.refresh()?;
+    ctx.engine.follow_new_sources()?;
     let rows = (s.rows_accepted + s.rows_rejected) as i64;
     Ok(Answer::new(value, rows))
+}
+
+impl Engine {
+    /// After this process ingested: the trace index and every derived view follow the new
+    /// sources at once (an upload, residents' reports moved in). Blocking.
+    pub(crate) fn follow_new_sources(&self) -> Result<(), EngineError> {
+        let store =
+            store::Store::open(self.data(), self.keys().key_id()).map_err(EngineError::internal)?;
+        trace::update(&store, &|_| {})?;
+        self.refresh()
+    }
 }
 
 /// `path` as seen from `root` (`rejects/….csv`), so an answer never shows where the server

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 
+use codesign::hex;
 use model::{PersonId, Timestamp};
 use privacy::{Action, AuditEntry, Purpose, Role, Scope};
 use serde::Serialize;
@@ -106,10 +107,6 @@ impl Notifier for Outbox {
     fn describe(&self) -> String {
         format!("outbox {}", self.dir.display())
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A phone number as `persons` and a resident may write it, reduced to its digits (a leading

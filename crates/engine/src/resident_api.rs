@@ -292,7 +292,7 @@ impl Engine {
                 .map(|u| (u.name, u.region))
                 .collect();
             let zone = asking.snapshot().await?.zone();
-            let mut shown: Vec<AccessView> = records
+            let shown: Vec<AccessView> = records
                 .iter()
                 .map(|r| {
                     let e = &r.entry;
@@ -321,7 +321,6 @@ impl Engine {
                     }
                 })
                 .collect();
-            shown.shrink_to_fit();
             asking.note(person);
             let rows = shown.len() as i64;
             Ok(Answer::new(shown, rows))
