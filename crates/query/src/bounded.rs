@@ -101,7 +101,7 @@ impl BoundValues {
                     unreachable!("matched above");
                 };
                 let func = Arc::new(ScalarUDF::new_from_impl(Concat {
-                    ret,
+                    ret: Some(ret),
                     signature: Signature::any(2, Volatility::Immutable),
                     max: self.max,
                 }));
@@ -129,6 +129,31 @@ fn bound_function(f: ScalarFunction, max: usize) -> Transformed<Expr> {
         }
         _ => Transformed::no(Expr::ScalarFunction(f)),
     }
+}
+
+/// The default functions that make values larger than their inputs, each under the bound, and
+/// `||` on text: what a cluster node registers under the same names, so a plan a bounded
+/// session made (which names its functions only) is bounded where it runs too.
+pub(crate) fn bounded_defaults(max_value_bytes: usize) -> Vec<ScalarUDF> {
+    let max = max_value_bytes.max(1);
+    let mut out: Vec<ScalarUDF> =
+        datafusion::execution::SessionStateDefaults::default_scalar_functions()
+            .into_iter()
+            .filter_map(|f| {
+                let growth = Growth::of(f.name())?;
+                Some(ScalarUDF::new_from_impl(Bounded {
+                    inner: f,
+                    growth,
+                    max,
+                }))
+            })
+            .collect();
+    out.push(ScalarUDF::new_from_impl(Concat {
+        ret: None,
+        signature: Signature::any(2, Volatility::Immutable),
+        max,
+    }));
+    out
 }
 
 impl AnalyzerRule for BoundValues {
@@ -553,7 +578,9 @@ impl ScalarUDFImpl for Bounded {
 /// sides' text one after the other — the operator's own kernel.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct Concat {
-    ret: DataType,
+    /// The text type both sides are cast to; `None` on a cluster node, where the type the plan
+    /// carries for the call is used (the one the client's analyzer gave it).
+    ret: Option<DataType>,
     signature: Signature,
     max: usize,
 }
@@ -575,11 +602,18 @@ impl ScalarUDFImpl for Concat {
         &self.signature
     }
 
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(self.ret.clone())
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        match (&self.ret, arg_types.first()) {
+            (Some(t), _) | (None, Some(t)) => Ok(t.clone()),
+            (None, None) => Ok(DataType::Utf8),
+        }
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let ret = match &self.ret {
+            Some(t) => t.clone(),
+            None => args.return_field.data_type().clone(),
+        };
         let rows = rows_of(&args.args, args.number_rows);
         let before = estimate(Growth::Sum, &args.args, rows);
         if before > self.max as u128 {
@@ -592,10 +626,10 @@ impl ScalarUDFImpl for Concat {
         let n = if scalar { 1 } else { rows };
         let side = |v: &ColumnarValue| -> Result<ArrayRef> {
             let a = v.to_array(n)?;
-            Ok(if a.data_type() == &self.ret {
+            Ok(if a.data_type() == &ret {
                 a
             } else {
-                arrow::compute::cast(&a, &self.ret)?
+                arrow::compute::cast(&a, &ret)?
             })
         };
         let (l, r) = (side(&args.args[0])?, side(&args.args[1])?);

@@ -59,17 +59,32 @@ fn region_to_text(
 }
 
 pub(crate) fn register(ctx: &SessionContext, keys: Option<&Keys>) {
-    register_regions(ctx);
-    let Some(keys) = keys else {
-        return;
-    };
-    let pseudonyms = keys.pseudonyms.clone();
-    ctx.register_udf(create_udf(
+    for f in region_functions() {
+        ctx.register_udf(f);
+    }
+    if let Some(keys) = keys {
+        ctx.register_udf(pseudonym(Some(keys)));
+    }
+}
+
+/// `pseudonym(id)` with the key holder's keys; without them, a function of the same name and
+/// type that refuses to run, for a cluster node started without the master key (a plan names
+/// its functions, and a node must know every name to read one).
+pub(crate) fn pseudonym(keys: Option<&Keys>) -> datafusion::logical_expr::ScalarUDF {
+    let pseudonyms = keys.map(|k| k.pseudonyms.clone());
+    create_udf(
         "pseudonym",
         vec![DataType::Utf8],
         DataType::Int64,
         Volatility::Immutable,
         Arc::new(move |args: &[ColumnarValue]| {
+            let Some(pseudonyms) = &pseudonyms else {
+                return Err(DataFusionError::Execution(
+                    "pseudonym(): this cluster node was started without the master key \
+                     (fangyi cluster executor --keys)"
+                        .into(),
+                ));
+            };
             let n = rows(args);
             let ids = strings(&args[0], n)?;
             let ids = ids.as_string::<i32>();
@@ -89,12 +104,13 @@ pub(crate) fn register(ctx: &SessionContext, keys: Option<&Keys>) {
             }
             finish(args, Arc::new(Int64Array::from(out)))
         }),
-    ));
+    )
 }
 
 /// The region functions, which reveal nothing about anyone.
-fn register_regions(ctx: &SessionContext) {
-    ctx.register_udf(create_udf(
+pub(crate) fn region_functions() -> Vec<datafusion::logical_expr::ScalarUDF> {
+    let mut fns = Vec::new();
+    fns.push(create_udf(
         "covers",
         vec![DataType::Utf8, DataType::Utf8],
         DataType::Boolean,
@@ -119,7 +135,7 @@ fn register_regions(ctx: &SessionContext) {
     // Contract §7: a record from `from` (NULL or empty: no origin) into `to` is an arrival into
     // `to`'s ancestor at `level` when that ancestor does not cover `from`. Evaluated in the
     // scan, in parallel, so only arrivals leave it.
-    ctx.register_udf(create_udf(
+    fns.push(create_udf(
         "arrives",
         vec![DataType::Utf8, DataType::Utf8, DataType::Utf8],
         DataType::Boolean,
@@ -183,10 +199,11 @@ fn register_regions(ctx: &SessionContext) {
         }),
     ));
 
-    ctx.register_udf(region_to_text("prefecture", |r| {
+    fns.push(region_to_text("prefecture", |r| {
         Some(r.prefecture().to_string())
     }));
-    ctx.register_udf(region_to_text("region_name", |r| {
+    fns.push(region_to_text("region_name", |r| {
         r.name().map(str::to_string)
     }));
+    fns
 }

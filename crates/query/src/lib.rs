@@ -92,10 +92,25 @@ impl std::fmt::Debug for Query {
     }
 }
 
+/// Where a session reads the stored files from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilePaths {
+    /// Through an object store rooted at the data dir (`fangyi-store://data/tables/…`), so
+    /// plans and errors name a file by its place in the data dir, never by its path on the
+    /// server.
+    DataDir,
+    /// By absolute path (`file:///…`), for a cluster whose nodes all see the data dir at the
+    /// same path (only the client registers the data dir; the nodes read what the plan
+    /// names). A kind with no files is a view of no rows, which a plan can carry to another
+    /// node (an in-memory table cannot be).
+    Shared,
+}
+
 /// Every stored file of `kind` as one table (an empty one when there are none).
 fn stored_table(
     store: &Store,
     kind: Kind,
+    paths: FilePaths,
 ) -> Result<Arc<dyn datafusion::catalog::TableProvider>, QueryError> {
     let schema = store::arrow_schema(kind, store.zone());
     let files: Vec<String> = store
@@ -104,21 +119,57 @@ fn stored_table(
         .map(|f| f.path.replace('\\', "/"))
         .collect();
     if files.is_empty() {
+        if paths == FilePaths::Shared {
+            let empty = datafusion::logical_expr::LogicalPlan::EmptyRelation(
+                datafusion::logical_expr::EmptyRelation {
+                    produce_one_row: false,
+                    schema: Arc::new(
+                        datafusion::common::DFSchema::try_from(schema.as_ref().clone())
+                            .map_err(execution)?,
+                    ),
+                },
+            );
+            return Ok(Arc::new(datafusion::datasource::ViewTable::new(
+                empty, None,
+            )));
+        }
         return Ok(Arc::new(
             MemTable::try_new(schema, vec![vec![]]).map_err(execution)?,
         ));
     }
-    let urls = files
-        .iter()
-        .map(|p| ListingTableUrl::parse(format!("{STORE_URL}/{p}")))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(execution)?;
+    let urls = match paths {
+        FilePaths::DataDir => files
+            .iter()
+            .map(|p| ListingTableUrl::parse(format!("{STORE_URL}/{p}")))
+            .collect::<Result<Vec<_>, _>>(),
+        FilePaths::Shared => {
+            let root = std::path::absolute(store.root())
+                .map_err(|e| QueryError::Execution(format!("the data dir: {e}")))?;
+            files
+                .iter()
+                .map(|p| ListingTableUrl::parse(root.join(p).to_string_lossy()))
+                .collect::<Result<Vec<_>, _>>()
+        }
+    }
+    .map_err(execution)?;
     let options =
         ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
     let config = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(options)
         .with_schema(schema);
     Ok(Arc::new(ListingTable::try_new(config).map_err(execution)?))
+}
+
+/// The settings of every session: the information schema, the catalog `fangyi.public`, and the
+/// parser's recursion limit from `limits`.
+pub fn session_config(limits: &Limits) -> Result<SessionConfig, QueryError> {
+    let mut config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_default_catalog_and_schema("fangyi", "public");
+    config.options_mut().sql_parser.recursion_limit =
+        datafusion::common::config::ConfigNonZeroUsize::try_new(limits.parser_recursion.max(1))
+            .map_err(execution)?;
+    Ok(config)
 }
 
 impl Query {
@@ -159,17 +210,26 @@ impl Query {
         env: Option<Arc<RuntimeEnv>>,
         limits: Limits,
     ) -> Result<Query, QueryError> {
-        let mut config = SessionConfig::new()
-            .with_information_schema(true)
-            .with_default_catalog_and_schema("fangyi", "public");
-        config.options_mut().sql_parser.recursion_limit =
-            datafusion::common::config::ConfigNonZeroUsize::try_new(limits.parser_recursion.max(1))
-                .map_err(execution)?;
+        let config = session_config(&limits)?;
         let ctx = match env {
             Some(env) => SessionContext::new_with_config_rt(config, env),
             None => SessionContext::new_with_config(config),
         };
-        if store.root().is_dir() {
+        Query::open_on(ctx, store, keys, tables, limits, FilePaths::DataDir)
+    }
+
+    /// The tables, functions and bounds of a session on a context someone else built (a
+    /// cluster's client, from [`session_config`]): everything [`Query::open_for`] registers,
+    /// the files read as `paths` says.
+    pub fn open_on(
+        ctx: SessionContext,
+        store: &Store,
+        keys: Option<&Keys>,
+        tables: &Tables,
+        limits: Limits,
+        paths: FilePaths,
+    ) -> Result<Query, QueryError> {
+        if paths == FilePaths::DataDir && store.root().is_dir() {
             let root =
                 datafusion::object_store::local::LocalFileSystem::new_with_prefix(store.root())
                     .map_err(|e| QueryError::Execution(format!("the data dir: {e}")))?;
@@ -177,7 +237,7 @@ impl Query {
             ctx.register_object_store(url.as_ref(), Arc::new(root));
         }
         for &kind in Kind::ALL {
-            let stored = stored_table(store, kind)?;
+            let stored = stored_table(store, kind, paths)?;
             let table = match tables {
                 Tables::Stored => stored,
                 Tables::InScope(set) => {
@@ -196,6 +256,22 @@ impl Query {
         functions::register(&ctx, keys);
         ctx.add_analyzer_rule(Arc::new(bounded::BoundValues::new(limits.max_value_bytes)));
         Ok(Query { ctx, limits })
+    }
+
+    /// The functions a cluster node needs to run the plans of sessions of this crate, by the
+    /// names plans give them: the domain functions (`pseudonym` refusing to run without
+    /// `keys`) and the bounded versions of the functions that make values larger than their
+    /// inputs (and `||`), under `limits`' bound.
+    pub fn node_functions(
+        keys: Option<&Keys>,
+        limits: &Limits,
+    ) -> Vec<Arc<datafusion::logical_expr::ScalarUDF>> {
+        functions::region_functions()
+            .into_iter()
+            .chain([functions::pseudonym(keys)])
+            .chain(bounded::bounded_defaults(limits.max_value_bytes))
+            .map(Arc::new)
+            .collect()
     }
 
     fn options() -> SQLOptions {

@@ -9,7 +9,7 @@ mod pseudonym;
 mod seal;
 mod text;
 
-pub use key::{KeyLocation, KeySource, LoadedKey, MasterKey};
+pub use key::{KeyLocation, KeySource, LoadedKey, MasterKey, default_key_path};
 use model::PersonId;
 pub use pseudonym::Pseudonymizer;
 pub use seal::{FileSealer, Opener, SALT_LEN};

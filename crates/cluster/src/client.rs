@@ -1,0 +1,139 @@
+//! The client side: a SQL session whose plans run on the cluster. It is a [`query::Query`]
+//! like any other — the same tables, functions, bounds and read-only check — planned here and
+//! sent to the scheduler for the physical plan and its stages.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ballista_core::extension::SessionStateExt;
+use datafusion::catalog::Session;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::context::QueryPlanner;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
+use datafusion::prelude::SessionContext;
+use query::{FilePaths, Query, SqlRunner, Tables};
+use store::Store;
+use vault::Keys;
+
+use crate::{ClusterError, host_port};
+
+/// The scheduler's URL as Ballista's client takes it, from `HOST:PORT`.
+pub fn scheduler_url(address: &str) -> Result<String, ClusterError> {
+    let (host, port) = host_port(address)?;
+    Ok(if host.contains(':') {
+        format!("http://[{host}]:{port}")
+    } else {
+        format!("http://{host}:{port}")
+    })
+}
+
+/// How long the client waits for the scheduler to answer a connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A session over `store` whose queries run on the cluster whose scheduler is at `address`
+/// (`HOST:PORT`): the stored tables by absolute path, fangyi's functions (`pseudonym()` with
+/// `keys`), the runner's bounds. Only a session of the stored tables runs on a cluster: the
+/// views of a scoped or de-identified session are built in this process and do not travel.
+pub async fn open(
+    address: &str,
+    store: &Store,
+    keys: Option<&Keys>,
+    tables: &Tables,
+    runner: &SqlRunner,
+) -> Result<Query, ClusterError> {
+    if !matches!(tables, Tables::Stored) {
+        return Err(ClusterError::Config(
+            "only a session of the stored tables runs on a cluster (an administrator's); this \
+             role's SQL sees views of them, which run in process: leave out --cluster"
+                .into(),
+        ));
+    }
+    let url = scheduler_url(address)?;
+    let (host, port) = host_port(address)?;
+    // Ballista's client would only fail once the query runs, with a transport error; say it
+    // plainly first.
+    match tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        tokio::net::TcpStream::connect((host.as_str(), port)),
+    )
+    .await
+    {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => {
+            return Err(ClusterError::Unreachable(format!(
+                "no cluster scheduler at {address} ({e}); start one with `fangyi cluster \
+                 scheduler --bind {address}`"
+            )));
+        }
+        Err(_) => {
+            return Err(ClusterError::Unreachable(format!(
+                "the cluster scheduler at {address} did not answer in {} s",
+                CONNECT_TIMEOUT.as_secs()
+            )));
+        }
+    }
+    let config = query::session_config(runner.limits())?;
+    let state = SessionStateBuilder::new()
+        .with_default_features()
+        .with_config(config)
+        .with_runtime_env(runner.env())
+        .build()
+        .upgrade_for_ballista(url)
+        .map_err(|e| ClusterError::Config(format!("the cluster session: {e}")))?;
+    let ballista = state.query_planner().clone();
+    let state = SessionStateBuilder::new_from_existing(state)
+        .with_query_planner(Arc::new(Planner {
+            ballista,
+            local: DefaultPhysicalPlanner::default(),
+        }))
+        .build();
+    let ctx = SessionContext::new_with_state(state);
+    Ok(Query::open_on(
+        ctx,
+        store,
+        keys,
+        tables,
+        runner.limits().clone(),
+        FilePaths::Shared,
+    )?)
+}
+
+/// Ballista's planner, except for a plan that is no more than a relation of no rows (a query
+/// of a kind nothing is stored of, once optimised): Ballista answers that with no columns at
+/// all, so it is planned here, keeping the columns the statement names.
+struct Planner {
+    ballista: Arc<dyn QueryPlanner + Send + Sync>,
+    local: DefaultPhysicalPlanner,
+}
+
+impl std::fmt::Debug for Planner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("fangyi cluster planner")
+    }
+}
+
+// `QueryPlanner` is an `async_trait`; its method written out as the macro would, rather than
+// a dependency on the macro for one method.
+impl QueryPlanner for Planner {
+    fn create_physical_plan<'a, 'b, 'c, 'f>(
+        &'a self,
+        plan: &'b LogicalPlan,
+        state: &'c dyn Session,
+    ) -> Pin<Box<dyn Future<Output = datafusion::error::Result<Arc<dyn ExecutionPlan>>> + Send + 'f>>
+    where
+        'a: 'f,
+        'b: 'f,
+        'c: 'f,
+        Self: 'f,
+    {
+        Box::pin(async move {
+            if matches!(plan, LogicalPlan::EmptyRelation(_)) {
+                return self.local.create_physical_plan(plan, state).await;
+            }
+            self.ballista.create_physical_plan(plan, state).await
+        })
+    }
+}
