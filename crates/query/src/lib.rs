@@ -16,6 +16,7 @@ mod functions;
 mod limits;
 mod output;
 mod runner;
+mod trace_sql;
 mod views;
 
 use std::sync::Arc;
@@ -41,6 +42,7 @@ pub use deidentify::{Deidentified, persons_schema};
 pub use limits::Limits;
 pub use output::{OutputFormat, write_stream};
 pub use runner::SqlRunner;
+pub use trace_sql::{SqlContact, TRACE_COLUMNS, cases_sql, contacts_of, trace_all_sql};
 pub use views::{PersonSet, Tables};
 
 #[derive(Debug, thiserror::Error)]
