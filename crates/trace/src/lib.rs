@@ -13,8 +13,8 @@ mod tracer;
 use std::path::PathBuf;
 
 pub use index::{
-    Arrival, FEVER_FLOOR_C, FeverReport, Freshness, Index, PersonEvent, UpdateReport, freshness,
-    pending_rows, update,
+    Arrival, FEVER_FLOOR_C, FeverReport, Freshness, Index, MEMORY_ENV, MemoryBudget, PersonEvent,
+    UpdateReport, freshness, pending_rows, update, update_within,
 };
 pub use output::{ContactRow, ContactsWriter, EvidenceOut, TraceOut, contact_rows, evidence_kinds};
 pub use rules::{Assessment, CaseInfo, LabRow, Status, Window};

@@ -3,9 +3,11 @@
 //! segment covers. New sources get a new segment; past [`MAX_SEGMENTS`] they are all merged
 //! into one, so a lookup touches few files however often data arrives.
 
+mod budget;
 mod build;
 mod diagnosed;
 mod segment;
+mod spill;
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -22,6 +24,7 @@ use crate::rules::LabRow;
 use crate::{TraceError, Via};
 use segment::SegmentFile;
 
+pub use budget::{MEMORY_ENV, MemoryBudget};
 pub use build::BuildStats;
 
 /// The kinds the index reads (the store's registry of derived data says so).
@@ -534,20 +537,35 @@ pub fn freshness(store: &Store) -> Result<Freshness, TraceError> {
     })
 }
 
+/// What an update does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The new sources become another segment.
+    Add,
+    /// The new sources and every segment become one segment (past [`MAX_SEGMENTS`]): the
+    /// segments are already sorted, so they are merged as they are, not read again from the
+    /// store.
+    Merge,
+    /// Everything is read again from the store (the index is invalid, or there is none).
+    Rebuild,
+}
+
 /// The sources an update reads now: those the index lacks, or all of them when it is rebuilt
-/// (invalid, or one segment past [`MAX_SEGMENTS`]). `None` when it is current.
+/// (invalid). `None` when it is current.
 fn pending(
     m: Option<&IndexManifest>,
     standing: Standing,
     store: &Store,
-) -> Option<(bool, BTreeSet<u32>)> {
+) -> Option<(Mode, BTreeSet<u32>)> {
     match standing {
         Standing::Current => None,
-        Standing::Behind(new) if m.is_none_or(|m| m.segments.len() < MAX_SEGMENTS) => {
-            Some((false, new.into_iter().collect()))
+        Standing::Behind(new) => {
+            let full = m.is_some_and(|m| m.segments.len() >= MAX_SEGMENTS);
+            let mode = if full { Mode::Merge } else { Mode::Add };
+            Some((mode, new.into_iter().collect()))
         }
-        _ => Some((
-            true,
+        Standing::Invalid => Some((
+            Mode::Rebuild,
             store
                 .sources_of(Derived::TraceIndex)
                 .map(|s| s.seq)
@@ -580,21 +598,36 @@ pub fn remove(store: &Store) -> Result<(), TraceError> {
 pub struct UpdateReport {
     pub sources_indexed: usize,
     pub rebuilt: bool,
+    /// Segments merged into the new one (past [`MAX_SEGMENTS`]).
+    pub merged: usize,
     pub stats: BuildStats,
     pub segments: usize,
+}
+
+/// [`update_within`] the budget `FANGYI_MEMORY` sets, else the machine's default
+/// ([`MemoryBudget::from_env`]).
+pub fn update(store: &Store, progress: &(dyn Fn(u64) + Sync)) -> Result<UpdateReport, TraceError> {
+    let budget = MemoryBudget::from_env().map_err(TraceError::BadQuery)?;
+    update_within(store, budget, progress)
 }
 
 /// Brings the index up to date with the store: indexes sources committed since the last update
 /// (a new segment), or rebuilds it whole when it has too many segments, was built with another
 /// key, or from records the store has removed since (the store's [`Standing::Invalid`]).
 /// Refuses to save what it built when records were removed while it read them (this view of
-/// the store is older than the data dir's). `progress` receives rows read.
-pub fn update(store: &Store, progress: &(dyn Fn(u64) + Sync)) -> Result<UpdateReport, TraceError> {
+/// the store is older than the data dir's). The build holds about `budget` bytes at most,
+/// spilling sorted runs to a scratch folder in the index's (removed when it ends). `progress`
+/// receives rows read.
+pub fn update_within(
+    store: &Store,
+    budget: MemoryBudget,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<UpdateReport, TraceError> {
     // The store's removals empty the folder under the same lock, never mid-update.
     let lock = Derived::TraceIndex.lock(store.root())?;
     let dir = lock.dir().to_path_buf();
     let (m, standing) = standing(&dir, store)?;
-    let Some((rebuild, todo)) = pending(m.as_ref(), standing, store) else {
+    let Some((mode, todo)) = pending(m.as_ref(), standing, store) else {
         return Ok(UpdateReport {
             segments: m.map_or(0, |m| m.segments.len()),
             ..UpdateReport::default()
@@ -611,7 +644,17 @@ pub fn update(store: &Store, progress: &(dyn Fn(u64) + Sync)) -> Result<UpdateRe
         .collect();
     let name = format!("seg-{:06}.fyx", m.next_segment);
     let tmp = dir.join(format!("{name}.tmp"));
-    let built = build::build(&files, &tmp, store.zone(), progress);
+    let plan = build::BuildPlan {
+        budget,
+        scratch: dir.join(format!("{}{name}", spill::SCRATCH_PREFIX)),
+        zone: store.zone(),
+        progress,
+    };
+    let merged: Vec<PathBuf> = match mode {
+        Mode::Merge => m.segments.iter().map(|s| dir.join(&s.file)).collect(),
+        Mode::Add | Mode::Rebuild => Vec::new(),
+    };
+    let built = build::build(&files, &merged, &tmp, &plan);
     // Records removed meanwhile (files gone mid-read, or read before they went): keep nothing.
     if !store.still_current(Derived::TraceIndex)? {
         let _ = std::fs::remove_file(&tmp);
@@ -619,33 +662,50 @@ pub fn update(store: &Store, progress: &(dyn Fn(u64) + Sync)) -> Result<UpdateRe
             why: "records were removed from the store while it was built; open the store again",
         });
     }
-    let stats = built?;
+    let stats = match built {
+        Ok(s) => s,
+        Err(e) => {
+            // Nothing half-built stays: the scratch folder went with the build.
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
     let path = dir.join(&name);
     std::fs::rename(&tmp, &path).map_err(TraceError::io(&path))?;
+    let mut sources = todo.clone();
+    match mode {
+        Mode::Add => {}
+        Mode::Merge => {
+            sources.extend(m.covered());
+            m.segments.clear();
+        }
+        Mode::Rebuild => {
+            m.segments.clear();
+            m.generation = store.generation(Derived::TraceIndex);
+        }
+    }
     let entry = SegmentEntry {
         file: name,
-        sources: todo.iter().copied().collect(),
+        sources: sources.into_iter().collect(),
         events: stats.events,
         labs: stats.labs,
         bytes: stats.bytes,
     };
-    if rebuild {
-        m.segments.clear();
-        m.generation = store.generation(Derived::TraceIndex);
-    }
     m.segments.push(entry);
     m.next_segment += 1;
     m.save(&dir)?;
     remove_unlisted(&dir, &m)?;
     Ok(UpdateReport {
         sources_indexed: todo.len(),
-        rebuilt: rebuild,
+        rebuilt: mode == Mode::Rebuild,
+        merged: merged.len(),
         stats,
         segments: m.segments.len(),
     })
 }
 
-/// Deletes segment files the manifest no longer lists (merged away, or left by a crash).
+/// Deletes segment files the manifest no longer lists (merged away, or left by a crash), and
+/// a crashed build's scratch folders (no build runs: the caller holds the index's lock).
 fn remove_unlisted(dir: &Path, m: &IndexManifest) -> Result<(), TraceError> {
     let listed: BTreeSet<&str> = m.segments.iter().map(|s| s.file.as_str()).collect();
     for entry in std::fs::read_dir(dir).map_err(TraceError::io(dir))? {
@@ -654,6 +714,8 @@ fn remove_unlisted(dir: &Path, m: &IndexManifest) -> Result<(), TraceError> {
         let name = name.to_string_lossy();
         if name.starts_with("seg-") && !listed.contains(name.as_ref()) {
             let _ = std::fs::remove_file(entry.path());
+        } else if name.starts_with(spill::SCRATCH_PREFIX) {
+            let _ = std::fs::remove_dir_all(entry.path());
         }
     }
     Ok(())

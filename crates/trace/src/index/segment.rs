@@ -69,18 +69,25 @@ impl SegmentWriter {
         Ok(())
     }
 
-    /// Writes one section of fixed-width values.
-    pub fn section<T: Pod>(
+    /// Writes one section whose values are the bytes of the file `from` (fixed-width values
+    /// written elsewhere), after `first` if given: the section is copied, not read into memory.
+    pub fn file_section(
         &mut self,
         name: &str,
-        values: impl IntoIterator<Item = T>,
+        first: Option<u64>,
+        from: &Path,
     ) -> Result<(), TraceError> {
         let pad = (ALIGN - self.pos % ALIGN) % ALIGN;
         self.write(&[0u8; ALIGN as usize][..pad as usize])?;
         let offset = self.pos;
-        for v in values {
-            self.write(bytemuck::bytes_of(&v))?;
+        if let Some(v) = first {
+            self.write(&v.to_le_bytes())?;
         }
+        self.out.flush().map_err(TraceError::io(&self.path))?;
+        let mut src = File::open(from).map_err(TraceError::io(from))?;
+        // File to file: the kernel copies (copy_file_range), no buffer of ours.
+        let n = std::io::copy(&mut src, self.out.get_mut()).map_err(TraceError::io(&self.path))?;
+        self.pos += n;
         self.sections.push(Section {
             name: name.to_string(),
             offset,
