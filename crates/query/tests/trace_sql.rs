@@ -30,9 +30,9 @@ fn ingest(data: &Path, zone: Zone, inputs: &[PathBuf]) -> Store {
     )
     .unwrap();
     drop(w);
+    assert_eq!(s.rows_rejected, 0, "every made row is good");
     let store = Store::open(data, k.key_id()).unwrap();
     trace::update(&store, &|_| {}).unwrap();
-    let _ = s;
     store
 }
 
@@ -353,4 +353,199 @@ fn no_records_no_rows_and_depth_is_checked() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     assert!(rt.block_on(q.trace_all_rows(0, Zone::CST, 3)).is_err());
     let _ = Via::ALL;
+}
+
+// ---- random small worlds, times on a 15-minute grid so boundaries are met exactly ----------
+
+mod worlds {
+    use super::*;
+    use proptest::prelude::*;
+
+    const MIN: i64 = 60_000;
+    const MODES: [&str; 4] = ["rail", "flight", "coach", "ship"];
+    const CARS: [&str; 3] = ["01", "02", ""];
+    const SEATS: [&str; 8] = ["1A", "3C", "4B", "7F", "12F", "A1", "", "0000000000004C"];
+    const DIAGNOSES: [&str; 5] = ["confirmed", "suspected", "asymptomatic", "recovered", ""];
+    const ZONES: [i32; 3] = [8 * 3600, 0, -5 * 3600];
+
+    fn at(slot: u16) -> i64 {
+        ms("01-18T00:00") + i64::from(slot) * 15 * MIN
+    }
+
+    fn ts(t: i64, zone: Zone) -> String {
+        Timestamp(t).to_rfc3339(zone)
+    }
+
+    #[derive(Clone, Debug)]
+    struct World {
+        households: Vec<Option<u8>>,
+        rides: Vec<(u32, usize, u8, u8, usize, usize, u16, u16)>,
+        passes: Vec<(u32, u8, u16)>,
+        stays: Vec<(u32, u8, u16, Option<u16>)>,
+        labs: Vec<(u32, u16, u16, bool, usize, Option<u8>)>,
+        zone: usize,
+        as_of: u16,
+        split: bool,
+    }
+
+    fn world() -> impl Strategy<Value = World> {
+        let person = 0..7u32;
+        let ride = (
+            person.clone(),
+            0..4usize,
+            0..2u8,
+            0..2u8,
+            0..3usize,
+            0..8usize,
+            0..400u16,
+            0..30u16,
+        );
+        let pass = (person.clone(), 0..3u8, 0..400u16);
+        let stay = (
+            person.clone(),
+            0..2u8,
+            0..400u16,
+            proptest::option::of(0..8u16),
+        );
+        let lab = (
+            person,
+            0..380u16,
+            0..40u16,
+            any::<bool>(),
+            0..5usize,
+            proptest::option::of(0..8u8),
+        );
+        (
+            proptest::collection::vec(proptest::option::of(0..2u8), 7),
+            proptest::collection::vec(ride, 0..20),
+            proptest::collection::vec(pass, 0..8),
+            proptest::collection::vec(stay, 0..20),
+            proptest::collection::vec(lab, 1..12),
+            0..3usize,
+            0..480u16,
+            any::<bool>(),
+        )
+            .prop_map(
+                |(households, rides, passes, stays, labs, zone, as_of, split)| World {
+                    households,
+                    rides,
+                    passes,
+                    stays,
+                    labs,
+                    zone,
+                    as_of,
+                    split,
+                },
+            )
+    }
+
+    /// The world as CSV files, its rows in two parts when split (two index segments).
+    fn write(dir: &Path, w: &World, part: usize) -> Vec<PathBuf> {
+        let zone = Zone::from_offset_secs(ZONES[w.zone]).unwrap();
+        let take = |n: usize| match (w.split, part) {
+            (false, 0) => 0..n,
+            (false, _) => 0..0,
+            (true, 0) => 0..n / 2,
+            (true, _) => n / 2..n,
+        };
+        let p = |i: u32| pid(i).to_string();
+        let mut travel = String::from(
+            "person_id,mode,service_no,service_date,car,seat,from_station,from_region,depart_time,to_station,to_region,arrive_time\n",
+        );
+        for &(who, mode, service, date, car, seat, dep, q) in &w.rides[take(w.rides.len())] {
+            let date = Date::from_ymd(2020, 1, 18 + u32::from(date)).unwrap();
+            travel += &format!(
+                "{},{},S{service},{date},{},{},,420100,{},,330100,{}\n",
+                p(who),
+                MODES[mode],
+                CARS[car],
+                SEATS[seat],
+                ts(at(dep), zone),
+                ts(at(dep) + i64::from(q) * 15 * MIN, zone)
+            );
+        }
+        let mut checkpoint = String::from(
+            "pass_id,plate,person_id,role,checkpoint_id,region,time,origin_region,destination_region,purpose\n",
+        );
+        for &(who, pass, t) in &w.passes[take(w.passes.len())] {
+            checkpoint += &format!(
+                "P{pass},浙A12345,{},,K1,330100,{},,,\n",
+                p(who),
+                ts(at(t), zone)
+            );
+        }
+        let mut checkins = String::from("person_id,venue_id,time_in,time_out\n");
+        for &(who, venue, t, q) in &w.stays[take(w.stays.len())] {
+            checkins += &format!(
+                "{},V{venue},{},{}\n",
+                p(who),
+                ts(at(t), zone),
+                q.map_or(String::new(), |q| ts(at(t) + i64::from(q) * 15 * MIN, zone))
+            );
+        }
+        let mut labs =
+            String::from("person_id,sample_time,result,diagnosis,onset_date,reported_time\n");
+        for &(who, sample, delay, positive, d, onset) in &w.labs[take(w.labs.len())] {
+            labs += &format!(
+                "{},{},{},{},{},{}\n",
+                p(who),
+                ts(at(sample), zone),
+                if positive { "positive" } else { "negative" },
+                DIAGNOSES[d],
+                onset.map_or(String::new(), |o| Date::from_ymd(
+                    2020,
+                    1,
+                    16 + u32::from(o)
+                )
+                .unwrap()
+                .to_string()),
+                ts(at(sample + delay), zone)
+            );
+        }
+        let mut files = vec![
+            ("travel.csv", travel),
+            ("checkpoint.csv", checkpoint),
+            ("checkins.csv", checkins),
+            ("lab_results.csv", labs),
+        ];
+        if part == 0 {
+            let mut persons = String::from("person_id,home_region,household_id\n");
+            for (i, h) in w.households.iter().enumerate() {
+                persons += &format!(
+                    "{},330106,{}\n",
+                    p(i as u32),
+                    h.map_or(String::new(), |h| format!("H{h}"))
+                );
+            }
+            files.push(("persons.csv", persons));
+        }
+        std::fs::create_dir_all(dir).unwrap();
+        files
+            .into_iter()
+            .map(|(name, text)| {
+                let path = dir.join(name);
+                std::fs::write(&path, text).unwrap();
+                path
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_worlds_give_the_index_rows(w in world()) {
+            let dir = tempfile::tempdir().unwrap();
+            let zone = Zone::from_offset_secs(ZONES[w.zone]).unwrap();
+            let data = dir.path().join("data");
+            let mut store = None;
+            for part in 0..2 {
+                let inputs = write(&dir.path().join(format!("in{part}")), &w, part);
+                store = Some(ingest(&data, zone, &inputs));
+            }
+            let store = store.unwrap();
+            same(&store, at(w.as_of), 1);
+            same(&store, at(w.as_of), 2);
+        }
+    }
 }
