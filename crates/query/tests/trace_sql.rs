@@ -376,10 +376,13 @@ mod worlds {
         Timestamp(t).to_rfc3339(zone)
     }
 
+    /// Person, mode, service, date, car, seat, departure slot, quarter hours aboard.
+    type Ride = (u32, usize, u8, u8, usize, usize, u16, u16);
+
     #[derive(Clone, Debug)]
     struct World {
         households: Vec<Option<u8>>,
-        rides: Vec<(u32, usize, u8, u8, usize, usize, u16, u16)>,
+        rides: Vec<Ride>,
         passes: Vec<(u32, u8, u16)>,
         stays: Vec<(u32, u8, u16, Option<u16>)>,
         labs: Vec<(u32, u16, u16, bool, usize, Option<u8>)>,
