@@ -212,6 +212,14 @@ pub struct BenchTraceArgs {
     /// Skip DuckDB and Polars.
     #[arg(long)]
     pub no_peers: bool,
+    /// The index build's memory budget (2GiB, 512MiB): it is built (again, when the province
+    /// is reused with --rebuild-index) by a child `fangyi index --memory SIZE`, whose time and
+    /// peak RSS are printed. Default: the machine's (a quarter of its memory).
+    #[arg(long, value_name = "SIZE")]
+    pub memory: Option<trace::MemoryBudget>,
+    /// Rebuild the index even if the reused province has a current one (to measure the build).
+    #[arg(long)]
+    pub rebuild_index: bool,
 }
 
 #[derive(Args, Debug)]

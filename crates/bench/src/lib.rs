@@ -12,6 +12,7 @@ mod cpu;
 mod duckdb_peer;
 mod inflow_peers;
 mod ingest_rate;
+mod peak;
 mod province;
 mod residents;
 mod resume_peers;

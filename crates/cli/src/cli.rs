@@ -64,6 +64,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "FANGYI_AS_ROLE")]
     pub as_role: Option<String>,
 
+    /// Memory the trace index build may use (2GiB, 512MiB, 1.5GB): past it, it sorts in runs
+    /// on disk and merges them. Default: a quarter of the machine's memory, at least 256MiB.
+    #[arg(long, global = true, env = "FANGYI_MEMORY", value_name = "SIZE")]
+    pub memory: Option<engine::datadir::MemoryBudget>,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -104,6 +104,7 @@ fn needs(command: &Command, db: Option<&str>) -> Needs {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     crate::context::require(&cli.data, needs(&cli.command, cli.db.as_deref()))?;
+    trace_cmd::set_memory(cli.memory);
     let g = Globals {
         data: cli.data,
         key: KeyLocation::Operator(cli.key_file),

@@ -24,7 +24,7 @@ pub use model::GROUND_TRUTH_MARKER;
 pub use rules::{Color, OVERRIDE_DESCRIPTION, RuleSet, SweepProgress};
 /// Rows, files and dates of one kind, from the manifest; the trace index's last update.
 pub use store::{KindStats, MANIFEST_FILE};
-pub use trace::{Freshness, UpdateReport as IndexReport};
+pub use trace::{Freshness, MEMORY_ENV, MemoryBudget, UpdateReport as IndexReport};
 /// The master key: where it comes from, what loading it found, the keys derived from it.
 pub use vault::{KeyLocation, KeySource, Keys, LoadedKey, VaultError};
 
@@ -138,12 +138,14 @@ impl DataDir {
         Ok(trace::pending_rows(&self.store)?)
     }
 
-    /// Brings the trace index up to date; `progress` hears rows read.
+    /// Brings the trace index up to date, its build holding about `budget` bytes at most;
+    /// `progress` hears rows read.
     pub fn update_index(
         &self,
+        budget: MemoryBudget,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<IndexReport, EngineError> {
-        Ok(trace::update(&self.store, progress)?)
+        Ok(trace::update_within(&self.store, budget, progress)?)
     }
 
     /// Deletes the trace index, so the next update builds it whole.
@@ -172,7 +174,8 @@ impl DataDir {
         progress: &dyn SweepProgress,
     ) -> Result<RulesDiff, EngineError> {
         if self.index_freshness()? != Freshness::Current {
-            self.update_index(&|_| {})?;
+            // FANGYI_MEMORY's budget, else the machine's.
+            trace::update(&self.store, &|_| {})?;
         }
         let index = trace::Index::open(&self.store)?;
         let risk = rules::RiskAreas::load(&self.store).map_err(EngineError::internal)?;

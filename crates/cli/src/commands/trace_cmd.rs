@@ -3,11 +3,12 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use engine::datadir::{DataDir, Freshness};
+use engine::datadir::{DataDir, Freshness, MemoryBudget};
 use engine::{Date, EvidenceOut, Purpose, Timestamp, TraceOut, Zone};
 
 use crate::cli::TableFormat;
@@ -100,6 +101,24 @@ pub fn ensure_index(store: &DataDir) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--memory` (or `FANGYI_MEMORY`), as the command line gave it.
+static MEMORY: OnceLock<MemoryBudget> = OnceLock::new();
+
+/// Sets the trace index build's budget for this process (once, from the command line).
+pub fn set_memory(budget: Option<MemoryBudget>) {
+    if let Some(b) = budget {
+        let _ = MEMORY.set(b);
+    }
+}
+
+/// The budget of an index build: `--memory`, else the machine's default.
+pub fn memory() -> MemoryBudget {
+    MEMORY
+        .get()
+        .copied()
+        .unwrap_or_else(MemoryBudget::machine_default)
+}
+
 /// Indexes what the store has and the index lacks; prints one line when it did anything.
 pub fn update_index(store: &DataDir, quiet: bool) -> anyhow::Result<()> {
     let total = store.index_pending_rows()?;
@@ -108,8 +127,9 @@ pub fn update_index(store: &DataDir, quiet: bool) -> anyhow::Result<()> {
     }
     let started = Instant::now();
     let bar = (!quiet).then(|| progress::steps_bar(total, "index"));
+    let budget = memory();
     let report = store
-        .update_index(&|n| {
+        .update_index(budget, &|n| {
             if let Some(b) = &bar {
                 b.set_position(n);
             }
@@ -119,8 +139,16 @@ pub fn update_index(store: &DataDir, quiet: bool) -> anyhow::Result<()> {
         b.finish_and_clear();
     }
     if !quiet && report.sources_indexed > 0 {
+        let spilled = if report.stats.runs > 0 {
+            format!(
+                ", {} sorted on disk (--memory {budget})",
+                plural(report.stats.runs, "run", "runs")
+            )
+        } else {
+            String::new()
+        };
         eprintln!(
-            "trace index: {}, {} → {} in {} ({}), {}{} in {:.1} s",
+            "trace index: {}, {} → {} in {} ({}), {}{} in {:.1} s{spilled}",
             plural(report.sources_indexed as u64, "source", "sources"),
             plural(report.stats.rows, "row", "rows"),
             plural(report.stats.events, "event", "events"),
