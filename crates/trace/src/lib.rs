@@ -16,7 +16,9 @@ pub use index::{
     Arrival, FEVER_FLOOR_C, FeverReport, Freshness, Index, MEMORY_ENV, MemoryBudget, PersonEvent,
     UpdateReport, freshness, pending_rows, update, update_within,
 };
-pub use output::{ContactRow, ContactsWriter, EvidenceOut, TraceOut, contact_rows, evidence_kinds};
+pub use output::{
+    ContactRecord, ContactRow, ContactsWriter, EvidenceOut, TraceOut, contact_rows, evidence_kinds,
+};
 pub use rules::{Assessment, CaseInfo, LabRow, Status, Window};
 pub use tracer::{
     CaseExposure, CaseSet, Contact, CotravelAnswer, CotravelQuery, Evidence, EvidenceParts, Trace,

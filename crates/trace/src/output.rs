@@ -261,17 +261,40 @@ enum Sink {
     },
 }
 
-/// A row kept typed until a Parquet batch is written.
-struct ContactRecord {
-    case_id: String,
-    person_id: String,
-    degree: u8,
-    via: String,
-    is_case: bool,
-    first: i64,
-    last: i64,
-    until: i32,
-    evidence: String,
+/// One row of `trace --all` with its ids revealed, its times and date still typed: what
+/// [`ContactsWriter::write_records`] takes from an answer found otherwise than by a [`Trace`]
+/// (the same question in SQL).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContactRecord {
+    pub case_id: String,
+    pub person_id: String,
+    pub degree: u8,
+    pub via: String,
+    pub is_case: bool,
+    /// Epoch milliseconds.
+    pub first: i64,
+    pub last: i64,
+    /// Days since 1970-01-01.
+    pub until: i32,
+    /// Evidence kinds, distinct, sorted, `;`-separated.
+    pub evidence: String,
+}
+
+impl ContactRecord {
+    /// The row as the CSV writes it.
+    fn row(&self, zone: Zone) -> ContactRow {
+        ContactRow {
+            case_id: self.case_id.clone(),
+            person_id: self.person_id.clone(),
+            degree: self.degree,
+            via: self.via.clone(),
+            is_case: self.is_case,
+            first_exposure: time(self.first, zone),
+            last_exposure: time(self.last, zone),
+            quarantine_until: model::Date(self.until).to_string(),
+            evidence: self.evidence.clone(),
+        }
+    }
 }
 
 const PARQUET_BATCH: usize = 64 * 1024;
@@ -365,6 +388,27 @@ impl ContactsWriter {
                     .collect();
                 recs.sort_by(|a, b| a.person_id.cmp(&b.person_id));
                 self.rows += recs.len() as u64;
+                pending.extend(recs);
+                if pending.len() >= PARQUET_BATCH {
+                    self.flush()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends rows as given (the caller orders them as [`ContactsWriter::write`] would:
+    /// cases by id, each case's contacts by id).
+    pub fn write_records(&mut self, recs: Vec<ContactRecord>) -> Result<(), TraceError> {
+        let zone = self.zone;
+        self.rows += recs.len() as u64;
+        match &mut self.sink {
+            Sink::Csv(w) => {
+                for r in &recs {
+                    writeln!(w, "{}", r.row(zone).csv_line()).map_err(TraceError::io(&self.tmp))?;
+                }
+            }
+            Sink::Parquet { pending, .. } => {
                 pending.extend(recs);
                 if pending.len() >= PARQUET_BATCH {
                     self.flush()?;
