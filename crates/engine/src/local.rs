@@ -137,6 +137,122 @@ impl Engine {
     }
 }
 
+/// How `trace --all` finds its answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum TraceVia {
+    /// The trace index, case by case (milliseconds a case).
+    #[default]
+    Index,
+    /// One SQL statement over the stored tables on the embedded DataFusion
+    /// (`query::trace_all_sql`, the statement a cluster runs), the index's rows exactly.
+    Sql,
+}
+
+impl Engine {
+    /// [`Engine::trace_all_to`] answered as `via` says: the same rows, in the same order, to
+    /// the same file either way; authorised and audited alike.
+    pub async fn trace_all_via(
+        &self,
+        caller: &Caller,
+        as_of: Option<&str>,
+        depth: u8,
+        out: PathBuf,
+        progress: Progress,
+        via: TraceVia,
+    ) -> Result<TraceAllReport, EngineError> {
+        if via == TraceVia::Index {
+            return self.trace_all_to(caller, as_of, depth, out, progress).await;
+        }
+        let as_of = as_of.map(str::to_string);
+        let work = Blocking(move |ctx: &Ctx<'_>| {
+            if !(1..=2).contains(&depth) {
+                return Err(EngineError::BadRequest("depth is 1 or 2".into()));
+            }
+            let zone = ctx.zone();
+            let as_of = parse_as_of_instant(as_of.as_deref(), zone)?;
+            let interrupted =
+                || EngineError::Conflict(format!("interrupted; {} not written", out.display()));
+            if progress.cancel.load(Ordering::SeqCst) {
+                return Err(interrupted());
+            }
+            let view = ctx.view()?;
+            let runner = ctx.engine.sql_runner()?;
+            // Every stored row, whatever the caller's scope: contacts and `is_case` reach
+            // beyond it; which cases are shown is decided below, as the index path does.
+            let q =
+                query::Query::open_pseudonymised(&ctx.snap.store).map_err(EngineError::internal)?;
+            let cancel = progress.cancel.clone();
+            let rows = runner
+                .run(async move {
+                    use futures_util::StreamExt;
+                    let cases = q.trace_cases(as_of).await?;
+                    let mut stream = q.trace_all(as_of, zone, depth).await?;
+                    let mut rows = Vec::new();
+                    while let Some(b) = stream.next().await {
+                        if cancel.load(Ordering::SeqCst) {
+                            return Ok(None);
+                        }
+                        rows.extend(query::contacts_of(&b.map_err(query::execution)?)?);
+                    }
+                    Ok::<_, query::QueryError>(Some((cases, rows)))
+                })
+                .map_err(EngineError::internal)?
+                .map_err(|e| EngineError::Unavailable(format!("trace --all in SQL: {e}")))?;
+            let Some((all_cases, rows)) = rows else {
+                return Err(interrupted());
+            };
+            let reveal = |p: i64| view.id(p);
+            // The rows come by case pseudonym; the file is by revealed case id, then contact id.
+            let mut cases: Vec<(String, &[query::SqlContact])> = rows
+                .chunk_by(|a, b| a.case == b.case)
+                .filter(|c| view.in_scope(c[0].case))
+                .map(|c| (reveal(c[0].case), c))
+                .collect();
+            cases.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut writer = trace::ContactsWriter::create(&out, zone)
+                .map_err(|e| EngineError::BadRequest(format!("creating {}: {e}", out.display())))?;
+            // Cases without contacts count as traced, as on the index path.
+            let total = all_cases.iter().filter(|&&p| view.in_scope(p)).count() as u64;
+            for (done, (case_id, contacts)) in cases.into_iter().enumerate() {
+                if progress.cancel.load(Ordering::SeqCst) {
+                    // The writer's temporary file goes with it: a result is whole or absent.
+                    drop(writer);
+                    let _ = std::fs::remove_file(out.with_file_name(format!(
+                        ".{}.tmp",
+                        out.file_name().unwrap_or_default().to_string_lossy()
+                    )));
+                    return Err(interrupted());
+                }
+                let mut recs: Vec<trace::ContactRecord> = contacts
+                    .iter()
+                    .map(|c| trace::ContactRecord {
+                        case_id: case_id.clone(),
+                        person_id: reveal(c.person),
+                        degree: c.degree,
+                        via: if c.via == c.case {
+                            case_id.clone()
+                        } else {
+                            reveal(c.via)
+                        },
+                        is_case: c.is_case,
+                        first: c.first_exposure,
+                        last: c.last_exposure,
+                        until: c.quarantine_until.days(),
+                        evidence: c.evidence.clone(),
+                    })
+                    .collect();
+                recs.sort_by(|a, b| a.person_id.cmp(&b.person_id));
+                writer.write_records(recs)?;
+                (progress.advance)((done as u64 + 1).min(total), total);
+            }
+            let rows = writer.finish()?;
+            let report = TraceAllReport { cases: total, rows };
+            Ok(Answer::new(report, rows as i64))
+        });
+        self.ask(caller, Action::Trace, work).await
+    }
+}
+
 impl Engine {
     /// Every case's close contacts as of `as_of` (an RFC 3339 time or a date's end; default
     /// now), to depth 1, in memory: the demo's tour of a generated city. Cases living in the
@@ -445,5 +561,99 @@ mod tests {
             .await;
         assert!(matches!(r, Err(EngineError::Denied(_))), "{r:?}");
         assert!(!out("x.csv").exists());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn trace_all_by_sql_writes_the_index_files_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        two_households(&data, &dir.path().join("in"));
+        let e = Engine::open(EngineOptions::new(&data), keys())
+            .await
+            .unwrap();
+        let out = |name: &str| dir.path().join(name);
+        let wenzhou = caller(Role::Epidemiologist, Some(330300));
+        let admin = caller(Role::Admin, None);
+        for (who, c) in [("a", &admin), ("w", &wenzhou)] {
+            for depth in [1, 2] {
+                for ext in ["csv", "parquet"] {
+                    // Before the reports (no case), on the day, and long after.
+                    for as_of in ["2020-01-22", "2020-01-23T10:00:00+08:00", "2020-03-01"] {
+                        let name = |via: &str| format!("{who}-{depth}-{via}.{ext}");
+                        let by_index = e
+                            .trace_all_via(
+                                c,
+                                Some(as_of),
+                                depth,
+                                out(&name("index")),
+                                Progress::default(),
+                                TraceVia::Index,
+                            )
+                            .await
+                            .unwrap();
+                        let by_sql = e
+                            .trace_all_via(
+                                c,
+                                Some(as_of),
+                                depth,
+                                out(&name("sql")),
+                                Progress::default(),
+                                TraceVia::Sql,
+                            )
+                            .await
+                            .unwrap();
+                        assert_eq!(by_index, by_sql, "{who} {depth} {ext} {as_of}");
+                        let read = |via: &str| std::fs::read(out(&name(via))).unwrap();
+                        assert_eq!(read("index"), read("sql"), "{who} {depth} {ext} {as_of}");
+                    }
+                }
+            }
+        }
+        let text = std::fs::read_to_string(out("w-1-sql.csv")).unwrap();
+        assert_eq!(
+            text.lines().count(),
+            2,
+            "the header and Wenzhou's contact: {text}"
+        );
+
+        // The same refusals: a role the policy does not allow, a depth past 2, an interruption.
+        let analyst = caller(Role::Analyst, None);
+        let r = e
+            .trace_all_via(
+                &analyst,
+                None,
+                1,
+                out("x.csv"),
+                Progress::default(),
+                TraceVia::Sql,
+            )
+            .await;
+        assert!(matches!(r, Err(EngineError::Denied(_))), "{r:?}");
+        let r = e
+            .trace_all_via(
+                &admin,
+                None,
+                3,
+                out("x.csv"),
+                Progress::default(),
+                TraceVia::Sql,
+            )
+            .await;
+        assert!(matches!(r, Err(EngineError::BadRequest(_))), "{r:?}");
+        let stop = Progress::default();
+        stop.cancel.store(true, Ordering::SeqCst);
+        let r = e
+            .trace_all_via(
+                &admin,
+                Some("2020-03-01"),
+                1,
+                out("x.csv"),
+                stop,
+                TraceVia::Sql,
+            )
+            .await;
+        assert!(matches!(r, Err(EngineError::Conflict(_))), "{r:?}");
+        assert!(!out("x.csv").exists());
+        assert!(!out(".x.csv.tmp").exists());
     }
 }

@@ -116,7 +116,7 @@ impl Engine {
     }
 
     /// The SQL threads, started on first use.
-    fn sql_runner(&self) -> Result<Arc<SqlRunner>, EngineError> {
+    pub(crate) fn sql_runner(&self) -> Result<Arc<SqlRunner>, EngineError> {
         let state = &self.inner.sql;
         state
             .runner
