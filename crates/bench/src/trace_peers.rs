@@ -141,6 +141,26 @@ pub fn run(a: BenchTraceArgs) -> anyhow::Result<()> {
         sample.len()
     );
 
+    // The same question as one SQL statement on the embedded DataFusion (the statement a
+    // cluster runs), timed from planning to the last row decoded, its rows held to the index's.
+    let (sql_secs, sql_digest) = sql_bulk(&store, as_of, zone)?;
+    println!(
+        "{:<8} {:>14} {:>14} {:>16.3}   (SQL, all cases only)",
+        "df-sql", "-", "-", sql_secs
+    );
+    if sql_digest == ours {
+        println!(
+            "results:     DataFusion SQL found exactly the index's {} contact rows",
+            thousands(ours.rows)
+        );
+    } else {
+        println!(
+            "results:     DataFusion SQL DIFFERS: {} rows vs the index's {}",
+            thousands(sql_digest.rows),
+            thousands(ours.rows)
+        );
+    }
+
     let peers_dir = a.dir.join("peers");
     std::fs::create_dir_all(&peers_dir)?;
     if a.no_peers {
@@ -213,6 +233,10 @@ pub fn run(a: BenchTraceArgs) -> anyhow::Result<()> {
         }
         if let Some(b) = bulk_secs {
             println!("all cases:   fangyi is {:.1}× faster than {name}", b / bulk);
+            println!(
+                "all cases:   DataFusion SQL takes {:.2}× {name}'s time (issue 18's bar: 3× DuckDB's)",
+                sql_secs / b
+            );
         }
         let theirs = peers_dir.join(format!("{name}-bulk.csv"));
         match Digest::of_csv(&theirs) {
@@ -230,6 +254,34 @@ pub fn run(a: BenchTraceArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Every case's contacts by `query`'s SQL statement on the embedded DataFusion (depth 1):
+/// seconds from planning to the last row, and the digest of the rows as the peers write them.
+fn sql_bulk(store: &store::Store, as_of: i64, zone: model::Zone) -> anyhow::Result<(f64, Digest)> {
+    // Planning recurses over the statement: threads with the SQL runner's stack.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(64 << 20)
+        .enable_all()
+        .build()?;
+    let q = query::Query::open_pseudonymised(store)?;
+    let started = Instant::now();
+    let rows = rt.block_on(q.trace_all_rows(as_of, zone, 1))?;
+    let secs = started.elapsed().as_secs_f64();
+    let mut d = Digest::default();
+    for r in &rows {
+        d.add(&format!(
+            "{},{},{},{},{},{},{}",
+            r.case,
+            r.person,
+            r.is_case,
+            r.first_exposure,
+            r.last_exposure,
+            r.quarantine_until,
+            r.evidence
+        ));
+    }
+    Ok((secs, d))
 }
 
 /// One (case, contact) as the peer script writes it: pseudonyms, epoch milliseconds.

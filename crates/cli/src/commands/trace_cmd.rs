@@ -38,6 +38,17 @@ pub struct TraceArgs {
     /// With --all: the file to write (.csv or .parquet).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// With --all: answer from the trace index, or with one SQL statement over the stored
+    /// tables on the embedded DataFusion (the same rows; the statement a cluster runs).
+    #[arg(long, value_enum, default_value_t = TraceVia::Index, requires = "all")]
+    pub via: TraceVia,
+}
+
+/// `--via`: how `trace --all` finds its answer.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceVia {
+    Index,
+    Sql,
 }
 
 #[derive(Args, Debug)]
@@ -178,8 +189,12 @@ pub fn run(g: &Globals, a: TraceArgs) -> anyhow::Result<()> {
             .out
             .clone()
             .ok_or_else(|| usage("trace --all needs --out FILE.csv or FILE.parquet"))?;
+        let via = match a.via {
+            TraceVia::Index => "",
+            TraceVia::Sql => " --via sql",
+        };
         let request = format!(
-            "fangyi trace --all{at} --depth {} --out {}",
+            "fangyi trace --all{at} --depth {}{via} --out {}",
             a.depth,
             out.display()
         );
@@ -195,10 +210,17 @@ pub fn run(g: &Globals, a: TraceArgs) -> anyhow::Result<()> {
             }),
             cancel: progress::interrupt_flag(),
         };
-        let r = op.ask(
-            op.engine()
-                .trace_all_to(&caller, as_of, a.depth, out.clone(), progress),
-        );
+        let r = op.ask(op.engine().trace_all_via(
+            &caller,
+            as_of,
+            a.depth,
+            out.clone(),
+            progress,
+            match a.via {
+                TraceVia::Index => engine::local::TraceVia::Index,
+                TraceVia::Sql => engine::local::TraceVia::Sql,
+            },
+        ));
         bar.finish_and_clear();
         let r = r?;
         eprintln!(
