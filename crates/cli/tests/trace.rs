@@ -205,6 +205,32 @@ fn all_cases_at_once_as_csv_and_parquet() {
     assert_eq!(&bytes[..4], b"PAR1");
     assert!(!env.path(".contacts.parquet.tmp").exists());
     env.fails(&["trace", "--all"], 2);
+
+    // The same files by SQL over the stored tables, at both depths.
+    for (depth, name) in [("1", "contacts"), ("2", "deep")] {
+        for ext in ["csv", "parquet"] {
+            let by = |via: &str| {
+                let out = env.path(&format!("{name}-{via}.{ext}"));
+                let o = out.to_str().unwrap();
+                env.ok(&[
+                    "trace",
+                    "--all",
+                    "--as-of",
+                    "2020-02-01",
+                    "--depth",
+                    depth,
+                    "--via",
+                    via,
+                    "--out",
+                    o,
+                ]);
+                std::fs::read(&out).unwrap()
+            };
+            assert_eq!(by("index"), by("sql"), "depth {depth}, {ext}");
+        }
+    }
+    env.fails(&["trace", &id(0), "--via", "sql"], 2);
+    env.fails(&["trace", "--all", "--via", "duckdb", "--out", "x.csv"], 2);
 }
 
 #[test]
