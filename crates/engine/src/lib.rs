@@ -44,7 +44,7 @@ pub mod sql;
 pub mod tracing_api;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, TryLockError};
 
 use ops::{AuditLog, Ops};
 use privacy::AuditEntry;
@@ -230,8 +230,27 @@ pub(crate) struct Snapshot {
     nearby: OnceLock<Result<Arc<nearby::NearbyIndex>, String>>,
 }
 
+/// Which `persons` files (table and vault) a store holds: the directory of persons is read
+/// from nothing else, so two snapshots with the same list share one directory.
+fn persons_files(store: &Store) -> Vec<(PathBuf, u64)> {
+    let files = store.tables(Kind::Persons);
+    let vaults = store.vaults(Kind::Persons);
+    files
+        .iter()
+        .chain(&vaults)
+        .map(|f| (f.path().to_path_buf(), f.rows()))
+        .collect()
+}
+
 impl Snapshot {
-    fn open(data: &Path, keys: &Keys) -> Result<Snapshot, EngineError> {
+    /// Opens the store as it is now. What `previous` derived from files the new store still
+    /// holds unchanged (the directory of persons) is kept rather than read again: a flush of
+    /// residents' reports every few seconds must not rebuild the directory of a province.
+    fn open(
+        data: &Path,
+        keys: &Keys,
+        previous: Option<&Snapshot>,
+    ) -> Result<Snapshot, EngineError> {
         // Records removed by another process between opening the store and its index make
         // the index outdated for this view (the store's registry says so): open both again.
         let mut tries = 0;
@@ -245,12 +264,19 @@ impl Snapshot {
             }
         };
         let risk = RiskAreas::load(&store).map_err(EngineError::internal)?;
+        let directory = OnceLock::new();
+        if let Some(prev) = previous
+            && let Some(Ok(built)) = prev.directory.get()
+            && persons_files(&prev.store) == persons_files(&store)
+        {
+            let _ = directory.set(Ok(built.clone()));
+        }
         Ok(Snapshot {
             stamp,
             store,
             index,
             risk,
-            directory: OnceLock::new(),
+            directory,
             nearby: OnceLock::new(),
         })
     }
@@ -301,6 +327,8 @@ struct Inner {
     alert_rules: alerts::AlertRules,
     /// Opened on first use, reopened when the manifest changes.
     snapshot: RwLock<Option<Arc<Snapshot>>>,
+    /// Held while a snapshot is opened, so one request opens it, not every request in flight.
+    opening: Mutex<()>,
     /// One ingest at a time (the store's writer lock would make a second one wait anyway).
     writer: tokio::sync::Mutex<()>,
     verifiers: signing::VerifierCache,
@@ -353,6 +381,7 @@ impl Engine {
                 rules: opts.rules,
                 alert_rules: opts.alert_rules,
                 snapshot: RwLock::new(None),
+                opening: Mutex::new(()),
                 writer: tokio::sync::Mutex::new(()),
                 verifiers: signing::VerifierCache::default(),
                 inflow_rows: recent::Recent::new(16),
@@ -392,24 +421,60 @@ impl Engine {
     }
 
     /// The current snapshot, reopened first when the manifest changed (another process
-    /// ingested). Blocking: call from blocking work.
+    /// ingested, or a flush of residents' reports). One request opens the new one; requests
+    /// arriving meanwhile answer from the snapshot they would have had a moment earlier (a
+    /// consistent store, not yet the newest) instead of waiting or opening copies of their own.
+    /// Blocking: call from blocking work.
     pub(crate) fn snapshot(&self) -> Result<Arc<Snapshot>, EngineError> {
-        let current = self.inner.snapshot.read().expect("snapshot lock").clone();
-        if let Some(s) = current
+        let current = self.current_snapshot();
+        if let Some(s) = &current
             && s.stamp == Stamp::of(&self.inner.data)
         {
-            return Ok(s);
+            return Ok(current.expect("checked"));
         }
-        let fresh = Arc::new(Snapshot::open(&self.inner.data, &self.inner.keys)?);
-        *self.inner.snapshot.write().expect("snapshot lock") = Some(fresh.clone());
-        Ok(fresh)
+        let _opening = match self.inner.opening.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::WouldBlock) => match current {
+                Some(s) => return Ok(s),
+                None => self.inner.opening.lock().unwrap_or_else(|p| p.into_inner()),
+            },
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+        };
+        // Whoever held the lock may have opened the snapshot wanted.
+        let current = self.current_snapshot();
+        if let Some(s) = &current
+            && s.stamp == Stamp::of(&self.inner.data)
+        {
+            return Ok(current.expect("checked"));
+        }
+        self.open_snapshot(current.as_deref())
     }
 
-    /// Reopens the snapshot whatever the manifest says (after this process ingested).
+    /// Reopens the snapshot whatever the manifest says (after this process ingested), waiting
+    /// for a snapshot being opened by a request.
     pub(crate) fn refresh(&self) -> Result<(), EngineError> {
-        let fresh = Arc::new(Snapshot::open(&self.inner.data, &self.inner.keys)?);
-        *self.inner.snapshot.write().expect("snapshot lock") = Some(fresh);
-        Ok(())
+        let _opening = self
+            .inner
+            .opening
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let current = self.current_snapshot();
+        self.open_snapshot(current.as_deref()).map(|_| ())
+    }
+
+    fn current_snapshot(&self) -> Option<Arc<Snapshot>> {
+        self.inner.snapshot.read().expect("snapshot lock").clone()
+    }
+
+    /// Opens and installs a new snapshot; the caller holds `opening`.
+    fn open_snapshot(&self, previous: Option<&Snapshot>) -> Result<Arc<Snapshot>, EngineError> {
+        let fresh = Arc::new(Snapshot::open(
+            &self.inner.data,
+            &self.inner.keys,
+            previous,
+        )?);
+        *self.inner.snapshot.write().expect("snapshot lock") = Some(fresh.clone());
+        Ok(fresh)
     }
 
     /// The account a bearer token belongs to: a staff account's, or a resident's session
@@ -587,5 +652,55 @@ pub fn parse_as_of_instant(s: Option<&str>, zone: Zone) -> Result<i64, EngineErr
                     ))
                 })
         }
+    }
+}
+
+#[cfg(test)]
+mod snapshot_tests {
+    use super::*;
+    use crate::test_city;
+
+    /// A flush of residents' reports every few seconds made every request in flight open a
+    /// snapshot of its own, each reading the directory of persons again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_new_snapshot_keeps_the_directory_while_persons_files_are_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, input) = (dir.path().join("data"), dir.path().join("in"));
+        test_city::two_households(&data, &input);
+        let engine = Engine::open(EngineOptions::new(&data), test_city::keys())
+            .await
+            .unwrap();
+        tokio::task::spawn_blocking(move || {
+            let first = engine.snapshot().unwrap();
+            let directory = first.directory().unwrap();
+            let reports = input.join("self_reports.csv");
+            let person = test_city::person(330302, 2);
+            std::fs::write(
+                &reports,
+                format!("person_id,time,temperature_c,visited_regions\n{person},2020-01-30T10:00:00+08:00,37.5,\n"),
+            )
+            .unwrap();
+            test_city::ingest_files(&data, &[reports]);
+            let second = engine.snapshot().unwrap();
+            assert!(!Arc::ptr_eq(&first, &second), "the manifest changed");
+            assert!(Arc::ptr_eq(&directory, &second.directory().unwrap()));
+            assert!(Arc::ptr_eq(&second, &engine.snapshot().unwrap()), "opened once");
+
+            let newcomer = test_city::person(330302, 9);
+            let persons = input.join("persons-2.csv");
+            std::fs::write(
+                &persons,
+                format!("person_id,home_region,community_id,household_id\n{newcomer},330302,C1,H9\n"),
+            )
+            .unwrap();
+            test_city::ingest_files(&data, &[persons]);
+            engine.refresh().unwrap();
+            let third = engine.snapshot().unwrap().directory().unwrap();
+            assert!(!Arc::ptr_eq(&directory, &third));
+            let pseudonym = engine.keys().pseudonyms.pseudonym(newcomer);
+            assert!(third.contains(pseudonym) && !directory.contains(pseudonym));
+        })
+        .await
+        .unwrap();
     }
 }

@@ -37,13 +37,17 @@ pub(crate) fn two_households(data: &std::path::Path, input: &std::path::Path) {
         ),
     )
     .unwrap();
+    ingest_files(data, &[input.join("persons.csv"), input.join("lab_results.csv")]);
+}
+
+/// Ingests `files` into `data` under [`keys`], every row accepted.
+pub(crate) fn ingest_files(data: &std::path::Path, files: &[std::path::PathBuf]) {
     let k = keys();
     let mut w = store::Writer::open(data, k.key_id(), Zone::CST, || {}).unwrap();
-    let files = [input.join("persons.csv"), input.join("lab_results.csv")];
     let s = ingest::run(
         &mut w,
         &k,
-        &files,
+        files,
         &ingest::Options::default(),
         &|_| {},
         &AtomicBool::new(false),
