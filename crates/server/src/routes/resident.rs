@@ -140,11 +140,7 @@ pub async fn self_report(
     ResidentAuthed(caller): ResidentAuthed,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> Result<(StatusCode, Json<ReportAck>), ApiError> {
-    let ack = state
-        .engine
-        .resident_report(&caller, Kind::SelfReports, body)
-        .await?;
-    Ok((StatusCode::CREATED, Json(ack)))
+    report(&state, &caller, Kind::SelfReports, body).await
 }
 
 /// An arrival registration: `arrival_date`, `from_region`, and where the resident stays
@@ -159,10 +155,17 @@ pub async fn registration(
     ResidentAuthed(caller): ResidentAuthed,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> Result<(StatusCode, Json<ReportAck>), ApiError> {
-    let ack = state
-        .engine
-        .resident_report(&caller, Kind::Registrations, body)
-        .await?;
+    report(&state, &caller, Kind::Registrations, body).await
+}
+
+/// A report of `kind` into the residents' inbox; 201 once it is durable.
+async fn report(
+    state: &AppState,
+    caller: &Caller,
+    kind: Kind,
+    body: Map<String, Value>,
+) -> Result<(StatusCode, Json<ReportAck>), ApiError> {
+    let ack = state.engine.resident_report(caller, kind, body).await?;
     Ok((StatusCode::CREATED, Json(ack)))
 }
 
