@@ -258,3 +258,102 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A flush of residents' reports every few seconds adds small segments; merging them must not
+/// rewrite the large segment of everything before (it did: every sixth update rewrote it all).
+#[test]
+fn small_arrivals_merge_among_themselves_not_into_the_large_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input");
+    let config = synth::Config {
+        persons: 2_000,
+        days: 8,
+        ..synth::Config::default()
+    };
+    synth::generate(&config, &input, &|_| {}, &AtomicBool::new(false)).unwrap();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&input)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    // The six smallest files of kinds the index holds arrive one by one after all the others.
+    files.sort_by_key(|p| std::fs::metadata(p).unwrap().len());
+    let indexed = |p: &PathBuf| {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        let kind = name.split(['-', '.']).next().unwrap().to_string();
+        fangyi_trace::index::INDEXED_KINDS
+            .iter()
+            .any(|k| k.name() == kind)
+    };
+    let small: Vec<PathBuf> = files
+        .iter()
+        .filter(|p| indexed(p))
+        .take(6)
+        .cloned()
+        .collect();
+    assert_eq!(small.len(), 6, "{files:?}");
+    let large: Vec<PathBuf> = files
+        .iter()
+        .filter(|p| !small.contains(p))
+        .cloned()
+        .collect();
+    let data = dir.path().join("data");
+    let k = keys();
+    let mut batches = vec![large];
+    batches.extend(small.iter().map(|f| vec![f.clone()]));
+    let mut merged = 0;
+    for (n, batch) in batches.iter().enumerate() {
+        let mut w = Writer::open(&data, k.key_id(), Zone::CST, || {}).unwrap();
+        ingest::run(
+            &mut w,
+            &k,
+            batch,
+            &ingest::Options::default(),
+            &|_| {},
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+        drop(w);
+        let store = Store::open(&data, k.key_id()).unwrap();
+        let r = update_within(&store, MemoryBudget::bytes(64 * MIB), &|_| {}).unwrap();
+        assert!(
+            r.segments <= fangyi_trace::index::MAX_SEGMENTS,
+            "update {n}: {r:?}"
+        );
+        merged += r.merged;
+    }
+    assert!(merged >= 2, "the seventh update merged the newest segments");
+    assert!(
+        entries(&data).contains(&"seg-000000.fyx".to_string()),
+        "the large first segment was rewritten: {:?}",
+        entries(&data)
+    );
+    no_scratch_left(&data);
+
+    // The same answers as an index rebuilt whole.
+    let rebuilt = dir.path().join("rebuilt");
+    copy_dir(&data, &rebuilt);
+    let open = |d: &Path| Store::open(d, k.key_id()).unwrap();
+    fangyi_trace::index::remove(&open(&rebuilt)).unwrap();
+    update_within(&open(&rebuilt), MemoryBudget::bytes(1024 * MIB), &|_| {}).unwrap();
+    let (ti, ri) = (
+        Index::open(&open(&data)).unwrap(),
+        Index::open(&open(&rebuilt)).unwrap(),
+    );
+    assert!(ti.segment_count() > 1 && ri.segment_count() == 1);
+    assert_eq!(ti.events(), ri.events());
+    let (tt, rt) = (Tracer::new(&ti, Zone::CST), Tracer::new(&ri, Zone::CST));
+    let as_of = model::Date::from_ymd(2020, 3, 1)
+        .unwrap()
+        .end_of_day(Zone::CST)
+        .millis();
+    let cases = tt.cases(as_of);
+    assert_eq!(cases, rt.cases(as_of));
+    assert!(!cases.is_empty());
+    for &(case, _) in &cases {
+        assert_eq!(
+            tt.trace(case, as_of, 2).unwrap(),
+            rt.trace(case, as_of, 2).unwrap()
+        );
+    }
+}

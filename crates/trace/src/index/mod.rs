@@ -1,7 +1,8 @@
 //! The trace index beside the store (`DIR/index/trace/`): segments of sorted, memory-mapped
 //! columns built from committed sources, and the small manifest saying which sources each
-//! segment covers. New sources get a new segment; past [`MAX_SEGMENTS`] they are all merged
-//! into one, so a lookup touches few files however often data arrives.
+//! segment covers. New sources get a new segment; at [`MAX_SEGMENTS`] the newest segments are
+//! merged with them (size-tiered, [`merge_count`]), so a lookup touches few files however often
+//! data arrives, and a large old segment is not rewritten for every few small arrivals.
 
 mod budget;
 mod build;
@@ -69,8 +70,13 @@ pub struct FeverReport {
     pub temperature_c: f64,
 }
 
-/// More segments than this are merged into one on the next update.
+/// At this many segments the next update merges the newest ones with its new sources.
 pub const MAX_SEGMENTS: usize = 6;
+
+/// A segment joins a merge of the newer ones when it is no more than this many times as large
+/// as all of them together (events), so each event is rewritten about log₄(index / arrival)
+/// times over the index's life rather than at every [`MAX_SEGMENTS`]th arrival.
+const MERGE_RATIO: u64 = 4;
 
 const FORMAT: u32 = 3;
 const MANIFEST: &str = "index.json";
@@ -542,10 +548,10 @@ pub fn freshness(store: &Store) -> Result<Freshness, TraceError> {
 enum Mode {
     /// The new sources become another segment.
     Add,
-    /// The new sources and every segment become one segment (past [`MAX_SEGMENTS`]): the
-    /// segments are already sorted, so they are merged as they are, not read again from the
-    /// store.
-    Merge,
+    /// The new sources and this many of the newest segments become one segment (at
+    /// [`MAX_SEGMENTS`]): the segments are already sorted, so they are merged as they are, not
+    /// read again from the store.
+    Merge(usize),
     /// Everything is read again from the store (the index is invalid, or there is none).
     Rebuild,
 }
@@ -560,9 +566,19 @@ fn pending(
     match standing {
         Standing::Current => None,
         Standing::Behind(new) => {
-            let full = m.is_some_and(|m| m.segments.len() >= MAX_SEGMENTS);
-            let mode = if full { Mode::Merge } else { Mode::Add };
-            Some((mode, new.into_iter().collect()))
+            let new: BTreeSet<u32> = new.into_iter().collect();
+            let mode = match m {
+                Some(m) if m.segments.len() >= MAX_SEGMENTS => {
+                    let rows = store
+                        .sources_of(Derived::TraceIndex)
+                        .filter(|s| new.contains(&s.seq))
+                        .map(|s| s.rows_accepted)
+                        .sum();
+                    Mode::Merge(merge_count(&m.segments, rows))
+                }
+                _ => Mode::Add,
+            };
+            Some((mode, new))
         }
         Standing::Invalid => Some((
             Mode::Rebuild,
@@ -572,6 +588,20 @@ fn pending(
                 .collect(),
         )),
     }
+}
+
+/// How many of the newest `segments` (events each) to merge with new sources of about
+/// `new_rows` events: at least two, so the count goes down, then each older segment while it is
+/// no more than [`MERGE_RATIO`] times all those after it.
+fn merge_count(segments: &[SegmentEntry], new_rows: u64) -> usize {
+    let n = segments.len();
+    let mut k = n.min(2);
+    let mut newer: u64 = new_rows + segments[n - k..].iter().map(|s| s.events).sum::<u64>();
+    while k < n && segments[n - k - 1].events <= MERGE_RATIO.saturating_mul(newer.max(1)) {
+        newer += segments[n - k - 1].events;
+        k += 1;
+    }
+    k
 }
 
 /// Rows an [`update`] would read now (for a progress bar).
@@ -598,7 +628,7 @@ pub fn remove(store: &Store) -> Result<(), TraceError> {
 pub struct UpdateReport {
     pub sources_indexed: usize,
     pub rebuilt: bool,
-    /// Segments merged into the new one (past [`MAX_SEGMENTS`]).
+    /// Segments merged into the new one (at [`MAX_SEGMENTS`], the newest: [`merge_count`]).
     pub merged: usize,
     pub stats: BuildStats,
     pub segments: usize,
@@ -612,7 +642,8 @@ pub fn update(store: &Store, progress: &(dyn Fn(u64) + Sync)) -> Result<UpdateRe
 }
 
 /// Brings the index up to date with the store: indexes sources committed since the last update
-/// (a new segment), or rebuilds it whole when it has too many segments, was built with another
+/// (a new segment, merged with the newest segments when there are [`MAX_SEGMENTS`]), or
+/// rebuilds it whole when it was built with another
 /// key, or from records the store has removed since (the store's [`Standing::Invalid`]).
 /// Refuses to save what it built when records were removed while it read them (this view of
 /// the store is older than the data dir's). The build holds about `budget` bytes at most,
@@ -651,7 +682,10 @@ pub fn update_within(
         progress,
     };
     let merged: Vec<PathBuf> = match mode {
-        Mode::Merge => m.segments.iter().map(|s| dir.join(&s.file)).collect(),
+        Mode::Merge(k) => m.segments[m.segments.len() - k..]
+            .iter()
+            .map(|s| dir.join(&s.file))
+            .collect(),
         Mode::Add | Mode::Rebuild => Vec::new(),
     };
     let built = build::build(&files, &merged, &tmp, &plan);
@@ -675,9 +709,11 @@ pub fn update_within(
     let mut sources = todo.clone();
     match mode {
         Mode::Add => {}
-        Mode::Merge => {
-            sources.extend(m.covered());
-            m.segments.clear();
+        Mode::Merge(k) => {
+            let keep = m.segments.len() - k;
+            for s in m.segments.drain(keep..) {
+                sources.extend(s.sources);
+            }
         }
         Mode::Rebuild => {
             m.segments.clear();
@@ -876,5 +912,40 @@ impl Index {
     /// Every segment's file, for reports.
     pub fn files(&self) -> Vec<&Path> {
         self.segments.iter().map(|s| s.file.path()).collect()
+    }
+}
+
+#[cfg(test)]
+mod merge_policy_tests {
+    use super::*;
+
+    fn segments(events: &[u64]) -> Vec<SegmentEntry> {
+        events
+            .iter()
+            .enumerate()
+            .map(|(i, &e)| SegmentEntry {
+                file: format!("seg-{i:06}.fyx"),
+                sources: vec![i as u32],
+                events: e,
+                labs: 0,
+                bytes: 0,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_newest_merge_and_a_large_old_segment_stays() {
+        // A province's first load, then five flushes of a few reports each.
+        let s = segments(&[2_000_000, 900, 1_000, 800, 1_100, 950]);
+        assert_eq!(merge_count(&s, 1_000), 5);
+        // Equal arrivals merge all.
+        assert_eq!(merge_count(&segments(&[10, 10, 10, 10, 10, 10]), 10), 6);
+        // Always at least two, so the count goes down.
+        assert_eq!(
+            merge_count(&segments(&[1 << 40, 1 << 30, 1 << 20, 1 << 10, 10, 1]), 0),
+            2
+        );
+        // Nothing counted (empty segments) still merges.
+        assert_eq!(merge_count(&segments(&[0, 0, 0, 0, 0, 0]), 0), 6);
     }
 }
