@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 pub(crate) use crate::commands::alerts_cmd::AlertsArgs;
+#[cfg(feature = "cluster")]
+pub(crate) use crate::commands::cluster_cmd::ClusterCommand;
 pub(crate) use crate::commands::code_cmd::{CodeArgs, CodesArgs, RulesCommand};
 pub(crate) use crate::commands::corrections_cmd::CorrectionsCommand;
 pub(crate) use crate::commands::demo::DemoArgs;
@@ -101,6 +103,11 @@ pub enum Command {
         after_help = "Examples:\n  fangyi sql \"SELECT mode, count(*) AS n FROM travel GROUP BY mode\"\n  fangyi sql --format csv \"SELECT * FROM lab_results WHERE diagnosis = 'confirmed'\"\n  fangyi sql \"SELECT * FROM travel WHERE person_id = pseudonym('420106199001010028')\"\n  fangyi sql \"SELECT region_name(prefecture(to_region)) AS city, count(*) FROM travel WHERE covers('420100', from_region) GROUP BY 1\"\n\nFunctions: pseudonym(id), covers(region, region), prefecture(region), region_name(region),\narrives(to, from, level) (contract §7: is a record from `from` into `to` an arrival at the level)."
     )]
     Sql(SqlArgs),
+    /// Run a node of a Ballista cluster for `fangyi sql --cluster`: the scheduler or an
+    /// executor, with fangyi's SQL functions.
+    #[cfg(feature = "cluster")]
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
     /// Close contacts of a case (or of every case) with evidence and quarantine end.
     #[command(
         after_help = "Examples:\n  fangyi trace 420106199001010028                       a table on a terminal, JSON otherwise\n  fangyi trace 420106199001010028 --as-of 2020-01-25 --depth 2 --format json\n  fangyi trace --all --as-of 2020-02-01 --out contacts.csv   every case (or .parquet)\n\nAnswered from the trace index beside the store, updated first if the store has new files."

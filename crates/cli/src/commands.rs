@@ -1,6 +1,8 @@
 //! Dispatch of commands, and small helpers they share for printing.
 
 pub(crate) mod alerts_cmd;
+#[cfg(feature = "cluster")]
+pub(crate) mod cluster_cmd;
 pub(crate) mod code_cmd;
 pub(crate) mod corrections_cmd;
 pub(crate) mod demo;
@@ -72,6 +74,8 @@ fn needs(command: &Command, db: Option<&str>) -> Needs {
         | Command::Rules(RulesCommand::Show(_))
         | Command::Verify(_)
         | Command::Bench(_) => Needs::Nothing,
+        #[cfg(feature = "cluster")]
+        Command::Cluster(_) => Needs::Nothing,
         Command::Init(_)
         | Command::Ingest(_)
         | Command::Import(_)
@@ -118,6 +122,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Gen(a) => gen_cmd::run(a),
         Command::Ingest(a) => ingest_cmd::run(&g, a),
         Command::Sql(a) => sql::run(&g, a),
+        #[cfg(feature = "cluster")]
+        Command::Cluster(c) => cluster_cmd::run(&g, c),
         Command::Trace(a) => trace_cmd::run(&g, a),
         Command::Cotravel(a) => trace_cmd::cotravel(&g, a),
         Command::Index(a) => trace_cmd::index(&g, a),

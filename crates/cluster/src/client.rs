@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ballista_core::extension::SessionStateExt;
+use ballista_core::extension::{SessionConfigExt, SessionStateExt};
 use datafusion::catalog::Session;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::QueryPlanner;
@@ -75,7 +75,12 @@ pub async fn open(
             )));
         }
     }
-    let config = query::session_config(runner.limits())?;
+    // Without Ballista's adaptive planner: with it, a job whose executor died mid-stage was
+    // rolled back and then never finished nor failed (Ballista 55; crates/cli/tests/cluster.rs
+    // kills an executor mid-job), where the fixed plan runs the lost tasks again.
+    let config = query::session_config(runner.limits())?
+        .upgrade_for_ballista()
+        .with_ballista_adaptive_query_planner(false);
     let state = SessionStateBuilder::new()
         .with_default_features()
         .with_config(config)

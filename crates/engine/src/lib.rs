@@ -41,6 +41,8 @@ pub mod retention;
 pub mod returnees;
 pub mod signing;
 pub mod sql;
+#[cfg(feature = "cluster")]
+pub mod cluster_mode;
 pub mod tracing_api;
 
 use std::path::{Path, PathBuf};
@@ -190,6 +192,9 @@ pub struct EngineOptions {
     /// person reads what it needs rather than building the directory of everyone for requests
     /// that will not come.
     pub short_lived: bool,
+    /// Run `sql_to`'s statements on the Ballista cluster whose scheduler is at this
+    /// `HOST:PORT` (`fangyi sql --cluster`), the data dir being at the same path on its nodes.
+    pub cluster: Option<String>,
 }
 
 impl EngineOptions {
@@ -201,6 +206,7 @@ impl EngineOptions {
             alert_rules: alerts::AlertRules::builtin(),
             sql: query::Limits::default(),
             short_lived: false,
+            cluster: None,
         }
     }
 }
@@ -387,7 +393,7 @@ impl Engine {
                 inflow_rows: recent::Recent::new(16),
                 day_alerts: recent::Recent::new(8),
                 logins: session::LoginGuard::default(),
-                sql: sql::SqlState::new(opts.sql),
+                sql: sql::SqlState::new(opts.sql, opts.cluster),
                 overrides: corrections::OverrideCache::default(),
                 short_lived: opts.short_lived,
                 notifier: RwLock::new(None),

@@ -46,11 +46,14 @@ pub(crate) struct SqlState {
     limits: query::Limits,
     runner: OnceLock<Result<Arc<SqlRunner>, String>>,
     tables: Recent<(Stamp, SqlView, Scope), Tables>,
+    /// The cluster `sql_to` runs statements on (`HOST:PORT` of its scheduler), if any.
+    cluster: Option<String>,
 }
 
 impl SqlState {
-    pub fn new(limits: query::Limits) -> SqlState {
+    pub fn new(limits: query::Limits, cluster: Option<String>) -> SqlState {
         SqlState {
+            cluster,
             limits,
             runner: OnceLock::new(),
             // An unscoped analyst's tables hold every person: keep few.
@@ -286,6 +289,19 @@ impl Engine {
         mut out: Box<dyn std::io::Write + Send>,
     ) -> Result<u64, EngineError> {
         let account = &asking.caller().account;
+        let view = privacy::sql_view(account.role);
+        if self.inner.sql.cluster.is_some()
+            && view != SqlView::Stored
+            && !(view == SqlView::InScope && account.scope.is_everyone())
+        {
+            // Refused before the role's views are built for nothing: they are built in this
+            // process and cannot travel to the cluster's nodes.
+            return Err(EngineError::BadRequest(
+                "only a session of the stored tables runs on a cluster (an administrator's); \
+                 this role's SQL sees views of them, which run in process: leave out --cluster"
+                    .into(),
+            ));
+        }
         let (runner, snap, tables) = self
             .checked_session(asking, statement, written_query_error)
             .await?;
@@ -293,10 +309,18 @@ impl Engine {
             .then(|| self.inner.keys.clone());
         let statement = statement.to_string();
         let r = runner.clone();
+        let cluster = self.inner.sql.cluster.clone();
         let stream = runner
             .spawn(async move {
-                let q = Query::open_for(&snap.store, keys.as_ref(), &tables, &r)
-                    .map_err(written_query_error)?;
+                // The same session on either executor: in process, or planned here and run on
+                // the cluster's nodes.
+                let q = match cluster {
+                    None => Query::open_for(&snap.store, keys.as_ref(), &tables, &r)
+                        .map_err(written_query_error)?,
+                    Some(address) => {
+                        on_cluster(&address, &snap.store, keys.as_ref(), &tables, &r).await?
+                    }
+                };
                 q.stream(&statement).await.map_err(written_query_error)
             })
             .await
@@ -313,6 +337,37 @@ impl Engine {
         .await
         .map_err(EngineError::internal)?
     }
+}
+
+/// A session over `store` whose statements run on the cluster at `address`.
+#[cfg(feature = "cluster")]
+async fn on_cluster(
+    address: &str,
+    store: &store::Store,
+    keys: Option<&vault::Keys>,
+    tables: &Tables,
+    runner: &SqlRunner,
+) -> Result<Query, EngineError> {
+    cluster::open(address, store, keys, tables, runner)
+        .await
+        .map_err(|e| match e {
+            cluster::ClusterError::Query(e) => written_query_error(e),
+            e @ cluster::ClusterError::Config(_) => EngineError::BadRequest(e.to_string()),
+            e => EngineError::Unavailable(e.to_string()),
+        })
+}
+
+#[cfg(not(feature = "cluster"))]
+async fn on_cluster(
+    _address: &str,
+    _store: &store::Store,
+    _keys: Option<&vault::Keys>,
+    _tables: &Tables,
+    _runner: &SqlRunner,
+) -> Result<Query, EngineError> {
+    Err(EngineError::Unavailable(
+        "this fangyi was built without cluster mode (the engine's `cluster` feature)".into(),
+    ))
 }
 
 /// Aborts a task when dropped before it finished.

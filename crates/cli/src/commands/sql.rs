@@ -21,6 +21,10 @@ pub struct SqlArgs {
     /// MiB of memory the query may hold for joins, sorts and aggregates; past it, it fails.
     #[arg(long, env = "FANGYI_SQL_MEMORY_MIB", default_value_t = 1024)]
     pub memory_mib: u64,
+    /// Run the query on the Ballista cluster whose scheduler is at HOST:PORT (see `fangyi
+    /// cluster`); its nodes must see the data dir at the same path.
+    #[arg(long, env = "FANGYI_CLUSTER", value_name = "HOST:PORT")]
+    pub cluster: Option<String>,
 }
 
 pub fn output_format(f: TableFormat) -> OutputFormat {
@@ -67,11 +71,18 @@ pub fn query_to(
 
 pub fn run(g: &Globals, a: SqlArgs) -> anyhow::Result<()> {
     let memory_bytes = (a.memory_mib.max(1) << 20) as usize;
+    let cluster = a.cluster.filter(|c| !c.trim().is_empty());
     let op = Operator::open_with(g, |o| {
         o.sql.memory_bytes = memory_bytes;
+        o.cluster = cluster.clone();
         Ok(())
     })?;
-    let caller = op.caller(engine::Purpose::Analysis, "fangyi sql");
+    // The audit entry says where the query ran.
+    let request = match &cluster {
+        Some(c) => format!("fangyi sql --cluster {c}"),
+        None => "fangyi sql".into(),
+    };
+    let caller = op.caller(engine::Purpose::Analysis, &request);
     let out = Box::new(std::io::BufWriter::new(std::io::stdout()));
     op.ask(
         op.engine()

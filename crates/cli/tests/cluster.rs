@@ -1,0 +1,344 @@
+//! `fangyi sql --cluster` on a real Ballista cluster: a scheduler and two executors, each a
+//! process of the `fangyi` binary on loopback, over a generated province. Every query's rows
+//! on the cluster are the embedded engine's (compared as sorted lines: an order-free digest),
+//! scans, group-bys, joins and fangyi's functions alike, `pseudonym()` of a column computed on
+//! the executors with the key they were given; an executor killed while a query runs makes it
+//! fail or answer right, never wrong. Every process started is killed at the end, a failed
+//! assertion included.
+
+#![cfg(feature = "cluster")]
+
+mod common;
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Env;
+
+/// Processes killed (and reaped) when dropped, with their logs for a failure's message.
+struct Nodes {
+    children: Vec<(String, Child, PathBuf)>,
+}
+
+impl Nodes {
+    fn start(&mut self, env: &Env, name: &str, args: &[&str]) {
+        let log = env.path(&format!("{name}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = env
+            .cmd()
+            .args(args)
+            .env("FANGYI_LOG", "warn")
+            .stdout(Stdio::from(file.try_clone().unwrap()))
+            .stderr(Stdio::from(file))
+            .spawn()
+            .unwrap();
+        self.children.push((name.to_string(), child, log));
+    }
+
+    /// Kills the node called `name` at once (SIGKILL).
+    fn kill(&mut self, name: &str) {
+        for (n, c, _) in &mut self.children {
+            if n == name {
+                c.kill().ok();
+                c.wait().ok();
+            }
+        }
+    }
+
+    /// Every node's log, for a failure's message.
+    fn logs(&self) -> String {
+        let mut out = String::new();
+        for (name, _, log) in &self.children {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(30).collect();
+            out.push_str(&format!("--- {name} (last lines)\n"));
+            for l in tail.into_iter().rev() {
+                out.push_str(l);
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        for (_, c, _) in &mut self.children {
+            c.kill().ok();
+            c.wait().ok();
+        }
+    }
+}
+
+/// A port nothing listens on now (the OS's choice; freed before it is used).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16, nodes: &Nodes) {
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "nothing listens on {port} after 60 s\n{}",
+            nodes.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The rows of a CSV answer as an order-free digest: the header, then the rows sorted.
+fn digest(csv: &str) -> (String, Vec<String>) {
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap_or_default().to_string();
+    let mut rows: Vec<String> = lines.map(str::to_string).collect();
+    rows.sort_unstable();
+    (header, rows)
+}
+
+fn sql(env: &Env, cluster: Option<&str>, query: &str) -> std::process::Output {
+    let mut args = vec!["sql", "--format", "csv"];
+    if let Some(c) = cluster {
+        args.extend(["--cluster", c]);
+    }
+    args.push(query);
+    env.run(&args)
+}
+
+/// A scheduler and two executors (both given the master key) on free loopback ports.
+fn cluster(env: &Env) -> (Nodes, String) {
+    let mut nodes = Nodes {
+        children: Vec::new(),
+    };
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    nodes.start(
+        env,
+        "scheduler",
+        &["cluster", "scheduler", "--bind", &address],
+    );
+    wait_for_port(port, &nodes);
+    for name in ["executor-1", "executor-2"] {
+        let (flight, grpc) = (free_port(), free_port());
+        let bind = format!("127.0.0.1:{flight}");
+        let grpc = grpc.to_string();
+        let work = env.path(name);
+        std::fs::create_dir_all(&work).unwrap();
+        nodes.start(
+            env,
+            name,
+            &[
+                "cluster",
+                "executor",
+                "--scheduler",
+                &address,
+                "--bind",
+                &bind,
+                "--grpc-port",
+                &grpc,
+                "--concurrency",
+                "2",
+                "--work-dir",
+                work.to_str().unwrap(),
+                "--keys",
+            ],
+        );
+        wait_for_port(flight, &nodes);
+    }
+    (nodes, address)
+}
+
+const QUERIES: [&str; 8] = [
+    // A scan of every column.
+    "SELECT * FROM persons",
+    "SELECT * FROM travel WHERE mode = 'rail'",
+    // Group-bys.
+    "SELECT mode, count(*) AS n, min(depart_time) AS first FROM travel GROUP BY mode",
+    "SELECT service_date, count(DISTINCT person_id) AS people FROM travel GROUP BY 1",
+    // A join, with fangyi's region functions.
+    "SELECT region_name(prefecture(p.home_region)) AS city, t.mode, count(*) AS n \
+     FROM travel t JOIN persons p ON t.person_id = p.person_id \
+     WHERE covers('330000', p.home_region) GROUP BY 1, 2",
+    // A self-join (a shuffle on both sides), and a bounded function and `||` on the nodes.
+    "SELECT a.person_id, count(*) AS met, lpad(CAST(count(*) AS VARCHAR), 6, '0') || '!' AS s \
+     FROM travel a JOIN travel b ON a.service_no = b.service_no \
+     AND a.service_date = b.service_date AND a.person_id <> b.person_id GROUP BY 1",
+    // pseudonym() of a column: computed on the executors, with the key they were given.
+    "SELECT x, pseudonym(x) AS p FROM (VALUES ('330302198005010112'), ('330302199001020334')) \
+     AS v(x)",
+    // A kind nothing was stored of: its columns, no rows.
+    "SELECT * FROM migration",
+];
+
+#[test]
+fn the_cluster_answers_what_the_embedded_engine_answers() {
+    let env = Env::new();
+    env.generate_and_ingest(4000, 6);
+    let (mut nodes, address) = cluster(&env);
+    for q in QUERIES {
+        let embedded = sql(&env, None, q);
+        assert!(
+            embedded.status.success(),
+            "embedded {q}: {}",
+            String::from_utf8_lossy(&embedded.stderr)
+        );
+        let on_cluster = sql(&env, Some(&address), q);
+        assert!(
+            on_cluster.status.success(),
+            "on the cluster {q}: {}\n{}",
+            String::from_utf8_lossy(&on_cluster.stderr),
+            nodes.logs()
+        );
+        let (a, b) = (
+            digest(&String::from_utf8(embedded.stdout).unwrap()),
+            digest(&String::from_utf8(on_cluster.stdout).unwrap()),
+        );
+        assert!(!a.0.is_empty(), "{q}: no header");
+        assert_eq!(a.0, b.0, "{q}: columns differ");
+        assert_eq!(a.1.len(), b.1.len(), "{q}: row counts differ");
+        assert!(a.1 == b.1, "{q}: rows differ");
+        if !q.contains("migration") {
+            assert!(!a.1.is_empty(), "{q}: no rows to compare");
+        }
+    }
+
+    // The audit log says which statements ran on the cluster.
+    let shown = env.ok(&["audit", "show", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    let on_cluster = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "sql")
+        .filter(|e| e["query"].as_str().unwrap_or("").contains("--cluster"))
+        .count();
+    assert_eq!(on_cluster, QUERIES.len(), "{shown}");
+
+    // A role whose SQL sees views (built in this process) is told to run without the cluster,
+    // and the refusal is audited like any failed statement.
+    let out = env
+        .cmd()
+        .args([
+            "--as-role",
+            "analyst",
+            "sql",
+            "--cluster",
+            &address,
+            "SELECT count(*) FROM persons",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("leave out --cluster"), "{err}");
+
+    // The bound on values one expression makes holds on the executors too.
+    let out = sql(
+        &env,
+        Some(&address),
+        "SELECT length(repeat(mode, 100000000)) AS l FROM travel",
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("a value may take"), "{err}");
+
+    // An executor killed while a query runs: the query fails or answers right, never wrong.
+    // About 200 million joined rows: seconds on the cluster, so the kill lands mid-job.
+    let heavy = "SELECT a.person_id % 7 AS k, count(*) AS n FROM checkins a JOIN checkins b \
+                 ON date_trunc('day', a.time_in) = date_trunc('day', b.time_in) GROUP BY 1";
+    let expected = sql(&env, None, heavy);
+    assert!(expected.status.success());
+    let expected = digest(&String::from_utf8(expected.stdout).unwrap());
+    let child = env
+        .cmd()
+        .args(["sql", "--format", "csv", "--cluster", &address, heavy])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    std::thread::sleep(Duration::from_millis(1500));
+    nodes.kill("executor-2");
+    let waited = wait_with_timeout(child, Duration::from_secs(240));
+    eprintln!("the query ended {:?} after it started", started.elapsed());
+    let Some(out) = waited else {
+        panic!(
+            "the query did not end within 240 s of an executor's death\n{}",
+            nodes.logs()
+        );
+    };
+    eprintln!(
+        "after the kill: {}",
+        if out.status.success() {
+            "answered".to_string()
+        } else {
+            format!("failed: {}", String::from_utf8_lossy(&out.stderr).trim())
+        }
+    );
+    if out.status.success() {
+        let got = digest(&String::from_utf8(out.stdout).unwrap());
+        assert_eq!(got.0, expected.0);
+        assert!(
+            got.1 == expected.1,
+            "an answer after the kill, and a wrong one"
+        );
+    } else {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.trim().is_empty(), "failed without saying why");
+    }
+}
+
+/// Waits for `child` at most `limit`; kills it and returns `None` past that.
+fn wait_with_timeout(mut child: Child, limit: Duration) -> Option<std::process::Output> {
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return Some(child.wait_with_output().unwrap());
+        }
+        if start.elapsed() > limit {
+            child.kill().ok();
+            child.wait().ok();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn no_scheduler_is_said_plainly() {
+    let env = Env::new();
+    env.generate_and_ingest(50, 1);
+    let port = free_port();
+    let err = env.fails(
+        &[
+            "sql",
+            "--cluster",
+            &format!("127.0.0.1:{port}"),
+            "SELECT count(*) FROM persons",
+        ],
+        1,
+    );
+    assert!(err.contains("no cluster scheduler"), "{err}");
+    let err = env.fails(
+        &[
+            "sql",
+            "--cluster",
+            "nonsense",
+            "SELECT count(*) FROM persons",
+        ],
+        2,
+    );
+    assert!(err.contains("HOST:PORT"), "{err}");
+    // Nodes refuse what cannot work before they start.
+    let out = Command::new(env!("CARGO_BIN_EXE_fangyi"))
+        .args(["cluster", "executor", "--scheduler", "nowhere"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
