@@ -22,6 +22,11 @@ pub fn process_seconds() -> Option<f64> {
     stat_seconds(&std::fs::read_to_string("/proc/self/stat").ok()?)
 }
 
+/// CPU seconds another process (a server the bench started) has used so far.
+pub fn pid_seconds(pid: u32) -> Option<f64> {
+    stat_seconds(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
 /// CPU seconds used by this process's live threads named `name` (as `/proc/self/task/*/comm`
 /// shows it: 15 bytes at most).
 pub fn thread_seconds(name: &str) -> Option<f64> {

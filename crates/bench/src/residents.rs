@@ -541,7 +541,14 @@ pub fn run(a: BenchResidentsArgs) -> anyhow::Result<()> {
     if a.code_rate > 0.0 {
         rates.push(0.0);
     }
+    let server_pid = restarted
+        .lock()
+        .expect("server lock")
+        .as_ref()
+        .map(|s| s.child.id());
+    let server_cpu = || server_pid.and_then(crate::cpu::pid_seconds);
     for (n, r) in rates.into_iter().enumerate() {
+        let cpu_before = server_cpu();
         let codes = rt.block_on(wave(
             addr.clone(),
             tokens.clone(),
@@ -555,8 +562,18 @@ pub fn run(a: BenchResidentsArgs) -> anyhow::Result<()> {
         if n == 0 {
             code_p99 = p99;
         }
+        // The server's own CPU per answer: what other work on the machine barely moves.
+        let cpu = match (cpu_before, server_cpu()) {
+            (Some(a), Some(b)) if codes.ok > 0 => {
+                format!(
+                    ", server CPU {:.0} µs an answer",
+                    (b - a) * 1e6 / codes.ok as f64
+                )
+            }
+            _ => String::new(),
+        };
         println!(
-            "GET /resident/code ({}, {} residents at once): {:.0}/s, p50 {:.1} ms, p99 {p99:.1} ms ({} failed)",
+            "GET /resident/code ({}, {} residents at once): {:.0}/s, p50 {:.1} ms, p99 {p99:.1} ms ({} failed{cpu})",
             paced(r),
             a.code_concurrency,
             codes.ok as f64 / codes.seconds,
