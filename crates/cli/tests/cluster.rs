@@ -238,6 +238,21 @@ fn the_cluster_answers_what_the_embedded_engine_answers() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("leave out --cluster"), "{err}");
 
+    // Contact tracing of every case as distributed joins: the index's file, byte for byte.
+    env.ingest_case_and_contact();
+    let traced = |extra: &[&str], name: &str| {
+        let out = env.path(name);
+        let mut args = vec!["trace", "--all", "--as-of", "2020-02-01", "--depth", "2"];
+        args.extend_from_slice(extra);
+        args.extend(["--out", out.to_str().unwrap()]);
+        env.ok(&args);
+        std::fs::read_to_string(&out).unwrap()
+    };
+    let by_index = traced(&[], "index.csv");
+    let by_cluster = traced(&["--cluster", &address], "cluster.csv");
+    assert!(by_index.lines().count() > 1, "no contacts to compare");
+    assert_eq!(by_index, by_cluster, "trace --all on the cluster");
+
     // The bound on values one expression makes holds on the executors too.
     let out = sql(
         &env,

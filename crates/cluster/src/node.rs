@@ -122,6 +122,12 @@ pub async fn run_executor(opts: ExecutorOptions) -> Result<(), ClusterError> {
         )));
     }
     let mut registry = BallistaFunctionRegistry::default();
+    // Ballista's registry lacks DataFusion's array functions (`array_element`, …), which a
+    // client's session has (`trace --all`'s plan uses them): every default function, then
+    // fangyi's over them.
+    for f in datafusion::execution::SessionStateDefaults::default_scalar_functions() {
+        registry.scalar_functions.insert(f.name().to_string(), f);
+    }
     for f in Query::node_functions(opts.keys.as_ref(), &opts.limits) {
         registry.scalar_functions.insert(f.name().to_string(), f);
     }

@@ -178,9 +178,28 @@ impl Engine {
             let view = ctx.view()?;
             let runner = ctx.engine.sql_runner()?;
             // Every stored row, whatever the caller's scope: contacts and `is_case` reach
-            // beyond it; which cases are shown is decided below, as the index path does.
-            let q =
-                query::Query::open_pseudonymised(&ctx.snap.store).map_err(EngineError::internal)?;
+            // beyond it; which cases are shown is decided below, as the index path does. On
+            // the cluster (`fangyi trace --all --cluster`) the same statement runs as
+            // distributed joins, the session planned here.
+            let q = match ctx.engine.inner.sql.cluster.clone() {
+                None => query::Query::open_pseudonymised(&ctx.snap.store)
+                    .map_err(EngineError::internal)?,
+                Some(address) => {
+                    let (store, r) = (ctx.snap.store.clone(), runner.clone());
+                    runner
+                        .run(async move {
+                            crate::sql::on_cluster(
+                                &address,
+                                &store,
+                                None,
+                                &query::Tables::Stored,
+                                &r,
+                            )
+                            .await
+                        })
+                        .map_err(EngineError::internal)??
+                }
+            };
             let cancel = progress.cancel.clone();
             let rows = runner
                 .run(async move {

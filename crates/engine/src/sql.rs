@@ -46,8 +46,9 @@ pub(crate) struct SqlState {
     limits: query::Limits,
     runner: OnceLock<Result<Arc<SqlRunner>, String>>,
     tables: Recent<(Stamp, SqlView, Scope), Tables>,
-    /// The cluster `sql_to` runs statements on (`HOST:PORT` of its scheduler), if any.
-    cluster: Option<String>,
+    /// The cluster `sql_to` (and `trace --all` by SQL) runs statements on (`HOST:PORT` of its
+    /// scheduler), if any.
+    pub(crate) cluster: Option<String>,
 }
 
 impl SqlState {
@@ -341,7 +342,7 @@ impl Engine {
 
 /// A session over `store` whose statements run on the cluster at `address`.
 #[cfg(feature = "cluster")]
-async fn on_cluster(
+pub(crate) async fn on_cluster(
     address: &str,
     store: &store::Store,
     keys: Option<&vault::Keys>,
@@ -358,7 +359,7 @@ async fn on_cluster(
 }
 
 #[cfg(not(feature = "cluster"))]
-async fn on_cluster(
+pub(crate) async fn on_cluster(
     _address: &str,
     _store: &store::Store,
     _keys: Option<&vault::Keys>,

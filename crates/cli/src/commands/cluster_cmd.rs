@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use engine::cluster_mode::{self, ExecutorOptions, SchedulerOptions};
 
-use crate::commands::{Globals, runtime};
+use crate::commands::Globals;
 
 #[derive(Subcommand, Debug)]
 pub enum ClusterCommand {
@@ -58,6 +58,15 @@ pub struct ExecutorArgs {
     /// Load the operator's master key, so pseudonym() of a column runs here.
     #[arg(long)]
     pub keys: bool,
+}
+
+/// The nodes' threads: large stacks, as Ballista's own binaries have, since decoding and
+/// planning a deep plan (`trace --all`'s) recurses as deep as it nests.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(32 << 20)
+        .build()?)
 }
 
 pub fn run(g: &Globals, c: ClusterCommand) -> anyhow::Result<()> {

@@ -42,6 +42,10 @@ pub struct TraceArgs {
     /// tables on the embedded DataFusion (the same rows; the statement a cluster runs).
     #[arg(long, value_enum, default_value_t = TraceVia::Index, requires = "all")]
     pub via: TraceVia,
+    /// With --all: run that SQL statement on the Ballista cluster whose scheduler is at
+    /// HOST:PORT (see `fangyi cluster`; implies --via sql). One case is traced on the index.
+    #[arg(long, env = "FANGYI_CLUSTER", value_name = "HOST:PORT")]
+    pub cluster: Option<String>,
 }
 
 /// `--via`: how `trace --all` finds its answer.
@@ -181,7 +185,12 @@ pub fn run(g: &Globals, a: TraceArgs) -> anyhow::Result<()> {
         context::warn_default_as_of(&store, a.as_of.as_deref());
         ensure_index(&store)?;
     }
-    let op = Operator::open(g)?;
+    // Only the bulk question goes to a cluster; one case is milliseconds on the index.
+    let cluster = a.cluster.clone().filter(|c| a.all && !c.trim().is_empty());
+    let op = Operator::open_with(g, |o| {
+        o.cluster = cluster.clone();
+        Ok(())
+    })?;
     let as_of = a.as_of.as_deref();
     let at = as_of.map_or(String::new(), |t| format!(" --as-of {}", t.trim()));
     if a.all {
@@ -189,9 +198,10 @@ pub fn run(g: &Globals, a: TraceArgs) -> anyhow::Result<()> {
             .out
             .clone()
             .ok_or_else(|| usage("trace --all needs --out FILE.csv or FILE.parquet"))?;
-        let via = match a.via {
-            TraceVia::Index => "",
-            TraceVia::Sql => " --via sql",
+        let via = match (&cluster, a.via) {
+            (Some(c), _) => format!(" --cluster {c}"),
+            (None, TraceVia::Index) => String::new(),
+            (None, TraceVia::Sql) => " --via sql".into(),
         };
         let request = format!(
             "fangyi trace --all{at} --depth {}{via} --out {}",
@@ -217,6 +227,7 @@ pub fn run(g: &Globals, a: TraceArgs) -> anyhow::Result<()> {
             out.clone(),
             progress,
             match a.via {
+                _ if cluster.is_some() => engine::local::TraceVia::Sql,
                 TraceVia::Index => engine::local::TraceVia::Index,
                 TraceVia::Sql => engine::local::TraceVia::Sql,
             },
