@@ -75,7 +75,15 @@ fn zone_day(ms: &str, offset: i64) -> String {
 /// `(case_id, anchor, person_id, kind, s, e)`. `anchors` names a relation of
 /// `(case_id, anchor, wfrom, wto)`: each case itself at degree 1, each degree-1 contact (with
 /// the window from its first exposure to the as-of) at degree 2.
-fn shared(anchors: &str) -> String {
+///
+/// Stays are expanded to one row per zone day they touch (`offset`: the zone's, in
+/// milliseconds) after they are narrowed to the anchors' own and to the stays at the venues
+/// those are at: two overlapping stays share the day of the later start, so joining on (venue,
+/// day) finds every overlapping pair (some twice, which the aggregates absorb) without pairing
+/// each stay with every other of its venue.
+fn shared(anchors: &str, offset: i64) -> String {
+    let first_day = zone_day("s.t0", offset);
+    let last_day = zone_day("s.t1", offset);
     let (vehicle, venue, household) = (bit("vehicle"), bit("venue"), bit("household"));
     let modes = ["rail", "flight", "coach", "ship"]
         .iter()
@@ -103,11 +111,21 @@ fn shared(anchors: &str) -> String {
         JOIN passes a ON a.person_id = x.anchor
         JOIN passes o ON o.pass_id = a.pass_id
         UNION ALL
-        SELECT x.case_id, x.anchor, x.wfrom, x.wto, o.person_id, {venue},
+        SELECT a.case_id, a.anchor, a.wfrom, a.wto, o.person_id, {venue},
                greatest(a.t0, o.t0), least(a.t1, o.t1)
-        FROM {anchors} x
-        JOIN stay_days a ON a.person_id = x.anchor AND a.t1 >= x.wfrom AND a.t0 <= x.wto
-        JOIN stay_days o ON o.venue_id = a.venue_id AND o.day = a.day
+        FROM (
+            SELECT x.case_id, x.anchor, x.wfrom, x.wto, s.venue_id, s.t0, s.t1,
+                   unnest(range({first_day}, {last_day} + 1)) AS day
+            FROM {anchors} x
+            JOIN stays s ON s.person_id = x.anchor AND s.t1 >= x.wfrom AND s.t0 <= x.wto) a
+        JOIN (
+            SELECT s.person_id, s.venue_id, s.t0, s.t1,
+                   unnest(range({first_day}, {last_day} + 1)) AS day
+            FROM stays s
+            WHERE s.venue_id IN (
+                SELECT v.venue_id FROM {anchors} y
+                JOIN stays v ON v.person_id = y.anchor AND v.t1 >= y.wfrom AND v.t0 <= y.wto)) o
+          ON o.venue_id = a.venue_id AND o.day = a.day
         WHERE least(a.t1, o.t1) - greatest(a.t0, o.t0) >= {VENUE_MIN_MS}
         UNION ALL
         SELECT x.case_id, x.anchor, x.wfrom, x.wto, o.person_id, {household},
@@ -129,18 +147,16 @@ pub fn trace_all_sql(as_of: i64, zone: Zone, depth: u8) -> String {
         .map(|k| format!("CASE WHEN (k.kinds & {}) <> 0 THEN '{k}' END", bit(k)))
         .collect::<Vec<_>>()
         .join(", ");
-    let stay_first_day = day("t0");
-    let stay_last_day = day("t1");
     let onset = format!(
         "coalesce(o.onset_day, {}, {})",
         day("o.positive_ms"),
         day("m.made_sample_ms")
     );
-    let shared1 = shared("anchors1");
+    let shared1 = shared("anchors1", z);
     // Degree 2: each degree-1 contact traced over [its first exposure, as-of]; the case and
     // its degree-1 contacts are not degree 2 (each person once, at the lowest degree).
     let second = if depth >= 2 {
-        let shared2 = shared("anchors2");
+        let shared2 = shared("anchors2", z);
         format!(
             ",
         anchors2 AS (
@@ -208,13 +224,6 @@ pub fn trace_all_sql(as_of: i64, zone: Zone, depth: u8) -> String {
             SELECT person_id, venue_id, CAST(time_in AS BIGINT) AS t0,
                    coalesce(CAST(time_out AS BIGINT), CAST(time_in AS BIGINT) + {NO_OUT_MS}) AS t1
             FROM checkins),
-        -- A stay once per zone day it touches: two overlapping stays share the day of the later
-        -- start, so joining on (venue, day) finds every overlapping pair (some twice, which the
-        -- aggregates absorb) without pairing each stay with every other of its venue.
-        stay_days AS (
-            SELECT person_id, venue_id, t0, t1,
-                   unnest(range({stay_first_day}, {stay_last_day} + 1)) AS day
-            FROM stays),
         households AS (
             SELECT person_id, household_id FROM persons
             WHERE household_id IS NOT NULL AND household_id <> ''),
