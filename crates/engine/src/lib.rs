@@ -25,6 +25,8 @@ mod test_city;
 
 pub mod alerts_api;
 pub mod audit_api;
+#[cfg(feature = "cluster")]
+pub mod cluster_mode;
 pub mod codes;
 pub mod corrections;
 pub mod import_api;
@@ -41,8 +43,6 @@ pub mod retention;
 pub mod returnees;
 pub mod signing;
 pub mod sql;
-#[cfg(feature = "cluster")]
-pub mod cluster_mode;
 pub mod tracing_api;
 
 use std::path::{Path, PathBuf};
@@ -459,11 +459,7 @@ impl Engine {
     /// Reopens the snapshot whatever the manifest says (after this process ingested), waiting
     /// for a snapshot being opened by a request.
     pub(crate) fn refresh(&self) -> Result<(), EngineError> {
-        let _opening = self
-            .inner
-            .opening
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let _opening = self.inner.opening.lock().unwrap_or_else(|p| p.into_inner());
         let current = self.current_snapshot();
         self.open_snapshot(current.as_deref()).map(|_| ())
     }

@@ -37,7 +37,10 @@ pub(crate) fn two_households(data: &std::path::Path, input: &std::path::Path) {
         ),
     )
     .unwrap();
-    ingest_files(data, &[input.join("persons.csv"), input.join("lab_results.csv")]);
+    ingest_files(
+        data,
+        &[input.join("persons.csv"), input.join("lab_results.csv")],
+    );
 }
 
 /// Ingests `files` into `data` under [`keys`], every row accepted.
