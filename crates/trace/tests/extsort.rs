@@ -181,22 +181,26 @@ fn a_crashed_builds_scratch_is_cleared_by_the_next() {
     assert!(Index::open(&store).unwrap().events() > 0);
 }
 
-#[test]
-fn past_six_segments_merge_into_what_a_rebuild_writes() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("input");
+/// A generated city's record files in `DIR/input` (the ground truth's folder aside).
+fn generated_files(dir: &Path, persons: u64, days: u32) -> Vec<PathBuf> {
+    let input = dir.join("input");
     let config = synth::Config {
-        persons: 2_000,
-        days: 8,
+        persons,
+        days,
         ..synth::Config::default()
     };
     synth::generate(&config, &input, &|_| {}, &AtomicBool::new(false)).unwrap();
-    // The records' files (the ground truth's folder aside).
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&input)
+    std::fs::read_dir(&input)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_file())
-        .collect();
+        .collect()
+}
+
+#[test]
+fn past_six_segments_merge_into_what_a_rebuild_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = generated_files(dir.path(), 2_000, 8);
     files.sort();
     assert!(files.len() >= 14, "{files:?}");
     let data = dir.path().join("data");
@@ -264,18 +268,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn small_arrivals_merge_among_themselves_not_into_the_large_segment() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("input");
-    let config = synth::Config {
-        persons: 3_000,
-        days: 10,
-        ..synth::Config::default()
-    };
-    synth::generate(&config, &input, &|_| {}, &AtomicBool::new(false)).unwrap();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&input)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .collect();
+    let mut files = generated_files(dir.path(), 3_000, 10);
     // The six smallest files of kinds the index holds arrive one by one after all the others.
     files.sort_by_key(|p| std::fs::metadata(p).unwrap().len());
     let indexed = |p: &PathBuf| {
