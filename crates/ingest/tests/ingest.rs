@@ -728,3 +728,169 @@ fn an_upload_for_one_enterprise_rejects_every_other_enterprises_row() {
         )]
     );
 }
+
+/// The three market kinds (contract §9) as CSV, JSON Lines and Parquet: bad rows rejected by
+/// file, line and field; no pseudonym and no vault (sellers are enterprises).
+#[test]
+fn market_kinds_reject_bad_rows_by_file_line_and_field_and_store_no_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let ent = model::EnterpriseId::from_body(b"91330106MA2B0C0D1").unwrap();
+    let ent = ent.as_str();
+    let bad = format!(
+        "{}{}",
+        &ent[..17],
+        if ent.ends_with('0') { '1' } else { '0' }
+    );
+    let listings = dir.path().join("listings-day1.csv");
+    let header = "platform,listing_id,shop_id,seller_enterprise_id,seller_region,title,product,standard,registration_no,price_cny,units,sales,captured_time";
+    let text = format!(
+        "{header}\n\
+         tmall,L1,S1,{ent},330106,医用外科口罩 50只,Surgical,YY 0469-2011,浙械注准20192140001,25.50,50,1200,2020-01-25T08:00:00+08:00\n\
+         jd,L2,S2,,,KN95 口罩,respirator,,,9.9,1,,2020-01-25T23:30:00Z\n\
+         jd,L3,S2,{bad},,口罩,daily,,,1,1,,2020-01-25T08:00:00+08:00\n\
+         jd,L4,S2,,,口罩,cotton,,,1,1,,2020-01-25T08:00:00+08:00\n\
+         jd,L5,S2,,,口罩,daily,,,1,0,,2020-01-25T08:00:00+08:00\n\
+         jd,L6,S2,,,口罩,daily,,,-0.5,1,,2020-01-25T08:00:00+08:00\n\
+         jd,L7,S2,,,口罩,daily,,,1,1,,2020-01-25T08:00:00\n\
+         jd,L8,,,,口罩,daily,,,1,1,,2020-01-25T08:00:00+08:00\n\
+         jd,L9,S2,,33010,口罩,daily,,,1,1,,2020-01-25T08:00:00+08:00\n"
+    );
+    std::fs::write(&listings, text).unwrap();
+    let registrations = dir.path().join("device_registrations.jsonl");
+    std::fs::write(
+        &registrations,
+        format!(
+            "{{\"registration_no\":\"浙械注准20192140001\",\"holder_enterprise_id\":\"{ent}\",\"product\":\"surgical\",\"valid_from\":\"2019-03-01\",\"valid_to\":\"2024-02-28\"}}\n\
+             {{\"registration_no\":\"浙械注准20192140002\",\"holder_enterprise_id\":\"{ent}\",\"product\":\"medical\",\"valid_from\":\"2019-03-01\"}}\n\
+             {{\"registration_no\":\"浙械注准20192140003\",\"holder_enterprise_id\":\"{ent}\",\"product\":\"medical\",\"valid_from\":\"2019-03-01\",\"valid_to\":\"2018-01-01\"}}\n\
+             {{\"registration_no\":\"浙械注准20192140004\",\"holder_enterprise_id\":\"{bad}\",\"product\":\"medical\",\"valid_from\":\"2019-03-01\"}}\n"
+        ),
+    )
+    .unwrap();
+    let baselines = dir.path().join("price_baselines.parquet");
+    {
+        use arrow::array::{Date32Array, Float64Array, StringArray};
+        let day = |s: &str| model::Date::parse(s.as_bytes()).unwrap().days();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("shop_id", DataType::Utf8, true),
+            Field::new("product", DataType::Utf8, true),
+            Field::new("unit_price_cny", DataType::Float64, true),
+            Field::new("date", DataType::Date32, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(vec![Some("S1"), Some("S1"), None])),
+                Arc::new(StringArray::from(vec!["surgical", "n95", "daily"])),
+                Arc::new(Float64Array::from(vec![0.35, 0.5, 0.2])),
+                Arc::new(Date32Array::from(vec![
+                    day("2019-12-20"),
+                    day("2019-12-20"),
+                    day("2019-12-20"),
+                ])),
+            ],
+        )
+        .unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(&baselines).unwrap(),
+            schema,
+            None,
+        )
+        .unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+    let data = dir.path().join("data");
+    let s = ingest(&data, &[listings, registrations, baselines]);
+    assert_eq!((s.rows_accepted, s.rows_rejected), (2 + 2 + 1, 7 + 2 + 2));
+    let text = std::fs::read_to_string(&s.rejects).unwrap();
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let mut got: Vec<(String, String, String)> = rdr
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            let file = Path::new(&r[0])
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_else(|| r[0].to_string());
+            (file, r[1].to_string(), r[2].to_string())
+        })
+        .collect();
+    got.sort();
+    let want = [
+        ("device_registrations.jsonl", "3", "valid_to"),
+        ("device_registrations.jsonl", "4", "holder_enterprise_id"),
+        ("listings-day1.csv", "4", "seller_enterprise_id"),
+        ("listings-day1.csv", "5", "product"),
+        ("listings-day1.csv", "6", "units"),
+        ("listings-day1.csv", "7", "price_cny"),
+        ("listings-day1.csv", "8", "captured_time"),
+        ("listings-day1.csv", "9", "shop_id"),
+        ("price_baselines.parquet", "2", "product"),
+        ("price_baselines.parquet", "3", "shop_id"),
+    ];
+    let mut want: Vec<_> = want
+        .iter()
+        .map(|(f, l, c)| (f.to_string(), l.to_string(), c.to_string()))
+        .collect();
+    want.push((
+        "listings-day1.csv".to_string(),
+        "10".to_string(),
+        "seller_region".to_string(),
+    ));
+    want.sort();
+    assert_eq!(got, want);
+
+    let store = Store::open(&data, keys().key_id()).unwrap();
+    for kind in [
+        Kind::Listings,
+        Kind::DeviceRegistrations,
+        Kind::PriceBaselines,
+    ] {
+        assert!(store.vault_paths(kind).is_empty(), "{kind} has vault files");
+    }
+    let b = &read_all(&store.table_paths(Kind::Listings));
+    let rows: usize = b.iter().map(RecordBatch::num_rows).sum();
+    assert_eq!(rows, 2);
+    // The product is stored by its vocabulary name, the registration number as given, the
+    // price as a decimal and the seller as its credit code.
+    let all: Vec<_> = b
+        .iter()
+        .flat_map(|b| {
+            let col = |n: &str| b.column_by_name(n).unwrap().clone();
+            (0..b.num_rows())
+                .map(|i| {
+                    let text = |n: &str| {
+                        let c = col(n);
+                        let c = c.as_string::<i32>();
+                        c.is_valid(i).then(|| c.value(i).to_string())
+                    };
+                    (
+                        text("listing_id").unwrap(),
+                        text("product").unwrap(),
+                        text("registration_no"),
+                        text("seller_enterprise_id"),
+                        col("price_cny")
+                            .as_primitive::<arrow::datatypes::Float64Type>()
+                            .value(i),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut all = all;
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        all,
+        [
+            (
+                "L1".to_string(),
+                "surgical".to_string(),
+                Some("浙械注准20192140001".to_string()),
+                Some(ent.to_string()),
+                25.5
+            ),
+            ("L2".to_string(), "respirator".to_string(), None, None, 9.9),
+        ]
+    );
+}

@@ -20,7 +20,9 @@ pub use id::{EnterpriseId, PersonId};
 pub use kind::{Column, FieldType, Kind, KindSpec, RowCheck, Storage};
 pub use region::{Level, Region, RegionInfo, RegionTable};
 pub use time::{Date, MS_PER_DAY, Timestamp, Zone};
-pub use value::{Color, Diagnosis, Direction, LabResult, Mode, OccupantRole, RiskLevel, Sex};
+pub use value::{
+    Color, Diagnosis, Direction, LabResult, Mode, OccupantRole, Product, RiskLevel, Sex,
+};
 
 /// The file the generator leaves in its ground-truth folder (`truth/`): ingest, walking a
 /// folder, skips a folder holding it without a word, since it is not input.

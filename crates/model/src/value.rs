@@ -64,6 +64,12 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// A kind of mask sold online (contract §9), from the medical protective mask down to the
+    /// everyday one.
+    Product { MedicalProtective = "medical_protective", Surgical = "surgical", Medical = "medical", Respirator = "respirator", Daily = "daily" }
+}
+
+vocabulary! {
     /// Recorded sex, normalised from `M`/`F`, `male`/`female` or `男`/`女`.
     Sex { Male = "M", Female = "F" }
 }
