@@ -338,6 +338,10 @@ struct Inner {
     /// One ingest at a time (the store's writer lock would make a second one wait anyway).
     writer: tokio::sync::Mutex<()>,
     verifiers: signing::VerifierCache,
+    /// The issuer and its current key.
+    signers: signing::SignerCache,
+    /// Codes signed here, on their way into the operational database.
+    issued: ops::IssuedLog,
     /// Recent inflow rows and alerts, by snapshot and request.
     inflow_rows: recent::Recent<inflow_api::CacheKey, Vec<inflow::InflowRow>>,
     day_alerts: recent::Recent<(Stamp, Date), Vec<alerts::Alert>>,
@@ -390,6 +394,8 @@ impl Engine {
                 opening: Mutex::new(()),
                 writer: tokio::sync::Mutex::new(()),
                 verifiers: signing::VerifierCache::default(),
+                signers: signing::SignerCache::default(),
+                issued: ops::IssuedLog::start(ops.clone()),
                 inflow_rows: recent::Recent::new(16),
                 day_alerts: recent::Recent::new(8),
                 logins: session::LoginGuard::default(),
@@ -416,6 +422,12 @@ impl Engine {
 
     pub fn ops(&self) -> &Ops {
         &self.inner.ops
+    }
+
+    /// Records a code signed here (committed with the others signed meanwhile) before it is
+    /// handed out, so every code that leaves can be revoked.
+    pub(crate) async fn record_issued(&self, code: ops::IssuedCode) -> Result<(), EngineError> {
+        Ok(self.inner.issued.record(code).await?)
     }
 
     pub fn keys(&self) -> &Keys {

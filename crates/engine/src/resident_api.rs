@@ -221,15 +221,19 @@ impl Engine {
                     let code = code_of(ctx, person, as_of, &view);
                     let registered = ctx.registered(person)?;
                     let json = code_view(&view, person, &code, registered);
-                    let signed = match (registered, ctx.engine.issuer()) {
-                        (true, Ok(issuer)) => {
+                    let signed = match (registered, ctx.engine.signer()) {
+                        (true, Ok(signer)) => {
                             let now = Timestamp::now().secs();
                             let key = SignedKey {
                                 person,
                                 as_of,
                                 verdict: serde_json::to_string(&json)
                                     .map_err(EngineError::internal)?,
-                                kid: format!("{}/{}", issuer.region, issuer.current().kid),
+                                kid: format!(
+                                    "{}/{}",
+                                    signer.issuer.region,
+                                    signer.issuer.current().kid
+                                ),
                             };
                             match ctx.engine.inner.signed_codes.get(&key, now) {
                                 Some(payload) => Some(Signing::Again(payload)),
@@ -241,7 +245,7 @@ impl Engine {
                                             )
                                         })?;
                                     let s = crate::signing::sign_code(
-                                        ctx.keys, &issuer, &code, id, 24, now,
+                                        ctx.keys, &signer, &code, id, 24, now,
                                     )?;
                                     Some(Signing::New(Box::new(s), key, now))
                                 }
@@ -258,7 +262,7 @@ impl Engine {
                 Some(Signing::Again(payload)) => Some(payload),
                 Some(Signing::New(s, key, now)) => {
                     // Recorded before it leaves, so it can be revoked like any code handed out.
-                    asking.engine().ops().record_issued(&s.record).await?;
+                    asking.engine().record_issued(s.record.clone()).await?;
                     let signed_codes = &asking.engine().inner.signed_codes;
                     signed_codes.put(key, s.payload.clone(), now);
                     Some(s.payload)

@@ -29,11 +29,35 @@ pub struct Signed {
     pub generation: u32,
 }
 
-/// Signs a person's evaluated code with the issuer's current key generation, derived from the
-/// master key and checked against the public key the data dir records; `ttl` in hours.
+/// The issuer of the data dir with its current generation's key, derived from the master key
+/// and checked against the public key the data dir records.
+pub struct Signer {
+    pub issuer: Issuer,
+    key: IssuerKey,
+}
+
+impl Signer {
+    pub fn new(keys: &Keys, issuer: Issuer) -> Result<Signer, EngineError> {
+        let key = IssuerKey::from_seed(&keys.issuer_seed(issuer.current().generation));
+        issuer
+            .check_key(&key)
+            .map_err(|e| EngineError::Unavailable(e.to_string()))?;
+        Ok(Signer { issuer, key })
+    }
+}
+
+/// The signer a server keeps while the issuer file stays the same (its modification time and
+/// length): reading and parsing it and deriving the key on every code would cost more than
+/// the signature; a rotation by another process rewrites the file and is seen at once.
+#[derive(Default)]
+pub(crate) struct SignerCache(Mutex<Option<(FileStamp, Arc<Signer>)>>);
+
+type FileStamp = (std::time::SystemTime, u64);
+
+/// Signs a person's evaluated code with the issuer's current key generation; `ttl` in hours.
 pub fn sign_code(
     keys: &Keys,
-    issuer: &Issuer,
+    signer: &Signer,
     code: &HealthCode,
     id: PersonId,
     ttl: u32,
@@ -45,11 +69,8 @@ pub fn sign_code(
             MAX_TTL_SECS / 3600
         )));
     }
+    let (issuer, key) = (&signer.issuer, &signer.key);
     let generation = issuer.current().generation;
-    let key = IssuerKey::from_seed(&keys.issuer_seed(generation));
-    issuer
-        .check_key(&key)
-        .map_err(|e| EngineError::Unavailable(e.to_string()))?;
     let claims = Claims {
         iss: issuer.region.clone(),
         iat: now,
@@ -112,15 +133,31 @@ impl VerifierCache {
 }
 
 impl Engine {
-    pub(crate) fn issuer(&self) -> Result<Issuer, EngineError> {
-        Issuer::load(self.data())
+    /// The issuer and its current key, from the cache while the issuer file is unchanged.
+    pub(crate) fn signer(&self) -> Result<Arc<Signer>, EngineError> {
+        let path = Issuer::path(self.data());
+        let none = || {
+            EngineError::Unavailable(
+                "this deployment has no issuer key yet (`fangyi keys init --region CODE`)".into(),
+            )
+        };
+        let stamp = match std::fs::metadata(&path) {
+            Ok(m) => (m.modified().map_err(EngineError::internal)?, m.len()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(none()),
+            Err(e) => return Err(EngineError::internal(e)),
+        };
+        let cache = &self.inner.signers;
+        if let Some((at, signer)) = &*cache.0.lock().expect("signer cache")
+            && *at == stamp
+        {
+            return Ok(signer.clone());
+        }
+        let issuer = Issuer::load(self.data())
             .map_err(EngineError::internal)?
-            .ok_or_else(|| {
-                EngineError::Unavailable(
-                    "this deployment has no issuer key yet (`fangyi keys init --region CODE`)"
-                        .into(),
-                )
-            })
+            .ok_or_else(none)?;
+        let signer = Arc::new(Signer::new(&self.inner.keys, issuer)?);
+        *cache.0.lock().expect("signer cache") = Some((stamp, signer.clone()));
+        Ok(signer)
     }
 
     /// Evaluates, signs and records a person's code; `ttl` in hours (default 24).
@@ -144,7 +181,7 @@ impl Engine {
                     // The scope first: someone who may not have this person's code learns
                     // nothing about the deployment either.
                     require_in_scope(&view, p, "this person")?;
-                    let issuer = ctx.engine.issuer()?;
+                    let signer = ctx.engine.signer()?;
                     let code =
                         ctx.code_engine()
                             .code(ctx.rules, p, as_of, &|c| view.masked_id(c));
@@ -156,11 +193,11 @@ impl Engine {
                         )));
                     }
                     view.id(p);
-                    sign_code(ctx.keys, &issuer, &code, id, ttl, model::Timestamp::now().secs())
+                    sign_code(ctx.keys, &signer, &code, id, ttl, model::Timestamp::now().secs())
                 })
                 .await?;
             // Recorded before the answer leaves, so every code handed out can be revoked.
-            asking.engine().ops().record_issued(&signed.record).await?;
+            asking.engine().record_issued(signed.record.clone()).await?;
             let value = IssuedView {
                 payload: signed.payload,
                 kid: signed.kid,
@@ -260,5 +297,41 @@ impl Engine {
             })
         });
         self.ask(caller, Action::VerifyCode, work).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{EngineOptions, issuer_api, test_city};
+
+    /// The signer is kept between codes, and a rotation written by another process (the CLI
+    /// next to a running server) is used for the very next code.
+    #[tokio::test]
+    async fn the_signer_is_kept_until_the_issuer_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let engine = Engine::open(EngineOptions::new(&data), test_city::keys())
+            .await
+            .unwrap();
+        assert!(matches!(engine.signer(), Err(EngineError::Unavailable(_))));
+        let keys = test_city::keys();
+        issuer_api::init_issuer(&data, &keys, "330302".parse().unwrap()).unwrap();
+        let first = engine.signer().unwrap();
+        assert_eq!(first.issuer.current().generation, 1);
+        assert!(Arc::ptr_eq(&first, &engine.signer().unwrap()), "kept");
+        issuer_api::rotate_issuer(&data, &keys).unwrap();
+        let second = engine.signer().unwrap();
+        assert_eq!(second.issuer.current().generation, 2);
+        assert_ne!(b64(&first.key.kid()), b64(&second.key.kid()));
+        // Another master key fails loudly rather than signing with a key nobody trusts.
+        let other = Engine::open(
+            EngineOptions::new(&data),
+            vault::Keys::derive(&vault::MasterKey::from_bytes([9; 32])),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(other.signer(), Err(EngineError::Unavailable(_))));
     }
 }

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 pub use alerts::{AlertEvent, AlertRecord, AlertState, AlertStatus, StoredAlert};
 pub use audit::{AuditFilter, AuditLog, AuditRecord, AuditReport, IndexStep};
 pub use checkpoint::{Checkpoint, CheckpointFile, CheckpointState};
-pub use codes::{IssuedCode, Revocation};
+pub use codes::{IssuedCode, IssuedLog, Revocation};
 pub use corrections::{
     CorrectionFilter, CorrectionRecord, CorrectionStatus, Decision, Filed, NewCorrection,
 };
@@ -61,6 +61,8 @@ pub enum OpsError {
     AuditHead { target: String, seq: i64 },
     #[error("the audit log could not be written: {0}")]
     Audit(String),
+    #[error("issued codes could not be recorded: {0}")]
+    Issued(String),
     #[error("the audit checkpoint {path}: {cause}")]
     Checkpoint { path: String, cause: std::io::Error },
     #[error(
