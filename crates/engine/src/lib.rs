@@ -444,12 +444,10 @@ impl Engine {
     /// consistent store, not yet the newest) instead of waiting or opening copies of their own.
     /// Blocking: call from blocking work.
     pub(crate) fn snapshot(&self) -> Result<Arc<Snapshot>, EngineError> {
-        let current = self.current_snapshot();
-        if let Some(s) = &current
-            && s.stamp == Stamp::of(&self.inner.data)
-        {
-            return Ok(current.expect("checked"));
-        }
+        let current = match self.current_if_fresh() {
+            Ok(fresh) => return Ok(fresh),
+            Err(stale) => stale,
+        };
         let _opening = match self.inner.opening.try_lock() {
             Ok(guard) => guard,
             Err(TryLockError::WouldBlock) => match current {
@@ -459,13 +457,19 @@ impl Engine {
             Err(TryLockError::Poisoned(p)) => p.into_inner(),
         };
         // Whoever held the lock may have opened the snapshot wanted.
-        let current = self.current_snapshot();
-        if let Some(s) = &current
-            && s.stamp == Stamp::of(&self.inner.data)
-        {
-            return Ok(current.expect("checked"));
+        match self.current_if_fresh() {
+            Ok(fresh) => Ok(fresh),
+            Err(stale) => self.open_snapshot(stale.as_deref()),
         }
-        self.open_snapshot(current.as_deref())
+    }
+
+    /// The installed snapshot if the manifest still says what it was opened from; otherwise
+    /// the installed one (if any) as the stale one.
+    fn current_if_fresh(&self) -> Result<Arc<Snapshot>, Option<Arc<Snapshot>>> {
+        match self.current_snapshot() {
+            Some(s) if s.stamp == Stamp::of(&self.inner.data) => Ok(s),
+            stale => Err(stale),
+        }
     }
 
     /// Reopens the snapshot whatever the manifest says (after this process ingested), waiting
