@@ -211,6 +211,13 @@ impl IssuerKey {
         transport::encode(Kind::Fangyi, &cose)
     }
 
+    /// Signs `payload` as a COSE_Sign1 under this key's kid: a document the province vouches
+    /// for with its key (its key submission to a trust hub), not a code.
+    pub fn sign_document(&self, payload: Vec<u8>) -> Vec<u8> {
+        crate::cose::sign_ed25519(&self.key, &self.kid, payload)
+            .expect("encoding a COSE_Sign1 in memory")
+    }
+
     /// A trust entry for this key: kid, public key and region, and `not_after` if retired.
     pub fn trust_entry(&self, region: &str, not_after: Option<i64>) -> crate::TrustEntry {
         crate::TrustEntry {

@@ -1,0 +1,302 @@
+//! A deployment's side of the hub: accepting a signed list it pulled and making it the trust
+//! list its verification uses (`keys/trust.json`, which `fangyi verify` reads and the server's
+//! verifier re-reads).
+//!
+//! Accepting is: the anchor's signature and the document (`SignedList::open`); the version
+//! against the one accepted before from the same anchor (`keys/hub.json`: lower is a rollback,
+//! the same with other bytes an equivocation, both refused and the previous list kept); then
+//! the trust list rebuilt — the previous hub's entries (marked `"source": "trust hub"`) all
+//! replaced by the new list's, every kid it revokes dropped whoever added it, the data dir's
+//! own keys and keys imported by hand kept — and written atomically (temporary file, rename)
+//! before `keys/hub.json` records the version. A crash between the two leaves the new trust
+//! list and the old record; the next pull of the same list writes it again.
+
+use std::path::{Path, PathBuf};
+
+use codesign::anchor::{self, AnchorPublic, Freshness, SignedList};
+use codesign::issuer::{self, Issuer};
+use codesign::trust::{self, TrustEntry};
+use serde::{Deserialize, Serialize};
+
+use crate::{ExchangeError, read_json, write_atomic};
+
+/// The mark on trust list entries that came from the hub.
+pub const SOURCE_FIELD: &str = "source";
+pub const SOURCE_HUB: &str = "trust hub";
+
+/// `keys/hub.json`: the list last accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accepted {
+    /// Base64 kid of the anchor that signed it.
+    pub anchor: String,
+    pub version: u64,
+    /// SHA-256 of the signed bytes, hex.
+    pub digest: String,
+    pub issued_at: String,
+    pub accepted_at: String,
+    /// Where it came from (a URL or a file).
+    pub source: String,
+    pub keys: usize,
+    pub revoked: usize,
+}
+
+/// What accepting a list did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PullOutcome {
+    /// The trust list was replaced: the new version, its keys, the kids it revokes, and how
+    /// many entries of the previous trust list it dropped as revoked.
+    Updated {
+        version: u64,
+        keys: usize,
+        revoked: usize,
+        dropped: usize,
+    },
+    /// The list was the one already accepted.
+    Unchanged { version: u64 },
+}
+
+pub fn accepted_path(data: &Path) -> PathBuf {
+    data.join("keys").join("hub.json")
+}
+
+/// The signed list last accepted, kept as received (`keys/hub-list.cose`).
+pub fn list_path(data: &Path) -> PathBuf {
+    data.join("keys").join("hub-list.cose")
+}
+
+/// The list this data dir accepted last, if any.
+pub fn accepted(data: &Path) -> Result<Option<Accepted>, ExchangeError> {
+    read_json(&accepted_path(data), 64 * 1024)
+}
+
+fn from_hub(e: &TrustEntry) -> bool {
+    e.extra.get(SOURCE_FIELD).and_then(|v| v.as_str()) == Some(SOURCE_HUB)
+}
+
+fn same_key(a: &TrustEntry, b: &TrustEntry) -> bool {
+    a.kid_b64() == b.kid_b64() && a.public_key == b.public_key && a.certificate == b.certificate
+}
+
+/// The trust list `current` becomes with `list`: hub entries replaced, revoked kids dropped.
+/// Returns it and how many entries not from the hub were dropped as revoked.
+pub fn rebuild(current: &[TrustEntry], list: &SignedList) -> (Vec<TrustEntry>, usize) {
+    let mut dropped = 0;
+    let mut out: Vec<TrustEntry> = Vec::new();
+    for e in current {
+        if from_hub(e) {
+            continue;
+        }
+        if list.revokes(e) {
+            dropped += 1;
+            continue;
+        }
+        out.push(e.clone());
+    }
+    for e in list.trusted_entries() {
+        // A key the data dir holds already (its own, or imported by hand) stays as it is.
+        if out.iter().any(|x| same_key(x, &e)) {
+            continue;
+        }
+        let mut e = e;
+        e.extra.insert(SOURCE_FIELD.into(), SOURCE_HUB.into());
+        out.push(e);
+    }
+    (out, dropped)
+}
+
+/// Accepts the signed list `bytes` (from `source`) if the anchor signed it and it is newer than
+/// the one accepted; on any refusal nothing in the data dir changes.
+pub fn accept(
+    data: &Path,
+    bytes: &[u8],
+    anchor: &AnchorPublic,
+    source: &str,
+    now: i64,
+) -> Result<PullOutcome, ExchangeError> {
+    let list = SignedList::open(bytes, anchor)?;
+    let digest = anchor::digest(bytes);
+    let before = accepted(data)?.filter(|a| a.anchor == anchor.kid_b64());
+    let prior = before.as_ref().and_then(|a| {
+        let d = codesign::unhex(&a.digest).and_then(|d| <[u8; 32]>::try_from(d).ok())?;
+        Some((a.version, d))
+    });
+    if anchor::check_version(prior, list.version, &digest)? == Freshness::Same {
+        return Ok(PullOutcome::Unchanged {
+            version: list.version,
+        });
+    }
+    let current = issuer::read_trust(data)?;
+    let (entries, dropped) = rebuild(&current, &list);
+    trust::write_entries(&Issuer::trust_path(data), &entries)?;
+    write_atomic(&list_path(data), bytes)?;
+    let record = Accepted {
+        anchor: anchor.kid_b64(),
+        version: list.version,
+        digest: codesign::hex(&digest),
+        issued_at: list.issued_at.clone(),
+        accepted_at: codesign::rfc3339(now),
+        source: source.to_string(),
+        keys: list.trusted_entries().len(),
+        revoked: list.revoked.len(),
+    };
+    let text = serde_json::to_string_pretty(&record).expect("serialisable") + "\n";
+    write_atomic(&accepted_path(data), text.as_bytes())?;
+    Ok(PullOutcome::Updated {
+        version: list.version,
+        keys: record.keys,
+        revoked: record.revoked,
+        dropped,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use codesign::anchor::{AnchorError, AnchorKey, RevokedKey};
+    use codesign::{IssuerKey, TrustList};
+
+    const T0: i64 = 1_580_515_200;
+
+    fn anchor() -> AnchorKey {
+        AnchorKey::from_seed(&[9; 32])
+    }
+
+    fn signed(version: u64, entries: Vec<TrustEntry>, revoked: &[&IssuerKey]) -> Vec<u8> {
+        let revoked = revoked
+            .iter()
+            .map(|k| RevokedKey {
+                kid: codesign::b64(&k.kid()),
+                region: None,
+                revoked_at: codesign::rfc3339(T0),
+                reason: None,
+            })
+            .collect();
+        SignedList::new(version, T0, entries, revoked).sign(&anchor())
+    }
+
+    fn kids(data: &Path) -> Vec<String> {
+        let mut k: Vec<String> = issuer::read_trust(data)
+            .unwrap()
+            .iter()
+            .filter_map(|e| e.kid_b64())
+            .collect();
+        k.sort();
+        k
+    }
+
+    fn kid(k: &IssuerKey) -> String {
+        codesign::b64(&k.kid())
+    }
+
+    #[test]
+    fn pulls_replace_the_hub_keys_keep_our_own_and_drop_revoked_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path();
+        let own = IssuerKey::from_seed(&[5; 32]);
+        let own_issuer = Issuer::new("510100", &own, T0);
+        own_issuer.save(data).unwrap();
+        own_issuer.sync_trust(data).unwrap();
+        let (a1, a2) = (
+            IssuerKey::from_seed(&[1; 32]),
+            IssuerKey::from_seed(&[2; 32]),
+        );
+
+        let v1 = signed(
+            1,
+            vec![
+                a1.trust_entry("330300", None),
+                own.trust_entry("510100", None),
+            ],
+            &[],
+        );
+        let out = accept(data, &v1, &anchor().public(), "test", T0).unwrap();
+        assert!(
+            matches!(out, PullOutcome::Updated { version: 1, .. }),
+            "{out:?}"
+        );
+        let mut want = vec![kid(&own), kid(&a1)];
+        want.sort();
+        assert_eq!(kids(data), want);
+        // The same list again changes nothing.
+        assert_eq!(
+            accept(data, &v1, &anchor().public(), "test", T0).unwrap(),
+            PullOutcome::Unchanged { version: 1 }
+        );
+
+        // A rotated: both keys; then a1 revoked.
+        let v2 = signed(
+            2,
+            vec![
+                a1.trust_entry("330300", Some(T0 + 100)),
+                a2.trust_entry("330300", None),
+            ],
+            &[],
+        );
+        accept(data, &v2, &anchor().public(), "test", T0).unwrap();
+        assert_eq!(kids(data).len(), 3);
+        let v3 = signed(3, vec![a2.trust_entry("330300", None)], &[&a1]);
+        accept(data, &v3, &anchor().public(), "test", T0).unwrap();
+        let mut want = vec![kid(&own), kid(&a2)];
+        want.sort();
+        assert_eq!(kids(data), want);
+        // Our own key stays as the data dir wrote it (no hub mark).
+        let entries = issuer::read_trust(data).unwrap();
+        let mine = entries
+            .iter()
+            .find(|e| e.kid_b64() == Some(kid(&own)))
+            .unwrap();
+        assert!(!from_hub(mine));
+        TrustList::from_entries(&entries).unwrap();
+
+        // Rollback to v2 (which still trusts a1): refused, the trust list kept.
+        let before = std::fs::read(Issuer::trust_path(data)).unwrap();
+        let e = accept(data, &v2, &anchor().public(), "test", T0).unwrap_err();
+        assert!(
+            matches!(e, ExchangeError::Anchor(AnchorError::Rollback { .. })),
+            "{e}"
+        );
+        assert_eq!(std::fs::read(Issuer::trust_path(data)).unwrap(), before);
+        assert_eq!(accepted(data).unwrap().unwrap().version, 3);
+    }
+
+    #[test]
+    fn a_revoked_kid_is_dropped_even_when_imported_by_hand() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path();
+        let a = IssuerKey::from_seed(&[1; 32]);
+        trust::write_entries(&Issuer::trust_path(data), &[a.trust_entry("330300", None)]).unwrap();
+        let out = accept(data, &signed(1, vec![], &[&a]), &anchor().public(), "t", T0).unwrap();
+        assert!(
+            matches!(out, PullOutcome::Updated { dropped: 1, .. }),
+            "{out:?}"
+        );
+        assert!(kids(data).is_empty());
+    }
+
+    #[test]
+    fn a_tampered_or_foreign_list_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path();
+        let a = IssuerKey::from_seed(&[1; 32]);
+        accept(
+            data,
+            &signed(1, vec![a.trust_entry("330300", None)], &[]),
+            &anchor().public(),
+            "t",
+            T0,
+        )
+        .unwrap();
+        let before = std::fs::read(Issuer::trust_path(data)).unwrap();
+        let evil = IssuerKey::from_seed(&[66; 32]);
+        let foreign = SignedList::new(9, T0, vec![evil.trust_entry("330300", None)], vec![])
+            .sign(&AnchorKey::from_seed(&[8; 32]));
+        assert!(accept(data, &foreign, &anchor().public(), "t", T0).is_err());
+        let mut tampered = signed(2, vec![a.trust_entry("330300", None)], &[]);
+        let n = tampered.len();
+        tampered[n - 5] ^= 1;
+        assert!(accept(data, &tampered, &anchor().public(), "t", T0).is_err());
+        assert!(accept(data, b"garbage", &anchor().public(), "t", T0).is_err());
+        assert_eq!(std::fs::read(Issuer::trust_path(data)).unwrap(), before);
+        assert_eq!(accepted(data).unwrap().unwrap().version, 1);
+    }
+}
