@@ -55,6 +55,30 @@ pub struct ConsentView {
     pub recorded: bool,
 }
 
+/// What withdrawing a consent did.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WithdrawalView {
+    pub person_id: String,
+    pub enterprise_id: String,
+    /// False when no consent was on record.
+    pub withdrawn: bool,
+}
+
+/// The seeker (their id and store pseudonym, noted for the audit) and the enterprise a consent
+/// names.
+fn consent_parties(
+    asking: &Asking,
+    params: &ConsentParams,
+) -> Result<(model::PersonId, i64, model::EnterpriseId), EngineError> {
+    let id = parse_person(&params.person_id)?;
+    let enterprise = model::EnterpriseId::parse(params.enterprise_id.trim().as_bytes())
+        .map_err(|e| EngineError::BadRequest(format!("enterprise_id: {}", e.reason())))?;
+    let person = asking.engine().keys().pseudonyms.pseudonym(id);
+    asking.note(person);
+    Ok((id, person, enterprise))
+}
+
 /// Every job filled on `date` (contract §8.4), enterprises ranked by the built-in whitelist.
 pub(crate) fn filled(ctx: &Ctx<'_>, date: Date) -> Result<Vec<Filled>, EngineError> {
     let store = &ctx.snap.store;
@@ -157,11 +181,7 @@ impl Engine {
     ) -> Result<ConsentView, EngineError> {
         let params = params.clone();
         let work = Async(move |asking: Asking| async move {
-            let id = parse_person(&params.person_id)?;
-            let enterprise = model::EnterpriseId::parse(params.enterprise_id.trim().as_bytes())
-                .map_err(|e| EngineError::BadRequest(format!("enterprise_id: {}", e.reason())))?;
-            let person = asking.engine().keys().pseudonyms.pseudonym(id);
-            asking.note(person);
+            let (id, person, enterprise) = consent_parties(&asking, &params)?;
             let recorded = asking
                 .engine()
                 .ops()
@@ -178,6 +198,34 @@ impl Engine {
                     person_id: id.to_string(),
                     enterprise_id: enterprise.as_str().to_string(),
                     recorded,
+                },
+                1,
+            ))
+        });
+        self.ask(caller, Action::ResumeConsent, work).await
+    }
+
+    /// Withdraws a seeker's consent to an enterprise: its matches show them masked again
+    /// (audited, naming the person, like the consent).
+    pub async fn resume_withdraw_consent(
+        &self,
+        caller: &Caller,
+        params: &ConsentParams,
+    ) -> Result<WithdrawalView, EngineError> {
+        let params = params.clone();
+        let work = Async(move |asking: Asking| async move {
+            let (id, person, enterprise) = consent_parties(&asking, &params)?;
+            let withdrawn = asking
+                .engine()
+                .ops()
+                .withdraw_consent(person, enterprise.as_str())
+                .await
+                .map_err(EngineError::internal)?;
+            Ok(Answer::new(
+                WithdrawalView {
+                    person_id: id.to_string(),
+                    enterprise_id: enterprise.as_str().to_string(),
+                    withdrawn,
                 },
                 1,
             ))

@@ -141,7 +141,7 @@ vocabulary! {
         ResumePlan = "resume_plan",
         /// Job matching (§8.4): openings filled with seekers.
         ResumeMatch = "resume_match",
-        /// Record that a job seeker consents to an enterprise seeing who they are.
+        /// Record that a job seeker consents to an enterprise seeing who they are, or withdraw it.
         ResumeConsent = "resume_consent",
         /// A resident's own report: a self-report or an arrival registration (§10).
         ResidentReport = "resident_report",

@@ -68,6 +68,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(resume::plan))
         .routes(routes!(resume::matches))
         .routes(routes!(resume::consent))
+        .routes(routes!(resume::withdraw_consent))
         .routes(routes!(alerts::list))
         .routes(routes!(alerts::set_status))
         .routes(routes!(open::risk_areas))

@@ -97,6 +97,12 @@ fn calls(c: &City) -> Vec<Call> {
             path: "/api/v1/resume/consents".into(),
             body: json!({"person_id": p.returnee.to_string(), "enterprise_id": common::OTHER_ENT}),
         },
+        Call {
+            name: "resume_consent",
+            method: "POST",
+            path: "/api/v1/resume/consents/withdraw".into(),
+            body: json!({"person_id": p.returnee.to_string(), "enterprise_id": common::OTHER_ENT}),
+        },
     ]
 }
 

@@ -258,7 +258,7 @@ async fn matched_seekers_are_masked_until_they_consent() {
             Some("admin"),
             Some("work_resumption"),
             "/api/v1/resume/consents",
-            consent,
+            consent.clone(),
         )
         .await;
     assert_eq!(r["recorded"], false);
@@ -267,10 +267,53 @@ async fn matched_seekers_are_masked_until_they_consent() {
             Some("ent"),
             Some("work_resumption"),
             "/api/v1/resume/match",
-            day,
+            day.clone(),
         )
         .await;
     assert_eq!(v[0]["seekers"], json!([p.returnee.to_string()]));
+
+    // Withdrawn (the enterprise cannot; the command centre can, once): masked again.
+    let withdraw = "/api/v1/resume/consents/withdraw";
+    let (s, _) = c
+        .post(
+            Some("ent"),
+            Some("work_resumption"),
+            withdraw,
+            consent.clone(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, r) = c
+        .post(
+            Some("admin"),
+            Some("work_resumption"),
+            withdraw,
+            consent.clone(),
+        )
+        .await;
+    assert_eq!(
+        (s, r["withdrawn"].clone()),
+        (StatusCode::OK, json!(true)),
+        "{r}"
+    );
+    let (_, r) = c
+        .post(
+            Some("admin"),
+            Some("work_resumption"),
+            withdraw,
+            consent.clone(),
+        )
+        .await;
+    assert_eq!(r["withdrawn"], false, "{r}");
+    let (_, v) = c
+        .post(
+            Some("ent"),
+            Some("work_resumption"),
+            "/api/v1/resume/match",
+            day,
+        )
+        .await;
+    assert_eq!(v[0]["seekers"], json!([masked]));
 
     let (_, log) = c
         .get(

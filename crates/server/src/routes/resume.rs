@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::State;
 use engine::resume_decide::{DecideAnswer, DecideParams};
-use engine::resume_match::{ConsentParams, ConsentView, MatchParams, MatchView};
+use engine::resume_match::{ConsentParams, ConsentView, MatchParams, MatchView, WithdrawalView};
 use engine::resume_plan::{PlanParams, PlanRowView};
 
 use crate::AppState;
@@ -78,4 +78,20 @@ pub async fn consent(
     ApiJson(p): ApiJson<ConsentParams>,
 ) -> Result<Json<ConsentView>, ApiError> {
     Ok(Json(state.engine.resume_consent(&caller, &p).await?))
+}
+
+/// Withdraws a job seeker's consent to an enterprise: its matches show them masked again (the
+/// command centre, audited naming the person).
+#[utoipa::path(post, path = "/resume/consents/withdraw", tag = "resume", security(("bearer" = [])),
+    request_body = ConsentParams,
+    responses((status = 200, body = WithdrawalView), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+pub async fn withdraw_consent(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    ApiJson(p): ApiJson<ConsentParams>,
+) -> Result<Json<WithdrawalView>, ApiError> {
+    Ok(Json(
+        state.engine.resume_withdraw_consent(&caller, &p).await?,
+    ))
 }

@@ -1,5 +1,6 @@
-//! `fangyi resume match`: contract §8.4's labour matching on a day, and `--consent` to record
-//! that a seeker lets an enterprise see who they are; from the engine's one path for both.
+//! `fangyi resume match`: contract §8.4's labour matching on a day, `--consent` to record that a
+//! seeker lets an enterprise see who they are and `--withdraw-consent` to take it back; from the
+//! engine's one path for all three.
 
 use std::io::Write;
 
@@ -15,13 +16,17 @@ use crate::operator::Operator;
 #[derive(Args, Debug)]
 pub struct MatchArgs {
     /// The day openings are filled on (YYYY-MM-DD).
-    #[arg(long, required_unless_present = "consent")]
+    #[arg(long, required_unless_present_any = ["consent", "withdraw_consent"])]
     pub date: Option<String>,
     /// Instead of matching: record that this job seeker (an ID number) consents to
     /// --enterprise seeing who they are.
-    #[arg(long, requires = "enterprise")]
+    #[arg(long, requires = "enterprise", conflicts_with = "withdraw_consent")]
     pub consent: Option<String>,
-    /// The enterprise a consent is given to (its enterprise_id).
+    /// Instead of matching: withdraw this job seeker's consent to --enterprise (its matches
+    /// show them masked again).
+    #[arg(long, requires = "enterprise")]
+    pub withdraw_consent: Option<String>,
+    /// The enterprise a consent is given to or withdrawn from (its enterprise_id).
     #[arg(long)]
     pub enterprise: Option<String>,
     /// Output (default: a table on a terminal, JSON otherwise).
@@ -32,35 +37,34 @@ pub struct MatchArgs {
 pub fn run(g: &Globals, a: MatchArgs) -> anyhow::Result<()> {
     let op = Operator::open(g)?;
     if let Some(person) = &a.consent {
-        let enterprise = a.enterprise.clone().unwrap_or_default();
-        let words = format!(
-            "fangyi resume match --consent {} --enterprise {}",
-            engine::mask_ids(person.trim()),
-            enterprise.trim()
-        );
-        let caller = op.caller(Purpose::WorkResumption, &words);
-        let params = ConsentParams {
-            person_id: person.clone(),
-            enterprise_id: enterprise,
-        };
+        let (caller, params) = consent_request(&op, "--consent", person, &a.enterprise);
         let done = op.ask(op.engine().resume_consent(&caller, &params))?;
-        return print_or_broken_pipe(|w| {
-            match table_format(a.format) {
-                TableFormat::Table => writeln!(
-                    w,
-                    "{} consents to {} seeing who they are{}",
-                    done.person_id,
-                    done.enterprise_id,
-                    if done.recorded {
-                        ""
-                    } else {
-                        " (recorded before)"
-                    }
-                )?,
-                _ => writeln!(w, "{}", serde_json::to_string(&done)?)?,
-            }
-            Ok(())
-        });
+        let again = if done.recorded {
+            ""
+        } else {
+            " (recorded before)"
+        };
+        let line = format!(
+            "{} consents to {} seeing who they are{again}",
+            done.person_id, done.enterprise_id
+        );
+        return print_consent(a.format, &line, &done);
+    }
+    if let Some(person) = &a.withdraw_consent {
+        let (caller, params) = consent_request(&op, "--withdraw-consent", person, &a.enterprise);
+        let done = op.ask(op.engine().resume_withdraw_consent(&caller, &params))?;
+        let line = if done.withdrawn {
+            format!(
+                "{} no longer consents to {} seeing who they are",
+                done.person_id, done.enterprise_id
+            )
+        } else {
+            format!(
+                "{} had no consent to {} on record; nothing changed",
+                done.person_id, done.enterprise_id
+            )
+        };
+        return print_consent(a.format, &line, &done);
     }
     let date = a
         .date
@@ -119,4 +123,40 @@ fn write_table(w: &mut dyn Write, rows: &[MatchView]) -> anyhow::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// The caller and parameters of a consent given or withdrawn (`flag` names which, for the audit
+/// log's words; the ID number masked there).
+fn consent_request(
+    op: &Operator,
+    flag: &str,
+    person: &str,
+    enterprise: &Option<String>,
+) -> (engine::Caller, ConsentParams) {
+    let enterprise = enterprise.clone().unwrap_or_default();
+    let words = format!(
+        "fangyi resume match {flag} {} --enterprise {}",
+        engine::mask_ids(person.trim()),
+        enterprise.trim()
+    );
+    let caller = op.caller(Purpose::WorkResumption, &words);
+    let params = ConsentParams {
+        person_id: person.to_string(),
+        enterprise_id: enterprise,
+    };
+    (caller, params)
+}
+
+fn print_consent(
+    format: Option<TableFormat>,
+    line: &str,
+    done: &impl serde::Serialize,
+) -> anyhow::Result<()> {
+    print_or_broken_pipe(|w| {
+        match table_format(format) {
+            TableFormat::Table => writeln!(w, "{line}")?,
+            _ => writeln!(w, "{}", serde_json::to_string(done)?)?,
+        }
+        Ok(())
+    })
 }

@@ -41,7 +41,7 @@ pub enum ResumeAction {
     Plan(plan::PlanArgs),
     /// Labour matching (contract §8.4): job openings filled with green, available seekers.
     #[command(
-        after_help = "Examples:\n  fangyi resume match --date 2020-02-17 --format json\n  fangyi resume match --consent 330302199508080555 --enterprise 91330109MAWEMR2B5D\n\nJobs go in their enterprise's whitelist rank (the built-in plan), then job_id; each opening\ntakes the best remaining seeker of the same skill in the job's prefecture, available that\nday, registered and green as of the end of the day before: same county first, then the\nearliest available_from, then person_id. An enterprise sees its seekers masked until each\nconsents (--consent, recorded and audited)."
+        after_help = "Examples:\n  fangyi resume match --date 2020-02-17 --format json\n  fangyi resume match --consent 330302199508080555 --enterprise 91330109MAWEMR2B5D\n  fangyi resume match --withdraw-consent 330302199508080555 --enterprise 91330109MAWEMR2B5D\n\nJobs go in their enterprise's whitelist rank (the built-in plan), then job_id; each opening\ntakes the best remaining seeker of the same skill in the job's prefecture, available that\nday, registered and green as of the end of the day before: same county first, then the\nearliest available_from, then person_id. An enterprise sees its seekers masked until each\nconsents (--consent, recorded and audited) and again once they withdraw it\n(--withdraw-consent)."
     )]
     Match(matching::MatchArgs),
 }
