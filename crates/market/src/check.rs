@@ -1,0 +1,512 @@
+//! The seven rules of contract §9 over listing captures held in memory, with the evidence that
+//! made each fire. The store pass ([`crate::scan`]) hands this a day of captures at a time,
+//! borrowing their text from the decoded columns; the reference tables (enterprises,
+//! registrations, baselines) are hashed once ([`Reference`]), so each capture costs a handful
+//! of lookups and the median of its day, prefecture and product is computed once per group.
+
+use std::collections::{HashMap, HashSet};
+
+use model::{Date, Product, Region, Timestamp, Zone};
+use serde::Serialize;
+
+use crate::money::{MICRO, Ratio};
+use crate::rules::{K_SCALE, MarketRules, PERCENT_SCALE, normalise_standard};
+
+/// A rule's id. The variants are in the ids' alphabetical order, so sorting rules sorts ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    EfficacyClaim,
+    NoStandard,
+    PriceOutlier,
+    PriceRise,
+    StandardMismatch,
+    UnknownSeller,
+    Unregistered,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 7] = [
+        Rule::EfficacyClaim,
+        Rule::NoStandard,
+        Rule::PriceOutlier,
+        Rule::PriceRise,
+        Rule::StandardMismatch,
+        Rule::UnknownSeller,
+        Rule::Unregistered,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::EfficacyClaim => "efficacy_claim",
+            Rule::NoStandard => "no_standard",
+            Rule::PriceOutlier => "price_outlier",
+            Rule::PriceRise => "price_rise",
+            Rule::StandardMismatch => "standard_mismatch",
+            Rule::UnknownSeller => "unknown_seller",
+            Rule::Unregistered => "unregistered",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Rule> {
+        Rule::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// Products that are medical devices and need a registration.
+pub fn needs_registration(p: Product) -> bool {
+    matches!(
+        p,
+        Product::MedicalProtective | Product::Surgical | Product::Medical
+    )
+}
+
+/// Products whose titles may make no medical claim.
+pub fn no_claims_allowed(p: Product) -> bool {
+    matches!(p, Product::Daily | Product::Respirator)
+}
+
+/// One stored listing capture, its text borrowed.
+#[derive(Clone, Copy, Debug)]
+pub struct Capture<'a> {
+    pub platform: &'a str,
+    pub listing_id: &'a str,
+    pub shop_id: &'a str,
+    pub seller: Option<&'a str>,
+    pub region: Option<Region>,
+    pub title: &'a str,
+    pub product: Product,
+    pub standard: Option<&'a str>,
+    pub registration_no: Option<&'a str>,
+    /// The listing's price in micro-yuan ([`crate::money::micro`]).
+    pub price_micro: i64,
+    /// Masks per listing unit, at least 1.
+    pub units: i64,
+    pub sales: Option<i64>,
+    pub time: Timestamp,
+    /// The row id: of two captures of one listing at one instant, the later ingested counts.
+    pub rid: i64,
+}
+
+impl Capture<'_> {
+    /// `price_cny / units`, exactly.
+    pub fn unit_price(&self) -> Ratio {
+        Ratio::new(self.price_micro, self.units)
+    }
+}
+
+/// One row of `device_registrations`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registration {
+    pub holder: String,
+    pub product: Product,
+    pub valid_from: Date,
+    /// `None`: open.
+    pub valid_to: Option<Date>,
+}
+
+impl Registration {
+    pub fn valid_on(&self, day: Date) -> bool {
+        self.valid_from <= day && self.valid_to.is_none_or(|to| day <= to)
+    }
+}
+
+/// A shop's baseline for one product: the row with the latest date (of several on that date,
+/// the later ingested).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Baseline {
+    pub unit_price_micro: i64,
+    pub date: Date,
+    pub rid: i64,
+}
+
+/// The reference tables, hashed.
+#[derive(Debug, Default)]
+pub struct Reference {
+    enterprises: HashSet<String>,
+    registrations: HashMap<String, Vec<Registration>>,
+    baselines: HashMap<String, [Option<Baseline>; 5]>,
+}
+
+impl Reference {
+    pub fn add_enterprise(&mut self, id: &str) {
+        if !self.enterprises.contains(id) {
+            self.enterprises.insert(id.to_string());
+        }
+    }
+
+    pub fn add_registration(&mut self, number: &str, r: Registration) {
+        match self.registrations.get_mut(number) {
+            Some(v) => v.push(r),
+            None => {
+                self.registrations.insert(number.to_string(), vec![r]);
+            }
+        }
+    }
+
+    pub fn add_baseline(&mut self, shop: &str, product: Product, b: Baseline) {
+        let slots = match self.baselines.get_mut(shop) {
+            Some(s) => s,
+            None => self.baselines.entry(shop.to_string()).or_default(),
+        };
+        let slot = &mut slots[product as usize];
+        if slot.is_none_or(|old| (b.date, b.rid) > (old.date, old.rid)) {
+            *slot = Some(b);
+        }
+    }
+
+    pub fn has_enterprise(&self, id: &str) -> bool {
+        self.enterprises.contains(id)
+    }
+
+    pub fn registrations(&self, number: &str) -> &[Registration] {
+        self.registrations.get(number).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn baseline(&self, shop: &str, product: Product) -> Option<Baseline> {
+        self.baselines.get(shop).and_then(|s| s[product as usize])
+    }
+}
+
+/// What made each rule fire; only the rules that fired are present (in the ids' order).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Evidence {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub efficacy_claim: Option<ClaimEvidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_standard: Option<NoStandardEvidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_outlier: Option<OutlierEvidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_rise: Option<RiseEvidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standard_mismatch: Option<MismatchEvidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown_seller: Option<SellerEvidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unregistered: Option<RegistrationEvidence>,
+}
+
+/// The claim words found in the title of a product that may make none.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClaimEvidence {
+    pub product: &'static str,
+    pub words: Vec<String>,
+}
+
+/// No standard named, and no known maker.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NoStandardEvidence {
+    pub standard: Option<String>,
+    pub seller_enterprise_id: Option<String>,
+}
+
+/// The median the unit price was compared with: of which day, prefecture and product, over
+/// how many captures, and the factor.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OutlierEvidence {
+    pub date: String,
+    pub prefecture: String,
+    pub product: &'static str,
+    pub median_unit_price_cny: f64,
+    pub captures: u64,
+    pub k: f64,
+}
+
+/// The baseline the unit price rose above.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RiseEvidence {
+    pub baseline_unit_price_cny: f64,
+    pub baseline_date: String,
+    pub tolerance_percent: f64,
+}
+
+/// The standard named and the one the product must name.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MismatchEvidence {
+    pub product: &'static str,
+    pub given: String,
+    pub expected: String,
+}
+
+/// The seller id given (none, or one not in `enterprises`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SellerEvidence {
+    pub seller_enterprise_id: Option<String>,
+    /// `empty` or `not_in_enterprises`.
+    pub reason: &'static str,
+}
+
+/// Why a medical mask's registration does not hold, with what the registrations say.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RegistrationEvidence {
+    pub product: &'static str,
+    pub registration_no: Option<String>,
+    /// The capture's deployment-zone date, against which validity is judged.
+    pub capture_date: String,
+    /// `empty`, `not_found`, `other_product` or `not_valid`.
+    pub reason: &'static str,
+    /// Every registration row of that number.
+    pub registered: Vec<RegisteredView>,
+}
+
+/// One registration row, as evidence.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RegisteredView {
+    pub product: &'static str,
+    pub holder_enterprise_id: String,
+    pub valid_from: String,
+    pub valid_to: Option<String>,
+}
+
+/// One flagged capture.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Flagged {
+    pub platform: String,
+    pub listing_id: String,
+    pub shop_id: String,
+    pub captured_time: Timestamp,
+    pub unit_price: Ratio,
+    /// Sorted, each once.
+    pub rules: Vec<Rule>,
+    pub evidence: Evidence,
+    /// For leads: who sells, where, how much, what.
+    pub seller_enterprise_id: Option<String>,
+    pub seller_region: Option<Region>,
+    pub sales: Option<i64>,
+    pub product: Product,
+}
+
+impl Flagged {
+    /// The contract's order: platform, listing, capture time.
+    pub fn sort(all: &mut [Flagged]) {
+        all.sort_by(|a, b| {
+            (&a.platform, &a.listing_id, a.captured_time).cmp(&(
+                &b.platform,
+                &b.listing_id,
+                b.captured_time,
+            ))
+        });
+    }
+}
+
+/// 100 % in the tolerance's fixed point.
+const HUNDRED_PERCENT: i64 = 100 * PERCENT_SCALE;
+
+/// Keeps one capture per platform, listing and instant: the later ingested (the larger row id).
+/// Leaves `captures` sorted by platform, listing, time.
+pub fn dedupe(captures: &mut Vec<Capture<'_>>) {
+    captures.sort_unstable_by(|a, b| {
+        (a.platform, a.listing_id, a.time, std::cmp::Reverse(a.rid)).cmp(&(
+            b.platform,
+            b.listing_id,
+            b.time,
+            std::cmp::Reverse(b.rid),
+        ))
+    });
+    captures.dedup_by(|later, first| {
+        (later.platform, later.listing_id, later.time)
+            == (first.platform, first.listing_id, first.time)
+    });
+}
+
+/// The medians of a set of captures: per deployment-zone day, prefecture of `seller_region` and
+/// product, the median unit price and the number of captures (those without a region are not
+/// counted).
+pub fn medians(
+    captures: &[Capture<'_>],
+    zone: Zone,
+) -> HashMap<(Date, Region, Product), (Ratio, u64)> {
+    let mut groups: HashMap<(Date, Region, Product), Vec<Ratio>> = HashMap::new();
+    let mut memo: Option<(Region, Region)> = None;
+    for c in captures {
+        let Some(region) = c.region else { continue };
+        // Captures of one seller come together often: the roll-up is looked up once for them.
+        let pref = match memo {
+            Some((r, p)) if r == region => p,
+            _ => {
+                let p = region.prefecture();
+                memo = Some((region, p));
+                p
+            }
+        };
+        groups
+            .entry((c.time.date(zone), pref, c.product))
+            .or_default()
+            .push(c.unit_price());
+    }
+    groups
+        .into_iter()
+        .map(|(k, mut v)| {
+            v.sort_unstable();
+            let n = v.len();
+            let m = if n % 2 == 1 {
+                v[n / 2]
+            } else {
+                Ratio::mean(v[n / 2 - 1], v[n / 2])
+            };
+            (k, (m, n as u64))
+        })
+        .collect()
+}
+
+/// The rules over `captures` (one capture per platform, listing and instant: [`dedupe`]),
+/// returning the flagged ones in the captures' order.
+pub fn check(
+    captures: &[Capture<'_>],
+    reference: &Reference,
+    rules: &MarketRules,
+    zone: Zone,
+) -> Vec<Flagged> {
+    let medians = medians(captures, zone);
+    captures
+        .iter()
+        .filter_map(|c| check_one(c, reference, rules, zone, &medians))
+        .collect()
+}
+
+fn check_one(
+    c: &Capture<'_>,
+    reference: &Reference,
+    rules: &MarketRules,
+    zone: Zone,
+    medians: &HashMap<(Date, Region, Product), (Ratio, u64)>,
+) -> Option<Flagged> {
+    let mut ev = Evidence::default();
+    let day = c.time.date(zone);
+    let unit = c.unit_price();
+    let known_seller = c.seller.is_some_and(|s| reference.has_enterprise(s));
+    if !known_seller {
+        ev.unknown_seller = Some(SellerEvidence {
+            seller_enterprise_id: c.seller.map(str::to_string),
+            reason: if c.seller.is_some() {
+                "not_in_enterprises"
+            } else {
+                "empty"
+            },
+        });
+    }
+    if needs_registration(c.product) {
+        let rows = c
+            .registration_no
+            .map_or(&[][..], |n| reference.registrations(n));
+        let reason = if c.registration_no.is_none() {
+            Some("empty")
+        } else if rows.is_empty() {
+            Some("not_found")
+        } else if !rows.iter().any(|r| r.product == c.product) {
+            Some("other_product")
+        } else if !rows
+            .iter()
+            .any(|r| r.product == c.product && r.valid_on(day))
+        {
+            Some("not_valid")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            ev.unregistered = Some(RegistrationEvidence {
+                product: c.product.as_str(),
+                registration_no: c.registration_no.map(str::to_string),
+                capture_date: day.to_string(),
+                reason,
+                registered: rows
+                    .iter()
+                    .map(|r| RegisteredView {
+                        product: r.product.as_str(),
+                        holder_enterprise_id: r.holder.clone(),
+                        valid_from: r.valid_from.to_string(),
+                        valid_to: r.valid_to.map(|d| d.to_string()),
+                    })
+                    .collect(),
+            });
+        }
+    }
+    match c.standard {
+        Some(given) => {
+            let (expected, norm) = rules.standard(c.product);
+            if normalise_standard(given) != norm {
+                ev.standard_mismatch = Some(MismatchEvidence {
+                    product: c.product.as_str(),
+                    given: given.to_string(),
+                    expected: expected.to_string(),
+                });
+            }
+        }
+        None if !known_seller => {
+            ev.no_standard = Some(NoStandardEvidence {
+                standard: None,
+                seller_enterprise_id: c.seller.map(str::to_string),
+            });
+        }
+        None => {}
+    }
+    match reference.baseline(c.shop_id, c.product) {
+        Some(b) => {
+            let base = Ratio::new(b.unit_price_micro, 1);
+            if unit.exceeds(base, HUNDRED_PERCENT + rules.tolerance_e4, HUNDRED_PERCENT) {
+                ev.price_rise = Some(RiseEvidence {
+                    baseline_unit_price_cny: b.unit_price_micro as f64 / MICRO as f64,
+                    baseline_date: b.date.to_string(),
+                    tolerance_percent: rules.tolerance_percent(),
+                });
+            }
+        }
+        None => {
+            if let Some(region) = c.region {
+                let pref = region.prefecture();
+                if let Some(&(median, n)) = medians.get(&(day, pref, c.product))
+                    && unit.exceeds(median, rules.k_e4, K_SCALE)
+                {
+                    ev.price_outlier = Some(OutlierEvidence {
+                        date: day.to_string(),
+                        prefecture: pref.to_string(),
+                        product: c.product.as_str(),
+                        median_unit_price_cny: median.cny(),
+                        captures: n,
+                        k: rules.k(),
+                    });
+                }
+            }
+        }
+    }
+    if no_claims_allowed(c.product) {
+        let words = rules.claims_in(c.title);
+        if !words.is_empty() {
+            ev.efficacy_claim = Some(ClaimEvidence {
+                product: c.product.as_str(),
+                words: words.into_iter().map(str::to_string).collect(),
+            });
+        }
+    }
+    let fired = [
+        (Rule::EfficacyClaim, ev.efficacy_claim.is_some()),
+        (Rule::NoStandard, ev.no_standard.is_some()),
+        (Rule::PriceOutlier, ev.price_outlier.is_some()),
+        (Rule::PriceRise, ev.price_rise.is_some()),
+        (Rule::StandardMismatch, ev.standard_mismatch.is_some()),
+        (Rule::UnknownSeller, ev.unknown_seller.is_some()),
+        (Rule::Unregistered, ev.unregistered.is_some()),
+    ];
+    let rules: Vec<Rule> = fired.iter().filter(|f| f.1).map(|f| f.0).collect();
+    if rules.is_empty() {
+        return None;
+    }
+    Some(Flagged {
+        platform: c.platform.to_string(),
+        listing_id: c.listing_id.to_string(),
+        shop_id: c.shop_id.to_string(),
+        captured_time: c.time,
+        unit_price: unit,
+        rules,
+        evidence: ev,
+        seller_enterprise_id: c.seller.map(str::to_string),
+        seller_region: c.region,
+        sales: c.sales,
+        product: c.product,
+    })
+}
+
+#[cfg(test)]
+#[path = "check_tests.rs"]
+mod tests;

@@ -1,0 +1,30 @@
+//! Market supervision of masks (contract §9): online listing captures checked against the
+//! enterprises, the medical device registrations and the shops' pre-emergency prices, by seven
+//! rules whose thresholds and word lists are data ([`MarketRules`]), and the leads the flagged
+//! captures make for the county market supervisors.
+//!
+//! Layout: [`scan`] reads the store (the reference tables hashed once, `listings` a day at a
+//! time, days in parallel); [`check`] is the rules over captures in memory; [`money`] keeps
+//! prices exact; [`leads`] groups and ranks; [`output`] is the contract's JSON.
+
+pub mod check;
+pub mod leads;
+pub mod money;
+pub mod output;
+pub mod rules;
+pub mod scan;
+
+pub use check::{Evidence, Flagged, Rule};
+pub use leads::{Lead, Subject, leads};
+pub use output::{FlaggedView, LeadView};
+pub use rules::{DEFAULT_RULES, MarketRules};
+pub use scan::{ScanReport, scan, scan_many};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MarketError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// A rules file that cannot be used (the message names the key).
+    #[error("market rules {0}")]
+    Rules(String),
+}
