@@ -33,6 +33,7 @@ pub mod import_api;
 pub mod inflow_api;
 pub mod ingest_api;
 pub mod issuer_api;
+pub mod market_api;
 pub mod nearby;
 pub mod open_api;
 pub mod resume_decide;
@@ -287,6 +288,13 @@ impl Snapshot {
         })
     }
 
+    /// Builds the directory of persons and the index's diagnosed persons' events now. A
+    /// directory that cannot be built keeps its error for the requests that need it.
+    fn prepare(&self) {
+        let _ = self.directory();
+        self.index.prepare();
+    }
+
     /// The trace index of `store`, brought up to date with it first.
     fn index(store: &Store) -> Result<Index, trace::TraceError> {
         if trace::freshness(store)? != Freshness::Current {
@@ -484,13 +492,18 @@ impl Engine {
         self.inner.snapshot.read().expect("snapshot lock").clone()
     }
 
-    /// Opens and installs a new snapshot; the caller holds `opening`.
+    /// Opens and installs a new snapshot; the caller holds `opening`. A long-lived engine (a
+    /// server) builds what the snapshot would build on first use before installing it:
+    /// requests meanwhile answer from the previous one instead of all waiting for the first.
     fn open_snapshot(&self, previous: Option<&Snapshot>) -> Result<Arc<Snapshot>, EngineError> {
         let fresh = Arc::new(Snapshot::open(
             &self.inner.data,
             &self.inner.keys,
             previous,
         )?);
+        if !self.inner.short_lived {
+            fresh.prepare();
+        }
         *self.inner.snapshot.write().expect("snapshot lock") = Some(fresh.clone());
         Ok(fresh)
     }
@@ -690,6 +703,8 @@ mod snapshot_tests {
             .unwrap();
         tokio::task::spawn_blocking(move || {
             let first = engine.snapshot().unwrap();
+            // A long-lived engine built it before answering from the snapshot.
+            assert!(first.directory.get().is_some(), "prepared");
             let directory = first.directory().unwrap();
             let reports = input.join("self_reports.csv");
             let person = test_city::person(330302, 2);

@@ -804,6 +804,12 @@ impl Index {
         Err(last.expect("tried"))
     }
 
+    /// Builds now what is otherwise built on first use, so that no request waits for it: a
+    /// server does this before it answers from a new index.
+    pub fn prepare(&self) {
+        self.diagnosed();
+    }
+
     /// The diagnosed persons' events (built on first use).
     pub(crate) fn diagnosed(&self) -> &diagnosed::Diagnosed {
         self.diagnosed
