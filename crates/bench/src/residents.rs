@@ -290,6 +290,25 @@ struct Phase {
     steady: Vec<u32>,
     /// Acknowledged reports per resident (reports phase).
     acked: Vec<u32>,
+    /// Latencies by the second (since the phase started) each request was due in.
+    by_second: Vec<Vec<u32>>,
+}
+
+impl Phase {
+    /// The second whose p99 was worst, with that p99 (ms): a stall shows as one bad second
+    /// among good ones, a server too slow for the rate as all of them.
+    fn worst_second(&self) -> Option<(usize, f64)> {
+        self.by_second
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| !l.is_empty())
+            .map(|(i, l)| {
+                let mut l = l.clone();
+                l.sort_unstable();
+                (i, percentile(&l, 0.99))
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    }
 }
 
 /// `concurrency` workers, each over its own share of the residents, sending `request` until
@@ -383,6 +402,7 @@ where
         latencies: Vec::new(),
         steady: Vec::new(),
         acked: vec![0; tokens.len()],
+        by_second: Vec::new(),
     };
     for t in tasks {
         let (ok, failed, lat, acked) = t.await?;
@@ -390,6 +410,11 @@ where
         phase.failed += failed;
         for (due, latency) in lat {
             phase.latencies.push(latency);
+            let second = due.as_secs() as usize;
+            if phase.by_second.len() <= second {
+                phase.by_second.resize(second + 1, Vec::new());
+            }
+            phase.by_second[second].push(latency);
             let answered = due + Duration::from_micros(u64::from(latency));
             if !disrupted || answered < window_from || due > window_to {
                 phase.steady.push(latency);
@@ -572,8 +597,14 @@ pub fn run(a: BenchResidentsArgs) -> anyhow::Result<()> {
             }
             _ => String::new(),
         };
+        let worst = match codes.worst_second() {
+            Some((s, p)) if codes.by_second.len() > 1 => {
+                format!(", worst second {s}–{} s p99 {p:.1} ms", s + 1)
+            }
+            _ => String::new(),
+        };
         println!(
-            "GET /resident/code ({}, {} residents at once): {:.0}/s, p50 {:.1} ms, p99 {p99:.1} ms ({} failed{cpu})",
+            "GET /resident/code ({}, {} residents at once): {:.0}/s, p50 {:.1} ms, p99 {p99:.1} ms ({} failed{cpu}{worst})",
             paced(r),
             a.code_concurrency,
             codes.ok as f64 / codes.seconds,
