@@ -78,6 +78,8 @@ pub enum VerifyError {
     },
     #[error("key usage not allowed: the signer certificate may sign {allowed}, not {cert_type}")]
     KeyUsage { cert_type: String, allowed: String },
+    #[error("the certificate does not follow the DCC schema: {0}")]
+    Schema(String),
     #[error("the QR image could not be read: {0}")]
     Image(String),
 }
@@ -127,6 +129,7 @@ impl VerifyError {
             KeyRetired { .. } | IssuerMismatch { .. } | KeyUsage { .. } => Check::KeyUsage,
             Expired { .. } | NotYetValid { .. } => Check::Expiry,
             Revoked { .. } => Check::Revocation,
+            Schema(_) => Check::Schema,
         }
     }
 }
@@ -136,6 +139,9 @@ impl VerifyError {
 pub enum Check {
     Decode,
     Signature,
+    /// DCC only: the signed payload against the DCC schema (after the signature, before
+    /// expiry); `FY1:` codes have no such check and their JSON no `schema` key.
+    Schema,
     KeyUsage,
     Expiry,
     /// Not one of the contract's `checks`: a revoked code has every check passed and

@@ -24,6 +24,10 @@ pub struct Checks {
     pub signature: Option<bool>,
     pub expiry: Option<bool>,
     pub key_usage: Option<bool>,
+    /// DCC only (the payload against the DCC schema), so an `FY1:` result keeps the
+    /// contract's four keys; after the others in the JSON for the same reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<bool>,
 }
 
 #[derive(serde::Serialize)]
@@ -66,7 +70,7 @@ impl Outcome {
     }
 
     /// The contract's JSON: `{"valid", "kind", "checks": {"decode", "signature", "expiry",
-    /// "key_usage"}, "reason", "claims"}`.
+    /// "key_usage"}, "reason", "claims"}`; a DCC's `checks` also has `schema`.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self.json_shape()).expect("serialisable")
     }
@@ -108,6 +112,7 @@ impl Outcome {
             Check::Signature => self.checks.signature = Some(false),
             Check::KeyUsage => self.checks.key_usage = Some(false),
             Check::Expiry => self.checks.expiry = Some(false),
+            Check::Schema => self.checks.schema = Some(false),
             Check::Revocation => {}
         }
         self.error = Some(e);
@@ -238,9 +243,17 @@ impl Verifier {
         }
     }
 
-    /// The checks after a good signature by `key`: expiry, key usage, revocation.
+    /// The checks after a good signature by `key`: a DCC's schema, expiry, key usage,
+    /// revocation.
     fn finish(&self, mut out: Outcome, key: &TrustedKey, at: i64) -> Outcome {
         out.checks.signature = Some(true);
+
+        if let Some(DecodedClaims::Dcc(c)) = &out.claims {
+            if let Err(e) = c.check_schema() {
+                return out.fail(e);
+            }
+            out.checks.schema = Some(true);
+        }
 
         let time = match out.claims.as_ref().expect("decoded") {
             DecodedClaims::Fangyi(c) => check_fangyi_time(c, at),
