@@ -47,7 +47,8 @@ pub struct Province {
     pub updated_at: String,
     /// `file` (the operator enrolled it) or `submission` (signed by the province).
     pub via: String,
-    /// The signed time of the last submission accepted (a replay carries an older one).
+    /// The signed time of the last submission accepted, Unix milliseconds (a replay carries
+    /// an older one).
     #[serde(default)]
     pub submitted_at: Option<i64>,
 }

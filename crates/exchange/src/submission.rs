@@ -30,7 +30,7 @@ const CLOCK_SKEW_SECS: i64 = 300;
 pub struct Document {
     pub format: String,
     pub region: String,
-    /// Unix seconds.
+    /// Unix milliseconds (a province may well submit twice in one second).
     pub submitted_at: i64,
     pub entries: Vec<TrustEntry>,
 }
@@ -41,12 +41,13 @@ struct Body {
     signatures: Vec<String>,
 }
 
-/// The body of a submission of `entries` for `region`, signed by each of `keys`.
-pub fn sign(region: &str, entries: &[TrustEntry], keys: &[IssuerKey], now: i64) -> Vec<u8> {
+/// The body of a submission of `entries` for `region` at `now_ms` (Unix milliseconds), signed
+/// by each of `keys`.
+pub fn sign(region: &str, entries: &[TrustEntry], keys: &[IssuerKey], now_ms: i64) -> Vec<u8> {
     let doc = Document {
         format: FORMAT.into(),
         region: region.into(),
-        submitted_at: now,
+        submitted_at: now_ms,
         entries: entries.to_vec(),
     };
     let payload = serde_json::to_vec(&doc).expect("serialisable");
@@ -133,11 +134,11 @@ pub fn accept(hub: &Hub, body: &[u8], now: i64) -> Result<Province, ExchangeErro
     {
         return Err(ExchangeError::Conflict(format!(
             "a submission of {} is not newer than the one accepted ({}): a replay, refused",
-            codesign::rfc3339(doc.submitted_at),
-            codesign::rfc3339(last)
+            codesign::rfc3339(doc.submitted_at.div_euclid(1000)),
+            codesign::rfc3339(last.div_euclid(1000))
         )));
     }
-    if doc.submitted_at > now + CLOCK_SKEW_SECS {
+    if doc.submitted_at.div_euclid(1000) > now + CLOCK_SKEW_SECS {
         return Err(bad("the submission is dated in the future".into()));
     }
     let region = one_region(&doc.entries)?;
@@ -180,7 +181,7 @@ mod tests {
             old.trust_entry("330300", Some(T0 + 7 * 86_400)),
             new.trust_entry("330300", None),
         ];
-        let body = sign("330300", &entries, &[key(2), key(1)], T0 + 10);
+        let body = sign("330300", &entries, &[key(2), key(1)], (T0 + 10) * 1000);
         let p = accept(&hub, &body, T0 + 20).unwrap();
         assert_eq!((p.entries.len(), p.via.as_str()), (2, "submission"));
         // The same body again: a replay.
@@ -189,7 +190,7 @@ mod tests {
             Err(ExchangeError::Conflict(_))
         ));
         // Now the new key alone vouches.
-        let body = sign("330300", &entries[1..], &[key(2)], T0 + 40);
+        let body = sign("330300", &entries[1..], &[key(2)], (T0 + 40) * 1000);
         assert_eq!(accept(&hub, &body, T0 + 50).unwrap().entries.len(), 1);
     }
 
@@ -203,14 +204,19 @@ mod tests {
             "330300",
             &[evil.trust_entry("330300", None)],
             &[key(66)],
-            T0,
+            T0 * 1000,
         );
         assert!(matches!(
             accept(&hub, &body, T0),
             Err(ExchangeError::Refused(_))
         ));
         // A's key vouching for keys of another region.
-        let body = sign("330300", &[evil.trust_entry("510100", None)], &[key(1)], T0);
+        let body = sign(
+            "330300",
+            &[evil.trust_entry("510100", None)],
+            &[key(1)],
+            T0 * 1000,
+        );
         assert!(matches!(
             accept(&hub, &body, T0),
             Err(ExchangeError::Refused(_))
@@ -220,14 +226,19 @@ mod tests {
             "510100",
             &[evil.trust_entry("510100", None)],
             &[key(66)],
-            T0,
+            T0 * 1000,
         );
         assert!(matches!(
             accept(&hub, &body, T0),
             Err(ExchangeError::Refused(_))
         ));
         // A good signature, then the document changed.
-        let body = sign("330300", &[a.trust_entry("330300", None)], &[key(1)], T0);
+        let body = sign(
+            "330300",
+            &[a.trust_entry("330300", None)],
+            &[key(1)],
+            T0 * 1000,
+        );
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         let mut cose = codesign::unb64(v["signatures"][0].as_str().unwrap()).unwrap();
         let at = cose.windows(6).position(|w| w == b"330300").unwrap();
@@ -239,7 +250,7 @@ mod tests {
             "330300",
             &[a.trust_entry("330300", None)],
             &[key(1)],
-            T0 + 3600,
+            (T0 + 3600) * 1000,
         );
         assert!(matches!(
             accept(&hub, &body, T0),
@@ -264,7 +275,7 @@ mod tests {
             "330300",
             &[a.trust_entry("330300", None)],
             &[key(1)],
-            T0 + 1,
+            (T0 + 1) * 1000,
         );
         assert!(matches!(
             accept(&hub, &body, T0 + 2),
