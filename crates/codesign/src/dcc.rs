@@ -360,3 +360,141 @@ fn byte_string_at(v: &Value, path: String) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(entries: Vec<(i64, Value)>) -> Vec<u8> {
+        let mut m: Vec<(Value, Value)> = entries
+            .into_iter()
+            .map(|(k, v)| (Value::Integer(k.into()), v))
+            .collect();
+        let dcc = Value::Map(vec![(
+            Value::Text("ver".into()),
+            Value::Text("1.3.0".into()),
+        )]);
+        m.push((
+            Value::Integer((-260).into()),
+            Value::Map(vec![(Value::Integer(1.into()), dcc)]),
+        ));
+        let mut out = Vec::new();
+        ciborium::into_writer(&Value::Map(m), &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn numeric_dates_may_be_floats_and_integers_of_any_width() {
+        let c = DccClaims::decode(&claims(vec![
+            (4, Value::Float(1_620_000_000.75)),
+            (6, Value::Float(1_610_000_000.25)),
+            (
+                5,
+                Value::Tag(1, Box::new(Value::Integer(1_600_000_000.into()))),
+            ),
+        ]))
+        .unwrap();
+        // The expiry rounds down and the start up: neither lengthens validity.
+        assert_eq!(
+            (c.exp, c.iat, c.nbf),
+            (
+                Some(1_620_000_000),
+                Some(1_610_000_001),
+                Some(1_600_000_000)
+            )
+        );
+        assert!(c.check_time(1_620_000_000).is_ok());
+        assert!(c.check_time(1_620_000_001).is_err());
+        assert!(c.check_time(1_610_000_000).is_err());
+
+        // An 8-byte integer where one of 4 would do, and a half-precision float.
+        let mut bytes = claims(vec![(4, Value::Integer(1.into()))]);
+        let at = bytes.windows(2).position(|w| w == [0x04, 0x01]).unwrap();
+        bytes.splice(at + 1..at + 2, [0x1b, 0, 0, 0, 0, 0x60, 0x8f, 0x3d, 0x00]);
+        assert_eq!(DccClaims::decode(&bytes).unwrap().exp, Some(1_620_000_000));
+        let mut half = claims(vec![(4, Value::Integer(1.into()))]);
+        let at = half.windows(2).position(|w| w == [0x04, 0x01]).unwrap();
+        half.splice(at + 1..at + 2, [0xf9, 0x3c, 0x00]); // 1.0 as f16
+        assert_eq!(DccClaims::decode(&half).unwrap().exp, Some(1));
+
+        for (bad, why) in [
+            (Value::Float(f64::NAN), "NaN"),
+            (Value::Float(f64::INFINITY), "infinite"),
+            (Value::Float(-1.5), "negative"),
+            (Value::Integer((-5).into()), "negative"),
+            (Value::Integer(u64::MAX.into()), "9999"),
+            (Value::Float(1e300), "9999"),
+            (Value::Text("1620000000".into()), "not a time"),
+        ] {
+            let e = DccClaims::decode(&claims(vec![(4, bad)])).unwrap_err();
+            assert!(e.to_string().contains(why), "{e}");
+            assert!(e.to_string().contains("claim 4 (exp)"), "{e}");
+        }
+    }
+
+    #[test]
+    fn validation_clocks_in_every_written_form() {
+        let t = 1_620_064_800; // 2021-05-03T18:00:00Z
+        for s in [
+            "2021-05-03T18:00:00",
+            "2021-05-03T18:00:00Z",
+            "2021-05-03t18:00:00z",
+            "2021-05-03T18:00:00+00:00",
+            "2021-05-03T18:00:00+0000",
+            "2021-05-03T18:00:00+00",
+            "2021-05-03T18:00:00.822623",
+            "2021-05-03T20:00:00+02:00",
+            "2021-05-03T20:00:00+0200",
+            "2021-05-03T16:00:00.5-0200",
+            " 2021-05-03 18:00:00Z ",
+        ] {
+            assert_eq!(parse_validation_clock(s), Ok(t), "{s}");
+        }
+        assert_eq!(parse_clock("2021-05-03T18:00:00"), Some((t, false)));
+        assert_eq!(parse_clock("2021-05-03T18:00:00+0000"), Some((t, true)));
+        for bad in [
+            "",
+            "2021-05-03",
+            "2021-05-03T18:00",
+            "2021-05-03T18:00:00+2",
+            "2021-05-03T18:00:00+02:0",
+            "2021-05-03T18:00:00 UTC",
+            "2021-13-03T18:00:00Z",
+            "2021-05-03T18:00:00Zé",
+            "２０２１-05-03T18:00:00Z",
+        ] {
+            let e = parse_validation_clock(bad).unwrap_err();
+            assert!(e.contains("not a time"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_date_of_birth_after_issue_and_byte_strings_fail_the_schema() {
+        let mut dcc = serde_json::json!({
+            "ver": "1.3.0", "nam": {"fnt": "A"}, "dob": "2021-06",
+            "r": [{"tg": "840539006", "fr": "2021-01-01", "co": "AT", "is": "X",
+                   "df": "2021-01-10", "du": "2021-06-30", "ci": "U"}]
+        });
+        let c = |dcc: &serde_json::Value, iat: i64| DccClaims {
+            iss: None,
+            iat: Some(iat),
+            exp: None,
+            nbf: None,
+            hcert: Value::serialized(dcc).unwrap(),
+        };
+        // 2021-05-31T23:59:59Z: a birth in June 2021 is after it; on 2021-06-01 it is not.
+        let e = c(&dcc, 1_622_505_599).check_schema().unwrap_err();
+        assert!(e.to_string().contains("dob is after the day"), "{e}");
+        assert!(c(&dcc, 1_622_505_600).check_schema().is_ok());
+        dcc["dob"] = "".into();
+        assert!(c(&dcc, 0).check_schema().is_ok());
+
+        let mut with_bytes = c(&dcc, 0);
+        if let Value::Map(m) = &mut with_bytes.hcert {
+            m.push((Value::Text("ci".into()), Value::Bytes(vec![1, 2])));
+        }
+        let e = with_bytes.check_schema().unwrap_err();
+        assert!(e.to_string().contains("ci is a byte string"), "{e}");
+        assert_eq!(e.check(), crate::Check::Schema);
+    }
+}

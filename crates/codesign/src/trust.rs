@@ -5,8 +5,10 @@
 //! Key ids: an entry without `kid` gets the first 8 bytes of the SHA-256 of its certificate
 //! (as the DCC trust list does) or, without a certificate, of its public key bytes. A fangyi
 //! Ed25519 key's kid is the first 8 bytes of the SHA-256 of the raw 32-byte public key.
-//! `public_key` is a raw 32-byte Ed25519 key or a DER SubjectPublicKeyInfo (EC P-256, RSA,
-//! Ed25519). Several entries may share a kid (the DCC allows it); each is tried.
+//! `public_key` is a raw 32-byte Ed25519 key, a raw EC P-256 point (SEC1, compressed or not)
+//! or a DER SubjectPublicKeyInfo (EC P-256 with either point form, RSA of 2048 bits or more,
+//! Ed25519); a certificate or key may also be given in PEM. Several entries may share a kid
+//! (the DCC allows it); each is tried.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -59,8 +61,17 @@ impl PublicKey {
         }
     }
 
-    /// Parses a raw 32-byte Ed25519 key or a DER SubjectPublicKeyInfo.
+    /// Parses a raw 32-byte Ed25519 key, a raw SEC1 P-256 point (33 bytes compressed, 65
+    /// uncompressed) or a DER SubjectPublicKeyInfo.
     pub fn from_bytes(bytes: &[u8]) -> Result<PublicKey, String> {
+        if matches!(
+            (bytes.len(), bytes.first()),
+            (33, Some(2 | 3)) | (65, Some(4))
+        ) {
+            return p256::ecdsa::VerifyingKey::from_sec1_bytes(bytes)
+                .map(PublicKey::P256)
+                .map_err(|_| "not a point on the P-256 curve".to_string());
+        }
         if let Ok(raw) = <[u8; 32]>::try_from(bytes) {
             let key = ed25519_dalek::VerifyingKey::from_bytes(&raw)
                 .map_err(|e| format!("not an Ed25519 public key: {e}"))?;
@@ -81,14 +92,41 @@ impl PublicKey {
         let oid = spki.algorithm.oid.to_string();
         let raw = spki.subject_public_key.raw_bytes();
         match oid.as_str() {
-            "1.2.840.10045.2.1" => p256::ecdsa::VerifyingKey::from_sec1_bytes(raw)
-                .map(PublicKey::P256)
-                .map_err(|e| format!("not an EC P-256 key: {e}")),
+            "1.2.840.10045.2.1" => {
+                // The named curve; P-256 is the one DCC signers use (ES256).
+                let curve = spki
+                    .algorithm
+                    .parameters
+                    .as_ref()
+                    .and_then(|p| p.decode_as::<x509_cert::der::asn1::ObjectIdentifier>().ok())
+                    .map(|o| o.to_string());
+                match curve.as_deref() {
+                    Some("1.2.840.10045.3.1.7") | None => {}
+                    Some("1.3.132.0.34") => {
+                        return Err(
+                            "an EC P-384 key (ES384), which this verifier does not check".into(),
+                        );
+                    }
+                    Some(other) => return Err(format!("an EC key on curve {other}, not P-256")),
+                }
+                // Compressed (33 bytes) or uncompressed (65) points alike.
+                p256::ecdsa::VerifyingKey::from_sec1_bytes(raw)
+                    .map(PublicKey::P256)
+                    .map_err(|_| "not a point on the P-256 curve".to_string())
+            }
             "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10" => {
                 use rsa::pkcs1::DecodeRsaPublicKey;
-                rsa::PublicKey::from_pkcs1_der(raw)
-                    .map(|k| PublicKey::Rsa(Box::new(k)))
-                    .map_err(|e| format!("not an RSA key: {e}"))
+                use rsa::traits::PublicKeyParts;
+                let k = rsa::PublicKey::from_pkcs1_der(raw)
+                    .map_err(|e| format!("not an RSA key: {e}"))?;
+                // PS256 signers of the DCC use 2048 bits or more; a shorter key is forgeable.
+                let bits = k.n().bit_width();
+                if bits < 2048 {
+                    return Err(format!(
+                        "an RSA key of {bits} bits (at least 2048 are required)"
+                    ));
+                }
+                Ok(PublicKey::Rsa(Box::new(k)))
             }
             "1.3.101.112" => PublicKey::from_bytes(raw),
             other => Err(format!("unsupported public key algorithm {other}")),
@@ -151,12 +189,12 @@ impl TrustEntry {
     pub fn resolve(&self) -> Result<TrustedKey, String> {
         let (key, allowed, derived_kid) = match (&self.certificate, &self.public_key) {
             (Some(cert), _) => {
-                let der = unb64(cert).ok_or("certificate is not base64")?;
+                let der = unb64(unpem(cert)).ok_or("certificate is not base64")?;
                 let (key, allowed) = parse_certificate(&der)?;
                 (key, allowed, kid_of(&der))
             }
             (None, Some(pk)) => {
-                let bytes = unb64(pk).ok_or("public_key is not base64")?;
+                let bytes = unb64(unpem(pk)).ok_or("public_key is not base64")?;
                 (PublicKey::from_bytes(&bytes)?, None, kid_of(&bytes))
             }
             (None, None) => return Err("needs a certificate or a public_key".into()),
@@ -188,9 +226,22 @@ impl TrustEntry {
         if let Some(k) = &self.kid {
             return unb64(k).map(|b| b64(&b));
         }
-        let bytes = unb64(self.certificate.as_ref().or(self.public_key.as_ref())?)?;
+        let bytes = unb64(unpem(
+            self.certificate.as_ref().or(self.public_key.as_ref())?,
+        ))?;
         Some(b64(&kid_of(&bytes)))
     }
+}
+
+/// The base64 inside PEM armour (`-----BEGIN CERTIFICATE-----` … `-----END …-----`), or the
+/// text itself when it has none.
+fn unpem(text: &str) -> &str {
+    let t = text.trim();
+    let Some(rest) = t.strip_prefix("-----BEGIN ") else {
+        return t;
+    };
+    let body = rest.split_once("-----").map_or("", |(_, b)| b);
+    body.split_once("-----END ").map_or(body, |(b, _)| b)
 }
 
 /// The public key and the DCC certificate types an X.509 certificate's extended key usage
@@ -317,6 +368,77 @@ mod tests {
         };
         write_entries(&path, std::slice::from_ref(&entry)).unwrap();
         assert_eq!(read_entries(&path).unwrap(), vec![entry]);
+    }
+
+    /// A DER SubjectPublicKeyInfo of an EC key on `curve` (an OID's DER body) with `point`.
+    fn ec_spki(curve: &[u8], point: &[u8]) -> Vec<u8> {
+        let oid_ec = [0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+        let mut alg = oid_ec.to_vec();
+        alg.extend_from_slice(&[0x06, curve.len() as u8]);
+        alg.extend_from_slice(curve);
+        let mut body = vec![0x30, alg.len() as u8];
+        body.extend_from_slice(&alg);
+        body.extend_from_slice(&[0x03, point.len() as u8 + 1, 0x00]);
+        body.extend_from_slice(point);
+        let mut der = vec![0x30, body.len() as u8];
+        der.extend_from_slice(&body);
+        der
+    }
+
+    const P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+
+    #[test]
+    fn ec_keys_in_every_encoding_parse_to_the_same_key() {
+        let sk = p256::ecdsa::SigningKey::from_slice(&[7; 32]).unwrap();
+        let vk = *sk.verifying_key();
+        let full = vk.to_sec1_point(false);
+        let short = vk.to_sec1_point(true);
+        assert_eq!((full.as_bytes().len(), short.as_bytes().len()), (65, 33));
+        for bytes in [
+            ec_spki(P256, full.as_bytes()),
+            ec_spki(P256, short.as_bytes()),
+            full.as_bytes().to_vec(),
+            short.as_bytes().to_vec(),
+        ] {
+            match PublicKey::from_bytes(&bytes) {
+                Ok(PublicKey::P256(k)) => assert_eq!(k, vk),
+                other => panic!("{other:?}"),
+            }
+        }
+        // Another curve is named as such; a point off the curve is refused.
+        let p384 = [0x2b, 0x81, 0x04, 0x00, 0x22];
+        let e = PublicKey::from_bytes(&ec_spki(&p384, full.as_bytes())).unwrap_err();
+        assert!(e.contains("P-384"), "{e}");
+        let mut off = short.as_bytes().to_vec();
+        off[1..].fill(0xff);
+        assert!(PublicKey::from_bytes(&off).is_err());
+        assert!(PublicKey::from_bytes(&ec_spki(P256, &off)).is_err());
+    }
+
+    #[test]
+    fn pem_armour_is_read_and_a_short_rsa_key_refused() {
+        let sk = p256::ecdsa::SigningKey::from_slice(&[7; 32]).unwrap();
+        let der = ec_spki(P256, sk.verifying_key().to_sec1_point(true).as_bytes());
+        let pem = format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            b64(&der)
+        );
+        let entry = TrustEntry {
+            public_key: Some(pem),
+            ..Default::default()
+        };
+        let key = entry.resolve().unwrap();
+        assert_eq!(key.kid, kid_of(&der));
+        assert_eq!(entry.kid_b64(), Some(b64(&kid_of(&der))));
+        // A 1024-bit RSA key (openssl genrsa 1024, public part).
+        let short = "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDCKl8La5p78VrDryhGatmVJvFrgV3CTDPhzIVGPRy/kYiptFJTcIUqHKztDudL33vM3MbJZHFRDZ6ozh3cI6DK/GOLkDCjqGBImVg7GbWDv8J3AUguwWZq9Fmk9J9+rOTj1e9WKxqD8qIFxuHSAERZBrnAClevxbXalwoJlFws8QIDAQAB";
+        let e = TrustEntry {
+            public_key: Some(short.into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap_err();
+        assert!(e.contains("1024 bits"), "{e}");
     }
 
     #[test]
