@@ -18,6 +18,7 @@ pub(crate) use crate::commands::import_cmd::{ImportBaiduArgs, ImportCommand, Imp
 pub(crate) use crate::commands::inflow_cmd::InflowArgs;
 pub(crate) use crate::commands::ingest_cmd::{IngestArgs, InitArgs};
 pub(crate) use crate::commands::kinds::KindsArgs;
+pub(crate) use crate::commands::market_cmd::MarketArgs;
 pub(crate) use crate::commands::resume::ResumeArgs;
 pub(crate) use crate::commands::roads_cmd::{RoadsArgs, WatchArgs};
 pub(crate) use crate::commands::serve_cmd::{
@@ -133,6 +134,8 @@ pub enum Command {
     Inflow(InflowArgs),
     /// Work resumption (contract §8): how far enterprises have resumed, by their power use.
     Resume(ResumeArgs),
+    /// Market supervision of masks (contract §9): flagged listings, leads, the rules file.
+    Market(MarketArgs),
     /// The day's community alerts with severity, task and status (high-risk arrivals, arrival
     /// jumps, case trails, unregistered returnees).
     #[command(

@@ -12,6 +12,7 @@ pub(crate) mod import_cmd;
 pub(crate) mod inflow_cmd;
 pub(crate) mod ingest_cmd;
 pub(crate) mod kinds;
+pub(crate) mod market_cmd;
 pub(crate) mod resume;
 pub(crate) mod roads_cmd;
 pub(crate) mod serve_cmd;
@@ -82,6 +83,7 @@ fn needs(command: &Command, db: Option<&str>) -> Needs {
         | Command::Users(UsersCommand::Add(_))
         | Command::Keys(KeysCommand::Init(_)) => Needs::Creates,
         Command::Alerts(a) if a.show_rules => Needs::Nothing,
+        Command::Market(a) if !market_cmd::needs_store(a) => Needs::Nothing,
         Command::Sql(_)
         | Command::Trace(_)
         | Command::Cotravel(_)
@@ -89,6 +91,7 @@ fn needs(command: &Command, db: Option<&str>) -> Needs {
         | Command::Exposed(_)
         | Command::Inflow(_)
         | Command::Resume(_)
+        | Command::Market(_)
         | Command::Alerts(_)
         | Command::Roads(_)
         | Command::Watch(_)
@@ -130,6 +133,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Exposed(a) => exposed::run(&g, a),
         Command::Inflow(a) => inflow_cmd::run(&g, a),
         Command::Resume(a) => resume::run(&g, a),
+        Command::Market(a) => market_cmd::run(&g, a),
         Command::Alerts(a) => alerts_cmd::run(&g, a),
         Command::Roads(a) => roads_cmd::roads(&g, a),
         Command::Watch(a) => roads_cmd::watch(&g, a),
