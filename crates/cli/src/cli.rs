@@ -14,6 +14,7 @@ pub(crate) use crate::commands::corrections_cmd::CorrectionsCommand;
 pub(crate) use crate::commands::demo::DemoArgs;
 pub(crate) use crate::commands::exposed::ExposedArgs;
 pub(crate) use crate::commands::gen_cmd::{GenArgs, GenFormat};
+pub(crate) use crate::commands::hub_cmd::{HubCommand, TrustCommand};
 pub(crate) use crate::commands::import_cmd::{ImportBaiduArgs, ImportCommand, ImportDxyArgs};
 pub(crate) use crate::commands::inflow_cmd::InflowArgs;
 pub(crate) use crate::commands::ingest_cmd::{IngestArgs, InitArgs};
@@ -187,6 +188,19 @@ pub enum Command {
         after_help = "Examples:\n  fangyi verify 'FY1:…'                                   against this data dir's trust list\n  fangyi verify --image code.png --format json\n  fangyi verify 'HC1:…' --trust dcc-trust.json --at 2021-06-01T00:00:00Z\n  fangyi verify 'FY1:…' --trust province-a.json --revoked revoked.json\n\nExit 0 when valid, 1 when not (the reason on stderr), 2 for bad usage."
     )]
     Verify(VerifyArgs),
+    /// A trust hub for provinces that trust each other: the offline anchor key, provinces'
+    /// signer keys, signed publications and serving them.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  fangyi hub anchor-keygen --out /media/offline/anchor.key\n  fangyi hub add province-a.json --dir hub/\n  fangyi hub publish --dir hub/ --anchor-key /media/offline/anchor.key\n  fangyi hub serve --dir hub/ --addr 0.0.0.0:8090\n  fangyi hub revoke Ab3dEf8hIjk= --dir hub/ --reason \"key compromised\"\n  fangyi --data ./province-a hub submit http://hub.internal:8090"
+    )]
+    Hub(HubCommand),
+    /// This data dir's trust list from a hub: pull it (anchor signature and version checked).
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  fangyi trust pull http://hub.internal:8090 --anchor anchor.key.pub\n  fangyi trust status\n\n`fangyi serve --trust-hub URL --anchor PUB` pulls it every --pull-every seconds."
+    )]
+    Trust(TrustCommand),
     /// Serve the HTTP API (OpenAPI at /api/openapi.json, docs at /api/docs).
     #[command(
         after_help = "Examples:\n  fangyi serve                                  http://127.0.0.1:8080\n  fangyi serve --addr 0.0.0.0:8443 --db postgres://fangyi@db/fangyi\n\nCreate accounts first: fangyi users add NAME --role ROLE [--region CODE].\nCtrl-C stops accepting requests and finishes the ones in flight."

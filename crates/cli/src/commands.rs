@@ -8,6 +8,7 @@ pub(crate) mod corrections_cmd;
 pub(crate) mod demo;
 pub(crate) mod exposed;
 pub(crate) mod gen_cmd;
+pub(crate) mod hub_cmd;
 pub(crate) mod import_cmd;
 pub(crate) mod inflow_cmd;
 pub(crate) mod ingest_cmd;
@@ -26,7 +27,9 @@ use std::path::{Path, PathBuf};
 use clap::ValueEnum;
 use engine::datadir::{KeyLocation, Keys};
 
-use crate::cli::{Cli, CodeAction, Command, KeysCommand, RulesCommand, UsersCommand};
+use crate::cli::{
+    Cli, CodeAction, Command, HubCommand, KeysCommand, RulesCommand, UsersCommand,
+};
 use crate::context::Needs;
 
 /// Options every command may use.
@@ -74,6 +77,12 @@ fn needs(command: &Command, db: Option<&str>) -> Needs {
         | Command::Kinds(_)
         | Command::Rules(RulesCommand::Show(_))
         | Command::Verify(_)
+        | Command::Hub(HubCommand::AnchorKeygen(_))
+        | Command::Hub(HubCommand::Add(_))
+        | Command::Hub(HubCommand::Revoke(_))
+        | Command::Hub(HubCommand::Publish(_))
+        | Command::Hub(HubCommand::List(_))
+        | Command::Hub(HubCommand::Serve(_))
         | Command::Bench(_) => Needs::Nothing,
         #[cfg(feature = "cluster")]
         Command::Cluster(_) => Needs::Nothing,
@@ -104,7 +113,10 @@ fn needs(command: &Command, db: Option<&str>) -> Needs {
             None | Some(CodeAction::Issue(_)) => Needs::Store,
             Some(CodeAction::Revoke(_)) => ops,
         },
-        Command::Serve(_) | Command::Keys(_) => Needs::Deployment,
+        Command::Serve(_)
+        | Command::Keys(_)
+        | Command::Hub(HubCommand::Submit(_))
+        | Command::Trust(_) => Needs::Deployment,
         Command::Users(_) | Command::Audit(_) => ops,
     }
 }
@@ -149,6 +161,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rules(RulesCommand::Diff(a)) => code_cmd::rules_diff(&g, a),
         Command::Keys(k) => signing::keys(&g, k),
         Command::Verify(a) => signing::verify(&g, a),
+        Command::Hub(c) => hub_cmd::hub(&g, c),
+        Command::Trust(c) => hub_cmd::trust(&g, c),
         Command::Serve(a) => serve_cmd::serve(&g, a),
         Command::Users(u) => serve_cmd::users(&g, u),
         Command::Audit(a) => serve_cmd::audit(&g, a),

@@ -7,13 +7,17 @@
 use std::path::{Path, PathBuf};
 
 use codesign::issuer::{self, Issuer};
-use codesign::trust::{self, TrustEntry};
+use codesign::trust;
 use codesign::{IssuerKey, MAX_TTL_SECS, RevocationList, TrustList, Verifier};
 use model::{Region, Timestamp};
 use ops::Ops;
 use vault::Keys;
 
 use crate::EngineError;
+
+/// The trust hub and anchored trust lists (crate `exchange`): the hub's folder, the anchor's
+/// key files, a deployment's acceptance of a pulled list. None of it shows a person.
+pub use exchange as hub;
 
 /// What verifying a code found: each check, the claims, the reason.
 pub use codesign::Outcome;
@@ -327,4 +331,69 @@ pub fn qr_terminal(payload: &str) -> Result<String, String> {
 /// Writes `bytes` to `path` whole or not at all (a temporary file renamed into place).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
     issuer::write_atomic(path, bytes).map_err(|e| e.to_string())
+}
+
+fn hub_error(e: hub::ExchangeError) -> EngineError {
+    use hub::ExchangeError as X;
+    match e {
+        X::Bad(m) | X::Anchor(hub::AnchorError::BadAnchorKey(m)) => EngineError::BadRequest(m),
+        X::Refused(m) | X::Conflict(m) => EngineError::Conflict(m),
+        X::Anchor(a) => EngineError::Conflict(a.to_string()),
+        e => EngineError::Internal(e.to_string()),
+    }
+}
+
+/// This data dir's key submission to a trust hub: its issuer's trust entries signed by every
+/// key generation still trusted (the current one, and a retired one until its `not_after`, so
+/// that a hub which knows only the retired key accepts the new one).
+pub fn hub_submission(data: &Path, keys: &Keys) -> Result<(String, Vec<u8>), EngineError> {
+    let issuer = Issuer::load(data)
+        .map_err(failed)?
+        .ok_or_else(|| no_issuer(data))?;
+    signing_key(keys, &issuer)?;
+    let now = Timestamp::now().secs();
+    let entries = issuer.trust_entries();
+    let signers: Vec<IssuerKey> = issuer
+        .generations
+        .iter()
+        .zip(&entries)
+        .filter(|(_, e)| {
+            e.not_after.as_deref().is_none_or(|t| {
+                Timestamp::parse_rfc3339(t.as_bytes()).is_ok_and(|t| t.secs() > now)
+            })
+        })
+        .map(|(g, _)| IssuerKey::from_seed(&keys.issuer_seed(g.generation)))
+        .collect();
+    let body = hub::submission::sign(
+        &issuer.region,
+        &entries,
+        &signers,
+        Timestamp::now().millis(),
+    );
+    Ok((issuer.region, body))
+}
+
+/// Accepts a signed trust list pulled from a hub (`source`: its URL) if `anchor` signed it and
+/// it is newer than the one accepted; the data dir's trust list is then replaced atomically.
+pub fn accept_hub_list(
+    data: &Path,
+    bytes: &[u8],
+    anchor: &hub::AnchorPublic,
+    source: &str,
+) -> Result<hub::PullOutcome, EngineError> {
+    hub::deploy::accept(data, bytes, anchor, source, Timestamp::now().secs()).map_err(hub_error)
+}
+
+/// Trust entries as a file of them holds (a province's key file for the hub); a bad request
+/// when it is not one.
+pub fn read_trust_file(path: &Path) -> Result<Vec<TrustEntry>, EngineError> {
+    trust::read_entries(path).map_err(|e| EngineError::BadRequest(e.to_string()))
+}
+
+/// One entry of a trust list.
+pub use codesign::trust::TrustEntry;
+
+/// The list this data dir accepted from a hub last, if any.
+pub fn hub_accepted(data: &Path) -> Result<Option<hub::Accepted>, EngineError> {
+    hub::deploy::accepted(data).map_err(hub_error)
 }

@@ -9,6 +9,8 @@
 pub mod auth;
 pub mod error;
 pub mod headers;
+pub mod hub;
+pub mod hub_pull;
 pub mod metrics;
 pub mod ratelimit;
 pub mod routes;

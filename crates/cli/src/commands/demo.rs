@@ -217,6 +217,9 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
             sms_webhook: None,
             flush_every: 30,
             resident_rate: 2.0,
+            trust_hub: None,
+            anchor: None,
+            pull_every: 300,
         },
     )
 }

@@ -62,7 +62,31 @@ pub fn serve(g: &Globals, a: ServeArgs) -> anyhow::Result<()> {
         (None, Some(dir)) => format!("the outbox {}", dir.display()),
         (None, None) => "nowhere".into(),
     };
+    let hub = match (&a.trust_hub, &a.anchor) {
+        (Some(url), Some(anchor)) => Some((
+            server::hub_pull::HubUrl::parse(url).map_err(|e| usage(format!("--trust-hub {e}")))?,
+            engine::issuer_api::hub::keyfile::read_public(anchor)
+                .map_err(|e| usage(e.to_string()))?,
+        )),
+        _ => None,
+    };
     runtime()?.block_on(async move {
+        // The trust list is pulled beside serving, never before it: a hub that is down must
+        // not keep the deployment from starting.
+        if let Some((url, anchor)) = hub {
+            eprintln!(
+                "  trust hub: {} every {} s (anchor kid {})",
+                url.as_str(),
+                a.pull_every.max(1),
+                anchor.kid_b64()
+            );
+            tokio::spawn(server::hub_pull::pull_every(
+                g.data().to_path_buf(),
+                url,
+                anchor,
+                Duration::from_secs(a.pull_every.max(1)),
+            ));
+        }
         let engine = Engine::open(
             EngineOptions {
                 data: g.data().to_path_buf(),
@@ -600,6 +624,16 @@ pub struct ServeArgs {
     /// Residents' code requests and sign-ins per second per client address.
     #[arg(long, default_value_t = 2.0)]
     pub resident_rate: f64,
+    /// A trust hub to pull the signed trust list from (http://HOST[:PORT]): at start and every
+    /// --pull-every seconds; a hub that is down leaves the last list in place.
+    #[arg(long, requires = "anchor")]
+    pub trust_hub: Option<String>,
+    /// The trust anchor's public key (base64) or a file holding it, for --trust-hub.
+    #[arg(long, requires = "trust_hub")]
+    pub anchor: Option<String>,
+    /// Seconds between pulls from --trust-hub.
+    #[arg(long, default_value_t = 300)]
+    pub pull_every: u64,
 }
 
 /// The outbox beside a data dir: `DIR-outbox` (one-time codes are personal: never inside it).

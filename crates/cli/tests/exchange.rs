@@ -1,0 +1,469 @@
+//! Provinces that trust each other through a trust hub, as real processes on loopback: the hub
+//! (`fangyi hub serve`), province A (Wenzhou, 330300: its data dir, its master key, codes
+//! issued from its records) and province B (Chengdu, 510100: `fangyi serve --trust-hub`
+//! pulling every second). Keys enrolled by file and submitted signed, a publication, a code of
+//! A verified at B (command line and API), A's rotation, the hub's revocation of A's old key,
+//! lists refused from a fake hub (tampered, another anchor's, a rollback) with B's list kept,
+//! and the hub down while B keeps its list and retries.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::Env;
+use model::{Date, PersonId};
+use serde_json::Value;
+
+/// Person `n` of province A.
+fn id(n: u32) -> String {
+    PersonId::from_parts(330302, Date::from_ymd(1985, 3, 1 + n).unwrap(), 200 + n)
+        .unwrap()
+        .to_string()
+}
+
+/// A province: persons ingested (so it is a deployment with a store) and an issuer key.
+fn province(region: &str, persons: &[String]) -> Env {
+    let env = Env::new();
+    let mut csv = String::from("person_id,name,home_region,household_id\n");
+    for (i, p) in persons.iter().enumerate() {
+        csv.push_str(&format!("{p},某{i},{},H{i}\n", &p[..6]));
+    }
+    env.write("in/persons.csv", &csv);
+    let ingest = env.path("in");
+    env.ok(&["ingest", ingest.to_str().unwrap(), "--format", "json"]);
+    env.ok(&["keys", "init", "--region", region]);
+    env
+}
+
+/// A process of the binary whose first stdout line is its address; stderr goes to a file.
+struct Proc {
+    child: Child,
+    base: String,
+    log: PathBuf,
+}
+
+impl Proc {
+    fn start(env: &Env, args: &[&str], log: &str) -> Proc {
+        let log = env.path(log);
+        let mut child = env
+            .cmd()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(
+            line.starts_with("http://127.0.0.1:"),
+            "{args:?} printed {line:?}: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        Proc {
+            child,
+            base: line.trim().to_string(),
+            log,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Ctrl-C, and it must exit.
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "{pid} did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until `check` holds, for at most `secs` seconds.
+fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The hub list version a data dir accepted.
+fn accepted_version(data: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(data.join("keys/hub.json")).ok()?;
+    serde_json::from_str::<Value>(&text).ok()?["version"].as_u64()
+}
+
+/// `fangyi verify PAYLOAD --format json` in `env`: the answer.
+fn verify(env: &Env, payload: &str) -> Value {
+    let out = env.run(&["verify", payload, "--format", "json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "verify printed {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(out.status.success(), v["valid"] == true, "{v}");
+    v
+}
+
+/// POST /api/v1/codes/verify as a checkpoint: the answer.
+fn verify_api(base: &str, token: &str, payload: &str) -> Value {
+    let addr = base.trim_start_matches("http://");
+    let body = serde_json::json!({ "payload": payload }).to_string();
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST /api/v1/codes/verify HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nX-Purpose: verification\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let body = resp.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+    serde_json::from_str(body).unwrap_or_else(|_| panic!("{resp}"))
+}
+
+/// The status and body bytes of a GET (the list is binary).
+fn get(base: &str, path: &str, headers: &[(&str, &str)]) -> (u16, Vec<u8>) {
+    let addr = base.trim_start_matches("http://");
+    let mut s = TcpStream::connect(addr).unwrap();
+    let mut req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    s.write_all(format!("{req}\r\n").as_bytes()).unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).unwrap();
+    let status = std::str::from_utf8(&resp[9..12]).unwrap().parse().unwrap();
+    let at = resp.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    (status, resp[at..].to_vec())
+}
+
+/// A code of person `n` signed by A's current key.
+fn issue(a: &Env, n: u32) -> String {
+    let png = a.path(&format!("code-{n}-{}.png", std::process::id()));
+    let out = a.ok(&[
+        "code",
+        "issue",
+        &id(n),
+        "--as-of",
+        "2020-02-01",
+        "--png",
+        png.to_str().unwrap(),
+    ]);
+    let payload = out.trim().to_string();
+    assert!(payload.starts_with("FY1:"), "{out}");
+    payload
+}
+
+/// A fake hub: answers every request with 200 and whatever bytes it is set to serve.
+struct FakeHub {
+    base: String,
+    serving: Arc<Mutex<Vec<u8>>>,
+}
+
+impl FakeHub {
+    fn start() -> FakeHub {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let serving = Arc::new(Mutex::new(Vec::new()));
+        let bytes = serving.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let mut head = Vec::new();
+                let mut b = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && conn.read(&mut b).unwrap_or(0) == 1 {
+                    head.push(b[0]);
+                }
+                let body = bytes.lock().unwrap().clone();
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/cose\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = conn.write_all(&body);
+            }
+        });
+        FakeHub { base, serving }
+    }
+
+    fn serve(&self, bytes: Vec<u8>) {
+        *self.serving.lock().unwrap() = bytes;
+    }
+}
+
+/// The kid of the key generation `env`'s issuer signs with now.
+fn current_kid(env: &Env) -> String {
+    let list: Value =
+        serde_json::from_str(&std::fs::read_to_string(env.path("data/keys/issuer.json")).unwrap())
+            .unwrap();
+    list["generations"].as_array().unwrap().last().unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn two_provinces_trust_each_other_through_a_hub() {
+    let a = province("330300", &[id(0), id(1)]);
+    let b = province("510100", &[]);
+    let b_data = b.path("data");
+
+    // The hub operator: an anchor key kept offline (here: a folder of its own), a hub folder.
+    let operator = Env::new();
+    let anchor_key = operator.path("offline/anchor.key");
+    std::fs::create_dir_all(anchor_key.parent().unwrap()).unwrap();
+    let public = operator.ok(&[
+        "hub",
+        "anchor-keygen",
+        "--out",
+        anchor_key.to_str().unwrap(),
+    ]);
+    let anchor_pub = format!("{}.pub", anchor_key.display());
+    assert_eq!(std::fs::read_to_string(&anchor_pub).unwrap(), public);
+    let hub_dir = operator.path("hub");
+    let hub_dir = hub_dir.to_str().unwrap();
+    let hub = Proc::start(
+        &operator,
+        &["hub", "serve", "--dir", hub_dir, "--addr", "127.0.0.1:0"],
+        "hub.log",
+    );
+    let hub_addr = hub.base.trim_start_matches("http://").to_string();
+    let publish = |version: u64| {
+        let out = operator.ok(&[
+            "hub",
+            "publish",
+            "--dir",
+            hub_dir,
+            "--anchor-key",
+            anchor_key.to_str().unwrap(),
+        ]);
+        assert!(
+            out.contains(&format!("published version {version}")),
+            "{out}"
+        );
+    };
+
+    // Enrolment by file (each province's export, checked out of band), then A submits its
+    // keys itself, signed by its key; an unenrolled region cannot.
+    for p in [&a, &b] {
+        let file = p.path("my-keys.json");
+        p.ok(&["keys", "export", "--out", file.to_str().unwrap()]);
+        operator.ok(&["hub", "add", file.to_str().unwrap(), "--dir", hub_dir]);
+    }
+    let submitted = a.ok(&["hub", "submit", &hub.base]);
+    assert!(submitted.contains("region 330300"), "{submitted}");
+    let stranger = province("420100", &[]);
+    let refused = stranger.fails(&["hub", "submit", &hub.base], 1);
+    assert!(refused.contains("not enrolled"), "{refused}");
+    // Nothing published yet: B's pull says so and keeps its list.
+    let early = b.fails(&["trust", "pull", &hub.base, "--anchor", &anchor_pub], 1);
+    assert!(early.contains("nothing published"), "{early}");
+    publish(1);
+
+    // B serves, pulling every second; a checkpoint account verifies there.
+    let token = b.ok(&["users", "add", "gate", "--role", "checkpoint"]);
+    let token = token.lines().last().unwrap().trim().to_string();
+    let b_server = Proc::start(
+        &b,
+        &[
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--trust-hub",
+            &hub.base,
+            "--anchor",
+            &anchor_pub,
+            "--pull-every",
+            "1",
+        ],
+        "b-serve.log",
+    );
+    eventually(30, "B to accept version 1", || {
+        accepted_version(&b_data) == Some(1)
+    });
+
+    // A code signed by A verifies at B, from the command line and the API.
+    let old_code = issue(&a, 0);
+    let old_kid = current_kid(&a);
+    let v = verify(&b, &old_code);
+    assert_eq!(
+        (v["valid"].as_bool(), v["claims"]["iss"].as_str()),
+        (Some(true), Some("330300")),
+        "{v}"
+    );
+    eventually(10, "B's API to verify A's code", || {
+        verify_api(&b_server.base, &token, &old_code)["valid"] == true
+    });
+    // Polling when nothing changed: 304 by version and by ETag.
+    let (status, _) = get(&hub.base, "/hub/v1/trust-list?since=1", &[]);
+    assert_eq!(status, 304);
+    let (status, _) = get(
+        &hub.base,
+        "/hub/v1/trust-list",
+        &[("If-None-Match", "\"v1\"")],
+    );
+    assert_eq!(status, 304);
+    let (status, list) = get(&hub.base, "/hub/v1/trust-list?since=0", &[]);
+    assert_eq!(status, 200);
+    assert_eq!(
+        list,
+        std::fs::read(b_data.join("keys/hub-list.cose")).unwrap()
+    );
+
+    // A rotates and submits (the retired key vouches for the new one); after the next
+    // publication and pull, old and new codes both verify at B.
+    a.ok(&["keys", "rotate"]);
+    a.ok(&["hub", "submit", &hub.base]);
+    let new_code = issue(&a, 1);
+    let new_kid = current_kid(&a);
+    assert_ne!(old_kid, new_kid);
+    assert_eq!(
+        verify(&b, &new_code)["valid"],
+        false,
+        "not trusted before the publication"
+    );
+    publish(2);
+    eventually(30, "B to accept version 2", || {
+        accepted_version(&b_data) == Some(2)
+    });
+    assert_eq!(verify(&b, &old_code)["valid"], true);
+    assert_eq!(verify(&b, &new_code)["valid"], true);
+
+    // The hub revokes A's old key: after the next pull its codes fail at B, the new ones pass.
+    operator.ok(&[
+        "hub",
+        "revoke",
+        &old_kid,
+        "--dir",
+        hub_dir,
+        "--reason",
+        "key compromised",
+    ]);
+    publish(3);
+    eventually(30, "B to accept version 3", || {
+        accepted_version(&b_data) == Some(3)
+    });
+    let v = verify(&b, &old_code);
+    assert_eq!(v["valid"], false);
+    assert!(
+        v["reason"].as_str().unwrap().starts_with("unknown key id"),
+        "{v}"
+    );
+    assert_eq!(verify(&b, &new_code)["valid"], true);
+    eventually(10, "B's API to refuse the revoked key's code", || {
+        verify_api(&b_server.base, &token, &old_code)["valid"] == false
+    });
+    assert_eq!(verify_api(&b_server.base, &token, &new_code)["valid"], true);
+    // A revoked key cannot come back, neither by file nor by submission.
+    let again = operator.fails(
+        &[
+            "hub",
+            "add",
+            a.path("my-keys.json").to_str().unwrap(),
+            "--dir",
+            hub_dir,
+        ],
+        2,
+    );
+    assert!(again.contains("revoked"), "{again}");
+
+    // A fake hub: a tampered list, another anchor's list, and a rollback to version 2 are each
+    // refused by B, whose trust list stays as it was.
+    let trust_before = std::fs::read(b_data.join("keys/trust.json")).unwrap();
+    let published =
+        |v: u64| std::fs::read(Path::new(hub_dir).join(format!("published/{v:012}.cose"))).unwrap();
+    let fake = FakeHub::start();
+    let mut tampered = published(3);
+    let n = tampered.len();
+    tampered[n / 2] ^= 0x20;
+    let evil = Env::new();
+    let evil_key = evil.path("evil.key");
+    evil.ok(&["hub", "anchor-keygen", "--out", evil_key.to_str().unwrap()]);
+    let evil_hub = evil.path("hub");
+    evil.ok(&[
+        "hub",
+        "add",
+        a.path("my-keys.json").to_str().unwrap(),
+        "--dir",
+        evil_hub.to_str().unwrap(),
+    ]);
+    for _ in 0..5 {
+        evil.ok(&[
+            "hub",
+            "publish",
+            "--dir",
+            evil_hub.to_str().unwrap(),
+            "--anchor-key",
+            evil_key.to_str().unwrap(),
+        ]);
+    }
+    let foreign = std::fs::read(evil_hub.join("published/000000000005.cose")).unwrap();
+    for (bytes, why) in [
+        (tampered, "altered or forged"),
+        (foreign, "not by the trust anchor"),
+        (published(2), "rollback"),
+        (
+            b"<html>a captive portal</html>".to_vec(),
+            "not a signed list",
+        ),
+    ] {
+        fake.serve(bytes);
+        let err = b.fails(&["trust", "pull", &fake.base, "--anchor", &anchor_pub], 1);
+        assert!(err.contains(why), "expected {why:?}: {err}");
+        assert!(err.contains("unchanged"), "{err}");
+        assert_eq!(
+            std::fs::read(b_data.join("keys/trust.json")).unwrap(),
+            trust_before
+        );
+        assert_eq!(accepted_version(&b_data), Some(3));
+    }
+
+    // The hub goes down: B keeps its last list (and says so once), codes verify as before.
+    hub.stop();
+    eventually(15, "B to notice the hub is down", || {
+        b_server.log().contains("keeping the last list")
+    });
+    assert_eq!(verify(&b, &new_code)["valid"], true);
+    assert_eq!(verify(&b, &old_code)["valid"], false);
+    assert_eq!(verify_api(&b_server.base, &token, &new_code)["valid"], true);
+    // It comes back at the same address with a new publication; B's retries pick it up.
+    publish(4);
+    let hub = Proc::start(
+        &operator,
+        &["hub", "serve", "--dir", hub_dir, "--addr", &hub_addr],
+        "hub2.log",
+    );
+    eventually(30, "B to accept version 4 after the hub is back", || {
+        accepted_version(&b_data) == Some(4)
+    });
+    assert_eq!(verify(&b, &new_code)["valid"], true);
+    assert_eq!(verify(&b, &old_code)["valid"], false);
+    let status = b.ok(&["trust", "status"]);
+    assert!(status.contains("version 4"), "{status}");
+    b_server.stop();
+    hub.stop();
+}
