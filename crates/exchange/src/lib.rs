@@ -3,11 +3,13 @@
 //! (`codesign::anchor`), the provinces' signed key submissions to it (`submission.rs`), the
 //! anchor's key files (`keyfile.rs`), and a deployment's side (`deploy.rs`): accepting a
 //! pulled list — anchor signature, version, revoked keys — and replacing its trust list with it
-//! atomically.
+//! atomically; and the health attestations deployments exchange (`attest.rs`: the signed
+//! request and the answer that carries only color, rule groups and validity).
 //!
-//! No HTTP here: the server serves a hub's list and pulls one (`server::routes::hub`,
+//! No HTTP here: the server serves a hub's list and pulls one (`server::hub`,
 //! `hub_pull`); this crate turns bytes into decisions and files.
 
+pub mod attest;
 pub mod deploy;
 pub mod hub;
 pub mod keyfile;
