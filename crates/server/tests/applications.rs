@@ -220,100 +220,45 @@ async fn matched_seekers_are_masked_until_they_consent() {
     assert_eq!(early[0]["filled"], 0, "{early}");
 
     let masked = privacy::mask_person_id(p.returnee);
-    let (_, v) = c
-        .post(
-            Some("ent"),
-            Some("work_resumption"),
-            "/api/v1/resume/match",
-            day.clone(),
-        )
-        .await;
-    assert_eq!(v[0]["seekers"], json!([masked]));
-    // The enterprise cannot record a consent; the command centre does, once.
+    // The enterprise cannot record a consent; the command centre does, once; and the same for
+    // withdrawing it, after which the enterprise sees the seeker masked again.
     let consent = json!({"person_id": p.returnee.to_string(), "enterprise_id": ENT});
-    let (s, _) = c
-        .post(
-            Some("ent"),
+    let post = |account: &'static str, path: &'static str| {
+        c.post(
+            Some(account),
             Some("work_resumption"),
-            "/api/v1/resume/consents",
+            path,
             consent.clone(),
         )
-        .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, r) = c
-        .post(
-            Some("admin"),
-            Some("work_resumption"),
-            "/api/v1/resume/consents",
-            consent.clone(),
-        )
-        .await;
-    assert_eq!(
-        (s, r["recorded"].clone()),
-        (StatusCode::OK, json!(true)),
-        "{r}"
-    );
-    let (_, r) = c
-        .post(
-            Some("admin"),
-            Some("work_resumption"),
-            "/api/v1/resume/consents",
-            consent.clone(),
-        )
-        .await;
-    assert_eq!(r["recorded"], false);
-    let (_, v) = c
-        .post(
-            Some("ent"),
-            Some("work_resumption"),
-            "/api/v1/resume/match",
-            day.clone(),
-        )
-        .await;
-    assert_eq!(v[0]["seekers"], json!([p.returnee.to_string()]));
-
-    // Withdrawn (the enterprise cannot; the command centre can, once): masked again.
-    let withdraw = "/api/v1/resume/consents/withdraw";
-    let (s, _) = c
-        .post(
-            Some("ent"),
-            Some("work_resumption"),
-            withdraw,
-            consent.clone(),
-        )
-        .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, r) = c
-        .post(
-            Some("admin"),
-            Some("work_resumption"),
-            withdraw,
-            consent.clone(),
-        )
-        .await;
-    assert_eq!(
-        (s, r["withdrawn"].clone()),
-        (StatusCode::OK, json!(true)),
-        "{r}"
-    );
-    let (_, r) = c
-        .post(
-            Some("admin"),
-            Some("work_resumption"),
-            withdraw,
-            consent.clone(),
-        )
-        .await;
-    assert_eq!(r["withdrawn"], false, "{r}");
-    let (_, v) = c
-        .post(
-            Some("ent"),
-            Some("work_resumption"),
-            "/api/v1/resume/match",
-            day,
-        )
-        .await;
-    assert_eq!(v[0]["seekers"], json!([masked]));
+    };
+    let seekers = || async {
+        let (_, v) = c
+            .post(
+                Some("ent"),
+                Some("work_resumption"),
+                "/api/v1/resume/match",
+                day.clone(),
+            )
+            .await;
+        v[0]["seekers"].clone()
+    };
+    assert_eq!(seekers().await, json!([masked]));
+    for (path, field) in [
+        ("/api/v1/resume/consents", "recorded"),
+        ("/api/v1/resume/consents/withdraw", "withdrawn"),
+    ] {
+        assert_eq!(post("ent", path).await.0, StatusCode::FORBIDDEN, "{path}");
+        let (s, r) = post("admin", path).await;
+        assert_eq!((s, r[field].clone()), (StatusCode::OK, json!(true)), "{r}");
+        let (_, r) = post("admin", path).await;
+        assert_eq!(r[field], false, "{path}: {r}");
+        let seen = if field == "recorded" {
+            json!([p.returnee.to_string()])
+        } else {
+            json!([masked])
+        };
+        assert_eq!(seekers().await, seen, "{path}");
+    }
 
     let (_, log) = c
         .get(
