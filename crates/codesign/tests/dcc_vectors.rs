@@ -505,7 +505,7 @@ fn every_dcc_vector_matches_its_expected_results() {
         "picturedecode: a vector without a picture (common/ holds raw vectors only) is checked on its PREFIX drawn as a QR code"
     );
     println!(
-        "own vectors (mod own, keys of our own): float exp/iat, RSA-PSS (PS256) signer, compressed-point EC signer, 11 clock forms, 17 schema edge cases"
+        "own vectors (mod own, keys of our own): float exp/iat, RSA-PSS (PS256) signer, compressed-point EC signer (a key, and a folder vector's certificate rewritten), 11 clock forms, 17 schema edge cases"
     );
     println!(
         "whole chain (fangyi verify on PREFIX at VALIDATIONCLOCK): {chain_checked} vectors checked ({chain_contradicted} of them by the schema where the vector contradicts it), {} mismatches",
@@ -788,6 +788,53 @@ mod own {
             let o = Verifier::new(s.trust(&key), Default::default()).verify(&p, T);
             assert!(o.valid(), "{} bytes: {}", key.len(), reason(&o));
         }
+    }
+
+    /// A folder vector's signer certificate rewritten with its EC point compressed (the
+    /// certificate's own signature no longer holds, which a DCC verifier does not check: the
+    /// trust list vouches for it) still verifies the vector.
+    #[test]
+    fn a_signer_certificate_with_a_compressed_point_verifies() {
+        let path = "PL/1.3.0/2DCode/raw/1.json";
+        let text = std::fs::read_to_string(data_dir().join(path)).unwrap();
+        let vector = Vector {
+            path: path.into(),
+            v: serde_json::from_str(&text).unwrap(),
+        };
+        let cert = unb64(vector.ctx("CERTIFICATE").unwrap()).unwrap();
+        // The SPKI: 30 59, the algorithm (21 bytes), 03 42 00 04 X Y.
+        let at = cert
+            .windows(4)
+            .position(|w| w == [0x03, 0x42, 0x00, 0x04])
+            .unwrap();
+        assert_eq!(cert[at - 23..at - 21], [0x30, 0x59]);
+        let (x, y) = (&cert[at + 4..at + 36], &cert[at + 36..at + 68]);
+        let mut short = cert[..at - 23].to_vec();
+        short.extend_from_slice(&[0x30, 0x39]);
+        short.extend_from_slice(&cert[at - 21..at]);
+        short.extend_from_slice(&[0x03, 0x22, 0x00, 2 + (y[31] & 1)]);
+        short.extend_from_slice(x);
+        short.extend_from_slice(&cert[at + 68..]);
+        // The certificate's and its TBS part's lengths (both two-byte long forms) shrink by 32.
+        for start in [0, 4] {
+            assert_eq!(short[start..start + 2], [0x30, 0x82]);
+            let len = u16::from_be_bytes([short[start + 2], short[start + 3]]) - 32;
+            short[start + 2..start + 4].copy_from_slice(&len.to_be_bytes());
+        }
+        assert_eq!(short.len(), cert.len() - 32);
+        let trust = TrustList::from_entries(&[TrustEntry {
+            kid: Some(b64(&fangyi_codesign::kid_of(&cert))),
+            certificate: Some(b64(&short)),
+            ..Default::default()
+        }])
+        .unwrap();
+        let prefix = vector.field("PREFIX").unwrap();
+        let o = Verifier::new(trust, Default::default()).verify(prefix, vector.clock().unwrap());
+        assert!(o.valid(), "{}", reason(&o));
+        // And the certificate as the vector has it, for comparison.
+        let o = Verifier::new(vector.trust().unwrap(), Default::default())
+            .verify(prefix, vector.clock().unwrap());
+        assert!(o.valid(), "{}", reason(&o));
     }
 
     #[test]
