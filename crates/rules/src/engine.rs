@@ -12,6 +12,7 @@ use trace::{CaseSet, Index, Tracer};
 
 use crate::evaluate::{ContactFact, Detail, Facts, Finding, evaluate, rule_ids, verdict};
 use crate::overrides::{OVERRIDE, Overrides};
+use crate::peer::{PEER_ATTESTATION, PeerAttestations};
 use crate::risk::RiskAreas;
 use crate::ruleset::{Condition, RuleSet};
 use crate::{Color, HealthCode};
@@ -92,6 +93,8 @@ pub struct CodeEngine<'a> {
     risk: Cow<'a, RiskAreas>,
     /// Rules set aside per person (accepted corrections); none unless given.
     overrides: Cow<'a, Overrides>,
+    /// Home provinces' attested colors (`peer_attestation`); none unless given.
+    peer: Cow<'a, PeerAttestations>,
     zone: Zone,
 }
 
@@ -108,7 +111,36 @@ impl<'a> CodeEngine<'a> {
             tracer: Tracer::new(index, zone),
             risk: risk.into(),
             overrides: Cow::Owned(Overrides::none()),
+            peer: Cow::Owned(PeerAttestations::none()),
             zone,
+        }
+    }
+
+    /// The same engine with home provinces' attestations folded into every code and sweep it
+    /// gives (`peer_attestation`: at least the attested color until its end).
+    pub fn with_peer_attestations(mut self, peer: PeerAttestations) -> CodeEngine<'a> {
+        self.peer = Cow::Owned(peer);
+        self
+    }
+
+    pub fn peer_attestations(&self) -> &PeerAttestations {
+        &self.peer
+    }
+
+    /// `summary` with `person`'s attestations folded in.
+    fn fold_peer(&self, person: i64, as_of: Date, summary: &mut Summary) {
+        if self.peer.is_empty() {
+            return;
+        }
+        let reasons = self
+            .peer
+            .fold(person, as_of, &mut summary.color, &mut summary.valid_until);
+        if !reasons.is_empty() {
+            let mut ids: Vec<&str> = summary.rules.split(';').filter(|r| !r.is_empty()).collect();
+            ids.push(PEER_ATTESTATION);
+            ids.sort_unstable();
+            ids.dedup();
+            summary.rules = ids.join(";");
         }
     }
 
@@ -213,6 +245,14 @@ impl<'a> CodeEngine<'a> {
         let f = self.findings(rules, person, as_of);
         let mut code = crate::evaluate::health_code_at(rules, person, as_of, &f, name, level);
         code.reasons.extend(self.overrides.reasons(person, as_of));
+        let peer = self
+            .peer
+            .fold(person, as_of, &mut code.color, &mut code.valid_until);
+        if !peer.is_empty() {
+            code.reasons.extend(peer);
+            // Most severe first; the order within a color is kept (stable).
+            code.reasons.sort_by_key(|r| std::cmp::Reverse(r.color));
+        }
         code
     }
 
@@ -224,8 +264,9 @@ impl<'a> CodeEngine<'a> {
     /// their summary lists `override` (green when nothing else applies).
     pub fn sweep(&self, sets: &[&RuleSet], as_of: Date, progress: &dyn SweepProgress) -> Sweep {
         let (mut candidates, contacts, cases_traced) = self.candidates(sets, as_of, progress);
-        if !self.overrides.is_empty() {
+        if !self.overrides.is_empty() || !self.peer.is_empty() {
             candidates.extend(self.overrides.persons_in_force(as_of));
+            candidates.extend(self.peer.persons_in_force(as_of));
             candidates.par_sort_unstable();
             candidates.dedup();
         }
@@ -241,7 +282,9 @@ impl<'a> CodeEngine<'a> {
                     .map(|set| {
                         let mut f = evaluate(set, &mut facts, &self.risk, as_of, self.zone);
                         let overridden = self.overrides.set_aside(set, p, as_of, &mut f);
-                        Summary::of(set, &f, overridden)
+                        let mut s = Summary::of(set, &f, overridden);
+                        self.fold_peer(p, as_of, &mut s);
+                        s
                     })
                     .collect();
                 if (done.fetch_add(1, Ordering::Relaxed) + 1).is_multiple_of(4096) {
@@ -373,7 +416,9 @@ impl<'a> CodeEngine<'a> {
                 let mut facts = self.facts(p, as_of, depth, false);
                 let mut f = evaluate(rules, &mut facts, &self.risk, as_of, self.zone);
                 let overridden = self.overrides.set_aside(rules, p, as_of, &mut f);
-                (p, Summary::of(rules, &f, overridden))
+                let mut s = Summary::of(rules, &f, overridden);
+                self.fold_peer(p, as_of, &mut s);
+                (p, s)
             })
             .collect()
     }
