@@ -430,6 +430,8 @@ pub fn generate(
     }
     check(cancel)?;
 
+    // Online mask listings (contract §9), with their own truth.
+    written.extend(crate::market::write(&world, out, &truth_dir, cancel)?);
     let (infections, cases, reports) = truth::infections(&world, &outbreak, &truth_dir, end)?;
     curves.write(&truth_dir)?;
     written.push(reference::risk_areas(&world, out, &reports)?);

@@ -15,6 +15,7 @@ mod economy;
 mod error;
 mod generate;
 mod layout;
+mod market;
 mod names;
 mod network;
 mod outbreak;

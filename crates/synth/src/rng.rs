@@ -133,6 +133,7 @@ pub mod tag {
     pub const JOBS: u64 = 119785;
     pub const IMPORT: u64 = 127704;
     pub const APPLICATION: u64 = 135623;
+    pub const MARKET: u64 = 143542;
 }
 
 /// An affine permutation of [0, n): `i -> (a*i + c) mod n` with `gcd(a, n) = 1`.
