@@ -1,6 +1,6 @@
 //! Domain functions available in SQL: `pseudonym(id)`, `covers(a, b)`, `prefecture(code)`,
-//! `region_name(code)`, `arrives(to, from, level)`; each applies the one implementation in
-//! `model` or `vault`.
+//! `region_at(code, level)`, `region_name(code)`, `arrives(to, from, level)`; each applies the
+//! one implementation in `model` or `vault`.
 
 use std::sync::Arc;
 
@@ -202,6 +202,37 @@ pub(crate) fn region_functions() -> Vec<datafusion::logical_expr::ScalarUDF> {
     fns.push(region_to_text("prefecture", |r| {
         Some(r.prefecture().to_string())
     }));
+    // Contract §7's roll-up of a code to its ancestor at a level (`county`: the code itself),
+    // as `model::Region::at_level`; NULL for a code that does not read as one, so it also
+    // says which stored codes are codes.
+    fns.push(create_udf(
+        "region_at",
+        vec![DataType::Utf8, DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let n = rows(args);
+            let (codes, levels) = (strings(&args[0], n)?, strings(&args[1], n)?);
+            let (codes, levels) = (codes.as_string::<i32>(), levels.as_string::<i32>());
+            let mut out = Vec::with_capacity(codes.len());
+            for (code, level) in codes.iter().zip(levels.iter()) {
+                let Some(level) = level else {
+                    out.push(None);
+                    continue;
+                };
+                let level = Level::parse(level).ok_or_else(|| {
+                    DataFusionError::Execution(format!(
+                        "region_at(): level {level:?} is not province, prefecture or county"
+                    ))
+                })?;
+                out.push(
+                    code.and_then(|s| s.parse::<Region>().ok())
+                        .map(|r| r.at_level(level).to_string()),
+                );
+            }
+            finish(args, Arc::new(StringArray::from(out)))
+        }),
+    ));
     fns.push(region_to_text("region_name", |r| {
         r.name().map(str::to_string)
     }));

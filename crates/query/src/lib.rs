@@ -13,6 +13,7 @@
 mod bounded;
 mod deidentify;
 mod functions;
+mod inflow_sql;
 mod limits;
 mod output;
 mod runner;
@@ -39,6 +40,9 @@ use store::Store;
 use vault::Keys;
 
 pub use deidentify::{Deidentified, persons_schema};
+pub use inflow_sql::{
+    SqlExposed, SqlInflowRow, SqlStaySource, exposed_rows_of, exposed_sql, inflow_rows_of, inflow_sql,
+};
 pub use limits::Limits;
 pub use output::{OutputFormat, write_stream};
 pub use runner::SqlRunner;

@@ -66,7 +66,7 @@ pub const TRACE_COLUMNS: [&str; 9] = [
 
 /// The calendar day (days since 1970-01-01) of an epoch-millisecond expression in a zone of
 /// `offset` milliseconds: floor division, written out since `/` truncates toward zero.
-fn zone_day(ms: &str, offset: i64) -> String {
+pub(crate) fn zone_day(ms: &str, offset: i64) -> String {
     let local = format!("({ms} + {offset})");
     format!("(({local} - ((({local} % {DAY_MS}) + {DAY_MS}) % {DAY_MS})) / {DAY_MS})")
 }
