@@ -4,8 +4,8 @@
 //!
 //! What differs by version: names, issuers, ids and testing centres may be 50 characters
 //! before 1.2.0 and 80 from it; a date of birth may be empty from 1.2.0 (and carry a time in
-//! 1.0.x); a dose number is at most 9 before 1.3.0; from 1.3.2 either `fnt` or `gnt` will do
-//! where earlier versions require `fnt`. A version this verifier does not know (1.4 and
+//! 1.0.x); a dose number is at most 9 before 1.3.0; a test's centre `tc` is optional from
+//! 1.3.1; from 1.3.2 either `fnt` or `gnt` will do where earlier versions require `fnt`. A version this verifier does not know (1.4 and
 //! later) is read by the latest rules; another major version is refused.
 //!
 //! Value sets (vaccine products, test devices, …) are not checked: they change over time
@@ -265,7 +265,9 @@ impl Checker {
         let v = self.version();
         let required: &[&str] = match group {
             "v" => &["tg", "vp", "mp", "ma", "dn", "sd", "dt", "co", "is", "ci"],
-            "t" => &["tg", "tt", "sc", "tr", "tc", "co", "is", "ci"],
+            // The testing centre became optional in 1.3.1.
+            "t" if v < (1, 3, 1) => &["tg", "tt", "sc", "tr", "tc", "co", "is", "ci"],
+            "t" => &["tg", "tt", "sc", "tr", "co", "is", "ci"],
             _ => &["tg", "fr", "co", "is", "df", "du", "ci"],
         };
         for key in required {
@@ -545,6 +547,12 @@ mod tests {
     #[test]
     fn a_test_without_its_sample_time_fails() {
         let t = test_entry("1.3.0");
+        // The testing centre: required until 1.3.1.
+        assert_eq!(
+            paths(&with(t.clone(), &["t", "0", "tc"], Value::Null)),
+            ["t[0].tc"]
+        );
+        assert!(paths(&with(test_entry("1.3.1"), &["t", "0", "tc"], Value::Null)).is_empty());
         assert_eq!(
             paths(&with(t.clone(), &["t", "0", "sc"], Value::Null)),
             ["t[0].sc"]
