@@ -192,3 +192,104 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use engine::issuer_api::hub::AnchorKey;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    async fn call(hub: &Hub, req: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let resp = router(hub.clone()).oneshot(req).await.unwrap();
+        let (parts, body) = resp.into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes().to_vec();
+        (parts.status, parts.headers, bytes)
+    }
+
+    fn get(path: &str) -> Request<Body> {
+        Request::get(path).body(Body::empty()).unwrap()
+    }
+
+    fn post(path: &str, body: Vec<u8>) -> Request<Body> {
+        Request::post(path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_list_is_served_with_change_polling_and_hostile_requests_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = Hub::open(dir.path()).unwrap();
+        // Nothing published: 404 with a reason.
+        let (s, _, body) = call(&hub, get(LIST_PATH)).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        assert!(String::from_utf8_lossy(&body).contains("nothing published"));
+
+        let anchor = AnchorKey::from_seed(&[9; 32]);
+        hub.publish(&anchor, 1_580_515_200).unwrap();
+        let (s, h, body) = call(&hub, get(LIST_PATH)).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(h[header::ETAG], "\"v1\"");
+        assert_eq!(body, hub.latest().unwrap().unwrap().1);
+        for req in [
+            Request::get(LIST_PATH)
+                .header(header::IF_NONE_MATCH, "\"v1\"")
+                .body(Body::empty())
+                .unwrap(),
+            get(&format!("{LIST_PATH}?since=1")),
+            get(&format!("{LIST_PATH}?since=99")),
+        ] {
+            let (s, _, body) = call(&hub, req).await;
+            assert_eq!(s, StatusCode::NOT_MODIFIED);
+            assert!(body.is_empty());
+        }
+        let (s, _, _) = call(&hub, get(&format!("{LIST_PATH}?since=0"))).await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, _, _) = call(
+            &hub,
+            Request::get(LIST_PATH)
+                .header(header::IF_NONE_MATCH, "\"v0\"")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+
+        // Hostile: a bad since, garbage and oversized submissions, unknown routes and methods.
+        let (s, _, _) = call(&hub, get(&format!("{LIST_PATH}?since=-1"))).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        let (s, _, body) = call(&hub, post(SUBMISSIONS_PATH, b"\x00\xff{".to_vec())).await;
+        assert_eq!(
+            s,
+            StatusCode::BAD_REQUEST,
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+        let (s, _, _) = call(
+            &hub,
+            post(
+                SUBMISSIONS_PATH,
+                vec![b' '; submission::MAX_SUBMISSION_BYTES + 1],
+            ),
+        )
+        .await;
+        assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+        let (s, _, _) = call(&hub, get("/hub/v1/../../etc/passwd")).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, _, _) = call(&hub, post(LIST_PATH, vec![])).await;
+        assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
+        // A signed-looking submission without signatures.
+        let empty = submission::sign("330300", &[], &[], 1_580_515_200_000);
+        let (s, _, _) = call(&hub, post(SUBMISSIONS_PATH, empty)).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "no signatures");
+        let (s, _, body) = call(&hub, get("/hub/v1/status")).await;
+        assert_eq!(s, StatusCode::OK);
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["version"], 1);
+        assert_eq!(v["anchor"], anchor.public().to_b64());
+    }
+}
