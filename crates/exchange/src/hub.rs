@@ -157,9 +157,14 @@ impl Hub {
         for e in std::fs::read_dir(&dir).map_err(|e| ExchangeError::io(&dir, e))? {
             let e = e.map_err(|e| ExchangeError::io(&dir, e))?;
             let name = e.file_name().to_string_lossy().to_string();
-            if let Some(region) = name.strip_suffix(".json")
-                && let Some(p) = self.province(region)?
-            {
+            // Anything but <region>.json (an editor's backup, a note) is not a province.
+            let Some(region) = name
+                .strip_suffix(".json")
+                .filter(|r| model::Region::parse(r.as_bytes()).is_ok())
+            else {
+                continue;
+            };
+            if let Some(p) = self.province(region)? {
                 out.push(p);
             }
         }
@@ -191,6 +196,22 @@ impl Hub {
                 return Err(ExchangeError::Conflict(format!(
                     "key {} was revoked at this hub; a revoked key is never trusted again",
                     e.kid_b64().unwrap_or_default()
+                )));
+            }
+        }
+        // A key is one province's: listed under two regions, the other's codes would fail the
+        // region check wherever the wrong entry is found first.
+        for other in self.provinces()?.iter().filter(|p| p.region != region) {
+            if let Some(e) = entries.iter().find(|e| {
+                other.entries.iter().any(|o| {
+                    o.kid_b64() == e.kid_b64()
+                        || o.public_key.is_some() && o.public_key == e.public_key
+                })
+            }) {
+                return Err(ExchangeError::Conflict(format!(
+                    "key {} is region {}'s at this hub; a key belongs to one province",
+                    e.kid_b64().unwrap_or_default(),
+                    other.region
                 )));
             }
         }
@@ -400,6 +421,23 @@ mod tests {
         assert!(hub.province("../x").is_err());
         assert!(hub.revoke("%%%", "x", T0).is_err());
         assert!(hub.provinces().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_key_belongs_to_one_province_and_stray_files_are_no_provinces() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = Hub::open(dir.path()).unwrap();
+        let b = IssuerKey::from_seed(&[2; 32]);
+        hub.enrol(&[b.trust_entry("510100", None)], T0).unwrap();
+        // Province A claiming B's key: refused, whichever way it comes.
+        let e = hub.enrol(&[b.trust_entry("330300", None)], T0).unwrap_err();
+        assert!(matches!(e, ExchangeError::Conflict(_)), "{e}");
+        // B again: its own key, fine.
+        hub.enrol(&[b.trust_entry("510100", None)], T0).unwrap();
+        std::fs::write(dir.path().join("provinces/notes.json"), "{}").unwrap();
+        std::fs::write(dir.path().join("provinces/510100.json~"), "{}").unwrap();
+        assert_eq!(hub.provinces().unwrap().len(), 1);
+        hub.publish(&AnchorKey::from_seed(&[9; 32]), T0).unwrap();
     }
 
     #[test]
