@@ -59,6 +59,43 @@ pub enum BenchCommand {
         after_help = "Examples:\n  fangyi bench residents                              2,000 residents, 200 at once, in ./fangyi-bench-residents\n  fangyi bench residents --residents 500 --seconds 10   a quick run\n  fangyi bench residents --no-kill                    the wave without the SIGKILL"
     )]
     Residents(BenchResidentsArgs),
+    /// How each bulk step grows with the province: generated provinces of several sizes, each
+    /// step (generate, ingest, index in a memory budget, trace --all on the index and as SQL,
+    /// the code sweep, inflow; with --cluster also trace --all on a loopback Ballista cluster)
+    /// a child process timed with its peak RSS, and the growth exponent between sizes.
+    #[command(
+        after_help = "Examples:\n  fangyi bench scale                                  1 M, 5 M and 10 M residents × 30 days in ./fangyi-bench-scale\n  fangyi bench scale --sizes 100000,300000 --days 14   a quick run\n  fangyi bench scale --sizes 1000000 --cluster --json scale.json\n\nEvery size is generated afresh (its input removed after ingest unless --keep-input); a\nprovince of 10 M residents × 30 days needs tens of GB of disk and hours on 2 cores."
+    )]
+    Scale(BenchScaleArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchScaleArgs {
+    /// Residents per province, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1000000,5000000,10000000"
+    )]
+    pub sizes: Vec<u64>,
+    /// Days simulated.
+    #[arg(long, default_value_t = 30)]
+    pub days: u32,
+    /// The trace index's memory budget (as `fangyi index --memory`).
+    #[arg(long, default_value = "2GiB")]
+    pub memory: String,
+    /// Also run trace --all on a scheduler and two executors started on loopback.
+    #[arg(long)]
+    pub cluster: bool,
+    /// Keep each size's generated input (removed after ingest by default).
+    #[arg(long)]
+    pub keep_input: bool,
+    /// Write the measurements as JSON here too.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Work folder (its own master key, bench.key); sizes measured before are generated again.
+    #[arg(long, default_value = "./fangyi-bench-scale")]
+    pub dir: PathBuf,
 }
 
 #[derive(Args, Debug)]

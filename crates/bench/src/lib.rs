@@ -17,6 +17,7 @@ mod province;
 mod residents;
 mod resume_peers;
 mod resume_work;
+mod scale;
 mod trace_peers;
 mod verify;
 
@@ -46,6 +47,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Inflow(a) => inflow_peers::run(a),
         BenchCommand::Resume(a) => resume_peers::run(a),
         BenchCommand::Residents(a) => residents::run(a),
+        BenchCommand::Scale(a) => scale::run(a),
     }
 }
 

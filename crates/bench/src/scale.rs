@@ -1,0 +1,343 @@
+//! `fangyi bench scale`: how each bulk step grows with the province. Generated provinces of
+//! several sizes; each step (generation, ingest, the trace index in a memory budget, `trace
+//! --all` on the index and as SQL, the code sweep, inflow — and, with `--cluster`, `trace --all`
+//! on a Ballista cluster of a scheduler and two executors on loopback) run as a child `fangyi`
+//! process, timed, its peak RSS read from the kernel; then the growth between sizes fitted as
+//! an exponent (time ∝ size^b: 1 is linear, n·log n shows as a little over 1).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use trace::MemoryBudget;
+
+use crate::args::BenchScaleArgs;
+use crate::peak::{ChildRun, fangyi_in_child};
+use crate::province::{START, machine};
+use crate::{human_bytes, thousands, usage};
+
+/// One step measured at one size.
+#[derive(Clone, Debug)]
+struct Measured {
+    step: &'static str,
+    persons: u64,
+    secs: f64,
+    peak_bytes: u64,
+}
+
+/// The steps, in the order they run.
+const STEPS: [&str; 7] = [
+    "generate",
+    "ingest",
+    "index",
+    "trace --all (index)",
+    "trace --all (SQL)",
+    "codes",
+    "inflow",
+];
+const CLUSTER_STEP: &str = "trace --all (cluster)";
+
+pub fn run(a: BenchScaleArgs) -> anyhow::Result<()> {
+    let mut sizes = a.sizes.clone();
+    sizes.sort_unstable();
+    sizes.dedup();
+    if sizes.is_empty() || sizes.contains(&0) {
+        return Err(usage(
+            "--sizes: one or more resident counts, e.g. 1000000,5000000",
+        ));
+    }
+    if a.days == 0 {
+        return Err(usage("--days: at least 1"));
+    }
+    let budget: MemoryBudget = a
+        .memory
+        .parse()
+        .map_err(|e| usage(format!("--memory {}: {e}", a.memory)))?;
+    let marker = a.dir.join("scale.json");
+    if a.dir.exists() && !marker.exists() && std::fs::read_dir(&a.dir)?.next().is_some() {
+        return Err(usage(format!(
+            "{} exists and is not a bench scale folder (no scale.json); pick another --dir",
+            a.dir.display()
+        )));
+    }
+    std::fs::create_dir_all(&a.dir)?;
+    std::fs::write(&marker, "{}\n")?;
+    println!(
+        "bench scale: {} residents × {} days, index budget {budget}, on {}",
+        sizes
+            .iter()
+            .map(|n| thousands(*n))
+            .collect::<Vec<_>>()
+            .join(" / "),
+        a.days,
+        machine()
+    );
+    let start: model::Date = START.parse()?;
+    let as_of = start.add_days(a.days as i32 - 1).to_string();
+    // One master key for every size (and the cluster's executors, which compute pseudonym()).
+    let key = a.dir.join("bench.key");
+    let cluster = if a.cluster {
+        Some(Cluster::start(&a.dir, &key)?)
+    } else {
+        None
+    };
+    let mut all: Vec<Measured> = Vec::new();
+    for &n in &sizes {
+        let dir = a.dir.join(format!("n{n}"));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
+        }
+        std::fs::create_dir_all(&dir)?;
+        let (data, input) = (dir.join("data"), dir.join("input"));
+        crate::province::Run::new(data.clone(), key.clone()).keys()?;
+        let persons = n.to_string();
+        let days = a.days.to_string();
+        let budget_text = budget.to_string();
+        let codes_out = dir.join("codes.jsonl");
+        let input_text = input.to_string_lossy().into_owned();
+        let codes_text = codes_out.to_string_lossy().into_owned();
+        let mut steps: Vec<(&'static str, Vec<&str>)> = vec![
+            (
+                STEPS[0],
+                vec![
+                    "gen",
+                    "--persons",
+                    &persons,
+                    "--days",
+                    &days,
+                    "--start",
+                    START,
+                    "--format",
+                    "parquet",
+                    "--power-baseline-days",
+                    "0",
+                    "--out",
+                    &input_text,
+                ],
+            ),
+            (STEPS[1], vec!["ingest", &input_text]),
+            (
+                STEPS[2],
+                vec!["index", "--rebuild", "--memory", &budget_text],
+            ),
+            (STEPS[3], vec!["trace", "--all", "--format", "csv"]),
+            (
+                STEPS[4],
+                vec!["trace", "--all", "--via", "sql", "--format", "csv"],
+            ),
+            (
+                STEPS[5],
+                vec!["codes", "--as-of", &as_of, "--out", &codes_text],
+            ),
+            (
+                STEPS[6],
+                vec!["inflow", "--as-of", &as_of, "--format", "json"],
+            ),
+        ];
+        let cluster_args;
+        if let Some(c) = &cluster {
+            cluster_args = c.scheduler.clone();
+            steps.push((
+                CLUSTER_STEP,
+                vec![
+                    "trace",
+                    "--all",
+                    "--cluster",
+                    &cluster_args,
+                    "--format",
+                    "csv",
+                ],
+            ));
+        }
+        println!("\n{} residents × {} days:", thousands(n), a.days);
+        for (step, args) in steps {
+            let ChildRun { secs, peak } = fangyi_in_child(&data, &key, &args, &[])
+                .with_context(|| format!("{step} at {} residents", thousands(n)))?;
+            println!(
+                "  {step:<24} {secs:>9.1} s   peak RSS {:>10}",
+                human_bytes(peak)
+            );
+            if step == STEPS[1] && !a.keep_input {
+                std::fs::remove_dir_all(&input).ok();
+            }
+            all.push(Measured {
+                step,
+                persons: n,
+                secs,
+                peak_bytes: peak,
+            });
+        }
+        std::fs::remove_file(&codes_out).ok();
+        std::fs::write(
+            &marker,
+            serde_json::to_string_pretty(&as_json(&all))? + "\n",
+        )?;
+    }
+    if let Some(c) = cluster {
+        c.stop();
+    }
+    print_growth(&sizes, &all);
+    if let Some(out) = &a.json {
+        std::fs::write(out, serde_json::to_string_pretty(&as_json(&all))? + "\n")
+            .with_context(|| format!("writing {}", out.display()))?;
+        println!("\nwrote {}", out.display());
+    }
+    Ok(())
+}
+
+fn as_json(all: &[Measured]) -> serde_json::Value {
+    all.iter()
+        .map(|m| {
+            serde_json::json!({
+                "step": m.step, "persons": m.persons, "secs": m.secs, "peak_bytes": m.peak_bytes,
+            })
+        })
+        .collect()
+}
+
+/// Time ∝ size^b between consecutive sizes, per step; b well above 1 flags a super-linear step.
+fn print_growth(sizes: &[u64], all: &[Measured]) {
+    if sizes.len() < 2 {
+        return;
+    }
+    println!("\ngrowth exponent b (time ∝ residents^b; 1 = linear), and peak RSS per resident:");
+    let mut steps: Vec<&str> = STEPS.to_vec();
+    if all.iter().any(|m| m.step == CLUSTER_STEP) {
+        steps.push(CLUSTER_STEP);
+    }
+    for step in steps {
+        let rows: Vec<&Measured> = all.iter().filter(|m| m.step == step).collect();
+        let exponents: Vec<String> = rows
+            .windows(2)
+            .map(|w| format!("{:.2}", exponent(w[0], w[1])))
+            .collect();
+        let per_person: Vec<String> = rows
+            .iter()
+            .map(|m| format!("{:.0} B", m.peak_bytes as f64 / m.persons as f64))
+            .collect();
+        println!(
+            "  {step:<24} b {:<16} RSS/resident {}",
+            exponents.join(", "),
+            per_person.join(", ")
+        );
+    }
+}
+
+/// The fitted exponent between two sizes.
+fn exponent(small: &Measured, large: &Measured) -> f64 {
+    (large.secs / small.secs.max(1e-9)).ln() / (large.persons as f64 / small.persons as f64).ln()
+}
+
+/// A scheduler and two executors on loopback, each a `fangyi cluster …` child.
+struct Cluster {
+    scheduler: String,
+    children: Vec<Child>,
+}
+
+impl Cluster {
+    fn start(dir: &Path, key: &Path) -> anyhow::Result<Cluster> {
+        let exe = std::env::current_exe().context("finding the fangyi binary")?;
+        let port = free_port()?;
+        let scheduler = format!("127.0.0.1:{port}");
+        let mut cluster = Cluster {
+            scheduler: scheduler.clone(),
+            children: Vec::new(),
+        };
+        let spawn = |args: &[&str]| -> anyhow::Result<Child> {
+            Command::new(&exe)
+                .args(args)
+                .env_remove("FANGYI_MASTER_KEY")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .context("starting a cluster node")
+        };
+        cluster
+            .children
+            .push(spawn(&["cluster", "scheduler", "--bind", &scheduler])?);
+        wait_for_port(port)?;
+        for name in ["executor-1", "executor-2"] {
+            let (flight, grpc) = (free_port()?, free_port()?);
+            let work: PathBuf = dir.join(name);
+            std::fs::create_dir_all(&work)?;
+            let bind = format!("127.0.0.1:{flight}");
+            let grpc = grpc.to_string();
+            let key_text = key.to_string_lossy().into_owned();
+            let work_text = work.to_string_lossy().into_owned();
+            cluster.children.push(spawn(&[
+                "--key-file",
+                &key_text,
+                "cluster",
+                "executor",
+                "--scheduler",
+                &scheduler,
+                "--bind",
+                &bind,
+                "--grpc-port",
+                &grpc,
+                "--work-dir",
+                &work_text,
+                "--keys",
+            ])?);
+            wait_for_port(flight)?;
+        }
+        println!("cluster: scheduler {scheduler}, two executors");
+        Ok(cluster)
+    }
+
+    fn stop(mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+        }
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn wait_for_port(port: u16) -> anyhow::Result<()> {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    anyhow::bail!("a cluster node did not listen on port {port} within 60 s")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(persons: u64, secs: f64) -> Measured {
+        Measured {
+            step: "x",
+            persons,
+            secs,
+            peak_bytes: 0,
+        }
+    }
+
+    #[test]
+    fn the_exponent_of_linear_and_quadratic_growth() {
+        assert!((exponent(&m(1_000, 2.0), &m(10_000, 20.0)) - 1.0).abs() < 1e-9);
+        assert!((exponent(&m(1_000, 2.0), &m(10_000, 200.0)) - 2.0).abs() < 1e-9);
+        // n log n over a decade at a million: a little over one.
+        let nlogn = |n: f64| n * n.ln();
+        let b = exponent(&m(1_000_000, nlogn(1e6)), &m(10_000_000, nlogn(1e7)));
+        assert!(b > 1.0 && b < 1.1, "{b}");
+    }
+}
