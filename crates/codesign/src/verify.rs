@@ -24,9 +24,9 @@ pub struct Checks {
     pub signature: Option<bool>,
     pub expiry: Option<bool>,
     pub key_usage: Option<bool>,
-    /// DCC only (the payload against the DCC schema), so an `FY1:` result keeps the
-    /// contract's four keys; after the others in the JSON for the same reason.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// DCC only: the payload against the DCC schema. Not in the JSON, which has exactly the
+    /// contract's four checks: a payload failing it is not valid and the reason says why.
+    #[serde(skip)]
     pub schema: Option<bool>,
 }
 
@@ -70,7 +70,7 @@ impl Outcome {
     }
 
     /// The contract's JSON: `{"valid", "kind", "checks": {"decode", "signature", "expiry",
-    /// "key_usage"}, "reason", "claims"}`; a DCC's `checks` also has `schema`.
+    /// "key_usage"}, "reason", "claims"}`.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self.json_shape()).expect("serialisable")
     }

@@ -756,7 +756,7 @@ mod own {
         assert!(o.valid(), "{}", reason(&o));
         assert_eq!(
             o.to_json()["checks"],
-            json!({"decode": true, "signature": true, "expiry": true, "key_usage": true, "schema": true})
+            json!({"decode": true, "signature": true, "expiry": true, "key_usage": true})
         );
         let (_, mut cose) = transport::decode(&p).unwrap();
         let last = cose.len() - 1;
@@ -896,7 +896,8 @@ mod own {
             assert!(!o.valid(), "{dcc}");
             assert_eq!(o.checks.schema, Some(false), "{}", reason(&o));
             assert_eq!((o.checks.signature, o.checks.expiry), (Some(true), None));
-            assert_eq!(o.to_json()["checks"]["schema"], json!(false));
+            // The JSON keeps the contract's four checks; the reason names the schema.
+            assert_eq!(o.to_json()["checks"].as_object().unwrap().len(), 4);
             let r = reason(&o);
             assert!(
                 r.starts_with("the certificate does not follow the DCC schema: "),
