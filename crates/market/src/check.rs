@@ -61,6 +61,29 @@ pub fn needs_registration(p: Product) -> bool {
     )
 }
 
+/// Whether a registration number has the shape registrations are published in: the issuing
+/// authority (`国` for the national administration, or a province's abbreviation), `械注`,
+/// `准` (domestic), `进` (imported) or `许` (Hong Kong, Macao, Taiwan), then eleven digits
+/// beginning with the year (`浙械注准20192140001`, `国械注进20153462055`). Evidence only: a
+/// number of another shape is simply not found among the registrations.
+pub fn published_shape(no: &str) -> bool {
+    let mut chars = no.chars();
+    let authority = chars
+        .next()
+        .is_some_and(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    let rest: String = chars.collect();
+    let Some(tail) = rest.strip_prefix("械注") else {
+        return false;
+    };
+    let mut tail = tail.chars();
+    let kind = matches!(tail.next(), Some('准' | '进' | '许'));
+    let digits: Vec<char> = tail.collect();
+    let year_ok = digits.len() == 11
+        && digits.iter().all(char::is_ascii_digit)
+        && matches!((digits[0], digits[1]), ('1', '9') | ('2', '0'));
+    authority && kind && year_ok
+}
+
 /// Products whose titles may make no medical claim.
 pub fn no_claims_allowed(p: Product) -> bool {
     matches!(p, Product::Daily | Product::Respirator)
@@ -242,6 +265,8 @@ pub struct SellerEvidence {
 pub struct RegistrationEvidence {
     pub product: &'static str,
     pub registration_no: Option<String>,
+    /// Whether the number has the published shape ([`published_shape`]); `None` without one.
+    pub published_shape: Option<bool>,
     /// The capture's deployment-zone date, against which validity is judged.
     pub capture_date: String,
     /// `empty`, `not_found`, `other_product` or `not_valid`.
@@ -408,6 +433,7 @@ fn check_one(
             ev.unregistered = Some(RegistrationEvidence {
                 product: c.product.as_str(),
                 registration_no: c.registration_no.map(str::to_string),
+                published_shape: c.registration_no.map(published_shape),
                 capture_date: day.to_string(),
                 reason,
                 registered: rows

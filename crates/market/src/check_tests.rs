@@ -209,6 +209,30 @@ fn registrations_are_judged_on_the_capture_date_in_the_deployment_zone() {
 }
 
 #[test]
+fn registration_numbers_are_told_by_their_published_shape() {
+    for ok in [
+        "浙械注准20192140001",
+        "国械注进20153462055",
+        "粤械注许20200000000",
+    ] {
+        assert!(published_shape(ok), "{ok}");
+    }
+    for bad in [
+        "",
+        "浙械注准2019214000",
+        "浙械注准201921400011",
+        "浙械注准30192140001",
+        "浙械备20192140001",
+        "浙械注备20192140001",
+        "Z械注准20192140001",
+        "浙械注准2019214000a",
+        "浙食药监械(准)字2014第2640001号",
+    ] {
+        assert!(!published_shape(bad), "{bad}");
+    }
+}
+
+#[test]
 fn the_latest_baseline_counts_and_the_tolerance_is_exact() {
     let mut r = reference();
     let base = |price: f64, date: &str, rid| Baseline {
