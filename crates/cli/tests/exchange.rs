@@ -274,6 +274,20 @@ fn two_provinces_trust_each_other_through_a_hub() {
         p.ok(&["keys", "export", "--out", file.to_str().unwrap()]);
         operator.ok(&["hub", "add", file.to_str().unwrap(), "--dir", hub_dir]);
     }
+    // A mistyped hub folder is refused, not made anew and published empty.
+    let typo = operator.path("hbu");
+    let err = operator.fails(
+        &[
+            "hub",
+            "publish",
+            "--dir",
+            typo.to_str().unwrap(),
+            "--anchor-key",
+            anchor_key.to_str().unwrap(),
+        ],
+        2,
+    );
+    assert!(err.contains("not a hub folder") && !typo.exists(), "{err}");
     let submitted = a.ok(&["hub", "submit", &hub.base]);
     assert!(submitted.contains("region 330300"), "{submitted}");
     let stranger = province("420100", &[]);

@@ -130,6 +130,18 @@ impl Hub {
         Ok(hub)
     }
 
+    /// Opens a hub folder that exists already (`hub.json` in it): a mistyped `--dir` is an
+    /// error, not a new empty hub publishing an empty list.
+    pub fn open_existing(dir: &Path) -> Result<Hub, ExchangeError> {
+        if !dir.join(HUB_FILE).is_file() {
+            return Err(ExchangeError::Bad(format!(
+                "{} is not a hub folder (no {HUB_FILE}); `fangyi hub add FILE --dir DIR` makes one",
+                dir.display()
+            )));
+        }
+        Hub::open(dir)
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -421,6 +433,19 @@ mod tests {
         assert!(hub.province("../x").is_err());
         assert!(hub.revoke("%%%", "x", T0).is_err());
         assert!(hub.provinces().unwrap().is_empty());
+    }
+
+    #[test]
+    fn only_adding_a_province_makes_a_hub_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let typo = dir.path().join("hbu");
+        assert!(matches!(
+            Hub::open_existing(&typo),
+            Err(ExchangeError::Bad(_))
+        ));
+        assert!(!typo.exists());
+        Hub::open(&typo).unwrap();
+        Hub::open_existing(&typo).unwrap();
     }
 
     #[test]

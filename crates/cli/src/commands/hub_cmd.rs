@@ -115,8 +115,9 @@ fn failure(e: hub::ExchangeError) -> anyhow::Error {
     }
 }
 
+/// A hub folder that exists (every command but `add`, which makes one).
 fn open_hub(a: &HubDirArgs) -> anyhow::Result<hub::Hub> {
-    hub::Hub::open(&a.dir).map_err(failure)
+    hub::Hub::open_existing(&a.dir).map_err(failure)
 }
 
 fn now() -> i64 {
@@ -147,7 +148,7 @@ pub fn hub(g: &Globals, c: HubCommand) -> anyhow::Result<()> {
             Ok(())
         }
         HubCommand::Add(a) => {
-            let hub = open_hub(&a.hub)?;
+            let hub = hub::Hub::open(&a.hub.dir).map_err(failure)?;
             let entries = codesign_entries(&a.file)?;
             let p = hub.enrol(&entries, now()).map_err(failure)?;
             println!(
@@ -232,7 +233,8 @@ pub fn hub(g: &Globals, c: HubCommand) -> anyhow::Result<()> {
                 .addr
                 .parse()
                 .map_err(|e| usage(format!("--addr {}: {e} (HOST:PORT)", a.addr)))?;
-            let hub = open_hub(&a.hub)?;
+            // A hub may start serving before its first province is added.
+            let hub = hub::Hub::open(&a.hub.dir).map_err(failure)?;
             runtime()?.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(addr)
                     .await
