@@ -236,7 +236,8 @@ rates! {
     /// Share of enterprises that apply for employees to return around their restart (besides
     /// the one large application of about 1,700), each for 40–100% of its staff.
     applications: 0.01, [0.0, 1.0];
-    /// Online mask shops per 1,000 residents (contract §9's listings, captured daily; 0: none).
+    /// Online mask shops per 1,000 residents, at most 50,000 (contract §9's listings, captured
+    /// daily; 0: none).
     market_shops: 10.0, [0.0, 1000.0];
 }
 

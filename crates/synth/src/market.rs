@@ -49,6 +49,8 @@ const TITLES: [&str; 5] = [
     "一次性防护口罩 三层 熔喷布",
 ];
 const CLAIMS: [&str; 5] = ["医用", "防病毒", "抗病毒", "灭活", "99.99%"];
+/// The most shops a market has.
+const MAX_SHOPS: u64 = 50_000;
 /// The day prices start rising (the first-level responses of late January).
 const RISE_FROM: (i32, u32, u32) = (2020, 1, 20);
 
@@ -122,7 +124,10 @@ pub fn write(
     let config = world.config;
     let layout = world.layout;
     let eco = world.economy;
-    let shops = (layout.residents as f64 * world.rates.market_shops / 1000.0).round() as u64;
+    // Capped, so memory (every listing is held for the days' prices) stays bounded whatever the
+    // population: 50,000 shops is some 100,000 listings.
+    let shops = ((layout.residents as f64 * world.rates.market_shops / 1000.0).round() as u64)
+        .min(MAX_SHOPS);
     if shops == 0 || eco.total == 0 {
         return Ok(Vec::new());
     }
