@@ -328,7 +328,7 @@ mod tests {
         // Another master key fails loudly rather than signing with a key nobody trusts.
         let other = Engine::open(
             EngineOptions::new(&data),
-            vault::Keys::derive(&vault::MasterKey::from_bytes([9; 32])),
+            Keys::derive(&vault::MasterKey::from_bytes([9; 32])),
         )
         .await
         .unwrap();
