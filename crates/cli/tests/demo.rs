@@ -131,6 +131,37 @@ fn the_demo_keeps_its_own_key_beside_its_data_and_leaves_the_users_alone() {
         assert!(log.contains(asked), "no entry for {asked:?} in {log}");
     }
     work_resumption_step(&out);
+    market_step(&out);
+}
+
+/// The demo's market step: captures flagged and the top leads, each with its rules.
+fn market_step(out: &str) {
+    let step = out
+        .split("\n[9/9] market supervision")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no market step in {out}"));
+    let flagged = step
+        .lines()
+        .find(|l| l.contains("listing captures flagged"))
+        .unwrap_or_else(|| panic!("no market summary in {step}"));
+    let n: u64 = flagged
+        .trim()
+        .split(' ')
+        .next()
+        .unwrap()
+        .replace(',', "")
+        .parse()
+        .unwrap();
+    assert!(n > 0, "{flagged}");
+    let leads: Vec<&str> = step
+        .lines()
+        .filter(|l| l.trim_start().starts_with("1. "))
+        .collect();
+    assert_eq!(leads.len(), 1, "{step}");
+    assert!(
+        leads[0].contains("seller:") || leads[0].contains("shop:"),
+        "{step}"
+    );
 }
 
 /// The demo's work-resumption step: the largest application's summary, the city's power index
@@ -138,7 +169,7 @@ fn the_demo_keeps_its_own_key_beside_its_data_and_leaves_the_users_alone() {
 /// so), the day's matching with one job filled, and an enterprise account for the dashboard.
 fn work_resumption_step(out: &str) {
     let step = out
-        .split("\n[8/8] work resumption")
+        .split("\n[8/9] work resumption")
         .nth(1)
         .unwrap_or_else(|| panic!("no work-resumption step in {out}"));
     let lines: Vec<&str> = step.lines().collect();

@@ -81,7 +81,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         "its own master key is {} (beside its data, not yours)",
         key.display()
     );
-    println!("\n[1/8] generating input files into {}", input.display());
+    println!("\n[1/9] generating input files into {}", input.display());
     let gen_args = GenArgs {
         persons: a.persons,
         days: a.days,
@@ -99,7 +99,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let generated = gen_cmd::generate(&config, &input)?;
     gen_cmd::print_summary(&generated, &input);
 
-    println!("\n[2/8] ingesting into {}", data.display());
+    println!("\n[2/9] ingesting into {}", data.display());
     let ingested = ingest_cmd::ingest(
         &demo,
         std::slice::from_ref(&input),
@@ -129,7 +129,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         )?;
     }
 
-    println!("\n[3/8] checking the store against the generator's own counts");
+    println!("\n[3/9] checking the store against the generator's own counts");
     let mut all_match = true;
     for (kind, &rows) in &generated.rows {
         let bad = generated.bad_rows.get(kind).copied().unwrap_or(0);
@@ -171,6 +171,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     }
     let worker_place = alerts_step(&demo, last_day)?;
     let enterprise = resume_step(&demo, last_day)?;
+    market_step(&demo)?;
     let accounts = demo_accounts(&demo, worker_place.as_ref(), enterprise.as_deref())?;
     let opts = format!("--data {} --key-file {}", data.display(), key.display());
     println!(
@@ -224,6 +225,42 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     )
 }
 
+/// Market supervision (contract §9): the generated online mask listings scanned under the
+/// built-in rules, and the top leads per county. Listings name enterprises and shops, no
+/// person, so this reads the data dir as its key holder does (`engine::market_api`).
+fn market_step(demo: &Globals) -> anyhow::Result<()> {
+    use engine::market_api::{Market, MarketRules};
+    println!(
+        "\n[9/9] market supervision: online mask listings checked (contract §9), the top leads"
+    );
+    let market = Market::open(demo.data(), &demo.keys()?)?;
+    let found = market.scan(&MarketRules::default(), None, None)?;
+    println!(
+        "  {} of {} listing captures flagged; {} leads (sellers or shops), the first five:",
+        thousands(found.flagged.len() as u64),
+        thousands(found.captures),
+        thousands(found.leads.len() as u64)
+    );
+    for l in found.leads.iter().take(5) {
+        let rules: Vec<&str> = l.rules.iter().map(|r| r.as_str()).collect();
+        let county = match (&l.county, &l.county_name) {
+            (Some(c), Some(n)) => format!("{c} {n}"),
+            (Some(c), None) => c.clone(),
+            _ => "(no region)".to_string(),
+        };
+        println!(
+            "  {:>2}. {} → {county}: {} listings, {} sold; {}",
+            l.rank,
+            l.id,
+            l.listings,
+            thousands(l.sales.max(0) as u64),
+            rules.join(", ")
+        );
+    }
+    println!("  (fangyi market scan --format json, fangyi market leads, fangyi market rules show)");
+    Ok(())
+}
+
 /// The phone of one generated resident, from the demo's own input files (synthetic data it
 /// wrote itself), so the demo can say how to sign in as them.
 fn resident_phone(input: &Path, id: &engine::PersonId) -> Option<String> {
@@ -253,7 +290,7 @@ fn resident_phone(input: &Path, id: &engine::PersonId) -> Option<String> {
 /// (county, community), for the demo's community worker.
 fn alerts_step(demo: &Globals, day: engine::Date) -> anyhow::Result<Option<(String, String)>> {
     println!(
-        "\n[7/8] community alerts for {day} (high-risk arrivals, arrival jumps, case trails, unregistered returnees)"
+        "\n[7/9] community alerts for {day} (high-risk arrivals, arrival jumps, case trails, unregistered returnees)"
     );
     // Asked as the operator, like `fangyi alerts` and the dashboard (audited in the demo's log).
     let op = crate::operator::Operator::open(demo)?;
@@ -302,7 +339,7 @@ fn alerts_step(demo: &Globals, day: engine::Date) -> anyhow::Result<Option<(Stri
 /// application's enterprise, for the demo's enterprise account.
 fn resume_step(demo: &Globals, last_day: engine::Date) -> anyhow::Result<Option<String>> {
     println!(
-        "\n[8/8] work resumption: the largest return-to-work application, the power index, and job matching"
+        "\n[8/9] work resumption: the largest return-to-work application, the power index, and job matching"
     );
     let op = crate::operator::Operator::open(demo)?;
     let caller = op.caller(
@@ -505,7 +542,7 @@ fn codes_step(
     dir: &Path,
     last_day: engine::Date,
 ) -> anyhow::Result<Option<engine::PersonId>> {
-    println!("\n[5/8] health codes for the whole population (contract §4, built-in rules)");
+    println!("\n[5/9] health codes for the whole population (contract §4, built-in rules)");
     let out = dir.join("codes.csv");
     let set = engine::datadir::RuleSet::builtin();
     let r = code_cmd::write_codes(demo, &set, Some(&last_day.to_string()), &out, true)?;
@@ -539,7 +576,7 @@ fn signed_code_step(
     last_day: engine::Date,
 ) -> anyhow::Result<()> {
     println!(
-        "\n[6/8] a signed, offline-verifiable health code (FY1: Ed25519 COSE_Sign1, Base45, QR)"
+        "\n[6/9] a signed, offline-verifiable health code (FY1: Ed25519 COSE_Sign1, Base45, QR)"
     );
     let issuer = signing::init_issuer(demo, "330300")?;
     println!(
@@ -596,7 +633,7 @@ fn signed_code_step(
 /// infected, how many its trace names as close contacts. Asked of the engine as the operator,
 /// like `fangyi trace` (one audit entry in the demo's log).
 fn trace_step(demo: &Globals, input: &Path, last_day: engine::Date) -> anyhow::Result<()> {
-    println!("\n[4/8] tracing every case's close contacts (contract §3)");
+    println!("\n[4/9] tracing every case's close contacts (contract §3)");
     let keys = demo.keys()?;
     let store = crate::context::store(demo.data(), &keys)?;
     let started = Instant::now();
