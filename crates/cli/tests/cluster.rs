@@ -2,8 +2,9 @@
 //! process of the `fangyi` binary on loopback, over a generated province. Every query's rows
 //! on the cluster are the embedded engine's (compared as sorted lines: an order-free digest),
 //! scans, group-bys, joins and fangyi's functions alike, `pseudonym()` of a column computed on
-//! the executors with the key they were given; an executor killed while a query runs makes it
-//! fail or answer right, never wrong. Every process started is killed at the end, a failed
+//! the executors with the key they were given; `trace --all`, `inflow` and `exposed` on the
+//! cluster answer what the embedded engine does; an executor killed while a query runs makes
+//! it fail or answer right, never wrong. Every process started is killed at the end, a failed
 //! assertion included.
 
 #![cfg(feature = "cluster")]
@@ -252,6 +253,88 @@ fn the_cluster_answers_what_the_embedded_engine_answers() {
     let by_cluster = traced(&["--cluster", &address], "cluster.csv");
     assert!(by_index.lines().count() > 1, "no contacts to compare");
     assert_eq!(by_index, by_cluster, "trace --all on the cluster");
+
+    // Inflow (contract §7) and the exposed list as SQL on the cluster: the embedded scan's
+    // JSON exactly (rows come sorted), as is `--via sql` in process; audited with the cluster.
+    let asked = |args: &[&str], extra: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(extra);
+        env.ok(&all)
+    };
+    let cluster_flags = ["--cluster", address.as_str()];
+    // A self-reported visit, so the exposed list unnests visited regions on the nodes too.
+    let reports = env.path("reports");
+    std::fs::create_dir_all(&reports).unwrap();
+    std::fs::write(
+        reports.join("self_reports.csv"),
+        "person_id,time,temperature_c,symptoms,visited_regions,note\n\
+         330102194507140006,2020-01-15T10:00:00+08:00,36.5,,420106;110101,\n",
+    )
+    .unwrap();
+    env.ok(&["ingest", reports.to_str().unwrap()]);
+    for level in ["prefecture", "county"] {
+        let args = [
+            "inflow",
+            "--as-of",
+            "2020-01-19",
+            "--days",
+            "6",
+            "--level",
+            level,
+            "--format",
+            "json",
+            "--detail",
+        ];
+        let scan = asked(&args, &[]);
+        assert!(scan.len() > 100, "{level}: no inflow to compare: {scan}");
+        assert_eq!(
+            scan,
+            asked(&args, &["--via", "sql"]),
+            "inflow --via sql, {level}"
+        );
+        assert_eq!(
+            scan,
+            asked(&args, &cluster_flags),
+            "inflow --cluster, {level}"
+        );
+    }
+    for summary in [false, true] {
+        let mut args = vec![
+            "exposed",
+            "--region",
+            "420000",
+            "--from",
+            "2020-01-14",
+            "--to",
+            "2020-01-19",
+            "--format",
+            "json",
+        ];
+        if summary {
+            args.push("--summary");
+        }
+        let scan = asked(&args, &[]);
+        assert!(scan.len() > 10, "no one exposed to compare: {scan}");
+        if !summary {
+            assert!(scan.contains("self_report"), "{scan}");
+        }
+        assert_eq!(scan, asked(&args, &cluster_flags), "exposed --cluster");
+    }
+    let shown = env.ok(&["audit", "show", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    let asked_there = |action: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == action)
+            .filter(|e| e["query"].as_str().unwrap_or("").contains("--cluster"))
+            .count()
+    };
+    assert_eq!(asked_there("inflow"), 2, "{shown}");
+    assert!(
+        asked_there("returnees") + asked_there("returnees_summary") == 2,
+        "{shown}"
+    );
 
     // The bound on values one expression makes holds on the executors too.
     let out = sql(

@@ -1,11 +1,16 @@
 //! Daily inflow through the boundary (contract §7): the one place its parameters are read, its
 //! risk levels looked up and its rows shaped as JSON, for the CLI and the API alike; rows are
 //! counts of persons, never identities, so analysts may ask, narrowed to the caller's region
-//! (and a community worker to their community).
+//! (and a community worker to their community). Each question can also be answered by one SQL
+//! statement over the stored tables (`query::inflow_sql`; [`InflowVia::Sql`]), on the embedded
+//! DataFusion or, with `EngineOptions::cluster`, on a Ballista cluster: the same rows, through
+//! the same `ask`, narrowed to the same scope.
+
+use std::future::Future;
 
 pub use inflow::InflowRow;
 use inflow::{INFLOW_KINDS, InflowLevel, InflowQuery, OriginRisk, Period};
-use model::{Date, Region, Zone};
+use model::{Date, Level, Region, Zone};
 use privacy::{Action, Denied, Scope};
 use rules::{RiskAreas, RiskLevel};
 use serde::Serialize;
@@ -13,6 +18,17 @@ use store::Store;
 
 use crate::ask::{Answer, Asking, Async};
 use crate::{Caller, Engine, EngineError};
+
+/// How inflow and the exposed list are computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum InflowVia {
+    /// The `inflow` crate: one scan a table, arrivals counted in Rust.
+    #[default]
+    Scan,
+    /// One SQL statement over the stored tables (`query::inflow_sql`, `query::exposed_sql`),
+    /// run on the cluster when the engine has one (`EngineOptions::cluster`), else in process.
+    Sql,
+}
 
 /// The longest period one request may cover.
 pub const MAX_DAYS: u32 = 366;
@@ -111,6 +127,120 @@ pub async fn daily(
         rows.retain(|r| within.covers(r.region));
     }
     Ok(rows)
+}
+
+/// The SQL statements' session over `store`'s stored tables: on the engine's cluster when it
+/// has one, else embedded; `work` runs on the SQL runner's threads (known stacks, one pool).
+/// Counts and pseudonyms only, so no key travels and no role's views are needed: the caller
+/// narrows what comes back to its scope, as on the scan path.
+async fn on_sql<T, F, Fut>(asking: &Asking, work: F) -> Result<T, EngineError>
+where
+    T: Send + 'static,
+    F: FnOnce(query::Query, Store) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T, query::QueryError>> + Send,
+{
+    let snap = asking.snapshot().await?;
+    let engine = asking.engine();
+    let runner = engine.sql_runner()?;
+    let cluster = engine.inner.sql.cluster.clone();
+    let store = snap.store.clone();
+    let r = runner.clone();
+    runner
+        .spawn(async move {
+            let q = match cluster {
+                None => query::Query::open_pseudonymised(&store).map_err(EngineError::internal)?,
+                Some(address) => {
+                    crate::sql::on_cluster(&address, &store, None, &query::Tables::Stored, &r)
+                        .await?
+                }
+            };
+            work(q, store)
+                .await
+                .map_err(|e| EngineError::Unavailable(format!("answering in SQL: {e}")))
+        })
+        .await
+        .map_err(EngineError::internal)?
+}
+
+/// [`daily`] by one SQL statement ([`InflowVia::Sql`]): the same rows. The community level
+/// needs every arriving person's stay, which the statement does not compute: refused.
+async fn daily_sql(asking: &Asking, request: InflowRequest) -> Result<Vec<InflowRow>, EngineError> {
+    let q = request.query;
+    let level = match q.level {
+        InflowLevel::Province => Level::Province,
+        InflowLevel::Prefecture => Level::Prefecture,
+        InflowLevel::County => Level::County,
+        InflowLevel::Community => {
+            return Err(EngineError::BadRequest(
+                "inflow at the community level is computed in process only: leave out --via \
+                 sql and --cluster (and FANGYI_CLUSTER)"
+                    .into(),
+            ));
+        }
+    };
+    let (first, last, top) = (q.period.first(), q.period.last(), q.top);
+    let rows = on_sql(asking, move |query, store| async move {
+        query
+            .inflow_rows(level, first, last, store.zone(), top)
+            .await
+    })
+    .await?;
+    let mut rows: Vec<InflowRow> = rows
+        .into_iter()
+        .map(|r| InflowRow {
+            region: r.region,
+            community: None,
+            date: r.date,
+            arrivals: r.arrivals,
+            from_high_risk: r.from_high_risk,
+            by_kind: r.by_kind,
+            by_origin_risk: r.by_origin_risk,
+            top_origins: r
+                .top_origins
+                .into_iter()
+                .map(|(region, persons)| inflow::OriginCount { region, persons })
+                .collect(),
+        })
+        .collect();
+    if let Some(within) = request.within {
+        rows.retain(|r| within.covers(r.region));
+    }
+    Ok(rows)
+}
+
+/// Everyone who arrived from a region `origin` covers in `period`, by one SQL statement
+/// ([`InflowVia::Sql`]): `inflow::exposed`'s persons in its order.
+pub(crate) async fn exposed_sql(
+    asking: &Asking,
+    origin: Region,
+    period: Period,
+) -> Result<Vec<inflow::ExposedPerson>, EngineError> {
+    let (first, last) = (period.first(), period.last());
+    let rows = on_sql(asking, move |query, store| async move {
+        query.exposed_rows(origin, first, last, store.zone()).await
+    })
+    .await?;
+    let mut out: Vec<inflow::ExposedPerson> = rows
+        .into_iter()
+        .map(|r| inflow::ExposedPerson {
+            person: r.person,
+            first_arrival: r.first_arrival,
+            last_arrival: r.last_arrival,
+            kinds: r.kinds,
+            origins: r.origins,
+            stay: inflow::Stay {
+                region: r.stay_region,
+                community: r.stay_community,
+                source: match r.stay_source {
+                    query::SqlStaySource::Registration => inflow::StaySource::Registration,
+                    query::SqlStaySource::Home => inflow::StaySource::Home,
+                    query::SqlStaySource::Unknown => inflow::StaySource::Unknown,
+                },
+            },
+        })
+        .collect();
+    out.sort_by(|a, b| a.stay.cmp_place(&b.stay).then(a.person.cmp(&b.person)));
+    Ok(out)
 }
 
 /// Distinct persons per arrival kind (contract §7's `by_kind`).
@@ -240,10 +370,17 @@ fn within_scope<'r>(
 async fn scoped_rows(
     asking: &Asking,
     params: &InflowParams,
+    via: InflowVia,
 ) -> Result<(InflowRequest, Vec<InflowRow>), EngineError> {
     let snap = asking.snapshot().await?;
     let request = params.parse(snap.zone())?;
     let q = request.query;
+    if via == InflowVia::Sql {
+        // Not kept: a statement's answer is asked for to be computed (a check, a cluster).
+        let all = daily_sql(asking, request).await?;
+        let rows = within_scope(&asking.caller().account.scope, q.level, &all)?;
+        return Ok((request, rows.into_iter().cloned().collect()));
+    }
     let key = (
         snap.stamp,
         q.level,
@@ -348,7 +485,7 @@ impl Engine {
     ) -> Result<Vec<InflowView>, EngineError> {
         let params = params.clone();
         let work = Async(move |asking: Asking| async move {
-            let (_, rows) = scoped_rows(&asking, &params).await?;
+            let (_, rows) = scoped_rows(&asking, &params, InflowVia::Scan).await?;
             let value: Vec<InflowView> = rows.iter().map(|r| InflowView::new(r, true)).collect();
             let n = value.len() as i64;
             Ok(Answer::new(value, n))
@@ -363,9 +500,20 @@ impl Engine {
         caller: &Caller,
         params: &InflowParams,
     ) -> Result<(InflowRequest, Vec<InflowRow>), EngineError> {
+        self.inflow_rows_via(caller, params, InflowVia::Scan).await
+    }
+
+    /// [`Engine::inflow_rows`] computed as `via` says (`fangyi inflow --via sql`, `--cluster`):
+    /// the same rows, authorised, scoped and audited alike.
+    pub async fn inflow_rows_via(
+        &self,
+        caller: &Caller,
+        params: &InflowParams,
+        via: InflowVia,
+    ) -> Result<(InflowRequest, Vec<InflowRow>), EngineError> {
         let params = params.clone();
         let work = Async(move |asking: Asking| async move {
-            let answer = scoped_rows(&asking, &params).await?;
+            let answer = scoped_rows(&asking, &params, via).await?;
             let n = answer.1.len() as i64;
             Ok(Answer::new(answer, n))
         });
@@ -414,6 +562,175 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::returnees::ReturneesParams;
+    use crate::test_city::{ingest_files, keys, person};
+    use crate::{Account, EngineOptions};
+    use privacy::{Purpose, Role};
+
+    fn caller(
+        role: Role,
+        region: Option<u32>,
+        community: Option<&str>,
+        purpose: Purpose,
+    ) -> Caller {
+        let account = Account {
+            name: format!("{role}-test"),
+            role,
+            scope: Scope {
+                region: region.and_then(Region::new),
+                community: community.map(str::to_string),
+                person: None,
+            },
+        };
+        Caller::new(account, purpose, "test")
+    }
+
+    /// Arrivals into Wenzhou (330302, two staying in community C1) and Hangzhou (330102) from
+    /// Wuhan, a high-risk area, on 2020-01-22.
+    fn city(dir: &std::path::Path) -> std::path::PathBuf {
+        let (data, input) = (dir.join("data"), dir.join("in"));
+        std::fs::create_dir_all(&input).unwrap();
+        let header = "person_id,mode,service_no,service_date,car,seat,from_station,from_region,\
+                      depart_time,to_station,to_region,arrive_time\n";
+        let mut travel = header.to_string();
+        for (i, to) in [(1, "330302"), (2, "330302"), (3, "330102"), (4, "330102")] {
+            travel += &format!(
+                "{},rail,G1,2020-01-22,,,,420106,2020-01-22T08:00:00+08:00,,{to},\
+                 2020-01-22T12:00:00+08:00\n",
+                person(330302, i)
+            );
+        }
+        let registrations = format!(
+            "person_id,arrival_date,from_region,stay_region,stay_community\n\
+             {},2020-01-22,420100,330302,C1\n{},2020-01-22,420100,330302,C1\n",
+            person(330302, 1),
+            person(330302, 2)
+        );
+        let risk = "region,level,valid_from,valid_to\n420100,high,2020-01-20,\n";
+        let files = [
+            ("travel.csv", travel),
+            ("registrations.csv", registrations),
+            ("risk_areas.csv", risk.to_string()),
+        ];
+        let paths: Vec<_> = files
+            .iter()
+            .map(|(name, text)| {
+                let p = input.join(name);
+                std::fs::write(&p, text).unwrap();
+                p
+            })
+            .collect();
+        ingest_files(&data, &paths);
+        data
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_sql_path_gives_the_scan_rows_within_the_same_scopes() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = city(dir.path());
+        let e = Engine::open(EngineOptions::new(&data), keys())
+            .await
+            .unwrap();
+        let admin = caller(Role::Admin, None, None, Purpose::Analysis);
+        let wenzhou = caller(Role::Epidemiologist, Some(330300), None, Purpose::Analysis);
+        let worker = caller(
+            Role::CommunityWorker,
+            Some(330302),
+            Some("C1"),
+            Purpose::CommunityService,
+        );
+        for level in ["province", "prefecture", "county"] {
+            let p = InflowParams {
+                level: Some(level.into()),
+                ..params("2020-01-23", None, Some(3))
+            };
+            for who in [&admin, &wenzhou] {
+                let (_, scan) = e.inflow_rows_via(who, &p, InflowVia::Scan).await.unwrap();
+                let (_, sql) = e.inflow_rows_via(who, &p, InflowVia::Sql).await.unwrap();
+                assert_eq!(scan, sql, "{level} for {}", who.account.name);
+                if who.account.scope.region.is_none() {
+                    assert!(!sql.is_empty(), "{level}");
+                }
+            }
+            // A community worker sees only its community's level, by either path.
+            for via in [InflowVia::Scan, InflowVia::Sql] {
+                let r = e.inflow_rows_via(&worker, &p, via).await;
+                assert!(matches!(r, Err(EngineError::Denied(_))), "{r:?}");
+            }
+        }
+        let (_, mine) = e
+            .inflow_rows_via(
+                &wenzhou,
+                &params("2020-01-23", Some("county"), Some(3)),
+                InflowVia::Sql,
+            )
+            .await
+            .unwrap();
+        assert_eq!(mine.len(), 1);
+        assert_eq!((mine[0].region.code(), mine[0].arrivals), (330302, 2));
+        assert_eq!(mine[0].from_high_risk, 2);
+        // The community level is the scan's alone: refused on the SQL path, plainly.
+        let community = params("2020-01-23", Some("community"), Some(3));
+        for who in [&admin, &worker] {
+            let r = e.inflow_rows_via(who, &community, InflowVia::Sql).await;
+            assert!(matches!(r, Err(EngineError::BadRequest(_))), "{r:?}");
+        }
+        assert_eq!(
+            e.inflow_rows_via(&worker, &community, InflowVia::Scan)
+                .await
+                .unwrap()
+                .1
+                .len(),
+            1
+        );
+
+        // The exposed list: the same persons either way, narrowed by where they stay.
+        let exposed = ReturneesParams {
+            region: "420100".into(),
+            from: "2020-01-20".into(),
+            to: "2020-01-23".into(),
+            summary: None,
+        };
+        let responder = caller(Role::Epidemiologist, None, None, Purpose::OutbreakResponse);
+        let worker = Caller {
+            purpose: Purpose::CommunityService,
+            ..worker.clone()
+        };
+        for who in [&responder, &worker] {
+            let ids = |v: Vec<crate::returnees::ReturneeView>| {
+                v.into_iter()
+                    .map(|r| (r.person.person_id, r.stay_region, r.stay_community))
+                    .collect::<Vec<_>>()
+            };
+            let scan = ids(e
+                .returnees_via(who, &exposed, InflowVia::Scan)
+                .await
+                .unwrap());
+            let sql = ids(e
+                .returnees_via(who, &exposed, InflowVia::Sql)
+                .await
+                .unwrap());
+            assert_eq!(scan, sql, "{}", who.account.name);
+            let summary = |s: crate::returnees::ReturneesSummary| s.persons;
+            assert_eq!(
+                summary(
+                    e.returnees_summary_via(who, &exposed, InflowVia::Scan)
+                        .await
+                        .unwrap()
+                ),
+                summary(
+                    e.returnees_summary_via(who, &exposed, InflowVia::Sql)
+                        .await
+                        .unwrap()
+                )
+            );
+        }
+        let mine = e
+            .returnees_via(&worker, &exposed, InflowVia::Sql)
+            .await
+            .unwrap();
+        assert_eq!(mine.len(), 2);
+    }
 
     fn params(as_of: &str, level: Option<&str>, days: Option<u32>) -> InflowParams {
         InflowParams {

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::ask::{Answer, Asking, Async, Ctx};
 use crate::disclose::PersonView;
+pub use crate::inflow_api::InflowVia;
 use crate::{Caller, Engine, EngineError};
 
 /// A period of days, and why one is refused.
@@ -110,13 +111,19 @@ fn stays_within(scope: &Scope, e: &ExposedPerson) -> bool {
 async fn exposed_within(
     asking: &Asking,
     params: &ReturneesParams,
+    via: InflowVia,
 ) -> Result<Vec<ExposedPerson>, EngineError> {
     let (region, period) = parse(params)?;
-    let snap = asking.snapshot().await?;
-    let q = query::Query::open_pseudonymised(&snap.store).map_err(EngineError::internal)?;
-    let all = inflow::exposed(&q, snap.zone(), region, period)
-        .await
-        .map_err(EngineError::internal)?;
+    let all = match via {
+        InflowVia::Scan => {
+            let snap = asking.snapshot().await?;
+            let q = query::Query::open_pseudonymised(&snap.store).map_err(EngineError::internal)?;
+            inflow::exposed(&q, snap.zone(), region, period)
+                .await
+                .map_err(EngineError::internal)?
+        }
+        InflowVia::Sql => crate::inflow_api::exposed_sql(asking, region, period).await?,
+    };
     let scope = &asking.caller().account.scope;
     Ok(all.into_iter().filter(|e| stays_within(scope, e)).collect())
 }
@@ -128,10 +135,21 @@ impl Engine {
         caller: &Caller,
         params: &ReturneesParams,
     ) -> Result<Vec<ReturneeView>, EngineError> {
+        self.returnees_via(caller, params, InflowVia::Scan).await
+    }
+
+    /// [`Engine::returnees`] computed as `via` says (`fangyi exposed --via sql`, `--cluster`):
+    /// the same persons, scoped, shown and audited alike.
+    pub async fn returnees_via(
+        &self,
+        caller: &Caller,
+        params: &ReturneesParams,
+        via: InflowVia,
+    ) -> Result<Vec<ReturneeView>, EngineError> {
         let params = params.clone();
         let travel = privacy::sees_travel(caller.account.role);
         let work = Async(move |asking: Asking| async move {
-            let exposed = exposed_within(&asking, &params).await?;
+            let exposed = exposed_within(&asking, &params, via).await?;
             let value = asking
                 .blocking(move |ctx: &Ctx<'_>| {
                     let view = ctx.view()?;
@@ -167,9 +185,20 @@ impl Engine {
         caller: &Caller,
         params: &ReturneesParams,
     ) -> Result<ReturneesSummary, EngineError> {
+        self.returnees_summary_via(caller, params, InflowVia::Scan)
+            .await
+    }
+
+    /// [`Engine::returnees_summary`] computed as `via` says.
+    pub async fn returnees_summary_via(
+        &self,
+        caller: &Caller,
+        params: &ReturneesParams,
+        via: InflowVia,
+    ) -> Result<ReturneesSummary, EngineError> {
         let params = params.clone();
         let work = Async(move |asking: Asking| async move {
-            let exposed = exposed_within(&asking, &params).await?;
+            let exposed = exposed_within(&asking, &params, via).await?;
             let counts = by_stay(exposed.iter().map(|e| &e.stay));
             let summary = ReturneesSummary {
                 region: params.region.trim().to_string(),

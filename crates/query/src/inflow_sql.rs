@@ -76,7 +76,10 @@ const KIND_OF_MODE: &str =
     "CASE mode WHEN 'rail' THEN 0 WHEN 'flight' THEN 1 WHEN 'coach' THEN 2 WHEN 'ship' THEN 3 END";
 
 /// The arrival records dated in the period: `(person, day, kind, origin, dest)`, the origin
-/// and destination as stored (`dest` NULL when `to` is false). Each table is filtered by its
+/// and destination as stored (`dest` NULL when `to` is false). Self-reports' visits only with
+/// `visits`: a Ballista node cannot read a plan unnesting over a kind with no stored files (an
+/// empty view; "No field named __unnest_placeholder(…)"), so [`Query::exposed_rows`] leaves
+/// them out when there are none. Each table is filtered by its
 /// partition column, so files outside the period are skipped by their statistics.
 fn arrivals(first: Date, last: Date, zone: Zone, to: bool, visits: bool) -> String {
     let z = i64::from(zone.offset_secs()) * 1000;
@@ -209,9 +212,10 @@ pub fn inflow_sql(level: Level, first: Date, last: Date, zone: Zone, top: usize)
 /// (contract §4's arrivals, self-reported visits included), with where each stays now. One
 /// row per person: `person`, `first_day`, `last_day`, `kinds` (a bit per [`ArrivalKind`]
 /// number), `origins` (`;`-joined, ascending), `stay_region`, `stay_community`, `source`
-/// (1 registration, 2 home, 3 unknown); ordered by person.
-pub fn exposed_sql(origin: Region, first: Date, last: Date, zone: Zone) -> String {
-    let arrivals = arrivals(first, last, zone, false, true);
+/// (1 registration, 2 home, 3 unknown); ordered by person. `visits`: whether self-reports
+/// are read (see [`arrivals`]; none stored, none read).
+pub fn exposed_sql(origin: Region, first: Date, last: Date, zone: Zone, visits: bool) -> String {
+    let arrivals = arrivals(first, last, zone, false, visits);
     let bits = ArrivalKind::ALL
         .iter()
         .map(|k| format!("WHEN {} THEN {}", k.index(), 1 << k.index()))
@@ -457,7 +461,11 @@ impl Query {
                 "the period starts on {first}, after its last day {last}"
             )));
         }
-        self.rows_of(&exposed_sql(origin, first, last, zone), exposed_rows_of)
-            .await
+        let visits = !self.unstored.contains(&model::Kind::SelfReports);
+        self.rows_of(
+            &exposed_sql(origin, first, last, zone, visits),
+            exposed_rows_of,
+        )
+        .await
     }
 }

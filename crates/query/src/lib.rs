@@ -41,7 +41,8 @@ use vault::Keys;
 
 pub use deidentify::{Deidentified, persons_schema};
 pub use inflow_sql::{
-    SqlExposed, SqlInflowRow, SqlStaySource, exposed_rows_of, exposed_sql, inflow_rows_of, inflow_sql,
+    SqlExposed, SqlInflowRow, SqlStaySource, exposed_rows_of, exposed_sql, inflow_rows_of,
+    inflow_sql,
 };
 pub use limits::Limits;
 pub use output::{OutputFormat, write_stream};
@@ -90,6 +91,9 @@ const STORE_URL: &str = "fangyi-store://data";
 pub struct Query {
     ctx: SessionContext,
     limits: Limits,
+    /// The kinds of which nothing is stored (their tables have no rows): the crate's own
+    /// statements leave out what a cluster cannot plan over them (an unnest over an empty view).
+    unstored: Vec<Kind>,
 }
 
 impl std::fmt::Debug for Query {
@@ -261,7 +265,16 @@ impl Query {
         }
         functions::register(&ctx, keys);
         ctx.add_analyzer_rule(Arc::new(bounded::BoundValues::new(limits.max_value_bytes)));
-        Ok(Query { ctx, limits })
+        let unstored = Kind::ALL
+            .iter()
+            .copied()
+            .filter(|&k| store.manifest().files(k).next().is_none())
+            .collect();
+        Ok(Query {
+            ctx,
+            limits,
+            unstored,
+        })
     }
 
     /// The functions a cluster node needs to run the plans of sessions of this crate, by the

@@ -11,9 +11,9 @@ use engine::{Date, Region};
 use serde::Serialize;
 
 use crate::cli::TableFormat;
+use crate::commands::inflow_cmd::ViaArgs;
 use crate::commands::{Globals, csv_field, pad, print_or_broken_pipe, table_format, thousands};
 use crate::exit::usage;
-use crate::operator::Operator;
 
 #[derive(Args, Debug)]
 pub struct ExposedArgs {
@@ -33,6 +33,8 @@ pub struct ExposedArgs {
     /// Output (default: a table on a terminal, JSON otherwise).
     #[arg(long, value_enum)]
     pub format: Option<TableFormat>,
+    #[command(flatten)]
+    pub via: ViaArgs,
 }
 
 /// One person as printed: the id revealed, dates and codes as text.
@@ -202,19 +204,21 @@ pub fn run(g: &Globals, a: ExposedArgs) -> anyhow::Result<()> {
         to: period.last().to_string(),
         summary: Some(a.summary),
     };
-    let op = Operator::open(g)?;
+    let op = a.via.operator(g)?;
     let words = format!(
-        "fangyi exposed --region {region} --from {} --to {}{}",
+        "fangyi exposed --region {region} --from {} --to {}{}{}",
         period.first(),
         period.last(),
-        if a.summary { " --summary" } else { "" }
+        if a.summary { " --summary" } else { "" },
+        a.via.words()
     );
     let caller = op.caller(Purpose::OutbreakResponse, &words);
+    let via = a.via.engine_via();
     let (counts, persons) = if a.summary {
-        let s = op.ask(op.engine().returnees_summary(&caller, &params))?;
+        let s = op.ask(op.engine().returnees_summary_via(&caller, &params, via))?;
         (summary_counts(s), Vec::new())
     } else {
-        let found = op.ask(op.engine().returnees(&caller, &params))?;
+        let found = op.ask(op.engine().returnees_via(&caller, &params, via))?;
         // Shown ids order the persons within a place (pseudonyms order them arbitrarily).
         let mut persons: Vec<PersonOut> = found.into_iter().map(person_out).collect();
         persons.sort_by(|a, b| {
@@ -401,6 +405,10 @@ mod tests {
             to: to.into(),
             summary: false,
             format: None,
+            via: ViaArgs {
+                via: crate::commands::inflow_cmd::Via::Scan,
+                cluster: None,
+            },
         }
     }
 

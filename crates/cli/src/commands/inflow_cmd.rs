@@ -6,7 +6,7 @@ use std::io::Write;
 use clap::{Args, ValueEnum};
 use engine::Purpose;
 use engine::Region;
-use engine::inflow_api::{self, InflowParams, InflowRow, InflowView};
+use engine::inflow_api::{self, InflowParams, InflowRow, InflowVia, InflowView};
 
 use crate::cli::TableFormat;
 use crate::commands::{Globals, csv_field, pad, print_or_broken_pipe, table_format, thousands};
@@ -34,6 +34,62 @@ pub struct InflowArgs {
     /// Output (default: a table on a terminal, JSON otherwise).
     #[arg(long, value_enum)]
     pub format: Option<TableFormat>,
+    #[command(flatten)]
+    pub via: ViaArgs,
+}
+
+/// How a bulk scan is computed: `--via` and `--cluster`, for `inflow` and `exposed`.
+#[derive(Args, Debug)]
+pub struct ViaArgs {
+    /// Count with the inflow scan, or with one SQL statement over the stored tables on the
+    /// embedded DataFusion (the same rows; the statement a cluster runs).
+    #[arg(long, value_enum, default_value_t = Via::Scan)]
+    pub via: Via,
+    /// Run that SQL statement on the Ballista cluster whose scheduler is at HOST:PORT (see
+    /// `fangyi cluster`; implies --via sql).
+    #[arg(long, env = "FANGYI_CLUSTER", value_name = "HOST:PORT")]
+    pub cluster: Option<String>,
+}
+
+/// `--via`: how the answer is computed.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    Scan,
+    Sql,
+}
+
+impl ViaArgs {
+    /// The cluster's address, if one was named (an empty value names none).
+    pub fn cluster(&self) -> Option<String> {
+        self.cluster.clone().filter(|c| !c.trim().is_empty())
+    }
+
+    /// The engine's choice: a cluster implies SQL.
+    pub fn engine_via(&self) -> InflowVia {
+        match self.via {
+            _ if self.cluster().is_some() => InflowVia::Sql,
+            Via::Scan => InflowVia::Scan,
+            Via::Sql => InflowVia::Sql,
+        }
+    }
+
+    /// The words the audited request gets (` --cluster HOST:PORT`, ` --via sql` or nothing).
+    pub fn words(&self) -> String {
+        match (self.cluster(), self.via) {
+            (Some(c), _) => format!(" --cluster {c}"),
+            (None, Via::Scan) => String::new(),
+            (None, Via::Sql) => " --via sql".into(),
+        }
+    }
+
+    /// The operator, its engine running SQL on the cluster when one was named.
+    pub fn operator(&self, g: &Globals) -> anyhow::Result<Operator> {
+        let cluster = self.cluster();
+        Operator::open_with(g, |o| {
+            o.cluster = cluster;
+            Ok(())
+        })
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,7 +121,7 @@ pub fn run(g: &Globals, a: InflowArgs) -> anyhow::Result<()> {
         region: a.region.clone(),
     };
     let words = format!(
-        "fangyi inflow{} --level {} --days {}{}",
+        "fangyi inflow{} --level {} --days {}{}{}",
         a.as_of
             .as_deref()
             .map_or(String::new(), |t| format!(" --as-of {}", t.trim())),
@@ -73,11 +129,16 @@ pub fn run(g: &Globals, a: InflowArgs) -> anyhow::Result<()> {
         a.days,
         a.region
             .as_deref()
-            .map_or(String::new(), |r| format!(" --region {r}"))
+            .map_or(String::new(), |r| format!(" --region {r}")),
+        a.via.words()
     );
-    let op = Operator::open(g)?;
+    let op = a.via.operator(g)?;
     let caller = op.caller(Purpose::Analysis, &words);
-    let (request, rows) = op.ask(op.engine().inflow_rows(&caller, &params))?;
+    let (request, rows) = op.ask(op.engine().inflow_rows_via(
+        &caller,
+        &params,
+        a.via.engine_via(),
+    ))?;
     let format = table_format(a.format);
     print_or_broken_pipe(|w| match format {
         TableFormat::Json => {
