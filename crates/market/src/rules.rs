@@ -288,6 +288,38 @@ mod tests {
     }
 
     #[test]
+    fn a_rules_file_is_read_by_bound_and_named_in_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        model::files::testing::refuses_hostile_files(
+            dir.path(),
+            "market.toml",
+            store::MAX_SETTINGS_BYTES,
+            |p| {
+                MarketRules::load_or_builtin(Some(p))
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            },
+        );
+        let good = dir.path().join("good.toml");
+        std::fs::write(&good, DEFAULT_RULES.replace("k = 3", "k = 4")).unwrap();
+        let r = MarketRules::load_or_builtin(Some(&good)).unwrap();
+        assert_eq!(
+            (r.k_e4, r.origin.as_str()),
+            (4 * K_SCALE, good.to_str().unwrap())
+        );
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, DEFAULT_RULES.replace("k = 3", "k = \"3\"")).unwrap();
+        let e = MarketRules::load_or_builtin(Some(&bad))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bad.toml"), "{e}");
+        assert_eq!(
+            MarketRules::load_or_builtin(None).unwrap().origin,
+            "built-in"
+        );
+    }
+
+    #[test]
     fn decimals_are_kept_exactly() {
         let r = MarketRules::parse(
             &DEFAULT_RULES
