@@ -115,6 +115,9 @@ pub(crate) struct Ctx<'a> {
     /// The code overrides (accepted corrections) as the engine keeps them: every code computed
     /// for this request applies them ([`Ctx::code_engine`]).
     pub overrides: &'a rules::Overrides,
+    /// Home provinces' attestations received (`peer_attestation`), folded into every code
+    /// computed for this request the same way.
+    pub peers: &'a rules::PeerAttestations,
 }
 
 impl Ctx<'_> {
@@ -127,9 +130,17 @@ impl Ctx<'_> {
         self.snap.zone()
     }
 
-    /// The health-code engine over the request's snapshot, with the overrides in force: the one
-    /// way the engine's questions compute codes.
+    /// The health-code engine over the request's snapshot, with the overrides in force and
+    /// the home provinces' attestations folded in: the one way the engine's questions compute
+    /// codes.
     pub fn code_engine(&self) -> rules::CodeEngine<'_> {
+        self.own_code_engine().with_peer_attestations(self.peers)
+    }
+
+    /// [`Ctx::code_engine`] on this deployment's own records and overrides alone: what a home
+    /// province attests to another (an attestation received is not passed on, so two
+    /// provinces never echo each other's colors back).
+    pub fn own_code_engine(&self) -> rules::CodeEngine<'_> {
         rules::CodeEngine::new(&self.snap.index, &self.snap.risk, self.zone())
             .with_overrides(self.overrides)
     }
@@ -185,6 +196,7 @@ impl Asking {
         let known = self.snap.get().cloned();
         // Kept by the engine and reloaded at most every few seconds: no query per request.
         let overrides = self.engine.overrides().await?;
+        let peers = self.engine.peer_attestations().await?;
         let (snap, result) = tokio::task::spawn_blocking(move || {
             let snap = match known {
                 Some(s) => s,
@@ -199,6 +211,7 @@ impl Asking {
                 data: &engine.inner.data,
                 shown: &shown,
                 overrides: &overrides,
+                peers: &peers,
             };
             let result = work(&ctx);
             Ok::<_, EngineError>((snap, result))

@@ -24,6 +24,7 @@ mod session;
 mod test_city;
 
 pub mod alerts_api;
+pub mod attest_api;
 pub mod audit_api;
 #[cfg(feature = "cluster")]
 pub mod cluster_mode;
@@ -359,6 +360,8 @@ struct Inner {
     sql: sql::SqlState,
     /// The code overrides (accepted corrections), kept between requests.
     overrides: corrections::OverrideCache,
+    /// Home provinces' attestations received (issue 19), kept between requests.
+    peers: attest_api::PeerCache,
     short_lived: bool,
     /// Where residents' one-time codes go (set by the server).
     notifier: RwLock<Option<Arc<dyn resident::Notifier>>>,
@@ -409,6 +412,7 @@ impl Engine {
                 logins: session::LoginGuard::default(),
                 sql: sql::SqlState::new(opts.sql, opts.cluster),
                 overrides: corrections::OverrideCache::default(),
+                peers: attest_api::PeerCache::default(),
                 short_lived: opts.short_lived,
                 notifier: RwLock::new(None),
                 inbox: inbox::InboxWriter::start(ops.clone()),

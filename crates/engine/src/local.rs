@@ -387,9 +387,11 @@ fn write_codes(
     let view = ctx.view()?;
     let internal = EngineError::internal;
     let engine = ctx.code_engine();
-    // A decision on a correction since the last run makes it stale: the overrides' fingerprint
-    // is part of the run's key.
-    let run = RunKey::new(store, as_of, &set.digest).with_overrides(ctx.overrides.digest());
+    // A decision on a correction, or a home province's new answer, since the last run makes it
+    // stale: the overrides' and the attestations' fingerprints are part of the run's key.
+    let run = RunKey::new(store, as_of, &set.digest)
+        .with_overrides(ctx.overrides.digest())
+        .with_peer_attestations(ctx.peers.digest());
     let saved = if full {
         None
     } else {

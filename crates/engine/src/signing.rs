@@ -33,7 +33,7 @@ pub struct Signed {
 /// and checked against the public key the data dir records.
 pub struct Signer {
     pub issuer: Issuer,
-    key: IssuerKey,
+    pub(crate) key: IssuerKey,
 }
 
 impl Signer {

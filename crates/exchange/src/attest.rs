@@ -57,6 +57,10 @@ pub struct Request {
     pub issued_at: i64,
     /// ID numbers, as B registered them.
     pub persons: Vec<String>,
+    /// The day the codes are asked for (`YYYY-MM-DD`), when not A's today: A answers for no
+    /// day after its own today. (Replaying a past day, as the tests and the demo do.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
 }
 
 /// What A says of one person: all that leaves A.
@@ -125,12 +129,25 @@ fn parse(bytes: &[u8]) -> Result<Sign1, ExchangeError> {
     Sign1::parse_fangyi(bytes).map_err(|e| ExchangeError::Bad(format!("not a signed message: {e}")))
 }
 
-/// The signed request of `from` (signed by `key`) to `to` about `persons`.
+/// The signed request of `from` (signed by `key`) to `to` about `persons`, for A's today.
 pub fn request(
     from: &str,
     to: &str,
     purpose: &str,
     persons: &[String],
+    key: &IssuerKey,
+    now: i64,
+) -> Result<Vec<u8>, ExchangeError> {
+    request_as_of(from, to, purpose, persons, None, key, now)
+}
+
+/// [`request`] for the day `as_of` (`YYYY-MM-DD`).
+pub fn request_as_of(
+    from: &str,
+    to: &str,
+    purpose: &str,
+    persons: &[String],
+    as_of: Option<&str>,
     key: &IssuerKey,
     now: i64,
 ) -> Result<Vec<u8>, ExchangeError> {
@@ -150,8 +167,16 @@ pub fn request(
         request_id: codesign::b64(&id),
         issued_at: now,
         persons: persons.to_vec(),
+        as_of: as_of.map(str::to_string),
     };
     Ok(key.sign_document(serde_json::to_vec(&r).expect("serialisable")))
+}
+
+/// The document of a request this deployment made itself (no signature check: B reading its
+/// own request back, for the request id it records).
+pub fn read_request(bytes: &[u8]) -> Result<Request, ExchangeError> {
+    serde_json::from_slice(parse(bytes)?.payload())
+        .map_err(|e| ExchangeError::Bad(format!("the request is malformed: {e}")))
 }
 
 /// A checks a request's bytes: signed by a trusted key of the region it says it is from,
@@ -192,6 +217,14 @@ pub fn open_request(
     }
     if r.persons.len() > MAX_BATCH {
         return Err(bad(format!("more than {MAX_BATCH} persons")));
+    }
+    if let Some(d) = &r.as_of
+        && model::Date::parse(d.as_bytes()).is_err()
+    {
+        return Err(bad(format!(
+            "as_of {:?} is not a date (YYYY-MM-DD)",
+            crate::short(d)
+        )));
     }
     Ok(r)
 }

@@ -69,6 +69,11 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// At most 40 characters of untrusted text, for a message.
+pub(crate) fn short(s: &str) -> String {
+    s.chars().take(40).collect()
+}
+
 /// RFC 3339 text as Unix seconds.
 pub(crate) fn secs(t: &str) -> Option<i64> {
     model::Timestamp::parse_rfc3339(t.as_bytes())

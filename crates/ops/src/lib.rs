@@ -19,6 +19,7 @@ mod codes;
 mod consents;
 mod corrections;
 mod credentials;
+mod peers;
 mod resident;
 mod users;
 
@@ -31,6 +32,7 @@ pub use codes::{IssuedCode, IssuedLog, Revocation};
 pub use corrections::{
     CorrectionFilter, CorrectionRecord, CorrectionStatus, Decision, Filed, NewCorrection,
 };
+pub use peers::{PeerRequestSeen, StoredAttestation, StoredUnavailable};
 pub use resident::{InboxBatch, InboxRow, OtpState, ResidentSession};
 pub use users::{NewUser, Principal, TOKEN_PREFIX, TokenInfo, User, token_hash};
 
@@ -150,6 +152,11 @@ fn migrator() -> Migrator {
             9,
             "corrections of health codes (accepted ones are the code overrides)",
             include_str!("../migrations/0009_corrections.sql"),
+        ),
+        m(
+            10,
+            "health attestations between deployments (received, unavailable, requests seen)",
+            include_str!("../migrations/0010_peer_attestations.sql"),
         ),
     ])
 }

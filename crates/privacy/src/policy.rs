@@ -68,6 +68,9 @@ vocabulary! {
         Resident = "resident",
         /// Anyone without an account: the co-travel self-check.
         Public = "public",
+        /// Another deployment (a home province) asking, authenticated by its signed request
+        /// (issue 19): never a token's role; it gets colors, rule groups and validity only.
+        Peer = "peer",
     }
 }
 
@@ -95,6 +98,8 @@ vocabulary! {
         /// Bringing people back to work (contract §8): applications and their decisions, the
         /// whitelist, job matching and seekers' consent.
         WorkResumption = "work_resumption",
+        /// Registering arriving workers: their home province's attestation of their code.
+        ArrivalRegistration = "arrival_registration",
     }
 }
 
@@ -157,6 +162,10 @@ vocabulary! {
         DecideCorrection = "decide_correction",
         /// The public nearby-cases search: cases' public trail points near a place, no identity.
         Nearby = "nearby",
+        /// Health attestations between deployments (issue 19): a peer asking for its arrivals'
+        /// colors (answered with color, rule groups and validity only), or this deployment
+        /// asking a home province and recording what came back.
+        Attest = "attest",
         /// Read-only SQL over the pseudonymised tables.
         Sql = "sql",
         /// Read the audit log.
@@ -240,6 +249,7 @@ pub fn purposes(role: Role, action: Action) -> &'static [Purpose] {
             &[P::WorkResumption, P::Analysis]
         }
         (A::ResumeMatch | A::ResumeConsent, R::Admin) => &[P::WorkResumption],
+        (A::Attest, R::Peer | R::Admin) => &[P::ArrivalRegistration, P::HealthCode],
         (A::Sql, R::Admin | R::Epidemiologist | R::Analyst) => &[P::Analysis],
         (A::AuditRead, R::Admin) => &[P::Oversight],
         (A::ManageUsers, R::Admin) => &[P::Administration],

@@ -117,9 +117,13 @@ impl<'a> CodeEngine<'a> {
     }
 
     /// The same engine with home provinces' attestations folded into every code and sweep it
-    /// gives (`peer_attestation`: at least the attested color until its end).
-    pub fn with_peer_attestations(mut self, peer: PeerAttestations) -> CodeEngine<'a> {
-        self.peer = Cow::Owned(peer);
+    /// gives (`peer_attestation`: at least the attested color until its end), borrowed or
+    /// handed over.
+    pub fn with_peer_attestations(
+        mut self,
+        peer: impl Into<Cow<'a, PeerAttestations>>,
+    ) -> CodeEngine<'a> {
+        self.peer = peer.into();
         self
     }
 

@@ -82,6 +82,18 @@ pub struct PeerAttestations {
     digest: String,
 }
 
+impl<'a> From<&'a PeerAttestations> for std::borrow::Cow<'a, PeerAttestations> {
+    fn from(p: &'a PeerAttestations) -> Self {
+        std::borrow::Cow::Borrowed(p)
+    }
+}
+
+impl From<PeerAttestations> for std::borrow::Cow<'_, PeerAttestations> {
+    fn from(p: PeerAttestations) -> Self {
+        std::borrow::Cow::Owned(p)
+    }
+}
+
 impl PeerAttestations {
     pub fn none() -> PeerAttestations {
         PeerAttestations::default()

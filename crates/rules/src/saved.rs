@@ -32,6 +32,10 @@ pub struct RunKey {
     /// a decision on a correction makes the saved run stale, whatever the store did.
     #[serde(default)]
     pub overrides: String,
+    /// The fingerprint of the home provinces' attestations the run folded in
+    /// ([`crate::PeerAttestations::digest`]): a new answer makes the saved run stale.
+    #[serde(default)]
+    pub peer: String,
 }
 
 impl RunKey {
@@ -45,12 +49,20 @@ impl RunKey {
             zone: store.zone().to_string(),
             generation: store.generation(Derived::SavedCodes),
             overrides: String::new(),
+            peer: String::new(),
         }
     }
 
     /// The same run with the overrides of fingerprint `digest` ([`crate::Overrides::digest`]).
     pub fn with_overrides(mut self, digest: &str) -> RunKey {
         self.overrides = digest.to_string();
+        self
+    }
+
+    /// The same run with the attestations of fingerprint `digest`
+    /// ([`crate::PeerAttestations::digest`]).
+    pub fn with_peer_attestations(mut self, digest: &str) -> RunKey {
+        self.peer = digest.to_string();
         self
     }
 }

@@ -155,7 +155,7 @@ pub fn serve(g: &Globals, a: ServeArgs) -> anyhow::Result<()> {
 
 fn parse_role(s: &str) -> anyhow::Result<Role> {
     match Role::parse(s) {
-        Some(Role::Public | Role::Resident) | None => Err(usage(format!(
+        Some(Role::Public | Role::Resident | Role::Peer) | None => Err(usage(format!(
             "--role {s}: one of admin, epidemiologist, community_worker, analyst, checkpoint, enterprise"
         ))),
         Some(r) => Ok(r),
