@@ -1,13 +1,14 @@
 //! `fangyi bench inflow`: contract §7's daily inflow of a generated province, fangyi's
 //! day-at-a-time scan against DuckDB computing the same rows in one SQL query over the same
-//! Parquet files (`scripts/peers/inflow.py`), in the same run, with the answers compared.
+//! Parquet files (`scripts/peers/inflow.py`), in the same run, with the answers compared; and
+//! fangyi's own statement (`query::inflow_sql`, `--via sql`) on the embedded DataFusion.
 
 use std::fmt::Write as _;
 use std::time::Instant;
 
 use engine::inflow_api::{self, InflowParams};
 use inflow::InflowRow;
-use model::Date;
+use model::{Date, Level};
 
 use crate::duckdb_peer::Peer;
 use crate::province::{Province, START, ensure_peers, machine, province};
@@ -87,6 +88,39 @@ pub fn run(a: BenchInflowArgs) -> anyhow::Result<()> {
         thousands(arrivals)
     );
     println!("{:<8} {:>10.3} {:>8}", "fangyi", best, rows.len());
+    // The same rows by one SQL statement on the embedded DataFusion: what `--via sql` runs and
+    // a cluster runs distributed.
+    let first = last.add_days(1 - window as i32);
+    let q = query::Query::open_pseudonymised(&store)?;
+    let mut sql_best = f64::INFINITY;
+    let mut sql_rows = Vec::new();
+    for _ in 0..a.repeat.max(1) {
+        let started = Instant::now();
+        sql_rows = rt.block_on(q.inflow_rows(Level::Prefecture, first, last, store.zone(), 10))?;
+        sql_best = sql_best.min(started.elapsed().as_secs_f64());
+    }
+    let same = sql_rows.len() == rows.len()
+        && sql_rows.iter().zip(&rows).all(|(s, r)| {
+            (s.region, s.date, s.arrivals, s.from_high_risk)
+                == (r.region, r.date, r.arrivals, r.from_high_risk)
+                && (s.by_kind, s.by_origin_risk) == (r.by_kind, r.by_origin_risk)
+                && s.top_origins.len() == r.top_origins.len()
+                && s.top_origins
+                    .iter()
+                    .zip(&r.top_origins)
+                    .all(|(a, b)| (a.0, a.1) == (b.region, b.persons))
+        });
+    println!(
+        "{:<8} {:>10.3} {:>8}   {}",
+        "df-sql",
+        sql_best,
+        sql_rows.len(),
+        if same {
+            "the same rows"
+        } else {
+            "DIFFERENT rows"
+        }
+    );
     for level in ["county", "community"] {
         let request = params(level).parse(store.zone())?;
         let started = Instant::now();
@@ -105,7 +139,6 @@ pub fn run(a: BenchInflowArgs) -> anyhow::Result<()> {
     if !ensure_peers()? {
         return Ok(());
     }
-    let first = last.add_days(1 - window as i32);
     Peer {
         name: "inflow",
         script: PEER_SCRIPT,
