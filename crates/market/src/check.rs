@@ -384,18 +384,30 @@ pub fn check(
     zone: Zone,
 ) -> Vec<Flagged> {
     let medians = medians(captures, zone);
+    let mut memo = Memo::default();
     captures
         .iter()
-        .filter_map(|c| check_one(c, reference, rules, zone, &medians))
+        .filter_map(|c| check_one(c, reference, rules, zone, &medians, &mut memo))
         .collect()
 }
 
-fn check_one(
-    c: &Capture<'_>,
+/// What repeats across captures — a shop's standard, a listing's title — judged once per
+/// distinct text (no allocation per capture for the common case).
+#[derive(Default)]
+struct Memo<'a, 'r> {
+    /// (standard, product) → whether it is the product's.
+    standards: HashMap<(&'a str, Product), bool>,
+    /// title → the claim words in it.
+    claims: HashMap<&'a str, Vec<&'r str>>,
+}
+
+fn check_one<'a, 'r>(
+    c: &Capture<'a>,
     reference: &Reference,
-    rules: &MarketRules,
+    rules: &'r MarketRules,
     zone: Zone,
     medians: &HashMap<(Date, Region, Product), (Ratio, u64)>,
+    memo: &mut Memo<'a, 'r>,
 ) -> Option<Flagged> {
     let mut ev = Evidence::default();
     let day = c.time.date(zone);
@@ -451,7 +463,11 @@ fn check_one(
     match c.standard {
         Some(given) => {
             let (expected, norm) = rules.standard(c.product);
-            if normalise_standard(given) != norm {
+            let ok = *memo
+                .standards
+                .entry((given, c.product))
+                .or_insert_with(|| normalise_standard(given) == norm);
+            if !ok {
                 ev.standard_mismatch = Some(MismatchEvidence {
                     product: c.product.as_str(),
                     given: given.to_string(),
@@ -497,7 +513,11 @@ fn check_one(
         }
     }
     if no_claims_allowed(c.product) {
-        let words = rules.claims_in(c.title);
+        let words = memo
+            .claims
+            .entry(c.title)
+            .or_insert_with(|| rules.claims_in(c.title))
+            .clone();
         if !words.is_empty() {
             ev.efficacy_claim = Some(ClaimEvidence {
                 product: c.product.as_str(),
