@@ -176,3 +176,59 @@ fn a_store_is_scanned_by_day_in_the_deployment_zone_with_duplicates_once() {
     assert_eq!(leads[2].county, None);
     assert!(matches!(&leads[2].subject, Subject::Shop { platform, .. } if platform == "jd"));
 }
+
+/// An outsider's input: a seller id in lower case is the same enterprise; another enterprise's
+/// valid id is an unknown seller; a registration held by another enterprise still registers
+/// (distributors resell); a title of 100,000 characters is read whole.
+#[test]
+fn ids_are_compared_as_codes_and_long_titles_are_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    let (a, other, maker) = (
+        ent(b"91330106MA2B0C0D1"),
+        ent(b"91330106MA2B0C0D9"),
+        ent(b"91330106MA2B0C0D5"),
+    );
+    std::fs::write(
+        input.join("enterprises.csv"),
+        format!("enterprise_id,name,industry,region\n{a},甲,retail,330106\n{maker},乙,manufacturing,330106\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        input.join("device_registrations.csv"),
+        format!(
+            "registration_no,holder_enterprise_id,product,valid_from,valid_to\n\
+             浙械注准20192140001,{maker},surgical,2019-01-01,\n"
+        ),
+    )
+    .unwrap();
+    let long = format!("{}防病毒", "口".repeat(100_000));
+    std::fs::write(
+        input.join("listings.csv"),
+        format!(
+            "{HEADER}\n\
+             jd,L1,S1,{},330106,外科口罩,surgical,YY 0469,浙械注准20192140001,10,10,,2020-01-25T09:00:00+08:00\n\
+             jd,L2,S1,{other},330106,外科口罩,surgical,YY 0469,浙械注准20192140001,10,10,,2020-01-25T09:00:00+08:00\n\
+             jd,L3,S1,{a},330106,{long},daily,,,10,10,,2020-01-25T09:00:00+08:00\n",
+            a.to_lowercase()
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    ingest(&data, std::slice::from_ref(&input));
+    let store = Store::open(&data, keys().key_id()).unwrap();
+    let all = scan(&store, &MarketRules::default(), None, None).unwrap();
+    let got: Vec<(&str, Vec<Rule>)> = all
+        .flagged
+        .iter()
+        .map(|f| (f.listing_id.as_str(), f.rules.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("L2", vec![Rule::UnknownSeller]),
+            ("L3", vec![Rule::EfficacyClaim])
+        ]
+    );
+}
