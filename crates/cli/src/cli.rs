@@ -201,6 +201,12 @@ pub enum Command {
         after_help = "Examples:\n  fangyi trust pull http://hub.internal:8090 --anchor anchor.key.pub\n  fangyi trust status\n\n`fangyi serve --trust-hub URL --anchor PUB` pulls it every --pull-every seconds."
     )]
     Trust(TrustCommand),
+    /// Health attestations from home provinces: ask about the persons who arrived from one.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  fangyi peer fetch --from http://province-a:8080 --region 330300\n  fangyi peer fetch --from http://127.0.0.1:8081 --region 330300 --as-of 2020-02-05\n\n`fangyi serve --peer REGION=URL` asks every --peer-every seconds."
+    )]
+    Peer(crate::commands::peer_cmd::PeerCommand),
     /// Serve the HTTP API (OpenAPI at /api/openapi.json, docs at /api/docs).
     #[command(
         after_help = "Examples:\n  fangyi serve                                  http://127.0.0.1:8080\n  fangyi serve --addr 0.0.0.0:8443 --db postgres://fangyi@db/fangyi\n\nCreate accounts first: fangyi users add NAME --role ROLE [--region CODE].\nCtrl-C stops accepting requests and finishes the ones in flight."

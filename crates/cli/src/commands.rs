@@ -14,6 +14,7 @@ pub(crate) mod inflow_cmd;
 pub(crate) mod ingest_cmd;
 pub(crate) mod kinds;
 pub(crate) mod market_cmd;
+pub(crate) mod peer_cmd;
 pub(crate) mod resume;
 pub(crate) mod roads_cmd;
 pub(crate) mod serve_cmd;
@@ -106,6 +107,7 @@ fn needs(command: &Command, db: Option<&str>) -> Needs {
         | Command::Watch(_)
         | Command::Codes(_)
         | Command::Corrections(_)
+        | Command::Peer(_)
         | Command::Rules(RulesCommand::Diff(_))
         | Command::Retention(_)
         | Command::Stats(_) => Needs::Store,
@@ -163,6 +165,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify(a) => signing::verify(&g, a),
         Command::Hub(c) => hub_cmd::hub(&g, c),
         Command::Trust(c) => hub_cmd::trust(&g, c),
+        Command::Peer(c) => peer_cmd::run(&g, c),
         Command::Serve(a) => serve_cmd::serve(&g, a),
         Command::Users(u) => serve_cmd::users(&g, u),
         Command::Audit(a) => serve_cmd::audit(&g, a),

@@ -4,7 +4,9 @@
 //! pulling every second). Keys enrolled by file and submitted signed, a publication, a code of
 //! A verified at B (command line and API), A's rotation, the hub's revocation of A's old key,
 //! lists refused from a fake hub (tampered, another anchor's, a rollback) with B's list kept,
-//! and the hub down while B keeps its list and retries.
+//! and the hub down while B keeps its list and retries. Then the health attestations between
+//! them (issue 19 item 1): B asks A about a batch of arrivals through a relay that records the
+//! bytes on the wire, folds the answers into its codes, and copes with A down and back.
 
 mod common;
 
@@ -480,4 +482,280 @@ fn two_provinces_trust_each_other_through_a_hub() {
     assert!(status.contains("version 4"), "{status}");
     b_server.stop();
     hub.stop();
+}
+
+/// The bytes one direction of a relay carried.
+type Wire = Arc<Mutex<Vec<u8>>>;
+
+/// A relay on loopback to `upstream` that keeps every byte each way (B → A, A → B).
+struct Relay {
+    base: String,
+    up: Wire,
+    down: Wire,
+}
+
+impl Relay {
+    fn start(upstream: &str) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let up: Wire = Arc::default();
+        let down: Wire = Arc::default();
+        let (up2, down2) = (Arc::clone(&up), Arc::clone(&down));
+        let upstream = upstream.trim_start_matches("http://").to_string();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let Ok(server) = TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                let pipe = |mut from: TcpStream, mut to: TcpStream, keep: Wire| {
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 16 << 10];
+                        loop {
+                            match from.read(&mut buf) {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => {
+                                    keep.lock().unwrap().extend_from_slice(&buf[..n]);
+                                    if to.write_all(&buf[..n]).is_err() {
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                        let _ = to.shutdown(std::net::Shutdown::Write);
+                    })
+                };
+                pipe(
+                    client.try_clone().unwrap(),
+                    server.try_clone().unwrap(),
+                    up2.clone(),
+                );
+                pipe(server, client, down2.clone());
+            }
+        });
+        Relay { base, up, down }
+    }
+}
+
+/// The body of the (one) HTTP message in `bytes`.
+fn http_body(bytes: &[u8]) -> &[u8] {
+    let at = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    &bytes[at..]
+}
+
+/// `fangyi code ID --as-of DAY --format json` at `env`.
+fn code_json(env: &Env, person: &str, as_of: Option<&str>) -> Value {
+    let mut args = vec!["code", person, "--format", "json"];
+    if let Some(d) = as_of {
+        args.extend(["--as-of", d]);
+    }
+    serde_json::from_str(&env.ok(&args)).unwrap()
+}
+
+/// Health attestations between two real deployments: B (Chengdu) registered a batch of
+/// arrivals from A (Wenzhou) and one from elsewhere; `fangyi peer fetch` asks A (served by
+/// `fangyi serve`) about exactly those from A, through a relay that keeps the bytes: A's answer
+/// holds only color, rule groups, validity and the issuer. B's codes then carry A's
+/// `peer_attestation` (the province named); with A down they say "home data unavailable", and
+/// once A is back the next fetch clears it.
+#[test]
+fn a_batch_of_arrivals_is_attested_by_the_home_province_over_the_wire() {
+    // A: 30 residents, person 0 a confirmed case.
+    let persons: Vec<String> = (0..30).map(id).collect();
+    let a = province("330300", &persons);
+    a.write(
+        "in2/lab_results.csv",
+        &format!(
+            "person_id,sample_time,result,diagnosis,onset_date,reported_time\n\
+             {},2020-01-22T09:00:00+08:00,positive,confirmed,2020-01-21,2020-01-23T10:00:00+08:00\n",
+            id(0)
+        ),
+    );
+    a.ok(&[
+        "ingest",
+        a.path("in2").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    // B: 25 of them arrived (and registered where they stay), and one from Guangzhou.
+    let stranger = PersonId::from_parts(440106, Date::from_ymd(1990, 5, 5).unwrap(), 77)
+        .unwrap()
+        .to_string();
+    let arrived: Vec<String> = persons[..25].to_vec();
+    let b = Env::new();
+    let mut regs = String::from("person_id,arrival_date,from_region,stay_region\n");
+    let mut res = String::from("person_id,home_region,household_id\n");
+    for (i, p) in arrived.iter().chain([&stranger]).enumerate() {
+        regs.push_str(&format!("{p},2020-01-24,{},510104\n", &p[..6]));
+        res.push_str(&format!("{p},510104,HB{i}\n"));
+    }
+    b.write("in/registrations.csv", &regs);
+    b.write("in/persons.csv", &res);
+    b.ok(&["ingest", b.path("in").to_str().unwrap(), "--format", "json"]);
+    b.ok(&["keys", "init", "--region", "510100"]);
+    // Each trusts the other's key (here by file; through a hub in the test above).
+    for (from, to, name) in [(&a, &b, "a-keys.json"), (&b, &a, "b-keys.json")] {
+        let file = from.path(name);
+        from.ok(&["keys", "export", "--out", file.to_str().unwrap()]);
+        to.ok(&["keys", "import", file.to_str().unwrap()]);
+    }
+    let a_server = Proc::start(&a, &["serve", "--addr", "127.0.0.1:0"], "a-serve.log");
+    let relay = Relay::start(&a_server.base);
+
+    let out = b.ok(&[
+        "peer",
+        "fetch",
+        "--from",
+        &relay.base,
+        "--region",
+        "330300",
+        "--as-of",
+        "2020-01-25",
+    ]);
+    let got: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(got["persons"], 25, "{got}");
+    assert_eq!(got["attested"], 25, "{got}");
+    assert_eq!(got["not_green"], 1, "{got}");
+    assert_eq!(got["unavailable"], 0, "{got}");
+
+    // On the wire: B sent the 25 ID numbers it registered and not the stranger's; A's answer
+    // carries nothing but color, rule groups, validity and the issuer (with the times and the
+    // request's digest): no ID number, no part of one, no name.
+    let up = relay.up.lock().unwrap().clone();
+    let down = relay.down.lock().unwrap().clone();
+    let sent = String::from_utf8_lossy(&up);
+    assert!(
+        sent.starts_with("POST /exchange/v1/attestations HTTP/1.1\r\n"),
+        "{sent}"
+    );
+    assert!(arrived.iter().all(|p| sent.contains(p.as_str())));
+    assert!(!sent.contains(&stranger));
+    assert!(
+        !sent.to_lowercase().contains("authorization"),
+        "no token crosses"
+    );
+    let head = String::from_utf8_lossy(&down[..down.len().min(400)]).to_string();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let body = http_body(&down);
+    let text = String::from_utf8_lossy(body);
+    for p in &persons {
+        assert!(
+            !text.contains(p.as_str()) && !text.contains(&p[6..14]),
+            "{p} on the wire"
+        );
+    }
+    assert!(!text.contains('某'), "a name on the wire");
+    // COSE_Sign1 (tag 18); the payload is the JSON document inside (the exchange crate's
+    // own test takes the envelope apart: protected alg and kid only, nothing unprotected).
+    assert_eq!(body[0], 0xd2, "COSE_Sign1");
+    let start = body
+        .windows(9)
+        .position(|w| w == b"{\"format\"")
+        .expect("the signed document");
+    let doc: Value = serde_json::Deserializer::from_slice(&body[start..])
+        .into_iter::<Value>()
+        .next()
+        .unwrap()
+        .unwrap();
+    let mut keys: Vec<&String> = doc.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["exp", "format", "iat", "iss", "items", "request"]);
+    assert_eq!(doc["iss"], "330300");
+    let items = doc["items"].as_array().unwrap();
+    assert_eq!(items.len(), 25);
+    for item in items {
+        let mut k: Vec<&String> = item.as_object().unwrap().keys().collect();
+        k.sort();
+        assert_eq!(k, ["color", "groups", "valid_until"], "{item}");
+    }
+    assert_eq!(
+        items.iter().filter(|i| i["color"] == "red").count(),
+        1,
+        "the case"
+    );
+
+    // B's code of the case: red by A's word, the province and the rule group named.
+    let code = code_json(&b, &id(0), Some("2020-01-25"));
+    assert_eq!(code["color"], "red", "{code}");
+    let reasons = code["reasons"].as_array().unwrap();
+    assert_eq!(reasons[0]["rule"], "peer_attestation", "{code}");
+    let detail = reasons[0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("330300") && detail.contains("case"),
+        "{detail}"
+    );
+    // Section 4's shape is unchanged: the same fields, in the same order.
+    let raw = b.ok(&["code", &id(0), "--as-of", "2020-01-25", "--format", "json"]);
+    let at = |k: &str| raw.find(&format!("\"{k}\":")).unwrap();
+    assert!(
+        at("person_id") < at("as_of")
+            && at("as_of") < at("color")
+            && at("color") < at("reasons")
+            && at("reasons") < at("valid_until"),
+        "{raw}"
+    );
+    assert_eq!(code.as_object().unwrap().len(), 5, "{code}");
+    assert_eq!(code_json(&b, &id(3), Some("2020-01-25"))["color"], "green");
+
+    // A asked as peer:510100, and audited whom about and why.
+    let audit = a.ok(&["audit", "show", "--action", "attest", "--format", "json"]);
+    assert!(
+        audit.contains("peer:510100") && audit.contains("arrival_registration"),
+        "{audit}"
+    );
+
+    // A down: B records "home data unavailable" and says so; its codes of today carry it.
+    a_server.stop();
+    let out = b.run(&[
+        "peer",
+        "fetch",
+        "--from",
+        &relay.base,
+        "--region",
+        "330300",
+        "--as-of",
+        "2020-01-25",
+        "--timeout",
+        "3",
+    ]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("home data unavailable for 25 persons"),
+        "{err}"
+    );
+    let code = code_json(&b, &id(3), None);
+    assert!(
+        code["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["rule"] == "peer_attestation"
+                && r["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("home data unavailable")),
+        "{code}"
+    );
+    // What B had still holds: the case is red today too (A's answer lasts a day).
+    assert_eq!(code_json(&b, &id(0), None)["color"], "red");
+
+    // A back: the next fetch clears the marks.
+    let a_server = Proc::start(&a, &["serve", "--addr", "127.0.0.1:0"], "a-serve2.log");
+    b.ok(&[
+        "peer",
+        "fetch",
+        "--from",
+        &a_server.base,
+        "--region",
+        "330300",
+        "--as-of",
+        "2020-01-25",
+    ]);
+    let code = code_json(&b, &id(3), None);
+    assert!(
+        !code.to_string().contains("home data unavailable"),
+        "{code}"
+    );
+    a_server.stop();
 }

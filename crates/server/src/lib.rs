@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod exchange;
 pub mod headers;
 pub mod hub;
 pub mod hub_pull;
@@ -342,6 +343,11 @@ pub fn app(engine: Engine, opts: &ServeOptions, spool: PathBuf) -> Router {
         .route("/favicon.ico", get(routes::dashboard::favicon))
         .route("/regions.json", get(routes::dashboard::regions))
         .route("/healthz", get(routes::system::healthz))
+        // Another deployment's signed attestation request (no token: its signature is checked).
+        .route(
+            exchange::ATTESTATIONS_PATH,
+            axum::routing::post(exchange::attestations),
+        )
         .route("/metrics", get(routes::system::metrics))
         .route("/api/openapi.json", get(routes::system::openapi))
         .route("/api/docs", get(routes::system::docs))

@@ -221,6 +221,8 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
             trust_hub: None,
             anchor: None,
             pull_every: 300,
+            peer: Vec::new(),
+            peer_every: 600,
         },
     )
 }

@@ -77,6 +77,16 @@ pub fn serve(g: &Globals, a: ServeArgs) -> anyhow::Result<()> {
         )),
         _ => None,
     };
+    let peers = a
+        .peer
+        .iter()
+        .map(|p| match p.split_once('=') {
+            Some((region, url)) if !region.is_empty() && url.starts_with("http://") => {
+                Ok((region.to_string(), url.to_string()))
+            }
+            _ => Err(usage(format!("--peer {p}: REGION=http://HOST[:PORT]"))),
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     runtime()?.block_on(async move {
         // The trust list is pulled beside serving, never before it: a hub that is down must
         // not keep the deployment from starting.
@@ -115,6 +125,14 @@ pub fn serve(g: &Globals, a: ServeArgs) -> anyhow::Result<()> {
             g.data().display()
         );
         engine.warm().await.context("opening the store")?;
+        if !peers.is_empty() {
+            eprintln!("  peers: {} every {} s", peers.len(), a.peer_every.max(1));
+            tokio::spawn(server::exchange::fetch_every(
+                engine.clone(),
+                peers,
+                Duration::from_secs(a.peer_every.max(1)),
+            ));
+        }
         let users = engine.ops().users().await?.len();
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -641,6 +659,13 @@ pub struct ServeArgs {
     /// Seconds between pulls from --trust-hub.
     #[arg(long, default_value_t = 300)]
     pub pull_every: u64,
+    /// A home province to ask about the persons who arrived from it, REGION=http://HOST[:PORT]
+    /// (repeatable): every --peer-every seconds, sooner after a failure.
+    #[arg(long)]
+    pub peer: Vec<String>,
+    /// Seconds between rounds of --peer.
+    #[arg(long, default_value_t = 600)]
+    pub peer_every: u64,
 }
 
 /// The outbox beside a data dir: `DIR-outbox` (one-time codes are personal: never inside it).
