@@ -537,6 +537,23 @@ impl Relay {
     }
 }
 
+/// POSTs `body` to A's attestation endpoint: the status and the answer's body.
+fn post_attestation(base: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    let addr = base.trim_start_matches("http://");
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST /exchange/v1/attestations HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/cose\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    s.write_all(body).unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).unwrap();
+    let status = String::from_utf8_lossy(&resp[9..12]).parse().unwrap();
+    (status, http_body(&resp).to_vec())
+}
+
 /// The body of the (one) HTTP message in `bytes`.
 fn http_body(bytes: &[u8]) -> &[u8] {
     let at = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
@@ -673,6 +690,16 @@ fn a_batch_of_arrivals_is_attested_by_the_home_province_over_the_wire() {
         1,
         "the case"
     );
+
+    // The same request again is a replay (409); junk is malformed (400); B's request with
+    // one byte of its signature changed is not B's (401). Each is refused before any code.
+    let request = http_body(&up).to_vec();
+    assert_eq!(post_attestation(&a_server.base, &request).0, 409);
+    assert_eq!(post_attestation(&a_server.base, b"junk").0, 400);
+    let mut forged = request.clone();
+    let n = forged.len();
+    forged[n - 1] ^= 1;
+    assert_eq!(post_attestation(&a_server.base, &forged).0, 401);
 
     // B's code of the case: red by A's word, the province and the rule group named.
     let code = code_json(&b, &id(0), Some("2020-01-25"));
