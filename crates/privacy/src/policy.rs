@@ -71,6 +71,10 @@ vocabulary! {
         /// Another deployment (a home province) asking, authenticated by its signed request
         /// (issue 19): never a token's role; it gets colors, rule groups and validity only.
         Peer = "peer",
+        /// A market supervision officer (contract §9, issue 20), scoped to a region like an
+        /// epidemiologist: the flagged listings and leads routed there and their workflow;
+        /// sellers are enterprises, so nothing of a person.
+        MarketSupervisor = "market_supervisor",
     }
 }
 
@@ -100,6 +104,9 @@ vocabulary! {
         WorkResumption = "work_resumption",
         /// Registering arriving workers: their home province's attestation of their code.
         ArrivalRegistration = "arrival_registration",
+        /// Finding and working leads on fake, unregistered and overpriced protective supplies
+        /// sold online (contract §9).
+        MarketSupervision = "market_supervision",
     }
 }
 
@@ -166,6 +173,11 @@ vocabulary! {
         /// colors (answered with color, rule groups and validity only), or this deployment
         /// asking a home province and recording what came back.
         Attest = "attest",
+        /// Market supervision (contract §9): flagged listing captures, the leads they make with
+        /// their workflow state, rule diffs (enterprises and shops, no persons).
+        Market = "market",
+        /// Move a market lead through its workflow (assign, verify, close, dismiss), with a note.
+        UpdateLead = "update_lead",
         /// Read-only SQL over the pseudonymised tables.
         Sql = "sql",
         /// Read the audit log.
@@ -250,6 +262,7 @@ pub fn purposes(role: Role, action: Action) -> &'static [Purpose] {
         }
         (A::ResumeMatch | A::ResumeConsent, R::Admin) => &[P::WorkResumption],
         (A::Attest, R::Peer | R::Admin) => &[P::ArrivalRegistration, P::HealthCode],
+        (A::Market | A::UpdateLead, R::Admin | R::MarketSupervisor) => &[P::MarketSupervision],
         (A::Sql, R::Admin | R::Epidemiologist | R::Analyst) => &[P::Analysis],
         (A::AuditRead, R::Admin) => &[P::Oversight],
         (A::ManageUsers, R::Admin) => &[P::Administration],
@@ -425,6 +438,24 @@ mod tests {
             );
         }
         assert!(!sees_travel(Role::Resident));
+        // A market supervisor reaches the market and nothing else but the public self-checks.
+        for a in Action::ALL {
+            let p = purposes(Role::MarketSupervisor, *a);
+            let market = matches!(a, Action::Market | Action::UpdateLead);
+            assert_eq!(
+                !p.is_empty(),
+                market || matches!(a, Action::Cotravel | Action::Nearby),
+                "{a}"
+            );
+            if market {
+                assert_eq!(p, [MarketSupervision]);
+            }
+        }
+        assert!(!sees_travel(Role::MarketSupervisor));
+        assert_eq!(
+            disclosure(Role::MarketSupervisor, true),
+            Disclosure::Masked
+        );
     }
 
     #[test]
