@@ -19,6 +19,7 @@ mod codes;
 mod consents;
 mod corrections;
 mod credentials;
+mod leads;
 mod peers;
 mod resident;
 mod users;
@@ -32,6 +33,7 @@ pub use codes::{IssuedCode, IssuedLog, Revocation};
 pub use corrections::{
     CorrectionFilter, CorrectionRecord, CorrectionStatus, Decision, Filed, NewCorrection,
 };
+pub use leads::{LeadEvent, LeadMove, LeadRecord, LeadStatus, LeadSync, StoredLead};
 pub use peers::{PeerRequestSeen, StoredAttestation, StoredUnavailable};
 pub use resident::{InboxBatch, InboxRow, OtpState, ResidentSession};
 pub use users::{NewUser, Principal, TOKEN_PREFIX, TokenInfo, User, token_hash};
@@ -157,6 +159,11 @@ fn migrator() -> Migrator {
             10,
             "health attestations between deployments (received, unavailable, requests seen)",
             include_str!("../migrations/0010_peer_attestations.sql"),
+        ),
+        m(
+            11,
+            "market supervision leads and their status changes",
+            include_str!("../migrations/0011_market_leads.sql"),
         ),
     ])
 }
