@@ -67,6 +67,23 @@ pub enum BenchCommand {
         after_help = "Examples:\n  fangyi bench scale                                  1 M, 5 M and 10 M residents × 30 days in ./fangyi-bench-scale\n  fangyi bench scale --sizes 100000,300000 --days 14   a quick run\n  fangyi bench scale --sizes 1000000 --cluster --json scale.json\n\nEvery size is generated afresh (its input removed after ingest unless --keep-input); a\nprovince of 10 M residents × 30 days needs tens of GB of disk and hours on 2 cores."
     )]
     Scale(BenchScaleArgs),
+    /// Health attestations between two deployments (issue 19): a batch of arrivals asked of
+    /// the home province served on loopback, answered, verified and stored, then folded into
+    /// the arrival province's codes of everyone.
+    #[command(
+        after_help = "Examples:\n  fangyi bench attest                      10,000 arrivals in ./fangyi-bench-attest\n  fangyi bench attest --persons 1000       a quick run\n\nBuild with --release: a debug build's times are no figures."
+    )]
+    Attest(BenchAttestArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchAttestArgs {
+    /// Arrivals in the batch (each a resident of the home province).
+    #[arg(long, default_value_t = 10_000)]
+    pub persons: u64,
+    /// Work folder: both provinces are built afresh there.
+    #[arg(long, default_value = "./fangyi-bench-attest")]
+    pub dir: PathBuf,
 }
 
 #[derive(Args, Debug)]

@@ -7,6 +7,7 @@
 
 mod api;
 mod args;
+mod attest;
 mod codes;
 mod cpu;
 mod duckdb_peer;
@@ -22,7 +23,7 @@ mod trace_peers;
 mod verify;
 
 pub use args::{
-    BenchApiArgs, BenchCodesArgs, BenchCommand, BenchInflowArgs, BenchIngestArgs,
+    BenchApiArgs, BenchAttestArgs, BenchCodesArgs, BenchCommand, BenchInflowArgs, BenchIngestArgs,
     BenchResidentsArgs, BenchResumeArgs, BenchTraceArgs, BenchVerifyArgs,
 };
 
@@ -48,6 +49,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Resume(a) => resume_peers::run(a),
         BenchCommand::Residents(a) => residents::run(a),
         BenchCommand::Scale(a) => scale::run(a),
+        BenchCommand::Attest(a) => attest::run(a),
     }
 }
 
