@@ -350,6 +350,44 @@ fn two_provinces_trust_each_other_through_a_hub() {
         std::fs::read(b_data.join("keys/hub-list.cose")).unwrap()
     );
 
+    // Health attestations ride on the same keys: A pulls the list too (for B's key), B
+    // registered A's two residents on arrival and asks A about them.
+    a.ok(&["trust", "pull", &hub.base, "--anchor", &anchor_pub]);
+    b.write(
+        "arrivals/registrations.csv",
+        &format!(
+            "person_id,arrival_date,from_region,stay_region\n{},2020-01-24,330302,510104\n{},2020-01-24,330302,510104\n",
+            id(0),
+            id(1)
+        ),
+    );
+    b.ok(&[
+        "ingest",
+        b.path("arrivals").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let a_server = Proc::start(&a, &["serve", "--addr", "127.0.0.1:0"], "a-serve.log");
+    let fetch = || -> Value {
+        let out = b.ok(&[
+            "peer",
+            "fetch",
+            "--from",
+            &a_server.base,
+            "--region",
+            "330300",
+            "--as-of",
+            "2020-01-25",
+        ]);
+        serde_json::from_str(out.lines().next().unwrap()).unwrap()
+    };
+    let got = fetch();
+    assert_eq!(
+        (got["attested"].as_u64(), got["unavailable"].as_u64()),
+        (Some(2), Some(0)),
+        "{got}"
+    );
+
     // A rotates and submits (the retired key vouches for the new one); after the next
     // publication and pull, old and new codes both verify at B.
     a.ok(&["keys", "rotate"]);
@@ -362,10 +400,27 @@ fn two_provinces_trust_each_other_through_a_hub() {
         false,
         "not trusted before the publication"
     );
+    // A answers with its new key at once; B does not trust it yet: home data unavailable.
+    let got = fetch();
+    assert_eq!(got["unavailable"], 2, "{got}");
+    assert!(
+        got["error"]
+            .as_str()
+            .unwrap()
+            .contains("not signed by a trusted key"),
+        "{got}"
+    );
     publish(2);
     eventually(30, "B to accept version 2", || {
         accepted_version(&b_data) == Some(2)
     });
+    let got = fetch();
+    assert_eq!(
+        (got["attested"].as_u64(), got["unavailable"].as_u64()),
+        (Some(2), Some(0)),
+        "{got}"
+    );
+    a_server.stop();
     assert_eq!(verify(&b, &old_code)["valid"], true);
     assert_eq!(verify(&b, &new_code)["valid"], true);
 
