@@ -1,8 +1,10 @@
-//! Market supervision (contract §9) for the command line: the scan, the leads and the rules
-//! diff over the data dir, through the `market` crate. Listings, registrations and baselines
-//! name enterprises and shops, never a person, so — like the data dir's counts — none of this
-//! is a question for [`Engine::ask`](crate::Engine); the HTTP routes and the leads' workflow,
-//! with a market supervisor's role and region, are to go through it.
+//! Market supervision (contract §9): the scan, the leads with their workflow and the rules diff,
+//! through the `market` crate. Listings name enterprises and shops, never a person, but an
+//! officer's work on them is still authorised and audited like every other question: the
+//! [`Engine`] methods here go through [`Engine::ask`] (actions `market` and `update_lead`),
+//! narrowed to the caller's region by where each lead is routed, and keep the leads in the
+//! operational database (`ops::StoredLead`) with their notes sealed. [`Market`] is the scan
+//! itself over a data dir, for the demo's own synthetic folder.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,6 +13,8 @@ use market::Flagged;
 use model::{Date, Zone};
 use store::Store;
 use vault::Keys;
+
+use privacy::Denied;
 
 use crate::EngineError;
 
@@ -119,31 +123,7 @@ impl Market {
         let mut reports = market::scan_many(&self.store, &[current, proposed], from, to)
             .map_err(EngineError::internal)?;
         let (b, a) = (reports.pop().expect("two"), reports.pop().expect("two"));
-        let (ca, cb) = (by_capture(&a.flagged), by_capture(&b.flagged));
-        let mut rules = BTreeMap::new();
-        for r in Rule::ALL {
-            let has = |m: &ByCapture<'_>, k: &Key<'_>| m.get(k).is_some_and(|v| v.contains(&r));
-            let count = |m: &ByCapture<'_>| m.values().filter(|v| v.contains(&r)).count() as u64;
-            let added = cb.keys().filter(|k| has(&cb, k) && !has(&ca, k)).count() as u64;
-            let removed = ca.keys().filter(|k| has(&ca, k) && !has(&cb, k)).count() as u64;
-            rules.insert(
-                r.as_str(),
-                RuleMoves {
-                    current: count(&ca),
-                    proposed: count(&cb),
-                    added,
-                    removed,
-                },
-            );
-        }
-        Ok(MarketDiff {
-            captures: a.captures,
-            flagged_current: a.flagged.len() as u64,
-            flagged_proposed: b.flagged.len() as u64,
-            leads_current: market::leads(&a.flagged).len() as u64,
-            leads_proposed: market::leads(&b.flagged).len() as u64,
-            rules,
-        })
+        Ok(diff_of(&a, &b))
     }
 }
 
@@ -170,5 +150,458 @@ fn check_period(from: Option<Date>, to: Option<Date>) -> Result<(), EngineError>
             "period {a}..{b}: the end is before the start"
         ))),
         _ => Ok(()),
+    }
+}
+
+/// What a leads request asks: the same parameters for `GET /market/leads`, the engine and
+/// `fangyi market leads` (which converts its flags into this).
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct LeadParams {
+    /// Only leads in this state: `new`, `assigned`, `verified`, `closed` or `dismissed`.
+    pub status: Option<String>,
+    /// Only leads routed to a region this code covers (within your scope).
+    pub region: Option<String>,
+    /// At most this many leads, the highest ranked.
+    pub top: Option<usize>,
+}
+
+/// One stored lead as shown: the scan's figures and where it stands in the workflow.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct StoredLeadView {
+    /// Its number in the workflow (`POST /market/leads/{id}/status`).
+    pub id: i64,
+    /// Its place among the leads shown: more distinct rules first, then more sales.
+    pub rank: usize,
+    /// `seller:<credit code>` or `shop:<platform>/<shop id>`.
+    pub subject: String,
+    pub seller_enterprise_id: Option<String>,
+    pub platform: Option<String>,
+    pub shop_id: Option<String>,
+    /// The county (or coarser region) it is routed to; `null` when no listing said.
+    pub county: Option<String>,
+    pub county_name: Option<&'static str>,
+    /// The distinct rules its flagged captures broke, sorted.
+    pub rules: Vec<String>,
+    pub listings: i64,
+    pub captures: i64,
+    pub sales: i64,
+    /// Its first and latest flagged capture (RFC 3339, deployment zone).
+    pub first_seen: String,
+    pub last_seen: String,
+    /// `new`, `assigned`, `verified`, `closed` or `dismissed`.
+    pub status: &'static str,
+    /// When it was opened and last moved (ms since the epoch), and by whom.
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub updated_by: Option<String>,
+    /// The latest note (a dismissal's reason), opened.
+    pub note: Option<String>,
+}
+
+/// A lead moved: the state it had and the one it has.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct LeadChange {
+    pub id: i64,
+    pub from: &'static str,
+    pub to: &'static str,
+}
+
+/// What a note is sealed for (with the lead's id as its owner): a sealed note cannot be moved
+/// to another lead or field.
+const NOTE_CONTEXT: &str = "market lead note";
+/// A note's bound, in bytes.
+const NOTE_MAX: usize = 2000;
+
+/// Whether a lead routed to `county` is the caller's: an unrestricted scope sees every lead,
+/// a region's scope the leads routed within it (a lead routed nowhere is no region's).
+fn lead_in_scope(scope: &privacy::Scope, county: Option<model::Region>) -> bool {
+    scope.is_everyone() || county.is_some_and(|c| scope.covers_region(c))
+}
+
+fn parse_region(flag: &str, s: Option<&str>) -> Result<Option<model::Region>, EngineError> {
+    match s.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(r) => model::Region::parse(r.as_bytes())
+            .map(Some)
+            .map_err(|e| EngineError::BadRequest(format!("{flag} {r}: {}", e.reason()))),
+    }
+}
+
+fn parse_lead_status(s: &str) -> Result<ops::LeadStatus, EngineError> {
+    ops::LeadStatus::parse(s.trim()).ok_or_else(|| {
+        EngineError::BadRequest(format!(
+            "status {}: expected new, assigned, verified, closed or dismissed",
+            crate::quoted(s, 20)
+        ))
+    })
+}
+
+/// The flagged captures whose leads are routed within `scope` (all of them for an unrestricted
+/// one), in the scan's order.
+fn narrow(flagged: Vec<Flagged>, scope: &privacy::Scope) -> Vec<Flagged> {
+    if scope.is_everyone() {
+        return flagged;
+    }
+    let mine: std::collections::BTreeSet<market::Subject> = market::leads(&flagged)
+        .into_iter()
+        .filter(|l| lead_in_scope(scope, l.county))
+        .map(|l| l.subject)
+        .collect();
+    flagged
+        .into_iter()
+        .filter(|f| mine.contains(&subject_of(f)))
+        .collect()
+}
+
+/// A flagged capture's lead subject, as `market::leads` groups it.
+fn subject_of(f: &Flagged) -> market::Subject {
+    match &f.seller_enterprise_id {
+        Some(s) => market::Subject::Seller(s.clone()),
+        None => market::Subject::Shop {
+            platform: f.platform.clone(),
+            shop_id: f.shop_id.clone(),
+        },
+    }
+}
+
+/// The record a computed lead is stored as.
+fn lead_record(l: &market::Lead) -> ops::LeadRecord {
+    let (seller, platform, shop) = match &l.subject {
+        market::Subject::Seller(s) => (s.clone(), String::new(), String::new()),
+        market::Subject::Shop { platform, shop_id } => {
+            (String::new(), platform.clone(), shop_id.clone())
+        }
+    };
+    ops::LeadRecord {
+        subject: l.subject.id(),
+        seller_enterprise_id: seller,
+        platform,
+        shop_id: shop,
+        county: l.county.map(|r| r.to_string()).unwrap_or_default(),
+        rules: l
+            .rules
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+        listings: l.listings.len() as i64,
+        captures: l.captures as i64,
+        sales: l.sales,
+        first_seen: l.first_seen.millis(),
+        last_seen: l.last_seen.millis(),
+    }
+}
+
+impl crate::Engine {
+    /// The flagged captures of `from..=to` under `rules` (default the built-in ones) and the
+    /// leads they make, narrowed to the leads routed within the caller's region.
+    pub async fn market_scan(
+        &self,
+        caller: &crate::Caller,
+        rules: Option<MarketRules>,
+        from: Option<Date>,
+        to: Option<Date>,
+    ) -> Result<MarketScan, EngineError> {
+        let work = crate::ask::Async(move |asking: crate::ask::Asking| async move {
+            check_period(from, to)?;
+            let rules = rules.map_or_else(|| load_rules(None), Ok)?;
+            let scope = asking.caller().account.scope.clone();
+            let value = asking
+                .blocking(move |ctx: &crate::ask::Ctx<'_>| {
+                    let store = &ctx.snap.store;
+                    let report =
+                        market::scan(store, &rules, from, to).map_err(EngineError::internal)?;
+                    let zone = store.zone();
+                    let flagged = narrow(report.flagged, &scope);
+                    let leads = market::leads(&flagged)
+                        .iter()
+                        .enumerate()
+                        .map(|(i, l)| LeadView::new(i + 1, l, zone))
+                        .collect();
+                    Ok(MarketScan {
+                        captures: report.captures,
+                        flagged: flagged.iter().map(|f| FlaggedView::new(f, zone)).collect(),
+                        leads,
+                    })
+                })
+                .await?;
+            let rows = value.flagged.len() as i64;
+            Ok(crate::ask::Answer::new(value, rows))
+        });
+        self.ask(caller, privacy::Action::Market, work).await
+    }
+
+    /// What `proposed` would flag that `current` does not, and the reverse, per rule, over the
+    /// captures of `from..=to` whose leads are routed within the caller's region: counts only.
+    pub async fn market_diff(
+        &self,
+        caller: &crate::Caller,
+        current: MarketRules,
+        proposed: MarketRules,
+        from: Option<Date>,
+        to: Option<Date>,
+    ) -> Result<MarketDiff, EngineError> {
+        let work = crate::ask::Async(move |asking: crate::ask::Asking| async move {
+            check_period(from, to)?;
+            let scope = asking.caller().account.scope.clone();
+            let value = asking
+                .blocking(move |ctx: &crate::ask::Ctx<'_>| {
+                    let mut reports =
+                        market::scan_many(&ctx.snap.store, &[&current, &proposed], from, to)
+                            .map_err(EngineError::internal)?;
+                    for r in &mut reports {
+                        r.flagged = narrow(std::mem::take(&mut r.flagged), &scope);
+                    }
+                    let (b, a) = (reports.pop().expect("two"), reports.pop().expect("two"));
+                    Ok(diff_of(&a, &b))
+                })
+                .await?;
+            Ok(crate::ask::Answer::new(value, 0))
+        });
+        self.ask(caller, privacy::Action::Market, work).await
+    }
+
+    /// Scans every capture under `rules` (default the built-in ones), stores what it found as
+    /// leads (a seller's open lead refreshed, never duplicated) and answers the stored leads
+    /// routed within the caller's region, ranked, with where each stands.
+    pub async fn market_leads(
+        &self,
+        caller: &crate::Caller,
+        rules: Option<MarketRules>,
+        params: &LeadParams,
+    ) -> Result<Vec<StoredLeadView>, EngineError> {
+        let params = params.clone();
+        let work = crate::ask::Async(move |asking: crate::ask::Asking| async move {
+            let rules = rules.map_or_else(|| load_rules(None), Ok)?;
+            let wanted = params
+                .status
+                .as_deref()
+                .map(parse_lead_status)
+                .transpose()?;
+            let within = parse_region("region", params.region.as_deref())?;
+            let (records, zone) = asking
+                .blocking(move |ctx: &crate::ask::Ctx<'_>| {
+                    let store = &ctx.snap.store;
+                    let report =
+                        market::scan(store, &rules, None, None).map_err(EngineError::internal)?;
+                    let records: Vec<ops::LeadRecord> = market::leads(&report.flagged)
+                        .iter()
+                        .map(lead_record)
+                        .collect();
+                    Ok((records, store.zone()))
+                })
+                .await?;
+            let engine = asking.engine();
+            let ops = engine.ops();
+            ops.sync_leads(&records, model::Timestamp::now().millis())
+                .await?;
+            let scope = &asking.caller().account.scope;
+            let sealer = engine.keys().text_sealer();
+            let mut shown: Vec<(ops::StoredLead, Option<model::Region>)> = Vec::new();
+            for l in ops.leads().await? {
+                let county = match l.record.county.as_str() {
+                    "" => None,
+                    c => Some(model::Region::parse(c.as_bytes()).map_err(|_| {
+                        EngineError::internal("a stored lead's county is not a region code")
+                    })?),
+                };
+                if lead_in_scope(scope, county)
+                    && within.is_none_or(|w| county.is_some_and(|c| w.covers(c)))
+                    && wanted.is_none_or(|w| l.status == w)
+                {
+                    shown.push((l, county));
+                }
+            }
+            let rules_of = |l: &ops::StoredLead| l.record.rules.split(',').count();
+            shown.sort_by(|(a, _), (b, _)| {
+                rules_of(b)
+                    .cmp(&rules_of(a))
+                    .then(b.record.sales.cmp(&a.record.sales))
+                    .then(a.record.subject.cmp(&b.record.subject))
+                    .then(a.id.cmp(&b.id))
+            });
+            shown.truncate(params.top.unwrap_or(usize::MAX));
+            let mut value = Vec::with_capacity(shown.len());
+            for (i, (l, county)) in shown.into_iter().enumerate() {
+                let note = if l.note.is_empty() {
+                    None
+                } else {
+                    Some(
+                        sealer
+                            .open(NOTE_CONTEXT, l.id, &l.note)
+                            .map_err(EngineError::internal)?,
+                    )
+                };
+                let at = |ms: i64| model::Timestamp(ms).to_rfc3339(zone);
+                let r = l.record;
+                value.push(StoredLeadView {
+                    id: l.id,
+                    rank: i + 1,
+                    subject: r.subject,
+                    seller_enterprise_id: (!r.seller_enterprise_id.is_empty())
+                        .then_some(r.seller_enterprise_id),
+                    platform: (!r.platform.is_empty()).then_some(r.platform),
+                    shop_id: (!r.shop_id.is_empty()).then_some(r.shop_id),
+                    county: county.map(|c| c.to_string()),
+                    county_name: county.and_then(model::Region::place_name),
+                    rules: r.rules.split(',').map(str::to_string).collect(),
+                    listings: r.listings,
+                    captures: r.captures,
+                    sales: r.sales,
+                    first_seen: at(r.first_seen),
+                    last_seen: at(r.last_seen),
+                    status: l.status.as_str(),
+                    created_at: l.created_at,
+                    updated_at: l.updated_at,
+                    updated_by: (!l.updated_by.is_empty()).then_some(l.updated_by),
+                    note,
+                });
+            }
+            let rows = value.len() as i64;
+            Ok(crate::ask::Answer::new(value, rows))
+        });
+        self.ask(caller, privacy::Action::Market, work).await
+    }
+
+    /// Moves a lead routed within the caller's region to `status`, with a note (required to
+    /// dismiss: the reason), sealed before it is stored. A move the workflow does not allow
+    /// from where the lead stands is a conflict.
+    pub async fn set_lead_status(
+        &self,
+        caller: &crate::Caller,
+        id: &str,
+        status: &str,
+        note: &str,
+    ) -> Result<LeadChange, EngineError> {
+        let (id, status, note) = (id.trim().to_string(), status.to_string(), note.to_string());
+        let work = crate::ask::Async(move |asking: crate::ask::Asking| async move {
+            let to = parse_lead_status(&status)?;
+            let note = note.trim();
+            if note.len() > NOTE_MAX {
+                return Err(EngineError::BadRequest(format!(
+                    "a note of at most {NOTE_MAX} bytes"
+                )));
+            }
+            if note.contains(['\n', '\r']) || note.chars().any(char::is_control) {
+                return Err(EngineError::BadRequest(
+                    "a note on one line, without control characters".into(),
+                ));
+            }
+            if to == ops::LeadStatus::Dismissed && note.is_empty() {
+                return Err(EngineError::BadRequest(
+                    "dismissing a lead needs a reason: give it as the note".into(),
+                ));
+            }
+            let account = &asking.caller().account;
+            let scope = &account.scope;
+            // A scoped account gets one refusal for a lead outside its region and for one that
+            // does not exist: which leads exist elsewhere is not its to learn.
+            let refused = || -> EngineError {
+                Denied::OutOfScope {
+                    what: format!("lead {}", crate::quoted(&id, 20)),
+                    scope: scope.describe(),
+                }
+                .into()
+            };
+            let not_found = || EngineError::NotFound(format!("no lead {}", crate::quoted(&id, 20)));
+            let Some(n) = id.parse::<i64>().ok().filter(|n| *n > 0) else {
+                return Err(if scope.is_everyone() {
+                    EngineError::BadRequest(format!(
+                        "lead {}: a lead's number",
+                        crate::quoted(&id, 20)
+                    ))
+                } else {
+                    refused()
+                });
+            };
+            let engine = asking.engine();
+            let ops = engine.ops();
+            let Some(stored) = ops.lead(n).await? else {
+                return Err(if scope.is_everyone() {
+                    not_found()
+                } else {
+                    refused()
+                });
+            };
+            let county = match stored.record.county.as_str() {
+                "" => None,
+                c => Some(model::Region::parse(c.as_bytes()).map_err(|_| {
+                    EngineError::internal("a stored lead's county is not a region code")
+                })?),
+            };
+            if !lead_in_scope(scope, county) {
+                return Err(refused());
+            }
+            let sealed = if note.is_empty() {
+                Vec::new()
+            } else {
+                engine
+                    .keys()
+                    .text_sealer()
+                    .seal(NOTE_CONTEXT, n, note)
+                    .map_err(EngineError::internal)?
+            };
+            let moved = ops
+                .set_lead_status(
+                    n,
+                    to,
+                    &account.name,
+                    &sealed,
+                    model::Timestamp::now().millis(),
+                )
+                .await?
+                .ok_or_else(not_found)?;
+            match moved {
+                ops::LeadMove::Moved(from) => {
+                    let value = LeadChange {
+                        id: n,
+                        from: from.as_str(),
+                        to: to.as_str(),
+                    };
+                    let outcome = format!("ok: lead {n} {} -> {}", value.from, value.to);
+                    Ok(crate::ask::Answer::new(value, 1).outcome(outcome))
+                }
+                ops::LeadMove::Refused(from) => Err(EngineError::Conflict(format!(
+                    "lead {n} is {}: it cannot become {} (new -> assigned -> verified -> \
+                     closed, or dismissed while open)",
+                    from.as_str(),
+                    to.as_str()
+                ))),
+            }
+        });
+        self.ask(caller, privacy::Action::UpdateLead, work).await
+    }
+}
+
+/// The diff of two scans of the same captures.
+fn diff_of(a: &market::ScanReport, b: &market::ScanReport) -> MarketDiff {
+    let (ca, cb) = (by_capture(&a.flagged), by_capture(&b.flagged));
+    let mut rules = BTreeMap::new();
+    for r in Rule::ALL {
+        let has = |m: &ByCapture<'_>, k: &Key<'_>| m.get(k).is_some_and(|v| v.contains(&r));
+        let count = |m: &ByCapture<'_>| m.values().filter(|v| v.contains(&r)).count() as u64;
+        let added = cb.keys().filter(|k| has(&cb, k) && !has(&ca, k)).count() as u64;
+        let removed = ca.keys().filter(|k| has(&ca, k) && !has(&cb, k)).count() as u64;
+        rules.insert(
+            r.as_str(),
+            RuleMoves {
+                current: count(&ca),
+                proposed: count(&cb),
+                added,
+                removed,
+            },
+        );
+    }
+    MarketDiff {
+        captures: a.captures,
+        flagged_current: a.flagged.len() as u64,
+        flagged_proposed: b.flagged.len() as u64,
+        leads_current: market::leads(&a.flagged).len() as u64,
+        leads_proposed: market::leads(&b.flagged).len() as u64,
+        rules,
     }
 }

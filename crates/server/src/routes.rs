@@ -8,6 +8,7 @@ pub mod corrections;
 pub mod dashboard;
 pub mod inflow;
 pub mod ingest;
+pub mod market;
 pub mod open;
 pub mod persons;
 pub mod public;
@@ -71,6 +72,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(resume::withdraw_consent))
         .routes(routes!(alerts::list))
         .routes(routes!(alerts::set_status))
+        .routes(routes!(market::leads))
+        .routes(routes!(market::set_status))
         .routes(routes!(open::risk_areas))
         .routes(routes!(open::migration))
         .routes(routes!(open::case_curve))

@@ -103,6 +103,14 @@ fn calls(c: &City) -> Vec<Call> {
             path: "/api/v1/resume/consents/withdraw".into(),
             body: json!({"person_id": p.returnee.to_string(), "enterprise_id": common::OTHER_ENT}),
         },
+        get("market", "/api/v1/market/leads".into()),
+        // No lead exists: the admin is told so, a scoped account refused alike either way.
+        Call {
+            name: "update_lead",
+            method: "POST",
+            path: "/api/v1/market/leads/1/status".into(),
+            body: json!({"status": "assigned"}),
+        },
     ]
 }
 
@@ -120,6 +128,7 @@ fn purpose_for(role: privacy::Role, action: privacy::Action) -> &'static str {
             privacy::Action::ResumeDecide
             | privacy::Action::ResumeMatch
             | privacy::Action::ResumeConsent => "work_resumption",
+            privacy::Action::Market | privacy::Action::UpdateLead => "market_supervision",
             _ => "outbreak_response",
         },
         |p| p.as_str(),
@@ -130,6 +139,9 @@ fn purpose_for(role: privacy::Role, action: privacy::Action) -> &'static str {
 fn expected(account: &str, call: &str) -> StatusCode {
     // Hubei's epidemiologist may decide, but APP1's employees live in Wenzhou: none to show.
     if (account, call) == ("epi_hubei", "resume_decide") {
+        return StatusCode::NOT_FOUND;
+    }
+    if (account, call) == ("admin", "update_lead") {
         return StatusCode::NOT_FOUND;
     }
     let allowed: &[&str] = match account {
@@ -150,6 +162,7 @@ fn expected(account: &str, call: &str) -> StatusCode {
             "resume_index",
             "resume_match",
             "resume_consent",
+            "market",
         ],
         // Within Wenzhou: the case and community C1 are theirs.
         "epi" => &[
@@ -206,6 +219,8 @@ fn expected(account: &str, call: &str) -> StatusCode {
         "gate" => &["verify_code"],
         // Its own application and openings, nothing else.
         "ent" => &["resume_decide", "resume_match"],
+        // The market's leads (none in this city) and nothing else.
+        "market" | "market_hb" => &["market"],
         _ => &[],
     };
     if allowed.contains(&call) {

@@ -140,6 +140,9 @@ pub const ACCOUNTS: &[(&str, &str, Option<&str>, Option<&str>)] = &[
     ("gate", "checkpoint", None, None),
     // An enterprise account keeps its enterprise where a community worker's community is.
     ("ent", "enterprise", None, Some(ENT)),
+    // Market supervisors of Wenzhou and of Hubei (contract §9).
+    ("market", "market_supervisor", Some("330300"), None),
+    ("market_hb", "market_supervisor", Some("420000"), None),
 ];
 
 pub fn test_keys() -> vault::Keys {

@@ -1,0 +1,248 @@
+//! Market supervision over HTTP (contract §9, issue 20) on the hand-made city with three flagged
+//! sellers — one in Wenzhou, one in Wuhan, one shop that names neither seller nor region: each
+//! region's supervisor sees its own leads only, a lead moves new → assigned → verified →
+//! closed and no other way, notes are stored sealed, a scan again refreshes rather than
+//! duplicates, and every read and change is audited.
+
+mod common;
+
+use common::{City, ENT, OTHER_ENT};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const MS: Option<&str> = Some("market_supervision");
+
+/// Three listings, each breaking a rule: ENT (Lucheng) sells a daily mask with a medical
+/// protective standard; OTHER_ENT (not in `enterprises`, Wuhan) is an unknown seller; shop S3
+/// names no seller, no region and no standard.
+fn listings() -> String {
+    format!(
+        "platform,listing_id,shop_id,seller_enterprise_id,seller_region,title,product,standard,registration_no,price_cny,units,sales,captured_time\n\
+         jd,L1,S1,{ENT},330302,日用口罩,daily,GB 19083-2010,,10.00,10,100,2020-01-24T10:00:00+08:00\n\
+         tmall,L2,S2,{OTHER_ENT},420106,日用口罩,daily,GB/T 32610-2016,,10.00,10,50,2020-01-24T11:00:00+08:00\n\
+         pinduoduo,L3,S3,,,日用口罩,daily,,,10.00,10,5,2020-01-24T12:00:00+08:00\n"
+    )
+}
+
+fn subjects(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not a list: {v}"))
+        .iter()
+        .map(|l| l["subject"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn set(c: &City, who: &str, id: &Value, status: &str, note: &str) -> (StatusCode, Value) {
+    c.post(
+        Some(who),
+        MS,
+        &format!("/api/v1/market/leads/{id}/status"),
+        json!({"status": status, "note": note}),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leads_are_scoped_worked_through_their_states_sealed_and_audited() {
+    let c = City::start().await;
+    let (s, v) = c
+        .upload("admin", "listings", listings().into_bytes(), "text/csv")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["rows_rejected"], 0, "{v}");
+
+    // Each region's supervisor sees the leads routed there; the admin every lead.
+    let (s, v) = c.get(Some("market"), MS, "/api/v1/market/leads").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(subjects(&v), [format!("seller:{ENT}")]);
+    let lead = &v[0];
+    assert_eq!(
+        (
+            lead["status"].as_str(),
+            lead["county"].as_str(),
+            lead["rank"].as_u64()
+        ),
+        (Some("new"), Some("330302"), Some(1))
+    );
+    assert_eq!(lead["rules"], json!(["standard_mismatch"]));
+    assert_eq!(
+        (lead["listings"].as_i64(), lead["sales"].as_i64()),
+        (Some(1), Some(100))
+    );
+    let wz = lead["id"].clone();
+    let (s, v) = c.get(Some("market_hb"), MS, "/api/v1/market/leads").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(subjects(&v), [format!("seller:{OTHER_ENT}")]);
+    let hb = v[0]["id"].clone();
+    let (s, v) = c.get(Some("admin"), MS, "/api/v1/market/leads").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let all = subjects(&v);
+    assert_eq!(all.len(), 3, "{v}");
+    // Two rules outrank one.
+    assert_eq!(all[0], "shop:pinduoduo/S3", "{v}");
+    // Filters, within the scope.
+    let (_, v) = c
+        .get(Some("market"), MS, "/api/v1/market/leads?region=420000")
+        .await;
+    assert_eq!(subjects(&v), Vec::<String>::new());
+    let (s, v) = c
+        .get(Some("market"), MS, "/api/v1/market/leads?status=open")
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, _) = c
+        .get(Some("market"), MS, "/api/v1/market/leads?region=33")
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // Other roles, and other purposes, are refused.
+    let (s, _) = c
+        .get(
+            Some("epi"),
+            Some("outbreak_response"),
+            "/api/v1/market/leads",
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = c
+        .get(Some("market"), Some("analysis"), "/api/v1/market/leads")
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Hubei's supervisor may not touch Wenzhou's lead, nor learn which numbers exist.
+    for id in [
+        wz.clone(),
+        json!(999),
+        json!("x'; DROP TABLE market_leads;--"),
+    ] {
+        let (s, v) = set(&c, "market_hb", &id, "assigned", "").await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{id}: {v}");
+    }
+    let (s, _) = set(&c, "admin", &json!(999), "assigned", "").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = set(&c, "admin", &json!(-1), "assigned", "").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // The workflow, one step at a time; a note may name a person, so it is sealed.
+    let note = "张三 at the shop confirmed the stock";
+    let (s, v) = set(&c, "market", &wz, "verified", "").await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, v) = set(&c, "market", &wz, "assigned", note).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["from"].as_str(), v["to"].as_str()),
+        (Some("new"), Some("assigned"))
+    );
+    for bad in ["open", "", "ASSIGNED"] {
+        let (s, v) = set(&c, "market", &wz, bad, "").await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {v}");
+    }
+    let (s, _) = set(&c, "market", &wz, "verified", &"x".repeat(2001)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = set(&c, "market", &wz, "verified", "two\nlines").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = c
+        .post(
+            Some("market"),
+            MS,
+            &format!("/api/v1/market/leads/{wz}/status"),
+            json!({"status": "verified", "color": "green"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = set(&c, "market", &wz, "verified", "").await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = set(&c, "market", &wz, "closed", note).await;
+    assert_eq!(s, StatusCode::OK);
+    for again in ["new", "assigned", "closed", "dismissed"] {
+        let (s, v) = set(&c, "market", &wz, again, "reason").await;
+        assert_eq!(s, StatusCode::CONFLICT, "{again}: {v}");
+    }
+    // Dismissing needs a reason.
+    let (s, v) = set(&c, "market_hb", &hb, "dismissed", " ").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, _) = set(
+        &c,
+        "market_hb",
+        &hb,
+        "dismissed",
+        "a reseller's old listing",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+
+    // Read again (a scan again): the same leads, not duplicated, with their state and note.
+    let (_, v) = c.get(Some("admin"), MS, "/api/v1/market/leads").await;
+    assert_eq!(subjects(&v).len(), 3, "{v}");
+    let (_, v) = c
+        .get(Some("market"), MS, "/api/v1/market/leads?status=closed")
+        .await;
+    assert_eq!(subjects(&v), [format!("seller:{ENT}")]);
+    assert_eq!(
+        (v[0]["note"].as_str(), v[0]["updated_by"].as_str()),
+        (Some(note), Some("market"))
+    );
+    let stored = c
+        .engine
+        .ops()
+        .lead(wz.as_i64().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!stored.note.is_empty());
+    assert!(
+        !String::from_utf8_lossy(&stored.note).contains("张三")
+            && !stored.note.windows(6).any(|w| w == "张三".as_bytes()),
+        "the note is stored in clear"
+    );
+    let db = std::fs::read(c.dir.path().join("data/ops.db")).unwrap_or_default();
+    assert!(
+        !db.windows(6).any(|w| w == "张三".as_bytes()),
+        "the note is in the database file in clear"
+    );
+
+    // Every read and change is in the audit log, refusals too.
+    let entries = c
+        .engine
+        .ops()
+        .audit_records(&ops::AuditFilter::default())
+        .await
+        .unwrap();
+    let of = |actor: &str, action: &str| -> Vec<String> {
+        entries
+            .iter()
+            .filter(|r| r.entry.actor == actor && r.entry.action == action)
+            .map(|r| r.entry.outcome.clone())
+            .collect()
+    };
+    let changes = of("market", "update_lead");
+    let ok: Vec<&String> = changes.iter().filter(|o| o.starts_with("ok")).collect();
+    assert_eq!(
+        ok,
+        [
+            &format!("ok: lead {wz} new -> assigned"),
+            &format!("ok: lead {wz} assigned -> verified"),
+            &format!("ok: lead {wz} verified -> closed"),
+        ]
+    );
+    assert!(
+        changes.iter().any(|o| o.contains("cannot become")),
+        "{changes:?}"
+    );
+    assert!(
+        of("market_hb", "update_lead")
+            .iter()
+            .filter(|o| o.starts_with("denied: "))
+            .count()
+            >= 3
+    );
+    assert!(of("market", "market").iter().any(|o| o.starts_with("ok")));
+    assert!(
+        of("epi", "market")
+            .iter()
+            .all(|o| o.starts_with("denied: "))
+    );
+    assert!(
+        entries.iter().all(|r| !r.entry.query.contains("张三")),
+        "a note reached the audit log"
+    );
+    c.stop().await;
+}
