@@ -682,6 +682,34 @@ mod tests {
             .await
             .unwrap();
         assert_ne!(contact.color, "green");
+        // The signed QR code and the whole-population codes say the same.
+        let signing = Caller::new(Account::local(), Purpose::HealthCode, "test");
+        let issued = b
+            .issue_code(&signing, &person(330302, 1).to_string(), as_of, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            issued.claims.to_string().matches("\"red\"").count(),
+            1,
+            "{}",
+            issued.claims
+        );
+        let out = dir.path().join("b-codes.csv");
+        let outbreak = Caller::new(Account::local(), Purpose::OutbreakResponse, "test");
+        let all = b
+            .codes_to(&outbreak, as_of, out.clone(), false, Default::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            all.counts[0], 2,
+            "the third arrival and the Guangzhou one are green"
+        );
+        assert_eq!(all.counts[1] + all.counts[2], 2);
+        assert!(
+            std::fs::read_to_string(&out)
+                .unwrap()
+                .contains("peer_attestation")
+        );
 
         // The same request again is a replay.
         assert!(matches!(
@@ -823,10 +851,25 @@ mod tests {
             )
             .await
             .unwrap();
+        // A saved population run of that day, made before A answered…
+        let out = dir.path().join("b-codes.csv");
+        let outbreak = Caller::new(Account::local(), Purpose::OutbreakResponse, "test");
+        let day = Some("2020-01-25");
+        let before = b
+            .codes_to(&outbreak, day, out.clone(), false, Default::default())
+            .await
+            .unwrap();
+        assert_eq!(before.counts, [4, 0, 0]);
         let answer = a.answer_attestation(&retry[0].request).await.unwrap();
         b.peer_receive(&admin(), &retry[0], Ok(answer))
             .await
             .unwrap();
+        // … is stale once it did: the next run, not asked to be full, sees the answers.
+        let after = b
+            .codes_to(&outbreak, day, out, false, Default::default())
+            .await
+            .unwrap();
+        assert_eq!(after.counts[0], 2, "{:?}", after.counts);
         assert!(b.ops().unavailable().await.unwrap().is_empty());
         let code = b
             .person_code(&caller, &id, Some("2020-01-25"))
