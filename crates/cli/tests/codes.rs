@@ -174,11 +174,16 @@ fn rules_are_data() {
     let env = Env::new();
     city(&env);
     let shown = env.ok(&["rules", "show"]);
-    // The rule set as shipped, then the built-in `override` rule said as a TOML comment.
+    // The rule set as shipped, then the built-in `override` and `peer_attestation` rules said
+    // as TOML comments.
     assert!(shown.starts_with(rules::DEFAULT_RULES), "{shown}");
     assert_eq!(
         shown[rules::DEFAULT_RULES.len()..],
-        format!("\n# {}\n", rules::OVERRIDE_DESCRIPTION)
+        format!(
+            "\n# {}\n# {}\n",
+            rules::OVERRIDE_DESCRIPTION,
+            rules::PEER_ATTESTATION_DESCRIPTION
+        )
     );
 
     // A stricter proposal: medium-risk arrivals for 14 days, and second-degree contacts.

@@ -21,7 +21,9 @@ pub use ingest::{
 /// The file marking a generator's ground-truth folder, which ingest's walk passes over.
 pub use model::GROUND_TRUTH_MARKER;
 /// Health-code rule sets and colours, and how a sweep over everyone reports its stages.
-pub use rules::{Color, OVERRIDE_DESCRIPTION, RuleSet, SweepProgress};
+pub use rules::{
+    Color, OVERRIDE_DESCRIPTION, PEER_ATTESTATION_DESCRIPTION, RuleSet, SweepProgress,
+};
 /// Rows, files and dates of one kind, from the manifest; the trace index's last update.
 pub use store::{KindStats, MANIFEST_FILE};
 pub use trace::{Freshness, MEMORY_ENV, MemoryBudget, UpdateReport as IndexReport};

@@ -18,7 +18,10 @@ pub use engine::{CodeEngine, Summary, Sweep, SweepProgress};
 pub use model::Color;
 pub use output::{CodeJson, CodesWriter, code_json};
 pub use overrides::{OVERRIDE, OVERRIDE_DESCRIPTION, Override, Overrides};
-pub use peer::{PEER_ATTESTATION, PeerAttestation, PeerAttestations, PeerUnavailable};
+pub use peer::{
+    PEER_ATTESTATION, PEER_ATTESTATION_DESCRIPTION, PeerAttestation, PeerAttestations,
+    PeerUnavailable,
+};
 pub use population::{persons, registered};
 pub use risk::{RiskArea, RiskAreas};
 pub use ruleset::{Condition, DEFAULT_RULES, RiskLevel, Rule, RuleSet, RulesError};

@@ -301,10 +301,11 @@ pub fn show_code(g: &Globals, id: &PersonId, as_of: &str) -> anyhow::Result<()> 
 pub fn rules_show(a: RulesShowArgs) -> anyhow::Result<()> {
     let set = load_rules(a.rules.as_deref())?;
     print!("{}", set.text);
-    // The override is no rule of the file but applies beside every set; said as a TOML
-    // comment, so the output still reads as a rule set.
+    // The override and the peer attestation are no rules of the file but apply beside every
+    // set; said as TOML comments, so the output still reads as a rule set.
     let sep = if set.text.ends_with('\n') { "" } else { "\n" };
     println!("{sep}\n# {}", engine::datadir::OVERRIDE_DESCRIPTION);
+    println!("# {}", engine::datadir::PEER_ATTESTATION_DESCRIPTION);
     if a.rules.is_some() {
         eprintln!("{}: {} rules, valid", set.origin, set.rules.len());
     }
