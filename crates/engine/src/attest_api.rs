@@ -730,6 +730,25 @@ mod tests {
         assert!(refused.error.unwrap().contains("another request"));
     }
 
+    /// A stored account with the role peer (written into the database by hand) signs in as
+    /// nothing: only a signed request acts as a peer.
+    #[test]
+    fn no_account_is_a_peer() {
+        let user = ops::User {
+            name: "sneaky".into(),
+            role: "peer".into(),
+            region: None,
+            community: None,
+            created: 0,
+            disabled: None,
+            has_password: false,
+        };
+        assert!(matches!(
+            Account::from_user(&user),
+            Err(EngineError::Unauthenticated(_))
+        ));
+    }
+
     #[tokio::test]
     async fn an_unknown_signer_a_stranger_region_and_too_many_requests_are_refused() {
         let dir = tempfile::tempdir().unwrap();

@@ -115,6 +115,13 @@ impl Account {
         let role = Role::parse(&u.role).ok_or_else(|| {
             EngineError::Internal(format!("user {} has an unknown role {}", u.name, u.role))
         })?;
+        // Only another deployment's signed request acts as a peer; a stored account never does.
+        if role == Role::Peer {
+            return Err(EngineError::Unauthenticated(format!(
+                "account {} has the role peer, which no account may have",
+                u.name
+            )));
+        }
         let region = match &u.region {
             Some(r) => Some(Region::parse(r.as_bytes()).map_err(|_| {
                 EngineError::Internal(format!("user {} has a malformed region {r}", u.name))
