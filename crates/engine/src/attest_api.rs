@@ -711,6 +711,26 @@ mod tests {
                 .contains("peer_attestation")
         );
 
+        // Asked in turn by A, B answers from its own records only: what A attested is not
+        // echoed back (B's own code of the case is green).
+        let a_signer = a.signer().unwrap();
+        let back = attest::request_as_of(
+            "330300",
+            "510100",
+            "health_code",
+            &[person(330302, 1).to_string()],
+            as_of,
+            &a_signer.key,
+            Timestamp::now().secs(),
+        )
+        .unwrap();
+        let echoed = b.answer_attestation(&back).await.unwrap();
+        let trust = a.trust_list().unwrap();
+        let opened =
+            attest::open_answer(&echoed, &back, 1, &trust, "510100", Timestamp::now().secs())
+                .unwrap();
+        assert_eq!(opened.items[0].as_ref().unwrap().color, "green");
+
         // The same request again is a replay.
         assert!(matches!(
             a.answer_attestation(&batches[0].request).await,
