@@ -36,7 +36,20 @@ pub async fn attestations(
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let answer = state.engine.answer_attestation(&body).await?;
+    let answer = match state.engine.answer_attestation(&body).await {
+        Ok(a) => a,
+        Err(e) => {
+            // A request refused before it was authenticated has no audit entry (no one to
+            // name); the server's log keeps it.
+            if matches!(
+                e,
+                EngineError::Unauthenticated(_) | EngineError::BadRequest(_)
+            ) {
+                tracing::warn!("attestation request refused: {e}");
+            }
+            return Err(e.into());
+        }
+    };
     Ok((
         [(
             header::CONTENT_TYPE,
