@@ -708,6 +708,10 @@ fn a_batch_of_arrivals_is_attested_by_the_home_province_over_the_wire() {
     );
     let head = String::from_utf8_lossy(&down[..down.len().min(400)]).to_string();
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_lowercase().contains("cache-control: no-store"),
+        "{head}"
+    );
     let body = http_body(&down);
     let text = String::from_utf8_lossy(body);
     for p in &persons {

@@ -50,11 +50,15 @@ pub async fn attestations(
             return Err(e.into());
         }
     };
+    // Persons' colors: no cache between the provinces may keep them.
     Ok((
-        [(
-            header::CONTENT_TYPE,
-            "application/cose; cose-type=\"cose-sign1\"",
-        )],
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/cose; cose-type=\"cose-sign1\"",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
         answer,
     )
         .into_response())
