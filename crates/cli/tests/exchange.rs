@@ -630,8 +630,10 @@ fn code_json(env: &Env, person: &str, as_of: Option<&str>) -> Value {
 /// holds only color, rule groups, validity and the issuer. B's codes then carry A's
 /// `peer_attestation` (the province named); with A down they say "home data unavailable", and
 /// once A is back the next fetch clears it.
-#[test]
-fn a_batch_of_arrivals_is_attested_by_the_home_province_over_the_wire() {
+/// Province A (Wenzhou: 30 residents, person 0 a confirmed case) and province B (Chengdu: 25
+/// of them registered on arrival, and one from Guangzhou), each trusting the other's key (here
+/// by file; through a hub in the first test). Returns A, B, A's residents and the stranger.
+fn attesting_provinces() -> (Env, Env, Vec<String>, String) {
     // A: 30 residents, person 0 a confirmed case.
     let persons: Vec<String> = (0..30).map(id).collect();
     let a = province("330300", &persons);
@@ -671,6 +673,13 @@ fn a_batch_of_arrivals_is_attested_by_the_home_province_over_the_wire() {
         from.ok(&["keys", "export", "--out", file.to_str().unwrap()]);
         to.ok(&["keys", "import", file.to_str().unwrap()]);
     }
+    (a, b, persons, stranger)
+}
+
+#[test]
+fn a_batch_of_arrivals_is_attested_by_the_home_province_over_the_wire() {
+    let (a, b, persons, stranger) = attesting_provinces();
+    let arrived: Vec<String> = persons[..25].to_vec();
     let a_server = Proc::start(&a, &["serve", "--addr", "127.0.0.1:0"], "a-serve.log");
     let relay = Relay::start(&a_server.base);
 
@@ -844,4 +853,58 @@ fn a_batch_of_arrivals_is_attested_by_the_home_province_over_the_wire() {
         "{code}"
     );
     a_server.stop();
+}
+
+/// `fangyi serve --peer`: B asks A on its own, every second here. A is down at first — B's
+/// codes say "home data unavailable" and B keeps retrying — then A comes up at the address B
+/// was given, and B's next round folds A's answer in.
+#[test]
+fn a_serving_deployment_retries_its_home_province_until_it_answers() {
+    let (a, b, _, _) = attesting_provinces();
+    // A's address, free now; A starts there later.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let a_addr = format!("127.0.0.1:{port}");
+    let b_server = Proc::start(
+        &b,
+        &[
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--peer",
+            &format!("330300=http://{a_addr}"),
+            "--peer-every",
+            "1",
+            "--peer-as-of",
+            "2020-01-25",
+        ],
+        "b-serve.log",
+    );
+    let unavailable = || {
+        code_json(&b, &id(3), None)["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| {
+                r["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("home data unavailable")
+            })
+    };
+    eventually(30, "B to mark home data unavailable", unavailable);
+    assert!(
+        b_server.log().contains("home data unavailable"),
+        "{}",
+        b_server.log()
+    );
+    let a_server = Proc::start(&a, &["serve", "--addr", &a_addr], "a-serve.log");
+    eventually(30, "B to fold in A's answer", || {
+        code_json(&b, &id(0), Some("2020-01-25"))["color"] == "red" && !unavailable()
+    });
+    a_server.stop();
+    b_server.stop();
 }

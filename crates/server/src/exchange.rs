@@ -147,9 +147,15 @@ pub async fn fetch(
     Ok(out)
 }
 
-/// `fangyi serve --peer REGION=URL`: [`fetch`] every `every`; after a round with a province
-/// unavailable, again after 15 s, then 30 s, … up to `every`.
-pub async fn fetch_every(engine: Engine, peers: Vec<(String, String)>, every: Duration) {
+/// `fangyi serve --peer REGION=URL`: [`fetch`] every `every` (for the day `as_of`, default
+/// each round's today); after a round with a province unavailable, again after 15 s, then
+/// 30 s, … up to `every`.
+pub async fn fetch_every(
+    engine: Engine,
+    peers: Vec<(String, String)>,
+    every: Duration,
+    as_of: Option<String>,
+) {
     let caller = Caller::new(
         engine::Account::local(),
         engine::Purpose::ArrivalRegistration,
@@ -165,7 +171,7 @@ pub async fn fetch_every(engine: Engine, peers: Vec<(String, String)>, every: Du
                 url,
                 home,
                 "arrival_registration",
-                None,
+                as_of.as_deref(),
                 ANSWER_TIMEOUT,
             )
             .await

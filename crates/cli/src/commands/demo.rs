@@ -223,6 +223,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
             pull_every: 300,
             peer: Vec::new(),
             peer_every: 600,
+            peer_as_of: None,
         },
     )
 }

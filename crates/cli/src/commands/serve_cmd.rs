@@ -131,6 +131,7 @@ pub fn serve(g: &Globals, a: ServeArgs) -> anyhow::Result<()> {
                 engine.clone(),
                 peers,
                 Duration::from_secs(a.peer_every.max(1)),
+                a.peer_as_of.clone(),
             ));
         }
         let users = engine.ops().users().await?.len();
@@ -666,6 +667,10 @@ pub struct ServeArgs {
     /// Seconds between rounds of --peer.
     #[arg(long, default_value_t = 600)]
     pub peer_every: u64,
+    /// The day --peer asks about (YYYY-MM-DD); default each round's today (a past day replays
+    /// a generated province, as the demo does).
+    #[arg(long, requires = "peer")]
+    pub peer_as_of: Option<String>,
 }
 
 /// The outbox beside a data dir: `DIR-outbox` (one-time codes are personal: never inside it).
