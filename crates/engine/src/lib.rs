@@ -378,6 +378,8 @@ struct Inner {
     signed_codes: resident_api::SignedCodes,
     /// Resident sessions checked lately.
     resident_sessions: resident::SessionCache,
+    /// A long-lived engine's checkpoints of SQLite's write-ahead log, off the writers' path.
+    _wal: Option<ops::WalCheckpointer>,
 }
 
 /// The engine; cheap to clone and share between requests.
@@ -400,6 +402,11 @@ impl Engine {
         let ops = Ops::open_for(&opts.data, opts.db_url.as_deref()).await?;
         let checkpoint = ops::CheckpointFile::in_data_dir(&opts.data);
         let audit = AuditLog::start(ops.clone(), keys.audit_key(), Some(checkpoint));
+        let wal = if opts.short_lived {
+            None
+        } else {
+            ops.start_wal_checkpointer()
+        };
         Ok(Engine {
             inner: Arc::new(Inner {
                 data: opts.data,
@@ -425,6 +432,7 @@ impl Engine {
                 inbox: inbox::InboxWriter::start(ops.clone()),
                 signed_codes: resident_api::SignedCodes::default(),
                 resident_sessions: resident::SessionCache::default(),
+                _wal: wal,
             }),
         })
     }
