@@ -216,6 +216,12 @@ fn reads(env: &Env) -> Vec<Read> {
             Action::ResumeConsent,
             true,
         ),
+        // Market supervision: the leads (none in this city), no person.
+        read(
+            &[&["market", "leads"], &json[..]].concat(),
+            Action::Market,
+            false,
+        ),
     ]
 }
 

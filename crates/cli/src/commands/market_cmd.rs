@@ -1,19 +1,22 @@
 //! `fangyi market`: market supervision of masks (contract §9) — the flagged listing captures,
-//! the leads they make, and the rules file (show, diff). A thin shell over
-//! `engine::market_api`.
+//! the leads they make with their workflow (stored in the operational database), and the rules
+//! file (show, diff). A thin shell over `engine::market_api`: every question but `rules show`
+//! goes to the engine as the operator's account (`--as-role`, `--purpose`, usually
+//! `market_supervision`), authorised and audited.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use clap::{Args, Subcommand};
-use engine::Date;
-use engine::market_api::{Market, MarketRules, load_rules};
+use engine::market_api::{LeadParams, MarketRules, StoredLeadView, load_rules};
+use engine::{Date, Purpose};
 
 use crate::commands::{
     Globals, SummaryFormat, TableFormat, pad, print_or_broken_pipe, region_flag, table_format,
     thousands,
 };
 use crate::exit::usage;
+use crate::operator::Operator;
 
 #[derive(Args, Debug)]
 pub struct MarketArgs {
@@ -30,9 +33,10 @@ pub enum MarketAction {
     )]
     Scan(ScanArgs),
     /// Leads: flagged listings grouped per seller (or shop when there is no seller id), ranked
-    /// by distinct rules, then sales, each routed to the county of the seller's region.
+    /// by distinct rules, then sales, each routed to the county of the seller's region; stored
+    /// with where each stands (new, assigned, verified, closed, dismissed), or moved on.
     #[command(
-        after_help = "Examples:\n  fangyi market leads --format table\n  fangyi market leads --region 330300 --top 20 --format json"
+        after_help = "Examples:\n  fangyi market leads --format table\n  fangyi market leads --region 330300 --top 20 --format json\n  fangyi market leads --state new\n  fangyi market leads --status 7 assigned --note \"to the Lucheng team\"\n  fangyi market leads --status 9 dismissed --note \"listing removed before the emergency\"\n\nEvery capture is scanned and what it finds stored first: a seller's open lead gets the new\nfigures, never a second lead. A lead moves new -> assigned -> verified -> closed, or is\ndismissed while open (the note is the reason, required); notes are stored sealed."
     )]
     Leads(LeadsArgs),
     /// The market rules: print the built-in ones (or check a file), or count what a file would
@@ -65,11 +69,18 @@ pub struct ScanArgs {
 
 #[derive(Args, Debug)]
 pub struct LeadsArgs {
-    #[command(flatten)]
-    pub period: Period,
     /// A market rules file (default: the built-in rules).
     #[arg(long)]
     pub rules: Option<PathBuf>,
+    /// Only leads in this state: new, assigned, verified, closed or dismissed.
+    #[arg(long)]
+    pub state: Option<String>,
+    /// Move lead ID to STATUS (assigned, verified, closed, dismissed) instead of listing.
+    #[arg(long, num_args = 2, value_names = ["ID", "STATUS"], conflicts_with_all = ["state", "region", "top", "rules"])]
+    pub status: Option<Vec<String>>,
+    /// With --status: what was done, or why it is dismissed (one line, stored sealed).
+    #[arg(long, requires = "status")]
+    pub note: Option<String>,
     /// Only leads routed to a region this code covers (330300: Wenzhou's counties).
     #[arg(long)]
     pub region: Option<String>,
@@ -153,15 +164,31 @@ fn period(p: &Period) -> anyhow::Result<(Option<Date>, Option<Date>)> {
     Ok((from, to))
 }
 
-fn open(g: &Globals) -> anyhow::Result<Market> {
-    let keys = g.keys()?;
-    Market::open(g.data(), &keys).with_context(|| format!("opening {}", g.data().display()))
+/// The command line as the audit log records it.
+fn words(parts: &[(&str, Option<String>)]) -> String {
+    let mut w = String::from("fangyi market");
+    for (flag, value) in parts {
+        match value {
+            Some(v) if flag.is_empty() => w += &format!(" {v}"),
+            Some(v) => w += &format!(" {flag} {}", v.trim()),
+            None => {}
+        }
+    }
+    w
 }
 
 fn scan(g: &Globals, a: ScanArgs) -> anyhow::Result<()> {
     let rules = rules(a.rules.as_deref())?;
     let (from, to) = period(&a.period)?;
-    let found = open(g)?.scan(&rules, from, to)?;
+    let op = Operator::open(g)?;
+    let request = words(&[
+        ("", Some("scan".into())),
+        ("--from", from.map(|d| d.to_string())),
+        ("--to", to.map(|d| d.to_string())),
+        ("--rules", Some(rules.origin.clone())),
+    ]);
+    let caller = op.caller(Purpose::MarketSupervision, &request);
+    let found = op.ask(op.engine().market_scan(&caller, Some(rules), from, to))?;
     let format = table_format(a.format);
     print_or_broken_pipe(|w| {
         match format {
@@ -227,23 +254,26 @@ fn rule_id(r: engine::market_api::Rule) -> &'static str {
 }
 
 fn leads(g: &Globals, a: LeadsArgs) -> anyhow::Result<()> {
+    if let Some(v) = &a.status {
+        return move_lead(g, &v[0], &v[1], a.note.as_deref().unwrap_or(""));
+    }
     let rules = rules(a.rules.as_deref())?;
-    let (from, to) = period(&a.period)?;
-    let within = region_flag("--region", a.region.as_deref())?;
-    let found = open(g)?.scan(&rules, from, to)?;
-    let leads: Vec<_> = found
-        .leads
-        .into_iter()
-        .filter(|l| {
-            within.is_none_or(|w| {
-                l.county
-                    .as_deref()
-                    .and_then(|c| c.parse::<engine::Region>().ok())
-                    .is_some_and(|c| w.covers(c))
-            })
-        })
-        .take(a.top.unwrap_or(usize::MAX))
-        .collect();
+    region_flag("--region", a.region.as_deref())?;
+    let params = LeadParams {
+        status: a.state.clone(),
+        region: a.region.clone(),
+        top: a.top,
+    };
+    let op = Operator::open(g)?;
+    let request = words(&[
+        ("", Some("leads".into())),
+        ("--rules", Some(rules.origin.clone())),
+        ("--state", a.state.clone()),
+        ("--region", a.region.clone()),
+        ("--top", a.top.map(|t| t.to_string())),
+    ]);
+    let caller = op.caller(Purpose::MarketSupervision, &request);
+    let leads = op.ask(op.engine().market_leads(&caller, Some(rules), &params))?;
     let format = table_format(a.format);
     print_or_broken_pipe(|w| {
         match format {
@@ -251,53 +281,80 @@ fn leads(g: &Globals, a: LeadsArgs) -> anyhow::Result<()> {
             TableFormat::Csv => {
                 writeln!(
                     w,
-                    "rank,id,county,rules,listings,captures,sales,first_seen,last_seen"
+                    "rank,id,subject,county,rules,listings,captures,sales,first_seen,last_seen,status,updated_by"
                 )?;
                 for l in &leads {
-                    let rules: Vec<&str> = l.rules.iter().map(|r| rule_id(*r)).collect();
                     writeln!(
                         w,
-                        "{},{},{},{},{},{},{},{},{}",
+                        "{},{},{},{},{},{},{},{},{},{},{},{}",
                         l.rank,
-                        super::csv_field(&l.id),
+                        l.id,
+                        super::csv_field(&l.subject),
                         l.county.as_deref().unwrap_or(""),
-                        rules.join(";"),
+                        l.rules.join(";"),
                         l.listings,
                         l.captures,
                         l.sales,
                         l.first_seen,
-                        l.last_seen
+                        l.last_seen,
+                        l.status,
+                        super::csv_field(l.updated_by.as_deref().unwrap_or(""))
                     )?;
                 }
             }
-            TableFormat::Table => {
-                writeln!(
-                    w,
-                    "{:>4}  {:<40} {:<20} {:>8} {:>10}  rules",
-                    "rank", "lead", "county", "listings", "sales"
-                )?;
-                for l in &leads {
-                    let county = match (&l.county, &l.county_name) {
-                        (Some(c), Some(n)) => format!("{c} {n}"),
-                        (Some(c), None) => c.clone(),
-                        _ => "(no region)".to_string(),
-                    };
-                    let rules: Vec<&str> = l.rules.iter().map(|r| rule_id(*r)).collect();
-                    writeln!(
-                        w,
-                        "{:>4}  {} {} {:>8} {:>10}  {}",
-                        l.rank,
-                        pad(&l.id, 40),
-                        pad(&county, 20),
-                        l.listings,
-                        thousands(l.sales.max(0) as u64),
-                        rules.join(", ")
-                    )?;
-                }
-            }
+            TableFormat::Table => write_table(w, &leads)?,
         }
         Ok(())
     })
+}
+
+fn write_table(w: &mut dyn Write, leads: &[StoredLeadView]) -> anyhow::Result<()> {
+    writeln!(
+        w,
+        "{:>4} {:>5}  {:<40} {:<20} {:<9} {:>8} {:>10}  rules",
+        "rank", "id", "lead", "county", "status", "listings", "sales"
+    )?;
+    for l in leads {
+        let county = match (&l.county, l.county_name) {
+            (Some(c), Some(n)) => format!("{c} {n}"),
+            (Some(c), None) => c.clone(),
+            _ => "(no region)".to_string(),
+        };
+        writeln!(
+            w,
+            "{:>4} {:>5}  {} {} {} {:>8} {:>10}  {}",
+            l.rank,
+            l.id,
+            pad(&l.subject, 40),
+            pad(&county, 20),
+            pad(l.status, 9),
+            l.listings,
+            thousands(l.sales.max(0) as u64),
+            l.rules.join(", ")
+        )?;
+        if let Some(n) = &l.note {
+            writeln!(w, "{:>12}note: {n}", "")?;
+        }
+    }
+    Ok(())
+}
+
+/// `--status ID STATUS [--note TEXT]`: one lead moved on.
+fn move_lead(g: &Globals, id: &str, status: &str, note: &str) -> anyhow::Result<()> {
+    let op = Operator::open(g)?;
+    // The note is left out of the audit entry: it may name people, and is stored sealed.
+    let request = format!(
+        "fangyi market leads --status {} {}",
+        engine::quoted(id, 20),
+        engine::quoted(status, 20)
+    );
+    let caller = op.caller(Purpose::MarketSupervision, &request);
+    let moved = op.ask_about(
+        &format!("lead {}", id.trim()),
+        op.engine().set_lead_status(&caller, id, status, note),
+    )?;
+    println!("lead {}: {} -> {}", moved.id, moved.from, moved.to);
+    Ok(())
 }
 
 fn rules_show(a: RulesShowArgs) -> anyhow::Result<()> {
@@ -319,13 +376,26 @@ fn rules_diff(g: &Globals, a: RulesDiffArgs) -> anyhow::Result<()> {
     let proposed = rules(Some(&a.file))?;
     let current = rules(a.against.as_deref())?;
     let (from, to) = period(&a.period)?;
-    let d = open(g)?.diff(&current, &proposed, from, to)?;
+    let (current_origin, proposed_origin) = (current.origin.clone(), proposed.origin.clone());
+    let op = Operator::open(g)?;
+    let request = words(&[
+        ("", Some("rules diff".into())),
+        ("", Some(proposed_origin.clone())),
+        ("--against", Some(current_origin.clone())),
+        ("--from", from.map(|d| d.to_string())),
+        ("--to", to.map(|d| d.to_string())),
+    ]);
+    let caller = op.caller(Purpose::MarketSupervision, &request);
+    let d = op.ask(
+        op.engine()
+            .market_diff(&caller, current, proposed, from, to),
+    )?;
     if a.format == SummaryFormat::Json {
         println!(
             "{}",
             serde_json::json!({
-                "current": current.origin,
-                "proposed": proposed.origin,
+                "current": current_origin,
+                "proposed": proposed_origin,
                 "captures": d.captures,
                 "flagged": {"current": d.flagged_current, "proposed": d.flagged_proposed},
                 "leads": {"current": d.leads_current, "proposed": d.leads_proposed},
@@ -338,9 +408,9 @@ fn rules_diff(g: &Globals, a: RulesDiffArgs) -> anyhow::Result<()> {
         "of {} captures, {} are flagged under {} and {} under {} ({} and {} leads):",
         thousands(d.captures),
         thousands(d.flagged_current),
-        current.origin,
+        current_origin,
         thousands(d.flagged_proposed),
-        proposed.origin,
+        proposed_origin,
         thousands(d.leads_current),
         thousands(d.leads_proposed),
     );
