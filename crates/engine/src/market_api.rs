@@ -268,6 +268,24 @@ fn subject_of(f: &Flagged) -> market::Subject {
     }
 }
 
+/// The last scan whose leads were stored: by which engine, of which snapshot, under which
+/// rules. A leads request that matches it stores nothing new, so the dashboard's reads do not
+/// scan every capture each time; an ingest (a new manifest) or other rules scan again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Scanned {
+    engine: usize,
+    stamp: crate::Stamp,
+    rules: String,
+}
+
+static SCANNED: std::sync::Mutex<Option<Scanned>> = std::sync::Mutex::new(None);
+
+fn lock_scanned() -> std::sync::MutexGuard<'static, Option<Scanned>> {
+    SCANNED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The record a computed lead is stored as.
 fn lead_record(l: &market::Lead) -> ops::LeadRecord {
     let (seller, platform, shop) = match &l.subject {
@@ -383,22 +401,35 @@ impl crate::Engine {
                 .map(parse_lead_status)
                 .transpose()?;
             let within = parse_region("region", params.region.as_deref())?;
-            let (records, zone) = asking
+            let engine_id = std::sync::Arc::as_ptr(&asking.engine().inner) as usize;
+            let (records, zone, key) = asking
                 .blocking(move |ctx: &crate::ask::Ctx<'_>| {
                     let store = &ctx.snap.store;
+                    let key = Scanned {
+                        engine: engine_id,
+                        stamp: ctx.snap.stamp,
+                        rules: rules.text.clone(),
+                    };
+                    // The same records under the same rules were scanned and stored already.
+                    if lock_scanned().as_ref() == Some(&key) {
+                        return Ok((None, store.zone(), key));
+                    }
                     let report =
                         market::scan(store, &rules, None, None).map_err(EngineError::internal)?;
                     let records: Vec<ops::LeadRecord> = market::leads(&report.flagged)
                         .iter()
                         .map(lead_record)
                         .collect();
-                    Ok((records, store.zone()))
+                    Ok((Some(records), store.zone(), key))
                 })
                 .await?;
             let engine = asking.engine();
             let ops = engine.ops();
-            ops.sync_leads(&records, model::Timestamp::now().millis())
-                .await?;
+            if let Some(records) = records {
+                ops.sync_leads(&records, model::Timestamp::now().millis())
+                    .await?;
+                *lock_scanned() = Some(key);
+            }
             let scope = &asking.caller().account.scope;
             let sealer = engine.keys().text_sealer();
             let mut shown: Vec<(ops::StoredLead, Option<model::Region>)> = Vec::new();
@@ -603,5 +634,52 @@ fn diff_of(a: &market::ScanReport, b: &market::ScanReport) -> MarketDiff {
         leads_current: market::leads(&a.flagged).len() as u64,
         leads_proposed: market::leads(&b.flagged).len() as u64,
         rules,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn region(c: u32) -> model::Region {
+        model::Region::new(c).unwrap()
+    }
+
+    #[test]
+    fn a_region_sees_the_leads_routed_within_it_and_none_routed_nowhere() {
+        let wenzhou = privacy::Scope {
+            region: Some(region(330300)),
+            ..privacy::Scope::default()
+        };
+        assert!(lead_in_scope(&wenzhou, Some(region(330302))));
+        assert!(!lead_in_scope(&wenzhou, Some(region(420106))));
+        // A coarser region than the scope's is not within it.
+        assert!(!lead_in_scope(&wenzhou, Some(region(330000))));
+        assert!(!lead_in_scope(&wenzhou, None));
+        let everyone = privacy::Scope::default();
+        assert!(lead_in_scope(&everyone, None));
+        assert!(lead_in_scope(&everyone, Some(region(420106))));
+    }
+
+    #[test]
+    fn statuses_and_regions_are_parsed_strictly() {
+        assert_eq!(
+            parse_lead_status(" closed ").unwrap(),
+            ops::LeadStatus::Closed
+        );
+        for bad in ["", "open", "Closed", "closed;--", &"x".repeat(10_000)] {
+            let e = parse_lead_status(bad).unwrap_err();
+            assert!(matches!(e, EngineError::BadRequest(_)), "{bad}");
+            assert!(
+                e.to_string().len() < 200,
+                "the message echoes a long value whole"
+            );
+        }
+        assert_eq!(parse_region("region", Some(" ")).unwrap(), None);
+        assert!(parse_region("region", Some("33")).is_err());
+        assert_eq!(
+            parse_region("region", Some("330300")).unwrap(),
+            Some(region(330300))
+        );
     }
 }

@@ -199,6 +199,38 @@ async fn leads_are_scoped_worked_through_their_states_sealed_and_audited() {
         "the note is in the database file in clear"
     );
 
+    // New captures: the open shop lead gets the figures, the closed seller's lead stays closed
+    // and a new lead is opened for what came after it.
+    let more = format!(
+        "platform,listing_id,shop_id,seller_enterprise_id,seller_region,title,product,standard,registration_no,price_cny,units,sales,captured_time\n\
+         jd,L5,S1,{ENT},330302,日用口罩,daily,GB 2626-2019,,10.00,10,7,2020-01-25T10:00:00+08:00\n\
+         pinduoduo,L3,S3,,,日用口罩,daily,,,10.00,10,9,2020-01-25T12:00:00+08:00\n"
+    );
+    let (s, v) = c
+        .upload("admin", "listings", more.into_bytes(), "text/csv")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = c.get(Some("admin"), MS, "/api/v1/market/leads").await;
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 4, "{v}");
+    let shop: Vec<&Value> = rows
+        .iter()
+        .filter(|l| l["subject"] == "shop:pinduoduo/S3")
+        .collect();
+    assert_eq!(shop.len(), 1, "{v}");
+    assert_eq!(
+        (shop[0]["captures"].as_i64(), shop[0]["sales"].as_i64()),
+        (Some(2), Some(9))
+    );
+    let ent: Vec<(&str, i64)> = rows
+        .iter()
+        .filter(|l| l["subject"] == format!("seller:{ENT}"))
+        .map(|l| (l["status"].as_str().unwrap(), l["id"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(ent.len(), 2, "{v}");
+    assert!(ent.contains(&("closed", wz.as_i64().unwrap())), "{ent:?}");
+    assert!(ent.iter().any(|(s, id)| *s == "new" && *id > 3), "{ent:?}");
+
     // Every read and change is in the audit log, refusals too.
     let entries = c
         .engine
