@@ -276,5 +276,18 @@ async fn leads_are_scoped_worked_through_their_states_sealed_and_audited() {
         entries.iter().all(|r| !r.entry.query.contains("张三")),
         "a note reached the audit log"
     );
+
+    // The routes are in the OpenAPI document, with the purpose among X-Purpose's values.
+    let (_, doc) = c.get(None, None, "/api/openapi.json").await;
+    for (path, method) in [
+        ("/market/leads", "get"),
+        ("/market/leads/{id}/status", "post"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+    }
+    for schema in ["StoredLeadView", "LeadChange", "LeadStatusChange"] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
+    }
+    assert!(doc.to_string().contains("market_supervision"));
     c.stop().await;
 }
