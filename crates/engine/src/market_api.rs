@@ -1,19 +1,15 @@
 //! Market supervision (contract §9): the scan, the leads with their workflow and the rules diff,
 //! through the `market` crate. Listings name enterprises and shops, never a person, but an
 //! officer's work on them is still authorised and audited like every other question: the
-//! [`Engine`] methods here go through [`Engine::ask`] (actions `market` and `update_lead`),
+//! [`Engine`](crate::Engine) methods here go through `Engine::ask` (actions `market` and `update_lead`),
 //! narrowed to the caller's region by where each lead is routed, and keep the leads in the
-//! operational database (`ops::StoredLead`) with their notes sealed. [`Market`] is the scan
-//! itself over a data dir, for the demo's own synthetic folder.
+//! operational database (`ops::StoredLead`) with their notes sealed.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use market::Flagged;
-use model::{Date, Zone};
-use store::Store;
-use vault::Keys;
-
+use model::Date;
 use privacy::Denied;
 
 use crate::EngineError;
@@ -65,66 +61,6 @@ pub struct MarketDiff {
     pub leads_proposed: u64,
     /// Per rule id, every rule listed.
     pub rules: BTreeMap<&'static str, RuleMoves>,
-}
-
-/// The data dir opened for market supervision.
-pub struct Market {
-    store: Store,
-}
-
-impl Market {
-    /// Opens the store at `data` (it must have one) with the keys it was written with.
-    pub fn open(data: &Path, keys: &Keys) -> Result<Market, EngineError> {
-        let store = Store::open(data, keys.key_id()).map_err(EngineError::internal)?;
-        Ok(Market { store })
-    }
-
-    pub fn zone(&self) -> Zone {
-        self.store.zone()
-    }
-
-    /// The flagged captures of `from..=to` (deployment-zone days of capture; `None` open) under
-    /// `rules`, and the leads they make.
-    pub fn scan(
-        &self,
-        rules: &MarketRules,
-        from: Option<Date>,
-        to: Option<Date>,
-    ) -> Result<MarketScan, EngineError> {
-        check_period(from, to)?;
-        let report = market::scan(&self.store, rules, from, to).map_err(EngineError::internal)?;
-        let zone = self.zone();
-        let leads = market::leads(&report.flagged)
-            .iter()
-            .enumerate()
-            .map(|(i, l)| LeadView::new(i + 1, l, zone))
-            .collect();
-        Ok(MarketScan {
-            captures: report.captures,
-            flagged: report
-                .flagged
-                .iter()
-                .map(|f| FlaggedView::new(f, zone))
-                .collect(),
-            leads,
-        })
-    }
-
-    /// What `proposed` would flag that `current` does not, and the reverse, per rule, over the
-    /// captures of `from..=to`: counts only.
-    pub fn diff(
-        &self,
-        current: &MarketRules,
-        proposed: &MarketRules,
-        from: Option<Date>,
-        to: Option<Date>,
-    ) -> Result<MarketDiff, EngineError> {
-        check_period(from, to)?;
-        let mut reports = market::scan_many(&self.store, &[current, proposed], from, to)
-            .map_err(EngineError::internal)?;
-        let (b, a) = (reports.pop().expect("two"), reports.pop().expect("two"));
-        Ok(diff_of(&a, &b))
-    }
 }
 
 /// A flagged capture's identity: platform, listing, instant.

@@ -229,15 +229,18 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
 }
 
 /// Market supervision (contract §9): the generated online mask listings scanned under the
-/// built-in rules, and the top leads per county. Listings name enterprises and shops, no
-/// person, so this reads the data dir as its key holder does (`engine::market_api`).
+/// built-in rules, and the top leads per county. Asked as the operator, like `fangyi market
+/// scan` (audited in the demo's log).
 fn market_step(demo: &Globals) -> anyhow::Result<()> {
-    use engine::market_api::{Market, MarketRules};
     println!(
         "\n[9/9] market supervision: online mask listings checked (contract §9), the top leads"
     );
-    let market = Market::open(demo.data(), &demo.keys()?)?;
-    let found = market.scan(&MarketRules::default(), None, None)?;
+    let op = crate::operator::Operator::open(demo)?;
+    let caller = op.caller(
+        engine::Purpose::MarketSupervision,
+        "fangyi demo: market scan",
+    );
+    let found = op.ask(op.engine().market_scan(&caller, None, None, None))?;
     println!(
         "  {} of {} listing captures flagged; {} leads (sellers or shops), the first five:",
         thousands(found.flagged.len() as u64),
