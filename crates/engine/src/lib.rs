@@ -296,11 +296,18 @@ impl Snapshot {
         })
     }
 
-    /// Builds the directory of persons and the index's diagnosed persons' events now. A
-    /// directory that cannot be built keeps its error for the requests that need it.
-    fn prepare(&self) {
-        let _ = self.directory();
-        self.index.prepare();
+    /// Builds now what `previous` had built by the time it was replaced — the directory of
+    /// persons, the index's diagnosed persons' events —, everything when there is no previous
+    /// one (a server starting): what requests were using is ready for them, and what none
+    /// asked for (codes while only reports arrive) costs no flush anything. A directory that
+    /// cannot be built keeps its error for the requests that need it.
+    fn prepare_like(&self, previous: Option<&Snapshot>) {
+        if previous.is_none_or(|p| p.directory.get().is_some()) {
+            let _ = self.directory();
+        }
+        if previous.is_none_or(|p| p.index.is_prepared()) {
+            self.index.prepare();
+        }
     }
 
     /// The trace index of `store`, brought up to date with it first.
@@ -512,8 +519,9 @@ impl Engine {
     }
 
     /// Opens and installs a new snapshot; the caller holds `opening`. A long-lived engine (a
-    /// server) builds what the snapshot would build on first use before installing it:
-    /// requests meanwhile answer from the previous one instead of all waiting for the first.
+    /// server) builds what the snapshot would build on first use before installing it (as far
+    /// as the previous one was built: [`Snapshot::prepare_like`]): requests meanwhile answer
+    /// from the previous one instead of all waiting for the first.
     fn open_snapshot(&self, previous: Option<&Snapshot>) -> Result<Arc<Snapshot>, EngineError> {
         let fresh = Arc::new(Snapshot::open(
             &self.inner.data,
@@ -521,7 +529,7 @@ impl Engine {
             previous,
         )?);
         if !self.inner.short_lived {
-            fresh.prepare();
+            fresh.prepare_like(previous);
         }
         *self.inner.snapshot.write().expect("snapshot lock") = Some(fresh.clone());
         Ok(fresh)
@@ -709,6 +717,26 @@ pub fn parse_as_of_instant(s: Option<&str>, zone: Zone) -> Result<i64, EngineErr
 mod snapshot_tests {
     use super::*;
     use crate::test_city;
+
+    /// A new snapshot builds ahead what its previous one had built, and only that: a flush of
+    /// reports while nobody asks for codes must not build the codes' index every time.
+    #[test]
+    fn a_snapshot_is_prepared_as_far_as_its_previous_one_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, input) = (dir.path().join("data"), dir.path().join("in"));
+        test_city::two_households(&data, &input);
+        let keys = test_city::keys();
+        let unused = Snapshot::open(&data, &keys, None).unwrap();
+        let next = Snapshot::open(&data, &keys, Some(&unused)).unwrap();
+        next.prepare_like(Some(&unused));
+        assert!(next.directory.get().is_none() && !next.index.is_prepared());
+        let first = Snapshot::open(&data, &keys, None).unwrap();
+        first.prepare_like(None);
+        assert!(first.directory.get().is_some() && first.index.is_prepared());
+        let after = Snapshot::open(&data, &keys, Some(&first)).unwrap();
+        after.prepare_like(Some(&first));
+        assert!(after.directory.get().is_some() && after.index.is_prepared());
+    }
 
     /// A flush of residents' reports every few seconds made every request in flight open a
     /// snapshot of its own, each reading the directory of persons again.

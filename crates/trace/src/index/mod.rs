@@ -810,6 +810,11 @@ impl Index {
         self.diagnosed();
     }
 
+    /// Whether what [`Index::prepare`] builds is built.
+    pub fn is_prepared(&self) -> bool {
+        self.diagnosed.get().is_some()
+    }
+
     /// The diagnosed persons' events (built on first use).
     pub(crate) fn diagnosed(&self) -> &diagnosed::Diagnosed {
         self.diagnosed
