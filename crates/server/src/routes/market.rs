@@ -14,7 +14,7 @@ use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 /// The market leads routed to your region, ranked (more distinct rules, then more sales), each
 /// with its workflow state. Every capture is scanned under the deployment's rules and what it
 /// found is stored first: a seller's open lead is refreshed, never duplicated.
-#[utoipa::path(get, path = "/market/leads", tag = "market", security(("bearer" = [])),
+#[utoipa::path(get, path = "/market/leads", operation_id = "market_leads", tag = "market", security(("bearer" = [])),
     params(LeadParams),
     responses((status = 200, body = Vec<StoredLeadView>),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
@@ -39,7 +39,7 @@ pub struct LeadStatusChange {
 
 /// Moves a lead of your region one step (new → assigned → verified → closed) or dismisses it
 /// while open, with a note; any other move is a conflict.
-#[utoipa::path(post, path = "/market/leads/{id}/status", tag = "market", security(("bearer" = [])),
+#[utoipa::path(post, path = "/market/leads/{id}/status", operation_id = "set_lead_status", tag = "market", security(("bearer" = [])),
     params(("id" = String, Path, description = "the lead's number")),
     request_body = LeadStatusChange,
     responses((status = 200, body = LeadChange),
