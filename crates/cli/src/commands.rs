@@ -28,9 +28,7 @@ use std::path::{Path, PathBuf};
 use clap::ValueEnum;
 use engine::datadir::{KeyLocation, Keys};
 
-use crate::cli::{
-    Cli, CodeAction, Command, HubCommand, KeysCommand, RulesCommand, UsersCommand,
-};
+use crate::cli::{Cli, CodeAction, Command, HubCommand, KeysCommand, RulesCommand, UsersCommand};
 use crate::context::Needs;
 
 /// Options every command may use.

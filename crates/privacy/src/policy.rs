@@ -452,10 +452,7 @@ mod tests {
             }
         }
         assert!(!sees_travel(Role::MarketSupervisor));
-        assert_eq!(
-            disclosure(Role::MarketSupervisor, true),
-            Disclosure::Masked
-        );
+        assert_eq!(disclosure(Role::MarketSupervisor, true), Disclosure::Masked);
     }
 
     #[test]
