@@ -66,7 +66,7 @@ pub fn init_issuer(data: &Path, keys: &Keys, region: Region) -> Result<IssuerSta
     let key = IssuerKey::from_seed(&keys.issuer_seed(1));
     let issuer = Issuer::new(&region.to_string(), &key, Timestamp::now().secs());
     issuer.save(data).map_err(failed)?;
-    issuer.sync_trust(data).map_err(failed)?;
+    sync_trust(&issuer, data)?;
     Ok(IssuerStarted {
         region: issuer.region,
         kid: codesign::b64(&key.kid()),
@@ -96,7 +96,7 @@ pub fn rotate_issuer(data: &Path, keys: &Keys) -> Result<Rotated, EngineError> {
     let now = Timestamp::now().secs();
     issuer.rotate(&next, now);
     issuer.save(data).map_err(failed)?;
-    issuer.sync_trust(data).map_err(failed)?;
+    sync_trust(&issuer, data)?;
     Ok(Rotated {
         region: issuer.region,
         generation,
@@ -104,6 +104,15 @@ pub fn rotate_issuer(data: &Path, keys: &Keys) -> Result<Rotated, EngineError> {
         retired_kid: codesign::b64(&old.kid()),
         retired_trusted_until: codesign::rfc3339(now + MAX_TTL_SECS),
     })
+}
+
+/// Writes the issuer's generations into the data dir's trust list, then drops what the trust
+/// hub's accepted list revokes (a rotation must not put a revoked key back before the next
+/// pull); returns the list as written.
+fn sync_trust(issuer: &Issuer, data: &Path) -> Result<Vec<TrustEntry>, EngineError> {
+    issuer.sync_trust(data).map_err(failed)?;
+    hub::deploy::drop_revoked(data).map_err(hub_error)?;
+    issuer::read_trust(data).map_err(failed)
 }
 
 /// Entries as a trust list file: a JSON array, one entry a line.
@@ -125,9 +134,15 @@ pub fn export_trust(data: &Path, all: bool) -> Result<(String, usize), EngineErr
         .map_err(failed)?
         .ok_or_else(|| no_issuer(data))?;
     let entries = if all {
-        issuer.sync_trust(data).map_err(failed)?
+        sync_trust(&issuer, data)?
     } else {
-        issuer.trust_entries()
+        // A generation the trust hub revoked is not handed out again.
+        let revoked = hub::deploy::revoked_kids(data).map_err(hub_error)?;
+        issuer
+            .trust_entries()
+            .into_iter()
+            .filter(|e| !hub::deploy::is_revoked(e, &revoked))
+            .collect()
     };
     Ok((trust_text(&entries), entries.len()))
 }

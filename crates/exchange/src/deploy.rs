@@ -38,6 +38,10 @@ pub struct Accepted {
     pub source: String,
     pub keys: usize,
     pub revoked: usize,
+    /// The kids it revokes (base64): kept so that a later local change of the trust list (a
+    /// rotation, an export) cannot put one of them back before the next pull.
+    #[serde(default)]
+    pub revoked_kids: Vec<String>,
 }
 
 /// What accepting a list did.
@@ -138,6 +142,7 @@ pub fn accept(
         source: source.to_string(),
         keys: list.trusted_entries().len(),
         revoked: list.revoked.len(),
+        revoked_kids: list.revoked.iter().map(|r| r.kid.clone()).collect(),
     };
     let text = serde_json::to_string_pretty(&record).expect("serialisable") + "\n";
     write_atomic(&accepted_path(data), text.as_bytes())?;
@@ -147,6 +152,47 @@ pub fn accept(
         revoked: record.revoked,
         dropped,
     })
+}
+
+/// The kids (raw bytes) the accepted hub list revokes; none before a first pull.
+pub fn revoked_kids(data: &Path) -> Result<Vec<Vec<u8>>, ExchangeError> {
+    Ok(accepted(data)?
+        .map(|a| {
+            a.revoked_kids
+                .iter()
+                .filter_map(|k| codesign::unb64(k))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// Whether `entry`'s kid is among `revoked`.
+pub fn is_revoked(entry: &TrustEntry, revoked: &[Vec<u8>]) -> bool {
+    entry
+        .kid_b64()
+        .and_then(|k| codesign::unb64(&k))
+        .is_some_and(|k| revoked.contains(&k))
+}
+
+/// Drops from the data dir's trust list the kids the accepted hub list revokes (its own keys
+/// included: `keys rotate` and `keys export --all` write every generation of the issuer back);
+/// returns how many entries it dropped.
+pub fn drop_revoked(data: &Path) -> Result<usize, ExchangeError> {
+    let revoked = revoked_kids(data)?;
+    if revoked.is_empty() {
+        return Ok(0);
+    }
+    let current = issuer::read_trust(data)?;
+    let kept: Vec<TrustEntry> = current
+        .iter()
+        .filter(|e| !is_revoked(e, &revoked))
+        .cloned()
+        .collect();
+    let dropped = current.len() - kept.len();
+    if dropped > 0 {
+        trust::write_entries(&Issuer::trust_path(data), &kept)?;
+    }
+    Ok(dropped)
 }
 
 #[cfg(test)]
@@ -271,6 +317,17 @@ mod tests {
             "{out:?}"
         );
         assert!(kids(data).is_empty());
+        // Written back by a local change (a rotation writes every generation again), it is
+        // dropped again before anything verifies with it.
+        let b = IssuerKey::from_seed(&[2; 32]);
+        trust::write_entries(
+            &Issuer::trust_path(data),
+            &[a.trust_entry("330300", None), b.trust_entry("330300", None)],
+        )
+        .unwrap();
+        assert_eq!(drop_revoked(data).unwrap(), 1);
+        assert_eq!(kids(data).len(), 1);
+        assert_eq!(drop_revoked(data).unwrap(), 0);
     }
 
     #[test]
