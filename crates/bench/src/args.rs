@@ -98,9 +98,10 @@ pub struct BenchScaleArgs {
     /// Days simulated.
     #[arg(long, default_value_t = 30)]
     pub days: u32,
-    /// The trace index's memory budget (as `fangyi index --memory`).
-    #[arg(long, default_value = "2GiB")]
-    pub memory: String,
+    /// The trace index's memory budget (as `fangyi index --memory`; default 2GiB). The same
+    /// argument as the global `--memory`, so its type must be the same.
+    #[arg(long, value_name = "SIZE")]
+    pub memory: Option<trace::MemoryBudget>,
     /// Also run trace --all on a scheduler and two executors started on loopback.
     #[arg(long)]
     pub cluster: bool,

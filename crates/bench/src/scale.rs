@@ -51,10 +51,10 @@ pub fn run(a: BenchScaleArgs) -> anyhow::Result<()> {
     if a.days == 0 {
         return Err(usage("--days: at least 1"));
     }
-    let budget: MemoryBudget = a
-        .memory
-        .parse()
-        .map_err(|e| usage(format!("--memory {}: {e}", a.memory)))?;
+    let budget: MemoryBudget = match a.memory {
+        Some(b) => b,
+        None => "2GiB".parse().expect("a valid size"),
+    };
     let marker = a.dir.join("scale.json");
     if a.dir.exists() && !marker.exists() && std::fs::read_dir(&a.dir)?.next().is_some() {
         return Err(usage(format!(
@@ -78,6 +78,12 @@ pub fn run(a: BenchScaleArgs) -> anyhow::Result<()> {
     let as_of = start.add_days(a.days as i32 - 1).to_string();
     // One master key for every size (and the cluster's executors, which compute pseudonym()).
     let key = a.dir.join("bench.key");
+    // The master key first: the executors are given it when they start.
+    crate::province::Run::new(
+        a.dir.join(format!("n{}", sizes[0])).join("data"),
+        key.clone(),
+    )
+    .keys()?;
     let cluster = if a.cluster {
         Some(Cluster::start(&a.dir, &key)?)
     } else {
@@ -98,6 +104,8 @@ pub fn run(a: BenchScaleArgs) -> anyhow::Result<()> {
         let codes_out = dir.join("codes.jsonl");
         let input_text = input.to_string_lossy().into_owned();
         let codes_text = codes_out.to_string_lossy().into_owned();
+        let trace_out = dir.join("trace-all.csv");
+        let trace_text = trace_out.to_string_lossy().into_owned();
         let mut steps: Vec<(&'static str, Vec<&str>)> = vec![
             (
                 STEPS[0],
@@ -122,10 +130,22 @@ pub fn run(a: BenchScaleArgs) -> anyhow::Result<()> {
                 STEPS[2],
                 vec!["index", "--rebuild", "--memory", &budget_text],
             ),
-            (STEPS[3], vec!["trace", "--all", "--format", "csv"]),
+            (
+                STEPS[3],
+                vec!["trace", "--all", "--as-of", &as_of, "--out", &trace_text],
+            ),
             (
                 STEPS[4],
-                vec!["trace", "--all", "--via", "sql", "--format", "csv"],
+                vec![
+                    "trace",
+                    "--all",
+                    "--via",
+                    "sql",
+                    "--as-of",
+                    &as_of,
+                    "--out",
+                    &trace_text,
+                ],
             ),
             (
                 STEPS[5],
@@ -146,8 +166,10 @@ pub fn run(a: BenchScaleArgs) -> anyhow::Result<()> {
                     "--all",
                     "--cluster",
                     &cluster_args,
-                    "--format",
-                    "csv",
+                    "--as-of",
+                    &as_of,
+                    "--out",
+                    &trace_text,
                 ],
             ));
         }
@@ -170,6 +192,7 @@ pub fn run(a: BenchScaleArgs) -> anyhow::Result<()> {
             });
         }
         std::fs::remove_file(&codes_out).ok();
+        std::fs::remove_file(&trace_out).ok();
         std::fs::write(
             &marker,
             serde_json::to_string_pretty(&as_json(&all))? + "\n",
@@ -245,19 +268,22 @@ impl Cluster {
             scheduler: scheduler.clone(),
             children: Vec::new(),
         };
-        let spawn = |args: &[&str]| -> anyhow::Result<Child> {
+        // Each node's messages go to DIR/NAME.log, where a node that fails to start says why.
+        let spawn = |name: &str, args: &[&str]| -> anyhow::Result<Child> {
+            let log = std::fs::File::create(dir.join(format!("{name}.log")))?;
             Command::new(&exe)
                 .args(args)
                 .env_remove("FANGYI_MASTER_KEY")
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(log)
                 .spawn()
-                .context("starting a cluster node")
+                .with_context(|| format!("starting the cluster's {name}"))
         };
-        cluster
-            .children
-            .push(spawn(&["cluster", "scheduler", "--bind", &scheduler])?);
-        wait_for_port(port)?;
+        cluster.children.push(spawn(
+            "scheduler",
+            &["cluster", "scheduler", "--bind", &scheduler],
+        )?);
+        wait_for_port(port, dir)?;
         for name in ["executor-1", "executor-2"] {
             let (flight, grpc) = (free_port()?, free_port()?);
             let work: PathBuf = dir.join(name);
@@ -266,22 +292,25 @@ impl Cluster {
             let grpc = grpc.to_string();
             let key_text = key.to_string_lossy().into_owned();
             let work_text = work.to_string_lossy().into_owned();
-            cluster.children.push(spawn(&[
-                "--key-file",
-                &key_text,
-                "cluster",
-                "executor",
-                "--scheduler",
-                &scheduler,
-                "--bind",
-                &bind,
-                "--grpc-port",
-                &grpc,
-                "--work-dir",
-                &work_text,
-                "--keys",
-            ])?);
-            wait_for_port(flight)?;
+            cluster.children.push(spawn(
+                name,
+                &[
+                    "--key-file",
+                    &key_text,
+                    "cluster",
+                    "executor",
+                    "--scheduler",
+                    &scheduler,
+                    "--bind",
+                    &bind,
+                    "--grpc-port",
+                    &grpc,
+                    "--work-dir",
+                    &work_text,
+                    "--keys",
+                ],
+            )?);
+            wait_for_port(flight, dir)?;
         }
         println!("cluster: scheduler {scheduler}, two executors");
         Ok(cluster)
@@ -307,7 +336,7 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn wait_for_port(port: u16) -> anyhow::Result<()> {
+fn wait_for_port(port: u16, dir: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(60) {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -315,7 +344,10 @@ fn wait_for_port(port: u16) -> anyhow::Result<()> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    anyhow::bail!("a cluster node did not listen on port {port} within 60 s")
+    anyhow::bail!(
+        "a cluster node did not listen on port {port} within 60 s (its log is in {})",
+        dir.display()
+    )
 }
 
 #[cfg(test)]

@@ -371,4 +371,13 @@ fn generating_again_replaces_the_earlier_province_and_other_folders_are_refused(
     );
     assert!(err.contains("not a bench folder"), "{err}");
     assert!(env.path("mine/data").exists() && mine.exists());
+    // bench scale too (its --memory once clashed with the global one: a panic, not exit 2).
+    for memory in [None, Some("512MiB")] {
+        let dir = env.path("mine").to_str().unwrap().to_string();
+        let mut args = vec!["bench", "scale", "--dir", &dir, "--sizes", "1000"];
+        args.extend(memory.iter().flat_map(|m| ["--memory", *m]));
+        let err = env.fails(&args, 2);
+        assert!(err.contains("not a bench scale folder"), "{err}");
+    }
+    assert!(env.path("mine/data").exists() && mine.exists());
 }
