@@ -110,6 +110,10 @@ pub enum Command {
     #[cfg(feature = "cluster")]
     #[command(subcommand)]
     Cluster(ClusterCommand),
+    /// Run a node of a Ballista cluster (not in this build: it was built without the
+    /// `cluster` feature).
+    #[cfg(not(feature = "cluster"))]
+    Cluster(crate::commands::NoCluster),
     /// Close contacts of a case (or of every case) with evidence and quarantine end.
     #[command(
         after_help = "Examples:\n  fangyi trace 420106199001010028                       a table on a terminal, JSON otherwise\n  fangyi trace 420106199001010028 --as-of 2020-01-25 --depth 2 --format json\n  fangyi trace --all --as-of 2020-02-01 --out contacts.csv   every case (or .parquet)\n\nAnswered from the trace index beside the store, updated first if the store has new files."

@@ -18,6 +18,15 @@ pub(crate) mod peer_cmd;
 pub(crate) mod resume;
 pub(crate) mod roads_cmd;
 pub(crate) mod serve_cmd;
+
+/// `fangyi cluster …` in a binary built without cluster mode: whatever follows, one clear
+/// error rather than clap's "unrecognized subcommand".
+#[cfg(not(feature = "cluster"))]
+#[derive(clap::Args, Debug)]
+pub(crate) struct NoCluster {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    args: Vec<String>,
+}
 pub(crate) mod signing;
 pub(crate) mod sql;
 pub(crate) mod stats;
@@ -83,7 +92,6 @@ fn needs(command: &Command, db: Option<&str>) -> Needs {
         | Command::Hub(HubCommand::List(_))
         | Command::Hub(HubCommand::Serve(_))
         | Command::Bench(_) => Needs::Nothing,
-        #[cfg(feature = "cluster")]
         Command::Cluster(_) => Needs::Nothing,
         Command::Init(_)
         | Command::Ingest(_)
@@ -139,6 +147,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sql(a) => sql::run(&g, a),
         #[cfg(feature = "cluster")]
         Command::Cluster(c) => cluster_cmd::run(&g, c),
+        #[cfg(not(feature = "cluster"))]
+        Command::Cluster(_) => anyhow::bail!(engine::sql::WITHOUT_CLUSTER),
         Command::Trace(a) => trace_cmd::run(&g, a),
         Command::Cotravel(a) => trace_cmd::cotravel(&g, a),
         Command::Index(a) => trace_cmd::index(&g, a),

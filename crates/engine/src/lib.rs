@@ -368,6 +368,8 @@ struct Inner {
     /// Recent inflow rows and alerts, by snapshot and request.
     inflow_rows: recent::Recent<inflow_api::CacheKey, Vec<inflow::InflowRow>>,
     day_alerts: recent::Recent<(Stamp, Date), Vec<alerts::Alert>>,
+    /// Recent answers of the power index and its forecasts, by the files they read.
+    power: resume_power::PowerAnswers,
     /// Failed password logins per account name, and the logins being checked now.
     logins: session::LoginGuard,
     /// The SQL threads and each role's tables per snapshot.
@@ -430,6 +432,7 @@ impl Engine {
                 issued: ops::IssuedLog::start(ops.clone()),
                 inflow_rows: recent::Recent::new(16),
                 day_alerts: recent::Recent::new(8),
+                power: resume_power::PowerAnswers::new(),
                 logins: session::LoginGuard::default(),
                 sql: sql::SqlState::new(opts.sql, opts.cluster),
                 overrides: corrections::OverrideCache::default(),

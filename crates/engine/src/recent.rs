@@ -1,7 +1,7 @@
 //! A few recent answers of an expensive, identity-free computation (a day's inflow rows, a
-//! day's alerts), keyed by what they were computed from, so the dashboard's repeated requests
-//! for the same day of the same snapshot cost one computation. Keys include the snapshot's
-//! stamp, so an ingest makes every entry stale.
+//! day's alerts, the power index), keyed by what they were computed from, so the dashboard's
+//! repeated requests for the same day of the same data cost one computation. Keys include the
+//! snapshot's stamp, or the list of files the answer read, so new data makes entries stale.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -47,6 +47,20 @@ impl<K: PartialEq + Clone, V> Recent<K, V> {
             return Ok(v);
         }
         let v = Arc::new(compute().await?);
+        self.put(key, v.clone());
+        Ok(v)
+    }
+
+    /// [`Recent::get_or_try`] for a computation that runs on the calling (blocking) thread.
+    pub fn get_or_compute<E>(
+        &self,
+        key: K,
+        compute: impl FnOnce() -> Result<V, E>,
+    ) -> Result<Arc<V>, E> {
+        if let Some(v) = self.get(&key) {
+            return Ok(v);
+        }
+        let v = Arc::new(compute()?);
         self.put(key, v.clone());
         Ok(v)
     }

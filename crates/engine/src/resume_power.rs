@@ -3,14 +3,78 @@
 //! shares of enterprises, never a person, so analysts may ask; each caller sees the regions
 //! their scope covers.
 
-use model::{Date, Level, Region, Zone};
+use std::path::PathBuf;
+
+use model::{Date, Kind, Level, Region, Zone};
 use privacy::{Action, Denied};
-use resume::forecast::{self, ForecastQuery, Method};
+use resume::forecast::{self, ForecastQuery, Method, SeriesForecast};
 use resume::power::{self, IndexQuery, IndexRow, StoreSource, Theta};
 use serde::Serialize;
+use store::Store;
 
 use crate::ask::{Answer, Blocking, Ctx};
+use crate::recent::Recent;
 use crate::{Caller, Engine, EngineError};
+
+/// The files an answer of the power index was computed from (the power readings and the
+/// enterprises, with their row counts), and the question.
+type Key<Q> = (Vec<(PathBuf, u64)>, Q);
+
+/// Recent answers of the power index and its forecasts. One answer at province scale reads
+/// tens of millions of readings while the dashboard asks the same questions again and again;
+/// the key is the list of files the index reads rather than the snapshot, so a flush of
+/// residents' reports every few seconds does not make the dashboard's answers stale.
+pub(crate) struct PowerAnswers {
+    index: Recent<Key<IndexQuery>, Vec<IndexRow>>,
+    forecast: Recent<Key<ForecastQuery>, Vec<SeriesForecast>>,
+}
+
+impl PowerAnswers {
+    pub fn new() -> PowerAnswers {
+        PowerAnswers {
+            index: Recent::new(16),
+            forecast: Recent::new(8),
+        }
+    }
+}
+
+fn power_files(store: &Store) -> Vec<(PathBuf, u64)> {
+    [Kind::Power, Kind::Enterprises]
+        .into_iter()
+        .flat_map(|k| store.tables(k))
+        .map(|f| (f.path().to_path_buf(), f.rows()))
+        .collect()
+}
+
+fn power_error(e: power::PowerError) -> EngineError {
+    match e {
+        power::PowerError::Bad(m) => EngineError::BadRequest(m),
+        e => EngineError::internal(e),
+    }
+}
+
+impl Ctx<'_> {
+    /// The power index's rows for `q` over this request's store, computed once per question
+    /// while the power readings and enterprises stay the same files.
+    fn power_index(&self, q: &IndexQuery) -> Result<std::sync::Arc<Vec<IndexRow>>, EngineError> {
+        let key = (power_files(&self.snap.store), *q);
+        self.engine.inner.power.index.get_or_compute(key, || {
+            let source = StoreSource::new(&self.snap.store).map_err(EngineError::internal)?;
+            power::power_index(&source, q).map_err(power_error)
+        })
+    }
+
+    fn power_forecast(
+        &self,
+        q: &ForecastQuery,
+    ) -> Result<std::sync::Arc<Vec<SeriesForecast>>, EngineError> {
+        let key = (power_files(&self.snap.store), *q);
+        self.engine.inner.power.forecast.get_or_compute(key, || {
+            let source = StoreSource::new(&self.snap.store).map_err(EngineError::internal)?;
+            forecast::power_forecast(&source, q).map_err(power_error)
+        })
+    }
+}
 
 /// What an index request asks, as given: the query parameters of `GET /resume/index`, and
 /// what `fangyi resume index` converts its flags into.
@@ -155,11 +219,7 @@ impl Engine {
                 .into());
             }
             let request = params.parse(ctx.zone())?;
-            let source = StoreSource::new(&ctx.snap.store).map_err(EngineError::internal)?;
-            let rows = power::power_index(&source, &request.query).map_err(|e| match e {
-                power::PowerError::Bad(m) => EngineError::BadRequest(m),
-                e => EngineError::internal(e),
-            })?;
+            let rows = ctx.power_index(&request.query)?;
             let value: Vec<ResumeIndexView> = rows
                 .iter()
                 .filter(|r| {
@@ -291,11 +351,7 @@ impl Engine {
                 .into());
             }
             let (q, within) = params.parse(ctx.zone())?;
-            let source = StoreSource::new(&ctx.snap.store).map_err(EngineError::internal)?;
-            let series = forecast::power_forecast(&source, &q).map_err(|e| match e {
-                power::PowerError::Bad(m) => EngineError::BadRequest(m),
-                e => EngineError::internal(e),
-            })?;
+            let series = ctx.power_forecast(&q)?;
             let value: Vec<ResumeForecastView> = series
                 .iter()
                 .filter(|s| {

@@ -358,6 +358,10 @@ pub(crate) async fn on_cluster(
         })
 }
 
+/// What a binary built without cluster mode answers when asked to use a cluster.
+pub const WITHOUT_CLUSTER: &str = "this fangyi was built without cluster mode: build it with \
+     `cargo build --release --features cluster` (README, \"Cluster mode\")";
+
 #[cfg(not(feature = "cluster"))]
 pub(crate) async fn on_cluster(
     _address: &str,
@@ -366,9 +370,7 @@ pub(crate) async fn on_cluster(
     _tables: &Tables,
     _runner: &SqlRunner,
 ) -> Result<Query, EngineError> {
-    Err(EngineError::Unavailable(
-        "this fangyi was built without cluster mode (the engine's `cluster` feature)".into(),
-    ))
+    Err(EngineError::Unavailable(WITHOUT_CLUSTER.into()))
 }
 
 /// Aborts a task when dropped before it finished.

@@ -190,3 +190,36 @@ async fn the_index_by_role_and_region() {
     );
     city.stop().await;
 }
+
+/// The index's answers are kept between requests (a dashboard asks the same question again
+/// and again); new readings must change the next answer, and other uploads must not lose it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kept_answer_follows_new_readings() {
+    let city = City::start().await;
+    load(&city).await;
+    let wenzhou = |v: &Value| v[0]["resumed"].as_u64().unwrap();
+    let (status, v) = city.get(Some("epi"), Some("analysis"), PATH).await;
+    assert_eq!((status, wenzhou(&v)), (StatusCode::OK, 1), "{v}");
+
+    // Another kind arrives: the same answer.
+    let report = format!(
+        "person_id,time,temperature_c,visited_regions\n{},2020-02-10T09:00:00+08:00,36.6,\n",
+        city.people.rail
+    );
+    let (status, v) = city
+        .upload("admin", "self_reports", report.into_bytes(), "text/csv")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (_, again) = city.get(Some("epi"), Some("analysis"), PATH).await;
+    assert_eq!(wenzhou(&again), 1, "{again}");
+
+    // A later reading for shop B (20 kWh baseline: 7 ≥ 0.3 × 20) resumes it.
+    let power = format!("enterprise_id,date,kwh\n{},2020-02-10,7\n", uscc(330302, 2));
+    let (status, v) = city
+        .upload("admin", "power", power.into_bytes(), "text/csv")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let (_, after) = city.get(Some("epi"), Some("analysis"), PATH).await;
+    assert_eq!(wenzhou(&after), 2, "{after}");
+    city.stop().await;
+}
