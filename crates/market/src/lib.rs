@@ -5,18 +5,21 @@
 //!
 //! Layout: [`scan`] reads the store (the reference tables hashed once, `listings` a day at a
 //! time, days in parallel); [`check`] is the rules over captures in memory; [`money`] keeps
-//! prices exact; [`leads`] groups and ranks; [`output`] is the contract's JSON.
+//! prices exact; [`leads`] groups and ranks; [`output`] is the contract's JSON; [`prices`] is
+//! the daily median unit price and share flagged per prefecture and product, in the scan's pass.
 
 pub mod check;
 pub mod leads;
 pub mod money;
 pub mod output;
+pub mod prices;
 pub mod rules;
 pub mod scan;
 
 pub use check::{Evidence, Flagged, Rule};
 pub use leads::{Lead, Subject, leads};
 pub use output::{FlaggedView, LeadView};
+pub use prices::{PriceDay, PriceReport, prices};
 pub use rules::{DEFAULT_RULES, MarketRules};
 pub use scan::{ScanReport, scan, scan_many};
 

@@ -37,10 +37,14 @@ impl Ratio {
         }
     }
 
+    /// Micro-yuan, rounded half up (a unit price or a median as a whole number).
+    pub fn micro(self) -> i128 {
+        (2 * self.num + self.den) / (2 * self.den)
+    }
+
     /// Yuan, rounded half up to six decimals.
     pub fn cny(self) -> f64 {
-        let micro = (2 * self.num + self.den) / (2 * self.den);
-        micro as f64 / MICRO as f64
+        self.micro() as f64 / MICRO as f64
     }
 
     /// `self > other × factor / scale`, exactly.

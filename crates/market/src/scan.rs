@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use arrow::array::{Array, StringArray};
-use model::{Date, Kind, Product, Region, Timestamp, Zone};
+use model::{Date, Kind, Product, Region, Timestamp};
 use rayon::prelude::*;
 use store::{DataFile, RID_COLUMN, Store};
 
@@ -121,7 +121,7 @@ const COLUMNS: [&str; 14] = [
 ];
 
 /// The `listings` files of each day in `from..=to` (either end open).
-fn days(
+pub(crate) fn days(
     store: &Store,
     from: Option<Date>,
     to: Option<Date>,
@@ -162,7 +162,15 @@ pub fn scan_many(
     let by_day = days(store, from, to)?;
     let per_day: Vec<(u64, Vec<Vec<Flagged>>)> = by_day
         .par_iter()
-        .map(|(_, files)| scan_day(files, &reference, rule_sets, zone))
+        .map(|(_, files)| {
+            read_day(files, |captures| {
+                let flagged = rule_sets
+                    .iter()
+                    .map(|rules| check::check(captures, &reference, rules, zone))
+                    .collect();
+                (captures.len() as u64, flagged)
+            })
+        })
         .collect::<Result<_, _>>()?;
     let mut out: Vec<ScanReport> = rule_sets
         .iter()
@@ -183,12 +191,13 @@ pub fn scan_many(
     Ok(out)
 }
 
-fn scan_day(
+/// Reads one day's files and hands `f` its captures, one per platform, listing and instant
+/// ([`check::dedupe`]), their text borrowed from the decoded columns: the scan and the price
+/// monitoring ([`crate::prices`]) share this pass.
+pub(crate) fn read_day<T>(
     files: &[DataFile],
-    reference: &Reference,
-    rule_sets: &[&MarketRules],
-    zone: Zone,
-) -> Result<(u64, Vec<Vec<Flagged>>), MarketError> {
+    f: impl FnOnce(&[Capture<'_>]) -> T,
+) -> Result<T, MarketError> {
     let mut batches = Vec::new();
     for f in files {
         for b in f.scan(&COLUMNS)? {
@@ -249,9 +258,5 @@ fn scan_day(
         }
     }
     check::dedupe(&mut captures);
-    let flagged = rule_sets
-        .iter()
-        .map(|rules| check::check(&captures, reference, rules, zone))
-        .collect();
-    Ok((captures.len() as u64, flagged))
+    Ok(f(&captures))
 }
