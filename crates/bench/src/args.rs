@@ -51,6 +51,13 @@ pub enum BenchCommand {
         after_help = "Examples:\n  fangyi bench resume                                 all three parts in ./fangyi-bench-resume\n  fangyi bench resume --enterprises 30000 --days 60 --no-peers   a quick power index\n  fangyi bench resume --no-power --persons 20000 --applications 20000 --seekers 20000 --jobs 2000   quick decisions and matching"
     )]
     Resume(BenchResumeArgs),
+    /// Market supervision (contract §9): the seven rules over every capture of a synthetic
+    /// market (default 1,000,000 listing captures), against DuckDB computing the same flagged
+    /// captures from the same Parquet files, in the same run, the answers compared.
+    #[command(
+        after_help = "Examples:\n  fangyi bench market                                 1,000,000 captures in ./fangyi-bench-market\n  fangyi bench market --captures 20000 --repeat 1    a quick run\n  fangyi bench market --no-peers\n\nBuild with --release: a debug build's times are no figures."
+    )]
+    Market(BenchMarketArgs),
     /// Residents in a wave against the real server (a `fangyi serve` process on loopback):
     /// sign-in through the outbox, self-reports with the server killed (SIGKILL) halfway and
     /// restarted, code lookups; then every acknowledged report is looked for in the store and
@@ -195,6 +202,24 @@ pub struct BenchResumeArgs {
     /// Jobs filled (of the generated enterprises, 1–8 openings each).
     #[arg(long, default_value_t = 10_000)]
     pub jobs: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchMarketArgs {
+    /// Listing captures written and scanned (one in two hundred a later re-capture of the
+    /// one before, at the same instant).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub captures: u64,
+    /// Work folder (its own master key, bench.key, beside the data); a market written there
+    /// before with the same size is reused.
+    #[arg(long, default_value = "./fangyi-bench-market")]
+    pub dir: PathBuf,
+    /// Runs of each engine; the best is reported.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: u32,
+    /// Skip DuckDB.
+    #[arg(long)]
+    pub no_peers: bool,
 }
 
 #[derive(Args, Debug)]

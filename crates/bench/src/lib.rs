@@ -1,6 +1,6 @@
 //! fangyi's benchmarks, run by `fangyi bench …`: each generates (or reuses) data of its own
 //! under a master key of its own and times the product's internals on it — ingest, the trace
-//! index, the health-code sweep, code verification, daily inflow, the power index of resumption and the HTTP API under load —
+//! index, the health-code sweep, code verification, daily inflow, the power index of resumption, the market scan and the HTTP API under load —
 //! beside named peers (DuckDB, Polars) in the same run where there are some. A harness that
 //! prints its figures, like a binary: it reports with `anyhow`, and marks what the user asked
 //! wrongly as [`Usage`] so the command line can exit 2.
@@ -13,6 +13,7 @@ mod cpu;
 mod duckdb_peer;
 mod inflow_peers;
 mod ingest_rate;
+mod market;
 mod peak;
 mod province;
 mod residents;
@@ -24,7 +25,7 @@ mod verify;
 
 pub use args::{
     BenchApiArgs, BenchAttestArgs, BenchCodesArgs, BenchCommand, BenchInflowArgs, BenchIngestArgs,
-    BenchResidentsArgs, BenchResumeArgs, BenchTraceArgs, BenchVerifyArgs,
+    BenchMarketArgs, BenchResidentsArgs, BenchResumeArgs, BenchTraceArgs, BenchVerifyArgs,
 };
 
 /// An error caused by what the user asked for (a bad folder, a bad count): bad usage.
@@ -47,6 +48,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Api(a) => api::run(a),
         BenchCommand::Inflow(a) => inflow_peers::run(a),
         BenchCommand::Resume(a) => resume_peers::run(a),
+        BenchCommand::Market(a) => market::run(a),
         BenchCommand::Residents(a) => residents::run(a),
         BenchCommand::Scale(a) => scale::run(a),
         BenchCommand::Attest(a) => attest::run(a),
