@@ -396,3 +396,74 @@ fn an_empty_store_flags_nothing_and_no_store_is_refused() {
         "[]"
     );
 }
+
+#[test]
+fn prices_per_day_prefecture_and_product() {
+    let env = Env::new();
+    generate(&env);
+    env.ok(&["ingest", env.path("in").to_str().unwrap()]);
+    // Every seller here is in Wenzhou's Lucheng or Longwan (330300), or names no region: one
+    // prefecture, five products, three days. Shop 8's ten-fold evening price on the 26th is the
+    // one outlier; the share flagged counts listings, not captures.
+    let json = env.ok(&["market", "prices", "--format", "json"]);
+    golden("market-prices.json", &indent_json(json.trim()));
+    let days: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let days = days.as_array().unwrap();
+    assert_eq!(days.len(), 15, "{json}");
+    for d in days {
+        assert_eq!(d["prefecture"], "330300");
+        let (n, flagged) = (
+            d["listings"].as_u64().unwrap(),
+            d["flagged"].as_u64().unwrap(),
+        );
+        assert!(flagged <= n && n <= d["captures"].as_u64().unwrap());
+    }
+
+    // Filters: a product, a county (its prefecture), a period; another prefecture is empty.
+    let some: serde_json::Value = serde_json::from_str(&env.ok(&[
+        "market",
+        "prices",
+        "--product",
+        "surgical",
+        "--region",
+        "330302",
+        "--from",
+        "2020-01-25",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let want: Vec<&serde_json::Value> = days
+        .iter()
+        .filter(|d| d["product"] == "surgical" && d["date"] != "2020-01-24")
+        .collect();
+    assert_eq!(some.as_array().unwrap().iter().collect::<Vec<_>>(), want);
+    assert_eq!(
+        env.ok(&["market", "prices", "--region", "420000", "--format", "json"])
+            .trim(),
+        "[]"
+    );
+    let csv = env.ok(&["market", "prices", "--format", "csv"]);
+    assert_eq!(csv.lines().count(), 16, "{csv}");
+    assert!(csv.starts_with("date,prefecture,product,median_unit_price_micro,"));
+    let table = env.ok(&["market", "prices", "--format", "table"]);
+    assert!(table.contains("330300"), "{table}");
+
+    // Bad flags, and a role that is not the market's.
+    for bad in [
+        &["market", "prices", "--product", "n95"][..],
+        &["market", "prices", "--region", "33"],
+        &[
+            "market",
+            "prices",
+            "--from",
+            "2020-01-26",
+            "--to",
+            "2020-01-24",
+        ],
+        &["market", "prices", "--to", "2020-13-01"],
+        &["--as-role", "epidemiologist", "market", "prices"],
+    ] {
+        env.fails(bad, 2);
+    }
+}

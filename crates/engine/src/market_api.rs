@@ -1,4 +1,5 @@
-//! Market supervision (contract §9): the scan, the leads with their workflow and the rules diff,
+//! Market supervision (contract §9): the scan, the leads with their workflow, the rules diff and
+//! price monitoring (the daily median unit price and share flagged per prefecture and product),
 //! through the `market` crate. Listings name enterprises and shops, never a person, but an
 //! officer's work on them is still authorised and audited like every other question: the
 //! [`Engine`](crate::Engine) methods here go through `Engine::ask` (actions `market` and `update_lead`),
@@ -144,6 +145,94 @@ pub struct LeadChange {
     pub id: i64,
     pub from: &'static str,
     pub to: &'static str,
+}
+
+/// What a prices request asks: the same parameters for `GET /market/prices`, the engine and
+/// `fangyi market prices`.
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct PriceParams {
+    /// The first day of capture (YYYY-MM-DD, deployment zone); default: the first there is.
+    pub from: Option<String>,
+    /// The last day of capture (YYYY-MM-DD, included); default: the last there is.
+    pub to: Option<String>,
+    /// Only this product: `medical_protective`, `surgical`, `medical`, `respirator`, `daily`.
+    pub product: Option<String>,
+    /// Only the prefectures this code covers (a county's code: its prefecture), within your
+    /// scope.
+    pub region: Option<String>,
+}
+
+/// One day of one product's market in one prefecture (of the sellers' `seller_region`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct PriceDayView {
+    /// The captures' calendar day in the deployment zone.
+    pub date: String,
+    pub prefecture: String,
+    pub prefecture_name: Option<&'static str>,
+    pub product: &'static str,
+    /// The median unit price (price / units; an even count's median the mean of the middle
+    /// two), in micro-yuan rounded half up: exact, as the `price_outlier` rule compares it.
+    pub median_unit_price_micro: i64,
+    /// The same in yuan.
+    pub median_unit_price_cny: f64,
+    /// Captures counted (one per platform, listing and instant; those without a region in none).
+    pub captures: u64,
+    /// Distinct listings among them.
+    pub listings: u64,
+    /// Listings with a capture that day flagged by any rule.
+    pub flagged: u64,
+    /// `flagged / listings`, rounded to six decimals.
+    pub flagged_share: f64,
+}
+
+impl PriceDayView {
+    fn new(d: &market::PriceDay) -> PriceDayView {
+        PriceDayView {
+            date: d.date.to_string(),
+            prefecture: d.prefecture.to_string(),
+            prefecture_name: d.prefecture.place_name(),
+            product: d.product.as_str(),
+            median_unit_price_micro: i64::try_from(d.median.micro()).unwrap_or(i64::MAX),
+            median_unit_price_cny: d.median.cny(),
+            captures: d.captures,
+            listings: d.listings,
+            flagged: d.flagged,
+            flagged_share: (d.flagged_share() * 1e6).round() / 1e6,
+        }
+    }
+}
+
+fn parse_day(flag: &str, s: Option<&str>) -> Result<Option<Date>, EngineError> {
+    match s.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(d) => Date::parse(d.as_bytes()).map(Some).map_err(|e| {
+            EngineError::BadRequest(format!("{flag} {}: {}", crate::quoted(d, 20), e.reason()))
+        }),
+    }
+}
+
+fn parse_product(s: Option<&str>) -> Result<Option<model::Product>, EngineError> {
+    match s.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(p) => model::Product::parse(p).map(Some).ok_or_else(|| {
+            EngineError::BadRequest(format!(
+                "product {}: expected medical_protective, surgical, medical, respirator or daily",
+                crate::quoted(p, 20)
+            ))
+        }),
+    }
+}
+
+/// Whether a `region` filter keeps `prefecture`: a county's code keeps its prefecture, any
+/// other code the prefectures it covers.
+fn region_keeps(region: model::Region, prefecture: model::Region) -> bool {
+    match region.level() {
+        model::Level::County => region.prefecture() == prefecture,
+        _ => region.covers(prefecture),
+    }
 }
 
 /// What a note is sealed for (with the lead's id as its owner): a sealed note cannot be moved
@@ -434,6 +523,57 @@ impl crate::Engine {
         self.ask(caller, privacy::Action::Market, work).await
     }
 
+    /// Price monitoring: per capture day, prefecture and product, the median unit price, the
+    /// captures and listings and the share of listings flagged under `rules` (default the
+    /// built-in ones), for the prefectures within the caller's region (a region filter outside
+    /// it is refused), sorted by prefecture, product, date.
+    pub async fn market_prices(
+        &self,
+        caller: &crate::Caller,
+        rules: Option<MarketRules>,
+        params: &PriceParams,
+    ) -> Result<Vec<PriceDayView>, EngineError> {
+        let params = params.clone();
+        let work = crate::ask::Async(move |asking: crate::ask::Asking| async move {
+            let from = parse_day("from", params.from.as_deref())?;
+            let to = parse_day("to", params.to.as_deref())?;
+            check_period(from, to)?;
+            let product = parse_product(params.product.as_deref())?;
+            let within = parse_region("region", params.region.as_deref())?;
+            let rules = rules.map_or_else(|| load_rules(None), Ok)?;
+            let scope = asking.caller().account.scope.clone();
+            if let Some(w) = within
+                && !scope.covers_region(w)
+            {
+                return Err(Denied::OutOfScope {
+                    what: format!("region {w}"),
+                    scope: scope.describe(),
+                }
+                .into());
+            }
+            let value = asking
+                .blocking(move |ctx: &crate::ask::Ctx<'_>| {
+                    // A prefecture is shown when the caller's region covers it whole.
+                    let keep = |pref: model::Region, p: model::Product| {
+                        scope.covers_region(pref)
+                            && within.is_none_or(|w| region_keeps(w, pref))
+                            && product.is_none_or(|want| want == p)
+                    };
+                    let report = market::prices(&ctx.snap.store, &rules, from, to, &keep)
+                        .map_err(EngineError::internal)?;
+                    Ok(report
+                        .days
+                        .iter()
+                        .map(PriceDayView::new)
+                        .collect::<Vec<_>>())
+                })
+                .await?;
+            let rows = value.len() as i64;
+            Ok(crate::ask::Answer::new(value, rows))
+        });
+        self.ask(caller, privacy::Action::Market, work).await
+    }
+
     /// Moves a lead routed within the caller's region to `status`, with a note (required to
     /// dismiss: the reason), sealed before it is stored. A move the workflow does not allow
     /// from where the lead stands is a conflict.
@@ -595,6 +735,33 @@ mod tests {
         let everyone = privacy::Scope::default();
         assert!(lead_in_scope(&everyone, None));
         assert!(lead_in_scope(&everyone, Some(region(420106))));
+    }
+
+    #[test]
+    fn a_region_filter_keeps_its_prefectures_and_a_county_its_own() {
+        let (wenzhou, lucheng, wuhan) = (region(330300), region(330302), region(420100));
+        assert!(region_keeps(region(330000), wenzhou));
+        assert!(region_keeps(wenzhou, wenzhou));
+        assert!(region_keeps(lucheng, wenzhou));
+        assert!(!region_keeps(lucheng, wuhan));
+        assert!(!region_keeps(region(330000), wuhan));
+        for bad in ["mask", "Daily", "daily;--", &"x".repeat(5_000)] {
+            let e = parse_product(Some(bad)).unwrap_err();
+            assert!(e.to_string().len() < 200, "{e}");
+        }
+        assert_eq!(
+            parse_product(Some(" daily ")).unwrap(),
+            Some(model::Product::Daily)
+        );
+        assert_eq!(parse_product(Some("")).unwrap(), None);
+        assert!(parse_day("from", Some("2020-02-30")).is_err());
+        assert!(
+            parse_day("from", Some(&"9".repeat(5_000)))
+                .unwrap_err()
+                .to_string()
+                .len()
+                < 200
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `fangyi market`: market supervision of masks (contract §9) — the flagged listing captures,
-//! the leads they make with their workflow (stored in the operational database), and the rules
-//! file (show, diff). A thin shell over `engine::market_api`: every question but `rules show`
+//! the leads they make with their workflow (stored in the operational database), prices over
+//! time (the daily median unit price and share flagged), and the rules file (show, diff). A thin shell over `engine::market_api`: every question but `rules show`
 //! goes to the engine as the operator's account (`--as-role`, `--purpose`, usually
 //! `market_supervision`), authorised and audited.
 
@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
-use engine::market_api::{LeadParams, MarketRules, StoredLeadView, load_rules};
+use engine::market_api::{LeadParams, MarketRules, PriceParams, StoredLeadView, load_rules};
 use engine::{Date, Purpose};
 
 use crate::commands::{
@@ -39,6 +39,12 @@ pub enum MarketAction {
         after_help = "Examples:\n  fangyi market leads --format table\n  fangyi market leads --region 330300 --top 20 --format json\n  fangyi market leads --state new\n  fangyi market leads --status 7 assigned --note \"to the Lucheng team\"\n  fangyi market leads --status 9 dismissed --note \"listing removed before the emergency\"\n\nEvery capture is scanned and what it finds stored first: a seller's open lead gets the new\nfigures, never a second lead. A lead moves new -> assigned -> verified -> closed, or is\ndismissed while open (the note is the reason, required); notes are stored sealed."
     )]
     Leads(LeadsArgs),
+    /// Prices over time: per capture day, prefecture and product, the median unit price, the
+    /// listings and the share of them flagged, so a jump shows.
+    #[command(
+        after_help = "Examples:\n  fangyi market prices --format table\n  fangyi market prices --product surgical --region 330300 --from 2020-01-14 --format csv\n  fangyi market prices --format json\n\nA listing's unit price is price_cny / units; the median is over the day's captures (one per\nplatform, listing and instant) of sellers in the prefecture, as the price_outlier rule takes\nit, shown in micro-yuan (rounded half up) and yuan. A capture without seller_region is in no\nprefecture. Days are the deployment zone's; a day without captures has no row."
+    )]
+    Prices(PricesArgs),
     /// The market rules: print the built-in ones (or check a file), or count what a file would
     /// flag differently.
     #[command(subcommand)]
@@ -92,6 +98,24 @@ pub struct LeadsArgs {
     pub format: Option<TableFormat>,
 }
 
+#[derive(Args, Debug)]
+pub struct PricesArgs {
+    #[command(flatten)]
+    pub period: Period,
+    /// Only this product: medical_protective, surgical, medical, respirator or daily.
+    #[arg(long)]
+    pub product: Option<String>,
+    /// Only the prefectures this code covers (330000: Zhejiang's; a county: its prefecture).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// A market rules file for the share flagged (default: the built-in rules).
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// `json` (one array), `csv` or `table`; default a table on a terminal, JSON otherwise.
+    #[arg(long, value_enum)]
+    pub format: Option<TableFormat>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum MarketRulesCommand {
     /// Print the built-in market rules as a file to edit, or check FILE and print it.
@@ -130,6 +154,7 @@ pub fn run(g: &Globals, a: MarketArgs) -> anyhow::Result<()> {
     match a.action {
         MarketAction::Scan(a) => scan(g, a),
         MarketAction::Leads(a) => leads(g, a),
+        MarketAction::Prices(a) => prices(g, a),
         MarketAction::Rules(MarketRulesCommand::Show(a)) => rules_show(a),
         MarketAction::Rules(MarketRulesCommand::Diff(a)) => rules_diff(g, a),
     }
@@ -243,6 +268,82 @@ fn scan(g: &Globals, a: ScanArgs) -> anyhow::Result<()> {
                     thousands(found.captures),
                     thousands(found.leads.len() as u64)
                 )?;
+            }
+        }
+        Ok(())
+    })
+}
+
+fn prices(g: &Globals, a: PricesArgs) -> anyhow::Result<()> {
+    let rules = rules(a.rules.as_deref())?;
+    let (from, to) = period(&a.period)?;
+    region_flag("--region", a.region.as_deref())?;
+    let params = PriceParams {
+        from: from.map(|d| d.to_string()),
+        to: to.map(|d| d.to_string()),
+        product: a.product.clone(),
+        region: a.region.clone(),
+    };
+    let op = Operator::open(g)?;
+    let request = words(&[
+        ("", Some("prices".into())),
+        ("--from", params.from.clone()),
+        ("--to", params.to.clone()),
+        ("--product", a.product.clone()),
+        ("--region", a.region.clone()),
+        ("--rules", Some(rules.origin.clone())),
+    ]);
+    let caller = op.caller(Purpose::MarketSupervision, &request);
+    let days = op.ask(op.engine().market_prices(&caller, Some(rules), &params))?;
+    let format = table_format(a.format);
+    print_or_broken_pipe(|w| {
+        match format {
+            TableFormat::Json => writeln!(w, "{}", serde_json::to_string(&days)?)?,
+            TableFormat::Csv => {
+                writeln!(
+                    w,
+                    "date,prefecture,product,median_unit_price_micro,median_unit_price_cny,captures,listings,flagged,flagged_share"
+                )?;
+                for d in &days {
+                    writeln!(
+                        w,
+                        "{},{},{},{},{},{},{},{},{}",
+                        d.date,
+                        d.prefecture,
+                        d.product,
+                        d.median_unit_price_micro,
+                        d.median_unit_price_cny,
+                        d.captures,
+                        d.listings,
+                        d.flagged,
+                        d.flagged_share
+                    )?;
+                }
+            }
+            TableFormat::Table => {
+                writeln!(
+                    w,
+                    "{:<10}  {:<18} {:<18} {:>12} {:>9} {:>8}  flagged",
+                    "date", "prefecture", "product", "median ¥", "captures", "listings"
+                )?;
+                for d in &days {
+                    let pref = match d.prefecture_name {
+                        Some(n) => format!("{} {n}", d.prefecture),
+                        None => d.prefecture.clone(),
+                    };
+                    writeln!(
+                        w,
+                        "{:<10}  {} {} {:>12} {:>9} {:>8}  {} ({:.1} %)",
+                        d.date,
+                        pad(&pref, 18),
+                        pad(d.product, 18),
+                        format!("{:.6}", d.median_unit_price_cny),
+                        thousands(d.captures),
+                        thousands(d.listings),
+                        thousands(d.flagged),
+                        d.flagged_share * 100.0
+                    )?;
+                }
             }
         }
         Ok(())
