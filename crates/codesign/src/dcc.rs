@@ -6,10 +6,12 @@
 //! number (fractions allowed), optionally tagged 1; a negative, NaN or infinite time is refused.
 
 pub mod schema;
+pub mod value_sets;
 
 use ciborium::Value;
 
 pub use schema::{SchemaError, validate_schema, validate_structure};
+pub use value_sets::check_value_sets;
 
 use crate::VerifyError;
 use crate::cose::{map_get, to_json};
@@ -190,17 +192,17 @@ impl DccClaims {
         if errors.is_empty() {
             return Ok(());
         }
-        const SHOWN: usize = 3;
-        let mut text = errors
-            .iter()
-            .take(SHOWN)
-            .map(|e| crate::printable(&e.to_string(), 160))
-            .collect::<Vec<_>>()
-            .join("; ");
-        if errors.len() > SHOWN {
-            text.push_str(&format!(" (and {} more)", errors.len() - SHOWN));
-        }
-        Err(VerifyError::Schema(text))
+        Err(VerifyError::Schema(shown_errors(&errors)))
+    }
+
+    /// The payload's coded fields against the EU value sets (`value_sets.rs`); run after the
+    /// schema, so the fields are there with the right types.
+    pub fn check_value_sets(&self) -> Result<(), VerifyError> {
+        let errors = match check_value_sets(&to_json(&self.hcert)) {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        Err(VerifyError::ValueSet(shown_errors(&errors)))
     }
 
     /// The earliest day the payload's date of birth (`YYYY`, `YYYY-MM` or `YYYY-MM-DD`) can
@@ -359,6 +361,21 @@ fn byte_string_at(v: &Value, path: String) -> Option<String> {
         }),
         _ => None,
     }
+}
+
+/// The first three problems, each at most 160 characters, and how many more there are.
+fn shown_errors(errors: &[SchemaError]) -> String {
+    const SHOWN: usize = 3;
+    let mut text = errors
+        .iter()
+        .take(SHOWN)
+        .map(|e| crate::printable(&e.to_string(), 160))
+        .collect::<Vec<_>>()
+        .join("; ");
+    if errors.len() > SHOWN {
+        text.push_str(&format!(" (and {} more)", errors.len() - SHOWN));
+    }
+    text
 }
 
 #[cfg(test)]

@@ -80,6 +80,8 @@ pub enum VerifyError {
     KeyUsage { cert_type: String, allowed: String },
     #[error("the certificate does not follow the DCC schema: {0}")]
     Schema(String),
+    #[error("the certificate uses a code outside the EU value sets: {0}")]
+    ValueSet(String),
     #[error("the QR image could not be read: {0}")]
     Image(String),
 }
@@ -130,6 +132,7 @@ impl VerifyError {
             Expired { .. } | NotYetValid { .. } => Check::Expiry,
             Revoked { .. } => Check::Revocation,
             Schema(_) => Check::Schema,
+            ValueSet(_) => Check::ValueSet,
         }
     }
 }
@@ -142,6 +145,8 @@ pub enum Check {
     /// DCC only: the signed payload against the DCC schema (after the signature, before
     /// expiry); `FY1:` codes have no such check and their JSON no `schema` key.
     Schema,
+    /// DCC only: the payload's codes against the EU value sets (after the schema).
+    ValueSet,
     KeyUsage,
     Expiry,
     /// Not one of the contract's `checks`: a revoked code has every check passed and

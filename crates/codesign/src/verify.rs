@@ -28,6 +28,10 @@ pub struct Checks {
     /// contract's four checks: a payload failing it is not valid and the reason says why.
     #[serde(skip)]
     pub schema: Option<bool>,
+    /// DCC only: the payload's codes against the EU value sets; like `schema`, not in the
+    /// JSON.
+    #[serde(skip)]
+    pub value_sets: Option<bool>,
 }
 
 #[derive(serde::Serialize)]
@@ -113,6 +117,7 @@ impl Outcome {
             Check::KeyUsage => self.checks.key_usage = Some(false),
             Check::Expiry => self.checks.expiry = Some(false),
             Check::Schema => self.checks.schema = Some(false),
+            Check::ValueSet => self.checks.value_sets = Some(false),
             Check::Revocation => {}
         }
         self.error = Some(e);
@@ -243,8 +248,8 @@ impl Verifier {
         }
     }
 
-    /// The checks after a good signature by `key`: a DCC's schema, expiry, key usage,
-    /// revocation.
+    /// The checks after a good signature by `key`: a DCC's schema and value sets, expiry, key
+    /// usage, revocation.
     fn finish(&self, mut out: Outcome, key: &TrustedKey, at: i64) -> Outcome {
         out.checks.signature = Some(true);
 
@@ -253,6 +258,10 @@ impl Verifier {
                 return out.fail(e);
             }
             out.checks.schema = Some(true);
+            if let Err(e) = c.check_value_sets() {
+                return out.fail(e);
+            }
+            out.checks.value_sets = Some(true);
         }
 
         let time = match out.claims.as_ref().expect("decoded") {

@@ -8,9 +8,9 @@
 //! 1.3.1; from 1.3.2 either `fnt` or `gnt` will do where earlier versions require `fnt`. A version this verifier does not know (1.4 and
 //! later) is read by the latest rules; another major version is refused.
 //!
-//! Value sets (vaccine products, test devices, …) are not checked: they change over time
-//! and the schema names them without listing them. A country is checked for its shape only
-//! (the schema says "ISO 3166 where possible").
+//! Value sets (vaccine products, test devices, countries, …) are not checked here: the schema
+//! names them without listing them, and a country is checked for its shape only (the schema
+//! says "ISO 3166 where possible"). `value_sets.rs` checks them, as a step of its own.
 
 use serde_json::Value;
 
