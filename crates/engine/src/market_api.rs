@@ -152,6 +152,7 @@ pub struct LeadChange {
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PriceParams {
     /// The first day of capture (YYYY-MM-DD, deployment zone); default: the first there is.
     pub from: Option<String>,

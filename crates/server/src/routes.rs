@@ -74,6 +74,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(alerts::set_status))
         .routes(routes!(market::leads))
         .routes(routes!(market::set_status))
+        .routes(routes!(market::prices))
         .routes(routes!(open::risk_areas))
         .routes(routes!(open::migration))
         .routes(routes!(open::case_curve))

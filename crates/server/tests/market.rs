@@ -291,3 +291,166 @@ async fn leads_are_scoped_worked_through_their_states_sealed_and_audited() {
     assert!(doc.to_string().contains("market_supervision"));
     c.stop().await;
 }
+
+/// Two days of daily masks in Wenzhou (two shops in Lucheng, one in Longwan) and one in Wuhan;
+/// on the 25th Lucheng's second shop asks ten times the rest.
+fn priced() -> String {
+    let mut s = String::from(
+        "platform,listing_id,shop_id,seller_enterprise_id,seller_region,title,product,standard,registration_no,price_cny,units,sales,captured_time\n",
+    );
+    for (day, hike) in [("2020-01-24", 1.0), ("2020-01-25", 10.0)] {
+        for (listing, region, price) in [
+            ("W1", "330302", 1.0),
+            ("W2", "330302", 1.0 * hike),
+            ("W3", "330303", 2.0),
+            ("H1", "420106", 3.0),
+        ] {
+            s += &format!(
+                "jd,{listing},S{listing},{ENT},{region},日用口罩,daily,GB/T 32610-2016,,{price:.2},1,1,{day}T10:00:00+08:00\n"
+            );
+        }
+    }
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prices_are_per_prefecture_within_the_region_and_refused_outside_it() {
+    let c = City::start().await;
+    let (s, v) = c
+        .upload("admin", "listings", priced().into_bytes(), "text/csv")
+        .await;
+    assert_eq!((s, &v["rows_rejected"]), (StatusCode::OK, &json!(0)), "{v}");
+    let days = |v: &Value| -> Vec<(String, String, i64, u64)> {
+        v.as_array()
+            .unwrap_or_else(|| panic!("not a list: {v}"))
+            .iter()
+            .map(|d| {
+                (
+                    d["date"].as_str().unwrap().to_string(),
+                    d["prefecture"].as_str().unwrap().to_string(),
+                    d["median_unit_price_micro"].as_i64().unwrap(),
+                    d["flagged"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+
+    // Wenzhou's supervisor sees Wenzhou; the 25th's median is 2 yuan and the 10 yuan listing
+    // is flagged (above 3 × 2).
+    let (s, v) = c.get(Some("market"), MS, "/api/v1/market/prices").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        days(&v),
+        [
+            ("2020-01-24".into(), "330300".into(), 1_000_000, 0),
+            ("2020-01-25".into(), "330300".into(), 2_000_000, 1),
+        ]
+    );
+    let d = &v[1];
+    assert_eq!(
+        (
+            d["product"].as_str(),
+            d["captures"].as_u64(),
+            d["listings"].as_u64(),
+            d["flagged_share"].as_f64(),
+            d["median_unit_price_cny"].as_f64()
+        ),
+        (Some("daily"), Some(3), Some(3), Some(0.333333), Some(2.0))
+    );
+    // Hubei's sees Wuhan only, the admin both.
+    let (_, v) = c.get(Some("market_hb"), MS, "/api/v1/market/prices").await;
+    let hb: Vec<String> = days(&v).into_iter().map(|d| d.1).collect();
+    assert_eq!(hb, ["420100", "420100"]);
+    let (_, v) = c.get(Some("admin"), MS, "/api/v1/market/prices").await;
+    assert_eq!(days(&v).len(), 4, "{v}");
+
+    // Filters within the region; a region outside it is refused, not emptied.
+    let (s, v) = c
+        .get(
+            Some("market"),
+            MS,
+            "/api/v1/market/prices?region=330302&product=daily&from=2020-01-25&to=2020-01-25",
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(days(&v).len(), 1, "{v}");
+    let (_, v) = c
+        .get(Some("market"), MS, "/api/v1/market/prices?product=surgical")
+        .await;
+    assert_eq!(v, json!([]));
+    for outside in ["420000", "420106", "330000"] {
+        let (s, v) = c
+            .get(
+                Some("market"),
+                MS,
+                &format!("/api/v1/market/prices?region={outside}"),
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{outside}: {v}");
+    }
+    for bad in [
+        "product=n95",
+        "region=33",
+        "from=2020-01-25&to=2020-01-24",
+        "from=2020-02-30",
+        "color=green",
+    ] {
+        let (s, v) = c
+            .get(Some("market"), MS, &format!("/api/v1/market/prices?{bad}"))
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {v}");
+    }
+    let long = format!("/api/v1/market/prices?product={}", "x".repeat(20_000));
+    let (s, v) = c.get(Some("market"), MS, &long).await;
+    assert!(
+        s == StatusCode::BAD_REQUEST || s == StatusCode::URI_TOO_LONG,
+        "{s} {v}"
+    );
+    assert!(
+        v.to_string().len() < 500,
+        "the error echoes the value whole"
+    );
+
+    // Another role, another purpose, no token.
+    let (s, _) = c
+        .get(
+            Some("epi"),
+            Some("outbreak_response"),
+            "/api/v1/market/prices",
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = c
+        .get(Some("market"), Some("analysis"), "/api/v1/market/prices")
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = c.get(None, MS, "/api/v1/market/prices").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    // Audited, refusals too; documented with its own operation id.
+    let entries = c
+        .engine
+        .ops()
+        .audit_records(&ops::AuditFilter::default())
+        .await
+        .unwrap();
+    let outcomes = |actor: &str| -> Vec<String> {
+        entries
+            .iter()
+            .filter(|r| r.entry.actor == actor && r.entry.action == "market")
+            .map(|r| r.entry.outcome.clone())
+            .collect()
+    };
+    let mine = outcomes("market");
+    assert!(mine.iter().any(|o| o.starts_with("ok")), "{mine:?}");
+    assert!(
+        mine.iter().filter(|o| o.starts_with("denied")).count() >= 3,
+        "{mine:?}"
+    );
+    assert!(outcomes("epi").iter().all(|o| o.starts_with("denied")));
+    let (_, doc) = c.get(None, None, "/api/openapi.json").await;
+    let op = &doc["paths"]["/market/prices"]["get"];
+    assert_eq!(op["operationId"], "market_prices", "{op}");
+    assert!(doc["components"]["schemas"]["PriceDayView"].is_object());
+    c.stop().await;
+}

@@ -1,10 +1,10 @@
 //! Market supervision (contract §9): the leads routed to the caller's region with where each
-//! stands, and moving a lead through its workflow (new → assigned → verified → closed, or
-//! dismissed with a reason), each audited.
+//! stands, moving a lead through its workflow (new → assigned → verified → closed, or
+//! dismissed with a reason), and prices over time in the caller's prefectures, each audited.
 
 use axum::Json;
 use axum::extract::State;
-use engine::market_api::{LeadChange, LeadParams, StoredLeadView};
+use engine::market_api::{LeadChange, LeadParams, PriceDayView, PriceParams, StoredLeadView};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -57,4 +57,21 @@ pub async fn set_status(
             .set_lead_status(&caller, &id, &req.status, &req.note)
             .await?,
     ))
+}
+
+/// Prices over time: per capture day (deployment zone), prefecture of the sellers' region and
+/// product, the median unit price (exact micro-yuan, rounded half up, and yuan), the captures,
+/// the distinct listings and the share of them flagged by the deployment's rules. Only the
+/// prefectures your region covers; a `region` outside it is refused. Sorted by prefecture,
+/// product, date; a day without captures has no row.
+#[utoipa::path(get, path = "/market/prices", operation_id = "market_prices", tag = "market", security(("bearer" = [])),
+    params(PriceParams),
+    responses((status = 200, body = Vec<PriceDayView>),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn prices(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    ApiQuery(q): ApiQuery<PriceParams>,
+) -> Result<Json<Vec<PriceDayView>>, ApiError> {
+    Ok(Json(state.engine.market_prices(&caller, None, &q).await?))
 }
