@@ -58,6 +58,20 @@ pub fn sign(region: &str, entries: &[TrustEntry], keys: &[IssuerKey], now_ms: i6
     serde_json::to_vec(&Body { signatures }).expect("serialisable")
 }
 
+/// The region a submission's body says it is for, unverified: for a hub's per-region rate
+/// limit, looked up before the signatures are checked. `None` when the body does not parse
+/// that far (`accept` then says why).
+pub fn claimed_region(body: &[u8]) -> Option<String> {
+    if body.len() > MAX_SUBMISSION_BYTES {
+        return None;
+    }
+    let body: Body = serde_json::from_slice(body).ok()?;
+    let cose = codesign::unb64(body.signatures.first()?)?;
+    let m = Sign1::parse_fangyi(&cose).ok()?;
+    let doc: Document = serde_json::from_slice(m.payload()).ok()?;
+    Some(doc.region)
+}
+
 /// Checks a submission's body against what the hub holds and records it; returns the
 /// province as it now stands.
 pub fn accept(hub: &Hub, body: &[u8], now: i64) -> Result<Province, ExchangeError> {
@@ -192,6 +206,32 @@ mod tests {
         // Now the new key alone vouches.
         let body = sign("330300", &entries[1..], &[key(2)], (T0 + 40) * 1000);
         assert_eq!(accept(&hub, &body, T0 + 50).unwrap().entries.len(), 1);
+    }
+
+    #[test]
+    fn the_claimed_region_is_read_without_checking_and_garbage_has_none() {
+        let a = key(1);
+        let body = sign(
+            "330300",
+            &[a.trust_entry("330300", None)],
+            &[key(1)],
+            T0 * 1000,
+        );
+        assert_eq!(claimed_region(&body).as_deref(), Some("330300"));
+        // Forged by another key: still the region it claims (the hub's limiter decides
+        // nothing from it but whether to look further).
+        let body = sign("440300", &[], &[key(66)], T0 * 1000);
+        assert_eq!(claimed_region(&body).as_deref(), Some("440300"));
+        for bad in [
+            &b""[..],
+            b"{}",
+            b"{\"signatures\": []}",
+            b"{\"signatures\": [\"!!\"]}",
+            b"\x00\xff",
+        ] {
+            assert_eq!(claimed_region(bad), None);
+        }
+        assert_eq!(claimed_region(&vec![b' '; MAX_SUBMISSION_BYTES + 1]), None);
     }
 
     #[test]

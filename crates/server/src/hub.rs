@@ -8,28 +8,71 @@
 //!   404 before the first publication.
 //! - `POST /hub/v1/submissions` — a province's signed keys (`exchange::submission`): 200 with
 //!   the province's keys as recorded, 400 malformed, 403 not signed by a key the hub holds for
-//!   that region, 409 a replay. They take effect at the operator's next `fangyi hub publish`.
+//!   that region, 409 a replay, 429 with `Retry-After` past [`SUBMISSIONS_PER_MINUTE`] from one
+//!   address or accepted for one region. They take effect at the operator's next `fangyi hub
+//!   publish`.
 //! - `GET /hub/v1/status` — the version, the anchor, each province's key count.
 //!
 //! The list needs no transport security for integrity — every deployment checks the anchor's
 //! signature and version — so plain HTTP behind the deployment's own TLS relay is enough.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use engine::issuer_api::hub::{ExchangeError, Hub, submission};
 use serde::Deserialize;
 
+use crate::ratelimit::RateLimiter;
+
 /// The path of the signed list.
 pub const LIST_PATH: &str = "/hub/v1/trust-list";
 
 /// Where provinces send their signed keys.
 pub const SUBMISSIONS_PATH: &str = "/hub/v1/submissions";
+
+/// Submissions a minute, after a burst of as many: from one address (any submission, so a
+/// flood of forgeries costs the hub few signature checks), and accepted for one region (only
+/// accepted ones count, so nobody else can use up a province's allowance). The attestation
+/// endpoint's rate; a province submits a few times a year.
+pub const SUBMISSIONS_PER_MINUTE: u32 = 20;
+
+/// The hub's state: its folder and the submission limits.
+#[derive(Clone)]
+struct HubState {
+    hub: Hub,
+    by_address: Arc<RateLimiter<IpAddr>>,
+    by_region: Arc<RateLimiter<String>>,
+}
+
+impl FromRef<HubState> for Hub {
+    fn from_ref(s: &HubState) -> Hub {
+        s.hub.clone()
+    }
+}
+
+fn too_many(wait: f64, what: &str) -> Response {
+    let secs = wait.ceil().max(1.0) as u64;
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (header::RETRY_AFTER, secs.to_string()),
+        ],
+        serde_json::json!({
+            "error": format!(
+                "too many submissions {what}: at most {SUBMISSIONS_PER_MINUTE} a minute; retry in {secs} s"
+            )
+        })
+        .to_string(),
+    )
+        .into_response()
+}
 
 fn json_error(status: StatusCode, message: &str) -> Response {
     (
@@ -113,10 +156,28 @@ async fn trust_list(
         .into_response()
 }
 
-async fn submit(State(hub): State<Hub>, body: Bytes) -> Response {
+async fn submit(
+    State(state): State<HubState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Bytes,
+) -> Response {
+    if let Err(wait) = state.by_address.take(peer.ip()) {
+        tracing::warn!("hub: submissions from {} past the rate", peer.ip());
+        return too_many(wait, &format!("from {}", peer.ip()));
+    }
+    let region = submission::claimed_region(&body);
+    if let Some(r) = &region
+        && let Err(wait) = state.by_region.peek(r.clone())
+    {
+        tracing::warn!("hub: submissions for region {r} past the rate");
+        return too_many(wait, &format!("for region {r}"));
+    }
     let now = engine::Timestamp::now().secs();
+    let hub = state.hub.clone();
     match blocking(move || submission::accept(&hub, &body, now)).await {
         Ok(p) => {
+            // Charged once genuine: signed by the region and newer than its last.
+            let _ = state.by_region.take(p.region.clone());
             tracing::info!(
                 "hub: region {} submitted {} keys",
                 p.region,
@@ -168,6 +229,12 @@ async fn status(State(hub): State<Hub>) -> Response {
 
 /// The hub's routes over its folder.
 pub fn router(hub: Hub) -> Router {
+    let per_second = f64::from(SUBMISSIONS_PER_MINUTE) / 60.0;
+    let state = HubState {
+        hub,
+        by_address: Arc::new(RateLimiter::new(per_second, SUBMISSIONS_PER_MINUTE)),
+        by_region: Arc::new(RateLimiter::new(per_second, SUBMISSIONS_PER_MINUTE)),
+    };
     Router::new()
         .route(LIST_PATH, get(trust_list))
         .route(SUBMISSIONS_PATH, post(submit))
@@ -175,7 +242,7 @@ pub fn router(hub: Hub) -> Router {
         .fallback(|| async { json_error(StatusCode::NOT_FOUND, "no such hub route") })
         .layer(DefaultBodyLimit::max(submission::MAX_SUBMISSION_BYTES))
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
-        .with_state(hub)
+        .with_state(state)
 }
 
 /// Serves the hub until `shutdown` completes; requests in flight finish.
@@ -203,7 +270,18 @@ mod tests {
     use tower::ServiceExt;
 
     async fn call(hub: &Hub, req: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
-        let resp = router(hub.clone()).oneshot(req).await.unwrap();
+        call_on(&router(hub.clone()), req, [127, 0, 0, 1]).await
+    }
+
+    /// A request to `app` as if from `ip`.
+    async fn call_on(
+        app: &Router,
+        mut req: Request<Body>,
+        ip: [u8; 4],
+    ) -> (StatusCode, HeaderMap, Vec<u8>) {
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from((ip, 40_000))));
+        let resp = app.clone().oneshot(req).await.unwrap();
         let (parts, body) = resp.into_parts();
         let bytes = body.collect().await.unwrap().to_bytes().to_vec();
         (parts.status, parts.headers, bytes)
@@ -291,5 +369,85 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["version"], 1);
         assert_eq!(v["anchor"], anchor.public().to_b64());
+    }
+
+    #[tokio::test]
+    async fn submissions_are_limited_per_address_and_per_region_with_retry_after() {
+        use codesign::IssuerKey;
+        let dir = tempfile::tempdir().unwrap();
+        let hub = Hub::open(dir.path()).unwrap();
+        let a = IssuerKey::from_seed(&[1; 32]);
+        let b = IssuerKey::from_seed(&[2; 32]);
+        let t0 = engine::Timestamp::now().secs();
+        hub.enrol(&[a.trust_entry("330300", None)], t0).unwrap();
+        hub.enrol(&[b.trust_entry("440300", None)], t0).unwrap();
+        let app = router(hub.clone());
+        let genuine = |seed: u8, region: &str, n: i64| {
+            let key = IssuerKey::from_seed(&[seed; 32]);
+            submission::sign(
+                region,
+                &[key.trust_entry(region, None)],
+                &[key],
+                (t0 - 60) * 1000 + n,
+            )
+        };
+        let n = i64::from(SUBMISSIONS_PER_MINUTE);
+
+        // Forgeries claiming region 330300, each from its own address, do not use up the
+        // region's allowance: refused one by one (403), and the genuine ones still pass.
+        for i in 0..n + 5 {
+            let forged = submission::sign("330300", &[], &[IssuerKey::from_seed(&[66; 32])], i);
+            let (s, _, _) =
+                call_on(&app, post(SUBMISSIONS_PATH, forged), [10, 0, 1, i as u8]).await;
+            assert_eq!(s, StatusCode::FORBIDDEN);
+        }
+        // The region's genuine submissions, from addresses of their own: the allowance, then 429.
+        for i in 0..n {
+            let (s, _, body) = call_on(
+                &app,
+                post(SUBMISSIONS_PATH, genuine(1, "330300", i + 1)),
+                [10, 0, 2, i as u8],
+            )
+            .await;
+            assert_eq!(s, StatusCode::OK, "{i}: {}", String::from_utf8_lossy(&body));
+        }
+        let (s, h, body) = call_on(
+            &app,
+            post(SUBMISSIONS_PATH, genuine(1, "330300", n + 1)),
+            [10, 0, 3, 1],
+        )
+        .await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+        let wait: u64 = h[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+        assert!((1..=3).contains(&wait), "{wait}");
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.contains("region 330300"), "{text}");
+        // Another region is not affected.
+        let (s, _, _) = call_on(
+            &app,
+            post(SUBMISSIONS_PATH, genuine(2, "440300", 1)),
+            [10, 0, 3, 2],
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+
+        // One address: any submission counts, garbage included; then 429, others unaffected.
+        for i in 0..n {
+            let (s, _, _) =
+                call_on(&app, post(SUBMISSIONS_PATH, vec![b'x'; 10]), [10, 9, 9, 9]).await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{i}");
+        }
+        let (s, h, body) =
+            call_on(&app, post(SUBMISSIONS_PATH, vec![b'x'; 10]), [10, 9, 9, 9]).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+        assert!(h.contains_key(header::RETRY_AFTER));
+        assert!(String::from_utf8_lossy(&body).contains("from 10.9.9.9"));
+        let (s, _, _) = call_on(&app, post(SUBMISSIONS_PATH, vec![b'x'; 10]), [10, 9, 9, 8]).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        // Reading the list is not limited.
+        for _ in 0..n + 5 {
+            let (s, _, _) = call_on(&app, get("/hub/v1/status"), [10, 9, 9, 9]).await;
+            assert_eq!(s, StatusCode::OK);
+        }
     }
 }

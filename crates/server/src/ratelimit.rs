@@ -1,21 +1,23 @@
 //! A token bucket per client address for the public endpoints: a burst, then a steady rate, so
-//! the co-travel self-check cannot be used to enumerate services.
+//! the co-travel self-check cannot be used to enumerate services. Keyed by address unless told
+//! otherwise (the trust hub also keys one by region).
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Instant;
 
 /// Buckets of all clients seen recently.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub struct RateLimiter<K = IpAddr> {
     per_second: f64,
     burst: f64,
-    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+    buckets: Mutex<HashMap<K, (f64, Instant)>>,
 }
 
-impl RateLimiter {
-    pub fn new(per_second: f64, burst: u32) -> RateLimiter {
+impl<K: Hash + Eq> RateLimiter<K> {
+    pub fn new(per_second: f64, burst: u32) -> RateLimiter<K> {
         RateLimiter {
             per_second,
             burst: f64::from(burst),
@@ -24,7 +26,17 @@ impl RateLimiter {
     }
 
     /// Takes one token for `ip`; `Err(seconds)` to wait when there is none.
-    pub fn take(&self, ip: IpAddr) -> Result<(), f64> {
+    pub fn take(&self, ip: K) -> Result<(), f64> {
+        self.token(ip, true)
+    }
+
+    /// Whether `key` has a token, without taking it: for a cost charged only once a request
+    /// turns out to be genuine.
+    pub fn peek(&self, key: K) -> Result<(), f64> {
+        self.token(key, false)
+    }
+
+    fn token(&self, ip: K, take: bool) -> Result<(), f64> {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().expect("rate limiter lock");
         if buckets.len() > 100_000 {
@@ -37,7 +49,9 @@ impl RateLimiter {
             (*tokens + self.per_second * now.duration_since(*at).as_secs_f64()).min(self.burst);
         *at = now;
         if *tokens >= 1.0 {
-            *tokens -= 1.0;
+            if take {
+                *tokens -= 1.0;
+            }
             Ok(())
         } else {
             Err((1.0 - *tokens) / self.per_second)
@@ -60,5 +74,18 @@ mod tests {
         let wait = l.take(a).unwrap_err();
         assert!(wait > 0.0 && wait <= 1.0);
         assert!(l.take(b).is_ok(), "another client has its own bucket");
+    }
+
+    #[test]
+    fn peeking_takes_nothing_and_any_key_will_do() {
+        let l: RateLimiter<String> = RateLimiter::new(1.0, 2);
+        for _ in 0..5 {
+            assert!(l.peek("330300".into()).is_ok());
+        }
+        assert!(l.take("330300".into()).is_ok());
+        assert!(l.take("330300".into()).is_ok());
+        assert!(l.peek("330300".into()).is_err());
+        assert!(l.take("330300".into()).is_err());
+        assert!(l.peek("440300".into()).is_ok());
     }
 }
