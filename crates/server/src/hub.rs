@@ -167,7 +167,7 @@ async fn submit(
     }
     let region = submission::claimed_region(&body);
     if let Some(r) = &region
-        && let Err(wait) = state.by_region.peek(r.clone())
+        && let Err(wait) = state.by_region.peek(r)
     {
         tracing::warn!("hub: submissions for region {r} past the rate");
         return too_many(wait, &format!("for region {r}"));

@@ -27,16 +27,6 @@ impl<K: Hash + Eq> RateLimiter<K> {
 
     /// Takes one token for `ip`; `Err(seconds)` to wait when there is none.
     pub fn take(&self, ip: K) -> Result<(), f64> {
-        self.token(ip, true)
-    }
-
-    /// Whether `key` has a token, without taking it: for a cost charged only once a request
-    /// turns out to be genuine.
-    pub fn peek(&self, key: K) -> Result<(), f64> {
-        self.token(key, false)
-    }
-
-    fn token(&self, ip: K, take: bool) -> Result<(), f64> {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().expect("rate limiter lock");
         if buckets.len() > 100_000 {
@@ -49,12 +39,28 @@ impl<K: Hash + Eq> RateLimiter<K> {
             (*tokens + self.per_second * now.duration_since(*at).as_secs_f64()).min(self.burst);
         *at = now;
         if *tokens >= 1.0 {
-            if take {
-                *tokens -= 1.0;
-            }
+            *tokens -= 1.0;
             Ok(())
         } else {
             Err((1.0 - *tokens) / self.per_second)
+        }
+    }
+
+    /// Whether `key` has a token, without taking it: for a cost charged only once a request
+    /// turns out to be genuine. A key never charged is not remembered, so peeking at keys a
+    /// client makes up costs no memory.
+    pub fn peek(&self, key: &K) -> Result<(), f64> {
+        let now = Instant::now();
+        let buckets = self.buckets.lock().expect("rate limiter lock");
+        let Some((tokens, at)) = buckets.get(key) else {
+            return Ok(());
+        };
+        let tokens =
+            (*tokens + self.per_second * now.duration_since(*at).as_secs_f64()).min(self.burst);
+        if tokens >= 1.0 {
+            Ok(())
+        } else {
+            Err((1.0 - tokens) / self.per_second)
         }
     }
 }
@@ -79,13 +85,19 @@ mod tests {
     #[test]
     fn peeking_takes_nothing_and_any_key_will_do() {
         let l: RateLimiter<String> = RateLimiter::new(1.0, 2);
+        let (a, b) = ("330300".to_string(), "440300".to_string());
         for _ in 0..5 {
-            assert!(l.peek("330300".into()).is_ok());
+            assert!(l.peek(&a).is_ok());
         }
-        assert!(l.take("330300".into()).is_ok());
-        assert!(l.take("330300".into()).is_ok());
-        assert!(l.peek("330300".into()).is_err());
-        assert!(l.take("330300".into()).is_err());
-        assert!(l.peek("440300".into()).is_ok());
+        assert!(l.take(a.clone()).is_ok());
+        assert!(l.take(a.clone()).is_ok());
+        assert!(l.peek(&a).is_err());
+        assert!(l.take(a.clone()).is_err());
+        assert!(l.peek(&b).is_ok());
+        // Made-up keys that are only peeked at are not kept.
+        for i in 0..1000 {
+            assert!(l.peek(&format!("made-up-{i}")).is_ok());
+        }
+        assert_eq!(l.buckets.lock().unwrap().len(), 1);
     }
 }
