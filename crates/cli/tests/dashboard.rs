@@ -3,7 +3,8 @@
 //! `crates/server/dashboard/test/browser.mjs`) signs in as an admin and as a community worker
 //! and checks the numbers on the page against what the CLI computes; on the enterprises page,
 //! after the restart, the admin, an enterprise account and a community worker each see what
-//! their role may (work resumption). Screenshots are kept in `target/dashboard-screenshots/`.
+//! their role may (work resumption); a market supervisor sees its prefecture's leads on the map
+//! and in the list, the price chart, and moves leads through their workflow. Screenshots are kept in `target/dashboard-screenshots/`.
 //!
 //! Needs `/usr/bin/chromium` and the dashboard's npm packages (the server's build script
 //! installs those). Without Chromium the test says so and passes, unless
@@ -223,6 +224,7 @@ fn the_dashboard_shows_each_role_its_own_numbers() {
     let code = json(&env, &["code", &case, "--as-of", AS_OF, "--format", "json"]);
 
     let resume = resume_expect(&env);
+    let market = market_expect(&env);
 
     let server = Server::start(&env);
     let expect = json!({
@@ -252,6 +254,7 @@ fn the_dashboard_shows_each_role_its_own_numbers() {
         "case": {"id": case, "contacts": trace["contacts"].as_array().unwrap().len()},
         "code": {"id": case, "color": code["color"]},
         "resume": resume,
+        "market": market,
     });
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/dashboard-screenshots");
     let out = Command::new("node")
@@ -407,5 +410,48 @@ fn resume_expect(env: &Env) -> Value {
             "name": "li.enterprise", "password": "enterprise-password-1", "id": enterprise,
             "jobs": own.len(), "openings": sum(&own, "openings"), "filled": sum(&own, "filled"),
         },
+    })
+}
+
+/// What the market page should show a supervisor of the prefecture with the most leads, from
+/// the CLI: its leads (all new yet) and the daily prices of its listings to `AS_OF`.
+fn market_expect(env: &Env) -> Value {
+    let leads = json(env, &["market", "leads", "--format", "json"]);
+    let mut by_prefecture: std::collections::BTreeMap<String, u64> = Default::default();
+    for l in leads.as_array().unwrap() {
+        if let Some(c) = l["county"].as_str() {
+            *by_prefecture.entry(format!("{}00", &c[..4])).or_default() += 1;
+        }
+    }
+    let region = by_prefecture
+        .iter()
+        .max_by_key(|(r, n)| (**n, std::cmp::Reverse((*r).clone())))
+        .map(|(r, _)| r.clone())
+        .expect("market leads in the generated province");
+    let mine = json(
+        env,
+        &["market", "leads", "--region", &region, "--format", "json"],
+    );
+    let prices = json(
+        env,
+        &[
+            "market", "prices", "--region", &region, "--to", AS_OF, "--format", "json",
+        ],
+    );
+    assert!(
+        !prices.as_array().unwrap().is_empty(),
+        "no prices in {region}"
+    );
+    user(
+        env,
+        "zhao.market",
+        "market_supervisor",
+        &["--region", &region],
+        "market-password-1",
+    );
+    json!({
+        "name": "zhao.market", "password": "market-password-1", "region": region,
+        "leads": mine.as_array().unwrap().len(),
+        "prices": prices,
     })
 }

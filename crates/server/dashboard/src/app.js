@@ -164,6 +164,8 @@ function logout() {
   state.application = null;
   state.entFor = null;
   state.power = null;
+  state.marketFor = null;
+  state.prices = null;
   forgetViews();
   sessionStorage.removeItem("fangyi.token");
   sessionStorage.removeItem("fangyi.account");
@@ -179,16 +181,18 @@ function logout() {
 /// nothing of theirs.
 function forgetViews() {
   for (const sel of ["#kpis", "#inflow-table", "#community-table", "#alert-list", "#trail", "#contacts", "#code-result",
-    "#ent-kpis", "#power-status", "#plan-table", "#app-summary", "#app-rows", "#jobs-table"]) {
+    "#ent-kpis", "#power-status", "#plan-table", "#app-summary", "#app-rows", "#jobs-table",
+    "#market-kpis", "#lead-list", "#prices-status"]) {
     const el = $(sel);
     el.innerHTML = "";
     for (const k of Object.keys(el.dataset)) delete el.dataset[k];
   }
-  for (const sel of ["#map", "#arrivals-chart", "#cases-chart", "#power-chart"]) {
+  for (const sel of ["#map", "#arrivals-chart", "#cases-chart", "#power-chart", "#market-map", "#prices-chart"]) {
     const el = $(sel);
     for (const k of Object.keys(el.dataset)) delete el.dataset[k];
   }
-  for (const sel of ["#case-error", "#code-error", "#app-error", "#power-note"]) $(sel).textContent = "";
+  for (const sel of ["#case-error", "#code-error", "#app-error", "#power-note", "#lead-error"]) $(sel).textContent = "";
+  for (const sel of ["#prices-product", "#prices-prefecture"]) $(sel).innerHTML = "";
   document.querySelectorAll("main form:not(#login-form) input").forEach((x) => (x.value = ""));
   $("#app-title").textContent = "Application";
 }
@@ -233,6 +237,12 @@ async function start() {
   if (a.role === "enterprise") {
     show("enterprises");
     await Promise.all([refresh(), enterprises()]);
+    return;
+  }
+  // A market supervisor's work is the market: its page first.
+  if (a.role === "market_supervisor") {
+    show("market");
+    await Promise.all([refresh(), market()]);
     return;
   }
   show("overview");
@@ -411,12 +421,18 @@ function homeBox(places) {
   return [Math.min(...xs) - pad, Math.max(...xs) + pad, Math.min(...ys) - pad, Math.max(...ys) + pad];
 }
 
+/// Every county as a grey dot: the maps' backdrop.
+function countyDots() {
+  const dots = [];
+  for (const [code, r] of state.regions) {
+    if (r.level === "county" && r.lon != null) dots.push([X(r.lon), r.lat, code]);
+  }
+  return dots;
+}
+
 async function mapChart(places, risk) {
   const el = document.getElementById("map");
-  const backdrop = [];
-  for (const [code, r] of state.regions) {
-    if (r.level === "county" && r.lon != null) backdrop.push([X(r.lon), r.lat, code]);
-  }
+  const backdrop = countyDots();
   const colors = { high: "#c62828", medium: "#ef8f00", low: "#e3c000" };
   const riskPts = risk
     .map((a) => {
@@ -1051,6 +1067,218 @@ async function loadApplication(id) {
   }
 }
 
+// ---- market supervision ----------------------------------------------------------------
+
+const LEAD_STEPS = { new: ["assigned", "assign"], assigned: ["verified", "verify"], verified: ["closed", "close"] };
+const OPEN_LEAD = (s) => s === "new" || s === "assigned" || s === "verified";
+
+/// The market page: the leads routed to the viewer's region on the map and in a list with
+/// their workflow, and the daily median unit price with the share flagged for a product in a
+/// prefecture (contract §9, issue 20).
+async function market() {
+  state.marketFor = state.asOf;
+  if (!may("market")) {
+    for (const sel of ["#lead-list", "#prices-status"]) unavailable($(sel), "market supervision");
+    $("#market-kpis").innerHTML = "";
+    $("#market-map").dataset.leads = 0;
+    $("#prices-chart").dataset.points = 0;
+    return;
+  }
+  await Promise.all([leadsPanel(), pricesPanel()]);
+}
+
+async function leadsPanel() {
+  const el = $("#lead-list");
+  let leads;
+  try {
+    leads = await api("/market/leads", { action: "market" });
+  } catch (e) {
+    panelFailed(el, "market leads", e);
+    return;
+  }
+  state.leads = leads;
+  const wanted = $("#lead-state").value;
+  const shown = leads.filter((l) => !wanted || (wanted === "open" ? OPEN_LEAD(l.status) : l.status === wanted));
+  const canMove = may("update_lead");
+  table(
+    el,
+    [
+      { label: "rank", num: true, value: (l) => l.rank },
+      { label: "lead", html: (l) => `${esc(l.subject)}<br><span class="hint">first ${esc(l.first_seen.slice(0, 10))} · last ${esc(l.last_seen.slice(0, 10))}</span>` },
+      { label: "county", value: (l) => (l.county ? `${l.county} ${l.county_name ?? regionName(l.county)}` : "(no region)") },
+      { label: "rules", value: (l) => l.rules.map((r) => r.replace(/_/g, " ")).join(", ") },
+      { label: "listings", num: true, value: (l) => fmt(l.listings) },
+      { label: "sales", num: true, value: (l) => fmt(l.sales) },
+      {
+        label: "status",
+        html: (l) => {
+          const step = LEAD_STEPS[l.status];
+          const buttons = canMove && OPEN_LEAD(l.status)
+            ? `<br><button class="small" data-lead="${esc(l.id)}" data-status="${step[0]}">${step[1]}</button> <button class="small secondary" data-lead="${esc(l.id)}" data-status="dismissed">dismiss</button>`
+            : "";
+          return `<span class="status lead-${l.status}" data-lead-status="${esc(l.id)}">${l.status}</span>${l.note ? `<br><span class="hint">${esc(l.note)}</span>` : ""}${buttons}`;
+        },
+      },
+    ],
+    shown.slice(0, 200),
+    leads.length ? "no leads in this state" : "no leads in your region",
+  );
+  if (shown.length > 200) el.insertAdjacentHTML("beforeend", `<p class="hint">The first 200 of ${fmt(shown.length)} leads.</p>`);
+  el.dataset.count = leads.length;
+  el.dataset.shown = shown.length;
+  el.dataset.state = wanted;
+  const open = leads.filter((l) => OPEN_LEAD(l.status));
+  const counties = new Set(open.map((l) => l.county).filter(Boolean));
+  const tiles = [
+    ["kpi-leads-open", "open leads", fmt(open.length)],
+    ["kpi-leads-new", "new, not yet assigned", fmt(leads.filter((l) => l.status === "new").length)],
+    ["kpi-lead-counties", "counties with open leads", fmt(counties.size)],
+    ["kpi-leads-closed", "closed or dismissed", fmt(leads.length - open.length)],
+  ];
+  $("#market-kpis").innerHTML = tiles
+    .map(([id, label, value]) => `<div class="kpi" id="${id}"><div class="value">${value}</div><div class="label">${esc(label)}</div></div>`)
+    .join("");
+  marketMap(leads);
+}
+
+/// Open leads per county on the counties' backdrop, sized and shaded by their number.
+function marketMap(leads) {
+  const el = document.getElementById("market-map");
+  const by = new Map();
+  for (const l of leads) {
+    if (!l.county || !OPEN_LEAD(l.status)) continue;
+    const c = by.get(l.county) || { county: l.county, name: l.county_name, leads: 0, sales: 0 };
+    c.leads += 1;
+    c.sales += l.sales;
+    by.set(l.county, c);
+  }
+  const max = Math.max(1, ...[...by.values()].map((c) => c.leads));
+  const pts = [...by.values()]
+    .map((c) => {
+      const p = point(c.county);
+      const t = Math.sqrt(c.leads / max);
+      const color = `rgb(${Math.round(240 - 40 * t)}, ${Math.round(170 - 130 * t)}, ${Math.round(60 - 30 * t)})`;
+      return p && { value: [...p, c.county], name: c.name ?? regionName(c.county), leads: c.leads, sales: c.sales, symbolSize: 7 + 23 * t, itemStyle: { color } };
+    })
+    .filter(Boolean);
+  el.dataset.leads = [...by.values()].reduce((s, c) => s + c.leads, 0);
+  el.dataset.counties = pts.length;
+  const box = homeBox(state.account.region ? [] : [...by.values()].map((c) => ({ region: c.county })));
+  chart("market-map").setOption(
+    {
+      tooltip: {
+        trigger: "item",
+        formatter: (p) =>
+          p.seriesName === "leads"
+            ? `${esc(p.data.value[2])} ${esc(p.data.name)}<br>open leads ${fmt(p.data.leads)}, sales ${fmt(p.data.sales)}`
+            : `${esc(p.value[2])} ${esc(regionName(p.value[2]))}`,
+      },
+      grid: { left: 8, right: 8, top: 8, bottom: 8 },
+      xAxis: { type: "value", show: false, scale: true, min: box ? box[0] : X(73), max: box ? box[1] : X(135) },
+      yAxis: { type: "value", show: false, scale: true, min: box ? box[2] : 18, max: box ? box[3] : 54 },
+      dataZoom: [
+        { type: "inside", xAxisIndex: 0, filterMode: "none" },
+        { type: "inside", yAxisIndex: 0, filterMode: "none" },
+      ],
+      series: [
+        { name: "regions", type: "scatter", data: countyDots(), symbolSize: 2.5, itemStyle: { color: "#c9d1db" } },
+        { name: "leads", type: "scatter", data: pts, itemStyle: { opacity: 0.9, borderColor: "#fff" }, z: 4 },
+      ],
+    },
+    true,
+  );
+}
+
+async function pricesPanel() {
+  const status = $("#prices-status");
+  status.innerHTML = "";
+  try {
+    state.prices = await api(`/market/prices?to=${state.asOf}`, { action: "market" });
+  } catch (e) {
+    state.prices = null;
+    panelFailed(status, "prices", e);
+    $("#prices-chart").dataset.points = 0;
+    return;
+  }
+  // The choices: what there is, the prefecture and product with the most listings first.
+  const listings = (key) => {
+    const m = new Map();
+    for (const d of state.prices) m.set(key(d), (m.get(key(d)) || 0) + d.listings);
+    return [...m.entries()].sort((a, b) => b[1] - a[1] || String(a[0]).localeCompare(String(b[0]))).map((e) => e[0]);
+  };
+  const fill = (sel, values, label) => {
+    const before = sel.value;
+    sel.innerHTML = values.map((v) => `<option value="${esc(v)}">${esc(label(v))}</option>`).join("");
+    if (values.includes(before)) sel.value = before;
+  };
+  const names = new Map(state.prices.map((d) => [d.prefecture, d.prefecture_name]));
+  fill($("#prices-prefecture"), listings((d) => d.prefecture), (p) => `${p} ${names.get(p) ?? regionName(p)}`);
+  fill($("#prices-product"), listings((d) => d.product), (p) => p.replace(/_/g, " "));
+  drawPrices();
+}
+
+/// The median unit price per day (yuan, line) and the share of listings flagged (%, bars) of
+/// the chosen product in the chosen prefecture.
+function drawPrices() {
+  const el = document.getElementById("prices-chart");
+  const pref = $("#prices-prefecture").value;
+  const product = $("#prices-product").value;
+  const days = (state.prices || []).filter((d) => d.prefecture === pref && d.product === product);
+  el.dataset.points = days.length;
+  el.dataset.prefecture = pref;
+  el.dataset.product = product;
+  el.dataset.flagged = days.reduce((s, d) => s + d.flagged, 0);
+  el.dataset.lastMedian = days.length ? days[days.length - 1].median_unit_price_micro : "";
+  $("#prices-title").textContent = pref ? `Median unit price · ${pref} ${regionName(pref)}` : "Median unit price";
+  const c = chart("prices-chart");
+  if (!days.length) {
+    c.clear();
+    c.setOption({
+      title: { text: "No listings captured in your region by this day", left: "center", top: "middle", textStyle: { fontSize: 13, color: "#5d6b7e" } },
+    });
+    return;
+  }
+  c.setOption(
+    {
+      tooltip: {
+        trigger: "axis",
+        formatter: (ps) => {
+          const d = days[ps[0].dataIndex];
+          return `${esc(d.date)}<br>median ¥${d.median_unit_price_cny.toFixed(4)} a mask over ${fmt(d.captures)} captures<br>${fmt(d.flagged)} of ${fmt(d.listings)} listings flagged (${pct(d.flagged_share)})`;
+        },
+      },
+      legend: { data: ["median ¥ per mask", "% of listings flagged"], top: 0 },
+      grid: { left: 56, right: 48, top: 28, bottom: 28 },
+      xAxis: { type: "category", data: days.map((d) => d.date.slice(5)) },
+      yAxis: [{ type: "value", scale: true }, { type: "value", min: 0, max: 100 }],
+      series: [
+        { name: "% of listings flagged", type: "bar", yAxisIndex: 1, data: days.map((d) => +(100 * d.flagged_share).toFixed(2)), itemStyle: { color: "#f4b183" } },
+        { name: "median ¥ per mask", type: "line", data: days.map((d) => d.median_unit_price_cny), itemStyle: { color: "#1f5fbf" } },
+      ],
+    },
+    true,
+  );
+}
+
+/// A lead's button: one step on, or dismissed with a reason (asked for; cancelling keeps it).
+async function moveLead(button) {
+  const to = button.dataset.status;
+  let note = "";
+  if (to === "dismissed") {
+    note = prompt("Why is this lead dismissed?", "");
+    if (note === null) return;
+  }
+  $("#lead-error").textContent = "";
+  button.disabled = true;
+  try {
+    await api(`/market/leads/${button.dataset.lead}/status`, { action: "update_lead", method: "POST", body: { status: to, note } });
+    await leadsPanel();
+  } catch (e) {
+    $("#lead-error").textContent = e.message;
+    button.disabled = false;
+  }
+}
+
 // ---- wiring ----------------------------------------------------------------------------
 
 $("#login-form").addEventListener("submit", login);
@@ -1061,12 +1289,15 @@ $("#tabs").addEventListener("click", (e) => {
   show(view);
   // The enterprises page asks for its panels when first shown for a day.
   if (view === "enterprises" && state.entFor !== state.asOf) enterprises();
+  if (view === "market" && state.marketFor !== state.asOf) market();
 });
 $("#as-of").addEventListener("change", (e) => {
   state.asOf = e.target.value;
   state.entFor = null;
   refresh();
   if ($("#enterprises").classList.contains("active")) enterprises();
+  state.marketFor = null;
+  if ($("#market").classList.contains("active")) market();
 });
 $("#app-form").addEventListener("submit", showApplication);
 $("#power-band").addEventListener("change", () => state.power && drawPower());
@@ -1075,6 +1306,12 @@ $("#alert-list").addEventListener("click", (e) => {
   if (e.target.dataset.alert) changeAlert(e.target);
 });
 $("#flow-source").addEventListener("change", () => overview());
+$("#lead-state").addEventListener("change", () => leadsPanel());
+$("#lead-list").addEventListener("click", (e) => {
+  if (e.target.dataset.lead) moveLead(e.target);
+});
+$("#prices-product").addEventListener("change", drawPrices);
+$("#prices-prefecture").addEventListener("change", drawPrices);
 $("#zoom-china").addEventListener("click", () => zoom(null));
 $("#zoom-home").addEventListener("click", () => zoom(state.homeBox));
 $("#case-form").addEventListener("submit", showCase);

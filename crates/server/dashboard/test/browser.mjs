@@ -11,7 +11,10 @@
 // filled}, enterprise: {name, password, id, jobs, openings, filled}}} — numbers the CLI
 // computed. The case curve and the trail are compared with the API's own answers. On the
 // enterprises page the admin sees every panel, an enterprise account its own application and
-// jobs only (the rest "not available to your role"), a community worker none of it.
+// jobs only (the rest "not available to your role"), a community worker none of it. A market
+// supervisor (expect.market: {name, password, region, leads, prices: the CLI's rows}) starts on
+// the market page: its leads on the map and in the list, the price chart = the CLI's days for
+// the product and prefecture shown, and one lead moved through the workflow, another dismissed.
 
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
@@ -248,6 +251,77 @@ const r = expect.resume;
     const rows = await page.getAttribute("#app-summary", "data-rows");
     check("enterprise: another enterprise's application is none to it", err.startsWith("no application") && rows === "0", `${err} / ${rows}`);
   }
+  await context.close();
+}
+
+// --- a market supervisor ------------------------------------------------------------------
+{
+  const m = expect.market;
+  const { context, page, errors } = await signIn(m, expect.as_of);
+  // A dismissal asks for its reason.
+  page.on("dialog", (d) => d.accept("a reseller's listing, removed"));
+  await page.waitForSelector("#market.active", { timeout: 20000 });
+  await page.waitForFunction(() => document.querySelector("#lead-list")?.dataset.count !== undefined, null, { timeout: 120000 });
+  await page.waitForFunction(() => document.querySelector("#prices-chart")?.dataset.points !== undefined, null, { timeout: 120000 });
+  const who = await page.textContent("#who");
+  check("market: header names the role and region", who.includes("market supervisor") && who.includes(`region ${m.region}`), who);
+  const leads = num(await page.getAttribute("#lead-list", "data-count"));
+  check("market: leads = the CLI's for the prefecture", leads === m.leads && leads > 0, `${leads} vs ${m.leads}`);
+  const onMap = num(await page.getAttribute("#market-map", "data-leads"));
+  const routed = await apiFromPage(page, "/market/leads", "market_supervision");
+  const withCounty = routed.filter((l) => l.county).length;
+  check("market: the map shows every open lead with a county", onMap === withCounty && onMap > 0, `${onMap} vs ${withCounty}`);
+  check("market: the map is drawn", (await page.locator("#market-map canvas").count()) > 0);
+  check("market: every lead is in the region", routed.every((l) => l.county && l.county.startsWith(m.region.slice(0, 4))), routed.map((l) => l.county).join(","));
+  const open = num(await page.textContent("#kpi-leads-open .value"));
+  check("market: the open-leads tile", open === m.leads, `${open}`);
+  // The chart: the chosen product in the chosen prefecture, day by day as the CLI computed.
+  const pref = await page.getAttribute("#prices-chart", "data-prefecture");
+  const product = await page.getAttribute("#prices-chart", "data-product");
+  const want = m.prices.filter((d) => d.prefecture === pref && d.product === product);
+  const points = num(await page.getAttribute("#prices-chart", "data-points"));
+  check("market: price chart days = the CLI's", points === want.length && points > 0, `${points} vs ${want.length} for ${product} in ${pref}`);
+  const last = num(await page.getAttribute("#prices-chart", "data-last-median"));
+  check("market: the last median = the CLI's", want.length > 0 && last === want[want.length - 1].median_unit_price_micro, `${last}`);
+  const flagged = num(await page.getAttribute("#prices-chart", "data-flagged"));
+  check("market: flagged listings on the chart = the CLI's", flagged === want.reduce((s, d) => s + d.flagged, 0), `${flagged}`);
+  check("market: only prefectures in the region", m.prices.every((d) => d.prefecture.startsWith(m.region.slice(0, 4))));
+  check("market: the price chart is drawn", (await page.locator("#prices-chart canvas").count()) > 0);
+  // Another product redraws the chart.
+  const products = await page.$$eval("#prices-product option", (os) => os.map((o) => o.value));
+  if (products.length > 1) {
+    await page.selectOption("#prices-product", products[1]);
+    const other = num(await page.getAttribute("#prices-chart", "data-points"));
+    const wantOther = m.prices.filter((d) => d.prefecture === pref && d.product === products[1]).length;
+    check("market: choosing another product redraws", other === wantOther, `${other} vs ${wantOther}`);
+  }
+  await page.screenshot({ path: join(shots, "market-supervisor.png"), fullPage: true });
+
+  // The workflow: the first lead assigned, verified and closed; the next one dismissed.
+  const first = await page.getAttribute("#lead-list button[data-status=assigned]", "data-lead");
+  const statusOf = (id) => page.textContent(`#lead-list [data-lead-status="${id}"]`).then((t) => t.trim());
+  for (const [to, label] of [["assigned", "assign"], ["verified", "verify"], ["closed", "close"]]) {
+    await page.click(`#lead-list button[data-lead="${first}"][data-status=${to}]`);
+    await page.waitForFunction(([id, to]) => document.querySelector(`#lead-list [data-lead-status="${id}"]`)?.textContent.trim() === to, [first, to], { timeout: 20000 });
+    check(`market: ${label} moves the lead to ${to}`, (await statusOf(first)) === to);
+  }
+  const second = await page.getAttribute("#lead-list button[data-status=dismissed]", "data-lead");
+  if (second) {
+    await page.click(`#lead-list button[data-lead="${second}"][data-status=dismissed]`);
+    await page.waitForFunction((id) => document.querySelector(`#lead-list [data-lead-status="${id}"]`)?.textContent.trim() === "dismissed", second, { timeout: 20000 });
+    const row = await page.textContent(`#lead-list tr:has([data-lead-status="${second}"])`);
+    check("market: a dismissal shows its reason", row.includes("a reseller's listing, removed"), row);
+  }
+  const closed = await apiFromPage(page, "/market/leads?status=closed", "market_supervision");
+  check("market: the API has the closed lead", closed.length === 1 && String(closed[0].id) === first, JSON.stringify(closed.map((l) => l.id)));
+  const tile = num(await page.textContent("#kpi-leads-open .value"));
+  check("market: the open-leads tile counts down", tile === m.leads - (second ? 2 : 1), `${tile}`);
+  await page.selectOption("#lead-state", "closed");
+  await page.waitForFunction(() => document.querySelector("#lead-list").dataset.state === "closed", null, { timeout: 20000 });
+  const shown = num(await page.getAttribute("#lead-list", "data-shown"));
+  check("market: the state filter shows the closed lead only", shown === 1, `${shown}`);
+  await page.screenshot({ path: join(shots, "market-workflow.png"), fullPage: true });
+  check("market: no script errors", errors.length === 0, errors.join("; "));
   await context.close();
 }
 
