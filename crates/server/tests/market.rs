@@ -378,6 +378,11 @@ async fn prices_are_per_prefecture_within_the_region_and_refused_outside_it() {
         .get(Some("market"), MS, "/api/v1/market/prices?product=surgical")
         .await;
     assert_eq!(v, json!([]));
+    // A code no table knows is a region like any other: nothing there.
+    let (s, v) = c
+        .get(Some("admin"), MS, "/api/v1/market/prices?region=990000")
+        .await;
+    assert_eq!((s, v), (StatusCode::OK, json!([])));
     for outside in ["420000", "420106", "330000"] {
         let (s, v) = c
             .get(
