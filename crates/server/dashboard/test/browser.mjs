@@ -356,6 +356,12 @@ const r = expect.resume;
   const panels = await Promise.all(["#power-status", "#plan-table", "#jobs-table", "#app-summary"].map((sel) => unavailableText(page, sel)));
   check("worker: the enterprises page is not available to the role", panels.every((t) => t.includes("not available to your role")), panels.join(" | "));
   check("worker: the application form is disabled", await page.locator("#app-form button").isDisabled());
+  // Nor is the market: both panels say so, and no lead can be moved.
+  await page.click("#tabs button[data-view=market]");
+  await page.waitForSelector("#lead-list .unavailable", { timeout: 20000 });
+  const market = await Promise.all(["#lead-list", "#prices-status"].map((sel) => unavailableText(page, sel)));
+  check("worker: the market page is not available to the role", market.every((t) => t.includes("not available to your role")), market.join(" | "));
+  check("worker: no lead buttons", (await page.locator("#lead-list button").count()) === 0);
   await page.click("#tabs button[data-view=communities]");
   // Acknowledging an alert changes its status on the page.
   if (alerts > 0) {
@@ -369,7 +375,7 @@ const r = expect.resume;
   await page.waitForSelector("#login.active", { timeout: 20000 });
   // Nothing of theirs stays on the page for whoever signs in next.
   const left = await page.$$eval(
-    ["#kpis", "#community-table", "#alert-list", "#plan-table", "#jobs-table", "#app-summary", "#power-status"].join(","),
+    ["#kpis", "#community-table", "#alert-list", "#plan-table", "#jobs-table", "#app-summary", "#power-status", "#lead-list", "#prices-status", "#market-kpis"].join(","),
     (els) => els.filter((e) => e.textContent.trim() !== "").map((e) => e.id),
   );
   check("worker: signing out empties every panel", left.length === 0, left.join(", "));
