@@ -51,6 +51,10 @@ pub enum AnchorError {
     Equivocation { version: u64 },
     #[error("not a trust anchor public key: {0}")]
     BadAnchorKey(String),
+    #[error(
+        "the trust list (version {version}) expired at {expires_at}: a hub, or someone between, is serving an old list; refused, the last list accepted stays"
+    )]
+    Expired { version: u64, expires_at: String },
 }
 
 /// The offline trust-anchor key: an Ed25519 key from a 32-byte seed the caller keeps (a file
@@ -150,7 +154,9 @@ pub struct RevokedKey {
 }
 
 /// The signed document: every province's signer entries, the revoked keys, a version that
-/// only goes up and the time it was issued.
+/// only goes up, the time it was issued and (lists from a hub that republishes on a schedule)
+/// when it expires. Signed times are what let a deployment notice a freeze: a hub, or a man in
+/// the middle, serving an old but validly signed list forever.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignedList {
@@ -158,6 +164,9 @@ pub struct SignedList {
     pub version: u64,
     /// RFC 3339.
     pub issued_at: String,
+    /// RFC 3339, after `issued_at`; a deployment refuses the list from then on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
     pub entries: Vec<TrustEntry>,
     #[serde(default)]
     pub revoked: Vec<RevokedKey>,
@@ -197,6 +206,13 @@ pub fn check_version(
     }
 }
 
+/// An RFC 3339 time in Unix seconds.
+fn time_secs(t: &str) -> Option<i64> {
+    model::Timestamp::parse_rfc3339(t.as_bytes())
+        .ok()
+        .map(|t| t.0.div_euclid(1000))
+}
+
 fn kid_bytes(kid: &str) -> Option<Vec<u8>> {
     unb64(kid).filter(|k| !k.is_empty())
 }
@@ -213,8 +229,36 @@ impl SignedList {
             format: FORMAT.to_string(),
             version,
             issued_at: rfc3339(issued_at),
+            expires_at: None,
             entries,
             revoked,
+        }
+    }
+
+    /// The same list, expiring at `at` (Unix seconds).
+    pub fn expiring_at(mut self, at: i64) -> SignedList {
+        self.expires_at = Some(rfc3339(at));
+        self
+    }
+
+    /// When it was issued, Unix seconds (checked by `open`).
+    pub fn issued_secs(&self) -> i64 {
+        time_secs(&self.issued_at).unwrap_or(0)
+    }
+
+    /// When it expires, Unix seconds; `None` for a list without an expiry.
+    pub fn expires_secs(&self) -> Option<i64> {
+        self.expires_at.as_deref().and_then(time_secs)
+    }
+
+    /// Refuses a list whose expiry has passed at `now`.
+    pub fn check_expiry(&self, now: i64) -> Result<(), AnchorError> {
+        match (self.expires_secs(), &self.expires_at) {
+            (Some(t), Some(text)) if now >= t => Err(AnchorError::Expired {
+                version: self.version,
+                expires_at: text.clone(),
+            }),
+            _ => Ok(()),
         }
     }
 
@@ -275,6 +319,15 @@ impl SignedList {
         }
         model::Timestamp::parse_rfc3339(list.issued_at.as_bytes())
             .map_err(|e| AnchorError::Document(format!("issued_at: {}", e.reason())))?;
+        if let Some(exp) = &list.expires_at {
+            model::Timestamp::parse_rfc3339(exp.as_bytes())
+                .map_err(|e| AnchorError::Document(format!("expires_at: {}", e.reason())))?;
+            if list.expires_secs() <= Some(list.issued_secs()) {
+                return Err(AnchorError::Document(
+                    "expires_at is not after issued_at".into(),
+                ));
+            }
+        }
         for (index, e) in list.entries.iter().enumerate() {
             e.resolve()
                 .map_err(|reason| AnchorError::Entry { index, reason })?;
@@ -534,6 +587,42 @@ mod tests {
         list.issued_at = "yesterday".into();
         let e = SignedList::open(&list.sign(&anchor()), &anchor().public()).unwrap_err();
         assert!(matches!(e, AnchorError::Document(_)), "{e}");
+    }
+
+    #[test]
+    fn an_expiry_is_signed_checked_and_refused_once_past() {
+        let list = SignedList::new(4, T0, vec![], vec![]).expiring_at(T0 + 86_400);
+        let bytes = list.sign(&anchor());
+        let opened = SignedList::open(&bytes, &anchor().public()).unwrap();
+        assert_eq!(
+            (opened.issued_secs(), opened.expires_secs()),
+            (T0, Some(T0 + 86_400))
+        );
+        assert!(opened.check_expiry(T0 + 86_399).is_ok());
+        let e = opened.check_expiry(T0 + 86_400).unwrap_err();
+        assert!(matches!(e, AnchorError::Expired { version: 4, .. }), "{e}");
+        assert!(e.to_string().contains("serving an old list"), "{e}");
+        // Without an expiry (lists of before), nothing expires.
+        let plain = SignedList::new(1, T0, vec![], vec![]);
+        let text = String::from_utf8(serde_json::to_vec(&plain).unwrap()).unwrap();
+        assert!(!text.contains("expires_at"), "{text}");
+        assert!(plain.check_expiry(i64::MAX).is_ok());
+        // An expiry that is not a time, or not after the issue, is a malformed document.
+        for bad in ["soon", "2020-02-01T00:00:00Z", "2019-01-01T00:00:00Z"] {
+            let mut l = SignedList::new(1, T0, vec![], vec![]);
+            l.expires_at = Some(bad.into());
+            let e = SignedList::open(&l.sign(&anchor()), &anchor().public()).unwrap_err();
+            assert!(matches!(e, AnchorError::Document(_)), "{bad}: {e}");
+        }
+        // The expiry is signed: changing it breaks the signature.
+        let mut tampered = bytes.clone();
+        let at = tampered
+            .windows(4)
+            .position(|w| w == b"2020")
+            .map(|i| i + 3)
+            .unwrap();
+        tampered[at] = b'9';
+        assert!(SignedList::open(&tampered, &anchor().public()).is_err());
     }
 
     #[test]

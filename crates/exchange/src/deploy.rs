@@ -10,6 +10,12 @@
 //! own keys and keys imported by hand kept — and written atomically (temporary file, rename)
 //! before `keys/hub.json` records the version. A crash between the two leaves the new trust
 //! list and the old record; the next pull of the same list writes it again.
+//!
+//! Freezes: a version check cannot tell a hub that publishes nothing new from one (or a man in
+//! the middle) that keeps serving an old, validly signed list. So a list past its signed
+//! `expires_at` is refused, and [`list_age`] says when the accepted list is older than a
+//! deployment's maximum age (default [`DEFAULT_MAX_AGE_SECS`]) or has expired since: `trust
+//! status`, `serve --trust-hub`'s log and its metrics show it.
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +39,9 @@ pub struct Accepted {
     /// SHA-256 of the signed bytes, hex.
     pub digest: String,
     pub issued_at: String,
+    /// When the list expires (RFC 3339); lists of before had none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
     pub accepted_at: String,
     /// Where it came from (a URL or a file).
     pub source: String,
@@ -118,6 +127,8 @@ pub fn accept(
     now: i64,
 ) -> Result<PullOutcome, ExchangeError> {
     let list = SignedList::open(bytes, anchor)?;
+    // Before the version: an expired list is refused even when it is the one accepted.
+    list.check_expiry(now)?;
     let digest = anchor::digest(bytes);
     let before = accepted(data)?.filter(|a| a.anchor == anchor.kid_b64());
     let prior = before.as_ref().and_then(|a| {
@@ -138,6 +149,7 @@ pub fn accept(
         version: list.version,
         digest: codesign::hex(&digest),
         issued_at: list.issued_at.clone(),
+        expires_at: list.expires_at.clone(),
         accepted_at: codesign::rfc3339(now),
         source: source.to_string(),
         keys: list.trusted_entries().len(),
@@ -152,6 +164,92 @@ pub fn accept(
         revoked: record.revoked,
         dropped,
     })
+}
+
+/// How old an accepted list may be before a deployment warns: a hub publishes at least this
+/// often when all is well.
+pub const DEFAULT_MAX_AGE_SECS: i64 = 7 * 86_400;
+
+/// How the accepted list stands at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListAge {
+    /// Issued within the maximum age and not expired.
+    Fresh { age: i64 },
+    /// Older than the maximum age: the hub has published nothing newer (or something keeps
+    /// newer lists away).
+    Stale { age: i64, max_age: i64 },
+    /// Past the expiry it was signed with.
+    Expired { age: i64, expired_for: i64 },
+}
+
+impl ListAge {
+    /// The warning to give, if any: a plain sentence naming the age and what to do.
+    pub fn warning(&self, a: &Accepted) -> Option<String> {
+        match *self {
+            ListAge::Fresh { .. } => None,
+            ListAge::Stale { age, max_age } => Some(format!(
+                "the trust list (version {}, issued {}) is {} old, more than the {} allowed: the hub has published nothing newer, or something between keeps newer lists away (a freeze); check the hub",
+                a.version,
+                a.issued_at,
+                span(age),
+                span(max_age)
+            )),
+            ListAge::Expired { expired_for, .. } => Some(format!(
+                "the trust list (version {}, issued {}) expired {} ago (at {}): no newer list has come from the hub; its keys are still used until one does, but check the hub",
+                a.version,
+                a.issued_at,
+                span(expired_for),
+                a.expires_at.as_deref().unwrap_or("?")
+            )),
+        }
+    }
+
+    pub fn age(&self) -> i64 {
+        match *self {
+            ListAge::Fresh { age } | ListAge::Stale { age, .. } | ListAge::Expired { age, .. } => {
+                age
+            }
+        }
+    }
+}
+
+/// `3 d 4 h`, `5 h 2 min`, `40 s`: a span for a message.
+fn span(secs: i64) -> String {
+    let s = secs.max(0);
+    let (d, h, m) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
+    if d > 0 {
+        format!("{d} d {h} h")
+    } else if h > 0 {
+        format!("{h} h {m} min")
+    } else if m > 0 {
+        format!("{m} min")
+    } else {
+        format!("{s} s")
+    }
+}
+
+/// How the accepted list `a` stands at `now` against `max_age` (seconds).
+pub fn list_age(a: &Accepted, now: i64, max_age: i64) -> ListAge {
+    let secs = |t: &str| {
+        model::Timestamp::parse_rfc3339(t.as_bytes())
+            .ok()
+            .map(|t| t.0.div_euclid(1000))
+    };
+    // An unreadable issue time (a hand-edited hub.json) counts as very old: fail loudly.
+    let age = now.saturating_sub(secs(&a.issued_at).unwrap_or(0)).max(0);
+    if let Some(exp) = a.expires_at.as_deref().map(|t| secs(t).unwrap_or(0))
+        && now >= exp
+    {
+        return ListAge::Expired {
+            age,
+            expired_for: now - exp,
+        };
+    }
+    if age > max_age {
+        ListAge::Stale { age, max_age }
+    } else {
+        ListAge::Fresh { age }
+    }
 }
 
 /// The kids (raw bytes) the accepted hub list revokes; none before a first pull.
@@ -355,5 +453,106 @@ mod tests {
         assert!(accept(data, b"garbage", &anchor().public(), "t", T0).is_err());
         assert_eq!(std::fs::read(Issuer::trust_path(data)).unwrap(), before);
         assert_eq!(accepted(data).unwrap().unwrap().version, 1);
+    }
+
+    #[test]
+    fn an_expired_list_is_refused_and_an_old_one_warned_of() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path();
+        let a = IssuerKey::from_seed(&[1; 32]);
+        let day = 86_400;
+        let list = |version: u64, issued: i64, valid: i64| {
+            SignedList::new(version, issued, vec![a.trust_entry("330300", None)], vec![])
+                .expiring_at(issued + valid)
+                .sign(&anchor())
+        };
+        // Past its expiry: refused, nothing written.
+        let e = accept(
+            data,
+            &list(1, T0, 30 * day),
+            &anchor().public(),
+            "t",
+            T0 + 30 * day,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("expired at 2020-03-02T00:00:00Z"),
+            "{e}"
+        );
+        assert!(accepted(data).unwrap().is_none());
+        assert!(!list_path(data).exists());
+
+        // Accepted while valid; then it ages.
+        let v1 = list(1, T0, 30 * day);
+        accept(data, &v1, &anchor().public(), "t", T0 + 60).unwrap();
+        let rec = accepted(data).unwrap().unwrap();
+        assert_eq!(rec.expires_at.as_deref(), Some("2020-03-02T00:00:00Z"));
+        let max = DEFAULT_MAX_AGE_SECS;
+        assert_eq!(list_age(&rec, T0 + 3600, max), ListAge::Fresh { age: 3600 });
+        assert_eq!(list_age(&rec, T0 + 3600, max).warning(&rec), None);
+        let stale = list_age(&rec, T0 + 8 * day, max);
+        assert_eq!(
+            stale,
+            ListAge::Stale {
+                age: 8 * day,
+                max_age: max
+            }
+        );
+        let w = stale.warning(&rec).unwrap();
+        assert!(
+            w.contains("8 d 0 h old, more than the 7 d 0 h allowed"),
+            "{w}"
+        );
+        assert!(w.contains("version 1") && w.contains("freeze"), "{w}");
+        // A shorter maximum age is the deployment's choice.
+        assert!(matches!(
+            list_age(&rec, T0 + 2 * day, day),
+            ListAge::Stale { .. }
+        ));
+        let expired = list_age(&rec, T0 + 31 * day, max);
+        assert_eq!(
+            expired,
+            ListAge::Expired {
+                age: 31 * day,
+                expired_for: day
+            }
+        );
+        assert!(
+            expired
+                .warning(&rec)
+                .unwrap()
+                .contains("expired 1 d 0 h ago")
+        );
+
+        // The hub keeps serving the same list after its expiry: refused, the record stays.
+        let e = accept(data, &v1, &anchor().public(), "t", T0 + 31 * day).unwrap_err();
+        assert!(e.to_string().contains("serving an old list"), "{e}");
+        assert_eq!(accepted(data).unwrap().unwrap(), rec);
+        // A fresh publication ends it.
+        accept(
+            data,
+            &list(2, T0 + 31 * day, 30 * day),
+            &anchor().public(),
+            "t",
+            T0 + 31 * day + 5,
+        )
+        .unwrap();
+        let rec = accepted(data).unwrap().unwrap();
+        assert_eq!(
+            list_age(&rec, T0 + 31 * day + 5, max),
+            ListAge::Fresh { age: 5 }
+        );
+
+        // A record of before (no expiry) only ages; an unreadable issue time is very old.
+        let mut old = rec.clone();
+        old.expires_at = None;
+        assert!(matches!(
+            list_age(&old, T0 + 400 * day, max),
+            ListAge::Stale { .. }
+        ));
+        old.issued_at = "garbage".into();
+        assert!(matches!(list_age(&old, T0, max), ListAge::Stale { .. }));
+        // A clock behind the issue time is not a negative age.
+        assert_eq!(list_age(&rec, T0, max), ListAge::Fresh { age: 0 });
     }
 }

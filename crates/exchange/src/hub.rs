@@ -60,7 +60,14 @@ pub struct Published {
     pub keys: usize,
     pub revoked: usize,
     pub path: PathBuf,
+    /// Unix seconds.
+    pub expires_at: i64,
 }
+
+/// How long a published list stays valid unless the operator says otherwise: deployments warn
+/// after a week without a newer one (`deploy::DEFAULT_MAX_AGE_SECS`) and refuse the list from
+/// this long after it was issued, so a hub frozen on an old list is noticed, then stopped.
+pub const DEFAULT_VALIDITY_SECS: i64 = 30 * 86_400;
 
 /// A hub's folder.
 #[derive(Debug, Clone)]
@@ -322,10 +329,26 @@ impl Hub {
         Ok(out)
     }
 
-    /// Signs and publishes the next version with the anchor `key`. The hub is pinned to the
-    /// anchor of its first publication: another key is refused, since every deployment would
-    /// refuse its lists.
+    /// Signs and publishes the next version with the anchor `key`, valid for
+    /// [`DEFAULT_VALIDITY_SECS`].
     pub fn publish(&self, key: &AnchorKey, now: i64) -> Result<Published, ExchangeError> {
+        self.publish_valid_for(key, now, DEFAULT_VALIDITY_SECS)
+    }
+
+    /// Signs and publishes the next version with the anchor `key`, expiring `valid_for`
+    /// seconds after `now`. The hub is pinned to the anchor of its first publication: another
+    /// key is refused, since every deployment would refuse its lists.
+    pub fn publish_valid_for(
+        &self,
+        key: &AnchorKey,
+        now: i64,
+        valid_for: i64,
+    ) -> Result<Published, ExchangeError> {
+        if valid_for < 3600 {
+            return Err(ExchangeError::Bad(
+                "a list must stay valid for at least an hour".into(),
+            ));
+        }
         let mut file: HubFile = read_json(&self.dir.join(HUB_FILE), MAX_FILE)?.unwrap_or_default();
         let public = key.public();
         match &file.anchor {
@@ -344,7 +367,8 @@ impl Hub {
         let entries = self.combined(now)?;
         let revoked = self.revoked()?;
         let version = self.latest_version()?.unwrap_or(0) + 1;
-        let list = SignedList::new(version, now, entries, revoked);
+        let expires_at = now.saturating_add(valid_for);
+        let list = SignedList::new(version, now, entries, revoked).expiring_at(expires_at);
         let bytes = list.sign(key);
         // Checked as a deployment will before it leaves the operator's hands.
         SignedList::open(&bytes, &public)?;
@@ -363,6 +387,7 @@ impl Hub {
             keys: list.entries.len(),
             revoked: list.revoked.len(),
             path,
+            expires_at,
         })
     }
 

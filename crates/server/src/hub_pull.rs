@@ -4,11 +4,15 @@
 //! only if the anchor signed it and its version is newer (`issuer_api::accept_hub_list`),
 //! replacing the trust list atomically; the verifier picks it up within two seconds. A hub
 //! that is down, slow, or serving a list that is refused changes nothing: the deployment keeps
-//! its last list and tries again at the next interval.
+//! its last list and tries again at the next interval. After each pull the accepted list's age
+//! is checked (`deploy::list_age`): older than the maximum age, or past its expiry, is warned of
+//! in the log and on stderr — when it starts, and again once a day while it lasts — since a hub
+//! (or a man in the middle) can freeze a deployment on an old, validly signed list.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use engine::issuer_api::hub::deploy::{self, ListAge};
 use engine::issuer_api::{self, hub::AnchorPublic, hub::PullOutcome};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
@@ -201,9 +205,51 @@ pub async fn pull(data: &Path, url: &HubUrl, anchor: &AnchorPublic) -> Result<Pu
     }
 }
 
-/// Pulls every `every` for as long as the task lives, logging what changed and what failed.
-pub async fn pull_every(data: PathBuf, url: HubUrl, anchor: AnchorPublic, every: Duration) {
+/// The warning to give about the list `data` accepted, at `now` with `max_age` seconds; `None`
+/// when it is fresh or nothing was accepted yet.
+pub fn age_warning(data: &Path, now: i64, max_age: i64) -> Option<(ListAge, String)> {
+    let a = issuer_api::hub_accepted(data).ok()??;
+    let age = deploy::list_age(&a, now, max_age);
+    age.warning(&a).map(|w| (age, w))
+}
+
+/// Warns (log and stderr) of a stale or expired list when the state changes and once a day
+/// while it lasts; returns the state and when it last warned.
+async fn warn_if_old(
+    data: &Path,
+    max_age: i64,
+    last: Option<(ListAge, i64)>,
+) -> Option<(ListAge, i64)> {
+    let now = engine::Timestamp::now().secs();
+    let data = data.to_path_buf();
+    let found = tokio::task::spawn_blocking(move || age_warning(&data, now, max_age))
+        .await
+        .ok()
+        .flatten();
+    let (age, warning) = found?;
+    let same_kind =
+        |a: &ListAge, b: &ListAge| std::mem::discriminant(a) == std::mem::discriminant(b);
+    match last {
+        Some((prev, at)) if same_kind(&prev, &age) && now - at < 86_400 => Some((age, at)),
+        _ => {
+            tracing::warn!("trust hub: {warning}");
+            eprintln!("trust hub: warning: {warning}");
+            Some((age, now))
+        }
+    }
+}
+
+/// Pulls every `every` for as long as the task lives, logging what changed and what failed,
+/// and warning when the accepted list is older than `max_age` seconds or has expired.
+pub async fn pull_every(
+    data: PathBuf,
+    url: HubUrl,
+    anchor: AnchorPublic,
+    every: Duration,
+    max_age: i64,
+) {
     let mut failing = false;
+    let mut warned: Option<(ListAge, i64)> = None;
     loop {
         match pull(&data, &url, &anchor).await {
             Ok(PullOutcome::Updated {
@@ -236,6 +282,7 @@ pub async fn pull_every(data: PathBuf, url: HubUrl, anchor: AnchorPublic, every:
                 failing = true;
             }
         }
+        warned = warn_if_old(&data, max_age, warned).await;
         tokio::time::sleep(every).await;
     }
 }
@@ -262,5 +309,30 @@ mod tests {
         ] {
             assert!(HubUrl::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn an_old_or_expired_accepted_list_is_warned_of() {
+        use engine::issuer_api::hub::{AnchorKey, SignedList};
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path();
+        let t0 = 1_580_515_200;
+        let day = 86_400;
+        assert!(
+            age_warning(data, t0, 7 * day).is_none(),
+            "nothing accepted yet"
+        );
+        let anchor = AnchorKey::from_seed(&[9; 32]);
+        let list = SignedList::new(1, t0, vec![], vec![])
+            .expiring_at(t0 + 30 * day)
+            .sign(&anchor);
+        deploy::accept(data, &list, &anchor.public(), "test", t0 + 1).unwrap();
+        assert!(age_warning(data, t0 + day, 7 * day).is_none());
+        let (age, w) = age_warning(data, t0 + 8 * day, 7 * day).unwrap();
+        assert!(matches!(age, ListAge::Stale { .. }), "{age:?}");
+        assert!(w.contains("freeze"), "{w}");
+        let (age, w) = age_warning(data, t0 + 30 * day, 7 * day).unwrap();
+        assert!(matches!(age, ListAge::Expired { .. }), "{age:?}");
+        assert!(w.contains("expired"), "{w}");
     }
 }

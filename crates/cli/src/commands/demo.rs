@@ -221,6 +221,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
             trust_hub: None,
             anchor: None,
             pull_every: 300,
+            trust_max_age: 7 * 86_400,
             peer: Vec::new(),
             peer_every: 600,
             peer_as_of: None,

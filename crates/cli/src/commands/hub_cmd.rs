@@ -38,8 +38,16 @@ pub enum TrustCommand {
     /// Pull the hub's signed list once; it replaces the trust list if the anchor signed it and
     /// it is newer than the one accepted.
     Pull(TrustPullArgs),
-    /// Which hub list this data dir accepted last.
-    Status,
+    /// Which hub list this data dir accepted last, and whether it is older than it should be.
+    Status(TrustStatusArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TrustStatusArgs {
+    /// Warn when the accepted list was issued longer ago than this (a hub that publishes
+    /// nothing new, or something keeping newer lists away): 7d, 36h, 90m, 30s.
+    #[arg(long, default_value = "7d", value_parser = parse_span)]
+    pub max_age: i64,
 }
 
 #[derive(Args, Debug)]
@@ -80,6 +88,10 @@ pub struct HubPublishArgs {
     /// The anchor's secret key file (`hub anchor-keygen`).
     #[arg(long)]
     pub anchor_key: PathBuf,
+    /// How long the list stays valid (30d, 72h; at least 1h): deployments refuse it after.
+    /// Publish again well before (deployments warn of a list older than 7 days by default).
+    #[arg(long, default_value = "30d", value_parser = parse_span)]
+    pub valid_for: i64,
     #[command(flatten)]
     pub hub: HubDirArgs,
 }
@@ -118,6 +130,34 @@ fn failure(e: hub::ExchangeError) -> anyhow::Error {
 /// A hub folder that exists (every command but `add`, which makes one).
 fn open_hub(a: &HubDirArgs) -> anyhow::Result<hub::Hub> {
     hub::Hub::open_existing(&a.dir).map_err(failure)
+}
+
+/// A span of time, `7d`, `36h`, `90m` or `30s`, in seconds (at most ten years).
+pub(crate) fn parse_span(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    let bad = || format!("{s:?}: a span such as 7d, 36h, 90m or 30s");
+    let unit = match s.chars().last().ok_or_else(bad)? {
+        'd' => 86_400,
+        'h' => 3600,
+        'm' => 60,
+        's' => 1,
+        _ => return Err(bad()),
+    };
+    let digits = &s[..s.len() - 1];
+    if digits.is_empty() || digits.len() > 9 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let n: i64 = digits.parse().map_err(|_| bad())?;
+    let secs = n * unit;
+    if secs == 0 || secs > 3650 * 86_400 {
+        return Err(format!("{s:?}: from 1s to 3650d"));
+    }
+    Ok(secs)
+}
+
+/// Unix seconds as RFC 3339.
+fn codesign_time(t: i64) -> String {
+    engine::Timestamp(t.saturating_mul(1000)).to_rfc3339(engine::Zone::UTC)
 }
 
 fn now() -> i64 {
@@ -184,12 +224,15 @@ pub fn hub(g: &Globals, c: HubCommand) -> anyhow::Result<()> {
             if let Some(w) = warning {
                 eprintln!("warning: {w}");
             }
-            let p = hub.publish(&key, now()).map_err(failure)?;
+            let p = hub
+                .publish_valid_for(&key, now(), a.valid_for)
+                .map_err(failure)?;
             println!(
-                "published version {}: {} keys, {} revoked ({})",
+                "published version {}: {} keys, {} revoked, valid until {} ({})",
                 p.version,
                 p.keys,
                 p.revoked,
+                codesign_time(p.expires_at),
                 p.path.display()
             );
             Ok(())
@@ -317,15 +360,64 @@ pub fn trust(g: &Globals, c: TrustCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        TrustCommand::Status => {
+        TrustCommand::Status(s) => {
             match issuer_api::hub_accepted(g.data()).map_err(anyhow::Error::new)? {
                 None => println!("no hub list accepted yet (fangyi trust pull URL --anchor PUB)"),
-                Some(a) => println!(
-                    "hub list version {} from {} (issued {}, accepted {}): {} keys, {} revoked; anchor kid {}",
-                    a.version, a.source, a.issued_at, a.accepted_at, a.keys, a.revoked, a.anchor
-                ),
+                Some(a) => {
+                    let age = hub::deploy::list_age(&a, now(), s.max_age);
+                    let state = match age {
+                        hub::deploy::ListAge::Fresh { .. } => "fresh",
+                        hub::deploy::ListAge::Stale { .. } => "STALE",
+                        hub::deploy::ListAge::Expired { .. } => "EXPIRED",
+                    };
+                    println!(
+                        "hub list version {} from {} (issued {}, {}accepted {}): {} keys, {} revoked; anchor kid {}; {state}",
+                        a.version,
+                        a.source,
+                        a.issued_at,
+                        a.expires_at
+                            .as_deref()
+                            .map(|e| format!("expires {e}, "))
+                            .unwrap_or_default(),
+                        a.accepted_at,
+                        a.keys,
+                        a.revoked,
+                        a.anchor
+                    );
+                    if let Some(w) = age.warning(&a) {
+                        eprintln!("warning: {w}");
+                    }
+                }
             }
             Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_span;
+
+    #[test]
+    fn spans_need_a_unit_and_stay_in_range() {
+        assert_eq!(parse_span("7d"), Ok(7 * 86_400));
+        assert_eq!(parse_span("36h"), Ok(36 * 3600));
+        assert_eq!(parse_span("90m"), Ok(5400));
+        assert_eq!(parse_span(" 30s "), Ok(30));
+        for bad in [
+            "",
+            "7",
+            "d",
+            "-1d",
+            "1.5d",
+            "7w",
+            "0s",
+            "3651d",
+            "9999999999d",
+            "1d2h",
+            "٣d",
+        ] {
+            assert!(parse_span(bad).is_err(), "{bad:?}");
         }
     }
 }

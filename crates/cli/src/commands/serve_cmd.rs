@@ -102,6 +102,7 @@ pub fn serve(g: &Globals, a: ServeArgs) -> anyhow::Result<()> {
                 url,
                 anchor,
                 Duration::from_secs(a.pull_every.max(1)),
+                a.trust_max_age,
             ));
         }
         let engine = Engine::open(
@@ -660,6 +661,10 @@ pub struct ServeArgs {
     /// Seconds between pulls from --trust-hub.
     #[arg(long, default_value_t = 300)]
     pub pull_every: u64,
+    /// Warn (log, stderr) when the list accepted from --trust-hub was issued longer ago than
+    /// this (7d, 36h): a hub publishing nothing new, or a freeze.
+    #[arg(long, default_value = "7d", value_parser = crate::commands::hub_cmd::parse_span)]
+    pub trust_max_age: i64,
     /// A home province to ask about the persons who arrived from it, REGION=http://HOST[:PORT]
     /// (repeatable): every --peer-every seconds, sooner after a failure.
     #[arg(long)]

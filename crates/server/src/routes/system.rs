@@ -78,6 +78,30 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
             s.index_events as f64,
         ));
     }
+    // The trust hub list's age and time left, for an alert on a frozen hub (deploy::list_age).
+    let data = state.engine.data().to_path_buf();
+    if let Ok(Ok(Some(a))) =
+        tokio::task::spawn_blocking(move || engine::issuer_api::hub_accepted(&data)).await
+    {
+        let now = engine::Timestamp::now().secs();
+        let secs = |t: &str| {
+            engine::Timestamp::parse_rfc3339(t.as_bytes())
+                .map(|t| t.0.div_euclid(1000))
+                .unwrap_or(0)
+        };
+        extra.push((
+            "fangyi_trust_list_age_seconds",
+            "Seconds since the accepted trust hub list was issued.",
+            (now - secs(&a.issued_at)) as f64,
+        ));
+        if let Some(exp) = &a.expires_at {
+            extra.push((
+                "fangyi_trust_list_expires_in_seconds",
+                "Seconds until the accepted trust hub list expires (negative: expired).",
+                (secs(exp) - now) as f64,
+            ));
+        }
+    }
     if let Ok((seq, _)) = state.engine.ops().audit_head().await {
         extra.push((
             "fangyi_audit_entries",
