@@ -15,10 +15,10 @@
 use arrow::array::{ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Int64Type};
 use futures_util::StreamExt;
-use model::{ArrivalKind, Date, Level, Region, Zone};
+use model::{ArrivalKind, Date, Kind, Level, Region, Zone};
 
 use crate::trace_sql::zone_day;
-use crate::{Query, QueryError, execution, planning};
+use crate::{Query, QueryError, execution, planning, union_of_stored};
 
 /// The kinds counted by `by_kind`, in the contract's order (`ArrivalKind`'s numbers 0–5).
 const INFLOW_KINDS: usize = 6;
@@ -76,12 +76,12 @@ const KIND_OF_MODE: &str =
     "CASE mode WHEN 'rail' THEN 0 WHEN 'flight' THEN 1 WHEN 'coach' THEN 2 WHEN 'ship' THEN 3 END";
 
 /// The arrival records dated in the period: `(person, day, kind, origin, dest)`, the origin
-/// and destination as stored (`dest` NULL when `to` is false). Self-reports' visits only with
-/// `visits`: a Ballista node cannot read a plan unnesting over a kind with no stored files (an
-/// empty view; "No field named __unnest_placeholder(…)"), so [`Query::exposed_rows`] leaves
-/// them out when there are none. Each table is filtered by its
-/// partition column, so files outside the period are skipped by their statistics.
-fn arrivals(first: Date, last: Date, zone: Zone, to: bool, visits: bool) -> String {
+/// and destination as stored. Without `to` (the exposed list, which asks where each arrival
+/// stays now rather than where it went) `dest` is NULL and self-reported visits count too.
+/// Branches over kinds nothing is stored of (`unstored`) are left out ([`union_of_stored`]).
+/// Each table is filtered by its partition column, so files outside the period are skipped
+/// by their statistics.
+fn arrivals(first: Date, last: Date, zone: Zone, to: bool, unstored: &[Kind]) -> String {
     let z = i64::from(zone.offset_secs()) * 1000;
     let (start, end) = bounds(first, last, zone);
     let within = |col: &str| {
@@ -95,46 +95,75 @@ fn arrivals(first: Date, last: Date, zone: Zone, to: bool, visits: bool) -> Stri
             "CAST(NULL AS VARCHAR)".to_string()
         }
     };
-    let mut sql = format!(
+    let named = |day: &str, kind: &str, origin: &str, dest: &str| {
+        format!("AS person, {day} AS day, {kind} AS kind, {origin} AS origin, {dest} AS dest")
+    };
+    let travel = format!(
         "
-        SELECT person_id AS person, {travel_day} AS day, {KIND_OF_MODE} AS kind,
-               from_region AS origin, {travel_to} AS dest
-        FROM travel WHERE {travel_within}
-        UNION ALL
-        SELECT person_id, {pass_day}, 4, origin_region, {pass_to}
-        FROM checkpoint WHERE {pass_within}
-        UNION ALL
-        SELECT person_id, CAST(CAST(arrival_date AS INT) AS BIGINT), 5, from_region, {stay_to}
+        SELECT person_id {}
+        FROM travel WHERE {}",
+        named(
+            &day("arrive_time"),
+            KIND_OF_MODE,
+            "from_region",
+            &dest("to_region")
+        ),
+        within("arrive_time"),
+    );
+    let checkpoint = format!(
+        "
+        SELECT person_id {}
+        FROM checkpoint WHERE {}",
+        named(&day("time"), "4", "origin_region", &dest("region")),
+        within("time"),
+    );
+    let registrations = format!(
+        "
+        SELECT person_id {}
         FROM registrations
         WHERE arrival_date >= DATE '{first}' AND arrival_date <= DATE '{last}'",
-        travel_day = day("arrive_time"),
-        travel_to = dest("to_region"),
-        travel_within = within("arrive_time"),
-        pass_day = day("time"),
-        pass_to = dest("region"),
-        pass_within = within("time"),
-        stay_to = dest("stay_region"),
+        named(
+            "CAST(CAST(arrival_date AS INT) AS BIGINT)",
+            "5",
+            "from_region",
+            &dest("stay_region")
+        ),
     );
-    if visits {
-        sql.push_str(&format!(
-            "
-        UNION ALL
-        SELECT person, day, 6, origin, CAST(NULL AS VARCHAR) FROM (
-            SELECT person_id AS person, {report_day} AS day, unnest(visited_regions) AS origin
-            FROM self_reports WHERE {report_within} AND visited_regions IS NOT NULL)",
-            report_day = day("time"),
-            report_within = within("time"),
+    let mut branches = vec![
+        (Kind::Travel, travel),
+        (Kind::Checkpoint, checkpoint),
+        (Kind::Registrations, registrations),
+    ];
+    if !to {
+        branches.push((
+            Kind::SelfReports,
+            format!(
+                "
+        SELECT person, day, 6 AS kind, origin, CAST(NULL AS VARCHAR) AS dest FROM (
+            SELECT person_id AS person, {} AS day, unnest(visited_regions) AS origin
+            FROM self_reports WHERE {} AND visited_regions IS NOT NULL)",
+                day("time"),
+                within("time"),
+            ),
         ));
     }
-    sql
+    union_of_stored(&branches, unstored)
 }
 
 /// The statement answering daily inflow (contract §7) at `level` for the days `first..=last`
 /// in `zone`, keeping `top` origins a row; see [`SqlInflowRow`]. Columns: `region`, `day`,
 /// `arrivals`, `from_high_risk`, the six kinds `k0`–`k5`, `risk_high`, `risk_medium`,
 /// `risk_low`, `risk_none`, `top_origins` (`origin:persons` by rank, `;`-joined). Rows ordered by region, then day.
-pub fn inflow_sql(level: Level, first: Date, last: Date, zone: Zone, top: usize) -> String {
-    let arrivals = arrivals(first, last, zone, true, false);
+/// `unstored`: the kinds nothing is stored of (see [`arrivals`]).
+pub fn inflow_sql(
+    level: Level,
+    first: Date,
+    last: Date,
+    zone: Zone,
+    top: usize,
+    unstored: &[Kind],
+) -> String {
+    let arrivals = arrivals(first, last, zone, true, unstored);
     let level = level.name();
     let kinds: String = (0..INFLOW_KINDS)
         .map(|k| format!("max(CASE WHEN kind = {k} THEN 1 ELSE 0 END) AS k{k}, "))
@@ -212,10 +241,16 @@ pub fn inflow_sql(level: Level, first: Date, last: Date, zone: Zone, top: usize)
 /// (contract §4's arrivals, self-reported visits included), with where each stays now. One
 /// row per person: `person`, `first_day`, `last_day`, `kinds` (a bit per [`ArrivalKind`]
 /// number), `origins` (`;`-joined, ascending), `stay_region`, `stay_community`, `source`
-/// (1 registration, 2 home, 3 unknown); ordered by person. `visits`: whether self-reports
-/// are read (see [`arrivals`]; none stored, none read).
-pub fn exposed_sql(origin: Region, first: Date, last: Date, zone: Zone, visits: bool) -> String {
-    let arrivals = arrivals(first, last, zone, false, visits);
+/// (1 registration, 2 home, 3 unknown); ordered by person. `unstored`: the kinds nothing is
+/// stored of (see [`arrivals`]).
+pub fn exposed_sql(
+    origin: Region,
+    first: Date,
+    last: Date,
+    zone: Zone,
+    unstored: &[Kind],
+) -> String {
+    let arrivals = arrivals(first, last, zone, false, unstored);
     let bits = ArrivalKind::ALL
         .iter()
         .map(|k| format!("WHEN {} THEN {}", k.index(), 1 << k.index()))
@@ -444,8 +479,11 @@ impl Query {
                 "the period starts on {first}, after its last day {last}"
             )));
         }
-        self.rows_of(&inflow_sql(level, first, last, zone, top), inflow_rows_of)
-            .await
+        self.rows_of(
+            &inflow_sql(level, first, last, zone, top, &self.unstored),
+            inflow_rows_of,
+        )
+        .await
     }
 
     /// The exposed list ([`exposed_sql`]) on this session: one row per person, by pseudonym.
@@ -461,9 +499,8 @@ impl Query {
                 "the period starts on {first}, after its last day {last}"
             )));
         }
-        let visits = !self.unstored.contains(&model::Kind::SelfReports);
         self.rows_of(
-            &exposed_sql(origin, first, last, zone, visits),
+            &exposed_sql(origin, first, last, zone, &self.unstored),
             exposed_rows_of,
         )
         .await

@@ -24,6 +24,7 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::dataframe::DataFrame;
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -34,6 +35,7 @@ use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::RuntimeEnv;
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 use model::Kind;
 use store::Store;
@@ -92,8 +94,11 @@ pub struct Query {
     ctx: SessionContext,
     limits: Limits,
     /// The kinds of which nothing is stored (their tables have no rows): the crate's own
-    /// statements leave out what a cluster cannot plan over them (an unnest over an empty view).
+    /// statements leave them out ([`union_of_stored`]), and a cluster session refuses
+    /// statements from outside that read them inside a larger plan ([`Query::plan`]).
     unstored: Vec<Kind>,
+    /// Whether the session's plans run on a cluster.
+    cluster: bool,
 }
 
 impl std::fmt::Debug for Query {
@@ -116,6 +121,25 @@ pub enum FilePaths {
     Shared,
 }
 
+/// The crate's own statements' `UNION ALL` of `branches`, each reading the kind it names,
+/// without those over kinds nothing is stored of (`unstored`); the first branch alone when
+/// none is left. Their rows are none anyway, and a cluster cannot take them: a kind without
+/// files is an empty relation there, Ballista 55 sends it to the scheduler without its
+/// columns, and a union left with one branch was planned with a filter above it applied to
+/// the wrong columns (`trace --all` on a store without checkpoint passes answered no contacts)
+/// or refused ("No field named …", an unnest over it).
+pub(crate) fn union_of_stored(branches: &[(Kind, String)], unstored: &[Kind]) -> String {
+    let kept: Vec<&str> = branches
+        .iter()
+        .filter(|(k, _)| !unstored.contains(k))
+        .map(|(_, sql)| sql.as_str())
+        .collect();
+    match kept.is_empty() {
+        true => branches.first().map(|(_, s)| s.clone()).unwrap_or_default(),
+        false => kept.join("\n        UNION ALL"),
+    }
+}
+
 /// Every stored file of `kind` as one table (an empty one when there are none).
 fn stored_table(
     store: &Store,
@@ -130,15 +154,13 @@ fn stored_table(
         .collect();
     if files.is_empty() {
         if paths == FilePaths::Shared {
-            let empty = datafusion::logical_expr::LogicalPlan::EmptyRelation(
-                datafusion::logical_expr::EmptyRelation {
-                    produce_one_row: false,
-                    schema: Arc::new(
-                        datafusion::common::DFSchema::try_from(schema.as_ref().clone())
-                            .map_err(execution)?,
-                    ),
-                },
-            );
+            let empty = LogicalPlan::EmptyRelation(datafusion::logical_expr::EmptyRelation {
+                produce_one_row: false,
+                schema: Arc::new(
+                    datafusion::common::DFSchema::try_from(schema.as_ref().clone())
+                        .map_err(execution)?,
+                ),
+            });
             return Ok(Arc::new(datafusion::datasource::ViewTable::new(
                 empty, None,
             )));
@@ -274,6 +296,7 @@ impl Query {
             ctx,
             limits,
             unstored,
+            cluster: paths == FilePaths::Shared,
         })
     }
 
@@ -309,7 +332,40 @@ impl Query {
         let plan = state.statement_to_plan(statement).await.map_err(planning)?;
         self.limits.check_plan(&plan)?;
         Self::options().verify_plan(&plan).map_err(planning)?;
+        if self.cluster
+            && let Some(kind) = self.unstored_read(&plan)
+            && !matches!(
+                state.optimize(&plan).map_err(planning)?,
+                LogicalPlan::EmptyRelation(_)
+            )
+        {
+            return Err(QueryError::Sql(format!(
+                "the statement reads {kind}, of which nothing is stored: a cluster cannot run \
+                 a table of no files inside a larger statement (Ballista 55 sends it without \
+                 its columns, and answers wrongly); leave {kind} out, or run without --cluster"
+            )));
+        }
         self.ctx.execute_logical_plan(plan).await.map_err(planning)
+    }
+
+    /// The first kind nothing is stored of that `plan` reads, subqueries included.
+    fn unstored_read(&self, plan: &LogicalPlan) -> Option<&'static str> {
+        let mut found = None;
+        let _ = plan.apply_with_subqueries(|node| {
+            // The kind's empty view, inlined by the planner under the table's name.
+            if let LogicalPlan::SubqueryAlias(alias) = node
+                && matches!(alias.input.as_ref(), LogicalPlan::EmptyRelation(e) if !e.produce_one_row)
+                && let Some(kind) = self
+                    .unstored
+                    .iter()
+                    .find(|k| k.name() == alias.alias.table())
+            {
+                found = Some(kind.name());
+                return Ok(TreeNodeRecursion::Stop);
+            }
+            Ok(TreeNodeRecursion::Continue)
+        });
+        found
     }
 
     /// Plans `sql` and starts it; planning errors are [`QueryError::Sql`] (or

@@ -18,9 +18,9 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{Int32Type, Int64Type};
 use datafusion::execution::SendableRecordBatchStream;
 use futures_util::StreamExt;
-use model::{Date, Zone};
+use model::{Date, Kind, Zone};
 
-use crate::{Query, QueryError, execution, planning};
+use crate::{Query, QueryError, execution, planning, union_of_stored};
 
 const DAY_MS: i64 = 86_400_000;
 /// Stays must overlap this long (`trace::rules::VENUE_MIN_OVERLAP_MS`).
@@ -81,7 +81,10 @@ pub(crate) fn zone_day(ms: &str, offset: i64) -> String {
 /// those are at: two overlapping stays share the day of the later start, so joining on (venue,
 /// day) finds every overlapping pair (some twice, which the aggregates absorb) without pairing
 /// each stay with every other of its venue.
-fn shared(anchors: &str, offset: i64) -> String {
+///
+/// Only the branches over kinds something is stored of (`unstored` lists the others; see
+/// [`union_of_stored`]).
+fn shared(anchors: &str, offset: i64, unstored: &[Kind]) -> String {
     let first_day = zone_day("s.t0", offset);
     let last_day = zone_day("s.t1", offset);
     let (vehicle, venue, household) = (bit("vehicle"), bit("venue"), bit("household"));
@@ -90,7 +93,7 @@ fn shared(anchors: &str, offset: i64) -> String {
         .map(|m| format!("WHEN '{m}' THEN {}", bit(m)))
         .collect::<Vec<_>>()
         .join(" ");
-    format!(
+    let rides = format!(
         "
         SELECT x.case_id, x.anchor, x.wfrom, x.wto, o.person_id,
                CASE a.mode {modes} END AS kind,
@@ -103,16 +106,20 @@ fn shared(anchors: &str, offset: i64) -> String {
               WHEN 'rail' THEN a.car IS NULL OR o.car IS NULL OR a.car = o.car
               WHEN 'flight' THEN a.seat_row IS NULL OR o.seat_row IS NULL
                                  OR abs(a.seat_row - o.seat_row) <= {ROW_SPAN}
-              ELSE true END
-        UNION ALL
-        SELECT x.case_id, x.anchor, x.wfrom, x.wto, o.person_id, {vehicle},
-               least(a.t, o.t), greatest(a.t, o.t)
+              ELSE true END"
+    );
+    let passes = format!(
+        "
+        SELECT x.case_id, x.anchor, x.wfrom, x.wto, o.person_id, {vehicle} AS kind,
+               least(a.t, o.t) AS s, greatest(a.t, o.t) AS e
         FROM {anchors} x
         JOIN passes a ON a.person_id = x.anchor
-        JOIN passes o ON o.pass_id = a.pass_id
-        UNION ALL
-        SELECT a.case_id, a.anchor, a.wfrom, a.wto, o.person_id, {venue},
-               greatest(a.t0, o.t0), least(a.t1, o.t1)
+        JOIN passes o ON o.pass_id = a.pass_id"
+    );
+    let venues = format!(
+        "
+        SELECT a.case_id, a.anchor, a.wfrom, a.wto, o.person_id, {venue} AS kind,
+               greatest(a.t0, o.t0) AS s, least(a.t1, o.t1) AS e
         FROM (
             SELECT x.case_id, x.anchor, x.wfrom, x.wto, s.venue_id, s.t0, s.t1,
                    unnest(range({first_day}, {last_day} + 1)) AS day
@@ -126,19 +133,31 @@ fn shared(anchors: &str, offset: i64) -> String {
                 SELECT v.venue_id FROM {anchors} y
                 JOIN stays v ON v.person_id = y.anchor AND v.t1 >= y.wfrom AND v.t0 <= y.wto)) o
           ON o.venue_id = a.venue_id AND o.day = a.day
-        WHERE least(a.t1, o.t1) - greatest(a.t0, o.t0) >= {VENUE_MIN_MS}
-        UNION ALL
-        SELECT x.case_id, x.anchor, x.wfrom, x.wto, o.person_id, {household},
+        WHERE least(a.t1, o.t1) - greatest(a.t0, o.t0) >= {VENUE_MIN_MS}"
+    );
+    let households = format!(
+        "
+        SELECT x.case_id, x.anchor, x.wfrom, x.wto, o.person_id, {household} AS kind,
                x.wfrom AS s, x.wto AS e
         FROM {anchors} x
         JOIN households a ON a.person_id = x.anchor
         JOIN households o ON o.household_id = a.household_id"
+    );
+    union_of_stored(
+        &[
+            (Kind::Travel, rides),
+            (Kind::Checkpoint, passes),
+            (Kind::Checkins, venues),
+            (Kind::Persons, households),
+        ],
+        unstored,
     )
 }
 
 /// The statement answering `trace --all --as-of AS_OF --depth DEPTH` (1 or 2) in `zone`; see
-/// [`TRACE_COLUMNS`] for what it returns.
-pub fn trace_all_sql(as_of: i64, zone: Zone, depth: u8) -> String {
+/// [`TRACE_COLUMNS`] for what it returns. `unstored`: the kinds nothing is stored of, whose
+/// branches are left out (the same answer; see [`union_of_stored`]).
+pub fn trace_all_sql(as_of: i64, zone: Zone, depth: u8, unstored: &[Kind]) -> String {
     let z = i64::from(zone.offset_secs()) * 1000;
     let day = |ms: &str| zone_day(ms, z);
     let order = "ORDER BY reported_ms, sample_ms, _rid";
@@ -152,11 +171,11 @@ pub fn trace_all_sql(as_of: i64, zone: Zone, depth: u8) -> String {
         day("o.positive_ms"),
         day("m.made_sample_ms")
     );
-    let shared1 = shared("anchors1", z);
+    let shared1 = shared("anchors1", z, unstored);
     // Degree 2: each degree-1 contact traced over [its first exposure, as-of]; the case and
     // its degree-1 contacts are not degree 2 (each person once, at the lowest degree).
     let second = if depth >= 2 {
-        let shared2 = shared("anchors2", z);
+        let shared2 = shared("anchors2", z, unstored);
         format!(
             ",
         anchors2 AS (
@@ -334,7 +353,7 @@ impl Query {
         if !(1..=2).contains(&depth) {
             return Err(QueryError::Sql("depth is 1 or 2".into()));
         }
-        let sql = trace_all_sql(as_of, zone, depth);
+        let sql = trace_all_sql(as_of, zone, depth, &self.unstored);
         let df = self
             .ctx
             .sql_with_options(&sql, Self::options())

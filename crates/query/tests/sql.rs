@@ -160,3 +160,35 @@ async fn bad_sql_and_writes_are_planning_errors() {
         "the vault is not a table"
     );
 }
+
+/// A cluster session (files by absolute path, kinds without files as empty relations) refuses
+/// a statement of the user's that reads a kind of no files inside a larger plan: Ballista 55
+/// sends an empty relation without its columns and such a statement was answered wrongly.
+#[tokio::test]
+async fn a_cluster_session_refuses_a_kind_of_no_files_inside_a_statement() {
+    let (d, _) = setup();
+    let keys = Keys::derive(&MasterKey::from_bytes([3; 32]));
+    let store = Store::open(&d.path().join("data"), keys.key_id()).unwrap();
+    let limits = fangyi_query::Limits::default();
+    let ctx = datafusion::prelude::SessionContext::new_with_config(
+        fangyi_query::session_config(&limits).unwrap(),
+    );
+    let q = Query::open_on(
+        ctx,
+        &store,
+        Some(&keys),
+        &fangyi_query::Tables::Stored,
+        limits,
+        fangyi_query::FilePaths::Shared,
+    )
+    .unwrap();
+    let union = "SELECT person_id FROM travel UNION ALL SELECT person_id FROM checkpoint";
+    match q.collect(union).await {
+        Err(QueryError::Sql(m)) => assert!(m.contains("reads checkpoint"), "{m}"),
+        other => panic!("{:?}", other.map(|(_, b)| b.len())),
+    }
+    let (_, b) = q.collect("SELECT * FROM checkpoint").await.unwrap();
+    assert_eq!(b.iter().map(|b| b.num_rows()).sum::<usize>(), 0);
+    let (_, b) = q.collect("SELECT * FROM travel").await.unwrap();
+    assert_eq!(b.iter().map(|b| b.num_rows()).sum::<usize>(), 3);
+}
