@@ -358,6 +358,12 @@ pub fn trust(g: &Globals, c: TrustCommand) -> anyhow::Result<()> {
                     println!("the hub's list is unchanged (version {version})")
                 }
             }
+            // An unchanged list may be a frozen one.
+            if let Some((_, w)) =
+                hub_pull::age_warning(g.data(), now(), hub::deploy::DEFAULT_MAX_AGE_SECS)
+            {
+                eprintln!("warning: {w}");
+            }
             Ok(())
         }
         TrustCommand::Status(s) => {
