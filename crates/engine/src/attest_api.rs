@@ -18,8 +18,8 @@
 //!
 //! No HTTP here: the server carries the bytes (`server::exchange`).
 
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use exchange::ExchangeError;
 use exchange::attest::{self, Attested};
@@ -42,30 +42,11 @@ pub const ARRIVAL_DAYS: i32 = 14;
 
 /// How long the kept attestations are trusted before the database is asked whether another
 /// process (a `fangyi peer fetch` beside a server) recorded new ones.
-const PEERS_TTL: Duration = Duration::from_secs(2);
+pub(crate) const PEERS_TTL: Duration = Duration::from_secs(2);
 
-type Stamp = (i64, i64, i64, i64);
-
-/// The attestations received, kept between requests.
-#[derive(Default)]
-pub(crate) struct PeerCache {
-    state: RwLock<Option<(Instant, Stamp, Arc<PeerAttestations>)>>,
-    loading: tokio::sync::Mutex<()>,
-}
-
-impl PeerCache {
-    fn fresh(&self) -> Option<Arc<PeerAttestations>> {
-        let state = self.state.read().expect("peer cache");
-        state
-            .as_ref()
-            .filter(|(at, _, _)| at.elapsed() < PEERS_TTL)
-            .map(|(_, _, p)| p.clone())
-    }
-
-    fn forget(&self) {
-        *self.state.write().expect("peer cache") = None;
-    }
-}
+/// The attestations received, kept between requests, checked against the stamp of the
+/// table they are in.
+pub(crate) type PeerCache = crate::checked::Checked<(i64, i64, i64, i64), PeerAttestations>;
 
 /// One request B sends to a home province: the signed bytes, and whom it asks about (store
 /// pseudonyms, in the request's order).
@@ -143,28 +124,14 @@ impl Engine {
     /// The attestations received, kept, and reloaded when another process may have recorded
     /// more (checked every two seconds at most) or after one recorded here.
     pub(crate) async fn peer_attestations(&self) -> Result<Arc<PeerAttestations>, EngineError> {
-        let cache = &self.inner.peers;
-        if let Some(p) = cache.fresh() {
-            return Ok(p);
-        }
-        let _one = cache.loading.lock().await;
-        if let Some(p) = cache.fresh() {
-            return Ok(p);
-        }
-        let stamp = self.ops().attestations_stamp().await?;
-        let kept = cache
-            .state
-            .read()
-            .expect("peer cache")
-            .as_ref()
-            .filter(|(_, s, _)| *s == stamp)
-            .map(|(_, _, p)| p.clone());
-        let peers = match kept {
-            Some(p) => p,
-            None => Arc::new(self.load_peer_attestations().await?),
-        };
-        *cache.state.write().expect("peer cache") = Some((Instant::now(), stamp, peers.clone()));
-        Ok(peers)
+        let ops = self.ops();
+        self.inner
+            .peers
+            .get(
+                async || Ok(ops.attestations_stamp().await?),
+                async || self.load_peer_attestations().await,
+            )
+            .await
     }
 
     async fn load_peer_attestations(&self) -> Result<PeerAttestations, EngineError> {

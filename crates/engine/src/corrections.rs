@@ -11,8 +11,8 @@
 //! (checked at most every [`OVERRIDES_TTL`]) and at once after a decision here, so the hot path
 //! of a code lookup never queries the database.
 
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use model::{Date, Timestamp};
 use ops::{CorrectionFilter, CorrectionRecord, CorrectionStatus, Decision, Filed, NewCorrection};
@@ -44,35 +44,9 @@ pub const MAX_OVERRIDE_DAYS: i32 = 366;
 const REASON_CONTEXT: &str = "correction reason";
 const OUTCOME_CONTEXT: &str = "correction outcome";
 
-/// The accepted corrections as overrides, and when the database was last asked about them.
-#[derive(Default)]
-pub(crate) struct OverrideCache {
-    state: RwLock<Option<Kept>>,
-    /// One reload at a time.
-    loading: tokio::sync::Mutex<()>,
-}
-
-struct Kept {
-    checked: Instant,
-    /// How many accepted corrections, and the largest id: what a reload compares.
-    stamp: (i64, i64),
-    overrides: Arc<Overrides>,
-}
-
-impl OverrideCache {
-    fn fresh(&self) -> Option<Arc<Overrides>> {
-        let state = self.state.read().expect("override cache");
-        state
-            .as_ref()
-            .filter(|k| k.checked.elapsed() < OVERRIDES_TTL)
-            .map(|k| k.overrides.clone())
-    }
-
-    /// Forgets what is kept: the next request reloads (after a decision here).
-    pub fn forget(&self) {
-        *self.state.write().expect("override cache") = None;
-    }
-}
+/// The accepted corrections as overrides, checked against how many were accepted and the
+/// largest id.
+pub(crate) type OverrideCache = crate::checked::Checked<(i64, i64), Overrides>;
 
 /// A correction as its caller may see it. A resident sees their own with status and outcome;
 /// staff see the person (masked as their role may see them) and the evidence behind the
@@ -285,32 +259,14 @@ impl Engine {
     /// The overrides in force now: kept, and reloaded when another process may have decided
     /// a correction (checked every [`OVERRIDES_TTL`] at most) or after a decision here.
     pub(crate) async fn overrides(&self) -> Result<Arc<Overrides>, EngineError> {
-        let cache = &self.inner.overrides;
-        if let Some(o) = cache.fresh() {
-            return Ok(o);
-        }
-        let _one = cache.loading.lock().await;
-        if let Some(o) = cache.fresh() {
-            return Ok(o);
-        }
-        let stamp = self.ops().accepted_stamp().await?;
-        let kept = cache
-            .state
-            .read()
-            .expect("override cache")
-            .as_ref()
-            .filter(|k| k.stamp == stamp)
-            .map(|k| k.overrides.clone());
-        let overrides = match kept {
-            Some(o) => o,
-            None => Arc::new(self.load_overrides().await?),
-        };
-        *cache.state.write().expect("override cache") = Some(Kept {
-            checked: Instant::now(),
-            stamp,
-            overrides: overrides.clone(),
-        });
-        Ok(overrides)
+        let ops = self.ops();
+        self.inner
+            .overrides
+            .get(
+                async || Ok(ops.accepted_stamp().await?),
+                async || self.load_overrides().await,
+            )
+            .await
     }
 
     /// Every accepted correction as an override, its outcome opened as the override's reason.

@@ -10,6 +10,7 @@
 
 pub mod accounts;
 mod ask;
+mod checked;
 pub mod datadir;
 mod directory;
 mod disclose;
@@ -435,8 +436,8 @@ impl Engine {
                 power: resume_power::PowerAnswers::new(),
                 logins: session::LoginGuard::default(),
                 sql: sql::SqlState::new(opts.sql, opts.cluster),
-                overrides: corrections::OverrideCache::default(),
-                peers: attest_api::PeerCache::default(),
+                overrides: corrections::OverrideCache::new(corrections::OVERRIDES_TTL),
+                peers: attest_api::PeerCache::new(attest_api::PEERS_TTL),
                 short_lived: opts.short_lived,
                 notifier: RwLock::new(None),
                 inbox: inbox::InboxWriter::start(ops.clone()),
