@@ -596,6 +596,20 @@ fn a_hub_frozen_on_an_old_list_is_warned_of() {
             "--anchor-key",
             anchor_key.to_str().unwrap(),
             "--valid-for",
+            "3651d",
+        ],
+        2,
+    );
+    assert!(err.contains("3650d"), "{err}");
+    let err = operator.fails(
+        &[
+            "hub",
+            "publish",
+            "--dir",
+            hub_dir,
+            "--anchor-key",
+            anchor_key.to_str().unwrap(),
+            "--valid-for",
             "30",
         ],
         2,
@@ -605,6 +619,11 @@ fn a_hub_frozen_on_an_old_list_is_warned_of() {
     assert!(
         out.contains("published version 1") && out.contains("valid until"),
         "{out}"
+    );
+    let listed = operator.ok(&["hub", "list", "--dir", hub_dir]);
+    assert!(
+        listed.contains("published version 1, valid until 20"),
+        "{listed}"
     );
     let hub = Proc::start(
         &operator,

@@ -344,9 +344,9 @@ impl Hub {
         now: i64,
         valid_for: i64,
     ) -> Result<Published, ExchangeError> {
-        if valid_for < 3600 {
+        if !(3600..=3650 * 86_400).contains(&valid_for) {
             return Err(ExchangeError::Bad(
-                "a list must stay valid for at least an hour".into(),
+                "a list must stay valid for at least an hour and at most ten years".into(),
             ));
         }
         let mut file: HubFile = read_json(&self.dir.join(HUB_FILE), MAX_FILE)?.unwrap_or_default();
@@ -389,6 +389,15 @@ impl Hub {
             path,
             expires_at,
         })
+    }
+
+    /// The newest published list, opened with the hub's anchor (for its expiry: when the
+    /// operator must publish again at the latest).
+    pub fn latest_list(&self) -> Result<Option<SignedList>, ExchangeError> {
+        let (Some((_, bytes)), Some(anchor)) = (self.latest()?, self.anchor()?) else {
+            return Ok(None);
+        };
+        Ok(Some(SignedList::open(&bytes, &anchor)?))
     }
 
     /// The anchor public key the hub publishes with, once it has published.
@@ -506,5 +515,33 @@ mod tests {
         .unwrap();
         assert_eq!(hub.combined(T0).unwrap().len(), 2);
         assert_eq!(hub.combined(T0 + 101).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_publication_expires_as_asked_and_at_least_an_hour_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = Hub::open(dir.path()).unwrap();
+        let anchor = AnchorKey::from_seed(&[9; 32]);
+        assert!(hub.latest_list().unwrap().is_none());
+        let p = hub.publish(&anchor, T0).unwrap();
+        assert_eq!(p.expires_at, T0 + DEFAULT_VALIDITY_SECS);
+        let p = hub.publish_valid_for(&anchor, T0 + 10, 3600).unwrap();
+        assert_eq!(p.expires_at, T0 + 3610);
+        let latest = hub.latest_list().unwrap().unwrap();
+        assert_eq!(
+            (latest.version, latest.expires_secs()),
+            (2, Some(T0 + 3610))
+        );
+        for short in [3599, 0, -5, 3650 * 86_400 + 1, i64::MAX] {
+            assert!(matches!(
+                hub.publish_valid_for(&anchor, T0 + 20, short),
+                Err(ExchangeError::Bad(_))
+            ));
+        }
+        assert_eq!(hub.latest_version().unwrap(), Some(2), "nothing published");
+        let p = hub
+            .publish_valid_for(&anchor, T0 + 30, 3650 * 86_400)
+            .unwrap();
+        assert_eq!(p.expires_at, T0 + 30 + 3650 * 86_400);
     }
 }

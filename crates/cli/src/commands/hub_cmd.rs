@@ -242,7 +242,13 @@ pub fn hub(g: &Globals, c: HubCommand) -> anyhow::Result<()> {
             let version = hub.latest_version().map_err(failure)?;
             match (version, hub.anchor().map_err(failure)?) {
                 (Some(v), Some(anchor)) => {
-                    println!("published version {v}, anchor {}", anchor.to_b64())
+                    let until = hub
+                        .latest_list()
+                        .map_err(failure)?
+                        .and_then(|l| l.expires_at)
+                        .map(|e| format!(", valid until {e}"))
+                        .unwrap_or_default();
+                    println!("published version {v}{until}, anchor {}", anchor.to_b64())
                 }
                 _ => println!("nothing published yet"),
             }
