@@ -541,7 +541,7 @@ fn every_dcc_vector_matches_its_expected_results() {
         "picturedecode: a vector without a picture (common/ holds raw vectors only) is checked on its PREFIX drawn as a QR code"
     );
     println!(
-        "own vectors (mod own, keys of our own): float exp/iat, RSA-PSS (PS256) signer, compressed-point EC signer (a key, and a folder vector's certificate rewritten), 11 clock forms, 17 schema edge cases, 7 value-set cases"
+        "own vectors (mod own, keys of our own): float exp/iat, RSA-PSS (PS256) signer, compressed-point EC signer (a key, and a folder vector's certificate rewritten), 11 clock forms, 17 schema edge cases, 8 value-set cases"
     );
     println!(
         "whole chain (fangyi verify on PREFIX at VALIDATIONCLOCK): {chain_checked} vectors checked ({chain_contradicted} of them by the schema where the vector contradicts it), {} mismatches",
