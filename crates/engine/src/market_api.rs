@@ -543,9 +543,15 @@ impl crate::Engine {
             let within = parse_region("region", params.region.as_deref())?;
             let rules = rules.map_or_else(|| load_rules(None), Ok)?;
             let scope = asking.caller().account.scope.clone();
+            // Prices are of public listings, kept per prefecture: a county's officer sees the
+            // prefecture around the county too (its chart would be empty otherwise).
+            let visible = move |r: model::Region| {
+                scope.covers_region(r) || scope.region.is_some_and(|own| own.prefecture() == r)
+            };
             if let Some(w) = within
-                && !scope.covers_region(w)
+                && !visible(w)
             {
+                let scope = &asking.caller().account.scope;
                 return Err(Denied::OutOfScope {
                     what: format!("region {w}"),
                     scope: scope.describe(),
@@ -554,9 +560,8 @@ impl crate::Engine {
             }
             let value = asking
                 .blocking(move |ctx: &crate::ask::Ctx<'_>| {
-                    // A prefecture is shown when the caller's region covers it whole.
                     let keep = |pref: model::Region, p: model::Product| {
-                        scope.covers_region(pref)
+                        visible(pref)
                             && within.is_none_or(|w| region_keeps(w, pref))
                             && product.is_none_or(|want| want == p)
                     };

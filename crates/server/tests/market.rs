@@ -315,7 +315,7 @@ fn priced() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prices_are_per_prefecture_within_the_region_and_refused_outside_it() {
-    let c = City::start().await;
+    let mut c = City::start().await;
     let (s, v) = c
         .upload("admin", "listings", priced().into_bytes(), "text/csv")
         .await;
@@ -457,5 +457,46 @@ async fn prices_are_per_prefecture_within_the_region_and_refused_outside_it() {
     let op = &doc["paths"]["/market/prices"]["get"];
     assert_eq!(op["operationId"], "market_prices", "{op}");
     assert!(doc["components"]["schemas"]["PriceDayView"].is_object());
+
+    // A county's officer (Lucheng) sees the prices of the prefecture around it, and may name
+    // it; the province stays outside.
+    c.engine
+        .ops()
+        .add_user(
+            &ops::NewUser {
+                name: "market_lc",
+                role: "market_supervisor",
+                region: Some("330302"),
+                community: None,
+            },
+            1,
+        )
+        .await
+        .unwrap();
+    let (token, _) = c
+        .engine
+        .ops()
+        .create_token("market_lc", "test", 1, None)
+        .await
+        .unwrap();
+    c.tokens.insert("market_lc", token);
+    let (s, v) = c.get(Some("market_lc"), MS, "/api/v1/market/prices").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let seen: Vec<String> = days(&v).into_iter().map(|d| d.1).collect();
+    assert_eq!(seen, ["330300", "330300"], "{v}");
+    for (region, status) in [
+        ("330300", StatusCode::OK),
+        ("330000", StatusCode::FORBIDDEN),
+        ("330303", StatusCode::FORBIDDEN),
+    ] {
+        let (s, v) = c
+            .get(
+                Some("market_lc"),
+                MS,
+                &format!("/api/v1/market/prices?region={region}"),
+            )
+            .await;
+        assert_eq!(s, status, "{region}: {v}");
+    }
     c.stop().await;
 }
