@@ -791,3 +791,75 @@ proptest! {
         prop_assert_eq!(got, fast(&w));
     }
 }
+
+/// `Flagged::sort` orders by indices and moves each capture once along the permutation's
+/// cycles: the same order as a plain stable sort, ties (the whole key equal) kept in their
+/// order, for sorted runs as a scan hands them and for any shuffle.
+#[test]
+fn sorting_by_indices_is_the_plain_stable_sort() {
+    let flagged = |platform: &str, listing: String, t: i64, shop: usize| Flagged {
+        platform: platform.to_string(),
+        listing_id: listing,
+        shop_id: shop.to_string(),
+        captured_time: Timestamp(t),
+        unit_price: Ratio::new(1, 1),
+        rules: vec![Rule::UnknownSeller],
+        evidence: Evidence::default(),
+        seller_enterprise_id: None,
+        seller_region: None,
+        sales: None,
+        product: Product::Daily,
+    };
+    let mut s = 7u64;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    for (n, runs) in [(0, 1), (1, 1), (2, 1), (3, 2), (10, 3), (257, 1), (600, 30)] {
+        let mut v = Vec::new();
+        for run in 0..runs {
+            let mut part: Vec<Flagged> = (0..n / runs)
+                .map(|i| {
+                    let x = next();
+                    let platform = ["jd", "taobao"][(x % 2) as usize];
+                    flagged(
+                        platform,
+                        format!("L{}", x % 13),
+                        (x % 5) as i64,
+                        run * n + i,
+                    )
+                })
+                .collect();
+            if run % 2 == 0 {
+                part.sort_by(|a, b| {
+                    (&a.platform, &a.listing_id, a.captured_time).cmp(&(
+                        &b.platform,
+                        &b.listing_id,
+                        b.captured_time,
+                    ))
+                });
+            }
+            v.extend(part);
+        }
+        let mut want = v.clone();
+        want.sort_by(|a, b| {
+            (&a.platform, &a.listing_id, a.captured_time).cmp(&(
+                &b.platform,
+                &b.listing_id,
+                b.captured_time,
+            ))
+        });
+        Flagged::sort(&mut v);
+        assert_eq!(v, want, "{n} in {runs} runs");
+    }
+}
+
+/// A scan's answer holds hundreds of thousands of flagged captures, moved when collected and
+/// sorted: the evidence is boxed so each stays small (it was over 600 bytes inline).
+#[test]
+fn a_flagged_capture_stays_small_to_move() {
+    let size = size_of::<Flagged>();
+    assert!(size <= 256, "{size} bytes");
+}

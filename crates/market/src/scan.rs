@@ -179,6 +179,11 @@ pub fn scan_many(
             captures: 0,
         })
         .collect();
+    // Sized once: the answer can be hundreds of megabytes, and growing it copies it.
+    for (i, report) in out.iter_mut().enumerate() {
+        let n: usize = per_day.iter().map(|(_, sets)| sets[i].len()).sum();
+        report.flagged.reserve_exact(n);
+    }
     for (n, sets) in per_day {
         for (report, flagged) in out.iter_mut().zip(sets) {
             report.captures += n;
