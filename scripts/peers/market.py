@@ -39,10 +39,12 @@ ten-thousandths):
   num / den is the median unit price of the same day, prefecture and product (the capture
   included): the middle one, or for an even count the mean of the two middle ones
   (p1 * u2 + p2 * u1) / (2 * u1 * u2). The unit prices are ordered by the integer
-  (p * 10^12) // units, which orders fractions exactly since units <= 10^6 (the contract's
-  bound). Prefecture: a code ending in 00 stays; a county code goes to its parent in the region
-  table (to itself if the table gives none), a code not in the table to its first four digits +
-  00.
+  pair (p // units, (p % units) * 10^12 // units), which orders fractions exactly since
+  units <= 10^6 (the contract's bound: two different fractions differ by at least 10^-12).
+  Prefecture: a code ending in 00 stays; a county code goes to its parent in the region table
+  (to itself if the table gives none), a code not in the table to its first four digits + 00.
+- The standards and the claim words are judged once per distinct (standard, product) and title,
+  as fangyi does.
 - efficacy_claim: product daily or respirator and the lower-cased title contains a claim word
   (医用, 防病毒, 抗病毒, 灭活, 99.99%).
 """
@@ -151,7 +153,7 @@ WITH raw AS (
     row_number() OVER w AS rn, count(*) OVER (PARTITION BY day, pref, product) AS n
   FROM l WHERE pref IS NOT NULL
   WINDOW w AS (PARTITION BY day, pref, product
-               ORDER BY CAST(p AS HUGEINT) * 1000000000000 // units)
+               ORDER BY p // units, p % units * 1000000000000 // units)
 ), med AS (
   SELECT day, pref, product,
     max(p) FILTER (WHERE rn = (n + 1) // 2) AS p1,
@@ -171,8 +173,11 @@ WITH raw AS (
   FROM {baselines}
   QUALIFY row_number() OVER (PARTITION BY shop_id, product ORDER BY date DESC, _rid DESC) = 1
 ), std AS (
-  SELECT DISTINCT standard, product, {norm} <> {expected} AS mismatch
-  FROM cap WHERE standard IS NOT NULL
+  SELECT standard, product, {norm} <> {expected} AS mismatch
+  FROM (SELECT DISTINCT standard, product FROM cap WHERE standard IS NOT NULL)
+), claims AS (
+  SELECT title, {claim} AS claimed
+  FROM (SELECT DISTINCT title FROM cap WHERE product IN ('daily', 'respirator'))
 ), flags AS (
   SELECT l.platform, l.listing_id, l.shop_id, l.ms, l.p, l.units,
     (l.seller IS NULL OR ent.enterprise_id IS NULL) AS unknown_seller,
@@ -188,10 +193,11 @@ WITH raw AS (
        AND CAST(l.p AS HUGEINT) * (2 * CAST(med.u1 AS HUGEINT) * med.u2) * 10000
          > (CAST(med.p1 AS HUGEINT) * med.u2 + CAST(med.p2 AS HUGEINT) * med.u1)
            * l.units * {k_e4}) AS price_outlier,
-    (l.product IN ('daily', 'respirator') AND ({claim})) AS efficacy_claim
+    coalesce(claims.claimed, false) AS efficacy_claim
   FROM l
   LEFT JOIN ent ON ent.enterprise_id = l.seller
   LEFT JOIN std ON std.standard = l.standard AND std.product = l.product
+  LEFT JOIN claims ON claims.title = l.title AND l.product IN ('daily', 'respirator')
   LEFT JOIN base ON base.shop_id = l.shop_id AND base.product = l.product
   LEFT JOIN med ON med.day = l.day AND med.pref = l.pref AND med.product = l.product
 )

@@ -29,7 +29,7 @@ use crate::{BenchMarketArgs, thousands};
 const PEER_SCRIPT: &str = include_str!("../../../scripts/peers/market.py");
 
 /// What the market's files look like; a stamp with another version is written again.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const PLATFORMS: [(&str, &str); 4] = [
     ("taobao", "TB"),
     ("tmall", "TM"),
@@ -181,7 +181,8 @@ struct Listing {
     id: String,
     product: usize,
     units: i64,
-    title: &'static str,
+    /// The product's words, then the listing's own (a pack size and a model number).
+    title: String,
     standard: Option<&'static str>,
     registration: Registration,
     /// Whether its price rises above the baseline from January 20 (by `rise` percent, at least
@@ -205,11 +206,13 @@ fn listing(i: u64, shops: u64) -> Listing {
     let product = product_of(i);
     let medical = product < 3;
     let claim = !medical && pick(12, i, 100) < 6;
-    let title = if claim {
+    let units = UNITS[pick(21, i, 10) as usize];
+    let words = if claim {
         CLAIMS[pick(13, i, 5) as usize]
     } else {
         TITLES[product]
     };
+    let title = format!("{words} {units}只装 款{i}");
     let s = pick(14, i, 100);
     let standard = if s < 10 {
         None
@@ -242,7 +245,7 @@ fn listing(i: u64, shops: u64) -> Listing {
         shop,
         id: format!("L{i:08}"),
         product,
-        units: UNITS[pick(21, i, 10) as usize],
+        units,
         title,
         standard,
         registration,
@@ -405,7 +408,7 @@ fn write_input(dir: &Path, captures: u64) -> anyhow::Result<Vec<PathBuf>> {
             s.id,
             s.seller.as_deref().unwrap_or(""),
             s.region.map(|r| r.to_string()).unwrap_or_default(),
-            l.title,
+            field(&l.title),
             Product::ALL[l.product].as_str(),
             l.standard.unwrap_or(""),
             registration,
@@ -599,7 +602,11 @@ mod tests {
             assert!(listings.iter().any(|l| l.registration == r));
         }
         assert!(listings.iter().any(|l| l.standard.is_none()));
-        assert!(listings.iter().any(|l| CLAIMS.contains(&l.title)));
+        assert!(
+            listings
+                .iter()
+                .any(|l| CLAIMS.iter().any(|c| l.title.starts_with(c)))
+        );
         assert!(listings.iter().any(|l| l.rise >= 0));
     }
 
