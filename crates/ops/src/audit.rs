@@ -689,6 +689,15 @@ impl Ops {
 
 type Pending = (AuditEntry, oneshot::Sender<Result<i64, String>>);
 
+/// Moves `checkpoint` (if the writer keeps one) to the head, saying in the log why not.
+async fn write_checkpoint(ops: Ops, key: [u8; 32], checkpoint: Option<CheckpointFile>) {
+    if let Some(file) = &checkpoint
+        && let Err(e) = ops.checkpoint_audit(&key, file).await
+    {
+        tracing::error!("the audit checkpoint was not written: {e}");
+    }
+}
+
 /// A server's audit writer: requests hand it entries and wait for their commit, and it commits
 /// everything that arrived meanwhile in one transaction (group commit), so the log keeps up
 /// with many requests at once while no answer leaves before its entry is durable. It also moves
@@ -707,14 +716,9 @@ impl AuditLog {
     pub fn start(ops: Ops, key: [u8; 32], checkpoint: Option<CheckpointFile>) -> AuditLog {
         let (tx, mut rx) = mpsc::channel::<Pending>(4 * BATCH);
         tokio::spawn(async move {
-            let write_checkpoint = async |ops: &Ops| {
-                if let Some(file) = &checkpoint
-                    && let Err(e) = ops.checkpoint_audit(&key, file).await
-                {
-                    tracing::error!("the audit checkpoint was not written: {e}");
-                }
-            };
-            write_checkpoint(&ops).await;
+            write_checkpoint(ops.clone(), key, checkpoint.clone()).await;
+            // The checkpoint written meanwhile, if any: one at a time, beside the appends.
+            let mut checkpointing: Option<tokio::task::JoinHandle<()>> = None;
             let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
             // What this writer appended that the index by person does not hold yet (each entry
             // counted as its persons, at least one), up to which entry, and when it last
@@ -789,13 +793,23 @@ impl AuditLog {
                         }
                     }
                 }
-                if behind && written.elapsed() >= CHECKPOINT_EVERY {
-                    write_checkpoint(&ops).await;
+                // Written off the appends' path: the file and its folder are synced to disk,
+                // milliseconds every second that every request waiting for its entry's commit
+                // used to wait too.
+                if behind
+                    && written.elapsed() >= CHECKPOINT_EVERY
+                    && checkpointing.as_ref().is_none_or(|h| h.is_finished())
+                {
+                    let write = write_checkpoint(ops.clone(), key, checkpoint.clone());
+                    checkpointing = Some(tokio::spawn(write));
                     (behind, written) = (false, tokio::time::Instant::now());
                 }
             }
+            if let Some(running) = checkpointing {
+                let _ = running.await;
+            }
             if behind {
-                write_checkpoint(&ops).await;
+                write_checkpoint(ops.clone(), key, checkpoint.clone()).await;
             }
             if unindexed > 0
                 && let Err(e) = ops.index_audit_persons(None).await
@@ -1178,6 +1192,40 @@ mod tests {
             );
             // The checkpoint never moves onto the rewritten log.
             assert!(!ops.checkpoint_audit(&key, &file).await.unwrap());
+        }
+    }
+
+    /// The writer moves the checkpoint beside its appends (a checkpoint's syncs to disk no
+    /// longer hold up the commits) and leaves it at the head when it stops.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_checkpoint_follows_the_appends_and_ends_at_the_head() {
+        let key = [6u8; 32];
+        let db = testing::sqlite().await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = CheckpointFile::in_data_dir(dir.path());
+        let log = AuditLog::start(db.ops.clone(), key, Some(file.clone()));
+        let seq_of = |f: &CheckpointFile| match f.read(&key).unwrap() {
+            CheckpointState::Valid(c) => c.seq,
+            _ => 0,
+        };
+        let started = std::time::Instant::now();
+        let mut last = 0;
+        let mut i = 1;
+        while started.elapsed() < CHECKPOINT_EVERY * 3 {
+            last = log.append(entry(i, vec![i])).await.unwrap();
+            i += 1;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let midway = seq_of(&file);
+        assert!(midway > 0 && midway <= last, "{midway} of {last}");
+        drop(log);
+        let waited = std::time::Instant::now();
+        while seq_of(&file) != last {
+            assert!(
+                waited.elapsed() < Duration::from_secs(10),
+                "checkpoint stuck"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
