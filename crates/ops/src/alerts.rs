@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
+use crate::workflow::{ItemId, Move, Step, Workflow};
 use crate::{Ops, OpsError};
 
 /// Where an alert stands.
@@ -198,7 +199,7 @@ impl Ops {
     }
 
     /// Sets an alert's status, recording the change; returns the status it had. `None` when no
-    /// alert has this id.
+    /// alert has this id. Someone else moving it at the same moment makes this one fail.
     pub async fn set_alert_status(
         &self,
         id: &str,
@@ -207,75 +208,49 @@ impl Ops {
         note: &str,
         now_ms: i64,
     ) -> Result<Option<AlertStatus>, OpsError> {
-        let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
-        let r = sqlx::query("SELECT status FROM alerts WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(|e| self.db(e))?;
-        let Some(r) = r else { return Ok(None) };
-        let from = self.status_of(&r.get::<String, _>("status"))?;
-        let seq: i64 = sqlx::query(
-            "SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM alert_events WHERE alert_id = $1",
-        )
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| self.db(e))?
-        .get("next");
-        sqlx::query(
-            "INSERT INTO alert_events (alert_id, seq, at_ms, actor, from_status, to_status, note) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(id)
-        .bind(seq)
-        .bind(now_ms)
-        .bind(actor)
-        .bind(from.as_str())
-        .bind(to.as_str())
-        .bind(note)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| self.db(e))?;
-        sqlx::query(
-            "UPDATE alerts SET status = $1, updated_at = $2, updated_by = $3, note = $4 WHERE id = $5",
-        )
-        .bind(to.as_str())
-        .bind(now_ms)
-        .bind(actor)
-        .bind(note)
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| self.db(e))?;
-        tx.commit().await.map_err(|e| self.db(e))?;
-        Ok(Some(from))
+        let step = Step {
+            to: to.as_str(),
+            actor,
+            note,
+            now_ms,
+        };
+        match self
+            .move_item(&ALERTS, ItemId::Text(id), |_| true, step)
+            .await?
+        {
+            Move::Missing => Ok(None),
+            Move::Moved(from) => Ok(Some(self.status_of(&from)?)),
+            Move::Refused(now) => Err(OpsError::Invalid(format!(
+                "the alert was moved to {now} by someone else meanwhile; look again"
+            ))),
+        }
     }
 
     /// The status changes of an alert, oldest first.
     pub async fn alert_events(&self, id: &str) -> Result<Vec<AlertEvent>, OpsError> {
-        let rows = sqlx::query(
-            "SELECT seq, at_ms, actor, from_status, to_status, note FROM alert_events \
-             WHERE alert_id = $1 ORDER BY seq",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| self.db(e))?;
-        rows.into_iter()
-            .map(|r| {
+        self.item_events(&ALERTS, ItemId::Text(id))
+            .await?
+            .into_iter()
+            .map(|e| {
                 Ok(AlertEvent {
-                    seq: r.get("seq"),
-                    at_ms: r.get("at_ms"),
-                    actor: r.get("actor"),
-                    from: self.status_of(&r.get::<String, _>("from_status"))?,
-                    to: self.status_of(&r.get::<String, _>("to_status"))?,
-                    note: r.get("note"),
+                    seq: e.seq,
+                    at_ms: e.at_ms,
+                    actor: e.actor,
+                    from: self.status_of(&e.from)?,
+                    to: self.status_of(&e.to)?,
+                    note: e.note,
                 })
             })
             .collect()
     }
 }
+
+/// Where alerts and their status changes are kept.
+const ALERTS: Workflow = Workflow {
+    items: "alerts",
+    events: "alert_events",
+    item: "alert_id",
+};
 
 #[cfg(test)]
 mod tests {
@@ -350,6 +325,37 @@ mod tests {
                 ]
             );
             assert!(ops.alert("nope").await.unwrap().is_none());
+        }
+    }
+
+    /// Two workers moving one alert at the same moment: never both from the same status, and
+    /// the recorded changes stay one chain.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_moves_at_once_do_not_both_start_from_the_same_status() {
+        for db in testing::all().await {
+            let ops = &db.ops;
+            let ids: Vec<String> = (0..20).map(|i| format!("r{i:02}")).collect();
+            let records: Vec<AlertRecord> = ids.iter().map(|id| record(id, 1)).collect();
+            ops.sync_alerts(&records, 1_000).await.unwrap();
+            for id in &ids {
+                let (a, b) = tokio::join!(
+                    ops.set_alert_status(id, AlertStatus::Acknowledged, "cw1", "a", 2_000),
+                    ops.set_alert_status(id, AlertStatus::Done, "cw2", "b", 2_000),
+                );
+                let moved: Vec<AlertStatus> = [a, b]
+                    .into_iter()
+                    .filter_map(|r| r.ok().flatten())
+                    .collect();
+                let events = ops.alert_events(id).await.unwrap();
+                assert_eq!(events.len(), moved.len(), "{id}: {moved:?}");
+                assert!(!moved.is_empty(), "{id}: neither moved");
+                assert_eq!(events[0].from, AlertStatus::Open);
+                for pair in events.windows(2) {
+                    assert_eq!(pair[0].to, pair[1].from, "{id}: not one chain");
+                }
+                let now = ops.alert(id).await.unwrap().unwrap().state.status;
+                assert_eq!(now, events.last().unwrap().to, "{id}");
+            }
         }
     }
 }

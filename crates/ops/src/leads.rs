@@ -5,6 +5,7 @@
 
 use sqlx::Row;
 
+use crate::workflow::{ItemId, Move, Step, Workflow};
 use crate::{Ops, OpsError};
 
 /// Where a lead stands.
@@ -286,86 +287,51 @@ impl Ops {
         note: &[u8],
         now_ms: i64,
     ) -> Result<Option<LeadMove>, OpsError> {
-        let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
-        let r = sqlx::query("SELECT status FROM market_leads WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(|e| self.db(e))?;
-        let Some(r) = r else { return Ok(None) };
-        let from = self.lead_status_of(&r.get::<String, _>("status"))?;
-        if !from.may_become(to) {
-            return Ok(Some(LeadMove::Refused(from)));
-        }
-        let seq: i64 = sqlx::query(
-            "SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM market_lead_events WHERE lead_id = $1",
-        )
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| self.db(e))?
-        .get("next");
         let note = crate::to_hex(note);
-        sqlx::query(
-            "INSERT INTO market_lead_events (lead_id, seq, at_ms, actor, from_status, to_status, \
-             note) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        let step = Step {
+            to: to.as_str(),
+            actor,
+            note: &note,
+            now_ms,
+        };
+        let allowed = |from: &str| LeadStatus::parse(from).is_some_and(|f| f.may_become(to));
+        Ok(
+            match self
+                .move_item(&LEADS, ItemId::Int(id), allowed, step)
+                .await?
+            {
+                Move::Missing => None,
+                Move::Moved(from) => Some(LeadMove::Moved(self.lead_status_of(&from)?)),
+                Move::Refused(from) => Some(LeadMove::Refused(self.lead_status_of(&from)?)),
+            },
         )
-        .bind(id)
-        .bind(seq)
-        .bind(now_ms)
-        .bind(actor)
-        .bind(from.as_str())
-        .bind(to.as_str())
-        .bind(&note)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| self.db(e))?;
-        // The status is checked again in the update, so two officers racing cannot both move it.
-        let moved = sqlx::query(
-            "UPDATE market_leads SET status = $1, updated_at = $2, updated_by = $3, note = $4 \
-             WHERE id = $5 AND status = $6",
-        )
-        .bind(to.as_str())
-        .bind(now_ms)
-        .bind(actor)
-        .bind(&note)
-        .bind(id)
-        .bind(from.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| self.db(e))?;
-        if moved.rows_affected() != 1 {
-            return Ok(Some(LeadMove::Refused(from)));
-        }
-        tx.commit().await.map_err(|e| self.db(e))?;
-        Ok(Some(LeadMove::Moved(from)))
     }
 
     /// The status changes of a lead, oldest first.
     pub async fn lead_events(&self, id: i64) -> Result<Vec<LeadEvent>, OpsError> {
-        let rows = sqlx::query(
-            "SELECT seq, at_ms, actor, from_status, to_status, note FROM market_lead_events \
-             WHERE lead_id = $1 ORDER BY seq",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| self.db(e))?;
-        rows.into_iter()
-            .map(|r| {
+        self.item_events(&LEADS, ItemId::Int(id))
+            .await?
+            .into_iter()
+            .map(|e| {
                 Ok(LeadEvent {
-                    seq: r.get("seq"),
-                    at_ms: r.get("at_ms"),
-                    actor: r.get("actor"),
-                    from: self.lead_status_of(&r.get::<String, _>("from_status"))?,
-                    to: self.lead_status_of(&r.get::<String, _>("to_status"))?,
-                    note: unhex(&r.get::<String, _>("note"))
-                        .ok_or_else(|| self.malformed("lead note"))?,
+                    seq: e.seq,
+                    at_ms: e.at_ms,
+                    actor: e.actor,
+                    from: self.lead_status_of(&e.from)?,
+                    to: self.lead_status_of(&e.to)?,
+                    note: unhex(&e.note).ok_or_else(|| self.malformed("lead note"))?,
                 })
             })
             .collect()
     }
 }
+
+/// Where leads and their status changes are kept.
+const LEADS: Workflow = Workflow {
+    items: "market_leads",
+    events: "market_lead_events",
+    item: "lead_id",
+};
 
 #[cfg(test)]
 mod tests {

@@ -23,6 +23,7 @@ mod leads;
 mod peers;
 mod resident;
 mod users;
+mod workflow;
 
 use std::path::{Path, PathBuf};
 
