@@ -6,6 +6,7 @@ pub(crate) mod cluster_cmd;
 pub(crate) mod code_cmd;
 pub(crate) mod corrections_cmd;
 pub(crate) mod demo;
+pub(crate) mod demo_provinces;
 pub(crate) mod exposed;
 pub(crate) mod gen_cmd;
 pub(crate) mod hub_cmd;

@@ -1,7 +1,9 @@
 //! `fangyi demo` keeps its master key in its own folder, beside (not inside) its data dir, says
 //! where, and neither reads nor creates the user's own key; what it shows of people it asks the
 //! engine for, as the operator, so its own audit log records it; its work-resumption step
-//! decides the largest application, shows the power index and a matched job.
+//! decides the largest application, shows the power index and a matched job; its provinces step
+//! runs the two-province story (a hub, Chengdu asking Wenzhou, a Wenzhou code verified there)
+//! and, when it fails, says so and goes on.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -132,12 +134,125 @@ fn the_demo_keeps_its_own_key_beside_its_data_and_leaves_the_users_alone() {
     }
     work_resumption_step(&out);
     market_step(&out);
+    provinces_step(&out, &dir, &home);
+}
+
+/// The demo's two-province step: a hub publishes both provinces' keys, Chengdu pulls them,
+/// asks Wenzhou (served in-process) about its arrivals, shows its code for the one not green
+/// at home by Wenzhou's word, and verifies a code Wenzhou signed. Chengdu's data opens with its
+/// own key, and its code says the same from the command line.
+fn provinces_step(out: &str, dir: &Path, home: &Path) {
+    let step = out
+        .split("\n[10/10] provinces together")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no provinces step in {out}"))
+        .split("\ndone in ")
+        .next()
+        .unwrap();
+    assert!(!step.contains("FAIL"), "{step}");
+    let line = |starts: &str| {
+        step.lines()
+            .find(|l| l.trim_start().starts_with(starts))
+            .unwrap_or_else(|| panic!("no line {starts:?} in {step}"))
+    };
+    assert!(line("trust hub ").contains("Wenzhou and Chengdu enrolled"));
+    for who in ["Chengdu pulled it", "Wenzhou pulled it"] {
+        assert!(
+            line(who).contains("checked the anchor's signature: version 1, 2 keys"),
+            "{step}"
+        );
+    }
+    assert!(
+        line("Wenzhou serves POST /exchange/v1/attestations on http://127.0.0.1:")
+            .contains("(in this process")
+    );
+    // "Chengdu asked Wenzhou about 10 arrivals: 10 attested, 2 not green"
+    let asked = line("Chengdu asked Wenzhou about ");
+    let n: Vec<u64> = asked
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.parse().unwrap())
+        .collect();
+    assert_eq!(n.len(), 3, "{asked}");
+    assert!(
+        n[0] >= 3 && n[1] == n[0] && n[2] >= 1 && n[2] < n[0],
+        "{asked}"
+    );
+    let code = line("Chengdu's code for ");
+    assert!(
+        code.contains(" in Wenzhou: ") && !code.contains(": GREEN"),
+        "{code}"
+    );
+    let reason = step
+        .lines()
+        .find(|l| l.contains(" peer_attestation "))
+        .unwrap_or_else(|| panic!("no peer_attestation reason in {step}"));
+    assert!(reason.contains("home province 330300 attested"), "{reason}");
+    assert!(
+        line("ok   Wenzhou's signed green code of ")
+            .contains("verified in Chengdu against the hub's list: valid"),
+        "{step}"
+    );
+    assert!(line("the two provinces' story in ").ends_with(" s"));
+
+    // The command it suggests answers the same at Chengdu, with Chengdu's key.
+    let hint = line("(fangyi --data ");
+    let id = code
+        .split("Chengdu's code for ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    let b_data = dir.join("provinces/chengdu");
+    let b_key = dir.join("chengdu.key");
+    assert!(
+        hint.contains(&format!(
+            "--data {} --key-file {} code {id}",
+            b_data.display(),
+            b_key.display()
+        )),
+        "{hint}"
+    );
+    let day = hint
+        .split("--as-of ")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap();
+    let json = ok(
+        fangyi(
+            home,
+            &[
+                "--data",
+                b_data.to_str().unwrap(),
+                "--key-file",
+                b_key.to_str().unwrap(),
+                "code",
+                id,
+                "--as-of",
+                day,
+                "--format",
+                "json",
+            ],
+        )
+        .output()
+        .unwrap(),
+        "fangyi code at Chengdu",
+    );
+    assert!(
+        json.contains("\"peer_attestation\"") && json.contains("330300"),
+        "{json}"
+    );
+    // Keys stay beside the data dirs: Chengdu's data dir holds no key file.
+    assert!(b_key.is_file() && !b_data.join("chengdu.key").exists());
 }
 
 /// The demo's market step: captures flagged and the top leads, each with its rules.
 fn market_step(out: &str) {
     let step = out
-        .split("\n[9/9] market supervision")
+        .split("\n[9/10] market supervision")
         .nth(1)
         .unwrap_or_else(|| panic!("no market step in {out}"));
     let flagged = step
@@ -169,7 +284,7 @@ fn market_step(out: &str) {
 /// so), the day's matching with one job filled, and an enterprise account for the dashboard.
 fn work_resumption_step(out: &str) {
     let step = out
-        .split("\n[8/9] work resumption")
+        .split("\n[8/10] work resumption")
         .nth(1)
         .unwrap_or_else(|| panic!("no work-resumption step in {out}"));
     let lines: Vec<&str> = step.lines().collect();
@@ -275,6 +390,27 @@ fn a_configured_key_is_neither_used_nor_changed_by_the_demo() {
     // A second run clears its data and keeps its key.
     run();
     assert_eq!(std::fs::read_to_string(&key).unwrap(), first);
+    // Chengdu's key named by a folder: the provinces step says what failed, the demo goes on
+    // (and still serves its report); the next run, with the folder gone, has the step back.
+    let b_key = dir.join("chengdu.key");
+    std::fs::remove_file(&b_key).unwrap();
+    std::fs::create_dir(&b_key).unwrap();
+    let out = run();
+    let failed = out
+        .lines()
+        .find(|l| l.contains("FAIL provinces together stopped: "))
+        .unwrap_or_else(|| panic!("no failure line in {out}"));
+    assert!(
+        failed.contains("chengdu.key") && failed.contains("the rest of the demo goes on"),
+        "{failed}"
+    );
+    assert!(out.contains("\ndone in "), "{out}");
+    std::fs::remove_dir(&b_key).unwrap();
+    let out = run();
+    assert!(
+        out.contains("Chengdu asked Wenzhou about ") && !out.contains("FAIL"),
+        "{out}"
+    );
     assert_eq!(
         std::fs::read_to_string(&real).unwrap(),
         format!("{real_hex}\n")

@@ -10,8 +10,8 @@ use clap::Args;
 
 use crate::cli::{GenArgs, GenFormat, ImportBaiduArgs, ImportCommand, ImportDxyArgs, ServeArgs};
 use crate::commands::{
-    Globals, code_cmd, gen_cmd, import_cmd, ingest_cmd, plural, serve_cmd, signing, sql, thousands,
-    trace_cmd,
+    Globals, code_cmd, demo_provinces, gen_cmd, import_cmd, ingest_cmd, plural, serve_cmd, signing,
+    sql, thousands, trace_cmd,
 };
 use crate::exit::usage;
 
@@ -81,7 +81,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         "its own master key is {} (beside its data, not yours)",
         key.display()
     );
-    println!("\n[1/9] generating input files into {}", input.display());
+    println!("\n[1/10] generating input files into {}", input.display());
     let gen_args = GenArgs {
         persons: a.persons,
         days: a.days,
@@ -99,7 +99,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let generated = gen_cmd::generate(&config, &input)?;
     gen_cmd::print_summary(&generated, &input);
 
-    println!("\n[2/9] ingesting into {}", data.display());
+    println!("\n[2/10] ingesting into {}", data.display());
     let ingested = ingest_cmd::ingest(
         &demo,
         std::slice::from_ref(&input),
@@ -129,7 +129,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         )?;
     }
 
-    println!("\n[3/9] checking the store against the generator's own counts");
+    println!("\n[3/10] checking the store against the generator's own counts");
     let mut all_match = true;
     for (kind, &rows) in &generated.rows {
         let bad = generated.bad_rows.get(kind).copied().unwrap_or(0);
@@ -172,6 +172,16 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let worker_place = alerts_step(&demo, last_day)?;
     let enterprise = resume_step(&demo, last_day)?;
     market_step(&demo)?;
+    demo_provinces::step(
+        &demo_provinces::Demo {
+            a: &demo,
+            dir: &a.dir,
+            input: &input,
+            codes: &a.dir.join("codes.csv"),
+            day: last_day,
+        },
+        "10/10",
+    );
     let accounts = demo_accounts(&demo, worker_place.as_ref(), enterprise.as_deref())?;
     let opts = format!("--data {} --key-file {}", data.display(), key.display());
     println!(
@@ -234,7 +244,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
 /// scan` (audited in the demo's log).
 fn market_step(demo: &Globals) -> anyhow::Result<()> {
     println!(
-        "\n[9/9] market supervision: online mask listings checked (contract §9), the top leads"
+        "\n[9/10] market supervision: online mask listings checked (contract §9), the top leads"
     );
     let op = crate::operator::Operator::open(demo)?;
     let caller = op.caller(
@@ -297,7 +307,7 @@ fn resident_phone(input: &Path, id: &engine::PersonId) -> Option<String> {
 /// (county, community), for the demo's community worker.
 fn alerts_step(demo: &Globals, day: engine::Date) -> anyhow::Result<Option<(String, String)>> {
     println!(
-        "\n[7/9] community alerts for {day} (high-risk arrivals, arrival jumps, case trails, unregistered returnees)"
+        "\n[7/10] community alerts for {day} (high-risk arrivals, arrival jumps, case trails, unregistered returnees)"
     );
     // Asked as the operator, like `fangyi alerts` and the dashboard (audited in the demo's log).
     let op = crate::operator::Operator::open(demo)?;
@@ -346,7 +356,7 @@ fn alerts_step(demo: &Globals, day: engine::Date) -> anyhow::Result<Option<(Stri
 /// application's enterprise, for the demo's enterprise account.
 fn resume_step(demo: &Globals, last_day: engine::Date) -> anyhow::Result<Option<String>> {
     println!(
-        "\n[8/9] work resumption: the largest return-to-work application, the power index, and job matching"
+        "\n[8/10] work resumption: the largest return-to-work application, the power index, and job matching"
     );
     let op = crate::operator::Operator::open(demo)?;
     let caller = op.caller(
@@ -549,7 +559,7 @@ fn codes_step(
     dir: &Path,
     last_day: engine::Date,
 ) -> anyhow::Result<Option<engine::PersonId>> {
-    println!("\n[5/9] health codes for the whole population (contract §4, built-in rules)");
+    println!("\n[5/10] health codes for the whole population (contract §4, built-in rules)");
     let out = dir.join("codes.csv");
     let set = engine::datadir::RuleSet::builtin();
     let r = code_cmd::write_codes(demo, &set, Some(&last_day.to_string()), &out, true)?;
@@ -583,7 +593,7 @@ fn signed_code_step(
     last_day: engine::Date,
 ) -> anyhow::Result<()> {
     println!(
-        "\n[6/9] a signed, offline-verifiable health code (FY1: Ed25519 COSE_Sign1, Base45, QR)"
+        "\n[6/10] a signed, offline-verifiable health code (FY1: Ed25519 COSE_Sign1, Base45, QR)"
     );
     let issuer = signing::init_issuer(demo, "330300")?;
     println!(
@@ -640,7 +650,7 @@ fn signed_code_step(
 /// infected, how many its trace names as close contacts. Asked of the engine as the operator,
 /// like `fangyi trace` (one audit entry in the demo's log).
 fn trace_step(demo: &Globals, input: &Path, last_day: engine::Date) -> anyhow::Result<()> {
-    println!("\n[4/9] tracing every case's close contacts (contract §3)");
+    println!("\n[4/10] tracing every case's close contacts (contract §3)");
     let keys = demo.keys()?;
     let store = crate::context::store(demo.data(), &keys)?;
     let started = Instant::now();
@@ -770,8 +780,8 @@ fn prepare(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     std::fs::write(
         dir.join(MARKER),
-        "made by `fangyi demo`; the demo clears input/ and data/ here on each run and keeps its \
-         master key demo.key\n",
+        "made by `fangyi demo`; the demo clears input/, data/ and provinces/ here on each run and \
+         keeps its master keys demo.key and chengdu.key\n",
     )?;
     Ok(())
 }
