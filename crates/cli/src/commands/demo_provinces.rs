@@ -19,10 +19,10 @@ use crate::operator::Operator;
 /// the demo's folder (the key beside, never inside, the data dir).
 const B_REGION: &str = "510100";
 const B_DATA: &str = "chengdu";
-pub(crate) const B_KEY: &str = "chengdu.key";
+const B_KEY: &str = "chengdu.key";
 /// The step's folder in the demo's: the hub, the anchor key, B's data dir and its input;
 /// emptied on each run.
-pub(crate) const FOLDER: &str = "provinces";
+const FOLDER: &str = "provinces";
 /// The servers listen here; the OS picks the port.
 const LOOPBACK: &str = "127.0.0.1:0";
 /// How long B waits for A's answer before it counts as "home data unavailable".
@@ -161,7 +161,7 @@ fn together(d: &Demo<'_>, bind: &str) -> anyhow::Result<()> {
         );
     }
 
-    let a_base = servers.exchange(a, bind)?;
+    let a_base = servers.exchange(a, bind, root.join("spool"))?;
     println!(
         "  Wenzhou serves POST /exchange/v1/attestations on {a_base} (in this process, for this step)"
     );
@@ -207,7 +207,7 @@ fn together(d: &Demo<'_>, bind: &str) -> anyhow::Result<()> {
         .unwrap_or(&travellers[0]);
     let code = code_cmd::person_code(&b, &shown.id, Some(&day), None)?;
     println!(
-        "  Chengdu's code for {} ({} in Wenzhou: {}): {}{}",
+        "  Chengdu's code for {} ({} in Wenzhou: {}): {}{} (as of the end of {})",
         code.person_id,
         shown.color,
         if shown.is_case() {
@@ -221,7 +221,8 @@ fn together(d: &Demo<'_>, bind: &str) -> anyhow::Result<()> {
         code.valid_until
             .as_deref()
             .map(|u| format!(" until {u}"))
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        code.as_of
     );
     for r in &code.reasons {
         println!("    {:<7} {:<18} {}", r.color, r.rule, r.detail);
@@ -405,16 +406,10 @@ impl Servers {
 
     /// Serves A's data dir as `fangyi serve` does (the same engine options, the same server
     /// code), uploads spooled inside the demo's folder; returns its base URL.
-    fn exchange(&mut self, a: &Globals, bind: &str) -> anyhow::Result<String> {
+    fn exchange(&mut self, a: &Globals, bind: &str, spool: PathBuf) -> anyhow::Result<String> {
         let keys = a.keys()?;
         let listener = self.listen(bind, "Wenzhou's exchange endpoint")?;
         let local = listener.local_addr()?;
-        let spool = a
-            .data()
-            .parent()
-            .unwrap_or(a.data())
-            .join(FOLDER)
-            .join("spool");
         let opts = server::ServeOptions {
             addr: local,
             spool: Some(spool),
