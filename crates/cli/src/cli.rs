@@ -69,7 +69,9 @@ pub struct Cli {
     pub as_role: Option<String>,
 
     /// Memory the trace index build may use (2GiB, 512MiB, 1.5GB): past it, it sorts in runs
-    /// on disk and merges them. Default: a quarter of the machine's memory, at least 256MiB.
+    /// on disk and merges them. The bulk SQL of `trace --all --via sql` and `inflow`/`exposed
+    /// --via sql` keeps to it too, spilling to the OS temp dir. Default: a quarter of the
+    /// machine's memory, at least 256MiB.
     #[arg(long, global = true, env = "FANGYI_MEMORY", value_name = "SIZE")]
     pub memory: Option<engine::datadir::MemoryBudget>,
 

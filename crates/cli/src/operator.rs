@@ -70,6 +70,10 @@ impl Operator {
         let mut opts = EngineOptions::new(g.data());
         opts.db_url = g.db.clone();
         opts.short_lived = true;
+        // SQL's memory pool is the global --memory budget (the bulk statements spill past it);
+        // `fangyi sql` sets its own.
+        opts.sql.memory_bytes =
+            usize::try_from(crate::commands::trace_cmd::memory().get()).unwrap_or(usize::MAX);
         configure(&mut opts)?;
         let keys = g.keys()?;
         let runtime = crate::commands::runtime()?;

@@ -148,7 +148,8 @@ where
     runner
         .spawn(async move {
             let q = match cluster {
-                None => query::Query::open_pseudonymised(&store).map_err(EngineError::internal)?,
+                // Within the SQL memory budget, spilling past it (never the data dir).
+                None => query::Query::open_bulk(&store, &r).map_err(EngineError::internal)?,
                 Some(address) => {
                     crate::sql::on_cluster(&address, &store, None, &query::Tables::Stored, &r)
                         .await?

@@ -182,7 +182,8 @@ impl Engine {
             // the cluster (`fangyi trace --all --cluster`) the same statement runs as
             // distributed joins, the session planned here.
             let q = match ctx.engine.inner.sql.cluster.clone() {
-                None => query::Query::open_pseudonymised(&ctx.snap.store)
+                // Within the SQL memory budget, spilling past it (never the data dir).
+                None => query::Query::open_bulk(&ctx.snap.store, &runner)
                     .map_err(EngineError::internal)?,
                 Some(address) => {
                     let (store, r) = (ctx.snap.store.clone(), runner.clone());

@@ -204,6 +204,33 @@ pub fn session_config(limits: &Limits) -> Result<SessionConfig, QueryError> {
     Ok(config)
 }
 
+/// [`session_config`] for the crate's own bulk statements in a bounded pool that spills: joins
+/// by sort-merge (a hash join holds its whole build side and cannot spill; a sort can); batches
+/// of at most one 16384th of the pool in rows (every spilling operator of the plan, about a hundred, must hold a
+/// batch within its fair share to spill at all: 1024 rows of `trace --all` are about 80 KiB);
+/// a sort's reservation for merging its runs a 128th of the pool (DataFusion's 10 MiB, taken
+/// by each sort before its first row, would be the whole of a small budget); and a partition
+/// per 64 MiB of the pool, up to the threads.
+pub fn bulk_session_config(limits: &Limits) -> Result<SessionConfig, QueryError> {
+    let mut config = session_config(limits)?;
+    let options = config.options_mut();
+    options.optimizer.prefer_hash_join = false;
+    // Nor a hash join of a side the statistics think small: after the filters they guess wrong.
+    options.optimizer.hash_join_single_partition_threshold = 0;
+    options.optimizer.hash_join_single_partition_threshold_rows = 0;
+    let exec = &mut options.execution;
+    exec.sort_spill_reservation_bytes = exec
+        .sort_spill_reservation_bytes
+        .min(limits.memory_bytes / 1024);
+    exec.batch_size = datafusion::common::config::ConfigNonZeroUsize::try_new(
+        (limits.memory_bytes >> 14).clamp(128, 8192),
+    )
+    .map_err(execution)?;
+    // DataFusion plans a sort-merge join only over two partitions or more.
+    exec.target_partitions = exec.target_partitions.max(2);
+    Ok(config)
+}
+
 impl Query {
     /// Registers every kind as a table (an empty one when nothing of that kind is stored), and
     /// the functions, `pseudonym()` included (for the key holder).
@@ -232,6 +259,27 @@ impl Query {
             tables,
             Some(runner.env()),
             runner.limits().clone(),
+        )
+    }
+
+    /// A session for the crate's own bulk statements ([`Query::trace_all`],
+    /// [`Query::inflow_rows`], [`Query::exposed_rows`]) over every stored row, without
+    /// `pseudonym()`: within the runner's memory budget, spilling to a temporary folder past it
+    /// ([`SqlRunner::bulk_env`], [`bulk_session_config`]). Statements from outside belong in
+    /// [`Query::open_for`], which never spills.
+    pub fn open_bulk(store: &Store, runner: &SqlRunner) -> Result<Query, QueryError> {
+        let limits = runner.limits().clone();
+        let ctx = SessionContext::new_with_config_rt(
+            bulk_session_config(&limits)?,
+            runner.bulk_env(store.root())?,
+        );
+        Query::open_on(
+            ctx,
+            store,
+            None,
+            &Tables::Stored,
+            limits,
+            FilePaths::DataDir,
         )
     }
 

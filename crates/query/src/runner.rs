@@ -2,12 +2,24 @@
 //! stack ([`Limits::stack_bytes`]), so planning and executing a statement within the
 //! [`Limits`] never comes near the end of a stack (a stack overflow aborts the whole process,
 //! whatever thread it happens on); and one DataFusion memory pool for every query it runs, so
-//! queries together hold at most [`Limits::memory_bytes`]. Nothing spills to disk: a query past
-//! the pool fails with a message saying so, and no query's rows land in a temp file.
+//! queries together hold at most [`Limits::memory_bytes`]. Nothing of a statement from outside
+//! spills to disk: such a query past the pool fails with a message saying so, and none of its
+//! rows land in a temp file.
+//!
+//! The crate's own bulk statements (`trace --all`, inflow, the exposed list: fixed text, not a
+//! user's) share a second pool of the same size that spills instead ([`SqlRunner::bulk_env`]):
+//! sorts, aggregates and sort-merge joins write runs to a temporary folder in the OS temp dir
+//! (never the data dir), removed when the statement's session goes.
 
 use std::sync::Arc;
 
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use datafusion::common::{DataFusionError, Result as DfResult};
+use datafusion::execution::memory_pool::{
+    MemoryLimit, MemoryPool, MemoryReservation, PeakRecordingPool, TrackConsumersPool,
+};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 
 use crate::{Limits, QueryError};
@@ -17,6 +29,8 @@ use crate::{Limits, QueryError};
 pub struct SqlRunner {
     rt: Option<tokio::runtime::Runtime>,
     env: Arc<RuntimeEnv>,
+    /// The bulk statements' pool ([`SpillPool`]), its high-water mark recorded.
+    bulk_pool: Arc<PeakRecordingPool>,
     limits: Limits,
 }
 
@@ -43,11 +57,51 @@ impl SqlRunner {
             )
             .build_arc()
             .map_err(|e| QueryError::Execution(e.to_string()))?;
+        let fair = TrackConsumersPool::new(
+            SpillPool::new(limits.memory_bytes),
+            std::num::NonZeroUsize::new(5).expect("five"),
+        );
+        let bulk_pool = Arc::new(PeakRecordingPool::new(Arc::new(fair)));
         Ok(SqlRunner {
             rt: Some(rt),
             env,
+            bulk_pool,
             limits,
         })
+    }
+
+    /// A runtime for one of the crate's own bulk statements: the bulk pool (shared by all of
+    /// them, [`Limits::memory_bytes`]) and a disk manager of its own, whose temporary folder in
+    /// the OS temp dir is made on the first spill and removed with the runtime (the session).
+    /// `data_dir` is refused as the place for it: a writer there removes files it does not
+    /// list, and the spilled rows are personal data.
+    pub fn bulk_env(&self, data_dir: &std::path::Path) -> Result<Arc<RuntimeEnv>, QueryError> {
+        let tmp = std::env::temp_dir();
+        let real = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.into());
+        if real(&tmp).starts_with(real(data_dir)) {
+            return Err(QueryError::Execution(format!(
+                "the temp dir {} is inside the data dir; set TMPDIR to a folder outside it for \
+                 SQL to spill to",
+                tmp.display()
+            )));
+        }
+        let pool: Arc<dyn MemoryPool> = self.bulk_pool.clone();
+        RuntimeEnvBuilder::new()
+            .with_memory_pool(pool)
+            .with_disk_manager_builder(
+                // Merging at most 4 runs at a time keeps a merge's buffers (a batch per run)
+                // within the pool however many runs a sort spilled.
+                DiskManagerBuilder::default()
+                    .with_mode(DiskManagerMode::OsTmpDirectory)
+                    .with_max_spill_merge_fan_in(4),
+            )
+            .build_arc()
+            .map_err(|e| QueryError::Execution(e.to_string()))
+    }
+
+    /// The most the bulk statements have held of their pool at once since the runner started.
+    pub fn bulk_peak_bytes(&self) -> usize {
+        self.bulk_pool.peak_reserved()
     }
 
     pub fn limits(&self) -> &Limits {
@@ -85,6 +139,83 @@ impl SqlRunner {
     /// planned by [`SqlRunner::run`] into a writer the thread owns.
     pub fn block_on<F: Future>(&self, work: F) -> F::Output {
         self.rt.as_ref().expect("running").block_on(work)
+    }
+}
+
+/// First come, first served, except that an operator which can spill may not take the last
+/// quarter of the pool once it holds more than a 64th of it: that quarter is for operators that
+/// cannot spill (a merge of spilled runs, a join's buffered rows) and for the first batches of
+/// sorts that start later. A plain greedy pool lets the first sorts hold everything, and the
+/// next sort, holding nothing it could spill, fails; a fair one splits the pool among the
+/// hundred-odd spilling operators of `trace --all`'s plan into shares smaller than a batch.
+#[derive(Debug)]
+struct SpillPool {
+    size: usize,
+    used: AtomicUsize,
+}
+
+impl SpillPool {
+    fn new(size: usize) -> SpillPool {
+        SpillPool {
+            size,
+            used: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl std::fmt::Display for SpillPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "spill pool(used: {}, size: {})",
+            self.used.load(Ordering::Relaxed),
+            self.size
+        )
+    }
+}
+
+impl MemoryPool for SpillPool {
+    fn name(&self) -> &str {
+        "spill"
+    }
+
+    fn grow(&self, _: &MemoryReservation, additional: usize) {
+        self.used.fetch_add(additional, Ordering::Relaxed);
+    }
+
+    fn shrink(&self, _: &MemoryReservation, shrink: usize) {
+        self.used.fetch_sub(shrink, Ordering::Relaxed);
+    }
+
+    fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> DfResult<()> {
+        let spiller =
+            reservation.consumer().can_spill() && reservation.size() + additional > self.size / 64;
+        let limit = match spiller {
+            true => self.size - self.size / 4,
+            false => self.size,
+        };
+        self.used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                (used + additional <= limit).then_some(used + additional)
+            })
+            .map(drop)
+            .map_err(|used| {
+                DataFusionError::ResourcesExhausted(format!(
+                    "Failed to allocate additional {additional} bytes for {} with {} already \
+                     allocated - {} remain available for the total memory pool",
+                    reservation.consumer().name(),
+                    reservation.size(),
+                    limit.saturating_sub(used)
+                ))
+            })
+    }
+
+    fn reserved(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    fn memory_limit(&self) -> MemoryLimit {
+        MemoryLimit::Finite(self.size)
     }
 }
 
