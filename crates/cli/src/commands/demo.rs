@@ -789,7 +789,8 @@ fn prepare(dir: &Path) -> anyhow::Result<()> {
 #[derive(Args, Debug)]
 pub struct DemoArgs {
     /// Folder for the generated input, the demo's data dir and its own master key (input/,
-    /// data/ and demo.key inside; your own key is neither read nor created).
+    /// data/ and demo.key inside, and provinces/ and chengdu.key for its two-province step;
+    /// your own key is neither read nor created).
     #[arg(long, default_value = "./fangyi-demo")]
     pub dir: PathBuf,
     #[arg(long, default_value_t = 200_000)]
