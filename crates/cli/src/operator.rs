@@ -18,6 +18,9 @@ pub struct Operator {
     engine: Engine,
     account: Account,
     purpose: Option<Purpose>,
+    /// The cluster's scheduler the engine's SQL runs on, if any.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+    cluster: Option<String>,
 }
 
 /// The account the operator reads as: the key holder's (an admin), or `--as-role`'s.
@@ -75,6 +78,7 @@ impl Operator {
         opts.sql.memory_bytes =
             usize::try_from(crate::commands::trace_cmd::memory().get()).unwrap_or(usize::MAX);
         configure(&mut opts)?;
+        let cluster = opts.cluster.clone();
         let keys = g.keys()?;
         let runtime = crate::commands::runtime()?;
         let engine = runtime
@@ -85,6 +89,7 @@ impl Operator {
             engine,
             account,
             purpose,
+            cluster,
         })
     }
 
@@ -108,6 +113,12 @@ impl Operator {
     where
         F: Future<Output = Result<T, EngineError>>,
     {
+        // A job on a cluster shows its state and is cancelled there on Ctrl-C.
+        #[cfg(feature = "cluster")]
+        let _watch = self
+            .cluster
+            .as_deref()
+            .map(crate::progress::ClusterWatch::start);
         self.runtime.block_on(async {
             let answer = question.await;
             // The entry is committed either way; a checkpoint that cannot move (a log someone

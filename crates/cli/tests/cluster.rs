@@ -524,3 +524,92 @@ fn bulk_answers_on_a_store_missing_kinds() {
         assert_eq!(scan, env.ok(&on_cluster), "{args:?} --cluster");
     }
 }
+
+/// CPU time (user and system, in clock ticks) process `pid` has used so far.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces), from the third: utime is the 14th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    field(11) + field(12)
+}
+
+/// The executors' CPU ticks over `window`.
+fn executors_busy(nodes: &Nodes, window: Duration) -> u64 {
+    let pids: Vec<u32> = nodes
+        .children
+        .iter()
+        .filter(|(n, _, _)| n.starts_with("executor"))
+        .map(|(_, c, _)| c.id())
+        .collect();
+    let before: u64 = pids.iter().map(|&p| cpu_ticks(p)).sum();
+    std::thread::sleep(window);
+    pids.iter().map(|&p| cpu_ticks(p)).sum::<u64>() - before
+}
+
+#[test]
+fn ctrl_c_cancels_the_job_on_the_cluster() {
+    let env = Env::new();
+    env.generate_and_ingest(4000, 6);
+    let (nodes, address) = cluster(&env);
+    // Three check-in tables joined by day: billions of rows, minutes of work on the executors.
+    let heavy = "SELECT a.person_id % 7 AS k, count(*) AS n FROM checkins a JOIN checkins b \
+                 ON date_trunc('day', a.time_in) = date_trunc('day', b.time_in) JOIN checkins c \
+                 ON date_trunc('day', b.time_in) = date_trunc('day', c.time_in) GROUP BY 1";
+    let child = env
+        .cmd()
+        .args(["sql", "--format", "csv", "--cluster", &address, heavy])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    // The job is running once the executors work.
+    let start = Instant::now();
+    while executors_busy(&nodes, Duration::from_millis(500)) < 30 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the executors never started the job\n{}",
+            nodes.logs()
+        );
+    }
+    // Ctrl-C, as a terminal sends it.
+    let sent = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let interrupted = Instant::now();
+    let out = wait_with_timeout(child, Duration::from_secs(20))
+        .unwrap_or_else(|| panic!("fangyi still runs 20 s after Ctrl-C\n{}", nodes.logs()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        interrupted.elapsed() < Duration::from_secs(10),
+        "{:?} to exit",
+        interrupted.elapsed()
+    );
+    assert!(
+        stderr.contains("interrupted: cancelled cluster job"),
+        "{stderr}"
+    );
+    // The executors go idle: the job is gone from them, not left running.
+    let start = Instant::now();
+    loop {
+        let ticks = executors_busy(&nodes, Duration::from_secs(1));
+        if ticks < 20 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the executors still work 15 s after the job was cancelled ({ticks} ticks a second)\n{}",
+            nodes.logs()
+        );
+    }
+}

@@ -86,13 +86,14 @@ pub async fn open(
         .with_config(config)
         .with_runtime_env(runner.env())
         .build()
-        .upgrade_for_ballista(url)
+        .upgrade_for_ballista(url.clone())
         .map_err(|e| ClusterError::Config(format!("the cluster session: {e}")))?;
     let ballista = state.query_planner().clone();
     let state = SessionStateBuilder::new_from_existing(state)
         .with_query_planner(Arc::new(Planner {
             ballista,
             local: DefaultPhysicalPlanner::default(),
+            scheduler: url,
         }))
         .build();
     let ctx = SessionContext::new_with_state(state);
@@ -109,9 +110,12 @@ pub async fn open(
 /// Ballista's planner, except for a plan that is no more than a relation of no rows (a query
 /// of a kind nothing is stored of, once optimised): Ballista answers that with no columns at
 /// all, so it is planned here, keeping the columns the statement names.
+/// Every distributed plan it makes is recorded ([`crate::jobs`]), for progress and Ctrl-C.
 struct Planner {
     ballista: Arc<dyn QueryPlanner + Send + Sync>,
     local: DefaultPhysicalPlanner,
+    /// The scheduler's URL.
+    scheduler: String,
 }
 
 impl std::fmt::Debug for Planner {
@@ -138,7 +142,9 @@ impl QueryPlanner for Planner {
             if matches!(plan, LogicalPlan::EmptyRelation(_)) {
                 return self.local.create_physical_plan(plan, state).await;
             }
-            self.ballista.create_physical_plan(plan, state).await
+            let plan = self.ballista.create_physical_plan(plan, state).await?;
+            crate::jobs::record(&self.scheduler, &plan);
+            Ok(plan)
         })
     }
 }

@@ -15,6 +15,7 @@
 //! stored tables, for the roles whose SQL sees them); the nodes read what the plan names.
 
 mod client;
+pub mod jobs;
 mod node;
 
 pub use client::{open, scheduler_url};

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 pub use cluster::{
-    ClusterError, ExecutorOptions, SchedulerOptions, host_port, run_executor, run_scheduler,
+    ClusterError, ExecutorOptions, SchedulerOptions, host_port, jobs, run_executor, run_scheduler,
 };
 use vault::{KeySource, Keys, MasterKey};
 

@@ -210,7 +210,11 @@ pub fn run(g: &Globals, a: TraceArgs) -> anyhow::Result<()> {
         );
         let caller = op.caller(Purpose::OutbreakResponse, &request);
         let started = Instant::now();
-        let bar = progress::steps_bar(0, "trace");
+        // On a cluster the job's own line shows (progress::ClusterWatch), not this bar.
+        let bar = match cluster {
+            Some(_) => indicatif::ProgressBar::hidden(),
+            None => progress::steps_bar(0, "trace"),
+        };
         let b = bar.clone();
         let progress = engine::local::Progress {
             stage: std::sync::Arc::new(|_, _| {}),
