@@ -1,14 +1,15 @@
 //! The crate's own bulk statements within a memory budget: on a generated city, `trace --all`
 //! in a pool so small that a session for statements from outside (no disk) fails gives the
-//! index's rows exactly when it may spill, and the pool's high-water mark stays within the
-//! budget; the temporary folder is never the data dir.
+//! index's rows exactly when it may spill, inflow and the exposed list the rows of an unbounded
+//! session, and the pool's high-water mark stays within the budget; the temporary folder is
+//! never the data dir.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use fangyi_query::{Limits, Query, QueryError, SqlContact, SqlRunner, Tables};
-use model::Zone;
+use model::{Level, Region, Zone};
 use store::{Store, Writer};
 use trace::{CaseSet, Index, Tracer};
 use vault::{Keys, MasterKey};
@@ -121,6 +122,28 @@ fn trace_all_spills_within_a_budget_too_small_for_memory_and_answers_the_index_r
         assert_eq!(sorted.len(), index.len(), "depth {depth}: as many rows");
         assert!(sorted == index, "depth {depth}: the index's rows");
     }
+    // Inflow and the exposed list in the same budget: the rows of a session without a bound.
+    let (first, last) = (config.start, config.start.add_days(config.days as i32 - 1));
+    let plain = Arc::new(Query::open_pseudonymised(&store).unwrap());
+    let bulk = Arc::new(Query::open_bulk(&store, &runner).unwrap());
+    let inflow = |q: Arc<Query>| {
+        runner
+            .run(async move { q.inflow_rows(Level::County, first, last, zone, 10).await })
+            .unwrap()
+            .unwrap()
+    };
+    let expected = inflow(plain.clone());
+    assert!(!expected.is_empty(), "the city has arrivals");
+    assert_eq!(inflow(bulk.clone()), expected, "inflow within the budget");
+    let wuhan = Region::new(420100).unwrap();
+    let exposed = |q: Arc<Query>| {
+        runner
+            .run(async move { q.exposed_rows(wuhan, first, last, zone).await })
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(exposed(bulk), exposed(plain), "exposed within the budget");
+
     let peak = runner.bulk_peak_bytes();
     assert!(peak > 0, "the pool saw the statement");
     assert!(peak <= BUDGET, "peak {peak} within the budget {BUDGET}");
