@@ -28,10 +28,7 @@ pub(crate) enum ItemId<'a> {
     Int(i64),
 }
 
-fn bind<'q>(
-    q: Query<'q, Any, AnyArguments>,
-    id: ItemId<'q>,
-) -> Query<'q, Any, AnyArguments> {
+fn bind<'q>(q: Query<'q, Any, AnyArguments>, id: ItemId<'q>) -> Query<'q, Any, AnyArguments> {
     match id {
         ItemId::Text(s) => q.bind(s),
         ItemId::Int(i) => q.bind(i),
