@@ -24,8 +24,10 @@ ten-thousandths):
 - A price is kept in micro-yuan: round(price_cny * 1e6) (half away from zero, as Rust's
   f64::round); a unit price is the fraction p / units.
 - One capture per platform, listing_id and captured_time: the one with the largest _rid (the
-  later ingested source, then the later line). The capture's day is its date at the deployment
-  zone's offset.
+  later ingested source, then the later line; a _rid is unique in a store, the source's
+  sequence number and the line), kept by a semi join on the largest _rid of each group (twice
+  as fast here as arg_max of the row or a window's row_number). The capture's day is its date
+  at the deployment zone's offset.
 - unknown_seller: seller_enterprise_id empty or not an enterprise_id of enterprises.
 - unregistered: product medical_protective, surgical or medical, and no device_registrations row
   of that registration_no has the same product and valid_from <= day <= valid_to (empty: open).
@@ -135,10 +137,11 @@ WITH raw AS (
     epoch_ms(captured_time) AS ms,
     CAST(round(price_cny * 1000000) AS BIGINT) AS p
   FROM read_parquet({sql_list(listings)})
+), latest AS (
+  SELECT max(_rid) AS _rid FROM raw GROUP BY platform, listing_id, ms
 ), cap AS (
   SELECT * EXCLUDE (_rid), (ms + {offset_ms}) // 86400000 AS day
-  FROM raw
-  QUALIFY row_number() OVER (PARTITION BY platform, listing_id, ms ORDER BY _rid DESC) = 1
+  FROM raw SEMI JOIN latest USING (_rid)
 ), place AS (
   SELECT DISTINCT c.seller_region,
     CASE WHEN c.seller_region LIKE '%00' THEN c.seller_region
