@@ -4,13 +4,14 @@
 //! registrations, baselines) are hashed once ([`Reference`]), so each capture costs a handful
 //! of lookups and the median of its day, prefecture and product is computed once per group.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::hash_map::Entry;
 
 use model::{Date, Product, Region, Timestamp, Zone};
 use serde::Serialize;
 
 use crate::money::{MICRO, Ratio};
 use crate::rules::{K_SCALE, MarketRules, PERCENT_SCALE, normalise_standard};
+use crate::{FastMap, FastSet};
 
 /// A rule's id. The variants are in the ids' alphabetical order, so sorting rules sorts ids.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -146,9 +147,9 @@ pub struct Baseline {
 /// The reference tables, hashed.
 #[derive(Debug, Default)]
 pub struct Reference {
-    enterprises: HashSet<String>,
-    registrations: HashMap<String, Vec<Registration>>,
-    baselines: HashMap<String, [Option<Baseline>; 5]>,
+    enterprises: FastSet<String>,
+    registrations: FastMap<String, Vec<Registration>>,
+    baselines: FastMap<String, [Option<Baseline>; 5]>,
 }
 
 impl Reference {
@@ -336,21 +337,32 @@ impl Flagged {
 /// 100 % in the tolerance's fixed point.
 const HUNDRED_PERCENT: i64 = 100 * PERCENT_SCALE;
 
-/// Keeps one capture per platform, listing and instant: the later ingested (the larger row id).
-/// Leaves `captures` sorted by platform, listing, time. The order is found on indices and the
-/// kept captures gathered once: a capture is near 200 bytes, and sorting them in place moved
-/// each many times (a tenth of a scan's time).
+/// Keeps one capture per platform, listing and instant: the later ingested (the larger row id),
+/// in the place of the first of them; the captures keep their order otherwise. A hash of the
+/// key rather than a sort: sorting a day's captures by their text keys was a sixth of a scan
+/// (tens of comparisons each), and only the flagged ones need the contract's order
+/// ([`Flagged::sort`]).
 pub fn dedupe(captures: &mut Vec<Capture<'_>>) {
-    fn key<'c>(c: &Capture<'c>) -> (&'c str, &'c str, Timestamp, std::cmp::Reverse<i64>) {
-        (c.platform, c.listing_id, c.time, std::cmp::Reverse(c.rid))
+    let mut slot: FastMap<(&str, &str, Timestamp), usize> =
+        FastMap::with_capacity_and_hasher(captures.len(), Default::default());
+    let mut kept = 0;
+    for i in 0..captures.len() {
+        let c = captures[i];
+        match slot.entry((c.platform, c.listing_id, c.time)) {
+            Entry::Vacant(e) => {
+                e.insert(kept);
+                captures[kept] = c;
+                kept += 1;
+            }
+            Entry::Occupied(e) => {
+                let k = &mut captures[*e.get()];
+                if c.rid > k.rid {
+                    *k = c;
+                }
+            }
+        }
     }
-    let mut order: Vec<usize> = (0..captures.len()).collect();
-    order.sort_unstable_by(|&a, &b| key(&captures[a]).cmp(&key(&captures[b])));
-    order.dedup_by(|later, first| {
-        let (a, b) = (&captures[*later], &captures[*first]);
-        (a.platform, a.listing_id, a.time) == (b.platform, b.listing_id, b.time)
-    });
-    *captures = order.iter().map(|&i| captures[i]).collect();
+    captures.truncate(kept);
 }
 
 /// The medians of a set of captures: per deployment-zone day, prefecture of `seller_region` and
@@ -359,8 +371,8 @@ pub fn dedupe(captures: &mut Vec<Capture<'_>>) {
 pub fn medians(
     captures: &[Capture<'_>],
     zone: Zone,
-) -> HashMap<(Date, Region, Product), (Ratio, u64)> {
-    let mut groups: HashMap<(Date, Region, Product), Vec<Ratio>> = HashMap::new();
+) -> FastMap<(Date, Region, Product), (Ratio, u64)> {
+    let mut groups: FastMap<(Date, Region, Product), Vec<Ratio>> = FastMap::default();
     let mut memo: Option<(Region, Region)> = None;
     for c in captures {
         let Some(region) = c.region else { continue };
@@ -394,7 +406,7 @@ pub fn medians(
 }
 
 /// The rules over `captures` (one capture per platform, listing and instant: [`dedupe`]),
-/// returning the flagged ones in the captures' order.
+/// returning the flagged ones in the contract's order ([`Flagged::sort`]).
 pub fn check(
     captures: &[Capture<'_>],
     reference: &Reference,
@@ -403,10 +415,16 @@ pub fn check(
 ) -> Vec<Flagged> {
     let medians = medians(captures, zone);
     let mut memo = Memo::default();
-    captures
-        .iter()
-        .filter_map(|c| check_one(c, reference, rules, zone, &medians, &mut memo))
-        .collect()
+    // Sized for every capture (pages never written cost nothing): growing it by doubling
+    // copied each day's answer about twice into fresh pages.
+    let mut flagged: Vec<Flagged> = Vec::with_capacity(captures.len());
+    flagged.extend(
+        captures
+            .iter()
+            .filter_map(|c| check_one(c, reference, rules, zone, &medians, &mut memo)),
+    );
+    Flagged::sort(&mut flagged);
+    flagged
 }
 
 /// What repeats across captures — a shop's standard, a listing's title — judged once per
@@ -414,9 +432,9 @@ pub fn check(
 #[derive(Default)]
 struct Memo<'a, 'r> {
     /// (standard, product) → whether it is the product's.
-    standards: HashMap<(&'a str, Product), bool>,
+    standards: FastMap<(&'a str, Product), bool>,
     /// title → the claim words in it.
-    claims: HashMap<&'a str, Vec<&'r str>>,
+    claims: FastMap<&'a str, Vec<&'r str>>,
 }
 
 fn check_one<'a, 'r>(
@@ -424,7 +442,7 @@ fn check_one<'a, 'r>(
     reference: &Reference,
     rules: &'r MarketRules,
     zone: Zone,
-    medians: &HashMap<(Date, Region, Product), (Ratio, u64)>,
+    medians: &FastMap<(Date, Region, Product), (Ratio, u64)>,
     memo: &mut Memo<'a, 'r>,
 ) -> Option<Flagged> {
     let mut ev = Evidence::default();

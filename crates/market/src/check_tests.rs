@@ -429,7 +429,8 @@ fn duplicate_captures_count_once_the_later_ingested() {
     ];
     dedupe(&mut caps);
     assert_eq!(caps.len(), 2);
-    assert_eq!((caps[0].listing_id, caps[1].rid), ("L0", 7));
+    // In the place of the first of each key's captures.
+    assert_eq!((caps[0].rid, caps[1].listing_id), (7, "L0"));
 }
 
 // ---- Property tests: each rule against a plain reading of §9. ----

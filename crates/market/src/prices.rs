@@ -4,17 +4,15 @@
 //! ([`crate::scan`]: a day's files read once, the same deduplication), with the scan's median
 //! ([`check::medians`]), so a day here and the `price_outlier` evidence of that day agree.
 
-use std::collections::{HashMap, HashSet};
-
 use model::{Date, Product, Region, Zone};
 use rayon::prelude::*;
 use store::Store;
 
-use crate::MarketError;
 use crate::check::{self, Capture, Flagged};
 use crate::money::Ratio;
 use crate::rules::MarketRules;
 use crate::scan;
+use crate::{FastMap, FastSet, MarketError};
 
 /// One day of one product's market in one prefecture.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,7 +99,7 @@ type Group = (Date, Region, Product);
 /// The groups of `captures` (deduplicated: [`check::dedupe`]) with `flagged`, the rules' answer
 /// on the same captures, in no particular order.
 pub fn day_prices(captures: &[Capture<'_>], flagged: &[Flagged], zone: Zone) -> Vec<PriceDay> {
-    let mut listings: HashMap<Group, HashSet<(&str, &str)>> = HashMap::new();
+    let mut listings: FastMap<Group, FastSet<(&str, &str)>> = FastMap::default();
     for c in captures {
         if let Some(r) = c.region {
             listings
@@ -110,7 +108,7 @@ pub fn day_prices(captures: &[Capture<'_>], flagged: &[Flagged], zone: Zone) -> 
                 .insert((c.platform, c.listing_id));
         }
     }
-    let mut bad: HashMap<Group, HashSet<(&str, &str)>> = HashMap::new();
+    let mut bad: FastMap<Group, FastSet<(&str, &str)>> = FastMap::default();
     for f in flagged {
         if let Some(r) = f.seller_region {
             bad.entry((f.captured_time.date(zone), r.prefecture(), f.product))

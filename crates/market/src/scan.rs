@@ -93,32 +93,70 @@ pub fn reference(store: &Store) -> Result<Reference, MarketError> {
     Ok(r)
 }
 
-/// Row `i` of a nullable text column.
-fn opt(a: &StringArray, i: usize) -> Option<&str> {
-    a.is_valid(i).then(|| a.value(i))
+/// A value the contract requires (the store holds none without it; a file without it is not
+/// one of ours).
+fn needed<'v>(f: &DataFile, column: &str, v: Option<&'v str>) -> Result<&'v str, MarketError> {
+    v.ok_or_else(|| f.corrupt(format!("{column} missing")).into())
 }
 
 fn product(f: &DataFile, s: &str) -> Result<Product, MarketError> {
     Product::parse(s).ok_or_else(|| f.corrupt(format!("product {s:?}")).into())
 }
 
-/// The columns of `listings` the rules read.
-const COLUMNS: [&str; 14] = [
-    "platform",
+/// The columns of `listings` the rules read, decoded as text or numbers.
+const COLUMNS: [&str; 7] = [
     "listing_id",
-    "shop_id",
-    "seller_enterprise_id",
-    "seller_region",
     "title",
-    "product",
-    "standard",
-    "registration_no",
     "price_cny",
     "units",
     "sales",
     "captured_time",
     RID_COLUMN,
 ];
+
+/// The text columns of `listings` the rules read whose values repeat (a shop's, a seller's,
+/// a product's): read as keys into their distinct values, so Parquet's dictionary pages are
+/// not copied out into a string per row, and a region or product is parsed once per value.
+const KEYED: [&str; 7] = [
+    "platform",
+    "shop_id",
+    "seller_enterprise_id",
+    "seller_region",
+    "product",
+    "standard",
+    "registration_no",
+];
+
+/// Each distinct value of a keyed column parsed once: `parse` of the value at key `k`.
+struct Parsed<T> {
+    values: Vec<Option<T>>,
+}
+
+impl<T: Copy> Parsed<T> {
+    fn new(distinct: usize) -> Self {
+        Parsed {
+            values: vec![None; distinct],
+        }
+    }
+
+    fn get(
+        &mut self,
+        k: usize,
+        text: &StringArray,
+        parse: impl FnOnce(&str) -> Result<T, MarketError>,
+    ) -> Result<T, MarketError> {
+        match self.values.get(k).copied().flatten() {
+            Some(v) => Ok(v),
+            None => {
+                let v = parse(text.value(k))?;
+                if let Some(slot) = self.values.get_mut(k) {
+                    *slot = Some(v);
+                }
+                Ok(v)
+            }
+        }
+    }
+}
 
 /// The `listings` files of each day in `from..=to` (either end open).
 pub(crate) fn days(
@@ -172,28 +210,56 @@ pub fn scan_many(
             })
         })
         .collect::<Result<_, _>>()?;
-    let mut out: Vec<ScanReport> = rule_sets
-        .iter()
-        .map(|_| ScanReport {
-            flagged: Vec::new(),
-            captures: 0,
-        })
-        .collect();
-    // Sized once: the answer can be hundreds of megabytes, and growing it copies it.
-    for (i, report) in out.iter_mut().enumerate() {
-        let n: usize = per_day.iter().map(|(_, sets)| sets[i].len()).sum();
-        report.flagged.reserve_exact(n);
-    }
-    for (n, sets) in per_day {
-        for (report, flagged) in out.iter_mut().zip(sets) {
-            report.captures += n;
-            report.flagged.extend(flagged);
+    let captures: u64 = per_day.iter().map(|(n, _)| n).sum();
+    let mut runs: Vec<Vec<Vec<Flagged>>> = rule_sets.iter().map(|_| Vec::new()).collect();
+    for (_, sets) in per_day {
+        for (runs, flagged) in runs.iter_mut().zip(sets) {
+            runs.push(flagged);
         }
     }
-    for r in &mut out {
-        Flagged::sort(&mut r.flagged);
+    Ok(runs
+        .into_iter()
+        .map(|days| ScanReport {
+            flagged: merge(days),
+            captures,
+        })
+        .collect())
+}
+
+/// Merges runs each in the contract's order ([`check::check`]'s answers, a day each) into one,
+/// moving each flagged capture once: the answer can be hundreds of megabytes, and sorting it
+/// whole moved each capture several times and compared keys the days had already ordered.
+fn merge(runs: Vec<Vec<Flagged>>) -> Vec<Flagged> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    fn key(f: &Flagged) -> (&str, &str, Timestamp) {
+        (&f.platform, &f.listing_id, f.captured_time)
     }
-    Ok(out)
+    let total: usize = runs.iter().map(Vec::len).sum();
+    // Which run each place of the answer comes from (a run's captures leave it in order); equal
+    // keys, which a scan never has, would keep the runs' order.
+    let mut from: Vec<u32> = Vec::with_capacity(total);
+    let mut next = vec![0usize; runs.len()];
+    let mut heads: BinaryHeap<Reverse<(_, u32)>> = runs
+        .iter()
+        .enumerate()
+        .filter_map(|(r, run)| run.first().map(|f| Reverse((key(f), r as u32))))
+        .collect();
+    while let Some(Reverse((_, r))) = heads.pop() {
+        from.push(r);
+        let run = r as usize;
+        next[run] += 1;
+        if let Some(f) = runs[run].get(next[run]) {
+            heads.push(Reverse((key(f), r)));
+        }
+    }
+    let mut runs: Vec<std::vec::IntoIter<Flagged>> =
+        runs.into_iter().map(Vec::into_iter).collect();
+    // Sized once (`filter_map` gives no exact length, so collecting grew it by doubling,
+    // copying hundreds of megabytes into fresh pages).
+    let mut merged = Vec::with_capacity(total);
+    merged.extend(from.into_iter().filter_map(|r| runs[r as usize].next()));
+    merged
 }
 
 /// Reads one day's files and hands `f` its captures, one per platform, listing and instant
@@ -205,7 +271,7 @@ pub(crate) fn read_day<T>(
 ) -> Result<T, MarketError> {
     let mut batches = Vec::new();
     for f in files {
-        for b in f.scan(&COLUMNS)? {
+        for b in f.scan_keyed(&COLUMNS, &KEYED)? {
             batches.push(b?);
         }
     }
@@ -213,18 +279,17 @@ pub(crate) fn read_day<T>(
     let mut captures: Vec<Capture<'_>> = Vec::with_capacity(rows);
     for b in &batches {
         let f = b.file();
-        let text = |n: &str| b.texts(n);
-        let (platform, listing, shop, seller, region, title, products, standard, reg) = (
-            text("platform")?,
-            text("listing_id")?,
-            text("shop_id")?,
-            text("seller_enterprise_id")?,
-            text("seller_region")?,
-            text("title")?,
-            text("product")?,
-            text("standard")?,
-            text("registration_no")?,
+        let keyed = |n: &str| b.keyed_texts(n);
+        let (platform, shop, seller, region, products, standard, reg) = (
+            keyed("platform")?,
+            keyed("shop_id")?,
+            keyed("seller_enterprise_id")?,
+            keyed("seller_region")?,
+            keyed("product")?,
+            keyed("standard")?,
+            keyed("registration_no")?,
         );
+        let (listing, title) = (b.texts("listing_id")?, b.texts("title")?);
         let (price, units, sales, time, rid) = (
             b.floats("price_cny")?,
             b.ints("units")?,
@@ -232,28 +297,34 @@ pub(crate) fn read_day<T>(
             b.instants("captured_time")?,
             b.ints(RID_COLUMN)?,
         );
+        let mut regions = Parsed::new(region.values().len());
+        let mut product_of = Parsed::new(products.values().len());
         for i in 0..b.rows() {
-            let region = match opt(region, i) {
-                Some(r) => Some(
+            let region = match region.key(i) {
+                Some(k) => Some(regions.get(k, region.values(), |r| {
                     Region::parse(r.as_bytes())
-                        .map_err(|e| f.corrupt(format!("seller_region: {}", e.reason())))?,
-                ),
+                        .map_err(|e| f.corrupt(format!("seller_region: {}", e.reason())).into())
+                })?),
                 None => None,
+            };
+            let product = match products.key(i) {
+                Some(k) => product_of.get(k, products.values(), |p| product(f, p))?,
+                None => return Err(f.corrupt("product missing").into()),
             };
             let units = units.value(i);
             if units < 1 {
                 return Err(f.corrupt("units below 1").into());
             }
             captures.push(Capture {
-                platform: platform.value(i),
+                platform: needed(f, "platform", platform.get(i))?,
                 listing_id: listing.value(i),
-                shop_id: shop.value(i),
-                seller: opt(seller, i),
+                shop_id: needed(f, "shop_id", shop.get(i))?,
+                seller: seller.get(i),
                 region,
                 title: title.value(i),
-                product: product(f, products.value(i))?,
-                standard: opt(standard, i),
-                registration_no: opt(reg, i),
+                product,
+                standard: standard.get(i),
+                registration_no: reg.get(i),
                 price_micro: micro(price.value(i)),
                 units,
                 sales: sales.is_valid(i).then(|| sales.value(i)),
