@@ -381,3 +381,44 @@ fn generating_again_replaces_the_earlier_province_and_other_folders_are_refused(
     }
     assert!(env.path("mine/data").exists() && mine.exists());
 }
+
+/// `bench scale` end to end at a tiny size: every step runs as a child `fangyi` in the budget
+/// (the global `--memory` ahead of each step's own arguments; the index steps give their own),
+/// and the figures and the growth table come out for two sizes.
+#[test]
+fn bench_scale_runs_every_step_at_two_sizes() {
+    let env = Env::new();
+    let dir = env.path("scale");
+    let json = env.path("scale.json");
+    let out = env.ok(&[
+        "bench",
+        "scale",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--sizes",
+        "1000,2000",
+        "--days",
+        "3",
+        "--memory",
+        "64MiB",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    for step in [
+        "generate",
+        "ingest",
+        "index (in memory)",
+        "trace --all (index)",
+        "trace --all (SQL)",
+        "codes",
+        "inflow",
+    ] {
+        assert_eq!(out.matches(step).count(), 3, "{step} in:\n{out}");
+    }
+    let figures: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(
+        figures.to_string().contains("index (in memory)"),
+        "{figures}"
+    );
+}

@@ -253,8 +253,7 @@ fn merge(runs: Vec<Vec<Flagged>>) -> Vec<Flagged> {
             heads.push(Reverse((key(f), r)));
         }
     }
-    let mut runs: Vec<std::vec::IntoIter<Flagged>> =
-        runs.into_iter().map(Vec::into_iter).collect();
+    let mut runs: Vec<std::vec::IntoIter<Flagged>> = runs.into_iter().map(Vec::into_iter).collect();
     // Sized once (`filter_map` gives no exact length, so collecting grew it by doubling,
     // copying hundreds of megabytes into fresh pages).
     let mut merged = Vec::with_capacity(total);

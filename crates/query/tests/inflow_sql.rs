@@ -13,28 +13,9 @@ use inflow::{InflowLevel, InflowQuery, InflowRow, OriginRisk, Period, StaySource
 use model::{Date, Level, PersonId, Region, RegionTable, Zone};
 use rules::{RiskAreas, RiskLevel};
 use store::{Store, Writer};
-use vault::{Keys, MasterKey};
 
-fn keys() -> Keys {
-    Keys::derive(&MasterKey::from_bytes([7; 32]))
-}
-
-fn ingest_into(data: &Path, zone: Zone, inputs: &[PathBuf]) -> Store {
-    let k = keys();
-    let mut w = Writer::open(data, k.key_id(), zone, || {}).unwrap();
-    let s = ingest::run(
-        &mut w,
-        &k,
-        inputs,
-        &ingest::Options::default(),
-        &|_| {},
-        &AtomicBool::new(false),
-    )
-    .unwrap();
-    drop(w);
-    assert_eq!(s.rows_rejected, 0, "every made row is good");
-    Store::open(data, k.key_id()).unwrap()
-}
+mod common;
+use common::{ingest_only, keys};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -165,7 +146,7 @@ fn a_generated_city_gives_the_crate_rows_at_every_level() {
         ..synth::Config::default()
     };
     synth::generate(&config, &input, &|_| {}, &AtomicBool::new(false)).unwrap();
-    let store = ingest_into(&dir.path().join("data"), Zone::CST, &[input]);
+    let store = ingest_only(&dir.path().join("data"), Zone::CST, &[input]);
     let first = config.start;
     let last = first.add_days(config.days as i32 - 1);
     let mut arrivals = 0;
@@ -314,7 +295,7 @@ fn the_rules_edges_give_the_crate_rows_and_the_contract_answer() {
     }
     let dir = tempfile::tempdir().unwrap();
     let inputs = edge_city(&dir.path().join("input"));
-    let store = ingest_into(&dir.path().join("data"), Zone::CST, &inputs);
+    let store = ingest_only(&dir.path().join("data"), Zone::CST, &inputs);
     let (first, last) = (day("2020-01-20"), day("2020-01-25"));
     let province = same_inflow(&store, 0, first, last);
     let prefecture = same_inflow(&store, 1, first, last);
@@ -405,7 +386,7 @@ fn the_rules_edges_give_the_crate_rows_and_the_contract_answer() {
     let dir2 = tempfile::tempdir().unwrap();
     let inputs = edge_city(&dir2.path().join("input"));
     let west = Zone::from_offset_secs(-5 * 3600).unwrap();
-    let store = ingest_into(&dir2.path().join("data"), west, &inputs);
+    let store = ingest_only(&dir2.path().join("data"), west, &inputs);
     for level in 0..3 {
         same_inflow(&store, level, first, last);
     }
@@ -633,7 +614,7 @@ mod worlds {
             let dir = tempfile::tempdir().unwrap();
             let zone = Zone::from_offset_secs(ZONES[w.zone]).unwrap();
             let inputs = write(&dir.path().join("input"), &w);
-            let store = ingest_into(&dir.path().join("data"), zone, &inputs);
+            let store = ingest_only(&dir.path().join("data"), zone, &inputs);
             let (first, last) = (date(1), date(4));
             for level in 0..3 {
                 same_inflow(&store, level, first, last);

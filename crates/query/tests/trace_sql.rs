@@ -10,57 +10,10 @@ use std::sync::atomic::AtomicBool;
 use fangyi_query::{Query, SqlContact};
 use model::{Date, PersonId, Timestamp, Zone};
 use store::{Store, Writer};
-use trace::{CaseSet, Index, Tracer, Via};
-use vault::{Keys, MasterKey};
+use trace::Via;
 
-fn keys() -> Keys {
-    Keys::derive(&MasterKey::from_bytes([5; 32]))
-}
-
-fn ingest(data: &Path, zone: Zone, inputs: &[PathBuf]) -> Store {
-    let k = keys();
-    let mut w = Writer::open(data, k.key_id(), zone, || {}).unwrap();
-    let s = ingest::run(
-        &mut w,
-        &k,
-        inputs,
-        &ingest::Options::default(),
-        &|_| {},
-        &AtomicBool::new(false),
-    )
-    .unwrap();
-    drop(w);
-    assert_eq!(s.rows_rejected, 0, "every made row is good");
-    let store = Store::open(data, k.key_id()).unwrap();
-    trace::update(&store, &|_| {}).unwrap();
-    store
-}
-
-/// The index's answer in the SQL's shape, in (case, person) pseudonym order.
-fn by_index(store: &Store, as_of: i64, depth: u8) -> Vec<SqlContact> {
-    let index = Index::open(store).unwrap();
-    let tracer = Tracer::new(&index, store.zone());
-    let cases = tracer.cases(as_of);
-    let all = CaseSet::new(&cases);
-    let mut out = Vec::new();
-    for t in tracer.trace_many(&cases, &all, as_of, depth) {
-        for c in &t.contacts {
-            out.push(SqlContact {
-                case: t.case,
-                person: c.person,
-                degree: c.degree,
-                via: c.via,
-                is_case: c.is_case,
-                first_exposure: c.first_exposure,
-                last_exposure: c.last_exposure,
-                quarantine_until: c.quarantine_until,
-                evidence: trace::evidence_kinds(c),
-            });
-        }
-    }
-    out.sort();
-    out
-}
+mod common;
+use common::{by_index, ingest, keys};
 
 fn by_sql(store: &Store, as_of: i64, depth: u8) -> Vec<SqlContact> {
     let q = Query::open(store, &keys()).unwrap();
