@@ -12,7 +12,7 @@ use fangyi_query::{Limits, Query, QueryError, SqlContact, SqlRunner, Tables};
 use model::{Level, Region, Zone};
 
 mod common;
-use common::{by_index, ingest, keys};
+use common::{by_index, ingest};
 
 fn trace_on(
     runner: &SqlRunner,
