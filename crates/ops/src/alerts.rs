@@ -338,10 +338,23 @@ mod tests {
             let records: Vec<AlertRecord> = ids.iter().map(|id| record(id, 1)).collect();
             ops.sync_alerts(&records, 1_000).await.unwrap();
             for id in &ids {
-                let (a, b) = tokio::join!(
+                // A third writer commits meanwhile, as the audit log's writer does in a server.
+                let busy = [record("busy", 1)];
+                let (a, b, other) = tokio::join!(
                     ops.set_alert_status(id, AlertStatus::Acknowledged, "cw1", "a", 2_000),
                     ops.set_alert_status(id, AlertStatus::Done, "cw2", "b", 2_000),
+                    ops.sync_alerts(&busy, 2_000),
                 );
+                other.unwrap();
+                // The one that comes second is told someone moved it first; never a database
+                // error (a move that read and then wrote in one SQLite transaction failed with
+                // "database is locked" when another connection committed in between).
+                for r in [&a, &b] {
+                    assert!(
+                        matches!(r, Ok(Some(_)) | Err(OpsError::Invalid(_))),
+                        "{id}: {r:?}"
+                    );
+                }
                 let moved: Vec<AlertStatus> = [a, b]
                     .into_iter()
                     .filter_map(|r| r.ok().flatten())

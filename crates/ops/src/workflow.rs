@@ -75,20 +75,19 @@ impl Ops {
         step: Step<'_>,
     ) -> Result<Move, OpsError> {
         let db = |e| self.db(e);
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        let read = format!("SELECT status FROM {} WHERE id = $1", w.items);
-        let Some(r) = bind(sqlx::query(sqlx::AssertSqlSafe(read)), id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?
-        else {
+        // Read before the transaction, which then writes first: on SQLite a transaction that
+        // reads and then writes fails at once ("database is locked", SQLITE_BUSY_SNAPSHOT) when
+        // another connection (the audit log's writer, say) committed in between, where one
+        // that starts by writing waits for the lock.
+        let Some(from) = self.item_status(w, id).await? else {
             return Ok(Move::Missing);
         };
-        let from: String = r.get("status");
         if !allowed(&from) {
             return Ok(Move::Refused(from));
         }
-        // The status is checked again in the update, so two people racing cannot both move it.
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // Applied only where the item still stands as read, so two people racing cannot both
+        // move it.
         let update = format!(
             "UPDATE {} SET status = $1, updated_at = $2, updated_by = $3, note = $4 \
              WHERE id = $5 AND status = $6",
@@ -105,7 +104,12 @@ impl Ops {
             .await
             .map_err(db)?;
         if moved.rows_affected() != 1 {
-            return Ok(Move::Refused(from));
+            drop(tx);
+            // Someone moved it first: where it stands now.
+            return Ok(match self.item_status(w, id).await? {
+                Some(now) => Move::Refused(now),
+                None => Move::Missing,
+            });
         }
         let next = format!(
             "SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM {} WHERE {} = $1",
@@ -133,6 +137,16 @@ impl Ops {
             .map_err(db)?;
         tx.commit().await.map_err(db)?;
         Ok(Move::Moved(from))
+    }
+
+    /// The status item `id` of `w` has; `None` when no item has the id.
+    async fn item_status(&self, w: &Workflow, id: ItemId<'_>) -> Result<Option<String>, OpsError> {
+        let read = format!("SELECT status FROM {} WHERE id = $1", w.items);
+        let row = bind(sqlx::query(sqlx::AssertSqlSafe(read)), id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        Ok(row.map(|r| r.get("status")))
     }
 
     /// The recorded moves of item `id` of `w`, oldest first.
