@@ -307,9 +307,9 @@ pub struct Flagged {
 
 impl Flagged {
     /// The contract's order: platform, listing, capture time (stable). A flagged capture is
-    /// large (its evidence inline, hundreds of bytes), so the order is found on indices — a
-    /// stable sort, which merges the sorted runs a scan hands it (one per day) cheaply — and
-    /// each capture is then moved into place once, by swaps along the permutation's cycles.
+    /// large (its evidence inline, hundreds of bytes), so the order is found on indices (a
+    /// stable sort) and each capture is then moved into place once, by swaps along the
+    /// permutation's cycles.
     /// Sorting the captures themselves moved each several times through a scratch copy as
     /// large as the whole answer (at 1 M captures, gigabytes of copying and fresh pages).
     pub fn sort(all: &mut [Flagged]) {
@@ -406,7 +406,8 @@ pub fn medians(
 }
 
 /// The rules over `captures` (one capture per platform, listing and instant: [`dedupe`]),
-/// returning the flagged ones in the contract's order ([`Flagged::sort`]).
+/// returning the flagged ones in the captures' order (the scan sorts them: [`Flagged::sort`];
+/// price monitoring needs no order).
 pub fn check(
     captures: &[Capture<'_>],
     reference: &Reference,
@@ -423,7 +424,6 @@ pub fn check(
             .iter()
             .filter_map(|c| check_one(c, reference, rules, zone, &medians, &mut memo)),
     );
-    Flagged::sort(&mut flagged);
     flagged
 }
 

@@ -204,7 +204,11 @@ pub fn scan_many(
             read_day(files, |captures| {
                 let flagged = rule_sets
                     .iter()
-                    .map(|rules| check::check(captures, &reference, rules, zone))
+                    .map(|rules| {
+                        let mut flagged = check::check(captures, &reference, rules, zone);
+                        Flagged::sort(&mut flagged);
+                        flagged
+                    })
                     .collect();
                 (captures.len() as u64, flagged)
             })
@@ -226,7 +230,7 @@ pub fn scan_many(
         .collect())
 }
 
-/// Merges runs each in the contract's order ([`check::check`]'s answers, a day each) into one,
+/// Merges runs each in the contract's order (a day's answer, sorted) into one,
 /// moving each flagged capture once: the answer can be hundreds of megabytes, and sorting it
 /// whole moved each capture several times and compared keys the days had already ordered.
 fn merge(runs: Vec<Vec<Flagged>>) -> Vec<Flagged> {
