@@ -298,16 +298,23 @@ impl Phase {
     /// The second whose p99 was worst, with that p99 (ms): a stall shows as one bad second
     /// among good ones, a server too slow for the rate as all of them.
     fn worst_second(&self) -> Option<(usize, f64)> {
+        self.p99_by_second()
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, p)| Some((i, p?)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    }
+
+    /// Each second's p99 (ms), `None` for a second nothing was due in.
+    fn p99_by_second(&self) -> Vec<Option<f64>> {
         self.by_second
             .iter()
-            .enumerate()
-            .filter(|(_, l)| !l.is_empty())
-            .map(|(i, l)| {
+            .map(|l| {
                 let mut l = l.clone();
                 l.sort_unstable();
-                (i, percentile(&l, 0.99))
+                (!l.is_empty()).then(|| percentile(&l, 0.99))
             })
-            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .collect()
     }
 }
 
@@ -611,6 +618,13 @@ pub fn run(a: BenchResidentsArgs) -> anyhow::Result<()> {
             percentile(&codes.latencies, 0.5),
             thousands(codes.failed)
         );
+        // Where the tail comes from: a stall is one bad second, a slow server all of them.
+        let series: Vec<String> = codes
+            .p99_by_second()
+            .iter()
+            .map(|p| p.map_or("-".into(), |p| format!("{p:.0}")))
+            .collect();
+        println!("  p99 by second, ms: {}", series.join(" "));
     }
 
     // 4. Stopped cleanly (the inbox flushed), then checked from the outside.

@@ -109,8 +109,11 @@ pub fn run(a: BenchScaleArgs) -> anyhow::Result<()> {
         let codes_out = dir.join("codes.jsonl");
         let input_text = input.to_string_lossy().into_owned();
         let codes_text = codes_out.to_string_lossy().into_owned();
-        let trace_out = dir.join("trace-all.csv");
-        let trace_text = trace_out.to_string_lossy().into_owned();
+        // Each way of tracing everyone writes its own file, held to the index's after.
+        let trace_outs =
+            ["index", "sql", "cluster"].map(|w| dir.join(format!("trace-all-{w}.csv")));
+        let [trace_text, sql_text, cluster_text] =
+            trace_outs.clone().map(|p| p.to_string_lossy().into_owned());
         let mut steps: Vec<(&'static str, Vec<&str>)> = vec![
             (
                 STEPS[0],
@@ -146,14 +149,7 @@ pub fn run(a: BenchScaleArgs) -> anyhow::Result<()> {
             (
                 STEPS[5],
                 vec![
-                    "trace",
-                    "--all",
-                    "--via",
-                    "sql",
-                    "--as-of",
-                    &as_of,
-                    "--out",
-                    &trace_text,
+                    "trace", "--all", "--via", "sql", "--as-of", &as_of, "--out", &sql_text,
                 ],
             ),
             (
@@ -178,7 +174,7 @@ pub fn run(a: BenchScaleArgs) -> anyhow::Result<()> {
                     "--as-of",
                     &as_of,
                     "--out",
-                    &trace_text,
+                    &cluster_text,
                 ],
             ));
         }
@@ -206,7 +202,28 @@ pub fn run(a: BenchScaleArgs) -> anyhow::Result<()> {
             });
         }
         std::fs::remove_file(&codes_out).ok();
-        std::fs::remove_file(&trace_out).ok();
+        let index_rows = sorted_rows(&trace_outs[0])?;
+        for (way, out) in ["as SQL", "on the cluster"].iter().zip(&trace_outs[1..]) {
+            if !out.exists() {
+                continue;
+            }
+            let rows = sorted_rows(out)?;
+            anyhow::ensure!(
+                rows == index_rows,
+                "trace --all {way} DIFFERS from the index: {} rows against {} (both kept: {}, {})",
+                thousands(rows.len() as u64),
+                thousands(index_rows.len() as u64),
+                out.display(),
+                trace_outs[0].display()
+            );
+            println!(
+                "  trace --all {way} gave exactly the index's {} rows",
+                thousands(rows.len() as u64)
+            );
+        }
+        for out in &trace_outs {
+            std::fs::remove_file(out).ok();
+        }
         std::fs::write(
             &marker,
             serde_json::to_string_pretty(&as_json(&all))? + "\n",
@@ -222,6 +239,15 @@ pub fn run(a: BenchScaleArgs) -> anyhow::Result<()> {
         println!("\nwrote {}", out.display());
     }
     Ok(())
+}
+
+/// A `trace --all` file's data rows, sorted: the same rows in any order compare equal.
+fn sorted_rows(path: &Path) -> anyhow::Result<Vec<String>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut rows: Vec<String> = text.lines().skip(1).map(str::to_string).collect();
+    rows.sort_unstable();
+    Ok(rows)
 }
 
 fn as_json(all: &[Measured]) -> serde_json::Value {

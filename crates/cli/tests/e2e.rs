@@ -415,6 +415,12 @@ fn bench_scale_runs_every_step_at_two_sizes() {
     ] {
         assert_eq!(out.matches(step).count(), 3, "{step} in:\n{out}");
     }
+    // Each size's SQL answer is held to the index's file, row for row.
+    assert_eq!(
+        out.matches("trace --all as SQL gave exactly the index's").count(),
+        2,
+        "{out}"
+    );
     let figures: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert!(

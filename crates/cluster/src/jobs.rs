@@ -71,19 +71,19 @@ pub struct JobProgress {
     pub running_for: Option<Duration>,
 }
 
+/// A client of the scheduler at `url`, or `None` when it cannot be reached.
+async fn scheduler(url: String) -> Option<SchedulerGrpcClient<tonic::transport::Channel>> {
+    let endpoint = ballista_core::utils::create_grpc_client_endpoint(url, None).ok()?;
+    Some(SchedulerGrpcClient::new(endpoint.connect().await.ok()?))
+}
+
 /// The latest job sent, as its scheduler tells it now; `None` before any job has an id or
 /// when the scheduler does not answer in time.
 pub async fn latest() -> Option<JobProgress> {
     let (url, job_id) = job_ids().pop()?;
     let ask = async {
-        let mut client = SchedulerGrpcClient::new(
-            ballista_core::utils::create_grpc_client_endpoint(url, None)
-                .ok()?
-                .connect()
-                .await
-                .ok()?,
-        );
-        client
+        scheduler(url)
+            .await?
             .get_job_status(GetJobStatusParams {
                 job_id: job_id.clone(),
             })
@@ -123,14 +123,8 @@ pub async fn cancel_all() -> Vec<String> {
     let mut cancelled = Vec::new();
     for (url, job_id) in job_ids() {
         let ask = async {
-            let mut client = SchedulerGrpcClient::new(
-                ballista_core::utils::create_grpc_client_endpoint(url, None)
-                    .ok()?
-                    .connect()
-                    .await
-                    .ok()?,
-            );
-            client
+            scheduler(url)
+                .await?
                 .cancel_job(CancelJobParams {
                     job_id: job_id.clone(),
                 })

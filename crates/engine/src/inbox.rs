@@ -140,11 +140,10 @@ impl Engine {
             while let Some(batch) = self.ops().inbox_claim(kind.name(), now).await? {
                 let rows = self.ops().inbox_rows(batch.batch).await?;
                 let engine = self.clone();
-                let summary = tokio::task::spawn_blocking(move || {
+                let summary = crate::background::run("flush", move || {
                     engine.ingest_batch(kind, batch.batch, &rows)
                 })
-                .await
-                .map_err(EngineError::internal)??;
+                .await?;
                 self.ops().inbox_done(batch.batch).await?;
                 report.batches += 1;
                 report.rows_accepted += summary.rows_accepted;
@@ -153,9 +152,7 @@ impl Engine {
         }
         if report.batches > 0 {
             let engine = self.clone();
-            tokio::task::spawn_blocking(move || engine.follow_new_sources())
-                .await
-                .map_err(EngineError::internal)??;
+            crate::background::run("flush", move || engine.follow_new_sources()).await?;
         }
         Ok(report)
     }

@@ -10,6 +10,7 @@
 
 pub mod accounts;
 mod ask;
+mod background;
 mod checked;
 pub mod datadir;
 mod directory;

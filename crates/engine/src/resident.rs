@@ -135,16 +135,32 @@ pub fn normalize_phone(phone: &str) -> Option<String> {
     (5..=15).contains(&digits.len()).then_some(digits)
 }
 
-/// Resident sessions this process checked lately (token hash → person, expiry, when checked),
-/// so a resident's requests do not each ask the database. An entry is trusted for
-/// [`SESSION_RECHECK`]; a sign-out here forgets it at once, one on another server within that.
+/// Resident sessions this process checked lately (token hash → person, expiry, when to check
+/// again), so a resident's requests do not each ask the database. An entry is trusted for at
+/// most [`SESSION_RECHECK`]; a sign-out here forgets it at once, one on another server within
+/// that.
 #[derive(Debug, Default)]
 pub(crate) struct SessionCache(
     std::sync::Mutex<std::collections::HashMap<String, (i64, i64, std::time::Instant)>>,
 );
 
-/// How long a checked session is trusted before the database is asked again.
+/// How long a checked session is trusted before the database is asked again, at most.
 const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
+/// Up to how much sooner a session is checked again, by its token: sessions checked together
+/// (a server's first seconds after a restart) would otherwise all be due in the same second
+/// and their requests wait on the database together.
+const SESSION_RECHECK_SPREAD_MS: u64 = 10_000;
+
+/// When a session checked now is checked again: [`SESSION_RECHECK`] less a share of
+/// [`SESSION_RECHECK_SPREAD_MS`] that the token's hash picks.
+fn recheck_due(hash: &str) -> std::time::Instant {
+    let pick = hash
+        .get(..8)
+        .and_then(|h| u64::from_str_radix(h, 16).ok())
+        .unwrap_or(0);
+    let sooner = std::time::Duration::from_millis(pick % SESSION_RECHECK_SPREAD_MS);
+    std::time::Instant::now() + SESSION_RECHECK - sooner
+}
 /// Sessions remembered at most; past it the memory starts afresh.
 const SESSIONS_MAX: usize = 200_000;
 
@@ -152,7 +168,7 @@ impl SessionCache {
     fn get(&self, hash: &str, now_ms: i64) -> Option<i64> {
         let map = self.0.lock().expect("session cache lock");
         map.get(hash)
-            .filter(|(_, expires, at)| *expires > now_ms && at.elapsed() < SESSION_RECHECK)
+            .filter(|(_, expires, due)| *expires > now_ms && std::time::Instant::now() < *due)
             .map(|(person, _, _)| *person)
     }
 
@@ -161,7 +177,8 @@ impl SessionCache {
         if map.len() >= SESSIONS_MAX {
             map.clear();
         }
-        map.insert(hash, (person, expires, std::time::Instant::now()));
+        let due = recheck_due(&hash);
+        map.insert(hash, (person, expires, due));
     }
 
     fn forget(&self, hash: &str) {
@@ -457,6 +474,24 @@ fn six_digits() -> Result<String, EngineError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sessions_checked_together_are_checked_again_spread_out() {
+        let start = std::time::Instant::now();
+        let dues: Vec<std::time::Duration> = (0..200)
+            .map(|i| recheck_due(&ops::token_hash(&format!("token {i}"))) - start)
+            .collect();
+        let earliest =
+            SESSION_RECHECK - std::time::Duration::from_millis(SESSION_RECHECK_SPREAD_MS);
+        assert!(
+            dues.iter().all(
+                |d| *d >= earliest && *d <= SESSION_RECHECK + std::time::Duration::from_secs(1)
+            )
+        );
+        // Spread over the window, not one moment: every second of it has some.
+        let seconds: std::collections::BTreeSet<u64> = dues.iter().map(|d| d.as_secs()).collect();
+        assert!(seconds.len() >= 10, "{seconds:?}");
+    }
 
     #[test]
     fn phones_reduce_to_their_digits() {

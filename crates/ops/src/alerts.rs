@@ -93,7 +93,7 @@ impl Ops {
         alerts: &[AlertRecord],
         now_ms: i64,
     ) -> Result<HashMap<String, AlertState>, OpsError> {
-        let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+        let (_turn, mut tx) = self.begin_write().await?;
         for chunk in alerts.chunks(64) {
             let mut sql = String::from(
                 "INSERT INTO alerts (id, rule, severity, alert_date, region, community, detail, \

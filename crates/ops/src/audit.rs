@@ -174,7 +174,13 @@ impl Ops {
         file: &CheckpointFile,
     ) -> Result<bool, OpsError> {
         let (seq, hash) = self.authentic_head(key).await?;
-        let join = |e: tokio::task::JoinError| OpsError::Audit(e.to_string());
+        let join = |e: tokio::task::JoinError| {
+            if e.is_cancelled() {
+                OpsError::Stopping
+            } else {
+                OpsError::Audit(e.to_string())
+            }
+        };
         let (f, k) = (file.clone(), *key);
         let from = tokio::task::spawn_blocking(move || f.read(&k))
             .await
@@ -268,7 +274,7 @@ impl Ops {
         records: &[AuditRecord],
     ) -> Result<bool, OpsError> {
         let last = records.last().expect("at least one record");
-        let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+        let (_turn, mut tx) = self.begin_write().await?;
         // Moving the head first takes the write lock (SQLite) or the row lock (PostgreSQL), so
         // a concurrent writer waits here and then sees that the head moved.
         let moved = sqlx::query(
@@ -401,7 +407,7 @@ impl Ops {
             };
             // In key order, so each page of the index is written once per step.
             pairs.sort_unstable();
-            let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+            let (_turn, mut tx) = self.begin_write().await?;
             let moved = sqlx::query("UPDATE audit_indexed SET seq = $1 WHERE id = 1 AND seq = $2")
                 .bind(last)
                 .bind(from)
@@ -691,10 +697,16 @@ type Pending = (AuditEntry, oneshot::Sender<Result<i64, String>>);
 
 /// Moves `checkpoint` (if the writer keeps one) to the head, saying in the log why not.
 async fn write_checkpoint(ops: Ops, key: [u8; 32], checkpoint: Option<CheckpointFile>) {
-    if let Some(file) = &checkpoint
-        && let Err(e) = ops.checkpoint_audit(&key, file).await
-    {
-        tracing::error!("the audit checkpoint was not written: {e}");
+    let Some(file) = &checkpoint else {
+        return;
+    };
+    match ops.checkpoint_audit(&key, file).await {
+        // The writer brings it up to the head first thing at the next start.
+        Err(OpsError::Stopping) => {
+            tracing::info!("the audit checkpoint is brought up to date at the next start")
+        }
+        Err(e) => tracing::error!("the audit checkpoint was not written: {e}"),
+        Ok(_) => {}
     }
 }
 

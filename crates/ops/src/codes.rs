@@ -43,7 +43,7 @@ impl Ops {
         if codes.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+        let (_turn, mut tx) = self.begin_write().await?;
         for chunk in codes.chunks(CODES_PER_INSERT) {
             let mut sql = String::from(
                 "INSERT INTO issued_codes (cti, subject, issued, exp, kid, color) VALUES ",
@@ -109,7 +109,7 @@ impl Ops {
         reason: &str,
     ) -> Result<Vec<IssuedCode>, OpsError> {
         let codes = self.live_codes(subject, now).await?;
-        let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+        let (_turn, mut tx) = self.begin_write().await?;
         for c in &codes {
             sqlx::query(
                 "INSERT INTO revocations (cti, subject, revoked_at, reason) VALUES ($1, $2, $3, $4) \
@@ -134,6 +134,7 @@ impl Ops {
         now: i64,
         reason: &str,
     ) -> Result<bool, OpsError> {
+        let _turn = self.write_turn().await;
         let done = sqlx::query(
             "INSERT INTO revocations (cti, subject, revoked_at, reason) \
              VALUES ($1, (SELECT subject FROM issued_codes WHERE cti = $1), $2, $3) \

@@ -18,6 +18,7 @@ impl Ops {
         recorded_by: &str,
         now_ms: i64,
     ) -> Result<bool, OpsError> {
+        let _turn = self.write_turn().await;
         let done = sqlx::query(
             "INSERT INTO resume_consents (person, enterprise_id, recorded_at, recorded_by) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (person, enterprise_id) DO NOTHING",
@@ -38,6 +39,7 @@ impl Ops {
         person: i64,
         enterprise_id: &str,
     ) -> Result<bool, OpsError> {
+        let _turn = self.write_turn().await;
         let done =
             sqlx::query("DELETE FROM resume_consents WHERE person = $1 AND enterprise_id = $2")
                 .bind(person)

@@ -255,6 +255,7 @@ impl Ops {
         } else {
             CorrectionStatus::Rejected
         };
+        let _turn = self.write_turn().await;
         let done = sqlx::query(
             "UPDATE corrections SET status = $1, decided_by = $2, decided_role = $3, \
              decided_at = $4, outcome = $5, until_day = $6 WHERE id = $7 AND status = 'open'",

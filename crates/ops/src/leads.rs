@@ -191,6 +191,7 @@ impl Ops {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(|e| self.db(e))?;
+                let _turn = self.write_turn().await;
                 if let Some(r) = &latest {
                     let status = self.lead_status_of(&r.get::<String, _>("status"))?;
                     if status.is_open() {

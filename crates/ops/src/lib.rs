@@ -79,6 +79,9 @@ pub enum OpsError {
     AuditHead { target: String, seq: i64 },
     #[error("the audit log could not be written: {0}")]
     Audit(String),
+    /// The runtime is shutting down and dropped the work before it ran.
+    #[error("stopped: the process is shutting down")]
+    Stopping,
     #[error("issued codes could not be recorded: {0}")]
     Issued(String),
     #[error("the audit checkpoint {path}: {cause}")]
@@ -198,6 +201,8 @@ pub struct Ops {
     backend: Backend,
     /// Tokens checked, until credentials change.
     credentials: std::sync::Arc<credentials::Credentials>,
+    /// Whose turn it is to write, in this process ([`Ops::begin_write`]).
+    write_turn: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// `sqlite://` URL of a file path, with the characters the URL syntax would misread escaped.
@@ -348,6 +353,7 @@ impl Ops {
             target,
             backend,
             credentials: std::sync::Arc::new(credentials::Credentials::new(sharing)),
+            write_turn: Default::default(),
         })
     }
 
@@ -416,6 +422,33 @@ impl Ops {
             }
         }
         out
+    }
+
+    /// A write transaction, begun in this process's turn to write (held until the guard is
+    /// dropped, after the commit). SQLite has one write lock, and a connection that finds it
+    /// taken sleeps in its busy handler — 1, 2, 5, 10 … up to 100 ms a time — before it looks
+    /// again: the server's writers (the audit log's, the issued codes', the residents'
+    /// inbox's) committing side by side made one another wait tens of milliseconds that way
+    /// where each commit takes one. Taking turns here, they queue and each waits only for the
+    /// commits before it. (Other processes still meet the busy handler; PostgreSQL locks rows.)
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<
+        (
+            tokio::sync::OwnedMutexGuard<()>,
+            sqlx::Transaction<'static, sqlx::Any>,
+        ),
+        OpsError,
+    > {
+        let turn = self.write_turn.clone().lock_owned().await;
+        let tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+        Ok((turn, tx))
+    }
+
+    /// This process's turn to write, for a single statement outside a transaction (see
+    /// [`Ops::begin_write`]).
+    pub(crate) async fn write_turn(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.write_turn.clone().lock_owned().await
     }
 
     fn db(&self, cause: sqlx::Error) -> OpsError {
@@ -588,6 +621,31 @@ mod tests {
     }
 
     use super::*;
+
+    #[tokio::test]
+    async fn the_writers_of_one_process_take_turns() {
+        let db = testing::sqlite().await;
+        let (ops, other) = (db.ops.clone(), db.ops.clone());
+        let (turn, tx) = ops.begin_write().await.unwrap();
+        // A writer on a clone of the same Ops (as the audit and issued-code writers are)
+        // waits for the turn, not in SQLite's busy handler.
+        let waiting = tokio::spawn(async move {
+            other.add_resident_session("h", 7, 1, 2).await.unwrap();
+            let (_turn, tx) = other.begin_write().await.unwrap();
+            tx.commit().await.unwrap();
+        });
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(
+            !waiting.is_finished(),
+            "it went ahead while the turn was held"
+        );
+        tx.commit().await.unwrap();
+        drop(turn);
+        waiting.await.unwrap();
+        let session = db.ops.resident_session("h", 0).await.unwrap();
+        assert_eq!(session.map(|s| s.person), Some(7));
+    }
 
     #[test]
     fn hosts_of_urls() {

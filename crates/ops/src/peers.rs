@@ -57,7 +57,7 @@ impl Ops {
         province: &str,
         cleared: &[i64],
     ) -> Result<(), OpsError> {
-        let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+        let (_turn, mut tx) = self.begin_write().await?;
         for a in received {
             sqlx::query(
                 "INSERT INTO peer_attestations (person, province, color, groups, until_day, \
@@ -115,7 +115,7 @@ impl Ops {
         error: &str,
     ) -> Result<(), OpsError> {
         let error: String = error.chars().take(300).collect();
-        let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+        let (_turn, mut tx) = self.begin_write().await?;
         for p in persons {
             sqlx::query(
                 "INSERT INTO peer_unavailable (person, province, on_day, failures, failed_at, \
@@ -220,6 +220,7 @@ impl Ops {
         at_ms: i64,
         window_start_ms: i64,
     ) -> Result<PeerRequestSeen, OpsError> {
+        let _turn = self.write_turn().await;
         let inserted = sqlx::query(
             "INSERT INTO peer_requests (request_id, from_region, seen_at, persons) \
              VALUES ($1, $2, $3, $4)",

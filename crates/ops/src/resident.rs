@@ -74,6 +74,7 @@ impl Ops {
         expires_at: i64,
         now: i64,
     ) -> Result<(), OpsError> {
+        let _turn = self.write_turn().await;
         sqlx::query(
             "INSERT INTO resident_otp (person, code_mac, expires_at, sent_at) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (person) DO UPDATE SET \
@@ -98,6 +99,7 @@ impl Ops {
         code_mac: &str,
         now: i64,
     ) -> Result<bool, OpsError> {
+        let _turn = self.write_turn().await;
         let done = sqlx::query(
             "UPDATE resident_otp SET code_mac = NULL, failures = 0 \
              WHERE person = $1 AND code_mac = $2 AND expires_at > $3 AND locked_until <= $3",
@@ -120,7 +122,7 @@ impl Ops {
         lock_after: i64,
         lock_ms: i64,
     ) -> Result<Option<i64>, OpsError> {
-        let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+        let (_turn, mut tx) = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO resident_otp (person, failures) VALUES ($1, 1) \
              ON CONFLICT (person) DO UPDATE SET failures = resident_otp.failures + 1",
@@ -162,6 +164,7 @@ impl Ops {
         now: i64,
         expires_at: i64,
     ) -> Result<(), OpsError> {
+        let _turn = self.write_turn().await;
         sqlx::query(
             "INSERT INTO resident_sessions (token_hash, person, created_at, expires_at) \
              VALUES ($1, $2, $3, $4)",
@@ -199,6 +202,7 @@ impl Ops {
 
     /// Ends a session; true when there was one.
     pub async fn end_resident_session(&self, token_hash: &str) -> Result<bool, OpsError> {
+        let _turn = self.write_turn().await;
         let done = sqlx::query("DELETE FROM resident_sessions WHERE token_hash = $1")
             .bind(token_hash)
             .execute(&self.pool)
@@ -211,6 +215,7 @@ impl Ops {
     /// and no code sent for a day (failures stay until a success or a lock clears them).
     pub async fn purge_residents(&self, now: i64) -> Result<u64, OpsError> {
         let day = 86_400_000;
+        let _turn = self.write_turn().await;
         let sessions = sqlx::query("DELETE FROM resident_sessions WHERE expires_at <= $1")
             .bind(now)
             .execute(&self.pool)
@@ -230,7 +235,7 @@ impl Ops {
 
     /// Adds reports to the inbox, all in one transaction: when this returns they are durable.
     pub async fn inbox_add(&self, rows: &[InboxRow]) -> Result<(), OpsError> {
-        let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+        let (_turn, mut tx) = self.begin_write().await?;
         for r in rows {
             sqlx::query(
                 "INSERT INTO resident_inbox (id, kind, received_at, sealed) VALUES ($1, $2, $3, $4)",
@@ -288,7 +293,7 @@ impl Ops {
         .map_err(|e| self.db(e))?
         .get("last");
         let batch = now.max(last + 1);
-        let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+        let (_turn, mut tx) = self.begin_write().await?;
         sqlx::query("INSERT INTO resident_batches (batch, kind, created_at) VALUES ($1, $2, $3)")
             .bind(batch)
             .bind(kind)
@@ -339,7 +344,7 @@ impl Ops {
 
     /// Forgets a batch once the store holds it.
     pub async fn inbox_done(&self, batch: i64) -> Result<(), OpsError> {
-        let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+        let (_turn, mut tx) = self.begin_write().await?;
         for sql in [
             "DELETE FROM resident_inbox WHERE batch = $1",
             "DELETE FROM resident_batches WHERE batch = $1",

@@ -135,6 +135,7 @@ impl Ops {
         if self.user(u.name).await?.is_some() {
             return Err(OpsError::Invalid(format!("user {} already exists", u.name)));
         }
+        let _turn = self.write_turn().await;
         sqlx::query(
             "INSERT INTO users (name, role, region, community, password, created, disabled) \
              VALUES ($1, $2, $3, $4, NULL, $5, NULL)",
@@ -173,7 +174,7 @@ impl Ops {
 
     /// Disables an account and revokes its tokens; false when there is no such active user.
     pub async fn disable_user(&self, name: &str, now: i64) -> Result<bool, OpsError> {
-        let mut tx = self.pool.begin().await.map_err(|e| self.db(e))?;
+        let (_turn, mut tx) = self.begin_write().await?;
         let done =
             sqlx::query("UPDATE users SET disabled = $1 WHERE name = $2 AND disabled IS NULL")
                 .bind(now)
@@ -208,6 +209,7 @@ impl Ops {
         .await
         .ok_or_else(|| self.malformed("password hash (the hashing task failed)"))?
         .map_err(|e| OpsError::Invalid(format!("hashing the password: {e}")))?;
+        let _turn = self.write_turn().await;
         let done = sqlx::query("UPDATE users SET password = $1 WHERE name = $2")
             .bind(phc)
             .bind(name)
@@ -275,6 +277,7 @@ impl Ops {
         let token = format!("{TOKEN_PREFIX}{}", to_hex(&random::<32>()?));
         let hash = token_hash(&token);
         let id = hash[..12].to_string();
+        let _turn = self.write_turn().await;
         sqlx::query(
             "INSERT INTO tokens (id, user_name, hash, label, created, expires, revoked) \
              VALUES ($1, $2, $3, $4, $5, $6, NULL)",
@@ -352,6 +355,7 @@ impl Ops {
         } else {
             id_or_token.to_string()
         };
+        let _turn = self.write_turn().await;
         let done = sqlx::query("UPDATE tokens SET revoked = $1 WHERE id = $2 AND revoked IS NULL")
             .bind(now)
             .bind(id)

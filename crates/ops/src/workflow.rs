@@ -85,7 +85,7 @@ impl Ops {
         if !allowed(&from) {
             return Ok(Move::Refused(from));
         }
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let (_turn, mut tx) = self.begin_write().await?;
         // Applied only where the item still stands as read, so two people racing cannot both
         // move it.
         let update = format!(
