@@ -1,7 +1,7 @@
 //! `fangyi bench scale`: how each bulk step grows with the province. Generated provinces of
 //! several sizes; each step (generation, then in the memory budget ingest, the trace index —
 //! and the index again in three quarters of the machine, today's in-memory build, for
-//! comparison —, `trace --all` on the index and as SQL, the code sweep, inflow — and, with `--cluster`, `trace --all`
+//! comparison —, `trace --all` on the index and as SQL, the code sweep, inflow — and, with `--cluster`, `trace --all` and inflow
 //! on a Ballista cluster of a scheduler and two executors on loopback) run as a child `fangyi`
 //! process, timed, its peak RSS read from the kernel; then the growth between sizes fitted as
 //! an exponent (time ∝ size^b: 1 is linear, n·log n shows as a little over 1).
@@ -39,7 +39,8 @@ const STEPS: [&str; 8] = [
     "codes",
     "inflow",
 ];
-const CLUSTER_STEP: &str = "trace --all (cluster)";
+/// The steps run on the loopback cluster too, with `--cluster`.
+const CLUSTER_STEPS: [&str; 2] = ["trace --all (cluster)", "inflow (cluster)"];
 
 pub fn run(a: BenchScaleArgs) -> anyhow::Result<()> {
     let mut sizes = a.sizes.clone();
@@ -165,7 +166,7 @@ pub fn run(a: BenchScaleArgs) -> anyhow::Result<()> {
         if let Some(c) = &cluster {
             cluster_args = c.scheduler.clone();
             steps.push((
-                CLUSTER_STEP,
+                CLUSTER_STEPS[0],
                 vec![
                     "trace",
                     "--all",
@@ -175,6 +176,18 @@ pub fn run(a: BenchScaleArgs) -> anyhow::Result<()> {
                     &as_of,
                     "--out",
                     &cluster_text,
+                ],
+            ));
+            steps.push((
+                CLUSTER_STEPS[1],
+                vec![
+                    "inflow",
+                    "--cluster",
+                    &cluster_args,
+                    "--as-of",
+                    &as_of,
+                    "--format",
+                    "json",
                 ],
             ));
         }
@@ -267,8 +280,10 @@ fn print_growth(sizes: &[u64], all: &[Measured]) {
     }
     println!("\ngrowth exponent b (time ∝ residents^b; 1 = linear), and peak RSS per resident:");
     let mut steps: Vec<&str> = STEPS.to_vec();
-    if all.iter().any(|m| m.step == CLUSTER_STEP) {
-        steps.push(CLUSTER_STEP);
+    for step in CLUSTER_STEPS {
+        if all.iter().any(|m| m.step == step) {
+            steps.push(step);
+        }
     }
     for step in steps {
         let rows: Vec<&Measured> = all.iter().filter(|m| m.step == step).collect();

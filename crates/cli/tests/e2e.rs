@@ -417,7 +417,8 @@ fn bench_scale_runs_every_step_at_two_sizes() {
     }
     // Each size's SQL answer is held to the index's file, row for row.
     assert_eq!(
-        out.matches("trace --all as SQL gave exactly the index's").count(),
+        out.matches("trace --all as SQL gave exactly the index's")
+            .count(),
         2,
         "{out}"
     );
