@@ -294,17 +294,17 @@ struct Phase {
     by_second: Vec<Vec<u32>>,
 }
 
-impl Phase {
-    /// The second whose p99 was worst, with that p99 (ms): a stall shows as one bad second
-    /// among good ones, a server too slow for the rate as all of them.
-    fn worst_second(&self) -> Option<(usize, f64)> {
-        self.p99_by_second()
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, p)| Some((i, p?)))
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-    }
+/// The second whose p99 was worst, with that p99 (ms), of [`Phase::p99_by_second`]'s series:
+/// a stall shows as one bad second among good ones, a server too slow for the rate as all of
+/// them.
+fn worst_second(p99s: &[Option<f64>]) -> Option<(usize, f64)> {
+    p99s.iter()
+        .enumerate()
+        .filter_map(|(i, p)| Some((i, (*p)?)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+}
 
+impl Phase {
     /// Each second's p99 (ms), `None` for a second nothing was due in.
     fn p99_by_second(&self) -> Vec<Option<f64>> {
         self.by_second
@@ -604,8 +604,9 @@ pub fn run(a: BenchResidentsArgs) -> anyhow::Result<()> {
             }
             _ => String::new(),
         };
-        let worst = match codes.worst_second() {
-            Some((s, p)) if codes.by_second.len() > 1 => {
+        let p99s = codes.p99_by_second();
+        let worst = match worst_second(&p99s) {
+            Some((s, p)) if p99s.len() > 1 => {
                 format!(", worst second {s}–{} s p99 {p:.1} ms", s + 1)
             }
             _ => String::new(),
@@ -619,8 +620,7 @@ pub fn run(a: BenchResidentsArgs) -> anyhow::Result<()> {
             thousands(codes.failed)
         );
         // Where the tail comes from: a stall is one bad second, a slow server all of them.
-        let series: Vec<String> = codes
-            .p99_by_second()
+        let series: Vec<String> = p99s
             .iter()
             .map(|p| p.map_or("-".into(), |p| format!("{p:.0}")))
             .collect();

@@ -1,8 +1,9 @@
 //! `fangyi bench scale`: how each bulk step grows with the province. Generated provinces of
 //! several sizes; each step (generation, then in the memory budget ingest, the trace index —
 //! and the index again in three quarters of the machine, today's in-memory build, for
-//! comparison —, `trace --all` on the index and as SQL, the code sweep, inflow — and, with `--cluster`, `trace --all` and inflow
-//! on a Ballista cluster of a scheduler and two executors on loopback) run as a child `fangyi`
+//! comparison —, `trace --all` on the index and as SQL, the code sweep, inflow — and, with
+//! `--cluster`, `trace --all` and inflow on a Ballista cluster of a scheduler and two
+//! executors on loopback) run as a child `fangyi`
 //! process, timed, its peak RSS read from the kernel; then the growth between sizes fitted as
 //! an exponent (time ∝ size^b: 1 is linear, n·log n shows as a little over 1).
 

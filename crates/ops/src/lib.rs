@@ -440,7 +440,7 @@ impl Ops {
         ),
         OpsError,
     > {
-        let turn = self.write_turn.clone().lock_owned().await;
+        let turn = self.write_turn().await;
         let tx = self.pool.begin().await.map_err(|e| self.db(e))?;
         Ok((turn, tx))
     }
@@ -634,7 +634,6 @@ mod tests {
             let (_turn, tx) = other.begin_write().await.unwrap();
             tx.commit().await.unwrap();
         });
-        tokio::task::yield_now().await;
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         assert!(
             !waiting.is_finished(),
