@@ -27,6 +27,10 @@ pub(crate) struct Answer<T> {
     /// The outcome when it is more than `ok` (`ok: open -> done`).
     outcome: Option<String>,
     entry: Entry,
+    /// The signed codes the answer hands out, recorded in its entry's commit (so every code
+    /// that leaves can be revoked), and what to do once they are.
+    issued: Vec<ops::IssuedCode>,
+    after_commit: Option<Box<dyn FnOnce() + Send>>,
 }
 
 /// When an answer's audit entry is written.
@@ -49,7 +53,24 @@ impl<T> Answer<T> {
             rows,
             outcome: None,
             entry: Entry::Now,
+            issued: Vec::new(),
+            after_commit: None,
         }
+    }
+
+    /// An answer handing out the signed code `issued`, recorded in its audit entry's commit:
+    /// the answer is withheld if that cannot be committed.
+    pub fn issuing(mut self, issued: ops::IssuedCode) -> Answer<T> {
+        debug_assert_eq!(self.entry, Entry::Now, "a code leaves only with its entry");
+        self.issued.push(issued);
+        self
+    }
+
+    /// `then` runs once the answer's entry (and what it issued) is committed, and not at all
+    /// if it is not.
+    pub fn after_commit(mut self, then: impl FnOnce() + Send + 'static) -> Answer<T> {
+        self.after_commit = Some(Box::new(then));
+        self
     }
 
     /// The outcome text when plain `ok` says too little; it must begin with `ok`.
@@ -344,8 +365,12 @@ impl Engine {
                 match a.entry {
                     Entry::Later => {}
                     Entry::Now => {
-                        self.audit(&caller, action, shown.take(), a.rows, outcome)
-                            .await?
+                        let persons = shown.take();
+                        self.audit_issuing(&caller, action, persons, a.rows, outcome, a.issued)
+                            .await?;
+                        if let Some(then) = a.after_commit {
+                            then();
+                        }
                     }
                     Entry::NowOrWithout => {
                         let persons = shown.take();

@@ -365,8 +365,6 @@ struct Inner {
     verifiers: signing::VerifierCache,
     /// The issuer and its current key.
     signers: signing::SignerCache,
-    /// Codes signed here, on their way into the operational database.
-    issued: ops::IssuedLog,
     /// Recent inflow rows and alerts, by snapshot and request.
     inflow_rows: recent::Recent<inflow_api::CacheKey, Vec<inflow::InflowRow>>,
     day_alerts: recent::Recent<(Stamp, Date), Vec<alerts::Alert>>,
@@ -431,7 +429,6 @@ impl Engine {
                 writer: tokio::sync::Mutex::new(()),
                 verifiers: signing::VerifierCache::default(),
                 signers: signing::SignerCache::default(),
-                issued: ops::IssuedLog::start(ops.clone()),
                 inflow_rows: recent::Recent::new(16),
                 day_alerts: recent::Recent::new(8),
                 power: resume_power::PowerAnswers::new(),
@@ -461,12 +458,6 @@ impl Engine {
 
     pub fn ops(&self) -> &Ops {
         &self.inner.ops
-    }
-
-    /// Records a code signed here (committed with the others signed meanwhile) before it is
-    /// handed out, so every code that leaves can be revoked.
-    pub(crate) async fn record_issued(&self, code: ops::IssuedCode) -> Result<(), EngineError> {
-        Ok(self.inner.issued.record(code).await?)
     }
 
     pub fn keys(&self) -> &Keys {
@@ -569,7 +560,22 @@ impl Engine {
         rows: i64,
         outcome: String,
     ) -> Result<(), EngineError> {
-        self.append_audit(AuditEntry {
+        self.audit_issuing(caller, action, persons, rows, outcome, Vec::new())
+            .await
+    }
+
+    /// [`Engine::audit`], recording `issued` (the signed codes the answer hands out) in the
+    /// same commit.
+    pub(crate) async fn audit_issuing(
+        &self,
+        caller: &Caller,
+        action: Action,
+        persons: Vec<i64>,
+        rows: i64,
+        outcome: String,
+        issued: Vec<ops::IssuedCode>,
+    ) -> Result<(), EngineError> {
+        let entry = AuditEntry {
             at_ms: Timestamp::now().millis(),
             actor: caller.account.name.clone(),
             role: caller.account.role.as_str().into(),
@@ -579,8 +585,8 @@ impl Engine {
             persons,
             rows,
             outcome,
-        })
-        .await
+        };
+        self.append_audit_issuing(entry, issued).await
     }
 
     /// The one way the engine writes the audit log. The text fields — actor, request and
@@ -588,11 +594,21 @@ impl Engine {
     /// name) — are masked here ([`privacy::mask_personal`]: ID numbers and mobile numbers)
     /// and cut to a bounded length, so no caller can get a personal value or an unbounded
     /// string into the log by the way it builds an entry.
-    async fn append_audit(&self, mut entry: AuditEntry) -> Result<(), EngineError> {
+    async fn append_audit(&self, entry: AuditEntry) -> Result<(), EngineError> {
+        self.append_audit_issuing(entry, Vec::new()).await
+    }
+
+    /// [`Engine::append_audit`], with the codes the entry's answer hands out recorded in the
+    /// same commit.
+    async fn append_audit_issuing(
+        &self,
+        mut entry: AuditEntry,
+        issued: Vec<ops::IssuedCode>,
+    ) -> Result<(), EngineError> {
         entry.actor = audit_text(&entry.actor, 128);
         entry.query = audit_text(&entry.query, 2048);
         entry.outcome = audit_text(&entry.outcome, 1024);
-        self.inner.audit.append(entry).await?;
+        self.inner.audit.append_issuing(entry, issued).await?;
         Ok(())
     }
 

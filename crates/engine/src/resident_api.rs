@@ -257,19 +257,36 @@ impl Engine {
                     Ok((json, signed))
                 })
                 .await?;
-            let payload = match signed {
-                None => None,
-                Some(Signing::Again(payload)) => Some(payload),
+            Ok(match signed {
+                None => Answer::new(
+                    ResidentCodeView {
+                        code,
+                        payload: None,
+                    },
+                    1,
+                ),
+                Some(Signing::Again(payload)) => Answer::new(
+                    ResidentCodeView {
+                        code,
+                        payload: Some(payload),
+                    },
+                    1,
+                ),
                 Some(Signing::New(s, key, now)) => {
-                    // Recorded before it leaves, so it can be revoked like any code handed out.
-                    asking.engine().record_issued(s.record.clone()).await?;
-                    let signed_codes = &asking.engine().inner.signed_codes;
-                    signed_codes.put(key, s.payload.clone(), now);
-                    Some(s.payload)
+                    // Recorded with the request's entry, in one commit, before it leaves (so
+                    // it can be revoked like any code handed out); kept for the next request
+                    // only then.
+                    let payload = s.payload.clone();
+                    let engine = asking.engine().clone();
+                    let value = ResidentCodeView {
+                        code,
+                        payload: Some(s.payload),
+                    };
+                    Answer::new(value, 1)
+                        .issuing(s.record)
+                        .after_commit(move || engine.inner.signed_codes.put(key, payload, now))
                 }
-            };
-            let value = ResidentCodeView { code, payload };
-            Ok(Answer::new(value, 1))
+            })
         });
         self.ask(caller, Action::PersonCode, work).await
     }

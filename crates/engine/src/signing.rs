@@ -196,14 +196,14 @@ impl Engine {
                     sign_code(ctx.keys, &signer, &code, id, ttl, model::Timestamp::now().secs())
                 })
                 .await?;
-            // Recorded before the answer leaves, so every code handed out can be revoked.
-            asking.engine().record_issued(signed.record.clone()).await?;
             let value = IssuedView {
                 payload: signed.payload,
                 kid: signed.kid,
                 claims: signed.claims.to_json(),
             };
-            Ok(Answer::new(value, 1))
+            // Recorded with the request's entry before the answer leaves, so every code
+            // handed out can be revoked.
+            Ok(Answer::new(value, 1).issuing(signed.record))
         });
         self.ask(caller, Action::IssueCode, work).await
     }

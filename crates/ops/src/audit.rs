@@ -14,7 +14,7 @@ use sqlx::any::AnyRow;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::checkpoint::{Checkpoint, CheckpointFile, CheckpointState};
-use crate::{Ops, OpsError, from_hex, to_hex};
+use crate::{IssuedCode, Ops, OpsError, from_hex, to_hex};
 
 /// What one step of folding the index by person did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -231,6 +231,18 @@ impl Ops {
         key: &[u8; 32],
         entries: &[AuditEntry],
     ) -> Result<Vec<i64>, OpsError> {
+        self.append_audit_issuing(key, entries, &[]).await
+    }
+
+    /// [`Ops::append_audit`], recording `issued` (the codes the entries' answers hand out) in
+    /// the same transaction: one commit where a code's record and its request's entry would
+    /// otherwise be two, in series.
+    pub async fn append_audit_issuing(
+        &self,
+        key: &[u8; 32],
+        entries: &[AuditEntry],
+        issued: &[IssuedCode],
+    ) -> Result<Vec<i64>, OpsError> {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
@@ -255,7 +267,7 @@ impl Ops {
                     r
                 })
                 .collect();
-            if self.insert_audit(key, head_seq, &records).await? {
+            if self.insert_audit(key, head_seq, &records, issued).await? {
                 return Ok(records.iter().map(|r| r.seq).collect());
             }
         }
@@ -272,6 +284,7 @@ impl Ops {
         key: &[u8; 32],
         expected: i64,
         records: &[AuditRecord],
+        issued: &[IssuedCode],
     ) -> Result<bool, OpsError> {
         let last = records.last().expect("at least one record");
         let (_turn, mut tx) = self.begin_write().await?;
@@ -327,6 +340,7 @@ impl Ops {
             }
             q.execute(&mut *tx).await.map_err(|e| self.db(e))?;
         }
+        self.insert_issued(&mut tx, issued).await?;
         tx.commit().await.map_err(|e| self.db(e))?;
         Ok(true)
     }
@@ -693,7 +707,12 @@ impl Ops {
     }
 }
 
-type Pending = (AuditEntry, oneshot::Sender<Result<i64, String>>);
+/// An entry, the codes its answer hands out, and where its sequence number goes.
+type Pending = (
+    AuditEntry,
+    Vec<IssuedCode>,
+    oneshot::Sender<Result<i64, String>>,
+);
 
 /// Moves `checkpoint` (if the writer keeps one) to the head, saying in the log why not.
 async fn write_checkpoint(ops: Ops, key: [u8; 32], checkpoint: Option<CheckpointFile>) {
@@ -771,23 +790,46 @@ impl AuditLog {
                     Some(0) => break,
                     Some(_) => {
                         let entries: Vec<AuditEntry> =
-                            batch.iter().map(|(e, _)| e.clone()).collect();
-                        match ops.append_audit(&key, &entries).await {
-                            Ok(seqs) => {
-                                unindexed += entries
-                                    .iter()
-                                    .map(|e| e.persons.len().max(1))
-                                    .sum::<usize>();
-                                appended = seqs.last().copied().or(appended);
-                                for ((_, reply), seq) in batch.drain(..).zip(seqs) {
-                                    let _ = reply.send(Ok(seq));
+                            batch.iter().map(|(e, _, _)| e.clone()).collect();
+                        let issued: Vec<IssuedCode> = batch
+                            .iter()
+                            .flat_map(|(_, c, _)| c.iter().cloned())
+                            .collect();
+                        let outcome = match ops.append_audit_issuing(&key, &entries, &issued).await
+                        {
+                            // A code's record refused (a key id too long, say) must not fail
+                            // the entries committed with it: each on its own, then.
+                            Err(e) if !issued.is_empty() && batch.len() > 1 => {
+                                tracing::warn!("an audit batch with issued codes: {e}; one by one");
+                                let mut each = Vec::with_capacity(batch.len());
+                                for (entry, codes, _) in &batch {
+                                    let one = std::slice::from_ref(entry);
+                                    each.push(
+                                        ops.append_audit_issuing(&key, one, codes)
+                                            .await
+                                            .map(|s| s[0])
+                                            .map_err(|e| e.to_string()),
+                                    );
                                 }
-                                behind = true;
+                                Ok(each)
                             }
-                            Err(e) => {
-                                let msg = e.to_string();
+                            Ok(seqs) => Ok(seqs.into_iter().map(Ok).collect()),
+                            Err(e) => Err(e.to_string()),
+                        };
+                        match outcome {
+                            Ok(seqs) => {
+                                for ((entry, _, reply), seq) in batch.drain(..).zip(seqs) {
+                                    if let Ok(s) = &seq {
+                                        unindexed += entry.persons.len().max(1);
+                                        appended = appended.max(Some(*s));
+                                        behind = true;
+                                    }
+                                    let _ = reply.send(seq);
+                                }
+                            }
+                            Err(msg) => {
                                 tracing::error!("audit log append failed: {msg}");
-                                for (_, reply) in batch.drain(..) {
+                                for (_, _, reply) in batch.drain(..) {
                                     let _ = reply.send(Err(msg.clone()));
                                 }
                             }
@@ -834,10 +876,20 @@ impl AuditLog {
 
     /// Appends one entry and waits until it is committed; returns its sequence number.
     pub async fn append(&self, entry: AuditEntry) -> Result<i64, OpsError> {
+        self.append_issuing(entry, Vec::new()).await
+    }
+
+    /// Appends one entry with the codes its answer hands out, recorded in the same commit
+    /// ([`Ops::append_audit_issuing`]), and waits until both are; returns its sequence number.
+    pub async fn append_issuing(
+        &self,
+        entry: AuditEntry,
+        issued: Vec<IssuedCode>,
+    ) -> Result<i64, OpsError> {
         let (reply, done) = oneshot::channel();
         let gone = || OpsError::Audit("the audit writer has stopped".into());
         self.tx
-            .send((entry.normalize(), reply))
+            .send((entry.normalize(), issued, reply))
             .await
             .map_err(|_| gone())?;
         done.await.map_err(|_| gone())?.map_err(OpsError::Audit)
@@ -1121,6 +1173,74 @@ mod tests {
         }
         assert_eq!(db.ops.audit_indexed().await.unwrap(), 5);
         assert_eq!(db.ops.verify_audit(&key).await.unwrap().broken, None);
+    }
+
+    fn issued(cti: u64, subject: u8) -> IssuedCode {
+        let mut c = IssuedCode {
+            cti: [0; 16],
+            subject: [subject; 16],
+            issued: 100,
+            exp: 1000,
+            kid: "a2lk".into(),
+            color: "green".into(),
+        };
+        c.cti[..8].copy_from_slice(&cti.to_le_bytes());
+        c
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn codes_are_recorded_in_their_entries_commit_and_a_bad_one_fails_only_its_own() {
+        // The code a request hands out was recorded in a commit of its own before the request's
+        // entry in another: two commits in series for a resident's first code of the day.
+        let key = [8u8; 32];
+        for db in testing::all().await {
+            let log = AuditLog::start(db.ops.clone(), key, None);
+            // More than one batch's worth, and more than one statement's codes, at once.
+            let n = BATCH + 7;
+            let waits: Vec<_> = (0..n)
+                .map(|i| {
+                    let log = log.clone();
+                    let codes = vec![issued(i as u64, (i % 3) as u8)];
+                    tokio::spawn(async move { log.append_issuing(entry(1, vec![]), codes).await })
+                })
+                .collect();
+            for w in waits {
+                w.await.unwrap().unwrap();
+            }
+            let mut live = 0;
+            for s in 0..3u8 {
+                live += db.ops.live_codes(&[s; 16], 0).await.unwrap().len();
+            }
+            assert_eq!(live, n, "{:?}", db.ops.backend());
+            // A code recorded twice is refused, and only its request hears of it (no entry
+            // either), whatever else was committed with it.
+            let mut fresh: Vec<_> = (0..64u64)
+                .map(|i| {
+                    let log = log.clone();
+                    let codes = vec![issued(10_000 + i, 5)];
+                    tokio::spawn(async move { log.append_issuing(entry(2, vec![]), codes).await })
+                })
+                .collect();
+            let twice = log.clone();
+            fresh.insert(
+                10,
+                tokio::spawn(async move {
+                    twice
+                        .append_issuing(entry(3, vec![]), vec![issued(0, 0)])
+                        .await
+                }),
+            );
+            let mut outcomes = Vec::new();
+            for w in fresh {
+                outcomes.push(w.await.unwrap().is_ok());
+            }
+            assert_eq!(outcomes.iter().filter(|ok| !**ok).count(), 1);
+            assert!(!outcomes[10]);
+            assert_eq!(db.ops.live_codes(&[5; 16], 0).await.unwrap().len(), 64);
+            let report = db.ops.verify_audit(&key).await.unwrap();
+            assert_eq!(report.broken, None);
+            assert_eq!(db.ops.audit_head().await.unwrap().0, (n + 64) as i64);
+        }
     }
 
     /// Runs `sql` on the test database.

@@ -1,7 +1,6 @@
 //! Signed codes as issued, and their revocations.
 
 use sqlx::Row;
-use tokio::sync::{mpsc, oneshot};
 
 use crate::{Ops, OpsError, from_hex, to_hex};
 
@@ -44,6 +43,17 @@ impl Ops {
             return Ok(());
         }
         let (_turn, mut tx) = self.begin_write().await?;
+        self.insert_issued(&mut tx, codes).await?;
+        tx.commit().await.map_err(|e| self.db(e))
+    }
+
+    /// Inserts `codes` in the transaction `tx` (the issued log's own, or an audit append's:
+    /// [`crate::AuditLog::append_issuing`]).
+    pub(crate) async fn insert_issued(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        codes: &[IssuedCode],
+    ) -> Result<(), OpsError> {
         for chunk in codes.chunks(CODES_PER_INSERT) {
             let mut sql = String::from(
                 "INSERT INTO issued_codes (cti, subject, issued, exp, kid, color) VALUES ",
@@ -66,9 +76,9 @@ impl Ops {
                     .bind(c.kid.clone())
                     .bind(c.color.clone());
             }
-            q.execute(&mut *tx).await.map_err(|e| self.db(e))?;
+            q.execute(&mut **tx).await.map_err(|e| self.db(e))?;
         }
-        tx.commit().await.map_err(|e| self.db(e))
+        Ok(())
     }
 
     /// The codes issued to `subject` that have not expired at `now` and are not revoked.
@@ -186,56 +196,6 @@ impl Ops {
 /// Rows per `INSERT` statement (6 parameters each, well under every backend's limit).
 const CODES_PER_INSERT: usize = 256;
 
-/// Codes per transaction, at most.
-const CODES_PER_COMMIT: usize = 1024;
-
-type PendingCode = (IssuedCode, oneshot::Sender<Result<(), String>>);
-
-/// A server's writer of issued-code records: requests hand it the codes they signed and wait
-/// for the commit, and it commits all that arrived meanwhile in one transaction. A wave of
-/// residents fetching their first code of the day would otherwise be as many write
-/// transactions, queued on SQLite's single write lock behind one another and the audit log's.
-#[derive(Clone, Debug)]
-pub struct IssuedLog {
-    tx: mpsc::Sender<PendingCode>,
-}
-
-impl IssuedLog {
-    /// Starts the writer task on the current tokio runtime.
-    pub fn start(ops: Ops) -> IssuedLog {
-        let (tx, mut rx) = mpsc::channel::<PendingCode>(4 * CODES_PER_COMMIT);
-        tokio::spawn(async move {
-            let mut batch: Vec<PendingCode> = Vec::with_capacity(CODES_PER_COMMIT);
-            while rx.recv_many(&mut batch, CODES_PER_COMMIT).await > 0 {
-                let codes: Vec<IssuedCode> = batch.iter().map(|(c, _)| c.clone()).collect();
-                if ops.record_issued_many(&codes).await.is_ok() {
-                    for (_, reply) in batch.drain(..) {
-                        let _ = reply.send(Ok(()));
-                    }
-                    continue;
-                }
-                // One bad record must not fail the others committed with it: each on its own.
-                for (code, reply) in batch.drain(..) {
-                    let outcome = ops.record_issued(&code).await.map_err(|e| e.to_string());
-                    if let Err(e) = &outcome {
-                        tracing::error!("an issued code was not recorded: {e}");
-                    }
-                    let _ = reply.send(outcome);
-                }
-            }
-        });
-        IssuedLog { tx }
-    }
-
-    /// Records one code and waits until it is committed.
-    pub async fn record(&self, code: IssuedCode) -> Result<(), OpsError> {
-        let (reply, done) = oneshot::channel();
-        let gone = || OpsError::Issued("the writer has stopped".into());
-        self.tx.send((code, reply)).await.map_err(|_| gone())?;
-        done.await.map_err(|_| gone())?.map_err(OpsError::Issued)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use crate::testing;
@@ -297,56 +257,5 @@ mod tests {
                     .all(|r| r.cti[0] == 9)
             );
         }
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_writer_commits_many_codes_at_once_and_each_caller_waits_for_its_own() {
-        for db in testing::all().await {
-            let log = IssuedLog::start(db.ops.clone());
-            // More than one transaction's worth and more than one statement's, at once.
-            let n = CODES_PER_COMMIT + CODES_PER_INSERT + 7;
-            let waits: Vec<_> = (0..n)
-                .map(|i| {
-                    let log = log.clone();
-                    let mut c = code(0, 0, 1000);
-                    c.cti[..8].copy_from_slice(&(i as u64).to_le_bytes());
-                    c.subject = [(i % 3) as u8; 16];
-                    tokio::spawn(async move { log.record(c).await })
-                })
-                .collect();
-            for w in waits {
-                w.await.unwrap().unwrap();
-            }
-            let mut live = 0;
-            for s in 0..3u8 {
-                live += db.ops.live_codes(&[s; 16], 0).await.unwrap().len();
-            }
-            assert_eq!(live, n, "{:?}", db.ops.backend());
-            // A code recorded twice is refused, and only its caller hears of it, whatever
-            // else was committed with it.
-            let mut fresh: Vec<_> = (0..64u8)
-                .map(|i| {
-                    let log = log.clone();
-                    tokio::spawn(async move { log.record(code(100 + i, 5, 1000)).await })
-                })
-                .collect();
-            let twice = log.clone();
-            fresh.insert(
-                10,
-                tokio::spawn(async move { twice.record(code(0, 0, 1000)).await }),
-            );
-            let outcomes: Vec<bool> = outcomes_of(fresh).await;
-            assert_eq!(outcomes.iter().filter(|ok| !**ok).count(), 1);
-            assert!(!outcomes[10]);
-            assert_eq!(db.ops.live_codes(&[5; 16], 0).await.unwrap().len(), 64);
-        }
-    }
-
-    async fn outcomes_of(waits: Vec<tokio::task::JoinHandle<Result<(), OpsError>>>) -> Vec<bool> {
-        let mut out = Vec::new();
-        for w in waits {
-            out.push(w.await.unwrap().is_ok());
-        }
-        out
     }
 }

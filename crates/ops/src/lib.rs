@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 pub use alerts::{AlertEvent, AlertRecord, AlertState, AlertStatus, StoredAlert};
 pub use audit::{AuditFilter, AuditLog, AuditRecord, AuditReport, IndexStep};
 pub use checkpoint::{Checkpoint, CheckpointFile, CheckpointState};
-pub use codes::{IssuedCode, IssuedLog, Revocation};
+pub use codes::{IssuedCode, Revocation};
 pub use corrections::{
     CorrectionFilter, CorrectionRecord, CorrectionStatus, Decision, Filed, NewCorrection,
 };
@@ -627,7 +627,7 @@ mod tests {
         let db = testing::sqlite().await;
         let (ops, other) = (db.ops.clone(), db.ops.clone());
         let (turn, tx) = ops.begin_write().await.unwrap();
-        // A writer on a clone of the same Ops (as the audit and issued-code writers are)
+        // A writer on a clone of the same Ops (as the audit writer and a server's requests are)
         // waits for the turn, not in SQLite's busy handler.
         let waiting = tokio::spawn(async move {
             other.add_resident_session("h", 7, 1, 2).await.unwrap();
