@@ -8,7 +8,6 @@
 //! `--dir`.
 
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use engine::{Account, Caller, Engine, EngineOptions, Purpose, issuer_api};
@@ -28,15 +27,7 @@ fn person(i: u64) -> PersonId {
 }
 
 fn ingest(data: &Path, keys: &Keys, files: &[std::path::PathBuf]) -> anyhow::Result<()> {
-    let mut w = store::Writer::open(data, keys.key_id(), Zone::CST, || {})?;
-    let s = ingest::run(
-        &mut w,
-        keys,
-        files,
-        &ingest::Options::default(),
-        &|_| {},
-        &AtomicBool::new(false),
-    )?;
+    let s = ingest::into_data_dir(data, keys, Zone::CST, files)?;
     anyhow::ensure!(s.rows_rejected == 0, "{} rows rejected", s.rows_rejected);
     Ok(())
 }

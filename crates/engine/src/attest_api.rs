@@ -503,7 +503,6 @@ fn stored(
 #[cfg(test)]
 mod tests {
     use std::path::Path;
-    use std::sync::atomic::AtomicBool;
 
     use model::Zone;
     use vault::{Keys, MasterKey};
@@ -513,16 +512,7 @@ mod tests {
     use crate::{EngineOptions, issuer_api};
 
     fn ingest(data: &Path, keys: &Keys, files: &[std::path::PathBuf]) {
-        let mut w = store::Writer::open(data, keys.key_id(), Zone::CST, || {}).unwrap();
-        let s = ingest::run(
-            &mut w,
-            keys,
-            files,
-            &ingest::Options::default(),
-            &|_| {},
-            &AtomicBool::new(false),
-        )
-        .unwrap();
+        let s = ingest::into_data_dir(data, keys, Zone::CST, files).unwrap();
         assert_eq!(s.rows_rejected, 0);
     }
 

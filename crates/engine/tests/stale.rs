@@ -4,7 +4,6 @@
 //! emptied (the store's registry of derived data judges the index, not the index itself).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 use fangyi_engine as engine;
 
@@ -33,17 +32,7 @@ fn ingest(data: &Path, dir: &Path, files: &[(&str, String)]) {
             p
         })
         .collect();
-    let k = keys();
-    let mut w = Writer::open(data, k.key_id(), Zone::CST, || {}).unwrap();
-    let s = ingest::run(
-        &mut w,
-        &k,
-        &paths,
-        &ingest::Options::default(),
-        &|_| {},
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let s = ingest::into_data_dir(data, &keys(), Zone::CST, &paths).unwrap();
     assert_eq!(s.rows_rejected, 0);
 }
 

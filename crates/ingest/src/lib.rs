@@ -28,7 +28,7 @@ use serde::Serialize;
 pub use chunk::Reject;
 pub use discover::{Format, Source, discover};
 pub use formats::{RecordError, check_json_record};
-pub use pipeline::run;
+pub use pipeline::{into_data_dir, run};
 
 /// How to run an ingest.
 #[derive(Clone, Debug)]

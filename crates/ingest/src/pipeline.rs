@@ -106,6 +106,26 @@ struct FileState {
     unknown: UnknownNames,
 }
 
+/// [`run`] in one call: the data dir at `data` opened for writing in `zone` (waiting for
+/// another writer to finish), default options, no progress, not interruptible. For programs
+/// embedding an ingest (the benches, tests); the CLI drives [`run`] itself.
+pub fn into_data_dir(
+    data: &std::path::Path,
+    keys: &Keys,
+    zone: Zone,
+    inputs: &[PathBuf],
+) -> Result<Summary, IngestError> {
+    let mut writer = Writer::open(data, keys.key_id(), zone, || {})?;
+    run(
+        &mut writer,
+        keys,
+        inputs,
+        &Options::default(),
+        &|_| {},
+        &AtomicBool::new(false),
+    )
+}
+
 /// Ingests `inputs` (files or folders) into the data dir `writer` holds.
 pub fn run(
     writer: &mut Writer,

@@ -3,11 +3,10 @@
 //! deployment-zone day, and the leads they make.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 use fangyi_market::{MarketRules, Rule, Subject, leads, scan};
 use model::{Date, Zone};
-use store::{Store, Writer};
+use store::Store;
 use vault::{Keys, MasterKey};
 
 fn keys() -> Keys {
@@ -19,17 +18,7 @@ fn ent(body: &[u8; 17]) -> String {
 }
 
 fn ingest(data: &Path, files: &[PathBuf]) {
-    let k = keys();
-    let mut w = Writer::open(data, k.key_id(), Zone::CST, || {}).unwrap();
-    let s = ingest::run(
-        &mut w,
-        &k,
-        files,
-        &ingest::Options::default(),
-        &|_| {},
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let s = ingest::into_data_dir(data, &keys(), Zone::CST, files).unwrap();
     assert_eq!(
         s.rows_rejected,
         0,

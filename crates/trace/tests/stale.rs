@@ -3,7 +3,6 @@
 //! (`Store::standing`), not by the index's own reading of the manifest.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 use fangyi_trace::{Freshness, Index, TraceError, Tracer, freshness, update};
 use model::{Date, Kind, PersonId, Timestamp, Zone};
@@ -28,17 +27,7 @@ fn ingest(data: &Path, dir: &Path, files: &[(&str, String)]) {
             p
         })
         .collect();
-    let k = keys();
-    let mut w = Writer::open(data, k.key_id(), Zone::CST, || {}).unwrap();
-    let s = ingest::run(
-        &mut w,
-        &k,
-        &paths,
-        &ingest::Options::default(),
-        &|_| {},
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let s = ingest::into_data_dir(data, &keys(), Zone::CST, &paths).unwrap();
     assert_eq!(s.rows_rejected, 0);
 }
 
