@@ -109,7 +109,8 @@ pub async fn open(
 
 /// Ballista's planner, except for a plan that is no more than a relation of no rows (a query
 /// of a kind nothing is stored of, once optimised): Ballista answers that with no columns at
-/// all, so it is planned here, keeping the columns the statement names.
+/// all, so it is planned here, keeping the columns the statement names. A relation of no rows
+/// inside a larger plan is sent as one that keeps its columns ([`shippable_empties`]).
 /// Every distributed plan it makes is recorded ([`crate::jobs`]), for progress and Ctrl-C.
 struct Planner {
     ballista: Arc<dyn QueryPlanner + Send + Sync>,
@@ -142,9 +143,87 @@ impl QueryPlanner for Planner {
             if matches!(plan, LogicalPlan::EmptyRelation(_)) {
                 return self.local.create_physical_plan(plan, state).await;
             }
-            let plan = self.ballista.create_physical_plan(plan, state).await?;
+            let plan = shippable_empties(plan.clone())?;
+            let plan = self.ballista.create_physical_plan(&plan, state).await?;
             crate::jobs::record(&self.scheduler, &plan);
             Ok(plan)
         })
+    }
+}
+
+/// `plan` with each relation of no rows inside it (what the optimiser leaves of a kind
+/// nothing is stored of, or of a branch it proved empty) written as one row of typed NULLs
+/// under the relation's qualified column names, filtered by `false`: the same no rows, in a
+/// form whose columns survive the trip to the scheduler. Ballista 55 sends an empty relation
+/// without its columns, so the nodes above it no longer planned there ("No field named
+/// __unnest_placeholder(…)" for an unnest over one) or, worse, planned against the wrong
+/// columns (a filter over a union left with one branch answered no rows).
+fn shippable_empties(plan: LogicalPlan) -> datafusion::error::Result<LogicalPlan> {
+    use datafusion::common::tree_node::Transformed;
+    use datafusion::common::{DFSchema, ScalarValue};
+    use datafusion::logical_expr::{EmptyRelation, Filter, Projection, lit};
+
+    plan.transform_up_with_subqueries(|node| {
+        let LogicalPlan::EmptyRelation(empty) = &node else {
+            return Ok(Transformed::no(node));
+        };
+        if empty.produce_one_row {
+            // No columns to lose.
+            return Ok(Transformed::no(node));
+        }
+        let one_row = Arc::new(LogicalPlan::EmptyRelation(EmptyRelation {
+            produce_one_row: true,
+            schema: Arc::new(DFSchema::empty()),
+        }));
+        let nulls = empty
+            .schema
+            .iter()
+            .map(|(qualifier, field)| {
+                let null = lit(ScalarValue::try_from(field.data_type())?);
+                Ok(null.alias_qualified(qualifier.cloned(), field.name()))
+            })
+            .collect::<datafusion::error::Result<Vec<_>>>()?;
+        let row = LogicalPlan::Projection(Projection::try_new(nulls, one_row)?);
+        let none = Filter::try_new(lit(false), Arc::new(row))?;
+        Ok(Transformed::yes(LogicalPlan::Filter(none)))
+    })
+    .map(|t| t.data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::common::DFSchema;
+    use datafusion::logical_expr::{EmptyRelation, LogicalPlanBuilder, col};
+
+    #[test]
+    fn an_empty_relation_inside_a_plan_keeps_its_columns_and_no_rows() {
+        let schema = Schema::new(vec![
+            Field::new("person_id", DataType::Int64, false),
+            Field::new("venue_id", DataType::Utf8, true),
+        ]);
+        let empty = LogicalPlan::EmptyRelation(EmptyRelation {
+            produce_one_row: false,
+            schema: Arc::new(DFSchema::try_from_qualified_schema("checkins", &schema).unwrap()),
+        });
+        let plan = LogicalPlanBuilder::from(empty)
+            .project(vec![col("checkins.venue_id")])
+            .unwrap()
+            .build()
+            .unwrap();
+        let shipped = shippable_empties(plan.clone()).unwrap();
+        assert_eq!(shipped.schema(), plan.schema());
+        let text = shipped.display_indent().to_string();
+        assert!(text.contains("Filter: Boolean(false)"), "{text}");
+        assert!(!text.contains("EmptyRelation: rows=0"), "{text}");
+        // The columns the projection reads are there, qualified as before.
+        let LogicalPlan::Projection(p) = &shipped else {
+            panic!("{text}")
+        };
+        assert_eq!(
+            p.input.schema().field_names(),
+            ["checkins.person_id", "checkins.venue_id"]
+        );
     }
 }
