@@ -68,8 +68,9 @@ pub enum BenchCommand {
     Residents(BenchResidentsArgs),
     /// How each bulk step grows with the province: generated provinces of several sizes, each
     /// step (generate, ingest, index in a memory budget, trace --all on the index and as SQL,
-    /// the code sweep, inflow; with --cluster also trace --all on a loopback Ballista cluster)
-    /// a child process timed with its peak RSS, and the growth exponent between sizes.
+    /// the code sweep, inflow; with --cluster also trace --all, codes and inflow on a loopback
+    /// Ballista cluster) a child process timed with its peak RSS, and the growth exponent
+    /// between sizes.
     #[command(
         after_help = "Examples:\n  fangyi bench scale                                  1 M, 5 M and 10 M residents × 30 days in ./fangyi-bench-scale\n  fangyi bench scale --sizes 100000,300000 --days 14   a quick run\n  fangyi bench scale --sizes 1000000 --cluster --json scale.json\n\nEvery size is generated afresh (its input removed after ingest unless --keep-input); a\nprovince of 10 M residents × 30 days needs tens of GB of disk and hours on 2 cores."
     )]
@@ -109,7 +110,8 @@ pub struct BenchScaleArgs {
     /// argument as the global `--memory`, so its type must be the same.
     #[arg(long, value_name = "SIZE")]
     pub memory: Option<trace::MemoryBudget>,
-    /// Also run trace --all on a scheduler and two executors started on loopback.
+    /// Also run trace --all, the full code sweep and inflow on a scheduler and two executors
+    /// started on loopback (a binary built with `--features cluster`).
     #[arg(long)]
     pub cluster: bool,
     /// Keep each size's generated input (removed after ingest by default).

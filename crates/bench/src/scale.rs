@@ -2,10 +2,10 @@
 //! several sizes; each step (generation, then in the memory budget ingest, the trace index —
 //! and the index again in three quarters of the machine, today's in-memory build, for
 //! comparison —, `trace --all` on the index and as SQL, the code sweep, inflow — and, with
-//! `--cluster`, `trace --all` and inflow on a Ballista cluster of a scheduler and two
-//! executors on loopback) run as a child `fangyi`
-//! process, timed, its peak RSS read from the kernel; then the growth between sizes fitted as
-//! an exponent (time ∝ size^b: 1 is linear, n·log n shows as a little over 1).
+//! `--cluster`, `trace --all`, the full code sweep and inflow on a Ballista cluster of a
+//! scheduler and two executors on loopback) run as a child `fangyi` process, timed, its peak
+//! RSS read from the kernel; then the growth between sizes fitted as an exponent (time ∝
+//! size^b: 1 is linear, n·log n shows as a little over 1).
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -41,7 +41,11 @@ const STEPS: [&str; 8] = [
     "inflow",
 ];
 /// The steps run on the loopback cluster too, with `--cluster`.
-const CLUSTER_STEPS: [&str; 2] = ["trace --all (cluster)", "inflow (cluster)"];
+const CLUSTER_STEPS: [&str; 3] = [
+    "trace --all (cluster)",
+    "codes (cluster)",
+    "inflow (cluster)",
+];
 
 pub fn run(a: BenchScaleArgs) -> anyhow::Result<()> {
     let mut sizes = a.sizes.clone();
@@ -108,9 +112,11 @@ pub fn run(a: BenchScaleArgs) -> anyhow::Result<()> {
         // Today's in-memory build, for the bar's comparison: three quarters of the machine
         // (where the events do not fit, its line says how many runs went to disk).
         let whole_text = MemoryBudget::bytes(MemoryBudget::machine_default().get() * 3).to_string();
-        let codes_out = dir.join("codes.jsonl");
+        // The sweep on the cluster writes its own file, held to the local sweep's after.
+        let codes_outs = ["", "-cluster"].map(|w| dir.join(format!("codes{w}.jsonl")));
         let input_text = input.to_string_lossy().into_owned();
-        let codes_text = codes_out.to_string_lossy().into_owned();
+        let [codes_text, codes_cluster_text] =
+            codes_outs.clone().map(|p| p.to_string_lossy().into_owned());
         // Each way of tracing everyone writes its own file, held to the index's after.
         let trace_outs =
             ["index", "sql", "cluster"].map(|w| dir.join(format!("trace-all-{w}.csv")));
@@ -179,8 +185,22 @@ pub fn run(a: BenchScaleArgs) -> anyhow::Result<()> {
                     &cluster_text,
                 ],
             ));
+            // `--full`: the local sweep's saved run would otherwise make this one incremental.
             steps.push((
                 CLUSTER_STEPS[1],
+                vec![
+                    "codes",
+                    "--full",
+                    "--cluster",
+                    &cluster_args,
+                    "--as-of",
+                    &as_of,
+                    "--out",
+                    &codes_cluster_text,
+                ],
+            ));
+            steps.push((
+                CLUSTER_STEPS[2],
                 vec![
                     "inflow",
                     "--cluster",
@@ -215,7 +235,18 @@ pub fn run(a: BenchScaleArgs) -> anyhow::Result<()> {
                 peak_bytes: peak,
             });
         }
-        std::fs::remove_file(&codes_out).ok();
+        if codes_outs[1].exists() {
+            anyhow::ensure!(
+                std::fs::read(&codes_outs[0])? == std::fs::read(&codes_outs[1])?,
+                "codes on the cluster DIFFER from the local sweep's (both kept: {}, {})",
+                codes_outs[1].display(),
+                codes_outs[0].display()
+            );
+            println!("  codes on the cluster gave exactly the local sweep's file");
+        }
+        for out in &codes_outs {
+            std::fs::remove_file(out).ok();
+        }
         let index_rows = sorted_rows(&trace_outs[0])?;
         for (way, out) in ["as SQL", "on the cluster"].iter().zip(&trace_outs[1..]) {
             if !out.exists() {

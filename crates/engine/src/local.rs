@@ -4,7 +4,7 @@
 //! checkpoint outside the database to the head before it goes (a server's writer does that
 //! within a second).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -117,10 +117,7 @@ impl Engine {
                         ".{}.tmp",
                         out.file_name().unwrap_or_default().to_string_lossy()
                     )));
-                    return Err(EngineError::Conflict(format!(
-                        "interrupted; {} not written",
-                        out.display()
-                    )));
+                    return Err(not_written(&out));
                 }
                 let list: Vec<(i64, trace::CaseInfo)> = chunk.iter().map(|c| (c.1, c.2)).collect();
                 for t in tracer.trace_many(&list, &all, as_of, depth) {
@@ -170,56 +167,13 @@ impl Engine {
             }
             let zone = ctx.zone();
             let as_of = parse_as_of_instant(as_of.as_deref(), zone)?;
-            let interrupted =
-                || EngineError::Conflict(format!("interrupted; {} not written", out.display()));
             if progress.cancel.load(Ordering::SeqCst) {
-                return Err(interrupted());
+                return Err(not_written(&out));
             }
             let view = ctx.view()?;
-            let runner = ctx.engine.sql_runner()?;
-            // Every stored row, whatever the caller's scope: contacts and `is_case` reach
-            // beyond it; which cases are shown is decided below, as the index path does. On
-            // the cluster (`fangyi trace --all --cluster`) the same statement runs as
-            // distributed joins, the session planned here.
-            let q = match ctx.engine.inner.sql.cluster.clone() {
-                // Within the SQL memory budget, spilling past it (never the data dir).
-                None => query::Query::open_bulk(&ctx.snap.store, &runner)
-                    .map_err(EngineError::internal)?,
-                Some(address) => {
-                    let (store, r) = (ctx.snap.store.clone(), runner.clone());
-                    runner
-                        .run(async move {
-                            crate::sql::on_cluster(
-                                &address,
-                                &store,
-                                None,
-                                &query::Tables::Stored,
-                                &r,
-                            )
-                            .await
-                        })
-                        .map_err(EngineError::internal)??
-                }
-            };
-            let cancel = progress.cancel.clone();
-            let rows = runner
-                .run(async move {
-                    use futures_util::StreamExt;
-                    let cases = q.trace_cases(as_of).await?;
-                    let mut stream = q.trace_all(as_of, zone, depth).await?;
-                    let mut rows = Vec::new();
-                    while let Some(b) = stream.next().await {
-                        if cancel.load(Ordering::SeqCst) {
-                            return Ok(None);
-                        }
-                        rows.extend(query::contacts_of(&b.map_err(query::execution)?)?);
-                    }
-                    Ok::<_, query::QueryError>(Some((cases, rows)))
-                })
-                .map_err(EngineError::internal)?
-                .map_err(|e| EngineError::Unavailable(format!("trace --all in SQL: {e}")))?;
+            let rows = sql_trace_rows(ctx, as_of, depth, &progress.cancel)?;
             let Some((all_cases, rows)) = rows else {
-                return Err(interrupted());
+                return Err(not_written(&out));
             };
             let reveal = |p: i64| view.id(p);
             // The rows come by case pseudonym; the file is by revealed case id, then contact id.
@@ -241,7 +195,7 @@ impl Engine {
                         ".{}.tmp",
                         out.file_name().unwrap_or_default().to_string_lossy()
                     )));
-                    return Err(interrupted());
+                    return Err(not_written(&out));
                 }
                 let mut recs: Vec<trace::ContactRecord> = contacts
                     .iter()
@@ -271,6 +225,55 @@ impl Engine {
         });
         self.ask(caller, Action::Trace, work).await
     }
+}
+
+/// What a file-writing request interrupted by its caller answers (nothing of `out` is left).
+fn not_written(out: &Path) -> EngineError {
+    EngineError::Conflict(format!("interrupted; {} not written", out.display()))
+}
+
+/// Every case as of `as_of` (epoch ms) and their contacts to `depth`, by
+/// `query::trace_all_sql` over every stored row, whatever the caller's scope (what is shown is
+/// the caller's to decide): on the cluster when the engine has one (`--cluster`: distributed
+/// joins, the session planned here), else on the embedded DataFusion within the SQL memory
+/// budget, spilling past it (never into the data dir). `None` when `cancel` was set.
+#[allow(clippy::type_complexity)]
+pub(crate) fn sql_trace_rows(
+    ctx: &Ctx<'_>,
+    as_of: i64,
+    depth: u8,
+    cancel: &Arc<AtomicBool>,
+) -> Result<Option<(Vec<i64>, Vec<query::SqlContact>)>, EngineError> {
+    let zone = ctx.zone();
+    let runner = ctx.engine.sql_runner()?;
+    let q = match ctx.engine.inner.sql.cluster.clone() {
+        None => query::Query::open_bulk(&ctx.snap.store, &runner).map_err(EngineError::internal)?,
+        Some(address) => {
+            let (store, r) = (ctx.snap.store.clone(), runner.clone());
+            runner
+                .run(async move {
+                    crate::sql::on_cluster(&address, &store, None, &query::Tables::Stored, &r).await
+                })
+                .map_err(EngineError::internal)??
+        }
+    };
+    let cancel = cancel.clone();
+    runner
+        .run(async move {
+            use futures_util::StreamExt;
+            let cases = q.trace_cases(as_of).await?;
+            let mut stream = q.trace_all(as_of, zone, depth).await?;
+            let mut rows = Vec::new();
+            while let Some(b) = stream.next().await {
+                if cancel.load(Ordering::SeqCst) {
+                    return Ok(None);
+                }
+                rows.extend(query::contacts_of(&b.map_err(query::execution)?)?);
+            }
+            Ok::<_, query::QueryError>(Some((cases, rows)))
+        })
+        .map_err(EngineError::internal)?
+        .map_err(|e| EngineError::Unavailable(format!("trace --all in SQL: {e}")))
 }
 
 impl Engine {
@@ -374,7 +377,7 @@ impl Engine {
 fn write_codes(
     ctx: &Ctx<'_>,
     as_of: Option<&str>,
-    out: &std::path::Path,
+    out: &Path,
     full: bool,
     progress: &Progress,
 ) -> Result<CodesReport, EngineError> {
@@ -430,7 +433,40 @@ fn write_codes(
                 progress,
                 at: std::sync::Mutex::new((0, 0)),
             };
-            let sweep = engine.sweep(&[set], as_of, &stages);
+            // With a cluster, every case's contacts are traced there (`trace --all`'s
+            // distributed joins); the rest of the sweep is lookups on the index.
+            let sweep = match ctx.engine.inner.sql.cluster.is_some() {
+                false => engine.sweep(&[set], as_of, &stages),
+                true => {
+                    let depth = rules::CodeEngine::sweep_depth(&[set]);
+                    let traced = match depth {
+                        0 => rules::Traced::default(),
+                        _ => {
+                            (progress.stage)("tracing cases on the cluster", 0);
+                            let end = as_of.end_of_day(ctx.zone()).millis();
+                            let Some((cases, rows)) =
+                                sql_trace_rows(ctx, end, depth, &progress.cancel)?
+                            else {
+                                return Err(not_written(out));
+                            };
+                            rules::Traced {
+                                cases: cases.len() as u64,
+                                contacts: rows
+                                    .into_iter()
+                                    .map(|c| rules::TracedContact {
+                                        case: c.case,
+                                        person: c.person,
+                                        degree: c.degree,
+                                        via: c.via,
+                                        last_exposure: c.last_exposure,
+                                    })
+                                    .collect(),
+                            }
+                        }
+                    };
+                    engine.sweep_traced(&[set], as_of, &traced, &stages)
+                }
+            };
             examined = sweep.examined;
             cases_traced = sweep.cases_traced;
             sweep
@@ -476,10 +512,7 @@ fn write_codes(
                 drop(writer);
                 let name = out.file_name().unwrap_or_default().to_string_lossy();
                 let _ = std::fs::remove_file(out.with_file_name(format!(".{name}.tmp")));
-                return Err(EngineError::Conflict(format!(
-                    "interrupted; {} not written",
-                    out.display()
-                )));
+                return Err(not_written(out));
             }
         }
         let s = state.codes.get(p).unwrap_or(&green);

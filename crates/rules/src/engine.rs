@@ -73,6 +73,28 @@ pub struct Sweep {
     pub cases_traced: u64,
 }
 
+/// One contact of a case traced outside the index (contract §3, as `trace --all` answers):
+/// what a sweep needs of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TracedContact {
+    pub case: i64,
+    pub person: i64,
+    pub degree: u8,
+    /// The case (degree 1) or the degree-1 contact they were exposed to.
+    pub via: i64,
+    /// Epoch milliseconds.
+    pub last_exposure: i64,
+}
+
+/// Every case's contacts as of a sweep's day, traced elsewhere (`trace --all` on a cluster) to
+/// [`CodeEngine::sweep_depth`], for [`CodeEngine::sweep_traced`].
+#[derive(Clone, Debug, Default)]
+pub struct Traced {
+    /// How many cases were traced.
+    pub cases: u64,
+    pub contacts: Vec<TracedContact>,
+}
+
 /// Progress of a sweep: which stage, and work done in it.
 pub trait SweepProgress: Sync {
     fn stage(&self, name: &str, total: u64);
@@ -267,7 +289,36 @@ impl<'a> CodeEngine<'a> {
     /// red: the invariant holds with overrides. Those with one in force are gathered too, so
     /// their summary lists `override` (green when nothing else applies).
     pub fn sweep(&self, sets: &[&RuleSet], as_of: Date, progress: &dyn SweepProgress) -> Sweep {
-        let (mut candidates, contacts, cases_traced) = self.candidates(sets, as_of, progress);
+        self.sweep_given(sets, as_of, None, progress)
+    }
+
+    /// [`CodeEngine::sweep`] with the cases' contacts traced elsewhere (`traced`: every case as
+    /// of the end of `as_of`, to [`CodeEngine::sweep_depth`]) instead of on the index; the
+    /// same codes.
+    pub fn sweep_traced(
+        &self,
+        sets: &[&RuleSet],
+        as_of: Date,
+        traced: &Traced,
+        progress: &dyn SweepProgress,
+    ) -> Sweep {
+        self.sweep_given(sets, as_of, Some(traced), progress)
+    }
+
+    /// The contact depth a sweep under `sets` traces to (0: no contact rule, nothing traced).
+    pub fn sweep_depth(sets: &[&RuleSet]) -> u8 {
+        depth_of(&longest_contact_rules(sets))
+    }
+
+    fn sweep_given(
+        &self,
+        sets: &[&RuleSet],
+        as_of: Date,
+        traced: Option<&Traced>,
+        progress: &dyn SweepProgress,
+    ) -> Sweep {
+        let (mut candidates, contacts, cases_traced) =
+            self.candidates(sets, as_of, traced, progress);
         if !self.overrides.is_empty() || !self.peer.is_empty() {
             candidates.extend(self.overrides.persons_in_force(as_of));
             candidates.extend(self.peer.persons_in_force(as_of));
@@ -318,7 +369,7 @@ impl<'a> CodeEngine<'a> {
         persons: &[i64],
         as_of: Date,
     ) -> HashMap<i64, Vec<Finding>> {
-        let (candidates, contacts, _) = self.candidates(&[rules], as_of, &());
+        let (candidates, contacts, _) = self.candidates(&[rules], as_of, None, &());
         candidates
             .par_iter()
             .with_min_len(256)
@@ -348,6 +399,7 @@ impl<'a> CodeEngine<'a> {
         &self,
         sets: &[&RuleSet],
         as_of: Date,
+        traced: Option<&Traced>,
         progress: &dyn SweepProgress,
     ) -> (Vec<i64>, HashMap<i64, Vec<ContactFact>>, u64) {
         let end = as_of.end_of_day(self.zone).millis();
@@ -381,7 +433,10 @@ impl<'a> CodeEngine<'a> {
                 }
             }
         }
-        let (contacts, cases_traced) = self.sweep_contacts(sets, as_of, progress);
+        let (contacts, cases_traced) = match traced {
+            None => self.sweep_contacts(sets, as_of, progress),
+            Some(t) => (self.traced_contacts(sets, as_of, t), t.cases),
+        };
         candidates.extend(contacts.keys().copied());
         candidates.par_sort_unstable();
         candidates.dedup();
@@ -435,24 +490,11 @@ impl<'a> CodeEngine<'a> {
         progress: &dyn SweepProgress,
     ) -> (HashMap<i64, Vec<ContactFact>>, u64) {
         let end = as_of.end_of_day(self.zone).millis();
-        // The longest contact rule per degree; a contact whose last exposure is older than
-        // that cannot hold today.
-        let mut longest = [0i32; 3];
-        for set in sets {
-            for r in &set.rules {
-                if let Condition::Contact { degree, days } = r.when {
-                    let l = &mut longest[usize::from(degree)];
-                    *l = (*l).max(days);
-                }
-            }
-        }
-        let depth = if longest[2] > 0 {
-            2
-        } else if longest[1] > 0 {
-            1
-        } else {
+        let longest = longest_contact_rules(sets);
+        let depth = depth_of(&longest);
+        if depth == 0 {
             return (HashMap::new(), 0);
-        };
+        }
         let all = self.tracer.cases(end);
         let set = CaseSet::new(&all);
         // Degree 1 needs only cases reported within the longest rule; degree 2 windows run to
@@ -470,23 +512,83 @@ impl<'a> CodeEngine<'a> {
         for chunk in todo.chunks(TRACE_CHUNK) {
             for t in self.tracer.trace_many(chunk, &set, end, depth) {
                 for c in t.contacts {
-                    let days = longest[usize::from(c.degree)];
-                    if days == 0
-                        || as_of >= Timestamp(c.last_exposure).date(self.zone).add_days(days)
-                    {
-                        continue;
-                    }
-                    out.entry(c.person).or_default().push(ContactFact {
+                    let traced = TracedContact {
                         case: t.case,
+                        person: c.person,
                         degree: c.degree,
                         via: c.via,
                         last_exposure: c.last_exposure,
-                        evidence: None,
-                    });
+                    };
+                    self.keep_if_it_may_hold(&mut out, &longest, as_of, &traced);
                 }
             }
             progress.advance(chunk.len() as u64);
         }
         (out, todo.len() as u64)
+    }
+
+    /// Adds `c` to its person's facts in `out` if it can still hold on `as_of` under the
+    /// longest contact rule of its degree (`longest`, per degree).
+    fn keep_if_it_may_hold(
+        &self,
+        out: &mut HashMap<i64, Vec<ContactFact>>,
+        longest: &[i32; 3],
+        as_of: Date,
+        c: &TracedContact,
+    ) {
+        let days = longest[usize::from(c.degree).min(2)];
+        if days > 0 && as_of < Timestamp(c.last_exposure).date(self.zone).add_days(days) {
+            out.entry(c.person).or_default().push(ContactFact {
+                case: c.case,
+                degree: c.degree,
+                via: c.via,
+                last_exposure: c.last_exposure,
+                evidence: None,
+            });
+        }
+    }
+
+    /// [`CodeEngine::sweep_contacts`]' map from contacts traced elsewhere. Degree-1 contacts of
+    /// a case reported before the longest degree-1 rule began are dropped by
+    /// [`Self::keep_if_it_may_hold`] (their last exposure is at most the report), as the index
+    /// path leaves such cases out.
+    fn traced_contacts(
+        &self,
+        sets: &[&RuleSet],
+        as_of: Date,
+        traced: &Traced,
+    ) -> HashMap<i64, Vec<ContactFact>> {
+        let longest = longest_contact_rules(sets);
+        let mut out: HashMap<i64, Vec<ContactFact>> = HashMap::new();
+        for c in &traced.contacts {
+            self.keep_if_it_may_hold(&mut out, &longest, as_of, c);
+        }
+        out
+    }
+}
+
+/// The longest contact rule of `sets` per degree (index 1 and 2; 0 when none): a contact
+/// whose last exposure is older than that cannot hold today.
+fn longest_contact_rules(sets: &[&RuleSet]) -> [i32; 3] {
+    let mut longest = [0i32; 3];
+    for set in sets {
+        for r in &set.rules {
+            if let Condition::Contact { degree, days } = r.when {
+                let l = &mut longest[usize::from(degree).min(2)];
+                *l = (*l).max(days);
+            }
+        }
+    }
+    longest
+}
+
+/// The depth a sweep traces to under the longest contact rules `longest` (0: none).
+fn depth_of(longest: &[i32; 3]) -> u8 {
+    if longest[2] > 0 {
+        2
+    } else if longest[1] > 0 {
+        1
+    } else {
+        0
     }
 }

@@ -13,7 +13,7 @@ mod ruleset;
 pub mod saved;
 
 pub use code::{HealthCode, Reason};
-pub use engine::{CodeEngine, Summary, Sweep, SweepProgress};
+pub use engine::{CodeEngine, Summary, Sweep, SweepProgress, Traced, TracedContact};
 /// A code's color: the one defined in `model`, which signed codes carry too.
 pub use model::Color;
 pub use output::{CodeJson, CodesWriter, code_json};

@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use fangyi_rules::{CodeEngine, Color, Override, Overrides, RiskAreas, RuleSet, Summary};
+use fangyi_rules::{
+    CodeEngine, Color, Override, Overrides, RiskAreas, RuleSet, Summary, Traced, TracedContact,
+};
 use model::{Date, PersonId, Timestamp, Zone};
 use proptest::prelude::*;
 use store::{Store, Writer};
@@ -1023,6 +1025,30 @@ fn check(world: &World) -> Result<(), TestCaseError> {
             engine.sweep(&[&builtin], d, &()),
             engine.sweep(&[&extra], d, &()),
         ];
+        // Every case's contacts traced elsewhere to the sweep's depth (what `trace --all`
+        // answers on a cluster) give the index's sweep.
+        let both = [&builtin, &extra];
+        let depth = CodeEngine::sweep_depth(&both);
+        let traced = Traced {
+            cases: cases.len() as u64,
+            contacts: tracer
+                .trace_many(&cases, &set, end, depth)
+                .into_iter()
+                .flat_map(|t| {
+                    let case = t.case;
+                    t.contacts.into_iter().map(move |c| TracedContact {
+                        case,
+                        person: c.person,
+                        degree: c.degree,
+                        via: c.via,
+                        last_exposure: c.last_exposure,
+                    })
+                })
+                .collect(),
+        };
+        let given = engine.sweep_traced(&both, d, &traced, &());
+        prop_assert_eq!(&given.codes, &sweeps[0].codes, "sweep_traced as of {}", d);
+        prop_assert_eq!(given.examined, sweeps[0].examined, "examined as of {}", d);
         // The same sweep's findings for the persons asked about (here half of them), each
         // applying rule with its own valid_until: what work resumption's green date reads.
         let mut asked: Vec<i64> = pseudo.iter().copied().step_by(2).collect();

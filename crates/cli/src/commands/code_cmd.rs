@@ -50,6 +50,11 @@ pub struct CodesArgs {
     /// Recompute everyone, ignoring the previous run.
     #[arg(long)]
     pub full: bool,
+    /// Trace a full sweep's cases (every case's contacts, `trace --all`'s statement) on the
+    /// Ballista cluster whose scheduler is at HOST:PORT (see `fangyi cluster`); the rest is
+    /// lookups on the local index, and an incremental run stays local.
+    #[arg(long, env = "FANGYI_CLUSTER", value_name = "HOST:PORT")]
+    pub cluster: Option<String>,
     /// Print the summary as JSON.
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
     pub format: SummaryFormat,
@@ -199,14 +204,17 @@ impl SweepBar {
 }
 
 /// Asks the engine for everyone's code as of the end of `as_of` under `set`, written to `out`
-/// (incremental unless `full`), as the operator for `--purpose` or outbreak response.
+/// (incremental unless `full`; a full sweep's cases traced on `cluster` if one is named), as
+/// the operator for `--purpose` or outbreak response.
 pub fn write_codes(
     g: &Globals,
     set: &RuleSet,
     as_of: Option<&str>,
     out: &Path,
     full: bool,
+    cluster: Option<&str>,
 ) -> anyhow::Result<CodesReport> {
+    let cluster = cluster.map(str::trim).filter(|c| !c.is_empty());
     {
         let keys = g.keys()?;
         let store = context::store(g.data(), &keys)?;
@@ -216,13 +224,15 @@ pub fn write_codes(
     let set = set.clone();
     let op = Operator::open_with(g, |o| {
         o.rules = set;
+        o.cluster = cluster.map(str::to_string);
         Ok(())
     })?;
     let request = format!(
-        "fangyi codes --as-of {} --out {}{}",
+        "fangyi codes --as-of {} --out {}{}{}",
         as_of.unwrap_or("today"),
         out.display(),
-        if full { " --full" } else { "" }
+        if full { " --full" } else { "" },
+        cluster.map_or(String::new(), |c| format!(" --cluster {c}"))
     );
     let caller = op.caller(engine::Purpose::OutbreakResponse, &request);
     let (bar, progress) = progress_bar("sweep");
@@ -249,7 +259,21 @@ pub fn print_counts(r: &CodesReport, out: &Path) {
 
 pub fn codes(g: &Globals, a: CodesArgs) -> anyhow::Result<()> {
     let set = load_rules(a.rules.as_deref())?;
-    let r = write_codes(g, &set, a.as_of.as_deref(), &a.out, a.full)?;
+    let r = write_codes(
+        g,
+        &set,
+        a.as_of.as_deref(),
+        &a.out,
+        a.full,
+        a.cluster.as_deref(),
+    )?;
+    // Said, so an operator who set FANGYI_CLUSTER does not take a local run for a cluster's.
+    if r.incremental.is_some() && a.cluster.as_deref().is_some_and(|c| !c.trim().is_empty()) {
+        eprintln!(
+            "--cluster not used: this run recomputed only the people new records touch, on the \
+             local index (--full sweeps everyone, tracing the cases on the cluster)"
+        );
+    }
     if a.format == SummaryFormat::Json {
         println!(
             "{}",

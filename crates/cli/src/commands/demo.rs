@@ -562,7 +562,7 @@ fn codes_step(
     println!("\n[5/10] health codes for the whole population (contract §4, built-in rules)");
     let out = dir.join("codes.csv");
     let set = engine::datadir::RuleSet::builtin();
-    let r = code_cmd::write_codes(demo, &set, Some(&last_day.to_string()), &out, true)?;
+    let r = code_cmd::write_codes(demo, &set, Some(&last_day.to_string()), &out, true, None)?;
     print!("  ");
     code_cmd::print_counts(&r, &out);
     println!(
