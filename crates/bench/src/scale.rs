@@ -93,7 +93,7 @@ pub fn run(a: BenchScaleArgs) -> anyhow::Result<()> {
     )
     .keys()?;
     let cluster = if a.cluster {
-        Some(Cluster::start(&a.dir, &key)?)
+        Some(Cluster::start(&a.dir, &key, budget)?)
     } else {
         None
     };
@@ -347,7 +347,8 @@ struct Cluster {
 }
 
 impl Cluster {
-    fn start(dir: &Path, key: &Path) -> anyhow::Result<Cluster> {
+    /// Each executor's tasks share `budget` (the steps' own), spilling past it.
+    fn start(dir: &Path, key: &Path, budget: MemoryBudget) -> anyhow::Result<Cluster> {
         let exe = std::env::current_exe().context("finding the fangyi binary")?;
         let port = free_port()?;
         let scheduler = format!("127.0.0.1:{port}");
@@ -379,11 +380,14 @@ impl Cluster {
             let grpc = grpc.to_string();
             let key_text = key.to_string_lossy().into_owned();
             let work_text = work.to_string_lossy().into_owned();
+            let budget_text = budget.to_string();
             cluster.children.push(spawn(
                 name,
                 &[
                     "--key-file",
                     &key_text,
+                    "--memory",
+                    &budget_text,
                     "cluster",
                     "executor",
                     "--scheduler",

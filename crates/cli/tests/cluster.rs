@@ -144,7 +144,11 @@ fn cluster(env: &Env) -> (Nodes, String) {
         nodes.start(
             env,
             name,
+            // A pool for all the executor's tasks (the global --memory), well under the
+            // machine's: Ballista's default is 70 % of the host per executor.
             &[
+                "--memory",
+                "1GiB",
                 "cluster",
                 "executor",
                 "--scheduler",

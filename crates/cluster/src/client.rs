@@ -44,6 +44,33 @@ pub async fn open(
     tables: &Tables,
     runner: &SqlRunner,
 ) -> Result<Query, ClusterError> {
+    let config = query::session_config(runner.limits())?;
+    open_with(address, store, keys, tables, runner, config).await
+}
+
+/// [`open`] for the crate's own bulk statements over every stored row (`trace --all`, a full
+/// code sweep's cases, inflow, exposed), planned as the embedded bulk session plans them
+/// ([`query::bulk_session_config`]: sort-merge joins, no hash join holding a side whole), so
+/// an executor's tasks keep to its memory pool and spill past it, where a hash join's build
+/// side cannot: `trace --all` at 10 M residents grew an executor to 13.5 GiB until the kernel
+/// killed it. Statements from outside keep [`open`]'s plans and, past the pool, fail.
+pub async fn open_bulk(
+    address: &str,
+    store: &Store,
+    runner: &SqlRunner,
+) -> Result<Query, ClusterError> {
+    let config = query::bulk_session_config(runner.limits())?;
+    open_with(address, store, None, &Tables::Stored, runner, config).await
+}
+
+async fn open_with(
+    address: &str,
+    store: &Store,
+    keys: Option<&Keys>,
+    tables: &Tables,
+    runner: &SqlRunner,
+    config: datafusion::prelude::SessionConfig,
+) -> Result<Query, ClusterError> {
     if !matches!(tables, Tables::Stored) {
         return Err(ClusterError::Config(
             "only a session of the stored tables runs on a cluster (an administrator's); this \
@@ -78,7 +105,7 @@ pub async fn open(
     // Without Ballista's adaptive planner: with it, a job whose executor died mid-stage was
     // rolled back and then never finished nor failed (Ballista 55; crates/cli/tests/cluster.rs
     // kills an executor mid-job), where the fixed plan runs the lost tasks again.
-    let config = query::session_config(runner.limits())?
+    let config = config
         .upgrade_for_ballista()
         .with_ballista_adaptive_query_planner(false);
     let state = SessionStateBuilder::new()

@@ -18,7 +18,7 @@ mod client;
 pub mod jobs;
 mod node;
 
-pub use client::{open, scheduler_url};
+pub use client::{open, open_bulk, scheduler_url};
 pub use node::{ExecutorOptions, SchedulerOptions, run_executor, run_scheduler};
 
 /// Why the cluster could not be used or a node could not run.

@@ -46,6 +46,10 @@ pub struct ExecutorOptions {
     pub work_dir: Option<PathBuf>,
     /// The keys `pseudonym()` needs; without them it refuses to run here.
     pub keys: Option<Keys>,
+    /// The memory its tasks share, in bytes: each task's pool is its share of it (by the
+    /// cores it uses), spilling sorts and sort-merge joins to `work_dir` past it. Ballista's
+    /// own default (70 % of the host, per executor) overcommits a machine running two.
+    pub memory_bytes: u64,
     /// The bounds values made by one expression are held to (the same as the client's).
     pub limits: Limits,
 }
@@ -57,6 +61,7 @@ impl std::fmt::Debug for ExecutorOptions {
             .field("bind", &self.bind)
             .field("grpc_port", &self.grpc_port)
             .field("concurrency", &self.concurrency)
+            .field("memory_bytes", &self.memory_bytes)
             .field("keys", &self.keys.is_some())
             .finish_non_exhaustive()
     }
@@ -148,6 +153,7 @@ pub async fn run_executor(opts: ExecutorOptions) -> Result<(), ClusterError> {
         // A heartbeat every few seconds, so a dead executor is noticed in seconds, not a minute.
         executor_heartbeat_interval_seconds: 5,
         override_function_registry: Some(Arc::new(registry)),
+        memory_pool_size: Some(opts.memory_bytes),
         ..ExecutorProcessConfig::default()
     };
     start_executor_process(Arc::new(config))

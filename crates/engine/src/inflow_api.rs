@@ -150,10 +150,7 @@ where
             let q = match cluster {
                 // Within the SQL memory budget, spilling past it (never the data dir).
                 None => query::Query::open_bulk(&store, &r).map_err(EngineError::internal)?,
-                Some(address) => {
-                    crate::sql::on_cluster(&address, &store, None, &query::Tables::Stored, &r)
-                        .await?
-                }
+                Some(address) => crate::sql::bulk_on_cluster(&address, &store, &r).await?,
             };
             work(q, store)
                 .await

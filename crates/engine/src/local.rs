@@ -251,9 +251,7 @@ pub(crate) fn sql_trace_rows(
         Some(address) => {
             let (store, r) = (ctx.snap.store.clone(), runner.clone());
             runner
-                .run(async move {
-                    crate::sql::on_cluster(&address, &store, None, &query::Tables::Stored, &r).await
-                })
+                .run(async move { crate::sql::bulk_on_cluster(&address, &store, &r).await })
                 .map_err(EngineError::internal)??
         }
     };

@@ -351,11 +351,38 @@ pub(crate) async fn on_cluster(
 ) -> Result<Query, EngineError> {
     cluster::open(address, store, keys, tables, runner)
         .await
-        .map_err(|e| match e {
-            cluster::ClusterError::Query(e) => written_query_error(e),
-            e @ cluster::ClusterError::Config(_) => EngineError::BadRequest(e.to_string()),
-            e => EngineError::Unavailable(e.to_string()),
-        })
+        .map_err(cluster_error)
+}
+
+/// A session over every stored row of `store` for the engine's own bulk statements on the
+/// cluster at `address`, planned to keep to the executors' memory ([`cluster::open_bulk`]).
+#[cfg(feature = "cluster")]
+pub(crate) async fn bulk_on_cluster(
+    address: &str,
+    store: &store::Store,
+    runner: &SqlRunner,
+) -> Result<Query, EngineError> {
+    cluster::open_bulk(address, store, runner)
+        .await
+        .map_err(cluster_error)
+}
+
+#[cfg(feature = "cluster")]
+fn cluster_error(e: cluster::ClusterError) -> EngineError {
+    match e {
+        cluster::ClusterError::Query(e) => written_query_error(e),
+        e @ cluster::ClusterError::Config(_) => EngineError::BadRequest(e.to_string()),
+        e => EngineError::Unavailable(e.to_string()),
+    }
+}
+
+#[cfg(not(feature = "cluster"))]
+pub(crate) async fn bulk_on_cluster(
+    _address: &str,
+    _store: &store::Store,
+    _runner: &SqlRunner,
+) -> Result<Query, EngineError> {
+    Err(EngineError::Unavailable(WITHOUT_CLUSTER.into()))
 }
 
 /// What a binary built without cluster mode answers when asked to use a cluster.

@@ -20,7 +20,7 @@ pub enum ClusterCommand {
     /// Run an executor: it registers with the scheduler and runs the tasks of queries,
     /// reading the data dir's files at the path the client names (the same on every node).
     #[command(
-        after_help = "Examples:\n  fangyi cluster executor --scheduler 127.0.0.1:50050\n  fangyi cluster executor --scheduler 127.0.0.1:50050 --bind 127.0.0.1:50061 --concurrency 2\n  fangyi --key-file /etc/fangyi/master.key cluster executor --scheduler sched:50050 --keys\n\nWith --keys it computes pseudonym() of a column, with the operator's master key found as\nevery command finds it (FANGYI_MASTER_KEY, --key-file, ~/.config/fangyi/master.key);\nwithout, it refuses to. Ctrl-C stops it."
+        after_help = "Examples:\n  fangyi cluster executor --scheduler 127.0.0.1:50050\n  fangyi cluster executor --scheduler 127.0.0.1:50050 --bind 127.0.0.1:50061 --concurrency 2\n  fangyi --key-file /etc/fangyi/master.key cluster executor --scheduler sched:50050 --keys\n\nWith --keys it computes pseudonym() of a column, with the operator's master key found as\nevery command finds it (FANGYI_MASTER_KEY, --key-file, ~/.config/fangyi/master.key);\nwithout, it refuses to. Its tasks share the global --memory (default a quarter of the\nmachine), spilling to --work-dir past it: give each executor its share of the node. Ctrl-C stops it."
     )]
     Executor(ExecutorArgs),
 }
@@ -117,6 +117,7 @@ pub fn run(g: &Globals, c: ClusterCommand) -> anyhow::Result<()> {
                 work_dir: a.work_dir,
                 keys,
                 limits,
+                memory_bytes: crate::commands::trace_cmd::memory().get(),
             }))?;
         }
     }
