@@ -147,11 +147,7 @@ where
     let r = runner.clone();
     runner
         .spawn(async move {
-            let q = match cluster {
-                // Within the SQL memory budget, spilling past it (never the data dir).
-                None => query::Query::open_bulk(&store, &r).map_err(EngineError::internal)?,
-                Some(address) => crate::sql::bulk_on_cluster(&address, &store, &r).await?,
-            };
+            let q = crate::sql::bulk_session(cluster.as_deref(), &store, &r).await?;
             work(q, store)
                 .await
                 .map_err(|e| EngineError::Unavailable(format!("answering in SQL: {e}")))

@@ -246,15 +246,14 @@ pub(crate) fn sql_trace_rows(
 ) -> Result<Option<(Vec<i64>, Vec<query::SqlContact>)>, EngineError> {
     let zone = ctx.zone();
     let runner = ctx.engine.sql_runner()?;
-    let q = match ctx.engine.inner.sql.cluster.clone() {
-        None => query::Query::open_bulk(&ctx.snap.store, &runner).map_err(EngineError::internal)?,
-        Some(address) => {
-            let (store, r) = (ctx.snap.store.clone(), runner.clone());
-            runner
-                .run(async move { crate::sql::bulk_on_cluster(&address, &store, &r).await })
-                .map_err(EngineError::internal)??
-        }
-    };
+    let (cluster, store, r) = (
+        ctx.engine.inner.sql.cluster.clone(),
+        ctx.snap.store.clone(),
+        runner.clone(),
+    );
+    let q = runner
+        .run(async move { crate::sql::bulk_session(cluster.as_deref(), &store, &r).await })
+        .map_err(EngineError::internal)??;
     let cancel = cancel.clone();
     runner
         .run(async move {

@@ -354,10 +354,25 @@ pub(crate) async fn on_cluster(
         .map_err(cluster_error)
 }
 
+/// The session for the engine's own bulk statements over every stored row of `store`
+/// (`trace --all`, a full sweep's cases, inflow, exposed): on the cluster at `cluster` when
+/// the engine has one ([`bulk_on_cluster`]), else embedded within the SQL memory budget,
+/// spilling past it (never into the data dir).
+pub(crate) async fn bulk_session(
+    cluster: Option<&str>,
+    store: &store::Store,
+    runner: &SqlRunner,
+) -> Result<Query, EngineError> {
+    match cluster {
+        None => Query::open_bulk(store, runner).map_err(EngineError::internal),
+        Some(address) => bulk_on_cluster(address, store, runner).await,
+    }
+}
+
 /// A session over every stored row of `store` for the engine's own bulk statements on the
 /// cluster at `address`, planned to keep to the executors' memory ([`cluster::open_bulk`]).
 #[cfg(feature = "cluster")]
-pub(crate) async fn bulk_on_cluster(
+async fn bulk_on_cluster(
     address: &str,
     store: &store::Store,
     runner: &SqlRunner,
@@ -377,7 +392,7 @@ fn cluster_error(e: cluster::ClusterError) -> EngineError {
 }
 
 #[cfg(not(feature = "cluster"))]
-pub(crate) async fn bulk_on_cluster(
+async fn bulk_on_cluster(
     _address: &str,
     _store: &store::Store,
     _runner: &SqlRunner,
