@@ -12,7 +12,7 @@
 mod common;
 
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -132,41 +132,54 @@ fn cluster(env: &Env) -> (Nodes, String) {
     nodes.start(
         env,
         "scheduler",
-        &["cluster", "scheduler", "--bind", &address],
+        // A job left stalled after an executor's death is failed after 20 s of nothing.
+        &[
+            "cluster",
+            "scheduler",
+            "--stall-limit",
+            "20",
+            "--bind",
+            &address,
+        ],
     );
     wait_for_port(port, &nodes);
     for name in ["executor-1", "executor-2"] {
-        let (flight, grpc) = (free_port(), free_port());
-        let bind = format!("127.0.0.1:{flight}");
-        let grpc = grpc.to_string();
-        let work = env.path(name);
-        std::fs::create_dir_all(&work).unwrap();
-        nodes.start(
-            env,
-            name,
-            // A pool for all the executor's tasks (the global --memory), well under the
-            // machine's: Ballista's default is 70 % of the host per executor.
-            &[
-                "--memory",
-                "1GiB",
-                "cluster",
-                "executor",
-                "--scheduler",
-                &address,
-                "--bind",
-                &bind,
-                "--grpc-port",
-                &grpc,
-                "--concurrency",
-                "2",
-                "--work-dir",
-                work.to_str().unwrap(),
-                "--keys",
-            ],
-        );
-        wait_for_port(flight, &nodes);
+        start_executor(env, &mut nodes, &address, name);
     }
     (nodes, address)
+}
+
+/// Starts an executor called `name` (given the master key) of the scheduler at `address`.
+fn start_executor(env: &Env, nodes: &mut Nodes, address: &str, name: &str) {
+    let (flight, grpc) = (free_port(), free_port());
+    let bind = format!("127.0.0.1:{flight}");
+    let grpc = grpc.to_string();
+    let work = env.path(name);
+    std::fs::create_dir_all(&work).unwrap();
+    nodes.start(
+        env,
+        name,
+        // A pool for all the executor's tasks (the global --memory), well under the
+        // machine's: Ballista's default is 70 % of the host per executor.
+        &[
+            "--memory",
+            "1GiB",
+            "cluster",
+            "executor",
+            "--scheduler",
+            address,
+            "--bind",
+            &bind,
+            "--grpc-port",
+            &grpc,
+            "--concurrency",
+            "2",
+            "--work-dir",
+            work.to_str().unwrap(),
+            "--keys",
+        ],
+    );
+    wait_for_port(flight, nodes);
 }
 
 const QUERIES: [&str; 8] = [
@@ -369,25 +382,79 @@ fn the_cluster_answers_what_the_embedded_engine_answers() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("a value may take"), "{err}");
 
-    // An executor killed while a query runs: the query fails or answers right, never wrong.
-    // About 200 million joined rows: seconds on the cluster, so the kill lands mid-job.
+    // An executor killed while a query runs: the query fails or answers right, never wrong,
+    // and never waits for ever. With the fixed plan Ballista runs the lost tasks again; with
+    // its adaptive planner it can lose track of the job, which the scheduler then fails once
+    // nothing of it has run for its --stall-limit.
     let heavy = "SELECT a.person_id % 7 AS k, count(*) AS n FROM checkins a JOIN checkins b \
                  ON date_trunc('day', a.time_in) = date_trunc('day', b.time_in) GROUP BY 1";
     let expected = sql(&env, None, heavy);
     assert!(expected.status.success());
     let expected = digest(&String::from_utf8(expected.stdout).unwrap());
-    let child = env
+    kill_mid_query(
+        &env,
+        &mut nodes,
+        &address,
+        heavy,
+        &expected,
+        "executor-2",
+        false,
+    );
+    start_executor(&env, &mut nodes, &address, "executor-3");
+    kill_mid_query(
+        &env,
+        &mut nodes,
+        &address,
+        heavy,
+        &expected,
+        "executor-1",
+        true,
+    );
+}
+
+/// Runs `query` on the cluster (with Ballista's adaptive planner when `adaptive`), kills the
+/// executor `victim` once it runs, and checks that the query ends within 240 s, answering
+/// `expected` or failing with an error.
+fn kill_mid_query(
+    env: &Env,
+    nodes: &mut Nodes,
+    address: &str,
+    query: &str,
+    expected: &(String, Vec<String>),
+    victim: &str,
+    adaptive: bool,
+) {
+    let work = env.path(victim);
+    let earlier = jobs_in(&work);
+    let mut child = env
         .cmd()
-        .args(["sql", "--format", "csv", "--cluster", &address, heavy])
+        .args(["sql", "--format", "csv", "--cluster", address, query])
+        .env("FANGYI_CLUSTER_ADAPTIVE", if adaptive { "1" } else { "0" })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let started = Instant::now();
-    std::thread::sleep(Duration::from_millis(1500));
-    nodes.kill("executor-2");
+    // About 200 million joined rows: seconds on the cluster. The victim dies once it holds
+    // shuffle output (what Ballista must then run again), or after 20 s.
+    while stages_written(&work, &earlier) == 0
+        && started.elapsed() < Duration::from_secs(20)
+        && child.try_wait().unwrap().is_none()
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let mid_job = child.try_wait().unwrap().is_none();
+    nodes.kill(victim);
+    eprintln!(
+        "{victim} killed after {:?}, mid-job: {mid_job}",
+        started.elapsed()
+    );
     let waited = wait_with_timeout(child, Duration::from_secs(240));
-    eprintln!("the query ended {:?} after it started", started.elapsed());
+    eprintln!(
+        "the query (adaptive: {adaptive}) ended {:?} after it started",
+        started.elapsed()
+    );
     let Some(out) = waited else {
         panic!(
             "the query did not end within 240 s of an executor's death\n{}",
@@ -412,7 +479,41 @@ fn the_cluster_answers_what_the_embedded_engine_answers() {
     } else {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!err.trim().is_empty(), "failed without saying why");
+        // A job the scheduler's watchdog failed says why, not only that it was cancelled.
+        assert!(!err.contains("failed: Cancelled"), "{err}");
     }
+}
+
+/// The jobs whose shuffle files are in the executor's `work` folder.
+fn jobs_in(work: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(work)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect()
+}
+
+/// How many stages of jobs other than `earlier` have written shuffle files in the
+/// executor's `work` folder (`JOB/STAGE/PARTITION/data-TASK.arrow`).
+fn stages_written(work: &Path, earlier: &[PathBuf]) -> usize {
+    jobs_in(work)
+        .iter()
+        .filter(|job| !earlier.contains(job))
+        .flat_map(|job| std::fs::read_dir(job).into_iter().flatten().flatten())
+        .filter(|stage| walk_has_file(&stage.path()))
+        .count()
+}
+
+fn walk_has_file(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| {
+            let p = e.path();
+            if p.is_dir() { walk_has_file(&p) } else { true }
+        })
 }
 
 /// Waits for `child` at most `limit`; kills it and returns `None` past that.

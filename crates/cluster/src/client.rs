@@ -30,6 +30,12 @@ pub fn scheduler_url(address: &str) -> Result<String, ClusterError> {
     })
 }
 
+/// Whether jobs are planned by Ballista's adaptive planner: `FANGYI_CLUSTER_ADAPTIVE` set to
+/// `1` or `true`.
+fn adaptive_planner() -> bool {
+    std::env::var("FANGYI_CLUSTER_ADAPTIVE").is_ok_and(|v| v == "1" || v == "true")
+}
+
 /// How long the client waits for the scheduler to answer a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -102,12 +108,17 @@ async fn open_with(
             )));
         }
     }
-    // Without Ballista's adaptive planner: with it, a job whose executor died mid-stage was
-    // rolled back and then never finished nor failed (Ballista 55; crates/cli/tests/cluster.rs
-    // kills an executor mid-job), where the fixed plan runs the lost tasks again.
+    // Without Ballista's adaptive planner unless FANGYI_CLUSTER_ADAPTIVE=1: with it, a job
+    // whose executor died mid-stage is rolled back and then never finishes (Ballista 55; the
+    // scheduler's watchdog fails it after its stall limit), where the fixed plan runs the lost
+    // tasks again.
     let config = config
         .upgrade_for_ballista()
-        .with_ballista_adaptive_query_planner(false);
+        .with_ballista_adaptive_query_planner(adaptive_planner())
+        // The client asks for the job's status (every 50 ms) rather than waiting for the
+        // scheduler to push it: a job the scheduler's watchdog fails (`watchdog.rs`) changes
+        // status without the event that would push it, and its error says why.
+        .set_bool("ballista.client.pull", true);
     let state = SessionStateBuilder::new()
         .with_default_features()
         .with_config(config)

@@ -17,6 +17,7 @@
 mod client;
 pub mod jobs;
 mod node;
+mod watchdog;
 
 pub use client::{open, open_bulk, scheduler_url};
 pub use node::{ExecutorOptions, SchedulerOptions, run_executor, run_scheduler};

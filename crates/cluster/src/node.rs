@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_core::utils::default_session_builder;
@@ -11,9 +12,10 @@ use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_
 use ballista_scheduler::SessionBuilder;
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
-use ballista_scheduler::scheduler_process::start_server;
+use ballista_scheduler::scheduler_process::{create_scheduler, start_grpc_service};
 use datafusion::execution::FunctionRegistry;
 use datafusion::prelude::SessionConfig;
+use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
 use query::{Limits, Query};
 use vault::Keys;
 
@@ -26,6 +28,9 @@ pub struct SchedulerOptions {
     pub bind: SocketAddr,
     /// The host name executors and clients know it by, when not the bound address.
     pub external_host: Option<String>,
+    /// How long a running job may sit unchanged on an idle cluster with live executors
+    /// before it is failed ([`crate::watchdog`]).
+    pub stall_limit: Duration,
 }
 
 /// How `fangyi cluster executor` runs.
@@ -96,10 +101,23 @@ pub async fn run_scheduler(opts: SchedulerOptions, limits: &Limits) -> Result<()
     // tasks are run again elsewhere within seconds rather than Ballista's default 3 minutes.
     config.executor_timeout_seconds = 30;
     config.no_executors_grace_period_seconds = 30;
+    let executor_timeout = Duration::from_secs(config.executor_timeout_seconds);
     let cluster = BallistaCluster::new_from_config(&config)
         .await
         .map_err(|e| ClusterError::Node(format!("the scheduler: {e}")))?;
-    start_server(cluster, opts.bind, Arc::new(config))
+    let config = Arc::new(config);
+    config
+        .validate()
+        .map_err(|e| ClusterError::Config(format!("the scheduler: {e}")))?;
+    let scheduler = create_scheduler::<LogicalPlanNode, PhysicalPlanNode>(cluster, config)
+        .await
+        .map_err(|e| ClusterError::Node(format!("the scheduler: {e}")))?;
+    tokio::spawn(crate::watchdog::watch(
+        scheduler.clone(),
+        executor_timeout,
+        opts.stall_limit,
+    ));
+    start_grpc_service(opts.bind, scheduler)
         .await
         .map_err(|e| ClusterError::Node(format!("the scheduler on {}: {e}", opts.bind)))
 }

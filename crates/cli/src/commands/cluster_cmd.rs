@@ -33,6 +33,11 @@ pub struct SchedulerArgs {
     /// The host name clients and executors reach it by, when not the bound address.
     #[arg(long)]
     pub external_host: Option<String>,
+    /// Seconds a running job may sit with nothing of it running while the cluster is idle
+    /// and has live executors before the scheduler fails it (Ballista 55 can lose track of
+    /// a job after an executor dies; its client would wait for ever).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub stall_limit: u64,
 }
 
 #[derive(Args, Debug)]
@@ -78,6 +83,7 @@ pub fn run(g: &Globals, c: ClusterCommand) -> anyhow::Result<()> {
                 SchedulerOptions {
                     bind: a.bind,
                     external_host: a.external_host,
+                    stall_limit: std::time::Duration::from_secs(a.stall_limit),
                 },
                 &limits,
             ))?;
