@@ -36,6 +36,29 @@ fn adaptive_planner() -> bool {
     std::env::var("FANGYI_CLUSTER_ADAPTIVE").is_ok_and(|v| v == "1" || v == "true")
 }
 
+/// `config` with the settings `KEY=VALUE,KEY=VALUE` (DataFusion's and Ballista's options by
+/// name, as `FANGYI_CLUSTER_SET` gives them, for tuning a cluster's jobs) applied over it.
+fn with_settings(
+    mut config: datafusion::prelude::SessionConfig,
+    settings: Option<&str>,
+) -> Result<datafusion::prelude::SessionConfig, ClusterError> {
+    for setting in settings.unwrap_or("").split(',').map(str::trim) {
+        if setting.is_empty() {
+            continue;
+        }
+        let Some((key, value)) = setting.split_once('=') else {
+            return Err(ClusterError::Config(format!(
+                "FANGYI_CLUSTER_SET: {setting:?} is not KEY=VALUE"
+            )));
+        };
+        config
+            .options_mut()
+            .set(key.trim(), value.trim())
+            .map_err(|e| ClusterError::Config(format!("FANGYI_CLUSTER_SET: {key}: {e}")))?;
+    }
+    Ok(config)
+}
+
 /// How long the client waits for the scheduler to answer a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -119,6 +142,7 @@ async fn open_with(
         // scheduler to push it: a job the scheduler's watchdog fails (`watchdog.rs`) changes
         // status without the event that would push it, and its error says why.
         .set_bool("ballista.client.pull", true);
+    let config = with_settings(config, std::env::var("FANGYI_CLUSTER_SET").ok().as_deref())?;
     let state = SessionStateBuilder::new()
         .with_default_features()
         .with_config(config)
@@ -234,6 +258,34 @@ mod tests {
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
     use datafusion::common::DFSchema;
     use datafusion::logical_expr::{EmptyRelation, LogicalPlanBuilder, col};
+
+    #[test]
+    fn settings_are_applied_by_name_and_bad_ones_refused() {
+        use ballista_core::extension::SessionConfigExt;
+        let base = datafusion::prelude::SessionConfig::new().upgrade_for_ballista();
+        let config = with_settings(
+            base.clone(),
+            Some(" datafusion.execution.target_partitions=3, ballista.shuffle.max_concurrent_read_requests=8 ,"),
+        )
+        .unwrap();
+        assert_eq!(config.target_partitions(), 3);
+        assert_eq!(
+            config
+                .ballista_config()
+                .shuffle_reader_maximum_concurrent_requests(),
+            8
+        );
+        for bad in [
+            "target_partitions",
+            "datafusion.execution.no_such=1",
+            "datafusion.execution.target_partitions=x",
+        ] {
+            let err = with_settings(base.clone(), Some(bad))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("FANGYI_CLUSTER_SET"), "{err}");
+        }
+    }
 
     #[test]
     fn an_empty_relation_inside_a_plan_keeps_its_columns_and_no_rows() {
