@@ -275,7 +275,7 @@ pub fn run(a: BenchScaleArgs) -> anyhow::Result<()> {
         )?;
     }
     if let Some(c) = cluster {
-        c.stop();
+        c.stop(budget);
     }
     print_growth(&sizes, &all);
     if let Some(out) = &a.json {
@@ -407,7 +407,17 @@ impl Cluster {
         Ok(cluster)
     }
 
-    fn stop(mut self) {
+    /// Says each executor's peak resident memory (over every size run, so the largest's),
+    /// against the pool it was given, then stops the nodes.
+    fn stop(mut self, budget: MemoryBudget) {
+        let peaks: Vec<String> = self.children[1..]
+            .iter()
+            .map(|c| vm_hwm(c.id()).map_or_else(|| "unknown".to_string(), human_bytes))
+            .collect();
+        println!(
+            "cluster: executors' peak RSS {} (each given --memory {budget})",
+            peaks.join(" and ")
+        );
         for c in &mut self.children {
             let _ = c.kill();
             let _ = c.wait();
@@ -421,6 +431,14 @@ impl Drop for Cluster {
             let _ = c.kill();
         }
     }
+}
+
+/// The peak resident memory of the running process `pid` (Linux's `VmHWM`), in bytes.
+fn vm_hwm(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -452,6 +470,15 @@ mod tests {
             secs,
             peak_bytes: 0,
         }
+    }
+
+    #[test]
+    fn a_running_process_has_a_peak() {
+        let own = vm_hwm(std::process::id());
+        if cfg!(target_os = "linux") {
+            assert!(own.is_some_and(|b| b > 1 << 20), "{own:?}");
+        }
+        assert_eq!(vm_hwm(u32::MAX), None);
     }
 
     #[test]

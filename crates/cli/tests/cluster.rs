@@ -391,25 +391,13 @@ fn the_cluster_answers_what_the_embedded_engine_answers() {
     let expected = sql(&env, None, heavy);
     assert!(expected.status.success());
     let expected = digest(&String::from_utf8(expected.stdout).unwrap());
-    kill_mid_query(
-        &env,
-        &mut nodes,
-        &address,
-        heavy,
-        &expected,
-        "executor-2",
-        false,
-    );
+    // A third executor first, so one is left after both kills.
     start_executor(&env, &mut nodes, &address, "executor-3");
-    kill_mid_query(
-        &env,
-        &mut nodes,
-        &address,
-        heavy,
-        &expected,
-        "executor-1",
-        true,
-    );
+    for (victim, adaptive) in [("executor-2", false), ("executor-1", true)] {
+        kill_mid_query(
+            &env, &mut nodes, &address, heavy, &expected, victim, adaptive,
+        );
+    }
 }
 
 /// Runs `query` on the cluster (with Ballista's adaptive planner when `adaptive`), kills the

@@ -87,7 +87,7 @@ pub async fn open(
 /// Its stages are cut into [`bulk_partitions`] partitions rather than one per local core: with
 /// two, each of `trace --all`'s stages at 10 M residents ran as one task on one executor, which
 /// sorted all 237 M check-ins in two partitions and peaked at 10.6 GiB beside its 2 GiB pool;
-/// with eight, the same answer, both executors at 1.7 GiB and 4 % faster
+/// with eight, the same answer, both executors under 1.7 GiB and 4 % faster
 /// (docs/scale.md).
 pub async fn open_bulk(
     address: &str,

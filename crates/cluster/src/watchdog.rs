@@ -185,10 +185,11 @@ async fn fail(scheduler: &Scheduler, id: &str, limit: Duration) {
 mod tests {
     use super::*;
 
-    const TWO: Executors = Executors {
-        fresh: 2,
-        silent: 0,
-    };
+    const TWO: Executors = executors(2, 0);
+
+    const fn executors(fresh: usize, silent: usize) -> Executors {
+        Executors { fresh, silent }
+    }
 
     fn look(running_tasks: usize, jobs: &[(&str, &str)]) -> Look {
         Look {
@@ -253,20 +254,14 @@ mod tests {
                 .is_empty()
         );
         // No live executor: Ballista's own grace period decides.
-        let none = Executors {
-            fresh: 0,
-            silent: 0,
-        };
+        let none = executors(0, 0);
         assert!(
             stalls
                 .observe(look(0, &[("a", "sR")]), none, at(200), limit)
                 .is_empty()
         );
         // An executor silent but not yet dropped: Ballista will run its tasks again.
-        let one_silent = Executors {
-            fresh: 1,
-            silent: 1,
-        };
+        let one_silent = executors(1, 1);
         assert!(
             stalls
                 .observe(look(0, &[("a", "sR")]), one_silent, at(201), limit)
@@ -277,10 +272,7 @@ mod tests {
                 .observe(look(0, &[("a", "sR")]), one_silent, at(300), limit)
                 .is_empty()
         );
-        let one = Executors {
-            fresh: 1,
-            silent: 0,
-        };
+        let one = executors(1, 0);
         assert!(
             stalls
                 .observe(look(0, &[("a", "sR")]), one, at(301), limit)
