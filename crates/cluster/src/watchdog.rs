@@ -2,9 +2,9 @@
 //! of a job after an executor dies (a stage rolled back to "unresolved" whose inputs are never
 //! run again): the job stays "running" with nothing running anywhere, and its client waits
 //! for ever. A job is failed here, with an error saying why, once the whole cluster has been
-//! idle for the scheduler's stall limit (`--stall-limit`, 60 s) with live executors while the job's stages stayed as they were;
-//! a cluster that has work running, or no executor at all (Ballista's own grace period fails
-//! jobs then), is left alone.
+//! idle for the scheduler's stall limit (`--stall-limit`, 60 s) with live executors while the
+//! job's stages stayed as they were; a cluster that has work running, or no executor at all
+//! (Ballista's own grace period fails jobs then), is left alone.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -100,7 +100,7 @@ async fn executors(scheduler: &Scheduler, fresh_within: Duration) -> Executors {
 
 /// Since when each job has sat unchanged on an idle cluster, by job id.
 #[derive(Default)]
-pub(crate) struct Stalls {
+struct Stalls {
     since: HashMap<String, (Instant, Vec<(usize, char)>)>,
 }
 
@@ -140,9 +140,9 @@ impl Stalls {
 }
 
 /// Watches `scheduler`'s jobs until the process ends, failing those that cannot finish.
-/// `executor_timeout`: how long without a heartbeat makes Ballista drop an executor; `limit`: how long
-/// an idle cluster may hold a job that does not move (long against the milliseconds a stage
-/// takes to follow the one before it).
+/// `executor_timeout`: how long without a heartbeat makes Ballista drop an executor; `limit`:
+/// how long an idle cluster may hold a job that does not move (long against the milliseconds
+/// a stage takes to follow the one before it).
 pub(crate) async fn watch(scheduler: Scheduler, executor_timeout: Duration, limit: Duration) {
     let mut stalls = Stalls::default();
     let mut tick = tokio::time::interval(CHECK_EVERY);
@@ -185,102 +185,68 @@ async fn fail(scheduler: &Scheduler, id: &str, limit: Duration) {
 mod tests {
     use super::*;
 
+    const LIMIT: Duration = Duration::from_secs(60);
     const TWO: Executors = executors(2, 0);
 
     const fn executors(fresh: usize, silent: usize) -> Executors {
         Executors { fresh, silent }
     }
 
-    fn look(running_tasks: usize, jobs: &[(&str, &str)]) -> Look {
-        Look {
-            running_tasks,
-            jobs: jobs
-                .iter()
-                .map(|(id, states)| (id.to_string(), states.chars().enumerate().collect()))
-                .collect(),
+    /// One job, "a", watched from `t0`: each look gives the tasks running over the cluster,
+    /// the job's stage states (a letter per stage), the executors and the seconds since `t0`.
+    struct Watch {
+        stalls: Stalls,
+        t0: Instant,
+    }
+
+    impl Watch {
+        fn new() -> Watch {
+            Watch {
+                stalls: Stalls::default(),
+                t0: Instant::now(),
+            }
+        }
+
+        fn look(
+            &mut self,
+            running_tasks: usize,
+            states: &str,
+            ex: Executors,
+            secs: u64,
+        ) -> Vec<String> {
+            let look = Look {
+                running_tasks,
+                jobs: HashMap::from([("a".to_string(), states.chars().enumerate().collect())]),
+            };
+            self.stalls
+                .observe(look, ex, self.t0 + Duration::from_secs(secs), LIMIT)
         }
     }
 
     #[test]
     fn a_job_unchanged_on_an_idle_cluster_is_stalled_after_the_limit() {
-        let limit = Duration::from_secs(60);
-        let t0 = Instant::now();
-        let mut stalls = Stalls::default();
-        assert!(
-            stalls
-                .observe(look(0, &[("a", "su")]), TWO, t0, limit)
-                .is_empty()
-        );
-        let t = t0 + Duration::from_secs(59);
-        assert!(
-            stalls
-                .observe(look(0, &[("a", "su")]), TWO, t, limit)
-                .is_empty()
-        );
-        let t = t0 + Duration::from_secs(60);
-        assert_eq!(
-            stalls.observe(look(0, &[("a", "su")]), TWO, t, limit),
-            ["a"]
-        );
+        let mut w = Watch::new();
+        assert!(w.look(0, "su", TWO, 0).is_empty());
+        assert!(w.look(0, "su", TWO, 59).is_empty());
+        assert_eq!(w.look(0, "su", TWO, 60), ["a"]);
     }
 
     #[test]
     fn a_job_that_moves_or_a_busy_or_empty_cluster_is_not_stalled() {
-        let limit = Duration::from_secs(60);
-        let t0 = Instant::now();
-        let at = |s| t0 + Duration::from_secs(s);
-        let mut stalls = Stalls::default();
-        stalls.observe(look(0, &[("a", "Ru")]), TWO, t0, limit);
+        let mut w = Watch::new();
+        w.look(0, "Ru", TWO, 0);
         // Its stages moved: the clock starts again.
-        assert!(
-            stalls
-                .observe(look(0, &[("a", "sR")]), TWO, at(40), limit)
-                .is_empty()
-        );
-        assert!(
-            stalls
-                .observe(look(0, &[("a", "sR")]), TWO, at(99), limit)
-                .is_empty()
-        );
+        assert!(w.look(0, "sR", TWO, 40).is_empty());
+        assert!(w.look(0, "sR", TWO, 99).is_empty());
         // Another job's tasks run: waiting for slots is not a stall.
-        assert!(
-            stalls
-                .observe(look(3, &[("a", "sR")]), TWO, at(101), limit)
-                .is_empty()
-        );
-        assert!(
-            stalls
-                .observe(look(0, &[("a", "sR")]), TWO, at(120), limit)
-                .is_empty()
-        );
+        assert!(w.look(3, "sR", TWO, 101).is_empty());
+        assert!(w.look(0, "sR", TWO, 120).is_empty());
         // No live executor: Ballista's own grace period decides.
-        let none = executors(0, 0);
-        assert!(
-            stalls
-                .observe(look(0, &[("a", "sR")]), none, at(200), limit)
-                .is_empty()
-        );
+        assert!(w.look(0, "sR", executors(0, 0), 200).is_empty());
         // An executor silent but not yet dropped: Ballista will run its tasks again.
-        let one_silent = executors(1, 1);
-        assert!(
-            stalls
-                .observe(look(0, &[("a", "sR")]), one_silent, at(201), limit)
-                .is_empty()
-        );
-        assert!(
-            stalls
-                .observe(look(0, &[("a", "sR")]), one_silent, at(300), limit)
-                .is_empty()
-        );
-        let one = executors(1, 0);
-        assert!(
-            stalls
-                .observe(look(0, &[("a", "sR")]), one, at(301), limit)
-                .is_empty()
-        );
-        assert_eq!(
-            stalls.observe(look(0, &[("a", "sR")]), one, at(361), limit),
-            ["a"]
-        );
+        assert!(w.look(0, "sR", executors(1, 1), 201).is_empty());
+        assert!(w.look(0, "sR", executors(1, 1), 300).is_empty());
+        assert!(w.look(0, "sR", executors(1, 0), 301).is_empty());
+        assert_eq!(w.look(0, "sR", executors(1, 0), 361), ["a"]);
     }
 }
