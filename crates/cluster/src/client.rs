@@ -51,12 +51,30 @@ fn with_settings(
                 "FANGYI_CLUSTER_SET: {setting:?} is not KEY=VALUE"
             )));
         };
+        let (key, value) = (key.trim(), value.trim());
+        let refused = |e: String| ClusterError::Config(format!("FANGYI_CLUSTER_SET: {key}: {e}"));
+        check_ballista_value(key, value).map_err(refused)?;
         config
             .options_mut()
-            .set(key.trim(), value.trim())
-            .map_err(|e| ClusterError::Config(format!("FANGYI_CLUSTER_SET: {key}: {e}")))?;
+            .set(key, value)
+            .map_err(|e| refused(e.to_string()))?;
     }
     Ok(config)
+}
+
+/// Ballista stores its own options' values unchecked and parses them where they are read,
+/// panicking on one that does not parse (on the client or an executor, mid-job): each is
+/// checked here against its type first. Keys of other prefixes are DataFusion's, which checks
+/// them as it stores them.
+fn check_ballista_value(key: &str, value: &str) -> Result<(), String> {
+    use ballista_core::config::BallistaConfig;
+    let Some(entry) = BallistaConfig::valid_entries().get(key) else {
+        // Not Ballista's (or not an option at all, which `set` refuses by name).
+        return Ok(());
+    };
+    // The parse Ballista's readers make of each type (integers as usize).
+    BallistaConfig::parse_value(value, entry.data_type().clone())
+        .map_err(|e| format!("{value:?} is not a {}: {e}", entry.data_type()))
 }
 
 /// How long the client waits for the scheduler to answer a connection.
@@ -324,6 +342,10 @@ mod tests {
             "target_partitions",
             "datafusion.execution.no_such=1",
             "datafusion.execution.target_partitions=x",
+            // Ballista's own would be stored as given and panic where read.
+            "ballista.shuffle.max_concurrent_read_requests=-1",
+            "ballista.client.pull=maybe",
+            "ballista.no_such=1",
         ] {
             let err = with_settings(base.clone(), Some(bad))
                 .unwrap_err()
